@@ -1,0 +1,187 @@
+"""Pure-Python validation of Chinese identity documents, credit codes and mobile numbers.
+
+Standard library only. Every rejection raises ``InvalidValue`` whose ``message`` is a
+Chinese sentence that can be shown to the user as-is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+ID_TYPES: dict[str, str] = {
+    "resident_id": "居民身份证",
+    "residence_permit": "港澳台居民居住证",
+    "hk_macau_permit": "港澳居民来往内地通行证",
+    "taiwan_permit": "台湾居民来往大陆通行证",
+    "passport": "护照",
+}
+
+# GB 11643-1999 citizen identity number.
+_ID18_RE = re.compile(r"[0-9]{17}[0-9X]")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK_CHARS = "10X98765432"
+# Inclusive ranges of the first two digits (province-level codes, incl. 71 台湾 and 81-83).
+_PROVINCE_RANGES = ((11, 15), (21, 23), (31, 37), (41, 46), (50, 54), (61, 65), (71, 71), (81, 83))
+_PROVINCE_CODES = frozenset(code for lo, hi in _PROVINCE_RANGES for code in range(lo, hi + 1))
+_RESIDENCE_PERMIT_PREFIXES = ("810000", "820000", "830000")
+
+# Patterns of documents that carry no derivable information. [0-9] rather than \d so
+# that full-width and other non-ASCII digits are rejected.
+_SIMPLE_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "hk_macau_permit": (
+        re.compile(r"[HM][0-9]{8}([0-9]{2})?"),
+        "港澳居民来往内地通行证号码应以H或M开头，后接8位或10位数字",
+    ),
+    "taiwan_permit": (re.compile(r"[0-9]{8}"), "台湾居民来往大陆通行证号码应为8位数字"),
+    "passport": (re.compile(r"[A-Z0-9]{5,17}"), "护照号码应为5至17位字母或数字"),
+}
+
+# GB 32100-2015 unified social credit code.
+_CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_FORMAT_MESSAGE = "统一社会信用代码应为18位，由数字和大写字母组成（不含I、O、Z、S、V）"
+
+_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+_MOBILE_SEPARATORS_RE = re.compile(r"[\s\-]")
+_MOBILE_MESSAGE = "手机号码应为11位中国大陆手机号"
+
+
+class InvalidValue(ValueError):
+    """A user-supplied value failed validation; ``message`` is a Chinese explanation."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IdInfo:
+    """A validated identity document number and the facts derived from it."""
+
+    number: str
+    birth_date: date | None
+    gender: str | None
+
+
+def _resident_check_char(prefix17: str) -> str:
+    """Return the GB 11643 check character for 17 ASCII digits."""
+    total = sum(int(digit) * weight for digit, weight in zip(prefix17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK_CHARS[total % 11]
+
+
+def _credit_check_char(prefix17: str) -> str:
+    """Return the GB 32100 check character for 17 characters of the credit alphabet."""
+    pairs = zip(prefix17, _CREDIT_WEIGHTS, strict=True)
+    total = sum(_CREDIT_ALPHABET.index(ch) * weight for ch, weight in pairs)
+    return _CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
+def _parse_id18(id_type: str, number: str, today: date) -> IdInfo:
+    """Validate an 18-character resident ID or residence permit number."""
+    label = "身份证号码" if id_type == "resident_id" else "港澳台居民居住证号码"
+    if not _ID18_RE.fullmatch(number):
+        raise InvalidValue(f"{label}应为18位，前17位为数字，最后一位为数字或X")
+    if id_type == "residence_permit":
+        if not number.startswith(_RESIDENCE_PERMIT_PREFIXES):
+            raise InvalidValue("港澳台居民居住证号码须以810000、820000或830000开头")
+    elif int(number[:2]) not in _PROVINCE_CODES:
+        raise InvalidValue(f"{label}的地区代码无效")
+    try:
+        birth_date = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidValue(f"{label}中的出生日期无效") from None
+    if birth_date > today:
+        raise InvalidValue(f"{label}中的出生日期不能晚于今天")
+    if _resident_check_char(number[:17]) != number[17]:
+        raise InvalidValue(f"{label}校验位不正确")
+    gender = "男" if int(number[16]) % 2 == 1 else "女"
+    return IdInfo(number=number, birth_date=birth_date, gender=gender)
+
+
+def parse_id(id_type: str, number: str, today: date | None = None) -> IdInfo:
+    """Validate an identity document number and derive birth date and gender when possible."""
+    if id_type not in ID_TYPES:
+        raise InvalidValue("证件类型无效，应为：" + "、".join(ID_TYPES.values()))
+    normalized = (number or "").strip().upper()
+    if not normalized:
+        raise InvalidValue(f"请填写{ID_TYPES[id_type]}号码")
+    if id_type in ("resident_id", "residence_permit"):
+        return _parse_id18(id_type, normalized, today or date.today())
+    pattern, message = _SIMPLE_PATTERNS[id_type]
+    if not pattern.fullmatch(normalized):
+        raise InvalidValue(message)
+    return IdInfo(number=normalized, birth_date=None, gender=None)
+
+
+def id_problem(id_type: str, number: str, today: date | None = None) -> str | None:
+    """Return None when the identity document number is valid, else the Chinese message."""
+    try:
+        parse_id(id_type, number, today)
+    except InvalidValue as exc:
+        return exc.message
+    return None
+
+
+def check_credit_code(code: str) -> str:
+    """Return the normalized unified social credit code or raise InvalidValue."""
+    normalized = (code or "").strip().upper()
+    if len(normalized) != 18 or any(ch not in _CREDIT_ALPHABET for ch in normalized):
+        raise InvalidValue(_CREDIT_FORMAT_MESSAGE)
+    if _credit_check_char(normalized[:17]) != normalized[17]:
+        raise InvalidValue("统一社会信用代码校验位不正确")
+    return normalized
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Return None when the unified social credit code is valid, else the Chinese message."""
+    try:
+        check_credit_code(code)
+    except InvalidValue as exc:
+        return exc.message
+    return None
+
+
+def normalize_mobile(mobile: str) -> str:
+    """Return the 11-digit mainland mobile number or raise InvalidValue."""
+    digits = _MOBILE_SEPARATORS_RE.sub("", mobile or "")
+    if digits.startswith("+86"):
+        digits = digits.removeprefix("+86")
+    else:
+        digits = digits.removeprefix("0086")
+    if not _MOBILE_RE.fullmatch(digits):
+        raise InvalidValue(_MOBILE_MESSAGE)
+    return digits
+
+
+def mobile_problem(mobile: str) -> str | None:
+    """Return None when the mainland mobile number is valid, else the Chinese message."""
+    try:
+        normalize_mobile(mobile)
+    except InvalidValue as exc:
+        return exc.message
+    return None
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Return the full years completed on ``on``; Feb 29 births age on Mar 1 in common years."""
+    if on < birth_date:
+        raise InvalidValue("计算年龄的日期不能早于出生日期")
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - int(before_birthday)
+
+
+def make_resident_id(prefix17: str) -> str:
+    """Append the GB 11643 check character to 17 digits (for fabricating demo data)."""
+    if not re.fullmatch(r"[0-9]{17}", prefix17):
+        raise InvalidValue("身份证号码前17位应为数字")
+    return prefix17 + _resident_check_char(prefix17)
+
+
+def make_credit_code(prefix17: str) -> str:
+    """Append the GB 32100 check character to 17 characters (for fabricating demo data)."""
+    prefix = prefix17.upper()
+    if len(prefix) != 17 or any(ch not in _CREDIT_ALPHABET for ch in prefix):
+        raise InvalidValue("统一社会信用代码前17位应由数字和大写字母组成（不含I、O、Z、S、V）")
+    return prefix + _credit_check_char(prefix)

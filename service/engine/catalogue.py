@@ -1,0 +1,380 @@
+"""Parse and validate the designers' files: processes/, rules/ and forms/.
+
+A definition version is the content of one process's files (its BPMN, the DMN it calls,
+the policy parameters, its forms); its digest identifies the version. The same code
+builds a definition from the folders at start-up and from the files stored with an old
+version in the database, so an instance always runs on the diagram it started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from service.domain.roles import role_for_lane
+from service.domain.validation import mobile_problem
+from service.engine.helpers import build_helpers
+from service.engine.scripting import (
+    ScriptRejected,
+    compile_expression,
+    compile_script,
+    iso_today,
+    make_script_engine,
+)
+
+logging.getLogger("spiff").setLevel(logging.WARNING)
+
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("cn-mobile")
+def _is_mobile(value: object) -> bool:
+    return not isinstance(value, str) or mobile_problem(value) is None
+
+
+@FORMAT_CHECKER.checks("file-id")
+def _is_file_id(value: object) -> bool:
+    return not isinstance(value, str) or (len(value) == 32 and value.isalnum())
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+COMMON_FORM = "forms/common.schema.json"
+POLICY_FILE = "rules/policy.json"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a designer's file."""
+
+    file: str
+    element: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+        if self.element:
+            where += f" [{self.element}]"
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(Exception):
+    """The process files have problems; each names file, element and line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """What the service needs to know about one user task of a diagram."""
+
+    id: str
+    title: str
+    lane: str
+    role: str
+    status: str
+    form: dict
+
+
+@dataclass
+class Definition:
+    """One parsed, validated definition version of a process."""
+
+    key: str
+    name: str
+    digest: str
+    files: dict[str, str]
+    spec: Any
+    subprocess_specs: dict
+    script_engine: Any
+    policy: dict[str, Any]
+    start_form: dict
+    start_role: str | None
+    business_key_prefix: str
+    user_tasks: dict[str, UserTaskInfo]
+    end_status: dict[str, str]
+    lanes: list[str]
+    validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+
+    @property
+    def bpmn(self) -> str:
+        return self.files[f"processes/{self.key}.bpmn"]
+
+
+def digest_of(files: dict[str, str]) -> str:
+    """The content hash of a set of files (names and contents)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return h.hexdigest()
+
+
+def _parse_xml(name: str, text: str, problems: list[Problem]):
+    try:
+        return etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError as exc:
+        problems.append(Problem(name, None, exc.lineno, f"XML 格式错误：{exc.msg}"))
+        return None
+
+
+def _properties(el) -> dict[str, str]:
+    props = {}
+    for prop in el.iterfind(f".//{{{SPIFF_NS}}}property"):
+        props[prop.get("name")] = prop.get("value")
+    return props
+
+
+def _check_code(name, el, text, kind, problems) -> None:
+    """Compile one expression or script in the sandbox; record a refusal."""
+    text = (text or "").strip()
+    if not text:
+        return
+    owner = el
+    while owner is not None and owner.get("id") is None:
+        owner = owner.getparent()
+    element = owner.get("id") if owner is not None else None
+    try:
+        if kind == "script":
+            compile_script(text)
+        elif kind == "entry":
+            try:
+                compile_expression(text.replace("?", "dmninputexpr"))
+            except (ScriptRejected, SyntaxError):
+                compile_expression("dmninputexpr " + text)
+        else:
+            compile_expression(text)
+    except (ScriptRejected, SyntaxError) as exc:
+        problems.append(Problem(name, element, el.sourceline, f"表达式或脚本不被允许：{exc}"))
+
+
+def _check_bpmn_xml(name: str, root, problems: list[Problem]) -> None:
+    for tag in ("conditionExpression", "script", "timeDuration", "timeDate", "timeCycle"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            _check_code(name, el, el.text, "script" if tag == "script" else "expr", problems)
+    for tag in ("preScript", "postScript"):
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            _check_code(name, el, el.text, "script", problems)
+    for gw in root.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+        outgoing = gw.findall(f"{{{BPMN_NS}}}outgoing")
+        if len(outgoing) > 1 and not gw.get("default"):
+            problems.append(Problem(name, gw.get("id"), gw.sourceline,
+                                    "排他网关有多条出口时必须设置默认流向（default）"))
+
+
+def _check_dmn_xml(name: str, root, problems: list[Problem]) -> None:
+    for el in root.iter(f"{{{DMN_NS}}}inputEntry"):
+        text = el.findtext(f"{{{DMN_NS}}}text")
+        _check_code(name, el, text, "entry", problems)
+    for tag in ("outputEntry", "inputExpression"):
+        for el in root.iter(f"{{{DMN_NS}}}{tag}"):
+            _check_code(name, el, el.findtext(f"{{{DMN_NS}}}text"), "expr", problems)
+
+
+def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, dict]:
+    forms = {}
+    for name, text in files.items():
+        if not name.startswith("forms/"):
+            continue
+        try:
+            schema = json.loads(text)
+            Draft202012Validator.check_schema(schema)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(name, None, exc.lineno, f"JSON 格式错误：{exc.msg}"))
+            continue
+        except SchemaError as exc:
+            problems.append(Problem(name, "/".join(map(str, exc.path)) or None, None,
+                                    f"不是有效的 JSON Schema：{exc.message}"))
+            continue
+        forms[name] = schema
+    return forms
+
+
+def build_definition(key: str, files: dict[str, str]) -> Definition:
+    """Parse and validate one process from its files; DefinitionError lists the problems."""
+    problems: list[Problem] = []
+    bpmn_name = f"processes/{key}.bpmn"
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    root = None
+    for name in sorted(files):
+        text = files[name]
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        tree = _parse_xml(name, text, problems)
+        if tree is None:
+            continue
+        try:
+            if name.endswith(".bpmn"):
+                root = tree
+                _check_bpmn_xml(name, tree, problems)
+                parser.add_bpmn_xml(etree.ElementTree(tree), filename=name)
+            else:
+                _check_dmn_xml(name, tree, problems)
+                parser.add_dmn_xml(tree, filename=name)
+        except ValidationException as exc:
+            problems.append(Problem(exc.file_name or name, exc.id or None,
+                                    exc.line_number or None, str(exc).split("\n")[0]))
+    policy: dict[str, Any] = {}
+    if POLICY_FILE in files:
+        try:
+            policy = {k: v["value"] for k, v in json.loads(files[POLICY_FILE]).items()}
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(Problem(POLICY_FILE, None, getattr(exc, "lineno", None),
+                                    f"政策参数文件格式错误（每项应为 {{\"value\": …}}）：{exc}"))
+    forms = _form_registry(files, problems)
+    if root is None or problems:
+        raise DefinitionError(problems or [Problem(bpmn_name, None, None, "缺少流程文件")])
+    if key not in parser.get_process_ids():
+        raise DefinitionError([Problem(bpmn_name, key, None, f"流程 id 必须与文件名相同：{key}")])
+    try:
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        raise DefinitionError([Problem(exc.file_name or bpmn_name, exc.id or None,
+                                       exc.line_number or None, str(exc).split("\n")[0])]) from exc
+    lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
+    return _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines)
+
+
+def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) -> Definition:
+    problems: list[Problem] = []
+    bpmn_name = f"processes/{key}.bpmn"
+    registry = Registry().with_resources(
+        (name.removeprefix("forms/"), DRAFT202012.create_resource(schema))
+        for name, schema in forms.items()
+    )
+
+    def form_for(task_id: str, required: bool = True) -> dict:
+        name = f"forms/{key}/{task_id}.schema.json"
+        if name not in forms:
+            if required:
+                problems.append(Problem(name, task_id, lines.get(task_id),
+                                        "缺少该任务的表单文件"))
+            return {}
+        return forms[name]
+
+    user_tasks: dict[str, UserTaskInfo] = {}
+    end_status: dict[str, str] = {}
+    start_role = None
+    prefix = key.upper()[:4]
+    lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
+    for lane in lanes:
+        if role_for_lane(lane) is None:
+            problems.append(Problem(bpmn_name, None, None,
+                                    f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）"))
+    for ts in spec.task_specs.values():
+        kind = type(ts).__name__
+        props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+        if kind == "UserTask":
+            role = role_for_lane(ts.lane)
+            if ts.lane is None:
+                problems.append(Problem(bpmn_name, ts.name, lines.get(ts.name),
+                                        "用户任务必须放在某个泳道中"))
+            if not props.get("status"):
+                problems.append(Problem(bpmn_name, ts.name, lines.get(ts.name),
+                                        "用户任务缺少 status 属性（单位看到的状态）"))
+            user_tasks[ts.name] = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, ts.lane or "",
+                                               role or "", props.get("status", ""),
+                                               form_for(ts.name))
+        elif kind == "StartEvent" and ts.name in lines:
+            start_role = role_for_lane(ts.lane)
+            prefix = props.get("business_key_prefix", prefix)
+        elif kind == "EndEvent" and props.get("status"):
+            end_status[ts.name] = props["status"]
+    start_form = form_for("start")
+    if problems:
+        raise DefinitionError(problems)
+    validators = {}
+    for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
+        validators[task_id] = Draft202012Validator(schema, registry=registry,
+                                                   format_checker=FORMAT_CHECKER)
+    engine = make_script_engine(build_helpers(policy, iso_today))
+    return Definition(
+        key=key, name=root.find(f"{{{BPMN_NS}}}process").get("name") or key,
+        digest=digest_of(files), files=files, spec=spec, subprocess_specs=subprocess_specs,
+        script_engine=engine, policy=policy, start_form=start_form, start_role=start_role,
+        business_key_prefix=prefix, user_tasks=user_tasks, end_status=end_status,
+        lanes=lanes, validators=validators,
+    )
+
+
+def _decisions_in(text: str) -> set[str]:
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return set()
+    return {el.get("id") for el in root.iter(f"{{{DMN_NS}}}decision")}
+
+
+def _called_decisions(text: str) -> set[str]:
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return set()
+    return {(el.text or "").strip() for el in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
+
+
+def collect_files(processes_dir: Path, rules_dir: Path, forms_dir: Path) -> dict[str, dict]:
+    """For each process key, the files that make up its definition."""
+    def read(path: Path) -> str:
+        return path.read_text(encoding="utf-8")
+
+    dmn = {f"rules/{p.name}": read(p) for p in sorted(rules_dir.glob("*.dmn"))}
+    decision_files = {d: name for name, text in dmn.items() for d in _decisions_in(text)}
+    shared = {}
+    if (rules_dir / "policy.json").exists():
+        shared[POLICY_FILE] = read(rules_dir / "policy.json")
+    if (forms_dir / "common.schema.json").exists():
+        shared[COMMON_FORM] = read(forms_dir / "common.schema.json")
+    result = {}
+    for path in sorted(processes_dir.glob("*.bpmn")):
+        key = path.stem
+        files = {f"processes/{path.name}": read(path), **shared}
+        for decision in _called_decisions(files[f"processes/{path.name}"]):
+            if decision in decision_files:
+                files[decision_files[decision]] = dmn[decision_files[decision]]
+        for form in sorted((forms_dir / key).glob("*.json")):
+            files[f"forms/{key}/{form.name}"] = read(form)
+        result[key] = files
+    # DMN files no process calls are still validated.
+    called = {name for files in result.values() for name in files}
+    for name, text in dmn.items():
+        if name not in called:
+            result.setdefault("__rules__", {})[name] = text
+    return result
+
+
+def load_definitions(processes_dir, rules_dir, forms_dir) -> dict[str, Definition]:
+    """Parse every process in the folders; DefinitionError lists all problems found."""
+    problems: list[Problem] = []
+    definitions: dict[str, Definition] = {}
+    collected = collect_files(Path(processes_dir), Path(rules_dir), Path(forms_dir))
+    loose = collected.pop("__rules__", {})
+    for name, text in loose.items():
+        tree = _parse_xml(name, text, problems)
+        if tree is not None:
+            _check_dmn_xml(name, tree, problems)
+    for key, files in collected.items():
+        try:
+            definitions[key] = build_definition(key, files)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DefinitionError(problems)
+    return definitions

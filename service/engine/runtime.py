@@ -1,0 +1,175 @@
+"""Running instances: start, load, complete a user task, save — state without the spec.
+
+SpiffWorkflow's serializer embeds the whole parsed spec in every saved state (most of
+the blob). Here the workflow converter leaves it out and rebuilds the workflow around
+the spec of the instance's definition version, which the catalogue already holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import TaskState
+
+from service.engine.catalogue import Definition
+
+
+class EngineError(Exception):
+    """A script, condition or rule failed while the engine ran; names file and element."""
+
+
+class TaskNotReady(Exception):
+    """The engine task is not a ready user task (already done, or never existed)."""
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda d: {"value": d.isoformat()},
+                      lambda dct: date.fromisoformat(dct["value"]), "date")
+    return BpmnWorkflowSerializer(registry)
+
+
+_SERIALIZER = _make_serializer()
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    id: str
+    name: str
+    data: dict
+
+
+def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
+    task = getattr(exc, "task", None)
+    spec = getattr(exc, "task_spec", None) or getattr(task, "task_spec", None)
+    element = getattr(spec, "name", None) or "?"
+    line = getattr(exc, "line_number", None)
+    where = f"processes/{defn.key}.bpmn [{element}]" + (f" 脚本第{line}行" if line else "")
+    detail = str(exc).split("\n")[0]
+    inner = getattr(exc, "error_type", None) or ""
+    return EngineError(f"流程执行出错：{where}：{detail} {inner}".strip())
+
+
+class Instance:
+    """One workflow in memory, bound to its definition version."""
+
+    def __init__(self, defn: Definition, workflow: BpmnWorkflow):
+        self.defn = defn
+        self.workflow = workflow
+
+    @classmethod
+    def start(cls, defn: Definition, data: dict[str, Any]) -> Instance:
+        """Create an instance, put the start data in, run to the first wait state."""
+        wf = BpmnWorkflow(defn.spec, defn.subprocess_specs, script_engine=defn.script_engine)
+        start = wf.get_tasks(state=TaskState.READY)[0]
+        start.data.update(data)
+        inst = cls(defn, wf)
+        inst._steps()
+        return inst
+
+    @classmethod
+    def load(cls, defn: Definition, state: str) -> Instance:
+        """Rebuild an instance from state saved by `dumps`."""
+        dct = json.loads(state)
+        wf = _SERIALIZER.from_dict(dct, spec=defn.spec, subprocess_specs=defn.subprocess_specs)
+        wf.script_engine = defn.script_engine
+        return cls(defn, wf)
+
+    def dumps(self) -> str:
+        """The engine state as JSON, without the spec."""
+        return json.dumps(_SERIALIZER.to_dict(self.workflow), ensure_ascii=False,
+                          separators=(",", ":"))
+
+    def _steps(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise _wrap(self.defn, exc) from exc
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """User tasks that wait for a person, in diagram order."""
+        return [ReadyTask(str(t.id), t.task_spec.name, t.data)
+                for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
+        """Complete one ready user task with form data and run to the next wait state."""
+        task = self.workflow.get_task_from_id(UUID(engine_task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(engine_task_id)
+        task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise _wrap(self.defn, exc) from exc
+        self._steps()
+
+    @property
+    def finished(self) -> bool:
+        return self.workflow.completed
+
+    @property
+    def end_event(self) -> str | None:
+        """The id of the end event reached, when finished."""
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+            if task.task_spec.name in self.defn.end_status:
+                return task.task_spec.name
+        return None
+
+    @property
+    def status(self) -> str:
+        """The status label the unit sees: from the ready user task or the end event."""
+        if self.finished:
+            return self.defn.end_status.get(self.end_event or "", "已结束")
+        labels = [self.defn.user_tasks[t.name].status for t in self.ready_tasks()
+                  if t.name in self.defn.user_tasks]
+        return labels[0] if labels else "处理中"
+
+    @property
+    def data(self) -> dict:
+        """The instance's current business data."""
+        ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        if ready:
+            return ready[0].data
+        if self.workflow.completed:
+            return self.workflow.data or (self.workflow.last_task.data
+                                          if self.workflow.last_task else {})
+        last = self.workflow.last_task
+        return last.data if last is not None else {}
+
+    def waiting_events(self) -> list[dict]:
+        """Timers and messages the instance waits for: name, kind, due time (ISO, UTC)."""
+        events = []
+        for ev in self.workflow.waiting_events():
+            value = ev.value if isinstance(ev.value, str) else None
+            events.append({"kind": ev.event_type, "name": ev.name, "due": value})
+        return events
