@@ -1,0 +1,65 @@
+"""memberflow: the BPMN workflow service of the member service platform."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask
+
+from service.config import Config, ConfigError, load_config
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def engine_options(url: str) -> dict:
+    """Connection settings per database kind."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
+    from service.api import register_api
+    from service.db import db
+    from service.engine import load_definitions
+    from service.services.context import Context
+    from service.services.definitions import Definitions
+
+    config = config or load_config()
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    definitions = Definitions(load_definitions(config.processes_dir, config.rules_dir,
+                                               config.forms_dir))
+    app = Flask(__name__, instance_path=str(config.instance_dir.resolve()))
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SQLALCHEMY_DATABASE_URI=config.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(config.database_url),
+        MAX_CONTENT_LENGTH=config.max_upload_bytes + 256 * 1024,
+        TESTING=config.testing,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    db.init_app(app)
+    with app.app_context():
+        if config.database_url.startswith("sqlite"):
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            db.engine.dispose()
+        try:
+            definitions.sync(db.session)
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConfigError("数据库尚未初始化或无法连接，请先运行 memberflow db upgrade"
+                              f"（{type(exc).__name__}）") from exc
+        finally:
+            db.session.remove()
+    app.extensions["memberflow"] = Context(definitions=definitions, config=config)
+    register_api(app)
+    return app

@@ -1,0 +1,17 @@
+"""The only package that imports SpiffWorkflow: parse, validate, run and store workflows."""
+
+from service.engine.catalogue import (
+    Definition,
+    DefinitionError,
+    Problem,
+    UserTaskInfo,
+    build_definition,
+    load_definitions,
+)
+from service.engine.runtime import EngineError, Instance, ReadyTask, TaskNotReady
+from service.engine.scripting import ScriptRejected
+
+__all__ = [
+    "Definition", "DefinitionError", "EngineError", "Instance", "Problem", "ReadyTask",
+    "ScriptRejected", "TaskNotReady", "UserTaskInfo", "build_definition", "load_definitions",
+]

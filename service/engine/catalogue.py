@@ -53,6 +53,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 COMMON_FORM = "forms/common.schema.json"
 POLICY_FILE = "rules/policy.json"
+FORMS_BASE_URI = "https://forms.memberflow.invalid/"
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ class Definition:
     user_tasks: dict[str, UserTaskInfo]
     end_status: dict[str, str]
     lanes: list[str]
+    start_props: dict[str, str] = field(default_factory=dict)
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+    registry: Registry | None = None
 
     @property
     def bpmn(self) -> str:
@@ -202,6 +205,8 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
             problems.append(Problem(name, "/".join(map(str, exc.path)) or None, None,
                                     f"不是有效的 JSON Schema：{exc.message}"))
             continue
+        # refs between form files are relative to the file, as a designer writes them
+        schema.setdefault("$id", FORMS_BASE_URI + name.removeprefix("forms/"))
         forms[name] = schema
     return forms
 
@@ -256,7 +261,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     problems: list[Problem] = []
     bpmn_name = f"processes/{key}.bpmn"
     registry = Registry().with_resources(
-        (name.removeprefix("forms/"), DRAFT202012.create_resource(schema))
+        (schema["$id"], DRAFT202012.create_resource(schema))
         for name, schema in forms.items()
     )
 
@@ -272,6 +277,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     user_tasks: dict[str, UserTaskInfo] = {}
     end_status: dict[str, str] = {}
     start_role = None
+    start_props: dict[str, str] = {}
     prefix = key.upper()[:4]
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
     for lane in lanes:
@@ -294,6 +300,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
                                                form_for(ts.name))
         elif kind == "StartEvent" and ts.name in lines:
             start_role = role_for_lane(ts.lane)
+            start_props = dict(props)
             prefix = props.get("business_key_prefix", prefix)
         elif kind == "EndEvent" and props.get("status"):
             end_status[ts.name] = props["status"]
@@ -310,7 +317,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         digest=digest_of(files), files=files, spec=spec, subprocess_specs=subprocess_specs,
         script_engine=engine, policy=policy, start_form=start_form, start_role=start_role,
         business_key_prefix=prefix, user_tasks=user_tasks, end_status=end_status,
-        lanes=lanes, validators=validators,
+        lanes=lanes, start_props=start_props, validators=validators, registry=registry,
     )
 
 

@@ -1,0 +1,33 @@
+"""The REST API v1: flask-smorest blueprints, OpenAPI at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from service.api import auth, files, instances, join_codes, processes, reference, tasks
+from service.api.common import register_error_handlers
+from service.api.limits import limiter
+
+
+def register_api(app: Flask) -> None:
+    """Attach the blueprints, the OpenAPI document and the error handlers."""
+    app.config.update(
+        API_TITLE="memberflow 会员服务平台工作流 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    limiter.init_app(app)
+    api = Api(app)
+    for module in (auth, processes, instances, tasks, join_codes, files, reference):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)

@@ -1,0 +1,50 @@
+"""Reference data and accounts: agencies, units, staff, unit sub-accounts."""
+
+from flask_smorest import Blueprint
+
+from service.api import schemas
+from service.api.common import actor, uow
+from service.services import accounts
+
+blp = Blueprint("reference", __name__, url_prefix="/api/v1",
+                description="机构、单位与账号（秘书处管理员）")
+
+
+@blp.route("/agencies", methods=["POST"])
+@blp.arguments(schemas.AgencyRequest)
+@blp.response(201, schemas.CreatedSchema)
+def create_agency(body):
+    """新增会员服务机构（初审机构）"""
+    with uow() as u:
+        return accounts.create_agency(u, actor(), body["name"], body["city"])
+
+
+@blp.route("/units", methods=["POST"])
+@blp.arguments(schemas.UnitRequest)
+@blp.response(201, schemas.CreatedSchema)
+def create_unit(body):
+    """新增单位及其主账号（登录名为单位全称）"""
+    with uow() as u:
+        return accounts.create_unit(u, actor(), body["name"], body["credit_code"],
+                                    body["agency_id"], body["member_unit"], body["password"])
+
+
+@blp.route("/staff", methods=["POST"])
+@blp.arguments(schemas.StaffRequest)
+@blp.response(201, schemas.CreatedSchema)
+def create_staff(body):
+    """新增协会、机构或财务工作人员账号"""
+    with uow() as u:
+        return accounts.create_staff(u, actor(), body["username"], body["name"],
+                                     body["password"], body["role"], body["agency_id"])
+
+
+@blp.route("/units/<int:unit_id>/accounts", methods=["POST"])
+@blp.arguments(schemas.SubAccountRequest)
+@blp.response(201, schemas.CreatedSchema)
+@blp.alt_response(409, description="子账号已满三个")
+def create_sub_account(body, unit_id):
+    """新增单位子账号（登录名为手机号，最多3个）"""
+    with uow() as u:
+        return accounts.create_sub_account(u, actor(), unit_id, body["name"], body["mobile"],
+                                           body["password"])

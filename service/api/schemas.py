@@ -1,0 +1,218 @@
+"""Marshmallow schemas of the REST API: what requests carry and what replies hold."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from marshmallow import Schema, fields, validate
+
+from service.api.common import PageArgs
+
+
+class UtcDateTime(fields.DateTime):
+    """Naive UTC from the database, written with its offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, metadata={"description": "登录名：单位全称、手机号、身份证号或工作人员账号"})
+    password = fields.String(required=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    roles = fields.List(fields.String())
+    unit_id = fields.Integer(allow_none=True)
+    agency_id = fields.Integer(allow_none=True)
+    member_id = fields.Integer(allow_none=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer(metadata={"description": "有效秒数"})
+    user = fields.Nested(UserSchema)
+
+
+class DataRequest(Schema):
+    data = fields.Dict(required=True, metadata={"description": "表单数据，按该流程/任务的表单 JSON Schema 填写"})
+
+
+class TaskBriefSchema(Schema):
+    id = fields.Integer()
+    task_name = fields.String(metadata={"description": "BPMN 中的任务 id"})
+    title = fields.String()
+    role = fields.String()
+    status = fields.String(metadata={"description": "办理该任务时表单的状态"})
+    claimed_by = fields.Integer(allow_none=True)
+    claimed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    process_name = fields.String()
+    business_key = fields.String(metadata={"description": "表单编号，如 RH-20260402000001"})
+    status = fields.String(metadata={"description": "状态，如 单位预审中、机构初审中、审批完成、退回"})
+    unit_id = fields.Integer(allow_none=True)
+    agency_id = fields.Integer(allow_none=True)
+    member_id = fields.Integer(allow_none=True)
+    subject_name = fields.String(allow_none=True)
+    subject_id_number = fields.String(allow_none=True)
+    finished = fields.Boolean()
+    submitted_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
+    open_tasks = fields.List(fields.Nested(TaskBriefSchema))
+
+
+class ApprovalStepSchema(Schema):
+    action = fields.String(metadata={"description": "start 发起 / complete 通过或提交 / return 退回"})
+    task_name = fields.String(allow_none=True)
+    task_title = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String()
+    at = UtcDateTime()
+    decision = fields.String(allow_none=True)
+    remark = fields.String(allow_none=True)
+    status_before = fields.String(allow_none=True)
+    status_after = fields.String(allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    data = fields.Dict()
+    approval_record = fields.List(fields.Nested(ApprovalStepSchema))
+
+
+class InstancePageSchema(Schema):
+    items = fields.List(fields.Nested(InstanceSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class InstanceQuery(PageArgs):
+    key = fields.String(metadata={"description": "业务类型（流程 key）"})
+    status = fields.String(metadata={"description": "状态"})
+    q = fields.String(metadata={"description": "姓名、身份证号或表单编号"})
+    submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
+    submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
+
+
+class SummarySchema(Schema):
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    total = fields.Integer()
+
+
+class TaskQuery(PageArgs):
+    scope = fields.String(load_default="available",
+                          validate=validate.OneOf(["available", "mine"]),
+                          metadata={"description": "available 可认领及我已认领的 / mine 我已认领的"})
+    key = fields.String()
+    task_name = fields.String()
+
+
+class TaskListItemSchema(TaskBriefSchema):
+    instance = fields.Dict()
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskListItemSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class TaskDetailSchema(TaskBriefSchema):
+    state = fields.String()
+    form = fields.Dict(metadata={"description": "表单的 JSON Schema"})
+    instance = fields.Dict()
+
+
+class CompletedSchema(Schema):
+    id = fields.Integer()
+    business_key = fields.String()
+    status = fields.String()
+    finished = fields.Boolean()
+    open_tasks = fields.List(fields.Nested(TaskBriefSchema))
+
+
+class ProcessSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer(metadata={"description": "当前定义版本编号"})
+    digest = fields.String()
+    start_role = fields.String(allow_none=True)
+    lanes = fields.Dict(keys=fields.String(), values=fields.String())
+    start_form = fields.Dict()
+
+
+class ProcessDetailSchema(ProcessSchema):
+    bpmn = fields.String()
+    tasks = fields.List(fields.Dict())
+
+
+class JoinCodeRequest(Schema):
+    variant = fields.String(required=True, validate=validate.OneOf(["full", "short"]),
+                            metadata={"description": "full 完整版 / short 简码版"})
+
+
+class JoinCodeSchema(Schema):
+    code = fields.String()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    variant = fields.String()
+    variant_label = fields.String()
+    expires_at = UtcDateTime()
+    expires_on = fields.Date(metadata={"description": "二维码有效期至"})
+    url = fields.String()
+    qr_url = fields.String()
+    form = fields.Dict()
+
+
+class AgencyRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class UnitRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    credit_code = fields.String(required=True)
+    agency_id = fields.Integer(required=True)
+    member_unit = fields.Boolean(load_default=False)
+    password = fields.String(required=True)
+
+
+class StaffRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(required=True)
+    role = fields.String(required=True)
+    agency_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class SubAccountRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    mobile = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class CreatedSchema(Schema):
+    id = fields.Integer()
+
+
+class FileSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+
+
+class FileUpload(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})

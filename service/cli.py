@@ -1,0 +1,95 @@
+"""The `memberflow` command: serve, db upgrade, create-admin, demo-data, check."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from service.config import load_config
+
+
+@click.group()
+def main() -> None:
+    """memberflow 会员服务平台工作流服务"""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the development server (production: gunicorn 'service:create_app()')."""
+    from service import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    from service.db.migrate import upgrade
+
+    config = load_config()
+    if config.database_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True,
+                                                                          exist_ok=True)
+    upgrade(config.database_url)
+    click.echo("数据库已升级到最新版本")
+
+
+@main.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+def create_admin(username: str, password: str) -> None:
+    """Create a secretariat administrator account."""
+    from service import create_app
+    from service.db import db as database
+    from service.db.uow import UnitOfWork
+    from service.domain.errors import ServiceError
+    from service.services import accounts
+
+    app = create_app()
+    with app.app_context(), UnitOfWork(database.session) as uow:
+        try:
+            accounts.create_admin(uow, username, password)
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.message} {exc.errors or ''}") from exc
+    click.echo(f"已创建秘书处管理员 {username}")
+
+
+@main.command("demo-data")
+def demo_data() -> None:
+    """Fill the database with a realistic demo and print the logins."""
+    from service import create_app
+    from service.services.demo import load_demo
+
+    app = create_app()
+    with app.app_context():
+        logins = load_demo(app)
+    click.echo(f"{'角色':<12}{'登录名':<32}密码")
+    for role, username, password in logins:
+        click.echo(f"{role:<12}{username:<32}{password}")
+
+
+@main.command()
+def check() -> None:
+    """Validate processes/, rules/ and forms/ without starting the server."""
+    from service.engine import DefinitionError, load_definitions
+
+    config = load_config(secret_key="check")
+    try:
+        definitions = load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(f"错误 {problem}", err=True)
+        sys.exit(1)
+    for key, defn in sorted(definitions.items()):
+        click.echo(f"正常 {key}（{defn.name}）：{len(defn.user_tasks)} 个用户任务，"
+                   f"版本 {defn.digest[:12]}")

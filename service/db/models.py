@@ -1,0 +1,239 @@
+"""SQLAlchemy models: reference data, accounts, members, process instances and the queue.
+
+Times are stored as naive UTC. Queue queries read `user_tasks` and its indexes only,
+never engine state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Now, as naive UTC (how every timestamp is stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    city: Mapped[str] = mapped_column(sa.String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    credit_code: Mapped[str] = mapped_column(sa.String(18), unique=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    member_unit: Mapped[bool] = mapped_column(default=False)
+    membership_valid_until: Mapped[date | None]
+    joined_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    id_type: Mapped[str] = mapped_column(sa.String(20))
+    id_number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    gender: Mapped[str | None] = mapped_column(sa.String(2))
+    birth_date: Mapped[date | None]
+    mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    photo_file_id: Mapped[str | None] = mapped_column(sa.String(32))
+    id_front_file_id: Mapped[str | None] = mapped_column(sa.String(32))
+    id_back_file_id: Mapped[str | None] = mapped_column(sa.String(32))
+    education: Mapped[dict | None] = mapped_column(sa.JSON)
+    title: Mapped[str | None] = mapped_column(sa.String(10))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="自由态")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("member_id", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"))
+    level: Mapped[str] = mapped_column(sa.String(10))
+    valid_from: Mapped[date]
+    valid_until: Mapped[date]
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("unit_id", "sub_slot", name="uq_accounts_unit_sub_slot"),
+        sa.CheckConstraint("sub_slot IS NULL OR (sub_slot BETWEEN 1 AND 3)", name="sub_slot"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(30))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    is_main: Mapped[bool] = mapped_column(default=False)
+    sub_slot: Mapped[int | None]
+    mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JoinCode(Base):
+    __tablename__ = "join_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    variant: Mapped[str] = mapped_column(sa.String(10))
+    expires_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredFile(Base):
+    __tablename__ = "files"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(sa.String(50))
+    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    join_code_id: Mapped[int | None] = mapped_column(sa.ForeignKey("join_codes.id"))
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"),
+                                                    index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DefinitionVersion(Base):
+    __tablename__ = "definition_versions"
+    __table_args__ = (sa.UniqueConstraint("process_key", "digest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(sa.String(60))
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    files: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FormCounter(Base):
+    __tablename__ = "form_counters"
+    prefix: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        sa.UniqueConstraint("idempotency_owner", "idempotency_key",
+                            name="uq_process_instances_idempotency"),
+        # one unfinished instance per (process, subject) where the process asks for it
+        sa.Index("uq_process_instances_active_subject", "process_key", "subject_lock",
+                 unique=True, postgresql_where=sa.text("NOT finished"),
+                 sqlite_where=sa.text("finished = 0")),
+        sa.Index("ix_process_instances_unit_status", "unit_id", "status"),
+        sa.Index("ix_process_instances_agency_status", "agency_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(sa.String(60))
+    definition_version_id: Mapped[int] = mapped_column(sa.ForeignKey("definition_versions.id"))
+    business_key: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    subject_name: Mapped[str | None] = mapped_column(sa.String(50))
+    subject_id_number: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    subject_lock: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1)
+    finished: Mapped[bool] = mapped_column(default=False)
+    end_event: Mapped[str | None] = mapped_column(sa.String(60))
+    started_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    idempotency_owner: Mapped[str | None] = mapped_column(sa.String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class UserTask(Base):
+    __tablename__ = "user_tasks"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "engine_task_id"),
+        sa.Index("ix_user_tasks_queue_unit", "role", "state", "unit_id", "id"),
+        sa.Index("ix_user_tasks_queue_agency", "role", "state", "agency_id", "id"),
+        sa.Index("ix_user_tasks_claimed", "claimed_by", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
+    engine_task_id: Mapped[str] = mapped_column(sa.String(36))
+    process_key: Mapped[str] = mapped_column(sa.String(60))
+    task_name: Mapped[str] = mapped_column(sa.String(60))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    lane: Mapped[str] = mapped_column(sa.String(50))
+    role: Mapped[str] = mapped_column(sa.String(30))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    status_label: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.String(10), default="open")
+    claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    claimed_at: Mapped[datetime | None]
+    completed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_records"
+    __table_args__ = (sa.Index("ix_audit_records_instance", "instance_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+    user_task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_tasks.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    actor_name: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    task_name: Mapped[str | None] = mapped_column(sa.String(60))
+    task_title: Mapped[str | None] = mapped_column(sa.String(100))
+    decision: Mapped[str | None] = mapped_column(sa.String(20))
+    remark: Mapped[str | None] = mapped_column(sa.Text)
+    status_before: Mapped[str | None] = mapped_column(sa.String(20))
+    status_after: Mapped[str | None] = mapped_column(sa.String(20))
+    detail: Mapped[dict | None] = mapped_column(sa.JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WaitingEvent(Base):
+    __tablename__ = "waiting_events"
+    __table_args__ = (
+        sa.Index("ix_waiting_events_due", "due_at"),
+        sa.Index("ix_waiting_events_message", "name", "correlation_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    correlation_key: Mapped[str | None] = mapped_column(sa.String(100))
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

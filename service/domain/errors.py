@@ -1,0 +1,74 @@
+"""Errors the use cases raise; the API maps each to one HTTP status in one place.
+
+Messages are Chinese sentences for people; `errors` maps field names to messages.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: a message for people, optional field errors."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(ServiceError):
+    """Absent, or out of the caller's scope (scope never leaks as 403)."""
+
+    status = 404
+
+
+class Unauthorized(ServiceError):
+    """Not signed in, or bad credentials."""
+
+    status = 401
+
+
+class Forbidden(ServiceError):
+    """Signed in and in scope, but the role may not do this."""
+
+    status = 403
+
+
+class Conflict(ServiceError):
+    """The record changed under the caller (lost race, already done)."""
+
+    status = 409
+
+
+class Gone(ServiceError):
+    """A code that was valid once has expired or been used."""
+
+    status = 410
+
+
+class TooLarge(ServiceError):
+    """An upload over the size limit."""
+
+    status = 413
+
+
+class FormInvalid(ServiceError):
+    """Form data failed its schema; `errors` maps each field to what is wrong."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str], message: str | None = None):
+        first = next(iter(errors.values()), "")
+        super().__init__(message or f"表单填写有误：{first}", errors)
+
+
+class RuleFailed(ServiceError):
+    """A business rule refused the request; `reasons` are Chinese sentences."""
+
+    status = 422
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = list(reasons)
+        super().__init__("不符合办理条件：" + "；".join(self.reasons),
+                         {"eligibility": self.reasons})

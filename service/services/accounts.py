@@ -1,0 +1,198 @@
+"""Accounts, sign-in, bearer tokens, and the reference data the secretariat keeps."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import Account, Agency, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, Unauthorized
+from service.domain.roles import ROLES
+from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
+
+# OWASP's minimum argon2id parameters: strong enough, ~15 ms a hash on this hardware.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+MAX_SUB_ACCOUNTS = 3
+STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _HASHER.hash(password)
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < 6:
+        raise FormInvalid({"password": "密码至少6位"})
+
+
+def actor_of(account: Account) -> Actor:
+    """The Actor a signed-in account acts as."""
+    return Actor(account.id, account.name, account.role, unit_id=account.unit_id,
+                 agency_id=account.agency_id, member_id=account.member_id)
+
+
+def _tokens(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="memberflow-access-token")
+
+
+def sign_in(uow: UnitOfWork, secret: str, ttl: int, username: str, password: str) -> dict:
+    """Check credentials; a bearer token with its expiry and the user's scope."""
+    account = uow.session.scalars(select(Account).where(Account.username == username)).first()
+    valid = False
+    if account is not None and account.active:
+        try:
+            valid = _HASHER.verify(account.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            valid = False
+    if not valid:
+        raise Unauthorized("用户名或密码错误")
+    token = _tokens(secret).dumps({"a": account.id})
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+            "user": {"id": account.id, "name": account.name, "roles": [account.role],
+                     "unit_id": account.unit_id, "agency_id": account.agency_id,
+                     "member_id": account.member_id}}
+
+
+def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Actor:
+    """The Actor a bearer token stands for; Unauthorized when invalid or expired."""
+    try:
+        payload = _tokens(secret).loads(token, max_age=ttl)
+    except SignatureExpired as exc:
+        raise Unauthorized("登录已过期，请重新登录") from exc
+    except BadSignature as exc:
+        raise Unauthorized("登录凭证无效，请重新登录") from exc
+    account = uow.session.get(Account, payload.get("a"))
+    if account is None or not account.active:
+        raise Unauthorized("账号不存在或已停用")
+    return actor_of(account)
+
+
+def _require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden("当前账号无权进行此操作")
+
+
+def _unique(uow: UnitOfWork, exc: IntegrityError, field: str, message: str):
+    uow.rollback()
+    raise FormInvalid({field: message}) from exc
+
+
+def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
+    """A city service agency (初审机构)."""
+    _require(actor, "secretariat_admin")
+    agency = Agency(name=name.strip(), city=city.strip())
+    uow.session.add(agency)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, "name", "已存在同名的会员服务机构")
+    uow.commit()
+    return {"id": agency.id, "name": agency.name, "city": agency.city}
+
+
+def create_unit(uow: UnitOfWork, actor: Actor, name: str, credit_code: str, agency_id: int,
+                member_unit: bool, password: str) -> dict:
+    """A unit and its main account (login = the unit's full name)."""
+    _require(actor, "secretariat_admin")
+    try:
+        code = check_credit_code(credit_code)
+    except InvalidValue as exc:
+        raise FormInvalid({"credit_code": exc.message}) from exc
+    _check_password(password)
+    if uow.session.get(Agency, agency_id) is None:
+        raise FormInvalid({"agency_id": "初审机构不存在"})
+    name = name.strip()
+    unit = Unit(name=name, credit_code=code, agency_id=agency_id, member_unit=member_unit)
+    uow.session.add(unit)
+    try:
+        uow.session.flush()
+        uow.session.add(Account(username=name, name=name, role="unit_admin", unit_id=unit.id,
+                                agency_id=agency_id, is_main=True,
+                                password_hash=hash_password(password)))
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, "name", "该单位名称或统一社会信用代码已注册")
+    uow.commit()
+    return {"id": unit.id, "name": unit.name, "credit_code": unit.credit_code,
+            "agency_id": unit.agency_id, "member_unit": unit.member_unit}
+
+
+def create_staff(uow: UnitOfWork, actor: Actor, username: str, name: str, password: str,
+                 role: str, agency_id: int | None) -> dict:
+    """An account for association, agency or finance staff."""
+    _require(actor, "secretariat_admin")
+    if role not in STAFF_ROLES:
+        raise FormInvalid({"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）"
+                                                        for r in STAFF_ROLES)})
+    if role == "agency_reviewer" and (agency_id is None
+                                      or uow.session.get(Agency, agency_id) is None):
+        raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
+    _check_password(password)
+    account = Account(username=username.strip(), name=name.strip(), role=role,
+                      agency_id=agency_id if role == "agency_reviewer" else None,
+                      password_hash=hash_password(password))
+    uow.session.add(account)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, "username", "该登录名已被使用")
+    uow.commit()
+    return {"id": account.id, "username": account.username, "role": role}
+
+
+def create_sub_account(uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str,
+                       password: str) -> dict:
+    """A unit sub-account (login = mobile number); at most three per unit."""
+    if actor.role == "unit_admin":
+        if actor.unit_id != unit_id:
+            raise NotFound("单位不存在")
+    else:
+        _require(actor, "secretariat_admin")
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    try:
+        login = normalize_mobile(mobile)
+    except InvalidValue as exc:
+        raise FormInvalid({"mobile": exc.message}) from exc
+    _check_password(password)
+    used = set(uow.session.scalars(select(Account.sub_slot).where(
+        Account.unit_id == unit_id, Account.sub_slot.is_not(None))))
+    free = [slot for slot in range(1, MAX_SUB_ACCOUNTS + 1) if slot not in used]
+    if not free:
+        raise Conflict(f"每个单位最多设置{MAX_SUB_ACCOUNTS}个子账号，本单位已满")
+    account = Account(username=login, name=name.strip(), role="unit_admin", unit_id=unit_id,
+                      agency_id=unit.agency_id, sub_slot=free[0], mobile=login,
+                      password_hash=hash_password(password))
+    uow.session.add(account)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        taken = uow.session.scalar(select(func.count()).select_from(Account)
+                                   .where(Account.username == login))
+        if taken:
+            raise FormInvalid({"mobile": "该手机号已被其他账号使用"}) from exc
+        raise Conflict("子账号同时创建冲突，或本单位子账号已满，请刷新后重试") from exc
+    uow.commit()
+    return {"id": account.id, "username": login, "name": account.name, "unit_id": unit_id}
+
+
+def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
+    """The first secretariat administrator (command line only)."""
+    _check_password(password)
+    account = Account(username=username, name=username, role="secretariat_admin",
+                      password_hash=hash_password(password))
+    uow.session.add(account)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, "username", "该登录名已被使用")
+    uow.commit()
+    return {"id": account.id, "username": username}

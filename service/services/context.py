@@ -1,0 +1,30 @@
+"""What every use case needs besides the unit of work: definitions, settings, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from service.config import Config
+from service.db.models import utcnow
+from service.services.definitions import Definitions
+
+SHANGHAI = timedelta(hours=8)
+
+
+@dataclass
+class Context:
+    """Shared, read-only collaborators of the use cases; the clock is injectable for tests."""
+
+    definitions: Definitions
+    config: Config
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        """Now as naive UTC."""
+        return self.clock()
+
+    def today(self) -> date:
+        """Today's date in Asia/Shanghai, the association's business day."""
+        return (self.clock() + SHANGHAI).date()

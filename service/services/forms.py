@@ -1,0 +1,141 @@
+"""Validate form data against a task's JSON Schema and say what is wrong, in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from service.domain.errors import FormInvalid
+from service.domain.validation import mobile_problem
+
+_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "object": "对象",
+               "array": "列表", "boolean": "是/否", "null": "空"}
+
+
+def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
+    """Every top-level property a form schema knows, following $ref and combinators."""
+    found: dict[str, dict] = {}
+    if registry is None:
+        registry = Registry()
+    root = registry.resolver(base_uri=schema.get("$id", ""))
+
+    def resolve(node: dict, resolver):
+        while isinstance(node, dict) and "$ref" in node:
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = {**resolved.contents, **extra}, resolved.resolver
+        return node, resolver
+
+    def walk(node: Any, resolver) -> None:
+        if not isinstance(node, dict):
+            return
+        node, resolver = resolve(node, resolver)
+        if "$id" in node:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        for name, sub in (node.get("properties") or {}).items():
+            if isinstance(sub, dict) and (name not in found or "title" not in found[name]):
+                found[name] = resolve(sub, resolver)[0]
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(key, []):
+                walk(sub, resolver)
+        for key in ("then", "else"):
+            walk(node.get(key), resolver)
+
+    walk(schema, root)
+    return found
+
+
+def _title(props: dict[str, dict], path: list) -> str:
+    node: dict | None = {"properties": props}
+    title = ".".join(map(str, path))
+    for part in path:
+        sub = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+        if not isinstance(sub, dict):
+            break
+        title = sub.get("title", title)
+        node = sub
+    return f"「{title}」"
+
+
+def _node(props: dict[str, dict], path: list) -> dict:
+    node: dict = {"properties": props}
+    for part in path:
+        node = (node.get("properties") or {}).get(part) or {}
+    return node
+
+
+def _message(err, props, registry) -> tuple[str, str]:
+    path = [str(p) for p in err.absolute_path]
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    field = ".".join(path) or schema.get("x-error-field", "_form")
+    if schema.get("x-error"):
+        return schema.get("x-error-field", field), schema["x-error"]
+    title = _title(props, path) if path else "表单"
+    if err.validator in ("additionalProperties", "unevaluatedProperties"):
+        known = props if not path else (_node(props, path).get("properties") or {})
+        extra = sorted(set(err.instance) - set(known))
+        if not extra:  # only properties of a failing branch: the branch's error says why
+            return "", ""
+        name = ".".join(path + [extra[0]])
+        return name, f"表单中不允许出现字段「{extra[0]}」"
+    if err.validator == "enum":
+        labels = schema.get("x-labels") or {}
+        allowed = "、".join(str(labels.get(v, v)) for v in err.validator_value if v is not None)
+        return field, f"{title}须为以下之一：{allowed}"
+    if err.validator == "const":
+        return field, f"{title}的值不正确"
+    if err.validator == "format":
+        if err.validator_value == "cn-mobile":
+            return field, mobile_problem(str(err.instance)) or f"{title}格式不正确"
+        if err.validator_value == "date":
+            return field, f"{title}应为有效日期，格式 YYYY-MM-DD"
+        if err.validator_value == "file-id":
+            return field, f"{title}应为上传文件后得到的文件编号"
+        return field, f"{title}格式不正确"
+    if err.validator == "type":
+        expected = err.validator_value
+        names = "或".join(_TYPE_NAMES.get(t, t) for t in
+                         (expected if isinstance(expected, list) else [expected]))
+        return field, f"{title}应为{names}"
+    if err.validator == "minLength" or (err.validator == "pattern" and err.instance == ""):
+        return field, f"请填写{title}"
+    if err.validator == "maxLength":
+        return field, f"{title}不能超过{err.validator_value}个字"
+    if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return field, f"{title}超出允许范围"
+    if err.validator == "anyOf":
+        return field, f"{title}未满足任一可选要求"
+    return field, f"{title}填写有误"
+
+
+def _leaves(errors):
+    for err in errors:
+        if err.context and err.validator not in ("anyOf", "oneOf"):
+            yield from _leaves(err.context)
+        else:
+            yield err
+
+
+def validate_form(validator: Draft202012Validator, data: dict, registry=None,
+                  props: dict[str, dict] | None = None) -> None:
+    """Raise FormInvalid mapping each failing field to a Chinese message."""
+    if not isinstance(data, dict):
+        raise FormInvalid({"_form": "表单数据应为 JSON 对象"})
+    props = props if props is not None else properties_of(validator.schema, registry)
+    errors: dict[str, str] = {}
+    for err in sorted(_leaves(validator.iter_errors(data)), key=lambda e: list(e.path)):
+        if err.validator == "required":
+            base = [str(p) for p in err.absolute_path]
+            for missing in err.validator_value:
+                if isinstance(err.instance, dict) and missing not in err.instance:
+                    field = ".".join(base + [missing])
+                    errors.setdefault(field, f"请填写{_title(props, base + [missing])}")
+            continue
+        field, message = _message(err, props, registry)
+        if field:
+            errors.setdefault(field, message)
+    if errors:
+        raise FormInvalid(errors)

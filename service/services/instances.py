@@ -1,0 +1,217 @@
+"""Use cases on process instances: start one, list them, read one with its approval record."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import AuditRecord, ProcessInstance, Unit, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
+from service.engine import Definition, Instance
+from service.services import files, progress
+from service.services.context import SHANGHAI, Context
+from service.services.effects import apply_effects
+from service.services.facts import facts_for
+from service.services.forms import properties_of, validate_form
+from service.services.scope import instances_in_scope
+
+RECORD_ACTIONS = ("start", "complete", "return")
+FACT_KEYS = ("is_member", "join_in_flight")
+
+
+def file_fields(defn: Definition, form_id: str) -> set[str]:
+    """The fields of a form that hold file ids."""
+    schema = defn.start_form if form_id == "start" else defn.user_tasks[form_id].form
+    return {name for name, sub in properties_of(schema, defn.registry).items()
+            if sub.get("format") == "file-id"}
+
+
+def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
+    return uow.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.idempotency_owner == owner,
+        ProcessInstance.idempotency_key == key)).first()
+
+
+def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
+                  idempotency_key: str | None = None,
+                  join_code_id: int | None = None) -> tuple[dict, bool]:
+    """Start an instance; returns its view and whether it was created (False: replayed)."""
+    version_id, defn = ctx.definitions.latest(key)
+    if join_code_id is None and actor.role != defn.start_role:
+        raise Forbidden(f"当前账号无权发起“{defn.name}”")
+    owner = f"join:{join_code_id}" if join_code_id is not None else f"account:{actor.id}"
+    if idempotency_key:
+        found = _existing(uow, owner, idempotency_key)
+        if found is not None:
+            return instance_view(uow, found), False
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "data 应为 JSON 对象"})
+    validate_form(defn.validators["start"], data, defn.registry)
+    used = files.check_references(uow, actor, data, file_fields(defn, "start"),
+                                  join_code_id=join_code_id)
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    today, now = ctx.today(), ctx.now()
+    payload = dict(data)
+    if "id_number" in payload:
+        payload["id_number"] = str(payload["id_number"]).strip().upper()
+    payload.setdefault("birth_date", None)
+    payload["submitted_on"] = today.isoformat()
+    payload.update(facts_for(uow.session, key, payload, today))
+    inst = Instance.start(defn, payload)
+    reasons = inst.data.get("failure_reasons")
+    if reasons:
+        raise RuleFailed(reasons)
+    lock_field = defn.start_props.get("exclusive_subject")
+    row = ProcessInstance(
+        process_key=key, definition_version_id=version_id,
+        business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
+        unit_id=unit.id if unit else None, agency_id=unit.agency_id if unit else actor.agency_id,
+        member_id=actor.member_id, subject_name=payload.get("name"),
+        subject_id_number=payload.get("id_number"),
+        subject_lock=str(payload.get(lock_field)) if lock_field else None,
+        status=inst.status, state=inst.dumps(), finished=inst.finished,
+        end_event=inst.end_event, started_by=actor.id,
+        idempotency_owner=owner if idempotency_key else None,
+        idempotency_key=idempotency_key or None, submitted_at=now, updated_at=now)
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
+            return instance_view(uow, found), False
+        raise RuleFailed(["该申请人已有正在办理中的同类申请，请勿重复提交"]) from exc
+    progress.sync_tasks(uow.session, row, inst, defn, now)
+    progress.sync_waiting(uow.session, row, inst, had_any=False)
+    files.link_to_instance(uow, used, row.id, row.unit_id)
+    progress.audit(uow.session, row, actor, "start", now, after=row.status,
+                   detail={"business_key": row.business_key})
+    if inst.finished:
+        apply_effects(uow.session, row, inst.end_event, inst.data, defn.policy, today)
+    uow.session.flush()
+    view = instance_view(uow, row)
+    uow.commit()
+    return view, True
+
+
+def _open_tasks(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, list[dict]]:
+    result: dict[int, list[dict]] = {i: [] for i in instance_ids}
+    if not instance_ids:
+        return result
+    rows = uow.session.scalars(select(UserTask).where(
+        UserTask.instance_id.in_(instance_ids), UserTask.state == "open").order_by(UserTask.id))
+    for t in rows:
+        result[t.instance_id].append(task_brief(t))
+    return result
+
+
+def task_brief(t: UserTask) -> dict:
+    return {"id": t.id, "task_name": t.task_name, "title": t.title, "role": t.role,
+            "status": t.status_label, "claimed_by": t.claimed_by,
+            "claimed_at": t.claimed_at, "created_at": t.created_at}
+
+
+def _summary(row: ProcessInstance, name: str) -> dict:
+    return {"id": row.id, "process_key": row.process_key, "process_name": name,
+            "business_key": row.business_key, "status": row.status, "unit_id": row.unit_id,
+            "agency_id": row.agency_id, "member_id": row.member_id,
+            "subject_name": row.subject_name, "subject_id_number": row.subject_id_number,
+            "finished": row.finished, "submitted_at": row.submitted_at,
+            "updated_at": row.updated_at, "finished_at": row.finished_at}
+
+
+def _process_name(ctx_or_defs, key: str) -> str:
+    defn = ctx_or_defs.current.get(key)
+    return defn.name if defn else key
+
+
+def instance_view(uow: UnitOfWork, row: ProcessInstance, defs=None) -> dict:
+    """An instance's summary with its open tasks."""
+    view = _summary(row, _process_name(defs, row.process_key) if defs else row.process_key)
+    view["open_tasks"] = _open_tasks(uow, [row.id])[row.id]
+    return view
+
+
+def _load(uow: UnitOfWork, actor: Actor, instance_id: int) -> ProcessInstance:
+    stmt = instances_in_scope(select(ProcessInstance).where(
+        ProcessInstance.id == instance_id), actor)
+    row = uow.session.scalars(stmt).first()
+    if row is None:
+        raise NotFound("业务表单不存在")
+    return row
+
+
+def approval_record(uow: UnitOfWork, instance_id: int) -> list[dict]:
+    """Each step of an instance: who, when, what was decided, with what remark."""
+    rows = uow.session.scalars(select(AuditRecord).where(
+        AuditRecord.instance_id == instance_id,
+        AuditRecord.action.in_(RECORD_ACTIONS)).order_by(AuditRecord.id))
+    return [{"action": r.action, "task_name": r.task_name, "task_title": r.task_title or "发起申请",
+             "actor_id": r.actor_id, "actor_name": r.actor_name, "at": r.at,
+             "decision": r.decision, "remark": r.remark, "status_before": r.status_before,
+             "status_after": r.status_after} for r in rows]
+
+
+def public_data(data: dict) -> dict:
+    """Instance data without the facts the service injected for the rules."""
+    return {k: v for k, v in data.items() if k not in FACT_KEYS}
+
+
+def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
+    """One instance with data, open tasks and approval record, if in the caller's scope."""
+    row = _load(uow, actor, instance_id)
+    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    view = instance_view(uow, row, ctx.definitions)
+    view["data"] = public_data(Instance.load(defn, row.state).data)
+    view["approval_record"] = approval_record(uow, row.id)
+    return view
+
+
+def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None,
+              submitted_to=None):
+    stmt = instances_in_scope(select(ProcessInstance), actor)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(ProcessInstance.subject_name.like(like),
+                              ProcessInstance.subject_id_number == q.strip().upper(),
+                              ProcessInstance.business_key == q.strip().upper()))
+    if submitted_from:
+        start = datetime.combine(submitted_from, time()) - SHANGHAI
+        stmt = stmt.where(ProcessInstance.submitted_at >= start)
+    if submitted_to:
+        end = datetime.combine(submitted_to, time()) + timedelta(days=1) - SHANGHAI
+        stmt = stmt.where(ProcessInstance.submitted_at < end)
+    return stmt
+
+
+def list_instances(ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1,
+                   page_size: int = 20, **filters) -> dict:
+    """The caller's instances, newest first, paginated with a total."""
+    stmt = _filtered(actor, **filters)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = list(uow.session.scalars(stmt.order_by(ProcessInstance.id.desc())
+                                    .limit(page_size).offset((page - 1) * page_size)))
+    tasks = _open_tasks(uow, [r.id for r in rows])
+    items = []
+    for r in rows:
+        item = _summary(r, _process_name(ctx.definitions, r.process_key))
+        item["open_tasks"] = tasks[r.id]
+        items.append(item)
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
+    """A count of the caller's instances per status label."""
+    filters.pop("status", None)
+    sub = _filtered(actor, **filters).subquery()
+    rows = uow.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+    counts = {status: n for status, n in rows}
+    return {"counts": counts, "total": sum(counts.values())}

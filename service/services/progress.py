@@ -1,0 +1,95 @@
+"""After the engine moved: persist its state and mirror it into the queue, audit and timers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.db.models import (
+    AuditRecord,
+    FormCounter,
+    ProcessInstance,
+    UserTask,
+    WaitingEvent,
+)
+from service.domain.actor import Actor
+from service.engine import Definition, Instance
+
+
+def next_form_number(session: Session, prefix: str, day: date) -> str:
+    """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency)."""
+    key = day.strftime("%Y%m%d")
+    bump = (update(FormCounter).where(FormCounter.prefix == prefix, FormCounter.day == key)
+            .values(last=FormCounter.last + 1).returning(FormCounter.last))
+    number = session.scalar(bump)
+    if number is None:
+        try:
+            with session.begin_nested():
+                session.add(FormCounter(prefix=prefix, day=key, last=1))
+            number = 1
+        except IntegrityError:  # another request started the day's counter first
+            number = session.scalar(bump)
+    return f"{prefix}-{key}{number:06d}"
+
+
+def sync_tasks(session: Session, row: ProcessInstance, inst: Instance, defn: Definition,
+               now: datetime) -> list[UserTask]:
+    """Open a queue row for each new ready user task; close rows whose task went away."""
+    ready = {t.id: t for t in inst.ready_tasks()}
+    open_rows = list(session.scalars(select(UserTask).where(
+        UserTask.instance_id == row.id, UserTask.state == "open")))
+    for task_row in open_rows:
+        if task_row.engine_task_id not in ready:
+            task_row.state = "cancelled"
+    known = {r.engine_task_id for r in open_rows}
+    result = [r for r in open_rows if r.state == "open"]
+    for task_id, task in ready.items():
+        if task_id in known:
+            continue
+        info = defn.user_tasks[task.name]
+        task_row = UserTask(
+            instance_id=row.id, engine_task_id=task_id, process_key=row.process_key,
+            task_name=task.name, title=info.title, lane=info.lane, role=info.role,
+            unit_id=row.unit_id if info.role == "unit_admin" else None,
+            agency_id=row.agency_id if info.role == "agency_reviewer" else None,
+            member_id=row.member_id if info.role == "member" else None,
+            status_label=info.status, created_at=now)
+        session.add(task_row)
+        result.append(task_row)
+    return result
+
+
+def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any: bool) -> None:
+    """Mirror the engine's pending timers and messages into indexed rows."""
+    events = inst.waiting_events()
+    if not events and not had_any:
+        return
+    session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
+    for ev in events:
+        due = None
+        if ev["kind"] == "timer" or ev["due"]:
+            try:
+                due = datetime.fromisoformat(ev["due"]).replace(tzinfo=None)
+            except (TypeError, ValueError):
+                due = None
+        session.add(WaitingEvent(instance_id=row.id, kind=ev["kind"] or "event",
+                                 name=ev["name"], due_at=due,
+                                 correlation_key=row.subject_id_number))
+
+
+def audit(session: Session, row: ProcessInstance | None, actor: Actor, action: str, now,
+          task: UserTask | None = None, decision: str | None = None,
+          remark: str | None = None, before: str | None = None, after: str | None = None,
+          detail: dict | None = None) -> None:
+    """Append one record to the audit trail."""
+    session.add(AuditRecord(
+        instance_id=row.id if row is not None else None,
+        user_task_id=task.id if task is not None else None,
+        actor_id=actor.id, actor_name=actor.name, action=action,
+        task_name=task.task_name if task is not None else None,
+        task_title=task.title if task is not None else None,
+        decision=decision, remark=remark, status_before=before, status_after=after,
+        detail=detail, at=now))
