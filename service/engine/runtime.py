@@ -16,7 +16,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
@@ -123,7 +123,10 @@ class Instance:
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete one ready user task with form data and run to the next wait state."""
-        task = self.workflow.get_task_from_id(UUID(engine_task_id))
+        try:
+            task = self.workflow.get_task_from_id(UUID(engine_task_id))
+        except (TaskNotFoundException, ValueError):
+            task = None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(engine_task_id)
         task.set_data(**data)

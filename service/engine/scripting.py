@@ -8,6 +8,7 @@ access fail with a clear message.
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -67,9 +68,29 @@ def _base_globals() -> dict[str, Any]:
     }
 
 
+_FORBIDDEN_NAMES = frozenset({
+    "open", "exec", "eval", "compile", "globals", "locals", "vars", "getattr", "setattr",
+    "delattr", "input", "breakpoint", "help", "exit", "quit", "__import__", "memoryview",
+})
+
+
+def _refuse_forbidden(source: str, mode: str) -> None:
+    """Refuse at compile time what would only fail at run time (import, open...)."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return  # RestrictedPython reports syntax errors with their line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise ScriptRejected(f"Line {node.lineno}: 脚本中不允许使用 import；请改用登记的辅助函数")
+        if isinstance(node, ast.Name) and node.id in _FORBIDDEN_NAMES:
+            raise ScriptRejected(f"Line {node.lineno}: 脚本中不允许使用 {node.id}")
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(source: str):
     """Compile one expression in restricted mode; ScriptRejected explains a refusal."""
+    _refuse_forbidden(source.strip(), "eval")
     result = compile_restricted_eval(source.strip())
     if result.errors:
         raise ScriptRejected("；".join(result.errors))
@@ -79,6 +100,7 @@ def compile_expression(source: str):
 @lru_cache(maxsize=1024)
 def compile_script(source: str):
     """Compile one script in restricted mode; ScriptRejected explains a refusal."""
+    _refuse_forbidden(source, "exec")
     result = compile_restricted_exec(source)
     if result.errors:
         raise ScriptRejected("；".join(result.errors))

@@ -174,7 +174,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
         inst.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
         raise Conflict("该任务已办结，请刷新待办列表") from exc
-    reasons = inst.data.get("failure_reasons") if not inst.finished else None
+    reasons = inst.data.get("failure_reasons")
     if reasons:
         raise RuleFailed(reasons)
     moved = uow.session.execute(update(ProcessInstance).where(

@@ -1,0 +1,250 @@
+"""Fixtures shared by every tier: databases (SQLite and PostgreSQL), the app, sign-in helpers."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from service import create_app
+from service.config import load_config
+from service.db import db
+from service.db.migrate import upgrade
+from service.db.models import Base
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.validation import make_credit_code, make_resident_id
+from service.services import accounts
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("MEMBERFLOW_TEST_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "secret123"
+_pg_state: dict = {}
+
+
+def _pg_available() -> bool:
+    if "ok" not in _pg_state:
+        try:
+            engine = sa.create_engine(PG_URL)
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_state["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            _pg_state["ok"] = False
+            _pg_state["why"] = str(exc).splitlines()[0]
+    return _pg_state["ok"]
+
+
+def pytest_report_header(config):
+    if _pg_available():
+        return f"PostgreSQL: {PG_URL} (tests run on SQLite and PostgreSQL)"
+    return ("!!!!!!!! PostgreSQL NOT REACHABLE at " + PG_URL + " — PostgreSQL tests are "
+            "SKIPPED (" + _pg_state.get("why", "") + ") !!!!!!!!")
+
+
+def require_pg() -> None:
+    """Skip loudly without PostgreSQL — but under CI=true its absence is a failure."""
+    if not _pg_available():
+        message = f"PostgreSQL not reachable at {PG_URL}: {_pg_state.get('why')}"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI requires PostgreSQL. " + message)
+        pytest.skip("SKIPPED LOUDLY: " + message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test (migrations run once)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated():
+    """A private PostgreSQL database for this test run, built by the migrations.
+
+    Created beside the server's `test` database so that concurrent runs never share rows.
+    """
+    require_pg()
+    name = f"memberflow_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, sqlite_template) -> str:
+    """Each database test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "memberflow.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_migrated")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def pg_url(request) -> str:
+    """PostgreSQL only (the concurrency proofs)."""
+    url = request.getfixturevalue("pg_migrated")
+    _truncate_pg(url)
+    return url
+
+
+_apps: list = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_apps():
+    """Close every app's connection pool after each test (no connection outlives its test)."""
+    yield
+    while _apps:
+        app = _apps.pop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def make_app(url: str, tmp_path: Path, **overrides):
+    settings = dict(database_url=url, instance_dir=tmp_path, files_dir=tmp_path / "files",
+                    secret_key="test-secret", testing=True, join_upload_rate="1000 per minute")
+    settings.update(overrides)
+    app = create_app(load_config(**settings))
+    _apps.append(app)
+    return app
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    """The app on a fresh database (each test runs once on SQLite, once on PostgreSQL)."""
+    return make_app(db_url, tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class World:
+    """A small organisation: one agency with a reviewer, two units, association staff."""
+
+    agency_id: int
+    other_agency_id: int
+    unit_id: int
+    unit_name: str
+    other_unit_id: int
+    other_unit_name: str
+    logins: dict[str, str]
+
+
+def seed_world(app) -> World:
+    with app.app_context():
+        admin_actor = None
+        with UnitOfWork(db.session) as uow:
+            admin = accounts.create_admin(uow, "admin", PASSWORD)
+        admin_actor = Actor(admin["id"], "admin", "secretariat_admin")
+
+        def call(fn, *args):
+            with UnitOfWork(db.session) as uow:
+                return fn(uow, admin_actor, *args)
+
+        agency = call(accounts.create_agency, "广州市建设监理行业协会", "广州")["id"]
+        other_agency = call(accounts.create_agency, "汕头市建筑业协会", "汕头")["id"]
+        unit = call(accounts.create_unit, "广州珠江工程建设监理有限公司",
+                    make_credit_code("91440101190468342"), agency, True, PASSWORD)
+        other = call(accounts.create_unit, "汕头市潮海建设监理有限公司",
+                     make_credit_code("91440500192837465"), other_agency, True, PASSWORD)
+        call(accounts.create_staff, "jigou", "广州初审员", PASSWORD, "agency_reviewer", agency)
+        call(accounts.create_staff, "jigou_st", "汕头初审员", PASSWORD, "agency_reviewer",
+             other_agency)
+        call(accounts.create_staff, "xiehui", "协会审核员", PASSWORD, "association_reviewer", None)
+        call(accounts.create_staff, "caiwu", "协会财务", PASSWORD, "finance_reviewer", None)
+        db.session.remove()
+    logins = {"admin": "admin", "unit": unit["name"], "other_unit": other["name"],
+              "agency": "jigou", "other_agency": "jigou_st", "association": "xiehui",
+              "finance": "caiwu"}
+    return World(agency, other_agency, unit["id"], unit["name"], other["id"], other["name"],
+                 logins)
+
+
+@pytest.fixture
+def world(app) -> World:
+    return seed_world(app)
+
+
+def token_headers(client, username: str, password: str = PASSWORD) -> dict:
+    reply = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert reply.status_code == 200, reply.get_json()
+    return {"Authorization": f"Bearer {reply.get_json()['access_token']}"}
+
+
+@pytest.fixture
+def login(client, world):
+    """login('unit') -> Authorization headers for that role's account in `world`."""
+    cache: dict[str, dict] = {}
+
+    def _login(who: str) -> dict:
+        if who not in cache:
+            cache[who] = token_headers(client, world.logins.get(who, who))
+        return cache[who]
+
+    return _login
+
+
+def png_bytes(color: str = "#c00000", size=(60, 80)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(client, headers, content: bytes | None = None, name: str = "photo.png") -> str:
+    reply = client.post("/api/v1/files", headers=headers,
+                        data={"file": (io.BytesIO(content or png_bytes()), name)})
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()["id"]
+
+
+def applicant_data(client, headers, id_number: str | None = None, **overrides) -> dict:
+    """A complete (full variant) join application with uploaded materials."""
+    files = {k: upload(client, headers) for k in
+             ("photo", "id_front", "id_back", "diploma", "diploma_verification")}
+    data = {"variant": "full", "name": "陈志强", "id_type": "resident_id",
+            "id_number": id_number or make_resident_id("44010619850315231"),
+            "mobile": "13802511234", "address": "广州市天河区体育西路100号",
+            "education": {"level": "本科", "school": "华南理工大学", "major": "土木工程",
+                          "graduated_on": "2008-07-01"},
+            "title": "中级", **files}
+    data.update(overrides)
+    return data
+
+
+def open_task(client, headers, instance_id: int) -> dict:
+    """The single open task of an instance, as the given caller sees it."""
+    view = client.get(f"/api/v1/instances/{instance_id}", headers=headers).get_json()
+    assert len(view["open_tasks"]) == 1, view
+    return view["open_tasks"][0]
