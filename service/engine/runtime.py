@@ -174,5 +174,7 @@ class Instance:
         events = []
         for ev in self.workflow.waiting_events():
             value = ev.value if isinstance(ev.value, str) else None
-            events.append({"kind": ev.event_type, "name": ev.name, "due": value})
+            kind = ev.event_type or "event"
+            kind = "timer" if "Timer" in kind else "message" if "Message" in kind else kind
+            events.append({"kind": kind, "name": ev.name, "due": value})
         return events

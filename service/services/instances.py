@@ -48,6 +48,19 @@ def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: d
         found = _existing(uow, owner, idempotency_key)
         if found is not None:
             return instance_view(uow, found), False
+    try:
+        return _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner,
+                      version_id, defn)
+    except RuleFailed:
+        # a concurrent request with the same key may have won between our look-up and now
+        uow.rollback()
+        if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
+            return instance_view(uow, found), False
+        raise
+
+
+def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id,
+           defn) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     validate_form(defn.validators["start"], data, defn.registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -69,13 +69,11 @@ def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any
         return
     session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
     for ev in events:
-        due = None
-        if ev["kind"] == "timer" or ev["due"]:
-            try:
-                due = datetime.fromisoformat(ev["due"]).replace(tzinfo=None)
-            except (TypeError, ValueError):
-                due = None
-        session.add(WaitingEvent(instance_id=row.id, kind=ev["kind"] or "event",
+        try:
+            due = datetime.fromisoformat(ev["due"]).astimezone(timezone.utc).replace(tzinfo=None)
+        except (TypeError, ValueError):
+            due = None
+        session.add(WaitingEvent(instance_id=row.id, kind=ev["kind"],
                                  name=ev["name"], due_at=due,
                                  correlation_key=row.subject_id_number))
 

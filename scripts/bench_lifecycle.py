@@ -1,0 +1,274 @@
+"""Benchmark one whole member_join lifecycle: start + every task until 审批完成.
+
+One lifecycle = start, unit_pre_review, agency_review, association_review, unit_pay,
+finance_review (all approved). The script prints the median and p90 milliseconds per
+lifecycle, measured with time.perf_counter, of:
+
+  (a) the engine alone, in memory: service.engine.Instance, nothing saved;
+  (b) the service layer on SQLite: the use cases called directly, each call in its own
+      app context and unit of work (what a request does, minus HTTP);
+  (c) the REST API through Flask's test client, on SQLite and on PostgreSQL
+      (signed in once per role; each reply's open_tasks[0] gives the next task).
+
+Each application has its own valid resident ID (one join application per person); the
+materials and fee voucher are uploaded once and reused. Databases are fresh, built by the
+migrations; for PostgreSQL a private database memberflow_bench_<pid> is created on
+$MEMBERFLOW_BENCH_PG_URL (default below) and dropped at the end (skipped, loudly, if the
+server is unreachable).
+
+Run:  python scripts/bench_lifecycle.py [--runs 30] [--warmup 3]
+      (--runs: lifecycles for (b) and (c); (a) runs five times as many.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from PIL import Image
+
+from service import create_app
+from service.config import load_config
+from service.db import db
+from service.db.migrate import upgrade
+from service.db.models import Account
+from service.db.uow import UnitOfWork
+from service.domain.validation import make_credit_code, make_resident_id
+from service.engine import Instance, load_definitions
+from service.services import accounts, files, instances, tasks
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("MEMBERFLOW_BENCH_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "bench-secret"
+DONE = "审批完成"
+UNIT_NAME = "广州珠江工程建设监理有限公司"
+USERS = {"unit_admin": UNIT_NAME, "agency_reviewer": "jigou",
+         "association_reviewer": "xiehui", "finance_reviewer": "caiwu"}
+MATERIALS = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+PAYLOADS = {"unit_pre_review": {"decision": "approve", "member_level": "普通会员"}}
+_serial = itertools.count()
+
+
+def payload(task_name: str, voucher_id: str) -> dict:
+    """The approving form data of each task of the happy path."""
+    if task_name == "unit_pay":
+        return {"fee_voucher": voucher_id}
+    return dict(PAYLOADS.get(task_name, {"decision": "approve"}))
+
+
+def next_id_number() -> str:
+    """A fresh valid resident ID: born 1980-01-01 onwards (aged 18-65), 1000 a day."""
+    i = next(_serial)
+    born = date(1980, 1, 1) + timedelta(days=i // 1000)
+    return make_resident_id(f"440106{born:%Y%m%d}{i % 1000:03d}")
+
+
+def application(file_ids: dict) -> dict:
+    """A complete (full variant) join application for a new person."""
+    return {"variant": "full", "name": "陈志强", "id_type": "resident_id",
+            "id_number": next_id_number(), "mobile": "13802511234",
+            "address": "广州市天河区体育西路100号",
+            "education": {"level": "本科", "school": "华南理工大学", "major": "土木工程",
+                          "graduated_on": "2008-07-01"},
+            "title": "中级", **{k: file_ids[k] for k in MATERIALS}}
+
+
+def png_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 80), "#c00000").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> list[float]:
+    """Milliseconds of each of `runs` lifecycles, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        lifecycle()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        lifecycle()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+def engine_lifecycle(defn) -> None:
+    inst = Instance.start(defn, dict(
+        variant="full", name="张三", id_type="resident_id", id_number="440308199901101512",
+        birth_date=None, mobile="13800138000", submitted_on="2026-11-28", is_member=False,
+        join_in_flight=False))
+    while not inst.finished:
+        task = inst.ready_tasks()[0]
+        inst.complete(task.id, payload(task.name, "a" * 32))
+    assert inst.status == DONE, inst.status
+
+
+def make_app(url: str, workdir: Path):
+    """Migrate the database, build the app on it, seed an agency, a unit and staff."""
+    upgrade(url)
+    app = create_app(load_config(database_url=url, instance_dir=workdir,
+                                 files_dir=workdir / "files", secret_key="bench",
+                                 join_upload_rate="100000 per minute"))
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            admin_id = accounts.create_admin(uow, "admin", PASSWORD)["id"]
+        admin = accounts.actor_of(db.session.get(Account, admin_id))
+
+        def call(fn, *args):
+            with UnitOfWork(db.session) as uow:
+                return fn(uow, admin, *args)
+
+        agency = call(accounts.create_agency, "广州市建设监理行业协会", "广州")["id"]
+        call(accounts.create_unit, UNIT_NAME, make_credit_code("91440101190468342"), agency,
+             True, PASSWORD)
+        call(accounts.create_staff, "jigou", "广州初审员", PASSWORD, "agency_reviewer", agency)
+        call(accounts.create_staff, "xiehui", "协会审核员", PASSWORD, "association_reviewer", None)
+        call(accounts.create_staff, "caiwu", "协会财务", PASSWORD, "finance_reviewer", None)
+        db.session.remove()
+    return app
+
+
+def service_bench(app, runs: int, warmup: int) -> list[float]:
+    """(b): the use cases, each call in its own app context and unit of work."""
+    ctx = app.extensions["memberflow"]
+    with app.app_context():
+        actors = {role: accounts.actor_of(db.session.scalars(
+            sa.select(Account).where(Account.username == name)).one())
+            for role, name in USERS.items()}
+        cfg = ctx.config
+        ids = {name: files.store_upload(UnitOfWork(db.session), cfg.files_dir,
+                                        cfg.max_upload_bytes, actors["unit_admin"],
+                                        f"{name}.png", png_bytes())["id"]
+               for name in (*MATERIALS, "fee_voucher")}
+
+    def lifecycle() -> None:
+        with app.app_context(), UnitOfWork(db.session) as uow:
+            view, _ = instances.start_process(ctx, uow, actors["unit_admin"], "member_join",
+                                              application(ids))
+        while not view["finished"]:
+            task = view["open_tasks"][0]
+            with app.app_context(), UnitOfWork(db.session) as uow:
+                view = tasks.complete_task(ctx, uow, actors[task["role"]], task["id"],
+                                           payload(task["task_name"], ids["fee_voucher"]))
+        assert view["status"] == DONE, view
+
+    return timed(lifecycle, runs, warmup)
+
+
+def expect(reply, status: int) -> dict:
+    assert reply.status_code == status, (reply.status_code, reply.get_json())
+    return reply.get_json()
+
+
+def api_setup(app):
+    """A test client, Authorization headers per role and the uploaded file ids."""
+    client = app.test_client()
+    heads = {}
+    for role, username in USERS.items():
+        token = expect(client.post("/api/v1/auth/token", json={
+            "username": username, "password": PASSWORD}), 200)["access_token"]
+        heads[role] = {"Authorization": f"Bearer {token}"}
+    ids = {name: expect(client.post("/api/v1/files", headers=heads["unit_admin"], data={
+        "file": (io.BytesIO(png_bytes()), f"{name}.png")}), 201)["id"]
+        for name in (*MATERIALS, "fee_voucher")}
+    return client, heads, ids
+
+
+def api_lifecycle(client, heads: dict, ids: dict) -> None:
+    view = expect(client.post("/api/v1/processes/member_join/instances",
+                              headers=heads["unit_admin"], json={"data": application(ids)}), 201)
+    while not view["finished"]:
+        task = view["open_tasks"][0]
+        view = expect(client.post(f"/api/v1/tasks/{task['id']}/complete",
+                                  headers=heads[task["role"]],
+                                  json={"data": payload(task["task_name"], ids["fee_voucher"])}),
+                      200)
+    assert view["status"] == DONE, view
+
+
+def api_bench(app, runs: int, warmup: int) -> list[float]:
+    """(c): the REST API through Flask's test client."""
+    client, heads, ids = api_setup(app)
+    return timed(lambda: api_lifecycle(client, heads, ids), runs, warmup)
+
+
+def with_pg_database(fn: Callable[[str], object]):
+    """fn(url) on a private, fresh PostgreSQL database; None if the server is unreachable."""
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"memberflow_bench_{os.getpid()}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        print(f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — (c, PostgreSQL) SKIPPED "
+              f"({str(exc).splitlines()[0]}) !!!!!!!!", flush=True)
+        admin.dispose()
+        return None
+    try:
+        return fn(sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def on_app(url: str, workdir: Path, bench, runs: int, warmup: int) -> list[float]:
+    app = make_app(url, workdir)
+    try:
+        return bench(app, runs, warmup)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def report(results: dict[str, list[float]]) -> None:
+    print(f"\n{'lifecycle (start + 5 tasks)':<28}{'median ms':>11}{'p90 ms':>10}{'runs':>7}")
+    for label, xs in results.items():
+        p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) > 1 else xs[0]
+        print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}")
+    base = statistics.median(results["(a) engine, in memory"])
+    print("\nratios of medians:")
+    for label, key in (("(b)/(a)", "(b) service, SQLite"), ("(c SQLite)/(a)", "(c) API, SQLite"),
+                       ("(c PostgreSQL)/(a)", "(c) API, PostgreSQL")):
+        ratio = f"{statistics.median(results[key]) / base:.1f}" if key in results else "skipped"
+        print(f"  {label:<20}{ratio:>8}")
+    print("target: (c, PostgreSQL)/(a) <= 12")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30,
+                        help="timed lifecycles for (b) and (c); (a) runs 5x as many")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed lifecycles first")
+    args = parser.parse_args(argv)
+    runs, warmup = max(args.runs, 1), max(args.warmup, 0)
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    defn = load_definitions(REPO / "processes", REPO / "rules", REPO / "forms")["member_join"]
+    results = {"(a) engine, in memory": timed(lambda: engine_lifecycle(defn), runs * 5, warmup)}
+    with tempfile.TemporaryDirectory(prefix="memberflow-bench-") as tmp:
+        work = Path(tmp)
+        results["(b) service, SQLite"] = on_app(f"sqlite:///{work / 'b.sqlite3'}", work / "b",
+                                                service_bench, runs, warmup)
+        results["(c) API, SQLite"] = on_app(f"sqlite:///{work / 'c.sqlite3'}", work / "c",
+                                            api_bench, runs, warmup)
+        pg = with_pg_database(lambda url: on_app(url, work / "pg", api_bench, runs, warmup))
+        if pg is not None:
+            results["(c) API, PostgreSQL"] = pg
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

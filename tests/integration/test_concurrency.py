@@ -1,0 +1,200 @@
+"""Races with real threads on PostgreSQL: claim, complete, idempotent start, sub-accounts."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from conftest import PASSWORD, applicant_data, make_app, open_task, seed_world, token_headers
+from sqlalchemy import func, select
+
+from service.db import db
+from service.db.models import Account, AuditRecord, ProcessInstance, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.validation import make_resident_id
+from service.services import accounts
+
+
+def race(n: int, action) -> list:
+    """Run `action(i)` in n threads released at the same instant; their results."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = action(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def pg_app(pg_url, tmp_path):
+    return make_app(pg_url, tmp_path)
+
+
+def add_reviewers(app, n: int, role: str = "association_reviewer") -> list[str]:
+    names = [f"reviewer{i}" for i in range(n)]
+    with app.app_context():
+        admin = Actor(1, "admin", "secretariat_admin")
+        for name in names:
+            with UnitOfWork(db.session) as uow:
+                accounts.create_staff(uow, admin, name, name, PASSWORD, role, None)
+        db.session.remove()
+    return names
+
+
+def at_association_review(app, world):
+    client = app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    agency = token_headers(client, world.logins["agency"])
+    data = applicant_data(client, unit)
+    inst = client.post("/api/v1/processes/member_join/instances", headers=unit,
+                       json={"data": data}).get_json()
+    for headers, payload in ((unit, {"decision": "approve", "member_level": "普通会员"}),
+                             (agency, {"decision": "approve"})):
+        task = open_task(client, headers, inst["id"])
+        assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers,
+                           json={"data": payload}).status_code == 200
+    return inst, open_task(client, token_headers(client, world.logins["association"]),
+                           inst["id"])
+
+
+def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
+    world = seed_world(pg_app)
+    inst, task = at_association_review(pg_app, world)
+    names = add_reviewers(pg_app, 20)
+    client = pg_app.test_client()
+    headers = [token_headers(client, name) for name in names]
+
+    def claim(i):
+        reply = pg_app.test_client().post(f"/api/v1/tasks/{task['id']}/claim",
+                                          headers=headers[i])
+        return reply.status_code, reply.get_json()
+
+    results = race(20, claim)
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: 1, 409: 19}
+    assert all("已被其他人认领" in body["message"] for status, body in results if status == 409)
+    with pg_app.app_context():
+        row = db.session.get(UserTask, task["id"])
+        winner = next(i for i, (status, _) in enumerate(results) if status == 200)
+        account = db.session.scalars(select(Account).where(
+            Account.username == names[winner])).one()
+        assert row.claimed_by == account.id
+        claims = db.session.scalar(select(func.count()).select_from(AuditRecord).where(
+            AuditRecord.action == "claim", AuditRecord.user_task_id == task["id"]))
+        assert claims == 1
+
+
+@pytest.mark.parametrize("same_reviewer", [True, False])
+def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_reviewer):
+    world = seed_world(pg_app)
+    inst, task = at_association_review(pg_app, world)
+    names = add_reviewers(pg_app, 2)
+    client = pg_app.test_client()
+    headers = [token_headers(client, names[0])] * 2 if same_reviewer else \
+        [token_headers(client, name) for name in names]
+    if same_reviewer:
+        assert client.post(f"/api/v1/tasks/{task['id']}/claim",
+                           headers=headers[0]).status_code == 200
+    with pg_app.app_context():
+        version_before = db.session.get(ProcessInstance, inst["id"]).version
+
+    def complete(i):
+        reply = pg_app.test_client().post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=headers[i],
+            json={"data": {"decision": "approve", "remark": f"第{i}位"}})
+        return reply.status_code, reply.get_json()
+
+    results = race(2, complete)
+    assert sorted(status for status, _ in results) == [200, 409]
+    loser = next(body for status, body in results if status == 409)
+    assert loser["code"] == 409 and loser["message"]
+    with pg_app.app_context():
+        row = db.session.get(ProcessInstance, inst["id"])
+        assert row.version == version_before + 1
+        assert row.status == "待缴费"
+        open_tasks = db.session.scalars(select(UserTask).where(
+            UserTask.instance_id == inst["id"], UserTask.state == "open")).all()
+        assert [t.task_name for t in open_tasks] == ["unit_pay"]
+        completions = db.session.scalars(select(AuditRecord).where(
+            AuditRecord.user_task_id == task["id"], AuditRecord.action == "complete")).all()
+        assert len(completions) == 1
+        assert db.session.get(UserTask, task["id"]).state == "completed"
+
+
+def test_simultaneous_starts_with_one_idempotency_key_create_one_instance(pg_app):
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    data = applicant_data(client, unit)
+
+    def start(_i):
+        reply = pg_app.test_client().post(
+            "/api/v1/processes/member_join/instances",
+            headers={**unit, "Idempotency-Key": "same-form"}, json={"data": data})
+        return reply.status_code, reply.get_json()
+
+    results = race(5, start)
+    assert sorted(status for status, _ in results) == [200, 200, 200, 200, 201]
+    assert len({body["id"] for _, body in results}) == 1
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def test_simultaneous_starts_get_distinct_form_numbers(pg_app):
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    forms = [applicant_data(client, unit, id_number=make_resident_id(f"4401061985031{i:02d}31"))
+             for i in range(6)]
+
+    def start(i):
+        reply = pg_app.test_client().post("/api/v1/processes/member_join/instances",
+                                          headers=unit, json={"data": forms[i]})
+        return reply.status_code, reply.get_json()
+
+    results = race(6, start)
+    assert [status for status, _ in results] == [201] * 6
+    keys = sorted(body["business_key"] for _, body in results)
+    assert len(set(keys)) == 6 and [k[-6:] for k in keys] == [f"{n:06d}" for n in range(1, 7)]
+
+
+def test_simultaneous_applications_of_one_person_start_one_instance(pg_app):
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    data = applicant_data(client, unit)
+
+    def start(_i):
+        reply = pg_app.test_client().post("/api/v1/processes/member_join/instances",
+                                          headers=unit, json={"data": data})
+        return reply.status_code
+
+    assert sorted(race(4, start)) == [201, 422, 422, 422]
+
+
+def test_simultaneous_sub_accounts_never_exceed_three(pg_app):
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+
+    def create(i):
+        return pg_app.test_client().post(
+            f"/api/v1/units/{world.unit_id}/accounts", headers=unit,
+            json={"name": f"子账号{i}", "mobile": f"1380013800{i}", "password": PASSWORD}
+        ).status_code
+
+    results = race(6, create)
+    assert set(results) <= {201, 409} and results.count(201) <= 3
+    with pg_app.app_context():
+        subs = db.session.scalar(select(func.count()).select_from(Account).where(
+            Account.unit_id == world.unit_id, Account.sub_slot.is_not(None)))
+    assert subs == results.count(201) <= 3

@@ -1,0 +1,137 @@
+"""Definition versions, start-up validation and waiting timers, through the service."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, applicant_data, make_app, open_task, seed_world, token_headers, upload
+from sqlalchemy import func, select
+
+from service.cli import main as cli
+from service.db import db
+from service.db.models import DefinitionVersion, WaitingEvent
+from service.engine import DefinitionError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def design_copy(tmp_path: Path) -> Path:
+    """A private copy of processes/, rules/ and forms/ that a test may edit."""
+    root = tmp_path / "design"
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+def app_on(db_url: str, tmp_path: Path, design: Path):
+    return make_app(db_url, tmp_path, processes_dir=design / "processes",
+                    rules_dir=design / "rules", forms_dir=design / "forms")
+
+
+def complete(client, headers, task_id, data):
+    reply = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json={"data": data})
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()
+
+
+def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
+    design = design_copy(tmp_path)
+    old_app = app_on(db_url, tmp_path, design)
+    world = seed_world(old_app)
+    client = old_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    agency = token_headers(client, world.logins["agency"])
+    data = applicant_data(client, unit)
+    old = client.post("/api/v1/processes/member_join/instances", headers=unit,
+                      json={"data": data}).get_json()
+
+    bpmn = design / "processes" / "member_join.bpmn"
+    text = bpmn.read_text(encoding="utf-8")
+    assert 'value="协会初审中"' in text
+    bpmn.write_text(text.replace('value="协会初审中"', 'value="协会审核中"'), encoding="utf-8")
+    new_app = app_on(db_url, tmp_path, design)
+    client = new_app.test_client()
+    with new_app.app_context():
+        versions = db.session.scalar(select(func.count()).select_from(DefinitionVersion))
+    assert versions == 2
+    listed = client.get("/api/v1/processes/member_join", headers=unit).get_json()
+    assert 'value="协会审核中"' in listed["bpmn"]
+
+    from service.domain.validation import make_resident_id
+    other = applicant_data(client, unit, id_number=make_resident_id("44010219900620432"))
+    new = client.post("/api/v1/processes/member_join/instances", headers=unit,
+                      json={"data": other}).get_json()
+    for inst in (old, new):
+        task = open_task(client, unit, inst["id"])
+        complete(client, unit, task["id"], {"decision": "approve", "member_level": "普通会员"})
+        task = open_task(client, agency, inst["id"])
+        inst["after_agency"] = complete(client, agency, task["id"], {"decision": "approve"})
+    assert old["after_agency"]["status"] == "协会初审中"
+    assert new["after_agency"]["status"] == "协会审核中"
+
+    association = token_headers(client, world.logins["association"])
+    finance = token_headers(client, world.logins["finance"])
+    task = open_task(client, association, old["id"])
+    complete(client, association, task["id"], {"decision": "approve"})
+    task = open_task(client, unit, old["id"])
+    complete(client, unit, task["id"], {"fee_voucher": upload(client, unit)})
+    task = open_task(client, finance, old["id"])
+    assert complete(client, finance, task["id"], {"decision": "approve"})["status"] == "审批完成"
+
+
+def test_a_broken_file_stops_start_up_naming_file_element_and_line(db_url, tmp_path):
+    design = design_copy(tmp_path)
+    bpmn = design / "processes" / "member_join.bpmn"
+    text = bpmn.read_text(encoding="utf-8")
+    bpmn.write_text(text.replace('len(failure_reasons) &gt; 0', 'len(failure_reasons) &gt;', 1),
+                    encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        app_on(db_url, tmp_path, design)
+    problem = info.value.problems[0]
+    assert problem.file == "processes/member_join.bpmn"
+    assert problem.element == "flow_ineligible" and isinstance(problem.line, int)
+    assert "processes/member_join.bpmn:" in str(info.value)
+
+
+def test_memberflow_check_exits_non_zero_on_a_problem(tmp_path, monkeypatch):
+    design = design_copy(tmp_path)
+    for name in ("PROCESSES", "RULES", "FORMS"):
+        monkeypatch.setenv(f"MEMBERFLOW_{name}_DIR", str(design / name.lower()))
+    ok = CliRunner().invoke(cli, ["check"])
+    assert ok.exit_code == 0 and "member_join" in ok.output
+    (design / "forms" / "member_join" / "agency_review.schema.json").unlink()
+    broken = CliRunner().invoke(cli, ["check"])
+    assert broken.exit_code == 1
+    assert "forms/member_join/agency_review.schema.json" in broken.output
+    assert "agency_review" in broken.output
+
+
+def test_waiting_timers_are_indexed_rows_kept_in_step_with_the_engine(db_url, tmp_path):
+    design = design_copy(tmp_path)
+    shutil.copy(FIXTURES / "timer_probe.bpmn", design / "processes" / "timer_probe.bpmn")
+    (design / "forms" / "timer_probe").mkdir()
+    for form in ("start", "unit_pay"):
+        shutil.copy(FIXTURES / "timer_probe.start.schema.json",
+                    design / "forms" / "timer_probe" / f"{form}.schema.json")
+    app = app_on(db_url, tmp_path, design)
+    world = seed_world(app)
+    client = app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    started = client.post("/api/v1/processes/timer_probe/instances", headers=unit,
+                          json={"data": {"note": "x"}})
+    assert started.status_code == 201, started.get_json()
+    inst = started.get_json()
+    with app.app_context():
+        rows = db.session.scalars(select(WaitingEvent)).all()
+        assert [(r.instance_id, r.kind, r.name) for r in rows] == [(inst["id"], "timer", "缴费期限")]
+        from service.db.models import ProcessInstance
+        submitted = db.session.get(ProcessInstance, inst["id"]).submitted_at
+        assert abs(rows[0].due_at - (submitted + timedelta(days=30))) < timedelta(minutes=1)
+    task = open_task(client, unit, inst["id"])
+    assert complete(client, unit, task["id"], {})["status"] == "审批完成"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WaitingEvent)) == 0
