@@ -82,7 +82,8 @@ def _refuse_forbidden(source: str, mode: str) -> None:
         return  # RestrictedPython reports syntax errors with their line
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            raise ScriptRejected(f"Line {node.lineno}: 脚本中不允许使用 import；请改用登记的辅助函数")
+            raise ScriptRejected(
+                f"Line {node.lineno}: 脚本中不允许使用 import；请改用登记的辅助函数")
         if isinstance(node, ast.Name) and node.id in _FORBIDDEN_NAMES:
             raise ScriptRejected(f"Line {node.lineno}: 脚本中不允许使用 {node.id}")
 

@@ -140,7 +140,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             with UnitOfWork(db.session) as uow:
                 view, _ = instances.start_process(ctx, uow, unit, "member_join", data)
             _advance(ctx, view["id"], target, reviewers)
-    for name, prefix, _mobile, target in APPLICANTS:
+    for _name, prefix, _mobile, target in APPLICANTS:
         if target == "审批完成":
             number = make_resident_id(prefix)
             logins.append(("个人会员", number, f"{number[-6:]}（身份证号后6位）"))

@@ -34,7 +34,8 @@ def store_upload(uow: UnitOfWork, files_dir: Path, max_bytes: int, actor: Actor,
                        {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过上限"})
     kind = filetype.guess(content)
     if kind is None or kind.mime not in ALLOWED_TYPES:
-        raise FormInvalid({"file": "只能上传 JPG、PNG 图片或 PDF 文件（按文件内容识别，不看扩展名）"})
+        raise FormInvalid(
+            {"file": "只能上传 JPG、PNG 图片或 PDF 文件（按文件内容识别，不看扩展名）"})
     digest = hashlib.sha256(content).hexdigest()
     path = blob_path(files_dir, digest)
     if not path.exists():

@@ -96,5 +96,6 @@ def with_variant(row: JoinCode, data: dict) -> dict:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     if data.get("variant", row.variant) != row.variant:
-        raise FormInvalid({"variant": f"该申请码为{VARIANTS[row.variant]}，不能提交其他版本的申请表"})
+        raise FormInvalid(
+            {"variant": f"该申请码为{VARIANTS[row.variant]}，不能提交其他版本的申请表"})
     return {**data, "variant": row.variant}

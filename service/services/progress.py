@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +70,8 @@ def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any
     session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
     for ev in events:
         try:
-            due = datetime.fromisoformat(ev["due"]).astimezone(timezone.utc).replace(tzinfo=None)
+            due = datetime.fromisoformat(ev["due"]).astimezone(UTC)
+            due = due.replace(tzinfo=None)
         except (TypeError, ValueError):
             due = None
         session.add(WaitingEvent(instance_id=row.id, kind=ev["kind"],

@@ -127,7 +127,8 @@ def test_waiting_timers_are_indexed_rows_kept_in_step_with_the_engine(db_url, tm
     inst = started.get_json()
     with app.app_context():
         rows = db.session.scalars(select(WaitingEvent)).all()
-        assert [(r.instance_id, r.kind, r.name) for r in rows] == [(inst["id"], "timer", "缴费期限")]
+        assert [(r.instance_id, r.kind, r.name) for r in rows] == [
+            (inst["id"], "timer", "缴费期限")]
         from service.db.models import ProcessInstance
         submitted = db.session.get(ProcessInstance, inst["id"]).submitted_at
         assert abs(rows[0].due_at - (submitted + timedelta(days=30))) < timedelta(minutes=1)
