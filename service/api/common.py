@@ -14,6 +14,7 @@ from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import ServiceError, Unauthorized
+from service.engine import EngineError
 from service.services import accounts
 from service.services.context import Context
 
@@ -108,6 +109,13 @@ def register_error_handlers(app) -> None:
     def _service_error(exc: ServiceError):
         db.session.rollback()
         return error_reply(exc.status, exc.message, exc.errors)
+
+    @app.errorhandler(EngineError)
+    def _engine_error(exc: EngineError):
+        # a script, condition or rule of a diagram failed: a designer's bug, named precisely
+        db.session.rollback()
+        log.error("engine error: %s", exc)
+        return error_reply(500, f"{exc}（请联系流程设计人员）")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

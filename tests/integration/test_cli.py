@@ -1,0 +1,71 @@
+"""The command line on a fresh SQLite database: db upgrade, create-admin, demo-data."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main as cli
+from service.config import ConfigError, load_config
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMBERFLOW_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("MEMBERFLOW_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_a_fresh_database_is_upgraded_seeded_and_the_logins_printed(env):
+    assert run("db", "upgrade") == (0, "数据库已升级到最新版本\n")
+    assert (env / "memberflow.sqlite3").exists() and (env / "secret_key").exists()
+    code, output = run("demo-data")
+    assert code == 0, output
+    for login in ("admin", "xiehui", "caiwu", "jigou1", "jigou4", "广州珠江工程建设监理有限公司",
+                  "13800138000"):
+        assert login in output
+    assert "个人会员" in output
+    again_code, again = run("demo-data")
+    assert again_code == 0 and again == output
+    code, output = run("create-admin", "--username", "mishu", "--password", "mishu123")
+    assert code == 0 and "mishu" in output
+    code, output = run("create-admin", "--username", "mishu", "--password", "mishu123")
+    assert code != 0 and "已被使用" in output
+
+
+def test_the_demo_has_applications_at_every_status(env):
+    run("db", "upgrade")
+    run("demo-data")
+    from service import create_app
+    app = create_app()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "xiehui",
+                                                     "password": "demo1234"}).get_json()
+    summary = client.get("/api/v1/instances/summary",
+                         headers={"Authorization": f"Bearer {token['access_token']}"}).get_json()
+    assert set(summary["counts"]) == {"单位预审中", "机构初审中", "协会初审中", "待缴费",
+                                      "财务复核中", "审批完成", "退回"}
+    from service.db import db
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_production_refuses_to_start_without_a_secret_key(env, monkeypatch):
+    monkeypatch.setenv("MEMBERFLOW_ENV", "production")
+    monkeypatch.delenv("MEMBERFLOW_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        load_config()
+    monkeypatch.setenv("MEMBERFLOW_SECRET_KEY", "s3cret")
+    assert load_config().secret_key == "s3cret"
+
+
+def test_an_uninitialised_database_is_explained(env):
+    from service import create_app
+    with pytest.raises(ConfigError, match="db upgrade"):
+        create_app()
