@@ -23,7 +23,7 @@ def engine_options(url: str) -> dict:
     """Connection settings per database kind."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    return {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
 
 
 def create_app(config: Config | None = None) -> Flask:

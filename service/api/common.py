@@ -38,9 +38,9 @@ def actor() -> Actor:
         if not header.startswith("Bearer "):
             raise Unauthorized("请先登录（缺少 Authorization: Bearer 令牌）")
         c = ctx()
-        with uow() as u:
-            g.actor = accounts.actor_from_token(u, c.config.secret_key,
-                                                c.config.token_ttl_seconds, header[7:].strip())
+        # read in the request's own transaction: the use case continues it
+        g.actor = accounts.actor_from_token(uow(), c.config.secret_key,
+                                            c.config.token_ttl_seconds, header[7:].strip())
     return g.actor
 
 

@@ -176,6 +176,9 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
+    # every UPDATE checks and bumps `version`: a stale writer gets StaleDataError
+    __mapper_args__ = {"version_id_col": version}
+
 
 class UserTask(Base):
     __tablename__ = "user_tasks"

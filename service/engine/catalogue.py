@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from service.domain.roles import role_for_lane
 from service.domain.validation import mobile_problem
+from service.engine.formschema import file_fields_of, properties_of
 from service.engine.helpers import build_helpers
 from service.engine.scripting import (
     ScriptRejected,
@@ -92,6 +93,9 @@ class UserTaskInfo:
     role: str
     status: str
     form: dict
+    fields: dict = field(default_factory=dict)
+    file_fields: frozenset = frozenset()
+    runs_rules: bool = False
 
 
 @dataclass
@@ -113,6 +117,8 @@ class Definition:
     end_status: dict[str, str]
     lanes: list[str]
     start_props: dict[str, str] = field(default_factory=dict)
+    start_fields: dict = field(default_factory=dict)
+    start_file_fields: frozenset = frozenset()
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     registry: Registry | None = None
 
@@ -311,14 +317,36 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
         validators[task_id] = Draft202012Validator(schema, registry=registry,
                                                    format_checker=FORMAT_CHECKER)
+    for name, info in list(user_tasks.items()):
+        fields = properties_of(info.form, registry)
+        user_tasks[name] = replace(info, fields=fields, file_fields=file_fields_of(fields),
+                                   runs_rules=_rules_follow(spec.task_specs[name]))
+    start_fields = properties_of(start_form, registry)
     engine = make_script_engine(build_helpers(policy, iso_today))
     return Definition(
         key=key, name=root.find(f"{{{BPMN_NS}}}process").get("name") or key,
         digest=digest_of(files), files=files, spec=spec, subprocess_specs=subprocess_specs,
         script_engine=engine, policy=policy, start_form=start_form, start_role=start_role,
         business_key_prefix=prefix, user_tasks=user_tasks, end_status=end_status,
-        lanes=lanes, start_props=start_props, validators=validators, registry=registry,
+        lanes=lanes, start_props=start_props, start_fields=start_fields,
+        start_file_fields=file_fields_of(start_fields), validators=validators, registry=registry,
     )
+
+
+def _rules_follow(task_spec) -> bool:
+    """Whether a business rule task runs between this user task and the next wait."""
+    seen, stack = set(), list(task_spec.outputs)
+    while stack:
+        spec = stack.pop()
+        if spec.name in seen:
+            continue
+        seen.add(spec.name)
+        kind = type(spec).__name__
+        if kind == "BusinessRuleTask":
+            return True
+        if kind not in ("UserTask", "ManualTask"):
+            stack.extend(spec.outputs)
+    return False
 
 
 def _decisions_in(text: str) -> set[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+from dataclasses import replace
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -19,6 +22,15 @@ from service.domain.validation import InvalidValue, check_credit_code, normalize
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 MAX_SUB_ACCOUNTS = 3
 STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
+
+
+# A member account's first password (known to the member) waits here until first sign-in.
+INITIAL_PASSWORD = "initial$"
+
+
+def initial_password(password: str) -> str:
+    """The stored form of a not-yet-used initial password."""
+    return INITIAL_PASSWORD + password
 
 
 def hash_password(password: str) -> str:
@@ -46,10 +58,18 @@ def sign_in(uow: UnitOfWork, secret: str, ttl: int, username: str, password: str
     account = uow.session.scalars(select(Account).where(Account.username == username)).first()
     valid = False
     if account is not None and account.active:
-        try:
-            valid = _HASHER.verify(account.password_hash, password or "")
-        except (VerificationError, InvalidHashError):
-            valid = False
+        if account.password_hash.startswith(INITIAL_PASSWORD):
+            # hashed lazily, at the first sign-in, so approving an application stays fast
+            valid = hmac.compare_digest(account.password_hash[len(INITIAL_PASSWORD):],
+                                        password or "")
+            if valid:
+                account.password_hash = hash_password(password)
+                uow.commit()
+        else:
+            try:
+                valid = _HASHER.verify(account.password_hash, password or "")
+            except (VerificationError, InvalidHashError):
+                valid = False
     if not valid:
         raise Unauthorized("用户名或密码错误")
     token = _tokens(secret).dumps({"a": account.id})
@@ -67,10 +87,16 @@ def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Acto
         raise Unauthorized("登录已过期，请重新登录") from exc
     except BadSignature as exc:
         raise Unauthorized("登录凭证无效，请重新登录") from exc
-    account = uow.session.get(Account, payload.get("a"))
-    if account is None or not account.active:
+    found = uow.session.execute(
+        select(Account, Unit.agency_id).outerjoin(Unit, Unit.id == Account.unit_id)
+        .where(Account.id == payload.get("a"))).first()
+    if found is None or not found[0].active:
         raise Unauthorized("账号不存在或已停用")
-    return actor_of(account)
+    account, unit_agency = found
+    actor = actor_of(account)
+    if unit_agency is not None and actor.agency_id != unit_agency:
+        actor = replace(actor, agency_id=unit_agency)  # a unit's scope follows the unit
+    return actor
 
 
 def _require(actor: Actor, *roles: str) -> None:

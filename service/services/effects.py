@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, Member, Membership, ProcessInstance, Unit
-from service.services.accounts import hash_password
+from service.services.accounts import initial_password
 
 
 def _years_later(start: date, years: int) -> date:
@@ -62,7 +62,7 @@ def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
         # number (as the national CPD platform does); the unit can reset it.
         session.add(Account(username=id_number, name=member.name, role="member",
                             member_id=member.id, unit_id=inst.unit_id,
-                            password_hash=hash_password(id_number[-6:])))
+                            password_hash=initial_password(id_number[-6:])))
     inst.member_id = member.id
 
 

@@ -16,17 +16,15 @@ from service.db.models import Member, Membership, ProcessInstance
 
 def _member_join(session: Session, data: dict, today: date, instance_id: int | None) -> dict:
     id_number = str(data.get("id_number") or "").strip().upper()
-    is_member = session.scalar(select(exists().where(
-        Member.id_number == id_number, Membership.member_id == Member.id,
-        Membership.valid_until >= today)))
-    in_flight = select(ProcessInstance.id).where(
-        ProcessInstance.process_key == "member_join",
-        ProcessInstance.subject_id_number == id_number,
-        ProcessInstance.finished.is_(False))
+    is_member = exists().where(Member.id_number == id_number, Membership.member_id == Member.id,
+                               Membership.valid_until >= today)
+    in_flight = exists().where(ProcessInstance.process_key == "member_join",
+                               ProcessInstance.subject_id_number == id_number,
+                               ProcessInstance.finished.is_(False))
     if instance_id is not None:
         in_flight = in_flight.where(ProcessInstance.id != instance_id)
-    return {"is_member": bool(is_member),
-            "join_in_flight": session.scalar(in_flight.limit(1)) is not None}
+    member, flight = session.execute(select(is_member, in_flight)).one()
+    return {"is_member": bool(member), "join_in_flight": bool(flight)}
 
 
 FACTS: dict[str, Callable[[Session, dict, date, int | None], dict]] = {

@@ -2,50 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from jsonschema import Draft202012Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from service.domain.errors import FormInvalid
 from service.domain.validation import mobile_problem
+from service.engine.formschema import properties_of
 
 _TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "object": "对象",
                "array": "列表", "boolean": "是/否", "null": "空"}
-
-
-def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
-    """Every top-level property a form schema knows, following $ref and combinators."""
-    found: dict[str, dict] = {}
-    if registry is None:
-        registry = Registry()
-    root = registry.resolver(base_uri=schema.get("$id", ""))
-
-    def resolve(node: dict, resolver):
-        while isinstance(node, dict) and "$ref" in node:
-            extra = {k: v for k, v in node.items() if k != "$ref"}
-            resolved = resolver.lookup(node["$ref"])
-            node, resolver = {**resolved.contents, **extra}, resolved.resolver
-        return node, resolver
-
-    def walk(node: Any, resolver) -> None:
-        if not isinstance(node, dict):
-            return
-        node, resolver = resolve(node, resolver)
-        if "$id" in node:
-            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
-        for name, sub in (node.get("properties") or {}).items():
-            if isinstance(sub, dict) and (name not in found or "title" not in found[name]):
-                found[name] = resolve(sub, resolver)[0]
-        for key in ("allOf", "anyOf", "oneOf"):
-            for sub in node.get(key, []):
-                walk(sub, resolver)
-        for key in ("then", "else"):
-            walk(node.get(key), resolver)
-
-    walk(schema, root)
-    return found
 
 
 def _title(props: dict[str, dict], path: list) -> str:

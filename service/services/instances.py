@@ -7,27 +7,20 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import AuditRecord, ProcessInstance, Unit, UserTask
+from service.db.models import AuditRecord, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
-from service.engine import Definition, Instance
+from service.engine import Instance
 from service.services import files, progress
 from service.services.context import SHANGHAI, Context
 from service.services.effects import apply_effects
 from service.services.facts import facts_for
-from service.services.forms import properties_of, validate_form
+from service.services.forms import validate_form
 from service.services.scope import instances_in_scope
 
 RECORD_ACTIONS = ("start", "complete", "return")
 FACT_KEYS = ("is_member", "join_in_flight")
-
-
-def file_fields(defn: Definition, form_id: str) -> set[str]:
-    """The fields of a form that hold file ids."""
-    schema = defn.start_form if form_id == "start" else defn.user_tasks[form_id].form
-    return {name for name, sub in properties_of(schema, defn.registry).items()
-            if sub.get("format") == "file-id"}
 
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
@@ -63,10 +56,9 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
            defn) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
-    validate_form(defn.validators["start"], data, defn.registry)
-    used = files.check_references(uow, actor, data, file_fields(defn, "start"),
+    validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
+    used = files.check_references(uow, actor, data, defn.start_file_fields,
                                   join_code_id=join_code_id)
-    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
     today, now = ctx.today(), ctx.now()
     payload = dict(data)
     if "id_number" in payload:
@@ -82,7 +74,7 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
     row = ProcessInstance(
         process_key=key, definition_version_id=version_id,
         business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
-        unit_id=unit.id if unit else None, agency_id=unit.agency_id if unit else actor.agency_id,
+        unit_id=actor.unit_id, agency_id=actor.agency_id,
         member_id=actor.member_id, subject_name=payload.get("name"),
         subject_id_number=payload.get("id_number"),
         subject_lock=str(payload.get(lock_field)) if lock_field else None,
@@ -98,7 +90,7 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
             return instance_view(uow, found), False
         raise RuleFailed(["该申请人已有正在办理中的同类申请，请勿重复提交"]) from exc
-    progress.sync_tasks(uow.session, row, inst, defn, now)
+    open_rows = progress.sync_tasks(uow.session, row, inst, defn, now, before=set())
     progress.sync_waiting(uow.session, row, inst, had_any=False)
     files.link_to_instance(uow, used, row.id, row.unit_id)
     progress.audit(uow.session, row, actor, "start", now, after=row.status,
@@ -106,7 +98,8 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
     if inst.finished:
         apply_effects(uow.session, row, inst.end_event, inst.data, defn.policy, today)
     uow.session.flush()
-    view = instance_view(uow, row)
+    view = _summary(row, defn.name)
+    view["open_tasks"] = [task_brief(t) for t in open_rows]
     uow.commit()
     return view, True
 

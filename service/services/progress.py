@@ -36,18 +36,24 @@ def next_form_number(session: Session, prefix: str, day: date) -> str:
 
 
 def sync_tasks(session: Session, row: ProcessInstance, inst: Instance, defn: Definition,
-               now: datetime) -> list[UserTask]:
-    """Open a queue row for each new ready user task; close rows whose task went away."""
+               now: datetime, before: set[str], completed: str | None = None) -> list[UserTask]:
+    """Mirror the engine's ready user tasks into the queue; the instance's open rows.
+
+    `before` holds the engine ids that were ready before the engine moved (and so have
+    open rows); only the difference touches the database.
+    """
     ready = {t.id: t for t in inst.ready_tasks()}
-    open_rows = list(session.scalars(select(UserTask).where(
-        UserTask.instance_id == row.id, UserTask.state == "open")))
-    for task_row in open_rows:
-        if task_row.engine_task_id not in ready:
-            task_row.state = "cancelled"
-    known = {r.engine_task_id for r in open_rows}
-    result = [r for r in open_rows if r.state == "open"]
+    gone = before - set(ready) - {completed}
+    if gone:
+        session.execute(update(UserTask).where(
+            UserTask.instance_id == row.id, UserTask.engine_task_id.in_(gone),
+            UserTask.state == "open").values(state="cancelled"))
+    still_open = (before - {completed}) & set(ready)
+    result = list(session.scalars(select(UserTask).where(
+        UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
+        .order_by(UserTask.id))) if still_open else []
     for task_id, task in ready.items():
-        if task_id in known:
+        if task_id in before:
             continue
         info = defn.user_tasks[task.name]
         task_row = UserTask(
@@ -56,7 +62,7 @@ def sync_tasks(session: Session, row: ProcessInstance, inst: Instance, defn: Def
             unit_id=row.unit_id if info.role == "unit_admin" else None,
             agency_id=row.agency_id if info.role == "agency_reviewer" else None,
             member_id=row.member_id if info.role == "member" else None,
-            status_label=info.status, created_at=now)
+            status_label=info.status, state="open", created_at=now)
         session.add(task_row)
         result.append(task_row)
     return result

@@ -27,18 +27,23 @@ def instances_in_scope(stmt: Select, actor: Actor) -> Select:
     return stmt.where(false())
 
 
+def task_scope(actor: Actor) -> list:
+    """The conditions on user_tasks that keep an actor to the tasks it may act on."""
+    conditions = [UserTask.role == actor.role]
+    if actor.role == "unit_admin":
+        conditions.append(UserTask.unit_id == actor.unit_id)
+    elif actor.role == "agency_reviewer":
+        conditions.append(UserTask.agency_id == actor.agency_id)
+    elif actor.role == "member":
+        conditions.append(UserTask.member_id == actor.member_id)
+    elif actor.role not in ("association_reviewer", "finance_reviewer"):
+        conditions.append(false())
+    return conditions
+
+
 def tasks_in_scope(stmt: Select, actor: Actor) -> Select:
     """Restrict a query on user_tasks to those the actor may act on."""
-    stmt = stmt.where(UserTask.role == actor.role)
-    if actor.role == "unit_admin":
-        return stmt.where(UserTask.unit_id == actor.unit_id)
-    if actor.role == "agency_reviewer":
-        return stmt.where(UserTask.agency_id == actor.agency_id)
-    if actor.role == "member":
-        return stmt.where(UserTask.member_id == actor.member_id)
-    if actor.role in ("association_reviewer", "finance_reviewer"):
-        return stmt
-    return stmt.where(false())
+    return stmt.where(*task_scope(actor))
 
 
 def can_see_instance(session: Session, actor: Actor, instance_id: int) -> bool:

@@ -8,6 +8,7 @@ and that the instance is still the version loaded; the engine never runs a task 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
@@ -18,9 +19,9 @@ from service.services import files, progress
 from service.services.context import Context
 from service.services.effects import apply_effects
 from service.services.facts import facts_for
-from service.services.forms import properties_of, validate_form
-from service.services.instances import file_fields, public_data, task_brief
-from service.services.scope import tasks_in_scope
+from service.services.forms import validate_form
+from service.services.instances import public_data, task_brief
+from service.services.scope import task_scope, tasks_in_scope
 
 
 def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
@@ -128,18 +129,31 @@ def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> d
     return view
 
 
-def _form_input(defn, task_name: str, current: dict, data: dict) -> dict:
+def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
     """Validate submitted fields merged over the instance's values; the fields to apply."""
-    info = defn.user_tasks[task_name]
-    validator = defn.validators[task_name]
-    props = properties_of(info.form, defn.registry)
+    props = info.fields
     read_only = [k for k in data if props.get(k, {}).get("readOnly")]
     if read_only:
         raise FormInvalid({k: f"「{props[k].get('title', k)}」不可修改" for k in read_only})
     merged = {k: v for k, v in current.items() if k in props and v is not None}
     merged.update(data)
-    validate_form(validator, merged, defn.registry, props)
+    validate_form(validator, merged, registry, props)
     return data
+
+
+def _take(uow: UnitOfWork, actor: Actor, task_id: int, now) -> UserTask:
+    """Claim-or-own an open task in one conditional UPDATE; its row stays locked."""
+    row = uow.session.scalars(
+        update(UserTask).where(
+            UserTask.id == task_id, UserTask.state == "open",
+            or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
+            *task_scope(actor),
+        ).values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))
+        .returning(UserTask),
+        execution_options={"synchronize_session": False}).first()
+    if row is None:
+        raise _why_not(_task(uow, actor, task_id), actor)
+    return row
 
 
 def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
@@ -147,29 +161,21 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
     """Complete a task with form data and run the engine to its next wait state."""
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
-    row = _task(uow, actor, task_id)
     now, today = ctx.now(), ctx.today()
-    # Claim-or-own in one conditional update: the row stays locked until commit.
-    owned = uow.session.execute(update(UserTask).where(
-        UserTask.id == task_id, UserTask.state == "open",
-        or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
-    ).values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))).rowcount
-    if not owned:
-        uow.rollback()
-        raise _why_not(uow.session.get(UserTask, task_id), actor)
+    row = _take(uow, actor, task_id, now)
     inst_row = uow.session.get(ProcessInstance, row.instance_id)
-    uow.session.refresh(inst_row)
-    loaded_version = inst_row.version
     defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
+    info = defn.user_tasks[row.task_name]
     inst = Instance.load(defn, inst_row.state)
+    before = {t.id for t in inst.ready_tasks()}
     had_waiting = bool(inst.waiting_events())
     current = inst.data
-    payload = _form_input(defn, row.task_name, current, data)
-    used = files.check_references(uow, actor, payload, file_fields(defn, row.task_name),
+    payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
+    used = files.check_references(uow, actor, payload, info.file_fields,
                                   instance_id=inst_row.id)
     facts = facts_for(uow.session, inst_row.process_key, {**current, **payload}, today,
-                      instance_id=inst_row.id)
-    before = inst_row.status
+                      instance_id=inst_row.id) if info.runs_rules else {}
+    status_before = inst_row.status
     try:
         inst.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
@@ -177,34 +183,28 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
     reasons = inst.data.get("failure_reasons")
     if reasons:
         raise RuleFailed(reasons)
-    moved = uow.session.execute(update(ProcessInstance).where(
-        ProcessInstance.id == inst_row.id, ProcessInstance.version == loaded_version
-    ).values(state=inst.dumps(), status=inst.status, version=loaded_version + 1,
-             finished=inst.finished, end_event=inst.end_event, updated_at=now,
-             finished_at=now if inst.finished else None)).rowcount
-    if not moved:
-        raise Conflict("该业务表单已被其他人处理，请刷新后重试")
-    done = uow.session.execute(update(UserTask).where(
-        UserTask.id == task_id, UserTask.state == "open"
-    ).values(state="completed", completed_by=actor.id, completed_at=now)).rowcount
-    if not done:
-        raise Conflict("该任务已办结，请刷新待办列表")
-    uow.session.refresh(inst_row)
-    uow.session.refresh(row)
-    decision = payload.get("decision")
-    progress.audit(uow.session, inst_row, actor, "return" if decision == "return" else "complete",
-                   now, task=row, decision=decision, remark=payload.get("remark"),
-                   before=before, after=inst_row.status)
-    files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
+    inst_row.state, inst_row.status = inst.dumps(), inst.status
+    inst_row.finished, inst_row.end_event, inst_row.updated_at = (
+        inst.finished, inst.end_event, now)
     if inst.finished:
+        inst_row.finished_at = now
         apply_effects(uow.session, inst_row, inst.end_event, inst.data, defn.policy, today)
-    progress.sync_tasks(uow.session, inst_row, inst, defn, now)
-    progress.sync_waiting(uow.session, inst_row, inst, had_waiting)
-    uow.session.flush()
-    open_tasks = [task_brief(t) for t in uow.session.scalars(select(UserTask).where(
-        UserTask.instance_id == inst_row.id, UserTask.state == "open").order_by(UserTask.id))]
+    row.state, row.completed_by, row.completed_at = "completed", actor.id, now
+    decision = payload.get("decision")
+    try:  # any flush below runs the instance UPDATE, which checks the version it loaded
+        progress.audit(uow.session, inst_row, actor,
+                       "return" if decision == "return" else "complete", now, task=row,
+                       decision=decision, remark=payload.get("remark"),
+                       before=status_before, after=inst_row.status)
+        open_rows = progress.sync_tasks(uow.session, inst_row, inst, defn, now, before,
+                                        completed=row.engine_task_id)
+        progress.sync_waiting(uow.session, inst_row, inst, had_waiting)
+        files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
+        uow.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
     view = {"id": inst_row.id, "business_key": inst_row.business_key,
             "status": inst_row.status, "finished": inst_row.finished,
-            "open_tasks": open_tasks}
+            "open_tasks": [task_brief(t) for t in open_rows]}
     uow.commit()
     return view

@@ -1,0 +1,46 @@
+"""What a form schema declares: its fields (following $ref and combinators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+
+def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
+    """Every top-level property a form schema knows, following $ref and combinators."""
+    found: dict[str, dict] = {}
+    if registry is None:
+        registry = Registry()
+    root = registry.resolver(base_uri=schema.get("$id", ""))
+
+    def resolve(node: dict, resolver):
+        while isinstance(node, dict) and "$ref" in node:
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = {**resolved.contents, **extra}, resolved.resolver
+        return node, resolver
+
+    def walk(node: Any, resolver) -> None:
+        if not isinstance(node, dict):
+            return
+        node, resolver = resolve(node, resolver)
+        if "$id" in node:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        for name, sub in (node.get("properties") or {}).items():
+            if isinstance(sub, dict) and (name not in found or "title" not in found[name]):
+                found[name] = resolve(sub, resolver)[0]
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(key, []):
+                walk(sub, resolver)
+        for key in ("then", "else"):
+            walk(node.get(key), resolver)
+
+    walk(schema, root)
+    return found
+
+
+def file_fields_of(props: dict[str, dict]) -> frozenset[str]:
+    """The fields that hold uploaded-file ids."""
+    return frozenset(name for name, sub in props.items() if sub.get("format") == "file-id")
