@@ -125,8 +125,8 @@ def register_error_handlers(app) -> None:
         data = getattr(exc, "data", None) or {}
         if "messages" in data:
             flat = {}
-            for location, messages in data["messages"].items():
-                flat.update(_flatten(messages, "" if location in ("json", "form") else ""))
+            for messages in data["messages"].values():  # by location: json, query, files
+                flat.update(_flatten(messages))
             errors = flat
         message = _HTTP_MESSAGES.get(status, exc.description or HTTPStatus(status).phrase)
         if errors and status == 422:

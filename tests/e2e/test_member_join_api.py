@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gc
 import io
+from datetime import timedelta
 
 import pytest
 import zxingcpp
 from conftest import PASSWORD, applicant_data, open_task, png_bytes, token_headers, upload
 from PIL import Image
+from sqlalchemy import select
 
+from service.db import db
+from service.db.models import Member, Membership
 from service.domain.validation import make_resident_id
 
 REVIEWS = {"unit_pre_review": "unit", "agency_review": "agency",
@@ -54,7 +58,7 @@ def approve_to_end(client, login, instance_id, level="普通会员", from_task="
     return results
 
 
-def test_a_join_application_through_a_join_code_becomes_a_member(client, login, world):
+def test_a_join_application_through_a_join_code_becomes_a_member(app, client, login, world):
     code = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"),
                        json={"variant": "full"})
     assert code.status_code == 201, code.get_json()
@@ -106,6 +110,19 @@ def test_a_join_application_through_a_join_code_becomes_a_member(client, login, 
     member = token_headers(client, id_number, id_number[-6:])
     mine = client.get("/api/v1/instances", headers=member).get_json()
     assert mine["total"] == 1 and mine["items"][0]["id"] == inst["id"]
+    with app.app_context():
+        person = db.session.scalars(select(Member).where(Member.id_number == id_number)).one()
+        assert (person.name, person.gender, person.birth_date.isoformat()) == (
+            data["name"], "男", "1985-03-15")
+        assert person.unit_id == world.unit_id and person.agency_id == world.agency_id
+        [membership] = db.session.scalars(select(Membership).where(
+            Membership.member_id == person.id)).all()
+        today = app.extensions["memberflow"].today()
+        assert membership.level == "专业会员" and membership.valid_from == today
+        day = 28 if (today.month, today.day) == (2, 29) else today.day  # a year from 29 Feb
+        expected = today.replace(year=today.year + 1, day=day) - timedelta(days=1)
+        assert membership.valid_until == expected  # policy: membership_validity_years = 1
+        db.session.remove()
 
 
 def test_a_member_cannot_join_twice(client, login, world):
