@@ -29,6 +29,7 @@ class Config:
     max_upload_bytes: int = 10 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:5000"
     join_upload_rate: str = "30 per minute"
+    ratelimit_storage: str = "memory://"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -62,6 +63,8 @@ def load_config(**overrides) -> Config:
         instance_dir=instance_dir,
         public_base_url=env.get("MEMBERFLOW_PUBLIC_URL", "http://127.0.0.1:5000"),
         token_ttl_seconds=int(env.get("MEMBERFLOW_TOKEN_TTL", 8 * 3600)),
+        join_upload_rate=env.get("MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
+        ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
     )
     values.update(overrides)
     if "secret_key" not in values:

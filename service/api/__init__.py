@@ -26,6 +26,7 @@ def register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
+    app.config["RATELIMIT_STORAGE_URI"] = app.extensions["memberflow"].config.ratelimit_storage
     limiter.init_app(app)
     api = Api(app)
     for module in (auth, processes, instances, tasks, join_codes, files, reference):

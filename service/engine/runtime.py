@@ -58,6 +58,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 _SERIALIZER = _make_serializer()
+_SYSTEM_STEPS = {"BusinessRuleTask", "ScriptTask", "ServiceTask"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Instance:
     def __init__(self, defn: Definition, workflow: BpmnWorkflow):
         self.defn = defn
         self.workflow = workflow
+        self.system_steps: list[dict] = []  # automatic steps the last engine run performed
 
     @classmethod
     def start(cls, defn: Definition, data: dict[str, Any]) -> Instance:
@@ -111,10 +113,16 @@ class Instance:
                           separators=(",", ":"))
 
     def _steps(self) -> None:
+        self.system_steps = []
         try:
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(did_complete_task=self._record)
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
+
+    def _record(self, task) -> None:
+        spec = task.task_spec
+        if type(spec).__name__ in _SYSTEM_STEPS:
+            self.system_steps.append({"id": spec.name, "name": spec.bpmn_name or spec.name})
 
     def ready_tasks(self) -> list[ReadyTask]:
         """User tasks that wait for a person, in diagram order."""

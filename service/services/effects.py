@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import Account, Member, Membership, ProcessInstance, Unit
+from service.db.models import Account, Member, Membership, ProcessInstance
 from service.services.accounts import initial_password
 
 
@@ -23,7 +23,6 @@ def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
                           policy: dict, today: date) -> None:
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
-    unit = session.get(Unit, inst.unit_id)
     member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
     if member is None:
         member = Member(id_number=id_number)
@@ -41,7 +40,7 @@ def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
     member.education = data.get("education")
     member.title = data.get("title")
     member.unit_id = inst.unit_id
-    member.agency_id = unit.agency_id if unit else inst.agency_id
+    member.agency_id = inst.agency_id  # the unit's agency when the application started
     member.status = "自由态"
     session.flush()
     level = data["member_level"]

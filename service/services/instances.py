@@ -95,6 +95,7 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
     files.link_to_instance(uow, used, row.id, row.unit_id)
     progress.audit(uow.session, row, actor, "start", now, after=row.status,
                    detail={"business_key": row.business_key})
+    progress.audit_system_steps(uow.session, row, inst, now)
     if inst.finished:
         apply_effects(uow.session, row, inst.end_event, inst.data, defn.policy, today)
     uow.session.flush()

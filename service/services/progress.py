@@ -98,3 +98,12 @@ def audit(session: Session, row: ProcessInstance | None, actor: Actor, action: s
         task_title=task.title if task is not None else None,
         decision=decision, remark=remark, status_before=before, status_after=after,
         detail=detail, at=now))
+
+
+def audit_system_steps(session: Session, row: ProcessInstance, inst: Instance, now) -> None:
+    """One record of the automatic steps (rules, scripts) the engine just ran, if any."""
+    if inst.system_steps:
+        session.add(AuditRecord(
+            instance_id=row.id, actor_id=None, actor_name="系统", action="system",
+            task_title="、".join(step["name"] for step in inst.system_steps),
+            status_after=row.status, detail={"steps": inst.system_steps}, at=now))

@@ -196,6 +196,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
                        "return" if decision == "return" else "complete", now, task=row,
                        decision=decision, remark=payload.get("remark"),
                        before=status_before, after=inst_row.status)
+        progress.audit_system_steps(uow.session, inst_row, inst, now)
         open_rows = progress.sync_tasks(uow.session, inst_row, inst, defn, now, before,
                                         completed=row.engine_task_id)
         progress.sync_waiting(uow.session, inst_row, inst, had_waiting)

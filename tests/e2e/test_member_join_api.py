@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from service.db import db
-from service.db.models import Member, Membership
+from service.db.models import AuditRecord, Member, Membership
 from service.domain.validation import make_resident_id
 
 REVIEWS = {"unit_pre_review": "unit", "agency_review": "agency",
@@ -122,6 +122,11 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
         day = 28 if (today.month, today.day) == (2, 29) else today.day  # a year from 29 Feb
         expected = today.replace(year=today.year + 1, day=day) - timedelta(days=1)
         assert membership.valid_until == expected  # policy: membership_validity_years = 1
+        trail = db.session.scalars(select(AuditRecord).where(
+            AuditRecord.instance_id == inst["id"]).order_by(AuditRecord.id)).all()
+        assert [(r.action, r.task_title) for r in trail if r.action == "system"] == [
+            ("system", "核验入会资格"), ("system", "核定会费")]
+        assert [r.action for r in trail].count("complete") == 5
         db.session.remove()
 
 

@@ -96,9 +96,9 @@ def assert_approved(inst: Instance) -> None:
     assert inst.ready_tasks() == []
 
 
-def assert_ineligible(inst: Instance, fragment: str) -> list[str]:
+def assert_ineligible(inst: Instance, fragment: str, end: str = "ineligible_end") -> list[str]:
     assert inst.finished
-    assert inst.end_event == "ineligible_end"
+    assert inst.end_event == end
     assert inst.status == "不符合条件"
     reasons = inst.data["failure_reasons"]
     assert reasons
@@ -188,7 +188,7 @@ def test_a_resubmission_that_makes_the_applicant_ineligible_ends_the_application
     inst = walk(defn, inst, HAPPY_PATH[:1])
     inst = step(defn, inst, "agency_review", give_back("agency_review"))
     inst = step(defn, inst, "unit_resubmit", {"is_member": True, "member_level": "普通会员"})
-    assert_ineligible(inst, "已是")
+    assert_ineligible(inst, "已是", end="recheck_ineligible_end")
     assert inst.ready_tasks() == []
 
 
