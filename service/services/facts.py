@@ -27,6 +27,9 @@ def _member_join(session: Session, data: dict, today: date, instance_id: int | N
     return {"is_member": bool(member), "join_in_flight": bool(flight)}
 
 
+# the keys the providers add to task data (shown to nobody: the API strips them)
+FACT_KEYS = frozenset({"is_member", "join_in_flight"})
+
 FACTS: dict[str, Callable[[Session, dict, date, int | None], dict]] = {
     "member_join": _member_join,
 }

@@ -11,16 +11,16 @@ from service.db.models import AuditRecord, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
-from service.engine import Instance
+from service.engine import Definition, Instance
 from service.services import files, progress
 from service.services.context import SHANGHAI, Context
+from service.services.definitions import Definitions
 from service.services.effects import apply_effects
-from service.services.facts import facts_for
+from service.services.facts import FACT_KEYS, facts_for
 from service.services.forms import validate_form
 from service.services.scope import instances_in_scope
 
 RECORD_ACTIONS = ("start", "complete", "return")
-FACT_KEYS = ("is_member", "join_in_flight")
 
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
@@ -40,7 +40,7 @@ def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: d
     if idempotency_key:
         found = _existing(uow, owner, idempotency_key)
         if found is not None:
-            return instance_view(uow, found), False
+            return instance_view(uow, found, ctx.definitions), False
     try:
         return _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner,
                       version_id, defn)
@@ -48,12 +48,13 @@ def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: d
         # a concurrent request with the same key may have won between our look-up and now
         uow.rollback()
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
-            return instance_view(uow, found), False
+            return instance_view(uow, found, ctx.definitions), False
         raise
 
 
-def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id,
-           defn) -> tuple[dict, bool]:
+def _start(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
+           idempotency_key: str | None, join_code_id: int | None, owner: str,
+           version_id: int, defn: Definition) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
@@ -88,7 +89,7 @@ def _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, ver
     except IntegrityError as exc:
         uow.rollback()
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
-            return instance_view(uow, found), False
+            return instance_view(uow, found, ctx.definitions), False
         raise RuleFailed(["该申请人已有正在办理中的同类申请，请勿重复提交"]) from exc
     open_rows = progress.sync_tasks(uow.session, row, inst, defn, now, before=set())
     progress.sync_waiting(uow.session, row, inst, had_any=False)
@@ -131,14 +132,14 @@ def _summary(row: ProcessInstance, name: str) -> dict:
             "updated_at": row.updated_at, "finished_at": row.finished_at}
 
 
-def _process_name(ctx_or_defs, key: str) -> str:
-    defn = ctx_or_defs.current.get(key)
+def _process_name(definitions: Definitions, key: str) -> str:
+    defn = definitions.current.get(key)
     return defn.name if defn else key
 
 
-def instance_view(uow: UnitOfWork, row: ProcessInstance, defs=None) -> dict:
+def instance_view(uow: UnitOfWork, row: ProcessInstance, definitions: Definitions) -> dict:
     """An instance's summary with its open tasks."""
-    view = _summary(row, _process_name(defs, row.process_key) if defs else row.process_key)
+    view = _summary(row, _process_name(definitions, row.process_key))
     view["open_tasks"] = _open_tasks(uow, [row.id])[row.id]
     return view
 
