@@ -49,13 +49,18 @@ from service.engine import Instance, load_definitions
 from service.services import accounts, files, instances, tasks
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("MEMBERFLOW_BENCH_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "MEMBERFLOW_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 PASSWORD = "bench-secret"
 DONE = "审批完成"
 UNIT_NAME = "广州珠江工程建设监理有限公司"
-USERS = {"unit_admin": UNIT_NAME, "agency_reviewer": "jigou",
-         "association_reviewer": "xiehui", "finance_reviewer": "caiwu"}
+USERS = {
+    "unit_admin": UNIT_NAME,
+    "agency_reviewer": "jigou",
+    "association_reviewer": "xiehui",
+    "finance_reviewer": "caiwu",
+}
 MATERIALS = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
 PAYLOADS = {"unit_pre_review": {"decision": "approve", "member_level": "普通会员"}}
 _serial = itertools.count()
@@ -77,12 +82,22 @@ def next_id_number() -> str:
 
 def application(file_ids: dict) -> dict:
     """A complete (full variant) join application for a new person."""
-    return {"variant": "full", "name": "陈志强", "id_type": "resident_id",
-            "id_number": next_id_number(), "mobile": "13802511234",
-            "address": "广州市天河区体育西路100号",
-            "education": {"level": "本科", "school": "华南理工大学", "major": "土木工程",
-                          "graduated_on": "2008-07-01"},
-            "title": "中级", **{k: file_ids[k] for k in MATERIALS}}
+    return {
+        "variant": "full",
+        "name": "陈志强",
+        "id_type": "resident_id",
+        "id_number": next_id_number(),
+        "mobile": "13802511234",
+        "address": "广州市天河区体育西路100号",
+        "education": {
+            "level": "本科",
+            "school": "华南理工大学",
+            "major": "土木工程",
+            "graduated_on": "2008-07-01",
+        },
+        "title": "中级",
+        **{k: file_ids[k] for k in MATERIALS},
+    }
 
 
 def png_bytes() -> bytes:
@@ -104,10 +119,20 @@ def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> list[float]:
 
 
 def engine_lifecycle(defn) -> None:
-    inst = Instance.start(defn, dict(
-        variant="full", name="张三", id_type="resident_id", id_number="440308199901101512",
-        birth_date=None, mobile="13800138000", submitted_on="2026-11-28", is_member=False,
-        join_in_flight=False))
+    inst = Instance.start(
+        defn,
+        dict(
+            variant="full",
+            name="张三",
+            id_type="resident_id",
+            id_number="440308199901101512",
+            birth_date=None,
+            mobile="13800138000",
+            submitted_on="2026-11-28",
+            is_member=False,
+            join_in_flight=False,
+        ),
+    )
     while not inst.finished:
         task = inst.ready_tasks()[0]
         inst.complete(task.id, payload(task.name, "a" * 32))
@@ -117,9 +142,15 @@ def engine_lifecycle(defn) -> None:
 def make_app(url: str, workdir: Path):
     """Migrate the database, build the app on it, seed an agency, a unit and staff."""
     upgrade(url)
-    app = create_app(load_config(database_url=url, instance_dir=workdir,
-                                 files_dir=workdir / "files", secret_key="bench",
-                                 join_upload_rate="100000 per minute"))
+    app = create_app(
+        load_config(
+            database_url=url,
+            instance_dir=workdir,
+            files_dir=workdir / "files",
+            secret_key="bench",
+            join_upload_rate="100000 per minute",
+        )
+    )
     with app.app_context():
         with UnitOfWork(db.session) as uow:
             admin_id = accounts.create_admin(uow, "admin", PASSWORD)["id"]
@@ -130,8 +161,14 @@ def make_app(url: str, workdir: Path):
                 return fn(uow, admin, *args)
 
         agency = call(accounts.create_agency, "广州市建设监理行业协会", "广州")["id"]
-        call(accounts.create_unit, UNIT_NAME, make_credit_code("91440101190468342"), agency,
-             True, PASSWORD)
+        call(
+            accounts.create_unit,
+            UNIT_NAME,
+            make_credit_code("91440101190468342"),
+            agency,
+            True,
+            PASSWORD,
+        )
         call(accounts.create_staff, "jigou", "广州初审员", PASSWORD, "agency_reviewer", agency)
         call(accounts.create_staff, "xiehui", "协会审核员", PASSWORD, "association_reviewer", None)
         call(accounts.create_staff, "caiwu", "协会财务", PASSWORD, "finance_reviewer", None)
@@ -143,24 +180,40 @@ def service_bench(app, runs: int, warmup: int) -> list[float]:
     """(b): the use cases, each call in its own app context and unit of work."""
     ctx = app.extensions["memberflow"]
     with app.app_context():
-        actors = {role: accounts.actor_of(db.session.scalars(
-            sa.select(Account).where(Account.username == name)).one())
-            for role, name in USERS.items()}
+        actors = {
+            role: accounts.actor_of(
+                db.session.scalars(sa.select(Account).where(Account.username == name)).one()
+            )
+            for role, name in USERS.items()
+        }
         cfg = ctx.config
-        ids = {name: files.store_upload(UnitOfWork(db.session), cfg.files_dir,
-                                        cfg.max_upload_bytes, actors["unit_admin"],
-                                        f"{name}.png", png_bytes())["id"]
-               for name in (*MATERIALS, "fee_voucher")}
+        ids = {
+            name: files.store_upload(
+                UnitOfWork(db.session),
+                cfg.files_dir,
+                cfg.max_upload_bytes,
+                actors["unit_admin"],
+                f"{name}.png",
+                png_bytes(),
+            )["id"]
+            for name in (*MATERIALS, "fee_voucher")
+        }
 
     def lifecycle() -> None:
         with app.app_context(), UnitOfWork(db.session) as uow:
-            view, _ = instances.start_process(ctx, uow, actors["unit_admin"], "member_join",
-                                              application(ids))
+            view, _ = instances.start_process(
+                ctx, uow, actors["unit_admin"], "member_join", application(ids)
+            )
         while not view["finished"]:
             task = view["open_tasks"][0]
             with app.app_context(), UnitOfWork(db.session) as uow:
-                view = tasks.complete_task(ctx, uow, actors[task["role"]], task["id"],
-                                           payload(task["task_name"], ids["fee_voucher"]))
+                view = tasks.complete_task(
+                    ctx,
+                    uow,
+                    actors[task["role"]],
+                    task["id"],
+                    payload(task["task_name"], ids["fee_voucher"]),
+                )
         assert view["status"] == DONE, view
 
     return timed(lifecycle, runs, warmup)
@@ -176,24 +229,44 @@ def api_setup(app):
     client = app.test_client()
     heads = {}
     for role, username in USERS.items():
-        token = expect(client.post("/api/v1/auth/token", json={
-            "username": username, "password": PASSWORD}), 200)["access_token"]
+        token = expect(
+            client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}),
+            200,
+        )["access_token"]
         heads[role] = {"Authorization": f"Bearer {token}"}
-    ids = {name: expect(client.post("/api/v1/files", headers=heads["unit_admin"], data={
-        "file": (io.BytesIO(png_bytes()), f"{name}.png")}), 201)["id"]
-        for name in (*MATERIALS, "fee_voucher")}
+    ids = {
+        name: expect(
+            client.post(
+                "/api/v1/files",
+                headers=heads["unit_admin"],
+                data={"file": (io.BytesIO(png_bytes()), f"{name}.png")},
+            ),
+            201,
+        )["id"]
+        for name in (*MATERIALS, "fee_voucher")
+    }
     return client, heads, ids
 
 
 def api_lifecycle(client, heads: dict, ids: dict) -> None:
-    view = expect(client.post("/api/v1/processes/member_join/instances",
-                              headers=heads["unit_admin"], json={"data": application(ids)}), 201)
+    view = expect(
+        client.post(
+            "/api/v1/processes/member_join/instances",
+            headers=heads["unit_admin"],
+            json={"data": application(ids)},
+        ),
+        201,
+    )
     while not view["finished"]:
         task = view["open_tasks"][0]
-        view = expect(client.post(f"/api/v1/tasks/{task['id']}/complete",
-                                  headers=heads[task["role"]],
-                                  json={"data": payload(task["task_name"], ids["fee_voucher"])}),
-                      200)
+        view = expect(
+            client.post(
+                f"/api/v1/tasks/{task['id']}/complete",
+                headers=heads[task["role"]],
+                json={"data": payload(task["task_name"], ids["fee_voucher"])},
+            ),
+            200,
+        )
     assert view["status"] == DONE, view
 
 
@@ -211,8 +284,11 @@ def with_pg_database(fn: Callable[[str], object]):
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
-        print(f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — (c, PostgreSQL) SKIPPED "
-              f"({str(exc).splitlines()[0]}) !!!!!!!!", flush=True)
+        print(
+            f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — (c, PostgreSQL) SKIPPED "
+            f"({str(exc).splitlines()[0]}) !!!!!!!!",
+            flush=True,
+        )
         admin.dispose()
         return None
     try:
@@ -240,8 +316,11 @@ def report(results: dict[str, list[float]]) -> None:
         print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}")
     base = statistics.median(results["(a) engine, in memory"])
     print("\nratios of medians:")
-    for label, key in (("(b)/(a)", "(b) service, SQLite"), ("(c SQLite)/(a)", "(c) API, SQLite"),
-                       ("(c PostgreSQL)/(a)", "(c) API, PostgreSQL")):
+    for label, key in (
+        ("(b)/(a)", "(b) service, SQLite"),
+        ("(c SQLite)/(a)", "(c) API, SQLite"),
+        ("(c PostgreSQL)/(a)", "(c) API, PostgreSQL"),
+    ):
         ratio = f"{statistics.median(results[key]) / base:.1f}" if key in results else "skipped"
         print(f"  {label:<20}{ratio:>8}")
     if "(c) PostgreSQL, no fsync" in results:
@@ -252,8 +331,9 @@ def report(results: dict[str, list[float]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30,
-                        help="timed lifecycles for (b) and (c); (a) runs 5x as many")
+    parser.add_argument(
+        "--runs", type=int, default=30, help="timed lifecycles for (b) and (c); (a) runs 5x as many"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="untimed lifecycles first")
     args = parser.parse_args(argv)
     runs, warmup = max(args.runs, 1), max(args.warmup, 0)
@@ -262,18 +342,28 @@ def main(argv: list[str] | None = None) -> int:
     results = {"(a) engine, in memory": timed(lambda: engine_lifecycle(defn), runs * 5, warmup)}
     with tempfile.TemporaryDirectory(prefix="memberflow-bench-") as tmp:
         work = Path(tmp)
-        results["(b) service, SQLite"] = on_app(f"sqlite:///{work / 'b.sqlite3'}", work / "b",
-                                                service_bench, runs, warmup)
-        results["(c) API, SQLite"] = on_app(f"sqlite:///{work / 'c.sqlite3'}", work / "c",
-                                            api_bench, runs, warmup)
+        results["(b) service, SQLite"] = on_app(
+            f"sqlite:///{work / 'b.sqlite3'}", work / "b", service_bench, runs, warmup
+        )
+        results["(c) API, SQLite"] = on_app(
+            f"sqlite:///{work / 'c.sqlite3'}", work / "c", api_bench, runs, warmup
+        )
         pg = with_pg_database(lambda url: on_app(url, work / "pg", api_bench, runs, warmup))
         if pg is not None:
             results["(c) API, PostgreSQL"] = pg
             # Diagnostic only: how much of (c) is the wait for PostgreSQL to flush each
             # COMMIT to disk. The service never runs like this (a commit must be durable).
-            results["(c) PostgreSQL, no fsync"] = with_pg_database(lambda url: on_app(
-                sa.make_url(url).update_query_dict({"options": "-c synchronous_commit=off"})
-                .render_as_string(hide_password=False), work / "pg2", api_bench, runs, warmup))
+            results["(c) PostgreSQL, no fsync"] = with_pg_database(
+                lambda url: on_app(
+                    sa.make_url(url)
+                    .update_query_dict({"options": "-c synchronous_commit=off"})
+                    .render_as_string(hide_password=False),
+                    work / "pg2",
+                    api_bench,
+                    runs,
+                    warmup,
+                )
+            )
     report(results)
     return 0
 

@@ -36,8 +36,9 @@ def create_app(config: Config | None = None) -> Flask:
 
     config = config or load_config()
     logging.getLogger("spiff").setLevel(logging.WARNING)
-    definitions = Definitions(load_definitions(config.processes_dir, config.rules_dir,
-                                               config.forms_dir))
+    definitions = Definitions(
+        load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
+    )
     app = Flask(__name__, instance_path=str(config.instance_dir.resolve()))
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -56,8 +57,10 @@ def create_app(config: Config | None = None) -> Flask:
         try:
             definitions.sync(db.session)
         except sa.exc.SQLAlchemyError as exc:
-            raise ConfigError("数据库尚未初始化或无法连接，请先运行 memberflow db upgrade"
-                              f"（{type(exc).__name__}）") from exc
+            raise ConfigError(
+                "数据库尚未初始化或无法连接，请先运行 memberflow db upgrade"
+                f"（{type(exc).__name__}）"
+            ) from exc
         finally:
             db.session.remove()
     app.extensions["memberflow"] = Context(definitions=definitions, config=config)

@@ -38,8 +38,9 @@ def db_upgrade() -> None:
     if config.database_url.startswith("sqlite:///"):
         from pathlib import Path
 
-        Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True,
-                                                                          exist_ok=True)
+        Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     upgrade(config.database_url)
     click.echo("数据库已升级到最新版本")
 
@@ -91,5 +92,6 @@ def check() -> None:
             click.echo(f"错误 {problem}", err=True)
         sys.exit(1)
     for key, defn in sorted(definitions.items()):
-        click.echo(f"正常 {key}（{defn.name}）：{len(defn.user_tasks)} 个用户任务，"
-                   f"版本 {defn.digest[:12]}")
+        click.echo(
+            f"正常 {key}（{defn.name}）：{len(defn.user_tasks)} 个用户任务，版本 {defn.digest[:12]}"
+        )

@@ -54,8 +54,9 @@ def load_config(**overrides) -> Config:
     instance_dir = Path(env.get("MEMBERFLOW_INSTANCE_DIR", REPO_ROOT / "instance"))
     production = env.get("MEMBERFLOW_ENV", "development") == "production"
     values = dict(
-        database_url=env.get("MEMBERFLOW_DATABASE_URL",
-                             f"sqlite:///{instance_dir / 'memberflow.sqlite3'}"),
+        database_url=env.get(
+            "MEMBERFLOW_DATABASE_URL", f"sqlite:///{instance_dir / 'memberflow.sqlite3'}"
+        ),
         files_dir=Path(env.get("MEMBERFLOW_FILES_DIR", instance_dir / "files")),
         processes_dir=Path(env.get("MEMBERFLOW_PROCESSES_DIR", REPO_ROOT / "processes")),
         rules_dir=Path(env.get("MEMBERFLOW_RULES_DIR", REPO_ROOT / "rules")),

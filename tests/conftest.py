@@ -24,8 +24,9 @@ from service.domain.validation import make_credit_code, make_resident_id
 from service.services import accounts
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("MEMBERFLOW_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "MEMBERFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 PASSWORD = "secret123"
 _pg_state: dict = {}
 
@@ -47,8 +48,10 @@ def _pg_available() -> bool:
 def pytest_report_header(config):
     if _pg_available():
         return f"PostgreSQL: {PG_URL} (tests run on SQLite and PostgreSQL)"
-    return ("!!!!!!!! PostgreSQL NOT REACHABLE at " + PG_URL + " — PostgreSQL tests are "
-            "SKIPPED (" + _pg_state.get("why", "") + ") !!!!!!!!")
+    return (
+        "!!!!!!!! PostgreSQL NOT REACHABLE at " + PG_URL + " — PostgreSQL tests are "
+        "SKIPPED (" + _pg_state.get("why", "") + ") !!!!!!!!"
+    )
 
 
 def require_pg() -> None:
@@ -130,8 +133,14 @@ def _dispose_apps():
 
 
 def make_app(url: str, tmp_path: Path, **overrides):
-    settings = dict(database_url=url, instance_dir=tmp_path, files_dir=tmp_path / "files",
-                    secret_key="test-secret", testing=True, join_upload_rate="1000 per minute")
+    settings = dict(
+        database_url=url,
+        instance_dir=tmp_path,
+        files_dir=tmp_path / "files",
+        secret_key="test-secret",
+        testing=True,
+        join_upload_rate="1000 per minute",
+    )
     settings.update(overrides)
     app = create_app(load_config(**settings))
     _apps.append(app)
@@ -175,21 +184,44 @@ def seed_world(app) -> World:
 
         agency = call(accounts.create_agency, "广州市建设监理行业协会", "广州")["id"]
         other_agency = call(accounts.create_agency, "汕头市建筑业协会", "汕头")["id"]
-        unit = call(accounts.create_unit, "广州珠江工程建设监理有限公司",
-                    make_credit_code("91440101190468342"), agency, True, PASSWORD)
-        other = call(accounts.create_unit, "汕头市潮海建设监理有限公司",
-                     make_credit_code("91440500192837465"), other_agency, True, PASSWORD)
+        unit = call(
+            accounts.create_unit,
+            "广州珠江工程建设监理有限公司",
+            make_credit_code("91440101190468342"),
+            agency,
+            True,
+            PASSWORD,
+        )
+        other = call(
+            accounts.create_unit,
+            "汕头市潮海建设监理有限公司",
+            make_credit_code("91440500192837465"),
+            other_agency,
+            True,
+            PASSWORD,
+        )
         call(accounts.create_staff, "jigou", "广州初审员", PASSWORD, "agency_reviewer", agency)
-        call(accounts.create_staff, "jigou_st", "汕头初审员", PASSWORD, "agency_reviewer",
-             other_agency)
+        call(
+            accounts.create_staff,
+            "jigou_st",
+            "汕头初审员",
+            PASSWORD,
+            "agency_reviewer",
+            other_agency,
+        )
         call(accounts.create_staff, "xiehui", "协会审核员", PASSWORD, "association_reviewer", None)
         call(accounts.create_staff, "caiwu", "协会财务", PASSWORD, "finance_reviewer", None)
         db.session.remove()
-    logins = {"admin": "admin", "unit": unit["name"], "other_unit": other["name"],
-              "agency": "jigou", "other_agency": "jigou_st", "association": "xiehui",
-              "finance": "caiwu"}
-    return World(agency, other_agency, unit["id"], unit["name"], other["id"], other["name"],
-                 logins)
+    logins = {
+        "admin": "admin",
+        "unit": unit["name"],
+        "other_unit": other["name"],
+        "agency": "jigou",
+        "other_agency": "jigou_st",
+        "association": "xiehui",
+        "finance": "caiwu",
+    }
+    return World(agency, other_agency, unit["id"], unit["name"], other["id"], other["name"], logins)
 
 
 @pytest.fixture
@@ -223,22 +255,35 @@ def png_bytes(color: str = "#c00000", size=(60, 80)) -> bytes:
 
 
 def upload(client, headers, content: bytes | None = None, name: str = "photo.png") -> str:
-    reply = client.post("/api/v1/files", headers=headers,
-                        data={"file": (io.BytesIO(content or png_bytes()), name)})
+    reply = client.post(
+        "/api/v1/files", headers=headers, data={"file": (io.BytesIO(content or png_bytes()), name)}
+    )
     assert reply.status_code == 201, reply.get_json()
     return reply.get_json()["id"]
 
 
 def applicant_data(client, headers, id_number: str | None = None, **overrides) -> dict:
     """A complete (full variant) join application with uploaded materials."""
-    files = {k: upload(client, headers) for k in
-             ("photo", "id_front", "id_back", "diploma", "diploma_verification")}
-    data = {"variant": "full", "name": "陈志强", "id_type": "resident_id",
-            "id_number": id_number or make_resident_id("44010619850315231"),
-            "mobile": "13802511234", "address": "广州市天河区体育西路100号",
-            "education": {"level": "本科", "school": "华南理工大学", "major": "土木工程",
-                          "graduated_on": "2008-07-01"},
-            "title": "中级", **files}
+    files = {
+        k: upload(client, headers)
+        for k in ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+    }
+    data = {
+        "variant": "full",
+        "name": "陈志强",
+        "id_type": "resident_id",
+        "id_number": id_number or make_resident_id("44010619850315231"),
+        "mobile": "13802511234",
+        "address": "广州市天河区体育西路100号",
+        "education": {
+            "level": "本科",
+            "school": "华南理工大学",
+            "major": "土木工程",
+            "graduated_on": "2008-07-01",
+        },
+        "title": "中级",
+        **files,
+    }
     data.update(overrides)
     return data
 

@@ -17,5 +17,6 @@ def token(body):
     """登录，取得访问令牌（Bearer）"""
     c = ctx()
     with uow() as u:
-        return accounts.sign_in(u, c.config.secret_key, c.config.token_ttl_seconds,
-                                body["username"], body["password"])
+        return accounts.sign_in(
+            u, c.config.secret_key, c.config.token_ttl_seconds, body["username"], body["password"]
+        )

@@ -39,8 +39,9 @@ def actor() -> Actor:
             raise Unauthorized("请先登录（缺少 Authorization: Bearer 令牌）")
         c = ctx()
         # read in the request's own transaction: the use case continues it
-        g.actor = accounts.actor_from_token(uow(), c.config.secret_key,
-                                            c.config.token_ttl_seconds, header[7:].strip())
+        g.actor = accounts.actor_from_token(
+            uow(), c.config.secret_key, c.config.token_ttl_seconds, header[7:].strip()
+        )
     return g.actor
 
 
@@ -95,10 +96,16 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
 
 
 _HTTP_MESSAGES = {
-    400: "请求格式不正确", 401: "请先登录", 403: "无权进行此操作", 404: "请求的资源不存在",
-    405: "不支持该请求方法", 409: "数据已被其他人修改，请刷新后重试",
-    413: "上传内容过大，文件不能超过10MB", 415: "请求内容类型不受支持",
-    422: "请求参数有误", 429: "操作过于频繁，请稍后再试",
+    400: "请求格式不正确",
+    401: "请先登录",
+    403: "无权进行此操作",
+    404: "请求的资源不存在",
+    405: "不支持该请求方法",
+    409: "数据已被其他人修改，请刷新后重试",
+    413: "上传内容过大，文件不能超过10MB",
+    415: "请求内容类型不受支持",
+    422: "请求参数有误",
+    429: "操作过于频繁，请稍后再试",
 }
 
 
@@ -141,7 +148,11 @@ def register_error_handlers(app) -> None:
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1),
-                          metadata={"description": "页码，从1开始"})
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200),
-                               metadata={"description": "每页条数，1–200"})
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1), metadata={"description": "页码，从1开始"}
+    )
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "每页条数，1–200"},
+    )

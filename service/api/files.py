@@ -30,8 +30,9 @@ def upload(_files):
     name, content = read_upload()
     c = ctx()
     with uow() as u:
-        return files.store_upload(u, c.config.files_dir, c.config.max_upload_bytes, who,
-                                  name, content)
+        return files.store_upload(
+            u, c.config.files_dir, c.config.max_upload_bytes, who, name, content
+        )
 
 
 @blp.route("/<file_id>")

@@ -13,15 +13,23 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="业务
 @blp.route("/processes/<key>/instances", methods=["POST"])
 @blp.arguments(schemas.DataRequest)
 @blp.response(201, schemas.InstanceSchema)
-@blp.alt_response(200, schema=schemas.InstanceSchema,
-                  description="同一 Idempotency-Key 再次提交：返回已创建的表单")
+@blp.alt_response(
+    200,
+    schema=schemas.InstanceSchema,
+    description="同一 Idempotency-Key 再次提交：返回已创建的表单",
+)
 @blp.alt_response(422, description="表单或办理条件不符，errors 说明各字段或原因")
 def start(body, key):
     """发起业务（可带 Idempotency-Key 请求头，重复提交只创建一次）"""
     with uow() as u:
         view, created = instances.start_process(
-            ctx(), u, actor(), key, body["data"],
-            idempotency_key=request.headers.get("Idempotency-Key"))
+            ctx(),
+            u,
+            actor(),
+            key,
+            body["data"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
     return view, 201 if created else 200
 
 

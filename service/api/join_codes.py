@@ -9,8 +9,9 @@ from service.api.files import read_upload
 from service.api.limits import limiter
 from service.services import files, instances, join_codes
 
-blp = Blueprint("join_codes", __name__, url_prefix="/api/v1",
-                description="个人会员申请码（二维码）与扫码申请")
+blp = Blueprint(
+    "join_codes", __name__, url_prefix="/api/v1", description="个人会员申请码（二维码）与扫码申请"
+)
 
 
 def _join_rate() -> str:
@@ -54,8 +55,15 @@ def upload(_files, code):
     c = ctx()
     with uow() as u:
         applicant, row = join_codes.applicant(c, u, code)
-        return files.store_upload(u, c.config.files_dir, c.config.max_upload_bytes, applicant,
-                                  name, content, join_code_id=row.id)
+        return files.store_upload(
+            u,
+            c.config.files_dir,
+            c.config.max_upload_bytes,
+            applicant,
+            name,
+            content,
+            join_code_id=row.id,
+        )
 
 
 @blp.route("/join-codes/<code>/applications", methods=["POST"])
@@ -70,6 +78,12 @@ def apply(body, code):
         applicant, row = join_codes.applicant(c, u, code)
         data = join_codes.with_variant(row, body["data"])
         view, created = instances.start_process(
-            c, u, applicant, join_codes.JOIN_PROCESS, data,
-            idempotency_key=request.headers.get("Idempotency-Key"), join_code_id=row.id)
+            c,
+            u,
+            applicant,
+            join_codes.JOIN_PROCESS,
+            data,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            join_code_id=row.id,
+        )
     return view, 201 if created else 200

@@ -7,20 +7,28 @@ from service.api.common import actor, ctx
 from service.domain.errors import NotFound
 from service.domain.roles import role_for_lane
 
-blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes",
-                description="已部署的业务流程")
+blp = Blueprint(
+    "processes", __name__, url_prefix="/api/v1/processes", description="已部署的业务流程"
+)
 
 
 def _view(key: str, detail: bool = False) -> dict:
     version_id, defn = ctx().definitions.latest(key)
-    view = {"key": key, "name": defn.name, "version": version_id, "digest": defn.digest,
-            "start_role": defn.start_role,
-            "lanes": {lane: role_for_lane(lane) for lane in defn.lanes},
-            "start_form": defn.start_form}
+    view = {
+        "key": key,
+        "name": defn.name,
+        "version": version_id,
+        "digest": defn.digest,
+        "start_role": defn.start_role,
+        "lanes": {lane: role_for_lane(lane) for lane in defn.lanes},
+        "start_form": defn.start_form,
+    }
     if detail:
         view["bpmn"] = defn.bpmn
-        view["tasks"] = [{"id": t.id, "title": t.title, "lane": t.lane, "role": t.role,
-                          "status": t.status} for t in defn.user_tasks.values()]
+        view["tasks"] = [
+            {"id": t.id, "title": t.title, "lane": t.lane, "role": t.role, "status": t.status}
+            for t in defn.user_tasks.values()
+        ]
     return view
 
 

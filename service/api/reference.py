@@ -6,8 +6,9 @@ from service.api import schemas
 from service.api.common import actor, uow
 from service.services import accounts
 
-blp = Blueprint("reference", __name__, url_prefix="/api/v1",
-                description="机构、单位与账号（秘书处管理员）")
+blp = Blueprint(
+    "reference", __name__, url_prefix="/api/v1", description="机构、单位与账号（秘书处管理员）"
+)
 
 
 @blp.route("/agencies", methods=["POST"])
@@ -25,8 +26,15 @@ def create_agency(body):
 def create_unit(body):
     """新增单位及其主账号（登录名为单位全称）"""
     with uow() as u:
-        return accounts.create_unit(u, actor(), body["name"], body["credit_code"],
-                                    body["agency_id"], body["member_unit"], body["password"])
+        return accounts.create_unit(
+            u,
+            actor(),
+            body["name"],
+            body["credit_code"],
+            body["agency_id"],
+            body["member_unit"],
+            body["password"],
+        )
 
 
 @blp.route("/staff", methods=["POST"])
@@ -35,8 +43,15 @@ def create_unit(body):
 def create_staff(body):
     """新增协会、机构或财务工作人员账号"""
     with uow() as u:
-        return accounts.create_staff(u, actor(), body["username"], body["name"],
-                                     body["password"], body["role"], body["agency_id"])
+        return accounts.create_staff(
+            u,
+            actor(),
+            body["username"],
+            body["name"],
+            body["password"],
+            body["role"],
+            body["agency_id"],
+        )
 
 
 @blp.route("/units/<int:unit_id>/accounts", methods=["POST"])
@@ -46,5 +61,6 @@ def create_staff(body):
 def create_sub_account(body, unit_id):
     """新增单位子账号（登录名为手机号，最多3个）"""
     with uow() as u:
-        return accounts.create_sub_account(u, actor(), unit_id, body["name"], body["mobile"],
-                                           body["password"])
+        return accounts.create_sub_account(
+            u, actor(), unit_id, body["name"], body["mobile"], body["password"]
+        )

@@ -20,8 +20,8 @@ class UtcDateTime(fields.DateTime):
 
 class TokenRequest(Schema):
     username = fields.String(
-        required=True,
-        metadata={"description": "登录名：单位全称、手机号、身份证号或工作人员账号"})
+        required=True, metadata={"description": "登录名：单位全称、手机号、身份证号或工作人员账号"}
+    )
     password = fields.String(required=True)
 
 
@@ -43,8 +43,8 @@ class TokenSchema(Schema):
 
 class DataRequest(Schema):
     data = fields.Dict(
-        required=True,
-        metadata={"description": "表单数据，按该流程/任务的表单 JSON Schema 填写"})
+        required=True, metadata={"description": "表单数据，按该流程/任务的表单 JSON Schema 填写"}
+    )
 
 
 class TaskBriefSchema(Schema):
@@ -64,7 +64,8 @@ class InstanceSchema(Schema):
     process_name = fields.String()
     business_key = fields.String(metadata={"description": "表单编号，如 RH-20260402000001"})
     status = fields.String(
-        metadata={"description": "状态，如 单位预审中、机构初审中、审批完成、退回"})
+        metadata={"description": "状态，如 单位预审中、机构初审中、审批完成、退回"}
+    )
     unit_id = fields.Integer(allow_none=True)
     agency_id = fields.Integer(allow_none=True)
     member_id = fields.Integer(allow_none=True)
@@ -79,7 +80,8 @@ class InstanceSchema(Schema):
 
 class ApprovalStepSchema(Schema):
     action = fields.String(
-        metadata={"description": "start 发起 / complete 通过或提交 / return 退回"})
+        metadata={"description": "start 发起 / complete 通过或提交 / return 退回"}
+    )
     task_name = fields.String(allow_none=True)
     task_title = fields.String()
     actor_id = fields.Integer(allow_none=True)
@@ -117,10 +119,11 @@ class SummarySchema(Schema):
 
 
 class TaskQuery(PageArgs):
-    scope = fields.String(load_default="available",
-                          validate=validate.OneOf(["available", "mine"]),
-                          metadata={"description":
-                                    "available 可认领及我已认领的 / mine 我已认领的"})
+    scope = fields.String(
+        load_default="available",
+        validate=validate.OneOf(["available", "mine"]),
+        metadata={"description": "available 可认领及我已认领的 / mine 我已认领的"},
+    )
     key = fields.String()
     task_name = fields.String()
 
@@ -166,8 +169,11 @@ class ProcessDetailSchema(ProcessSchema):
 
 
 class JoinCodeRequest(Schema):
-    variant = fields.String(required=True, validate=validate.OneOf(["full", "short"]),
-                            metadata={"description": "full 完整版 / short 简码版"})
+    variant = fields.String(
+        required=True,
+        validate=validate.OneOf(["full", "short"]),
+        metadata={"description": "full 完整版 / short 简码版"},
+    )
 
 
 class JoinCodeSchema(Schema):

@@ -18,13 +18,15 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Agency(Base):
@@ -120,8 +122,9 @@ class StoredFile(Base):
     uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     join_code_id: Mapped[int | None] = mapped_column(sa.ForeignKey("join_codes.id"))
-    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"),
-                                                    index=True)
+    instance_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("process_instances.id"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -145,12 +148,18 @@ class FormCounter(Base):
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
     __table_args__ = (
-        sa.UniqueConstraint("idempotency_owner", "idempotency_key",
-                            name="uq_process_instances_idempotency"),
+        sa.UniqueConstraint(
+            "idempotency_owner", "idempotency_key", name="uq_process_instances_idempotency"
+        ),
         # one unfinished instance per (process, subject) where the process asks for it
-        sa.Index("uq_process_instances_active_subject", "process_key", "subject_lock",
-                 unique=True, postgresql_where=sa.text("NOT finished"),
-                 sqlite_where=sa.text("finished = 0")),
+        sa.Index(
+            "uq_process_instances_active_subject",
+            "process_key",
+            "subject_lock",
+            unique=True,
+            postgresql_where=sa.text("NOT finished"),
+            sqlite_where=sa.text("finished = 0"),
+        ),
         sa.Index("ix_process_instances_unit_status", "unit_id", "status"),
         sa.Index("ix_process_instances_agency_status", "agency_id", "status"),
     )

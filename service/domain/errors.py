@@ -70,5 +70,6 @@ class RuleFailed(ServiceError):
 
     def __init__(self, reasons: list[str]):
         self.reasons = list(reasons)
-        super().__init__("不符合办理条件：" + "；".join(self.reasons),
-                         {"eligibility": self.reasons})
+        super().__init__(
+            "不符合办理条件：" + "；".join(self.reasons), {"eligibility": self.reasons}
+        )

@@ -12,6 +12,15 @@ from service.engine.runtime import EngineError, Instance, ReadyTask, TaskNotRead
 from service.engine.scripting import ScriptRejected
 
 __all__ = [
-    "Definition", "DefinitionError", "EngineError", "Instance", "Problem", "ReadyTask",
-    "ScriptRejected", "TaskNotReady", "UserTaskInfo", "build_definition", "load_definitions",
+    "Definition",
+    "DefinitionError",
+    "EngineError",
+    "Instance",
+    "Problem",
+    "ReadyTask",
+    "ScriptRejected",
+    "TaskNotReady",
+    "UserTaskInfo",
+    "build_definition",
+    "load_definitions",
 ]

@@ -49,6 +49,7 @@ def _is_mobile(value: object) -> bool:
 def _is_file_id(value: object) -> bool:
     return not isinstance(value, str) or (len(value) == 32 and value.isalnum())
 
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -183,8 +184,14 @@ def _check_bpmn_xml(name: str, root, problems: list[Problem]) -> None:
     for gw in root.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
         outgoing = gw.findall(f"{{{BPMN_NS}}}outgoing")
         if len(outgoing) > 1 and not gw.get("default"):
-            problems.append(Problem(name, gw.get("id"), gw.sourceline,
-                                    "排他网关有多条出口时必须设置默认流向（default）"))
+            problems.append(
+                Problem(
+                    name,
+                    gw.get("id"),
+                    gw.sourceline,
+                    "排他网关有多条出口时必须设置默认流向（default）",
+                )
+            )
 
 
 def _check_dmn_xml(name: str, root, problems: list[Problem]) -> None:
@@ -208,8 +215,14 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
             problems.append(Problem(name, None, exc.lineno, f"JSON 格式错误：{exc.msg}"))
             continue
         except SchemaError as exc:
-            problems.append(Problem(name, "/".join(map(str, exc.path)) or None, None,
-                                    f"不是有效的 JSON Schema：{exc.message}"))
+            problems.append(
+                Problem(
+                    name,
+                    "/".join(map(str, exc.path)) or None,
+                    None,
+                    f"不是有效的 JSON Schema：{exc.message}",
+                )
+            )
             continue
         # refs between form files are relative to the file, as a designer writes them
         schema.setdefault("$id", FORMS_BASE_URI + name.removeprefix("forms/"))
@@ -239,15 +252,27 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
                 _check_dmn_xml(name, tree, problems)
                 parser.add_dmn_xml(tree, filename=name)
         except ValidationException as exc:
-            problems.append(Problem(exc.file_name or name, exc.id or None,
-                                    exc.line_number or None, str(exc).split("\n")[0]))
+            problems.append(
+                Problem(
+                    exc.file_name or name,
+                    exc.id or None,
+                    exc.line_number or None,
+                    str(exc).split("\n")[0],
+                )
+            )
     policy: dict[str, Any] = {}
     if POLICY_FILE in files:
         try:
             policy = {k: v["value"] for k, v in json.loads(files[POLICY_FILE]).items()}
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(Problem(POLICY_FILE, None, getattr(exc, "lineno", None),
-                                    f"政策参数文件格式错误（每项应为 {{\"value\": …}}）：{exc}"))
+            problems.append(
+                Problem(
+                    POLICY_FILE,
+                    None,
+                    getattr(exc, "lineno", None),
+                    f'政策参数文件格式错误（每项应为 {{"value": …}}）：{exc}',
+                )
+            )
     forms = _form_registry(files, problems)
     if root is None or problems:
         raise DefinitionError(problems or [Problem(bpmn_name, None, None, "缺少流程文件")])
@@ -257,8 +282,16 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        raise DefinitionError([Problem(exc.file_name or bpmn_name, exc.id or None,
-                                       exc.line_number or None, str(exc).split("\n")[0])]) from exc
+        raise DefinitionError(
+            [
+                Problem(
+                    exc.file_name or bpmn_name,
+                    exc.id or None,
+                    exc.line_number or None,
+                    str(exc).split("\n")[0],
+                )
+            ]
+        ) from exc
     lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
     return _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines)
 
@@ -267,16 +300,14 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     problems: list[Problem] = []
     bpmn_name = f"processes/{key}.bpmn"
     registry = Registry().with_resources(
-        (schema["$id"], DRAFT202012.create_resource(schema))
-        for name, schema in forms.items()
+        (schema["$id"], DRAFT202012.create_resource(schema)) for name, schema in forms.items()
     )
 
     def form_for(task_id: str, required: bool = True) -> dict:
         name = f"forms/{key}/{task_id}.schema.json"
         if name not in forms:
             if required:
-                problems.append(Problem(name, task_id, lines.get(task_id),
-                                        "缺少该任务的表单文件"))
+                problems.append(Problem(name, task_id, lines.get(task_id), "缺少该任务的表单文件"))
             return {}
         return forms[name]
 
@@ -288,22 +319,40 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
     for lane in lanes:
         if role_for_lane(lane) is None:
-            problems.append(Problem(bpmn_name, None, None,
-                                    f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）"))
+            problems.append(
+                Problem(
+                    bpmn_name,
+                    None,
+                    None,
+                    f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）",
+                )
+            )
     for ts in spec.task_specs.values():
         kind = type(ts).__name__
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         if kind == "UserTask":
             role = role_for_lane(ts.lane)
             if ts.lane is None:
-                problems.append(Problem(bpmn_name, ts.name, lines.get(ts.name),
-                                        "用户任务必须放在某个泳道中"))
+                problems.append(
+                    Problem(bpmn_name, ts.name, lines.get(ts.name), "用户任务必须放在某个泳道中")
+                )
             if not props.get("status"):
-                problems.append(Problem(bpmn_name, ts.name, lines.get(ts.name),
-                                        "用户任务缺少 status 属性（单位看到的状态）"))
-            user_tasks[ts.name] = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, ts.lane or "",
-                                               role or "", props.get("status", ""),
-                                               form_for(ts.name))
+                problems.append(
+                    Problem(
+                        bpmn_name,
+                        ts.name,
+                        lines.get(ts.name),
+                        "用户任务缺少 status 属性（单位看到的状态）",
+                    )
+                )
+            user_tasks[ts.name] = UserTaskInfo(
+                ts.name,
+                ts.bpmn_name or ts.name,
+                ts.lane or "",
+                role or "",
+                props.get("status", ""),
+                form_for(ts.name),
+            )
         elif kind == "StartEvent" and ts.name in lines:
             start_role = role_for_lane(ts.lane)
             start_props = dict(props)
@@ -315,21 +364,39 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         raise DefinitionError(problems)
     validators = {}
     for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
-        validators[task_id] = Draft202012Validator(schema, registry=registry,
-                                                   format_checker=FORMAT_CHECKER)
+        validators[task_id] = Draft202012Validator(
+            schema, registry=registry, format_checker=FORMAT_CHECKER
+        )
     for name, info in list(user_tasks.items()):
         fields = properties_of(info.form, registry)
-        user_tasks[name] = replace(info, fields=fields, file_fields=file_fields_of(fields),
-                                   runs_rules=_rules_follow(spec.task_specs[name]))
+        user_tasks[name] = replace(
+            info,
+            fields=fields,
+            file_fields=file_fields_of(fields),
+            runs_rules=_rules_follow(spec.task_specs[name]),
+        )
     start_fields = properties_of(start_form, registry)
     engine = make_script_engine(build_helpers(policy, iso_today))
     return Definition(
-        key=key, name=root.find(f"{{{BPMN_NS}}}process").get("name") or key,
-        digest=digest_of(files), files=files, spec=spec, subprocess_specs=subprocess_specs,
-        script_engine=engine, policy=policy, start_form=start_form, start_role=start_role,
-        business_key_prefix=prefix, user_tasks=user_tasks, end_status=end_status,
-        lanes=lanes, start_props=start_props, start_fields=start_fields,
-        start_file_fields=file_fields_of(start_fields), validators=validators, registry=registry,
+        key=key,
+        name=root.find(f"{{{BPMN_NS}}}process").get("name") or key,
+        digest=digest_of(files),
+        files=files,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        script_engine=engine,
+        policy=policy,
+        start_form=start_form,
+        start_role=start_role,
+        business_key_prefix=prefix,
+        user_tasks=user_tasks,
+        end_status=end_status,
+        lanes=lanes,
+        start_props=start_props,
+        start_fields=start_fields,
+        start_file_fields=file_fields_of(start_fields),
+        validators=validators,
+        registry=registry,
     )
 
 
@@ -367,6 +434,7 @@ def _called_decisions(text: str) -> set[str]:
 
 def collect_files(processes_dir: Path, rules_dir: Path, forms_dir: Path) -> dict[str, dict]:
     """For each process key, the files that make up its definition."""
+
     def read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
 

@@ -23,8 +23,13 @@ def _as_date(value: Any) -> date | None:
 
 def id_facts(id_type: str, id_number: str, on: str, birth_date: str | None = None) -> dict:
     """Validity, age on `on`, birth date and gender of an identity document."""
-    facts: dict[str, Any] = {"valid": False, "problem": None, "age": None,
-                             "birth_date": None, "gender": None}
+    facts: dict[str, Any] = {
+        "valid": False,
+        "problem": None,
+        "age": None,
+        "birth_date": None,
+        "gender": None,
+    }
     on_date = _as_date(on) or date.today()
     try:
         info = parse_id(id_type, id_number or "", today=on_date)
@@ -35,8 +40,9 @@ def id_facts(id_type: str, id_number: str, on: str, birth_date: str | None = Non
     if born is None:
         facts["problem"] = "该证件不含出生日期，请填写出生日期"
         return facts
-    facts.update(valid=True, age=age_on(born, on_date), birth_date=born.isoformat(),
-                 gender=info.gender)
+    facts.update(
+        valid=True, age=age_on(born, on_date), birth_date=born.isoformat(), gender=info.gender
+    )
     return facts
 
 

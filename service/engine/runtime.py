@@ -52,8 +52,12 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     registry = BpmnWorkflowSerializer.configure(config)
-    registry.register(date, lambda d: {"value": d.isoformat()},
-                      lambda dct: date.fromisoformat(dct["value"]), "date")
+    registry.register(
+        date,
+        lambda d: {"value": d.isoformat()},
+        lambda dct: date.fromisoformat(dct["value"]),
+        "date",
+    )
     return BpmnWorkflowSerializer(registry)
 
 
@@ -109,8 +113,9 @@ class Instance:
 
     def dumps(self) -> str:
         """The engine state as JSON, without the spec."""
-        return json.dumps(_SERIALIZER.to_dict(self.workflow), ensure_ascii=False,
-                          separators=(",", ":"))
+        return json.dumps(
+            _SERIALIZER.to_dict(self.workflow), ensure_ascii=False, separators=(",", ":")
+        )
 
     def _steps(self) -> None:
         self.system_steps = []
@@ -126,8 +131,10 @@ class Instance:
 
     def ready_tasks(self) -> list[ReadyTask]:
         """User tasks that wait for a person, in diagram order."""
-        return [ReadyTask(str(t.id), t.task_spec.name, t.data)
-                for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)]
+        return [
+            ReadyTask(str(t.id), t.task_spec.name, t.data)
+            for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete one ready user task with form data and run to the next wait state."""
@@ -161,8 +168,11 @@ class Instance:
         """The status label the unit sees: from the ready user task or the end event."""
         if self.finished:
             return self.defn.end_status.get(self.end_event or "", "已结束")
-        labels = [self.defn.user_tasks[t.name].status for t in self.ready_tasks()
-                  if t.name in self.defn.user_tasks]
+        labels = [
+            self.defn.user_tasks[t.name].status
+            for t in self.ready_tasks()
+            if t.name in self.defn.user_tasks
+        ]
         return labels[0] if labels else "处理中"
 
     @property
@@ -172,8 +182,9 @@ class Instance:
         if ready:
             return ready[0].data
         if self.workflow.completed:
-            return self.workflow.data or (self.workflow.last_task.data
-                                          if self.workflow.last_task else {})
+            return self.workflow.data or (
+                self.workflow.last_task.data if self.workflow.last_task else {}
+            )
         last = self.workflow.last_task
         return last.data if last is not None else {}
 

@@ -34,8 +34,20 @@ class ScriptRejected(Exception):
 
 _EXTRA_BUILTINS = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in ("min", "max", "sum", "any", "all", "sorted", "enumerate", "dict", "list",
-                 "reversed", "map", "filter")
+    for name in (
+        "min",
+        "max",
+        "sum",
+        "any",
+        "all",
+        "sorted",
+        "enumerate",
+        "dict",
+        "list",
+        "reversed",
+        "map",
+        "filter",
+    )
 }
 
 
@@ -68,10 +80,27 @@ def _base_globals() -> dict[str, Any]:
     }
 
 
-_FORBIDDEN_NAMES = frozenset({
-    "open", "exec", "eval", "compile", "globals", "locals", "vars", "getattr", "setattr",
-    "delattr", "input", "breakpoint", "help", "exit", "quit", "__import__", "memoryview",
-})
+_FORBIDDEN_NAMES = frozenset(
+    {
+        "open",
+        "exec",
+        "eval",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "getattr",
+        "setattr",
+        "delattr",
+        "input",
+        "breakpoint",
+        "help",
+        "exit",
+        "quit",
+        "__import__",
+        "memoryview",
+    }
+)
 
 
 def _refuse_forbidden(source: str, mode: str) -> None:
@@ -83,7 +112,8 @@ def _refuse_forbidden(source: str, mode: str) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             raise ScriptRejected(
-                f"Line {node.lineno}: 脚本中不允许使用 import；请改用登记的辅助函数")
+                f"Line {node.lineno}: 脚本中不允许使用 import；请改用登记的辅助函数"
+            )
         if isinstance(node, ast.Name) and node.id in _FORBIDDEN_NAMES:
             raise ScriptRejected(f"Line {node.lineno}: 脚本中不允许使用 {node.id}")
 

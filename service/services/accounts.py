@@ -45,8 +45,14 @@ def _check_password(password: str) -> None:
 
 def actor_of(account: Account) -> Actor:
     """The Actor a signed-in account acts as."""
-    return Actor(account.id, account.name, account.role, unit_id=account.unit_id,
-                 agency_id=account.agency_id, member_id=account.member_id)
+    return Actor(
+        account.id,
+        account.name,
+        account.role,
+        unit_id=account.unit_id,
+        agency_id=account.agency_id,
+        member_id=account.member_id,
+    )
 
 
 def _tokens(secret: str) -> URLSafeTimedSerializer:
@@ -60,8 +66,9 @@ def sign_in(uow: UnitOfWork, secret: str, ttl: int, username: str, password: str
     if account is not None and account.active:
         if account.password_hash.startswith(INITIAL_PASSWORD):
             # hashed lazily, at the first sign-in, so approving an application stays fast
-            valid = hmac.compare_digest(account.password_hash[len(INITIAL_PASSWORD):],
-                                        password or "")
+            valid = hmac.compare_digest(
+                account.password_hash[len(INITIAL_PASSWORD) :], password or ""
+            )
             if valid:
                 account.password_hash = hash_password(password)
                 uow.commit()
@@ -73,10 +80,19 @@ def sign_in(uow: UnitOfWork, secret: str, ttl: int, username: str, password: str
     if not valid:
         raise Unauthorized("用户名或密码错误")
     token = _tokens(secret).dumps({"a": account.id})
-    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
-            "user": {"id": account.id, "name": account.name, "roles": [account.role],
-                     "unit_id": account.unit_id, "agency_id": account.agency_id,
-                     "member_id": account.member_id}}
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "user": {
+            "id": account.id,
+            "name": account.name,
+            "roles": [account.role],
+            "unit_id": account.unit_id,
+            "agency_id": account.agency_id,
+            "member_id": account.member_id,
+        },
+    }
 
 
 def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Actor:
@@ -88,8 +104,10 @@ def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Acto
     except BadSignature as exc:
         raise Unauthorized("登录凭证无效，请重新登录") from exc
     found = uow.session.execute(
-        select(Account, Unit.agency_id).outerjoin(Unit, Unit.id == Account.unit_id)
-        .where(Account.id == payload.get("a"))).first()
+        select(Account, Unit.agency_id)
+        .outerjoin(Unit, Unit.id == Account.unit_id)
+        .where(Account.id == payload.get("a"))
+    ).first()
     if found is None or not found[0].active:
         raise Unauthorized("账号不存在或已停用")
     account, unit_agency = found
@@ -122,8 +140,15 @@ def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
     return {"id": agency.id, "name": agency.name, "city": agency.city}
 
 
-def create_unit(uow: UnitOfWork, actor: Actor, name: str, credit_code: str, agency_id: int,
-                member_unit: bool, password: str) -> dict:
+def create_unit(
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    credit_code: str,
+    agency_id: int,
+    member_unit: bool,
+    password: str,
+) -> dict:
     """A unit and its main account (login = the unit's full name)."""
     _require(actor, "secretariat_admin")
     try:
@@ -138,31 +163,57 @@ def create_unit(uow: UnitOfWork, actor: Actor, name: str, credit_code: str, agen
     uow.session.add(unit)
     try:
         uow.session.flush()
-        uow.session.add(Account(username=name, name=name, role="unit_admin", unit_id=unit.id,
-                                agency_id=agency_id, is_main=True,
-                                password_hash=hash_password(password)))
+        uow.session.add(
+            Account(
+                username=name,
+                name=name,
+                role="unit_admin",
+                unit_id=unit.id,
+                agency_id=agency_id,
+                is_main=True,
+                password_hash=hash_password(password),
+            )
+        )
         uow.session.flush()
     except IntegrityError as exc:
         _unique(uow, exc, "name", "该单位名称或统一社会信用代码已注册")
     uow.commit()
-    return {"id": unit.id, "name": unit.name, "credit_code": unit.credit_code,
-            "agency_id": unit.agency_id, "member_unit": unit.member_unit}
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "credit_code": unit.credit_code,
+        "agency_id": unit.agency_id,
+        "member_unit": unit.member_unit,
+    }
 
 
-def create_staff(uow: UnitOfWork, actor: Actor, username: str, name: str, password: str,
-                 role: str, agency_id: int | None) -> dict:
+def create_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    username: str,
+    name: str,
+    password: str,
+    role: str,
+    agency_id: int | None,
+) -> dict:
     """An account for association, agency or finance staff."""
     _require(actor, "secretariat_admin")
     if role not in STAFF_ROLES:
-        raise FormInvalid({"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）"
-                                                        for r in STAFF_ROLES)})
-    if role == "agency_reviewer" and (agency_id is None
-                                      or uow.session.get(Agency, agency_id) is None):
+        raise FormInvalid(
+            {"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)}
+        )
+    if role == "agency_reviewer" and (
+        agency_id is None or uow.session.get(Agency, agency_id) is None
+    ):
         raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
     _check_password(password)
-    account = Account(username=username.strip(), name=name.strip(), role=role,
-                      agency_id=agency_id if role == "agency_reviewer" else None,
-                      password_hash=hash_password(password))
+    account = Account(
+        username=username.strip(),
+        name=name.strip(),
+        role=role,
+        agency_id=agency_id if role == "agency_reviewer" else None,
+        password_hash=hash_password(password),
+    )
     uow.session.add(account)
     try:
         uow.session.flush()
@@ -172,8 +223,9 @@ def create_staff(uow: UnitOfWork, actor: Actor, username: str, name: str, passwo
     return {"id": account.id, "username": account.username, "role": role}
 
 
-def create_sub_account(uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str,
-                       password: str) -> dict:
+def create_sub_account(
+    uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str, password: str
+) -> dict:
     """A unit sub-account (login = mobile number); at most three per unit."""
     if actor.role == "unit_admin":
         if actor.unit_id != unit_id:
@@ -188,21 +240,34 @@ def create_sub_account(uow: UnitOfWork, actor: Actor, unit_id: int, name: str, m
     except InvalidValue as exc:
         raise FormInvalid({"mobile": exc.message}) from exc
     _check_password(password)
-    used = set(uow.session.scalars(select(Account.sub_slot).where(
-        Account.unit_id == unit_id, Account.sub_slot.is_not(None))))
+    used = set(
+        uow.session.scalars(
+            select(Account.sub_slot).where(
+                Account.unit_id == unit_id, Account.sub_slot.is_not(None)
+            )
+        )
+    )
     free = [slot for slot in range(1, MAX_SUB_ACCOUNTS + 1) if slot not in used]
     if not free:
         raise Conflict(f"每个单位最多设置{MAX_SUB_ACCOUNTS}个子账号，本单位已满")
-    account = Account(username=login, name=name.strip(), role="unit_admin", unit_id=unit_id,
-                      agency_id=unit.agency_id, sub_slot=free[0], mobile=login,
-                      password_hash=hash_password(password))
+    account = Account(
+        username=login,
+        name=name.strip(),
+        role="unit_admin",
+        unit_id=unit_id,
+        agency_id=unit.agency_id,
+        sub_slot=free[0],
+        mobile=login,
+        password_hash=hash_password(password),
+    )
     uow.session.add(account)
     try:
         uow.session.flush()
     except IntegrityError as exc:
         uow.rollback()
-        taken = uow.session.scalar(select(func.count()).select_from(Account)
-                                   .where(Account.username == login))
+        taken = uow.session.scalar(
+            select(func.count()).select_from(Account).where(Account.username == login)
+        )
         if taken:
             raise FormInvalid({"mobile": "该手机号已被其他账号使用"}) from exc
         raise Conflict("子账号同时创建冲突，或本单位子账号已满，请刷新后重试") from exc
@@ -213,8 +278,12 @@ def create_sub_account(uow: UnitOfWork, actor: Actor, unit_id: int, name: str, m
 def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
     """The first secretariat administrator (command line only)."""
     _check_password(password)
-    account = Account(username=username, name=username, role="secretariat_admin",
-                      password_hash=hash_password(password))
+    account = Account(
+        username=username,
+        name=username,
+        role="secretariat_admin",
+        password_hash=hash_password(password),
+    )
     uow.session.add(account)
     try:
         uow.session.flush()

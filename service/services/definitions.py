@@ -33,8 +33,9 @@ class Definitions:
             if row is None:
                 try:
                     with session.begin_nested():
-                        row = DefinitionVersion(process_key=key, digest=defn.digest,
-                                                files=defn.files)
+                        row = DefinitionVersion(
+                            process_key=key, digest=defn.digest, files=defn.files
+                        )
                         session.add(row)
                 except IntegrityError:  # another server recorded it first
                     row = self._find(session, key, defn.digest)
@@ -44,8 +45,11 @@ class Definitions:
 
     @staticmethod
     def _find(session: Session, key: str, digest: str) -> DefinitionVersion | None:
-        return session.scalars(select(DefinitionVersion).where(
-            DefinitionVersion.process_key == key, DefinitionVersion.digest == digest)).first()
+        return session.scalars(
+            select(DefinitionVersion).where(
+                DefinitionVersion.process_key == key, DefinitionVersion.digest == digest
+            )
+        ).first()
 
     def latest(self, key: str) -> tuple[int, Definition]:
         """The version id and definition new instances of `key` start on."""

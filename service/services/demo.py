@@ -58,8 +58,14 @@ def _actor(username: str) -> Actor:
 
 def _upload(ctx, unit_actor: Actor, color: str) -> str:
     with UnitOfWork(db.session) as uow:
-        return files.store_upload(uow, ctx.config.files_dir, ctx.config.max_upload_bytes,
-                                  unit_actor, f"{color}.png", _png(color))["id"]
+        return files.store_upload(
+            uow,
+            ctx.config.files_dir,
+            ctx.config.max_upload_bytes,
+            unit_actor,
+            f"{color}.png",
+            _png(color),
+        )["id"]
 
 
 def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) -> None:
@@ -72,8 +78,9 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
     }
     for _ in range(12):
         with UnitOfWork(db.session) as uow:
-            view = instances.get_instance(ctx, uow, Actor(None, "系统", "secretariat_admin"),
-                                          instance_id)
+            view = instances.get_instance(
+                ctx, uow, Actor(None, "系统", "secretariat_admin"), instance_id
+            )
         if view["status"] == target or not view["open_tasks"]:
             return
         task = view["open_tasks"][0]
@@ -90,9 +97,11 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
 def load_demo(app) -> list[tuple[str, str, str]]:
     """Create the demo once; return (role, username, password) of every login."""
     ctx = app.extensions["memberflow"]
-    logins: list[tuple[str, str, str]] = [("秘书处管理员", "admin", PASSWORD),
-                                          ("协会审核", "xiehui", PASSWORD),
-                                          ("协会财务", "caiwu", PASSWORD)]
+    logins: list[tuple[str, str, str]] = [
+        ("秘书处管理员", "admin", PASSWORD),
+        ("协会审核", "xiehui", PASSWORD),
+        ("协会财务", "caiwu", PASSWORD),
+    ]
     fresh = db.session.scalars(select(Account).where(Account.username == "admin")).first() is None
     if fresh:
         with UnitOfWork(db.session) as uow:
@@ -104,19 +113,35 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             with UnitOfWork(db.session) as uow:
                 agency_ids.append(accounts.create_agency(uow, admin, name, city)["id"])
             with UnitOfWork(db.session) as uow:
-                accounts.create_staff(uow, admin, f"jigou{i + 1}", f"{city}初审员", PASSWORD,
-                                      "agency_reviewer", agency_ids[-1])
+                accounts.create_staff(
+                    uow,
+                    admin,
+                    f"jigou{i + 1}",
+                    f"{city}初审员",
+                    PASSWORD,
+                    "agency_reviewer",
+                    agency_ids[-1],
+                )
         logins.append((f"机构初审（{city}）", f"jigou{i + 1}", PASSWORD))
     if fresh:
-        for username, name, role in (("xiehui", "协会审核员", "association_reviewer"),
-                                     ("caiwu", "协会财务", "finance_reviewer")):
+        for username, name, role in (
+            ("xiehui", "协会审核员", "association_reviewer"),
+            ("caiwu", "协会财务", "finance_reviewer"),
+        ):
             with UnitOfWork(db.session) as uow:
                 accounts.create_staff(uow, admin, username, name, PASSWORD, role, None)
         agencies = db.session.scalars(select(Agency).order_by(Agency.id)).all()
         for name, prefix, agency, member in UNITS:
             with UnitOfWork(db.session) as uow:
-                accounts.create_unit(uow, admin, name, make_credit_code(prefix),
-                                     agencies[agency].id, member, PASSWORD)
+                accounts.create_unit(
+                    uow,
+                    admin,
+                    name,
+                    make_credit_code(prefix),
+                    agencies[agency].id,
+                    member,
+                    PASSWORD,
+                )
         unit = _actor(UNITS[0][0])
         with UnitOfWork(db.session) as uow:
             accounts.create_sub_account(uow, unit, unit.unit_id, "张敏", "13800138000", PASSWORD)
@@ -124,19 +149,39 @@ def load_demo(app) -> list[tuple[str, str, str]]:
     logins.append(("单位子账号", "13800138000", PASSWORD))
     if fresh:
         unit = _actor(UNITS[0][0])
-        reviewers = {"unit_admin": unit, "agency_reviewer": _actor("jigou1"),
-                     "association_reviewer": _actor("xiehui"),
-                     "finance_reviewer": _actor("caiwu")}
+        reviewers = {
+            "unit_admin": unit,
+            "agency_reviewer": _actor("jigou1"),
+            "association_reviewer": _actor("xiehui"),
+            "finance_reviewer": _actor("caiwu"),
+        }
         for name, prefix, mobile, target in APPLICANTS:
-            materials = {k: _upload(ctx, unit, color) for k, color in
-                         (("photo", "#c00000"), ("id_front", "#eeeeee"), ("id_back", "#dddddd"),
-                          ("diploma", "#ffffff"), ("diploma_verification", "#f0f0f0"))}
-            data = {"variant": "full", "name": name, "id_type": "resident_id",
-                    "id_number": make_resident_id(prefix), "mobile": mobile,
-                    "address": "广州市天河区体育西路100号",
-                    "education": {"level": "本科", "school": "华南理工大学",
-                                  "major": "土木工程", "graduated_on": "2012-07-01"},
-                    "title": "中级", **materials}
+            materials = {
+                k: _upload(ctx, unit, color)
+                for k, color in (
+                    ("photo", "#c00000"),
+                    ("id_front", "#eeeeee"),
+                    ("id_back", "#dddddd"),
+                    ("diploma", "#ffffff"),
+                    ("diploma_verification", "#f0f0f0"),
+                )
+            }
+            data = {
+                "variant": "full",
+                "name": name,
+                "id_type": "resident_id",
+                "id_number": make_resident_id(prefix),
+                "mobile": mobile,
+                "address": "广州市天河区体育西路100号",
+                "education": {
+                    "level": "本科",
+                    "school": "华南理工大学",
+                    "major": "土木工程",
+                    "graduated_on": "2012-07-01",
+                },
+                "title": "中级",
+                **materials,
+            }
             with UnitOfWork(db.session) as uow:
                 view, _ = instances.start_process(ctx, uow, unit, "member_join", data)
             _advance(ctx, view["id"], target, reviewers)

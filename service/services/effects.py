@@ -19,8 +19,9 @@ def _years_later(start: date, years: int) -> date:
         return start.replace(year=start.year + years, day=28)
 
 
-def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
-                          policy: dict, today: date) -> None:
+def _member_join_approved(
+    session: Session, inst: ProcessInstance, data: dict, policy: dict, today: date
+) -> None:
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
     member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
@@ -46,11 +47,13 @@ def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
     level = data["member_level"]
     valid_until = _years_later(today, int(policy.get("membership_validity_years", 1)))
     valid_until -= timedelta(days=1)
-    membership = session.scalars(select(Membership).where(
-        Membership.member_id == member.id, Membership.level == level)).first()
+    membership = session.scalars(
+        select(Membership).where(Membership.member_id == member.id, Membership.level == level)
+    ).first()
     if membership is None:
-        membership = Membership(member_id=member.id, level=level, valid_from=today,
-                                valid_until=valid_until)
+        membership = Membership(
+            member_id=member.id, level=level, valid_from=today, valid_until=valid_until
+        )
         session.add(membership)
     else:
         membership.valid_from, membership.valid_until = today, valid_until
@@ -59,9 +62,16 @@ def _member_join_approved(session: Session, inst: ProcessInstance, data: dict,
     if account is None:
         # Interpretation: the initial password is the last six characters of the ID
         # number (as the national CPD platform does); the unit can reset it.
-        session.add(Account(username=id_number, name=member.name, role="member",
-                            member_id=member.id, unit_id=inst.unit_id,
-                            password_hash=initial_password(id_number[-6:])))
+        session.add(
+            Account(
+                username=id_number,
+                name=member.name,
+                role="member",
+                member_id=member.id,
+                unit_id=inst.unit_id,
+                password_hash=initial_password(id_number[-6:]),
+            )
+        )
     inst.member_id = member.id
 
 
@@ -73,8 +83,14 @@ EFFECTS: dict[tuple[str, str], Effect] = {
 }
 
 
-def apply_effects(session: Session, inst: ProcessInstance, end_event: str | None, data: dict,
-                  policy: dict, today: date) -> None:
+def apply_effects(
+    session: Session,
+    inst: ProcessInstance,
+    end_event: str | None,
+    data: dict,
+    policy: dict,
+    today: date,
+) -> None:
     """Apply the records change of a finished instance, if its end has one."""
     effect = EFFECTS.get((inst.process_key, end_event or ""))
     if effect is not None:

@@ -16,11 +16,16 @@ from service.db.models import Member, Membership, ProcessInstance
 
 def _member_join(session: Session, data: dict, today: date, instance_id: int | None) -> dict:
     id_number = str(data.get("id_number") or "").strip().upper()
-    is_member = exists().where(Member.id_number == id_number, Membership.member_id == Member.id,
-                               Membership.valid_until >= today)
-    in_flight = exists().where(ProcessInstance.process_key == "member_join",
-                               ProcessInstance.subject_id_number == id_number,
-                               ProcessInstance.finished.is_(False))
+    is_member = exists().where(
+        Member.id_number == id_number,
+        Membership.member_id == Member.id,
+        Membership.valid_until >= today,
+    )
+    in_flight = exists().where(
+        ProcessInstance.process_key == "member_join",
+        ProcessInstance.subject_id_number == id_number,
+        ProcessInstance.finished.is_(False),
+    )
     if instance_id is not None:
         in_flight = in_flight.where(ProcessInstance.id != instance_id)
     member, flight = session.execute(select(is_member, in_flight)).one()
@@ -35,8 +40,9 @@ FACTS: dict[str, Callable[[Session, dict, date, int | None], dict]] = {
 }
 
 
-def facts_for(session: Session, process_key: str, data: dict, today: date,
-              instance_id: int | None = None) -> dict:
+def facts_for(
+    session: Session, process_key: str, data: dict, today: date, instance_id: int | None = None
+) -> dict:
     """The database facts a process's rules need, for the data about to be submitted."""
     provider = FACTS.get(process_key)
     return provider(session, data, today, instance_id) if provider else {}

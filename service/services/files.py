@@ -24,18 +24,28 @@ def blob_path(files_dir: Path, sha256: str) -> Path:
     return Path(files_dir) / sha256[:2] / sha256
 
 
-def store_upload(uow: UnitOfWork, files_dir: Path, max_bytes: int, actor: Actor,
-                 name: str, content: bytes, join_code_id: int | None = None) -> dict:
+def store_upload(
+    uow: UnitOfWork,
+    files_dir: Path,
+    max_bytes: int,
+    actor: Actor,
+    name: str,
+    content: bytes,
+    join_code_id: int | None = None,
+) -> dict:
     """Check and keep one upload; returns its id, name, size and content type."""
     if not content:
         raise FormInvalid({"file": "请选择要上传的文件（文件为空）"})
     if len(content) > max_bytes:
-        raise TooLarge(f"文件不能超过{max_bytes // (1024 * 1024)}MB",
-                       {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过上限"})
+        raise TooLarge(
+            f"文件不能超过{max_bytes // (1024 * 1024)}MB",
+            {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过上限"},
+        )
     kind = filetype.guess(content)
     if kind is None or kind.mime not in ALLOWED_TYPES:
         raise FormInvalid(
-            {"file": "只能上传 JPG、PNG 图片或 PDF 文件（按文件内容识别，不看扩展名）"})
+            {"file": "只能上传 JPG、PNG 图片或 PDF 文件（按文件内容识别，不看扩展名）"}
+        )
     digest = hashlib.sha256(content).hexdigest()
     path = blob_path(files_dir, digest)
     if not path.exists():
@@ -43,9 +53,16 @@ def store_upload(uow: UnitOfWork, files_dir: Path, max_bytes: int, actor: Actor,
         tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(content)
         os.replace(tmp, path)  # atomic: a reader never sees half a file
-    row = StoredFile(id=uuid.uuid4().hex, sha256=digest, name=(name or "upload")[:200],
-                     size=len(content), content_type=kind.mime,
-                     uploaded_by=actor.id, unit_id=actor.unit_id, join_code_id=join_code_id)
+    row = StoredFile(
+        id=uuid.uuid4().hex,
+        sha256=digest,
+        name=(name or "upload")[:200],
+        size=len(content),
+        content_type=kind.mime,
+        uploaded_by=actor.id,
+        unit_id=actor.unit_id,
+        join_code_id=join_code_id,
+    )
     uow.session.add(row)
     uow.commit()
     return describe(row)
@@ -73,22 +90,32 @@ def open_file(uow: UnitOfWork, files_dir: Path, actor: Actor, file_id: str) -> t
     return describe(row), blob_path(files_dir, row.sha256)
 
 
-def check_references(uow: UnitOfWork, actor: Actor, data: dict, fields: set[str],
-                     join_code_id: int | None = None,
-                     instance_id: int | None = None) -> list[str]:
+def check_references(
+    uow: UnitOfWork,
+    actor: Actor,
+    data: dict,
+    fields: set[str],
+    join_code_id: int | None = None,
+    instance_id: int | None = None,
+) -> list[str]:
     """The file ids a form refers to, each checked to exist and be usable by the caller."""
     wanted = {f: data[f] for f in fields if isinstance(data.get(f), str)}
     if not wanted:
         return []
-    rows = {r.id: r for r in uow.session.scalars(
-        select(StoredFile).where(StoredFile.id.in_(set(wanted.values()))))}
+    rows = {
+        r.id: r
+        for r in uow.session.scalars(
+            select(StoredFile).where(StoredFile.id.in_(set(wanted.values())))
+        )
+    }
     errors = {}
     for field, file_id in wanted.items():
         row = rows.get(file_id)
         ok = row is not None and (
             (join_code_id is not None and row.join_code_id == join_code_id)
             or (instance_id is not None and row.instance_id == instance_id)
-            or (join_code_id is None and _visible(uow, actor, row)))
+            or (join_code_id is None and _visible(uow, actor, row))
+        )
         if not ok:
             errors[field] = "文件不存在或无权使用，请重新上传"
     if errors:
@@ -96,10 +123,13 @@ def check_references(uow: UnitOfWork, actor: Actor, data: dict, fields: set[str]
     return list(wanted.values())
 
 
-def link_to_instance(uow: UnitOfWork, file_ids: list[str], instance_id: int,
-                     unit_id: int | None) -> None:
+def link_to_instance(
+    uow: UnitOfWork, file_ids: list[str], instance_id: int, unit_id: int | None
+) -> None:
     """Make the files of a form visible with its application (to its reviewers and unit)."""
     if file_ids:
-        uow.session.execute(update(StoredFile).where(
-            StoredFile.id.in_(file_ids), StoredFile.instance_id.is_(None)
-        ).values(instance_id=instance_id, unit_id=unit_id))
+        uow.session.execute(
+            update(StoredFile)
+            .where(StoredFile.id.in_(file_ids), StoredFile.instance_id.is_(None))
+            .values(instance_id=instance_id, unit_id=unit_id)
+        )

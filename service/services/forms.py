@@ -8,8 +8,15 @@ from service.domain.errors import FormInvalid
 from service.domain.validation import mobile_problem
 from service.engine.formschema import properties_of
 
-_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "object": "对象",
-               "array": "列表", "boolean": "是/否", "null": "空"}
+_TYPE_NAMES = {
+    "string": "文本",
+    "integer": "整数",
+    "number": "数字",
+    "object": "对象",
+    "array": "列表",
+    "boolean": "是/否",
+    "null": "空",
+}
 
 
 def _title(props: dict[str, dict], path: list) -> str:
@@ -61,8 +68,9 @@ def _message(err, props, registry) -> tuple[str, str]:
         return field, f"{title}格式不正确"
     if err.validator == "type":
         expected = err.validator_value
-        names = "或".join(_TYPE_NAMES.get(t, t) for t in
-                         (expected if isinstance(expected, list) else [expected]))
+        names = "或".join(
+            _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+        )
         return field, f"{title}应为{names}"
     if err.validator == "minLength" or (err.validator == "pattern" and err.instance == ""):
         return field, f"请填写{title}"
@@ -83,8 +91,9 @@ def _leaves(errors):
             yield err
 
 
-def validate_form(validator: Draft202012Validator, data: dict, registry=None,
-                  props: dict[str, dict] | None = None) -> None:
+def validate_form(
+    validator: Draft202012Validator, data: dict, registry=None, props: dict[str, dict] | None = None
+) -> None:
     """Raise FormInvalid mapping each failing field to a Chinese message."""
     if not isinstance(data, dict):
         raise FormInvalid({"_form": "表单数据应为 JSON 对象"})

@@ -24,14 +24,22 @@ RECORD_ACTIONS = ("start", "complete", "return")
 
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
-    return uow.session.scalars(select(ProcessInstance).where(
-        ProcessInstance.idempotency_owner == owner,
-        ProcessInstance.idempotency_key == key)).first()
+    return uow.session.scalars(
+        select(ProcessInstance).where(
+            ProcessInstance.idempotency_owner == owner, ProcessInstance.idempotency_key == key
+        )
+    ).first()
 
 
-def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
-                  idempotency_key: str | None = None,
-                  join_code_id: int | None = None) -> tuple[dict, bool]:
+def start_process(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str,
+    data: dict,
+    idempotency_key: str | None = None,
+    join_code_id: int | None = None,
+) -> tuple[dict, bool]:
     """Start an instance; returns its view and whether it was created (False: replayed)."""
     version_id, defn = ctx.definitions.latest(key)
     if join_code_id is None and actor.role != defn.start_role:
@@ -42,8 +50,9 @@ def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: d
         if found is not None:
             return instance_view(uow, found, ctx.definitions), False
     try:
-        return _start(ctx, uow, actor, key, data, idempotency_key, join_code_id, owner,
-                      version_id, defn)
+        return _start(
+            ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id, defn
+        )
     except RuleFailed:
         # a concurrent request with the same key may have won between our look-up and now
         uow.rollback()
@@ -52,14 +61,24 @@ def start_process(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: d
         raise
 
 
-def _start(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
-           idempotency_key: str | None, join_code_id: int | None, owner: str,
-           version_id: int, defn: Definition) -> tuple[dict, bool]:
+def _start(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str,
+    data: dict,
+    idempotency_key: str | None,
+    join_code_id: int | None,
+    owner: str,
+    version_id: int,
+    defn: Definition,
+) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
-    used = files.check_references(uow, actor, data, defn.start_file_fields,
-                                  join_code_id=join_code_id)
+    used = files.check_references(
+        uow, actor, data, defn.start_file_fields, join_code_id=join_code_id
+    )
     today, now = ctx.today(), ctx.now()
     payload = dict(data)
     if "id_number" in payload:
@@ -73,16 +92,25 @@ def _start(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
         raise RuleFailed(reasons)
     lock_field = defn.start_props.get("exclusive_subject")
     row = ProcessInstance(
-        process_key=key, definition_version_id=version_id,
+        process_key=key,
+        definition_version_id=version_id,
         business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
-        unit_id=actor.unit_id, agency_id=actor.agency_id,
-        member_id=actor.member_id, subject_name=payload.get("name"),
+        unit_id=actor.unit_id,
+        agency_id=actor.agency_id,
+        member_id=actor.member_id,
+        subject_name=payload.get("name"),
         subject_id_number=payload.get("id_number"),
         subject_lock=str(payload.get(lock_field)) if lock_field else None,
-        status=inst.status, state=inst.dumps(), finished=inst.finished,
-        end_event=inst.end_event, started_by=actor.id,
+        status=inst.status,
+        state=inst.dumps(),
+        finished=inst.finished,
+        end_event=inst.end_event,
+        started_by=actor.id,
         idempotency_owner=owner if idempotency_key else None,
-        idempotency_key=idempotency_key or None, submitted_at=now, updated_at=now)
+        idempotency_key=idempotency_key or None,
+        submitted_at=now,
+        updated_at=now,
+    )
     uow.session.add(row)
     try:
         uow.session.flush()
@@ -94,8 +122,15 @@ def _start(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict,
     open_rows = progress.sync_tasks(uow.session, row, inst, defn, now, before=set())
     progress.sync_waiting(uow.session, row, inst, had_any=False)
     files.link_to_instance(uow, used, row.id, row.unit_id)
-    progress.audit(uow.session, row, actor, "start", now, after=row.status,
-                   detail={"business_key": row.business_key})
+    progress.audit(
+        uow.session,
+        row,
+        actor,
+        "start",
+        now,
+        after=row.status,
+        detail={"business_key": row.business_key},
+    )
     progress.audit_system_steps(uow.session, row, inst, now)
     if inst.finished:
         apply_effects(uow.session, row, inst.end_event, inst.data, defn.policy, today)
@@ -110,26 +145,46 @@ def _open_tasks(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, list[dict
     result: dict[int, list[dict]] = {i: [] for i in instance_ids}
     if not instance_ids:
         return result
-    rows = uow.session.scalars(select(UserTask).where(
-        UserTask.instance_id.in_(instance_ids), UserTask.state == "open").order_by(UserTask.id))
+    rows = uow.session.scalars(
+        select(UserTask)
+        .where(UserTask.instance_id.in_(instance_ids), UserTask.state == "open")
+        .order_by(UserTask.id)
+    )
     for t in rows:
         result[t.instance_id].append(task_brief(t))
     return result
 
 
 def task_brief(t: UserTask) -> dict:
-    return {"id": t.id, "task_name": t.task_name, "title": t.title, "role": t.role,
-            "status": t.status_label, "claimed_by": t.claimed_by,
-            "claimed_at": t.claimed_at, "created_at": t.created_at}
+    return {
+        "id": t.id,
+        "task_name": t.task_name,
+        "title": t.title,
+        "role": t.role,
+        "status": t.status_label,
+        "claimed_by": t.claimed_by,
+        "claimed_at": t.claimed_at,
+        "created_at": t.created_at,
+    }
 
 
 def _summary(row: ProcessInstance, name: str) -> dict:
-    return {"id": row.id, "process_key": row.process_key, "process_name": name,
-            "business_key": row.business_key, "status": row.status, "unit_id": row.unit_id,
-            "agency_id": row.agency_id, "member_id": row.member_id,
-            "subject_name": row.subject_name, "subject_id_number": row.subject_id_number,
-            "finished": row.finished, "submitted_at": row.submitted_at,
-            "updated_at": row.updated_at, "finished_at": row.finished_at}
+    return {
+        "id": row.id,
+        "process_key": row.process_key,
+        "process_name": name,
+        "business_key": row.business_key,
+        "status": row.status,
+        "unit_id": row.unit_id,
+        "agency_id": row.agency_id,
+        "member_id": row.member_id,
+        "subject_name": row.subject_name,
+        "subject_id_number": row.subject_id_number,
+        "finished": row.finished,
+        "submitted_at": row.submitted_at,
+        "updated_at": row.updated_at,
+        "finished_at": row.finished_at,
+    }
 
 
 def _process_name(definitions: Definitions, key: str) -> str:
@@ -145,8 +200,9 @@ def instance_view(uow: UnitOfWork, row: ProcessInstance, definitions: Definition
 
 
 def _load(uow: UnitOfWork, actor: Actor, instance_id: int) -> ProcessInstance:
-    stmt = instances_in_scope(select(ProcessInstance).where(
-        ProcessInstance.id == instance_id), actor)
+    stmt = instances_in_scope(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id), actor
+    )
     row = uow.session.scalars(stmt).first()
     if row is None:
         raise NotFound("业务表单不存在")
@@ -155,13 +211,26 @@ def _load(uow: UnitOfWork, actor: Actor, instance_id: int) -> ProcessInstance:
 
 def approval_record(uow: UnitOfWork, instance_id: int) -> list[dict]:
     """Each step of an instance: who, when, what was decided, with what remark."""
-    rows = uow.session.scalars(select(AuditRecord).where(
-        AuditRecord.instance_id == instance_id,
-        AuditRecord.action.in_(RECORD_ACTIONS)).order_by(AuditRecord.id))
-    return [{"action": r.action, "task_name": r.task_name, "task_title": r.task_title or "发起申请",
-             "actor_id": r.actor_id, "actor_name": r.actor_name, "at": r.at,
-             "decision": r.decision, "remark": r.remark, "status_before": r.status_before,
-             "status_after": r.status_after} for r in rows]
+    rows = uow.session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(RECORD_ACTIONS))
+        .order_by(AuditRecord.id)
+    )
+    return [
+        {
+            "action": r.action,
+            "task_name": r.task_name,
+            "task_title": r.task_title or "发起申请",
+            "actor_id": r.actor_id,
+            "actor_name": r.actor_name,
+            "at": r.at,
+            "decision": r.decision,
+            "remark": r.remark,
+            "status_before": r.status_before,
+            "status_after": r.status_after,
+        }
+        for r in rows
+    ]
 
 
 def public_data(data: dict) -> dict:
@@ -179,8 +248,7 @@ def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) 
     return view
 
 
-def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None,
-              submitted_to=None):
+def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None, submitted_to=None):
     stmt = instances_in_scope(select(ProcessInstance), actor)
     if key:
         stmt = stmt.where(ProcessInstance.process_key == key)
@@ -188,9 +256,13 @@ def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None,
         stmt = stmt.where(ProcessInstance.status == status)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(ProcessInstance.subject_name.like(like),
-                              ProcessInstance.subject_id_number == q.strip().upper(),
-                              ProcessInstance.business_key == q.strip().upper()))
+        stmt = stmt.where(
+            or_(
+                ProcessInstance.subject_name.like(like),
+                ProcessInstance.subject_id_number == q.strip().upper(),
+                ProcessInstance.business_key == q.strip().upper(),
+            )
+        )
     if submitted_from:
         start = datetime.combine(submitted_from, time()) - SHANGHAI
         stmt = stmt.where(ProcessInstance.submitted_at >= start)
@@ -200,13 +272,17 @@ def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None,
     return stmt
 
 
-def list_instances(ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1,
-                   page_size: int = 20, **filters) -> dict:
+def list_instances(
+    ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
+) -> dict:
     """The caller's instances, newest first, paginated with a total."""
     stmt = _filtered(actor, **filters)
     total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = list(uow.session.scalars(stmt.order_by(ProcessInstance.id.desc())
-                                    .limit(page_size).offset((page - 1) * page_size)))
+    rows = list(
+        uow.session.scalars(
+            stmt.order_by(ProcessInstance.id.desc()).limit(page_size).offset((page - 1) * page_size)
+        )
+    )
     tasks = _open_tasks(uow, [r.id for r in rows])
     items = []
     for r in rows:

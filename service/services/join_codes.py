@@ -28,14 +28,22 @@ def join_url(ctx: Context, code: str) -> str:
 
 
 def _view(ctx: Context, row: JoinCode, unit: Unit, code: str) -> dict:
-    return {"code": code, "unit_id": unit.id, "unit_name": unit.name, "variant": row.variant,
-            "variant_label": VARIANTS[row.variant], "expires_at": row.expires_at,
-            "expires_on": (row.expires_at + SHANGHAI).date(), "url": join_url(ctx, code),
-            "qr_url": f"/api/v1/join-codes/{code}/qr.png"}
+    return {
+        "code": code,
+        "unit_id": unit.id,
+        "unit_name": unit.name,
+        "variant": row.variant,
+        "variant_label": VARIANTS[row.variant],
+        "expires_at": row.expires_at,
+        "expires_on": (row.expires_at + SHANGHAI).date(),
+        "url": join_url(ctx, code),
+        "qr_url": f"/api/v1/join-codes/{code}/qr.png",
+    }
 
 
-def create_join_code(ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int,
-                     variant: str) -> dict:
+def create_join_code(
+    ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int, variant: str
+) -> dict:
     """A new signed join code for the caller's unit."""
     if actor.role != "unit_admin" or actor.unit_id != unit_id:
         raise NotFound("单位不存在")
@@ -44,8 +52,13 @@ def create_join_code(ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int,
     unit = uow.session.get(Unit, unit_id)
     _, defn = ctx.definitions.latest(JOIN_PROCESS)
     days = int(defn.policy.get("join_code_validity_days", 365))
-    row = JoinCode(unit_id=unit_id, variant=variant, created_by=actor.id,
-                   expires_at=ctx.now() + timedelta(days=days), created_at=ctx.now())
+    row = JoinCode(
+        unit_id=unit_id,
+        variant=variant,
+        created_by=actor.id,
+        expires_at=ctx.now() + timedelta(days=days),
+        created_at=ctx.now(),
+    )
     uow.session.add(row)
     uow.session.flush()
     view = _view(ctx, row, unit, _signer(ctx.config.secret_key).dumps(row.id))
@@ -97,5 +110,6 @@ def with_variant(row: JoinCode, data: dict) -> dict:
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     if data.get("variant", row.variant) != row.variant:
         raise FormInvalid(
-            {"variant": f"该申请码为{VARIANTS[row.variant]}，不能提交其他版本的申请表"})
+            {"variant": f"该申请码为{VARIANTS[row.variant]}，不能提交其他版本的申请表"}
+        )
     return {**data, "variant": row.variant}

@@ -22,8 +22,12 @@ from service.engine import Definition, Instance
 def next_form_number(session: Session, prefix: str, day: date) -> str:
     """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency)."""
     key = day.strftime("%Y%m%d")
-    bump = (update(FormCounter).where(FormCounter.prefix == prefix, FormCounter.day == key)
-            .values(last=FormCounter.last + 1).returning(FormCounter.last))
+    bump = (
+        update(FormCounter)
+        .where(FormCounter.prefix == prefix, FormCounter.day == key)
+        .values(last=FormCounter.last + 1)
+        .returning(FormCounter.last)
+    )
     number = session.scalar(bump)
     if number is None:
         try:
@@ -35,8 +39,15 @@ def next_form_number(session: Session, prefix: str, day: date) -> str:
     return f"{prefix}-{key}{number:06d}"
 
 
-def sync_tasks(session: Session, row: ProcessInstance, inst: Instance, defn: Definition,
-               now: datetime, before: set[str], completed: str | None = None) -> list[UserTask]:
+def sync_tasks(
+    session: Session,
+    row: ProcessInstance,
+    inst: Instance,
+    defn: Definition,
+    now: datetime,
+    before: set[str],
+    completed: str | None = None,
+) -> list[UserTask]:
     """Mirror the engine's ready user tasks into the queue; the instance's open rows.
 
     `before` holds the engine ids that were ready before the engine moved (and so have
@@ -45,24 +56,46 @@ def sync_tasks(session: Session, row: ProcessInstance, inst: Instance, defn: Def
     ready = {t.id: t for t in inst.ready_tasks()}
     gone = before - set(ready) - {completed}
     if gone:
-        session.execute(update(UserTask).where(
-            UserTask.instance_id == row.id, UserTask.engine_task_id.in_(gone),
-            UserTask.state == "open").values(state="cancelled"))
+        session.execute(
+            update(UserTask)
+            .where(
+                UserTask.instance_id == row.id,
+                UserTask.engine_task_id.in_(gone),
+                UserTask.state == "open",
+            )
+            .values(state="cancelled")
+        )
     still_open = (before - {completed}) & set(ready)
-    result = list(session.scalars(select(UserTask).where(
-        UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
-        .order_by(UserTask.id))) if still_open else []
+    result = (
+        list(
+            session.scalars(
+                select(UserTask)
+                .where(UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
+                .order_by(UserTask.id)
+            )
+        )
+        if still_open
+        else []
+    )
     for task_id, task in ready.items():
         if task_id in before:
             continue
         info = defn.user_tasks[task.name]
         task_row = UserTask(
-            instance_id=row.id, engine_task_id=task_id, process_key=row.process_key,
-            task_name=task.name, title=info.title, lane=info.lane, role=info.role,
+            instance_id=row.id,
+            engine_task_id=task_id,
+            process_key=row.process_key,
+            task_name=task.name,
+            title=info.title,
+            lane=info.lane,
+            role=info.role,
             unit_id=row.unit_id if info.role == "unit_admin" else None,
             agency_id=row.agency_id if info.role == "agency_reviewer" else None,
             member_id=row.member_id if info.role == "member" else None,
-            status_label=info.status, state="open", created_at=now)
+            status_label=info.status,
+            state="open",
+            created_at=now,
+        )
         session.add(task_row)
         result.append(task_row)
     return result
@@ -80,30 +113,62 @@ def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any
             due = due.replace(tzinfo=None)
         except (TypeError, ValueError):
             due = None
-        session.add(WaitingEvent(instance_id=row.id, kind=ev["kind"],
-                                 name=ev["name"], due_at=due,
-                                 correlation_key=row.subject_id_number))
+        session.add(
+            WaitingEvent(
+                instance_id=row.id,
+                kind=ev["kind"],
+                name=ev["name"],
+                due_at=due,
+                correlation_key=row.subject_id_number,
+            )
+        )
 
 
-def audit(session: Session, row: ProcessInstance | None, actor: Actor, action: str, now,
-          task: UserTask | None = None, decision: str | None = None,
-          remark: str | None = None, before: str | None = None, after: str | None = None,
-          detail: dict | None = None) -> None:
+def audit(
+    session: Session,
+    row: ProcessInstance | None,
+    actor: Actor,
+    action: str,
+    now,
+    task: UserTask | None = None,
+    decision: str | None = None,
+    remark: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    detail: dict | None = None,
+) -> None:
     """Append one record to the audit trail."""
-    session.add(AuditRecord(
-        instance_id=row.id if row is not None else None,
-        user_task_id=task.id if task is not None else None,
-        actor_id=actor.id, actor_name=actor.name, action=action,
-        task_name=task.task_name if task is not None else None,
-        task_title=task.title if task is not None else None,
-        decision=decision, remark=remark, status_before=before, status_after=after,
-        detail=detail, at=now))
+    session.add(
+        AuditRecord(
+            instance_id=row.id if row is not None else None,
+            user_task_id=task.id if task is not None else None,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            action=action,
+            task_name=task.task_name if task is not None else None,
+            task_title=task.title if task is not None else None,
+            decision=decision,
+            remark=remark,
+            status_before=before,
+            status_after=after,
+            detail=detail,
+            at=now,
+        )
+    )
 
 
 def audit_system_steps(session: Session, row: ProcessInstance, inst: Instance, now) -> None:
     """One record of the automatic steps (rules, scripts) the engine just ran, if any."""
     if inst.system_steps:
-        session.add(AuditRecord(
-            instance_id=row.id, actor_id=None, actor_name="系统", action="system",
-            task_title="、".join(step["name"] for step in inst.system_steps),
-            status_after=row.status, detail={"steps": inst.system_steps}, at=now))
+        session.add(
+            AuditRecord(
+                instance_id=row.id,
+                actor_id=None,
+                actor_name="系统",
+                action="system",
+                task_title="、".join(step["name"] for step in inst.system_steps),
+                status_after=row.status,
+                detail={"steps": inst.system_steps},
+                at=now,
+            )
+        )

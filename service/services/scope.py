@@ -48,6 +48,7 @@ def tasks_in_scope(stmt: Select, actor: Actor) -> Select:
 
 def can_see_instance(session: Session, actor: Actor, instance_id: int) -> bool:
     """Whether the actor may read this instance."""
-    stmt = instances_in_scope(select(ProcessInstance.id).where(
-        ProcessInstance.id == instance_id), actor)
+    stmt = instances_in_scope(
+        select(ProcessInstance.id).where(ProcessInstance.id == instance_id), actor
+    )
     return session.scalar(stmt) is not None

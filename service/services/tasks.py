@@ -25,8 +25,9 @@ from service.services.scope import task_scope, tasks_in_scope
 
 
 def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
-    row = uow.session.scalars(tasks_in_scope(
-        select(UserTask).where(UserTask.id == task_id), actor)).first()
+    row = uow.session.scalars(
+        tasks_in_scope(select(UserTask).where(UserTask.id == task_id), actor)
+    ).first()
     if row is None:
         raise NotFound("任务不存在")
     return row
@@ -40,12 +41,23 @@ def _why_not(row: UserTask, actor: Actor) -> Conflict:
     return Conflict("任务状态已变化，请刷新后重试")
 
 
-def list_tasks(ctx: Context, uow: UnitOfWork, actor: Actor, scope: str = "available",
-               key: str | None = None, task_name: str | None = None, page: int = 1,
-               page_size: int = 20) -> dict:
+def list_tasks(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    scope: str = "available",
+    key: str | None = None,
+    task_name: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
     """Open tasks the caller may act on, oldest first; `mine` = claimed by the caller."""
-    stmt = tasks_in_scope(select(UserTask, ProcessInstance).join(
-        ProcessInstance, ProcessInstance.id == UserTask.instance_id), actor)
+    stmt = tasks_in_scope(
+        select(UserTask, ProcessInstance).join(
+            ProcessInstance, ProcessInstance.id == UserTask.instance_id
+        ),
+        actor,
+    )
     stmt = stmt.where(UserTask.state == "open")
     if scope == "mine":
         stmt = stmt.where(UserTask.claimed_by == actor.id)
@@ -55,20 +67,27 @@ def list_tasks(ctx: Context, uow: UnitOfWork, actor: Actor, scope: str = "availa
         stmt = stmt.where(UserTask.process_key == key)
     if task_name:
         stmt = stmt.where(UserTask.task_name == task_name)
-    total = uow.session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(UserTask.id).subquery()))
-    rows = uow.session.execute(stmt.order_by(UserTask.id).limit(page_size)
-                               .offset((page - 1) * page_size))
+    total = uow.session.scalar(
+        select(func.count()).select_from(stmt.with_only_columns(UserTask.id).subquery())
+    )
+    rows = uow.session.execute(
+        stmt.order_by(UserTask.id).limit(page_size).offset((page - 1) * page_size)
+    )
     items = []
     for task, inst in rows:
         item = task_brief(task)
         defn = ctx.definitions.current.get(inst.process_key)
-        item["instance"] = {"id": inst.id, "business_key": inst.business_key,
-                            "process_key": inst.process_key,
-                            "process_name": defn.name if defn else inst.process_key,
-                            "status": inst.status, "subject_name": inst.subject_name,
-                            "subject_id_number": inst.subject_id_number,
-                            "unit_id": inst.unit_id, "submitted_at": inst.submitted_at}
+        item["instance"] = {
+            "id": inst.id,
+            "business_key": inst.business_key,
+            "process_key": inst.process_key,
+            "process_name": defn.name if defn else inst.process_key,
+            "status": inst.status,
+            "subject_name": inst.subject_name,
+            "subject_id_number": inst.subject_id_number,
+            "unit_id": inst.unit_id,
+            "submitted_at": inst.submitted_at,
+        }
         items.append(item)
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
@@ -80,10 +99,16 @@ def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
     info = defn.user_tasks[row.task_name]
     view = task_brief(row)
-    view.update(state=row.state, form=info.form,
-                instance={"id": inst_row.id, "business_key": inst_row.business_key,
-                          "status": inst_row.status,
-                          "data": public_data(Instance.load(defn, inst_row.state).data)})
+    view.update(
+        state=row.state,
+        form=info.form,
+        instance={
+            "id": inst_row.id,
+            "business_key": inst_row.business_key,
+            "status": inst_row.status,
+            "data": public_data(Instance.load(defn, inst_row.state).data),
+        },
+    )
     return view
 
 
@@ -91,17 +116,20 @@ def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dic
     """Claim an open task; Conflict when someone else has it or it is done."""
     row = _task(uow, actor, task_id)
     now = ctx.now()
-    won = uow.session.execute(update(UserTask).where(
-        UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by.is_(None)
-    ).values(claimed_by=actor.id, claimed_at=now)).rowcount
+    won = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by.is_(None))
+        .values(claimed_by=actor.id, claimed_at=now)
+    ).rowcount
     if not won:
         uow.session.refresh(row)
         if row.state == "open" and row.claimed_by == actor.id:
             return task_brief(row)
         raise _why_not(row, actor)
     inst = uow.session.get(ProcessInstance, row.instance_id)
-    progress.audit(uow.session, inst, actor, "claim", now, task=row, before=inst.status,
-                   after=inst.status)
+    progress.audit(
+        uow.session, inst, actor, "claim", now, task=row, before=inst.status, after=inst.status
+    )
     uow.session.flush()
     uow.session.refresh(row)
     view = task_brief(row)
@@ -112,16 +140,29 @@ def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dic
 def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     """Give a claimed task back to the queue."""
     row = _task(uow, actor, task_id)
-    released = uow.session.execute(update(UserTask).where(
-        UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by == actor.id
-    ).values(claimed_by=None, claimed_at=None)).rowcount
+    released = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by == actor.id)
+        .values(claimed_by=None, claimed_at=None)
+    ).rowcount
     if not released:
         uow.session.refresh(row)
-        raise _why_not(row, actor) if row.claimed_by is not None or row.state != "open" \
+        raise (
+            _why_not(row, actor)
+            if row.claimed_by is not None or row.state != "open"
             else Conflict("该任务未被认领")
+        )
     inst = uow.session.get(ProcessInstance, row.instance_id)
-    progress.audit(uow.session, inst, actor, "unclaim", ctx.now(), task=row,
-                   before=inst.status, after=inst.status)
+    progress.audit(
+        uow.session,
+        inst,
+        actor,
+        "unclaim",
+        ctx.now(),
+        task=row,
+        before=inst.status,
+        after=inst.status,
+    )
     uow.session.flush()
     uow.session.refresh(row)
     view = task_brief(row)
@@ -144,20 +185,23 @@ def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
 def _take(uow: UnitOfWork, actor: Actor, task_id: int, now) -> UserTask:
     """Claim-or-own an open task in one conditional UPDATE; its row stays locked."""
     row = uow.session.scalars(
-        update(UserTask).where(
-            UserTask.id == task_id, UserTask.state == "open",
+        update(UserTask)
+        .where(
+            UserTask.id == task_id,
+            UserTask.state == "open",
             or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
             *task_scope(actor),
-        ).values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))
+        )
+        .values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))
         .returning(UserTask),
-        execution_options={"synchronize_session": False}).first()
+        execution_options={"synchronize_session": False},
+    ).first()
     if row is None:
         raise _why_not(_task(uow, actor, task_id), actor)
     return row
 
 
-def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
-                  data: dict) -> dict:
+def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, data: dict) -> dict:
     """Complete a task with form data and run the engine to its next wait state."""
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
@@ -171,10 +215,18 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
     had_waiting = bool(inst.waiting_events())
     current = inst.data
     payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
-    used = files.check_references(uow, actor, payload, info.file_fields,
-                                  instance_id=inst_row.id)
-    facts = facts_for(uow.session, inst_row.process_key, {**current, **payload}, today,
-                      instance_id=inst_row.id) if info.runs_rules else {}
+    used = files.check_references(uow, actor, payload, info.file_fields, instance_id=inst_row.id)
+    facts = (
+        facts_for(
+            uow.session,
+            inst_row.process_key,
+            {**current, **payload},
+            today,
+            instance_id=inst_row.id,
+        )
+        if info.runs_rules
+        else {}
+    )
     status_before = inst_row.status
     try:
         inst.complete(row.engine_task_id, {**payload, **facts})
@@ -185,27 +237,43 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int,
         raise RuleFailed(reasons)
     inst_row.state, inst_row.status = inst.dumps(), inst.status
     inst_row.finished, inst_row.end_event, inst_row.updated_at = (
-        inst.finished, inst.end_event, now)
+        inst.finished,
+        inst.end_event,
+        now,
+    )
     if inst.finished:
         inst_row.finished_at = now
         apply_effects(uow.session, inst_row, inst.end_event, inst.data, defn.policy, today)
     row.state, row.completed_by, row.completed_at = "completed", actor.id, now
     decision = payload.get("decision")
     try:  # any flush below runs the instance UPDATE, which checks the version it loaded
-        progress.audit(uow.session, inst_row, actor,
-                       "return" if decision == "return" else "complete", now, task=row,
-                       decision=decision, remark=payload.get("remark"),
-                       before=status_before, after=inst_row.status)
+        progress.audit(
+            uow.session,
+            inst_row,
+            actor,
+            "return" if decision == "return" else "complete",
+            now,
+            task=row,
+            decision=decision,
+            remark=payload.get("remark"),
+            before=status_before,
+            after=inst_row.status,
+        )
         progress.audit_system_steps(uow.session, inst_row, inst, now)
-        open_rows = progress.sync_tasks(uow.session, inst_row, inst, defn, now, before,
-                                        completed=row.engine_task_id)
+        open_rows = progress.sync_tasks(
+            uow.session, inst_row, inst, defn, now, before, completed=row.engine_task_id
+        )
         progress.sync_waiting(uow.session, inst_row, inst, had_waiting)
         files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
         uow.session.flush()
     except StaleDataError as exc:
         raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
-    view = {"id": inst_row.id, "business_key": inst_row.business_key,
-            "status": inst_row.status, "finished": inst_row.finished,
-            "open_tasks": [task_brief(t) for t in open_rows]}
+    view = {
+        "id": inst_row.id,
+        "business_key": inst_row.business_key,
+        "status": inst_row.status,
+        "finished": inst_row.finished,
+        "open_tasks": [task_brief(t) for t in open_rows],
+    }
     uow.commit()
     return view

@@ -16,14 +16,19 @@ from service.db import db
 from service.db.models import AuditRecord, Member, Membership
 from service.domain.validation import make_resident_id
 
-REVIEWS = {"unit_pre_review": "unit", "agency_review": "agency",
-           "association_review": "association", "finance_review": "finance"}
+REVIEWS = {
+    "unit_pre_review": "unit",
+    "agency_review": "agency",
+    "association_review": "association",
+    "finance_review": "finance",
+}
 
 
 def start_join(client, login, **overrides) -> dict:
     data = applicant_data(client, login("unit"), **overrides)
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 201, reply.get_json()
     return reply.get_json()
 
@@ -42,10 +47,9 @@ def step(client, login, instance_id, who, data, expect_task=None) -> dict:
 
 
 def approve_to_end(client, login, instance_id, level="普通会员", from_task="unit_pre_review"):
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay",
-             "finance_review"]
+    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
     results = []
-    for name in chain[chain.index(from_task):]:
+    for name in chain[chain.index(from_task) :]:
         if name == "unit_pay":
             data = {"fee_voucher": upload(client, login("unit"))}
             results.append(step(client, login, instance_id, "unit", data, name))
@@ -53,14 +57,23 @@ def approve_to_end(client, login, instance_id, level="普通会员", from_task="
             data = {"decision": "approve", "member_level": level}
             results.append(step(client, login, instance_id, "unit", data, name))
         else:
-            results.append(step(client, login, instance_id, REVIEWS[name],
-                                {"decision": "approve", "remark": "同意"}, name))
+            results.append(
+                step(
+                    client,
+                    login,
+                    instance_id,
+                    REVIEWS[name],
+                    {"decision": "approve", "remark": "同意"},
+                    name,
+                )
+            )
     return results
 
 
 def test_a_join_application_through_a_join_code_becomes_a_member(app, client, login, world):
-    code = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"),
-                       json={"variant": "full"})
+    code = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"), json={"variant": "full"}
+    )
     assert code.status_code == 201, code.get_json()
     code = code.get_json()
     assert code["unit_name"] == world.unit_name and code["url"].endswith(code["code"])
@@ -72,15 +85,21 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
     assert [d.text for d in decoded] == [code["url"]]
 
     def applicant_upload():
-        reply = client.post(f"/api/v1/join-codes/{code['code']}/files",
-                            data={"file": (io.BytesIO(png_bytes()), "a.png")})
+        reply = client.post(
+            f"/api/v1/join-codes/{code['code']}/files",
+            data={"file": (io.BytesIO(png_bytes()), "a.png")},
+        )
         assert reply.status_code == 201, reply.get_json()
         return reply.get_json()["id"]
 
     id_number = make_resident_id("44010619850315231")
     data = applicant_data(client, login("unit"), id_number=id_number)
-    data.update({k: applicant_upload() for k in ("photo", "id_front", "id_back", "diploma",
-                                                   "diploma_verification")})
+    data.update(
+        {
+            k: applicant_upload()
+            for k in ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+        }
+    )
     reply = client.post(f"/api/v1/join-codes/{code['code']}/applications", json={"data": data})
     assert reply.status_code == 201, reply.get_json()
     inst = reply.get_json()
@@ -91,8 +110,10 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
     photo = client.get(f"/api/v1/files/{data['photo']}", headers=login("agency"))
     assert photo.status_code == 200 and photo.data == png_bytes()
     photo.close()
-    assert client.get(f"/api/v1/files/{data['photo']}",
-                      headers=login("other_agency")).status_code == 404
+    assert (
+        client.get(f"/api/v1/files/{data['photo']}", headers=login("other_agency")).status_code
+        == 404
+    )
 
     statuses = [r["status"] for r in approve_to_end(client, login, inst["id"], "专业会员")]
     assert statuses == ["机构初审中", "协会初审中", "待缴费", "财务复核中", "审批完成"]
@@ -102,8 +123,13 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
     assert view["data"]["fee_amount"] == "300.00"
     record = view["approval_record"]
     assert [(s["task_title"], s["actor_name"]) for s in record] == [
-        ("发起申请", "申请人"), ("单位预审", world.unit_name), ("机构初审", "广州初审员"),
-        ("协会初审", "协会审核员"), ("上传缴费凭证", world.unit_name), ("财务复核", "协会财务")]
+        ("发起申请", "申请人"),
+        ("单位预审", world.unit_name),
+        ("机构初审", "广州初审员"),
+        ("协会初审", "协会审核员"),
+        ("上传缴费凭证", world.unit_name),
+        ("财务复核", "协会财务"),
+    ]
     assert record[2]["decision"] == "approve" and record[2]["remark"] == "同意"
     assert all(s["at"] for s in record)
 
@@ -113,19 +139,28 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
     with app.app_context():
         person = db.session.scalars(select(Member).where(Member.id_number == id_number)).one()
         assert (person.name, person.gender, person.birth_date.isoformat()) == (
-            data["name"], "男", "1985-03-15")
+            data["name"],
+            "男",
+            "1985-03-15",
+        )
         assert person.unit_id == world.unit_id and person.agency_id == world.agency_id
-        [membership] = db.session.scalars(select(Membership).where(
-            Membership.member_id == person.id)).all()
+        [membership] = db.session.scalars(
+            select(Membership).where(Membership.member_id == person.id)
+        ).all()
         today = app.extensions["memberflow"].today()
         assert membership.level == "专业会员" and membership.valid_from == today
         day = 28 if (today.month, today.day) == (2, 29) else today.day  # a year from 29 Feb
         expected = today.replace(year=today.year + 1, day=day) - timedelta(days=1)
         assert membership.valid_until == expected  # policy: membership_validity_years = 1
-        trail = db.session.scalars(select(AuditRecord).where(
-            AuditRecord.instance_id == inst["id"]).order_by(AuditRecord.id)).all()
+        trail = db.session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.instance_id == inst["id"])
+            .order_by(AuditRecord.id)
+        ).all()
         assert [(r.action, r.task_title) for r in trail if r.action == "system"] == [
-            ("system", "核验入会资格"), ("system", "核定会费")]
+            ("system", "核验入会资格"),
+            ("system", "核定会费"),
+        ]
         assert [r.action for r in trail].count("complete") == 5
         db.session.remove()
 
@@ -134,8 +169,9 @@ def test_a_member_cannot_join_twice(client, login, world):
     inst = start_join(client, login)
     approve_to_end(client, login, inst["id"])
     data = applicant_data(client, login("unit"))
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 422
     assert any("已是" in r for r in reply.get_json()["errors"]["eligibility"])
 
@@ -143,8 +179,9 @@ def test_a_member_cannot_join_twice(client, login, world):
 def test_a_second_application_while_one_is_in_flight_is_refused(client, login, world):
     start_join(client, login)
     data = applicant_data(client, login("unit"))
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 422
     assert "正在办理" in reply.get_json()["message"]
     assert client.get("/api/v1/instances", headers=login("unit")).get_json()["total"] == 1
@@ -152,25 +189,34 @@ def test_a_second_application_while_one_is_in_flight_is_refused(client, login, w
 
 @pytest.mark.parametrize("stage", list(REVIEWS))
 def test_a_return_at_any_stage_goes_back_to_the_unit_and_through_the_chain_again(
-        client, login, world, stage):
+    client, login, world, stage
+):
     inst = start_join(client, login)
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay",
-             "finance_review"]
+    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
     if chain.index(stage) > 0:
         approve_to_end_until(client, login, inst["id"], stage)
     task = open_task(client, login(REVIEWS[stage]), inst["id"])
     assert task["task_name"] == stage
     missing = complete(client, login(REVIEWS[stage]), task["id"], {"decision": "return"}, 422)
     assert "remark" in missing["errors"]
-    returned = complete(client, login(REVIEWS[stage]), task["id"],
-                        {"decision": "return", "remark": "学历验证报告不清晰"})
+    returned = complete(
+        client,
+        login(REVIEWS[stage]),
+        task["id"],
+        {"decision": "return", "remark": "学历验证报告不清晰"},
+    )
     assert returned["status"] == "退回"
     assert returned["open_tasks"][0]["task_name"] == "unit_resubmit"
     summary = client.get("/api/v1/instances/summary", headers=login("unit")).get_json()
     assert summary["counts"] == {"退回": 1}
-    resubmitted = step(client, login, inst["id"], "unit",
-                       {"diploma_verification": upload(client, login("unit")),
-                        "member_level": "普通会员"}, "unit_resubmit")
+    resubmitted = step(
+        client,
+        login,
+        inst["id"],
+        "unit",
+        {"diploma_verification": upload(client, login("unit")), "member_level": "普通会员"},
+        "unit_resubmit",
+    )
     assert resubmitted["status"] == "机构初审中"
     approve_to_end(client, login, inst["id"], from_task="agency_review")
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=login("association")).get_json()
@@ -182,33 +228,44 @@ def test_a_return_at_any_stage_goes_back_to_the_unit_and_through_the_chain_again
 
 
 def approve_to_end_until(client, login, instance_id, stop_at):
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay",
-             "finance_review"]
-    for name in chain[:chain.index(stop_at)]:
+    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
+    for name in chain[: chain.index(stop_at)]:
         if name == "unit_pay":
             data = {"fee_voucher": upload(client, login("unit"))}
             step(client, login, instance_id, "unit", data, name)
         elif name == "unit_pre_review":
-            step(client, login, instance_id, "unit",
-                 {"decision": "approve", "member_level": "普通会员"}, name)
+            step(
+                client,
+                login,
+                instance_id,
+                "unit",
+                {"decision": "approve", "member_level": "普通会员"},
+                name,
+            )
         else:
             step(client, login, instance_id, REVIEWS[name], {"decision": "approve"}, name)
 
 
 def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, world):
-    code = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"),
-                       json={"variant": "short"}).get_json()["code"]
+    code = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes",
+        headers=login("unit"),
+        json={"variant": "short"},
+    ).get_json()["code"]
     full = applicant_data(client, login("unit"))
     short = {k: full[k] for k in ("name", "id_type", "id_number", "mobile")}
     for k in ("photo", "id_front", "id_back"):
-        reply = client.post(f"/api/v1/join-codes/{code}/files",
-                            data={"file": (io.BytesIO(png_bytes()), "a.png")})
+        reply = client.post(
+            f"/api/v1/join-codes/{code}/files", data={"file": (io.BytesIO(png_bytes()), "a.png")}
+        )
         short[k] = reply.get_json()["id"]
-    too_much = client.post(f"/api/v1/join-codes/{code}/applications",
-                           json={"data": {**short, "address": "x"}})
+    too_much = client.post(
+        f"/api/v1/join-codes/{code}/applications", json={"data": {**short, "address": "x"}}
+    )
     assert too_much.status_code == 422 and "address" in too_much.get_json()["errors"]
-    wrong_variant = client.post(f"/api/v1/join-codes/{code}/applications",
-                                json={"data": {**short, "variant": "full"}})
+    wrong_variant = client.post(
+        f"/api/v1/join-codes/{code}/applications", json={"data": {**short, "variant": "full"}}
+    )
     assert wrong_variant.status_code == 422 and "variant" in wrong_variant.get_json()["errors"]
     reply = client.post(f"/api/v1/join-codes/{code}/applications", json={"data": short})
     assert reply.status_code == 201, reply.get_json()
@@ -217,26 +274,37 @@ def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, wo
     detail = client.get(f"/api/v1/tasks/{task['id']}", headers=login("unit")).get_json()
     assert detail["instance"]["data"]["variant"] == "short"
     assert detail["form"]["title"] == "单位预审"
-    incomplete = complete(client, login("unit"), task["id"],
-                          {"decision": "approve", "member_level": "普通会员"}, 422)
+    incomplete = complete(
+        client, login("unit"), task["id"], {"decision": "approve", "member_level": "普通会员"}, 422
+    )
     assert {"address", "education", "title", "diploma"} <= set(incomplete["errors"])
     assert "学历" in incomplete["errors"]["diploma_verification"]
-    rest = {k: full[k] for k in ("address", "education", "title", "diploma",
-                                 "diploma_verification")}
-    done = complete(client, login("unit"), task["id"],
-                    {"decision": "approve", "member_level": "普通会员", **rest})
+    rest = {
+        k: full[k] for k in ("address", "education", "title", "diploma", "diploma_verification")
+    }
+    done = complete(
+        client,
+        login("unit"),
+        task["id"],
+        {"decision": "approve", "member_level": "普通会员", **rest},
+    )
     assert done["status"] == "机构初审中"
 
 
-@pytest.mark.parametrize("id_prefix, reason", [
-    ("44030820100110151", "18周岁"),   # 16 years old
-    ("44030819500110151", "65周岁"),   # 76 years old
-])
+@pytest.mark.parametrize(
+    "id_prefix, reason",
+    [
+        ("44030820100110151", "18周岁"),  # 16 years old
+        ("44030819500110151", "65周岁"),  # 76 years old
+    ],
+)
 def test_an_applicant_outside_the_age_range_is_refused_with_the_reason(
-        client, login, world, id_prefix, reason):
+    client, login, world, id_prefix, reason
+):
     data = applicant_data(client, login("unit"), id_number=make_resident_id(id_prefix))
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 422
     body = reply.get_json()
     assert body["code"] == 422 and reason in body["message"]
@@ -246,8 +314,9 @@ def test_an_applicant_outside_the_age_range_is_refused_with_the_reason(
 
 def test_an_invalid_id_number_is_refused_with_the_reason(client, login, world):
     data = applicant_data(client, login("unit"), id_number="440308199901101513")
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 422
     assert "校验位" in reply.get_json()["message"]
 
@@ -255,25 +324,27 @@ def test_an_invalid_id_number_is_refused_with_the_reason(client, login, world):
 def test_bad_form_fields_are_named_in_chinese(client, login, world):
     data = applicant_data(client, login("unit"), mobile="12345", title="特级")
     del data["name"]
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+    )
     assert reply.status_code == 422
     errors = reply.get_json()["errors"]
     assert errors["name"] == "请填写「姓名」"
     assert "手机号码" in errors["mobile"]
     assert "职称" in errors["title"]
-    no_data = client.post("/api/v1/processes/member_join/instances", headers=login("unit"),
-                          json={})
+    no_data = client.post("/api/v1/processes/member_join/instances", headers=login("unit"), json={})
     assert no_data.status_code == 422 and "data" in no_data.get_json()["errors"]
 
 
 def test_the_same_idempotency_key_starts_one_instance(client, login, world):
     data = applicant_data(client, login("unit"))
     headers = {**login("unit"), "Idempotency-Key": "form-123"}
-    first = client.post("/api/v1/processes/member_join/instances", headers=headers,
-                        json={"data": data})
-    again = client.post("/api/v1/processes/member_join/instances", headers=headers,
-                        json={"data": data})
+    first = client.post(
+        "/api/v1/processes/member_join/instances", headers=headers, json={"data": data}
+    )
+    again = client.post(
+        "/api/v1/processes/member_join/instances", headers=headers, json={"data": data}
+    )
     assert first.status_code == 201 and again.status_code == 200
     assert first.get_json()["id"] == again.get_json()["id"]
     assert client.get("/api/v1/instances", headers=login("unit")).get_json()["total"] == 1
@@ -281,19 +352,24 @@ def test_the_same_idempotency_key_starts_one_instance(client, login, world):
 
 def test_scope_out_of_range_answers_404(client, login, world):
     inst = start_join(client, login)
-    assert client.get(f"/api/v1/instances/{inst['id']}",
-                      headers=login("other_unit")).status_code == 404
+    assert (
+        client.get(f"/api/v1/instances/{inst['id']}", headers=login("other_unit")).status_code
+        == 404
+    )
     step(client, login, inst["id"], "unit", {"decision": "approve", "member_level": "普通会员"})
     task = open_task(client, login("agency"), inst["id"])
     for who in ("other_agency", "unit", "association"):
-        assert client.post(f"/api/v1/tasks/{task['id']}/claim",
-                           headers=login(who)).status_code == 404
+        assert (
+            client.post(f"/api/v1/tasks/{task['id']}/claim", headers=login(who)).status_code == 404
+        )
         assert client.get(f"/api/v1/tasks/{task['id']}", headers=login(who)).status_code == 404
     assert client.get("/api/v1/tasks", headers=login("other_agency")).get_json()["total"] == 0
     queue = client.get("/api/v1/tasks", headers=login("agency")).get_json()
     assert queue["total"] == 1 and queue["items"][0]["instance"]["subject_name"] == "陈志强"
-    assert client.get(f"/api/v1/instances/{inst['id']}",
-                      headers=login("other_agency")).status_code == 404
+    assert (
+        client.get(f"/api/v1/instances/{inst['id']}", headers=login("other_agency")).status_code
+        == 404
+    )
 
 
 def test_claim_unclaim_and_completion_by_someone_else(client, login, world, app):
@@ -307,21 +383,40 @@ def test_claim_unclaim_and_completion_by_someone_else(client, login, world, app)
     # a second reviewer of the same agency cannot take it
     with app.app_context():
         from conftest import Actor, UnitOfWork, accounts, db
+
         with UnitOfWork(db.session) as uow:
-            accounts.create_staff(uow, Actor(1, "admin", "secretariat_admin"), "jigou2",
-                                  "广州初审员二", PASSWORD, "agency_reviewer", world.agency_id)
+            accounts.create_staff(
+                uow,
+                Actor(1, "admin", "secretariat_admin"),
+                "jigou2",
+                "广州初审员二",
+                PASSWORD,
+                "agency_reviewer",
+                world.agency_id,
+            )
     second = token_headers(client, "jigou2")
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=second).status_code == 409
-    assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=second,
-                       json={"data": {"decision": "approve"}}).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            headers=second,
+            json={"data": {"decision": "approve"}},
+        ).status_code
+        == 409
+    )
     assert client.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=second).status_code == 409
-    assert client.post(f"/api/v1/tasks/{task['id']}/unclaim",
-                       headers=login("agency")).status_code == 200
+    assert (
+        client.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=login("agency")).status_code
+        == 200
+    )
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=second).status_code == 200
     done = complete(client, second, task["id"], {"decision": "approve"})
     assert done["status"] == "协会初审中"
-    again = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=second,
-                        json={"data": {"decision": "approve"}})
+    again = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=second,
+        json={"data": {"decision": "approve"}},
+    )
     assert again.status_code == 409 and "已办结" in again.get_json()["message"]
 
 
@@ -329,17 +424,20 @@ def test_authentication_errors(client, world, login):
     assert client.get("/api/v1/instances").status_code == 401
     bad = client.get("/api/v1/instances", headers={"Authorization": "Bearer nonsense"})
     assert bad.status_code == 401 and "登录" in bad.get_json()["message"]
-    wrong = client.post("/api/v1/auth/token",
-                        json={"username": world.unit_name, "password": "wrong-pass"})
+    wrong = client.post(
+        "/api/v1/auth/token", json={"username": world.unit_name, "password": "wrong-pass"}
+    )
     assert wrong.status_code == 401 and wrong.get_json()["message"] == "用户名或密码错误"
-    token = client.post("/api/v1/auth/token", json={"username": world.unit_name,
-                                                     "password": PASSWORD}).get_json()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": world.unit_name, "password": PASSWORD}
+    ).get_json()
     assert token["token_type"] == "Bearer" and token["expires_in"] > 0
     assert token["user"]["roles"] == ["unit_admin"] and token["user"]["unit_id"] == world.unit_id
 
 
 def test_an_expired_token_is_refused(db_url, tmp_path):
     from conftest import make_app, seed_world
+
     app = make_app(db_url, tmp_path, token_ttl_seconds=-1)
     world = seed_world(app)
     client = app.test_client()
@@ -350,17 +448,23 @@ def test_an_expired_token_is_refused(db_url, tmp_path):
 
 def test_only_the_starting_role_may_start(client, login, world):
     data = applicant_data(client, login("unit"))
-    reply = client.post("/api/v1/processes/member_join/instances", headers=login("agency"),
-                        json={"data": data})
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("agency"), json={"data": data}
+    )
     assert reply.status_code == 403
-    assert client.post("/api/v1/processes/nothing/instances", headers=login("unit"),
-                       json={"data": {}}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/processes/nothing/instances", headers=login("unit"), json={"data": {}}
+        ).status_code
+        == 404
+    )
 
 
 def _post_big(client, headers) -> tuple[int, str]:
     big = png_bytes() + b"\0" * (10 * 1024 * 1024)
-    reply = client.post("/api/v1/files", headers=headers,
-                        data={"file": (io.BytesIO(big), "big.png")})
+    reply = client.post(
+        "/api/v1/files", headers=headers, data={"file": (io.BytesIO(big), "big.png")}
+    )
     status, message = reply.status_code, reply.get_json()["message"]
     reply.close()
     return status, message
@@ -369,11 +473,17 @@ def _post_big(client, headers) -> tuple[int, str]:
 # werkzeug's test client spools a large request body to a temporary file it never closes
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_uploads_are_checked_by_their_bytes_and_size(client, login, world):
-    fake = client.post("/api/v1/files", headers=login("unit"),
-                       data={"file": (io.BytesIO(b"MZ not a picture at all"), "photo.png")})
+    fake = client.post(
+        "/api/v1/files",
+        headers=login("unit"),
+        data={"file": (io.BytesIO(b"MZ not a picture at all"), "photo.png")},
+    )
     assert fake.status_code == 422 and "JPG" in fake.get_json()["errors"]["file"]
-    pdf = client.post("/api/v1/files", headers=login("unit"),
-                      data={"file": (io.BytesIO(b"%PDF-1.4\n%test\n"), "scan.bin")})
+    pdf = client.post(
+        "/api/v1/files",
+        headers=login("unit"),
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%test\n"), "scan.bin")},
+    )
     assert pdf.status_code == 201 and pdf.get_json()["content_type"] == "application/pdf"
     status, message = _post_big(client, login("unit"))
     gc.collect()
@@ -383,19 +493,28 @@ def test_uploads_are_checked_by_their_bytes_and_size(client, login, world):
     mine = upload(client, login("unit"))
     assert client.get(f"/api/v1/files/{mine}", headers=login("other_unit")).status_code == 404
     data = applicant_data(client, login("other_unit"), photo=mine)
-    stolen = client.post("/api/v1/processes/member_join/instances",
-                         headers=login("other_unit"), json={"data": data})
+    stolen = client.post(
+        "/api/v1/processes/member_join/instances", headers=login("other_unit"), json={"data": data}
+    )
     assert stolen.status_code == 422 and "photo" in stolen.get_json()["errors"]
 
 
 def test_join_codes_expire_and_cannot_be_forged(client, login, world, app):
-    code = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"),
-                       json={"variant": "full"}).get_json()
+    code = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"), json={"variant": "full"}
+    ).get_json()
     assert client.get(f"/api/v1/join-codes/{code['code'][:-2]}xx").status_code == 404
-    assert client.post(f"/api/v1/units/{world.other_unit_id}/join-codes",
-                       headers=login("unit"), json={"variant": "full"}).status_code == 404
-    bad_variant = client.post(f"/api/v1/units/{world.unit_id}/join-codes",
-                              headers=login("unit"), json={"variant": "mini"})
+    assert (
+        client.post(
+            f"/api/v1/units/{world.other_unit_id}/join-codes",
+            headers=login("unit"),
+            json={"variant": "full"},
+        ).status_code
+        == 404
+    )
+    bad_variant = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"), json={"variant": "mini"}
+    )
     assert bad_variant.status_code == 422
     ctx = app.extensions["memberflow"]
     real_clock = ctx.clock
@@ -403,8 +522,10 @@ def test_join_codes_expire_and_cannot_be_forged(client, login, world, app):
     try:
         expired = client.get(f"/api/v1/join-codes/{code['code']}")
         assert expired.status_code == 410 and "过期" in expired.get_json()["message"]
-        upload_late = client.post(f"/api/v1/join-codes/{code['code']}/files",
-                                  data={"file": (io.BytesIO(png_bytes()), "a.png")})
+        upload_late = client.post(
+            f"/api/v1/join-codes/{code['code']}/files",
+            data={"file": (io.BytesIO(png_bytes()), "a.png")},
+        )
         assert upload_late.status_code == 410
     finally:
         ctx.clock = real_clock
@@ -412,57 +533,108 @@ def test_join_codes_expire_and_cannot_be_forged(client, login, world, app):
 
 def test_public_join_endpoints_are_rate_limited(db_url, tmp_path):
     from conftest import make_app, seed_world
+
     app = make_app(db_url, tmp_path, join_upload_rate="3 per minute")
     world = seed_world(app)
     client = app.test_client()
     headers = token_headers(client, world.logins["unit"])
-    code = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=headers,
-                       json={"variant": "full"}).get_json()["code"]
+    code = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=headers, json={"variant": "full"}
+    ).get_json()["code"]
     env = {"REMOTE_ADDR": "127.0.0.77"}
-    codes = [client.post(f"/api/v1/join-codes/{code}/files", environ_base=env,
-                         data={"file": (io.BytesIO(png_bytes()), "a.png")}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post(
+            f"/api/v1/join-codes/{code}/files",
+            environ_base=env,
+            data={"file": (io.BytesIO(png_bytes()), "a.png")},
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [201, 201, 201, 429]
 
 
 def test_units_accounts_and_reference_data(client, login, world):
     admin = login("admin")
-    agency = client.post("/api/v1/agencies", headers=admin,
-                         json={"name": "梅州市工程建设综合服务中心", "city": "梅州"})
+    agency = client.post(
+        "/api/v1/agencies",
+        headers=admin,
+        json={"name": "梅州市工程建设综合服务中心", "city": "梅州"},
+    )
     assert agency.status_code == 201
-    bad_code = client.post("/api/v1/units", headers=admin, json={
-        "name": "梅州市某监理公司", "credit_code": "91350100M000100Y4Z",
-        "agency_id": agency.get_json()["id"], "password": PASSWORD})
+    bad_code = client.post(
+        "/api/v1/units",
+        headers=admin,
+        json={
+            "name": "梅州市某监理公司",
+            "credit_code": "91350100M000100Y4Z",
+            "agency_id": agency.get_json()["id"],
+            "password": PASSWORD,
+        },
+    )
     assert bad_code.status_code == 422 and "credit_code" in bad_code.get_json()["errors"]
-    unit = client.post("/api/v1/units", headers=admin, json={
-        "name": "梅州市某监理公司", "credit_code": "91350100M000100Y43",
-        "agency_id": agency.get_json()["id"], "password": PASSWORD})
+    unit = client.post(
+        "/api/v1/units",
+        headers=admin,
+        json={
+            "name": "梅州市某监理公司",
+            "credit_code": "91350100M000100Y43",
+            "agency_id": agency.get_json()["id"],
+            "password": PASSWORD,
+        },
+    )
     assert unit.status_code == 201
-    duplicate = client.post("/api/v1/units", headers=admin, json={
-        "name": "梅州市某监理公司", "credit_code": "91110108551385082Q",
-        "agency_id": agency.get_json()["id"], "password": PASSWORD})
+    duplicate = client.post(
+        "/api/v1/units",
+        headers=admin,
+        json={
+            "name": "梅州市某监理公司",
+            "credit_code": "91110108551385082Q",
+            "agency_id": agency.get_json()["id"],
+            "password": PASSWORD,
+        },
+    )
     assert duplicate.status_code == 422
-    assert client.post("/api/v1/agencies", headers=login("unit"),
-                       json={"name": "x", "city": "y"}).status_code == 403
-    staff = client.post("/api/v1/staff", headers=admin, json={
-        "username": "mz", "name": "梅州初审员", "password": PASSWORD, "role": "boss"})
+    assert (
+        client.post(
+            "/api/v1/agencies", headers=login("unit"), json={"name": "x", "city": "y"}
+        ).status_code
+        == 403
+    )
+    staff = client.post(
+        "/api/v1/staff",
+        headers=admin,
+        json={"username": "mz", "name": "梅州初审员", "password": PASSWORD, "role": "boss"},
+    )
     assert staff.status_code == 422 and "role" in staff.get_json()["errors"]
     url = f"/api/v1/units/{world.unit_id}/accounts"
     mobiles = ["13800138001", "+86 139-0013-8002", "19512345678"]
     for mobile in mobiles:
-        reply = client.post(url, headers=login("unit"),
-                            json={"name": "子账号", "mobile": mobile, "password": PASSWORD})
+        reply = client.post(
+            url,
+            headers=login("unit"),
+            json={"name": "子账号", "mobile": mobile, "password": PASSWORD},
+        )
         assert reply.status_code == 201, reply.get_json()
-    fourth = client.post(url, headers=login("unit"),
-                         json={"name": "子账号", "mobile": "13800138004", "password": PASSWORD})
+    fourth = client.post(
+        url,
+        headers=login("unit"),
+        json={"name": "子账号", "mobile": "13800138004", "password": PASSWORD},
+    )
     assert fourth.status_code == 409 and "最多" in fourth.get_json()["message"]
-    bad_mobile = client.post(f"/api/v1/units/{world.other_unit_id}/accounts",
-                             headers=login("other_unit"),
-                             json={"name": "子账号", "mobile": "1234", "password": PASSWORD})
+    bad_mobile = client.post(
+        f"/api/v1/units/{world.other_unit_id}/accounts",
+        headers=login("other_unit"),
+        json={"name": "子账号", "mobile": "1234", "password": PASSWORD},
+    )
     assert bad_mobile.status_code == 422 and "mobile" in bad_mobile.get_json()["errors"]
-    assert client.post(f"/api/v1/units/{world.other_unit_id}/accounts", headers=login("unit"),
-                       json={"name": "x", "mobile": "13800138009",
-                             "password": PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/units/{world.other_unit_id}/accounts",
+            headers=login("unit"),
+            json={"name": "x", "mobile": "13800138009", "password": PASSWORD},
+        ).status_code
+        == 404
+    )
     sub = token_headers(client, "13900138002")
     assert client.get("/api/v1/instances", headers=sub).status_code == 200
 
@@ -470,16 +642,31 @@ def test_units_accounts_and_reference_data(client, login, world):
 def test_the_openapi_document_lists_every_route(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     paths = set(spec["paths"])
-    for path in ("/api/v1/auth/token", "/api/v1/processes", "/api/v1/processes/{key}",
-                 "/api/v1/processes/{key}/instances", "/api/v1/instances",
-                 "/api/v1/instances/summary", "/api/v1/instances/{instance_id}",
-                 "/api/v1/tasks", "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/claim",
-                 "/api/v1/tasks/{task_id}/unclaim", "/api/v1/tasks/{task_id}/complete",
-                 "/api/v1/units/{unit_id}/join-codes", "/api/v1/join-codes/{code}",
-                 "/api/v1/join-codes/{code}/qr.png", "/api/v1/join-codes/{code}/files",
-                 "/api/v1/join-codes/{code}/applications", "/api/v1/agencies",
-                 "/api/v1/units", "/api/v1/staff", "/api/v1/files", "/api/v1/files/{file_id}",
-                 "/api/v1/units/{unit_id}/accounts"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/processes",
+        "/api/v1/processes/{key}",
+        "/api/v1/processes/{key}/instances",
+        "/api/v1/instances",
+        "/api/v1/instances/summary",
+        "/api/v1/instances/{instance_id}",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/{task_id}/claim",
+        "/api/v1/tasks/{task_id}/unclaim",
+        "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/units/{unit_id}/join-codes",
+        "/api/v1/join-codes/{code}",
+        "/api/v1/join-codes/{code}/qr.png",
+        "/api/v1/join-codes/{code}/files",
+        "/api/v1/join-codes/{code}/applications",
+        "/api/v1/agencies",
+        "/api/v1/units",
+        "/api/v1/staff",
+        "/api/v1/files",
+        "/api/v1/files/{file_id}",
+        "/api/v1/units/{unit_id}/accounts",
+    ):
         assert path in paths, path
     assert client.get("/api/v1/docs").status_code == 200
 
@@ -499,14 +686,17 @@ def test_instances_are_filtered_by_status_name_and_date(client, login, world):
     start_join(client, login, id_number=make_resident_id("44010219900620432"), name="李秀英")
     step(client, login, first["id"], "unit", {"decision": "approve", "member_level": "普通会员"})
     unit = login("unit")
-    assert client.get("/api/v1/instances?status=机构初审中",
-                      headers=unit).get_json()["total"] == 1
+    assert client.get("/api/v1/instances?status=机构初审中", headers=unit).get_json()["total"] == 1
     by_name = client.get("/api/v1/instances?q=李秀英", headers=unit).get_json()
     assert [i["subject_name"] for i in by_name["items"]] == ["李秀英"]
     by_key = client.get(f"/api/v1/instances?q={first['business_key']}", headers=unit).get_json()
     assert [i["id"] for i in by_key["items"]] == [first["id"]]
-    assert client.get("/api/v1/instances?submitted_from=2000-01-01&submitted_to=2000-12-31",
-                      headers=unit).get_json()["total"] == 0
+    assert (
+        client.get(
+            "/api/v1/instances?submitted_from=2000-01-01&submitted_to=2000-12-31", headers=unit
+        ).get_json()["total"]
+        == 0
+    )
     paged = client.get("/api/v1/instances?page=2&page_size=1", headers=unit).get_json()
     assert paged["total"] == 2 and len(paged["items"]) == 1
     bad = client.get("/api/v1/instances?page=0", headers=unit)

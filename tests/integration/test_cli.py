@@ -26,8 +26,15 @@ def test_a_fresh_database_is_upgraded_seeded_and_the_logins_printed(env):
     assert (env / "memberflow.sqlite3").exists() and (env / "secret_key").exists()
     code, output = run("demo-data")
     assert code == 0, output
-    for login in ("admin", "xiehui", "caiwu", "jigou1", "jigou4", "广州珠江工程建设监理有限公司",
-                  "13800138000"):
+    for login in (
+        "admin",
+        "xiehui",
+        "caiwu",
+        "jigou1",
+        "jigou4",
+        "广州珠江工程建设监理有限公司",
+        "13800138000",
+    ):
         assert login in output
     assert "个人会员" in output
     again_code, again = run("demo-data")
@@ -42,15 +49,26 @@ def test_the_demo_has_applications_at_every_status(env):
     run("db", "upgrade")
     run("demo-data")
     from service import create_app
+
     app = create_app()
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"username": "xiehui",
-                                                     "password": "demo1234"}).get_json()
-    summary = client.get("/api/v1/instances/summary",
-                         headers={"Authorization": f"Bearer {token['access_token']}"}).get_json()
-    assert set(summary["counts"]) == {"单位预审中", "机构初审中", "协会初审中", "待缴费",
-                                      "财务复核中", "审批完成", "退回"}
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "xiehui", "password": "demo1234"}
+    ).get_json()
+    summary = client.get(
+        "/api/v1/instances/summary", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).get_json()
+    assert set(summary["counts"]) == {
+        "单位预审中",
+        "机构初审中",
+        "协会初审中",
+        "待缴费",
+        "财务复核中",
+        "审批完成",
+        "退回",
+    }
     from service.db import db
+
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -67,5 +85,6 @@ def test_production_refuses_to_start_without_a_secret_key(env, monkeypatch):
 
 def test_an_uninitialised_database_is_explained(env):
     from service import create_app
+
     with pytest.raises(ConfigError, match="db upgrade"):
         create_app()

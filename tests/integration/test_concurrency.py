@@ -55,15 +55,21 @@ def at_association_review(app, world):
     unit = token_headers(client, world.logins["unit"])
     agency = token_headers(client, world.logins["agency"])
     data = applicant_data(client, unit)
-    inst = client.post("/api/v1/processes/member_join/instances", headers=unit,
-                       json={"data": data}).get_json()
-    for headers, payload in ((unit, {"decision": "approve", "member_level": "普通会员"}),
-                             (agency, {"decision": "approve"})):
+    inst = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+    ).get_json()
+    for headers, payload in (
+        (unit, {"decision": "approve", "member_level": "普通会员"}),
+        (agency, {"decision": "approve"}),
+    ):
         task = open_task(client, headers, inst["id"])
-        assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers,
-                           json={"data": payload}).status_code == 200
-    return inst, open_task(client, token_headers(client, world.logins["association"]),
-                           inst["id"])
+        assert (
+            client.post(
+                f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": payload}
+            ).status_code
+            == 200
+        )
+    return inst, open_task(client, token_headers(client, world.logins["association"]), inst["id"])
 
 
 def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
@@ -74,8 +80,7 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
     headers = [token_headers(client, name) for name in names]
 
     def claim(i):
-        reply = pg_app.test_client().post(f"/api/v1/tasks/{task['id']}/claim",
-                                          headers=headers[i])
+        reply = pg_app.test_client().post(f"/api/v1/tasks/{task['id']}/claim", headers=headers[i])
         return reply.status_code, reply.get_json()
 
     results = race(20, claim)
@@ -85,11 +90,13 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
     with pg_app.app_context():
         row = db.session.get(UserTask, task["id"])
         winner = next(i for i, (status, _) in enumerate(results) if status == 200)
-        account = db.session.scalars(select(Account).where(
-            Account.username == names[winner])).one()
+        account = db.session.scalars(select(Account).where(Account.username == names[winner])).one()
         assert row.claimed_by == account.id
-        claims = db.session.scalar(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.action == "claim", AuditRecord.user_task_id == task["id"]))
+        claims = db.session.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "claim", AuditRecord.user_task_id == task["id"])
+        )
         assert claims == 1
 
 
@@ -99,18 +106,24 @@ def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_revie
     inst, task = at_association_review(pg_app, world)
     names = add_reviewers(pg_app, 2)
     client = pg_app.test_client()
-    headers = [token_headers(client, names[0])] * 2 if same_reviewer else \
-        [token_headers(client, name) for name in names]
+    headers = (
+        [token_headers(client, names[0])] * 2
+        if same_reviewer
+        else [token_headers(client, name) for name in names]
+    )
     if same_reviewer:
-        assert client.post(f"/api/v1/tasks/{task['id']}/claim",
-                           headers=headers[0]).status_code == 200
+        assert (
+            client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers[0]).status_code == 200
+        )
     with pg_app.app_context():
         version_before = db.session.get(ProcessInstance, inst["id"]).version
 
     def complete(i):
         reply = pg_app.test_client().post(
-            f"/api/v1/tasks/{task['id']}/complete", headers=headers[i],
-            json={"data": {"decision": "approve", "remark": f"第{i}位"}})
+            f"/api/v1/tasks/{task['id']}/complete",
+            headers=headers[i],
+            json={"data": {"decision": "approve", "remark": f"第{i}位"}},
+        )
         return reply.status_code, reply.get_json()
 
     results = race(2, complete)
@@ -121,11 +134,15 @@ def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_revie
         row = db.session.get(ProcessInstance, inst["id"])
         assert row.version == version_before + 1
         assert row.status == "待缴费"
-        open_tasks = db.session.scalars(select(UserTask).where(
-            UserTask.instance_id == inst["id"], UserTask.state == "open")).all()
+        open_tasks = db.session.scalars(
+            select(UserTask).where(UserTask.instance_id == inst["id"], UserTask.state == "open")
+        ).all()
         assert [t.task_name for t in open_tasks] == ["unit_pay"]
-        completions = db.session.scalars(select(AuditRecord).where(
-            AuditRecord.user_task_id == task["id"], AuditRecord.action == "complete")).all()
+        completions = db.session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.user_task_id == task["id"], AuditRecord.action == "complete"
+            )
+        ).all()
         assert len(completions) == 1
         assert db.session.get(UserTask, task["id"]).state == "completed"
 
@@ -139,7 +156,9 @@ def test_simultaneous_starts_with_one_idempotency_key_create_one_instance(pg_app
     def start(_i):
         reply = pg_app.test_client().post(
             "/api/v1/processes/member_join/instances",
-            headers={**unit, "Idempotency-Key": "same-form"}, json={"data": data})
+            headers={**unit, "Idempotency-Key": "same-form"},
+            json={"data": data},
+        )
         return reply.status_code, reply.get_json()
 
     results = race(5, start)
@@ -153,12 +172,15 @@ def test_simultaneous_starts_get_distinct_form_numbers(pg_app):
     world = seed_world(pg_app)
     client = pg_app.test_client()
     unit = token_headers(client, world.logins["unit"])
-    forms = [applicant_data(client, unit, id_number=make_resident_id(f"4401061985031{i:02d}31"))
-             for i in range(6)]
+    forms = [
+        applicant_data(client, unit, id_number=make_resident_id(f"4401061985031{i:02d}31"))
+        for i in range(6)
+    ]
 
     def start(i):
-        reply = pg_app.test_client().post("/api/v1/processes/member_join/instances",
-                                          headers=unit, json={"data": forms[i]})
+        reply = pg_app.test_client().post(
+            "/api/v1/processes/member_join/instances", headers=unit, json={"data": forms[i]}
+        )
         return reply.status_code, reply.get_json()
 
     results = race(6, start)
@@ -174,8 +196,9 @@ def test_simultaneous_applications_of_one_person_start_one_instance(pg_app):
     data = applicant_data(client, unit)
 
     def start(_i):
-        reply = pg_app.test_client().post("/api/v1/processes/member_join/instances",
-                                          headers=unit, json={"data": data})
+        reply = pg_app.test_client().post(
+            "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+        )
         return reply.status_code
 
     assert sorted(race(4, start)) == [201, 422, 422, 422]
@@ -187,14 +210,22 @@ def test_simultaneous_sub_accounts_never_exceed_three(pg_app):
     unit = token_headers(client, world.logins["unit"])
 
     def create(i):
-        return pg_app.test_client().post(
-            f"/api/v1/units/{world.unit_id}/accounts", headers=unit,
-            json={"name": f"子账号{i}", "mobile": f"1380013800{i}", "password": PASSWORD}
-        ).status_code
+        return (
+            pg_app.test_client()
+            .post(
+                f"/api/v1/units/{world.unit_id}/accounts",
+                headers=unit,
+                json={"name": f"子账号{i}", "mobile": f"1380013800{i}", "password": PASSWORD},
+            )
+            .status_code
+        )
 
     results = race(6, create)
     assert set(results) <= {201, 409} and results.count(201) <= 3
     with pg_app.app_context():
-        subs = db.session.scalar(select(func.count()).select_from(Account).where(
-            Account.unit_id == world.unit_id, Account.sub_slot.is_not(None)))
+        subs = db.session.scalar(
+            select(func.count())
+            .select_from(Account)
+            .where(Account.unit_id == world.unit_id, Account.sub_slot.is_not(None))
+        )
     assert subs == results.count(201) <= 3

@@ -28,8 +28,13 @@ def design_copy(tmp_path: Path) -> Path:
 
 
 def app_on(db_url: str, tmp_path: Path, design: Path):
-    return make_app(db_url, tmp_path, processes_dir=design / "processes",
-                    rules_dir=design / "rules", forms_dir=design / "forms")
+    return make_app(
+        db_url,
+        tmp_path,
+        processes_dir=design / "processes",
+        rules_dir=design / "rules",
+        forms_dir=design / "forms",
+    )
 
 
 def complete(client, headers, task_id, data):
@@ -46,8 +51,9 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     unit = token_headers(client, world.logins["unit"])
     agency = token_headers(client, world.logins["agency"])
     data = applicant_data(client, unit)
-    old = client.post("/api/v1/processes/member_join/instances", headers=unit,
-                      json={"data": data}).get_json()
+    old = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+    ).get_json()
 
     bpmn = design / "processes" / "member_join.bpmn"
     text = bpmn.read_text(encoding="utf-8")
@@ -62,9 +68,11 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     assert 'value="协会审核中"' in listed["bpmn"]
 
     from service.domain.validation import make_resident_id
+
     other = applicant_data(client, unit, id_number=make_resident_id("44010219900620432"))
-    new = client.post("/api/v1/processes/member_join/instances", headers=unit,
-                      json={"data": other}).get_json()
+    new = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": other}
+    ).get_json()
     for inst in (old, new):
         task = open_task(client, unit, inst["id"])
         complete(client, unit, task["id"], {"decision": "approve", "member_level": "普通会员"})
@@ -87,8 +95,10 @@ def test_a_broken_file_stops_start_up_naming_file_element_and_line(db_url, tmp_p
     design = design_copy(tmp_path)
     bpmn = design / "processes" / "member_join.bpmn"
     text = bpmn.read_text(encoding="utf-8")
-    bpmn.write_text(text.replace('len(failure_reasons) &gt; 0', 'len(failure_reasons) &gt;', 1),
-                    encoding="utf-8")
+    bpmn.write_text(
+        text.replace("len(failure_reasons) &gt; 0", "len(failure_reasons) &gt;", 1),
+        encoding="utf-8",
+    )
     with pytest.raises(DefinitionError) as info:
         app_on(db_url, tmp_path, design)
     problem = info.value.problems[0]
@@ -115,21 +125,26 @@ def test_waiting_timers_are_indexed_rows_kept_in_step_with_the_engine(db_url, tm
     shutil.copy(FIXTURES / "timer_probe.bpmn", design / "processes" / "timer_probe.bpmn")
     (design / "forms" / "timer_probe").mkdir()
     for form in ("start", "unit_pay"):
-        shutil.copy(FIXTURES / "timer_probe.start.schema.json",
-                    design / "forms" / "timer_probe" / f"{form}.schema.json")
+        shutil.copy(
+            FIXTURES / "timer_probe.start.schema.json",
+            design / "forms" / "timer_probe" / f"{form}.schema.json",
+        )
     app = app_on(db_url, tmp_path, design)
     world = seed_world(app)
     client = app.test_client()
     unit = token_headers(client, world.logins["unit"])
-    started = client.post("/api/v1/processes/timer_probe/instances", headers=unit,
-                          json={"data": {"note": "x"}})
+    started = client.post(
+        "/api/v1/processes/timer_probe/instances", headers=unit, json={"data": {"note": "x"}}
+    )
     assert started.status_code == 201, started.get_json()
     inst = started.get_json()
     with app.app_context():
         rows = db.session.scalars(select(WaitingEvent)).all()
         assert [(r.instance_id, r.kind, r.name) for r in rows] == [
-            (inst["id"], "timer", "缴费期限")]
+            (inst["id"], "timer", "缴费期限")
+        ]
         from service.db.models import ProcessInstance
+
         submitted = db.session.get(ProcessInstance, inst["id"]).submitted_at
         assert abs(rows[0].due_at - (submitted + timedelta(days=30))) < timedelta(minutes=1)
     task = open_task(client, unit, inst["id"])

@@ -13,9 +13,21 @@ REPO = Path(__file__).resolve().parent.parent.parent
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 DIAGRAMS = sorted((REPO / "processes").glob("*.bpmn"))
-FLOW_NODES = ("startEvent", "endEvent", "userTask", "businessRuleTask", "scriptTask",
-              "serviceTask", "exclusiveGateway", "parallelGateway", "boundaryEvent",
-              "intermediateCatchEvent", "receiveTask", "callActivity", "subProcess")
+FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "businessRuleTask",
+    "scriptTask",
+    "serviceTask",
+    "exclusiveGateway",
+    "parallelGateway",
+    "boundaryEvent",
+    "intermediateCatchEvent",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+)
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.stem)
@@ -40,8 +52,9 @@ def test_lanes_are_roles_and_ids_are_meaningful(path):
     for el in process.iter():
         element_id = el.get("id")
         if element_id:
-            assert not element_id.startswith(("Activity_", "Gateway_", "Flow_", "Event_")), \
+            assert not element_id.startswith(("Activity_", "Gateway_", "Flow_", "Event_")), (
                 element_id
+            )
     for gateway in process.iter(f"{BPMN}exclusiveGateway"):
         if len(gateway.findall(f"{BPMN}outgoing")) > 1:
             assert gateway.get("default"), gateway.get("id")

@@ -114,8 +114,11 @@ def test_the_real_loader_accepts_the_shipped_definitions():
     defn = definitions["member_join"]
     assert "rules/member_join_eligibility.dmn" in defn.files
     assert "rules/membership_fee.dmn" in defn.files
-    assert defn.end_status == {"approved_end": "审批完成", "ineligible_end": "不符合条件",
-                               "recheck_ineligible_end": "不符合条件"}
+    assert defn.end_status == {
+        "approved_end": "审批完成",
+        "ineligible_end": "不符合条件",
+        "recheck_ineligible_end": "不符合条件",
+    }
 
 
 # --- the sandbox -----------------------------------------------------------------------
