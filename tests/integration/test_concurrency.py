@@ -1,4 +1,5 @@
-"""Races with real threads on PostgreSQL: claim, complete, idempotent start, sub-accounts."""
+"""Races with real threads: claim and complete on SQLite and PostgreSQL; idempotent start,
+form numbers, one application per person and sub-accounts on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def pg_app(pg_url, tmp_path):
     return make_app(pg_url, tmp_path)
 
 
+@pytest.fixture
+def any_app(db_url, tmp_path):
+    """The same races on SQLite (the embedded default) as on PostgreSQL."""
+    return make_app(db_url, tmp_path)
+
+
 def add_reviewers(app, n: int, role: str = "association_reviewer") -> list[str]:
     names = [f"reviewer{i}" for i in range(n)]
     with app.app_context():
@@ -72,22 +79,22 @@ def at_association_review(app, world):
     return inst, open_task(client, token_headers(client, world.logins["association"]), inst["id"])
 
 
-def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
-    world = seed_world(pg_app)
-    inst, task = at_association_review(pg_app, world)
-    names = add_reviewers(pg_app, 20)
-    client = pg_app.test_client()
+def test_twenty_simultaneous_claims_have_exactly_one_winner(any_app):
+    world = seed_world(any_app)
+    inst, task = at_association_review(any_app, world)
+    names = add_reviewers(any_app, 20)
+    client = any_app.test_client()
     headers = [token_headers(client, name) for name in names]
 
     def claim(i):
-        reply = pg_app.test_client().post(f"/api/v1/tasks/{task['id']}/claim", headers=headers[i])
+        reply = any_app.test_client().post(f"/api/v1/tasks/{task['id']}/claim", headers=headers[i])
         return reply.status_code, reply.get_json()
 
     results = race(20, claim)
     statuses = Counter(status for status, _ in results)
     assert statuses == {200: 1, 409: 19}
     assert all("已被其他人认领" in body["message"] for status, body in results if status == 409)
-    with pg_app.app_context():
+    with any_app.app_context():
         row = db.session.get(UserTask, task["id"])
         winner = next(i for i, (status, _) in enumerate(results) if status == 200)
         account = db.session.scalars(select(Account).where(Account.username == names[winner])).one()
@@ -101,11 +108,11 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(pg_app):
 
 
 @pytest.mark.parametrize("same_reviewer", [True, False])
-def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_reviewer):
-    world = seed_world(pg_app)
-    inst, task = at_association_review(pg_app, world)
-    names = add_reviewers(pg_app, 2)
-    client = pg_app.test_client()
+def test_two_simultaneous_completions_advance_the_engine_once(any_app, same_reviewer):
+    world = seed_world(any_app)
+    inst, task = at_association_review(any_app, world)
+    names = add_reviewers(any_app, 2)
+    client = any_app.test_client()
     headers = (
         [token_headers(client, names[0])] * 2
         if same_reviewer
@@ -115,11 +122,11 @@ def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_revie
         assert (
             client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers[0]).status_code == 200
         )
-    with pg_app.app_context():
+    with any_app.app_context():
         version_before = db.session.get(ProcessInstance, inst["id"]).version
 
     def complete(i):
-        reply = pg_app.test_client().post(
+        reply = any_app.test_client().post(
             f"/api/v1/tasks/{task['id']}/complete",
             headers=headers[i],
             json={"data": {"decision": "approve", "remark": f"第{i}位"}},
@@ -130,7 +137,7 @@ def test_two_simultaneous_completions_advance_the_engine_once(pg_app, same_revie
     assert sorted(status for status, _ in results) == [200, 409]
     loser = next(body for status, body in results if status == 409)
     assert loser["code"] == 409 and loser["message"]
-    with pg_app.app_context():
+    with any_app.app_context():
         row = db.session.get(ProcessInstance, inst["id"])
         assert row.version == version_before + 1
         assert row.status == "待缴费"
