@@ -14,14 +14,29 @@ def main() -> None:
     """memberflow 会员服务平台工作流服务"""
 
 
+def _app():
+    """The app, or a clear message and exit 1 (no traceback) when it cannot start."""
+    from service import create_app
+    from service.config import ConfigError
+    from service.engine import DefinitionError
+
+    try:
+        return create_app()
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(f"错误 {problem}", err=True)
+        sys.exit(1)
+    except ConfigError as exc:
+        click.echo(f"错误 {exc}", err=True)
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run the development server (production: gunicorn 'service:create_app()')."""
-    from service import create_app
-
-    create_app().run(host=host, port=port, threaded=True)
+    _app().run(host=host, port=port, threaded=True)
 
 
 @main.group()
@@ -50,13 +65,12 @@ def db_upgrade() -> None:
 @click.option("--password", required=True)
 def create_admin(username: str, password: str) -> None:
     """Create a secretariat administrator account."""
-    from service import create_app
     from service.db import db as database
     from service.db.uow import UnitOfWork
     from service.domain.errors import ServiceError
     from service.services import accounts
 
-    app = create_app()
+    app = _app()
     with app.app_context(), UnitOfWork(database.session) as uow:
         try:
             accounts.create_admin(uow, username, password)
@@ -68,10 +82,9 @@ def create_admin(username: str, password: str) -> None:
 @main.command("demo-data")
 def demo_data() -> None:
     """Fill the database with a realistic demo and print the logins."""
-    from service import create_app
     from service.services.demo import load_demo
 
-    app = create_app()
+    app = _app()
     with app.app_context():
         logins = load_demo(app)
     click.echo(f"{'角色':<12}{'登录名':<32}密码")

@@ -88,3 +88,8 @@ def test_an_uninitialised_database_is_explained(env):
 
     with pytest.raises(ConfigError, match="db upgrade"):
         create_app()
+
+
+def test_commands_explain_an_uninitialised_database_without_a_traceback(env):
+    code, output = run("demo-data")
+    assert code == 1 and "memberflow db upgrade" in output and "Traceback" not in output
