@@ -127,15 +127,20 @@ def _unique(uow: UnitOfWork, exc: IntegrityError, field: str, message: str):
     raise FormInvalid({field: message}) from exc
 
 
+def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
+    """Add a row; a unique-constraint clash becomes a field error on `field`."""
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, field, message)
+
+
 def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
     """A city service agency (初审机构)."""
     _require(actor, "secretariat_admin")
     agency = Agency(name=name.strip(), city=city.strip())
-    uow.session.add(agency)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        _unique(uow, exc, "name", "已存在同名的会员服务机构")
+    _insert(uow, agency, "name", "已存在同名的会员服务机构")
     uow.commit()
     return {"id": agency.id, "name": agency.name, "city": agency.city}
 
@@ -214,11 +219,7 @@ def create_staff(
         agency_id=agency_id if role == "agency_reviewer" else None,
         password_hash=hash_password(password),
     )
-    uow.session.add(account)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        _unique(uow, exc, "username", "该登录名已被使用")
+    _insert(uow, account, "username", "该登录名已被使用")
     uow.commit()
     return {"id": account.id, "username": account.username, "role": role}
 
@@ -284,10 +285,6 @@ def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
         role="secretariat_admin",
         password_hash=hash_password(password),
     )
-    uow.session.add(account)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        _unique(uow, exc, "username", "该登录名已被使用")
+    _insert(uow, account, "username", "该登录名已被使用")
     uow.commit()
     return {"id": account.id, "username": username}
