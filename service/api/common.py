@@ -67,6 +67,7 @@ _MESSAGES = [
     (re.compile(r"^Must be greater than or equal to (\d+)"), r"不能小于\1"),
     (re.compile(r"^Must be less than or equal to (\d+)"), r"不能大于\1"),
     (re.compile(r"^Invalid input type\.$"), "请求体应为 JSON 对象"),
+    (re.compile(r"^Invalid JSON body\.$"), "请求体不是有效的 JSON"),
 ]
 
 

@@ -332,6 +332,13 @@ def test_bad_form_fields_are_named_in_chinese(client, login, world):
     assert errors["name"] == "请填写「姓名」"
     assert "手机号码" in errors["mobile"]
     assert "职称" in errors["title"]
+    broken = client.post(
+        "/api/v1/processes/member_join/instances",
+        headers={**login("unit"), "Content-Type": "application/json"},
+        data="{not json",
+    )
+    assert broken.status_code == 400
+    assert broken.get_json()["errors"] == {"_request": "请求体不是有效的 JSON"}
     no_data = client.post("/api/v1/processes/member_join/instances", headers=login("unit"), json={})
     assert no_data.status_code == 422 and "data" in no_data.get_json()["errors"]
 
