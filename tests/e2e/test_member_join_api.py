@@ -46,27 +46,23 @@ def step(client, login, instance_id, who, data, expect_task=None) -> dict:
     return complete(client, login(who), task["id"], data)
 
 
-def approve_to_end(client, login, instance_id, level="普通会员", from_task="unit_pre_review"):
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
+CHAIN = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
+
+
+def approve_to_end(
+    client, login, instance_id, level="普通会员", from_task="unit_pre_review", stop_at=None
+):
+    """Approve every stage from `from_task` on (up to, not including, `stop_at`)."""
     results = []
-    for name in chain[chain.index(from_task) :]:
+    end = CHAIN.index(stop_at) if stop_at else len(CHAIN)
+    for name in CHAIN[CHAIN.index(from_task) : end]:
         if name == "unit_pay":
-            data = {"fee_voucher": upload(client, login("unit"))}
-            results.append(step(client, login, instance_id, "unit", data, name))
+            who, data = "unit", {"fee_voucher": upload(client, login("unit"))}
         elif name == "unit_pre_review":
-            data = {"decision": "approve", "member_level": level}
-            results.append(step(client, login, instance_id, "unit", data, name))
+            who, data = "unit", {"decision": "approve", "member_level": level}
         else:
-            results.append(
-                step(
-                    client,
-                    login,
-                    instance_id,
-                    REVIEWS[name],
-                    {"decision": "approve", "remark": "同意"},
-                    name,
-                )
-            )
+            who, data = REVIEWS[name], {"decision": "approve", "remark": "同意"}
+        results.append(step(client, login, instance_id, who, data, name))
     return results
 
 
@@ -192,9 +188,7 @@ def test_a_return_at_any_stage_goes_back_to_the_unit_and_through_the_chain_again
     client, login, world, stage
 ):
     inst = start_join(client, login)
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
-    if chain.index(stage) > 0:
-        approve_to_end_until(client, login, inst["id"], stage)
+    approve_to_end(client, login, inst["id"], stop_at=stage)
     task = open_task(client, login(REVIEWS[stage]), inst["id"])
     assert task["task_name"] == stage
     missing = complete(client, login(REVIEWS[stage]), task["id"], {"decision": "return"}, 422)
@@ -225,25 +219,6 @@ def test_a_return_at_any_stage_goes_back_to_the_unit_and_through_the_chain_again
     assert actions.count("return") == 1 and actions[0] == "start"
     ret = next(s for s in view["approval_record"] if s["action"] == "return")
     assert ret["remark"] == "学历验证报告不清晰" and ret["status_after"] == "退回"
-
-
-def approve_to_end_until(client, login, instance_id, stop_at):
-    chain = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
-    for name in chain[: chain.index(stop_at)]:
-        if name == "unit_pay":
-            data = {"fee_voucher": upload(client, login("unit"))}
-            step(client, login, instance_id, "unit", data, name)
-        elif name == "unit_pre_review":
-            step(
-                client,
-                login,
-                instance_id,
-                "unit",
-                {"decision": "approve", "member_level": "普通会员"},
-                name,
-            )
-        else:
-            step(client, login, instance_id, REVIEWS[name], {"decision": "approve"}, name)
 
 
 def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, world):
