@@ -20,7 +20,3 @@ class Actor:
     def applicant(cls, unit_id: int, agency_id: int | None) -> Actor:
         """An applicant who is not signed in, acting through a unit's join code."""
         return cls(None, "申请人", "applicant", unit_id=unit_id, agency_id=agency_id)
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(None, "系统", "system")

@@ -30,8 +30,6 @@ LANE_ROLES: dict[str, str] = {
     **{role: role for role in ROLES},
 }
 
-REVIEWER_ROLES = frozenset({"agency_reviewer", "association_reviewer", "finance_reviewer"})
-
 
 def role_for_lane(lane: str | None) -> str | None:
     """The role that acts in a lane, or None when the lane is unknown."""
