@@ -1,4 +1,4 @@
-"""Who is acting: a signed-in account, an applicant holding a join code, or the system."""
+"""Who is acting: a signed-in account, or an applicant holding a unit's join code."""
 
 from __future__ import annotations
 
