@@ -7,6 +7,7 @@ never engine state.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -67,6 +68,9 @@ class Member(Base):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
     status: Mapped[str] = mapped_column(sa.String(20), default="自由态")
+    qualifications: Mapped[list | None] = mapped_column(sa.JSON)
+    registration_number: Mapped[str | None] = mapped_column(sa.String(40))
+    violation_note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -78,7 +82,39 @@ class Membership(Base):
     level: Mapped[str] = mapped_column(sa.String(10))
     valid_from: Mapped[date]
     valid_until: Mapped[date]
+    cancelled_on: Mapped[date | None]
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+
+
+class Specialty(Base):
+    """The specialty dictionary the association edits (seeded with the 14 categories)."""
+
+    __tablename__ = "specialties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    sort: Mapped[int] = mapped_column(default=0)
+
+
+class Certificate(Base):
+    """A training certificate; at most one of each type per person."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (sa.UniqueConstraint("member_id", "type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    type: Mapped[str] = mapped_column(sa.String(20))
+    number: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    specialty_1: Mapped[str | None] = mapped_column(sa.String(50))
+    specialty_2: Mapped[str | None] = mapped_column(sa.String(50))
+    first_issued_on: Mapped[date]
+    renewed_on: Mapped[date | None]
+    valid_until: Mapped[date]
+    unit_name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(10), default="valid")
+    cancelled_on: Mapped[date | None]
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Account(Base):
@@ -173,6 +209,7 @@ class ProcessInstance(Base):
     subject_name: Mapped[str | None] = mapped_column(sa.String(50))
     subject_id_number: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     subject_lock: Mapped[str | None] = mapped_column(sa.String(40))
+    person_count: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(sa.String(20))
     state: Mapped[str] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
@@ -187,6 +224,92 @@ class ProcessInstance(Base):
 
     # every UPDATE checks and bumps `version`: a stale writer gets StaleDataError
     __mapper_args__ = {"version_id_col": version}
+
+
+class InstancePerson(Base):
+    """A person listed on a form (报名人员): what the form asks for that person."""
+
+    __tablename__ = "instance_persons"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "id_number"),
+        sa.Index("ix_instance_persons_id_number", "id_number"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    id_number: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    certificate_type: Mapped[str | None] = mapped_column(sa.String(20))
+    line: Mapped[dict] = mapped_column(sa.JSON)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Bill(Base):
+    """One bill per form: membership fees and education support fees."""
+
+    __tablename__ = "bills"
+    __table_args__ = (sa.Index("ix_bills_unit_status", "unit_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
+    membership_amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2), default=Decimal("0"))
+    lines: Mapped[list] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(12), default="unpaid")
+    voucher_file_id: Mapped[str | None] = mapped_column(sa.String(32))
+    paid_at: Mapped[datetime | None]
+    receipt_type: Mapped[str] = mapped_column(sa.String(20))
+    receipt_number: Mapped[str | None] = mapped_column(sa.String(50))
+    receipt_date: Mapped[date | None]
+    confirmed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningTask(Base):
+    """One person's learning after an approved education enrolment."""
+
+    __tablename__ = "learning_tasks"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "id_number"),
+        sa.Index("ix_learning_tasks_id_number_status", "id_number", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    id_number: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    process_key: Mapped[str] = mapped_column(sa.String(60))
+    certificate_type: Mapped[str | None] = mapped_column(sa.String(20))
+    required_hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1))
+    completed_hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal("0"))
+    exam_attempts: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(10), default="开课未学习")
+    deadline: Mapped[date | None]
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    passed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CpdCompletion(Base):
+    """A person whose registered-engineer CPD enrolment completed (for the weekly report)."""
+
+    __tablename__ = "cpd_completions"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_id", "id_number"),
+        sa.Index("ix_cpd_completions_completed_at", "completed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    id_number: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(50))
+    completed_at: Mapped[datetime]
+    batch_id: Mapped[int | None]
 
 
 class UserTask(Base):
