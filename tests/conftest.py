@@ -293,3 +293,23 @@ def open_task(client, headers, instance_id: int) -> dict:
     view = client.get(f"/api/v1/instances/{instance_id}", headers=headers).get_json()
     assert len(view["open_tasks"]) == 1, view
     return view["open_tasks"][0]
+
+
+@pytest.fixture(scope="session")
+def decisions():
+    """Every decision in rules/, evaluated as the service does (the rules tier)."""
+    from service.engine.decisions import load_decisions
+
+    return load_decisions(REPO / "rules", today=lambda: "2026-01-01")
+
+
+@pytest.fixture(scope="session")
+def reasons(decisions):
+    """reasons(process_key, facts={...}, person={...}, **form) -> the failure reasons."""
+    from rule_facts import build_context  # tests/rules is importable when its tests run
+
+    def evaluate(process_key: str, facts=None, person=None, **form) -> list[str]:
+        context = build_context(process_key, facts, person, **form)
+        return decisions.evaluate(f"{process_key}_eligibility", context)["failure_reasons"]
+
+    return evaluate
