@@ -62,7 +62,14 @@ USERS = {
     "finance_reviewer": "caiwu",
 }
 MATERIALS = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
-PAYLOADS = {"unit_pre_review": {"decision": "approve", "member_level": "普通会员"}}
+PAYLOADS = {
+    "unit_pre_review": {"decision": "approve", "member_level": "普通会员"},
+    "finance_review": {
+        "decision": "approve",
+        "receipt_number": "R-1",
+        "receipt_date": "2026-11-28",
+    },
+}
 _serial = itertools.count()
 
 

@@ -92,6 +92,19 @@ def demo_data() -> None:
         click.echo(f"{role:<12}{username:<32}{password}")
 
 
+@main.command("fire-timers")
+def fire_timers() -> None:
+    """Fire the BPMN timers that are due (payment and learning deadlines), once."""
+    from service.db import db as database
+    from service.db.uow import UnitOfWork
+    from service.services.learning import fire_due_timers
+
+    app = _app()
+    with app.app_context():
+        fired = fire_due_timers(app.extensions["memberflow"], UnitOfWork(database.session))
+    click.echo(f"已触发 {fired} 个到期的定时事件")
+
+
 @main.command()
 def check() -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""

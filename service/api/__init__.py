@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from service.api import auth, files, instances, join_codes, processes, reference, tasks
+from service.api import (
+    auth,
+    eligibility,
+    files,
+    instances,
+    join_codes,
+    learning,
+    processes,
+    reference,
+    tasks,
+)
 from service.api.common import register_error_handlers
 from service.api.limits import limiter
 
@@ -28,6 +38,16 @@ def register_api(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.extensions["memberflow"].config.ratelimit_storage
     limiter.init_app(app)
     api = Api(app)
-    for module in (auth, processes, instances, tasks, join_codes, files, reference):
+    for module in (
+        auth,
+        processes,
+        eligibility,
+        instances,
+        tasks,
+        learning,
+        join_codes,
+        files,
+        reference,
+    ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)

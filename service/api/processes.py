@@ -20,6 +20,7 @@ def _view(key: str, detail: bool = False) -> dict:
         "version": version_id,
         "digest": defn.digest,
         "start_role": defn.start_role,
+        "start_roles": sorted(defn.start_roles),
         "lanes": {lane: role_for_lane(lane) for lane in defn.lanes},
         "start_form": defn.start_form,
     }

@@ -159,6 +159,7 @@ class ProcessSchema(Schema):
     version = fields.Integer(metadata={"description": "当前定义版本编号"})
     digest = fields.String()
     start_role = fields.String(allow_none=True)
+    start_roles = fields.List(fields.String(), metadata={"description": "可发起该业务的角色"})
     lanes = fields.Dict(keys=fields.String(), values=fields.String())
     start_form = fields.Dict()
 
@@ -229,3 +230,96 @@ class FileSchema(Schema):
 
 class FileUpload(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class EligibilityQuery(PageArgs):
+    process = fields.String(
+        required=True, metadata={"description": "业务类型，如 initial_education"}
+    )
+    certificate_type = fields.String(
+        metadata={"description": "证书类型（初始教育、继续教育须选择）"}
+    )
+    reason = fields.String(metadata={"description": "证书变更原因：new_employment / unit_renamed"})
+
+
+class EligibilityItemSchema(Schema):
+    member_id = fields.Integer()
+    id_number = fields.String()
+    name = fields.String()
+    eligible = fields.Boolean()
+    reasons = fields.List(fields.String(), metadata={"description": "不符合的原因"})
+    cancels_membership = fields.Boolean(
+        metadata={"description": "证书注销：是否将同时注销普通会员会籍"}
+    )
+    membership_note = fields.String(allow_none=True)
+
+
+class EligibilityPageSchema(Schema):
+    process = fields.String()
+    process_name = fields.String()
+    certificate_type = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(EligibilityItemSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class PreviewItemSchema(EligibilityItemSchema):
+    index = fields.Integer()
+
+
+class PreviewSchema(Schema):
+    process = fields.String()
+    process_name = fields.String()
+    items = fields.List(fields.Nested(PreviewItemSchema))
+
+
+class LearningRecordSchema(Schema):
+    id_number = fields.String(required=True, metadata={"description": "身份证号"})
+    name = fields.String(required=True, metadata={"description": "姓名"})
+    completed_hours = fields.Raw(required=True, metadata={"description": "已完成学时"})
+    exam_status = fields.String(
+        required=True, metadata={"description": "考试状态：未考试 / 未通过 / 已通过"}
+    )
+    exam_attempts = fields.Raw(required=True, metadata={"description": "考试次数（最多10次）"})
+    business_key = fields.String(metadata={"description": "表单编号（同一人有多个学习任务时必填）"})
+
+
+class LearningRecordsRequest(Schema):
+    records = fields.List(
+        fields.Nested(LearningRecordSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class LearningImportSchema(Schema):
+    received = fields.Integer(metadata={"description": "收到的记录数"})
+    updated = fields.Integer(metadata={"description": "更新的学习任务数"})
+    passed = fields.Integer(metadata={"description": "本次记为考试通过的人数"})
+
+
+class LearningQuery(PageArgs):
+    status = fields.String(metadata={"description": "开课未学习 / 学习中 / 已通过 / 已过期"})
+    q = fields.String(metadata={"description": "姓名或身份证号"})
+
+
+class LearningTaskSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    process_key = fields.String()
+    id_number = fields.String()
+    name = fields.String()
+    certificate_type = fields.String(allow_none=True)
+    required_hours = fields.String()
+    completed_hours = fields.String()
+    exam_attempts = fields.Integer()
+    status = fields.String()
+    deadline = fields.Date(allow_none=True)
+    opened_at = UtcDateTime()
+    passed_at = UtcDateTime(allow_none=True)
+
+
+class LearningPageSchema(Schema):
+    items = fields.List(fields.Nested(LearningTaskSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()

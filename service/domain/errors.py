@@ -68,8 +68,14 @@ class RuleFailed(ServiceError):
 
     status = 422
 
-    def __init__(self, reasons: list[str]):
+    def __init__(self, reasons: list[str], persons: list[dict] | None = None):
         self.reasons = list(reasons)
-        super().__init__(
-            "不符合办理条件：" + "；".join(self.reasons), {"eligibility": self.reasons}
-        )
+        self.persons = persons
+        errors: dict = {"eligibility": self.reasons}
+        if persons:
+            # per person on the form: {"persons": {"0": {"id_number", "name", "reasons"}}}
+            errors["persons"] = {
+                str(p["index"]): {k: p[k] for k in ("id_number", "name", "reasons")}
+                for p in persons
+            }
+        super().__init__("不符合办理条件：" + "；".join(self.reasons), errors)

@@ -25,7 +25,8 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from service.domain.roles import role_for_lane
 from service.domain.validation import mobile_problem
-from service.engine.formschema import file_fields_of, properties_of
+from service.engine.decisions import Decisions, decisions_from_parser
+from service.engine.formschema import file_paths_of, properties_of
 from service.engine.helpers import build_helpers
 from service.engine.scripting import (
     ScriptRejected,
@@ -97,6 +98,7 @@ class UserTaskInfo:
     fields: dict = field(default_factory=dict)
     file_fields: frozenset = frozenset()
     runs_rules: bool = False
+    bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
 
 @dataclass
@@ -122,6 +124,19 @@ class Definition:
     start_file_fields: frozenset = frozenset()
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     registry: Registry | None = None
+    start_roles: frozenset = frozenset()
+    wait_status: dict[str, str] = field(default_factory=dict)
+    correlations: dict[str, str] = field(default_factory=dict)
+    decisions: Decisions | None = None
+
+    @property
+    def eligibility_decision(self) -> str | None:
+        """The DMN decision that checks each person on a form, if the process has one."""
+        return self.start_props.get("eligibility_decision")
+
+    @property
+    def bill_kind(self) -> str | None:
+        return self.start_props.get("bill_kind")
 
     @property
     def bpmn(self) -> str:
@@ -148,6 +163,16 @@ def _properties(el) -> dict[str, str]:
     props = {}
     for prop in el.iterfind(f".//{{{SPIFF_NS}}}property"):
         props[prop.get("name")] = prop.get("value")
+    return props
+
+
+def _own_properties(el) -> dict[str, str]:
+    """The spiffworkflow properties of this element itself (not of nested elements)."""
+    props = {}
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is not None:
+        for prop in ext.iterfind(f"{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"):
+            props[prop.get("name")] = prop.get("value")
     return props
 
 
@@ -293,7 +318,28 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
             ]
         ) from exc
     lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
-    return _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines)
+    defn = _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines)
+    defn.decisions = decisions_from_parser(parser, defn.script_engine)
+    decision = defn.eligibility_decision
+    if decision and decision not in defn.decisions:
+        raise DefinitionError(
+            [
+                Problem(
+                    bpmn_name,
+                    "start_event",
+                    None,
+                    f"eligibility_decision 指向的规则表 {decision} 不存在",
+                )
+            ]
+        )
+    return defn
+
+
+def _all_specs(spec, subprocess_specs):
+    """Every task spec of the process, including those of its sub-processes."""
+    yield from spec.task_specs.values()
+    for sub in subprocess_specs.values():
+        yield from sub.task_specs.values()
 
 
 def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) -> Definition:
@@ -317,6 +363,8 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     start_props: dict[str, str] = {}
     prefix = key.upper()[:4]
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
+    wait_status: dict[str, str] = {}
+    correlations: dict[str, str] = {}
     for lane in lanes:
         if role_for_lane(lane) is None:
             problems.append(
@@ -327,7 +375,19 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
                     f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）",
                 )
             )
-    for ts in spec.task_specs.values():
+    # properties read from the XML: the engine keeps none for gateways and sub-processes
+    for el in root.iter():
+        element_id = el.get("id")
+        if not element_id or not isinstance(el.tag, str):
+            continue
+        props = _own_properties(el)
+        if props.get("correlation"):
+            correlations[element_id] = props["correlation"]
+        local = etree.QName(el).localname
+        if props.get("status") and local not in ("userTask", "endEvent", "startEvent"):
+            # a multi-instance activity waits under its own name and as "<id> [child]"
+            wait_status[element_id] = wait_status[f"{element_id} [child]"] = props["status"]
+    for ts in _all_specs(spec, subprocess_specs):
         kind = type(ts).__name__
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         if kind == "UserTask":
@@ -352,8 +412,9 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
                 role or "",
                 props.get("status", ""),
                 form_for(ts.name),
+                bill=props.get("bill"),
             )
-        elif kind == "StartEvent" and ts.name in lines:
+        elif kind == "StartEvent" and ts.name in lines and ts.name in spec.task_specs:
             start_role = role_for_lane(ts.lane)
             start_props = dict(props)
             prefix = props.get("business_key_prefix", prefix)
@@ -372,10 +433,11 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         user_tasks[name] = replace(
             info,
             fields=fields,
-            file_fields=file_fields_of(fields),
-            runs_rules=_rules_follow(spec.task_specs[name]),
+            file_fields=file_paths_of(info.form, registry),
+            runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
     start_fields = properties_of(start_form, registry)
+    roles = {r.strip() for r in start_props.get("start_roles", "").split(",") if r.strip()}
     engine = make_script_engine(build_helpers(policy, iso_today))
     return Definition(
         key=key,
@@ -394,25 +456,39 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         lanes=lanes,
         start_props=start_props,
         start_fields=start_fields,
-        start_file_fields=file_fields_of(start_fields),
+        start_file_fields=file_paths_of(start_form, registry),
         validators=validators,
         registry=registry,
+        start_roles=frozenset(roles or ({start_role} if start_role else set())),
+        wait_status=wait_status,
+        correlations=correlations,
     )
 
 
-def _rules_follow(task_spec) -> bool:
-    """Whether a business rule task runs between this user task and the next wait."""
+def _rules_follow(task_spec, spec, subprocess_specs) -> bool:
+    """Whether a business rule task runs between this user task and the next wait.
+
+    Sub-processes entered on the way count, so facts are fresh for rules inside them.
+    """
     seen, stack = set(), list(task_spec.outputs)
     while stack:
-        spec = stack.pop()
-        if spec.name in seen:
+        current = stack.pop()
+        if current.name in seen:
             continue
-        seen.add(spec.name)
-        kind = type(spec).__name__
+        seen.add(current.name)
+        kind = type(current).__name__
         if kind == "BusinessRuleTask":
             return True
+        child = getattr(current, "task_spec", None)  # a multi-instance activity's child
+        if isinstance(child, str) and child in spec.task_specs:
+            stack.append(spec.task_specs[child])
+        sub = subprocess_specs.get(getattr(current, "spec", None) or "")
+        if sub is not None and any(
+            type(ts).__name__ == "BusinessRuleTask" for ts in sub.task_specs.values()
+        ):
+            return True
         if kind not in ("UserTask", "ManualTask"):
-            stack.extend(spec.outputs)
+            stack.extend(current.outputs)
     return False
 
 

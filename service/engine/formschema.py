@@ -44,3 +44,58 @@ def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
 def file_fields_of(props: dict[str, dict]) -> frozenset[str]:
     """The fields that hold uploaded-file ids."""
     return frozenset(name for name, sub in props.items() if sub.get("format") == "file-id")
+
+
+def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every uploaded-file field, nested ones too: `fee_voucher`, `persons.*.diploma`."""
+    if registry is None:
+        registry = Registry()
+    found: set[str] = set()
+
+    def resolve(node: Any, resolver):
+        while isinstance(node, dict) and "$ref" in node:
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = {**resolved.contents, **extra}, resolved.resolver
+        return node, resolver
+
+    def walk(node: Any, resolver, path: str, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        node, resolver = resolve(node, resolver)
+        if "$id" in node:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        if node.get("format") == "file-id" and path:
+            found.add(path)
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, resolver, f"{path}.{name}" if path else name, depth + 1)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], resolver, f"{path}.*" if path else "*", depth + 1)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(key, []):
+                walk(sub, resolver, path, depth + 1)
+        for key in ("then", "else"):
+            walk(node.get(key), resolver, path, depth + 1)
+
+    walk(schema, registry.resolver(base_uri=schema.get("$id", "")), "", 0)
+    return frozenset(found)
+
+
+def values_at(data: Any, path: str) -> list[tuple[str, Any]]:
+    """(field path as `a/0/b`, value) for every value a file path reaches in `data`."""
+    results: list[tuple[str, Any]] = []
+
+    def walk(node: Any, parts: list[str], where: list[str]) -> None:
+        if not parts:
+            results.append(("/".join(where), node))
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "*":
+            if isinstance(node, list):
+                for i, item in enumerate(node):
+                    walk(item, rest, [*where, str(i)])
+        elif isinstance(node, dict) and head in node:
+            walk(node[head], rest, [*where, head])
+
+    walk(data, path.split("."), [])
+    return results

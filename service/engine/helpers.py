@@ -6,8 +6,9 @@ passed in and out are JSON-friendly (dates as ISO text) because task data is sto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.domain.validation import InvalidValue, age_on, parse_id
@@ -51,6 +52,33 @@ def years_between(start: str, end: str) -> int:
     return age_on(_as_date(start), _as_date(end))
 
 
+def money_total(lines: Iterable[Mapping[str, Any]], *fields: str) -> str:
+    """The sum of money fields (text such as "60.00") over lines, as text with 2 decimals."""
+    total = Decimal("0")
+    for line in lines:
+        for name in fields or ("support_fee", "membership_fee"):
+            value = line.get(name) if isinstance(line, Mapping) else None
+            if value in (None, ""):
+                continue
+            try:
+                total += Decimal(str(value))
+            except InvalidOperation as exc:
+                raise ValueError(f"金额格式错误：{value!r}") from exc
+    return f"{total:.2f}"
+
+
+def end_of_day(day: str | None) -> str | None:
+    """The last second of an ISO date in Asia/Shanghai, as an ISO timestamp (for timers)."""
+    if not day:
+        return None
+    return f"{_as_date(day).isoformat()}T23:59:59+08:00"
+
+
+def has_failures(results: Iterable[Any]) -> bool:
+    """Whether any per-person rule result holds a reason."""
+    return any(bool(r) for r in results or [])
+
+
 def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[str, Callable]:
     """The helper registry for one definition version (its policy parameters)."""
 
@@ -59,9 +87,24 @@ def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[s
             raise KeyError(f"rules/policy.json 中没有参数 {name}")
         return policy[name]
 
+    def conflicts(keys: Iterable[str], process_key: str) -> list[str]:
+        """The businesses in `keys` that may not run at the same time as `process_key`."""
+        allowed = set(policy.get("business_combinations", {}).get(process_key, []))
+        return sorted({k for k in keys or [] if k not in allowed})
+
+    def business_names(keys: Iterable[str]) -> str:
+        """Chinese names of business types, joined for a sentence."""
+        names = policy.get("business_names", {})
+        return "、".join(names.get(k, k) for k in keys or [])
+
     return {
         "id_facts": id_facts,
         "years_between": years_between,
         "policy": policy_value,
         "today": today,
+        "money_total": money_total,
+        "end_of_day": end_of_day,
+        "has_failures": has_failures,
+        "conflicts": conflicts,
+        "business_names": business_names,
     }

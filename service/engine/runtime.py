@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -34,7 +37,10 @@ class TaskNotReady(Exception):
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        # a finished sub-process has merged its data into its parent task: drop it, or
+        # each per-person check, fee and return round would stay in the state forever
+        live = {k: sp for k, sp in workflow.subprocesses.items() if not sp.completed}
+        dct["subprocesses"] = self.mapping_to_dict(live)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
@@ -173,7 +179,14 @@ class Instance:
             for t in self.ready_tasks()
             if t.name in self.defn.user_tasks
         ]
-        return labels[0] if labels else "处理中"
+        if labels:
+            return labels[0]
+        # waiting (e.g. for learning results): the label of the activity that waits
+        for task in self.workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING):
+            label = self.defn.wait_status.get(task.task_spec.name)
+            if label:
+                return label
+        return "处理中"
 
     @property
     def data(self) -> dict:
@@ -185,15 +198,91 @@ class Instance:
             return self.workflow.data or (
                 self.workflow.last_task.data if self.workflow.last_task else {}
             )
+        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+            if task.workflow is self.workflow:
+                return task.data
         last = self.workflow.last_task
         return last.data if last is not None else {}
 
+    def _waiting_tasks(self):
+        for task in list(self.workflow.event_manager.tasks.values()):
+            if task.state == TaskState.WAITING:
+                yield task
+
+    def _correlation(self, task) -> str | None:
+        """The task's correlation value: its `correlation` property, evaluated on its data."""
+        expression = self.defn.correlations.get(task.task_spec.name)
+        if not expression:
+            return None
+        try:
+            value = self.defn.script_engine.evaluate(task, expression)
+        except SpiffWorkflowException as exc:
+            raise _wrap(self.defn, exc) from exc
+        return None if value is None else str(value)
+
     def waiting_events(self) -> list[dict]:
-        """Timers and messages the instance waits for: name, kind, due time (ISO, UTC)."""
+        """Timers and messages the instance waits for: kind, name, due (ISO), correlation."""
         events = []
-        for ev in self.workflow.waiting_events():
-            value = ev.value if isinstance(ev.value, str) else None
-            kind = ev.event_type or "event"
-            kind = "timer" if "Timer" in kind else "message" if "Message" in kind else kind
-            events.append({"kind": kind, "name": ev.name, "due": value})
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            correlation = self._correlation(task)
+            for ev in getattr(definition, "event_definitions", None) or [definition]:
+                if isinstance(ev, TimerEventDefinition):
+                    due = task.internal_data.get("event_value")
+                    kind = "timer"
+                elif isinstance(ev, MessageEventDefinition):
+                    due, kind = None, "message"
+                else:
+                    continue
+                events.append(
+                    {
+                        "kind": kind,
+                        "name": ev.name,
+                        "due": due if isinstance(due, str) else None,
+                        "correlation": correlation,
+                        "data": task.data,  # what the waiting branch knows (not stored)
+                    }
+                )
         return events
+
+    def deliver_message(self, name: str, correlation: str, payload: dict) -> bool:
+        """Deliver a message to the one waiting task it is meant for; False if none waits."""
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            catches = [
+                ev
+                for ev in getattr(definition, "event_definitions", None) or [definition]
+                if isinstance(ev, MessageEventDefinition) and ev.name == name
+            ]
+            if catches and self._correlation(task) == correlation:
+                event = BpmnEvent(catches[0], payload=dict(payload), target=task.workflow)
+                try:
+                    self.workflow.send_event(event)
+                except SpiffWorkflowException as exc:
+                    raise _wrap(self.defn, exc) from exc
+                self._steps()
+                return True
+        return False
+
+    def fire_timers(self, now: datetime) -> list[dict]:
+        """Fire every timer due at `now` (the service's clock) and run on; what fired."""
+        fired = []
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            for ev in getattr(definition, "event_definitions", None) or [definition]:
+                if not isinstance(ev, TimerEventDefinition):
+                    continue
+                due = task.internal_data.get("event_value")
+                if not isinstance(due, str):
+                    continue
+                due_at = datetime.fromisoformat(due)
+                if due_at.tzinfo is None:
+                    due_at = due_at.replace(tzinfo=UTC)
+                moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+                if due_at <= moment:
+                    task.internal_data["event_fired"] = True
+                    fired.append({"name": ev.name, "correlation": self._correlation(task)})
+        if fired:
+            self.workflow.refresh_timers()
+            self._steps()
+        return fired

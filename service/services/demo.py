@@ -74,7 +74,12 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
         "unit_pre_review": {"decision": "approve", "member_level": "普通会员"},
         "agency_review": {"decision": "approve", "remark": "材料齐全"},
         "association_review": {"decision": "approve", "remark": "同意"},
-        "finance_review": {"decision": "approve", "remark": "已到账"},
+        "finance_review": {
+            "decision": "approve",
+            "remark": "已到账",
+            "receipt_number": "GDCZ2026000001",
+            "receipt_date": "2026-11-28",
+        },
     }
     for _ in range(12):
         with UnitOfWork(db.session) as uow:

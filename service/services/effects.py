@@ -1,27 +1,67 @@
-"""What a finished process changes in the records: members, memberships, accounts."""
+"""What a finished process, or a person's passed learning, changes in the records."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Account, Member, Membership, ProcessInstance
+from service.db.models import (
+    Account,
+    Certificate,
+    CpdCompletion,
+    FormCounter,
+    InstancePerson,
+    LearningTask,
+    Member,
+    Membership,
+    ProcessInstance,
+    Unit,
+)
+from service.domain.person_facts import years_later
+from service.engine import Definition
 from service.services.accounts import initial_password
 
-
-def _years_later(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
+CERTIFICATE_CODES = {"安全监理员": "AQ", "监理员": "JL", "专业监理工程师": "ZJ"}
 
 
-def _member_join_approved(
-    session: Session, inst: ProcessInstance, data: dict, policy: dict, today: date
-) -> None:
+@dataclass
+class Change:
+    """Where an effect applies: the session, the instance row, its data and definition."""
+
+    session: Session
+    row: ProcessInstance
+    data: dict
+    defn: Definition
+    today: date
+    now: datetime
+
+    @property
+    def policy(self) -> dict:
+        return self.defn.policy
+
+    def years(self, name: str, default: int) -> int:
+        return int(self.policy.get(name, default))
+
+    def persons(self) -> list[tuple[InstancePerson, Member | None]]:
+        rows = self.session.execute(
+            select(InstancePerson, Member)
+            .outerjoin(Member, Member.id == InstancePerson.member_id)
+            .where(InstancePerson.instance_id == self.row.id)
+            .order_by(InstancePerson.position)
+        )
+        return [(p, m) for p, m in rows]
+
+    def unit_name(self) -> str:
+        unit = self.session.get(Unit, self.row.unit_id) if self.row.unit_id else None
+        return unit.name if unit else ""
+
+
+def _member_join_approved(c: Change) -> None:
+    session, inst, data, today = c.session, c.row, c.data, c.today
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
     member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
@@ -45,7 +85,7 @@ def _member_join_approved(
     member.status = "自由态"
     session.flush()
     level = data["member_level"]
-    valid_until = _years_later(today, int(policy.get("membership_validity_years", 1)))
+    valid_until = years_later(today, c.years("membership_validity_years", 1))
     valid_until -= timedelta(days=1)
     membership = session.scalars(
         select(Membership).where(Membership.member_id == member.id, Membership.level == level)
@@ -57,6 +97,7 @@ def _member_join_approved(
         session.add(membership)
     else:
         membership.valid_from, membership.valid_until = today, valid_until
+        membership.cancelled_on = None
     membership.instance_id = inst.id
     account = session.scalars(select(Account).where(Account.username == id_number)).first()
     if account is None:
@@ -75,11 +116,99 @@ def _member_join_approved(
     inst.member_id = member.id
 
 
-Effect = Callable[[Session, ProcessInstance, dict, dict, date], None]
+INFO_FIELDS = ("mobile", "address", "education", "title", "registration_number")
+
+
+def _info_change_approved(c: Change) -> None:
+    member = c.session.scalars(
+        select(Member).where(Member.id_number == str(c.data["id_number"]).upper())
+    ).first()
+    if member is None:
+        return
+    changes = c.data.get("changes") or {}
+    for name in INFO_FIELDS:
+        if name in changes:
+            setattr(member, name, changes[name])
+    if "photo" in changes:
+        member.photo_file_id = changes["photo"]
+    if changes.get("registration_number"):
+        quals = list(member.qualifications or [])
+        if "注册监理工程师注册证" not in quals:
+            member.qualifications = [*quals, "注册监理工程师注册证"]
+
+
+def _unit_change_approved(c: Change) -> None:
+    unit = c.session.get(Unit, c.row.unit_id)
+    moving = c.data.get("reason") == "new_employment"
+    for _person, member in c.persons():
+        if member is None:
+            continue
+        if moving:
+            member.unit_id, member.agency_id = unit.id, unit.agency_id
+            c.session.execute(
+                update(Account)
+                .where(Account.member_id == member.id, Account.role == "member")
+                .values(unit_id=unit.id)
+            )
+        for cert in c.session.scalars(
+            select(Certificate).where(
+                Certificate.member_id == member.id, Certificate.status != "cancelled"
+            )
+        ):
+            cert.unit_name, cert.updated_at, cert.instance_id = unit.name, c.now, c.row.id
+
+
+def _cancellation_approved(c: Change) -> None:
+    for person, member in c.persons():
+        if member is None:
+            continue
+        cancelling = set((person.line or {}).get("certificate_types") or [])
+        certs = list(
+            c.session.scalars(select(Certificate).where(Certificate.member_id == member.id))
+        )
+        for cert in certs:
+            if cert.type in cancelling and cert.status != "cancelled":
+                cert.status, cert.cancelled_on = "cancelled", c.today
+                cert.updated_at, cert.instance_id = c.now, c.row.id
+        remaining = [cert.type for cert in certs if cert.status != "cancelled"]
+        outcome = c.defn.decisions.evaluate(
+            "certificate_cancellation_membership", {"remaining_types": remaining}
+        )
+        if outcome.get("cancels_membership"):
+            c.session.execute(
+                update(Membership)
+                .where(
+                    Membership.member_id == member.id,
+                    Membership.level == "普通会员",
+                    Membership.cancelled_on.is_(None),
+                )
+                .values(cancelled_on=c.today)
+            )
+
+
+def _cpd_approved(c: Change) -> None:
+    for person, member in c.persons():
+        c.session.add(
+            CpdCompletion(
+                instance_id=c.row.id,
+                member_id=member.id if member else None,
+                unit_id=c.row.unit_id,
+                id_number=person.id_number,
+                name=person.name,
+                completed_at=c.now,
+            )
+        )
+
+
+Effect = Callable[[Change], None]
 
 # (process key, end event id) -> what reaching that end changes
 EFFECTS: dict[tuple[str, str], Effect] = {
     ("member_join", "approved_end"): _member_join_approved,
+    ("member_info_change", "approved_end"): _info_change_approved,
+    ("certificate_unit_change", "approved_end"): _unit_change_approved,
+    ("certificate_cancellation", "approved_end"): _cancellation_approved,
+    ("engineer_cpd", "approved_end"): _cpd_approved,
 }
 
 
@@ -88,10 +217,118 @@ def apply_effects(
     inst: ProcessInstance,
     end_event: str | None,
     data: dict,
-    policy: dict,
+    defn: Definition,
     today: date,
+    now: datetime,
 ) -> None:
     """Apply the records change of a finished instance, if its end has one."""
     effect = EFFECTS.get((inst.process_key, end_event or ""))
     if effect is not None:
-        effect(session, inst, data, policy, today)
+        effect(Change(session, inst, data, defn, today, now))
+
+
+# --- passed learning: the certificate effect of each education business ---------------
+
+
+def certificate_number(session: Session, cert_type: str, today: date) -> str:
+    """The next certificate number of the year for a type, e.g. JL2026000001."""
+    code = CERTIFICATE_CODES[cert_type]
+    prefix, year = f"CERT-{code}", str(today.year)
+    bump = (
+        update(FormCounter)
+        .where(FormCounter.prefix == prefix, FormCounter.day == year)
+        .values(last=FormCounter.last + 1)
+        .returning(FormCounter.last)
+    )
+    number = session.scalar(bump)
+    if number is None:
+        session.add(FormCounter(prefix=prefix, day=year, last=1))
+        session.flush()
+        number = 1
+    return f"{code}{year}{number:06d}"
+
+
+def _certificate(c: Change, member: Member, cert_type: str) -> Certificate | None:
+    return c.session.scalars(
+        select(Certificate).where(Certificate.member_id == member.id, Certificate.type == cert_type)
+    ).first()
+
+
+def _validity(c: Change, start: date) -> date:
+    return years_later(start, c.years("certificate_validity_years", 3)) - timedelta(days=1)
+
+
+def _initial_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    cert = _certificate(c, member, task.certificate_type)
+    if cert is None:
+        cert = Certificate(member_id=member.id, type=task.certificate_type)
+        c.session.add(cert)
+    cert.number = certificate_number(c.session, task.certificate_type, c.today)
+    cert.specialty_1, cert.specialty_2 = line.get("specialty_1"), line.get("specialty_2")
+    cert.first_issued_on, cert.renewed_on = c.today, None
+    cert.valid_until, cert.unit_name = _validity(c, c.today), c.unit_name()
+    cert.status, cert.cancelled_on = "valid", None
+    cert.instance_id, cert.updated_at = c.row.id, c.now
+
+
+def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    cert = _certificate(c, member, task.certificate_type)
+    if cert is None:
+        return
+    # the new period runs on from the old expiry (or from today if it lapsed meanwhile)
+    start = max(cert.valid_until + timedelta(days=1), c.today)
+    cert.valid_until, cert.renewed_on = _validity(c, start), c.today
+    cert.unit_name, cert.instance_id, cert.updated_at = c.unit_name(), c.row.id, c.now
+
+
+def _upgrade_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    old = _certificate(c, member, "监理员")
+    target = _certificate(c, member, "专业监理工程师")
+    if old is None:
+        return
+    if target is None:
+        target, old_kept = old, False
+    else:
+        old_kept = True
+    specialties = (old.specialty_1, old.specialty_2)
+    target.type = "专业监理工程师"
+    target.number = certificate_number(c.session, "专业监理工程师", c.today)
+    target.specialty_1, target.specialty_2 = specialties
+    target.first_issued_on, target.renewed_on = c.today, None
+    target.valid_until, target.unit_name = _validity(c, c.today), c.unit_name()
+    target.status, target.cancelled_on = "valid", None
+    target.instance_id, target.updated_at = c.row.id, c.now
+    if old_kept:  # an earlier, cancelled engineer certificate is reused; the 监理员 one ends
+        old.status, old.cancelled_on, old.updated_at = "cancelled", c.today, c.now
+
+
+def _specialty_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    for cert in c.session.scalars(
+        select(Certificate).where(Certificate.member_id == member.id, Certificate.status == "valid")
+    ):
+        cert.specialty_1, cert.specialty_2 = line.get("specialty_1"), line.get("specialty_2")
+        cert.instance_id, cert.updated_at = c.row.id, c.now
+
+
+LearningEffect = Callable[[Change, LearningTask, dict, Member], None]
+
+LEARNING_EFFECTS: dict[str, LearningEffect] = {
+    "initial_education": _initial_passed,
+    "continuing_education": _continuing_passed,
+    "upgrade_education": _upgrade_passed,
+    "specialty_change": _specialty_passed,
+}
+
+
+def apply_learning_passed(c: Change, task: LearningTask) -> None:
+    """The certificate effect of one person's passed learning."""
+    effect = LEARNING_EFFECTS.get(task.process_key)
+    member = c.session.get(Member, task.member_id) if task.member_id else None
+    if effect is None or member is None:
+        return
+    person = c.session.scalars(
+        select(InstancePerson).where(
+            InstancePerson.instance_id == c.row.id, InstancePerson.id_number == task.id_number
+        )
+    ).first()
+    effect(c, task, dict(person.line) if person else {}, member)

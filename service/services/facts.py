@@ -5,13 +5,29 @@ Each process names the facts it needs here; the rules (DMN) decide what they mea
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from service.db.models import Member, Membership, ProcessInstance
+from service.db.models import (
+    Bill,
+    Certificate,
+    InstancePerson,
+    LearningTask,
+    Member,
+    Membership,
+    ProcessInstance,
+    UserTask,
+)
+from service.domain.person_facts import (
+    CertificateRecord,
+    MembershipRecord,
+    PersonRecord,
+    person_facts,
+)
+
+OPEN_LEARNING = ("开课未学习", "学习中")
 
 
 def _member_join(session: Session, data: dict, today: date, instance_id: int | None) -> dict:
@@ -32,17 +48,122 @@ def _member_join(session: Session, data: dict, today: date, instance_id: int | N
     return {"is_member": bool(member), "join_in_flight": bool(flight)}
 
 
-# the keys the providers add to task data (shown to nobody: the API strips them)
-FACT_KEYS = frozenset({"is_member", "join_in_flight"})
+def persons_on(data: dict) -> list[tuple[str, str | None]]:
+    """(ID number, name) of every person a form lists: `persons`, or the form's own person."""
+    persons = data.get("persons")
+    if isinstance(persons, list):
+        return [
+            (str(p.get("id_number") or "").strip().upper(), p.get("name"))
+            for p in persons
+            if isinstance(p, dict)
+        ]
+    if data.get("id_number"):
+        return [(str(data["id_number"]).strip().upper(), data.get("name"))]
+    return []
 
-FACTS: dict[str, Callable[[Session, dict, date, int | None], dict]] = {
-    "member_join": _member_join,
-}
+
+def person_records(
+    session: Session, id_numbers: list[str], instance_id: int | None = None
+) -> dict[str, PersonRecord]:
+    """Everything the eligibility facts need about these persons, in six queries."""
+    ids = sorted(set(id_numbers))
+    if not ids:
+        return {}
+    members = {
+        m.id_number: m for m in session.scalars(select(Member).where(Member.id_number.in_(ids)))
+    }
+    records = {
+        n: PersonRecord(
+            id_number=n,
+            name=m.name,
+            unit_id=m.unit_id,
+            birth_date=m.birth_date,
+            education=m.education,
+            title=m.title,
+            registration_number=m.registration_number,
+            qualifications=m.qualifications,
+            violation_note=m.violation_note,
+        )
+        for n, m in members.items()
+    }
+    by_member = {m.id: records[n] for n, m in members.items()}
+    if by_member:
+        for ms in session.scalars(select(Membership).where(Membership.member_id.in_(by_member))):
+            by_member[ms.member_id].memberships.append(
+                MembershipRecord(ms.level, ms.valid_until, ms.cancelled_on)
+            )
+        for c in session.scalars(select(Certificate).where(Certificate.member_id.in_(by_member))):
+            by_member[c.member_id].certificates.append(
+                CertificateRecord(
+                    c.type, c.number, c.status, c.valid_until, c.specialty_1, c.specialty_2
+                )
+            )
+    other = ProcessInstance.id != instance_id if instance_id is not None else True
+    under_review = exists().where(
+        UserTask.instance_id == ProcessInstance.id, UserTask.state == "open"
+    )
+    rows = session.execute(
+        select(InstancePerson.id_number, ProcessInstance.process_key)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .where(
+            InstancePerson.id_number.in_(ids),
+            ProcessInstance.finished.is_(False),
+            other,
+            under_review,
+        )
+    )
+    for n, key in rows:
+        if n in records:
+            records[n].in_flight.append(key)
+    rows = session.execute(
+        select(InstancePerson.id_number, ProcessInstance.process_key)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .join(Bill, Bill.instance_id == ProcessInstance.id)
+        .where(InstancePerson.id_number.in_(ids), Bill.status == "unpaid", other)
+    )
+    for n, key in rows:
+        if n in records:
+            records[n].unpaid_bills.append(key)
+    rows = session.execute(
+        select(LearningTask.id_number, LearningTask.process_key).where(
+            LearningTask.id_number.in_(ids),
+            LearningTask.status.in_(OPEN_LEARNING),
+            LearningTask.instance_id != instance_id if instance_id is not None else True,
+        )
+    )
+    for n, key in rows:
+        if n in records:
+            records[n].open_learning.append(key)
+    return records
+
+
+def _persons(
+    session: Session,
+    process_key: str,
+    data: dict,
+    today: date,
+    instance_id: int | None,
+    unit_id: int | None,
+) -> dict:
+    persons = persons_on(data)
+    records = person_records(session, [n for n, _ in persons], instance_id)
+    facts = {n: person_facts(records.get(n), n, name, unit_id, today) for n, name in persons if n}
+    return {"person_facts": facts, "process_key": process_key}
+
+
+# the keys the providers add to task data (shown to nobody: the API strips them)
+FACT_KEYS = frozenset({"is_member", "join_in_flight", "person_facts"})
 
 
 def facts_for(
-    session: Session, process_key: str, data: dict, today: date, instance_id: int | None = None
+    session: Session,
+    process_key: str,
+    data: dict,
+    today: date,
+    instance_id: int | None = None,
+    unit_id: int | None = None,
 ) -> dict:
     """The database facts a process's rules need, for the data about to be submitted."""
-    provider = FACTS.get(process_key)
-    return provider(session, data, today, instance_id) if provider else {}
+    if process_key == "member_join":
+        return _member_join(session, data, today, instance_id)
+    return _persons(session, process_key, data, today, instance_id, unit_id)

@@ -14,6 +14,7 @@ from service.db.models import StoredFile
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
+from service.engine.formschema import values_at
 from service.services.scope import can_see_instance
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
@@ -99,7 +100,12 @@ def check_references(
     instance_id: int | None = None,
 ) -> list[str]:
     """The file ids a form refers to, each checked to exist and be usable by the caller."""
-    wanted = {f: data[f] for f in fields if isinstance(data.get(f), str)}
+    wanted = {
+        where: value
+        for path in fields
+        for where, value in values_at(data, path)
+        if isinstance(value, str)
+    }
     if not wanted:
         return []
     rows = {

@@ -7,15 +7,14 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import AuditRecord, ProcessInstance, UserTask
+from service.db.models import AuditRecord, Member, ProcessInstance, Unit, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition, Instance
-from service.services import files, progress
+from service.services import advance, files, persons, progress
 from service.services.context import SHANGHAI, Context
 from service.services.definitions import Definitions
-from service.services.effects import apply_effects
 from service.services.facts import FACT_KEYS, facts_for
 from service.services.forms import validate_form
 from service.services.scope import instances_in_scope
@@ -42,7 +41,7 @@ def start_process(
 ) -> tuple[dict, bool]:
     """Start an instance; returns its view and whether it was created (False: replayed)."""
     version_id, defn = ctx.definitions.latest(key)
-    if join_code_id is None and actor.role != defn.start_role:
+    if join_code_id is None and actor.role not in defn.start_roles:
         raise Forbidden(f"当前账号无权发起“{defn.name}”")
     owner = f"join:{join_code_id}" if join_code_id is not None else f"account:{actor.id}"
     if idempotency_key:
@@ -75,28 +74,39 @@ def _start(
 ) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
+    data = dict(data)
+    if actor.role == "member" and "persons" not in defn.start_fields:
+        member = uow.session.get(Member, actor.member_id)
+        data.update(id_number=member.id_number, name=member.name)  # the member's own form
     validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
+    payload = persons.normalize(data)
+    persons.check_lines(uow.session, payload)
     used = files.check_references(
-        uow, actor, data, defn.start_file_fields, join_code_id=join_code_id
+        uow, actor, payload, defn.start_file_fields, join_code_id=join_code_id
     )
     today, now = ctx.today(), ctx.now()
-    payload = dict(data)
-    if "id_number" in payload:
-        payload["id_number"] = str(payload["id_number"]).strip().upper()
-    payload.setdefault("birth_date", None)
-    payload["submitted_on"] = today.isoformat()
-    payload.update(facts_for(uow.session, key, payload, today))
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    agency_id = actor.agency_id or (unit.agency_id if unit else None)
+    if actor.role == "member":
+        agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
+    if key == "member_join":
+        payload.setdefault("birth_date", None)
+    payload.update(
+        submitted_on=today.isoformat(),
+        process_key=key,
+        initiator_role=actor.role,
+        unit_name=unit.name if unit else None,
+    )
+    payload.update(facts_for(uow.session, key, payload, today, unit_id=actor.unit_id))
     inst = Instance.start(defn, payload)
-    reasons = inst.data.get("failure_reasons")
-    if reasons:
-        raise RuleFailed(reasons)
+    persons.refuse_ineligible(inst.data)
     lock_field = defn.start_props.get("exclusive_subject")
     row = ProcessInstance(
         process_key=key,
         definition_version_id=version_id,
         business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
         unit_id=actor.unit_id,
-        agency_id=actor.agency_id,
+        agency_id=agency_id,
         member_id=actor.member_id,
         subject_name=payload.get("name"),
         subject_id_number=payload.get("id_number"),
@@ -119,9 +129,7 @@ def _start(
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
             return instance_view(uow, found, ctx.definitions), False
         raise RuleFailed(["该申请人已有正在办理中的同类申请，请勿重复提交"]) from exc
-    open_rows = progress.sync_tasks(uow.session, row, inst, defn, now, before=set())
-    progress.sync_waiting(uow.session, row, inst, had_any=False)
-    files.link_to_instance(uow, used, row.id, row.unit_id)
+    persons.sync(uow.session, row, payload)
     progress.audit(
         uow.session,
         row,
@@ -131,9 +139,8 @@ def _start(
         after=row.status,
         detail={"business_key": row.business_key},
     )
-    progress.audit_system_steps(uow.session, row, inst, now)
-    if inst.finished:
-        apply_effects(uow.session, row, inst.end_event, inst.data, defn.policy, today)
+    open_rows = advance.save(uow.session, row, inst, defn, now, today, set(), False)
+    files.link_to_instance(uow, used, row.id, row.unit_id)
     uow.session.flush()
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]

@@ -101,11 +101,13 @@ def sync_tasks(
     return result
 
 
-def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any: bool) -> None:
-    """Mirror the engine's pending timers and messages into indexed rows."""
+def sync_waiting(
+    session: Session, row: ProcessInstance, inst: Instance, had_any: bool
+) -> list[dict]:
+    """Mirror the engine's pending timers and messages into indexed rows; the events."""
     events = inst.waiting_events()
     if not events and not had_any:
-        return
+        return events
     session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
     for ev in events:
         try:
@@ -119,9 +121,10 @@ def sync_waiting(session: Session, row: ProcessInstance, inst: Instance, had_any
                 kind=ev["kind"],
                 name=ev["name"],
                 due_at=due,
-                correlation_key=row.subject_id_number,
+                correlation_key=ev.get("correlation") or row.subject_id_number,
             )
         )
+    return events
 
 
 def audit(

@@ -5,10 +5,10 @@ Out of scope is indistinguishable from absent: callers answer 404.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from service.db.models import ProcessInstance, UserTask
+from service.db.models import InstancePerson, ProcessInstance, UserTask
 from service.domain.actor import Actor
 
 _ALL_INSTANCES = {"association_reviewer", "finance_reviewer", "secretariat_admin"}
@@ -23,7 +23,11 @@ def instances_in_scope(stmt: Select, actor: Actor) -> Select:
     if actor.role == "agency_reviewer":
         return stmt.where(ProcessInstance.agency_id == actor.agency_id)
     if actor.role == "member":
-        return stmt.where(ProcessInstance.member_id == actor.member_id)
+        listed = exists().where(
+            InstancePerson.instance_id == ProcessInstance.id,
+            InstancePerson.member_id == actor.member_id,
+        )
+        return stmt.where(or_(ProcessInstance.member_id == actor.member_id, listed))
     return stmt.where(false())
 
 

@@ -13,11 +13,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.db.models import ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
+from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import Instance, TaskNotReady
-from service.services import files, progress
+from service.services import advance, bills, files, persons, progress
 from service.services.context import Context
-from service.services.effects import apply_effects
 from service.services.facts import facts_for
 from service.services.forms import validate_form
 from service.services.instances import public_data, task_brief
@@ -215,7 +214,11 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     had_waiting = bool(inst.waiting_events())
     current = inst.data
     payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
+    payload = persons.normalize(payload) if "persons" in payload else payload
+    persons.check_lines(uow.session, payload)
     used = files.check_references(uow, actor, payload, info.file_fields, instance_id=inst_row.id)
+    # a confirmed payment may renew memberships: before the facts the next rules read
+    bills.on_complete(uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy)
     facts = (
         facts_for(
             uow.session,
@@ -223,6 +226,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
             {**current, **payload},
             today,
             instance_id=inst_row.id,
+            unit_id=inst_row.unit_id,
         )
         if info.runs_rules
         else {}
@@ -232,18 +236,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         inst.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
         raise Conflict("该任务已办结，请刷新待办列表") from exc
-    reasons = inst.data.get("failure_reasons")
-    if reasons:
-        raise RuleFailed(reasons)
-    inst_row.state, inst_row.status = inst.dumps(), inst.status
-    inst_row.finished, inst_row.end_event, inst_row.updated_at = (
-        inst.finished,
-        inst.end_event,
-        now,
-    )
-    if inst.finished:
-        inst_row.finished_at = now
-        apply_effects(uow.session, inst_row, inst.end_event, inst.data, defn.policy, today)
+    persons.refuse_ineligible(inst.data)
     row.state, row.completed_by, row.completed_at = "completed", actor.id, now
     decision = payload.get("decision")
     try:  # any flush below runs the instance UPDATE, which checks the version it loaded
@@ -257,13 +250,21 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
             decision=decision,
             remark=payload.get("remark"),
             before=status_before,
-            after=inst_row.status,
+            after=inst.status,
         )
-        progress.audit_system_steps(uow.session, inst_row, inst, now)
-        open_rows = progress.sync_tasks(
-            uow.session, inst_row, inst, defn, now, before, completed=row.engine_task_id
+        if "persons" in payload or "id_number" in payload:
+            persons.sync(uow.session, inst_row, inst.data)
+        open_rows = advance.save(
+            uow.session,
+            inst_row,
+            inst,
+            defn,
+            now,
+            today,
+            before,
+            had_waiting,
+            completed=row.engine_task_id,
         )
-        progress.sync_waiting(uow.session, inst_row, inst, had_waiting)
         files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
         uow.session.flush()
     except StaleDataError as exc:

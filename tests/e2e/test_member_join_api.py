@@ -46,6 +46,12 @@ def step(client, login, instance_id, who, data, expect_task=None) -> dict:
     return complete(client, login(who), task["id"], data)
 
 
+FINANCE_APPROVE = {
+    "decision": "approve",
+    "remark": "已到账",
+    "receipt_number": "GD-CZ-2026-000123",
+    "receipt_date": "2026-11-28",
+}
 CHAIN = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
 
 
@@ -60,6 +66,8 @@ def approve_to_end(
             who, data = "unit", {"fee_voucher": upload(client, login("unit"))}
         elif name == "unit_pre_review":
             who, data = "unit", {"decision": "approve", "member_level": level}
+        elif name == "finance_review":
+            who, data = "finance", dict(FINANCE_APPROVE)
         else:
             who, data = REVIEWS[name], {"decision": "approve", "remark": "同意"}
         results.append(step(client, login, instance_id, who, data, name))

@@ -1,0 +1,28 @@
+"""Who may do a business, with reasons: per unit member, and for a form before it is sent."""
+
+from flask_smorest import Blueprint
+
+from service.api import schemas
+from service.api.common import actor, ctx, uow
+from service.services import eligibility
+
+blp = Blueprint("eligibility", __name__, url_prefix="/api/v1", description="办理条件核验")
+
+
+@blp.route("/units/<int:unit_id>/eligibility")
+@blp.arguments(schemas.EligibilityQuery, location="query")
+@blp.response(200, schemas.EligibilityPageSchema)
+@blp.alt_response(422, description="缺少证书类型等必要参数")
+def unit_eligibility(args, unit_id):
+    """本单位每名人员能否办理某项业务，不能办理的说明原因"""
+    with uow() as u:
+        return eligibility.unit_eligibility(ctx(), u, actor(), unit_id, **args)
+
+
+@blp.route("/processes/<key>/preview", methods=["POST"])
+@blp.arguments(schemas.DataRequest)
+@blp.response(200, schemas.PreviewSchema)
+def preview(body, key):
+    """提交前预检：表单上每名人员是否符合条件；证书注销时提示是否同时注销会籍"""
+    with uow() as u:
+        return eligibility.preview(ctx(), u, actor(), key, body["data"])

@@ -1,0 +1,206 @@
+"""The facts about one person that the eligibility tables (rules/*.dmn) read.
+
+Pure: records come in as plain values, facts go out as JSON-friendly dicts. What the facts
+mean for a business type is decided by its DMN table, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from service.domain.validation import age_on
+
+CERTIFICATE_TYPES = ("安全监理员", "监理员", "专业监理工程师")
+ORDINARY, PROFESSIONAL = "普通会员", "专业会员"
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    type: str
+    number: str
+    status: str  # stored status: valid / cancelled (expiry is derived from the date)
+    valid_until: date
+    specialty_1: str | None = None
+    specialty_2: str | None = None
+
+
+@dataclass(frozen=True)
+class MembershipRecord:
+    level: str
+    valid_until: date
+    cancelled_on: date | None = None
+
+
+@dataclass
+class PersonRecord:
+    """What the database knows about a person, gathered by the service."""
+
+    id_number: str
+    name: str | None = None
+    unit_id: int | None = None
+    birth_date: date | None = None
+    education: dict | None = None
+    title: str | None = None
+    registration_number: str | None = None
+    qualifications: list | None = None
+    violation_note: str | None = None
+    memberships: list[MembershipRecord] = field(default_factory=list)
+    certificates: list[CertificateRecord] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)
+    unpaid_bills: list[str] = field(default_factory=list)
+    open_learning: list[str] = field(default_factory=list)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has fewer days)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - 28 always exists
+
+
+def years_later(start: date, years: int) -> date:
+    """The same day `years` later (28 February for 29 February)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+def months_until(today: date, until: date) -> int:
+    """The smallest m ≥ 0 with `until` ≤ today + m months (6 ⇔ "within six months")."""
+    if until <= today:
+        return 0
+    m = (until.year - today.year) * 12 + until.month - today.month - 1
+    m = max(m, 0)
+    while add_months(today, m) < until:
+        m += 1
+    return m
+
+
+def certificate_status(cert: CertificateRecord, today: date) -> str:
+    """valid / expired / cancelled as of today."""
+    if cert.status == "cancelled":
+        return "cancelled"
+    return "expired" if cert.valid_until < today else "valid"
+
+
+def membership_status(records: Iterable[MembershipRecord], level: str, today: date) -> str:
+    """valid / expired / cancelled / none for one membership level."""
+    for m in records:
+        if m.level != level:
+            continue
+        if m.cancelled_on is not None:
+            return "cancelled"
+        return "valid" if m.valid_until >= today else "expired"
+    return "none"
+
+
+def _membership_until(records: Iterable[MembershipRecord], level: str) -> str | None:
+    for m in records:
+        if m.level == level and m.cancelled_on is None:
+            return m.valid_until.isoformat()
+    return None
+
+
+def major_category(education: dict | None) -> str | None:
+    if not education:
+        return None
+    return education.get("major_category") or None
+
+
+def _has_registration(record: PersonRecord) -> bool:
+    if record.registration_number:
+        return True
+    return any("注册" in str(q) for q in record.qualifications or [])
+
+
+def specialties_agree(certs: Iterable[CertificateRecord], today: date) -> bool:
+    """Whether every valid certificate carries the same specialties in the same order."""
+    pairs = {
+        (c.specialty_1 or None, c.specialty_2 or None)
+        for c in certs
+        if certificate_status(c, today) == "valid"
+    }
+    return len(pairs) <= 1
+
+
+def person_facts(
+    record: PersonRecord | None, id_number: str, name: str | None, unit_id: int | None, today: date
+) -> dict:
+    """The facts the eligibility rules read for one person on a form."""
+    if record is None:
+        return unknown_person(id_number)
+    education = record.education or {}
+    graduated = education.get("graduated_on")
+    years = None
+    if graduated:
+        try:
+            years = age_on(date.fromisoformat(graduated), today)
+        except ValueError:
+            years = None
+    certificates = {}
+    for c in record.certificates:
+        status = certificate_status(c, today)
+        certificates[c.type] = {
+            "status": status,
+            "number": c.number,
+            "valid_until": c.valid_until.isoformat(),
+            "months_to_expiry": months_until(today, c.valid_until),
+            "specialty_1": c.specialty_1,
+            "specialty_2": c.specialty_2,
+        }
+    return {
+        "known": True,
+        "name_matches": name is None or (record.name or "") == name.strip(),
+        "in_unit": unit_id is not None and record.unit_id == unit_id,
+        "age": age_on(record.birth_date, today) if record.birth_date else None,
+        "ordinary_membership": membership_status(record.memberships, ORDINARY, today),
+        "membership_until": _membership_until(record.memberships, ORDINARY),
+        "professional_membership": membership_status(record.memberships, PROFESSIONAL, today),
+        "has_violation": bool(record.violation_note),
+        "in_flight": sorted(set(record.in_flight)),
+        "unpaid_bills": sorted(set(record.unpaid_bills)),
+        "open_learning": sorted(set(record.open_learning)),
+        "certificates": certificates,
+        "valid_types": [t for t, c in certificates.items() if c["status"] == "valid"],
+        "expired_types": [t for t, c in certificates.items() if c["status"] == "expired"],
+        "education_level": education.get("level"),
+        "years_since_graduation": years,
+        "major_category": major_category(education),
+        "title": record.title or "无",
+        "has_registration": _has_registration(record),
+        "specialties_agree": specialties_agree(record.certificates, today),
+    }
+
+
+def unknown_person(id_number: str) -> dict:
+    """Facts for an ID number no member record has: the rules refuse it by `known`."""
+    return {
+        "known": False,
+        "name_matches": False,
+        "in_unit": False,
+        "age": None,
+        "ordinary_membership": "none",
+        "membership_until": None,
+        "professional_membership": "none",
+        "has_violation": False,
+        "in_flight": [],
+        "unpaid_bills": [],
+        "open_learning": [],
+        "certificates": {},
+        "valid_types": [],
+        "expired_types": [],
+        "education_level": None,
+        "years_since_graduation": None,
+        "major_category": None,
+        "title": "无",
+        "has_registration": False,
+        "specialties_agree": True,
+    }

@@ -1,0 +1,85 @@
+"""DMN decisions evaluated outside a workflow: who is eligible, with reasons, before a start.
+
+The same table a business rule task calls inside the process is evaluated here with the
+same context shape, so a list of eligible persons and the check at start agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from service.engine.helpers import build_helpers
+from service.engine.scripting import iso_today, make_script_engine
+
+
+class DecisionError(Exception):
+    """A decision is unknown or failed on the given context (names the decision)."""
+
+
+class Decisions:
+    """The DMN decisions of a set of files, with the script engine of their policy."""
+
+    def __init__(self, engines: Mapping[str, Any], script_engine: Any):
+        self._engines = dict(engines)
+        self._script_engine = script_engine
+
+    def __contains__(self, decision_id: str) -> bool:
+        return decision_id in self._engines
+
+    def evaluate(self, decision_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The outputs of one decision for `context`; COLLECT outputs are lists ([] if none)."""
+        engine = self._engines.get(decision_id)
+        if engine is None:
+            raise DecisionError(f"没有规则表 {decision_id}")
+        data = dict(context)
+        task = SimpleNamespace(
+            data=data,
+            task_spec=SimpleNamespace(name=decision_id, bpmn_id=decision_id, bpmn_name=decision_id),
+            workflow=SimpleNamespace(
+                script_engine=self._script_engine, spec=SimpleNamespace(file=decision_id)
+            ),
+        )
+        try:
+            result = engine.result(task)
+        except (SpiffWorkflowException, Exception) as exc:  # a cell failed on this context
+            raise DecisionError(f"规则表 {decision_id} 计算出错：{exc}") from exc
+        table = engine.decision_table
+        if table.hit_policy == "COLLECT":
+            for output in table.outputs:
+                result.setdefault(output.name, [])
+        return result
+
+
+def decisions_from_parser(parser: SpiffBpmnParser, script_engine: Any) -> Decisions:
+    """Every decision a parser holds (already validated by the catalogue)."""
+    engines = {}
+    for decision_id in parser.dmn_parsers:
+        try:
+            engines[decision_id] = parser.get_engine(decision_id, None)
+        except ValidationException as exc:  # pragma: no cover - the catalogue reports it
+            raise DecisionError(str(exc)) from exc
+    return Decisions(engines, script_engine)
+
+
+def load_decisions(rules_dir: Path | str, today=iso_today) -> Decisions:
+    """Every decision in a rules folder, with its policy parameters (for tools and tests)."""
+    rules_dir = Path(rules_dir)
+    parser = SpiffBpmnParser()
+    for path in sorted(rules_dir.glob("*.dmn")):
+        parser.add_dmn_xml(etree.parse(str(path)).getroot(), filename=str(path))
+    policy_file = rules_dir / "policy.json"
+    policy = {}
+    if policy_file.exists():
+        policy = {
+            k: v["value"] for k, v in json.loads(policy_file.read_text(encoding="utf-8")).items()
+        }
+    return decisions_from_parser(parser, make_script_engine(build_helpers(policy, today)))

@@ -1,0 +1,139 @@
+"""Bills (缴费单): one per form, opened where the diagram says the unit pays.
+
+A user task with property `bill` = `pay` opens (or re-opens) the form's bill when it
+becomes ready and marks it paid, with the voucher, when the unit completes it; `confirm`
+on the finance task confirms it with the receipt when finance approves.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Bill, Member, Membership, ProcessInstance
+from service.domain.actor import Actor
+from service.domain.person_facts import years_later
+from service.engine import Definition
+
+# 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md)
+RECEIPT_TYPES = {"个人会员费": "电子财政收据", "会员教育辅助费": "电子发票"}
+STATUS_LABELS = {"unpaid": "未缴费", "paid": "已缴费", "confirmed": "财务已确认"}
+
+
+def _money(value) -> Decimal:
+    try:
+        return Decimal(str(value or "0")).quantize(Decimal("0.01"))
+    except ArithmeticError:
+        return Decimal("0.00")
+
+
+def bill_of(session: Session, instance_id: int) -> Bill | None:
+    return session.scalars(select(Bill).where(Bill.instance_id == instance_id)).first()
+
+
+def open_bill(
+    session: Session, row: ProcessInstance, defn: Definition, data: dict, now: datetime
+) -> Bill:
+    """Open the form's bill (or re-open it after a return) with the amount the rules set."""
+    lines = [dict(line) for line in data.get("fee_lines") or [] if isinstance(line, dict)]
+    if lines:
+        amount = _money(data.get("fee_total"))
+        membership = sum((_money(x.get("membership_fee")) for x in lines), Decimal("0.00"))
+    else:  # a single fee for the form (the join's membership fee)
+        amount = _money(data.get("fee_total") or data.get("fee_amount"))
+        membership = amount if defn.bill_kind == "个人会员费" else Decimal("0.00")
+    kind = defn.bill_kind or "个人会员费"
+    bill = bill_of(session, row.id)
+    if bill is None:
+        bill = Bill(instance_id=row.id, unit_id=row.unit_id, created_at=now)
+        session.add(bill)
+    bill.kind, bill.receipt_type = kind, RECEIPT_TYPES.get(kind, "电子发票")
+    bill.amount, bill.membership_amount, bill.lines = amount, membership, lines
+    bill.status, bill.voucher_file_id, bill.paid_at = "unpaid", None, None
+    bill.receipt_number = bill.receipt_date = bill.confirmed_by = bill.confirmed_at = None
+    bill.updated_at = now
+    return bill
+
+
+def on_complete(
+    session: Session,
+    row: ProcessInstance,
+    role: str | None,
+    payload: dict,
+    actor: Actor,
+    now: datetime,
+    today: date,
+    policy: dict,
+) -> None:
+    """What completing a task with a `bill` role does to the form's bill."""
+    if role is None:
+        return
+    bill = bill_of(session, row.id)
+    if bill is None:
+        return
+    if role == "pay":
+        bill.status, bill.paid_at = "paid", now
+        bill.voucher_file_id = payload.get("fee_voucher")
+    elif role == "confirm":
+        if payload.get("decision") == "return":
+            bill.status = "unpaid"
+        else:
+            bill.status, bill.confirmed_by, bill.confirmed_at = "confirmed", actor.id, now
+            bill.receipt_number = payload.get("receipt_number")
+            receipt = payload.get("receipt_date")
+            bill.receipt_date = date.fromisoformat(receipt) if receipt else today
+            renew_memberships(session, row, bill, today, policy)
+    bill.updated_at = now
+
+
+def renew_memberships(
+    session: Session, row: ProcessInstance, bill: Bill, today: date, policy: dict
+) -> None:
+    """Persons whose expired membership fee was on the bill are members again from today."""
+    ids = [x["id_number"] for x in bill.lines if _money(x.get("membership_fee")) > 0]
+    if not ids:
+        return
+    years = int(policy.get("membership_validity_years", 1))
+    members = session.scalars(select(Member).where(Member.id_number.in_(ids)))
+    for member in members:
+        ms = session.scalars(
+            select(Membership).where(
+                Membership.member_id == member.id, Membership.level == "普通会员"
+            )
+        ).first()
+        until = years_later(today, years) - timedelta(days=1)
+        if ms is None:
+            session.add(
+                Membership(
+                    member_id=member.id,
+                    level="普通会员",
+                    valid_from=today,
+                    valid_until=until,
+                    instance_id=row.id,
+                )
+            )
+        else:
+            ms.valid_from, ms.valid_until, ms.cancelled_on = today, until, None
+            ms.instance_id = row.id
+
+
+def bill_view(bill: Bill) -> dict:
+    return {
+        "id": bill.id,
+        "instance_id": bill.instance_id,
+        "kind": bill.kind,
+        "amount": f"{bill.amount:.2f}",
+        "membership_amount": f"{bill.membership_amount:.2f}",
+        "lines": bill.lines,
+        "status": bill.status,
+        "status_label": STATUS_LABELS.get(bill.status, bill.status),
+        "voucher_file_id": bill.voucher_file_id,
+        "paid_at": bill.paid_at,
+        "receipt_type": bill.receipt_type,
+        "receipt_number": bill.receipt_number,
+        "receipt_date": bill.receipt_date,
+        "confirmed_at": bill.confirmed_at,
+    }

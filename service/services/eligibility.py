@@ -1,0 +1,168 @@
+"""Who may do a business, and why not: the process's eligibility table, before a start.
+
+The manual's screens hide ineligible persons; here every person is listed with the
+reasons. The table is the one the process's business rule task calls at start, evaluated
+with the same context, so this answer and the check at start agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from service.db.models import Member, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
+from service.engine import Definition
+from service.services.context import Context
+from service.services.facts import person_records
+from service.services.persons import normalize
+
+CANCELLATION_DECISION = "certificate_cancellation_membership"
+_SEE_ALL = ("association_reviewer", "secretariat_admin")
+
+
+def _definition(ctx: Context, key: str) -> Definition:
+    defn = ctx.definitions.current.get(key)
+    if defn is None:
+        raise NotFound(f"业务类型 {key} 不存在")
+    if not defn.eligibility_decision:
+        raise FormInvalid({"process": f"“{defn.name}”不按单位人员核验办理条件"})
+    return defn
+
+
+def _line_fields(defn: Definition) -> tuple[dict, list]:
+    """The properties and required fields of one person line on the start form."""
+    persons = defn.start_fields.get("persons") or {}
+    items = persons.get("items") or {}
+    props, required = dict(items.get("properties") or {}), list(items.get("required") or [])
+    for sub in items.get("allOf") or []:
+        props.update(sub.get("properties") or {})
+        required += sub.get("required") or []
+    return props, required
+
+
+def _context(defn: Definition, form: dict, line: dict, facts: dict, unit: Unit | None, today):
+    return {
+        **form,
+        "person": line,
+        "facts": facts,
+        "process_key": defn.key,
+        "initiator_role": "unit_admin",
+        "submitted_on": today.isoformat(),
+        "unit_name": unit.name if unit else None,
+    }
+
+
+def _judge(defn: Definition, context: dict) -> dict:
+    reasons = defn.decisions.evaluate(defn.eligibility_decision, context).get("failure_reasons", [])
+    answer = {"eligible": not reasons, "reasons": list(reasons)}
+    if CANCELLATION_DECISION in defn.decisions and "certificate_types" in context["person"]:
+        facts = context["facts"]
+        cancelling = set(context["person"].get("certificate_types") or [])
+        remaining = [
+            t
+            for t, c in facts.get("certificates", {}).items()
+            if c["status"] != "cancelled" and t not in cancelling
+        ]
+        outcome = defn.decisions.evaluate(CANCELLATION_DECISION, {"remaining_types": remaining})
+        answer["cancels_membership"] = bool(outcome.get("cancels_membership"))
+        answer["membership_note"] = outcome.get("membership_note")
+    return answer
+
+
+def unit_eligibility(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    process: str,
+    certificate_type: str | None = None,
+    reason: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> dict:
+    """Every member of a unit, eligible or not for a business, with the reasons."""
+    if not (actor.role == "unit_admin" and actor.unit_id == unit_id) and actor.role not in _SEE_ALL:
+        raise NotFound("单位不存在")
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    defn = _definition(ctx, process)
+    props, required = _line_fields(defn)
+    if certificate_type is not None and certificate_type not in CERTIFICATE_TYPES:
+        raise FormInvalid({"certificate_type": "证书类型应为 " + "、".join(CERTIFICATE_TYPES)})
+    if "certificate_type" in required and certificate_type is None:
+        raise FormInvalid({"certificate_type": f"“{defn.name}”须先选择证书类型"})
+    form = {"reason": reason} if reason else {}
+    if "reason" in defn.start_fields and not reason:
+        options = defn.start_fields["reason"].get("enum") or []
+        form = {"reason": options[-1]} if options else {}
+    today = ctx.today()
+    stmt = select(Member).where(Member.unit_id == unit_id)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    members = list(
+        uow.session.scalars(
+            stmt.order_by(Member.id).limit(page_size).offset((page - 1) * page_size)
+        )
+    )
+    records = person_records(uow.session, [m.id_number for m in members])
+    items = []
+    for m in members:
+        facts = person_facts(records.get(m.id_number), m.id_number, m.name, unit_id, today)
+        line = {"id_number": m.id_number, "name": m.name}
+        if "certificate_type" in props and certificate_type:
+            line["certificate_type"] = certificate_type
+        if "certificate_types" in props:
+            held = [t for t, c in facts["certificates"].items() if c["status"] != "cancelled"]
+            line["certificate_types"] = [certificate_type] if certificate_type else held
+        answer = _judge(defn, _context(defn, form, line, facts, unit, today))
+        items.append({"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer})
+    return {
+        "process": defn.key,
+        "process_name": defn.name,
+        "certificate_type": certificate_type,
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
+    """What the rules would say of each person on a form, before it is submitted."""
+    if actor.role != "unit_admin":
+        raise NotFound("没有可预览的业务")
+    defn = _definition(ctx, key)
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "data 应为 JSON 对象"})
+    payload = normalize(data)
+    lines = payload.get("persons")
+    if not isinstance(lines, list) or not lines:
+        raise FormInvalid({"persons": "请至少填写一名人员"})
+    errors = {
+        f"persons/{i}/id_number": "请填写证件号码"
+        for i, p in enumerate(lines)
+        if not isinstance(p, dict) or not p.get("id_number")
+    }
+    if errors:
+        raise FormInvalid(errors)
+    unit = uow.session.get(Unit, actor.unit_id)
+    today = ctx.today()
+    records = person_records(uow.session, [p["id_number"] for p in lines])
+    form = {k: v for k, v in payload.items() if k != "persons"}
+    items = []
+    for i, line in enumerate(lines):
+        facts = person_facts(
+            records.get(line["id_number"]),
+            line["id_number"],
+            line.get("name"),
+            actor.unit_id,
+            today,
+        )
+        answer = _judge(defn, _context(defn, form, line, facts, unit, today))
+        items.append(
+            {"index": i, "id_number": line["id_number"], "name": line.get("name"), **answer}
+        )
+    return {"process": defn.key, "process_name": defn.name, "items": items}
