@@ -259,11 +259,12 @@ def _validity(c: Change, start: date) -> date:
 
 
 def _initial_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    number = certificate_number(c.session, task.certificate_type, c.today)
     cert = _certificate(c, member, task.certificate_type)
     if cert is None:
-        cert = Certificate(member_id=member.id, type=task.certificate_type)
+        cert = Certificate(member_id=member.id, type=task.certificate_type, number=number)
         c.session.add(cert)
-    cert.number = certificate_number(c.session, task.certificate_type, c.today)
+    cert.number = number
     cert.specialty_1, cert.specialty_2 = line.get("specialty_1"), line.get("specialty_2")
     cert.first_issued_on, cert.renewed_on = c.today, None
     cert.valid_until, cert.unit_name = _validity(c, c.today), c.unit_name()
@@ -282,6 +283,7 @@ def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member
 
 
 def _upgrade_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
+    number = certificate_number(c.session, "专业监理工程师", c.today)
     old = _certificate(c, member, "监理员")
     target = _certificate(c, member, "专业监理工程师")
     if old is None:
@@ -292,7 +294,7 @@ def _upgrade_passed(c: Change, task: LearningTask, line: dict, member: Member) -
         old_kept = True
     specialties = (old.specialty_1, old.specialty_2)
     target.type = "专业监理工程师"
-    target.number = certificate_number(c.session, "专业监理工程师", c.today)
+    target.number = number
     target.specialty_1, target.specialty_2 = specialties
     target.first_issued_on, target.renewed_on = c.today, None
     target.valid_until, target.unit_name = _validity(c, c.today), c.unit_name()
@@ -331,4 +333,5 @@ def apply_learning_passed(c: Change, task: LearningTask) -> None:
             InstancePerson.instance_id == c.row.id, InstancePerson.id_number == task.id_number
         )
     ).first()
-    effect(c, task, dict(person.line) if person else {}, member)
+    with c.session.no_autoflush:  # a certificate is built over several look-ups
+        effect(c, task, dict(person.line) if person else {}, member)
