@@ -27,7 +27,7 @@ def _recorder():
 def record(body):
     """登记学习结果（批量，全部正确才导入）"""
     who = _recorder()
-    rows = [(f"records/{i}", r) for i, r in enumerate(body["records"])]
+    rows = [(f"records.{i}", r) for i, r in enumerate(body["records"])]
     with uow() as u:
         return learning.record_results(ctx(), u, who, rows)
 

@@ -82,12 +82,12 @@ def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
 
 
 def values_at(data: Any, path: str) -> list[tuple[str, Any]]:
-    """(field path as `a/0/b`, value) for every value a file path reaches in `data`."""
+    """(field path as `a.0.b`, value) for every value a file path reaches in `data`."""
     results: list[tuple[str, Any]] = []
 
     def walk(node: Any, parts: list[str], where: list[str]) -> None:
         if not parts:
-            results.append(("/".join(where), node))
+            results.append((".".join(where), node))
             return
         head, rest = parts[0], parts[1:]
         if head == "*":

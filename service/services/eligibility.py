@@ -142,7 +142,7 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     if not isinstance(lines, list) or not lines:
         raise FormInvalid({"persons": "请至少填写一名人员"})
     errors = {
-        f"persons/{i}/id_number": "请填写证件号码"
+        f"persons.{i}.id_number": "请填写证件号码"
         for i, p in enumerate(lines)
         if not isinstance(p, dict) or not p.get("id_number")
     }

@@ -19,34 +19,63 @@ _TYPE_NAMES = {
 }
 
 
-def _title(props: dict[str, dict], path: list) -> str:
-    node: dict | None = {"properties": props}
-    title = ".".join(map(str, path))
+def _resolve(node, resolver):
+    while isinstance(node, dict) and "$ref" in node and resolver is not None:
+        extra = {k: v for k, v in node.items() if k != "$ref"}
+        resolved = resolver.lookup(node["$ref"])
+        node, resolver = {**resolved.contents, **extra}, resolved.resolver
+    return node, resolver
+
+
+def _merged(node, resolver) -> tuple[dict, object]:
+    """A schema node with the properties and items of its allOf branches merged in."""
+    node, resolver = _resolve(node, resolver)
+    if not isinstance(node, dict):
+        return {}, resolver
+    props = dict(node.get("properties") or {})
+    items = node.get("items")
+    for sub in node.get("allOf") or []:
+        sub, _ = _resolve(sub, resolver)
+        if isinstance(sub, dict):
+            props.update(sub.get("properties") or {})
+            items = items or sub.get("items")
+    return {**node, "properties": props, "items": items}, resolver
+
+
+def _node(props: dict[str, dict], path: list, root=None, registry=None) -> dict:
+    """The schema of the field at `path`, stepping into objects and array items."""
+    resolver = None
+    if root is not None and registry is not None:
+        resolver = registry.resolver(base_uri=root.get("$id", ""))
+    node: dict = {"properties": props}
     for part in path:
-        sub = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
-        if not isinstance(sub, dict):
-            break
-        title = sub.get("title", title)
-        node = sub
+        node, resolver = _merged(node, resolver)
+        sub = (node.get("properties") or {}).get(part)
+        if sub is None and str(part).isdigit() and isinstance(node.get("items"), dict):
+            sub = node["items"]
+        node, resolver = _resolve(sub or {}, resolver)
+    merged, _ = _merged(node, resolver)
+    return merged
+
+
+def _title(props: dict[str, dict], path: list, root=None, registry=None) -> str:
+    node = _node(props, path, root, registry)
+    title = node.get("title") or ".".join(map(str, path))
+    if len(path) >= 2 and str(path[-2]).isdigit():  # a field of one line of a list
+        return f"第{int(path[-2]) + 1}行「{title}」"
     return f"「{title}」"
 
 
-def _node(props: dict[str, dict], path: list) -> dict:
-    node: dict = {"properties": props}
-    for part in path:
-        node = (node.get("properties") or {}).get(part) or {}
-    return node
-
-
-def _message(err, props, registry) -> tuple[str, str]:
+def _message(err, props, registry, root) -> tuple[str, str]:
     path = [str(p) for p in err.absolute_path]
     schema = err.schema if isinstance(err.schema, dict) else {}
     field = ".".join(path) or schema.get("x-error-field", "_form")
     if schema.get("x-error"):
         return schema.get("x-error-field", field), schema["x-error"]
-    title = _title(props, path) if path else "表单"
+    title = _title(props, path, root, registry) if path else "表单"
     if err.validator in ("additionalProperties", "unevaluatedProperties"):
-        known = props if not path else (_node(props, path).get("properties") or {})
+        known = set(props if not path else (_node(props, path, root, registry)["properties"]))
+        known |= set(schema.get("properties") or {})
         extra = sorted(set(err.instance) - set(known))
         if not extra:  # only properties of a failing branch: the branch's error says why
             return "", ""
@@ -105,9 +134,10 @@ def validate_form(
             for missing in err.validator_value:
                 if isinstance(err.instance, dict) and missing not in err.instance:
                     field = ".".join(base + [missing])
-                    errors.setdefault(field, f"请填写{_title(props, base + [missing])}")
+                    title = _title(props, base + [missing], validator.schema, registry)
+                    errors.setdefault(field, f"请填写{title}")
             continue
-        field, message = _message(err, props, registry)
+        field, message = _message(err, props, registry, validator.schema)
         if field:
             errors.setdefault(field, message)
     if errors:

@@ -41,7 +41,7 @@ def check_lines(session: Session, data: dict) -> None:
     for i, p in enumerate(persons):
         n = p.get("id_number")
         if n in seen:
-            errors[f"persons/{i}/id_number"] = f"该人员已在第{seen[n] + 1}行，同一表单不能重复报名"
+            errors[f"persons.{i}.id_number"] = f"该人员已在第{seen[n] + 1}行，同一表单不能重复报名"
         seen.setdefault(n, i)
     wanted = {p.get(f) for p in persons for f in SPECIALTY_FIELDS if p.get(f)}
     if wanted:
@@ -53,9 +53,9 @@ def check_lines(session: Session, data: dict) -> None:
         for i, p in enumerate(persons):
             for f in SPECIALTY_FIELDS:
                 if p.get(f) and p[f] not in known:
-                    errors[f"persons/{i}/{f}"] = f"专业“{p[f]}”不在专业字典中"
+                    errors[f"persons.{i}.{f}"] = f"专业“{p[f]}”不在专业字典中"
             if p.get("specialty_1") and p.get("specialty_1") == p.get("specialty_2"):
-                errors[f"persons/{i}/specialty_2"] = "专业2不能与专业1相同"
+                errors[f"persons.{i}.specialty_2"] = "专业2不能与专业1相同"
     if errors:
         raise FormInvalid(errors)
 
