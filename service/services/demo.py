@@ -17,6 +17,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services import accounts, files, instances, tasks
+from service.services.demo_business import load_business_demo
 
 PASSWORD = "demo1234"
 AGENCIES = [
@@ -190,8 +191,15 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             with UnitOfWork(db.session) as uow:
                 view, _ = instances.start_process(ctx, uow, unit, "member_join", data)
             _advance(ctx, view["id"], target, reviewers)
+        load_business_demo(ctx, reviewers, lambda color: _upload(ctx, unit, color))
     for _name, prefix, _mobile, target in APPLICANTS:
         if target == "审批完成":
             number = make_resident_id(prefix)
             logins.append(("个人会员", number, f"{number[-6:]}（身份证号后6位）"))
+    for name, prefix in (
+        ("谢国栋（专业会员）", "44010619700202789"),
+        ("冯佩珊（持证）", "44010619910606912"),
+    ):
+        number = make_resident_id(prefix)
+        logins.append((name, number, f"{number[-6:]}（身份证号后6位）"))
     return logins

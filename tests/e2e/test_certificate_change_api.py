@@ -1,0 +1,325 @@
+"""Certificate unit-name change and certificate cancellation over HTTP, on both databases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from conftest import open_task, upload
+from sqlalchemy import func, select, update
+
+from service.db import db
+from service.db.models import Account, Bill, Certificate, Member, Membership, ProcessInstance
+from service.domain.validation import make_resident_id
+from service.services.roster import CertificateSeed, MemberSeed, add_member
+
+TODAY = date(2026, 11, 28)
+NEXT_YEAR = date(2027, 6, 30)
+APPROVE = {"decision": "approve", "remark": "同意"}
+FINANCE_APPROVE = {
+    "decision": "approve",
+    "remark": "已到账",
+    "receipt_number": "FP2026000456",
+    "receipt_date": "2026-11-28",
+}
+OLD_NAME = "广州珠江监理有限公司（更名前）"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(app):
+    """Business day 2026-11-28 in Asia/Shanghai (noon), restored afterwards."""
+    ctx = app.extensions["memberflow"]
+    saved = ctx.clock
+    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
+    yield
+    ctx.clock = saved
+
+
+def in_db(app, fn):
+    with app.app_context():
+        try:
+            return fn(db.session)
+        finally:
+            db.session.remove()
+
+
+def seed(app, unit_id, name, prefix, certs=(), **kwargs) -> str:
+    id_number = make_resident_id(prefix)
+    kwargs.setdefault("memberships", {"普通会员": NEXT_YEAR})
+
+    def add(s):
+        add_member(s, MemberSeed(name, id_number, unit_id, certificates=list(certs), **kwargs))
+        s.commit()
+
+    in_db(app, add)
+    return id_number
+
+
+def cert(cert_type, number, until=date(2028, 12, 31), status="valid") -> CertificateSeed:
+    return CertificateSeed(cert_type, number, until, status=status)
+
+
+def start(client, headers, key, data, expect=201) -> dict:
+    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
+    assert reply.status_code == expect, reply.get_json()
+    return reply.get_json()
+
+
+def step(client, headers, instance_id, data) -> dict:
+    task = open_task(client, headers, instance_id)
+    reply = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
+    )
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()
+
+
+def pay_chain(client, login, instance_id) -> dict:
+    """机构初审 → 协会初审 → 待缴费 → 财务复核, all approved."""
+    assert step(client, login("agency"), instance_id, APPROVE)["status"] == "协会初审中"
+    assert step(client, login("association"), instance_id, APPROVE)["status"] == "待缴费"
+    unit = login("unit")
+    paid = step(client, unit, instance_id, {"fee_voucher": upload(client, unit)})
+    assert paid["status"] == "财务复核中"
+    return step(client, login("finance"), instance_id, FINANCE_APPROVE)
+
+
+def change_form(client, headers, reason, persons) -> dict:
+    return {
+        "reason": reason,
+        "pledge": upload(client, headers),
+        "persons": [
+            {"id_number": n, "name": name, "social_insurance": upload(client, headers)}
+            for n, name in persons
+        ],
+    }
+
+
+def bill_of(app, instance_id):
+    def read(s):
+        b = s.scalars(select(Bill).where(Bill.instance_id == instance_id)).one()
+        fees = {x["id_number"]: (x["support_fee"], x["membership_fee"]) for x in b.lines}
+        return f"{b.amount:.2f}", f"{b.membership_amount:.2f}", b.status, fees
+
+    return in_db(app, read)
+
+
+def certificates(app, id_number) -> dict:
+    def read(s):
+        rows = s.execute(
+            select(Certificate)
+            .join(Member, Member.id == Certificate.member_id)
+            .where(Member.id_number == id_number)
+        ).scalars()
+        return {c.type: (c.status, c.unit_name, c.cancelled_on) for c in rows}
+
+    return in_db(app, read)
+
+
+def ordinary_membership(app, id_number):
+    def read(s):
+        m = s.execute(
+            select(Membership)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Member.id_number == id_number, Membership.level == "普通会员")
+        ).scalar_one()
+        return m.valid_from, m.valid_until, m.cancelled_on
+
+    return in_db(app, read)
+
+
+# --- certificate_unit_change --------------------------------------------------------------
+
+
+def test_a_renamed_unit_reissues_every_live_certificate(app, client, login, world):
+    unit = login("unit")
+    a = seed(
+        app,
+        world.unit_id,
+        "梁志明",
+        "44010619800101123",
+        [
+            cert("监理员", "JL2024000101"),
+            cert("安全监理员", "AQ2024000101"),
+            cert("专业监理工程师", "ZJ2020000101", status="cancelled"),
+        ],
+    )
+    b = seed(app, world.unit_id, "黄小燕", "44010619850505234", [cert("监理员", "JL2024000102")])
+    in_db(app, lambda s: (s.execute(update(Certificate).values(unit_name=OLD_NAME)), s.commit()))
+
+    data = change_form(client, unit, "unit_renamed", [(a, "梁志明"), (b, "黄小燕")])
+    inst = start(client, unit, "certificate_unit_change", data)
+    assert inst["business_key"].startswith("ZSBG-") and inst["status"] == "机构初审中"
+
+    done = pay_chain(client, login, inst["id"])
+    assert (done["status"], done["finished"]) == ("审批完成", True)
+    amount, membership, status, fees = bill_of(app, inst["id"])
+    assert (amount, membership, status) == ("40.00", "0.00", "confirmed")
+    assert fees == {a: ("20.00", "0.00"), b: ("20.00", "0.00")}
+
+    assert certificates(app, a) == {
+        "监理员": ("valid", world.unit_name, None),
+        "安全监理员": ("valid", world.unit_name, None),
+        "专业监理工程师": ("cancelled", OLD_NAME, None),
+    }
+    assert certificates(app, b) == {"监理员": ("valid", world.unit_name, None)}
+
+
+def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
+    app, client, login, world
+):
+    unit = login("unit")
+    lapsed = seed(
+        app,
+        world.other_unit_id,
+        "罗文杰",
+        "44050719820303345",
+        [cert("监理员", "JL2024000201")],
+        memberships={"普通会员": date(2026, 6, 30)},
+    )
+    current = seed(
+        app, world.other_unit_id, "吴静", "44050719880808456", [cert("安全监理员", "AQ2024000202")]
+    )
+    persons = [(lapsed, "罗文杰"), (current, "吴静")]
+    lines = [{"id_number": n, "name": name} for n, name in persons]
+
+    preview = client.post(
+        "/api/v1/processes/certificate_unit_change/preview",
+        headers=unit,
+        json={"data": {"reason": "new_employment", "persons": lines}},
+    )
+    assert preview.status_code == 200, preview.get_json()
+    assert [i["eligible"] for i in preview.get_json()["items"]] == [True, True]
+
+    inst = start(
+        client,
+        unit,
+        "certificate_unit_change",
+        change_form(client, unit, "new_employment", persons),
+    )
+    assert inst["status"] == "机构初审中" and inst["agency_id"] == world.agency_id
+    assert pay_chain(client, login, inst["id"])["status"] == "审批完成"
+
+    amount, membership, status, fees = bill_of(app, inst["id"])
+    assert (amount, membership, status) == ("240.00", "200.00", "confirmed")
+    assert fees == {lapsed: ("20.00", "200.00"), current: ("20.00", "0.00")}
+
+    def placement(s, n):
+        m = s.scalars(select(Member).where(Member.id_number == n)).one()
+        acc = s.scalars(select(Account).where(Account.username == n)).one()
+        return m.unit_id, m.agency_id, acc.unit_id
+
+    for n in (lapsed, current):
+        here = (world.unit_id, world.agency_id, world.unit_id)
+        assert in_db(app, lambda s, n=n: placement(s, n)) == here
+        assert {v[1] for v in certificates(app, n).values()} == {world.unit_name}
+    assert ordinary_membership(app, lapsed) == (TODAY, date(2027, 11, 27), None)
+    assert ordinary_membership(app, current)[1:] == (NEXT_YEAR, None)
+
+
+def test_a_unit_change_is_refused_while_the_person_is_in_another_form(app, client, login, world):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "陈家豪", "44010619900909567", [cert("监理员", "JL2024000301")])
+    info = {
+        "id_number": n,
+        "name": "陈家豪",
+        "changes": {"mobile": "13922223333"},
+        "diploma_scan": upload(client, unit),
+    }
+    assert start(client, unit, "member_info_change", info)["status"] == "机构初审中"
+
+    form = change_form(client, unit, "unit_renamed", [(n, "陈家豪")])
+    body = start(client, unit, "certificate_unit_change", form, expect=422)
+    reason = "有办理中的人员、单位或证书变更表单（个人会员信息变更），不能同时办理"
+    assert body["errors"]["persons"] == {
+        "0": {"id_number": n, "name": "陈家豪", "reasons": [reason]}
+    }
+    assert body["errors"]["eligibility"] == [f"陈家豪（{n}）：{reason}"]
+    assert in_db(app, lambda s: s.scalar(select(func.count(ProcessInstance.id)))) == 1
+
+
+# --- certificate_cancellation -------------------------------------------------------------
+
+
+def cancellation(client, headers, lines) -> dict:
+    return {
+        "cancellation_application": upload(client, headers),
+        "persons": [{"id_number": n, "name": name, "certificate_types": t} for n, name, t in lines],
+    }
+
+
+def approve_cancellation(client, login, data) -> dict:
+    inst = start(client, login("unit"), "certificate_cancellation", data)
+    assert inst["business_key"].startswith("ZSBG-") and inst["status"] == "协会复核中"
+    done = step(client, login("association"), inst["id"], APPROVE)
+    assert (done["status"], done["finished"]) == ("审批完成", True)
+    return done
+
+
+def test_cancelling_the_only_certificate_cancels_the_membership(app, client, login, world):
+    unit = login("unit")
+    only = seed(app, world.unit_id, "郑海涛", "44010619781212678", [cert("监理员", "JL2024000401")])
+    double = seed(
+        app,
+        world.unit_id,
+        "刘晓红",
+        "44010619830606789",
+        [cert("监理员", "JL2024000402"), cert("安全监理员", "AQ2024000402")],
+    )
+    lines = [(only, "郑海涛", ["监理员"]), (double, "刘晓红", ["安全监理员"])]
+    reply = client.post(
+        "/api/v1/processes/certificate_cancellation/preview",
+        headers=unit,
+        json={"data": {"persons": cancellation(client, unit, lines)["persons"]}},
+    )
+    assert reply.status_code == 200, reply.get_json()
+    items = reply.get_json()["items"]
+    assert [(i["eligible"], i["cancels_membership"]) for i in items] == [
+        (True, True),
+        (True, False),
+    ]
+    assert "普通会员会籍将同时注销" in items[0]["membership_note"]
+    assert "仍持有监理员证书" in items[1]["membership_note"]
+
+    approve_cancellation(client, login, cancellation(client, unit, lines))
+    assert certificates(app, only)["监理员"][::2] == ("cancelled", TODAY)
+    assert ordinary_membership(app, only)[2] == TODAY
+    kept = certificates(app, double)
+    assert (kept["安全监理员"][0], kept["监理员"][0]) == ("cancelled", "valid")
+    assert ordinary_membership(app, double)[2] is None
+
+
+EXPIRED_ONLY_CANCELS = [
+    ("initial_education", "安全监理员"),
+    ("continuing_education", "监理员"),
+    ("upgrade_education", None),
+    ("specialty_change", None),
+    ("certificate_unit_change", None),
+]
+
+
+def test_an_expired_certificate_can_only_be_cancelled(app, client, login, world):
+    unit = login("unit")
+    n = seed(
+        app,
+        world.unit_id,
+        "孙立新",
+        "44010619860202890",
+        [cert("监理员", "JL2023000501", until=date(2026, 10, 31))],
+    )
+    base = f"/api/v1/units/{world.unit_id}/eligibility?process="
+    for process, cert_type in EXPIRED_ONLY_CANCELS:
+        query = base + process + (f"&certificate_type={cert_type}" if cert_type else "")
+        reply = client.get(query, headers=unit)
+        assert reply.status_code == 200, (process, reply.get_json())
+        (item,) = reply.get_json()["items"]
+        assert not item["eligible"], process
+        assert "持有的监理员证书已过期，只能办理证书注销" in item["reasons"], (process, item)
+
+    reply = client.get(base + "certificate_cancellation", headers=unit)
+    (item,) = reply.get_json()["items"]
+    assert (item["eligible"], item["cancels_membership"]) == (True, True), item
+
+    approve_cancellation(client, login, cancellation(client, unit, [(n, "孙立新", ["监理员"])]))
+    assert certificates(app, n)["监理员"][0] == "cancelled"
+    assert ordinary_membership(app, n)[2] == TODAY
