@@ -160,6 +160,15 @@ def audit(
     )
 
 
+def _steps_title(steps: list[dict]) -> str:
+    """The automatic steps as a short title: each name once, with a count when repeated."""
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step["name"]] = counts.get(step["name"], 0) + 1
+    title = "、".join(n if c == 1 else f"{n}×{c}" for n, c in counts.items())
+    return title if len(title) <= 100 else title[:99] + "…"
+
+
 def audit_system_steps(session: Session, row: ProcessInstance, inst: Instance, now) -> None:
     """One record of the automatic steps (rules, scripts) the engine just ran, if any."""
     if inst.system_steps:
@@ -169,7 +178,7 @@ def audit_system_steps(session: Session, row: ProcessInstance, inst: Instance, n
                 actor_id=None,
                 actor_name="系统",
                 action="system",
-                task_title="、".join(step["name"] for step in inst.system_steps),
+                task_title=_steps_title(inst.system_steps),
                 status_after=row.status,
                 detail={"steps": inst.system_steps},
                 at=now,

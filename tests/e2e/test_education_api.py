@@ -237,3 +237,34 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
         assert row.finished and row.status == "审批完成"
         db.session.remove()
     ctx.clock = lambda: datetime.now() - timedelta(hours=0)
+
+
+def test_a_form_of_twelve_persons_is_checked_person_by_person_and_audited_in_one_line(
+    app, client, login, world
+):
+    unit = login("unit")
+    people = [
+        (
+            seed(app, world.unit_id, f"学员{i:02d}", f"4401061988{i + 1:02d}01{i:03d}"),
+            f"学员{i:02d}",
+        )
+        for i in range(12)
+    ]
+    lines = [person(client, unit, n, name) for n, name in people]
+    reply = client.post(
+        "/api/v1/processes/initial_education/instances",
+        headers=unit,
+        json={"data": {"pledge": upload(client, unit), "persons": lines}},
+    )
+    assert reply.status_code == 201, reply.get_json()
+    assert reply.get_json()["subject_name"] == "学员00等12人"
+    detail = client.get(f"/api/v1/instances/{reply.get_json()['id']}", headers=unit).get_json()
+    assert len(detail["data"]["persons"]) == 12 and "person_facts" not in detail["data"]
+    with app.app_context():
+        from service.db.models import AuditRecord
+
+        titles = db.session.scalars(
+            select(AuditRecord.task_title).where(AuditRecord.action == "system")
+        ).all()
+        assert titles == ["准备人员数据×12、核验办理条件×12"], titles
+        db.session.remove()

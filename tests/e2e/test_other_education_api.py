@@ -1,0 +1,304 @@
+"""Continuing, upgrade and specialty-change education over HTTP, with learning results."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from conftest import open_task, upload
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from service.db import db
+from service.db.models import Bill, Certificate, LearningTask, Member
+from service.domain.validation import make_resident_id
+from service.services.roster import CertificateSeed, MemberSeed, add_member
+
+TODAY = date(2026, 11, 28)
+APPROVE = {"decision": "approve", "remark": "同意"}
+FINANCE_APPROVE = {
+    "decision": "approve",
+    "remark": "已到账",
+    "receipt_number": "FP2026000789",
+    "receipt_date": "2026-11-28",
+}
+C1 = "有办理中的人员、单位或证书变更表单（{}），不能同时办理"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(app):
+    """Business day 2026-11-28 in Asia/Shanghai (noon), restored afterwards."""
+    ctx = app.extensions["memberflow"]
+    saved = ctx.clock
+    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
+    yield
+    ctx.clock = saved
+
+
+def in_db(app, fn):
+    with app.app_context():
+        try:
+            return fn(db.session)
+        finally:
+            db.session.remove()
+
+
+def seed(app, unit_id, name, prefix, certs) -> str:
+    id_number = make_resident_id(prefix)
+    memberships = {"普通会员": date(2027, 6, 30)}
+
+    def add(s):
+        add_member(
+            s, MemberSeed(name, id_number, unit_id, memberships=memberships, certificates=certs)
+        )
+        s.commit()
+
+    in_db(app, add)
+    return id_number
+
+
+def supervisor(until=date(2028, 12, 31), cert_type="监理员", number="JL2024000001", **kw):
+    kw.setdefault("specialty_2", "市政公用工程")
+    return CertificateSeed(cert_type, number, until, **kw)
+
+
+def start(client, headers, key, data, expect=201) -> dict:
+    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
+    assert reply.status_code == expect, reply.get_json()
+    return reply.get_json()
+
+
+def step(client, headers, instance_id, data) -> dict:
+    task = open_task(client, headers, instance_id)
+    reply = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
+    )
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()
+
+
+def enrol(client, headers, key, persons, expect=201, **extra) -> dict:
+    """An enrolment form for `persons` [(id_number, name)], with every required material."""
+    lines = [
+        {
+            "id_number": n,
+            "name": name,
+            "diploma": upload(client, headers),
+            "social_insurance": upload(client, headers),
+            **extra,
+        }
+        for n, name in persons
+    ]
+    data = {"pledge": upload(client, headers), "persons": lines}
+    return start(client, headers, key, data, expect)
+
+
+def approve(app, client, login, instance_id, amount: str) -> None:
+    """机构初审 → 协会初审 → 待缴费 (bill `amount`) → 财务复核: learning opens."""
+    step(client, login("agency"), instance_id, APPROVE)
+    assert step(client, login("association"), instance_id, APPROVE)["status"] == "待缴费"
+    assert in_db(app, lambda s: bill_amount(s, instance_id)) == amount
+    unit = login("unit")
+    step(client, unit, instance_id, {"fee_voucher": upload(client, unit)})
+    done = step(client, login("finance"), instance_id, FINANCE_APPROVE)
+    assert (done["status"], done["finished"]) == ("审批完成", False)
+
+
+def bill_amount(s, instance_id) -> str:
+    return f"{s.scalars(select(Bill).where(Bill.instance_id == instance_id)).one().amount:.2f}"
+
+
+def fields(body) -> dict:
+    """Field errors by dotted path (the service has written both persons/0/x and persons.0.x)."""
+    return {k.replace("/", "."): v for k, v in body["errors"].items()}
+
+
+RECORD = ("id_number", "name", "completed_hours", "exam_status", "exam_attempts")
+
+
+def record(client, login, rows, expect=200) -> dict:
+    records = [dict(zip(RECORD, r, strict=True)) for r in rows]
+    reply = client.post(
+        "/api/v1/learning-records", headers=login("association"), json={"records": records}
+    )
+    assert reply.status_code == expect, reply.get_json()
+    return reply.get_json()
+
+
+def learning(app, id_number) -> list[tuple]:
+    def read(s):
+        rows = s.scalars(select(LearningTask).where(LearningTask.id_number == id_number))
+        return [(t.process_key, t.status, Decimal(t.required_hours)) for t in rows]
+
+    return in_db(app, read)
+
+
+def certificates(app, id_number) -> dict:
+    def read(s):
+        rows = s.scalars(
+            select(Certificate)
+            .join(Member, Member.id == Certificate.member_id)
+            .where(Member.id_number == id_number)
+        )
+        return {
+            c.type: {
+                "number": c.number,
+                "status": c.status,
+                "valid_until": c.valid_until,
+                "renewed_on": c.renewed_on,
+                "specialties": (c.specialty_1, c.specialty_2),
+            }
+            for c in rows
+        }
+
+    return in_db(app, read)
+
+
+def test_continuing_education_extends_the_certificate_from_its_old_expiry(
+    app, client, login, world
+):
+    unit = login("unit")
+    due = seed(app, world.unit_id, "蔡文华", "44010619800101123", [supervisor(date(2027, 5, 28))])
+    early = seed(
+        app,
+        world.unit_id,
+        "邓志远",
+        "44010619810202234",
+        [supervisor(date(2027, 6, 28), number="JL2024000002")],
+    )
+    reason = "监理员证书有效期至2027-06-28，到期前6个月内才能报名继续教育（现距到期7个月）"
+    listed = client.get(
+        f"/api/v1/units/{world.unit_id}/eligibility"
+        "?process=continuing_education&certificate_type=监理员",
+        headers=unit,
+    ).get_json()["items"]
+    assert {i["id_number"]: i["reasons"] for i in listed} == {due: [], early: [reason]}
+
+    persons = [(due, "蔡文华"), (early, "邓志远")]
+    body = enrol(client, unit, "continuing_education", persons, 422, certificate_type="监理员")
+    assert body["errors"]["persons"] == {
+        "1": {"id_number": early, "name": "邓志远", "reasons": [reason]}
+    }
+    inst = enrol(client, unit, "continuing_education", persons[:1], certificate_type="监理员")
+    assert inst["business_key"].startswith("JY-") and inst["status"] == "机构初审中"
+    approve(app, client, login, inst["id"], "60.00")
+    assert learning(app, due) == [("continuing_education", "开课未学习", Decimal(24))]
+
+    assert record(client, login, [(due, "蔡文华", 24, "已通过", 1)])["passed"] == 1
+    renewed = certificates(app, due)["监理员"]
+    assert (renewed["number"], renewed["valid_until"]) == ("JL2024000001", date(2030, 5, 28))
+    assert renewed["renewed_on"] == TODAY
+
+
+def excel(rows) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["身份证号", "姓名", "已完成学时", "考试状态", "考试次数"])
+    for row in rows:
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_an_upgrade_turns_the_supervisor_certificate_into_an_engineer_one(
+    app, client, login, world
+):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "冯建平", "44010619850505345", [supervisor()])
+    inst = enrol(client, unit, "upgrade_education", [(n, "冯建平")])
+    approve(app, client, login, inst["id"], "100.00")
+    assert learning(app, n) == [("upgrade_education", "开课未学习", Decimal(8))]
+
+    short = excel([(n, "冯建平", 6, "已通过", 1)])
+    reply = client.post(
+        "/api/v1/learning-records/import",
+        headers=login("association"),
+        data={"file": (io.BytesIO(short), "学习记录.xlsx")},
+    )
+    assert reply.status_code == 422, reply.get_json()
+    (row,) = reply.get_json()["errors"].items()
+    assert row[0] == "第2行" and "不足要求的8" in row[1] and "不能记为考试通过" in row[1], row
+    assert learning(app, n)[0][1] == "开课未学习"
+
+    assert record(client, login, [(n, "冯建平", 8, "已通过", 2)])["passed"] == 1
+    held = certificates(app, n)
+    engineer = held["专业监理工程师"]
+    assert engineer["number"].startswith("ZJ2026") and engineer["status"] == "valid"
+    assert engineer["specialties"] == ("房屋建筑工程", "市政公用工程")
+    assert engineer["valid_until"] == date(2029, 11, 27)
+    assert held.get("监理员", {}).get("status") != "valid"
+
+
+def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login, world):
+    unit = login("unit")
+    certs = [
+        supervisor(specialty_2=None),
+        supervisor(cert_type="安全监理员", number="AQ2024000001", specialty_2=None),
+        supervisor(cert_type="专业监理工程师", number="ZJ2020000001", status="cancelled"),
+    ]
+    n = seed(app, world.unit_id, "韩丽萍", "44010619870707456", certs)
+    key = "specialty_change"
+    bad = enrol(client, unit, key, [(n, "韩丽萍")], 422, specialty_1="土木工程")
+    assert fields(bad) == {"persons.0.specialty_1": "专业“土木工程”不在专业字典中"}
+
+    new = {"specialty_1": "机电安装工程", "specialty_2": "通信工程"}
+    inst = enrol(client, unit, key, [(n, "韩丽萍")], **new)
+    approve(app, client, login, inst["id"], "60.00")
+    assert learning(app, n) == [(key, "开课未学习", Decimal(16))]
+    assert record(client, login, [(n, "韩丽萍", "16", "通过", 1)])["passed"] == 1
+    held = {t: (c["status"], c["specialties"]) for t, c in certificates(app, n).items()}
+    assert held == {
+        "监理员": ("valid", ("机电安装工程", "通信工程")),
+        "安全监理员": ("valid", ("机电安装工程", "通信工程")),
+        "专业监理工程师": ("cancelled", ("房屋建筑工程", "市政公用工程")),
+    }
+
+
+def test_three_education_forms_run_together_but_block_a_unit_change(app, client, login, world):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "曹国强", "44010619790909567", [supervisor(date(2027, 3, 31))])
+    me = [(n, "曹国强")]
+    enrol(client, unit, "continuing_education", me, certificate_type="监理员")
+    enrol(client, unit, "specialty_change", me, specialty_1="市政公用工程")
+    enrol(client, unit, "upgrade_education", me)
+
+    data = {
+        "reason": "unit_renamed",
+        "pledge": upload(client, unit),
+        "persons": [{"id_number": n, "name": "曹国强", "social_insurance": upload(client, unit)}],
+    }
+    body = start(client, unit, "certificate_unit_change", data, expect=422)
+    reason = C1.format("普通会员继续教育、普通会员专业变更、员升师")
+    assert body["errors"]["persons"]["0"]["reasons"] == [reason]
+
+
+def test_learning_records_are_recorded_all_or_nothing(app, client, login, world):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "袁梦", "44010619900101678", [supervisor(date(2027, 2, 28))])
+    inst = enrol(client, unit, "continuing_education", [(n, "袁梦")], certificate_type="监理员")
+    approve(app, client, login, inst["id"], "60.00")
+
+    stranger = make_resident_id("44010619770707789")
+    body = record(
+        client,
+        login,
+        [(n, "袁梦", 24, "已通过", 1), (stranger, "路人乙", 3, "未考试", 0)],
+        expect=422,
+    )
+    assert fields(body) == {"records.1": f"身份证号 {stranger} 不在学习名单中"}
+    assert learning(app, n)[0][1] == "开课未学习"
+    assert certificates(app, n)["监理员"]["valid_until"] == date(2027, 2, 28)
+
+    body = record(client, login, [(n, "袁梦", 24, "已通过", 11)], expect=422)
+    assert fields(body) == {"records.0": "考试次数不能超过10次（现为11次）"}
+    assert learning(app, n)[0][1] == "开课未学习"
+
+    assert record(client, login, [(n, "袁梦", 20, "未通过", 10)]) == {
+        "received": 1,
+        "updated": 1,
+        "passed": 0,
+    }
+    assert learning(app, n)[0][1] == "学习中"
