@@ -90,12 +90,25 @@ def pg_migrated():
     admin.dispose()
 
 
+_seeded: dict[str, list] = {}
+
+
 def _truncate_pg(url: str) -> None:
+    """Empty every table, then put back the reference rows the migrations seeded."""
     engine = sa.create_engine(url)
-    # the specialty dictionary is reference data the migrations seed: keep it
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "specialties")
+    table = Base.metadata.tables["specialties"]
     with engine.begin() as conn:
+        if url not in _seeded:
+            _seeded[url] = [dict(r._mapping) for r in conn.execute(sa.select(table))]
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(table.insert(), _seeded[url])
+        conn.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('specialties', 'id'), "
+                "(SELECT max(id) FROM specialties))"
+            )
+        )
     engine.dispose()
 
 

@@ -13,6 +13,7 @@ from service.api import (
     join_codes,
     learning,
     processes,
+    records,
     reference,
     tasks,
 )
@@ -45,6 +46,7 @@ def register_api(app: Flask) -> None:
         instances,
         tasks,
         learning,
+        records,
         join_codes,
         files,
         reference,

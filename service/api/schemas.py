@@ -94,6 +94,10 @@ class ApprovalStepSchema(Schema):
 
 
 class InstanceDetailSchema(InstanceSchema):
+    bill = fields.Nested(
+        "BillSchema", allow_none=True, metadata={"description": "缴费单（有缴费环节的业务）"}
+    )
+    person_count = fields.Integer(metadata={"description": "报名人数"})
     data = fields.Dict()
     approval_record = fields.List(fields.Nested(ApprovalStepSchema))
 
@@ -323,3 +327,87 @@ class LearningPageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+
+
+class CertificateQuery(PageArgs):
+    certificate_type = fields.String(
+        metadata={"description": "安全监理员 / 监理员 / 专业监理工程师"}
+    )
+    q = fields.String(metadata={"description": "姓名、身份证号或证书编号"})
+
+
+class CertificateSchema(Schema):
+    id = fields.Integer()
+    member_id = fields.Integer()
+    name = fields.String()
+    id_number = fields.String()
+    type = fields.String()
+    number = fields.String()
+    specialty_1 = fields.String(allow_none=True)
+    specialty_2 = fields.String(allow_none=True)
+    first_issued_on = fields.Date()
+    renewed_on = fields.Date(allow_none=True)
+    valid_until = fields.Date()
+    unit_name = fields.String()
+    status = fields.String(metadata={"description": "valid / expired / cancelled"})
+    status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销"})
+
+
+class CertificatePageSchema(Schema):
+    items = fields.List(fields.Nested(CertificateSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class BillQuery(PageArgs):
+    status = fields.String(
+        validate=validate.OneOf(["unpaid", "paid", "confirmed"]),
+        metadata={"description": "unpaid 未缴费 / paid 已缴费 / confirmed 财务已确认"},
+    )
+
+
+class BillSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    business_key = fields.String()
+    process_key = fields.String()
+    kind = fields.String(metadata={"description": "个人会员费 / 会员教育辅助费"})
+    amount = fields.String()
+    membership_amount = fields.String(metadata={"description": "其中补缴的会费"})
+    lines = fields.List(fields.Dict())
+    status = fields.String()
+    status_label = fields.String()
+    voucher_file_id = fields.String(allow_none=True)
+    paid_at = UtcDateTime(allow_none=True)
+    receipt_type = fields.String(metadata={"description": "电子财政收据 / 电子发票"})
+    receipt_number = fields.String(allow_none=True)
+    receipt_date = fields.Date(allow_none=True)
+    confirmed_at = UtcDateTime(allow_none=True)
+
+
+class BillPageSchema(Schema):
+    items = fields.List(fields.Nested(BillSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class SpecialtyQuery(Schema):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class SpecialtySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    active = fields.Boolean()
+    sort = fields.Integer()
+
+
+class SpecialtyRequest(Schema):
+    name = fields.String(required=True, metadata={"description": "专业名称"})
+
+
+class SpecialtyPatch(Schema):
+    active = fields.Boolean()
+    sort = fields.Integer()

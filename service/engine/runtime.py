@@ -8,6 +8,7 @@ the spec of the instance's definition version, which the catalogue already holds
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +17,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -68,7 +73,40 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 _SERIALIZER = _make_serializer()
+
+
+# Timers fire only when the service says so (Instance.fire_timers with its clock), never
+# because SpiffWorkflow looked at the real clock while stepping: a deadline is then the
+# same event in production and in a test that moves the clock, and fires exactly once,
+# from the indexed waiting rows.
+def _date_due(self, my_task):
+    if my_task._get_internal_data("event_value") is None:
+        value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        my_task._set_internal_data(event_value=value)
+    return my_task._get_internal_data("event_fired", False)
+
+
+def _duration_due(self, my_task):
+    if my_task._get_internal_data("event_value") is None:
+        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        duration = TimerEventDefinition.parse_iso_duration(expression)
+        start = _CLOCK.get() or datetime.now(UTC)
+        due = start + TimerEventDefinition.get_timedelta_from_start(duration, start)
+        my_task._set_internal_data(event_value=due.isoformat())
+    return my_task._get_internal_data("event_fired", False)
+
+
+_CLOCK: ContextVar[datetime | None] = ContextVar("memberflow_engine_clock", default=None)
+TimeDateEventDefinition.has_fired = _date_due
+DurationTimerEventDefinition.has_fired = _duration_due
 _SYSTEM_STEPS = {"BusinessRuleTask", "ScriptTask", "ServiceTask"}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A naive timestamp is UTC (how the service stores time)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 @dataclass(frozen=True)
@@ -94,28 +132,29 @@ def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
 class Instance:
     """One workflow in memory, bound to its definition version."""
 
-    def __init__(self, defn: Definition, workflow: BpmnWorkflow):
+    def __init__(self, defn: Definition, workflow: BpmnWorkflow, now: datetime | None = None):
         self.defn = defn
         self.workflow = workflow
         self.system_steps: list[dict] = []  # automatic steps the last engine run performed
+        self.now = _aware(now)  # the service's clock: when duration timers start counting
 
     @classmethod
-    def start(cls, defn: Definition, data: dict[str, Any]) -> Instance:
+    def start(cls, defn: Definition, data: dict[str, Any], now: datetime | None = None) -> Instance:
         """Create an instance, put the start data in, run to the first wait state."""
         wf = BpmnWorkflow(defn.spec, defn.subprocess_specs, script_engine=defn.script_engine)
         start = wf.get_tasks(state=TaskState.READY)[0]
         start.data.update(data)
-        inst = cls(defn, wf)
+        inst = cls(defn, wf, now)
         inst._steps()
         return inst
 
     @classmethod
-    def load(cls, defn: Definition, state: str) -> Instance:
+    def load(cls, defn: Definition, state: str, now: datetime | None = None) -> Instance:
         """Rebuild an instance from state saved by `dumps`."""
         dct = json.loads(state)
         wf = _SERIALIZER.from_dict(dct, spec=defn.spec, subprocess_specs=defn.subprocess_specs)
         wf.script_engine = defn.script_engine
-        return cls(defn, wf)
+        return cls(defn, wf, now)
 
     def dumps(self) -> str:
         """The engine state as JSON, without the spec."""
@@ -125,10 +164,13 @@ class Instance:
 
     def _steps(self) -> None:
         self.system_steps = []
+        token = _CLOCK.set(self.now)
         try:
             self.workflow.do_engine_steps(did_complete_task=self._record)
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
+        finally:
+            _CLOCK.reset(token)
 
     def _record(self, task) -> None:
         spec = task.task_spec
@@ -278,8 +320,7 @@ class Instance:
                 due_at = datetime.fromisoformat(due)
                 if due_at.tzinfo is None:
                     due_at = due_at.replace(tzinfo=UTC)
-                moment = now if now.tzinfo else now.replace(tzinfo=UTC)
-                if due_at <= moment:
+                if due_at <= _aware(now):
                     task.internal_data["event_fired"] = True
                     fired.append({"name": ev.name, "correlation": self._correlation(task)})
         if fired:

@@ -217,6 +217,25 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
     )
     _walk(ctx, paid, actors, review + pay)
 
+    # specialty change for 周建国 alongside his continuing education: learning not started
+    specialty = _start(
+        ctx,
+        unit,
+        "specialty_change",
+        {
+            **files("pledge"),
+            "persons": [
+                line(
+                    "周建国",
+                    specialty_1="市政公用工程",
+                    specialty_2="房屋建筑工程",
+                    **files(*education),
+                )
+            ],
+        },
+    )
+    _walk(ctx, specialty, actors, review + pay + finance)
+
     # cancellation of the expired certificate, waiting for the association
     _start(
         ctx,

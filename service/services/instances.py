@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import AuditRecord, Member, ProcessInstance, Unit, UserTask
+from service.db.models import (
+    AuditRecord,
+    InstancePerson,
+    Member,
+    ProcessInstance,
+    Unit,
+    UserTask,
+)
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition, Instance
-from service.services import advance, files, persons, progress
+from service.services import advance, bills, files, persons, progress
 from service.services.context import SHANGHAI, Context
 from service.services.definitions import Definitions
 from service.services.facts import FACT_KEYS, facts_for
@@ -97,8 +104,9 @@ def _start(
         initiator_role=actor.role,
         unit_name=unit.name if unit else None,
     )
+    persons.lock(uow.session, payload)
     payload.update(facts_for(uow.session, key, payload, today, unit_id=actor.unit_id))
-    inst = Instance.start(defn, payload)
+    inst = Instance.start(defn, payload, now)
     persons.refuse_ineligible(inst.data)
     lock_field = defn.start_props.get("exclusive_subject")
     row = ProcessInstance(
@@ -252,6 +260,9 @@ def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) 
     view = instance_view(uow, row, ctx.definitions)
     view["data"] = public_data(Instance.load(defn, row.state).data)
     view["approval_record"] = approval_record(uow, row.id)
+    bill = bills.bill_of(uow.session, row.id)
+    view["bill"] = bills.bill_view(bill) if bill is not None else None
+    view["person_count"] = row.person_count
     return view
 
 
@@ -262,12 +273,17 @@ def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None, 
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if q:
-        like = f"%{q.strip()}%"
+        like, exact = f"%{q.strip()}%", q.strip().upper()
+        listed = exists().where(
+            InstancePerson.instance_id == ProcessInstance.id,
+            or_(InstancePerson.name.like(like), InstancePerson.id_number == exact),
+        )
         stmt = stmt.where(
             or_(
                 ProcessInstance.subject_name.like(like),
-                ProcessInstance.subject_id_number == q.strip().upper(),
-                ProcessInstance.business_key == q.strip().upper(),
+                ProcessInstance.subject_id_number == exact,
+                ProcessInstance.business_key == exact,
+                listed,
             )
         )
     if submitted_from:

@@ -216,7 +216,7 @@ def _max_attempts(ctx: Context) -> int:
 def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
     row = uow.session.get(ProcessInstance, instance_id)
     defn = ctx.definitions.version(uow.session, row.definition_version_id)
-    inst = Instance.load(defn, row.state)
+    inst = Instance.load(defn, row.state, now)
     before = {t.id for t in inst.ready_tasks()}
     had_waiting = bool(inst.waiting_events())
     change = Change(uow.session, row, inst.data, defn, today, now)
@@ -264,7 +264,7 @@ def fire_due_timers(ctx: Context, uow: UnitOfWork, limit: int = 200) -> int:
         try:
             row = uow.session.get(ProcessInstance, instance_id)
             defn = ctx.definitions.version(uow.session, row.definition_version_id)
-            inst = Instance.load(defn, row.state)
+            inst = Instance.load(defn, row.state, now)
             before = {t.id for t in inst.ready_tasks()}
             status_before = row.status
             fired = inst.fire_timers(now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
@@ -124,3 +124,19 @@ def sync(session: Session, row: ProcessInstance, data: dict) -> None:
     row.subject_name, row.subject_id_number, row.person_count = subject_of(data)
     if len(lines) == 1 and members.get(lines[0]["id_number"]):
         row.member_id = members[lines[0]["id_number"]]
+
+
+def lock(session: Session, data: dict) -> None:
+    """Serialize forms about the same persons: lock their member rows, in a fixed order.
+
+    Taken before the facts are read, so of two forms listing one person at the same time
+    the second sees the first (in flight) and is refused, instead of both passing.
+    """
+    numbers = sorted({n for n, _ in persons_on(data) if n})
+    if numbers:
+        session.execute(
+            update(Member)
+            .where(Member.id_number.in_(numbers))
+            .values(id=Member.id)
+            .execution_options(synchronize_session=False)
+        )

@@ -209,7 +209,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     inst_row = uow.session.get(ProcessInstance, row.instance_id)
     defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
     info = defn.user_tasks[row.task_name]
-    inst = Instance.load(defn, inst_row.state)
+    inst = Instance.load(defn, inst_row.state, now)
     before = {t.id for t in inst.ready_tasks()}
     had_waiting = bool(inst.waiting_events())
     current = inst.data
@@ -219,6 +219,8 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     used = files.check_references(uow, actor, payload, info.file_fields, instance_id=inst_row.id)
     # a confirmed payment may renew memberships: before the facts the next rules read
     bills.on_complete(uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy)
+    if info.runs_rules:
+        persons.lock(uow.session, {**current, **payload})
     facts = (
         facts_for(
             uow.session,

@@ -12,8 +12,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from service.db import db
-from service.db.models import Bill, Certificate, LearningTask, Member
+from service.db.models import Bill, Certificate, LearningTask, Member, Membership
+from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
+from service.services.learning import fire_due_timers
 from service.services.roster import CertificateSeed, MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
@@ -45,9 +47,9 @@ def in_db(app, fn):
             db.session.remove()
 
 
-def seed(app, unit_id, name, prefix, certs) -> str:
+def seed(app, unit_id, name, prefix, certs, until=date(2027, 6, 30)) -> str:
     id_number = make_resident_id(prefix)
-    memberships = {"普通会员": date(2027, 6, 30)}
+    memberships = {"普通会员": until}
 
     def add(s):
         add_member(
@@ -190,6 +192,26 @@ def test_continuing_education_extends_the_certificate_from_its_old_expiry(
     renewed = certificates(app, due)["监理员"]
     assert (renewed["number"], renewed["valid_until"]) == ("JL2024000001", date(2030, 5, 28))
     assert renewed["renewed_on"] == TODAY
+
+
+def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, client, login, world):
+    unit = login("unit")
+    certs = [supervisor(date(2027, 3, 31))]
+    n = seed(app, world.unit_id, "叶子豪", "44010619830303890", certs, until=date(2026, 6, 30))
+    inst = enrol(client, unit, "continuing_education", [(n, "叶子豪")], certificate_type="监理员")
+    approve(app, client, login, inst["id"], "260.00")
+
+    def membership(s):
+        m = s.scalars(select(Member).where(Member.id_number == n)).one()
+        return s.scalars(select(Membership).where(Membership.member_id == m.id)).one().valid_until
+
+    assert in_db(app, membership) == date(2027, 11, 27)
+    (task,) = client.get("/api/v1/learning-tasks", headers=unit).get_json()["items"]
+    assert (task["status"], task["deadline"]) == ("开课未学习", "2027-11-27")
+    with app.app_context():
+        fire_due_timers(app.extensions["memberflow"], UnitOfWork(db.session))
+        db.session.remove()
+    assert learning(app, n)[0][1] == "开课未学习"  # the old, lapsed date set no deadline
 
 
 def excel(rows) -> bytes:

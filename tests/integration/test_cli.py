@@ -55,9 +55,8 @@ def test_the_demo_has_applications_at_every_status(env):
     token = client.post(
         "/api/v1/auth/token", json={"username": "xiehui", "password": "demo1234"}
     ).get_json()
-    summary = client.get(
-        "/api/v1/instances/summary", headers={"Authorization": f"Bearer {token['access_token']}"}
-    ).get_json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    summary = client.get("/api/v1/instances/summary?key=member_join", headers=headers).get_json()
     assert set(summary["counts"]) == {
         "单位预审中",
         "机构初审中",
@@ -67,6 +66,18 @@ def test_the_demo_has_applications_at_every_status(env):
         "审批完成",
         "退回",
     }
+    # every business type is there, with bills and learning in every state
+    keys = {
+        i["process_key"]
+        for i in client.get("/api/v1/instances?page_size=100", headers=headers).get_json()["items"]
+    }
+    assert len(keys) == 9, keys
+    bills = client.get("/api/v1/bills?page_size=100", headers=headers).get_json()["items"]
+    assert {b["status"] for b in bills} == {"unpaid", "paid", "confirmed"}
+    learning = client.get("/api/v1/learning-tasks", headers=headers).get_json()["items"]
+    assert {t["status"] for t in learning} == {"开课未学习", "学习中", "已通过", "已过期"}
+    certificates = client.get("/api/v1/certificates", headers=headers).get_json()["items"]
+    assert {"有效", "已过期"} <= {c["status_label"] for c in certificates}
     from service.db import db
 
     with app.app_context():

@@ -236,3 +236,81 @@ def test_simultaneous_sub_accounts_never_exceed_three(pg_app):
             .where(Account.unit_id == world.unit_id, Account.sub_slot.is_not(None))
         )
     assert subs == results.count(201) <= 3
+
+
+def test_simultaneous_forms_listing_one_person_start_one(any_app):
+    """Two units' forms (continuing education and a unit change) race for one person."""
+    from datetime import date
+
+    from conftest import upload
+
+    from service.db.models import InstancePerson
+    from service.services.roster import CertificateSeed, MemberSeed, add_member
+
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    number = make_resident_id("44010619800101123")
+    soon = date.today().replace(day=1)
+    soon = (
+        soon.replace(year=soon.year + 1) if soon.month > 8 else soon.replace(month=soon.month + 3)
+    )
+    with any_app.app_context():
+        add_member(
+            db.session,
+            MemberSeed(
+                "周建国",
+                number,
+                world.unit_id,
+                memberships={"普通会员": date(date.today().year + 1, 12, 31)},
+                certificates=[CertificateSeed("监理员", "JL2023000001", soon)],
+            ),
+        )
+        db.session.commit()
+        db.session.remove()
+    files = {k: upload(client, unit) for k in ("pledge", "diploma", "social_insurance")}
+    forms = [
+        (
+            "continuing_education",
+            {
+                "pledge": files["pledge"],
+                "persons": [
+                    {
+                        "id_number": number,
+                        "name": "周建国",
+                        "certificate_type": "监理员",
+                        "diploma": files["diploma"],
+                        "social_insurance": files["social_insurance"],
+                    }
+                ],
+            },
+        ),
+        (
+            "certificate_unit_change",
+            {
+                "reason": "unit_renamed",
+                "pledge": files["pledge"],
+                "persons": [
+                    {
+                        "id_number": number,
+                        "name": "周建国",
+                        "social_insurance": files["social_insurance"],
+                    }
+                ],
+            },
+        ),
+    ] * 2
+
+    def start(i):
+        key, data = forms[i]
+        reply = any_app.test_client().post(
+            f"/api/v1/processes/{key}/instances", headers=unit, json={"data": data}
+        )
+        return reply.status_code
+
+    results = race(4, start)
+    assert sorted(results) == [201, 422, 422, 422], results
+    with any_app.app_context():
+        listed = db.session.scalar(select(func.count()).select_from(InstancePerson))
+        db.session.remove()
+    assert listed == 1

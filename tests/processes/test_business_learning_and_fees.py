@@ -52,17 +52,16 @@ def at_payment(key: str, person_facts: dict) -> Instance:
     return inst
 
 
-def learning(key: str, person_facts: dict | None = None) -> Instance:
+def learning(key: str) -> Instance:
     """A form of `key` through finance approval: waiting for the learning results."""
-    person_facts = person_facts or facts(key)
-    return walk(start(FLOW[key], person_facts), PAID_PATH, person_facts)
+    return walk(start(FLOW[key]), PAID_PATH, facts(key))
 
 
 def waits(inst: Instance) -> list[tuple]:
-    """(ID number, kind, due) of every event waited for, message names checked."""
+    """(ID number, kind, due) of every event waited for, names checked."""
     events = restored(inst).waiting_events()
     for event in events:
-        assert event["name"] == "learning_passed" or event["kind"] == "timer"
+        assert event["name"] == {"message": "learning_passed", "timer": "会籍到期"}[event["kind"]]
     return sorted((e["correlation"], e["kind"], e["due"]) for e in events)
 
 

@@ -1,0 +1,156 @@
+"""Reading the records the processes change: certificates, bills; the specialty dictionary."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import Bill, Certificate, Member, ProcessInstance, Specialty
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.person_facts import CertificateRecord, certificate_status
+from service.services.bills import bill_view
+from service.services.context import Context
+
+STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
+_EVERYTHING = ("association_reviewer", "finance_reviewer", "secretariat_admin")
+
+
+def _page(uow: UnitOfWork, stmt, order, page: int, page_size: int):
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = uow.session.execute(stmt.order_by(order).limit(page_size).offset((page - 1) * page_size))
+    return total, rows
+
+
+def list_certificates(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    certificate_type: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Certificates the caller may see (a unit: its members'; a member: own), by number."""
+    stmt = select(Certificate, Member).join(Member, Member.id == Certificate.member_id)
+    if actor.role == "unit_admin":
+        stmt = stmt.where(Member.unit_id == actor.unit_id)
+    elif actor.role == "member":
+        stmt = stmt.where(Member.id == actor.member_id)
+    elif actor.role not in _EVERYTHING:
+        raise NotFound("没有可查看的证书")
+    if certificate_type:
+        stmt = stmt.where(Certificate.type == certificate_type)
+    if q:
+        q = q.strip()
+        stmt = stmt.where(
+            (Member.name.like(f"%{q}%"))
+            | (Member.id_number == q.upper())
+            | (Certificate.number == q)
+        )
+    total, rows = _page(uow, stmt, Certificate.id, page, page_size)
+    today = ctx.today()
+    items = []
+    for cert, member in rows:
+        status = certificate_status(
+            CertificateRecord(cert.type, cert.number, cert.status, cert.valid_until), today
+        )
+        items.append(
+            {
+                "id": cert.id,
+                "member_id": member.id,
+                "name": member.name,
+                "id_number": member.id_number,
+                "type": cert.type,
+                "number": cert.number,
+                "specialty_1": cert.specialty_1,
+                "specialty_2": cert.specialty_2,
+                "first_issued_on": cert.first_issued_on,
+                "renewed_on": cert.renewed_on,
+                "valid_until": cert.valid_until,
+                "unit_name": cert.unit_name,
+                "status": status,
+                "status_label": STATUS_LABELS[status],
+            }
+        )
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def list_bills(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Bills the caller may see (a unit: its own; association and finance: all)."""
+    stmt = select(Bill, ProcessInstance).join(
+        ProcessInstance, ProcessInstance.id == Bill.instance_id
+    )
+    if actor.role == "unit_admin":
+        stmt = stmt.where(Bill.unit_id == actor.unit_id)
+    elif actor.role not in _EVERYTHING:
+        raise NotFound("没有可查看的缴费单")
+    if status:
+        stmt = stmt.where(Bill.status == status)
+    total, rows = _page(uow, stmt, Bill.id.desc(), page, page_size)
+    items = [
+        {**bill_view(bill), "business_key": inst.business_key, "process_key": inst.process_key}
+        for bill, inst in rows
+    ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def list_specialties(uow: UnitOfWork, include_inactive: bool = False) -> list[dict]:
+    """The specialty dictionary, in the association's order."""
+    stmt = select(Specialty)
+    if not include_inactive:
+        stmt = stmt.where(Specialty.active)
+    return [
+        {"id": s.id, "name": s.name, "active": s.active, "sort": s.sort}
+        for s in uow.session.scalars(stmt.order_by(Specialty.sort, Specialty.id))
+    ]
+
+
+def _secretariat(actor: Actor) -> None:
+    if actor.role != "secretariat_admin":
+        raise NotFound("没有该功能")
+
+
+def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
+    """Add a specialty to the dictionary (secretariat)."""
+    _secretariat(actor)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise FormInvalid({"name": "专业名称应为1至50个字"})
+    last = uow.session.scalar(select(func.max(Specialty.sort))) or 0
+    row = Specialty(name=name, active=True, sort=last + 1)
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        raise Conflict(f"专业“{name}”已在字典中", {"name": "已存在"}) from exc
+    view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
+    uow.commit()
+    return view
+
+
+def update_specialty(
+    uow: UnitOfWork, actor: Actor, specialty_id: int, active: bool | None, sort: int | None
+) -> dict:
+    """Retire or reorder a specialty (certificates keep the name they carry)."""
+    _secretariat(actor)
+    row = uow.session.get(Specialty, specialty_id)
+    if row is None:
+        raise NotFound("专业不存在")
+    if active is not None:
+        row.active = active
+    if sort is not None:
+        row.sort = sort
+    uow.session.flush()
+    view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
+    uow.commit()
+    return view
