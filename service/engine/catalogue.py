@@ -525,7 +525,11 @@ def collect_files(processes_dir: Path, rules_dir: Path, forms_dir: Path) -> dict
     for path in sorted(processes_dir.glob("*.bpmn")):
         key = path.stem
         files = {f"processes/{path.name}": read(path), **shared}
-        for decision in _called_decisions(files[f"processes/{path.name}"]):
+        # the tables its business rule tasks call, and every table named after the process
+        # (`<key>_…`: e.g. one its effects or the eligibility listing evaluate)
+        wanted = _called_decisions(files[f"processes/{path.name}"])
+        wanted |= {d for d in decision_files if d.startswith(f"{key}_")}
+        for decision in wanted:
             if decision in decision_files:
                 files[decision_files[decision]] = dmn[decision_files[decision]]
         for form in sorted((forms_dir / key).glob("*.json")):

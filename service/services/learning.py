@@ -149,7 +149,8 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     if status == "已通过" and attempts < 1:
         return None, "考试通过时考试次数至少为1次"
     if status == "已通过" and hours < task.required_hours:
-        return None, f"已完成学时{hours}不足要求的{task.required_hours}学时，不能记为考试通过"
+        need = f"{task.required_hours.normalize():f}"
+        return None, f"已完成学时{hours.normalize():f}不足要求的{need}学时，不能记为考试通过"
     if task.status == EXPIRED:
         return None, f"{task.name}的学习任务已过期"
     if task.status == PASSED and status != "已通过":

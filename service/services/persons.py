@@ -16,19 +16,17 @@ def normalize(data: dict) -> dict:
     """Upper-case and trim ID numbers and names where the form lists persons."""
     out = dict(data)
     if isinstance(out.get("persons"), list):
-        out["persons"] = [
-            {
-                **p,
-                "id_number": str(p.get("id_number") or "").strip().upper(),
-                "name": str(p.get("name") or "").strip(),
-            }
-            if isinstance(p, dict)
-            else p
-            for p in out["persons"]
-        ]
+        out["persons"] = [_clean_line(p) if isinstance(p, dict) else p for p in out["persons"]]
     elif out.get("id_number"):
         out["id_number"] = str(out["id_number"]).strip().upper()
     return out
+
+
+def _clean_line(line: dict) -> dict:
+    clean = {**line, "id_number": str(line.get("id_number") or "").strip().upper()}
+    if isinstance(line.get("name"), str):
+        clean["name"] = line["name"].strip()
+    return clean
 
 
 def check_lines(session: Session, data: dict) -> None:

@@ -269,18 +269,6 @@ def only_and_double(app, unit_id) -> list:
     return [(only, "郑海涛", ["监理员"]), (double, "刘晓红", ["安全监理员"])]
 
 
-# certificate_cancellation_membership.dmn is called by no BPMN, so the catalogue leaves it
-# out of the certificate_cancellation definition (service/engine/catalogue.py collect_files)
-NO_MEMBERSHIP_DECISION = (
-    "rules/certificate_cancellation_membership.dmn is not loaded into the "
-    "certificate_cancellation definition: "
-)
-
-
-@pytest.mark.xfail(
-    reason=NO_MEMBERSHIP_DECISION + "preview items lack cancels_membership/membership_note",
-    strict=True,
-)
 def test_the_preview_warns_when_a_cancellation_ends_the_membership(app, client, login, world):
     unit = login("unit")
     lines = only_and_double(app, world.unit_id)
@@ -297,10 +285,6 @@ def test_the_preview_warns_when_a_cancellation_ends_the_membership(app, client, 
     assert "仍持有监理员证书" in items[1]["membership_note"]
 
 
-@pytest.mark.xfail(
-    reason=NO_MEMBERSHIP_DECISION + "协会复核 approve answers 500 (DecisionError 没有规则表)",
-    strict=True,
-)
 def test_cancelling_the_only_certificate_cancels_the_membership(app, client, login, world):
     unit = login("unit")
     lines = only_and_double(app, world.unit_id)
@@ -346,7 +330,6 @@ def test_an_expired_certificate_allows_only_a_cancellation(app, client, login, w
     assert start(client, unit, "certificate_cancellation", data)["status"] == "协会复核中"
 
 
-@pytest.mark.xfail(reason=NO_MEMBERSHIP_DECISION + "approve answers 500", strict=True)
 def test_an_expired_certificate_is_cancelled_on_approval(app, client, login, world):
     n = seed_expired(app, world.unit_id)
     data = cancellation(client, login("unit"), [(n, "孙立新", ["监理员"])])
