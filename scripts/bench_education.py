@@ -108,8 +108,8 @@ def engine_lifecycle(defn) -> None:
         task = next(t for t in inst.ready_tasks() if t.name == name)
         inst.complete(task.id, payload)
     inst = Instance.load(defn, inst.dumps())
-    for n in numbers:
-        assert inst.deliver_message("learning_passed", n, {"passed": True})
+    passes = {n: {"passed": True} for n in numbers}
+    assert len(inst.deliver_messages("learning_passed", passes)) == PERSONS
     inst = Instance.load(defn, inst.dumps())
     assert inst.finished, inst.status
 

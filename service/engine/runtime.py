@@ -29,6 +29,10 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
 from service.engine.catalogue import Definition
+from service.engine.scripting import REQUEST_FACTS
+
+# data keys that reach the rules for one request only, not the stored state
+REQUEST_FACT_KEYS = ("person_facts",)
 
 
 class EngineError(Exception):
@@ -137,14 +141,20 @@ class Instance:
         self.workflow = workflow
         self.system_steps: list[dict] = []  # automatic steps the last engine run performed
         self.now = _aware(now)  # the service's clock: when duration timers start counting
+        self.facts: dict[str, Any] = {}  # this request's facts (see REQUEST_FACT_KEYS)
+
+    def _take_facts(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Data without the request's facts, which are kept aside for this engine run."""
+        self.facts.update({k: data[k] for k in REQUEST_FACT_KEYS if k in data})
+        return {k: v for k, v in data.items() if k not in REQUEST_FACT_KEYS}
 
     @classmethod
     def start(cls, defn: Definition, data: dict[str, Any], now: datetime | None = None) -> Instance:
         """Create an instance, put the start data in, run to the first wait state."""
         wf = BpmnWorkflow(defn.spec, defn.subprocess_specs, script_engine=defn.script_engine)
         start = wf.get_tasks(state=TaskState.READY)[0]
-        start.data.update(data)
         inst = cls(defn, wf, now)
+        start.data.update(inst._take_facts(data))
         inst._steps()
         return inst
 
@@ -164,13 +174,14 @@ class Instance:
 
     def _steps(self) -> None:
         self.system_steps = []
-        token = _CLOCK.set(self.now)
+        token, facts = _CLOCK.set(self.now), REQUEST_FACTS.set(self.facts)
         try:
             self.workflow.do_engine_steps(did_complete_task=self._record)
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
         finally:
             _CLOCK.reset(token)
+            REQUEST_FACTS.reset(facts)
 
     def _record(self, task) -> None:
         spec = task.task_spec
@@ -192,11 +203,14 @@ class Instance:
             task = None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(engine_task_id)
-        task.set_data(**data)
+        task.set_data(**self._take_facts(data))
+        token = REQUEST_FACTS.set(self.facts)
         try:
-            task.run()
+            task.run()  # its post-script may read the facts too
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
+        finally:
+            REQUEST_FACTS.reset(token)
         self._steps()
 
     @property
@@ -289,22 +303,31 @@ class Instance:
 
     def deliver_message(self, name: str, correlation: str, payload: dict) -> bool:
         """Deliver a message to the one waiting task it is meant for; False if none waits."""
-        for task in self._waiting_tasks():
+        return bool(self.deliver_messages(name, {correlation: payload}))
+
+    def deliver_messages(self, name: str, payloads: dict[str, dict]) -> list[str]:
+        """Deliver one message per correlation value, then run on once; those delivered."""
+        delivered = []
+        for task in list(self._waiting_tasks()):
             definition = task.task_spec.event_definition
             catches = [
                 ev
                 for ev in getattr(definition, "event_definitions", None) or [definition]
                 if isinstance(ev, MessageEventDefinition) and ev.name == name
             ]
-            if catches and self._correlation(task) == correlation:
-                event = BpmnEvent(catches[0], payload=dict(payload), target=task.workflow)
+            correlation = self._correlation(task) if catches else None
+            if correlation in payloads and correlation not in delivered:
+                event = BpmnEvent(
+                    catches[0], payload=dict(payloads[correlation]), target=task.workflow
+                )
                 try:
                     self.workflow.send_event(event)
                 except SpiffWorkflowException as exc:
                     raise _wrap(self.defn, exc) from exc
-                self._steps()
-                return True
-        return False
+                delivered.append(correlation)
+        if delivered:
+            self._steps()
+        return delivered
 
     def fire_timers(self, now: datetime) -> list[dict]:
         """Fire every timer due at `now` (the service's clock) and run on; what fired."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -142,6 +143,17 @@ def _clean(value: Any) -> bool:
     return not (callable(value) or isinstance(value, ModuleType))
 
 
+# Facts the service computed for the request that runs the engine (`person_facts`):
+# readable by scripts, conditions and rules, never stored in the instance's task data,
+# where every task would carry (and deep-copy) a copy of every person's facts.
+REQUEST_FACTS: ContextVar[Mapping[str, Any] | None] = ContextVar("request_facts", default=None)
+
+
+def _request_facts() -> dict[str, Any]:
+    facts = REQUEST_FACTS.get()
+    return dict(facts) if facts else {}
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Task data plus registered helpers, evaluated by RestrictedPython."""
 
@@ -151,7 +163,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         code = compile_expression(expression)
-        scope = {**self.globals, **(external_context or {}), **context}
+        scope = {**self.globals, **_request_facts(), **(external_context or {}), **context}
         return eval(code, scope)  # noqa: S307 - restricted bytecode, guarded globals
 
     def execute(self, script, context, external_context=None):
@@ -159,7 +171,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         if clash:
             raise ScriptRejected(f"流程数据中的变量名与辅助函数重名：{sorted(clash)}")
         code = compile_script(script)
-        external = external_context or {}
+        external = {**_request_facts(), **(external_context or {})}
         scope = {**self.globals, **external, **context}
         exec(code, scope)  # noqa: S102 - restricted bytecode, guarded globals
         for key in list(context):

@@ -220,16 +220,19 @@ def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
     inst = Instance.load(defn, row.state, now)
     before = {t.id for t in inst.ready_tasks()}
     had_waiting = bool(inst.waiting_events())
-    change = Change(uow.session, row, inst.data, defn, today, now)
     status_before = row.status
-    for task in tasks:
-        payload = {
+    payloads = {
+        task.id_number: {
             "id_number": task.id_number,
             "completed_hours": str(task.completed_hours),
             "exam_attempts": task.exam_attempts,
             "passed_on": today.isoformat(),
         }
-        inst.deliver_message(advance.LEARNING_MESSAGE, task.id_number, payload)
+        for task in tasks
+    }
+    inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
+    change = Change(uow.session, row, inst.data, defn, today, now)
+    for task in tasks:
         apply_learning_passed(change, task)
         progress.audit(
             uow.session,
