@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,22 @@ def reasons(decisions):
         return decisions.evaluate(f"{process_key}_eligibility", context)["failure_reasons"]
 
     return evaluate
+
+
+@pytest.fixture
+def pinned_clock(app):
+    """Business day 2026-11-28 in Asia/Shanghai (noon UTC+8), restored afterwards."""
+    ctx = app.extensions["memberflow"]
+    saved = ctx.clock
+    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
+    yield
+    ctx.clock = saved
+
+
+def in_db(app, fn):
+    """fn(session) inside the app, the session removed afterwards."""
+    with app.app_context():
+        try:
+            return fn(db.session)
+        finally:
+            db.session.remove()

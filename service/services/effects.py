@@ -13,7 +13,6 @@ from service.db.models import (
     Account,
     Certificate,
     CpdCompletion,
-    FormCounter,
     InstancePerson,
     LearningTask,
     Member,
@@ -24,6 +23,7 @@ from service.db.models import (
 from service.domain.person_facts import years_later
 from service.engine import Definition
 from service.services.accounts import initial_password
+from service.services.progress import next_number
 
 CERTIFICATE_CODES = {"安全监理员": "AQ", "监理员": "JL", "专业监理工程师": "ZJ"}
 
@@ -233,19 +233,8 @@ def apply_effects(
 def certificate_number(session: Session, cert_type: str, today: date) -> str:
     """The next certificate number of the year for a type, e.g. JL2026000001."""
     code = CERTIFICATE_CODES[cert_type]
-    prefix, year = f"CERT-{code}", str(today.year)
-    bump = (
-        update(FormCounter)
-        .where(FormCounter.prefix == prefix, FormCounter.day == year)
-        .values(last=FormCounter.last + 1)
-        .returning(FormCounter.last)
-    )
-    number = session.scalar(bump)
-    if number is None:
-        session.add(FormCounter(prefix=prefix, day=year, last=1))
-        session.flush()
-        number = 1
-    return f"{code}{year}{number:06d}"
+    number = next_number(session, f"CERT-{code}", str(today.year))
+    return f"{code}{today.year}{number:06d}"
 
 
 def _certificate(c: Change, member: Member, cert_type: str) -> Certificate | None:

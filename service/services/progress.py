@@ -19,12 +19,11 @@ from service.domain.actor import Actor
 from service.engine import Definition, Instance
 
 
-def next_form_number(session: Session, prefix: str, day: date) -> str:
-    """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency)."""
-    key = day.strftime("%Y%m%d")
+def next_number(session: Session, prefix: str, period: str) -> int:
+    """The next number of a counter (prefix, period), safe under concurrency."""
     bump = (
         update(FormCounter)
-        .where(FormCounter.prefix == prefix, FormCounter.day == key)
+        .where(FormCounter.prefix == prefix, FormCounter.day == period)
         .values(last=FormCounter.last + 1)
         .returning(FormCounter.last)
     )
@@ -32,11 +31,17 @@ def next_form_number(session: Session, prefix: str, day: date) -> str:
     if number is None:
         try:
             with session.begin_nested():
-                session.add(FormCounter(prefix=prefix, day=key, last=1))
+                session.add(FormCounter(prefix=prefix, day=period, last=1))
             number = 1
-        except IntegrityError:  # another request started the day's counter first
+        except IntegrityError:  # another request started the counter first
             number = session.scalar(bump)
-    return f"{prefix}-{key}{number:06d}"
+    return number
+
+
+def next_form_number(session: Session, prefix: str, day: date) -> str:
+    """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency)."""
+    key = day.strftime("%Y%m%d")
+    return f"{prefix}-{key}{next_number(session, prefix, key):06d}"
 
 
 def sync_tasks(

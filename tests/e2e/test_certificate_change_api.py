@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
-from conftest import open_task, upload
+from conftest import in_db, open_task, upload
 from sqlalchemy import func, select, update
 
-from service.db import db
 from service.db.models import Account, Bill, Certificate, Member, Membership, ProcessInstance
 from service.domain.validation import make_resident_id
 from service.services.roster import CertificateSeed, MemberSeed, add_member
@@ -25,22 +24,7 @@ FINANCE_APPROVE = {
 OLD_NAME = "广州珠江监理有限公司（更名前）"
 
 
-@pytest.fixture(autouse=True)
-def pinned_clock(app):
-    """Business day 2026-11-28 in Asia/Shanghai (noon), restored afterwards."""
-    ctx = app.extensions["memberflow"]
-    saved = ctx.clock
-    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
-    yield
-    ctx.clock = saved
-
-
-def in_db(app, fn):
-    with app.app_context():
-        try:
-            return fn(db.session)
-        finally:
-            db.session.remove()
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
 
 def seed(app, unit_id, name, prefix, certs=(), **kwargs) -> str:

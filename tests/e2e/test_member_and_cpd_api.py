@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
-from conftest import open_task, token_headers, upload
+from conftest import in_db, open_task, token_headers, upload
 from sqlalchemy import select
 
-from service.db import db
 from service.db.models import CpdCompletion, Member
 from service.domain.validation import make_resident_id
 from service.services.roster import MemberSeed, add_member
@@ -26,22 +25,7 @@ NEW_EDUCATION = {
 CHANGES = {"mobile": "13922334455", "education": NEW_EDUCATION, "title": "高级"}
 
 
-@pytest.fixture(autouse=True)
-def pinned_clock(app):
-    """Business day 2026-11-28 in Asia/Shanghai (noon), restored afterwards."""
-    ctx = app.extensions["memberflow"]
-    saved = ctx.clock
-    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
-    yield
-    ctx.clock = saved
-
-
-def in_db(app, fn):
-    with app.app_context():
-        try:
-            return fn(db.session)
-        finally:
-            db.session.remove()
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
 
 def seed(app, unit_id, name, prefix, **kwargs) -> str:

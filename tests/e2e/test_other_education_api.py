@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import open_task, upload
+from conftest import in_db, open_task, upload
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -29,22 +29,7 @@ FINANCE_APPROVE = {
 C1 = "有办理中的人员、单位或证书变更表单（{}），不能同时办理"
 
 
-@pytest.fixture(autouse=True)
-def pinned_clock(app):
-    """Business day 2026-11-28 in Asia/Shanghai (noon), restored afterwards."""
-    ctx = app.extensions["memberflow"]
-    saved = ctx.clock
-    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)
-    yield
-    ctx.clock = saved
-
-
-def in_db(app, fn):
-    with app.app_context():
-        try:
-            return fn(db.session)
-        finally:
-            db.session.remove()
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
 
 def seed(app, unit_id, name, prefix, certs, until=date(2027, 6, 30)) -> str:
