@@ -23,8 +23,9 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import Instance
 from service.services import advance, progress
+from service.services.certificates import apply_learning_passed
 from service.services.context import Context
-from service.services.effects import Change, apply_learning_passed
+from service.services.effects import Change
 
 OPEN = ("开课未学习", "学习中")
 PASSED, EXPIRED = "已通过", "已过期"
