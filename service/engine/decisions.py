@@ -45,7 +45,9 @@ class Decisions:
             data=data,
             task_spec=SimpleNamespace(name=decision_id, bpmn_id=decision_id, bpmn_name=decision_id),
             workflow=SimpleNamespace(
-                script_engine=self._script_engine, spec=SimpleNamespace(file=decision_id)
+                script_engine=self._script_engine,
+                spec=SimpleNamespace(file=decision_id),
+                top_workflow=SimpleNamespace(spec=SimpleNamespace(file=decision_id)),
             ),
         )
         try:

@@ -7,6 +7,7 @@ with the same context, so this answer and the check at start agree.
 
 from __future__ import annotations
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from service.db.models import Member, Unit
@@ -41,6 +42,32 @@ def _line_fields(defn: Definition) -> tuple[dict, list]:
         props.update(sub.get("properties") or {})
         required += sub.get("required") or []
     return props, required
+
+
+def _check_lines(defn: Definition, lines: list) -> None:
+    """Each line's fields as the start form types them; materials may still be missing."""
+    props, required = _line_fields(defn)
+    files = {
+        path.rsplit(".", 1)[-1] for path in defn.start_file_fields if path.startswith("persons.")
+    }
+    wanted = [f for f in required if f != "name" and f not in files]
+    schema = {"$id": defn.start_form.get("$id", ""), "type": "object", "properties": props}
+    validator = Draft202012Validator(schema, registry=defn.registry)
+    errors: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            errors[f"persons.{i}"] = "每名人员应为一个对象"
+            continue
+        for field in wanted:
+            if line.get(field) in (None, ""):
+                title = props.get(field, {}).get("title", field)
+                errors[f"persons.{i}.{field}"] = f"请填写第{i + 1}行「{title}」"
+        for err in validator.iter_errors(line):
+            field = str(err.absolute_path[0]) if err.absolute_path else "_line"
+            title = props.get(field, {}).get("title", field)
+            errors.setdefault(f"persons.{i}.{field}", f"第{i + 1}行「{title}」填写有误")
+    if errors:
+        raise FormInvalid(errors)
 
 
 def _context(defn: Definition, form: dict, line: dict, facts: dict, unit: Unit | None, today):
@@ -141,13 +168,7 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     lines = payload.get("persons")
     if not isinstance(lines, list) or not lines:
         raise FormInvalid({"persons": "请至少填写一名人员"})
-    errors = {
-        f"persons.{i}.id_number": "请填写证件号码"
-        for i, p in enumerate(lines)
-        if not isinstance(p, dict) or not p.get("id_number")
-    }
-    if errors:
-        raise FormInvalid(errors)
+    _check_lines(defn, lines)
     unit = uow.session.get(Unit, actor.unit_id)
     today = ctx.today()
     records = person_records(uow.session, [p["id_number"] for p in lines])

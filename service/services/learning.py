@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
+from zipfile import BadZipFile
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -53,7 +54,7 @@ def read_workbook(content: bytes) -> list[tuple[str, dict]]:
     """(row label, record) per data row of the export; FormInvalid if it is not one."""
     try:
         wb = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FormInvalid({"file": "不是有效的 Excel 文件（.xlsx）"}) from exc
     try:
         sheet = wb.worksheets[0]
