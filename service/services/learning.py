@@ -112,6 +112,8 @@ def _candidates(uow: UnitOfWork, records: list[tuple[str, dict]]) -> dict[str, l
             .join(ProcessInstance, ProcessInstance.id == LearningTask.instance_id)
             .where(LearningTask.id_number.in_(ids))
             .order_by(LearningTask.id)
+            # a concurrent import of the same rows waits here, then reads them as committed
+            .with_for_update(of=LearningTask)
         )
         for task, key in rows:
             found[task.id_number].append((task, key))
@@ -232,7 +234,9 @@ def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
         }
         for task in tasks
     }
-    inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
+    delivered = inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
+    if set(delivered) != set(payloads):  # someone recorded it, or the deadline passed, meanwhile
+        raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
     change = Change(uow.session, row, inst.data, defn, today, now)
     for task in tasks:
         apply_learning_passed(change, task)

@@ -309,3 +309,29 @@ def test_learning_records_are_recorded_all_or_nothing(app, client, login, world)
         "passed": 0,
     }
     assert learning(app, n)[0][1] == "学习中"
+
+
+def test_a_person_learning_for_two_forms_is_told_apart_by_form_number(app, client, login, world):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "沈一鸣", "44010619860606789", [supervisor(date(2027, 3, 31))])
+    me = [(n, "沈一鸣")]
+    cont = enrol(client, unit, "continuing_education", me, certificate_type="监理员")
+    spec = enrol(client, unit, "specialty_change", me, specialty_1="市政公用工程")
+    approve(app, client, login, cont["id"], "60.00")
+    approve(app, client, login, spec["id"], "60.00")
+    assert sorted(t[0] for t in learning(app, n)) == ["continuing_education", "specialty_change"]
+
+    body = record(client, login, [(n, "沈一鸣", 24, "已通过", 1)], expect=422)
+    assert "表单编号" in fields(body)["records.0"]
+    row = dict(zip(RECORD, (n, "沈一鸣", 16, "已通过", 1), strict=True))
+    reply = client.post(
+        "/api/v1/learning-records",
+        headers=login("association"),
+        json={"records": [{**row, "business_key": spec["business_key"]}]},
+    )
+    assert reply.status_code == 200, reply.get_json()
+    assert dict((t[0], t[1]) for t in learning(app, n)) == {
+        "continuing_education": "开课未学习",
+        "specialty_change": "已通过",
+    }
+    assert certificates(app, n)["监理员"]["specialties"] == ("市政公用工程", None)

@@ -314,3 +314,77 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
         listed = db.session.scalar(select(func.count()).select_from(InstancePerson))
         db.session.remove()
     assert listed == 1
+
+
+def test_simultaneous_learning_passes_issue_one_certificate(any_app):
+    """Two association reviewers record the same pass at once: one certificate, one number."""
+    from datetime import date
+
+    from conftest import upload
+
+    from service.db.models import Certificate, LearningTask
+    from service.services.roster import MemberSeed, add_member
+
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    number = make_resident_id("44010619850505234")
+    with any_app.app_context():
+        add_member(
+            db.session,
+            MemberSeed(
+                "何美玲", number, world.unit_id, memberships={"普通会员": date(2099, 6, 30)}
+            ),
+        )
+        db.session.commit()
+        db.session.remove()
+    line = {
+        "id_number": number,
+        "name": "何美玲",
+        "certificate_type": "监理员",
+        "specialty_1": "房屋建筑工程",
+        **{k: upload(client, unit) for k in ("diploma", "social_insurance", "verification")},
+    }
+    inst = client.post(
+        "/api/v1/processes/initial_education/instances",
+        headers=unit,
+        json={"data": {"pledge": upload(client, unit), "persons": [line]}},
+    ).get_json()
+    steps = [
+        ("agency", {"decision": "approve"}),
+        ("association", {"decision": "approve"}),
+        ("unit", {"fee_voucher": upload(client, unit)}),
+        ("finance", {"decision": "approve", "receipt_number": "R1", "receipt_date": "2026-11-28"}),
+    ]
+    for who, data in steps:
+        headers = token_headers(client, world.logins[who])
+        task = open_task(client, headers, inst["id"])
+        reply = client.post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
+        )
+        assert reply.status_code == 200, reply.get_json()
+    reviewers = [token_headers(client, name) for name in add_reviewers(any_app, 2)]
+    record = {
+        "id_number": number,
+        "name": "何美玲",
+        "completed_hours": 24,
+        "exam_status": "已通过",
+        "exam_attempts": 1,
+    }
+
+    def post(i):
+        reply = any_app.test_client().post(
+            "/api/v1/learning-records", headers=reviewers[i], json={"records": [record]}
+        )
+        return reply.status_code, reply.get_json()
+
+    results = race(2, post)
+    statuses = sorted(status for status, _ in results)
+    assert statuses in ([200, 200], [200, 409]), results
+    with any_app.app_context():
+        certs = db.session.scalars(select(Certificate)).all()
+        passed = db.session.scalars(select(LearningTask.status)).all()
+        finished = db.session.scalar(select(ProcessInstance.finished))
+        db.session.remove()
+    assert len(certs) == 1 and certs[0].number.endswith("000001")
+    assert passed == ["已通过"] and finished
