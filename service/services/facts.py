@@ -152,7 +152,7 @@ def _persons(
 
 
 # the keys the providers add to task data (shown to nobody: the API strips them)
-FACT_KEYS = frozenset({"is_member", "join_in_flight", "person_facts"})
+FACT_KEYS = frozenset({"is_member", "join_in_flight", "person_facts", "facts"})
 
 
 def facts_for(
