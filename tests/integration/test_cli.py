@@ -104,3 +104,46 @@ def test_an_uninitialised_database_is_explained(env):
 def test_commands_explain_an_uninitialised_database_without_a_traceback(env):
     code, output = run("demo-data")
     assert code == 1 and "memberflow db upgrade" in output and "Traceback" not in output
+
+
+def test_fire_timers_runs_from_the_waiting_rows_and_trusts_the_engine(env):
+    """Nothing in the demo is due yet. A waiting row that says otherwise is re-read from
+    the engine's state (the truth) and mirrored again, and nothing fires early."""
+    run("db", "upgrade")
+    run("demo-data")
+    assert run("fire-timers") == (0, "已触发 0 个到期的定时事件\n")
+    from datetime import datetime
+
+    from sqlalchemy import select, update
+
+    from service import create_app
+    from service.db import db
+    from service.db.models import LearningTask, WaitingEvent
+
+    app = create_app()
+
+    def rows():
+        with app.app_context():
+            found = {
+                (w.instance_id, w.correlation_key): w.due_at
+                for w in db.session.scalars(
+                    select(WaitingEvent).where(WaitingEvent.kind == "timer")
+                )
+            }
+            learning = dict(
+                db.session.execute(select(LearningTask.name, LearningTask.status)).all()
+            )
+            db.session.remove()
+            db.engine.dispose()
+        return found, learning
+
+    before, learning_before = rows()
+    assert before and all(due > datetime.now() for due in before.values())
+    with app.app_context():
+        db.session.execute(update(WaitingEvent).values(due_at=datetime(2000, 1, 1)))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert run("fire-timers") == (0, "已触发 0 个到期的定时事件\n")
+    after, learning_after = rows()
+    assert after == before and learning_after == learning_before
