@@ -28,7 +28,15 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench_lifecycle import PASSWORD, REPO, USERS, expect, make_app, png_bytes, with_pg_database
+from bench_lifecycle import (
+    REPO,
+    USERS,
+    expect,
+    make_app,
+    png_bytes,
+    sign_in,
+    with_pg_database,
+)
 
 from service.db import db
 from service.db.models import Unit
@@ -116,13 +124,7 @@ def engine_lifecycle(defn) -> None:
 
 def api_bench(app, runs: int, warmup: int) -> list[float]:
     client = app.test_client()
-    heads = {}
-    for role, username in {**USERS, "association_reviewer": "xiehui"}.items():
-        token = expect(
-            client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}),
-            200,
-        )["access_token"]
-        heads[role] = {"Authorization": f"Bearer {token}"}
+    heads = sign_in(client, USERS)
     ids = {
         name: expect(
             client.post(

@@ -231,16 +231,22 @@ def expect(reply, status: int) -> dict:
     return reply.get_json()
 
 
-def api_setup(app):
-    """A test client, Authorization headers per role and the uploaded file ids."""
-    client = app.test_client()
+def sign_in(client, users: dict[str, str]) -> dict[str, dict]:
+    """Authorization headers per role, signing in each username once."""
     heads = {}
-    for role, username in USERS.items():
+    for role, username in users.items():
         token = expect(
             client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}),
             200,
         )["access_token"]
         heads[role] = {"Authorization": f"Bearer {token}"}
+    return heads
+
+
+def api_setup(app):
+    """A test client, Authorization headers per role and the uploaded file ids."""
+    client = app.test_client()
+    heads = sign_in(client, USERS)
     ids = {
         name: expect(
             client.post(

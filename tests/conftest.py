@@ -347,3 +347,23 @@ def in_db(app, fn):
             return fn(db.session)
         finally:
             db.session.remove()
+
+
+def start_form(client, headers, key: str, data: dict, expect: int = 201) -> dict:
+    """POST a start form; the reply's JSON, after checking its status."""
+    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
+    assert reply.status_code == expect, reply.get_json()
+    return reply.get_json()
+
+
+def complete_task(client, headers, task_id: int, data: dict, expect: int = 200) -> dict:
+    """Complete a task with form data; the reply's JSON, after checking its status."""
+    reply = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json={"data": data})
+    assert reply.status_code == expect, reply.get_json()
+    return reply.get_json()
+
+
+def step_task(client, headers, instance_id: int, data: dict, expect: int = 200) -> dict:
+    """Complete the instance's first open task that `headers` may act on."""
+    task = open_task(client, headers, instance_id)
+    return complete_task(client, headers, task["id"], data, expect)

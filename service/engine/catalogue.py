@@ -159,13 +159,6 @@ def _parse_xml(name: str, text: str, problems: list[Problem]):
         return None
 
 
-def _properties(el) -> dict[str, str]:
-    props = {}
-    for prop in el.iterfind(f".//{{{SPIFF_NS}}}property"):
-        props[prop.get("name")] = prop.get("value")
-    return props
-
-
 def _own_properties(el) -> dict[str, str]:
     """The spiffworkflow properties of this element itself (not of nested elements)."""
     props = {}

@@ -41,11 +41,6 @@ def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
     return found
 
 
-def file_fields_of(props: dict[str, dict]) -> frozenset[str]:
-    """The fields that hold uploaded-file ids."""
-    return frozenset(name for name, sub in props.items() if sub.get("format") == "file-id")
-
-
 def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every uploaded-file field, nested ones too: `fee_voucher`, `persons.*.diploma`."""
     if registry is None:

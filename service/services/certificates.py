@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import Certificate, InstancePerson, LearningTask, Member
+from service.db.models import Certificate, LearningTask, Member
 from service.domain.person_facts import years_later
 from service.services.effects import Change
 from service.services.progress import next_number
@@ -97,16 +97,12 @@ LEARNING_EFFECTS: dict[str, LearningEffect] = {
 }
 
 
-def apply_learning_passed(c: Change, task: LearningTask) -> None:
-    """The certificate effect of one person's passed learning."""
-    effect = LEARNING_EFFECTS.get(task.process_key)
-    member = c.session.get(Member, task.member_id) if task.member_id else None
-    if effect is None or member is None:
-        return
-    person = c.session.scalars(
-        select(InstancePerson).where(
-            InstancePerson.instance_id == c.row.id, InstancePerson.id_number == task.id_number
-        )
-    ).first()
+def apply_learning_passed(c: Change, tasks: list[LearningTask]) -> None:
+    """The certificate effect of each person's passed learning on one form."""
+    lines = {person.id_number: dict(person.line) for person, _ in c.persons()}
     with c.session.no_autoflush:  # a certificate is built over several look-ups
-        effect(c, task, dict(person.line) if person else {}, member)
+        for task in tasks:
+            effect = LEARNING_EFFECTS.get(task.process_key)
+            member = c.session.get(Member, task.member_id) if task.member_id else None
+            if effect is not None and member is not None:
+                effect(c, task, lines.get(task.id_number, {}), member)

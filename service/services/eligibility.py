@@ -8,7 +8,7 @@ with the same context, so this answer and the check at start agree.
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.db.models import Member, Unit
 from service.db.uow import UnitOfWork
@@ -18,6 +18,7 @@ from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
 from service.engine import Definition
 from service.services.context import Context
 from service.services.facts import person_records
+from service.services.paging import page_of
 from service.services.persons import normalize
 
 CANCELLATION_DECISION = "certificate_cancellation_membership"
@@ -128,12 +129,8 @@ def unit_eligibility(
         form = {"reason": options[-1]} if options else {}
     today = ctx.today()
     stmt = select(Member).where(Member.unit_id == unit_id)
-    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    members = list(
-        uow.session.scalars(
-            stmt.order_by(Member.id).limit(page_size).offset((page - 1) * page_size)
-        )
-    )
+    total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
+    members = list(rows.scalars())
     records = person_records(uow.session, [m.id_number for m in members])
     items = []
     for m in members:

@@ -24,6 +24,7 @@ from service.services.context import SHANGHAI, Context
 from service.services.definitions import Definitions
 from service.services.facts import FACT_KEYS, facts_for
 from service.services.forms import validate_form
+from service.services.paging import page_of
 from service.services.scope import instances_in_scope
 
 RECORD_ACTIONS = ("start", "complete", "return")
@@ -300,12 +301,8 @@ def list_instances(
 ) -> dict:
     """The caller's instances, newest first, paginated with a total."""
     stmt = _filtered(actor, **filters)
-    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = list(
-        uow.session.scalars(
-            stmt.order_by(ProcessInstance.id.desc()).limit(page_size).offset((page - 1) * page_size)
-        )
-    )
+    total, result = page_of(uow.session, stmt, ProcessInstance.id.desc(), page, page_size)
+    rows = list(result.scalars())
     tasks = _open_tasks(uow, [r.id for r in rows])
     items = []
     for r in rows:

@@ -27,6 +27,7 @@ from service.services import advance, progress
 from service.services.certificates import apply_learning_passed
 from service.services.context import Context
 from service.services.effects import Change
+from service.services.paging import page_of
 
 OPEN = ("开课未学习", "学习中")
 PASSED, EXPIRED = "已通过", "已过期"
@@ -237,9 +238,8 @@ def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
     delivered = inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
     if set(delivered) != set(payloads):  # someone recorded it, or the deadline passed, meanwhile
         raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
-    change = Change(uow.session, row, inst.data, defn, today, now)
+    apply_learning_passed(Change(uow.session, row, inst.data, defn, today, now), tasks)
     for task in tasks:
-        apply_learning_passed(change, task)
         progress.audit(
             uow.session,
             row,
@@ -338,11 +338,8 @@ def list_learning(
             (LearningTask.name.like(f"%{q.strip()}%"))
             | (LearningTask.id_number == q.strip().upper())
         )
-    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = uow.session.scalars(
-        stmt.order_by(LearningTask.id.desc()).limit(page_size).offset((page - 1) * page_size)
-    )
-    items = [learning_view(t) for t in rows]
+    total, rows = page_of(uow.session, stmt, LearningTask.id.desc(), page, page_size)
+    items = [learning_view(t) for t in rows.scalars()]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 

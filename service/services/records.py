@@ -12,15 +12,10 @@ from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CertificateRecord, certificate_status
 from service.services.bills import bill_view
 from service.services.context import Context
+from service.services.paging import page_of
 
 STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
 _EVERYTHING = ("association_reviewer", "finance_reviewer", "secretariat_admin")
-
-
-def _page(uow: UnitOfWork, stmt, order, page: int, page_size: int):
-    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = uow.session.execute(stmt.order_by(order).limit(page_size).offset((page - 1) * page_size))
-    return total, rows
 
 
 def list_certificates(
@@ -49,7 +44,7 @@ def list_certificates(
             | (Member.id_number == q.upper())
             | (Certificate.number == q)
         )
-    total, rows = _page(uow, stmt, Certificate.id, page, page_size)
+    total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)
     today = ctx.today()
     items = []
     for cert, member in rows:
@@ -95,7 +90,7 @@ def list_bills(
         raise NotFound("没有可查看的缴费单")
     if status:
         stmt = stmt.where(Bill.status == status)
-    total, rows = _page(uow, stmt, Bill.id.desc(), page, page_size)
+    total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
     items = [
         {**bill_view(bill), "business_key": inst.business_key, "process_key": inst.process_key}
         for bill, inst in rows

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import in_db, open_task, upload
+from conftest import in_db, upload
+from conftest import start_form as start
+from conftest import step_task as step
 from sqlalchemy import func, select, update
 
 from service.db.models import Account, Bill, Certificate, Member, Membership, ProcessInstance
@@ -41,21 +43,6 @@ def seed(app, unit_id, name, prefix, certs=(), **kwargs) -> str:
 
 def cert(cert_type, number, until=date(2028, 12, 31), status="valid") -> CertificateSeed:
     return CertificateSeed(cert_type, number, until, status=status)
-
-
-def start(client, headers, key, data, expect=201) -> dict:
-    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
-    assert reply.status_code == expect, reply.get_json()
-    return reply.get_json()
-
-
-def step(client, headers, instance_id, data) -> dict:
-    task = open_task(client, headers, instance_id)
-    reply = client.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
-    )
-    assert reply.status_code == 200, reply.get_json()
-    return reply.get_json()
 
 
 def pay_chain(client, login, instance_id) -> dict:

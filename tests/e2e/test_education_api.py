@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from datetime import date, datetime, timedelta
 
-from conftest import open_task, upload
+from conftest import step_task as step
+from conftest import upload
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -39,17 +40,6 @@ def seed(app, unit_id: int, name: str, prefix: str, **kwargs) -> str:
         db.session.commit()
         db.session.remove()
     return id_number
-
-
-def complete(client, headers, task_id, data, expect=200):
-    reply = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json={"data": data})
-    assert reply.status_code == expect, reply.get_json()
-    return reply.get_json()
-
-
-def step(client, headers, instance_id, data, expect=200):
-    task = open_task(client, headers, instance_id)
-    return complete(client, headers, task["id"], data, expect)
 
 
 def person(client, headers, id_number, name, cert_type="监理员") -> dict:

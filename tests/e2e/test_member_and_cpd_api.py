@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import in_db, open_task, token_headers, upload
+from conftest import in_db, step_task, token_headers, upload
+from conftest import start_form as start
 from sqlalchemy import select
 
 from service.db.models import CpdCompletion, Member
@@ -43,19 +44,8 @@ def seed(app, unit_id, name, prefix, **kwargs) -> str:
     return id_number
 
 
-def start(client, headers, key, data, expect=201) -> dict:
-    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
-    assert reply.status_code == expect, reply.get_json()
-    return reply.get_json()
-
-
 def step(client, headers, instance_id, data=APPROVE) -> dict:
-    task = open_task(client, headers, instance_id)
-    reply = client.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
-    )
-    assert reply.status_code == 200, reply.get_json()
-    return reply.get_json()
+    return step_task(client, headers, instance_id, data)
 
 
 def review_to_end(client, login, instance_id) -> None:

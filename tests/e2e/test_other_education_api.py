@@ -7,7 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import in_db, open_task, upload
+from conftest import in_db, upload
+from conftest import start_form as start
+from conftest import step_task as step
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -49,21 +51,6 @@ def seed(app, unit_id, name, prefix, certs, until=date(2027, 6, 30)) -> str:
 def supervisor(until=date(2028, 12, 31), cert_type="监理员", number="JL2024000001", **kw):
     kw.setdefault("specialty_2", "市政公用工程")
     return CertificateSeed(cert_type, number, until, **kw)
-
-
-def start(client, headers, key, data, expect=201) -> dict:
-    reply = client.post(f"/api/v1/processes/{key}/instances", headers=headers, json={"data": data})
-    assert reply.status_code == expect, reply.get_json()
-    return reply.get_json()
-
-
-def step(client, headers, instance_id, data) -> dict:
-    task = open_task(client, headers, instance_id)
-    reply = client.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
-    )
-    assert reply.status_code == 200, reply.get_json()
-    return reply.get_json()
 
 
 def enrol(client, headers, key, persons, expect=201, **extra) -> dict:
