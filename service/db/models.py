@@ -372,3 +372,65 @@ class WaitingEvent(Base):
     correlation_key: Mapped[str | None] = mapped_column(sa.String(100))
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConfirmationCode(Base):
+    """A signed QR code a person confirms once: transfer, resignation, ID photo supplement."""
+
+    __tablename__ = "confirmation_codes"
+    __table_args__ = (sa.Index("ix_confirmation_codes_unit_kind", "unit_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    expires_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+    used_by_member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+
+
+class Notification(Base):
+    """A system notice (系统通知) for one account; `dedupe_key` keeps a reminder to one."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "dedupe_key", name="uq_notifications_account_dedupe"),
+        sa.Index("ix_notifications_account_read", "account_id", "read_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(120))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class CpdBatch(Base):
+    """One weekly batch of registered-engineer CPD enrolments, closed at its cut-off."""
+
+    __tablename__ = "cpd_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cut_off_at: Mapped[datetime] = mapped_column(unique=True)
+    period_start: Mapped[datetime]
+    closed_at: Mapped[datetime]
+    person_count: Mapped[int] = mapped_column(default=0)
+    report: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class JobRun(Base):
+    """One run of a scheduled job; (job, scheduled_for) is unique, so a run happens once."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_slot"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(sa.String(40))
+    scheduled_for: Mapped[datetime]
+    holder: Mapped[str] = mapped_column(sa.String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
