@@ -7,14 +7,18 @@ from flask_smorest import Api
 
 from service.api import (
     auth,
+    certificate_documents,
+    confirmations,
     eligibility,
     files,
     instances,
     join_codes,
     learning,
+    members,
     processes,
     records,
     reference,
+    schedules,
     tasks,
 )
 from service.api.common import register_error_handlers
@@ -47,6 +51,10 @@ def register_api(app: Flask) -> None:
         tasks,
         learning,
         records,
+        members,
+        certificate_documents,
+        confirmations,
+        schedules,
         join_codes,
         files,
         reference,
