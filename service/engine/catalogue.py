@@ -128,6 +128,7 @@ class Definition:
     wait_status: dict[str, str] = field(default_factory=dict)
     correlations: dict[str, str] = field(default_factory=dict)
     decisions: Decisions | None = None
+    end_bills: dict[str, str] = field(default_factory=dict)  # end event -> "void"
 
     @property
     def eligibility_decision(self) -> str | None:
@@ -352,6 +353,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
 
     user_tasks: dict[str, UserTaskInfo] = {}
     end_status: dict[str, str] = {}
+    end_bills: dict[str, str] = {}
     start_role = None
     start_props: dict[str, str] = {}
     prefix = key.upper()[:4]
@@ -413,6 +415,8 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
             prefix = props.get("business_key_prefix", prefix)
         elif kind == "EndEvent" and props.get("status"):
             end_status[ts.name] = props["status"]
+            if props.get("bill"):
+                end_bills[ts.name] = props["bill"]
     start_form = form_for("start")
     if problems:
         raise DefinitionError(problems)
@@ -455,6 +459,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         start_roles=frozenset(roles or ({start_role} if start_role else set())),
         wait_status=wait_status,
         correlations=correlations,
+        end_bills=end_bills,
     )
 
 

@@ -38,6 +38,8 @@ def save(
     if inst.finished:
         row.finished_at = now
         apply_effects(session, row, inst.end_event, inst.data, defn, today, now)
+        if defn.end_bills.get(inst.end_event or "") == "void":
+            bills.void_bill(session, row, now)
     progress.audit_system_steps(session, row, inst, now)
     open_rows = progress.sync_tasks(session, row, inst, defn, now, before, completed=completed)
     for task in open_rows:

@@ -20,7 +20,12 @@ from service.engine import Definition
 
 # 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md)
 RECEIPT_TYPES = {"个人会员费": "电子财政收据", "会员教育辅助费": "电子发票"}
-STATUS_LABELS = {"unpaid": "未缴费", "paid": "已缴费", "confirmed": "财务已确认"}
+STATUS_LABELS = {
+    "unpaid": "未缴费",
+    "paid": "已缴费",
+    "confirmed": "财务已确认",
+    "void": "已作废",
+}
 
 
 def _money(value) -> Decimal:
@@ -56,6 +61,13 @@ def open_bill(
     bill.receipt_number = bill.receipt_date = bill.confirmed_by = bill.confirmed_at = None
     bill.updated_at = now
     return bill
+
+
+def void_bill(session: Session, row: ProcessInstance, now: datetime) -> None:
+    """The form closed unpaid (its payment deadline passed): its unpaid bill is void."""
+    bill = bill_of(session, row.id)
+    if bill is not None and bill.status == "unpaid":
+        bill.status, bill.updated_at = "void", now
 
 
 def on_complete(
