@@ -1,7 +1,112 @@
 """电子证书与公开证书查询."""
 
+import io
+
+from flask import send_file
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from service.api.common import actor, ctx, uow
+from service.api.limits import limiter
+from service.services import certificate_documents
 
 blp = Blueprint(
     "certificate_documents", __name__, url_prefix="/api/v1", description="电子证书与公开证书查询"
 )
+
+
+class BatchDownloadRequest(Schema):
+    member_ids = fields.List(
+        fields.Integer(strict=True),
+        required=True,
+        validate=validate.Length(
+            min=1,
+            max=certificate_documents.MAX_BATCH,
+            error=f"请选择1至{certificate_documents.MAX_BATCH}名人员",
+        ),
+        metadata={"description": "勾选的本单位人员编号（个人会员 id），最多500人"},
+    )
+
+
+class LookupQuery(Schema):
+    number = fields.String(
+        load_default=None, validate=validate.Length(max=30), metadata={"description": "证书编号"}
+    )
+    id_number = fields.String(
+        load_default=None,
+        validate=validate.Length(max=20),
+        metadata={"description": "身份证号（须同时填写姓名）"},
+    )
+    name = fields.String(
+        load_default=None,
+        validate=validate.Length(max=50),
+        metadata={"description": "姓名（须同时填写身份证号）"},
+    )
+
+
+class PublicCertificateSchema(Schema):
+    name = fields.String(metadata={"description": "姓名"})
+    id_number_masked = fields.String(metadata={"description": "身份证号，仅显示后4位"})
+    type = fields.String(metadata={"description": "证书类型"})
+    number = fields.String(metadata={"description": "证书编号"})
+    specialty_1 = fields.String(allow_none=True, metadata={"description": "专业1"})
+    specialty_2 = fields.String(allow_none=True, metadata={"description": "专业2"})
+    first_issued_on = fields.Date(metadata={"description": "发证日期"})
+    valid_until = fields.Date(metadata={"description": "有效期至"})
+    unit_name = fields.String(metadata={"description": "证书上的工作单位"})
+    status = fields.String(metadata={"description": "valid / expired / cancelled"})
+    status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销"})
+
+
+class PublicCertificateListSchema(Schema):
+    items = fields.List(fields.Nested(PublicCertificateSchema))
+    total = fields.Integer()
+
+
+def _lookup_rate() -> str:
+    return ctx().config.lookup_rate
+
+
+@blp.route("/certificates/<int:certificate_id>/document.pdf")
+@blp.response(200, content_type="application/pdf")
+@blp.alt_response(404, description="证书不存在或无权查看")
+@blp.alt_response(409, description="证书已注销")
+def document(certificate_id):
+    """下载电子证书（PDF，含查询二维码；持证人本人、所在单位、协会）"""
+    who = actor()
+    with uow() as u:
+        name, pdf = certificate_documents.certificate_pdf(ctx(), u, who, certificate_id)
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
+
+
+@blp.route("/units/<int:unit_id>/certificates/download", methods=["POST"])
+@blp.arguments(BatchDownloadRequest)
+@blp.response(200, content_type="application/zip")
+@blp.alt_response(422, description="人员不属于本单位、未选择或超过500人、均无有效证书")
+def download(body, unit_id):
+    """单位批量下载所选人员的有效电子证书（zip，每本证书一个 PDF）"""
+    who = actor()
+    with uow() as u:
+        name, spool = certificate_documents.unit_certificates_zip(
+            ctx(), u, who, unit_id, body["member_ids"]
+        )
+    size = spool.seek(0, io.SEEK_END)
+    spool.seek(0)
+    reply = send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
+    reply.content_length = size
+    return reply
+
+
+@blp.route("/public/certificates")
+@blp.arguments(LookupQuery, location="query")
+@blp.response(200, PublicCertificateListSchema)
+@blp.alt_response(404, description="未查到证书")
+@blp.alt_response(429, description="查询过于频繁")
+@blp.doc(security=[])
+@limiter.limit(_lookup_rate)
+def lookup(args):
+    """（公开，限流）证书查询：按证书编号，或按身份证号加姓名"""
+    with uow() as u:
+        return certificate_documents.lookup(ctx(), u, **args)

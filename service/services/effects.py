@@ -133,6 +133,21 @@ def _info_change_approved(c: Change) -> None:
             member.qualifications = [*quals, "注册监理工程师注册证"]
 
 
+def move_member(session: Session, member: Member, unit: Unit | None) -> None:
+    """Move a member to `unit` (None: leaves its unit); the member's login follows.
+
+    Joining a unit takes the unit's agency; leaving keeps the member's agency.
+    """
+    member.unit_id = unit.id if unit is not None else None
+    if unit is not None:
+        member.agency_id = unit.agency_id
+    session.execute(
+        update(Account)
+        .where(Account.member_id == member.id, Account.role == "member")
+        .values(unit_id=member.unit_id)
+    )
+
+
 def _unit_change_approved(c: Change) -> None:
     unit = c.session.get(Unit, c.row.unit_id)
     moving = c.data.get("reason") == "new_employment"
@@ -140,12 +155,7 @@ def _unit_change_approved(c: Change) -> None:
         if member is None:
             continue
         if moving:
-            member.unit_id, member.agency_id = unit.id, unit.agency_id
-            c.session.execute(
-                update(Account)
-                .where(Account.member_id == member.id, Account.role == "member")
-                .values(unit_id=unit.id)
-            )
+            move_member(c.session, member, unit)
         for cert in c.session.scalars(
             select(Certificate).where(
                 Certificate.member_id == member.id, Certificate.status != "cancelled"
