@@ -29,8 +29,12 @@ class Config:
     max_upload_bytes: int = 10 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:5000"
     join_upload_rate: str = "30 per minute"
+    lookup_rate: str = "20 per minute"
     ratelimit_storage: str = "memory://"
     testing: bool = False
+    cpd_cutoff: str = "TUE 15:00"  # weekly CPD batch cut-off, Asia/Shanghai
+    reminder_time: str = "08:00"  # daily expiry reminders, Asia/Shanghai
+    scheduler_retry_seconds: float = 5.0  # how often a follower tries to become leader
     extra: dict = field(default_factory=dict)
 
 
@@ -65,7 +69,11 @@ def load_config(**overrides) -> Config:
         public_base_url=env.get("MEMBERFLOW_PUBLIC_URL", "http://127.0.0.1:5000"),
         token_ttl_seconds=int(env.get("MEMBERFLOW_TOKEN_TTL", 8 * 3600)),
         join_upload_rate=env.get("MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
+        lookup_rate=env.get("MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
         ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
+        cpd_cutoff=env.get("MEMBERFLOW_CPD_CUTOFF", "TUE 15:00"),
+        reminder_time=env.get("MEMBERFLOW_REMINDER_TIME", "08:00"),
+        scheduler_retry_seconds=float(env.get("MEMBERFLOW_SCHEDULER_RETRY", 5)),
     )
     values.update(overrides)
     if "secret_key" not in values:
