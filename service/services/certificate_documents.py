@@ -32,6 +32,7 @@ from service.db.models import Certificate, Member, StoredFile, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
 from service.services.context import Context
 from service.services.files import blob_path
@@ -48,11 +49,6 @@ _TYPE_ORDER = {t: i for i, t in enumerate(CERTIFICATE_TYPES)}
 
 
 # --- public facts ---------------------------------------------------------------------------
-
-
-def mask_id_number(id_number: str) -> str:
-    """Every character but the last four replaced by *."""
-    return "*" * max(len(id_number) - 4, 0) + id_number[-4:]
 
 
 def lookup_url(ctx: Context, number: str) -> str:

@@ -19,6 +19,7 @@ from service.db.models import ConfirmationCode, Member, ProcessInstance, StoredF
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, Gone, NotFound
+from service.domain.masking import mask_id_number, mask_name
 from service.domain.validation import InvalidValue, normalize_mobile
 from service.services import files, persons
 from service.services.context import SHANGHAI, Context
@@ -60,18 +61,6 @@ def validity_days(ctx: Context) -> int:
     return int(
         policy.get("confirmation_code_validity_days", policy.get("join_code_validity_days", 365))
     )
-
-
-def mask_name(name: str | None) -> str | None:
-    """张三丰 → 张**: enough for the person to recognise, little for a bystander."""
-    return name[:1] + "*" * (len(name) - 1) if name else name
-
-
-def mask_id_number(number: str | None) -> str | None:
-    """440308199901101512 → 4403**********1512."""
-    if not number or len(number) <= 8:
-        return number
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
 def _prompt(kind: str, unit_name: str) -> str:
