@@ -106,6 +106,45 @@ def fire_timers() -> None:
 
 
 @main.command()
+@click.option(
+    "--tick",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds between runs of the timers job (tests use 1).",
+)
+@click.option(
+    "--retry",
+    type=click.FloatRange(min=0.1),
+    help="Seconds between a follower's attempts to lead [default: MEMBERFLOW_SCHEDULER_RETRY, 5].",
+)
+def scheduler(tick: int, retry: float | None) -> None:
+    """Run the scheduled jobs in the foreground (timers, weekly CPD batch, reminders).
+
+    Start one on every server: exactly one leads and acts, the others wait to take over.
+    SIGTERM or Ctrl-C stops it cleanly.
+    """
+    import logging
+    import signal
+    import threading
+
+    from service.services.scheduler import SchedulerRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app = _app()
+    try:
+        runner = SchedulerRunner(app, tick=tick, retry=retry)
+    except ValueError as exc:
+        click.echo(f"错误 调度设置有误：{exc}", err=True)
+        sys.exit(1)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner.run(stop)
+
+
+@main.command()
 def check() -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""
     from service.engine import DefinitionError, load_definitions

@@ -1,5 +1,104 @@
-"""注师继教周批次与系统通知."""
+"""注师继教周批次与系统通知: the weekly CPD batches and their reports; notices."""
 
+from urllib.parse import quote
+
+from flask import Response
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from service.api.common import PageArgs, actor, ctx, uow
+from service.api.schemas import UtcDateTime
+from service.services import cpd_batches, notifications
+from service.services.excel import XLSX_MIMETYPE
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="注师继教周批次与系统通知")
+
+
+class CpdBatchSchema(Schema):
+    id = fields.Integer()
+    period_start = UtcDateTime(metadata={"description": "本批次起始（上周三0时，北京时间）"})
+    cut_off_at = UtcDateTime(metadata={"description": "截止时间（周二下午，北京时间；含该时刻）"})
+    cut_off_on = fields.Date(metadata={"description": "截止日（北京时间）"})
+    closed_at = UtcDateTime()
+    person_count = fields.Integer(metadata={"description": "本批次人数"})
+    report_url = fields.String(metadata={"description": "报名名单 Excel 下载地址"})
+
+
+class CpdBatchPageSchema(Schema):
+    items = fields.List(fields.Nested(CpdBatchSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class NotificationQuery(PageArgs):
+    read = fields.Boolean(
+        load_default=None, metadata={"description": "true 只看已读，false 只看未读，不填看全部"}
+    )
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "certificate_expiry / membership_expiry"})
+    title = fields.String()
+    body = fields.String()
+    member_id = fields.Integer(allow_none=True)
+    unit_id = fields.Integer(allow_none=True)
+    created_at = UtcDateTime()
+    read = fields.Boolean()
+    read_at = UtcDateTime(allow_none=True)
+
+
+class NotificationPageSchema(CpdBatchPageSchema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    unread = fields.Integer(metadata={"description": "未读通知数"})
+
+
+class ReadAllSchema(Schema):
+    updated = fields.Integer(metadata={"description": "本次标记为已读的条数"})
+
+
+@blp.route("/cpd-batches")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, CpdBatchPageSchema)
+def list_batches(args):
+    """注师继教周批次列表（协会人员；按截止时间倒序）"""
+    with uow() as u:
+        return cpd_batches.list_batches(ctx(), u, actor(), **args)
+
+
+@blp.route("/cpd-batches/<int:batch_id>/report.xlsx")
+@blp.response(200, content_type=XLSX_MIMETYPE)
+@blp.alt_response(404, description="批次不存在，或调用者不是协会人员")
+def report(batch_id):
+    """下载注师继教报名名单 Excel（学习平台账号为身份证号，初始密码123456）"""
+    with uow() as u:
+        name, content = cpd_batches.batch_report(ctx(), u, actor(), batch_id)
+    disposition = f"attachment; filename=cpd_batch_{batch_id}.xlsx; filename*=UTF-8''{quote(name)}"
+    return Response(content, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": disposition})
+
+
+@blp.route("/notifications")
+@blp.arguments(NotificationQuery, location="query")
+@blp.response(200, NotificationPageSchema)
+def list_notifications(args):
+    """我的系统通知（最新在前，可按已读/未读筛选，附未读数）"""
+    with uow() as u:
+        return notifications.list_notifications(ctx(), u, actor(), **args)
+
+
+@blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@blp.response(200, NotificationSchema)
+@blp.alt_response(404, description="通知不存在或不属于本人")
+def read(notification_id):
+    """将一条系统通知标记为已读"""
+    with uow() as u:
+        return notifications.mark_read(ctx(), u, actor(), notification_id)
+
+
+@blp.route("/notifications/read-all", methods=["POST"])
+@blp.response(200, ReadAllSchema)
+def read_all():
+    """将我的全部未读系统通知标记为已读"""
+    with uow() as u:
+        return notifications.mark_all_read(ctx(), u, actor())

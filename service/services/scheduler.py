@@ -1,0 +1,401 @@
+"""The scheduler: its jobs, the leader rule, and the runner behind `memberflow scheduler`.
+
+Each job is a plain function `(ctx, uow) -> dict` that reads the time from `ctx.now()`,
+so tests move the clock instead of sleeping; APScheduler only decides when to call it.
+
+- `timers` every tick (60 s): fires the due BPMN timers from the indexed waiting rows,
+  so a payment or learning deadline fires within a minute of its due time.
+- `cpd_batch` weekly at MEMBERFLOW_CPD_CUTOFF (default TUE 15:00, Asia/Shanghai).
+- `reminders` daily at MEMBERFLOW_REMINDER_TIME (default 08:00): expiry notices.
+
+When several servers run a scheduler, exactly one acts: the leader holds a session-level
+PostgreSQL advisory lock on a dedicated connection for its whole life (on SQLite, one
+machine, an exclusive flock beside the database file). A follower retries every few
+seconds and takes over when the leader's connection goes away. As belt and braces each
+run first claims its slot in `job_runs` — (job, scheduled_for) is unique — so a slot runs
+at most once even if two processes ever both believed they led.
+
+Missed runs: on becoming leader, and every hour, the leader runs `cpd_batch` and
+`reminders` for their latest due slot if no run of it is recorded (the downtime's batch is
+closed late, with everything unbatched up to its cut-off; a failed run frees its slot and
+is retried here).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from service.config import Config
+from service.db.models import JobRun
+from service.db.uow import UnitOfWork
+from service.services.context import Context
+from service.services.cpd_batches import (
+    SHANGHAI_TZ,
+    WEEKDAYS,
+    close_cpd_batch,
+    latest_cut_off,
+    parse_time_of_day,
+    parse_weekly,
+    to_local,
+    to_utc,
+)
+from service.services.learning import fire_due_timers
+from service.services.notifications import create_expiry_reminders
+
+log = logging.getLogger("memberflow.scheduler")
+
+LOCK_KEY = 0x6D666C6F77  # "mflow": the advisory lock of the scheduler leader
+EPOCH = datetime(1970, 1, 1)
+TIMER_RUNS_KEPT = timedelta(days=7)
+ABANDONED_AFTER = timedelta(hours=1)
+
+
+# --- the jobs ----------------------------------------------------------------------------
+
+
+def timers_job(ctx: Context, uow: UnitOfWork) -> dict:
+    """Fire every BPMN timer due by now (payment and learning deadlines)."""
+    return {"fired": fire_due_timers(ctx, uow)}
+
+
+def cpd_batch_job(ctx: Context, uow: UnitOfWork) -> dict:
+    """Close the CPD batch of the latest weekly cut-off (once; later calls find it closed)."""
+    cut_off = latest_cut_off(ctx.now(), parse_weekly(ctx.config.cpd_cutoff))
+    batch = close_cpd_batch(ctx, uow, cut_off)
+    return {
+        "batch_id": batch["id"],
+        "cut_off_at": batch["cut_off_at"].isoformat(),
+        "person_count": batch["person_count"],
+        "created": batch["created"],
+    }
+
+
+def reminders_job(ctx: Context, uow: UnitOfWork) -> dict:
+    """Certificate and membership expiry notices for the unit's admins and the member."""
+    return create_expiry_reminders(ctx, uow)
+
+
+JOBS: dict[str, Callable[[Context, UnitOfWork], dict]] = {
+    "timers": timers_job,
+    "cpd_batch": cpd_batch_job,
+    "reminders": reminders_job,
+}
+
+
+# --- slots: which run a moment belongs to ------------------------------------------------
+
+
+def latest_daily(now: datetime, at: time) -> datetime:
+    """The latest `at` (Asia/Shanghai wall time) at or before `now` (naive UTC both)."""
+    local = to_local(now)
+    candidate = datetime.combine(local.date(), at)
+    if candidate > local:
+        candidate -= timedelta(days=1)
+    return to_utc(candidate)
+
+
+def tick_slot(now: datetime, tick: int) -> datetime:
+    """The start of the tick `now` falls in (ticks are aligned to the epoch)."""
+    seconds = int((now - EPOCH).total_seconds()) // tick * tick
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def slot_for(job: str, now: datetime, config: Config, tick: int = 60) -> datetime:
+    """The scheduled time of `job`'s run that `now` belongs to (naive UTC)."""
+    if job == "timers":
+        return tick_slot(now, tick)
+    if job == "cpd_batch":
+        return latest_cut_off(now, parse_weekly(config.cpd_cutoff))
+    if job == "reminders":
+        return latest_daily(now, parse_time_of_day(config.reminder_time))
+    raise KeyError(job)
+
+
+def run_job(ctx: Context, uow: UnitOfWork, job: str, holder: str, tick: int = 60) -> dict | None:
+    """Claim the job's current slot in job_runs and run it; None if the slot already ran.
+
+    A run that fails gives its slot back (deletes its claim) so a later pass retries it.
+    """
+    now = ctx.now()
+    claim = JobRun(
+        job=job, scheduled_for=slot_for(job, now, ctx.config, tick), holder=holder, started_at=now
+    )
+    uow.session.add(claim)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        return None
+    claim_id = claim.id
+    try:
+        result = JOBS[job](ctx, uow)
+    except Exception:
+        uow.rollback()
+        uow.session.execute(sa.delete(JobRun).where(JobRun.id == claim_id))
+        uow.commit()
+        raise
+    uow.session.execute(
+        sa.update(JobRun)
+        .where(JobRun.id == claim_id)
+        .values(finished_at=ctx.now(), result=result)
+        .execution_options(synchronize_session=False)
+    )
+    uow.commit()
+    return result
+
+
+def tidy_job_runs(ctx: Context, uow: UnitOfWork) -> int:
+    """Forget timer runs older than a week (one a minute would grow without end), and free
+    the slots of runs abandoned unfinished for an hour (their process died mid-run)."""
+    now = ctx.now()
+    old_ticks = sa.and_(JobRun.job == "timers", JobRun.scheduled_for < now - TIMER_RUNS_KEPT)
+    abandoned = sa.and_(JobRun.finished_at.is_(None), JobRun.started_at < now - ABANDONED_AFTER)
+    result = uow.session.execute(sa.delete(JobRun).where(sa.or_(old_ticks, abandoned)))
+    uow.commit()
+    return result.rowcount
+
+
+# --- the leader rule ---------------------------------------------------------------------
+
+
+class PgLeaderLock:
+    """Leader = holder of a session-level advisory lock on its own PostgreSQL connection."""
+
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(url, poolclass=NullPool)
+        self.conn: sa.Connection | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; False while another process does."""
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as exc:
+            log.warning("无法连接数据库，稍后重试 (cannot connect): %s", exc)
+            return False
+        try:
+            got = conn.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        except SQLAlchemyError as exc:
+            log.warning("获取调度锁失败，稍后重试 (lock attempt failed): %s", exc)
+            got = False
+        if got:
+            self.conn = conn
+            return True
+        conn.close()
+        return False
+
+    def held(self) -> bool:
+        """Whether the lock's connection is still alive (its death released the lock)."""
+        if self.conn is None:
+            return False
+        try:
+            self.conn.scalar(sa.text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            self._drop()
+            return False
+
+    def release(self) -> None:
+        """Give the lock back (closing the connection would too)."""
+        if self.conn is not None:
+            try:
+                self.conn.scalar(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            except SQLAlchemyError:
+                pass
+            self._drop()
+        self.engine.dispose()
+
+    def _drop(self) -> None:
+        try:
+            self.conn.close()
+        except SQLAlchemyError:
+            pass
+        self.conn = None
+
+
+class FileLeaderLock:
+    """Leader = holder of an exclusive flock on a file beside the SQLite database."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = None
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # stays open while this process leads
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self.file = handle
+        return True
+
+    def held(self) -> bool:
+        return self.file is not None
+
+    def release(self) -> None:
+        if self.file is not None:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.file.close()
+            self.file = None
+
+
+def leader_lock(config: Config) -> PgLeaderLock | FileLeaderLock:
+    """The leader rule for the configured database."""
+    url = sa.make_url(config.database_url)
+    if url.get_backend_name() == "postgresql":
+        return PgLeaderLock(config.database_url)
+    database = url.database
+    if database and database != ":memory:":
+        path = Path(database).resolve()
+        return FileLeaderLock(path.with_name(path.name + ".scheduler.lock"))
+    return FileLeaderLock(Path(config.instance_dir) / "scheduler.lock")
+
+
+def holder_name() -> str:
+    """Who runs jobs, as job_runs records it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- the runner --------------------------------------------------------------------------
+
+
+class SchedulerRunner:
+    """`memberflow scheduler`: wait to lead, then run the jobs until stopped or deposed."""
+
+    def __init__(self, app, tick: int = 60, retry: float | None = None):
+        self.app = app
+        self.ctx: Context = app.extensions["memberflow"]
+        self.tick = tick
+        self.retry = retry if retry is not None else self.ctx.config.scheduler_retry_seconds
+        self.holder = holder_name()
+        # a bad setting stops start-up here, not at the job's first run
+        self.weekly = parse_weekly(self.ctx.config.cpd_cutoff)
+        self.daily = parse_time_of_day(self.ctx.config.reminder_time)
+
+    def run(self, stop: threading.Event) -> None:
+        """Until `stop` is set: try to become leader; lead while the lock holds."""
+        lock = leader_lock(self.ctx.config)
+        waiting_said = False
+        try:
+            while not stop.is_set():
+                if lock.try_acquire():
+                    waiting_said = False
+                    log.info(
+                        "成为调度主节点，开始执行定时任务 (became leader) holder=%s", self.holder
+                    )
+                    self._lead(lock, stop)
+                    lock.release()
+                    if not stop.is_set():
+                        log.warning("失去调度主节点身份，转为待命 (lost leadership)")
+                    continue
+                if not waiting_said:
+                    log.info(
+                        "另一进程是调度主节点，本进程待命，每 %s 秒重试 (follower, retrying)",
+                        self.retry,
+                    )
+                    waiting_said = True
+                stop.wait(self.retry)
+        finally:
+            lock.release()
+            log.info("调度进程已停止 (scheduler stopped) holder=%s", self.holder)
+
+    def _lead(self, lock, stop: threading.Event) -> None:
+        scheduler = self._build()
+        scheduler.start()
+        try:
+            while not stop.wait(self.retry):
+                if not lock.held():
+                    break
+        finally:
+            scheduler.shutdown(wait=True)
+
+    def _build(self):
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        weekly, daily = self.weekly, self.daily
+        scheduler = BackgroundScheduler(timezone=SHANGHAI_TZ)
+        common = dict(max_instances=1, coalesce=True, misfire_grace_time=3600)
+        scheduler.add_job(
+            self.execute,
+            IntervalTrigger(seconds=self.tick, start_date=EPOCH.replace(tzinfo=UTC)),
+            args=["timers"],
+            id="timers",
+            **common,
+        )
+        scheduler.add_job(
+            self.execute,
+            CronTrigger(
+                day_of_week=WEEKDAYS[weekly.weekday].lower(),
+                hour=weekly.at.hour,
+                minute=weekly.at.minute,
+                timezone=SHANGHAI_TZ,
+            ),
+            args=["cpd_batch"],
+            id="cpd_batch",
+            **common,
+        )
+        scheduler.add_job(
+            self.execute,
+            CronTrigger(hour=daily.hour, minute=daily.minute, timezone=SHANGHAI_TZ),
+            args=["reminders"],
+            id="reminders",
+            **common,
+        )
+        scheduler.add_job(
+            self.catch_up,
+            IntervalTrigger(hours=1),
+            id="catch_up",
+            next_run_time=datetime.now(SHANGHAI_TZ),
+            **common,
+        )
+        return scheduler
+
+    def execute(self, job: str) -> dict | None:
+        """Run one job in its own app context; errors are logged, never kill the scheduler."""
+        from service.db import db
+
+        with self.app.app_context():
+            try:
+                result = run_job(self.ctx, UnitOfWork(db.session), job, self.holder, self.tick)
+            except Exception:
+                log.exception("定时任务 %s 执行失败 (job failed)", job)
+                return None
+            finally:
+                db.session.remove()
+        if result is not None:  # a minute's timers run that fired nothing is not news
+            quiet = job == "timers" and not result.get("fired")
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "定时任务 %s 已执行 (job ran): %s",
+                job,
+                result,
+            )
+        return result
+
+    def catch_up(self) -> None:
+        """Tidy job_runs, then run the weekly and daily jobs whose latest slot has no run."""
+        from service.db import db
+
+        with self.app.app_context():
+            try:
+                tidy_job_runs(self.ctx, UnitOfWork(db.session))
+            except SQLAlchemyError:
+                log.exception("清理定时任务记录失败 (tidying job runs failed)")
+            finally:
+                db.session.remove()
+        for job in ("cpd_batch", "reminders"):
+            self.execute(job)
