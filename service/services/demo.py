@@ -18,6 +18,7 @@ from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services import accounts, files, instances, tasks
 from service.services.demo_business import load_business_demo
+from service.services.scheduler import cpd_batch_job, reminders_job
 
 PASSWORD = "demo1234"
 AGENCIES = [
@@ -192,6 +193,10 @@ def load_demo(app) -> list[tuple[str, str, str]]:
                 view, _ = instances.start_process(ctx, uow, unit, "member_join", data)
             _advance(ctx, view["id"], target, reviewers)
         load_business_demo(ctx, reviewers, lambda color: _upload(ctx, unit, color))
+        # what the scheduler would have done by now: expiry notices, last week's CPD batch
+        for job in (reminders_job, cpd_batch_job):
+            with UnitOfWork(db.session) as uow:
+                job(ctx, uow)
     for _name, prefix, _mobile, target in APPLICANTS:
         if target == "审批完成":
             number = make_resident_id(prefix)
