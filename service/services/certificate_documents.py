@@ -1,31 +1,21 @@
 """Electronic certificates (电子证): one PDF per certificate, a unit's batch zip, public lookup.
 
-The PDF uses reportlab's built-in CID font STSong-Light for Chinese (no font file on the
-machine is needed) and carries a QR code with the address of the public lookup, so anyone
-holding a printout can check it. The public lookup answers a certificate's public facts
+Who may download which certificate, what goes into a unit's zip, and the lookup; the
+drawing itself is `certificate_pdf`. The PDF's QR code carries the address of the public
+lookup, so anyone holding a printout can check it. The public lookup answers a certificate's public facts
 only: the ID number is masked and no member id, mobile or birth date leaves.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import tempfile
 import warnings
 import zipfile
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from urllib.parse import urlencode
 
-import qrcode
 from PIL import Image, ImageOps, UnidentifiedImageError
-from reportlab.lib.colors import HexColor
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
 
 from service.db.models import Certificate, Member, StoredFile, Unit
@@ -34,16 +24,14 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
+from service.services.certificate_pdf import Document, render_pdf
 from service.services.context import Context
 from service.services.files import blob_path
 from service.services.records import STATUS_LABELS
 
 LOOKUP_PATH = "/api/v1/public/certificates"
-ISSUER = "广东省建设监理协会"
 MAX_BATCH = 500
-FONT = "STSong-Light"
 _SEE_ALL = ("association_reviewer", "secretariat_admin")
-_RED, _INK, _GREY = HexColor("#a4161a"), HexColor("#222222"), HexColor("#888888")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 _TYPE_ORDER = {t: i for i, t in enumerate(CERTIFICATE_TYPES)}
 
@@ -83,144 +71,6 @@ def public_facts(cert: Certificate, member: Member, today: date) -> dict:
         "status": status,
         "status_label": STATUS_LABELS[status],
     }
-
-
-# --- the PDF --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Document:
-    """What one certificate's PDF shows."""
-
-    facts: dict
-    url: str
-    photo: Image.Image | None
-
-
-@cache
-def _font() -> str:
-    """Register the CID font once per process (reportlab keeps a global registry)."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
-
-def _day(value: date | None) -> str:
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else "—"
-
-
-def _specialties(facts: dict) -> str:
-    names = [s for s in (facts["specialty_1"], facts["specialty_2"]) if s]
-    return "、".join(names) or "—"
-
-
-def _fields(facts: dict) -> list[tuple[str, str]]:
-    return [
-        ("姓名", facts["name"]),
-        ("身份证号", facts["id_number_masked"]),
-        ("证书类型", facts["type"]),
-        ("专业", _specialties(facts)),
-        ("证书编号", facts["number"]),
-        ("发证日期", _day(facts["first_issued_on"])),
-        ("有效期至", _day(facts["valid_until"])),
-        ("工作单位", facts["unit_name"]),
-    ]
-
-
-def _fit(text: str, size: float, width: float) -> float:
-    """The largest font size ≤ size (≥ 8) at which text fits the width."""
-    while size > 8 and pdfmetrics.stringWidth(text, _font(), size) > width:
-        size -= 0.5
-    return size
-
-
-def _frame(canvas: Canvas, width: float, height: float) -> None:
-    canvas.setStrokeColor(_RED)
-    canvas.setLineWidth(4)
-    canvas.rect(24, 24, width - 48, height - 48)
-    canvas.setLineWidth(1)
-    canvas.rect(34, 34, width - 68, height - 68)
-
-
-def _heading(canvas: Canvas, width: float, height: float) -> None:
-    canvas.setFillColor(_RED)
-    canvas.setFont(_font(), 34)
-    canvas.drawCentredString(width / 2, height - 100, "培训证书")
-    canvas.setFillColor(_INK)
-    canvas.setFont(_font(), 16)
-    canvas.drawCentredString(width / 2, height - 130, ISSUER)
-
-
-def _photo(canvas: Canvas, photo: Image.Image | None, x: float, y: float) -> None:
-    """The holder's photo in a 1-inch frame, or an empty frame marked 照片."""
-    w, h = 96, 128
-    canvas.setStrokeColor(_GREY)
-    canvas.rect(x, y, w, h)
-    if photo is None:
-        canvas.setFillColor(_GREY)
-        canvas.setFont(_font(), 14)
-        canvas.drawCentredString(x + w / 2, y + h / 2 - 5, "照片")
-        return
-    canvas.drawImage(ImageReader(photo), x, y, w, h, preserveAspectRatio=True, anchor="c")
-
-
-def _details(canvas: Canvas, facts: dict, x: float, top: float) -> None:
-    value_x, width = x + 90, 330
-    for index, (label, value) in enumerate(_fields(facts)):
-        y = top - index * 30
-        canvas.setFillColor(_GREY)
-        canvas.setFont(_font(), 13)
-        canvas.drawString(x, y, f"{label}：")
-        canvas.setFillColor(_INK)
-        canvas.setFont(_font(), _fit(value, 15, width))
-        canvas.drawString(value_x, y, value)
-
-
-def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
-    image = qrcode.make(url, box_size=6, border=2).get_image().convert("L")
-    canvas.drawImage(ImageReader(image), x, y, 130, 130)
-    canvas.setFillColor(_GREY)
-    canvas.setFont(_font(), 10)
-    canvas.drawCentredString(x + 65, y - 14, "扫码查询证书")
-
-
-def _footer(canvas: Canvas, facts: dict) -> None:
-    canvas.setFillColor(_INK)
-    canvas.setFont(_font(), 12)
-    canvas.drawString(80, 70, f"发证单位：{ISSUER}")
-    canvas.drawString(80, 52, f"证书状态：{facts['status_label']}")
-
-
-def _expired_mark(canvas: Canvas, width: float, height: float) -> None:
-    """An expired certificate may still be downloaded, but says so across the page."""
-    canvas.saveState()
-    canvas.setFillColor(_RED)
-    canvas.setFont(_font(), 48)
-    canvas.translate(width - 220, height - 120)
-    canvas.rotate(-18)
-    canvas.drawCentredString(0, 0, "已过期")
-    canvas.restoreState()
-
-
-def render_pdf(doc: Document) -> bytes:
-    """One certificate on an A4 landscape page; invariant mode keeps the bytes reproducible."""
-    width, height = landscape(A4)
-    buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
-    canvas.setTitle(f"培训证书 {doc.facts['number']}")
-    canvas.setAuthor(ISSUER)
-    canvas.setSubject(f"{doc.facts['type']} {doc.facts['name']}")
-    canvas.setCreator("memberflow")
-    _frame(canvas, width, height)
-    _heading(canvas, width, height)
-    _photo(canvas, doc.photo, 80, height - 310)
-    _details(canvas, doc.facts, 210, height - 190)
-    _qr(canvas, doc.url, width - 200, 80)
-    _footer(canvas, doc.facts)
-    if doc.facts["status"] == "expired":
-        _expired_mark(canvas, width, height)
-    canvas.showPage()
-    canvas.save()
-    return buf.getvalue()
 
 
 def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Image | None:
