@@ -1,15 +1,17 @@
 """Excel exports in openpyxl's write-only mode: rows stream out, memory stays flat.
 
-Every export is a list of `Column`s and an iterable of row tuples. Text columns (ID
-numbers, certificate numbers, form numbers) are written as text with the "@" format,
-so Excel never shows an ID number in scientific notation; date columns are real Excel
-dates; everything else is written as it is.
+Every export is a list of `Column`s and an iterable of row tuples. Text columns are
+always written as strings, never as numbers or formulas; those whose text Excel would
+read as a number (ID numbers, certificate numbers, form numbers) also get the "@"
+format, so Excel never shows an ID number in scientific notation. Date columns are real
+Excel dates; everything else is written as it is.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,28 +36,48 @@ class Column:
     width: float = 14
 
 
-def _cell(ws, value, column: Column):
+_FORMATS = {"text": "@", "date": DATE_FORMAT, "datetime": DATETIME_FORMAT, "money": MONEY_FORMAT}
+
+
+def _styles(ws) -> dict:
+    """One style per formatted kind, built once (setting a format on every cell is slow)."""
+    styles = {}
+    for kind, number_format in _FORMATS.items():
+        cell = WriteOnlyCell(ws)
+        cell.number_format = number_format
+        styles[kind] = cell._style
+    return styles
+
+
+def _needs_text_format(value: str) -> bool:
+    """Whether a text would be read as a number, formula or error code if Excel retyped it.
+
+    Such text (ID, mobile, certificate and receipt numbers...) gets the "@" format and is
+    marked as a string; other text is a string anyway and needs no per-cell style.
+    """
+    return value[:1].isdigit() or value[:1] in "=+-#." or value.upper() in ("TRUE", "FALSE")
+
+
+def _cell(ws, value, column: Column, styles: dict):
     if value is None or value == "":
         return None
-    if column.kind == "text":
-        cell = WriteOnlyCell(ws, value=str(value))
-        cell.number_format = "@"
-        return cell
-    if column.kind == "date":
-        if isinstance(value, datetime):
-            value = value.date()
-        cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-    if column.kind == "datetime":
-        cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if column.kind == "money":
-        cell = WriteOnlyCell(ws, value=Decimal(value) if not isinstance(value, Decimal) else value)
-        cell.number_format = MONEY_FORMAT
-        return cell
-    return value
+    kind = column.kind
+    if kind not in styles:
+        return value
+    if kind == "text":
+        value = str(value)
+        if not _needs_text_format(value):
+            return value  # plain text: written as a string as it is, no per-cell style needed
+    elif kind == "date" and isinstance(value, datetime):
+        value = value.date()
+    elif kind == "money" and not isinstance(value, Decimal):
+        value = Decimal(value)
+    cell = WriteOnlyCell(ws)
+    cell._style = copy(styles[kind])  # before the value: a date cell then keeps its format
+    cell.value = value
+    if kind == "text":
+        cell.data_type = "s"  # text typed as "=..." or "#N/A" stays text, never a formula
+    return cell
 
 
 def write_workbook(
@@ -84,11 +106,12 @@ def write_workbook(
         cell.alignment = centre
         header.append(cell)
     ws.append(header)
+    styles = _styles(ws)
     count = 0
     for row in rows:
         count += 1
         values = ([count] if numbered else []) + list(row)
-        ws.append([_cell(ws, v, c) for v, c in zip(values, all_columns, strict=True)])
+        ws.append([_cell(ws, v, c, styles) for v, c in zip(values, all_columns, strict=True)])
     wb.save(target)
     return count
 

@@ -267,7 +267,10 @@ def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) 
     return view
 
 
-def _filtered(actor: Actor, key=None, status=None, q=None, submitted_from=None, submitted_to=None):
+def instances_query(
+    actor: Actor, key=None, status=None, q=None, submitted_from=None, submitted_to=None
+):
+    """The forms the caller may see, filtered (shared by GET /instances, the summary, exports)."""
     stmt = instances_in_scope(select(ProcessInstance), actor)
     if key:
         stmt = stmt.where(ProcessInstance.process_key == key)
@@ -300,7 +303,7 @@ def list_instances(
     ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
 ) -> dict:
     """The caller's instances, newest first, paginated with a total."""
-    stmt = _filtered(actor, **filters)
+    stmt = instances_query(actor, **filters)
     total, result = page_of(uow.session, stmt, ProcessInstance.id.desc(), page, page_size)
     rows = list(result.scalars())
     tasks = _open_tasks(uow, [r.id for r in rows])
@@ -315,7 +318,7 @@ def list_instances(
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
     """A count of the caller's instances per status label."""
     filters.pop("status", None)
-    sub = _filtered(actor, **filters).subquery()
+    sub = instances_query(actor, **filters).subquery()
     rows = uow.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
     counts = {status: n for status, n in rows}
     return {"counts": counts, "total": sum(counts.values())}

@@ -15,7 +15,7 @@ from zipfile import BadZipFile
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import LearningTask, ProcessInstance, WaitingEvent
@@ -314,16 +314,8 @@ def _expire(uow: UnitOfWork, row: ProcessInstance, id_number: str, now) -> None:
         task.status, task.updated_at = EXPIRED, now
 
 
-def list_learning(
-    ctx: Context,
-    uow: UnitOfWork,
-    actor: Actor,
-    status: str | None = None,
-    q: str | None = None,
-    page: int = 1,
-    page_size: int = 20,
-) -> dict:
-    """Learning tasks the caller may see (a unit: its members'), newest first."""
+def learning_query(actor: Actor, status: str | None = None, q: str | None = None) -> Select:
+    """The learning tasks the caller may see, filtered (shared by the list and the export)."""
     stmt = select(LearningTask)
     if actor.role == "unit_admin":
         stmt = stmt.where(LearningTask.unit_id == actor.unit_id)
@@ -338,6 +330,19 @@ def list_learning(
             (LearningTask.name.like(f"%{q.strip()}%"))
             | (LearningTask.id_number == q.strip().upper())
         )
+    return stmt
+
+
+def list_learning(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    page: int = 1,
+    page_size: int = 20,
+    **filters,
+) -> dict:
+    """Learning tasks the caller may see (a unit: its members'), newest first."""
+    stmt = learning_query(actor, **filters)
     total, rows = page_of(uow.session, stmt, LearningTask.id.desc(), page, page_size)
     items = [learning_view(t) for t in rows.scalars()]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
