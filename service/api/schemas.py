@@ -302,8 +302,18 @@ class LearningImportSchema(Schema):
 
 
 class LearningQuery(PageArgs):
-    status = fields.String(metadata={"description": "开课未学习 / 学习中 / 已通过 / 已过期"})
+    status = fields.String(
+        validate=validate.OneOf(["开课未学习", "学习中", "已通过", "已过期"]),
+        metadata={"description": "开课未学习 / 学习中 / 已通过 / 已过期"},
+    )
     q = fields.String(metadata={"description": "姓名或身份证号"})
+    mobile = fields.String(metadata={"description": "报考人手机号"})
+    process = fields.String(metadata={"description": "培训类别（业务类型，如 initial_education）"})
+    year = fields.Integer(
+        validate=validate.Range(min=2000, max=2100), metadata={"description": "开始学习年份"}
+    )
+    opened_from = fields.Date(metadata={"description": "开始学习日期起（含）"})
+    opened_to = fields.Date(metadata={"description": "开始学习日期止（含）"})
 
 
 class LearningTaskSchema(Schema):

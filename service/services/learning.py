@@ -9,6 +9,7 @@ certificate effect; a deadline that passes expires the learning task.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from zipfile import BadZipFile
@@ -18,14 +19,14 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import LearningTask, ProcessInstance, WaitingEvent
+from service.db.models import LearningTask, Member, ProcessInstance, WaitingEvent
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import Instance
 from service.services import advance, progress
 from service.services.certificates import apply_learning_passed
-from service.services.context import Context
+from service.services.context import SHANGHAI, Context
 from service.services.effects import Change
 from service.services.paging import page_of
 
@@ -314,8 +315,28 @@ def _expire(uow: UnitOfWork, row: ProcessInstance, id_number: str, now) -> None:
         task.status, task.updated_at = EXPIRED, now
 
 
-def learning_query(actor: Actor, status: str | None = None, q: str | None = None) -> Select:
-    """The learning tasks the caller may see, filtered (shared by the list and the export)."""
+def _shanghai_day_start(day: date) -> datetime:
+    """00:00 of a Shanghai business day, as stored (naive UTC)."""
+    return datetime.combine(day, datetime.min.time()) - SHANGHAI
+
+
+def learning_query(
+    actor: Actor,
+    status: str | None = None,
+    q: str | None = None,
+    mobile: str | None = None,
+    process: str | None = None,
+    year: int | None = None,
+    opened_from: date | None = None,
+    opened_to: date | None = None,
+) -> Select:
+    """The learning tasks the caller may see, filtered (shared by the list and the export).
+
+    The manual's filters (FAQ 3.3, 3.17): year and date range of the start of learning,
+    name or ID number, the learner's mobile, status; and the kind of training.
+    """
+    if opened_from and opened_to and opened_from > opened_to:
+        raise FormInvalid({"opened_from": "开始学习日期起不能晚于日期止"})
     stmt = select(LearningTask)
     if actor.role == "unit_admin":
         stmt = stmt.where(LearningTask.unit_id == actor.unit_id)
@@ -329,6 +350,23 @@ def learning_query(actor: Actor, status: str | None = None, q: str | None = None
         stmt = stmt.where(
             (LearningTask.name.like(f"%{q.strip()}%"))
             | (LearningTask.id_number == q.strip().upper())
+        )
+    if mobile:
+        stmt = stmt.where(
+            LearningTask.member_id.in_(select(Member.id).where(Member.mobile == mobile.strip()))
+        )
+    if process:
+        stmt = stmt.where(LearningTask.process_key == process)
+    if year:
+        stmt = stmt.where(
+            LearningTask.opened_at >= _shanghai_day_start(date(year, 1, 1)),
+            LearningTask.opened_at < _shanghai_day_start(date(year + 1, 1, 1)),
+        )
+    if opened_from:
+        stmt = stmt.where(LearningTask.opened_at >= _shanghai_day_start(opened_from))
+    if opened_to:
+        stmt = stmt.where(
+            LearningTask.opened_at < _shanghai_day_start(opened_to + timedelta(days=1))
         )
     return stmt
 

@@ -458,6 +458,61 @@ def test_the_learning_progress_export_takes_the_lists_filters(client, login, wor
     assert client.get(url, headers=login("agency")).status_code == 404
 
 
+@pytest.mark.parametrize(
+    "query, count",
+    [
+        ("year=2026", 2),
+        ("year=2025", 0),
+        ("opened_from=2026-11-28&opened_to=2026-11-28", 2),
+        ("opened_to=2026-11-27", 0),
+        ("opened_from=2026-11-29", 0),
+        ("mobile=13800001111", 0),
+        ("process=initial_education", 2),
+        ("process=upgrade_education", 0),
+    ],
+)
+def test_learning_progress_filters_by_year_start_date_mobile_and_training(
+    client, login, enrolment, query, count
+):
+    """Learning began on 2026-11-28 (Shanghai) for both persons, neither with a mobile."""
+    unit = login("unit")
+    listed = client.get(f"/api/v1/learning-tasks?{query}", headers=unit)
+    assert listed.status_code == 200, listed.get_json()
+    assert listed.get_json()["total"] == count
+    _, rows = workbook(
+        client.get(f"/api/v1/learning-tasks/export.xlsx?{query}", headers=unit), "学习进度.xlsx"
+    )
+    assert len(rows) == count
+
+
+def test_learning_progress_finds_a_learner_by_mobile(app, client, login, enrolment):
+    def give_mobile(s):
+        s.execute(
+            update(Member).where(Member.id_number == enrolment["a"]).values(mobile="13922334455")
+        )
+        s.commit()
+
+    in_db(app, give_mobile)
+    listed = client.get("/api/v1/learning-tasks?mobile=13922334455", headers=login("unit"))
+    assert [t["id_number"] for t in listed.get_json()["items"]] == [enrolment["a"]]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("opened_from=2026-12-01&opened_to=2026-11-01", "opened_from"),
+        ("status=已完成", "status"),
+        ("year=abc", "year"),
+        ("opened_to=2026-13-01", "opened_to"),
+    ],
+)
+def test_learning_progress_refuses_bad_filters(client, login, query, field):
+    for url in ("/api/v1/learning-tasks", "/api/v1/learning-tasks/export.xlsx"):
+        reply = client.get(f"{url}?{query}", headers=login("unit"))
+        assert reply.status_code == 422, reply.get_json()
+        assert field in reply.get_json()["errors"]
+
+
 def test_the_openapi_document_describes_the_archive_and_the_exports(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     for path in (
