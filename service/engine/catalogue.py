@@ -101,6 +101,10 @@ class UserTaskInfo:
     bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
 
+# the `bill` property: a user task pays or confirms the form's bill, an end event voids it
+BILL_VALUES = {"UserTask": ("pay", "confirm"), "EndEvent": ("void",)}
+
+
 @dataclass
 class Definition:
     """One parsed, validated definition version of a process."""
@@ -417,6 +421,17 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
             end_status[ts.name] = props["status"]
             if props.get("bill"):
                 end_bills[ts.name] = props["bill"]
+        allowed = BILL_VALUES.get(kind, ())
+        if props.get("bill") and props["bill"] not in allowed:
+            problems.append(
+                Problem(
+                    bpmn_name,
+                    ts.name,
+                    lines.get(ts.name),
+                    f"bill 属性“{props['bill']}”无效，此处只能是："
+                    + ("、".join(allowed) if allowed else "（不能设置 bill）"),
+                )
+            )
     start_form = form_for("start")
     if problems:
         raise DefinitionError(problems)

@@ -118,7 +118,9 @@ def test_the_real_loader_accepts_the_shipped_definitions():
         "approved_end": "审批完成",
         "ineligible_end": "不符合条件",
         "recheck_ineligible_end": "不符合条件",
+        "payment_expired_end": "已关闭",
     }
+    assert defn.end_bills == {"payment_expired_end": "void"}
 
 
 # --- the sandbox -----------------------------------------------------------------------
@@ -245,3 +247,26 @@ def test_the_loader_refuses_a_gateway_without_its_default_flow(design):
     assert problem.file == BPMN_NAME
     assert problem.line == line_of(original, ELIGIBILITY_GATEWAY)
     assert "default" in problem.message
+
+
+@pytest.mark.parametrize(
+    "old, new, element",
+    [
+        (
+            '<spiffworkflow:property name="bill" value="pay" />',
+            '<spiffworkflow:property name="bill" value="paid" />',
+            "unit_pay",
+        ),
+        (
+            '<spiffworkflow:property name="bill" value="void" />',
+            '<spiffworkflow:property name="bill" value="cancel" />',
+            "payment_expired_end",
+        ),
+    ],
+    ids=["user task", "end event"],
+)
+def test_the_loader_refuses_an_unknown_bill_property(design, old, new, element):
+    original = edit_bpmn(design, old, new)
+    [problem] = [p for p in load_problems(design) if p.element == element]
+    assert problem.file == BPMN_NAME and "bill" in problem.message
+    assert problem.line == line_of(original, f'id="{element}"')
