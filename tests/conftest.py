@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,6 +161,29 @@ def make_app(url: str, tmp_path: Path, **overrides):
     app = create_app(load_config(**settings))
     _apps.append(app)
     return app
+
+
+def race(n: int, action) -> list:
+    """Run `action(i)` in n threads released at the same instant; their results."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = action(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def pg_app(pg_url, tmp_path):
+    """The app on PostgreSQL only (for races that SQLite would serialize anyway)."""
+    return make_app(pg_url, tmp_path)
 
 
 @pytest.fixture

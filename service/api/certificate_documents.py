@@ -2,11 +2,10 @@
 
 import io
 
-from flask import send_file
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api.common import actor, ctx, uow
+from service.api.common import actor, attachment, ctx, uow
 from service.api.limits import limiter
 from service.services import certificate_documents
 
@@ -76,9 +75,7 @@ def document(certificate_id):
     who = actor()
     with uow() as u:
         name, pdf = certificate_documents.certificate_pdf(ctx(), u, who, certificate_id)
-    return send_file(
-        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name
-    )
+    return attachment(pdf, "application/pdf", name, f"certificate-{certificate_id}.pdf")
 
 
 @blp.route("/units/<int:unit_id>/certificates/download", methods=["POST"])
@@ -94,7 +91,7 @@ def download(body, unit_id):
         )
     size = spool.seek(0, io.SEEK_END)
     spool.seek(0)
-    reply = send_file(spool, mimetype="application/zip", as_attachment=True, download_name=name)
+    reply = attachment(spool, "application/zip", name, f"certificates-unit-{unit_id}.zip")
     reply.content_length = size
     return reply
 

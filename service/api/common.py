@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from http import HTTPStatus
+from urllib.parse import quote
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request, send_file
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +45,19 @@ def actor() -> Actor:
             uow(), c.config.secret_key, c.config.token_ttl_seconds, header[7:].strip()
         )
     return g.actor
+
+
+def attachment(content, mimetype: str, filename: str, fallback: str) -> Response:
+    """Send `content` (bytes or a binary file) as a download named `filename`.
+
+    Chinese names travel in RFC 5987's filename*; `fallback` is the ASCII name for old clients.
+    """
+    body = io.BytesIO(content) if isinstance(content, bytes) else content
+    reply = send_file(body, mimetype=mimetype, as_attachment=True, download_name=fallback)
+    reply.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    return reply
 
 
 def error_reply(status: int, message: str, errors: dict | None = None):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections.abc import Callable
-from urllib.parse import quote
 
-from flask import Response, send_file
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import schemas
-from service.api.common import PageArgs, actor, ctx, uow
+from service.api.common import PageArgs, actor, attachment, ctx, uow
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.services import exports, members
 from service.services.excel import XLSX_MIMETYPE
@@ -128,12 +126,8 @@ def _xlsx(write: Callable, filename: str, ascii_name: str) -> Response:
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
         write(buf)
         buf.seek(0)
-        content = io.BytesIO(buf.read())
-    reply = send_file(content, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=ascii_name)
-    reply.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return reply
+        content = buf.read()
+    return attachment(content, XLSX_MIMETYPE, filename, ascii_name)
 
 
 _XLSX_DOC = {"content_type": XLSX_MIMETYPE, "description": "Excel 文件（.xlsx）"}

@@ -1,12 +1,9 @@
 """注师继教周批次与系统通知: the weekly CPD batches and their reports; notices."""
 
-from urllib.parse import quote
-
-from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from service.api.common import PageArgs, actor, ctx, uow
+from service.api.common import PageArgs, actor, attachment, ctx, uow
 from service.api.schemas import UtcDateTime
 from service.services import cpd_batches, notifications
 from service.services.excel import XLSX_MIMETYPE
@@ -74,8 +71,7 @@ def report(batch_id):
     """下载注师继教报名名单 Excel（学习平台账号为身份证号，初始密码123456）"""
     with uow() as u:
         name, content = cpd_batches.batch_report(ctx(), u, actor(), batch_id)
-    disposition = f"attachment; filename=cpd_batch_{batch_id}.xlsx; filename*=UTF-8''{quote(name)}"
-    return Response(content, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": disposition})
+    return attachment(content, XLSX_MIMETYPE, name, f"cpd-batch-{batch_id}.xlsx")
 
 
 @blp.route("/notifications")

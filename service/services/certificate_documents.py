@@ -2,8 +2,9 @@
 
 Who may download which certificate, what goes into a unit's zip, and the lookup; the
 drawing itself is `certificate_pdf`. The PDF's QR code carries the address of the public
-lookup, so anyone holding a printout can check it. The public lookup answers a certificate's public facts
-only: the ID number is masked and no member id, mobile or birth date leaves.
+lookup, so anyone holding a printout can check it. The public lookup answers a
+certificate's public facts only: the ID number is masked and no member id, mobile or
+birth date leaves.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-import qrcode
 from PIL import Image
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
@@ -20,6 +19,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+
+from service.services.qr import qr_image
 
 ISSUER = "广东省建设监理协会"
 FONT = "STSong-Light"
@@ -114,7 +115,7 @@ def _details(canvas: Canvas, facts: dict, x: float, top: float) -> None:
 
 
 def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
-    image = qrcode.make(url, box_size=6, border=2).get_image().convert("L")
+    image = qr_image(url, box_size=6)
     canvas.drawImage(ImageReader(image), x, y, 130, 130)
     canvas.setFillColor(_GREY)
     canvas.setFont(_font(), 10)

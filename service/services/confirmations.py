@@ -7,10 +7,8 @@ while the person has any business in flight.
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 
-import qrcode
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,7 +19,7 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, Gone, NotFound
 from service.domain.masking import mask_id_number, mask_name
 from service.domain.validation import InvalidValue, normalize_mobile
-from service.services import files, persons
+from service.services import files, persons, qr
 from service.services.context import SHANGHAI, Context
 from service.services.effects import move_member
 from service.services.facts import person_records
@@ -156,10 +154,7 @@ def describe(ctx: Context, uow: UnitOfWork, code: str) -> dict:
 def qr_png(ctx: Context, uow: UnitOfWork, code: str) -> bytes:
     """The QR image (PNG) that encodes the code's confirmation page."""
     resolve(ctx, uow, code)
-    image = qrcode.make(confirm_url(ctx, code), box_size=8, border=2)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return qr.qr_png(confirm_url(ctx, code))
 
 
 def _id_photo_changes(uow: UnitOfWork, actor: Actor, body: dict) -> dict:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
-import qrcode
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from service.db.models import JoinCode, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, Gone, NotFound
+from service.services import qr
 from service.services.context import SHANGHAI, Context
 
 VARIANTS = {"full": "完整版", "short": "简码版"}
@@ -92,10 +91,7 @@ def describe(ctx: Context, uow: UnitOfWork, code: str) -> dict:
 def qr_png(ctx: Context, uow: UnitOfWork, code: str) -> bytes:
     """The QR image (PNG) that encodes the join code's public address."""
     resolve(ctx, uow, code)
-    image = qrcode.make(join_url(ctx, code), box_size=8, border=2)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return qr.qr_png(join_url(ctx, code))
 
 
 def applicant(ctx: Context, uow: UnitOfWork, code: str) -> tuple[Actor, JoinCode]:

@@ -3,11 +3,10 @@ form numbers, one application per person and sub-accounts on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from conftest import PASSWORD, applicant_data, make_app, open_task, seed_world, token_headers
+from conftest import PASSWORD, applicant_data, make_app, open_task, race, seed_world, token_headers
 from sqlalchemy import func, select
 
 from service.db import db
@@ -16,28 +15,6 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
 from service.services import accounts
-
-
-def race(n: int, action) -> list:
-    """Run `action(i)` in n threads released at the same instant; their results."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = action(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
-@pytest.fixture
-def pg_app(pg_url, tmp_path):
-    return make_app(pg_url, tmp_path)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ slips past a form started for the same person at the same moment."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
-from conftest import in_db, make_app, seed_world, token_headers, upload
+from conftest import in_db, race, seed_world, token_headers, upload
 from sqlalchemy import func, select
 
 from service.db.models import (
@@ -21,28 +20,6 @@ from service.domain.validation import make_resident_id
 from service.services.roster import MemberSeed, add_member
 
 API = "/api/v1"
-
-
-def race(n: int, action) -> list:
-    """Run `action(i)` in n threads released at the same instant; their results."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = action(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
-@pytest.fixture
-def pg_app(pg_url, tmp_path):
-    return make_app(pg_url, tmp_path)
 
 
 def seed(app, unit_id: int, name: str, prefix: str) -> tuple[str, int]:
