@@ -30,6 +30,7 @@ class Config:
     public_base_url: str = "http://127.0.0.1:5000"
     join_upload_rate: str = "30 per minute"
     lookup_rate: str = "20 per minute"
+    certificate_font: str | None = None  # a TrueType file embedded in certificate PDFs
     ratelimit_storage: str = "memory://"
     testing: bool = False
     cpd_cutoff: str = "TUE 15:00"  # weekly CPD batch cut-off, Asia/Shanghai
@@ -70,12 +71,16 @@ def load_config(**overrides) -> Config:
         token_ttl_seconds=int(env.get("MEMBERFLOW_TOKEN_TTL", 8 * 3600)),
         join_upload_rate=env.get("MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
         lookup_rate=env.get("MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
+        certificate_font=env.get("MEMBERFLOW_CERTIFICATE_FONT") or None,
         ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
         cpd_cutoff=env.get("MEMBERFLOW_CPD_CUTOFF", "TUE 15:00"),
         reminder_time=env.get("MEMBERFLOW_REMINDER_TIME", "08:00"),
         scheduler_retry_seconds=float(env.get("MEMBERFLOW_SCHEDULER_RETRY", 5)),
     )
     values.update(overrides)
+    font = values.get("certificate_font")
+    if font and not Path(font).is_file():
+        raise ConfigError(f"MEMBERFLOW_CERTIFICATE_FONT 指向的字体文件不存在：{font}")
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(Path(values["instance_dir"]), production)
     return Config(**values)

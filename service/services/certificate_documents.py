@@ -25,7 +25,7 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
-from service.services.certificate_pdf import Document, render_pdf
+from service.services.certificate_pdf import Document, font_for, render_pdf
 from service.services.context import Context
 from service.services.files import blob_path
 from service.services.records import STATUS_LABELS
@@ -94,7 +94,10 @@ def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Ima
 def _document(ctx: Context, uow: UnitOfWork, cert: Certificate, member: Member) -> Document:
     facts = public_facts(cert, member, ctx.today())
     return Document(
-        facts, lookup_url(ctx, cert.number), _load_photo(ctx, uow, member.photo_file_id)
+        facts,
+        lookup_url(ctx, cert.number),
+        _load_photo(ctx, uow, member.photo_file_id),
+        font_for(ctx.config.certificate_font),
     )
 
 

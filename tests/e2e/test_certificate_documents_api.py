@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
-from conftest import in_db, make_app, png_bytes, token_headers, upload
+from conftest import in_db, make_app, png_bytes, seed_world, token_headers, upload
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from service.config import ConfigError, load_config
 from service.db.models import Certificate
 from service.domain.validation import make_resident_id
 from service.services.roster import CertificateSeed, MemberSeed, add_member
@@ -340,3 +342,41 @@ def test_the_lookup_is_rate_limited_per_client_address(db_url, tmp_path):
         LOOKUP, query_string={"number": "JL404"}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
     )
     assert elsewhere.status_code == 404
+
+
+def embedded_fonts(content: bytes) -> list[str]:
+    """The base names of the fonts whose program is inside the PDF (FontFile2: TrueType)."""
+    names = []
+    for font in PdfReader(io.BytesIO(content)).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None and "/DescendantFonts" in font:
+            descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+        if descriptor is not None and "/FontFile2" in descriptor.get_object():
+            names.append(str(font["/BaseFont"]))
+    return names
+
+
+def test_a_configured_truetype_font_is_embedded_in_the_certificate(db_url, tmp_path):
+    """Without a font file the CID font is only named; with one, the PDF carries it."""
+    import reportlab
+
+    vera = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"  # shipped with reportlab
+    plain = make_app(db_url, tmp_path / "plain")
+    world = seed_world(plain)
+    seed(plain, world.unit_id, "周建国", "44010619800101123", cert("监理员", "JL2025000001"))
+    cid = certificate_id(plain, "JL2025000001")
+    embedding = make_app(db_url, tmp_path / "embedding", certificate_font=str(vera))
+    for app, expect_embedded in ((plain, False), (embedding, True)):
+        client = app.test_client()
+        reply = document(client, token_headers(client, world.logins["unit"]), cid)
+        assert reply.status_code == 200, reply.get_json()
+        fonts = embedded_fonts(reply.data)
+        assert bool(fonts) is expect_embedded, fonts
+        if expect_embedded:
+            assert any("BitstreamVeraSans" in name for name in fonts), fonts  # a subset
+
+
+def test_a_missing_font_file_stops_start_up(tmp_path):
+    with pytest.raises(ConfigError, match="字体文件不存在"):
+        load_config(instance_dir=tmp_path, certificate_font=str(tmp_path / "nope.ttf"))
