@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -124,10 +124,3 @@ def workbook_bytes(
         write_workbook(buf, title, columns, rows, numbered)
         buf.seek(0)
         return buf.read()
-
-
-def as_date(value: date | datetime | None) -> date | None:
-    """A date for a date column (datetimes lose their time)."""
-    if isinstance(value, datetime):
-        return value.date()
-    return value
