@@ -163,6 +163,19 @@ def register_error_handlers(app) -> None:
         return error_reply(500, "服务器内部错误，请稍后重试或联系管理员")
 
 
+class PageSchema(Schema):
+    """One page of a list: its items (given by `page_schema`), the total and the paging."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+def page_schema(item: type[Schema], name: str, **extra) -> type[Schema]:
+    """The schema of a page of `item`s, named `name` in the OpenAPI document."""
+    return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item)), **extra})
+
+
 class PageArgs(Schema):
     page = fields.Integer(
         load_default=1, validate=validate.Range(min=1), metadata={"description": "页码，从1开始"}

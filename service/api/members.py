@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import schemas
-from service.api.common import PageArgs, actor, attachment, ctx, uow
+from service.api.common import PageArgs, actor, attachment, ctx, page_schema, uow
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.services import exports, members
 from service.services.excel import XLSX_MIMETYPE
@@ -88,11 +88,7 @@ class ArchiveItemSchema(Schema):
     certificates = fields.List(fields.Nested(ArchiveCertificateSchema))
 
 
-class ArchivePageSchema(Schema):
-    items = fields.List(fields.Nested(ArchiveItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+ArchivePageSchema = page_schema(ArchiveItemSchema, "ArchivePageSchema")
 
 
 class BillExportQuery(Schema):

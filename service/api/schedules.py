@@ -3,7 +3,7 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from service.api.common import PageArgs, actor, attachment, ctx, uow
+from service.api.common import PageArgs, actor, attachment, ctx, page_schema, uow
 from service.api.schemas import UtcDateTime
 from service.services import cpd_batches, notifications
 from service.services.excel import XLSX_MIMETYPE
@@ -21,11 +21,7 @@ class CpdBatchSchema(Schema):
     report_url = fields.String(metadata={"description": "报名名单 Excel 下载地址"})
 
 
-class CpdBatchPageSchema(Schema):
-    items = fields.List(fields.Nested(CpdBatchSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+CpdBatchPageSchema = page_schema(CpdBatchSchema, "CpdBatchPageSchema")
 
 
 class NotificationQuery(PageArgs):
@@ -46,9 +42,11 @@ class NotificationSchema(Schema):
     read_at = UtcDateTime(allow_none=True)
 
 
-class NotificationPageSchema(CpdBatchPageSchema):
-    items = fields.List(fields.Nested(NotificationSchema))
-    unread = fields.Integer(metadata={"description": "未读通知数"})
+NotificationPageSchema = page_schema(
+    NotificationSchema,
+    "NotificationPageSchema",
+    unread=fields.Integer(metadata={"description": "未读通知数"}),
+)
 
 
 class ReadAllSchema(Schema):

@@ -6,7 +6,7 @@ from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
-from service.api.common import PageArgs
+from service.api.common import PageArgs, page_schema
 
 
 class UtcDateTime(fields.DateTime):
@@ -102,11 +102,7 @@ class InstanceDetailSchema(InstanceSchema):
     approval_record = fields.List(fields.Nested(ApprovalStepSchema))
 
 
-class InstancePageSchema(Schema):
-    items = fields.List(fields.Nested(InstanceSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+InstancePageSchema = page_schema(InstanceSchema, "InstancePageSchema")
 
 
 class InstanceQuery(PageArgs):
@@ -136,11 +132,7 @@ class TaskListItemSchema(TaskBriefSchema):
     instance = fields.Dict()
 
 
-class TaskPageSchema(Schema):
-    items = fields.List(fields.Nested(TaskListItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+TaskPageSchema = page_schema(TaskListItemSchema, "TaskPageSchema")
 
 
 class TaskDetailSchema(TaskBriefSchema):
@@ -258,14 +250,13 @@ class EligibilityItemSchema(Schema):
     membership_note = fields.String(allow_none=True)
 
 
-class EligibilityPageSchema(Schema):
-    process = fields.String()
-    process_name = fields.String()
-    certificate_type = fields.String(allow_none=True)
-    items = fields.List(fields.Nested(EligibilityItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+EligibilityPageSchema = page_schema(
+    EligibilityItemSchema,
+    "EligibilityPageSchema",
+    process=fields.String(),
+    process_name=fields.String(),
+    certificate_type=fields.String(allow_none=True),
+)
 
 
 class PreviewItemSchema(EligibilityItemSchema):
@@ -332,11 +323,7 @@ class LearningTaskSchema(Schema):
     passed_at = UtcDateTime(allow_none=True)
 
 
-class LearningPageSchema(Schema):
-    items = fields.List(fields.Nested(LearningTaskSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+LearningPageSchema = page_schema(LearningTaskSchema, "LearningPageSchema")
 
 
 class CertificateQuery(PageArgs):
@@ -363,11 +350,7 @@ class CertificateSchema(Schema):
     status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销"})
 
 
-class CertificatePageSchema(Schema):
-    items = fields.List(fields.Nested(CertificateSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+CertificatePageSchema = page_schema(CertificateSchema, "CertificatePageSchema")
 
 
 class BillQuery(PageArgs):
@@ -396,11 +379,7 @@ class BillSchema(Schema):
     confirmed_at = UtcDateTime(allow_none=True)
 
 
-class BillPageSchema(Schema):
-    items = fields.List(fields.Nested(BillSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+BillPageSchema = page_schema(BillSchema, "BillPageSchema")
 
 
 class SpecialtyQuery(Schema):
