@@ -26,7 +26,12 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from service.domain.roles import role_for_lane
 from service.domain.validation import mobile_problem
 from service.engine.decisions import Decisions, decisions_from_parser
-from service.engine.formschema import file_paths_of, properties_of
+from service.engine.formschema import (
+    UnresolvableSchema,
+    dereference,
+    file_paths_of,
+    properties_of,
+)
 from service.engine.helpers import build_helpers
 from service.engine.scripting import (
     ScriptRejected,
@@ -133,6 +138,7 @@ class Definition:
     correlations: dict[str, str] = field(default_factory=dict)
     decisions: Decisions | None = None
     end_bills: dict[str, str] = field(default_factory=dict)  # end event -> "void"
+    start_event: str | None = None  # the id of the diagram's start event
 
     @property
     def eligibility_decision(self) -> str | None:
@@ -358,7 +364,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
     user_tasks: dict[str, UserTaskInfo] = {}
     end_status: dict[str, str] = {}
     end_bills: dict[str, str] = {}
-    start_role = None
+    start_role = start_event = None
     start_props: dict[str, str] = {}
     prefix = key.upper()[:4]
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
@@ -414,6 +420,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
                 bill=props.get("bill"),
             )
         elif kind == "StartEvent" and ts.name in lines and ts.name in spec.task_specs:
+            start_event = ts.name
             start_role = role_for_lane(ts.lane)
             start_props = dict(props)
             prefix = props.get("business_key_prefix", prefix)
@@ -440,15 +447,24 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         validators[task_id] = Draft202012Validator(
             schema, registry=registry, format_checker=FORMAT_CHECKER
         )
+    resolved: dict[str, dict] = {}
+    for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
+        try:
+            resolved[task_id] = dereference(schema, registry)
+        except UnresolvableSchema as exc:
+            problems.append(Problem(f"forms/{key}/{task_id}.schema.json", task_id, None, str(exc)))
+    if problems:
+        raise DefinitionError(problems)
     for name, info in list(user_tasks.items()):
-        fields = properties_of(info.form, registry)
+        fields = properties_of(resolved[name], None)
         user_tasks[name] = replace(
             info,
+            form=resolved[name],  # what clients see: self-contained, no $ref to follow
             fields=fields,
             file_fields=file_paths_of(info.form, registry),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
-    start_fields = properties_of(start_form, registry)
+    start_fields = properties_of(resolved["start"], None)
     roles = {r.strip() for r in start_props.get("start_roles", "").split(",") if r.strip()}
     engine = make_script_engine(build_helpers(policy, iso_today))
     return Definition(
@@ -460,7 +476,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         subprocess_specs=subprocess_specs,
         script_engine=engine,
         policy=policy,
-        start_form=start_form,
+        start_form=resolved["start"],
         start_role=start_role,
         business_key_prefix=prefix,
         user_tasks=user_tasks,
@@ -475,6 +491,7 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         wait_status=wait_status,
         correlations=correlations,
         end_bills=end_bills,
+        start_event=start_event,
     )
 
 

@@ -94,3 +94,70 @@ def values_at(data: Any, path: str) -> list[tuple[str, Any]]:
 
     walk(data, path.split("."), [])
     return results
+
+
+# keywords whose value is a schema, a list of schemas, or a map of name -> schema
+_SCHEMA_KEYWORDS = frozenset(
+    {"items", "not", "if", "then", "else", "contains", "propertyNames"}
+    | {"additionalProperties", "unevaluatedProperties", "unevaluatedItems"}
+)
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas"})
+_DROPPED = frozenset({"$defs", "definitions", "$id", "$anchor", "$comment", "$schema"})
+_ANNOTATIONS = ("title", "description", "readOnly", "writeOnly", "default", "examples")
+MAX_REF_DEPTH = 32
+
+
+class UnresolvableSchema(ValueError):
+    """A form's $ref cannot be followed (missing target or a reference cycle)."""
+
+
+def dereference(schema: dict, registry: Registry | None) -> dict:
+    """The schema with every $ref replaced by its target: self-contained, as clients get it.
+
+    A $ref with sibling keywords becomes the target merged with them; where both constrain
+    the same keyword, `allOf` keeps both (the same meaning as draft 2020-12's $ref).
+    """
+    if registry is None:
+        registry = Registry()
+    if schema.get("$id"):  # so that a form's refs to itself resolve even when unregistered
+        registry = registry.with_resource(schema["$id"], DRAFT202012.create_resource(schema))
+    root = registry.resolver(base_uri=schema.get("$id", ""))
+
+    def walk(node: Any, resolver, depth: int) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if depth > MAX_REF_DEPTH:
+            raise UnresolvableSchema("表单的 $ref 引用层数过多（可能循环引用）")
+        if "$id" in node:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        out: dict = {}
+        for key, value in node.items():
+            if key in _DROPPED or key == "$ref":
+                continue
+            if key in _SCHEMA_KEYWORDS:
+                out[key] = walk(value, resolver, depth + 1)
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                out[key] = [walk(v, resolver, depth + 1) for v in value]
+            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+                out[key] = {k: walk(v, resolver, depth + 1) for k, v in value.items()}
+            else:
+                out[key] = value
+        if "$ref" not in node:
+            return out
+        try:
+            resolved = resolver.lookup(node["$ref"])
+        except Exception as exc:  # noqa: BLE001 - referencing raises several kinds
+            raise UnresolvableSchema(f"表单引用 {node['$ref']} 找不到") from exc
+        target = walk(resolved.contents, resolved.resolver, depth + 1)
+        if not isinstance(target, dict):  # a boolean schema
+            return {"allOf": [target], **out} if out else target
+        clash = set(target) & set(out) - set(_ANNOTATIONS) - {k for k in out if k[:2] == "x-"}
+        if clash:
+            return {"allOf": [target], **out}
+        return {**target, **out}
+
+    result = walk(schema, root, 0)
+    if "$schema" in schema:
+        result["$schema"] = schema["$schema"]
+    return result
