@@ -76,6 +76,9 @@ class InstanceSchema(Schema):
     updated_at = UtcDateTime()
     finished_at = UtcDateTime(allow_none=True)
     open_tasks = fields.List(fields.Nested(TaskBriefSchema))
+    unit_name = fields.String(allow_none=True, metadata={"description": "单位名称（列表中）"})
+    person_count = fields.Integer(metadata={"description": "报名人数"})
+    amount = fields.String(allow_none=True, metadata={"description": "金额总计（有缴费单时）"})
 
 
 class ApprovalStepSchema(Schema):
@@ -97,7 +100,6 @@ class InstanceDetailSchema(InstanceSchema):
     bill = fields.Nested(
         "BillSchema", allow_none=True, metadata={"description": "缴费单（有缴费环节的业务）"}
     )
-    person_count = fields.Integer(metadata={"description": "报名人数"})
     data = fields.Dict()
     approval_record = fields.List(fields.Nested(ApprovalStepSchema))
 
@@ -118,18 +120,65 @@ class SummarySchema(Schema):
     total = fields.Integer()
 
 
-class TaskQuery(PageArgs):
+class TaskFilters(Schema):
     scope = fields.String(
         load_default="available",
-        validate=validate.OneOf(["available", "mine"]),
-        metadata={"description": "available 可认领及我已认领的 / mine 我已认领的"},
+        validate=validate.OneOf(["available", "mine", "done", "claimed"]),
+        metadata={
+            "description": "available 可认领及我已认领的 / mine 我已认领的 / done 我已办理的"
+            " / claimed 全部已被认领的（仅秘书处管理员）"
+        },
     )
-    key = fields.String()
-    task_name = fields.String()
+    key = fields.String(metadata={"description": "业务类型（流程 key）"})
+    task_name = fields.String(metadata={"description": "办理环节（BPMN 中的任务 id）"})
+    q = fields.String(
+        metadata={
+            "description": "姓名或单位名称（部分）、身份证号（完整或后四位）、表单编号（完整）"
+        }
+    )
+    agency_id = fields.Integer(
+        metadata={"description": "会员服务机构（仅协会审核、协会财务、秘书处可用）"}
+    )
+    submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
+    submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
 
 
-class TaskListItemSchema(TaskBriefSchema):
-    instance = fields.Dict()
+class TaskQuery(TaskFilters, PageArgs):
+    sort = fields.String(
+        validate=validate.OneOf(["waiting", "submitted", "submitted_asc", "completed"]),
+        metadata={
+            "description": "waiting 等待最久的在前（待办默认）/ submitted 最新提交的在前"
+            " / submitted_asc 最早提交的在前 / completed 最新办结的在前（已办默认，仅已办）"
+        },
+    )
+
+
+class TaskInstanceSchema(Schema):
+    id = fields.Integer()
+    business_key = fields.String(metadata={"description": "表单编号"})
+    process_key = fields.String()
+    process_name = fields.String()
+    status = fields.String()
+    subject_name = fields.String(allow_none=True)
+    subject_id_number = fields.String(allow_none=True)
+    unit_id = fields.Integer(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    agency_id = fields.Integer(allow_none=True)
+    agency_name = fields.String(allow_none=True)
+    person_count = fields.Integer(metadata={"description": "报名人数"})
+    submitted_at = UtcDateTime()
+
+
+class TaskHeldSchema(TaskBriefSchema):
+    claimed_by_name = fields.String(allow_none=True, metadata={"description": "认领人姓名"})
+
+
+class TaskListItemSchema(TaskHeldSchema):
+    completed_by = fields.Integer(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
+    completed_by_name = fields.String(allow_none=True, metadata={"description": "办理人姓名"})
+    waiting_since = UtcDateTime(metadata={"description": "进入该环节的时间"})
+    instance = fields.Nested(TaskInstanceSchema)
 
 
 TaskPageSchema = page_schema(TaskListItemSchema, "TaskPageSchema")
@@ -139,6 +188,34 @@ class TaskDetailSchema(TaskBriefSchema):
     state = fields.String()
     form = fields.Dict(metadata={"description": "表单的 JSON Schema"})
     instance = fields.Dict()
+
+
+class TaskCountSchema(Schema):
+    task_name = fields.String()
+    title = fields.String()
+    count = fields.Integer()
+
+
+class ProcessCountSchema(Schema):
+    process_key = fields.String()
+    process_name = fields.String()
+    count = fields.Integer()
+    tasks = fields.List(fields.Nested(TaskCountSchema))
+
+
+class QueueCountsSchema(Schema):
+    total = fields.Integer()
+    by_process = fields.List(fields.Nested(ProcessCountSchema))
+
+
+class ReassignRequest(Schema):
+    account_id = fields.Integer(required=True, metadata={"description": "转办给哪个账号"})
+
+
+class AssigneeSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    username = fields.String()
 
 
 class CompletedSchema(Schema):

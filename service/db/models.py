@@ -233,6 +233,11 @@ class InstancePerson(Base):
     __table_args__ = (
         sa.UniqueConstraint("instance_id", "id_number"),
         sa.Index("ix_instance_persons_id_number", "id_number"),
+        # the work queue's search: a name within one form, the last four of an ID number
+        sa.Index("ix_instance_persons_instance_name", "instance_id", "name"),
+        sa.Index(
+            "ix_instance_persons_id_last4", sa.text("substr(id_number, length(id_number) - 3)")
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
@@ -312,13 +317,60 @@ class CpdCompletion(Base):
     batch_id: Mapped[int | None]
 
 
+# what the queue lists filter, sort and count by, besides the scope (see services/queue.py)
+QUEUE_COLUMNS = [
+    "claimed_by",  # first: the held index has it as its key
+    "process_key",
+    "task_name",
+    "submitted_at",
+    "instance_id",
+    "unit_id",
+    "agency_id",
+    "member_id",
+]
+
+
+def _open_queue(name: str, *scope: str) -> sa.Index:
+    """A partial index of the open tasks of one scope shape, in waiting order."""
+    return sa.Index(
+        name,
+        *scope,
+        "created_at",
+        "id",
+        postgresql_where=sa.text("state = 'open'"),
+        sqlite_where=sa.text("state = 'open'"),
+        postgresql_include=[c for c in QUEUE_COLUMNS if c not in scope],
+    )
+
+
 class UserTask(Base):
     __tablename__ = "user_tasks"
     __table_args__ = (
         sa.UniqueConstraint("instance_id", "engine_task_id"),
-        sa.Index("ix_user_tasks_queue_unit", "role", "state", "unit_id", "id"),
-        sa.Index("ix_user_tasks_queue_agency", "role", "state", "agency_id", "id"),
-        sa.Index("ix_user_tasks_claimed", "claimed_by", "state"),
+        # the open queues, longest waiting first, per scope (role; role and agency or unit);
+        # on PostgreSQL they carry every column a queue filters, sorts or counts by
+        _open_queue("ix_user_tasks_open_role", "role"),
+        _open_queue("ix_user_tasks_open_agency", "role", "agency_id"),
+        _open_queue("ix_user_tasks_open_unit", "role", "unit_id"),
+        # held tasks: "mine", and the secretariat's list of everything claimed
+        sa.Index(
+            "ix_user_tasks_held",
+            "claimed_by",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("state = 'open' AND claimed_by IS NOT NULL"),
+            sqlite_where=sa.text("state = 'open' AND claimed_by IS NOT NULL"),
+            postgresql_include=["role", *QUEUE_COLUMNS[1:]],
+        ),
+        sa.Index(
+            "ix_user_tasks_done",
+            "completed_by",
+            "completed_at",
+            "id",
+            postgresql_where=sa.text("completed_by IS NOT NULL"),
+            sqlite_where=sa.text("completed_by IS NOT NULL"),
+            postgresql_include=["role", "state", *QUEUE_COLUMNS],
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
@@ -328,9 +380,12 @@ class UserTask(Base):
     title: Mapped[str] = mapped_column(sa.String(100))
     lane: Mapped[str] = mapped_column(sa.String(50))
     role: Mapped[str] = mapped_column(sa.String(30))
+    # the instance's unit and agency; the role says which one scopes the task (scope.py)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    # the instance's, so the queues filter and sort by it without reading instances
+    submitted_at: Mapped[datetime]
     status_label: Mapped[str] = mapped_column(sa.String(20))
     state: Mapped[str] = mapped_column(sa.String(10), default="open")
     claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))

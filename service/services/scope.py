@@ -8,10 +8,20 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from service.db.models import InstancePerson, ProcessInstance, UserTask
+from service.db.models import Account, InstancePerson, ProcessInstance, UserTask
 from service.domain.actor import Actor
 
 _ALL_INSTANCES = {"association_reviewer", "finance_reviewer", "secretariat_admin"}
+
+
+def sees_all_agencies(actor: Actor) -> bool:
+    """Whether the actor's scope spans every agency (so it may filter by one)."""
+    return actor.role in _ALL_INSTANCES
+
+
+def manages_queue(actor: Actor) -> bool:
+    """Whether the actor may see every held task and release or reassign it."""
+    return actor.role == "secretariat_admin"
 
 
 def instances_in_scope(stmt: Select, actor: Actor) -> Select:
@@ -41,6 +51,20 @@ def task_scope(actor: Actor) -> list:
     elif actor.role == "member":
         conditions.append(UserTask.member_id == actor.member_id)
     elif actor.role not in ("association_reviewer", "finance_reviewer"):
+        conditions.append(false())
+    return conditions
+
+
+def task_holders(task: UserTask) -> list:
+    """The conditions on accounts that may hold `task`: `task_scope` seen from the task."""
+    conditions = [Account.active.is_(True), Account.role == task.role]
+    if task.role == "unit_admin":
+        conditions.append(Account.unit_id == task.unit_id)
+    elif task.role == "agency_reviewer":
+        conditions.append(Account.agency_id == task.agency_id)
+    elif task.role == "member":
+        conditions.append(Account.member_id == task.member_id)
+    elif task.role not in ("association_reviewer", "finance_reviewer"):
         conditions.append(false())
     return conditions
 

@@ -1,26 +1,29 @@
-"""Use cases on the work queue: list, read, claim, unclaim and complete user tasks.
+"""Use cases on the work queue: list and count, read, claim, unclaim, complete user tasks;
+the secretariat's release and reassign.
 
-Claim is one conditional UPDATE, so exactly one of many simultaneous claimers wins.
+Claim, release and reassign are each one conditional UPDATE: the database decides a race.
 Completion re-checks, inside its transaction, that the task is open and the caller's,
 and that the instance is still the version loaded; the engine never runs a task twice.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import ProcessInstance, UserTask
+from service.db.models import Account, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import Instance, TaskNotReady
-from service.services import advance, bills, files, persons, progress
+from service.services import advance, bills, files, persons, progress, queue
 from service.services.context import Context
 from service.services.facts import facts_for
 from service.services.forms import validate_form
 from service.services.instances import public_data, task_brief
-from service.services.scope import task_scope, tasks_in_scope
+from service.services.scope import manages_queue, task_holders, task_scope, tasks_in_scope
 
 
 def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
@@ -47,48 +50,44 @@ def list_tasks(
     scope: str = "available",
     key: str | None = None,
     task_name: str | None = None,
+    q: str | None = None,
+    agency_id: int | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+    sort: str | None = None,
     page: int = 1,
     page_size: int = 20,
+    count_limit: int | None = None,
 ) -> dict:
-    """Open tasks the caller may act on, oldest first; `mine` = claimed by the caller."""
-    stmt = tasks_in_scope(
-        select(UserTask, ProcessInstance).join(
-            ProcessInstance, ProcessInstance.id == UserTask.instance_id
-        ),
-        actor,
-    )
-    stmt = stmt.where(UserTask.state == "open")
-    if scope == "mine":
-        stmt = stmt.where(UserTask.claimed_by == actor.id)
-    else:
-        stmt = stmt.where(or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id))
-    if key:
-        stmt = stmt.where(UserTask.process_key == key)
-    if task_name:
-        stmt = stmt.where(UserTask.task_name == task_name)
-    total = uow.session.scalar(
-        select(func.count()).select_from(stmt.with_only_columns(UserTask.id).subquery())
-    )
-    rows = uow.session.execute(
-        stmt.order_by(UserTask.id).limit(page_size).offset((page - 1) * page_size)
-    )
-    items = []
-    for task, inst in rows:
-        item = task_brief(task)
-        defn = ctx.definitions.current.get(inst.process_key)
-        item["instance"] = {
-            "id": inst.id,
-            "business_key": inst.business_key,
-            "process_key": inst.process_key,
-            "process_name": defn.name if defn else inst.process_key,
-            "status": inst.status,
-            "subject_name": inst.subject_name,
-            "subject_id_number": inst.subject_id_number,
-            "unit_id": inst.unit_id,
-            "submitted_at": inst.submitted_at,
-        }
-        items.append(item)
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    """One page of a work queue (available, mine, done, or the secretariat's claimed),
+    searched and filtered; each row with its instance's summary and the names it shows.
+
+    With `count_limit` the total counts no further than that (`total_capped` says so): a
+    person does not page through tens of thousands of done tasks, and counting them all
+    would cost every page view.
+    """
+    f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
+    queue.check(ctx, uow.session, actor, f)
+    order = queue.check_sort(scope, sort)
+    return queue.listing(ctx, uow.session, actor, f, order, page, page_size, count_limit)
+
+
+def queue_counts(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    scope: str = "available",
+    key: str | None = None,
+    task_name: str | None = None,
+    q: str | None = None,
+    agency_id: int | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+) -> dict:
+    """How many tasks the same list holds, per business type and per task (the 待办 panel)."""
+    f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
+    queue.check(ctx, uow.session, actor, f)
+    return queue.counts(ctx, uow.session, actor, f)
 
 
 def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
@@ -165,6 +164,113 @@ def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> d
     uow.session.flush()
     uow.session.refresh(row)
     view = task_brief(row)
+    uow.commit()
+    return view
+
+
+def _managed_task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
+    """A task the secretariat manages; to anyone else it does not exist (404, never 403)."""
+    row = uow.session.get(UserTask, task_id) if manages_queue(actor) else None
+    if row is None:
+        raise NotFound("任务不存在")
+    return row
+
+
+def _held_view(uow: UnitOfWork, row: UserTask) -> dict:
+    view = task_brief(row)
+    holder = uow.session.get(Account, row.claimed_by) if row.claimed_by else None
+    view["claimed_by_name"] = holder.name if holder else None
+    return view
+
+
+def release_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """The secretariat puts a task someone holds back in the queue."""
+    row = _managed_task(uow, actor, task_id)
+    holder = row.claimed_by
+    if row.state != "open" or holder is None:
+        raise _not_held(row)
+    now = ctx.now()
+    released = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by == holder)
+        .values(claimed_by=None, claimed_at=None)
+    ).rowcount
+    if not released:  # completed, released or reassigned since we read it
+        uow.session.refresh(row)
+        raise _not_held(row)
+    _audit_hold(uow, actor, row, "release", now, {"from": holder})
+    return _commit_view(uow, row)
+
+
+def reassign_task(
+    ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, account_id: int
+) -> dict:
+    """The secretariat hands an open task to another account that may act on it."""
+    row = _managed_task(uow, actor, task_id)
+    if row.state != "open":
+        raise Conflict("该任务已办结，不能转办")
+    fit = uow.session.scalar(select(Account.id).where(Account.id == account_id, *task_holders(row)))
+    if fit is None:
+        raise FormInvalid(
+            {"account_id": "该账号不能办理此任务（须为有效的同角色、同单位或同机构账号）"}
+        )
+    holder = row.claimed_by
+    if holder == account_id:
+        return _held_view(uow, row)
+    now = ctx.now()
+    same_holder = UserTask.claimed_by.is_(None) if holder is None else UserTask.claimed_by == holder
+    moved = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", same_holder)
+        .values(claimed_by=account_id, claimed_at=now)
+    ).rowcount
+    if not moved:  # completed, released or claimed since we read it
+        uow.session.refresh(row)
+        raise (
+            Conflict("该任务已办结，不能转办")
+            if row.state != "open"
+            else Conflict("任务的认领人已变化，请刷新后重试")
+        )
+    _audit_hold(uow, actor, row, "reassign", now, {"from": holder, "to": account_id})
+    return _commit_view(uow, row)
+
+
+def assignees(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> list[dict]:
+    """The active accounts that may hold a task: whom the secretariat may reassign it to."""
+    row = _managed_task(uow, actor, task_id)
+    rows = uow.session.execute(
+        select(Account.id, Account.name, Account.username)
+        .where(*task_holders(row))
+        .order_by(Account.name, Account.id)
+    )
+    return [{"id": r.id, "name": r.name, "username": r.username} for r in rows]
+
+
+def _not_held(row: UserTask) -> Conflict:
+    if row.state != "open":
+        return Conflict("该任务已办结，请刷新待办列表")
+    return Conflict("该任务未被认领")
+
+
+def _audit_hold(uow: UnitOfWork, actor: Actor, row: UserTask, action: str, now, detail) -> None:
+    inst = uow.session.get(ProcessInstance, row.instance_id)
+    progress.audit(
+        uow.session,
+        inst,
+        actor,
+        action,
+        now,
+        task=row,
+        before=inst.status,
+        after=inst.status,
+        detail=detail,
+    )
+
+
+def _commit_view(uow: UnitOfWork, row: UserTask) -> dict:
+    uow.session.flush()
+    uow.session.refresh(row)
+    view = _held_view(uow, row)
     uow.commit()
     return view
 
