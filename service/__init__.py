@@ -31,15 +31,18 @@ def create_app(config: Config | None = None) -> Flask:
     from service.api import register_api
     from service.db import db
     from service.engine import load_definitions
+    from service.limits import limiter
     from service.services.context import Context
     from service.services.definitions import Definitions
+    from service.web import register_web
 
     config = config or load_config()
     logging.getLogger("spiff").setLevel(logging.WARNING)
     definitions = Definitions(
         load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
     )
-    app = Flask(__name__, instance_path=str(config.instance_dir.resolve()))
+    # static files are the pages' own (service/web/static), served by their blueprint
+    app = Flask(__name__, instance_path=str(config.instance_dir.resolve()), static_folder=None)
     app.config.update(
         SECRET_KEY=config.secret_key,
         SQLALCHEMY_DATABASE_URI=config.database_url,
@@ -64,5 +67,8 @@ def create_app(config: Config | None = None) -> Flask:
         finally:
             db.session.remove()
     app.extensions["memberflow"] = Context(definitions=definitions, config=config)
+    app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage
+    limiter.init_app(app)
     register_api(app)
+    register_web(app)
     return app

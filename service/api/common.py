@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from http import HTTPStatus
-from urllib.parse import quote
 
-from flask import Response, current_app, g, jsonify, request, send_file
+from flask import current_app, g, jsonify, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -17,6 +15,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import ServiceError, Unauthorized
 from service.engine import EngineError
+from service.httputil import PAGE_ERRORS
 from service.services import accounts
 from service.services.context import Context
 
@@ -47,20 +46,11 @@ def actor() -> Actor:
     return g.actor
 
 
-def attachment(content, mimetype: str, filename: str, fallback: str) -> Response:
-    """Send `content` (bytes or a binary file) as a download named `filename`.
-
-    Chinese names travel in RFC 5987's filename*; `fallback` is the ASCII name for old clients.
-    """
-    body = io.BytesIO(content) if isinstance(content, bytes) else content
-    reply = send_file(body, mimetype=mimetype, as_attachment=True, download_name=fallback)
-    reply.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return reply
-
-
 def error_reply(status: int, message: str, errors: dict | None = None):
+    """The error as JSON for the API; outside /api/ as the pages' error page, when there is one."""
+    render_page = current_app.extensions.get(PAGE_ERRORS)
+    if render_page is not None and not request.path.startswith("/api/"):
+        return render_page(status, message, errors)
     body = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if errors:
         body["errors"] = errors

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
-from service.api.limits import limiter
+from service.limits import limiter
 from service.services import files, instances, join_codes
 
 blp = Blueprint(

@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import schemas
-from service.api.common import PageArgs, actor, attachment, ctx, page_schema, uow
+from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.domain.person_facts import CERTIFICATE_TYPES
+from service.httputil import attachment
 from service.services import exports, members
 from service.services.excel import XLSX_MIMETYPE
 

@@ -3,8 +3,9 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from service.api.common import PageArgs, actor, attachment, ctx, page_schema, uow
+from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.schemas import UtcDateTime
+from service.httputil import attachment
 from service.services import cpd_batches, notifications
 from service.services.excel import XLSX_MIMETYPE
 

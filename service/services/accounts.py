@@ -103,10 +103,15 @@ def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Acto
         raise Unauthorized("登录已过期，请重新登录") from exc
     except BadSignature as exc:
         raise Unauthorized("登录凭证无效，请重新登录") from exc
+    return actor_for_account(uow, payload.get("a"))
+
+
+def actor_for_account(uow: UnitOfWork, account_id) -> Actor:
+    """The Actor of an active account (a token's or a page session's); Unauthorized if not."""
     found = uow.session.execute(
         select(Account, Unit.agency_id)
         .outerjoin(Unit, Unit.id == Account.unit_id)
-        .where(Account.id == payload.get("a"))
+        .where(Account.id == account_id)
     ).first()
     if found is None or not found[0].active:
         raise Unauthorized("账号不存在或已停用")

@@ -6,9 +6,6 @@ shows the queue at every stage. Running it twice changes nothing.
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 from sqlalchemy import select
 
 from service.db import db
@@ -18,6 +15,7 @@ from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services import accounts, files, instances, tasks
 from service.services.demo_business import load_business_demo
+from service.services.demo_images import sample_png
 from service.services.scheduler import cpd_batch_job, reminders_job
 
 PASSWORD = "demo1234"
@@ -44,13 +42,20 @@ APPLICANTS = [  # name, ID prefix (17), mobile, stage reached
     ("王俊杰", "44030419930501871", "19128765432", "单位预审中"),
     ("刘海涛", "44060419870403215", "13533445566", "退回"),
 ]
+SAMPLE_NAMES = {
+    "photo": "个人照片",
+    "id_front": "身份证人像面",
+    "id_back": "身份证国徽面",
+    "diploma": "毕业证书",
+    "diploma_verification": "学历验证报告",
+    "voucher": "缴费凭证",
+    "#ffd700": "缴费凭证",
+}
 STAGES = ["单位预审中", "机构初审中", "协会初审中", "待缴费", "财务复核中", "审批完成"]
 
 
-def _png(color: str) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (120, 160), color).save(buf, format="PNG")
-    return buf.getvalue()
+def _png(kind: str) -> bytes:
+    return sample_png(kind)
 
 
 def _actor(username: str) -> Actor:
@@ -65,7 +70,7 @@ def _upload(ctx, unit_actor: Actor, color: str) -> str:
             ctx.config.files_dir,
             ctx.config.max_upload_bytes,
             unit_actor,
-            f"{color}.png",
+            f"{SAMPLE_NAMES.get(color, '材料')}.png",
             _png(color),
         )["id"]
 
@@ -94,7 +99,7 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
         who = reviewers[task["role"]]
         data = dict(forms.get(task["task_name"], {}))
         if task["task_name"] == "unit_pay":
-            data = {"fee_voucher": _upload(ctx, who, "#ffd700")}
+            data = {"fee_voucher": _upload(ctx, who, "voucher")}
         if target == "退回" and task["task_name"] == "agency_review":
             data = {"decision": "return", "remark": "学历验证报告不清晰，请重新上传"}
         with UnitOfWork(db.session) as uow:
@@ -166,11 +171,11 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             materials = {
                 k: _upload(ctx, unit, color)
                 for k, color in (
-                    ("photo", "#c00000"),
-                    ("id_front", "#eeeeee"),
-                    ("id_back", "#dddddd"),
-                    ("diploma", "#ffffff"),
-                    ("diploma_verification", "#f0f0f0"),
+                    ("photo", "photo"),
+                    ("id_front", "id_front"),
+                    ("id_back", "id_back"),
+                    ("diploma", "diploma"),
+                    ("diploma_verification", "diploma_verification"),
                 )
             }
             data = {

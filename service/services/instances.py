@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
     AuditRecord,
+    Bill,
     InstancePerson,
     Member,
     ProcessInstance,
@@ -299,24 +300,83 @@ def instances_query(
     return stmt
 
 
+def known_statuses(definitions: Definitions) -> list[str]:
+    """Every status label the deployed diagrams can show, in the chain's usual order."""
+    found: list[str] = []
+    for defn in definitions.current.values():
+        labels = [t.status for t in defn.user_tasks.values()]
+        labels += list(defn.wait_status.values()) + list(defn.end_status.values())
+        found += [label for label in labels if label and label not in found]
+    ordered = [s for s in STATUS_ORDER if s in found]
+    return ordered + [s for s in found if s not in ordered]
+
+
+STATUS_ORDER = (
+    "暂存",
+    "单位预审中",
+    "机构初审中",
+    "协会初审中",
+    "协会复核中",
+    "待缴费",
+    "财务复核中",
+    "学习中",
+    "审批完成",
+    "退回",
+)
+
+
+def check_filters(definitions: Definitions, key: str | None, status: str | None) -> None:
+    """An unknown business type or status is a mistake to report, not an empty list."""
+    errors = {}
+    if key and key not in definitions.current:
+        errors["key"] = f"没有名为 {key} 的业务类型"
+    if status and status not in known_statuses(definitions):
+        errors["status"] = f"没有“{status}”这个状态，可选：" + "、".join(
+            known_statuses(definitions)
+        )
+    if errors:
+        raise FormInvalid(errors)
+
+
 def list_instances(
     ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
 ) -> dict:
     """The caller's instances, newest first, paginated with a total."""
+    check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
     stmt = instances_query(actor, **filters)
     total, result = page_of(uow.session, stmt, ProcessInstance.id.desc(), page, page_size)
     rows = list(result.scalars())
-    tasks = _open_tasks(uow, [r.id for r in rows])
+    ids = [r.id for r in rows]
+    tasks = _open_tasks(uow, ids)
+    units = _unit_names(uow, {r.unit_id for r in rows})
+    amounts = dict(
+        uow.session.execute(
+            select(Bill.instance_id, Bill.amount).where(Bill.instance_id.in_(ids))
+        ).all()
+    )
     items = []
     for r in rows:
         item = _summary(r, _process_name(ctx.definitions, r.process_key))
-        item["open_tasks"] = tasks[r.id]
+        item.update(
+            open_tasks=tasks[r.id],
+            unit_name=units.get(r.unit_id),
+            person_count=r.person_count,
+            amount=f"{amounts[r.id]:.2f}" if r.id in amounts else None,
+        )
         items.append(item)
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
+def _unit_names(uow: UnitOfWork, unit_ids: set) -> dict[int, str]:
+    ids = {i for i in unit_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(uow.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+
+
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
     """A count of the caller's instances per status label."""
+    check_filters(ctx.definitions, filters.get("key"), None)
     filters.pop("status", None)
     sub = instances_query(actor, **filters).subquery()
     rows = uow.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))

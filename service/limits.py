@@ -1,4 +1,4 @@
-"""Rate limits for the public endpoints (per client address)."""
+"""Rate limits for the public endpoints and pages (per client address)."""
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

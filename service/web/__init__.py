@@ -1,0 +1,46 @@
+"""The pages: server-rendered Jinja2 in Chinese, calling the same use cases as the API.
+
+Sign-in is a session cookie (HttpOnly, SameSite=Lax, Secure when configured); every POST
+carries a CSRF token. The API under /api/v1 keeps its bearer tokens and is not affected.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from service.httputil import PAGE_ERRORS
+from service.web import assets, auth, errors, materials, public, records, workbench
+
+csrf = CSRFProtect()
+
+
+def register_web(app: Flask) -> None:
+    """Attach the pages, their session settings, CSRF protection and error pages."""
+    config = app.extensions["memberflow"].config
+    app.config.update(
+        SESSION_COOKIE_NAME="memberflow_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.token_ttl_seconds),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked for the pages only: the API has bearer tokens
+        WTF_CSRF_TIME_LIMIT=config.token_ttl_seconds,
+        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+    )
+    csrf.init_app(app)
+    for module in (assets, auth, workbench, records, materials, public):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _csrf_on_pages() -> None:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith(
+            "/api/"
+        ):
+            csrf.protect()
+
+    app.extensions[PAGE_ERRORS] = errors.render_error
+    app.register_error_handler(CSRFError, errors.csrf_error)
+    assets.install(app)

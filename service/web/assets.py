@@ -1,0 +1,104 @@
+"""Static files (versioned by content), template filters and what every template sees."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from flask import Blueprint, Flask, url_for
+
+from service.domain.masking import mask_id_number
+from service.domain.roles import ROLES
+from service.services.context import SHANGHAI
+from service.web import nav
+from service.web.pages import ctx, page_actor
+
+STATIC = Path(__file__).parent / "static"
+bp = Blueprint(
+    "assets",
+    __name__,
+    static_folder="static",
+    static_url_path="/static",
+    template_folder="templates",  # every page template lives here
+)
+
+
+def _versions() -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10]
+        for p in STATIC.iterdir()
+        if p.is_file()
+    }
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time as Asia/Shanghai wall-clock text."""
+    if value is None:
+        return ""
+    return (value + SHANGHAI).strftime(fmt)
+
+
+def local_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_time(value, "%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def waited(since: datetime | None) -> str:
+    """How long something has waited, in the largest two units: 3天5小时, 2小时10分钟."""
+    if since is None:
+        return ""
+    minutes = max(int((ctx().now() - since).total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{mins}分钟" if mins else f"{hours}小时"
+    return f"{mins}分钟"
+
+
+def money(value) -> str:
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value or "")
+
+
+def file_size(size: int | None) -> str:
+    if not size:
+        return ""
+    if size >= 1024 * 1024:
+        return f"{size / 1048576:.1f} MB"
+    return f"{max(size // 1024, 1)} KB"
+
+
+def install(app: Flask) -> None:
+    """Filters and globals for every template."""
+    versions = _versions()
+
+    def static_url(name: str) -> str:
+        return url_for("assets.static", filename=name, v=versions.get(name, "0"))
+
+    app.jinja_env.filters.update(
+        local_time=local_time,
+        local_date=local_date,
+        waited=waited,
+        money=money,
+        file_size=file_size,
+        masked=mask_id_number,
+    )
+    app.jinja_env.globals.update(static_url=static_url, role_label=ROLES.get)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _frame() -> dict:
+        who = page_actor()
+        return {"me": who, "menu": nav.menu(who) if who else []}

@@ -1,0 +1,70 @@
+"""Error pages: what went wrong and what to do, in Chinese, with the right status."""
+
+from __future__ import annotations
+
+import time
+
+from flask import render_template, request
+
+from service.db import db
+from service.limits import limiter
+
+HEADINGS = {
+    400: "请求无法处理",
+    401: "请先登录",
+    403: "无权进行此操作",
+    404: "页面不存在",
+    405: "不支持该操作",
+    409: "数据已变化",
+    410: "二维码已失效",
+    413: "上传内容过大",
+    422: "填写有误",
+    429: "操作过于频繁",
+    500: "系统出错了",
+}
+ADVICE = {
+    404: "您打开的页面不存在，或者您无权查看。请检查地址，或从菜单重新进入。",
+    410: "请联系您的单位重新获取二维码后再扫码。",
+    429: "为保护数据安全，短时间内的请求次数有限制，请稍等一分钟后再试。",
+    500: "请稍后重试；如果一直出现，请联系协会秘书处。",
+}
+
+
+def _public() -> bool:
+    """QR pages and the lookup use the phone layout."""
+    return request.path.startswith(("/join/", "/confirm/", "/lookup"))
+
+
+def _rate_message() -> str:
+    """How many requests the limit allows and when the next one may be sent."""
+    current = limiter.current_limit
+    if current is None:
+        return "操作过于频繁，请稍后再试"
+    wait = max(int(current.reset_at - time.time()), 1)
+    what = "证书查询" if request.path.startswith("/lookup") else "提交"
+    amount = current.limit.amount
+    return f"{what}过于频繁：每个网络地址在限定时间内最多{amount}次，请约 {wait} 秒后再试。"
+
+
+def render_error(status: int, message: str, errors: dict | None = None):
+    """The error page for a page request (the API answers JSON instead)."""
+    db.session.rollback()
+    if status == 404 and message in ("请求的资源不存在",):
+        message = "页面不存在或您无权查看"
+    if status == 429:
+        message = _rate_message()
+    html = render_template(
+        "error.html",
+        status=status,
+        heading=HEADINGS.get(status, "出错了"),
+        message=message,
+        advice=ADVICE.get(status),
+        errors=errors or {},
+        public=_public(),
+    )
+    return html, status
+
+
+def csrf_error(_exc):
+    """A POST without a valid CSRF token: refused, with a way back."""
+    return render_error(400, "页面已过期或来源无法验证（缺少安全令牌），请刷新页面后重新提交。")

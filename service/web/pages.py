@@ -1,0 +1,80 @@
+"""What every page view shares: the context, the unit of work, the signed-in person, redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, session, url_for
+
+from service.db import db
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import NotFound, Unauthorized
+from service.services import accounts
+from service.services.context import Context
+
+REVIEWERS = frozenset({"agency_reviewer", "association_reviewer", "finance_reviewer"})
+# roles that work a queue of user tasks in the workbench
+QUEUE_ROLES = REVIEWERS | {"unit_admin", "member"}
+
+
+def ctx() -> Context:
+    """The use cases' shared context."""
+    return current_app.extensions["memberflow"]
+
+
+def uow() -> UnitOfWork:
+    """A unit of work on this request's session."""
+    return UnitOfWork(db.session)
+
+
+def page_actor() -> Actor | None:
+    """The person signed in to the pages (session cookie), or None."""
+    if "page_actor" not in g:
+        account_id = session.get("account_id")
+        found = None
+        if account_id is not None:
+            try:
+                found = accounts.actor_for_account(uow(), account_id)
+            except Unauthorized:
+                session.clear()  # disabled or deleted: signed out at once
+        g.page_actor = found
+    return g.page_actor
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target on this site only (no scheme, no host, no `//`)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
+    """Pages for signed-in people (others go to the sign-in page), optionally some roles only.
+
+    A role that may not use a page gets the 404 page, as for anything out of scope.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            who = page_actor()
+            if who is None:
+                return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+            if roles is not None and who.role not in roles:
+                raise NotFound("页面不存在或您无权查看")
+            return view(who, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def back_to(default: str) -> str:
+    """Where a POST returns to: its `next` field when on this site, else `default`."""
+    return safe_next(request.form.get("next"), default)

@@ -1,0 +1,216 @@
+"""The pages a QR code opens on a phone, and the public certificate lookup.
+
+The same use cases and rules as the API: a join code's form is its process's start form; a
+confirmation code is single use (410 once used or expired) and refused while the person has
+business in flight; the lookup is rate-limited with the API's counter.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed, TooLarge
+from service.limits import limiter
+from service.services import certificate_documents, confirmations, files, instances, join_codes
+from service.web import schemaform
+from service.web.pages import ctx, page_actor, uow
+
+bp = Blueprint("public", __name__)
+
+
+def _join_rate() -> str:
+    return ctx().config.join_upload_rate
+
+
+def _lookup_rate() -> str:
+    return ctx().config.lookup_rate
+
+
+def _store_for(actor, join_code_id: int | None = None):
+    c = ctx()
+
+    def store(_field: str, upload) -> str:
+        try:
+            with uow() as u:
+                return files.store_upload(
+                    u,
+                    c.config.files_dir,
+                    c.config.max_upload_bytes,
+                    actor,
+                    upload.filename,
+                    upload.read(c.config.max_upload_bytes + 1),
+                    join_code_id=join_code_id,
+                )["id"]
+        except (FormInvalid, TooLarge) as exc:
+            raise schemaform.UploadRefused((exc.errors or {}).get("file") or exc.message) from exc
+
+    return store
+
+
+def _join_page(code: str, values=None, errors=None, status: int = 200):
+    with uow() as u:
+        info = join_codes.describe(ctx(), u, code)
+    form = schemaform.build_form(
+        info["form"], values or {}, errors, fixed={"variant": info["variant"]}
+    )
+    html = render_template(
+        "public/join.html",
+        info=info,
+        form=form,
+        attempt=request.form.get("attempt") or uuid.uuid4().hex,
+        max_bytes=ctx().config.max_upload_bytes,
+    )
+    return html, status
+
+
+@bp.route("/join/<code>")
+def join(code):
+    """扫码入会: the unit, the form variant and the applicant's form."""
+    return _join_page(code)
+
+
+@bp.route("/join/<code>", methods=["POST"])
+@limiter.limit(_join_rate)
+def join_submit(code):
+    """Submit the application: uploads first, then the same start as the API's."""
+    c = ctx()
+    with uow() as u:
+        applicant, row = join_codes.applicant(c, u, code)
+        info = join_codes.describe(c, u, code)
+    form = schemaform.build_form(info["form"], {}, fixed={"variant": row.variant})
+    data, upload_errors = schemaform.read_form(
+        form, request.form, request.files, _store_for(applicant, row.id)
+    )
+    if upload_errors:
+        return _join_page(code, data, upload_errors, 422)
+    try:
+        with uow() as u:
+            applicant, row = join_codes.applicant(c, u, code)
+            view, _created = instances.start_process(
+                c,
+                u,
+                applicant,
+                join_codes.JOIN_PROCESS,
+                join_codes.with_variant(row, data),
+                idempotency_key=(request.form.get("attempt") or "")[:64] or None,
+                join_code_id=row.id,
+            )
+    except (FormInvalid, RuleFailed) as exc:
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        return _join_page(code, data, errors, 422)
+    session["join_result"] = {
+        "business_key": view["business_key"],
+        "status": view["status"],
+        "unit_name": info["unit_name"],
+        "variant": row.variant,
+    }
+    return redirect(url_for("public.join_done", code=code))
+
+
+@bp.route("/join/<code>/done")
+def join_done(code):
+    """The result: the form number and what happens next."""
+    result = session.get("join_result")
+    if not result:
+        return redirect(url_for("public.join", code=code))
+    return render_template("public/join_done.html", result=result, code=code)
+
+
+# --- confirmations ---------------------------------------------------------------------------
+
+
+def _confirm_page(code: str, error: str | None = None, errors=None, status: int = 200):
+    with uow() as u:
+        info = confirmations.describe(ctx(), u, code)
+    who = page_actor()
+    html = render_template(
+        "public/confirm.html",
+        info=info,
+        member=who if who is not None and who.role == "member" else None,
+        other=who if who is not None and who.role != "member" else None,
+        error=error,
+        errors=errors or {},
+        values=request.form,
+        max_bytes=ctx().config.max_upload_bytes,
+    )
+    return html, status
+
+
+@bp.route("/confirm/<code>")
+def confirm(code):
+    """扫码确认: what the code asks, then sign in as the person and confirm."""
+    return _confirm_page(code)
+
+
+@bp.route("/confirm/<code>", methods=["POST"])
+def confirm_submit(code):
+    who = page_actor()
+    if who is None or who.role != "member":
+        return _confirm_page(code, "请先以个人会员身份登录（账号为身份证号）", status=401)
+    body: dict = {}
+    with uow() as u:
+        info = confirmations.describe(ctx(), u, code)
+    if info["kind"] == "id_photos":
+        store = _store_for(who)
+        errors = {}
+        for name in confirmations.ID_PHOTOS:
+            upload = request.files.get(name)
+            if upload is not None and upload.filename:
+                try:
+                    body[name] = store(name, upload)
+                except schemaform.UploadRefused as exc:
+                    errors[name] = exc.message
+        body["mobile"] = request.form.get("mobile", "")
+        if errors:
+            return _confirm_page(code, "照片上传未成功，请重新选择", errors, 422)
+    try:
+        with uow() as u:
+            result = confirmations.confirm(ctx(), u, who, code, body)
+    except FormInvalid as exc:
+        return _confirm_page(code, exc.message, exc.errors, 422)
+    except (Conflict, Forbidden) as exc:
+        return _confirm_page(code, exc.message, status=exc.status)
+    session["confirm_result"] = {"message": result["message"], "kind_label": result["kind_label"]}
+    return redirect(url_for("public.confirm_done"))
+
+
+@bp.route("/confirm/done")
+def confirm_done():
+    result = session.get("confirm_result")
+    if not result:
+        raise NotFound("页面不存在")
+    return render_template("public/confirm_done.html", result=result)
+
+
+# --- certificate lookup ----------------------------------------------------------------------
+
+LOOKUP_FIELDS = ("number", "id_number", "name")
+
+
+def _asked(args) -> bool:
+    return any((args.get(f) or "").strip() for f in LOOKUP_FIELDS)
+
+
+@bp.route("/lookup")
+@limiter.shared_limit(
+    _lookup_rate, scope="certificate-lookup", exempt_when=lambda: not _asked(request.args)
+)
+def lookup():
+    """证书查询: by certificate number, or by ID number together with the name."""
+    result, errors, message = None, {}, None
+    if _asked(request.args):
+        query = {f: (request.args.get(f) or "").replace("\x00", "")[:50] for f in LOOKUP_FIELDS}
+        try:
+            with uow() as u:
+                result = certificate_documents.lookup(ctx(), u, **query)
+        except FormInvalid as exc:
+            errors = exc.errors or {}
+        except NotFound as exc:
+            message = exc.message
+    status = 422 if errors else 404 if message else 200
+    html = render_template(
+        "public/lookup.html", result=result, errors=errors, message=message, args=request.args
+    )
+    return html, status

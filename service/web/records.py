@@ -1,0 +1,85 @@
+"""业务查询 / 我的业务: the forms a person may see, and one form's detail.
+
+The manual's list shape: a status panel with counts on the left, a filter row above,
+paging below; a form opens read-only with its persons, materials, approval record and
+diagram.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from markupsafe import Markup
+
+from service.domain.errors import FormInvalid
+from service.services import instances, review
+from service.web import schemaform
+from service.web.diagram import render_svg
+from service.web.pages import ctx, signed_in, uow
+from service.web.workbench import PAGE_SIZES, _date, _int
+
+bp = Blueprint("forms", __name__, url_prefix="/forms")
+FILTERS = ("status", "key", "q", "submitted_from", "submitted_to")
+
+
+def _parse(args) -> tuple[dict, dict, dict]:
+    errors: dict[str, str] = {}
+    filters: dict = {}
+    for name in args:
+        if name not in FILTERS + ("page", "page_size"):
+            errors[name] = f"不支持的查询条件「{name}」"
+    for name in FILTERS:
+        value = (args.get(name) or "").strip()
+        if value:
+            filters[name] = _date(name, value, errors) if name.startswith("submitted_") else value
+    paging = {"page": 1, "page_size": 20}
+    if args.get("page"):
+        paging["page"] = _int("page", args["page"], 1, 100000, errors) or 1
+    if args.get("page_size"):
+        paging["page_size"] = _int("page_size", args["page_size"], 1, 200, errors) or 20
+    return {k: v for k, v in filters.items() if v is not None}, paging, errors
+
+
+@bp.route("")
+@signed_in()
+def index(who):
+    """The forms in the caller's scope, by status, with the manual's filters."""
+    filters, paging, errors = _parse(request.args)
+    listing = {"items": [], "total": 0, **paging}
+    summary = {"counts": {}, "total": 0}
+    c = ctx()
+    if not errors:
+        try:
+            with uow() as u:
+                listing = instances.list_instances(c, u, who, **filters, **paging)
+                summary = instances.summarize(c, u, who, **filters)
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    statuses = instances.known_statuses(c.definitions)
+    html = render_template(
+        "records/index.html",
+        listing=listing,
+        summary=summary,
+        statuses=[s for s in statuses if s in summary["counts"] or s in instances.STATUS_ORDER],
+        processes=sorted((k, d.name) for k, d in c.definitions.current.items()),
+        filters=request.args,
+        errors=errors,
+        page_sizes=PAGE_SIZES,
+        pages=max((listing["total"] + listing["page_size"] - 1) // listing["page_size"], 1),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/<int:instance_id>")
+@signed_in()
+def detail(who, instance_id):
+    """One form: the application, persons, materials, bill, approval record and diagram."""
+    with uow() as u:
+        app = review.application(ctx(), u, who, instance_id)
+    data = {k: v for k, v in app["data"].items() if k not in ("decision", "remark")}
+    d = app["diagram"]
+    return render_template(
+        "records/detail.html",
+        app=app,
+        fields=schemaform.view_fields(app["schemas"], data),
+        diagram=Markup(render_svg(d["bpmn"], d["current"], d["done"], app["process_name"])),
+    )

@@ -1,0 +1,79 @@
+// memberflow pages work without this script; it only helps: an upload is checked for its
+// size and type before it is sent (the server checks again), and a chosen image is previewed.
+(function () {
+  "use strict";
+
+  function accepts(input, file) {
+    var accept = (input.getAttribute("accept") || "").split(",").map(function (s) {
+      return s.trim();
+    }).filter(Boolean);
+    if (!accepts.length && !accept.length) { return true; }
+    return accept.some(function (type) {
+      if (type.slice(-2) === "/*") { return file.type.indexOf(type.slice(0, -1)) === 0; }
+      return file.type === type;
+    });
+  }
+
+  function messageFor(input) {
+    var id = input.id + "-check";
+    var box = document.getElementById(id);
+    if (!box) {
+      box = document.createElement("p");
+      box.id = id;
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      input.insertAdjacentElement("afterend", box);
+      var described = input.getAttribute("aria-describedby");
+      input.setAttribute("aria-describedby", (described ? described + " " : "") + id);
+    }
+    return box;
+  }
+
+  function check(input) {
+    var box = messageFor(input);
+    var preview = document.getElementById(input.id + "-preview");
+    box.textContent = "";
+    input.removeAttribute("aria-invalid");
+    if (preview) { preview.hidden = true; }
+    var file = input.files && input.files[0];
+    if (!file) { return; }
+    var max = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
+    var allowed = input.getAttribute("data-types") || "";
+    var typeOk = allowed ? allowed.split(",").indexOf(file.type) >= 0 : accepts(input, file);
+    var problem = "";
+    if (!typeOk) {
+      problem = "“" + file.name + "”不是允许的格式：" + (input.getAttribute("data-type-names") || "JPG、PNG 或 PDF");
+    } else if (max && file.size > max) {
+      problem = "“" + file.name + "”有 " + (file.size / 1048576).toFixed(1) + "MB，超过了 " +
+        Math.round(max / 1048576) + "MB 的上限，请压缩或重新拍摄";
+    }
+    if (problem) {
+      box.textContent = problem;
+      input.setAttribute("aria-invalid", "true");
+      input.value = "";
+      return;
+    }
+    if (preview && file.type.indexOf("image/") === 0 && window.URL) {
+      preview.src = URL.createObjectURL(file);
+      preview.hidden = false;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.matches && target.matches("input[type=file][data-max-bytes]")) {
+      check(target);
+    }
+    if (target && target.matches && target.matches("select[data-autosubmit]")) {
+      target.form.submit();
+    }
+  });
+
+  // one submit per click: a second tap while the first is being sent does nothing
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.getAttribute("data-submitting") === "1") { event.preventDefault(); return; }
+    form.setAttribute("data-submitting", "1");
+    window.setTimeout(function () { form.removeAttribute("data-submitting"); }, 8000);
+  });
+})();

@@ -1,0 +1,354 @@
+"""The reviewers' workbench: 待办, 我的认领, 已办, and the 审核 page.
+
+Lists search and filter as the API does (the same use case); claim and release straight
+from the list; after a decision the reviewer goes on to the next task of the same queue.
+Losing a race shows a message on the page, never an error page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from markupsafe import Markup
+
+from service.db.models import Agency
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, TooLarge
+from service.services import files, review, tasks
+from service.web import schemaform
+from service.web.diagram import render_svg
+from service.web.pages import QUEUE_ROLES, back_to, ctx, signed_in, uow
+
+bp = Blueprint("workbench", __name__, url_prefix="/workbench")
+
+SCOPES = {"todo": "available", "mine": "mine", "done": "done", "claimed": "claimed"}
+SCOPE_TITLES = {"todo": "待办任务", "mine": "我的认领", "done": "已办任务", "claimed": "已认领任务"}
+SORTS = {"waiting": "等待最久", "submitted": "最新提交", "submitted_asc": "最早提交"}
+FILTERS = ("q", "key", "task_name", "agency_id", "submitted_from", "submitted_to", "sort")
+PAGE_SIZES = (10, 20, 50, 100)
+DONE_COUNTED = 10000  # the done list's total counts this far ("10000+" beyond)
+MANY_AGENCIES = frozenset({"association_reviewer", "finance_reviewer", "secretariat_admin"})
+
+
+def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None:
+    try:
+        number = int(value)
+    except ValueError:
+        errors[name] = "应为整数"
+        return None
+    if not low <= number <= high:
+        errors[name] = f"应在{low}到{high}之间"
+        return None
+    return number
+
+
+def _date(name: str, value: str, errors: dict) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "应为有效日期（YYYY-MM-DD）"
+        return None
+
+
+def parse_query(args) -> tuple[dict, dict, dict[str, str]]:
+    """(filters, paging, errors) from a list URL; unknown parameters are errors too."""
+    errors: dict[str, str] = {}
+    filters: dict = {}
+    for name in args:
+        if name not in FILTERS + ("page", "page_size"):
+            errors[name] = f"不支持的查询条件「{name}」"
+    for name in FILTERS:
+        value = (args.get(name) or "").strip()
+        if not value:
+            continue
+        if name == "agency_id":
+            filters[name] = _int(name, value, 1, 2**31 - 1, errors)
+        elif name.startswith("submitted_"):
+            filters[name] = _date(name, value, errors)
+        else:
+            filters[name] = value
+    paging = {"page": 1, "page_size": 20}
+    if args.get("page"):
+        paging["page"] = _int("page", args["page"], 1, 100000, errors) or 1
+    if args.get("page_size"):
+        size = _int("page_size", args["page_size"], 1, 200, errors)
+        paging["page_size"] = size or 20
+    return {k: v for k, v in filters.items() if v is not None}, paging, errors
+
+
+def _choices(who: Actor) -> dict:
+    """What the filter row offers: business types, their tasks, agencies."""
+    c = ctx()
+    processes = [
+        {
+            "key": key,
+            "name": defn.name,
+            "tasks": [
+                {"id": t.id, "title": t.title}
+                for t in defn.user_tasks.values()
+                if t.role == who.role or who.role == "secretariat_admin"
+            ],
+        }
+        for key, defn in sorted(c.definitions.current.items())
+    ]
+    agencies = []
+    if who.role in MANY_AGENCIES:
+        with uow() as u:
+            agencies = [
+                {"id": a.id, "name": a.name}
+                for a in u.session.query(Agency).order_by(Agency.id).all()
+            ]
+    return {"processes": [p for p in processes if p["tasks"]], "agencies": agencies}
+
+
+@bp.route("/")
+@signed_in(QUEUE_ROLES | {"secretariat_admin"})
+def index(who):
+    scope = "claimed" if who.role == "secretariat_admin" else "todo"
+    return redirect(url_for("workbench.queue", scope=scope))
+
+
+@bp.route("/<scope>")
+@signed_in(QUEUE_ROLES | {"secretariat_admin"})
+def queue(who, scope):
+    """A queue list with its counts panel, filter row and paging."""
+    if scope not in SCOPES or (scope == "claimed") != (who.role == "secretariat_admin"):
+        raise NotFound("页面不存在或您无权查看")
+    filters, paging, errors = parse_query(request.args)
+    listing = {"items": [], "total": 0, **paging}
+    counts = {"total": 0, "by_process": []}
+    tabs = {}
+    if not errors:
+        try:
+            with uow() as u:
+                c = ctx()
+                if scope == "done":  # a done list grows for years: no panel, a bounded total
+                    listing = tasks.list_tasks(
+                        c, u, who, scope="done", **filters, **paging, count_limit=DONE_COUNTED
+                    )
+                else:
+                    listing = tasks.list_tasks(c, u, who, scope=SCOPES[scope], **filters, **paging)
+                    count_filters = {k: v for k, v in filters.items() if k != "sort"}
+                    counts = tasks.queue_counts(c, u, who, scope=SCOPES[scope], **count_filters)
+                    tabs[scope] = counts["total"]
+                if scope in ("todo", "mine"):
+                    other = "mine" if scope == "todo" else "todo"
+                    tabs[other] = tasks.queue_counts(c, u, who, scope=SCOPES[other])["total"]
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    if scope in ("todo", "mine") and not errors:
+        session["queue"] = {"scope": scope, "filters": request.args.to_dict()}
+    html = render_template(
+        "workbench/queue.html",
+        scope=scope,
+        title=SCOPE_TITLES[scope],
+        listing=listing,
+        counts=counts,
+        tabs=tabs,
+        filters=request.args,
+        errors=errors,
+        choices=_choices(who),
+        sorts=SORTS,
+        page_sizes=PAGE_SIZES,
+        pages=max((listing["total"] + listing["page_size"] - 1) // listing["page_size"], 1),
+    )
+    return html, 422 if errors else 200
+
+
+def _list_url(scope: str = "todo") -> str:
+    remembered = session.get("queue") or {}
+    if remembered.get("scope") == scope:
+        return url_for("workbench.queue", scope=scope, **remembered.get("filters", {}))
+    return url_for("workbench.queue", scope=scope)
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@signed_in(QUEUE_ROLES)
+def claim(who, task_id):
+    """认领 from a list or the task page."""
+    try:
+        with uow() as u:
+            task = tasks.claim_task(ctx(), u, who, task_id)
+        flash(f"已认领：{task['title']}", "success")
+    except Conflict as exc:
+        flash(_lost(task_id, who, exc), "error")
+    return redirect(back_to(_list_url()))
+
+
+@bp.route("/tasks/<int:task_id>/release", methods=["POST"])
+@signed_in(QUEUE_ROLES)
+def release(who, task_id):
+    """释放 a task I hold, back to the queue."""
+    try:
+        with uow() as u:
+            task = tasks.unclaim_task(ctx(), u, who, task_id)
+        flash(f"已释放：{task['title']}，其他人可以认领", "success")
+    except Conflict as exc:
+        flash(_lost(task_id, who, exc), "error")
+    return redirect(back_to(_list_url()))
+
+
+def _lost(task_id: int, who: Actor, exc: Conflict) -> str:
+    """The lost race in words: who holds the task now, or that it is done."""
+    try:
+        with uow() as u:
+            task = review.task_review(ctx(), u, who, task_id)["task"]
+    except NotFound:
+        return exc.message
+    if task["state"] != "open":
+        who_did = task.get("completed_by_name")
+        return f"该任务已由{who_did}办结" if who_did else "该任务已办结"
+    if task.get("claimed_by_name") and not task["mine"]:
+        return f"该任务已被{task['claimed_by_name']}认领，您不能再认领或办理"
+    return exc.message
+
+
+def _diagram(app: dict) -> Markup:
+    d = app["diagram"]
+    return Markup(render_svg(d["bpmn"], d["current"], d["done"], title=app["process_name"]))
+
+
+def _render_task(who: Actor, task_id: int, values=None, errors=None, status: int = 200):
+    with uow() as u:
+        page = review.task_review(ctx(), u, who, task_id)
+    task, app = page["task"], page["application"]
+    form = None
+    if task["can_act"]:
+        known = {k: v for k, v in app["data"].items() if k not in ("decision", "remark")}
+        prefill = {k: v for k, v in known.items() if k in (task["form"].get("properties") or {})}
+        form = schemaform.build_form(
+            task["form"], values if values is not None else prefill, errors
+        )
+    html = render_template(
+        "workbench/review.html",
+        task=task,
+        app=app,
+        form=form,
+        fields=schemaform.view_fields(app["schemas"], _shown(app["data"])),
+        diagram=_diagram(app),
+        list_url=_list_url(),
+    )
+    return html, status
+
+
+def _shown(data: dict) -> dict:
+    """The application's values, without the last reviewer's decision (it is in the record)."""
+    return {k: v for k, v in data.items() if k not in ("decision", "remark")}
+
+
+@bp.route("/tasks/<int:task_id>")
+@signed_in(QUEUE_ROLES)
+def task_page(who, task_id):
+    """审核: the application read-only, its materials, bill, record, diagram and the form."""
+    return _render_task(who, task_id)
+
+
+def _storer(who: Actor):
+    c = ctx()
+
+    def store(_field: str, upload) -> str:
+        try:
+            with uow() as u:
+                return files.store_upload(
+                    u,
+                    c.config.files_dir,
+                    c.config.max_upload_bytes,
+                    who,
+                    upload.filename,
+                    upload.read(c.config.max_upload_bytes + 1),
+                )["id"]
+        except (FormInvalid, TooLarge) as exc:
+            errors = exc.errors or {}
+            raise schemaform.UploadRefused(errors.get("file") or exc.message) from exc
+
+    return store
+
+
+@bp.route("/tasks/<int:task_id>", methods=["POST"])
+@signed_in(QUEUE_ROLES)
+def complete(who, task_id):
+    """通过 / 退回 / 提交: complete the task, then on to the next one in the queue."""
+    with uow() as u:
+        task = tasks.get_task(ctx(), u, who, task_id)
+    form = schemaform.build_form(task["form"])
+    data, upload_errors = schemaform.read_form(form, request.form, request.files, _storer(who))
+    if upload_errors:
+        return _render_task(who, task_id, data, upload_errors, 422)
+    try:
+        with uow() as u:
+            result = tasks.complete_task(ctx(), u, who, task_id, data)
+    except (FormInvalid, RuleFailed) as exc:
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        return _render_task(who, task_id, data, errors, 422)
+    except Conflict as exc:
+        flash(_lost(task_id, who, exc), "error")
+        return redirect(url_for("workbench.task_page", task_id=task_id))
+    decision = form.buttons.label if form.buttons and data.get("decision") else "提交"
+    if form.buttons and data.get("decision"):
+        decision = dict(form.buttons.options).get(data["decision"], decision)
+    flash(f"已{decision}：{result['business_key']}，当前状态：{result['status']}", "success")
+    return redirect(_next_task_url(who))
+
+
+def _next_task_url(who: Actor) -> str:
+    """The next task of the queue the reviewer came from (its filters kept), else the list."""
+    remembered = session.get("queue") or {"scope": "todo", "filters": {}}
+    filters, _paging, errors = parse_query(remembered.get("filters") or {})
+    if not errors:
+        try:
+            with uow() as u:
+                found = tasks.list_tasks(
+                    ctx(), u, who, scope=SCOPES["todo"], **filters, page=1, page_size=1
+                )
+        except FormInvalid:
+            found = {"items": []}
+        if found["items"]:
+            return url_for("workbench.task_page", task_id=found["items"][0]["id"])
+    flash("当前队列已没有待办任务", "info")
+    return _list_url(remembered.get("scope", "todo"))
+
+
+# --- the secretariat: release or reassign a claimed task ---------------------------------------
+
+
+@bp.route("/tasks/<int:task_id>/release-any", methods=["POST"])
+@signed_in({"secretariat_admin"})
+def release_any(who, task_id):
+    """The secretariat releases a task someone holds."""
+    try:
+        with uow() as u:
+            task = tasks.release_task(ctx(), u, who, task_id)
+        flash(f"已释放：{task['title']}", "success")
+    except Conflict as exc:
+        flash(exc.message, "error")
+    return redirect(back_to(url_for("workbench.queue", scope="claimed")))
+
+
+@bp.route("/tasks/<int:task_id>/reassign", methods=["GET", "POST"])
+@signed_in({"secretariat_admin"})
+def reassign(who, task_id):
+    """The secretariat hands a claimed task to another person who may act on it."""
+    error = None
+    if request.method == "POST":
+        raw = request.form.get("account_id", "")
+        try:
+            account_id = int(raw)
+        except ValueError:
+            error = "请选择改派给谁"
+        else:
+            try:
+                with uow() as u:
+                    task = tasks.reassign_task(ctx(), u, who, task_id, account_id)
+                flash(f"已改派：{task['title']} → {task.get('claimed_by_name') or ''}", "success")
+                return redirect(url_for("workbench.queue", scope="claimed"))
+            except (FormInvalid, Conflict) as exc:
+                error = (exc.errors or {}).get("account_id") or exc.message
+    with uow() as u:
+        people = tasks.assignees(ctx(), u, who, task_id)
+        listing = tasks.list_tasks(ctx(), u, who, scope="claimed", page=1, page_size=200)
+    task = next((t for t in listing["items"] if t["id"] == task_id), None)
+    if task is None:
+        raise NotFound("该任务不存在或已不在认领中")
+    html = render_template("workbench/reassign.html", task=task, people=people, error=error)
+    return html, 422 if error else 200

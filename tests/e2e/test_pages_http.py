@@ -1,0 +1,216 @@
+"""The pages over HTTP (Flask's test client), on both databases: sign-in, CSRF, errors, scope."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from conftest import PASSWORD, applicant_data, in_db, make_app, step_task, token_headers, upload
+from conftest import start_form as start
+from pypdf import PdfWriter
+from sqlalchemy import select
+
+from service.db.models import UserTask
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, path: str = "/login") -> str:
+    return TOKEN.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def sign_in(client, username: str, password: str = PASSWORD, expect: int = 302):
+    reply = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf(client)},
+    )
+    assert reply.status_code == expect, reply.get_data(as_text=True)[:500]
+    return reply
+
+
+def text(reply) -> str:
+    return reply.get_data(as_text=True)
+
+
+def test_pages_ask_to_sign_in_and_return_to_where_the_person_was_going(client, world):
+    reply = client.get("/workbench/todo?q=1234")
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == "/login?next=/workbench/todo?q%3D1234"
+    landing = client.post(
+        "/login",
+        data={
+            "username": "jigou",
+            "password": PASSWORD,
+            "csrf_token": csrf(client),
+            "next": "/workbench/todo?q=1234",
+        },
+    )
+    assert landing.headers["Location"] == "/workbench/todo?q=1234"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "javascript:x"])
+def test_sign_in_never_sends_a_person_to_another_site(client, world, target):
+    reply = client.post(
+        "/login",
+        data={
+            "username": "jigou",
+            "password": PASSWORD,
+            "csrf_token": csrf(client),
+            "next": target,
+        },
+    )
+    assert reply.headers["Location"] == "/workbench/todo"
+
+
+def test_a_wrong_password_is_told_in_chinese_and_sets_no_session(client, world):
+    reply = sign_in(client, "jigou", "wrong-password", expect=401)
+    assert "用户名或密码错误" in text(reply)
+    assert client.get("/workbench/todo").status_code == 302
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_only_when_configured(
+    db_url, tmp_path, world, client
+):
+    reply = sign_in(client, "jigou")
+    cookie = next(h for h in reply.headers.getlist("Set-Cookie") if "memberflow_session" in h)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = make_app(db_url, tmp_path, secure_cookies=True).test_client()
+    reply = sign_in(secure, "jigou")
+    cookie = next(h for h in reply.headers.getlist("Set-Cookie") if "memberflow_session" in h)
+    assert "Secure" in cookie
+
+
+def test_a_post_without_a_csrf_token_is_refused_with_a_page(client, world):
+    sign_in(client, "jigou")
+    reply = client.post("/logout")
+    assert reply.status_code == 400
+    assert "缺少安全令牌" in text(reply)
+    assert client.get("/workbench/todo").status_code == 200  # still signed in
+    api = client.post("/api/v1/auth/token", json={"username": "jigou", "password": PASSWORD})
+    assert api.status_code == 200  # the API keeps its bearer tokens, no CSRF
+
+
+def test_unknown_pages_are_a_chinese_404_page_and_the_api_stays_json(client):
+    page = client.get("/no/such/page")
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
+    assert '<html lang="zh-CN">' in text(page) and "页面不存在" in text(page)
+    api = client.get("/api/v1/no/such")
+    assert api.status_code == 404 and api.get_json()["message"] == "请求的资源不存在"
+
+
+def test_each_role_sees_only_its_own_pages(client, world):
+    sign_in(client, world.logins["unit"])
+    assert client.get("/workbench/claimed").status_code == 404
+    assert client.get("/workbench/todo").status_code == 200
+    sign_in(client, "admin")
+    assert client.get("/workbench/todo").status_code == 404
+    assert client.get("/workbench/claimed").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("colour=red", "colour"),
+        ("key=no_such_process", "key"),
+        ("task_name=no_such_task", "task_name"),
+        ("submitted_from=2026-13-01", "submitted_from"),
+        ("sort=sideways", "sort"),
+        ("page=0", "page"),
+        ("agency_id=x", "agency_id"),
+    ],
+)
+def test_an_unknown_filter_is_a_clear_422_not_an_empty_list(client, world, query, field):
+    sign_in(client, "xiehui")
+    reply = client.get(f"/workbench/todo?{query}")
+    assert reply.status_code == 422
+    assert "查询条件有误" in text(reply)
+    assert f'id="{field}" ' not in text(reply) or 'aria-invalid="true"' in text(reply)
+
+
+def test_an_unknown_status_is_422_on_the_page_and_the_api(client, world, login):
+    sign_in(client, world.logins["unit"])
+    reply = client.get("/forms?status=不存在的状态")
+    assert reply.status_code == 422 and "没有“不存在的状态”这个状态" in text(reply)
+    api = client.get("/api/v1/instances?status=不存在的状态", headers=login("unit"))
+    assert api.status_code == 422 and "status" in api.get_json()["errors"]
+    assert client.get("/forms?status=退回").status_code == 200
+
+
+def test_the_api_serves_forms_self_contained(client, world, login):
+    unit = login("unit")
+    process = client.get("/api/v1/processes/member_join", headers=unit).get_json()
+    assert "$ref" not in str(process["start_form"])
+    assert process["start_form"]["properties"]["variant"]["x-labels"]["short"] == "简码版"
+    view = start(client, unit, "member_join", applicant_data(client, unit))
+    task_id = view["open_tasks"][0]["id"]
+    task = client.get(f"/api/v1/tasks/{task_id}", headers=unit).get_json()
+    assert "$ref" not in str(task["form"]) and "$defs" not in str(task["form"])
+
+
+def test_the_api_docs_load_swagger_ui_from_this_server(client):
+    page = text(client.get("/api/v1/docs"))
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/api/v1/docs/assets/") for a in assets)
+    for asset in assets:
+        with client.get(asset) as reply:
+            assert reply.status_code == 200, asset
+
+
+def a_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_materials_show_as_thumbnails_and_pdf_pages_only_to_those_in_scope(client, world, login):
+    unit = login("unit")
+    data = applicant_data(client, unit)
+    data["diploma_verification"] = upload(client, unit, a_pdf(), "verification.pdf")
+    view = start(client, unit, "member_join", data)
+    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    sign_in(client, "jigou")
+    photo, pdf = data["photo"], data["diploma_verification"]
+    thumb = client.get(f"/files/{photo}/thumb.png")
+    assert thumb.status_code == 200 and thumb.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"/files/{pdf}/thumb.png").data[:8] == b"\x89PNG\r\n\x1a\n"
+    viewer = text(client.get(f"/files/{pdf}/view"))
+    assert "第 1 / 2 页" in viewer and "第 2 / 2 页" in viewer
+    assert client.get(f"/files/{pdf}/pages/2.png").status_code == 200
+    assert client.get(f"/files/{pdf}/pages/3.png").status_code == 404
+    with client.get(f"/files/{pdf}") as download:
+        assert download.headers["Content-Disposition"].startswith("attachment")
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+    with client.get(f"/files/{photo}") as image:
+        assert image.mimetype == "image/png"
+    sign_in(client, "jigou_st")
+    for path in (f"/files/{photo}/thumb.png", f"/files/{pdf}/view", f"/files/{pdf}/pages/1.png"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_the_review_page_draws_the_task_form_from_its_schema(client, world, login):
+    unit = login("unit")
+    view = start(client, unit, "member_join", applicant_data(client, unit))
+    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    task_id = in_db(
+        client.application,
+        lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open")),
+    )
+    sign_in(client, "jigou")
+    page = text(client.get(f"/workbench/tasks/{task_id}"))
+    assert '<label for="f-remark">审核意见</label>' in page
+    assert 'name="decision" value="approve"' in page and ">通过</button>" in page
+    assert 'name="decision" value="return"' in page and ">退回</button>" in page
+    assert "陈志强" in page and 'data-element-id="agency_review"' in page
+    reply = client.post(
+        f"/workbench/tasks/{task_id}",
+        data={"decision": "return", "remark": "", "csrf_token": csrf(client, "/workbench/todo")},
+    )
+    assert reply.status_code == 422
+    assert "退回时必须填写退回原因" in text(reply)
+    other = token_headers(client, "jigou")
+    assert client.get(f"/api/v1/tasks/{task_id}", headers=other).get_json()["state"] == "open"
