@@ -1,0 +1,233 @@
+"""Write a PNG of every page, filled with demo data, so a person can look at them all at once.
+
+    scripts/screenshots [folder]        (default: screenshots/)
+
+Builds a fresh demo on a temporary SQLite database, serves it on a free local port and
+drives Debian's Chromium with Playwright: the workbench at 1280 px, the QR pages at 375 px.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from sqlalchemy import func, select, update
+from werkzeug.serving import make_server
+
+from service import create_app
+from service.config import load_config
+from service.db import db
+from service.db.migrate import upgrade
+from service.db.models import Certificate, JoinCode
+from service.domain.validation import make_resident_id
+from service.services.demo_images import sample_png
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",  # the browser's own words (file pickers, date fields) in Chinese
+]
+PASSWORD = "demo1234"
+UNIT = "广州珠江工程建设监理有限公司"
+
+
+def serve(app) -> tuple[str, object]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def build_demo(folder: Path):
+    from service.services.demo import load_demo
+
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    upgrade(url)
+    app = create_app(
+        load_config(
+            database_url=url,
+            instance_dir=folder,
+            files_dir=folder / "files",
+            secret_key="screenshots",
+            lookup_rate="3 per minute",
+        )
+    )
+    with app.app_context():
+        load_demo(app)
+        db.session.remove()
+    return app
+
+
+class Shooter:
+    def __init__(self, browser, base: str, out: Path):
+        self.browser, self.base, self.out = browser, base, out
+        self.count = 0
+
+    def context(self, width: int = 1280, phone: bool = False):
+        return self.browser.new_context(
+            viewport={"width": width, "height": 860},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            is_mobile=phone,
+            has_touch=phone,
+            device_scale_factor=1,
+        )
+
+    def login(self, page, username: str, password: str = PASSWORD) -> None:
+        page.goto(self.base + "/login")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+
+    def shot(self, page, name: str, path: str | None = None) -> None:
+        if path is not None:
+            page.goto(self.base + path)
+        page.wait_for_load_state("networkidle")
+        self.count += 1
+        target = self.out / f"{self.count:02d}_{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        print(f"{target}  {page.title()}")
+
+
+def api(page, base: str, method: str, path: str, token: str | None = None, body=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = page.request.fetch(base + "/api/v1" + path, method=method, headers=headers, data=body)
+    return reply.json()
+
+
+def run(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_demo(Path(tmp))
+        base, server = serve(app)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                pages(Shooter(browser, base, out), app)
+                browser.close()
+        finally:
+            server.shutdown()
+
+
+def pages(s: Shooter, app) -> None:
+    base = s.base
+    desk = s.context()
+    page = desk.new_page()
+    s.shot(page, "sign_in", "/login")
+    # --- the agency reviewer: queue, search, review page, claimed -------------------------
+    s.login(page, "jigou1")
+    s.shot(page, "agency_todo")
+    page.goto(base + "/workbench/todo")
+    first = page.locator("table.grid tbody tr").first
+    first.get_by_role("button", name="认领").first.click()
+    s.shot(page, "agency_todo_after_claim")
+    s.shot(page, "agency_mine", "/workbench/mine")
+    page.locator("table.grid tbody a").first.click()
+    s.shot(page, "agency_review_page")
+    page.get_by_role("button", name="退回").click()
+    s.shot(page, "agency_review_missing_remark")
+    s.shot(page, "agency_done", "/workbench/done")
+    s.shot(page, "agency_search_unknown_filter", "/workbench/todo?colour=red")
+    s.shot(page, "agency_forms", "/forms")
+    s.shot(page, "help", "/help")
+    # --- the association: all agencies, filters ---------------------------------------------
+    page.context.clear_cookies()
+    s.login(page, "xiehui")
+    s.shot(page, "association_todo")
+    page.locator("table.grid tbody a").first.click()
+    s.shot(page, "association_review_page")
+    # --- finance: the voucher ----------------------------------------------------------------
+    page.context.clear_cookies()
+    s.login(page, "caiwu")
+    s.shot(page, "finance_todo")
+    page.locator("table.grid tbody a").first.click()
+    s.shot(page, "finance_review_page")
+    with page.expect_popup() as opened:
+        page.locator(".voucher a").click()
+    popup = opened.value
+    s.shot(popup, "finance_voucher_view")
+    popup.close()
+    # --- the secretariat: claimed tasks and reassigning ------------------------------------------
+    page.context.clear_cookies()
+    s.login(page, "admin")
+    s.shot(page, "secretariat_claimed")
+    reassign = page.get_by_role("link", name="改派")
+    if reassign.count():
+        reassign.first.click()
+        s.shot(page, "secretariat_reassign")
+    s.shot(page, "secretariat_forms_returned", "/forms?status=" + "退回")
+    # --- a unit: its forms and one form's detail -------------------------------------------------
+    page.context.clear_cookies()
+    s.login(page, UNIT)
+    s.shot(page, "unit_forms")
+    page.locator("table.grid tbody a").first.click()
+    s.shot(page, "unit_form_detail")
+    s.shot(page, "unit_todo", "/workbench/todo")
+    s.shot(page, "not_found_page", "/forms/999999")
+    token = api(page, base, "POST", "/auth/token", body={"username": UNIT, "password": PASSWORD})[
+        "access_token"
+    ]
+    full = api(page, base, "POST", "/units/1/join-codes", token, {"variant": "full"})["code"]
+    short = api(page, base, "POST", "/units/1/join-codes", token, {"variant": "short"})["code"]
+    old = api(page, base, "POST", "/units/1/join-codes", token, {"variant": "full"})["code"]
+    resign = api(page, base, "POST", "/units/1/members/1/resignation-codes", token)
+    desk.close()
+    with app.app_context():  # the last code made: as if its year were over
+        last = db.session.scalar(select(func.max(JoinCode.id)))
+        db.session.execute(
+            update(JoinCode).where(JoinCode.id == last).values(expires_at=JoinCode.created_at)
+        )
+        db.session.commit()
+        number = db.session.scalar(select(Certificate.number).order_by(Certificate.id))
+        db.session.remove()
+    # --- phones: the QR pages ----------------------------------------------------------------
+    phone = s.context(375, phone=True)
+    page = phone.new_page()
+    s.shot(page, "phone_join_full", f"/join/{full}")
+    page.get_by_role("button", name="提交").click()
+    s.shot(page, "phone_join_full_errors")
+    s.shot(page, "phone_join_short", f"/join/{short}")
+    page.fill("#f-name", "赵小梅")
+    page.select_option("#f-id_type", "resident_id")
+    page.fill("#f-id_number", make_resident_id("44010619920315432"))
+    page.fill("#f-mobile", "13922223333")
+    for field, kind in (("photo", "photo"), ("id_front", "id_front"), ("id_back", "id_back")):
+        page.set_input_files(
+            f"#f-{field}",
+            {"name": f"{kind}.png", "mimeType": "image/png", "buffer": sample_png(kind)},
+        )
+    s.shot(page, "phone_join_short_filled")
+    page.get_by_role("button", name="提交").click()
+    s.shot(page, "phone_join_done")
+    s.shot(page, "phone_join_expired", f"/join/{old}")
+    s.shot(page, "phone_join_unknown", "/join/not-a-code")
+    s.shot(page, "phone_confirm_signed_out", f"/confirm/{resign['code']}")
+    s.shot(page, "phone_lookup", "/lookup")
+    s.shot(page, "phone_lookup_found", f"/lookup?number={number}")
+    s.shot(page, "phone_lookup_not_found", "/lookup?number=NOPE")
+    for _ in range(2):
+        page.goto(base + "/lookup?number=NOPE")
+    s.shot(page, "phone_lookup_rate_limited", "/lookup?number=NOPE")
+    phone.close()
+    docs = s.context()
+    page = docs.new_page()
+    s.shot(page, "api_docs", "/api/v1/docs")
+    docs.close()
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    run(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))
+    print(f"done in {time.perf_counter() - started:.1f} s")

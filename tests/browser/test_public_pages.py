@@ -1,0 +1,210 @@
+"""What a QR code opens on a phone, the certificate lookup and the API docs, in Chromium."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from browsing import sign_in
+from conftest import in_db, png_bytes, token_headers
+from playwright.sync_api import expect
+from sqlalchemy import select, update
+
+from service.db.models import JoinCode, Member, ProcessInstance
+from service.domain.validation import make_resident_id
+from service.services.roster import CertificateSeed, MemberSeed, add_member
+
+pytestmark = pytest.mark.postgres
+PHONE = 375
+
+
+def join_code(live, variant: str = "short") -> str:
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    reply = client.post(
+        f"/api/v1/units/{live.world.unit_id}/join-codes", headers=unit, json={"variant": variant}
+    )
+    return reply.get_json()["code"]
+
+
+def image(name: str = "photo.png", size: int | None = None) -> dict:
+    content = png_bytes() if size is None else png_bytes() + b"\0" * size
+    return {"name": name, "mimeType": "image/png", "buffer": content}
+
+
+def test_an_applicant_on_a_phone_applies_with_photos_and_gets_a_form_number(live, contexts):
+    code = join_code(live, "short")
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/join/{code}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE  # no sideways scroll
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator(".card").first).to_contain_text(live.world.unit_name)
+    expect(page.locator(".card").first).to_contain_text("简码版")
+    expect(page.get_by_label("通讯地址")).to_have_count(0)  # the unit fills it in later
+    photo = page.get_by_label("个人照片")
+    expect(photo).to_have_attribute("accept", "image/*")
+    expect(photo).to_have_attribute("capture", "user")
+    # checked on the phone before anything is sent
+    photo.set_input_files(image(size=10 * 1024 * 1024))
+    expect(page.locator("#f-photo-check")).to_contain_text("超过了 10MB")
+    expect(photo).to_have_js_property("value", "")
+    photo.set_input_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"})
+    expect(page.locator("#f-photo-check")).to_contain_text("不是允许的格式")
+    id_number = make_resident_id("44010619920315432")
+    page.get_by_label("姓名").fill("赵小梅")
+    page.get_by_label("证件类型").select_option(label="居民身份证")
+    page.get_by_label("证件号码").fill(id_number)
+    page.get_by_label("手机号码").fill("13922223333")
+    photo.set_input_files(image("photo.png"))
+    expect(page.locator("#f-photo-preview")).to_be_visible()
+    page.get_by_label("身份证件人像面").set_input_files(image("front.png"))
+    page.get_by_label("身份证件国徽面").set_input_files(image("back.png"))
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_role("heading", name="申请已提交")).to_be_visible()
+    number = page.locator(".big-number").inner_text()
+    assert re.fullmatch(r"RH-\d{14}", number)
+    row = in_db(
+        live.app,
+        lambda s: s.scalars(
+            select(ProcessInstance).where(ProcessInstance.business_key == number)
+        ).one(),
+    )
+    assert (row.subject_id_number, row.status) == (id_number, "单位预审中")
+    page.go_back()  # a second submit of the same page does not make a second application
+    count = in_db(
+        live.app,
+        lambda s: len(
+            s.scalars(
+                select(ProcessInstance).where(ProcessInstance.subject_id_number == id_number)
+            ).all()
+        ),
+    )
+    assert count == 1
+
+
+def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(live, contexts):
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/join/{join_code(live, 'full')}")
+    page.get_by_label("个人照片").set_input_files(image())
+    page.get_by_label("手机号码").fill("12345")
+    page.get_by_role("button", name="提交").click()
+    summary = page.locator(".errorbox")
+    expect(summary).to_contain_text("姓名")
+    expect(page.get_by_label("手机号码")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-mobile-error")).to_be_visible()
+    expect(page.locator("#f-photo ~ .current-file")).to_contain_text("已上传")
+
+
+def test_an_expired_or_unknown_join_code_shows_a_page_saying_what_to_do(live, contexts):
+    code = join_code(live)
+
+    def expire(session):
+        session.execute(update(JoinCode).values(expires_at=JoinCode.created_at))
+        session.commit()
+
+    in_db(live.app, expire)
+    page = contexts(PHONE, phone=True).new_page()
+    reply = page.goto(f"{live.url}/join/{code}")
+    assert reply.status == 410
+    expect(page.get_by_role("heading", name="二维码已失效")).to_be_visible()
+    expect(page.locator(".error-page")).to_contain_text("请向单位索取新的二维码")
+    assert page.goto(f"{live.url}/join/forged-code").status == 404
+    expect(page.locator(".error-page")).to_contain_text("申请码无效")
+
+
+def member_with_certificate(live) -> tuple[str, str]:
+    id_number = make_resident_id("44010619880808123")
+
+    def add(session):
+        add_member(
+            session,
+            MemberSeed(
+                "孙立新",
+                id_number,
+                live.world.unit_id,
+                mobile="13800001111",
+                memberships={"普通会员": date.today() + timedelta(days=400)},
+                certificates=[
+                    CertificateSeed("监理员", "JL2025000777", date.today() + timedelta(days=500))
+                ],
+            ),
+        )
+        session.commit()
+
+    in_db(live.app, add)
+    return id_number, "JL2025000777"
+
+
+def test_a_member_signs_in_on_the_phone_and_confirms_a_resignation_once(live, contexts):
+    id_number, _number = member_with_certificate(live)
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    member_id = in_db(
+        live.app, lambda s: s.scalar(select(Member.id).where(Member.id_number == id_number))
+    )
+    code = client.post(
+        f"/api/v1/units/{live.world.unit_id}/members/{member_id}/resignation-codes", headers=unit
+    ).get_json()["code"]
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/confirm/{code}")
+    expect(page.locator(".card").first).to_contain_text("孙*")
+    expect(page.locator(".card").first).to_contain_text("*" * 14 + id_number[-4:])
+    page.get_by_label("账号（身份证号）").fill(id_number)
+    page.get_by_label("密码").fill(id_number[-6:])
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator(".card.form")).to_contain_text("当前登录：孙立新")
+    page.get_by_role("button", name="确认").click()
+    expect(page.get_by_role("heading", name=re.compile("已确认"))).to_be_visible()
+    expect(page.locator("body")).to_contain_text(f"已从“{live.world.unit_name}”离职")
+    assert page.goto(f"{live.url}/confirm/{code}").status == 410
+    expect(page.locator(".error-page")).to_contain_text("已使用")
+
+
+@pytest.fixture
+def live_settings() -> dict:
+    return {"lookup_rate": "3 per minute"}
+
+
+def test_the_lookup_finds_a_certificate_and_explains_its_rate_limit(live, contexts):
+    id_number, number = member_with_certificate(live)
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/lookup")
+    page.get_by_label("证书编号").fill(number)
+    page.get_by_role("button", name="查询").click()
+    result = page.get_by_role("region", name="查询结果")
+    expect(result).to_contain_text("监理员")
+    expect(result).to_contain_text("*" * 14 + id_number[-4:])
+    expect(result).not_to_contain_text(id_number)
+    page.get_by_label("证书编号").fill("NOPE")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".errorbox")).to_contain_text("未查到证书")
+    page.goto(f"{live.url}/lookup?number=NOPE")  # the third within the minute: allowed
+    reply = page.goto(f"{live.url}/lookup?number=NOPE")  # the fourth
+    assert reply.status == 429
+    expect(page.locator(".error-page")).to_contain_text("证书查询过于频繁")
+    expect(page.locator(".error-page")).to_contain_text("秒后再试")
+
+
+def test_the_api_docs_work_offline(live, contexts):
+    page = contexts().new_page()
+    elsewhere = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(live.url) else elsewhere.append(r.url),
+    )
+    page.goto(f"{live.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("memberflow")
+    expect(page.locator(".opblock-tag").first).to_be_visible()
+    assert elsewhere == []
+
+
+def test_signing_out_ends_the_session(live, contexts):
+    page = contexts().new_page()
+    sign_in(page, live, "jigou")
+    page.get_by_role("button", name="退出").click()
+    expect(page.locator(".flash.info")).to_contain_text("已安全退出")
+    page.goto(f"{live.url}/workbench/todo")
+    expect(page).to_have_url(re.compile(r"/login\?next=/workbench/todo"))
+    cookie = next(c for c in page.context.cookies() if c["name"] == "memberflow_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"

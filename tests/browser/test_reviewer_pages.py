@@ -1,0 +1,244 @@
+"""The reviewers' workbench in Chromium: a day's work, the voucher, races, CSRF and scope."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browsing import sign_in
+from conftest import PASSWORD, applicant_data, in_db, step_task, token_headers, upload
+from conftest import start_form as start
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from service.db.models import AuditRecord, ProcessInstance, StoredFile, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.services import accounts
+
+pytestmark = pytest.mark.postgres
+APPROVE = {"decision": "approve", "remark": "同意"}
+
+
+def join_at_agency(live) -> dict:
+    """A join application the unit has pre-reviewed: it waits for 机构初审."""
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    view = start(client, unit, "member_join", applicant_data(client, unit))
+    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    data = client.get(f"/api/v1/instances/{view['id']}", headers=unit).get_json()
+    return {**view, "id_number": data["data"]["id_number"], "unit": unit}
+
+
+def join_at_finance(live) -> dict:
+    """A join application paid by the unit: it waits for 财务复核."""
+    client = live.client()
+    case = join_at_agency(live)
+    step_task(client, token_headers(client, "jigou"), case["id"], APPROVE)
+    step_task(client, token_headers(client, "xiehui"), case["id"], APPROVE)
+    voucher = upload(client, case["unit"])
+    step_task(client, case["unit"], case["id"], {"fee_voucher": voucher})
+    return {**case, "voucher": voucher}
+
+
+def status_of(live, instance_id: int) -> str:
+    return in_db(live.app, lambda s: s.get(ProcessInstance, instance_id).status)
+
+
+def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contexts):
+    case = join_at_agency(live)
+    page = contexts().new_page()
+    sign_in(page, live, "jigou")
+    expect(page).to_have_url(re.compile(r"/workbench/todo"))
+    page.get_by_label("关键字").fill(case["id_number"][-4:])
+    page.get_by_role("button", name="查询").click()
+    rows = page.locator("table.grid tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(case["business_key"])
+    rows.first.get_by_role("button", name="认领").click()
+    expect(page.locator(".flash.success")).to_contain_text("已认领")
+    expect(rows.first).to_contain_text("我")
+    rows.first.get_by_role("link", name="办理").click()
+    expect(page.locator("h1")).to_contain_text("机构初审")
+    expect(page.locator("#h-application + dl")).to_contain_text("个人会员入会申请")
+    expect(page.locator(".materials img")).to_have_count(5)
+    expect(page.locator("svg.bpmn-diagram g.current")).to_have_attribute(
+        "data-element-id", "agency_review"
+    )
+    page.get_by_label("审核意见").fill("学历证书照片不清晰，请重新上传")
+    page.get_by_role("button", name="退回").click()
+    expect(page.locator(".flash.success")).to_contain_text(f"已退回：{case['business_key']}")
+    expect(page.locator(".flash.info")).to_contain_text("当前队列已没有待办任务")
+    assert status_of(live, case["id"]) == "退回"
+
+    unit_page = contexts().new_page()
+    sign_in(unit_page, live, live.world.logins["unit"])
+    unit_page.goto(live.url + "/forms")
+    row = unit_page.locator("table.grid tbody tr", has_text=case["business_key"])
+    expect(row.locator(".badge")).to_have_text("退回")
+    row.get_by_role("link", name=case["business_key"]).click()
+    expect(unit_page.locator(".timeline")).to_contain_text("学历证书照片不清晰，请重新上传")
+
+    client = live.client()
+    step_task(client, case["unit"], case["id"], {"member_level": "普通会员"})  # over the API
+    page.goto(live.url + "/workbench/todo")
+    page.get_by_role("link", name=case["business_key"]).click()
+    page.get_by_role("button", name="通过").click()  # claims and completes in one step
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：协会初审中")
+
+    association = contexts().new_page()
+    sign_in(association, live, "xiehui")
+    association.get_by_role("link", name=case["business_key"]).click()
+    expect(association.locator(".timeline .remark").first).to_contain_text("学历证书照片不清晰")
+    association.get_by_label("审核意见").fill("同意入会")
+    association.get_by_role("button", name="通过").click()
+    expect(association.locator(".flash.success")).to_contain_text("当前状态：待缴费")
+    assert status_of(live, case["id"]) == "待缴费"
+
+
+def test_finance_views_the_voucher_then_confirms_the_payment(live, contexts):
+    case = join_at_finance(live)
+    page = contexts().new_page()
+    sign_in(page, live, "caiwu")
+    page.get_by_role("link", name=case["business_key"]).click()
+    expect(page.locator("#h-bill")).to_be_visible()
+    with page.expect_popup() as opened:
+        page.locator(".voucher a").click()
+    viewer = opened.value
+    image = viewer.get_by_role("img", name=re.compile(r"\.png$"))
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") > 0
+    viewer.close()
+    page.get_by_role("button", name="通过").click()  # without the receipt: refused in place
+    expect(page.locator(".errorbox")).to_contain_text("票据号码")
+    expect(page.get_by_label("票据号码")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("票据号码").fill("GDCZ2026000001")
+    page.get_by_label("开票日期").fill("2026-11-28")
+    page.get_by_role("button", name="通过").click()
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：审批完成")
+    assert status_of(live, case["id"]) == "审批完成"
+
+
+def second_reviewer(live) -> str:
+    def add(session):
+        admin = Actor(None, "admin", "secretariat_admin")
+        with UnitOfWork(session) as uow:
+            accounts.create_staff(
+                uow, admin, "xiehui2", "协会审核员乙", PASSWORD, "association_reviewer", None
+            )
+
+    in_db(live.app, add)
+    return "xiehui2"
+
+
+def test_two_reviewers_race_to_claim_one_task_and_the_loser_is_told_who_won(live, contexts):
+    case = join_at_agency(live)
+    client = live.client()
+    step_task(client, token_headers(client, "jigou"), case["id"], APPROVE)
+    other = second_reviewer(live)
+    pages = [contexts().new_page(), contexts().new_page()]
+    for page, who in zip(pages, ("xiehui", other), strict=True):
+        sign_in(page, live, who)
+        expect(page.locator("table.grid tbody tr")).to_have_count(1)
+    for page in pages:  # both requests in flight at once
+        page.get_by_role("button", name="认领").click(no_wait_after=True)
+    for page in pages:
+        page.wait_for_load_state()
+        expect(page.locator(".flash")).to_be_visible()
+    texts = sorted(page.locator(".flash").inner_text() for page in pages)
+    assert texts[0].startswith("已认领"), texts
+    assert re.match(r"该任务已被协会审核员(乙)?认领", texts[1]), texts
+    claims = in_db(
+        live.app,
+        lambda s: s.scalars(select(AuditRecord).where(AuditRecord.action == "claim")).all(),
+    )
+    assert len(claims) == 1
+    loser = pages[0] if "已被" in pages[0].locator(".flash").inner_text() else pages[1]
+    task_id = in_db(
+        live.app, lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open"))
+    )
+    loser.goto(f"{live.url}/workbench/tasks/{task_id}")
+    expect(loser.locator(".holder")).to_contain_text("认领人：协会审核员")
+    expect(loser.locator("#h-decision + p")).to_contain_text("只能由认领人办理")
+    expect(loser.get_by_role("button", name="通过")).to_have_count(0)
+
+
+def test_two_reviewers_submitting_one_unclaimed_task_one_wins_the_other_sees_why(live, contexts):
+    case = join_at_agency(live)
+    client = live.client()
+    step_task(client, token_headers(client, "jigou"), case["id"], APPROVE)
+    pages = [contexts().new_page(), contexts().new_page()]
+    for page, who in zip(pages, ("xiehui", second_reviewer(live)), strict=True):
+        sign_in(page, live, who)
+        page.get_by_role("link", name=case["business_key"]).click()
+    for page in pages:
+        page.get_by_role("button", name="通过").click(no_wait_after=True)
+    flashes = []
+    for page in pages:
+        page.wait_for_load_state()
+        flashes.append(page.locator(".flash").first.inner_text())
+    assert sum(f.startswith("已通过") for f in flashes) == 1, flashes
+    assert sum("已由" in f or "已被" in f for f in flashes) == 1, flashes
+    done = in_db(
+        live.app,
+        lambda s: s.scalars(
+            select(UserTask).where(
+                UserTask.instance_id == case["id"], UserTask.task_name == "association_review"
+            )
+        ).all(),
+    )
+    assert [t.state for t in done] == ["completed"]
+    assert status_of(live, case["id"]) == "待缴费"
+
+
+def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(live, contexts):
+    case = join_at_agency(live)
+    page = contexts().new_page()
+    sign_in(page, live, "jigou")
+    task_id = in_db(
+        live.app,
+        lambda s: s.scalar(
+            select(UserTask.id).where(UserTask.instance_id == case["id"], UserTask.state == "open")
+        ),
+    )
+    status = page.evaluate(
+        "url => fetch(url, {method: 'POST', credentials: 'same-origin'}).then(r => r.status)",
+        f"/workbench/tasks/{task_id}/claim",
+    )
+    assert status == 400
+    page.goto(live.url + "/workbench/todo")
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
+    page.get_by_role("button", name="认领").click()
+    expect(page.locator(".error-page")).to_contain_text("缺少安全令牌")
+    claimed = in_db(live.app, lambda s: s.get(UserTask, task_id).claimed_by)
+    assert claimed is None
+
+
+def test_another_agencys_task_form_and_materials_answer_the_404_page(live, contexts):
+    case = join_at_agency(live)
+    task_id, file_id = in_db(
+        live.app,
+        lambda s: (
+            s.scalar(
+                select(UserTask.id).where(
+                    UserTask.instance_id == case["id"], UserTask.state == "open"
+                )
+            ),
+            s.scalar(select(StoredFile.id).where(StoredFile.instance_id == case["id"])),
+        ),
+    )
+    page = contexts().new_page()
+    sign_in(page, live, "jigou_st")  # the Shantou agency's reviewer
+    for path in (
+        f"/workbench/tasks/{task_id}",
+        f"/forms/{case['id']}",
+        f"/files/{file_id}/view",
+        f"/files/{file_id}/thumb.png",
+    ):
+        reply = page.goto(live.url + path)
+        assert reply.status == 404, path
+    expect(page.locator("body")).to_contain_text("页面不存在")
+    page.goto(live.url + "/workbench/todo")
+    expect(page.locator("table.grid tbody")).to_contain_text("暂无待办任务")
+    sign_in(page, live, "jigou")  # the right agency sees all of it
+    assert page.goto(live.url + f"/workbench/tasks/{task_id}").status == 200
