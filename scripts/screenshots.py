@@ -89,13 +89,13 @@ class Shooter:
         page.fill("#password", password)
         page.click("button[type=submit]")
 
-    def shot(self, page, name: str, path: str | None = None) -> None:
+    def shot(self, page, name: str, path: str | None = None, full: bool = True) -> None:
         if path is not None:
             page.goto(self.base + path)
         page.wait_for_load_state("networkidle")
         self.count += 1
         target = self.out / f"{self.count:02d}_{name}.png"
-        page.screenshot(path=str(target), full_page=True)
+        page.screenshot(path=str(target), full_page=full)
         print(f"{target}  {page.title()}")
 
 
@@ -223,7 +223,7 @@ def pages(s: Shooter, app) -> None:
     phone.close()
     docs = s.context()
     page = docs.new_page()
-    s.shot(page, "api_docs", "/api/v1/docs")
+    s.shot(page, "api_docs", "/api/v1/docs", full=False)
     docs.close()
 
 

@@ -12,3 +12,14 @@ def sign_in(page, live: Live, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+UNLABELLED = """() => [...document.querySelectorAll(
+  'input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea')]
+  .filter(e => !e.labels || e.labels.length === 0)
+  .map(e => e.name || e.id || e.outerHTML.slice(0, 60))"""
+
+
+def assert_labelled(page) -> None:
+    """Every input a person can fill has its own <label> (read by screen readers)."""
+    assert page.evaluate(UNLABELLED) == [], page.url

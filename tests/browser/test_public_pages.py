@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from browsing import sign_in
+from browsing import assert_labelled, sign_in
 from conftest import in_db, png_bytes, token_headers
 from playwright.sync_api import expect
 from sqlalchemy import select, update
@@ -42,6 +42,7 @@ def test_an_applicant_on_a_phone_applies_with_photos_and_gets_a_form_number(live
     expect(page.locator(".card").first).to_contain_text(live.world.unit_name)
     expect(page.locator(".card").first).to_contain_text("简码版")
     expect(page.get_by_label("通讯地址")).to_have_count(0)  # the unit fills it in later
+    assert_labelled(page)
     photo = page.get_by_label("个人照片")
     expect(photo).to_have_attribute("accept", "image/*")
     expect(photo).to_have_attribute("capture", "user")
@@ -88,6 +89,7 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     page.goto(f"{live.url}/join/{join_code(live, 'full')}")
     page.get_by_label("个人照片").set_input_files(image())
     page.get_by_label("手机号码").fill("12345")
+    assert_labelled(page)
     page.get_by_role("button", name="提交").click()
     summary = page.locator(".errorbox")
     expect(summary).to_contain_text("姓名")
@@ -150,6 +152,7 @@ def test_a_member_signs_in_on_the_phone_and_confirms_a_resignation_once(live, co
     page.goto(f"{live.url}/confirm/{code}")
     expect(page.locator(".card").first).to_contain_text("孙*")
     expect(page.locator(".card").first).to_contain_text("*" * 14 + id_number[-4:])
+    assert_labelled(page)
     page.get_by_label("账号（身份证号）").fill(id_number)
     page.get_by_label("密码").fill(id_number[-6:])
     page.get_by_role("button", name="登录").click()
@@ -170,6 +173,7 @@ def test_the_lookup_finds_a_certificate_and_explains_its_rate_limit(live, contex
     id_number, number = member_with_certificate(live)
     page = contexts(PHONE, phone=True).new_page()
     page.goto(f"{live.url}/lookup")
+    assert_labelled(page)
     page.get_by_label("证书编号").fill(number)
     page.get_by_role("button", name="查询").click()
     result = page.get_by_role("region", name="查询结果")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import sign_in
+from browsing import assert_labelled, sign_in
 from conftest import PASSWORD, applicant_data, in_db, step_task, token_headers, upload
 from conftest import start_form as start
 from playwright.sync_api import expect
@@ -50,6 +50,7 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     page = contexts().new_page()
     sign_in(page, live, "jigou")
     expect(page).to_have_url(re.compile(r"/workbench/todo"))
+    assert_labelled(page)
     page.get_by_label("关键字").fill(case["id_number"][-4:])
     page.get_by_role("button", name="查询").click()
     rows = page.locator("table.grid tbody tr")
@@ -65,6 +66,7 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     expect(page.locator("svg.bpmn-diagram g.current")).to_have_attribute(
         "data-element-id", "agency_review"
     )
+    assert_labelled(page)
     page.get_by_label("审核意见").fill("学历证书照片不清晰，请重新上传")
     page.get_by_role("button", name="退回").click()
     expect(page.locator(".flash.success")).to_contain_text(f"已退回：{case['business_key']}")
@@ -76,6 +78,7 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     unit_page.goto(live.url + "/forms")
     row = unit_page.locator("table.grid tbody tr", has_text=case["business_key"])
     expect(row.locator(".badge")).to_have_text("退回")
+    assert_labelled(unit_page)
     row.get_by_role("link", name=case["business_key"]).click()
     expect(unit_page.locator(".timeline")).to_contain_text("学历证书照片不清晰，请重新上传")
 

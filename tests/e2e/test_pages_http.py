@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pytest
-from conftest import PASSWORD, applicant_data, in_db, make_app, step_task, token_headers, upload
+from conftest import (
+    PASSWORD,
+    applicant_data,
+    in_db,
+    make_app,
+    png_bytes,
+    step_task,
+    token_headers,
+    upload,
+)
 from conftest import start_form as start
 from pypdf import PdfWriter
 from sqlalchemy import select
 
-from service.db.models import UserTask
+from service.db.models import Account, AuditRecord, Member, UserTask
+from service.domain.validation import make_resident_id
+from service.services.roster import MemberSeed, add_member
 
+FAR_AWAY = date(2030, 6, 30)
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -214,3 +227,170 @@ def test_the_review_page_draws_the_task_form_from_its_schema(client, world, logi
     assert "退回时必须填写退回原因" in text(reply)
     other = token_headers(client, "jigou")
     assert client.get(f"/api/v1/tasks/{task_id}", headers=other).get_json()["state"] == "open"
+
+
+def test_after_a_decision_the_reviewer_goes_on_to_the_next_task_of_the_same_queue(
+    client, world, login
+):
+    unit = login("unit")
+    first, second = (
+        start(client, unit, "member_join", applicant_data(client, unit, id_number=number))
+        for number in (make_resident_id("44010619850315231"), make_resident_id("44010619900620432"))
+    )
+    for view in (first, second):
+        step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    tasks = in_db(
+        client.application,
+        lambda s: s.scalars(
+            select(UserTask.id).where(UserTask.state == "open").order_by(UserTask.id)
+        ).all(),
+    )
+    sign_in(client, "jigou")
+    client.get("/workbench/todo")  # the queue the reviewer works from
+    token = csrf(client, "/workbench/todo")
+    reply = client.post(
+        f"/workbench/tasks/{tasks[0]}", data={"decision": "approve", "csrf_token": token}
+    )
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == f"/workbench/tasks/{tasks[1]}"
+    page = text(client.get(reply.headers["Location"]))
+    assert f"已通过：{first['business_key']}，当前状态：协会初审中" in page
+    reply = client.post(
+        f"/workbench/tasks/{tasks[1]}", data={"decision": "approve", "csrf_token": token}
+    )
+    assert reply.headers["Location"] == "/workbench/todo"
+    assert "当前队列已没有待办任务" in text(client.get("/workbench/todo"))
+
+
+def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
+    app, client, world, login
+):
+    unit = login("unit")
+    view = start(client, unit, "member_join", applicant_data(client, unit))
+    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    task_id = in_db(app, lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open")))
+    client.post(f"/api/v1/tasks/{task_id}/claim", headers=login("agency"))
+    in_db(app, lambda s: _second_agency_reviewer(s, world))
+    sign_in(client, "admin")
+    listing = text(client.get("/workbench/claimed"))
+    assert view["business_key"] in listing and "广州初审员" in listing
+    form = text(client.get(f"/workbench/tasks/{task_id}/reassign"))
+    assert "广州初审员乙（jigou2）" in form and "汕头初审员" not in form
+    token = csrf(client, "/workbench/claimed")
+    refused = client.post(
+        f"/workbench/tasks/{task_id}/reassign", data={"account_id": "x", "csrf_token": token}
+    )
+    assert refused.status_code == 422 and "请选择改派给谁" in text(refused)
+    other = in_db(app, lambda s: s.scalar(select(Account.id).where(Account.username == "jigou2")))
+    done = client.post(
+        f"/workbench/tasks/{task_id}/reassign", data={"account_id": other, "csrf_token": token}
+    )
+    assert done.headers["Location"] == "/workbench/claimed"
+    assert "已改派" in text(client.get("/workbench/claimed"))
+    assert in_db(app, lambda s: s.get(UserTask, task_id).claimed_by) == other
+    client.post(f"/workbench/tasks/{task_id}/release-any", data={"csrf_token": token})
+    assert in_db(app, lambda s: s.get(UserTask, task_id).claimed_by) is None
+    actions = in_db(
+        app,
+        lambda s: s.scalars(
+            select(AuditRecord.action).where(AuditRecord.user_task_id == task_id)
+        ).all(),
+    )
+    assert actions[-2:] == ["reassign", "release"]
+
+
+def _second_agency_reviewer(session, world) -> None:
+    from service.db.uow import UnitOfWork
+    from service.domain.actor import Actor
+    from service.services import accounts
+
+    with UnitOfWork(session) as uow:
+        accounts.create_staff(
+            uow,
+            Actor(None, "admin", "secretariat_admin"),
+            "jigou2",
+            "广州初审员乙",
+            PASSWORD,
+            "agency_reviewer",
+            world.agency_id,
+        )
+
+
+def test_a_form_listing_several_persons_shows_them_as_a_table(app, client, world, login):
+    unit = login("unit")
+    people = []
+    for name, prefix in (("周建国", "44010619800101123"), ("何美玲", "44010619850505234")):
+        number = make_resident_id(prefix)
+        in_db(
+            app,
+            lambda s, n=number, who=name: (
+                add_member(
+                    s, MemberSeed(who, n, world.unit_id, memberships={"普通会员": FAR_AWAY})
+                ),
+                s.commit(),
+            ),
+        )
+        people.append(
+            {
+                "id_number": number,
+                "name": name,
+                "certificate_type": "监理员",
+                "specialty_1": "房屋建筑工程",
+                "diploma": upload(client, unit),
+                "social_insurance": upload(client, unit),
+                "verification": upload(client, unit),
+            }
+        )
+    view = start(
+        client,
+        unit,
+        "initial_education",
+        {"persons": people, "pledge": upload(client, unit)},
+    )
+    sign_in(client, "jigou")
+    page = text(client.get(f"/workbench/tasks/{view['open_tasks'][0]['id']}"))
+    assert "报名人员（2人）" in page
+    assert "<th>报名证书类型</th>" in page and "何美玲" in page and "周建国" in page
+    assert "第2行 最高学历证书" in page  # each person's materials, titled
+
+
+def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world, login):
+    number = make_resident_id("44010619880808123")
+    member_id = in_db(
+        app,
+        lambda s: (add_member(s, MemberSeed("孙立新", number, world.unit_id)).id, s.commit())[0],
+    )
+    code = client.post(
+        f"/api/v1/units/{world.unit_id}/members/{member_id}/id-photo-codes", headers=login("unit")
+    ).get_json()["code"]
+    page = text(client.get(f"/confirm/{code}"))
+    assert "补充身份证照片" in page and "请本人登录后确认" in page
+    sign_in(client, number, number[-6:])
+    token = csrf(client, f"/confirm/{code}")
+    photo = png_bytes()
+    wrong = client.post(
+        f"/confirm/{code}",
+        data={
+            "csrf_token": token,
+            "mobile": "123",
+            "id_front_file_id": (io.BytesIO(photo), "f.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 422
+    assert "手机号" in text(wrong)
+    reply = client.post(
+        f"/confirm/{code}",
+        data={
+            "csrf_token": token,
+            "mobile": "139 2222 3333",
+            "id_front_file_id": (io.BytesIO(photo), "front.png"),
+            "id_back_file_id": (io.BytesIO(png_bytes("#00aa00")), "back.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert reply.headers["Location"] == "/confirm/done"
+    assert "身份证照片和手机号码已更新" in text(client.get("/confirm/done"))
+    member = in_db(app, lambda s: s.get(Member, member_id))
+    assert member.mobile == "13922223333" and member.id_front_file_id and member.id_back_file_id
+    assert client.get(f"/confirm/{code}").status_code == 410
