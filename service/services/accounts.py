@@ -293,3 +293,19 @@ def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
     _insert(uow, account, "username", "该登录名已被使用")
     uow.commit()
     return {"id": account.id, "username": username}
+
+
+def list_agencies(uow: UnitOfWork) -> list[dict]:
+    """The service agencies (初审机构), in the order they were registered (filters offer them)."""
+    return [
+        {"id": a.id, "name": a.name, "city": a.city}
+        for a in uow.session.scalars(select(Agency).order_by(Agency.id))
+    ]
+
+
+def own_unit(uow: UnitOfWork, actor: Actor) -> dict | None:
+    """The caller's unit (name, member or not), or None for staff and members without one."""
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    if unit is None:
+        return None
+    return {"id": unit.id, "name": unit.name, "member_unit": unit.member_unit}

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from flask import request, url_for
 
-from service.db import db
-from service.db.models import Unit
 from service.domain.actor import Actor
+from service.services import accounts
+from service.web.pages import uow
 
 
 @dataclass
@@ -39,8 +39,8 @@ def _queue(title: str, with_done: bool = True) -> Section:
 
 
 def _unit_heading(actor: Actor) -> str:
-    unit = db.session.get(Unit, actor.unit_id) if actor.unit_id else None
-    return "单位（会员）" if unit is not None and unit.member_unit else "单位（非会员）"
+    unit = accounts.own_unit(uow(), actor)
+    return "单位（会员）" if unit is not None and unit["member_unit"] else "单位（非会员）"
 
 
 def menu(actor: Actor) -> list[Section]:

@@ -11,9 +11,10 @@ from flask import current_app, g, redirect, request, session, url_for
 from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import NotFound, Unauthorized
-from service.services import accounts
+from service.domain.errors import FormInvalid, NotFound, TooLarge, Unauthorized
+from service.services import accounts, files
 from service.services.context import Context
+from service.web.schemaform import UploadRefused
 
 REVIEWERS = frozenset({"agency_reviewer", "association_reviewer", "finance_reviewer"})
 # roles that work a queue of user tasks in the workbench
@@ -78,3 +79,26 @@ def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
 def back_to(default: str) -> str:
     """Where a POST returns to: its `next` field when on this site, else `default`."""
     return safe_next(request.form.get("next"), default)
+
+
+def store_uploads(actor: Actor, join_code_id: int | None = None):
+    """A form's upload keeper: stores one uploaded file as `actor` (through a join code) and
+    gives its id; a refused file becomes the field's error (schemaform.UploadRefused)."""
+    c = ctx()
+
+    def store(_field: str, upload) -> str:
+        try:
+            with uow() as u:
+                return files.store_upload(
+                    u,
+                    c.config.files_dir,
+                    c.config.max_upload_bytes,
+                    actor,
+                    upload.filename,
+                    upload.read(c.config.max_upload_bytes + 1),
+                    join_code_id=join_code_id,
+                )["id"]
+        except (FormInvalid, TooLarge) as exc:
+            raise UploadRefused((exc.errors or {}).get("file") or exc.message) from exc
+
+    return store

@@ -11,11 +11,11 @@ import uuid
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed, TooLarge
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
 from service.limits import limiter
-from service.services import certificate_documents, confirmations, files, instances, join_codes
+from service.services import certificate_documents, confirmations, instances, join_codes
 from service.web import schemaform
-from service.web.pages import ctx, page_actor, uow
+from service.web.pages import ctx, page_actor, store_uploads, uow
 
 bp = Blueprint("public", __name__)
 
@@ -26,27 +26,6 @@ def _join_rate() -> str:
 
 def _lookup_rate() -> str:
     return ctx().config.lookup_rate
-
-
-def _store_for(actor, join_code_id: int | None = None):
-    c = ctx()
-
-    def store(_field: str, upload) -> str:
-        try:
-            with uow() as u:
-                return files.store_upload(
-                    u,
-                    c.config.files_dir,
-                    c.config.max_upload_bytes,
-                    actor,
-                    upload.filename,
-                    upload.read(c.config.max_upload_bytes + 1),
-                    join_code_id=join_code_id,
-                )["id"]
-        except (FormInvalid, TooLarge) as exc:
-            raise schemaform.UploadRefused((exc.errors or {}).get("file") or exc.message) from exc
-
-    return store
 
 
 def _join_page(code: str, values=None, errors=None, status: int = 200):
@@ -81,7 +60,7 @@ def join_submit(code):
         info = join_codes.describe(c, u, code)
     form = schemaform.build_form(info["form"], {}, fixed={"variant": row.variant})
     data, upload_errors = schemaform.read_form(
-        form, request.form, request.files, _store_for(applicant, row.id)
+        form, request.form, request.files, store_uploads(applicant, row.id)
     )
     if upload_errors:
         return _join_page(code, data, upload_errors, 422)
@@ -153,7 +132,7 @@ def confirm_submit(code):
     with uow() as u:
         info = confirmations.describe(ctx(), u, code)
     if info["kind"] == "id_photos":
-        store = _store_for(who)
+        store = store_uploads(who)
         errors = {}
         for name in confirmations.ID_PHOTOS:
             upload = request.files.get(name)

@@ -12,38 +12,19 @@ from markupsafe import Markup
 
 from service.domain.errors import FormInvalid
 from service.services import instances, review
-from service.web import schemaform
+from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow
-from service.web.workbench import PAGE_SIZES, _date, _int
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
 FILTERS = ("status", "key", "q", "submitted_from", "submitted_to")
-
-
-def _parse(args) -> tuple[dict, dict, dict]:
-    errors: dict[str, str] = {}
-    filters: dict = {}
-    for name in args:
-        if name not in FILTERS + ("page", "page_size"):
-            errors[name] = f"不支持的查询条件「{name}」"
-    for name in FILTERS:
-        value = (args.get(name) or "").strip()
-        if value:
-            filters[name] = _date(name, value, errors) if name.startswith("submitted_") else value
-    paging = {"page": 1, "page_size": 20}
-    if args.get("page"):
-        paging["page"] = _int("page", args["page"], 1, 100000, errors) or 1
-    if args.get("page_size"):
-        paging["page_size"] = _int("page_size", args["page_size"], 1, 200, errors) or 20
-    return {k: v for k, v in filters.items() if v is not None}, paging, errors
 
 
 @bp.route("")
 @signed_in()
 def index(who):
     """The forms in the caller's scope, by status, with the manual's filters."""
-    filters, paging, errors = _parse(request.args)
+    filters, paging, errors = lists.parse(request.args, FILTERS)
     listing = {"items": [], "total": 0, **paging}
     summary = {"counts": {}, "total": 0}
     c = ctx()
@@ -63,8 +44,8 @@ def index(who):
         processes=sorted((k, d.name) for k, d in c.definitions.current.items()),
         filters=request.args,
         errors=errors,
-        page_sizes=PAGE_SIZES,
-        pages=max((listing["total"] + listing["page_size"] - 1) // listing["page_size"], 1),
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
     )
     return html, 422 if errors else 200
 

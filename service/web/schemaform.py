@@ -291,6 +291,15 @@ def _names(fields: Iterable[Field]) -> Iterable[str]:
     return (f.name for f in _walk(fields))
 
 
+def borrow_labels(form: Form, schemas: list[dict]) -> None:
+    """Give a field that declares no enum the labels another schema of the process gives it
+    (a task's read-only `variant` shows 完整版 as the start form names it)."""
+    props, _, _ = collect(schemas, {})
+    for f in form.all_fields():
+        if not f.options and props.get(f.key, {}).get("enum"):
+            f.options = _options(props[f.key])
+
+
 def view_fields(schemas: list[dict], values: dict) -> list[Field]:
     """The fields of an application that have values, read-only, titled by its schemas."""
     return build_fields(schemas, values, only_known=True)

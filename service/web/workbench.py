@@ -7,18 +7,15 @@ Losing a race shows a message on the page, never an error page.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
-from service.db.models import Agency
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, TooLarge
-from service.services import files, review, tasks
-from service.web import schemaform
+from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
+from service.services import accounts, review, tasks
+from service.web import lists, schemaform
 from service.web.diagram import render_svg
-from service.web.pages import QUEUE_ROLES, back_to, ctx, signed_in, uow
+from service.web.pages import QUEUE_ROLES, back_to, ctx, signed_in, store_uploads, uow
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench")
 
@@ -26,55 +23,13 @@ SCOPES = {"todo": "available", "mine": "mine", "done": "done", "claimed": "claim
 SCOPE_TITLES = {"todo": "待办任务", "mine": "我的认领", "done": "已办任务", "claimed": "已认领任务"}
 SORTS = {"waiting": "等待最久", "submitted": "最新提交", "submitted_asc": "最早提交"}
 FILTERS = ("q", "key", "task_name", "agency_id", "submitted_from", "submitted_to", "sort")
-PAGE_SIZES = (10, 20, 50, 100)
 DONE_COUNTED = 10000  # the done list's total counts this far ("10000+" beyond)
 MANY_AGENCIES = frozenset({"association_reviewer", "finance_reviewer", "secretariat_admin"})
 
 
-def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None:
-    try:
-        number = int(value)
-    except ValueError:
-        errors[name] = "应为整数"
-        return None
-    if not low <= number <= high:
-        errors[name] = f"应在{low}到{high}之间"
-        return None
-    return number
-
-
-def _date(name: str, value: str, errors: dict) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "应为有效日期（YYYY-MM-DD）"
-        return None
-
-
 def parse_query(args) -> tuple[dict, dict, dict[str, str]]:
-    """(filters, paging, errors) from a list URL; unknown parameters are errors too."""
-    errors: dict[str, str] = {}
-    filters: dict = {}
-    for name in args:
-        if name not in FILTERS + ("page", "page_size"):
-            errors[name] = f"不支持的查询条件「{name}」"
-    for name in FILTERS:
-        value = (args.get(name) or "").strip()
-        if not value:
-            continue
-        if name == "agency_id":
-            filters[name] = _int(name, value, 1, 2**31 - 1, errors)
-        elif name.startswith("submitted_"):
-            filters[name] = _date(name, value, errors)
-        else:
-            filters[name] = value
-    paging = {"page": 1, "page_size": 20}
-    if args.get("page"):
-        paging["page"] = _int("page", args["page"], 1, 100000, errors) or 1
-    if args.get("page_size"):
-        size = _int("page_size", args["page_size"], 1, 200, errors)
-        paging["page_size"] = size or 20
-    return {k: v for k, v in filters.items() if v is not None}, paging, errors
+    """(filters, paging, errors) from a queue's URL."""
+    return lists.parse(args, FILTERS, ids=("agency_id",))
 
 
 def _choices(who: Actor) -> dict:
@@ -95,10 +50,7 @@ def _choices(who: Actor) -> dict:
     agencies = []
     if who.role in MANY_AGENCIES:
         with uow() as u:
-            agencies = [
-                {"id": a.id, "name": a.name}
-                for a in u.session.query(Agency).order_by(Agency.id).all()
-            ]
+            agencies = accounts.list_agencies(u)
     return {"processes": [p for p in processes if p["tasks"]], "agencies": agencies}
 
 
@@ -150,8 +102,8 @@ def queue(who, scope):
         errors=errors,
         choices=_choices(who),
         sorts=SORTS,
-        page_sizes=PAGE_SIZES,
-        pages=max((listing["total"] + listing["page_size"] - 1) // listing["page_size"], 1),
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
     )
     return html, 422 if errors else 200
 
@@ -215,11 +167,10 @@ def _render_task(who: Actor, task_id: int, values=None, errors=None, status: int
     task, app = page["task"], page["application"]
     form = None
     if task["can_act"]:
-        known = {k: v for k, v in app["data"].items() if k not in ("decision", "remark")}
-        prefill = {k: v for k, v in known.items() if k in (task["form"].get("properties") or {})}
-        form = schemaform.build_form(
-            task["form"], values if values is not None else prefill, errors
-        )
+        fields, _, _ = schemaform.collect(task["form"], app["data"])
+        prefill = {k: v for k, v in _shown(app["data"]).items() if k in fields}
+        form = schemaform.build_form(task["form"], {**prefill, **(values or {})}, errors)
+        schemaform.borrow_labels(form, app["schemas"])
     html = render_template(
         "workbench/review.html",
         task=task,
@@ -244,27 +195,6 @@ def task_page(who, task_id):
     return _render_task(who, task_id)
 
 
-def _storer(who: Actor):
-    c = ctx()
-
-    def store(_field: str, upload) -> str:
-        try:
-            with uow() as u:
-                return files.store_upload(
-                    u,
-                    c.config.files_dir,
-                    c.config.max_upload_bytes,
-                    who,
-                    upload.filename,
-                    upload.read(c.config.max_upload_bytes + 1),
-                )["id"]
-        except (FormInvalid, TooLarge) as exc:
-            errors = exc.errors or {}
-            raise schemaform.UploadRefused(errors.get("file") or exc.message) from exc
-
-    return store
-
-
 @bp.route("/tasks/<int:task_id>", methods=["POST"])
 @signed_in(QUEUE_ROLES)
 def complete(who, task_id):
@@ -272,7 +202,9 @@ def complete(who, task_id):
     with uow() as u:
         task = tasks.get_task(ctx(), u, who, task_id)
     form = schemaform.build_form(task["form"])
-    data, upload_errors = schemaform.read_form(form, request.form, request.files, _storer(who))
+    data, upload_errors = schemaform.read_form(
+        form, request.form, request.files, store_uploads(who)
+    )
     if upload_errors:
         return _render_task(who, task_id, data, upload_errors, 422)
     try:

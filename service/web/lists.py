@@ -1,0 +1,64 @@
+"""What every list page shares: reading its URL (filters, paging) strictly, and its paging.
+
+An unknown parameter, a date that is not a date or a page out of range is an error the
+page shows (422), never a silently different list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+PAGE_SIZES = (10, 20, 50, 100)
+MAX_PAGE = 100000
+MAX_ID = 2**31 - 1
+
+
+def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None:
+    try:
+        number = int(value)
+    except ValueError:
+        errors[name] = "应为整数"
+        return None
+    if not low <= number <= high:
+        errors[name] = f"应在{low}到{high}之间"
+        return None
+    return number
+
+
+def _date(name: str, value: str, errors: dict) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "应为有效日期（YYYY-MM-DD）"
+        return None
+
+
+def parse(args, names: tuple[str, ...], ids: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
+    """(filters, paging, errors) from a list URL: `names` are its filters, of which those
+    ending in `_from`/`_to` are dates and `ids` are record ids; anything else is an error."""
+    errors: dict[str, str] = {}
+    filters: dict = {}
+    for name in args:
+        if name not in names + ("page", "page_size"):
+            errors[name] = f"不支持的查询条件「{name}」"
+    for name in names:
+        value = (args.get(name) or "").strip()
+        if not value:
+            continue
+        if name in ids:
+            filters[name] = _int(name, value, 1, MAX_ID, errors)
+        elif name.endswith(("_from", "_to")):
+            filters[name] = _date(name, value, errors)
+        else:
+            filters[name] = value
+    paging = {"page": 1, "page_size": 20}
+    if args.get("page"):
+        paging["page"] = _int("page", args["page"], 1, MAX_PAGE, errors) or 1
+    if args.get("page_size"):
+        paging["page_size"] = _int("page_size", args["page_size"], 1, 200, errors) or 20
+    return {k: v for k, v in filters.items() if v is not None}, paging, errors
+
+
+def page_count(listing: dict) -> int:
+    """How many pages a listing has (at least one)."""
+    return max((listing["total"] + listing["page_size"] - 1) // listing["page_size"], 1)
