@@ -193,12 +193,10 @@ def service_bench(app, runs: int, warmup: int) -> list[float]:
             )
             for role, name in USERS.items()
         }
-        cfg = ctx.config
         ids = {
             name: files.store_upload(
+                ctx,
                 UnitOfWork(db.session),
-                cfg.files_dir,
-                cfg.max_upload_bytes,
                 actors["unit_admin"],
                 f"{name}.png",
                 png_bytes(),

@@ -28,6 +28,7 @@ def engine_options(url: str) -> dict:
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
+    from service import headers
     from service.api import register_api
     from service.db import db
     from service.engine import load_definitions
@@ -71,4 +72,5 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
     register_api(app)
     register_web(app)
+    headers.install(app, config)
     return app

@@ -14,6 +14,17 @@ def main() -> None:
     """memberflow 会员服务平台工作流服务"""
 
 
+def _config(**overrides):
+    """The configuration, or a clear message and exit 1 when the environment is wrong."""
+    from service.config import ConfigError
+
+    try:
+        return load_config(**overrides)
+    except ConfigError as exc:
+        click.echo(f"错误 {exc}", err=True)
+        sys.exit(1)
+
+
 def _app():
     """The app, or a clear message and exit 1 (no traceback) when it cannot start."""
     from service import create_app
@@ -34,9 +45,32 @@ def _app():
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the development server (production: gunicorn 'service:create_app()')."""
-    _app().run(host=host, port=port, threaded=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="gunicorn worker processes [default: MEMBERFLOW_WORKERS, 2].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Threads per worker [default: MEMBERFLOW_THREADS, 8].",
+)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+def serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
+    """Serve the pages and the API: gunicorn with threaded workers (--dev: Flask's server)."""
+    from service import server
+
+    app = _app()
+    config = app.extensions["memberflow"].config
+    if dev:
+        if config.production:
+            click.echo(
+                "错误 生产环境（MEMBERFLOW_ENV=production）不能使用开发服务器 --dev", err=True
+            )
+            sys.exit(1)
+        server.run_dev(app, host, port)
+        return
+    server.run_gunicorn(app, host, port, workers or config.workers, threads or config.threads)
 
 
 @main.group()
@@ -49,7 +83,7 @@ def db_upgrade() -> None:
     """Apply every migration to the configured database."""
     from service.db.migrate import upgrade
 
-    config = load_config()
+    config = _config()
     if config.database_url.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -149,7 +183,7 @@ def check() -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""
     from service.engine import DefinitionError, load_definitions
 
-    config = load_config(secret_key="check")
+    config = _config(secret_key="check")
     try:
         definitions = load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
     except DefinitionError as exc:

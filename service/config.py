@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_BYTES = 32  # a production secret key signs sessions, tokens and QR codes
 
 
 class ConfigError(Exception):
@@ -31,21 +33,44 @@ class Config:
     join_upload_rate: str = "30 per minute"
     lookup_rate: str = "20 per minute"
     certificate_font: str | None = None  # a TrueType file embedded in certificate PDFs
-    ratelimit_storage: str = "memory://"
+    ratelimit_storage: str = "memory://"  # on PostgreSQL, memory:// means the database
+    signin_attempts: int = 5  # failed sign-ins per login name before it locks
+    signin_lockout_seconds: int = 900  # the first lockout; each further one within a day doubles
+    signin_address_failures: int = 30  # failed sign-ins per client address per 10 minutes
     secure_cookies: bool = False  # session cookie only over HTTPS (MEMBERFLOW_SECURE_COOKIES)
     testing: bool = False
     cpd_cutoff: str = "TUE 15:00"  # weekly CPD batch cut-off, Asia/Shanghai
     reminder_time: str = "08:00"  # daily expiry reminders, Asia/Shanghai
     scheduler_retry_seconds: float = 5.0  # how often a follower tries to become leader
+    production: bool = False  # MEMBERFLOW_ENV=production
+    storage: str = "local"  # "local" (files_dir) or "s3://bucket/prefix"
+    s3_endpoint_url: str | None = None  # S3-compatible server (MinIO, OSS, COS…); unset: AWS
+    s3_region: str | None = None
+    proxies: int = 0  # trusted reverse proxies in front (X-Forwarded-*); 0: none
+    workers: int = 2  # gunicorn worker processes (`memberflow serve`)
+    threads: int = 8  # threads per worker
+    join_quota_files: int = 40  # uploads through one join code not yet used by an application
+    join_quota_bytes: int = 100 * 1024 * 1024  # … and their total size, within a day
     extra: dict = field(default_factory=dict)
+
+    @property
+    def https(self) -> bool:
+        """Served over HTTPS (the public URL says so): HSTS is sent."""
+        return self.public_base_url.startswith("https://")
 
 
 def _secret_key(instance_dir: Path, production: bool) -> str:
     key = os.environ.get("MEMBERFLOW_SECRET_KEY")
+    if production and not key:
+        raise ConfigError("生产环境必须设置 MEMBERFLOW_SECRET_KEY")
+    if production and len(key.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"生产环境的 MEMBERFLOW_SECRET_KEY 至少需要 {MIN_SECRET_BYTES} 字节"
+            f"（当前 {len(key.encode())} 字节），可用 python -c "
+            "'import secrets; print(secrets.token_hex(32))' 生成"
+        )
     if key:
         return key
-    if production:
-        raise ConfigError("生产环境必须设置 MEMBERFLOW_SECRET_KEY")
     path = instance_dir / "secret_key"
     if not path.exists():
         instance_dir.mkdir(parents=True, exist_ok=True)
@@ -54,11 +79,40 @@ def _secret_key(instance_dir: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _environment(env) -> bool:
+    """MEMBERFLOW_ENV, one of the known values (a typo must not run production as development)."""
+    name = env.get("MEMBERFLOW_ENV", "development")
+    if name not in ENVIRONMENTS:
+        raise ConfigError(
+            f"MEMBERFLOW_ENV 只能是 {' 或 '.join(ENVIRONMENTS)}（区分大小写），当前为 {name!r}"
+        )
+    return name == "production"
+
+
+def _count(env, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} 应为不小于 {minimum} 的整数，当前为 {raw!r}")
+    return value
+
+
+def _storage(value: str) -> str:
+    if value == "local" or (value.startswith("s3://") and value[5:].split("/")[0]):
+        return value
+    raise ConfigError(f"MEMBERFLOW_STORAGE 只能是 local 或 s3://存储桶/前缀，当前为 {value!r}")
+
+
 def load_config(**overrides) -> Config:
     """Read the environment; keyword arguments win (tests pass their own)."""
     env = os.environ
     instance_dir = Path(env.get("MEMBERFLOW_INSTANCE_DIR", REPO_ROOT / "instance"))
-    production = env.get("MEMBERFLOW_ENV", "development") == "production"
+    production = overrides.get("production", _environment(env))
     values = dict(
         database_url=env.get(
             "MEMBERFLOW_DATABASE_URL", f"sqlite:///{instance_dir / 'memberflow.sqlite3'}"
@@ -74,6 +128,9 @@ def load_config(**overrides) -> Config:
         lookup_rate=env.get("MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
         certificate_font=env.get("MEMBERFLOW_CERTIFICATE_FONT") or None,
         ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
+        signin_attempts=int(env.get("MEMBERFLOW_SIGNIN_ATTEMPTS", 5)),
+        signin_lockout_seconds=int(env.get("MEMBERFLOW_SIGNIN_LOCKOUT", 900)),
+        signin_address_failures=int(env.get("MEMBERFLOW_SIGNIN_ADDRESS_FAILURES", 30)),
         secure_cookies=env.get(
             "MEMBERFLOW_SECURE_COOKIES",
             "1" if env.get("MEMBERFLOW_PUBLIC_URL", "").startswith("https://") else "0",
@@ -82,6 +139,17 @@ def load_config(**overrides) -> Config:
         cpd_cutoff=env.get("MEMBERFLOW_CPD_CUTOFF", "TUE 15:00"),
         reminder_time=env.get("MEMBERFLOW_REMINDER_TIME", "08:00"),
         scheduler_retry_seconds=float(env.get("MEMBERFLOW_SCHEDULER_RETRY", 5)),
+        production=production,
+        storage=_storage(env.get("MEMBERFLOW_STORAGE", "local")),
+        s3_endpoint_url=env.get("MEMBERFLOW_S3_ENDPOINT_URL") or None,
+        s3_region=env.get("MEMBERFLOW_S3_REGION") or None,
+        proxies=_count(env, "MEMBERFLOW_PROXIES", 0),
+        workers=_count(env, "MEMBERFLOW_WORKERS", 2, minimum=1),
+        threads=_count(env, "MEMBERFLOW_THREADS", 8, minimum=1),
+        join_quota_files=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_FILES", 40, minimum=1),
+        join_quota_bytes=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_MB", 100, minimum=1)
+        * 1024
+        * 1024,
     )
     values.update(overrides)
     font = values.get("certificate_font")

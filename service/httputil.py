@@ -22,3 +22,24 @@ def attachment(content, mimetype: str, filename: str, fallback: str) -> Response
         f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
     )
     return reply
+
+
+# what a stored upload may do when opened as a page of its own: nothing
+STORED_FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def send_stored(meta: dict, stream) -> Response:
+    """An uploaded file: images inline, anything else as a download; never sniffed.
+
+    `meta` is the file's description (name, content_type); `stream` its open bytes.
+    """
+    mimetype = meta["content_type"]
+    if mimetype.startswith("image/"):
+        reply = send_file(stream, mimetype=mimetype, download_name=meta["name"])
+        reply.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(meta['name'])}"
+    else:
+        extension = mimetype.rsplit("/", 1)[-1]
+        reply = attachment(stream, mimetype, meta["name"], f"material.{extension}")
+    reply.headers["X-Content-Type-Options"] = "nosniff"
+    reply.headers["Content-Security-Policy"] = STORED_FILE_POLICY
+    return reply

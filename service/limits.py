@@ -1,8 +1,104 @@
-"""Rate limits for the public endpoints and pages (per client address)."""
+"""Rate limits: flask-limiter for the public endpoints and pages, and the sign-in limiter.
 
+Both count in one storage per app, shared by every worker and host of that app:
+
+- `MEMBERFLOW_RATELIMIT_STORAGE=redis://…` (or any other `limits` storage URL): there;
+- otherwise, on PostgreSQL: the database's `rate_counters` table;
+- otherwise (the embedded SQLite default): in this process's memory.
+
+flask-limiter keeps one storage per Limiter object, and the decorators need one module-level
+limiter; so the limiter's storage is `memberflow://`, which hands each call to the storage of
+the app serving the request. Two apps in one process (the tests) never share counters.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage, Storage, storage_from_string
 
-# storage comes from the app's RATELIMIT_STORAGE_URI (MEMBERFLOW_RATELIMIT_STORAGE):
-# memory:// counts per process; several app servers share redis://host:6379
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+from service.db import db
+from service.db.rate_counters import PostgresStorage
+from service.services.signin_limits import SigninGuard, SigninPolicy
+
+STORAGE = "memberflow.ratelimit_storage"
+
+
+def open_storage(uri: str | None, engine: sa.Engine) -> Storage:
+    """The storage an app counts in: the configured URL, else its PostgreSQL, else memory."""
+    scheme = urlsplit(uri or "memory://").scheme
+    if scheme not in ("", "memory"):
+        options = {"key_prefix": "memberflow"} if scheme.startswith(("redis", "valkey")) else {}
+        return storage_from_string(uri, **options)
+    if engine.dialect.name == "postgresql":
+        return PostgresStorage(engine)
+    return MemoryStorage()
+
+
+class AppStorage(Storage):
+    """`memberflow://`: each call goes to the current app's storage (see the module's note)."""
+
+    STORAGE_SCHEME = ["memberflow"]
+
+    def __init__(self, uri: str | None = None, **options) -> None:
+        super().__init__(uri, **options)
+
+    @staticmethod
+    def _app() -> Storage:
+        return current_app.extensions[STORAGE]
+
+    @property
+    def base_exceptions(self):
+        return self._app().base_exceptions
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._app().incr(key, expiry, amount)
+
+    def get(self, key: str) -> int:
+        return self._app().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._app().get_expiry(key)
+
+    def check(self) -> bool:
+        return self._app().check()
+
+    def reset(self) -> int | None:
+        return self._app().reset()
+
+    def clear(self, key: str) -> None:
+        return self._app().clear(key)
+
+
+class AppLimiter(Limiter):
+    """A Limiter whose counters live in each app's own storage (see `open_storage`)."""
+
+    def init_app(self, app: Flask) -> None:
+        with app.app_context():
+            engine = db.engine
+        app.extensions[STORAGE] = open_storage(app.config.get("RATELIMIT_STORAGE_URI"), engine)
+        app.config["RATELIMIT_STORAGE_URI"] = "memberflow://"
+        super().init_app(app)
+
+
+limiter = AppLimiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def app_storage() -> Storage:
+    """The current app's rate-limit storage."""
+    return current_app.extensions[STORAGE]
+
+
+def signin_guard() -> SigninGuard:
+    """The sign-in limiter for this request (its client address, the app's settings)."""
+    config = current_app.extensions["memberflow"].config
+    policy = SigninPolicy(
+        attempts=config.signin_attempts,
+        lockout=config.signin_lockout_seconds,
+        address_failures=config.signin_address_failures,
+    )
+    return SigninGuard(app_storage(), get_remote_address(), policy, config.secret_key)

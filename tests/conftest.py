@@ -276,6 +276,30 @@ def token_headers(client, username: str, password: str = PASSWORD) -> dict:
     return {"Authorization": f"Bearer {reply.get_json()['access_token']}"}
 
 
+def member_headers(client, id_number: str, password: str = PASSWORD) -> dict:
+    """Bearer headers of a member (login = ID number) whose password is now `password`,
+    got as a member gets one: the secretariat issues a one-time password (the unit can too),
+    the member signs in with it and replaces it. Needs the `world`'s admin."""
+    from service.db.models import Account
+
+    account_id = in_db(
+        client.application,
+        lambda s: s.scalar(sa.select(Account.id).where(Account.username == id_number)),
+    )
+    reset = client.post(
+        f"/api/v1/accounts/{account_id}/password-reset", headers=token_headers(client, "admin")
+    )
+    assert reset.status_code == 200, reset.get_json()
+    one_time = reset.get_json()["password"]
+    changed = client.post(
+        "/api/v1/auth/password",
+        headers=token_headers(client, id_number, one_time),
+        json={"current_password": one_time, "new_password": password},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    return {"Authorization": f"Bearer {changed.get_json()['access_token']}"}
+
+
 @pytest.fixture
 def login(client, world):
     """login('unit') -> Authorization headers for that role's account in `world`."""
@@ -292,6 +316,18 @@ def login(client, world):
 def png_bytes(color: str = "#c00000", size=(60, 80)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A real (blank) PDF of `pages` A4 pages."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
     return buf.getvalue()
 
 
@@ -393,6 +429,16 @@ def step_task(client, headers, instance_id: int, data: dict, expect: int = 200) 
     """Complete the instance's first open task that `headers` may act on."""
     task = open_task(client, headers, instance_id)
     return complete_task(client, headers, task["id"], data, expect)
+
+
+def form_values(client, headers, instance_id: int) -> dict:
+    """The open task's form as GET /tasks/{id} fills it in (`values`). A form is validated as
+    submitted, never merged with the instance's data: a client sends these back with its
+    changes (the unit's pre-review: the applicant's answers with the decision)."""
+    task = open_task(client, headers, instance_id)
+    reply = client.get(f"/api/v1/tasks/{task['id']}", headers=headers)
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()["values"]
 
 
 # --- the browser tier: pages driven the way a person uses them ----------------------------

@@ -7,6 +7,7 @@ from flask import Blueprint, Flask
 from flask_smorest import Api
 
 from service.api import (
+    accounts,
     auth,
     certificate_documents,
     confirmations,
@@ -23,10 +24,35 @@ from service.api import (
     tasks,
 )
 from service.api.common import register_error_handlers
+from service.api.contract import ContractPlugin
+from service.api.guards import (
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    bound_path_integers,
+    register_guards,
+)
+from service.api.jsonio import IsoJSONProvider
+from service.api.schemas import ErrorSchema
+
+DESCRIPTION = (
+    "广东省建设监理协会会员服务平台的工作流 API。除标注为公开（security: []）的接口外，"
+    "均须带 Authorization: Bearer 令牌，未登录先答复 401，再检查参数。"
+    "错误答复一律为 JSON {code, status, message, errors}：message 是中文说明，"
+    "errors 以字段路径（如 persons.0.id_number）指明各处错误。"
+    f"JSON 请求体不超过{MAX_JSON_BYTES // 1024 // 1024}MB（超过答复 413）、嵌套不超过"
+    f"{MAX_JSON_DEPTH}层，整数在 ±2147483647 以内，文本不能含空字符；上传文件不超过10MB。"
+    "每个接口只接受文档列出的查询参数，其他参数答复 422。日期与时间均为 ISO 8601。"
+)
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api with our error schema ({code, status, message, errors})."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def register_api(app: Flask) -> None:
-    """Attach the blueprints, the OpenAPI document and the error handlers."""
+    """Attach the blueprints, the OpenAPI document, the error handlers and the request guards."""
     app.config.update(
         API_TITLE="memberflow 会员服务平台工作流 API",
         API_VERSION="v1",
@@ -37,10 +63,13 @@ def register_api(app: Flask) -> None:
         # Swagger UI from the swagger-ui-bundle package, served here: the docs work offline
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         API_SPEC_OPTIONS={
+            "info": {"description": DESCRIPTION},
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
     )
+    bound_path_integers(app)
+    app.json = IsoJSONProvider(app)
     app.register_blueprint(
         Blueprint(
             "swagger_ui_assets",
@@ -49,9 +78,11 @@ def register_api(app: Flask) -> None:
             static_url_path="/api/v1/docs/assets",
         )
     )
-    api = Api(app)
+    contract = ContractPlugin()
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [contract]})
     for module in (
         auth,
+        accounts,
         processes,
         eligibility,
         instances,
@@ -68,3 +99,4 @@ def register_api(app: Flask) -> None:
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+    register_guards(app, contract)

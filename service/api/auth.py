@@ -1,22 +1,96 @@
-"""POST /auth/token: sign in."""
+"""Signing in and out, and one's own password: /auth/token, me, password, logout(-all)."""
 
+from flask import g
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from service.api import schemas
-from service.api.common import ctx, uow
-from service.services import accounts
+from service.api.common import actor, ctx, uow
+from service.limits import signin_guard
+from service.services import passwords, signin
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录")
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录、退出与修改密码")
+
+
+class SignedInSchema(schemas.TokenSchema):
+    must_change_password = fields.Boolean(
+        metadata={"description": "true：这是一次性密码，须先修改密码（POST /auth/password）"}
+    )
+
+
+class MeSchema(schemas.UserSchema):
+    must_change_password = fields.Boolean()
+
+
+class PasswordChangeRequest(Schema):
+    current_password = fields.String(required=True, metadata={"description": "当前密码"})
+    new_password = fields.String(
+        required=True,
+        metadata={
+            "description": "新密码：至少8位，不能全是同一字符，不能与账号、身份证号或其中的数字相同"
+        },
+    )
 
 
 @blp.route("/token", methods=["POST"])
 @blp.arguments(schemas.TokenRequest)
-@blp.response(200, schemas.TokenSchema)
+@blp.response(200, SignedInSchema)
 @blp.alt_response(401, description="用户名或密码错误")
+@blp.alt_response(429, description="失败次数过多，暂时锁定（Retry-After 给出秒数）")
+@blp.doc(security=[])
 def token(body):
     """登录，取得访问令牌（Bearer）"""
-    c = ctx()
+    c = ctx().config
     with uow() as u:
-        return accounts.sign_in(
-            u, c.config.secret_key, c.config.token_ttl_seconds, body["username"], body["password"]
+        return signin.sign_in(
+            u, signin_guard(), c.secret_key, c.token_ttl_seconds, body["username"], body["password"]
         )
+
+
+@blp.route("/me")
+@blp.response(200, MeSchema)
+def me():
+    """当前登录的账号"""
+    who, session = actor(), g.bearer
+    return {
+        "id": who.id,
+        "name": who.name,
+        "roles": [who.role],
+        "unit_id": who.unit_id,
+        "agency_id": who.agency_id,
+        "member_id": who.member_id,
+        "must_change_password": session.must_change_password,
+    }
+
+
+@blp.route("/password", methods=["POST"])
+@blp.arguments(PasswordChangeRequest)
+@blp.response(200, SignedInSchema)
+@blp.alt_response(422, description="当前密码不正确，或新密码不符合规则")
+@blp.alt_response(429, description="当前密码输错次数过多，暂时锁定（Retry-After 给出秒数）")
+def change_password(body):
+    """修改本人密码：其他设备上的登录全部失效，答复新的访问令牌"""
+    who, c = actor(), ctx().config
+    with uow() as u:
+        account = passwords.change_own_password(
+            u, who, body["current_password"], body["new_password"], signin_guard()
+        )
+        return signin.token_reply(account, c.secret_key, c.token_ttl_seconds)
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """退出：本令牌立即失效（其他设备上的登录不受影响）"""
+    who, session = actor(), g.bearer
+    with uow() as u:
+        signin.revoke(u, who.id, session.token_id, session.expires_at)
+
+
+@blp.route("/logout-all", methods=["POST"])
+@blp.response(204)
+def logout_all():
+    """退出所有设备：本账号的全部令牌和网页登录立即失效"""
+    who = actor()
+    with uow() as u:
+        signin.sign_out_everywhere(u, who)

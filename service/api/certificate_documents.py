@@ -5,7 +5,7 @@ import io
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api.common import actor, ctx, uow
+from service.api.common import Int32, actor, ctx, uow
 from service.httputil import attachment
 from service.limits import limiter
 from service.services import certificate_documents
@@ -17,7 +17,7 @@ blp = Blueprint(
 
 class BatchDownloadRequest(Schema):
     member_ids = fields.List(
-        fields.Integer(strict=True),
+        Int32(strict=True),
         required=True,
         validate=validate.Length(
             min=1,

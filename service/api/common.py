@@ -6,17 +6,17 @@ import logging
 import re
 from http import HTTPStatus
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify, make_response, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import ServiceError, Unauthorized
+from service.domain.errors import Forbidden, ServiceError, Unauthorized
 from service.engine import EngineError
 from service.httputil import PAGE_ERRORS
-from service.services import accounts
+from service.services import signin
 from service.services.context import Context
 
 log = logging.getLogger("memberflow.api")
@@ -33,16 +33,21 @@ def uow() -> UnitOfWork:
 
 
 def actor() -> Actor:
-    """The signed-in caller; 401 without a valid bearer token."""
+    """The signed-in caller; 401 without a valid bearer token, 403 for everything but the
+    password change while the account still has a one-time password."""
     if "actor" not in g:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise Unauthorized("请先登录（缺少 Authorization: Bearer 令牌）")
         c = ctx()
         # read in the request's own transaction: the use case continues it
-        g.actor = accounts.actor_from_token(
+        bearer = signin.bearer(
             uow(), c.config.secret_key, c.config.token_ttl_seconds, header[7:].strip()
         )
+        allowed = ("auth.me", "auth.change_password", "auth.logout", "auth.logout_all")
+        if bearer.must_change_password and request.endpoint not in allowed:
+            raise Forbidden("请先修改初始密码（POST /api/v1/auth/password），再进行其他操作")
+        g.bearer, g.actor = bearer, bearer.actor
     return g.actor
 
 
@@ -69,18 +74,34 @@ _MESSAGES = [
     (re.compile(r"^Must be one of: (.*)\.$"), r"须为以下之一：\1"),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"长度不能少于\1"),
     (re.compile(r"^Longer than maximum length (\d+)\.$"), r"长度不能超过\1"),
-    (re.compile(r"^Must be greater than or equal to (\d+)"), r"不能小于\1"),
-    (re.compile(r"^Must be less than or equal to (\d+)"), r"不能大于\1"),
+    (
+        re.compile(
+            r"^Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.$"
+        ),
+        r"应在\1到\2之间",
+    ),
+    (re.compile(r"^Must be greater than or equal to (-?\d+)\.$"), r"不能小于\1"),
+    (re.compile(r"^Must be less than or equal to (-?\d+)\.$"), r"不能大于\1"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度应在\1到\2之间"),
+    (re.compile(r"^Length must be (\d+)\.$"), r"长度应为\1"),
+    (re.compile(r"^Not a valid number\.$"), "应为数字"),
+    (re.compile(r"^Number too large\.$"), "数值过大"),
+    (re.compile(r"^Not a valid datetime\.$"), "应为有效时间（ISO 8601）"),
+    (re.compile(r"^Not a valid list\.$"), "应为列表"),
+    (re.compile(r"^Invalid type\.$"), "类型不正确"),
+    (re.compile(r"^Invalid value\.$"), "值无效"),
     (re.compile(r"^Invalid input type\.$"), "请求体应为 JSON 对象"),
     (re.compile(r"^Invalid JSON body\.$"), "请求体不是有效的 JSON"),
 ]
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _zh(message: str) -> str:
+    """A validator's message in Chinese (a message we have no words for: just 填写有误)."""
     for pattern, replacement in _MESSAGES:
         if pattern.match(message):
             return pattern.sub(replacement, message)
-    return message
+    return message if _CHINESE.search(message) else "填写有误"
 
 
 def _flatten(messages, prefix: str = "") -> dict[str, str]:
@@ -108,7 +129,7 @@ _HTTP_MESSAGES = {
     404: "请求的资源不存在",
     405: "不支持该请求方法",
     409: "数据已被其他人修改，请刷新后重试",
-    413: "上传内容过大，文件不能超过10MB",
+    413: "请求内容过大：上传文件不能超过10MB，JSON 请求体不能超过1MB",
     415: "请求内容类型不受支持",
     422: "请求参数有误",
     429: "操作过于频繁，请稍后再试",
@@ -121,7 +142,10 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
         db.session.rollback()
-        return error_reply(exc.status, exc.message, exc.errors)
+        reply = make_response(error_reply(exc.status, exc.message, exc.errors))
+        if getattr(exc, "retry_after", None):  # TooManyRequests: when to try again
+            reply.headers["Retry-After"] = str(exc.retry_after)
+        return reply
 
     @app.errorhandler(EngineError)
     def _engine_error(exc: EngineError):
@@ -144,7 +168,11 @@ def register_error_handlers(app) -> None:
         message = _HTTP_MESSAGES.get(status, exc.description or HTTPStatus(status).phrase)
         if errors and status == 422:
             message = "请求参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items())
-        return error_reply(status, message, errors)
+        reply = make_response(error_reply(status, message, errors))
+        for name, value in exc.get_headers():  # e.g. 405's Allow
+            if name.lower() != "content-type":
+                reply.headers[name] = value
+        return reply
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -166,12 +194,23 @@ def page_schema(item: type[Schema], name: str, **extra) -> type[Schema]:
     return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item)), **extra})
 
 
+INT32_MAX = 2**31 - 1
+
+
+class Int32(fields.Integer):
+    """An integer parameter the database's integer columns can hold (else 422, not 500)."""
+
+    def __init__(self, *, min: int = -INT32_MAX - 1, max: int = INT32_MAX, **kwargs):
+        extra = kwargs.pop("validate", None) or []
+        extra = extra if isinstance(extra, list) else [extra]
+        super().__init__(validate=[validate.Range(min=min, max=max), *extra], **kwargs)
+
+
 class PageArgs(Schema):
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1), metadata={"description": "页码，从1开始"}
-    )
-    page_size = fields.Integer(
+    page = Int32(load_default=1, min=1, metadata={"description": "页码，从1开始"})
+    page_size = Int32(
         load_default=20,
-        validate=validate.Range(min=1, max=200),
+        min=1,
+        max=200,
         metadata={"description": "每页条数，1–200"},
     )

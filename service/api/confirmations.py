@@ -81,6 +81,7 @@ def create_id_photos(unit_id, member_id):
 @blp.route("/confirmations/<code>")
 @blp.response(200, ConfirmationCodeSchema)
 @blp.alt_response(410, description="二维码已使用或已过期")
+@blp.doc(security=[])
 def describe(code):
     """（公开）二维码要确认的事项、单位和脱敏的人员信息"""
     with uow() as u:
@@ -89,6 +90,7 @@ def describe(code):
 
 @blp.route("/confirmations/<code>/qr.png")
 @blp.response(200, content_type="image/png")
+@blp.doc(security=[])
 def qr(code):
     """（公开）确认二维码图片，内容为确认页面地址"""
     with uow() as u:

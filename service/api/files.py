@@ -1,11 +1,12 @@
-"""Uploaded files: upload (jpg/png/pdf ≤ 10 MB, sniffed) and download, scoped."""
+"""Uploaded files: upload (jpg/png/pdf ≤ 10 MB, checked from the bytes) and download, scoped."""
 
-from flask import request, send_file
+from flask import request
 from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.domain.errors import FormInvalid
+from service.httputil import send_stored
 from service.services import files
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="材料文件")
@@ -23,23 +24,20 @@ def read_upload() -> tuple[str, bytes]:
 @blp.arguments(schemas.FileUpload, location="files")
 @blp.response(201, schemas.FileSchema)
 @blp.alt_response(413, description="超过10MB")
-@blp.alt_response(422, description="不是 jpg/png/pdf")
+@blp.alt_response(422, description="不是 jpg/png/pdf，图片无法解码，或 PDF 含脚本、启动动作")
 def upload(_files):
     """上传材料，返回文件编号供表单引用"""
     who = actor()
     name, content = read_upload()
-    c = ctx()
     with uow() as u:
-        return files.store_upload(
-            u, c.config.files_dir, c.config.max_upload_bytes, who, name, content
-        )
+        return files.store_upload(ctx(), u, who, name, content)
 
 
 @blp.route("/<file_id>")
 @blp.response(200, content_type="application/octet-stream")
 def download(file_id):
-    """下载材料（仅限有权查看的人）"""
+    """下载材料（仅限有权查看的人；图片直接显示，其他文件作为附件下载）"""
     who = actor()
     with uow() as u:
-        meta, path = files.open_file(u, ctx().config.files_dir, who, file_id)
-    return send_file(path, mimetype=meta["content_type"], download_name=meta["name"])
+        meta, blob = files.open_file(ctx(), u, who, file_id)
+    return send_stored(meta, blob.open())

@@ -19,6 +19,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="业务
     description="同一 Idempotency-Key 再次提交：返回已创建的表单",
 )
 @blp.alt_response(422, description="表单或办理条件不符，errors 说明各字段或原因")
+@blp.doc(parameters=[schemas.IDEMPOTENCY_KEY])
 def start(body, key):
     """发起业务（可带 Idempotency-Key 请求头，重复提交只创建一次）"""
     with uow() as u:
@@ -43,11 +44,10 @@ def list_instances(args):
 
 
 @blp.route("/instances/summary")
-@blp.arguments(schemas.InstanceQuery, location="query")
+@blp.arguments(schemas.InstanceFilters, location="query")
 @blp.response(200, schemas.SummarySchema)
 def summary(args):
     """各状态的表单数量"""
-    args.pop("page"), args.pop("page_size")
     with uow() as u:
         return instances.summarize(ctx(), u, actor(), **args)
 

@@ -30,6 +30,7 @@ def create(body, unit_id):
 @blp.route("/join-codes/<code>")
 @blp.response(200, schemas.JoinCodeSchema)
 @blp.alt_response(410, description="申请码已过期")
+@blp.doc(security=[])
 def describe(code):
     """（公开）申请码对应的单位、版本和要填写的表单"""
     with uow() as u:
@@ -38,6 +39,7 @@ def describe(code):
 
 @blp.route("/join-codes/<code>/qr.png")
 @blp.response(200, content_type="image/png")
+@blp.doc(security=[])
 def qr(code):
     """（公开）申请码二维码图片，内容为申请页面地址"""
     with uow() as u:
@@ -49,21 +51,14 @@ def qr(code):
 @blp.arguments(schemas.FileUpload, location="files")
 @blp.response(201, schemas.FileSchema)
 @limiter.limit(_join_rate)
+@blp.doc(security=[])
 def upload(_files, code):
     """（公开，限流）申请人上传材料：jpg/png/pdf，不超过10MB"""
     name, content = read_upload()
     c = ctx()
     with uow() as u:
         applicant, row = join_codes.applicant(c, u, code)
-        return files.store_upload(
-            u,
-            c.config.files_dir,
-            c.config.max_upload_bytes,
-            applicant,
-            name,
-            content,
-            join_code_id=row.id,
-        )
+        return files.store_upload(c, u, applicant, name, content, join_code_id=row.id)
 
 
 @blp.route("/join-codes/<code>/applications", methods=["POST"])
@@ -71,6 +66,7 @@ def upload(_files, code):
 @blp.response(201, schemas.InstanceSchema)
 @blp.alt_response(422, description="表单或入会条件不符")
 @limiter.limit(_join_rate)
+@blp.doc(security=[], parameters=[schemas.IDEMPOTENCY_KEY])
 def apply(body, code):
     """（公开，限流）申请人提交入会申请，发起“个人会员入会申请”流程"""
     c = ctx()

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import schemas
-from service.api.common import PageArgs, actor, ctx, page_schema, uow
+from service.api.common import Int32, PageArgs, actor, ctx, page_schema, uow
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
 from service.services import exports, members
@@ -44,10 +44,16 @@ class ArchiveFilterArgs(Schema):
     joined_from = fields.Date(metadata={"description": "入会日期起（含）"})
     joined_to = fields.Date(metadata={"description": "入会日期止（含）"})
     q = fields.String(metadata={"description": "姓名（包含）或身份证号（完整）"})
-    title = fields.String(metadata={"description": "最高职称：无 / 初级 / 中级 / 高级"})
-    education = fields.String(metadata={"description": "学历：中专 / 大专 / 本科 / 硕士 / 博士"})
+    title = fields.String(
+        validate=validate.OneOf(["无", "初级", "中级", "高级"]),
+        metadata={"description": "最高职称：无 / 初级 / 中级 / 高级"},
+    )
+    education = fields.String(
+        validate=validate.OneOf(["中专", "大专", "本科", "硕士", "博士"]),
+        metadata={"description": "学历：中专 / 大专 / 本科 / 硕士 / 博士"},
+    )
     status = fields.String(metadata={"description": "人员状态，如 自由态"})
-    agency_id = fields.Integer(metadata={"description": "初审机构"})
+    agency_id = Int32(metadata={"description": "初审机构"})
 
 
 class ArchiveQuery(ArchiveFilterArgs, PageArgs):
@@ -95,7 +101,7 @@ ArchivePageSchema = page_schema(ArchiveItemSchema, "ArchivePageSchema")
 class BillExportQuery(Schema):
     receipt_from = fields.Date(metadata={"description": "开票日期起（含），默认当年1月1日"})
     receipt_to = fields.Date(metadata={"description": "开票日期止（含），默认今天"})
-    unit_id = fields.Integer(metadata={"description": "单位（协会、财务可选）"})
+    unit_id = Int32(metadata={"description": "单位（协会、财务可选）"})
 
 
 class EnrolmentExportQuery(Schema):
@@ -103,7 +109,7 @@ class EnrolmentExportQuery(Schema):
         validate=validate.OneOf(exports.EDUCATION_PROCESSES),
         metadata={"description": "业务类型；不填为全部教育报名"},
     )
-    status = fields.String(metadata={"description": "单据状态"})
+    status = fields.String(validate=schemas.known_status, metadata={"description": "单据状态"})
     q = fields.String(metadata={"description": "姓名、身份证号或单号"})
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
     submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})

@@ -29,9 +29,9 @@ def list_bills(args):
 
 @blp.route("/specialties")
 @blp.arguments(schemas.SpecialtyQuery, location="query")
-@blp.response(200, schemas.SpecialtySchema(many=True))
+@blp.response(200, schemas.SpecialtyPageSchema)
 def list_specialties(args):
-    """专业字典"""
+    """专业字典（分页，默认一页200条即全部）"""
     actor()
     with uow() as u:
         return records.list_specialties(u, **args)

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import Schema, fields, validate
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate
 
-from service.api.common import PageArgs, page_schema
+from service.api.common import Int32, PageArgs, page_schema
+from service.domain.person_facts import CERTIFICATE_TYPES
+
+
+def known_process(value: str) -> None:
+    """A business type (process key) that is deployed; else the parameter is wrong (422)."""
+    if value not in current_app.extensions["memberflow"].definitions.current:
+        raise ValidationError(f"没有名为 {value} 的业务类型")
+
+
+def known_status(value: str) -> None:
+    """A status label the deployed diagrams can show; else the parameter is wrong (422)."""
+    from service.services.instances import known_statuses
+
+    labels = known_statuses(current_app.extensions["memberflow"].definitions)
+    if value not in labels:
+        raise ValidationError(f"没有“{value}”这个状态，可选：" + "、".join(labels))
 
 
 class UtcDateTime(fields.DateTime):
@@ -16,6 +33,35 @@ class UtcDateTime(fields.DateTime):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+# a start that may be repeated: the same key within the same account creates one form
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    "description": "重复提交时只创建一张表单：同一账号（或同一申请码）用同一值再次提交，"
+    "答复已创建的表单",
+}
+
+
+class ErrorSchema(Schema):
+    """Every error reply (4xx and 5xx)."""
+
+    code = fields.Integer(required=True, metadata={"description": "HTTP 状态码"})
+    status = fields.String(
+        required=True, metadata={"description": "HTTP 状态名，如 Unprocessable Entity"}
+    )
+    message = fields.String(required=True, metadata={"description": "给使用者看的中文说明"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={
+            "description": "字段路径 → 说明，如 persons.0.id_number、page_size；"
+            "办理条件不符时 eligibility 为全部原因（列表），persons.N 为第 N+1 行人员的原因"
+        },
+    )
 
 
 class TokenRequest(Schema):
@@ -107,12 +153,15 @@ class InstanceDetailSchema(InstanceSchema):
 InstancePageSchema = page_schema(InstanceSchema, "InstancePageSchema")
 
 
-class InstanceQuery(PageArgs):
+class InstanceFilters(Schema):
     key = fields.String(metadata={"description": "业务类型（流程 key）"})
-    status = fields.String(metadata={"description": "状态"})
     q = fields.String(metadata={"description": "姓名、身份证号或表单编号"})
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
     submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
+
+
+class InstanceQuery(InstanceFilters, PageArgs):
+    status = fields.String(metadata={"description": "状态，如 机构初审中"})
 
 
 class SummarySchema(Schema):
@@ -136,9 +185,7 @@ class TaskFilters(Schema):
             "description": "姓名或单位名称（部分）、身份证号（完整或后四位）、表单编号（完整）"
         }
     )
-    agency_id = fields.Integer(
-        metadata={"description": "会员服务机构（仅协会审核、协会财务、秘书处可用）"}
-    )
+    agency_id = Int32(metadata={"description": "会员服务机构（仅协会审核、协会财务、秘书处可用）"})
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
     submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
 
@@ -188,6 +235,12 @@ class TaskDetailSchema(TaskBriefSchema):
     state = fields.String()
     form = fields.Dict(metadata={"description": "表单的 JSON Schema"})
     instance = fields.Dict()
+    values = fields.Dict(
+        metadata={
+            "description": "表单各字段的现有值（不含只读字段与本环节的 decision、remark）："
+            "提交时以此为起点修改后整体提交——表单只按提交的内容校验，不与已有数据合并"
+        }
+    )
 
 
 class TaskCountSchema(Schema):
@@ -209,7 +262,7 @@ class QueueCountsSchema(Schema):
 
 
 class ReassignRequest(Schema):
-    account_id = fields.Integer(required=True, metadata={"description": "转办给哪个账号"})
+    account_id = Int32(required=True, metadata={"description": "转办给哪个账号"})
 
 
 class AssigneeSchema(Schema):
@@ -271,7 +324,7 @@ class AgencyRequest(Schema):
 class UnitRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     credit_code = fields.String(required=True)
-    agency_id = fields.Integer(required=True)
+    agency_id = Int32(required=True)
     member_unit = fields.Boolean(load_default=False)
     password = fields.String(required=True)
 
@@ -281,7 +334,7 @@ class StaffRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     password = fields.String(required=True)
     role = fields.String(required=True)
-    agency_id = fields.Integer(load_default=None, allow_none=True)
+    agency_id = Int32(load_default=None, allow_none=True)
 
 
 class SubAccountRequest(Schema):
@@ -307,12 +360,18 @@ class FileUpload(Schema):
 
 class EligibilityQuery(PageArgs):
     process = fields.String(
-        required=True, metadata={"description": "业务类型，如 initial_education"}
+        required=True,
+        validate=known_process,
+        metadata={"description": "业务类型，如 initial_education"},
     )
     certificate_type = fields.String(
-        metadata={"description": "证书类型（初始教育、继续教育须选择）"}
+        validate=validate.OneOf(CERTIFICATE_TYPES),
+        metadata={"description": "证书类型（初始教育、继续教育须选择）"},
     )
-    reason = fields.String(metadata={"description": "证书变更原因：new_employment / unit_renamed"})
+    reason = fields.String(
+        validate=validate.OneOf(["new_employment", "unit_renamed"]),
+        metadata={"description": "证书变更原因：new_employment / unit_renamed"},
+    )
 
 
 class EligibilityItemSchema(Schema):
@@ -376,7 +435,10 @@ class LearningQuery(PageArgs):
     )
     q = fields.String(metadata={"description": "姓名或身份证号"})
     mobile = fields.String(metadata={"description": "报考人手机号"})
-    process = fields.String(metadata={"description": "培训类别（业务类型，如 initial_education）"})
+    process = fields.String(
+        validate=known_process,
+        metadata={"description": "培训类别（业务类型，如 initial_education）"},
+    )
     year = fields.Integer(
         validate=validate.Range(min=2000, max=2100), metadata={"description": "开始学习年份"}
     )
@@ -405,7 +467,8 @@ LearningPageSchema = page_schema(LearningTaskSchema, "LearningPageSchema")
 
 class CertificateQuery(PageArgs):
     certificate_type = fields.String(
-        metadata={"description": "安全监理员 / 监理员 / 专业监理工程师"}
+        validate=validate.OneOf(CERTIFICATE_TYPES),
+        metadata={"description": "安全监理员 / 监理员 / 专业监理工程师"},
     )
     q = fields.String(metadata={"description": "姓名、身份证号或证书编号"})
 
@@ -459,8 +522,16 @@ class BillSchema(Schema):
 BillPageSchema = page_schema(BillSchema, "BillPageSchema")
 
 
-class SpecialtyQuery(Schema):
-    include_inactive = fields.Boolean(load_default=False)
+class SpecialtyQuery(PageArgs):
+    include_inactive = fields.Boolean(
+        load_default=False, metadata={"description": "true 同时列出已停用的专业"}
+    )
+    page_size = Int32(
+        load_default=200,
+        min=1,
+        max=200,
+        metadata={"description": "每页条数，1–200（默认200：一页即全部专业）"},
+    )
 
 
 class SpecialtySchema(Schema):
@@ -470,10 +541,13 @@ class SpecialtySchema(Schema):
     sort = fields.Integer()
 
 
+SpecialtyPageSchema = page_schema(SpecialtySchema, "SpecialtyPageSchema")
+
+
 class SpecialtyRequest(Schema):
     name = fields.String(required=True, metadata={"description": "专业名称"})
 
 
 class SpecialtyPatch(Schema):
     active = fields.Boolean()
-    sort = fields.Integer()
+    sort = Int32()

@@ -5,7 +5,7 @@ from marshmallow import RAISE
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import tasks
+from service.services import prefill, tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务")
 
@@ -33,9 +33,10 @@ def queue_counts(args):
 @blp.route("/<int:task_id>")
 @blp.response(200, schemas.TaskDetailSchema)
 def get_task(task_id):
-    """一个任务：表单 JSON Schema 与表单显示的业务数据"""
+    """一个任务：表单 JSON Schema、表单显示的业务数据，与提交时的起点 values"""
     with uow() as u:
-        return tasks.get_task(ctx(), u, actor(), task_id)
+        view = tasks.get_task(ctx(), u, actor(), task_id)
+    return {**view, "values": prefill.form_values(view["form"], view["instance"]["data"])}
 
 
 @blp.route("/<int:task_id>/claim", methods=["POST"])

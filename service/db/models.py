@@ -52,6 +52,7 @@ class Unit(Base):
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (sa.Index("ix_members_agency_id", "agency_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(50))
     id_type: Mapped[str] = mapped_column(sa.String(20))
@@ -100,7 +101,11 @@ class Certificate(Base):
     """A training certificate; at most one of each type per person."""
 
     __tablename__ = "certificates"
-    __table_args__ = (sa.UniqueConstraint("member_id", "type"),)
+    __table_args__ = (
+        sa.UniqueConstraint("member_id", "type"),
+        # the 首页 statistics count valid certificates per holder from this index alone
+        sa.Index("ix_certificates_holder_validity", "member_id", "valid_until", "status"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
     type: Mapped[str] = mapped_column(sa.String(20))
@@ -136,6 +141,33 @@ class Account(Base):
     mobile: Mapped[str | None] = mapped_column(sa.String(11))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a one-time password (issued by a reset or the QR) must be replaced at the next sign-in
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # every token and page session carries it: a password change, reset, "sign out
+    # everywhere" or disabling bumps it, which ends all of them at once
+    auth_version: Mapped[int] = mapped_column(default=1)
+    password_changed_at: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    """A signed-out bearer token or page session, refused until it would have expired."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCounter(Base):
+    """A rate-limit counter on PostgreSQL (the sign-in limiter, the lookup, the join codes).
+
+    `expires_at` is seconds since the epoch by the database's clock, shared by every host.
+    """
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(sa.Double, index=True)
 
 
 class JoinCode(Base):

@@ -72,10 +72,17 @@ class RuleFailed(ServiceError):
         self.reasons = list(reasons)
         self.persons = persons
         errors: dict = {"eligibility": self.reasons}
-        if persons:
-            # per person on the form: {"persons": {"0": {"id_number", "name", "reasons"}}}
-            errors["persons"] = {
-                str(p["index"]): {k: p[k] for k in ("id_number", "name", "reasons")}
-                for p in persons
-            }
+        for p in persons or []:
+            # per person on the form, by the line's path as field errors are: "persons.0"
+            errors[f"persons.{p['index']}"] = "；".join(p["reasons"])
         super().__init__("不符合办理条件：" + "；".join(self.reasons), errors)
+
+
+class TooManyRequests(ServiceError):
+    """Too many attempts: refused until `retry_after` seconds have passed."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(int(retry_after), 1)

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.domain.validation import InvalidValue, age_on, parse_id
+from service.engine.frozen import freeze, hand_out
 
 
 def _as_date(value: Any) -> date | None:
@@ -81,11 +82,14 @@ def has_failures(results: Iterable[Any]) -> bool:
 
 def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[str, Callable]:
     """The helper registry for one definition version (its policy parameters)."""
+    # shared by every instance of the version: scripts get a copy they cannot change
+    frozen_policy = freeze(dict(policy))
 
     def policy_value(name: str) -> Any:
-        if name not in policy:
+        """A policy parameter (rules/policy.json), read-only: lists as tuples."""
+        if name not in frozen_policy:
             raise KeyError(f"rules/policy.json 中没有参数 {name}")
-        return policy[name]
+        return hand_out(frozen_policy[name])
 
     def conflicts(keys: Iterable[str], process_key: str) -> list[str]:
         """The businesses in `keys` that may not run at the same time as `process_key`."""

@@ -28,6 +28,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
+from service.engine.budget import ScriptLimitExceeded
 from service.engine.catalogue import Definition
 from service.engine.scripting import REQUEST_FACTS
 
@@ -122,12 +123,24 @@ class ReadyTask:
     data: dict
 
 
+def _limit_behind(exc: BaseException) -> ScriptLimitExceeded | None:
+    """The script limit that SpiffWorkflow's error was raised while handling, if any."""
+    for _ in range(4):
+        exc = exc.__cause__ or exc.__context__
+        if exc is None or isinstance(exc, ScriptLimitExceeded):
+            return exc
+    return None
+
+
 def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
     task = getattr(exc, "task", None)
     spec = getattr(exc, "task_spec", None) or getattr(task, "task_spec", None)
     element = getattr(spec, "name", None) or "?"
     line = getattr(exc, "line_number", None)
     where = f"processes/{defn.key}.bpmn [{element}]" + (f" 脚本第{line}行" if line else "")
+    limit = _limit_behind(exc)
+    if limit is not None:  # stopped by its budget: say so, plainly
+        return EngineError(f"流程执行出错：{where}：{'脚本' if line else '表达式'}{limit}")
     detail = str(exc).split("\n")[0]
     inner = getattr(exc, "error_type", None) or ""
     return EngineError(f"流程执行出错：{where}：{detail} {inner}".strip())

@@ -3,7 +3,9 @@
 SpiffWorkflow evaluates every expression with plain ``eval``/``exec`` and full builtins.
 Here every piece of designer-written Python is compiled with RestrictedPython and runs
 against an explicit registry of helper functions; ``import``, ``open`` and dunder
-access fail with a clear message.
+access fail with a clear message. Each evaluation runs on a budget (about 1 s of CPU,
+a bound on memory and on the size of any one value: see budget.py and instrument.py),
+writes only into dicts and lists, and gets the policy parameters frozen (frozen.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -27,6 +29,18 @@ from RestrictedPython.Guards import (
 from RestrictedPython.Limits import limited_builtins
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from service.engine import frozen
+from service.engine.budget import (
+    Budget,
+    guard_method,
+    guarded_add,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+)
+from service.engine.instrument import TICK, BudgetedTransformer, Compiled
 
 
 class ScriptRejected(Exception):
@@ -53,10 +67,36 @@ _EXTRA_BUILTINS = {
 
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    ops = {"+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b}
-    if op not in ops:
-        raise ScriptRejected(f"不支持的运算符 {op}")
-    return ops[op](x, y)
+    if op == "+=":
+        return guarded_add(x, y)
+    if op == "*=":
+        return guarded_mul(x, y)
+    if op == "-=":
+        return x - y
+    raise ScriptRejected(f"不支持的运算符 {op}")
+
+
+_READ_ONLY = (MappingProxyType, tuple, frozenset)
+_MUTATORS = frozenset(
+    ("append", "extend", "insert", "remove", "pop", "popitem", "clear", "update")
+    + ("setdefault", "add", "discard", "sort", "reverse")
+)
+_READ_ONLY_HINT = "policy(...) 的值是只读的；需要修改时请先复制，如 list(...) 或 dict(...)"
+
+
+def _guarded_getattr(obj: Any, name: str, default: Any = None) -> Any:
+    if name in _MUTATORS and isinstance(obj, _READ_ONLY):
+        raise TypeError(f"不能对只读的值调用 {name}：{_READ_ONLY_HINT}")
+    return guard_method(obj, name, safer_getattr(obj, name, default))
+
+
+def _writable(obj: Any) -> Any:
+    """The target of an item or attribute assignment: only dicts and lists may change."""
+    if type(obj) is dict or type(obj) is list:
+        return obj
+    if isinstance(obj, _READ_ONLY):
+        raise TypeError(f"不能修改只读的值：{_READ_ONLY_HINT}")
+    raise TypeError(f"脚本只能修改字典和列表，不能修改 {type(obj).__name__}")
 
 
 def _blocked_import(*_args: Any, **_kwargs: Any) -> Any:
@@ -68,15 +108,22 @@ def _base_globals() -> dict[str, Any]:
     builtins.update(limited_builtins)
     builtins.update(_EXTRA_BUILTINS)
     builtins["__import__"] = _blocked_import
+    builtins["pow"] = guarded_pow
     return {
         "__builtins__": builtins,
-        "_getattr_": safer_getattr,
+        "_getattr_": _guarded_getattr,
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": lambda obj: obj,
+        # item and attribute writes: dicts and lists only (not helpers, not frozen policy)
+        "_write_": _writable,
         "_inplacevar_": _inplacevar,
+        "_add_": guarded_add,
+        "_mul_": guarded_mul,
+        "_pow_": guarded_pow,
+        "_lshift_": guarded_lshift,
+        "_mod_": guarded_mod,
         "_print_": None,
     }
 
@@ -120,23 +167,23 @@ def _refuse_forbidden(source: str, mode: str) -> None:
 
 
 @lru_cache(maxsize=4096)
-def compile_expression(source: str):
+def compile_expression(source: str) -> Compiled:
     """Compile one expression in restricted mode; ScriptRejected explains a refusal."""
     _refuse_forbidden(source.strip(), "eval")
-    result = compile_restricted_eval(source.strip())
+    result = compile_restricted_eval(source.strip(), policy=BudgetedTransformer)
     if result.errors:
         raise ScriptRejected("；".join(result.errors))
-    return result.code
+    return Compiled(result.code, TICK in result.used_names)
 
 
 @lru_cache(maxsize=1024)
-def compile_script(source: str):
+def compile_script(source: str) -> Compiled:
     """Compile one script in restricted mode; ScriptRejected explains a refusal."""
     _refuse_forbidden(source, "exec")
-    result = compile_restricted_exec(source)
+    result = compile_restricted_exec(source, policy=BudgetedTransformer)
     if result.errors:
         raise ScriptRejected("；".join(result.errors))
-    return result.code
+    return Compiled(result.code, TICK in result.used_names)
 
 
 def _clean(value: Any) -> bool:
@@ -154,6 +201,15 @@ def _request_facts() -> dict[str, Any]:
     return dict(facts) if facts else {}
 
 
+def _budget(compiled: Compiled, scope: dict[str, Any]) -> Budget | None:
+    """A fresh budget for code with loops or functions (straight-line code needs none)."""
+    if not compiled.ticks:
+        return None
+    budget = Budget()
+    scope[TICK] = budget.tick
+    return budget
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Task data plus registered helpers, evaluated by RestrictedPython."""
 
@@ -162,18 +218,33 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self._reserved = set(self.globals)
 
     def evaluate(self, expression, context, external_context=None):
-        code = compile_expression(expression)
+        compiled = compile_expression(expression)
         scope = {**self.globals, **_request_facts(), **(external_context or {}), **context}
-        return eval(code, scope)  # noqa: S307 - restricted bytecode, guarded globals
+        budget = _budget(compiled, scope)
+        watching = frozen.watch()
+        try:
+            result = eval(compiled.code, scope)  # noqa: S307 - restricted bytecode, guarded globals
+        finally:
+            thaw = frozen.handed_out(watching)
+        if budget is not None:
+            budget.check_finished()
+        return frozen.thaw(result) if thaw else result
 
     def execute(self, script, context, external_context=None):
         clash = self._reserved.intersection(context)
         if clash:
             raise ScriptRejected(f"流程数据中的变量名与辅助函数重名：{sorted(clash)}")
-        code = compile_script(script)
+        compiled = compile_script(script)
         external = {**_request_facts(), **(external_context or {})}
         scope = {**self.globals, **external, **context}
-        exec(code, scope)  # noqa: S102 - restricted bytecode, guarded globals
+        budget = _budget(compiled, scope)
+        watching = frozen.watch()
+        try:
+            exec(compiled.code, scope)  # noqa: S102 - restricted bytecode, guarded globals
+        finally:
+            thaw = frozen.handed_out(watching)
+        if budget is not None:
+            budget.check_finished()  # before the task data changes: a stopped script leaves none
         for key in list(context):
             if key not in scope:
                 del context[key]
@@ -181,7 +252,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             if key in self._reserved or key in external or key.startswith("_"):
                 continue
             if _clean(value):
-                context[key] = value
+                context[key] = frozen.thaw(value) if thaw else value
         return True
 
 

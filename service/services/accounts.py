@@ -1,46 +1,26 @@
-"""Accounts, sign-in, bearer tokens, and the reference data the secretariat keeps."""
+"""Accounts and the reference data the secretariat keeps; the Actor a session stands for.
+
+Signing in and tokens are in `signin`, password changes and resets in `passwords`.
+"""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import replace
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Account, Agency, Unit
+from service.db.models import Account, Agency, RevokedToken, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, Unauthorized
 from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
+from service.services.credentials import check_password, hash_password
 
-# OWASP's minimum argon2id parameters: strong enough, ~15 ms a hash on this hardware.
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 MAX_SUB_ACCOUNTS = 3
 STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
-
-
-# A member account's first password (known to the member) waits here until first sign-in.
-INITIAL_PASSWORD = "initial$"
-
-
-def initial_password(password: str) -> str:
-    """The stored form of a not-yet-used initial password."""
-    return INITIAL_PASSWORD + password
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _HASHER.hash(password)
-
-
-def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < 6:
-        raise FormInvalid({"password": "密码至少6位"})
+SIGNED_OUT = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
 
 
 def actor_of(account: Account) -> Actor:
@@ -55,71 +35,31 @@ def actor_of(account: Account) -> Actor:
     )
 
 
-def _tokens(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="memberflow-access-token")
-
-
-def sign_in(uow: UnitOfWork, secret: str, ttl: int, username: str, password: str) -> dict:
-    """Check credentials; a bearer token with its expiry and the user's scope."""
-    account = uow.session.scalars(select(Account).where(Account.username == username)).first()
-    valid = False
-    if account is not None and account.active:
-        if account.password_hash.startswith(INITIAL_PASSWORD):
-            # hashed lazily, at the first sign-in, so approving an application stays fast
-            valid = hmac.compare_digest(
-                account.password_hash[len(INITIAL_PASSWORD) :], password or ""
-            )
-            if valid:
-                account.password_hash = hash_password(password)
-                uow.commit()
-        else:
-            try:
-                valid = _HASHER.verify(account.password_hash, password or "")
-            except (VerificationError, InvalidHashError):
-                valid = False
-    if not valid:
-        raise Unauthorized("用户名或密码错误")
-    token = _tokens(secret).dumps({"a": account.id})
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "user": {
-            "id": account.id,
-            "name": account.name,
-            "roles": [account.role],
-            "unit_id": account.unit_id,
-            "agency_id": account.agency_id,
-            "member_id": account.member_id,
-        },
-    }
-
-
-def actor_from_token(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Actor:
-    """The Actor a bearer token stands for; Unauthorized when invalid or expired."""
-    try:
-        payload = _tokens(secret).loads(token, max_age=ttl)
-    except SignatureExpired as exc:
-        raise Unauthorized("登录已过期，请重新登录") from exc
-    except BadSignature as exc:
-        raise Unauthorized("登录凭证无效，请重新登录") from exc
-    return actor_for_account(uow, payload.get("a"))
-
-
-def actor_for_account(uow: UnitOfWork, account_id) -> Actor:
-    """The Actor of an active account (a token's or a page session's); Unauthorized if not."""
+def signed_in_account(
+    uow: UnitOfWork, account_id, version, session_id: str | None
+) -> tuple[Account, Actor]:
+    """The account and Actor of a token or page session; Unauthorized unless the account is
+    active, the session's version is the account's current one and it was not signed out."""
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == (session_id or "")).exists()
     found = uow.session.execute(
-        select(Account, Unit.agency_id)
+        select(Account, Unit.agency_id, revoked.label("revoked"))
         .outerjoin(Unit, Unit.id == Account.unit_id)
         .where(Account.id == account_id)
     ).first()
     if found is None or not found[0].active:
         raise Unauthorized("账号不存在或已停用")
-    account, unit_agency = found
+    account, unit_agency, signed_out = found
+    if not session_id or version is None or account.auth_version != version or signed_out:
+        raise Unauthorized(SIGNED_OUT)
     actor = actor_of(account)
     if unit_agency is not None and actor.agency_id != unit_agency:
         actor = replace(actor, agency_id=unit_agency)  # a unit's scope follows the unit
-    return actor
+    return account, actor
+
+
+def actor_for_account(uow: UnitOfWork, account_id, version, session_id: str | None) -> Actor:
+    """The Actor of a page session (account, version, session id); Unauthorized if it ended."""
+    return signed_in_account(uow, account_id, version, session_id)[1]
 
 
 def _require(actor: Actor, *roles: str) -> None:
@@ -165,7 +105,7 @@ def create_unit(
         code = check_credit_code(credit_code)
     except InvalidValue as exc:
         raise FormInvalid({"credit_code": exc.message}) from exc
-    _check_password(password)
+    check_password(password, name.strip())
     if uow.session.get(Agency, agency_id) is None:
         raise FormInvalid({"agency_id": "初审机构不存在"})
     name = name.strip()
@@ -216,7 +156,7 @@ def create_staff(
         agency_id is None or uow.session.get(Agency, agency_id) is None
     ):
         raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
-    _check_password(password)
+    check_password(password, username.strip())
     account = Account(
         username=username.strip(),
         name=name.strip(),
@@ -245,7 +185,7 @@ def create_sub_account(
         login = normalize_mobile(mobile)
     except InvalidValue as exc:
         raise FormInvalid({"mobile": exc.message}) from exc
-    _check_password(password)
+    check_password(password, login)
     used = set(
         uow.session.scalars(
             select(Account.sub_slot).where(
@@ -283,7 +223,7 @@ def create_sub_account(
 
 def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
     """The first secretariat administrator (command line only)."""
-    _check_password(password)
+    check_password(password, username)
     account = Account(
         username=username,
         name=username,

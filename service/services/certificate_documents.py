@@ -9,6 +9,7 @@ birth date leaves.
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 import warnings
@@ -27,8 +28,8 @@ from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
 from service.services.certificate_pdf import Document, font_for, render_pdf
 from service.services.context import Context
-from service.services.files import blob_path
 from service.services.records import STATUS_LABELS
+from service.storage import BlobMissing
 
 LOOKUP_PATH = "/api/v1/public/certificates"
 MAX_BATCH = 500
@@ -79,13 +80,13 @@ def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Ima
     row = uow.session.get(StoredFile, file_id) if file_id else None
     if row is None or not row.content_type.startswith("image/"):
         return None
-    path = blob_path(ctx.config.files_dir, row.sha256)
     try:
+        content = ctx.storage.read(row.sha256)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(content)) as image:
                 image = ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Warning):
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Warning, BlobMissing):
         return None
     image.thumbnail((300, 400))
     return image

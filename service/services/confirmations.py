@@ -1,8 +1,10 @@
-"""QR confirmations (扫码确认): transfer into a unit, resignation, ID photo supplement.
+"""QR confirmations (扫码确认): transfer into a unit, resignation, ID photo supplement,
+and delivering a member's initial password.
 
 A unit admin makes a signed, expiring, single-use code and shows it as a QR image; the
 person, signed in as a member, confirms it once. Transfer and resignation are refused
-while the person has any business in flight.
+while the person has any business in flight. A password code is claimed without signing
+in (see password_codes).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ KINDS = {
     "transfer": "个人归属公司变更（调动）",
     "resignation": "人员离职",
     "id_photos": "补充身份证照片",
+    "password": "领取会员账号初始密码",
 }
-PER_PERSON = frozenset({"resignation", "id_photos"})
+PER_PERSON = frozenset({"resignation", "id_photos", "password"})
 ID_PHOTOS = {
     "id_front_file_id": "身份证正面（国徽面）照片",
     "id_back_file_id": "身份证反面（头像面）照片",
@@ -38,15 +41,17 @@ ID_PHOTOS = {
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 POLICY_PROCESS = "member_join"  # policy.json is shared: read it through any definition
 INVALID = "二维码无效，请向单位索取新的二维码"
+PASSWORD_CODE_DAYS = 7  # a code that hands out a password is not left lying about for a year
 
 
 def _signer(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt="memberflow-confirmation-code")
 
 
-def confirm_url(ctx: Context, code: str) -> str:
+def confirm_url(ctx: Context, code: str, kind: str = "transfer") -> str:
     """The public address the QR code encodes (the person's confirmation page)."""
-    return f"{ctx.config.public_base_url.rstrip('/')}/confirm/{code}"
+    page = "initial-password" if kind == "password" else "confirm"
+    return f"{ctx.config.public_base_url.rstrip('/')}/{page}/{code}"
 
 
 def _policy(ctx: Context) -> dict:
@@ -66,6 +71,8 @@ def _prompt(kind: str, unit_name: str) -> str:
         return f"确认将本人所属单位变更为“{unit_name}”"
     if kind == "resignation":
         return f"确认从“{unit_name}”离职"
+    if kind == "password":
+        return "请输入本人完整的身份证号，领取会员账号的初始密码（只显示一次）"
     return "请上传身份证正反面照片并确认本人手机号码"
 
 
@@ -82,7 +89,7 @@ def _view(ctx: Context, row: ConfirmationCode, unit: Unit, member: Member | None
         "person_id_number": mask_id_number(member.id_number) if member else None,
         "expires_at": row.expires_at,
         "expires_on": (row.expires_at + SHANGHAI).date(),
-        "url": confirm_url(ctx, code),
+        "url": confirm_url(ctx, code, row.kind),
         "qr_url": f"/api/v1/confirmations/{code}/qr.png",
     }
 
@@ -117,7 +124,8 @@ def create_code(
         kind=kind,
         unit_id=unit_id,
         member_id=member.id if member else None,
-        expires_at=now + timedelta(days=validity_days(ctx)),
+        expires_at=now
+        + timedelta(days=PASSWORD_CODE_DAYS if kind == "password" else validity_days(ctx)),
         created_by=actor.id,
         created_at=now,
     )
@@ -153,8 +161,8 @@ def describe(ctx: Context, uow: UnitOfWork, code: str) -> dict:
 
 def qr_png(ctx: Context, uow: UnitOfWork, code: str) -> bytes:
     """The QR image (PNG) that encodes the code's confirmation page."""
-    resolve(ctx, uow, code)
-    return qr.qr_png(confirm_url(ctx, code))
+    row = resolve(ctx, uow, code)
+    return qr.qr_png(confirm_url(ctx, code, row.kind))
 
 
 def _id_photo_changes(uow: UnitOfWork, actor: Actor, body: dict) -> dict:
@@ -190,7 +198,7 @@ def _id_photo_changes(uow: UnitOfWork, actor: Actor, body: dict) -> dict:
     }
 
 
-def _claim(uow: UnitOfWork, row: ConfirmationCode, member_id: int, now: datetime) -> None:
+def mark_used(uow: UnitOfWork, row: ConfirmationCode, member_id: int, now: datetime) -> None:
     """Mark the code used, once: of two simultaneous confirmations one wins, one is Gone."""
     claimed = uow.session.execute(
         update(ConfirmationCode)
@@ -274,9 +282,11 @@ def confirm(ctx: Context, uow: UnitOfWork, actor: Actor, code: str, body: dict |
     row = resolve(ctx, uow, code)
     if row.member_id is not None and row.member_id != actor.member_id:
         raise NotFound(INVALID)  # another person's code: as if it did not exist
+    if row.kind not in APPLY:
+        raise Conflict("该二维码用于领取初始密码，请扫码后输入身份证号领取")
     changes = _id_photo_changes(uow, actor, body or {}) if row.kind == "id_photos" else {}
     now = ctx.now()
-    _claim(uow, row, actor.member_id, now)
+    mark_used(uow, row, actor.member_id, now)
     member = _locked_member(uow.session, actor.member_id)
     from_unit = member.unit_id
     message = APPLY[row.kind](ctx, uow.session, row, member, changes)

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from service.config import Config
 from service.db.models import utcnow
 from service.services.definitions import Definitions
+from service.storage import Storage, open_storage
 
 SHANGHAI = timedelta(hours=8)
 
@@ -20,6 +21,11 @@ class Context:
     definitions: Definitions
     config: Config
     clock: Callable[[], datetime] = field(default=utcnow)
+    storage: Storage | None = None  # uploaded files' bytes; default: what the config names
+
+    def __post_init__(self) -> None:
+        if self.storage is None:
+            self.storage = open_storage(self.config)
 
     def now(self) -> datetime:
         """Now as naive UTC."""

@@ -13,7 +13,7 @@ from service.db.models import Account, Agency
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services import accounts, files, instances, tasks
+from service.services import accounts, files, instances, passwords, prefill, tasks
 from service.services.demo_business import load_business_demo
 from service.services.demo_images import sample_png
 from service.services.scheduler import cpd_batch_job, reminders_job
@@ -66,13 +66,18 @@ def _actor(username: str) -> Actor:
 def _upload(ctx, unit_actor: Actor, color: str) -> str:
     with UnitOfWork(db.session) as uow:
         return files.store_upload(
+            ctx,
             uow,
-            ctx.config.files_dir,
-            ctx.config.max_upload_bytes,
             unit_actor,
             f"{SAMPLE_NAMES.get(color, '材料')}.png",
             _png(color),
         )["id"]
+
+
+def _prefilled(ctx, view: dict, task_name: str) -> dict:
+    """The form's values as the review page prefills them (a form is validated as sent)."""
+    info = ctx.definitions.current[view["process_key"]].user_tasks[task_name]
+    return prefill.form_values(info.form, view["data"])
 
 
 def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) -> None:
@@ -97,7 +102,7 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
             return
         task = view["open_tasks"][0]
         who = reviewers[task["role"]]
-        data = dict(forms.get(task["task_name"], {}))
+        data = {**_prefilled(ctx, view, task["task_name"]), **forms.get(task["task_name"], {})}
         if task["task_name"] == "unit_pay":
             data = {"fee_voucher": _upload(ctx, who, "voucher")}
         if target == "退回" and task["task_name"] == "agency_review":
@@ -202,14 +207,24 @@ def load_demo(app) -> list[tuple[str, str, str]]:
         for job in (reminders_job, cpd_batch_job):
             with UnitOfWork(db.session) as uow:
                 job(ctx, uow)
-    for _name, prefix, _mobile, target in APPLICANTS:
-        if target == "审批完成":
-            number = make_resident_id(prefix)
-            logins.append(("个人会员", number, f"{number[-6:]}（身份证号后6位）"))
-    for name, prefix in (
+    members = [("个人会员", p) for _n, p, _m, target in APPLICANTS if target == "审批完成"]
+    members += [
         ("谢国栋（专业会员）", "44010619700202789"),
         ("冯佩珊（持证）", "44010619910606912"),
-    ):
+    ]
+    for label, prefix in members:
         number = make_resident_id(prefix)
-        logins.append((name, number, f"{number[-6:]}（身份证号后6位）"))
+        if fresh:
+            _member_password(admin, number)
+        logins.append((label, number, PASSWORD))
     return logins
+
+
+def _member_password(admin: Actor, id_number: str) -> None:
+    """Give a demo member the demo password as a real member gets one: a one-time password
+    issued by a reset, replaced by the member's own."""
+    account = db.session.scalars(select(Account).where(Account.username == id_number)).one()
+    with UnitOfWork(db.session) as uow:
+        one_time = passwords.reset_account_password(uow, admin, account.id)["password"]
+    with UnitOfWork(db.session) as uow:
+        passwords.change_own_password(uow, accounts.actor_of(account), one_time, PASSWORD, None)

@@ -21,7 +21,7 @@ from service.db.models import (
 )
 from service.domain.person_facts import years_later
 from service.engine import Definition
-from service.services.accounts import initial_password
+from service.services.credentials import UNUSABLE
 
 
 @dataclass
@@ -97,8 +97,8 @@ def _member_join_approved(c: Change) -> None:
     membership.instance_id = inst.id
     account = session.scalars(select(Account).where(Account.username == id_number)).first()
     if account is None:
-        # Interpretation: the initial password is the last six characters of the ID
-        # number (as the national CPD platform does); the unit can reset it.
+        # no password yet: the unit issues a random one-time password (reset, or a QR code
+        # that shows it to the person), changed at the first sign-in
         session.add(
             Account(
                 username=id_number,
@@ -106,7 +106,8 @@ def _member_join_approved(c: Change) -> None:
                 role="member",
                 member_id=member.id,
                 unit_id=inst.unit_id,
-                password_hash=initial_password(id_number[-6:]),
+                password_hash=UNUSABLE,
+                must_change_password=True,
             )
         )
     inst.member_id = member.id

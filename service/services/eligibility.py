@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from service.db.models import Member, Unit
 from service.db.uow import UnitOfWork
+from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
@@ -100,6 +101,18 @@ def _judge(defn: Definition, context: dict) -> dict:
     return answer
 
 
+def _shown(answer: dict, facts: dict) -> dict:
+    """The answer as the form's unit may read it: all of it for its own people; for anyone
+    else only whether they can be put on the form, with a generic reason (no dates, bills or
+    businesses, nothing about the membership a cancellation would end)."""
+    if disclosure.employs(facts):
+        return answer
+    return {
+        "eligible": answer["eligible"],
+        "reasons": disclosure.person_reasons(answer["reasons"], facts),
+    }
+
+
 def unit_eligibility(
     ctx: Context,
     uow: UnitOfWork,
@@ -141,7 +154,7 @@ def unit_eligibility(
         if "certificate_types" in props:
             held = [t for t, c in facts["certificates"].items() if c["status"] != "cancelled"]
             line["certificate_types"] = [certificate_type] if certificate_type else held
-        answer = _judge(defn, _context(defn, form, line, facts, unit, today))
+        answer = _shown(_judge(defn, _context(defn, form, line, facts, unit, today)), facts)
         items.append({"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer})
     return {
         "process": defn.key,
@@ -181,6 +194,11 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
         )
         answer = _judge(defn, _context(defn, form, line, facts, unit, today))
         items.append(
-            {"index": i, "id_number": line["id_number"], "name": line.get("name"), **answer}
+            {
+                "index": i,
+                "id_number": line["id_number"],
+                "name": line.get("name"),
+                **_shown(answer, facts),
+            }
         )
     return {"process": defn.key, "process_name": defn.name, "items": items}

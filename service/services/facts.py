@@ -30,7 +30,9 @@ from service.domain.person_facts import (
 OPEN_LEARNING = ("开课未学习", "学习中")
 
 
-def _member_join(session: Session, data: dict, today: date, instance_id: int | None) -> dict:
+def _member_join(
+    session: Session, data: dict, today: date, instance_id: int | None, unit_id: int | None
+) -> dict:
     id_number = str(data.get("id_number") or "").strip().upper()
     is_member = exists().where(
         Member.id_number == id_number,
@@ -44,8 +46,15 @@ def _member_join(session: Session, data: dict, today: date, instance_id: int | N
     )
     if instance_id is not None:
         in_flight = in_flight.where(ProcessInstance.id != instance_id)
-    member, flight = session.execute(select(is_member, in_flight)).one()
-    return {"is_member": bool(member), "join_in_flight": bool(flight)}
+    # found in the unit's own records (its member, its join): the unit may be told so
+    member_here = is_member.where(Member.unit_id == unit_id)
+    join_here = in_flight.where(ProcessInstance.unit_id == unit_id)
+    row = session.execute(select(is_member, in_flight, member_here, join_here)).one()
+    return {
+        "is_member": bool(row[0]),
+        "join_in_flight": bool(row[1]),
+        "records_here": (not row[0] or bool(row[2])) and (not row[1] or bool(row[3])),
+    }
 
 
 def persons_on(data: dict) -> list[tuple[str, str | None]]:
@@ -152,7 +161,7 @@ def _persons(
 
 
 # the keys the providers add to task data (shown to nobody: the API strips them)
-FACT_KEYS = frozenset({"is_member", "join_in_flight", "person_facts", "facts"})
+FACT_KEYS = frozenset({"is_member", "join_in_flight", "records_here", "person_facts", "facts"})
 
 
 def facts_for(
@@ -165,5 +174,5 @@ def facts_for(
 ) -> dict:
     """The database facts a process's rules need, for the data about to be submitted."""
     if process_key == "member_join":
-        return _member_join(session, data, today, instance_id)
+        return _member_join(session, data, today, instance_id, unit_id)
     return _persons(session, process_key, data, today, instance_id, unit_id)

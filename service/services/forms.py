@@ -83,7 +83,12 @@ def _message(err, props, registry, root) -> tuple[str, str]:
         return name, f"表单中不允许出现字段「{extra[0]}」"
     if err.validator == "enum":
         labels = schema.get("x-labels") or {}
-        allowed = "、".join(str(labels.get(v, v)) for v in err.validator_value if v is not None)
+        # the values to send, each with the label a person sees: approve（通过）
+        allowed = "、".join(
+            f"{v}（{labels[v]}）" if v in labels else str(v)
+            for v in err.validator_value
+            if v is not None
+        )
         return field, f"{title}须为以下之一：{allowed}"
     if err.validator == "const":
         return field, f"{title}的值不正确"

@@ -17,6 +17,7 @@ from service.db.models import (
     UserTask,
 )
 from service.db.uow import UnitOfWork
+from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition, Instance
@@ -109,7 +110,7 @@ def _start(
     persons.lock(uow.session, payload)
     payload.update(facts_for(uow.session, key, payload, today, unit_id=actor.unit_id))
     inst = Instance.start(defn, payload, now)
-    persons.refuse_ineligible(inst.data)
+    persons.refuse_ineligible(inst.data, inst.facts)
     lock_field = defn.start_props.get("exclusive_subject")
     row = ProcessInstance(
         process_key=key,
@@ -138,7 +139,8 @@ def _start(
         uow.rollback()
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
             return instance_view(uow, found, ctx.definitions), False
-        raise RuleFailed(["该申请人已有正在办理中的同类申请，请勿重复提交"]) from exc
+        # another form about the same subject won the race: said as the rules would say it
+        raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
     persons.sync(uow.session, row, payload)
     progress.audit(
         uow.session,
@@ -278,14 +280,18 @@ def instances_query(
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if q:
-        like, exact = f"%{q.strip()}%", q.strip().upper()
+        # % and _ are searched for as themselves, not as wildcards
+        text, exact = q.strip(), q.strip().upper()
         listed = exists().where(
             InstancePerson.instance_id == ProcessInstance.id,
-            or_(InstancePerson.name.like(like), InstancePerson.id_number == exact),
+            or_(
+                InstancePerson.name.contains(text, autoescape=True),
+                InstancePerson.id_number == exact,
+            ),
         )
         stmt = stmt.where(
             or_(
-                ProcessInstance.subject_name.like(like),
+                ProcessInstance.subject_name.contains(text, autoescape=True),
                 ProcessInstance.subject_id_number == exact,
                 ProcessInstance.business_key == exact,
                 listed,

@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from io import BytesIO
-from zipfile import BadZipFile
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +24,7 @@ from service.services import advance, progress
 from service.services.certificates import apply_learning_passed
 from service.services.context import SHANGHAI, Context
 from service.services.effects import Change
+from service.services.excel_import import Limits, read_table
 from service.services.paging import page_of
 
 OPEN = ("开课未学习", "学习中")
@@ -50,41 +47,31 @@ COLUMNS = {
 }
 OPTIONAL_COLUMNS = {"表单编号": "business_key"}
 MAX_ROWS = 20000
+IMPORT_LIMITS = Limits(max_rows=MAX_ROWS)
 
 
-def read_workbook(content: bytes) -> list[tuple[str, dict]]:
-    """(row label, record) per data row of the export; FormInvalid if it is not one."""
-    try:
-        wb = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FormInvalid({"file": "不是有效的 Excel 文件（.xlsx）"}) from exc
-    try:
-        sheet = wb.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None) or ()
-        names = [str(h).strip() if h is not None else "" for h in header]
-        missing = [c for c in COLUMNS if c not in names]
-        if missing:
-            raise FormInvalid(
-                {"file": "缺少列：" + "、".join(missing)},
-                "Excel 文件缺少必需的列：" + "、".join(missing) + "，未导入任何记录",
-            )
-        index = {
-            field: names.index(col)
-            for col, field in {**COLUMNS, **OPTIONAL_COLUMNS}.items()
-            if col in names
-        }
-        records = []
-        for number, values in enumerate(rows, start=2):
-            if values is None or all(v in (None, "") for v in values):
-                continue
-            if len(records) >= MAX_ROWS:
-                raise FormInvalid({"file": f"一次最多导入{MAX_ROWS}行"})
-            record = {field: values[i] if i < len(values) else None for field, i in index.items()}
-            records.append((f"第{number}行", record))
-        return records
-    finally:
-        wb.close()
+def read_workbook(content: bytes, limits: Limits = IMPORT_LIMITS) -> list[tuple[str, dict]]:
+    """(row label, record) per data row of the export; FormInvalid if it is not one.
+
+    The file is checked before it is parsed and read within bounds (see excel_import):
+    a zip bomb, too many rows (empty ones count) or a slow file is refused, never read.
+    """
+    table = read_table(content, limits)
+    missing = [c for c in COLUMNS if c not in table.header]
+    if missing:
+        raise FormInvalid(
+            {"file": "缺少列：" + "、".join(missing)},
+            "Excel 文件缺少必需的列：" + "、".join(missing) + "，未导入任何记录",
+        )
+    index = {
+        field: table.header.index(col)
+        for col, field in {**COLUMNS, **OPTIONAL_COLUMNS}.items()
+        if col in table.header
+    }
+    return [
+        (f"第{number}行", {field: values[i] for field, i in index.items()})
+        for number, values in table.rows
+    ]
 
 
 def _hours(value) -> Decimal | None:
@@ -348,7 +335,7 @@ def learning_query(
         stmt = stmt.where(LearningTask.status == status)
     if q:
         stmt = stmt.where(
-            (LearningTask.name.like(f"%{q.strip()}%"))
+            LearningTask.name.contains(q.strip(), autoescape=True)
             | (LearningTask.id_number == q.strip().upper())
         )
     if mobile:

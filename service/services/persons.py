@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
+from service.domain import disclosure
 from service.domain.errors import FormInvalid, RuleFailed
 from service.services.facts import persons_on
 
@@ -58,8 +59,15 @@ def check_lines(session: Session, data: dict) -> None:
         raise FormInvalid(errors)
 
 
-def refuse_ineligible(data: dict) -> None:
-    """RuleFailed, per person, when the process's rules found reasons at start or resubmit."""
+def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
+    """RuleFailed, per person, when the process's rules found reasons at start or resubmit.
+
+    Only the unit that employs a person reads the rules' reasons about them (their facts'
+    `in_unit`, from the engine run's `request_facts`); anyone else gets one generic reason
+    (`domain.disclosure`).
+    """
+    facts = (request_facts or data).get("person_facts")
+    facts = facts if isinstance(facts, dict) else {}
     per_person = data.get("person_reasons")
     if isinstance(per_person, list) and isinstance(data.get("persons"), list):
         failures = [
@@ -67,7 +75,7 @@ def refuse_ineligible(data: dict) -> None:
                 "index": i,
                 "id_number": p.get("id_number"),
                 "name": p.get("name"),
-                "reasons": list(reasons),
+                "reasons": disclosure.person_reasons(list(reasons), facts.get(p.get("id_number"))),
             }
             for i, (p, reasons) in enumerate(zip(data["persons"], per_person, strict=False))
             if reasons
@@ -80,7 +88,11 @@ def refuse_ineligible(data: dict) -> None:
         return
     reasons = data.get("failure_reasons")
     if reasons:
-        raise RuleFailed(reasons)
+        if facts:  # a one-person form: the person's facts, by the form's ID number
+            raise RuleFailed(
+                disclosure.person_reasons(list(reasons), facts.get(data.get("id_number")))
+            )
+        raise RuleFailed(disclosure.applicant_reasons(list(reasons), data))
 
 
 def subject_of(data: dict) -> tuple[str | None, str | None, int]:

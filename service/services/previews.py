@@ -1,26 +1,54 @@
 """Previews of uploaded materials: image thumbnails and PDF pages drawn as PNG images.
 
 Reviewers look at materials in the page; a PDF is drawn page by page on the server, so no
-browser plug-in is needed. Results are kept in a small in-memory cache (the blob path
-names the content's hash, so a cached preview never goes stale).
+browser plug-in is needed. Results are kept in a small in-memory cache keyed by the
+content's hash (a hash's bytes never change, so a cached preview never goes stale); the
+bytes are read from the storage only on a miss.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-from functools import lru_cache
-from pathlib import Path
+from collections import OrderedDict
+from collections.abc import Callable
 
 import pypdfium2
 from PIL import Image, ImageDraw
 
 from service.domain.errors import NotFound
+from service.storage import Blob
 
 THUMB_SIZE = (240, 240)
 PAGE_WIDTH = 1100  # pixels of a drawn PDF page
 MAX_PAGES = 20
 _PDFIUM = threading.Lock()  # pdfium is not thread-safe
+
+
+class _Cache:
+    """A small thread-safe LRU of computed previews."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, compute: Callable):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = compute()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_thumbs = _Cache(256)
+_pages = _Cache(64)
+_counts = _Cache(256)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -35,9 +63,9 @@ def _placeholder(text: str) -> bytes:
     return _png(image)
 
 
-def _render_pdf_page(path: str, index: int, width: int) -> Image.Image | None:
+def _render_pdf_page(content: bytes, index: int, width: int) -> Image.Image | None:
     with _PDFIUM:
-        pdf = pypdfium2.PdfDocument(path)
+        pdf = pypdfium2.PdfDocument(content)
         try:
             if index >= len(pdf):
                 return None
@@ -48,15 +76,14 @@ def _render_pdf_page(path: str, index: int, width: int) -> Image.Image | None:
             pdf.close()
 
 
-@lru_cache(maxsize=256)
-def _thumbnail(path: str, content_type: str) -> bytes:
+def _thumbnail(content: bytes, content_type: str) -> bytes:
     try:
         if content_type == "application/pdf":
-            image = _render_pdf_page(path, 0, THUMB_SIZE[0] * 2)
+            image = _render_pdf_page(content, 0, THUMB_SIZE[0] * 2)
             if image is None:
                 return _placeholder("PDF")
         else:
-            image = Image.open(path)
+            image = Image.open(io.BytesIO(content))
             image.draft("RGB", (THUMB_SIZE[0] * 2, THUMB_SIZE[1] * 2))  # JPEG: decode small
             image = image.convert("RGB")
         image.thumbnail(THUMB_SIZE)
@@ -65,36 +92,41 @@ def _thumbnail(path: str, content_type: str) -> bytes:
         return _placeholder("无法预览")
 
 
-def thumbnail(path: Path, content_type: str) -> bytes:
+def thumbnail(blob: Blob, content_type: str) -> bytes:
     """A PNG no larger than 240×240 of an image, or of a PDF's first page."""
-    return _thumbnail(str(path), content_type)
+    return _thumbs.get((blob.key, content_type), lambda: _thumbnail(blob.read(), content_type))
 
 
-@lru_cache(maxsize=64)
-def _page(path: str, number: int) -> bytes | None:
+def _page(content: bytes, number: int) -> bytes | None:
     try:
-        image = _render_pdf_page(path, number - 1, PAGE_WIDTH)
+        image = _render_pdf_page(content, number - 1, PAGE_WIDTH)
     except (OSError, ValueError, pypdfium2.PdfiumError):
         return _placeholder("无法预览")
     return _png(image) if image is not None else None
 
 
-def pdf_page(path: Path, number: int) -> bytes:
+def pdf_page(blob: Blob, number: int) -> bytes:
     """Page `number` (from 1) of a PDF as a PNG; NotFound past its last page."""
-    png = _page(str(path), number) if 1 <= number <= MAX_PAGES else None
+    png = None
+    if 1 <= number <= MAX_PAGES:
+        png = _pages.get((blob.key, number), lambda: _page(blob.read(), number))
     if png is None:
         raise NotFound("该页不存在")
     return png
 
 
-def pdf_page_count(path: Path) -> int:
-    """How many pages a PDF has (0 when it cannot be read)."""
+def _count(content: bytes) -> int:
     try:
         with _PDFIUM:
-            pdf = pypdfium2.PdfDocument(str(path))
+            pdf = pypdfium2.PdfDocument(content)
             try:
                 return len(pdf)
             finally:
                 pdf.close()
     except (OSError, ValueError, pypdfium2.PdfiumError):
         return 0
+
+
+def pdf_page_count(blob: Blob) -> int:
+    """How many pages a PDF has (0 when it cannot be read)."""
+    return _counts.get(blob.key, lambda: _count(blob.read()))

@@ -40,7 +40,7 @@ def list_certificates(
     if q:
         q = q.strip()
         stmt = stmt.where(
-            (Member.name.like(f"%{q}%"))
+            Member.name.contains(q, autoescape=True)
             | (Member.id_number == q.upper())
             | (Certificate.number == q)
         )
@@ -98,15 +98,19 @@ def list_bills(
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
-def list_specialties(uow: UnitOfWork, include_inactive: bool = False) -> list[dict]:
-    """The specialty dictionary, in the association's order."""
+def list_specialties(
+    uow: UnitOfWork, include_inactive: bool = False, page: int = 1, page_size: int = 200
+) -> dict:
+    """One page of the specialty dictionary, in the association's order, with the total."""
     stmt = select(Specialty)
     if not include_inactive:
         stmt = stmt.where(Specialty.active)
-    return [
-        {"id": s.id, "name": s.name, "active": s.active, "sort": s.sort}
-        for s in uow.session.scalars(stmt.order_by(Specialty.sort, Specialty.id))
+    stmt = stmt.order_by(Specialty.sort)  # then by id (page_of's order)
+    total, rows = page_of(uow.session, stmt, Specialty.id, page, page_size)
+    items = [
+        {"id": s.id, "name": s.name, "active": s.active, "sort": s.sort} for s in rows.scalars()
     ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
 def _secretariat(actor: Actor) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.db.models import Account, Certificate, Member, Membership, Unit
 from service.domain.person_facts import years_later
 from service.domain.validation import parse_id
-from service.services.accounts import initial_password
+from service.services.credentials import UNUSABLE
 
 
 @dataclass
@@ -96,7 +96,9 @@ def add_member(session: Session, seed: MemberSeed) -> Member:
                 role="member",
                 member_id=member.id,
                 unit_id=unit.id,
-                password_hash=initial_password(seed.id_number[-6:]),
+                # no password yet: the unit issues a one-time one (services.passwords)
+                password_hash=UNUSABLE,
+                must_change_password=True,
             )
         )
     session.flush()

@@ -7,6 +7,8 @@ so tests move the clock instead of sleeping; APScheduler only decides when to ca
   so a payment or learning deadline fires within a minute of its due time.
 - `cpd_batch` weekly at MEMBERFLOW_CPD_CUTOFF (default TUE 15:00, Asia/Shanghai).
 - `reminders` daily at MEMBERFLOW_REMINDER_TIME (default 08:00): expiry notices.
+- `unused_uploads` hourly: deletes uploads no application used within a day (and each
+  blob once no file row refers to its hash).
 
 When several servers run a scheduler, exactly one acts (the leader rule is `leader.py`:
 a PostgreSQL advisory lock held on a dedicated connection, or on SQLite a flock beside
@@ -45,6 +47,7 @@ from service.services.cpd_batches import (
     to_local,
     to_utc,
 )
+from service.services.files import delete_unused_uploads
 from service.services.leader import holder_name, leader_lock
 from service.services.learning import fire_due_timers
 from service.services.notifications import create_expiry_reminders
@@ -81,11 +84,18 @@ def reminders_job(ctx: Context, uow: UnitOfWork) -> dict:
     return create_expiry_reminders(ctx, uow)
 
 
+def unused_uploads_job(ctx: Context, uow: UnitOfWork) -> dict:
+    """Delete uploads older than a day that no application, member or bill uses."""
+    return delete_unused_uploads(ctx, uow)
+
+
 JOBS: dict[str, Callable[[Context, UnitOfWork], dict]] = {
     "timers": timers_job,
     "cpd_batch": cpd_batch_job,
     "reminders": reminders_job,
+    "unused_uploads": unused_uploads_job,
 }
+HOURLY = 3600
 
 
 # --- slots: which run a moment belongs to ------------------------------------------------
@@ -114,6 +124,8 @@ def slot_for(job: str, now: datetime, config: Config, tick: int = 60) -> datetim
         return latest_cut_off(now, parse_weekly(config.cpd_cutoff))
     if job == "reminders":
         return latest_daily(now, parse_time_of_day(config.reminder_time))
+    if job == "unused_uploads":
+        return tick_slot(now, HOURLY)
     raise KeyError(job)
 
 
@@ -151,10 +163,13 @@ def run_job(ctx: Context, uow: UnitOfWork, job: str, holder: str, tick: int = 60
 
 
 def tidy_job_runs(ctx: Context, uow: UnitOfWork) -> int:
-    """Forget timer runs older than a week (one a minute would grow without end), and free
+    """Forget timer and hourly runs older than a week (they would grow without end), and free
     the slots of runs abandoned unfinished for an hour (their process died mid-run)."""
     now = ctx.now()
-    old_ticks = sa.and_(JobRun.job == "timers", JobRun.scheduled_for < now - TIMER_RUNS_KEPT)
+    old_ticks = sa.and_(
+        JobRun.job.in_(("timers", "unused_uploads")),
+        JobRun.scheduled_for < now - TIMER_RUNS_KEPT,
+    )
     abandoned = sa.and_(JobRun.finished_at.is_(None), JobRun.started_at < now - ABANDONED_AFTER)
     result = uow.session.execute(sa.delete(JobRun).where(sa.or_(old_ticks, abandoned)))
     uow.commit()
@@ -246,6 +261,13 @@ class SchedulerRunner:
             CronTrigger(hour=daily.hour, minute=daily.minute, timezone=SHANGHAI_TZ),
             args=["reminders"],
             id="reminders",
+            **common,
+        )
+        scheduler.add_job(
+            self.execute,
+            IntervalTrigger(seconds=HOURLY, start_date=EPOCH.replace(tzinfo=UTC)),
+            args=["unused_uploads"],
+            id="unused_uploads",
             **common,
         )
         scheduler.add_job(

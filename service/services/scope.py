@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from service.db.models import Account, InstancePerson, ProcessInstance, UserTask
+from service.db.models import Account, InstancePerson, Member, ProcessInstance, UserTask
 from service.domain.actor import Actor
 
 _ALL_INSTANCES = {"association_reviewer", "finance_reviewer", "secretariat_admin"}
@@ -22,6 +22,20 @@ def sees_all_agencies(actor: Actor) -> bool:
 def manages_queue(actor: Actor) -> bool:
     """Whether the actor may see every held task and release or reassign it."""
     return actor.role == "secretariat_admin"
+
+
+def member_scope(actor: Actor, agency_id: int | None = None) -> tuple[str, list] | None:
+    """Whose records the actor's figures count: ("unit" | "agency" | "association",
+    conditions on members), narrowed to one agency for the association; None: nobody's."""
+    if actor.role == "unit_admin":
+        return "unit", [Member.unit_id == actor.unit_id]
+    if actor.role == "agency_reviewer":
+        return "agency", [Member.agency_id == actor.agency_id]
+    if actor.role in _ALL_INSTANCES:
+        if agency_id is not None:
+            return "agency", [Member.agency_id == agency_id]
+        return "association", []
+    return None
 
 
 def instances_in_scope(stmt: Select, actor: Actor) -> Select:

@@ -276,14 +276,20 @@ def _commit_view(uow: UnitOfWork, row: UserTask) -> dict:
 
 
 def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
-    """Validate submitted fields merged over the instance's values; the fields to apply."""
+    """Validate the submitted form on its own; the fields to apply.
+
+    Never merged with the instance's earlier values: a field the form requires must be in
+    the submission, even when an earlier task left a value of that name (a previous
+    reviewer's `decision`). Only read-only fields, which the caller may not send, are
+    validated with the instance's values, as the form shows them.
+    """
     props = info.fields
-    read_only = [k for k in data if props.get(k, {}).get("readOnly")]
-    if read_only:
-        raise FormInvalid({k: f"「{props[k].get('title', k)}」不可修改" for k in read_only})
-    merged = {k: v for k, v in current.items() if k in props and v is not None}
-    merged.update(data)
-    validate_form(validator, merged, registry, props)
+    read_only = [k for k in props if props[k].get("readOnly")]
+    sent = [k for k in data if k in read_only]
+    if sent:
+        raise FormInvalid({k: f"「{props[k].get('title', k)}」不可修改" for k in sent})
+    shown = {k: current[k] for k in read_only if current.get(k) is not None}
+    validate_form(validator, {**shown, **data}, registry, props)
     return data
 
 
@@ -344,7 +350,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         inst.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
         raise Conflict("该任务已办结，请刷新待办列表") from exc
-    persons.refuse_ineligible(inst.data)
+    persons.refuse_ineligible(inst.data, inst.facts)
     row.state, row.completed_by, row.completed_at = "completed", actor.id, now
     decision = payload.get("decision")
     try:  # any flush below runs the instance UPDATE, which checks the version it loaded

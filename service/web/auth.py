@@ -1,14 +1,26 @@
-"""Signing in and out of the pages, and where each person lands."""
+"""Signing in and out of the pages, changing one's password, and where each person lands.
+
+A page session holds the account id, the account's `auth_version` and its own random id,
+like a bearer token: a password change elsewhere, a reset or disabling the account ends it,
+and signing out revokes its id (a copied cookie stops working too). A one-time password
+sends the person to 修改密码 before anything else, then on to where they were going.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from service.domain.errors import Unauthorized
-from service.services import accounts
+from service.db.models import utcnow
+from service.domain.errors import FormInvalid, TooManyRequests, Unauthorized
+from service.limits import signin_guard
+from service.services import confirmations, password_codes, passwords, signin
 from service.web.pages import QUEUE_ROLES, ctx, page_actor, safe_next, signed_in, uow
 
 bp = Blueprint("account", __name__)
+# what a person with a one-time password may open before changing it
+BEFORE_CHANGE = frozenset({"account.password", "account.logout", "assets.static"})
 
 
 def home_url(role: str) -> str:
@@ -18,6 +30,22 @@ def home_url(role: str) -> str:
     if role in QUEUE_ROLES - {"unit_admin", "member"}:
         return url_for("workbench.queue", scope="todo")
     return url_for("forms.index")
+
+
+def _refused(template: str, exc: TooManyRequests, **values):
+    """The form again with the limiter's message, 429 and Retry-After."""
+    html = render_template(template, error=exc.message, **values)
+    return html, 429, {"Retry-After": str(exc.retry_after)}
+
+
+@bp.before_app_request
+def _password_first():
+    """A one-time password is changed before any other page is used."""
+    if not session.get("must_change_password") or request.path.startswith("/api/"):
+        return None
+    if request.endpoint in BEFORE_CHANGE:
+        return None
+    return redirect(url_for("account.password", next=request.full_path.rstrip("?")))
 
 
 @bp.route("/")
@@ -33,33 +61,98 @@ def login():
     error = None
     username = (request.form.get("username") or "").strip()
     if request.method == "POST":
-        c = ctx()
         password = request.form.get("password") or ""
         if not username or not password:
             error = "请输入账号和密码"
         else:
             try:
                 with uow() as u:
-                    user = accounts.sign_in(
-                        u, c.config.secret_key, c.config.token_ttl_seconds, username, password
-                    )["user"]
+                    account = signin.check_credentials(u, signin_guard(), username, password)
             except Unauthorized as exc:
                 error = exc.message
+            except TooManyRequests as exc:
+                return _refused("login.html", exc, username=username, next=target)
             else:
                 session.clear()  # a fresh session: no fixation across sign-ins
                 session.permanent = True
-                session["account_id"] = user["id"]
-                return redirect(safe_next(target, home_url(user["roles"][0])))
+                session["account_id"] = account.id
+                session["auth_version"] = account.auth_version
+                session["sid"] = signin.new_session_id()
+                going = safe_next(target, home_url(account.role))
+                if account.must_change_password:
+                    session["must_change_password"] = True
+                    return redirect(url_for("account.password", next=going))
+                return redirect(going)
     status = 401 if error and request.method == "POST" else 200
     return render_template("login.html", error=error, username=username, next=target), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """退出."""
+    """退出: this session's id is refused from now on, even from a copied cookie."""
+    who, sid = page_actor(), session.get("sid")
+    if who is not None and sid:
+        lifetime = ctx().config.token_ttl_seconds
+        with uow() as u:
+            signin.revoke(u, who.id, sid, utcnow() + timedelta(seconds=lifetime))
     session.clear()
     flash("您已安全退出", "info")
     return redirect(url_for("account.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in()
+def password(who):
+    """修改密码: the current password and the new one twice; other sessions end."""
+    forced = bool(session.get("must_change_password"))
+    target = safe_next(request.values.get("next"), home_url(who.role))
+    errors: dict = {}
+    error = None
+    if request.method == "POST":
+        new = request.form.get("new_password") or ""
+        if new != (request.form.get("new_password2") or ""):
+            errors = {"new_password2": "两次输入的新密码不一致"}
+        else:
+            try:
+                with uow() as u:
+                    account = passwords.change_own_password(
+                        u, who, request.form.get("current_password") or "", new, signin_guard()
+                    )
+            except FormInvalid as exc:
+                errors = exc.errors or {}
+            except TooManyRequests as exc:
+                return _refused("password.html", exc, forced=forced, next=target, errors={})
+            else:
+                session["auth_version"] = account.auth_version  # this session goes on
+                session.pop("must_change_password", None)
+                flash("密码已修改，其他设备上的登录已失效", "info")
+                return redirect(target)
+        error = "；".join(errors.values())
+    status = 422 if errors else 200
+    html = render_template("password.html", forced=forced, next=target, errors=errors, error=error)
+    return html, status
+
+
+@bp.route("/initial-password/<code>", methods=["GET", "POST"])
+def initial_password(code):
+    """扫码领取初始密码: the person enters the full ID number and sees the password once."""
+    with uow() as u:
+        info = confirmations.describe(ctx(), u, code)
+    if info["kind"] != "password":
+        return redirect(url_for("public.confirm", code=code))
+    error, issued = None, None
+    if request.method == "POST":
+        try:
+            with uow() as u:
+                issued = password_codes.claim_password(
+                    ctx(), u, signin_guard(), code, request.form.get("id_number") or ""
+                )
+        except FormInvalid as exc:
+            error = exc.errors.get("id_number", exc.message)
+        except TooManyRequests as exc:
+            return _refused("public/initial_password.html", exc, info=info, issued=None)
+    html = render_template("public/initial_password.html", info=info, issued=issued, error=error)
+    return html, 422 if error else 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/help")

@@ -35,11 +35,12 @@ def _public() -> bool:
     return request.path.startswith(("/join/", "/confirm/", "/lookup"))
 
 
-def _rate_message() -> str:
-    """How many requests the limit allows and when the next one may be sent."""
+def _rate_message(fallback: str) -> str:
+    """How many requests the limit allows and when the next one may be sent; without a
+    flask-limiter limit (the sign-in limiter), its own message (`fallback`) says when."""
     current = limiter.current_limit
     if current is None:
-        return "操作过于频繁，请稍后再试"
+        return fallback
     wait = max(int(current.reset_at - time.time()), 1)
     what = "证书查询" if request.path.startswith("/lookup") else "提交"
     amount = current.limit.amount
@@ -52,7 +53,7 @@ def render_error(status: int, message: str, errors: dict | None = None):
     if status == 404 and message in ("请求的资源不存在",):
         message = "页面不存在或您无权查看"
     if status == 429:
-        message = _rate_message()
+        message = _rate_message(message)
     html = render_template(
         "error.html",
         status=status,

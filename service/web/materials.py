@@ -6,10 +6,10 @@ file the person may not see is a 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, send_file
+from flask import Blueprint, Response, render_template
 
 from service.domain.errors import NotFound
-from service.httputil import attachment
+from service.httputil import send_stored
 from service.services import files, previews
 from service.web.pages import ctx, signed_in, uow
 
@@ -19,20 +19,16 @@ CACHE = "private, max-age=3600"
 
 def _open(who, file_id: str):
     with uow() as u:
-        return files.open_file(u, ctx().config.files_dir, who, file_id)
+        return files.open_file(ctx(), u, who, file_id)
 
 
 @bp.route("/<file_id>")
 @signed_in()
 def raw(who, file_id):
     """The file itself: images inline, anything else as a download."""
-    meta, path = _open(who, file_id)
-    if meta["content_type"].startswith("image/"):
-        reply = send_file(path, mimetype=meta["content_type"], download_name=meta["name"])
-    else:
-        reply = attachment(path.read_bytes(), meta["content_type"], meta["name"], "material.pdf")
+    meta, blob = _open(who, file_id)
+    reply = send_stored(meta, blob.open())
     reply.headers["Cache-Control"] = CACHE
-    reply.headers["X-Content-Type-Options"] = "nosniff"
     return reply
 
 
@@ -40,8 +36,8 @@ def raw(who, file_id):
 @signed_in()
 def thumb(who, file_id):
     """A small PNG of an image or of a PDF's first page."""
-    meta, path = _open(who, file_id)
-    png = previews.thumbnail(path, meta["content_type"])
+    meta, blob = _open(who, file_id)
+    png = previews.thumbnail(blob, meta["content_type"])
     return Response(png, mimetype="image/png", headers={"Cache-Control": CACHE})
 
 
@@ -49,10 +45,10 @@ def thumb(who, file_id):
 @signed_in()
 def pdf_page(who, file_id, number):
     """One page of a PDF drawn as an image (the viewer needs no browser plug-in)."""
-    meta, path = _open(who, file_id)
+    meta, blob = _open(who, file_id)
     if meta["content_type"] != "application/pdf":
         raise NotFound("文件不存在")
-    png = previews.pdf_page(path, number)
+    png = previews.pdf_page(blob, number)
     return Response(png, mimetype="image/png", headers={"Cache-Control": CACHE})
 
 
@@ -60,8 +56,8 @@ def pdf_page(who, file_id, number):
 @signed_in()
 def view(who, file_id):
     """材料查看: the image at full size, or a PDF's pages one under another."""
-    meta, path = _open(who, file_id)
-    pages = previews.pdf_page_count(path) if meta["content_type"] == "application/pdf" else 0
+    meta, blob = _open(who, file_id)
+    pages = previews.pdf_page_count(blob) if meta["content_type"] == "application/pdf" else 0
     return render_template(
         "materials/view.html", meta=meta, pages=min(pages, previews.MAX_PAGES), total=pages
     )

@@ -46,18 +46,23 @@ def _unit_heading(actor: Actor) -> str:
 def menu(actor: Actor) -> list[Section]:
     """The sections of the left menu for this person."""
     forms = Item("业务查询", url_for("forms.index"))
+    home = Item("首页", url_for("home.index"))
     lookup = Item("证书查询", url_for("public.lookup"))
     if actor.role in ("agency_reviewer", "association_reviewer", "finance_reviewer"):
-        return [_queue("审核工作台"), Section("业务", [forms]), Section("公共服务", [lookup])]
+        return [
+            _queue("审核工作台"),
+            Section("业务", [forms, home]),
+            Section("公共服务", [lookup]),
+        ]
     if actor.role == "secretariat_admin":
         return [
             Section("任务管理", [Item("已认领任务", url_for("workbench.queue", scope="claimed"))]),
-            Section("业务", [forms]),
+            Section("业务", [forms, home]),
             Section("公共服务", [lookup]),
         ]
     if actor.role == "unit_admin":
         mine = Item("我的业务", url_for("forms.index"))
-        return [Section(_unit_heading(actor), [mine]), _queue("待办事项", with_done=True)]
+        return [Section(_unit_heading(actor), [home, mine]), _queue("待办事项", with_done=True)]
     if actor.role == "member":
         return [Section("个人会员", [Item("我的业务", url_for("forms.index"))]), _queue("待办事项")]
     return []

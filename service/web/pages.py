@@ -38,7 +38,9 @@ def page_actor() -> Actor | None:
         found = None
         if account_id is not None:
             try:
-                found = accounts.actor_for_account(uow(), account_id)
+                found = accounts.actor_for_account(
+                    uow(), account_id, session.get("auth_version"), session.get("sid")
+                )
             except Unauthorized:
                 session.clear()  # disabled or deleted: signed out at once
         g.page_actor = found
@@ -90,9 +92,8 @@ def store_uploads(actor: Actor, join_code_id: int | None = None):
         try:
             with uow() as u:
                 return files.store_upload(
+                    c,
                     u,
-                    c.config.files_dir,
-                    c.config.max_upload_bytes,
                     actor,
                     upload.filename,
                     upload.read(c.config.max_upload_bytes + 1),

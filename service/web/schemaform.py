@@ -268,9 +268,18 @@ def build_form(
     actions = [f for f in fields if decision_group is not None and f.group == decision_group]
     form = Form(body, actions, schema.get("title"), schema.get("description"))
     owned = set(_names(form.all_fields()))
+    tables = {f.name: f for f in _walk(form.all_fields()) if f.widget == "table"}
+    listed = isinstance((errors or {}).get("eligibility"), list)
     for name, message in (errors or {}).items():
         if name in owned:
             continue
+        table, _, row = name.rpartition(".")
+        if table in tables and row.isdigit() and isinstance(message, str):
+            # a rule's reasons for one person (`persons.0`): kept with the row; the top of the
+            # form lists them already when `eligibility` names every person's reasons
+            tables[table].row_reasons[int(row)] = message.split("；")
+            if listed:
+                continue
         if isinstance(message, str):
             form.errors.append(message)
         elif isinstance(message, list):  # a rule's reasons

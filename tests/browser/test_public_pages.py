@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import in_db, png_bytes, token_headers
+from conftest import PASSWORD, in_db, member_headers, png_bytes, token_headers
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -148,13 +148,14 @@ def test_a_member_signs_in_on_the_phone_and_confirms_a_resignation_once(live, co
     code = client.post(
         f"/api/v1/units/{live.world.unit_id}/members/{member_id}/resignation-codes", headers=unit
     ).get_json()["code"]
+    member_headers(client, id_number)  # the member has set their own password (PASSWORD)
     page = contexts(PHONE, phone=True).new_page()
     page.goto(f"{live.url}/confirm/{code}")
     expect(page.locator(".card").first).to_contain_text("孙*")
     expect(page.locator(".card").first).to_contain_text("*" * 14 + id_number[-4:])
     assert_labelled(page)
     page.get_by_label("账号（身份证号）").fill(id_number)
-    page.get_by_label("密码").fill(id_number[-6:])
+    page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.locator(".card.form")).to_contain_text("当前登录：孙立新")
     page.get_by_role("button", name="确认").click()

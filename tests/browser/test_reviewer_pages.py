@@ -6,7 +6,7 @@ import re
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import PASSWORD, applicant_data, in_db, step_task, token_headers, upload
+from conftest import PASSWORD, applicant_data, form_values, in_db, step_task, token_headers, upload
 from conftest import start_form as start
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -25,7 +25,16 @@ def join_at_agency(live) -> dict:
     client = live.client()
     unit = token_headers(client, live.world.logins["unit"])
     view = start(client, unit, "member_join", applicant_data(client, unit))
-    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    step_task(
+        client,
+        unit,
+        view["id"],
+        {
+            **form_values(client, unit, view["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     data = client.get(f"/api/v1/instances/{view['id']}", headers=unit).get_json()
     return {**view, "id_number": data["data"]["id_number"], "unit": unit}
 
@@ -83,7 +92,8 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     expect(unit_page.locator(".timeline")).to_contain_text("学历证书照片不清晰，请重新上传")
 
     client = live.client()
-    step_task(client, case["unit"], case["id"], {"member_level": "普通会员"})  # over the API
+    values = form_values(client, case["unit"], case["id"])
+    step_task(client, case["unit"], case["id"], {**values, "member_level": "普通会员"})  # API
     page.goto(live.url + "/workbench/todo")
     page.get_by_role("link", name=case["business_key"]).click()
     page.get_by_role("button", name="通过").click()  # claims and completes in one step

@@ -10,7 +10,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
-from conftest import in_db, make_app, png_bytes, seed_world, token_headers, upload
+from conftest import (
+    in_db,
+    make_app,
+    member_headers,
+    png_bytes,
+    seed_world,
+    token_headers,
+    upload,
+)
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -88,7 +96,7 @@ def test_the_holder_downloads_a_pdf_whose_qr_code_leads_back_to_the_certificate(
         cert("监理员", "JL2025000101", specialty_2="市政公用工程"),
         photo=photo,
     )
-    holder = token_headers(client, id_number, id_number[-6:])
+    holder = member_headers(client, id_number)
     reply = document(client, holder, certificate_id(app, "JL2025000101"))
     assert reply.status_code == 200, reply.get_json()
     assert reply.mimetype == "application/pdf" and reply.data.startswith(b"%PDF")
@@ -143,7 +151,7 @@ def test_the_unit_and_the_association_may_download_nobody_else(app, client, logi
         reply = document(client, login(who), cid)
         assert reply.status_code == 404, who
         assert reply.get_json()["message"] == "证书不存在"
-    colleague = token_headers(client, other_id, other_id[-6:])
+    colleague = member_headers(client, other_id)
     assert document(client, colleague, cid).status_code == 404
     assert document(client, login("unit"), 99999).status_code == 404
     assert document(client, {}, cid).status_code == 401

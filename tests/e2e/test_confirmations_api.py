@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 import zxingcpp
-from conftest import in_db, step_task, token_headers, upload
+from conftest import in_db, member_headers, pdf_bytes, step_task, upload
 from conftest import start_form as start
 from PIL import Image
 from sqlalchemy import select
@@ -26,7 +26,6 @@ from service.services.roster import CertificateSeed, MemberSeed, add_member
 API = "/api/v1"
 NEXT_YEAR = date(2027, 6, 30)
 APPROVE = {"decision": "approve", "remark": "同意"}
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
@@ -46,7 +45,7 @@ def seed(app, unit_id, name, prefix, **kwargs) -> tuple[str, int]:
 
 
 def as_member(client, id_number) -> dict:
-    return token_headers(client, id_number, id_number[-6:])
+    return member_headers(client, id_number)
 
 
 def new_code(client, headers, path, expect=201) -> dict:
@@ -237,7 +236,7 @@ def test_bad_id_photo_bodies_name_the_field_and_change_nothing(app, client, logi
     code = person_code(client, unit, world.unit_id, member_id, "id-photo")["code"]
     member = as_member(client, n)
     front, back = upload(client, member), upload(client, member, name="back.png")
-    pdf = upload(client, member, PDF, name="id.pdf")
+    pdf = upload(client, member, pdf_bytes(), name="id.pdf")
     units_file = upload(client, unit)
     good = {"id_front_file_id": front, "id_back_file_id": back, "mobile": "13912345678"}
     cases = [

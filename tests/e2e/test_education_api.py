@@ -112,8 +112,8 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
     )
     assert refused.status_code == 422, refused.get_json()
     body = refused.get_json()
-    assert list(body["errors"].get("persons", {})) == ["1"], body
-    assert body["errors"]["persons"]["1"]["id_number"] == old
+    assert [k for k in body["errors"] if k.startswith("persons.")] == ["persons.1"], body
+    assert body["errors"]["eligibility"][0].startswith(f"冯老伯（{old}）")
     with app.app_context():
         assert db.session.scalar(select(ProcessInstance.id)) is None  # nothing saved
 

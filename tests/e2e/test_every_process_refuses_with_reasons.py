@@ -8,6 +8,7 @@ import pytest
 from conftest import upload
 from test_education_api import seed
 
+from service.domain.disclosure import NOT_DISCLOSED
 from service.services.roster import CertificateSeed
 
 PERSON_FIELDS = {
@@ -41,7 +42,9 @@ def form_for(app, key: str, headers, client, id_number: str, name: str) -> dict:
 
 
 @pytest.mark.parametrize("key", ["member_info_change", *PERSON_FIELDS])
-def test_a_person_of_another_unit_is_refused_with_the_reason(app, client, login, world, key):
+def test_a_person_of_another_unit_is_refused_with_only_the_generic_reason(
+    app, client, login, world, key
+):
     cert = CertificateSeed("监理员", "JL2024000009", date(2027, 3, 31))
     outsider = seed(
         app,
@@ -56,11 +59,11 @@ def test_a_person_of_another_unit_is_refused_with_the_reason(app, client, login,
     reply = client.post(f"/api/v1/processes/{key}/instances", headers=unit, json={"data": data})
     assert reply.status_code == 422, reply.get_json()
     body = reply.get_json()
-    assert "该人员不属于本单位" in body["message"]
+    assert NOT_DISCLOSED in body["message"]  # not the other unit's dates, bills or businesses
     if "persons" in data:
-        assert body["errors"]["persons"]["0"]["id_number"] == outsider
-        assert "该人员不属于本单位" in body["errors"]["persons"]["0"]["reasons"]
+        assert body["errors"]["persons.0"] == NOT_DISCLOSED
+        assert body["errors"]["eligibility"] == [f"外单位（{outsider}）：{NOT_DISCLOSED}"]
     else:
-        assert body["errors"]["eligibility"] == ["该人员不属于本单位"]
+        assert body["errors"]["eligibility"] == [NOT_DISCLOSED]
     listed = client.get("/api/v1/instances", headers=unit).get_json()
     assert listed["total"] == 0  # nothing saved

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from conftest import in_db, token_headers
+from conftest import in_db, member_headers
 from sqlalchemy import update
 
 from service.db.models import Member
@@ -198,7 +198,7 @@ def test_the_archive_is_seen_by_its_unit_agency_and_association_only(client, log
         reply = client.get(f"/api/v1/units/{u}/members", headers=login(who))
         assert reply.status_code == 404, who
         assert reply.get_json()["message"] == "单位不存在"
-    member = token_headers(client, people["周建国"], people["周建国"][-6:])
+    member = member_headers(client, people["周建国"])
     assert client.get(f"/api/v1/units/{u}/members", headers=member).status_code == 404
     assert client.get("/api/v1/units/9999/members", headers=login("admin")).status_code == 404
     assert client.get(f"/api/v1/units/{u}/members").status_code == 401

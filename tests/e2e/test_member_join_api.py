@@ -8,7 +8,17 @@ from datetime import timedelta
 
 import pytest
 import zxingcpp
-from conftest import PASSWORD, applicant_data, open_task, png_bytes, token_headers, upload
+from conftest import (
+    PASSWORD,
+    applicant_data,
+    form_values,
+    member_headers,
+    open_task,
+    pdf_bytes,
+    png_bytes,
+    token_headers,
+    upload,
+)
 from PIL import Image
 from sqlalchemy import select
 
@@ -65,7 +75,8 @@ def approve_to_end(
         if name == "unit_pay":
             who, data = "unit", {"fee_voucher": upload(client, login("unit"))}
         elif name == "unit_pre_review":
-            who, data = "unit", {"decision": "approve", "member_level": level}
+            values = form_values(client, login("unit"), instance_id)
+            who, data = "unit", {**values, "decision": "approve", "member_level": level}
         elif name == "finance_review":
             who, data = "finance", dict(FINANCE_APPROVE)
         else:
@@ -137,7 +148,7 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
     assert record[2]["decision"] == "approve" and record[2]["remark"] == "同意"
     assert all(s["at"] for s in record)
 
-    member = token_headers(client, id_number, id_number[-6:])
+    member = member_headers(client, id_number)
     mine = client.get("/api/v1/instances", headers=member).get_json()
     assert mine["total"] == 1 and mine["items"][0]["id"] == inst["id"]
     with app.app_context():
@@ -216,7 +227,11 @@ def test_a_return_at_any_stage_goes_back_to_the_unit_and_through_the_chain_again
         login,
         inst["id"],
         "unit",
-        {"diploma_verification": upload(client, login("unit")), "member_level": "普通会员"},
+        {
+            **form_values(client, login("unit"), inst["id"]),
+            "diploma_verification": upload(client, login("unit")),
+            "member_level": "普通会员",
+        },
         "unit_resubmit",
     )
     assert resubmitted["status"] == "机构初审中"
@@ -346,7 +361,17 @@ def test_scope_out_of_range_answers_404(client, login, world):
         client.get(f"/api/v1/instances/{inst['id']}", headers=login("other_unit")).status_code
         == 404
     )
-    step(client, login, inst["id"], "unit", {"decision": "approve", "member_level": "普通会员"})
+    step(
+        client,
+        login,
+        inst["id"],
+        "unit",
+        {
+            **form_values(client, login("unit"), inst["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     task = open_task(client, login("agency"), inst["id"])
     for who in ("other_agency", "unit", "association"):
         assert (
@@ -364,7 +389,17 @@ def test_scope_out_of_range_answers_404(client, login, world):
 
 def test_claim_unclaim_and_completion_by_someone_else(client, login, world, app):
     inst = start_join(client, login)
-    step(client, login, inst["id"], "unit", {"decision": "approve", "member_level": "普通会员"})
+    step(
+        client,
+        login,
+        inst["id"],
+        "unit",
+        {
+            **form_values(client, login("unit"), inst["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     task = open_task(client, login("agency"), inst["id"])
     claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=login("agency"))
     assert claimed.status_code == 200 and claimed.get_json()["claimed_by"] is not None
@@ -472,7 +507,7 @@ def test_uploads_are_checked_by_their_bytes_and_size(client, login, world):
     pdf = client.post(
         "/api/v1/files",
         headers=login("unit"),
-        data={"file": (io.BytesIO(b"%PDF-1.4\n%test\n"), "scan.bin")},
+        data={"file": (io.BytesIO(pdf_bytes()), "scan.bin")},
     )
     assert pdf.status_code == 201 and pdf.get_json()["content_type"] == "application/pdf"
     status, message = _post_big(client, login("unit"))
@@ -674,7 +709,17 @@ def test_processes_are_listed_with_their_lanes_and_forms(client, login, world):
 def test_instances_are_filtered_by_status_name_and_date(client, login, world):
     first = start_join(client, login)
     start_join(client, login, id_number=make_resident_id("44010219900620432"), name="李秀英")
-    step(client, login, first["id"], "unit", {"decision": "approve", "member_level": "普通会员"})
+    step(
+        client,
+        login,
+        first["id"],
+        "unit",
+        {
+            **form_values(client, login("unit"), first["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     unit = login("unit")
     assert client.get("/api/v1/instances?status=机构初审中", headers=unit).get_json()["total"] == 1
     by_name = client.get("/api/v1/instances?q=李秀英", headers=unit).get_json()

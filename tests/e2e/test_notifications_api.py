@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import PASSWORD, in_db, token_headers
+from conftest import PASSWORD, in_db, member_headers
 from sqlalchemy import func, select, update
 
 from service.db import db
@@ -168,7 +168,7 @@ def test_reminders_reach_every_admin_of_the_unit_and_the_member_once(app, world,
 
 def test_a_member_reads_the_own_notices_and_marks_them_read(app, client, login, world, people):
     run_reminders(app)
-    member = token_headers(client, people["due"], people["due"][-6:])
+    member = member_headers(client, people["due"])
     listed = client.get("/api/v1/notifications", headers=member).get_json()
     assert (listed["total"], listed["unread"]) == (2, 2)
     newest, oldest = listed["items"]

@@ -10,8 +10,10 @@ import pytest
 from conftest import (
     PASSWORD,
     applicant_data,
+    form_values,
     in_db,
     make_app,
+    member_headers,
     png_bytes,
     step_task,
     token_headers,
@@ -185,7 +187,16 @@ def test_materials_show_as_thumbnails_and_pdf_pages_only_to_those_in_scope(clien
     data = applicant_data(client, unit)
     data["diploma_verification"] = upload(client, unit, a_pdf(), "verification.pdf")
     view = start(client, unit, "member_join", data)
-    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    step_task(
+        client,
+        unit,
+        view["id"],
+        {
+            **form_values(client, unit, view["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     sign_in(client, "jigou")
     photo, pdf = data["photo"], data["diploma_verification"]
     thumb = client.get(f"/files/{photo}/thumb.png")
@@ -208,7 +219,16 @@ def test_materials_show_as_thumbnails_and_pdf_pages_only_to_those_in_scope(clien
 def test_the_review_page_draws_the_task_form_from_its_schema(client, world, login):
     unit = login("unit")
     view = start(client, unit, "member_join", applicant_data(client, unit))
-    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    step_task(
+        client,
+        unit,
+        view["id"],
+        {
+            **form_values(client, unit, view["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     task_id = in_db(
         client.application,
         lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open")),
@@ -238,7 +258,16 @@ def test_after_a_decision_the_reviewer_goes_on_to_the_next_task_of_the_same_queu
         for number in (make_resident_id("44010619850315231"), make_resident_id("44010619900620432"))
     )
     for view in (first, second):
-        step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+        step_task(
+            client,
+            unit,
+            view["id"],
+            {
+                **form_values(client, unit, view["id"]),
+                "decision": "approve",
+                "member_level": "普通会员",
+            },
+        )
     tasks = in_db(
         client.application,
         lambda s: s.scalars(
@@ -267,7 +296,16 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
 ):
     unit = login("unit")
     view = start(client, unit, "member_join", applicant_data(client, unit))
-    step_task(client, unit, view["id"], {"decision": "approve", "member_level": "普通会员"})
+    step_task(
+        client,
+        unit,
+        view["id"],
+        {
+            **form_values(client, unit, view["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     task_id = in_db(app, lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open")))
     client.post(f"/api/v1/tasks/{task_id}/claim", headers=login("agency"))
     in_db(app, lambda s: _second_agency_reviewer(s, world))
@@ -365,7 +403,8 @@ def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world
     ).get_json()["code"]
     page = text(client.get(f"/confirm/{code}"))
     assert "补充身份证照片" in page and "请本人登录后确认" in page
-    sign_in(client, number, number[-6:])
+    member_headers(client, number)  # the member's own password is now PASSWORD
+    sign_in(client, number)
     token = csrf(client, f"/confirm/{code}")
     photo = png_bytes()
     wrong = client.post(

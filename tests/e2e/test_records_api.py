@@ -41,7 +41,7 @@ def test_a_unit_lists_its_members_certificates_with_their_status(app, client, lo
 
 
 def test_the_secretariat_edits_the_specialty_dictionary(client, login):
-    listed = client.get("/api/v1/specialties", headers=login("unit")).get_json()
+    listed = client.get("/api/v1/specialties", headers=login("unit")).get_json()["items"]
     assert len(listed) == 14 and listed[0]["name"] == "房屋建筑工程"
     added = client.post(
         "/api/v1/specialties", headers=login("admin"), json={"name": "园林绿化工程"}
@@ -59,5 +59,6 @@ def test_the_secretariat_edits_the_specialty_dictionary(client, login):
         json={"active": False},
     )
     assert retired.status_code == 200 and retired.get_json()["active"] is False
-    names = [s["name"] for s in client.get("/api/v1/specialties", headers=login("unit")).get_json()]
+    listed = client.get("/api/v1/specialties", headers=login("unit")).get_json()["items"]
+    names = [s["name"] for s in listed]
     assert "园林绿化工程" not in names and len(names) == 14

@@ -90,8 +90,8 @@ def test_production_refuses_to_start_without_a_secret_key(env, monkeypatch):
     monkeypatch.delenv("MEMBERFLOW_SECRET_KEY", raising=False)
     with pytest.raises(ConfigError):
         load_config()
-    monkeypatch.setenv("MEMBERFLOW_SECRET_KEY", "s3cret")
-    assert load_config().secret_key == "s3cret"
+    monkeypatch.setenv("MEMBERFLOW_SECRET_KEY", "s3cret" * 6)
+    assert load_config().secret_key == "s3cret" * 6
 
 
 def test_an_uninitialised_database_is_explained(env):

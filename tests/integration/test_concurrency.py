@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import PASSWORD, applicant_data, make_app, open_task, race, seed_world, token_headers
+from conftest import (
+    PASSWORD,
+    applicant_data,
+    form_values,
+    make_app,
+    open_task,
+    race,
+    seed_world,
+    token_headers,
+)
 from sqlalchemy import func, select
 
 from service.db import db
@@ -42,10 +51,9 @@ def at_association_review(app, world):
     inst = client.post(
         "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
     ).get_json()
-    for headers, payload in (
-        (unit, {"decision": "approve", "member_level": "普通会员"}),
-        (agency, {"decision": "approve"}),
-    ):
+    pre_review = {"decision": "approve", "member_level": "普通会员"}
+    pre_review.update(form_values(client, unit, inst["id"]))
+    for headers, payload in ((unit, pre_review), (agency, {"decision": "approve"})):
         task = open_task(client, headers, inst["id"])
         assert (
             client.post(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import in_db, race, seed_world, token_headers, upload
+from conftest import in_db, member_headers, race, seed_world, token_headers, upload
 from sqlalchemy import func, select
 
 from service.db.models import (
@@ -53,7 +53,8 @@ def test_two_simultaneous_confirmations_of_one_transfer_code_have_one_winner(pg_
     ]
     if same_person:
         people = [people[0], people[0]]
-    headers = [token_headers(client, n, n[-6:]) for n, _ in people]
+    signed_in = {n: member_headers(client, n) for n, _ in people}  # once per person
+    headers = [signed_in[n] for n, _ in people]
     unit = token_headers(client, world.logins["unit"])
     code = client.post(f"{API}/units/{world.unit_id}/transfer-codes", headers=unit).get_json()
 
@@ -96,7 +97,7 @@ def test_a_confirmation_racing_a_form_start_never_both_succeed(pg_app, kind):
     for round_ in range(4):
         name = f"竞速{round_}"
         n, member_id = seed(pg_app, world.unit_id, name, f"44010619850301{round_}23")
-        member = token_headers(client, n, n[-6:])
+        member = member_headers(client, n)
         if kind == "transfer":
             path = f"/units/{world.other_unit_id}/transfer-codes"
             code = client.post(f"{API}{path}", headers=other).get_json()["code"]

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, applicant_data, make_app, open_task, seed_world, token_headers, upload
+from conftest import (
+    REPO,
+    applicant_data,
+    form_values,
+    make_app,
+    open_task,
+    seed_world,
+    token_headers,
+    upload,
+)
 from sqlalchemy import func, select
 
 from service.cli import main as cli
@@ -81,7 +90,10 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     ).get_json()
     for inst in (old, new):
         task = open_task(client, unit, inst["id"])
-        complete(client, unit, task["id"], {"decision": "approve", "member_level": "普通会员"})
+        values = form_values(client, unit, inst["id"])
+        complete(
+            client, unit, task["id"], {**values, "decision": "approve", "member_level": "普通会员"}
+        )
         task = open_task(client, agency, inst["id"])
         inst["after_agency"] = complete(client, agency, task["id"], {"decision": "approve"})
     assert old["after_agency"]["status"] == "协会初审中"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from conftest import (
     applicant_data,
+    form_values,
     open_task,
     race,
     seed_world,
@@ -28,7 +29,16 @@ def at_association_review(app, world, n: int) -> dict:
     unit = token_headers(client, world.logins["unit"])
     data = applicant_data(client, unit, id_number=make_resident_id(f"44010619850315{n:03d}"))
     inst = start_form(client, unit, "member_join", data)
-    step_task(client, unit, inst["id"], {"decision": "approve", "member_level": "普通会员"})
+    step_task(
+        client,
+        unit,
+        inst["id"],
+        {
+            **form_values(client, unit, inst["id"]),
+            "decision": "approve",
+            "member_level": "普通会员",
+        },
+    )
     step_task(
         client, token_headers(client, world.logins["agency"]), inst["id"], {"decision": "approve"}
     )

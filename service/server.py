@@ -1,0 +1,93 @@
+"""`memberflow serve`: gunicorn with threaded workers (production), or Flask's development
+server with `--dev`.
+
+The app is built once in the master before the workers fork (so a broken definition or
+setting stops the start with its message, not once per worker); each worker then drops
+the database connections it inherited and opens its own.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
+
+from service.headers import SERVER_NAME
+
+
+def _one_server_header(wsgi_app):
+    """gunicorn writes `Server: gunicorn` itself and has no setting to change it; its
+    start_response is a method of its response object, whose `version` names the server.
+    Name us there and drop the app's own Server header, so one `Server: memberflow` leaves."""
+
+    def app(environ, start_response):
+        response = getattr(start_response, "__self__", None)
+        if response is None or not hasattr(response, "version"):
+            return wsgi_app(environ, start_response)
+        response.version = SERVER_NAME
+
+        def start(status, headers, exc_info=None):
+            kept = [(k, v) for k, v in headers if k.lower() != "server"]
+            return start_response(status, kept, exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app
+
+
+def _forget_connections(app: Flask, close: bool) -> None:
+    from service.db import db
+
+    with app.app_context():
+        db.engine.dispose(close=close)
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn run in-process with our settings, serving an app already built."""
+
+    def __init__(self, app: Flask, options: dict):
+        self.app = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # older gunicorns lack some settings
+                self.cfg.set(key, value)
+
+    def load(self):
+        return _one_server_header(self.app)
+
+
+def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve `app` with gunicorn's threaded workers until SIGTERM/SIGINT."""
+    _forget_connections(app, close=True)  # the master serves no requests: it keeps no connection
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        # connections inherited from the master are its own; each worker opens its own
+        "post_fork": lambda _server, _worker: _forget_connections(app, close=False),
+        "accesslog": "-",
+        "errorlog": "-",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        # X-Forwarded-* are trusted only through MEMBERFLOW_PROXIES (ProxyFix in the app)
+        "secure_scheme_headers": {},
+        # no control socket: one per user by default, so two servers on a host would clash
+        "control_socket_disable": True,
+    }
+    _Gunicorn(app, options).run()
+
+
+class _Handler(WSGIRequestHandler):
+    """The development server without its `Werkzeug/… Python/…` banner."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+
+def run_dev(app: Flask, host: str, port: int) -> None:
+    """Flask's development server (threaded), for `memberflow serve --dev` only."""
+    app.run(host=host, port=port, threaded=True, request_handler=_Handler)

@@ -1,0 +1,91 @@
+"""Errors in one shape and one language; parameters do what they say, and unknown ones are
+named instead of ignored."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from conftest import applicant_data, start_form, step_task
+from test_education_api import seed
+from test_every_process_refuses_with_reasons import form_for
+
+from service.services.roster import CertificateSeed
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def test_a_rule_failure_names_each_person_by_the_lines_path_as_field_errors_do(
+    app, client, login, world
+):
+    unit = login("unit")
+    cert = CertificateSeed("监理员", "JL2024000001", date(2029, 6, 30))  # not due for renewal
+    own = seed(app, world.unit_id, "蔡文华", "44010619800404567", certificates=[cert])
+    data = form_for(app, "continuing_education", unit, client, own, "蔡文华")
+    body = start_form(client, unit, "continuing_education", data, 422)
+    assert set(body["errors"]) == {"eligibility", "persons.0"}, body
+    assert (
+        isinstance(body["errors"]["persons.0"], str) and "2029-06-30" in body["errors"]["persons.0"]
+    )
+    # the same path a field error of that line has
+    data["persons"][0]["id_number"] = "X"
+    body = start_form(client, unit, "continuing_education", data, 422)
+    assert "persons.0.id_number" in body["errors"], body
+
+
+def test_a_page_size_error_is_said_in_chinese_only(client, login):
+    reply = client.get("/api/v1/instances?page_size=0", headers=login("unit"))
+    assert reply.status_code == 422
+    body = reply.get_json()
+    assert body["errors"] == {"page_size": "应在1到200之间"}
+    assert not ENGLISH_WORD.search(body["message"].replace("page_size", "")), body["message"]
+
+
+def test_a_bad_decision_lists_the_values_to_send_with_their_labels(client, login):
+    unit = login("unit")
+    inst = start_form(client, unit, "member_join", applicant_data(client, unit))
+    body = step_task(client, unit, inst["id"], {"decision": "同意"}, expect=422)
+    assert "approve（通过）" in body["errors"]["decision"], body
+    assert "return（退回）" in body["errors"]["decision"], body
+
+
+def test_the_specialty_dictionary_is_paged_as_documented(client, login):
+    unit = login("unit")
+    first = client.get("/api/v1/specialties?page_size=5", headers=unit).get_json()
+    assert (len(first["items"]), first["total"], first["page"]) == (5, 14, 1)
+    last = client.get("/api/v1/specialties?page_size=5&page=3", headers=unit).get_json()
+    assert len(last["items"]) == 4
+    whole = client.get("/api/v1/specialties", headers=unit).get_json()
+    assert len(whole["items"]) == whole["total"] == 14
+
+
+def test_an_unknown_query_parameter_answers_422_naming_it(client, login):
+    unit = login("unit")
+    for url, name in (
+        ("/api/v1/instances?colour=red", "colour"),
+        ("/api/v1/instances/summary?status=审批完成", "status"),
+        ("/api/v1/certificates?number=JL1", "number"),
+        ("/api/v1/learning-tasks?name=张", "name"),
+        ("/api/v1/instances/1?expand=all", "expand"),
+        ("/api/v1/public/certificates?number=JL1&verbose=1", "verbose"),
+    ):
+        reply = client.get(url, headers=unit)
+        assert reply.status_code == 422, (url, reply.get_json())
+        assert set(reply.get_json()["errors"]) == {name}, url
+
+
+def test_an_unknown_status_type_or_business_answers_422_instead_of_an_empty_list(
+    client, login, world
+):
+    unit = login("unit")
+    for url, name in (
+        ("/api/v1/learning-tasks?process=no_such_business", "process"),
+        ("/api/v1/certificates?certificate_type=总监理工程师", "certificate_type"),
+        (f"/api/v1/units/{world.unit_id}/eligibility?process=no_such_business", "process"),
+        (f"/api/v1/units/{world.unit_id}/members?title=特级", "title"),
+        ("/api/v1/enrolments/export.xlsx?status=已作废", "status"),
+        ("/api/v1/instances?status=已作废", "status"),
+    ):
+        reply = client.get(url, headers=unit)
+        assert reply.status_code == 422, (url, reply.get_json())
+        assert set(reply.get_json()["errors"]) == {name}, url

@@ -1,0 +1,89 @@
+"""Hostile input answers 4xx, never 500, and is refused before it costs anything: integers past
+the database's range, NUL bytes, lone surrogates, deep or oversized JSON; the order of checks."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import applicant_data
+
+MAX_JSON_BYTES = 1024 * 1024  # as documented in the OpenAPI description: 1MB
+MAX_JSON_DEPTH = 32
+
+
+def join_code(client, login, world) -> str:
+    reply = client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"), json={"variant": "full"}
+    )
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()["code"]
+
+
+def post_raw(client, url, text: str, headers=None):
+    return client.post(url, data=text, headers=headers or {}, content_type="application/json")
+
+
+def test_ids_and_page_numbers_past_the_integer_range_answer_404_and_422(client, login):
+    unit = login("unit")
+    for url in ("/api/v1/instances/2147483648", "/api/v1/tasks/99999999999/claim"):
+        method = client.post if url.endswith("claim") else client.get
+        assert method(url, headers=unit).status_code == 404, url
+    reply = client.get("/api/v1/instances?page=9999999999999999999", headers=unit)
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"page"}
+    reply = client.get("/api/v1/tasks?agency_id=99999999999", headers=login("association"))
+    assert reply.status_code == 422, reply.get_json()
+
+
+def test_a_nul_byte_in_any_text_answers_422_naming_the_field(client, login):
+    reply = client.get("/api/v1/public/certificates?number=JL%00")
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"number"}
+    reply = client.post("/api/v1/auth/token", json={"username": "admin\x00", "password": "x"})
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"username"}
+    reply = client.get("/api/v1/instances?q=%E5%BC%A0%00", headers=login("unit"))
+    assert reply.status_code == 422, reply.get_json()
+
+
+def test_a_lone_surrogate_in_a_name_answers_422_and_nothing_is_saved(client, login):
+    unit = login("unit")
+    data = applicant_data(client, unit, name="\ud800张三")
+    text = json.dumps({"data": data})  # ensure_ascii: the surrogate travels as \ud800
+    reply = post_raw(client, "/api/v1/processes/member_join/instances", text, unit)
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"name"}  # as the form's own errors name it
+    assert client.get("/api/v1/instances", headers=unit).get_json()["total"] == 0
+
+
+def test_json_nested_a_thousand_deep_is_refused_on_the_public_application(client, login, world):
+    code = join_code(client, login, world)
+    text = '{"data": {"name": ' + "[" * 1000 + "]" * 1000 + "}}"
+    reply = post_raw(client, f"/api/v1/join-codes/{code}/applications", text)
+    assert reply.status_code == 422, reply.get_json()
+    assert f"{MAX_JSON_DEPTH}层" in reply.get_json()["message"]
+
+
+def test_a_json_body_over_the_documented_size_answers_413_before_it_is_read(client, login):
+    unit = login("unit")
+    text = json.dumps({"data": {"name": "张" * (MAX_JSON_BYTES // 3 + 10)}})
+    assert len(text.encode()) > MAX_JSON_BYTES
+    reply = post_raw(client, "/api/v1/processes/member_join/instances", text, unit)
+    assert reply.status_code == 413, reply.get_json()
+    assert "1MB" in reply.get_json()["message"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "1MB" in spec["info"]["description"]
+
+
+def test_an_anonymous_caller_gets_401_before_any_check_of_the_body(client):
+    url = "/api/v1/processes/member_join/instances"
+    assert post_raw(client, url, "{not json").status_code == 401
+    assert client.post(url, json={"unexpected": 1}).status_code == 401
+    assert client.get("/api/v1/instances?page=0&nonsense=1").status_code == 401
+
+
+def test_a_method_the_path_does_not_take_answers_405_with_allow(client, login):
+    reply = client.delete("/api/v1/instances", headers=login("unit"))
+    assert reply.status_code == 405
+    assert "GET" in reply.headers["Allow"]
+    assert reply.get_json()["code"] == 405
