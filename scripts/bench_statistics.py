@@ -3,10 +3,16 @@
 A private PostgreSQL database (created beside the test server, dropped at the end) gets
 four agencies, 400 units and N members in bulk by SQL: birth dates over 45 years, a
 membership each (a tenth expired), and 1.3 certificates per member on average (a third
-hold two), first issued over the last six years. Then the statistics use case and the 首页
-page are timed as a unit, an agency reviewer and the association (whole province).
+hold two), first issued over the last six years. Then, as a unit, an agency reviewer and
+the association (whole province):
 
-Prints p50 / p95 / max per caller against the target p95 ≤ 100 ms.
+- "counted": the statistics use case and `GET /api/v1/statistics` with nothing kept
+  (`statistics_ttl_seconds=0`): every call counts in SQL;
+- "kept": `GET /api/v1/statistics` and the 首页 page as served (figures kept 300 s per scope),
+  so all but the first call in five minutes answer from memory.
+
+Prints p50 / p95 / max per row against the target p95 ≤ 100 ms, the counted and kept worst
+p95 separately.
 
 Run:  python scripts/bench_statistics.py [--members 100000] [--runs 40]
 """
@@ -14,6 +20,7 @@ Run:  python scripts/bench_statistics.py [--members 100000] [--runs 40]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import statistics as stats
@@ -116,11 +123,18 @@ def timed(fn, runs: int) -> list[float]:
     return times
 
 
+def ok(reply):
+    assert reply.status_code == 200, reply.status_code
+    return reply
+
+
 def signed_in(app, username: str):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    reply = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    client.bearer = {"Authorization": "Bearer " + reply.get_json()["access_token"]}
     return client
 
 
@@ -157,7 +171,10 @@ def main() -> None:
                 "agency (1 of 4)": Actor(None, "机构", "agency_reviewer", agency_id=1),
                 "association": Actor(None, "协会", "association_reviewer"),
             }
+            logins = {"agency (1 of 4)": "jigou1", "association": "xiehui"}
             rows = []
+            kept_ttl = ctx.config.statistics_ttl_seconds
+            ctx.config = dataclasses.replace(ctx.config, statistics_ttl_seconds=0)
             with app.app_context():
                 for label, actor in callers.items():
 
@@ -165,25 +182,52 @@ def main() -> None:
                         statistics.summary(ctx, UnitOfWork(db.session), actor)
                         db.session.rollback()
 
-                    rows.append((f"use case, {label}", timed(call, args.runs)))
+                    rows.append(("counted", f"use case, {label}", timed(call, args.runs)))
                 db.session.remove()
-            for username, label in (("jigou1", "agency"), ("xiehui", "association")):
-                client = signed_in(app, username)
+            clients = {label: signed_in(app, user) for label, user in logins.items()}
+            for label, client in clients.items():
                 rows.append(
-                    (f"首页 page, {label}", timed(lambda c=client: c.get("/home"), args.runs))
+                    (
+                        "counted",
+                        f"GET /statistics, {label}",
+                        timed(
+                            lambda c=client: ok(c.get("/api/v1/statistics", headers=c.bearer)),
+                            args.runs,
+                        ),
+                    )
                 )
-            print(f"\n{'what':<34}{'p50':>8}{'p95':>8}{'max':>8}  (ms)")
-            worst = 0.0
-            for label, times in rows:
+            ctx.config = dataclasses.replace(ctx.config, statistics_ttl_seconds=kept_ttl)
+            for label, client in clients.items():
+                rows.append(
+                    (
+                        "kept",
+                        f"GET /statistics, {label}",
+                        timed(
+                            lambda c=client: ok(c.get("/api/v1/statistics", headers=c.bearer)),
+                            args.runs,
+                        ),
+                    )
+                )
+                rows.append(
+                    (
+                        "kept",
+                        f"首页 page, {label}",
+                        timed(lambda c=client: ok(c.get("/home")), args.runs),
+                    )
+                )
+            print(f"\n{'':<8}{'what':<34}{'p50':>8}{'p95':>8}{'max':>8}  (ms)")
+            worst = {"counted": 0.0, "kept": 0.0}
+            for kind, label, times in rows:
                 ordered = sorted(times)
                 p95 = ordered[int(len(ordered) * 0.95) - 1]
-                worst = max(worst, p95)
-                print(f"{label:<34}{stats.median(times):8.1f}{p95:8.1f}{max(times):8.1f}")
-            verdict = "met" if worst <= TARGET_P95_MS else "MISSED"
-            print(
-                f"\nworst p95: {worst:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms: {verdict}; "
-                f"ratio {worst / TARGET_P95_MS:.2f})"
-            )
+                worst[kind] = max(worst[kind], p95)
+                print(f"{kind:<8}{label:<34}{stats.median(times):8.1f}{p95:8.1f}{max(times):8.1f}")
+            for kind, p95 in worst.items():
+                verdict = "met" if p95 <= TARGET_P95_MS else "MISSED"
+                print(
+                    f"worst p95, {kind}: {p95:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms: "
+                    f"{verdict}; ratio {p95 / TARGET_P95_MS:.2f})"
+                )
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()

@@ -73,6 +73,14 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
     server.run_gunicorn(app, host, port, workers or config.workers, threads or config.threads)
 
 
+def _sqlite_folder(database_url: str) -> None:
+    """Create the folder of an SQLite database file."""
+    if database_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""
@@ -84,12 +92,7 @@ def db_upgrade() -> None:
     from service.db.migrate import upgrade
 
     config = _config()
-    if config.database_url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+    _sqlite_folder(config.database_url)
     upgrade(config.database_url)
     click.echo("数据库已升级到最新版本")
 
@@ -114,10 +117,25 @@ def create_admin(username: str, password: str) -> None:
 
 
 @main.command("demo-data")
-def demo_data() -> None:
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start over: drop every table of the configured database, migrate, then fill it.",
+)
+def demo_data(reset: bool) -> None:
     """Fill the database with a realistic demo and print the logins."""
     from service.services.demo import load_demo
 
+    if reset:
+        from service.db.migrate import drop_everything, upgrade
+
+        config = _config()
+        if config.production:
+            click.echo("错误 生产环境（MEMBERFLOW_ENV=production）不能重置演示数据", err=True)
+            sys.exit(1)
+        _sqlite_folder(config.database_url)
+        drop_everything(config.database_url)
+        upgrade(config.database_url)
     app = _app()
     with app.app_context():
         logins = load_demo(app)
@@ -172,6 +190,56 @@ def scheduler(tick: int, retry: float | None) -> None:
     except ValueError as exc:
         click.echo(f"错误 调度设置有误：{exc}", err=True)
         sys.exit(1)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner.run(stop)
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Jobs run at the same time by this worker (PostgreSQL).",
+)
+@click.option(
+    "--heartbeat",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between this worker's heartbeats (PostgreSQL).",
+)
+@click.option(
+    "--stalled-after",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds without a heartbeat after which a running job is run again.",
+)
+def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
+    """Run background jobs (large exports, certificate zips, imports) in the foreground.
+
+    On PostgreSQL this is procrastinate's worker: start one or more beside the servers; a
+    job whose worker was killed is run again by another. On SQLite the web server runs jobs
+    in a thread of its own; this command runs the same loop without the web server.
+    SIGTERM or Ctrl-C stops it after the running job.
+    """
+    import logging
+    import signal
+    import threading
+
+    from service.worker import LocalWorker, QueueWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    app = _app()
+    config = app.extensions["memberflow"].config
+    if config.database_url.startswith("sqlite"):
+        runner = LocalWorker(app, stale=stalled_after)
+    else:
+        runner = QueueWorker(app, concurrency, heartbeat, stalled_after)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

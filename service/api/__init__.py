@@ -21,6 +21,7 @@ from service.api import (
     records,
     reference,
     schedules,
+    statistics,
     tasks,
 )
 from service.api.common import register_error_handlers
@@ -93,6 +94,7 @@ def register_api(app: Flask) -> None:
         certificate_documents,
         confirmations,
         schedules,
+        statistics,
         join_codes,
         files,
         reference,

@@ -397,12 +397,20 @@ EligibilityPageSchema = page_schema(
 
 class PreviewItemSchema(EligibilityItemSchema):
     index = fields.Integer()
+    support_fee = fields.String(
+        metadata={"description": "会员教育辅助费（元），收费业务的符合条件人员"}
+    )
+    membership_fee = fields.String(metadata={"description": "随业务加收的个人会员会费（元）"})
 
 
 class PreviewSchema(Schema):
     process = fields.String()
     process_name = fields.String()
     items = fields.List(fields.Nested(PreviewItemSchema))
+    fee_total = fields.String(
+        allow_none=True,
+        metadata={"description": "金额总计（元）：收费业务且人员均符合条件时给出"},
+    )
 
 
 class LearningRecordSchema(Schema):
@@ -551,3 +559,35 @@ class SpecialtyRequest(Schema):
 class SpecialtyPatch(Schema):
     active = fields.Boolean()
     sort = Int32()
+
+
+class StatisticsQuery(Schema):
+    agency_id = Int32(
+        load_default=None,
+        metadata={"description": "只统计一个会员服务机构（仅协会审核、协会财务、秘书处可用）"},
+    )
+
+
+class YearIssuesSchema(Schema):
+    year = fields.Integer(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class HoldersSchema(Schema):
+    single = fields.Integer(required=True, metadata={"description": "持一本有效证书的人数"})
+    double = fields.Integer(required=True, metadata={"description": "持两本及以上的人数"})
+
+
+class StatisticsSchema(Schema):
+    scope = fields.String(
+        required=True, metadata={"description": "unit（本单位）、agency（本机构）或 association"}
+    )
+    as_of = fields.Date(required=True, metadata={"description": "统计日（北京时间）"})
+    counted_at = UtcDateTime(required=True, metadata={"description": "统计时间"})
+    persons = fields.Integer(required=True, metadata={"description": "人员档案人数"})
+    members = fields.Integer(required=True, metadata={"description": "会籍有效的会员人数"})
+    valid_certificates = fields.Integer(required=True, metadata={"description": "有效证书总数"})
+    certificates_by_type = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    issued_by_year = fields.List(fields.Nested(YearIssuesSchema), required=True)
+    holders = fields.Nested(HoldersSchema, required=True)
+    age_bands = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

@@ -21,3 +21,21 @@ def alembic_config(database_url: str) -> AlembicConfig:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database schema up to `revision`."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def drop_everything(database_url: str) -> None:
+    """Drop every table of the database (the demo's fresh start; never used in production)."""
+    import warnings
+
+    from sqlalchemy import MetaData, create_engine
+    from sqlalchemy.exc import SAWarning
+
+    engine = create_engine(database_url)
+    try:
+        metadata = MetaData()
+        with warnings.catch_warnings():  # expression indexes are dropped with their tables
+            warnings.simplefilter("ignore", SAWarning)
+            metadata.reflect(engine)
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()

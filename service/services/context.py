@@ -22,6 +22,7 @@ class Context:
     config: Config
     clock: Callable[[], datetime] = field(default=utcnow)
     storage: Storage | None = None  # uploaded files' bytes; default: what the config names
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # per-app kept results
 
     def __post_init__(self) -> None:
         if self.storage is None:

@@ -60,7 +60,11 @@ def _seed_members(unit_id: int, today: date) -> dict[str, str]:
             {"violation_note": "2025年通报批评"},
         ),
         "冯佩珊": ("44010619910606912", {"普通会员": year}, [], {}),
-        "韩志诚": ("44010619930909123", {"普通会员": today + timedelta(days=10)}, [], {}),
+        # enrolled 20 days ago; his membership (and so his learning deadline) ended 8 days ago
+        "韩志诚": ("44010619930909123", {"普通会员": today - timedelta(days=8)}, [], {}),
+        # free for the README's examples: continuing education and a specialty change
+        "陈伟强": ("44010619860606135", {"普通会员": year}, [("监理员", soon, "JL2023000107")], {}),
+        "吴海涛": ("44010619880808246", {"普通会员": year}, [("监理员", year, "JL2024000108")], {}),
     }
     ids = {}
     for name, (prefix, memberships, certs, extra) in people.items():
@@ -104,24 +108,10 @@ def _start(ctx, unit: Actor, key: str, data: dict) -> int:
     return view["id"]
 
 
-def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
-    """Members of the first unit and forms of every business type in every state."""
+def _initial_education(ctx, actors, ids, line, files, steps) -> None:
+    """冯佩珊 and 韩志诚 enrol in initial education, are approved and pay; 冯佩珊 passes."""
     unit = actors["unit_admin"]
-    today = ctx.today()
-    ids = _seed_members(unit.unit_id, today)
-
-    def line(name: str, **fields) -> dict:
-        return {"id_number": ids[name], "name": name, **fields}
-
-    def files(*names: str) -> dict:
-        return {n: upload("#ffffff") for n in names}
-
     education = ("diploma", "social_insurance")
-    pay = [("unit_pay", {"fee_voucher": upload("#ffd700")})]
-    review = [("agency_review", REVIEW), ("association_review", REVIEW)]
-    finance = [("finance_review", {**FINANCE, "receipt_date": today.isoformat()})]
-
-    # initial education: 冯佩珊 passes, 韩志诚's learning expires with his membership
     initial = _start(
         ctx,
         unit,
@@ -139,7 +129,7 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
             ],
         },
     )
-    _walk(ctx, initial, actors, review + pay + finance)
+    _walk(ctx, initial, actors, steps)
     with UnitOfWork(db.session) as uow:
         learning.record_results(
             ctx,
@@ -158,13 +148,36 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
                 )
             ],
         )
+
+
+def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
+    """Members of the first unit and forms of every business type in every state."""
+    unit = actors["unit_admin"]
+    today = ctx.today()
+    ids = _seed_members(unit.unit_id, today)
+
+    def line(name: str, **fields) -> dict:
+        return {"id_number": ids[name], "name": name, **fields}
+
+    def files(*names: str) -> dict:
+        return {n: upload("#ffffff") for n in names}
+
+    education = ("diploma", "social_insurance")
+    pay = [("unit_pay", {"fee_voucher": upload("#ffd700")})]
+    review = [("agency_review", REVIEW), ("association_review", REVIEW)]
+    finance = [("finance_review", {**FINANCE, "receipt_date": today.isoformat()})]
+
+    # initial education, 20 days ago: 冯佩珊 passes, 韩志诚's learning expired with his
+    # membership 8 days ago (the scheduler's timer fired on the deadline)
     clock = ctx.clock
-    ctx.clock = lambda: clock() + timedelta(days=12)
+    ctx.clock = lambda: clock() - timedelta(days=20)
     try:
-        with UnitOfWork(db.session) as uow:
-            learning.fire_due_timers(ctx, uow)
+        then = [("finance_review", {**FINANCE, "receipt_date": ctx.today().isoformat()})]
+        _initial_education(ctx, actors, ids, line, files, review + pay + then)
     finally:
         ctx.clock = clock
+    with UnitOfWork(db.session) as uow:
+        learning.fire_due_timers(ctx, uow)
 
     # upgrade: approved, learning in progress
     upgrade = _start(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 
 import pytest
-from conftest import in_db, seed_world
+from conftest import in_db, seed_world, token_headers
 from lxml import etree
 
 from service.db.uow import UnitOfWork
@@ -135,3 +136,46 @@ def test_the_charts_are_svg_with_titles_and_escaped_labels():
     rects = etree.fromstring(str(bars).encode()).findall("rect")
     heights = [float(r.get("height")) for r in rects if r.get("height") not in ("10",)]
     assert max(heights) > 0 and min(heights) == 0
+
+
+def test_a_scopes_figures_are_kept_for_the_configured_time_then_counted_again(figures, app):
+    world, of = figures
+    ctx = app.extensions["memberflow"]
+    unit = Actor(1, "单位", "unit_admin", unit_id=world.unit_id)
+    first = of(unit)
+
+    def one_more(session):
+        add_member(session, MemberSeed("庚", make_resident_id("44010619900101777"), world.unit_id))
+        session.commit()
+
+    in_db(app, one_more)
+    kept = of(unit)
+    assert kept["persons"] == first["persons"] == 5  # within statistics_ttl_seconds
+    assert kept["counted_at"] == first["counted_at"]
+    other = of(Actor(3, "汕头", "agency_reviewer", agency_id=world.other_agency_id))
+    assert other["persons"] == 1  # another scope is counted on its own
+    ctx.config = dataclasses.replace(ctx.config, statistics_ttl_seconds=0)
+    assert of(unit)["persons"] == 6  # nothing kept: counted again
+
+
+def test_the_statistics_endpoint_answers_each_role_its_scope(app):
+    world = seed_world(app)
+    seed(app, world)
+    client = app.test_client()
+    assert client.get("/api/v1/statistics").status_code == 401
+    unit = client.get("/api/v1/statistics", headers=token_headers(client, world.logins["unit"]))
+    assert unit.status_code == 200, unit.get_json()
+    body = unit.get_json()
+    assert (body["scope"], body["persons"], body["valid_certificates"]) == ("unit", 5, 4)
+    assert body["holders"] == {"single": 2, "double": 1} and "counted_at" in body
+    narrowed = client.get(
+        f"/api/v1/statistics?agency_id={world.other_agency_id}",
+        headers=token_headers(client, world.logins["unit"]),
+    )
+    assert narrowed.status_code == 422 and "agency_id" in narrowed.get_json()["errors"]
+    association = client.get(
+        f"/api/v1/statistics?agency_id={world.other_agency_id}",
+        headers=token_headers(client, world.logins["association"]),
+    )
+    assert association.status_code == 200
+    assert (association.get_json()["scope"], association.get_json()["persons"]) == ("agency", 1)
