@@ -28,7 +28,7 @@ def engine_options(url: str) -> dict:
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
-    from service import headers
+    from service import headers, worker
     from service.api import register_api
     from service.db import db
     from service.engine import load_definitions
@@ -73,4 +73,5 @@ def create_app(config: Config | None = None) -> Flask:
     register_api(app)
     register_web(app)
     headers.install(app, config)
+    worker.install(app)  # SQLite: background jobs run in a local thread
     return app

@@ -51,6 +51,7 @@ class Config:
     threads: int = 8  # threads per worker
     join_quota_files: int = 40  # uploads through one join code not yet used by an application
     join_quota_bytes: int = 100 * 1024 * 1024  # … and their total size, within a day
+    job_sync_rows: int = 1000  # a page's export up to this many rows downloads at once; more: a job
     statistics_ttl_seconds: int = 300  # how long the 首页 figures of one scope are kept
     extra: dict = field(default_factory=dict)
 
@@ -151,6 +152,7 @@ def load_config(**overrides) -> Config:
         join_quota_bytes=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_MB", 100, minimum=1)
         * 1024
         * 1024,
+        job_sync_rows=_count(env, "MEMBERFLOW_JOB_SYNC_ROWS", 1000),
         statistics_ttl_seconds=_count(env, "MEMBERFLOW_STATISTICS_TTL", 300),
     )
     values.update(overrides)

@@ -106,6 +106,13 @@ def _truncate_pg(url: str) -> None:
             _seeded[url] = [dict(r._mapping) for r in conn.execute(sa.select(table))]
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # procrastinate's queue (background jobs) beside our tables: no entry outlives its test
+        conn.execute(
+            sa.text(
+                "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_workers, "
+                "procrastinate_periodic_defers RESTART IDENTITY CASCADE"
+            )
+        )
         conn.execute(table.insert(), _seeded[url])
         conn.execute(
             sa.text(

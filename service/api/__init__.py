@@ -14,6 +14,7 @@ from service.api import (
     eligibility,
     files,
     instances,
+    jobs,
     join_codes,
     learning,
     members,
@@ -98,6 +99,7 @@ def register_api(app: Flask) -> None:
         join_codes,
         files,
         reference,
+        jobs,
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)

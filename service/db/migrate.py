@@ -32,6 +32,14 @@ def drop_everything(database_url: str) -> None:
 
     engine = create_engine(database_url)
     try:
+        if engine.dialect.name == "postgresql":
+            # procrastinate's queue (background jobs): its functions hang on its tables; what
+            # is left (types, functions) the migration that creates the queue clears first
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, "
+                    "procrastinate_jobs, procrastinate_workers CASCADE"
+                )
         metadata = MetaData()
         with warnings.catch_warnings():  # expression indexes are dropped with their tables
             warnings.simplefilter("ignore", SAWarning)

@@ -521,3 +521,45 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     result: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class Job(Base):
+    """Long work run in the background (exports, certificate zips, imports), with progress.
+
+    The row is the job's whole state, on SQLite and PostgreSQL alike: what to do (`kind`,
+    `params`, an uploaded `input_key`), who asked (`owner_id`: only they and the secretariat
+    see it), how far it is (`rows_done` of `rows_total`), how it ended (`error` in Chinese,
+    or the result's blob in the storage, downloadable until `expires_at`). `token` names
+    this dispatch: a queue entry carrying another token is stale and does nothing.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),
+        sa.Index("ix_jobs_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    params: Mapped[dict] = mapped_column(sa.JSON)
+    input_key: Mapped[str | None] = mapped_column(sa.String(64))
+    input_name: Mapped[str | None] = mapped_column(sa.String(200))
+    token: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(sa.String(100))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    errors: Mapped[dict | None] = mapped_column(sa.JSON)
+    summary: Mapped[dict | None] = mapped_column(sa.JSON)
+    result_key: Mapped[str | None] = mapped_column(sa.String(64))
+    result_name: Mapped[str | None] = mapped_column(sa.String(200))
+    result_size: Mapped[int | None]
+    result_type: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -202,22 +202,40 @@ def _selection(members: list[Member], held: dict, today: date) -> tuple[list, li
     return chosen, skipped
 
 
-def unit_certificates_zip(
+def check_batch(
     ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int]
+) -> int:
+    """How many certificates a unit's batch would hold; 404 or 422 as the zip would answer."""
+    members = _unit_members(uow, actor, unit_id, member_ids)
+    chosen, _ = _selection(members, _certificates_of(uow, members), ctx.today())
+    if not chosen:
+        raise FormInvalid({"member_ids": "所选人员都没有有效证书，无法下载"})
+    return len(chosen)
+
+
+def unit_certificates_zip(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    member_ids: list[int],
+    progress=None,
 ) -> tuple[str, tempfile.SpooledTemporaryFile]:
     """One zip of the valid certificates of the selected members, for that unit's admins.
 
     Returns the zip's file name and a SpooledTemporaryFile positioned at 0. Expired and
     cancelled certificates and members without certificates are listed in 说明.txt.
+    `progress` (a background job's) hears how many certificates of how many are drawn.
     """
     members = _unit_members(uow, actor, unit_id, member_ids)
     today = ctx.today()
     chosen, skipped = _selection(members, _certificates_of(uow, members), today)
     if not chosen:
         raise FormInvalid({"member_ids": "所选人员都没有有效证书，无法下载"})
+    drawn = chosen if progress is None else progress.track(chosen, len(chosen))
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
-        for cert, member in chosen:
+        for cert, member in drawn:
             doc = _document(ctx, uow, cert, member)
             archive.writestr(file_name(doc.facts), render_pdf(doc))
         if skipped:

@@ -44,8 +44,21 @@ EDUCATION_PROCESSES = (
 
 
 def _stream(uow: UnitOfWork, stmt: Select) -> Iterator[Row]:
-    """The rows of `stmt`, fetched CHUNK at a time."""
-    return iter(uow.session.execute(stmt.execution_options(yield_per=CHUNK)))
+    """The rows of `stmt`, fetched CHUNK at a time; the query runs at the first row taken
+    (an export refused on its size before that leaves no cursor open)."""
+    result = uow.session.execute(stmt.execution_options(yield_per=CHUNK))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _reporting(uow: UnitOfWork, stmt: Select, rows: Iterable, progress) -> Iterable:
+    """`rows`, telling a background job's `progress` how many of how many are written."""
+    if progress is None:
+        return rows
+    total = uow.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return progress.track(rows, total)
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -134,13 +147,19 @@ def export_archive(
     unit_id: int,
     filters: ArchiveFilters,
     target: BinaryIO,
+    progress=None,
 ) -> int:
-    """单位人员档案导出表: the archive list's rows (same filters) into `target`; rows written."""
+    """单位人员档案导出表: the archive list's rows (same filters) into `target`; rows written.
+
+    `progress` (a background job's) hears how many rows of how many are written.
+    """
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
     stmt = archive_query(unit_id, today, filters).order_by(Member.id)
     rows = (_archive_row(archive_record(row, today)) for row in _stream(uow, stmt))
-    return write_workbook(target, "单位人员档案", ARCHIVE_COLUMNS, rows)
+    return write_workbook(
+        target, "单位人员档案", ARCHIVE_COLUMNS, _reporting(uow, stmt, rows, progress)
+    )
 
 
 # --- 开票记录 ---------------------------------------------------------------------------
@@ -187,6 +206,7 @@ def export_bills(
     receipt_from: date | None = None,
     receipt_to: date | None = None,
     unit_id: int | None = None,
+    progress=None,
 ) -> int:
     """开票记录: confirmed bills whose receipt date is in the range, by date; rows written."""
     start, end = _bill_range(ctx, receipt_from, receipt_to)
@@ -230,7 +250,7 @@ def export_bills(
         )
         for r in _stream(uow, stmt)
     )
-    return write_workbook(target, "开票记录", BILL_COLUMNS, rows)
+    return write_workbook(target, "开票记录", BILL_COLUMNS, _reporting(uow, stmt, rows, progress))
 
 
 def _process_names(ctx: Context) -> dict[str, str]:
@@ -298,6 +318,7 @@ def export_enrolments(
     q: str | None = None,
     submitted_from: date | None = None,
     submitted_to: date | None = None,
+    progress=None,
 ) -> int:
     """报名表: one row per person on the caller's education forms, newest form first."""
     _check_enrolment_filters(process, submitted_from, submitted_to)
@@ -334,8 +355,9 @@ def export_enrolments(
         .order_by(ProcessInstance.id.desc(), InstancePerson.position)
     )
     names = _process_names(ctx)
+    rows = _enrolment_rows(_stream(uow, stmt), names)
     return write_workbook(
-        target, "报名表", ENROLMENT_COLUMNS, _enrolment_rows(_stream(uow, stmt), names)
+        target, "报名表", ENROLMENT_COLUMNS, _reporting(uow, stmt, rows, progress)
     )
 
 
@@ -380,7 +402,7 @@ def _hours(value) -> str:
 
 
 def export_learning(
-    ctx: Context, uow: UnitOfWork, actor: Actor, target: BinaryIO, **filters
+    ctx: Context, uow: UnitOfWork, actor: Actor, target: BinaryIO, progress=None, **filters
 ) -> int:
     """学习进度: the learning list's rows (same filters and order) into `target`."""
     stmt = (
@@ -407,4 +429,6 @@ def export_learning(
         )
         for t, gender, mobile, business_key in _stream(uow, stmt)
     )
-    return write_workbook(target, "学习进度", LEARNING_COLUMNS, rows)
+    return write_workbook(
+        target, "学习进度", LEARNING_COLUMNS, _reporting(uow, stmt, rows, progress)
+    )
