@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -159,6 +160,7 @@ def pages(s: Shooter, app) -> None:
     popup = opened.value
     s.shot(popup, "finance_voucher_view")
     popup.close()
+    finance_pages(s, page)
     # --- the secretariat: claimed tasks and reassigning ------------------------------------------
     page.context.clear_cookies()
     s.login(page, "admin")
@@ -168,6 +170,7 @@ def pages(s: Shooter, app) -> None:
         reassign.first.click()
         s.shot(page, "secretariat_reassign")
     s.shot(page, "secretariat_forms_returned", "/forms?status=" + "退回")
+    secretariat_pages(s, page)
     # --- a unit: its forms and one form's detail -------------------------------------------------
     page.context.clear_cookies()
     s.login(page, UNIT)
@@ -176,6 +179,9 @@ def pages(s: Shooter, app) -> None:
     s.shot(page, "unit_form_detail")
     s.shot(page, "unit_todo", "/workbench/todo")
     s.shot(page, "not_found_page", "/forms/999999")
+    unit_admin_pages(s, page)
+    unit_business_pages(s, page)
+    job_pages(s, page, app)
     token = api(page, base, "POST", "/auth/token", body={"username": UNIT, "password": PASSWORD})[
         "access_token"
     ]
@@ -183,6 +189,7 @@ def pages(s: Shooter, app) -> None:
     short = api(page, base, "POST", "/units/1/join-codes", token, {"variant": "short"})["code"]
     old = api(page, base, "POST", "/units/1/join-codes", token, {"variant": "full"})["code"]
     resign = api(page, base, "POST", "/units/1/members/1/resignation-codes", token)
+    member_pages(s, page)
     desk.close()
     with app.app_context():  # the last code made: as if its year were over
         last = db.session.scalar(select(func.max(JoinCode.id)))
@@ -225,6 +232,159 @@ def pages(s: Shooter, app) -> None:
     page = docs.new_page()
     s.shot(page, "api_docs", "/api/v1/docs", full=False)
     docs.close()
+
+
+def unit_admin_pages(s: Shooter, page) -> None:
+    """A unit administrator's own pages (web/unit.py): codes, archive, certificates,
+    learning, sub-accounts, the unit's information; `page` is signed in as the unit."""
+    s.shot(page, "unit_codes", "/unit/codes")
+    page.get_by_role("button", name="生成简码版申请码").click()
+    s.shot(page, "unit_join_code")
+    page.get_by_role("link", name="打印").click()
+    s.shot(page, "unit_join_code_print")
+    page.goto(s.base + "/unit/codes")
+    page.get_by_role("button", name="生成个人变更单二维码").click()
+    s.shot(page, "unit_transfer_code")
+    s.shot(page, "unit_archive", "/unit/members")
+    s.shot(page, "unit_archive_filter_error", "/unit/members?age_min=老&title=特级")
+    page.goto(s.base + "/unit/members")
+    page.locator("table.grid tbody tr td:nth-child(4) a").first.click()
+    s.shot(page, "unit_member")
+    page.get_by_role("button", name="补充证件照").click()
+    s.shot(page, "unit_id_photo_code")
+    page.go_back()
+    page.reload()
+    page.locator("#account-h ~ form button.primary").click()
+    s.shot(page, "unit_member_one_time_password")
+    s.shot(page, "unit_certificates", "/unit/certificates")
+    s.shot(page, "unit_learning", "/unit/learning")
+    s.shot(page, "unit_info", "/unit/info")
+    s.shot(page, "unit_accounts", "/unit/accounts")
+    for name, mobile in (("李强", "13800138001"), ("王芳", "13800138002"), ("赵磊", "13800138003")):
+        if not page.get_by_role("button", name="新增子账号").count():
+            break  # three already: the form gives way to the reason
+        page.get_by_label("姓名").fill(name)
+        page.get_by_label("手机号（登录账号）").fill(mobile)
+        page.get_by_label("登录密码").fill("Subaccount2026")
+        page.get_by_label("再次输入密码").fill("Subaccount2026")
+        page.get_by_role("button", name="新增子账号").click()
+    s.shot(page, "unit_accounts_full")
+    page.goto(s.base + "/unit/accounts")
+    page.get_by_role("button", name="重置密码").first.click()
+    s.shot(page, "unit_sub_account_one_time_password")
+
+
+def unit_business_pages(s: Shooter, page) -> None:
+    """A unit's 首页 and 业务办理 (web/business.py): the person picker, the start form with its
+    errors and fee preview, and its forms waiting on it; `page` is signed in as the unit."""
+    s.shot(page, "unit_home", "/home")
+    s.shot(page, "unit_business", "/business")
+    s.shot(page, "unit_pick_choose_type", "/business/initial_education")
+    s.shot(page, "unit_pick_persons", "/business/initial_education?certificate_type=监理员")
+    boxes = page.locator(".pick-col:not(.ineligible) input[name=member]")
+    for i in range(min(boxes.count(), 2)):
+        boxes.nth(i).check()
+    if boxes.count():
+        page.get_by_role("button", name="添加所选人员").click()
+        s.shot(page, "unit_start_form")
+        page.get_by_role("button", name="提交").click()
+        s.shot(page, "unit_start_form_errors")
+        for field in page.locator("input[name$='.specialty_1']").all():
+            field.fill("房屋建筑工程")
+        page.get_by_role("button", name="预览/计算费用").click()
+        s.shot(page, "unit_start_form_fee_preview")
+    s.shot(page, "unit_pick_cancellation", "/business/certificate_cancellation")
+    s.shot(page, "unit_start_join_form", "/business/member_join/form")
+    for status, name in (("退回", "unit_form_returned"), ("待缴费", "unit_form_to_pay")):
+        page.goto(s.base + "/forms?status=" + status)
+        link = page.locator("table.grid tbody a")
+        if link.count():
+            link.first.click()
+            s.shot(page, name)
+            todo = page.locator(".todo-card a.button")
+            if todo.count():
+                todo.first.click()
+                s.shot(page, name + "_task")
+
+
+def job_pages(s: Shooter, page, app) -> None:
+    """后台任务 (web/jobs.py) as the unit: a job under way, then a real export run as a job
+    (every export becomes one here) to its download, and the list."""
+    import uuid
+
+    from service.db.models import Account, Job
+    from service.db.models import utcnow as now
+
+    with app.app_context():
+        owner = db.session.scalar(select(Account.id).where(Account.username == UNIT))
+        running = Job(
+            kind="member_archive_export",
+            title="单位人员档案导出",
+            owner_id=owner,
+            params={"unit_id": 1},
+            token=uuid.uuid4().hex,
+            status="running",
+            rows_done=2350,
+            rows_total=5000,
+            attempts=1,
+            created_at=now(),
+            started_at=now(),
+            heartbeat_at=now() + timedelta(minutes=5),  # the local worker leaves it alone
+        )
+        db.session.add(running)
+        db.session.commit()
+        running_id = running.id
+        db.session.remove()
+    s.shot(page, "unit_job_running", f"/jobs/{running_id}")
+    config = app.extensions["memberflow"].config
+    saved, config.job_sync_rows = config.job_sync_rows, 0
+    try:
+        page.goto(s.base + "/unit/members")
+        page.locator("form.export").get_by_role("button", name="导出").click()
+        page.get_by_role("link", name="下载 单位人员档案导出表.xlsx").wait_for()
+        s.shot(page, "unit_job_done")
+    finally:
+        config.job_sync_rows = saved
+    s.shot(page, "unit_jobs", "/jobs")
+
+
+def finance_pages(s: Shooter, page) -> None:
+    """协会财务's lists (web/finance.py); `page` is signed in as finance."""
+    s.shot(page, "finance_invoices", "/finance/invoices")
+    s.shot(page, "finance_invoices_bad_range", "/finance/invoices?receipt_from=2026-12-31")
+    s.shot(page, "finance_bills", "/finance/bills")
+    s.shot(page, "finance_bills_waiting", "/finance/bills?status=paid")
+
+
+def secretariat_pages(s: Shooter, page) -> None:
+    """The secretariat's agencies, units and staff (web/secretariat.py); `page` is signed in
+    as the secretariat. Only jigou4 is changed (no later shot signs in with it)."""
+    s.shot(page, "secretariat_agencies", "/admin/agencies")
+    s.shot(page, "secretariat_agency_edit", "/admin/agencies/1")
+    s.shot(page, "secretariat_units", "/admin/units")
+    page.goto(s.base + "/admin/units/new")
+    page.get_by_label("单位名称（全称）").fill(UNIT)
+    page.get_by_label("统一社会信用代码").fill("91350100M000100Y44")
+    page.get_by_role("button", name="保存").click()
+    s.shot(page, "secretariat_unit_new_errors")
+    s.shot(page, "secretariat_unit_edit", "/admin/units/1")
+    s.shot(page, "secretariat_staff", "/admin/staff")
+    s.shot(page, "secretariat_staff_new", "/admin/staff/new")
+    page.goto(s.base + "/admin/staff?q=jigou4")
+    page.get_by_role("button", name="停用 jigou4").click()
+    s.shot(page, "secretariat_staff_disabled")
+    page.get_by_role("button", name="重置密码 jigou4").click()
+    s.shot(page, "secretariat_one_time_password")
+
+
+def member_pages(s: Shooter, page) -> None:
+    """系统通知 as the unit (`page` is signed in as the unit), then a member's pages."""
+    s.shot(page, "unit_notices", "/notices")
+    page.context.clear_cookies()
+    s.login(page, make_resident_id("44010619910606912"))  # 冯佩珊 (持证) in the demo
+    s.shot(page, "member_profile", "/me")
+    s.shot(page, "member_notices", "/notices")
+    s.shot(page, "member_forms", "/forms")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ with the same context, so this answer and the check at start agree.
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from service.db.models import Member, Unit
 from service.db.uow import UnitOfWork
@@ -17,12 +17,14 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
 from service.engine import Definition
+from service.engine.helpers import money_total
 from service.services.context import Context
 from service.services.facts import person_records
 from service.services.paging import page_of
 from service.services.persons import normalize
 
 CANCELLATION_DECISION = "certificate_cancellation_membership"
+FEE_DECISION = "business_fee"  # the fee table a process calls after the association's review
 _SEE_ALL = ("association_reviewer", "secretariat_admin")
 
 
@@ -123,8 +125,12 @@ def unit_eligibility(
     reason: str | None = None,
     page: int = 1,
     page_size: int = 50,
+    member_ids: list[int] | None = None,
+    q: str | None = None,
 ) -> dict:
-    """Every member of a unit, eligible or not for a business, with the reasons."""
+    """Every member of a unit, eligible or not for a business, with the reasons; optionally
+    only some of them (`member_ids`), or those whose name or ID number `q` finds (a name in
+    part, an ID number in full or by its last four characters)."""
     if not (actor.role == "unit_admin" and actor.unit_id == unit_id) and actor.role not in _SEE_ALL:
         raise NotFound("单位不存在")
     unit = uow.session.get(Unit, unit_id)
@@ -142,6 +148,19 @@ def unit_eligibility(
         form = {"reason": options[-1]} if options else {}
     today = ctx.today()
     stmt = select(Member).where(Member.unit_id == unit_id)
+    if member_ids is not None:
+        stmt = stmt.where(Member.id.in_(member_ids))
+    if q and q.strip():
+        text = q.strip()
+        stmt = stmt.where(
+            or_(
+                Member.name.contains(text, autoescape=True),
+                Member.id_number == text.upper(),
+                Member.id_number.endswith(text.upper(), autoescape=True)
+                if len(text) == 4
+                else false(),
+            )
+        )
     total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
     members = list(rows.scalars())
     records = person_records(uow.session, [m.id_number for m in members])
@@ -168,7 +187,9 @@ def unit_eligibility(
 
 
 def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
-    """What the rules would say of each person on a form, before it is submitted."""
+    """What the rules would say of each person on a form, before it is submitted, and for a
+    business with a fee each eligible person's fee and the total (when every person is
+    eligible and employed by the unit: a fee may tell of a membership, as a reason would)."""
     if actor.role != "unit_admin":
         raise NotFound("没有可预览的业务")
     defn = _definition(ctx, key)
@@ -183,6 +204,7 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     today = ctx.today()
     records = person_records(uow.session, [p["id_number"] for p in lines])
     form = {k: v for k, v in payload.items() if k != "persons"}
+    charged = FEE_DECISION in defn.decisions
     items = []
     for i, line in enumerate(lines):
         facts = person_facts(
@@ -192,13 +214,24 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
             actor.unit_id,
             today,
         )
-        answer = _judge(defn, _context(defn, form, line, facts, unit, today))
-        items.append(
-            {
-                "index": i,
-                "id_number": line["id_number"],
-                "name": line.get("name"),
-                **_shown(answer, facts),
-            }
-        )
-    return {"process": defn.key, "process_name": defn.name, "items": items}
+        context = _context(defn, form, line, facts, unit, today)
+        answer = _judge(defn, context)
+        item = {"index": i, "id_number": line["id_number"], "name": line.get("name")}
+        item.update(_shown(answer, facts))
+        if charged and answer["eligible"] and disclosure.employs(facts):
+            item.update(_fee(defn, context))  # (a fee may tell of another unit's member)
+        items.append(item)
+    view = {"process": defn.key, "process_name": defn.name, "items": items}
+    if charged:
+        fees = [x for x in items if "support_fee" in x]
+        view["fee_total"] = money_total(fees) if len(fees) == len(items) else None
+    return view
+
+
+def _fee(defn: Definition, context: dict) -> dict:
+    """One eligible person's fee as the process will bill it (its fee table, same context)."""
+    found = defn.decisions.evaluate(FEE_DECISION, context)
+    return {
+        "support_fee": found.get("support_fee") or "0.00",
+        "membership_fee": found.get("membership_fee") or "0.00",
+    }

@@ -316,6 +316,7 @@ def learning_query(
     year: int | None = None,
     opened_from: date | None = None,
     opened_to: date | None = None,
+    instance_id: int | None = None,
 ) -> Select:
     """The learning tasks the caller may see, filtered (shared by the list and the export).
 
@@ -331,6 +332,8 @@ def learning_query(
         stmt = stmt.where(LearningTask.member_id == actor.member_id)
     elif actor.role not in ("association_reviewer", "finance_reviewer", "secretariat_admin"):
         raise NotFound("没有可查看的学习任务")
+    if instance_id is not None:  # the learning one enrolment form opened
+        stmt = stmt.where(LearningTask.instance_id == instance_id)
     if status:
         stmt = stmt.where(LearningTask.status == status)
     if q:

@@ -12,7 +12,23 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from service.httputil import PAGE_ERRORS
-from service.web import assets, auth, errors, home, materials, public, records, workbench
+from service.web import (
+    assets,
+    auth,
+    business,
+    errors,
+    finance,
+    home,
+    jobs,
+    materials,
+    member,
+    notices,
+    public,
+    records,
+    secretariat,
+    unit,
+    workbench,
+)
 
 csrf = CSRFProtect()
 
@@ -31,7 +47,22 @@ def register_web(app: Flask) -> None:
         WTF_CSRF_SSL_STRICT=config.secure_cookies,
     )
     csrf.init_app(app)
-    for module in (assets, auth, home, workbench, records, materials, public):
+    for module in (
+        assets,
+        auth,
+        home,
+        workbench,
+        records,
+        materials,
+        public,
+        business,
+        unit,
+        member,
+        notices,
+        finance,
+        secretariat,
+        jobs,
+    ):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -29,6 +29,8 @@ def home_url(role: str) -> str:
         return url_for("workbench.queue", scope="claimed")
     if role in QUEUE_ROLES - {"unit_admin", "member"}:
         return url_for("workbench.queue", scope="todo")
+    if role == "member":
+        return url_for("member.profile_page")  # 我的信息
     return url_for("forms.index")
 
 

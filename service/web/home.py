@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from service.services import accounts, statistics
+from service.services import accounts, instances, notifications, statistics, tasks
 from service.web import charts, lists
 from service.web.pages import ctx, signed_in, uow
 
@@ -30,8 +30,40 @@ def index(who):
         agencies=agencies,
         filters=request.args,
         charts=_charts(figures) if figures else {},
+        unit=_unit_cards(who) if who.role == "unit_admin" else None,
     )
     return html, 422 if errors else 200
+
+
+NOTICES_SHOWN = 5
+
+
+def _unit_cards(who) -> dict:
+    """A unit's own cards: its forms by business type and status, the work waiting on it, and
+    its 系统通知 with the unread count (the same use cases as the API)."""
+    c = ctx()
+    with uow() as u:
+        overall = instances.summarize(c, u, who)
+        by_type = []
+        for key, defn in sorted(c.definitions.current.items()):
+            counts = instances.summarize(c, u, who, key=key)
+            by_type.append({"key": key, "name": defn.name, **counts})
+        pre_review = tasks.queue_counts(c, u, who, scope="available", task_name=PRE_REVIEW)
+        notices = notifications.list_notifications(c, u, who, page_size=NOTICES_SHOWN)
+    statuses = [s for s in instances.STATUS_ORDER if s in overall["counts"]]
+    statuses += [s for s in overall["counts"] if s not in statuses]
+    return {
+        "statuses": statuses,
+        "by_type": [row for row in by_type if row["total"]],
+        "idle": [row["name"] for row in by_type if not row["total"]],
+        "returned": overall["counts"].get("退回", 0),
+        "to_pay": overall["counts"].get("待缴费", 0),
+        "to_pre_review": pre_review["total"],
+        "notices": notices,
+    }
+
+
+PRE_REVIEW = "unit_pre_review"  # the unit's 单位预审 task (join and info-change applications)
 
 
 def _charts(f: dict) -> dict:

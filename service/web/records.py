@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
-from service.domain.errors import FormInvalid
-from service.services import instances, review
+from service.domain.errors import FormInvalid, NotFound
+from service.services import instances, learning, review
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow
@@ -56,6 +56,7 @@ def detail(who, instance_id):
     """One form: the application, persons, materials, bill, approval record and diagram."""
     with uow() as u:
         app = review.application(ctx(), u, who, instance_id)
+        learning_tasks = _learning(u, who, app)
     data = {k: v for k, v in app["data"].items() if k not in ("decision", "remark")}
     d = app["diagram"]
     return render_template(
@@ -63,4 +64,18 @@ def detail(who, instance_id):
         app=app,
         fields=schemaform.view_fields(app["schemas"], data),
         diagram=Markup(render_svg(d["bpmn"], d["current"], d["done"], app["process_name"])),
+        my_tasks=[t for t in app["open_tasks"] if t["role"] == who.role and who.role in OWN_TASKS],
+        learning_tasks=learning_tasks,
     )
+
+
+OWN_TASKS = frozenset({"unit_admin", "member"})  # who works its own tasks from the form
+
+
+def _learning(u, who, app: dict) -> list[dict]:
+    """The learning an approved enrolment opened, for those who may see learning tasks."""
+    try:
+        found = learning.list_learning(ctx(), u, who, instance_id=app["id"], page_size=200)
+    except NotFound:
+        return []
+    return found["items"]

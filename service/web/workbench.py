@@ -220,6 +220,9 @@ def complete(who, task_id):
     if form.buttons and data.get("decision"):
         decision = dict(form.buttons.options).get(data["decision"], decision)
     flash(f"已{decision}：{result['business_key']}，当前状态：{result['status']}", "success")
+    if who.role in ("unit_admin", "member") and not form.buttons:
+        # a unit's own step (resubmit, pay): back to its form, to see the new status there
+        return redirect(url_for("forms.detail", instance_id=result["id"]))
     return redirect(_next_task_url(who))
 
 

@@ -77,3 +77,36 @@
     window.setTimeout(function () { form.removeAttribute("data-submitting"); }, 8000);
   });
 })();
+
+// a background job's page: the progress bar is fetched alone every second and swapped in
+// until the job ends (without this script the page reloads itself: <noscript> meta refresh)
+(function () {
+  "use strict";
+  var DELAY = 1000;
+
+  function follow(box) {
+    if (!box || box.getAttribute("data-finished") === "1" || !window.fetch) { return; }
+    window.setTimeout(function () {
+      fetch(box.getAttribute("data-job-progress"), { credentials: "same-origin" })
+        .then(function (reply) { return reply.ok ? reply.text() : Promise.reject(reply.status); })
+        .then(function (html) {
+          var holder = document.createElement("div");
+          holder.innerHTML = html.trim();
+          var fresh = holder.firstElementChild;
+          if (!fresh) { return follow(box); }
+          box.replaceWith(fresh);
+          follow(fresh);
+        })
+        .catch(function () { window.setTimeout(function () { follow(box); }, DELAY * 4); });
+    }, DELAY);
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-job-progress]"), follow);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

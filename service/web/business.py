@@ -1,0 +1,319 @@
+"""业务办理: a unit starts each business from its start form, drawn from the form's schema.
+
+Two steps, both plain HTML: first the unit picks persons from its own people, the eligible
+and the ineligible side by side (each ineligible one greyed with the rules' reasons), then
+fills in the form. 预览 re-draws the form with each person's check and fee (the process's
+own tables, through the preview use case); 提交 starts the process. Errors stay at their
+line and field. Businesses without persons to pick (a join application) open the form at
+once.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound, RuleFailed
+from service.engine import Definition
+from service.services import eligibility, instances, records
+from service.web import lists, schemaform
+from service.web.pages import ctx, signed_in, store_uploads, uow
+
+bp = Blueprint("business", __name__, url_prefix="/business")
+ROLES = frozenset({"unit_admin"})
+PICK_PAGE = 50
+MAX_PICKED = schemaform.MAX_ROWS
+# the manual's menu words, and which business goes under which (UI.md)
+GROUPS = (
+    (
+        "普通会员教育学习报名 → 报名申请",
+        ("initial_education", "continuing_education", "upgrade_education", "specialty_change"),
+    ),
+    ("人员管理", ("member_join", "member_info_change")),
+    ("证书业务", ("certificate_unit_change", "certificate_cancellation")),
+    ("专业会员（注师）继教", ("engineer_cpd",)),
+)
+PICKED_FIELDS = ("id_number", "name")  # a picked person's fields: shown, never typed
+
+
+def _definition(key: str) -> Definition:
+    defn = ctx().definitions.current.get(key)
+    if defn is None or "unit_admin" not in defn.start_roles:
+        raise NotFound("页面不存在或您无权查看")
+    return defn
+
+
+def _line_props(defn: Definition) -> tuple[dict, list]:
+    items = (defn.start_fields.get("persons") or {}).get("items") or {}
+    props, required = dict(items.get("properties") or {}), list(items.get("required") or [])
+    for sub in items.get("allOf") or []:
+        props.update(sub.get("properties") or {})
+        required += sub.get("required") or []
+    return props, required
+
+
+def _choices(defn: Definition) -> dict:
+    """What the picker asks before listing persons: a certificate type, a reason."""
+    props, required = _line_props(defn)
+    wanted = {}
+    if "certificate_type" in props:
+        schema = props["certificate_type"]
+        wanted["certificate_type"] = {
+            "title": schema.get("title") or "证书类型",
+            "options": [(v, v) for v in schema.get("enum") or []],
+            "required": "certificate_type" in required,
+        }
+    if "reason" in defn.start_fields:
+        schema = defn.start_fields["reason"]
+        labels = schema.get("x-labels") or {}
+        wanted["reason"] = {
+            "title": schema.get("title") or "原因",
+            "options": [(v, labels.get(v, v)) for v in schema.get("enum") or []],
+            "required": True,
+        }
+    return wanted
+
+
+def _many(defn: Definition) -> bool:
+    """Whether the form lists persons (a table), or is about one person."""
+    return "persons" in defn.start_fields
+
+
+def _picked(values: list[str], errors: dict) -> list[int]:
+    ids = []
+    for raw in values[:MAX_PICKED]:
+        try:
+            number = int(raw)
+        except ValueError:
+            errors["member"] = "所选人员有误，请重新选择"
+            continue
+        if 1 <= number <= lists.MAX_ID and number not in ids:
+            ids.append(number)
+    return ids
+
+
+@bp.route("")
+@signed_in(ROLES)
+def index(who):
+    """The nine businesses a unit starts, under the manual's menu words."""
+    current = ctx().definitions.current
+    groups = [
+        (
+            title,
+            [current[k] for k in keys if k in current and "unit_admin" in current[k].start_roles],
+        )
+        for title, keys in GROUPS
+    ]
+    listed = {k for _, keys in GROUPS for k in keys}
+    others = [
+        d for k, d in sorted(current.items()) if k not in listed and "unit_admin" in d.start_roles
+    ]
+    if others:
+        groups.append(("其他业务", others))
+    return render_template("business/index.html", groups=[g for g in groups if g[1]])
+
+
+@bp.route("/<key>")
+@signed_in(ROLES)
+def pick(who, key):
+    """Step 1: the unit's persons, eligible and not, side by side; the unit ticks whom to add."""
+    defn = _definition(key)
+    if not defn.eligibility_decision:
+        return redirect(url_for("business.form", key=key))
+    choices = _choices(defn)
+    names = ("q", "member", *choices)
+    filters, paging, errors = lists.parse(request.args, names)
+    filters.pop("member", None)
+    picked = _picked(request.args.getlist("member"), errors)
+    for name, choice in choices.items():
+        allowed = [v for v, _ in choice["options"]]
+        if filters.get(name) and filters[name] not in allowed:
+            errors[name] = f"{choice['title']}应为：" + "、".join(str(v) for v in allowed)
+    missing = [c["title"] for n, c in choices.items() if c["required"] and not filters.get(n)]
+    listing = None
+    if not errors and not missing:
+        try:
+            with uow() as u:
+                listing = eligibility.unit_eligibility(
+                    ctx(),
+                    u,
+                    who,
+                    who.unit_id,
+                    key,
+                    certificate_type=filters.get("certificate_type"),
+                    reason=filters.get("reason"),
+                    q=filters.get("q"),
+                    page=paging["page"],
+                    page_size=PICK_PAGE,
+                )
+        except FormInvalid as exc:
+            errors = {**errors, **(exc.errors or {"_form": exc.message})}
+    html = render_template(
+        "business/pick.html",
+        defn=defn,
+        choices=choices,
+        filters=filters,
+        missing=missing,
+        listing=listing,
+        picked=picked,
+        many=_many(defn),
+        errors=errors,
+        pages=lists.page_count(listing) if listing else 1,
+    )
+    return html, 422 if errors else 200
+
+
+# --- step 2: the form ---------------------------------------------------------------------
+
+
+def _start_values(who: Actor, defn: Definition, args) -> tuple[dict, dict]:
+    """The form's first values from the picked persons, and their reasons (row errors)."""
+    errors: dict = {}
+    choices = _choices(defn)
+    chosen = {n: args.get(n) for n in choices if args.get(n)}
+    picked = _picked(args.getlist("member"), errors)
+    if errors or not picked:
+        raise _BackToPicker("请先选择要办理的人员")
+    if not _many(defn) and len(picked) > 1:
+        raise _BackToPicker(f"“{defn.name}”一次只能办理一名人员")
+    try:
+        with uow() as u:
+            found = eligibility.unit_eligibility(
+                ctx(),
+                u,
+                who,
+                who.unit_id,
+                defn.key,
+                certificate_type=chosen.get("certificate_type"),
+                reason=chosen.get("reason"),
+                member_ids=picked,
+                page_size=MAX_PICKED,
+            )
+    except FormInvalid as exc:
+        raise _BackToPicker(next(iter((exc.errors or {}).values()), exc.message)) from exc
+    by_id = {item["member_id"]: item for item in found["items"]}
+    people = [by_id[i] for i in picked if i in by_id]
+    if not people:
+        raise _BackToPicker("所选人员不在本单位，请重新选择")
+    values: dict = {k: v for k, v in chosen.items() if k in defn.start_fields}
+    if _many(defn):
+        props, _ = _line_props(defn)
+        lines = []
+        for i, p in enumerate(people):
+            line = {"id_number": p["id_number"], "name": p["name"]}
+            if "certificate_type" in props and chosen.get("certificate_type"):
+                line["certificate_type"] = chosen["certificate_type"]
+            lines.append(line)
+            if not p["eligible"]:
+                errors[f"persons.{i}"] = "；".join(p["reasons"])
+        values["persons"] = lines
+    else:
+        person = people[0]
+        values.update(id_number=person["id_number"], name=person["name"])
+        if not person["eligible"]:
+            errors["eligibility"] = person["reasons"]
+    return values, errors
+
+
+class _BackToPicker(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _draw(
+    defn: Definition,
+    values: dict,
+    errors: dict | None = None,
+    preview: dict | None = None,
+    status: int = 200,
+    token: str | None = None,
+):
+    form = schemaform.build_form(defn.start_form, values, errors)
+    rows = {}
+    if preview:
+        rows = {item["index"]: item for item in preview["items"]}
+    with uow() as u:  # the specialty dictionary, offered as the lines' suggestions
+        specialties = [s["name"] for s in records.list_specialties(u)["items"]]
+    html = render_template(
+        "business/form.html",
+        defn=defn,
+        form=form,
+        fixed=PICKED_FIELDS if defn.eligibility_decision else (),
+        preview=preview,
+        preview_rows=rows,
+        charged="business_fee" in (defn.decisions or ()),
+        can_preview=bool(defn.eligibility_decision) and _many(defn),
+        token=token or uuid.uuid4().hex,
+        picker_url=url_for("business.pick", key=defn.key),
+        specialties=specialties,
+    )
+    return html, status
+
+
+@bp.route("/<key>/form")
+@signed_in(ROLES)
+def form(who, key):
+    """Step 2: the start form with the picked persons on it."""
+    defn = _definition(key)
+    if not defn.eligibility_decision:
+        return _draw(defn, {})
+    try:
+        values, errors = _start_values(who, defn, request.args)
+    except _BackToPicker as exc:
+        flash(exc.message, "error")
+        keep = {k: v for k, v in request.args.items(multi=True) if k != "member"}
+        return redirect(url_for("business.pick", key=key, **keep))
+    return _draw(defn, values, errors)
+
+
+def _posted(who: Actor, defn: Definition) -> tuple[dict, dict]:
+    """The posted form as data (uploads stored), without the lines marked 移除."""
+    reading = schemaform.build_form(defn.start_form)
+    data, upload_errors = schemaform.read_form(
+        reading, request.form, request.files, store_uploads(who)
+    )
+    lines = data.get("persons")
+    if isinstance(lines, list):
+        dropped = {i for i in range(len(lines)) if f"persons.{i}.__drop" in request.form}
+        if dropped:
+            data["persons"] = [p for i, p in enumerate(lines) if i not in dropped]
+            upload_errors = {}  # the rows moved: the files kept are shown again as uploaded
+    return data, upload_errors
+
+
+@bp.route("/<key>/form", methods=["POST"])
+@signed_in(ROLES)
+def submit(who, key):
+    """预览 (each person's check and fee) or 提交 (start the business)."""
+    defn = _definition(key)
+    token = (request.form.get("idempotency_key") or "").strip()[:64] or None
+    data, upload_errors = _posted(who, defn)
+    if upload_errors:
+        return _draw(defn, data, upload_errors, status=422, token=token)
+    c = ctx()
+    if request.form.get("action") == "preview" and defn.eligibility_decision and _many(defn):
+        try:
+            with uow() as u:
+                found = eligibility.preview(c, u, who, key, data)
+        except FormInvalid as exc:
+            return _draw(defn, data, exc.errors or {"_form": exc.message}, status=422, token=token)
+        reasons = {
+            f"persons.{item['index']}": "；".join(item["reasons"])
+            for item in found["items"]
+            if not item["eligible"]
+        }
+        return _draw(defn, data, reasons, preview=found, token=token)
+    try:
+        with uow() as u:
+            view, created = instances.start_process(c, u, who, key, data, idempotency_key=token)
+    except (FormInvalid, RuleFailed) as exc:
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        return _draw(defn, data, errors, status=422, token=token)
+    if created:
+        flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
+    else:
+        flash(f"该表单已提交过：{view['business_key']}，当前状态：{view['status']}", "info")
+    return redirect(url_for("forms.detail", instance_id=view["id"]))

@@ -1,0 +1,101 @@
+"""协会财务's lists: 开票记录 (with its Excel export) and 缴费单 by state with counts.
+
+The payment review itself (财务复核) is in the workbench. A unit may open 开票记录 too and
+sees its own bills only (the use case keeps the scope).
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from flask import Blueprint, render_template, request
+
+from service.domain.errors import FormInvalid
+from service.httputil import attachment
+from service.services import exports, invoices
+from service.services.excel import XLSX_MIMETYPE
+from service.web import lists
+from service.web.pages import ctx, signed_in, uow
+
+bp = Blueprint("finance", __name__, url_prefix="/finance")
+FINANCE = frozenset({"finance_reviewer"})
+INVOICE_FILTERS = ("receipt_from", "receipt_to", "unit", "q")
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@bp.route("/invoices")
+@signed_in(FINANCE | {"unit_admin"})
+def invoices_page(who):
+    """开票记录: 开票日期 range (this year by default), unit, receipt or form number."""
+    filters, paging, errors = lists.parse(request.args, INVOICE_FILTERS)
+    listing = {"items": [], "total": 0, "amount": "0.00", **paging}
+    if not errors:
+        try:
+            with uow() as u:
+                listing = invoices.list_invoices(ctx(), u, who, **filters, **paging)
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    return _invoices(listing, errors)
+
+
+def _invoices(listing: dict, errors: dict):
+    html = render_template(
+        "finance/invoices.html",
+        listing=listing,
+        filters=request.args,
+        errors=errors,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/invoices/export.xlsx")
+@signed_in(FINANCE | {"unit_admin"})
+def export_invoices(who):
+    """导出开票记录 (开票记录.xlsx) with the list's dates and unit; a wrong filter is the list
+    again with the field's message."""
+    filters, _paging, errors = lists.parse(request.args, INVOICE_FILTERS)
+    if not errors:
+        try:
+            with uow() as u:
+                start, end = invoices.receipt_range(
+                    ctx(), filters.get("receipt_from"), filters.get("receipt_to")
+                )
+                unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
+                with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
+                    exports.export_bills(
+                        ctx(), u, who, buf, receipt_from=start, receipt_to=end, unit_id=unit_id
+                    )
+                    buf.seek(0)
+                    content = buf.read()
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    if errors:
+        listing = {"items": [], "total": 0, "amount": "0.00", "page": 1, "page_size": 20}
+        return _invoices(listing, errors)
+    return attachment(content, XLSX_MIMETYPE, "开票记录.xlsx", "invoice-records.xlsx")
+
+
+@bp.route("/bills")
+@signed_in(FINANCE)
+def bills_page(who):
+    """缴费单 by state: 未缴费, 待确认, 已确认, 已作废, each with its count."""
+    filters, paging, errors = lists.parse(request.args, ("status", "q"))
+    listing = {"items": [], "total": 0, "counts": {}, "all": 0, **paging}
+    if not errors:
+        try:
+            with uow() as u:
+                listing = invoices.list_bills(ctx(), u, who, **filters, **paging)
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    html = render_template(
+        "finance/bills.html",
+        listing=listing,
+        states=invoices.STATES,
+        filters=request.args,
+        errors=errors,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+    )
+    return html, 422 if errors else 200

@@ -1,0 +1,184 @@
+"""后台任务: the pages' exports that are too large for one request, and their progress.
+
+An export button posts its list's filters here. Up to MEMBERFLOW_JOB_SYNC_ROWS rows
+(default 1000; a certificate counts as 50) the file comes back at once, as before; a larger
+one becomes a background job and the browser goes to the job's page: a progress bar with
+rows done and percent, server-drawn. Without JavaScript the page reloads itself every two
+seconds (a meta refresh inside <noscript>); with it, app.js fetches the bar alone
+(`/jobs/<id>/progress`) and swaps it in. When the job is done the page offers the file,
+for a day.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from service import worker
+from service.domain.errors import FormInvalid, Gone
+from service.httputil import attachment
+from service.services import invoices, jobs
+from service.web import lists, unit
+from service.web.pages import ctx, signed_in, uow
+
+bp = Blueprint("job_pages", __name__, url_prefix="/jobs")
+UNIT = frozenset({"unit_admin"})
+INVOICES = frozenset({"finance_reviewer", "unit_admin"})
+FALLBACK = {
+    "member_archive_export": "member-archive.xlsx",
+    "bill_export": "invoice-records.xlsx",
+    "enrolment_export": "enrolments.xlsx",
+    "learning_export": "learning-progress.xlsx",
+    "certificate_zip": "certificates.zip",
+    "learning_import": "learning-import.xlsx",
+}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _form(exclude=("csrf_token", "page", "page_size")) -> MultiDict:
+    return MultiDict((k, v) for k, v in request.form.items(multi=True) if k not in exclude)
+
+
+def _refused(errors: dict, labels: dict):
+    named = {k: f"{labels[k]}：{v}" if k in labels else v for k, v in errors.items()}
+    raise FormInvalid(named, "筛选条件有误，未导出")
+
+
+def _send(outcome, kind: str):
+    return attachment(outcome.content, outcome.content_type, outcome.name, FALLBACK[kind])
+
+
+def _start_or_send(who, kind: str, params: dict):
+    """The file at once when it is small; else a job, and its page."""
+    c = ctx()
+    with uow() as u:
+        try:
+            return _send(jobs.run_now(c, u, who, kind, params, c.config.job_sync_rows), kind)
+        except jobs.TooLong:
+            u.rollback()
+        job = jobs.submit(c, u, who, kind, params)
+    worker.wake(current_app)
+    return redirect(url_for("job_pages.detail", job_id=job["id"]))
+
+
+@bp.route("/exports/archive", methods=["POST"])
+@signed_in(UNIT)
+def export_archive(who):
+    """导出单位人员档案 with the list's filters."""
+    filters, _paging, errors = unit._archive_filters(_form())
+    if errors:
+        _refused(errors, unit.ARCHIVE_LABELS)
+    return _start_or_send(who, "member_archive_export", {"unit_id": who.unit_id, **filters})
+
+
+@bp.route("/exports/learning", methods=["POST"])
+@signed_in(UNIT)
+def export_learning(who):
+    """导出学习进度 with the list's filters."""
+    filters, _paging, errors = unit._learning_filters(_form())
+    if errors:
+        _refused(errors, unit.LEARNING_LABELS)
+    return _start_or_send(who, "learning_export", filters)
+
+
+@bp.route("/exports/invoices", methods=["POST"])
+@signed_in(INVOICES)
+def export_invoices(who):
+    """导出开票记录 with the list's dates and unit."""
+    filters, _paging, errors = lists.parse(_form(), ("receipt_from", "receipt_to", "unit", "q"))
+    if errors:
+        _refused(errors, {"receipt_from": "开票日期", "receipt_to": "开票日期", "unit": "单位"})
+    c = ctx()
+    with uow() as u:
+        start, end = invoices.receipt_range(
+            c, filters.get("receipt_from"), filters.get("receipt_to")
+        )
+        unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
+    params = {"receipt_from": start, "receipt_to": end, "unit_id": unit_id}
+    return _start_or_send(who, "bill_export", params)
+
+
+@bp.route("/certificates", methods=["POST"])
+@signed_in(UNIT)
+def certificates(who):
+    """批量下载证书: the ticked members (or this page's) in one zip."""
+    field = "page_member_ids" if request.form.get("scope") == "page" else "member_ids"
+    ids = unit._member_ids(request.form.getlist(field))
+    if not ids:
+        flash("请先勾选要下载证书的人员", "error")
+        return redirect(url_for("unit.certificates"))
+    return _start_or_send(who, "certificate_zip", {"unit_id": who.unit_id, "member_ids": ids})
+
+
+@bp.route("")
+@signed_in()
+def index(who):
+    """后台任务: the person's jobs, newest first, each with its progress."""
+    _filters, paging, errors = lists.parse(request.args, ())
+    listing = {"items": [], "total": 0, **paging}
+    if not errors:
+        with uow() as u:
+            listing = jobs.list_jobs(ctx(), u, who, **paging)
+    running = any(j["status"] in (jobs.QUEUED, jobs.RUNNING) for j in listing["items"])
+    html = render_template(
+        "jobs/index.html",
+        listing=listing,
+        errors=errors,
+        refresh=running,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+    )
+    return html, 422 if errors else 200, NO_STORE
+
+
+@bp.route("/<int:job_id>")
+@signed_in()
+def detail(who, job_id):
+    """One job: its progress bar, then the download (or why it failed)."""
+    with uow() as u:
+        job = jobs.get_job(ctx(), u, who, job_id)
+    return _detail(job)
+
+
+def _detail(job: dict, status: int = 200, gone: str | None = None):
+    html = render_template(
+        "jobs/detail.html",
+        job=job,
+        refresh=job["status"] in (jobs.QUEUED, jobs.RUNNING),
+        gone=gone,
+    )
+    return html, status, NO_STORE
+
+
+@bp.route("/<int:job_id>/progress")
+@signed_in()
+def progress(who, job_id):
+    """The progress bar alone (app.js swaps it in while the job runs)."""
+    with uow() as u:
+        job = jobs.get_job(ctx(), u, who, job_id)
+    return render_template("jobs/_progress.html", job=job), 200, NO_STORE
+
+
+@bp.route("/<int:job_id>/download")
+@signed_in()
+def download(who, job_id):
+    """The result file, for a day; afterwards the job's page says it has expired (410)."""
+    c = ctx()
+    with uow() as u:
+        try:
+            meta, blob = jobs.result(c, u, who, job_id)
+        except Gone as exc:
+            return _detail(jobs.get_job(c, u, who, job_id), 410, exc.message)
+        kind = jobs.get_job(c, u, who, job_id)["kind"]
+    return attachment(blob.read(), meta["content_type"], meta["name"], FALLBACK[kind])
+
+
+@bp.route("/<int:job_id>/retry", methods=["POST"])
+@signed_in()
+def retry(who, job_id):
+    """重新执行 a failed job."""
+    with uow() as u:
+        jobs.retry(ctx(), u, who, job_id)
+    worker.wake(current_app)
+    flash("已重新开始执行", "success")
+    return redirect(url_for("job_pages.detail", job_id=job_id))

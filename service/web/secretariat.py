@@ -1,0 +1,307 @@
+"""秘书处管理员's pages: 会员服务机构, 单位 and 工作人员 — list, search, create, edit,
+停用 / 启用 and 重置密码. A new or reset password is shown once, on the answer to the POST
+itself (never put in the session or a redirect), and is not cached."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from service.domain.errors import Conflict, FormInvalid
+from service.domain.roles import ROLES
+from service.services import accounts, directory
+from service.web import lists
+from service.web.pages import back_to, signed_in, uow
+
+bp = Blueprint("secretariat", __name__, url_prefix="/admin")
+ADMIN = frozenset({"secretariat_admin"})
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _agencies() -> list[dict]:
+    with uow() as u:
+        return accounts.list_agencies(u)
+
+
+def _agency_options() -> list[tuple[int, str]]:
+    return [(a["id"], a["name"]) for a in _agencies()]
+
+
+def _form_id(errors: dict, name: str) -> int | None:
+    """An id from a posted <select>; a value that is not one is the field's error."""
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = "请从列表中选择"
+        return None
+    return value if 1 <= value <= lists.MAX_ID else None
+
+
+def _listing(template: str, names: tuple, ids: tuple, load, **extra):
+    """A list page: its filters read strictly, the use case called, 422 on a bad filter."""
+    filters, paging, errors = lists.parse(request.args, names, ids=ids)
+    listing = {"items": [], "total": 0, **paging}
+    if not errors:
+        try:
+            with uow() as u:
+                listing = load(u, filters, paging)
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+    html = render_template(
+        template,
+        listing=listing,
+        filters=request.args,
+        errors=errors,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+        **extra,
+    )
+    return html, 422 if errors else 200
+
+
+def _one_time(issued: dict, what: str, back: str):
+    """The page that shows a new one-time password once."""
+    html = render_template("secretariat/one_time.html", issued=issued, what=what, back=back)
+    return html, 200, NO_STORE
+
+
+# --- 会员服务机构 --------------------------------------------------------------------------
+
+
+@bp.route("/agencies")
+@signed_in(ADMIN)
+def agencies(who):
+    """会员服务机构: search by name or city."""
+    return _listing(
+        "secretariat/agencies.html",
+        ("q",),
+        (),
+        lambda u, f, p: directory.list_agencies(u, who, **f, **p),
+    )
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"])
+@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@signed_in(ADMIN)
+def agency_form(who, agency_id=None):
+    """新增 or 编辑 an agency."""
+    values, errors = {}, {}
+    if agency_id is not None:
+        with uow() as u:
+            values = directory.get_agency(u, who, agency_id)
+    if request.method == "POST":
+        values = {**values, "name": request.form.get("name"), "city": request.form.get("city")}
+        try:
+            with uow() as u:
+                if agency_id is None:
+                    saved = directory.create_agency(u, who, values["name"], values["city"])
+                else:
+                    saved = directory.update_agency(
+                        u, who, agency_id, values["name"], values["city"]
+                    )
+        except FormInvalid as exc:
+            errors = exc.errors or {"name": exc.message}
+        else:
+            flash(f"已保存：{saved['name']}", "success")
+            return redirect(url_for("secretariat.agencies"))
+    html = render_template(
+        "secretariat/agency_form.html", values=values, errors=errors, agency_id=agency_id
+    )
+    return html, 422 if errors else 200
+
+
+# --- 单位 ----------------------------------------------------------------------------------
+
+
+@bp.route("/units")
+@signed_in(ADMIN)
+def units(who):
+    """单位: search by name or credit code, filter by agency and 在用 / 停用."""
+    return _listing(
+        "secretariat/units.html",
+        ("q", "agency_id", "state"),
+        ("agency_id",),
+        lambda u, f, p: directory.list_units(u, who, **f, **p),
+        agencies=_agencies(),
+        states=directory.STATES,
+    )
+
+
+def _unit_values() -> tuple[dict, dict]:
+    errors: dict = {}
+    values = {
+        "name": request.form.get("name"),
+        "credit_code": request.form.get("credit_code"),
+        "agency_id": _form_id(errors, "agency_id"),
+        "member_unit": request.form.get("member_unit") == "1",
+    }
+    return values, errors
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@signed_in(ADMIN)
+def unit_new(who):
+    """新增单位 and its main account; the one-time password is shown once."""
+    values, errors = {"member_unit": True}, {}
+    if request.method == "POST":
+        values, errors = _unit_values()
+        try:  # an agency that is not a number is None here: the use case refuses it too
+            with uow() as u:
+                created = directory.create_unit(u, who, **values)
+        except FormInvalid as exc:
+            errors = {**(exc.errors or {}), **errors}
+        else:
+            what = f"单位“{created['name']}”已创建"
+            return _one_time(created, what, url_for("secretariat.units"))
+    html = render_template(
+        "secretariat/unit_form.html",
+        values=values,
+        errors=errors,
+        unit=None,
+        agency_options=_agency_options(),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@signed_in(ADMIN)
+def unit_edit(who, unit_id):
+    """编辑单位: name (also its main login), credit code, agency, member or not."""
+    with uow() as u:
+        unit = directory.get_unit(u, who, unit_id)
+    values, errors = dict(unit), {}
+    if request.method == "POST":
+        posted, errors = _unit_values()
+        values.update(posted)
+        try:
+            with uow() as u:
+                saved = directory.update_unit(u, who, unit_id, **posted)
+        except FormInvalid as exc:
+            errors = {**(exc.errors or {}), **errors}
+        else:
+            flash(f"已保存：{saved['name']}", "success")
+            return redirect(url_for("secretariat.units"))
+    html = render_template(
+        "secretariat/unit_form.html",
+        values=values,
+        errors=errors,
+        unit=unit,
+        agency_options=_agency_options(),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/units/<int:unit_id>/<any(disable, enable):action>", methods=["POST"])
+@signed_in(ADMIN)
+def unit_active(who, unit_id, action):
+    """停用 / 启用 a unit (every account of it)."""
+    with uow() as u:
+        done = directory.set_unit_active(u, who, unit_id, action == "enable")
+    word = "启用" if done["active"] else "停用"
+    flash(f"已{word}：{done['name']}（{done['accounts']}个账号）", "success")
+    return redirect(back_to(url_for("secretariat.units")))
+
+
+@bp.route("/units/<int:unit_id>/password-reset", methods=["POST"])
+@signed_in(ADMIN)
+def unit_password(who, unit_id):
+    """重置单位主账号的密码 (FAQ 3.9)."""
+    with uow() as u:
+        issued = directory.reset_unit_password(u, who, unit_id)
+    return _one_time(issued, f"已重置“{issued['name']}”的密码", url_for("secretariat.units"))
+
+
+# --- 工作人员 ----------------------------------------------------------------------------
+
+
+@bp.route("/staff")
+@signed_in(ADMIN)
+def staff(who):
+    """工作人员: search by login or name, filter by role, agency and 在用 / 停用."""
+    return _listing(
+        "secretariat/staff.html",
+        ("q", "role", "agency_id", "state"),
+        ("agency_id",),
+        lambda u, f, p: directory.list_staff(u, who, **f, **p),
+        agencies=_agencies(),
+        roles=[(r, ROLES[r]) for r in directory.STAFF_ROLES],
+        states=directory.STATES,
+    )
+
+
+def _staff_values() -> tuple[dict, dict]:
+    errors: dict = {}
+    values = {
+        "name": request.form.get("name"),
+        "role": request.form.get("role") or None,
+        "agency_id": _form_id(errors, "agency_id"),
+    }
+    return values, errors
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@bp.route("/staff/<int:account_id>", methods=["GET", "POST"])
+@signed_in(ADMIN)
+def staff_form(who, account_id=None):
+    """新增 or 编辑 a staff account; a new one's one-time password is shown once."""
+    person, values, errors = None, {}, {}
+    if account_id is not None:
+        with uow() as u:
+            person = directory.get_staff(u, who, account_id)
+        values = dict(person)
+    if request.method == "POST":
+        posted, errors = _staff_values()
+        values.update(posted)
+        if account_id is None:
+            values["username"] = request.form.get("username")
+        try:
+            if errors:
+                raise FormInvalid(errors)
+            with uow() as u:
+                if account_id is None:
+                    saved = directory.create_staff(u, who, values["username"], **posted)
+                else:
+                    saved = directory.update_staff(u, who, account_id, **posted)
+        except FormInvalid as exc:
+            errors = {**(exc.errors or {}), **errors}
+        else:
+            if account_id is None:
+                what = f"工作人员账号“{saved['username']}”已创建"
+                return _one_time(saved, what, url_for("secretariat.staff"))
+            flash(f"已保存：{saved['name']}", "success")
+            return redirect(url_for("secretariat.staff"))
+    html = render_template(
+        "secretariat/staff_form.html",
+        values=values,
+        errors=errors,
+        person=person,
+        agency_options=_agency_options(),
+        roles=[(r, ROLES[r]) for r in directory.STAFF_ROLES],
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/staff/<int:account_id>/<any(disable, enable):action>", methods=["POST"])
+@signed_in(ADMIN)
+def staff_active(who, account_id, action):
+    """停用 / 启用 a staff account; disabling signs the person out everywhere at once."""
+    try:
+        with uow() as u:
+            done = directory.set_staff_active(u, who, account_id, action == "enable")
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        word = "启用" if done["active"] else "停用（其登录已全部失效）"
+        flash(f"已{word}：{done['username']}", "success")
+    return redirect(back_to(url_for("secretariat.staff")))
+
+
+@bp.route("/staff/<int:account_id>/password-reset", methods=["POST"])
+@signed_in(ADMIN)
+def staff_password(who, account_id):
+    """重置工作人员的密码."""
+    with uow() as u:
+        issued = directory.reset_staff_password(u, who, account_id)
+    return _one_time(issued, f"已重置“{issued['username']}”的密码", url_for("secretariat.staff"))

@@ -1,0 +1,152 @@
+"""A unit administrator's pages in Chromium: an enrolment's round trip, and scope."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from browsing import assert_labelled, sign_in
+from conftest import in_db, png_bytes, step_task, token_headers, upload
+from conftest import start_form as start
+from playwright.sync_api import expect
+
+from service.domain.validation import make_resident_id
+from service.services.roster import MemberSeed, add_member
+
+pytestmark = pytest.mark.postgres
+APPROVE = {"decision": "approve", "remark": "同意"}
+FINANCE_APPROVE = {
+    "decision": "approve",
+    "receipt_number": "FP2026000123",
+    "receipt_date": "2026-11-28",
+}
+
+
+def member(live, unit_id: int, name: str, prefix: str) -> str:
+    """A member of the unit with a valid 普通会员 membership (initial education needs one)."""
+    number = make_resident_id(prefix)
+
+    def add(session):
+        seed = MemberSeed(name, number, unit_id, memberships={"普通会员": date(2030, 6, 30)})
+        add_member(session, seed)
+        session.commit()
+
+    in_db(live.app, add)
+    return number
+
+
+def scan(name: str) -> dict:
+    return {"name": name, "mimeType": "image/png", "buffer": png_bytes()}
+
+
+def test_a_units_round_trip_enrol_return_resubmit_pay_and_learn(live, contexts):
+    unit_id = live.world.unit_id
+    member(live, unit_id, "周建国", "44010619800101123")
+    member(live, unit_id, "何美玲", "44010619850505234")
+    member(live, unit_id, "冯老伯", "44010619600101345")  # 66: too old for 监理员
+    page = contexts().new_page()
+    sign_in(page, live, live.world.logins["unit"])
+
+    # 业务办理 → 普通会员初始教育: the persons side by side, the ineligible one with its reason
+    page.get_by_role("link", name="业务办理").first.click()
+    page.get_by_role("link", name="普通会员初始教育").click()
+    page.get_by_label("报名证书类型").select_option("监理员")
+    page.get_by_role("button", name="查询").click()
+    ineligible = page.locator(".pick-col.ineligible")
+    expect(ineligible).to_contain_text("不符合条件（1人）")
+    expect(ineligible.locator(".person", has_text="冯老伯")).to_contain_text("60")
+    expect(ineligible.get_by_role("checkbox")).to_have_count(0)
+    assert_labelled(page)
+    page.get_by_label("周建国").check()
+    page.get_by_label("何美玲").check()
+    page.get_by_role("button", name="添加所选人员").click()
+
+    # the form: two lines, their materials, the fee before submitting
+    expect(page.locator(".person-lines legend")).to_contain_text("报名人员（2人）")
+    assert_labelled(page)
+    for line in (1, 2):
+        page.get_by_label(f"第{line}行 专业1").fill("房屋建筑工程")
+        for title in ("最高学历证书", "本单位社保证明", "学历/职称验证材料"):
+            page.get_by_label(f"第{line}行 {title}").set_input_files(scan(f"{title}{line}.png"))
+    page.get_by_label("单位承诺书").set_input_files(scan("承诺书.png"))
+    page.get_by_role("button", name="预览/计算费用").click()
+    expect(page.locator(".fee-total")).to_contain_text("金额总计：¥120.00")
+    expect(page.locator(".person-lines .badge", has_text="符合条件")).to_have_count(2)
+    expect(page.locator(".current-file")).to_have_count(7)  # the uploads are kept
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：机构初审中")
+    business_key = page.locator("h1").inner_text().split("·")[-1].strip()
+    instance_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
+
+    # the agency returns it (through the API, as the workbench page does)
+    client = live.client()
+    agency = token_headers(client, "jigou")
+    step_task(client, agency, instance_id, {"decision": "return", "remark": "请补充专业2"})
+
+    # 我的业务: 退回 → 修改并重新提交 → back to 机构初审中
+    page.get_by_role("link", name="我的业务").click()
+    row = page.locator("table.grid tbody tr", has_text=business_key)
+    expect(row.locator(".badge")).to_have_text("退回")
+    row.get_by_role("link", name=business_key).click()
+    expect(page.locator(".timeline")).to_contain_text("请补充专业2")
+    page.get_by_role("link", name="修改并重新提交").click()
+    page.get_by_label("第1行 专业2").fill("市政公用工程")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：机构初审中")
+    expect(page.locator(".page-head .badge")).to_have_text("机构初审中")
+
+    step_task(client, agency, instance_id, APPROVE)
+    step_task(client, token_headers(client, "xiehui"), instance_id, APPROVE)
+
+    # 待缴费: the bill, the voucher, 财务复核中
+    page.reload()
+    expect(page.locator(".page-head .badge")).to_have_text("待缴费")
+    expect(page.locator("table.bill")).to_contain_text("¥120.00")
+    page.get_by_role("link", name="上传缴费凭证").click()
+    page.locator("input[type=file][name=fee_voucher]").set_input_files(scan("凭证.png"))
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".page-head .badge")).to_have_text("财务复核中")
+    expect(page.locator(".voucher img")).to_be_visible()
+
+    step_task(client, token_headers(client, "caiwu"), instance_id, FINANCE_APPROVE)
+    page.reload()
+    expect(page.locator(".page-head .badge")).to_have_text("审批完成")
+    learning = page.locator("section", has=page.locator("#h-learning"))
+    expect(learning).to_contain_text("学习任务（2）")
+    expect(learning.locator("tbody tr")).to_have_count(2)
+    expect(learning).to_contain_text("开课未学习")
+    expect(page.locator(".todo-card")).to_have_count(0)
+
+
+def test_a_unit_opening_another_units_form_gets_the_404_page(live, contexts):
+    client = live.client()
+    other = token_headers(client, live.world.logins["other_unit"])
+    number = member(live, live.world.other_unit_id, "林汕头", "44050619820303456")
+    theirs = start(
+        client,
+        other,
+        "initial_education",
+        {
+            "pledge": upload(client, other),
+            "persons": [
+                {
+                    "id_number": number,
+                    "name": "林汕头",
+                    "certificate_type": "监理员",
+                    "specialty_1": "房屋建筑工程",
+                    **{
+                        k: upload(client, other)
+                        for k in ("diploma", "social_insurance", "verification")
+                    },
+                }
+            ],
+        },
+    )
+    page = contexts().new_page()
+    sign_in(page, live, live.world.logins["unit"])
+    reply = page.goto(f"{live.url}/forms/{theirs['id']}")
+    assert reply.status == 404
+    expect(page.locator("body")).to_contain_text("页面不存在")
+    expect(page.locator("body")).not_to_contain_text("林汕头")
+    page.goto(live.url + "/forms")
+    expect(page.locator("table.grid tbody")).not_to_contain_text(theirs["business_key"])
