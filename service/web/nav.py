@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 from flask import request, url_for
 
@@ -18,8 +19,12 @@ class Item:
 
     @property
     def active(self) -> bool:
-        path = self.url.split("?")[0]
-        return request.path == path or request.path.startswith(path.rstrip("/") + "/")
+        """The page is this item's (or below it) and has every parameter the item names."""
+        path, _, query = self.url.partition("?")
+        if not (request.path == path or request.path.startswith(path.rstrip("/") + "/")):
+            return False
+        wanted = parse_qs(query)
+        return all(request.args.getlist(name) == values for name, values in wanted.items())
 
 
 @dataclass
@@ -43,15 +48,51 @@ def _unit_heading(actor: Actor) -> str:
     return "单位（会员）" if unit is not None and unit["member_unit"] else "单位（非会员）"
 
 
-def _unit_pages() -> list[Section]:
-    """A unit administrator's own pages (service/web/unit.py), in the manual's words."""
+def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
+    """A unit administrator's menu in the manual's order and words (UI.md): 单位信息,
+    人员管理, 缴费业务, 普通会员教育学习报名 and 学习进度, the certificate businesses, 注师继教."""
+
+    def start(label: str, key: str) -> Item:
+        return Item(label, url_for("business.pick", key=key))
+
     return [
+        Section(
+            _unit_heading(actor),
+            [
+                home,
+                Item("单位信息", url_for("unit.info")),
+                Item("业务办理", url_for("business.index")),
+                Item("我的业务", url_for("forms.index")),
+            ],
+        ),
+        _queue("待办事项", with_done=True),
         Section(
             "人员管理",
             [
+                Item(
+                    "个人会员申请预审",
+                    url_for("workbench.queue", scope="todo", key="member_join"),
+                ),
                 Item("单位人员档案", url_for("unit.archive")),
                 Item("入会二维码", url_for("unit.codes")),
+                start("个人信息变更", "member_info_change"),
                 Item("电子证书", url_for("unit.certificates")),
+            ],
+        ),
+        Section(
+            "缴费业务",
+            [
+                Item("待缴费", url_for("forms.index", status="待缴费")),
+                Item("开票记录", url_for("finance.invoices_page")),
+            ],
+        ),
+        Section(
+            "普通会员教育学习报名",
+            [
+                start("初始教育", "initial_education"),
+                start("继续教育", "continuing_education"),
+                start("员升师", "upgrade_education"),
+                start("专业变更", "specialty_change"),
             ],
         ),
         Section(
@@ -59,11 +100,20 @@ def _unit_pages() -> list[Section]:
             [Item("学习中", url_for("unit.learning_progress", status="学习中"))],
         ),
         Section(
+            "证书与注师继教",
+            [
+                start("证书变更（单位名称）", "certificate_unit_change"),
+                start("证书注销", "certificate_cancellation"),
+                start("专业会员（注师）继教", "engineer_cpd"),
+            ],
+        ),
+        Section(
             "单位与账号",
             [
-                Item("单位信息", url_for("unit.info")),
                 Item("子账号管理", url_for("unit.accounts_page")),
                 Item("修改密码", url_for("account.password")),
+                Item("系统通知", url_for("notices.index")),
+                jobs,
             ],
         ),
     ]
@@ -132,15 +182,7 @@ def menu(actor: Actor) -> list[Section]:
             Section("公共服务", [lookup]),
         ]
     if actor.role == "unit_admin":
-        mine = Item("我的业务", url_for("forms.index"))
-        return [
-            Section(
-                _unit_heading(actor),
-                [home, Item("业务办理", url_for("business.index")), mine, jobs],
-            ),
-            _queue("待办事项", with_done=True),
-            *_unit_pages(),
-        ]
+        return _unit_menu(actor, home, jobs)
     if actor.role == "member":
         return [_member_pages(notices), _queue("待办事项")]
     return []

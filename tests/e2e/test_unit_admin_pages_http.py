@@ -93,6 +93,12 @@ def test_the_unit_menu_has_the_manuals_words(unit_client):
     page = text(unit_client.get("/unit/info"))
     for label in ("单位人员档案", "入会二维码", "电子证书", "学习中", "单位信息", "子账号管理"):
         assert f">{label}</a>" in page, label
+    # UI.md's sections, in the manual's order
+    sections = ("人员管理", "缴费业务", "普通会员教育学习报名", "普通会员教育学习进度")
+    places = [page.index(title) for title in sections]
+    assert places == sorted(places)
+    for label in ("个人会员申请预审", "个人信息变更", "开票记录", "初始教育", "证书注销"):
+        assert f">{label}</a>" in page, label
 
 
 def test_the_unit_information_is_its_registration_agency_and_contacts(app, unit_client, world):
