@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -259,8 +260,30 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
     return forms
 
 
+_BUILT: dict[str, Definition] = {}  # content hash -> definition, parsed once per process
+_BUILT_LOCK = threading.Lock()
+_BUILT_MAX = 64
+
+
 def build_definition(key: str, files: dict[str, str]) -> Definition:
-    """Parse and validate one process from its files; DefinitionError lists the problems."""
+    """Parse and validate one process from its files; DefinitionError lists the problems.
+
+    The same files are parsed once per process: a Definition is read-only once built, so
+    every app (and every old version's rebuild) of this process shares it.
+    """
+    digest = digest_of({**files, "\0key": key})
+    built = _BUILT.get(digest)
+    if built is not None:
+        return built
+    built = _build_definition(key, files)
+    with _BUILT_LOCK:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[digest] = built
+    return built
+
+
+def _build_definition(key: str, files: dict[str, str]) -> Definition:
     problems: list[Problem] = []
     bpmn_name = f"processes/{key}.bpmn"
     parser = SpiffBpmnParser(validator=VALIDATOR)
