@@ -34,10 +34,11 @@ def _member_join(
     session: Session, data: dict, today: date, instance_id: int | None, unit_id: int | None
 ) -> dict:
     id_number = str(data.get("id_number") or "").strip().upper()
-    is_member = exists().where(
+    is_member = exists().where(  # a cancelled membership is none, though its end is ahead
         Member.id_number == id_number,
         Membership.member_id == Member.id,
         Membership.valid_until >= today,
+        Membership.cancelled_on.is_(None),
     )
     in_flight = exists().where(
         ProcessInstance.process_key == "member_join",

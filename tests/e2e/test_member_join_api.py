@@ -191,6 +191,30 @@ def test_a_member_cannot_join_twice(client, login, world):
     assert any("已是" in r for r in reply.get_json()["errors"]["eligibility"])
 
 
+def test_a_person_whose_membership_was_cancelled_may_join_again(app, client, login, world):
+    """FAQ 3.12: a cancelled membership (e.g. with the last certificate) is no membership,
+    though its end date has not passed; the new approval renews the same record."""
+    inst = start_join(client, login)
+    approve_to_end(client, login, inst["id"])
+    id_number = applicant_data(client, login("unit"))["id_number"]
+    with app.app_context():
+        membership = db.session.scalars(
+            select(Membership).join(Member).where(Member.id_number == id_number)
+        ).one()
+        until = membership.valid_until
+        membership.cancelled_on = until - timedelta(days=300)
+        db.session.commit()
+    again = start_join(client, login)
+    assert again["status"] == "单位预审中"
+    approve_to_end(client, login, again["id"])
+    with app.app_context():
+        renewed = db.session.scalars(
+            select(Membership).join(Member).where(Member.id_number == id_number)
+        ).all()
+    assert len(renewed) == 1 and renewed[0].cancelled_on is None
+    assert renewed[0].instance_id == again["id"]
+
+
 def test_a_second_application_while_one_is_in_flight_is_refused(client, login, world):
     start_join(client, login)
     data = applicant_data(client, login("unit"))
