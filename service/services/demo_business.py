@@ -281,7 +281,12 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
         {
             **files("fee_voucher"),
             "persons": [
-                line("谢国栋", **files("id_front", "id_back", "diploma", "registration_cert"))
+                line(
+                    "谢国栋",
+                    **files(
+                        "id_front", "id_back", "diploma", "registration_cert", "social_insurance"
+                    ),
+                )
             ],
         },
     )

@@ -70,7 +70,7 @@ def set_clock(app, at: datetime) -> None:
 def complete_cpd_at(app, client, login, id_number, name, at: datetime) -> str:
     """An engineer_cpd form for one person, approved by the association at `at` (UTC)."""
     unit = login("unit")
-    files = ("id_front", "id_back", "diploma", "registration_cert")
+    files = ("id_front", "id_back", "diploma", "registration_cert", "social_insurance")
     data = {
         "fee_voucher": upload(client, unit),
         "persons": [

@@ -125,7 +125,7 @@ def engineer(app, unit_id, name, born: str, seq: str = "123") -> str:
 
 def cpd_form(client, headers, persons) -> dict:
     def line(n, name):
-        files = ("id_front", "id_back", "diploma", "registration_cert")
+        files = ("id_front", "id_back", "diploma", "registration_cert", "social_insurance")
         return {"id_number": n, "name": name, **{f: upload(client, headers) for f in files}}
 
     return {
@@ -157,6 +157,21 @@ def test_engineer_cpd_records_a_completion_per_person(app, client, login, world)
         (sixty_five, "谢振华", world.unit_id),
         (younger, "唐佳慧", world.unit_id),
     }
+
+
+def test_engineer_cpd_requires_the_units_social_insurance_proof(app, client, login, world):
+    """§2.11.1(3): each person's 本单位社保证明 is required, and its absence is named."""
+    unit = login("unit")
+    number = engineer(app, world.unit_id, "谢振华", "19800101")
+    data = cpd_form(client, unit, [(number, "谢振华")])
+    del data["persons"][0]["social_insurance"]
+    reply = client.post(
+        "/api/v1/processes/engineer_cpd/instances", headers=unit, json={"data": data}
+    )
+    assert reply.status_code == 422, reply.get_json()
+    assert "persons.0.social_insurance" in reply.get_json()["errors"]
+    assert "社保" in reply.get_json()["errors"]["persons.0.social_insurance"]
+    assert client.get("/api/v1/instances", headers=unit).get_json()["total"] == 0
 
 
 def test_engineer_cpd_refuses_a_66_year_old_and_an_ordinary_member(app, client, login, world):
