@@ -6,16 +6,14 @@ from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.domain.errors import NotFound
-from service.services import learning
+from service.services import learning, scope
 
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="学习任务与学习记录")
-
-_RECORDERS = ("association_reviewer", "secretariat_admin")
 
 
 def _recorder():
     who = actor()
-    if who.role not in _RECORDERS:
+    if not scope.may_record_learning(who):
         raise NotFound("没有该功能")
     return who
 

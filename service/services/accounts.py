@@ -17,9 +17,9 @@ from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, Un
 from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
 from service.services.credentials import check_password, hash_password
+from service.services.scope import STAFF_ROLES, is_staff_role, is_unit_admin, may_manage_accounts
 
 MAX_SUB_ACCOUNTS = 3
-STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
 SIGNED_OUT = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
 
 
@@ -62,8 +62,8 @@ def actor_for_account(uow: UnitOfWork, account_id, version, session_id: str | No
     return signed_in_account(uow, account_id, version, session_id)[1]
 
 
-def _require(actor: Actor, *roles: str) -> None:
-    if actor.role not in roles:
+def _require_secretariat(actor: Actor) -> None:
+    if not may_manage_accounts(actor):
         raise Forbidden("当前账号无权进行此操作")
 
 
@@ -83,7 +83,7 @@ def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
 
 def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
     """A city service agency (初审机构)."""
-    _require(actor, "secretariat_admin")
+    _require_secretariat(actor)
     agency = Agency(name=name.strip(), city=city.strip())
     _insert(uow, agency, "name", "已存在同名的会员服务机构")
     uow.commit()
@@ -100,7 +100,7 @@ def create_unit(
     password: str,
 ) -> dict:
     """A unit and its main account (login = the unit's full name)."""
-    _require(actor, "secretariat_admin")
+    _require_secretariat(actor)
     try:
         code = check_credit_code(credit_code)
     except InvalidValue as exc:
@@ -147,8 +147,8 @@ def create_staff(
     agency_id: int | None,
 ) -> dict:
     """An account for association, agency or finance staff."""
-    _require(actor, "secretariat_admin")
-    if role not in STAFF_ROLES:
+    _require_secretariat(actor)
+    if not is_staff_role(role):
         raise FormInvalid(
             {"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)}
         )
@@ -173,11 +173,11 @@ def create_sub_account(
     uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str, password: str
 ) -> dict:
     """A unit sub-account (login = mobile number); at most three per unit."""
-    if actor.role == "unit_admin":
+    if is_unit_admin(actor):
         if actor.unit_id != unit_id:
             raise NotFound("单位不存在")
     else:
-        _require(actor, "secretariat_admin")
+        _require_secretariat(actor)
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在")

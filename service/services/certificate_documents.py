@@ -29,11 +29,11 @@ from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, ce
 from service.services.certificate_pdf import Document, font_for, render_pdf
 from service.services.context import Context
 from service.services.records import STATUS_LABELS
+from service.services.scope import administers_unit, is_member, sees_every_person
 from service.storage import BlobMissing
 
 LOOKUP_PATH = "/api/v1/public/certificates"
 MAX_BATCH = 500
-_SEE_ALL = ("association_reviewer", "secretariat_admin")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 _TYPE_ORDER = {t: i for i, t in enumerate(CERTIFICATE_TYPES)}
 
@@ -112,11 +112,11 @@ def file_name(facts: dict) -> str:
 
 
 def _may_download(actor: Actor, member: Member) -> bool:
-    if actor.role in _SEE_ALL:
+    if sees_every_person(actor):
         return True
-    if actor.role == "member":
+    if is_member(actor):
         return actor.member_id == member.id
-    return actor.role == "unit_admin" and actor.unit_id == member.unit_id
+    return administers_unit(actor, member.unit_id)
 
 
 def certificate_pdf(
@@ -142,7 +142,7 @@ def certificate_pdf(
 
 def _unit_members(uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int]) -> list:
     """The selected members in the order given; 422 naming any id not in the unit."""
-    if actor.role != "unit_admin" or actor.unit_id != unit_id:
+    if not administers_unit(actor, unit_id):
         raise NotFound("单位不存在")
     wanted = list(dict.fromkeys(member_ids))
     if not wanted or len(wanted) > MAX_BATCH:

@@ -26,6 +26,7 @@ from service.services.context import SHANGHAI, Context
 from service.services.effects import move_member
 from service.services.facts import person_records
 from service.services.progress import audit
+from service.services.scope import administers_unit, is_member
 
 KINDS = {
     "transfer": "个人归属公司变更（调动）",
@@ -96,7 +97,7 @@ def _view(ctx: Context, row: ConfirmationCode, unit: Unit, member: Member | None
 
 def _admin_unit(uow: UnitOfWork, actor: Actor, unit_id: int) -> Unit:
     unit = uow.session.get(Unit, unit_id)
-    if actor.role != "unit_admin" or actor.unit_id != unit_id or unit is None:
+    if not administers_unit(actor, unit_id) or unit is None:
         raise NotFound("单位不存在")
     return unit
 
@@ -277,7 +278,7 @@ APPLY = {"transfer": _transfer, "resignation": _resignation, "id_photos": _id_ph
 
 def confirm(ctx: Context, uow: UnitOfWork, actor: Actor, code: str, body: dict | None) -> dict:
     """The signed-in member confirms a code; its change, the used mark and an audit record."""
-    if actor.role != "member" or actor.member_id is None:
+    if not is_member(actor) or actor.member_id is None:
         raise Forbidden("请以个人会员身份登录后扫码确认")
     row = resolve(ctx, uow, code)
     if row.member_id is not None and row.member_id != actor.member_id:

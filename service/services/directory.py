@@ -23,13 +23,13 @@ from service.services import accounts, passwords
 from service.services.credentials import end_sessions
 from service.services.paging import page_of
 from service.services.progress import audit
+from service.services.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
 
-STAFF_ROLES = accounts.STAFF_ROLES
 STATES = {"active": "在用", "disabled": "停用"}
 
 
 def _secretariat(actor: Actor) -> None:
-    if actor.role != "secretariat_admin":
+    if not may_manage_accounts(actor):
         raise NotFound("没有该功能")
 
 
@@ -385,7 +385,7 @@ def list_staff(
     """工作人员: the association's, the agencies' and finance's accounts; `q` is part of the
     login or the name."""
     _secretariat(actor)
-    if role is not None and role not in STAFF_ROLES:
+    if role is not None and not is_staff_role(role):
         raise FormInvalid({"role": "角色应为：" + "、".join(ROLES[r] for r in STAFF_ROLES)})
     if state is not None and state not in STATES:
         raise FormInvalid({"state": "状态应为：在用 或 停用"})
@@ -409,7 +409,7 @@ def list_staff(
 
 def _staff_account(uow: UnitOfWork, account_id: int) -> Account:
     account = uow.session.get(Account, account_id)
-    if account is None or account.role not in STAFF_ROLES:
+    if account is None or not is_staff_role(account.role):
         raise NotFound("工作人员账号不存在")
     return account
 
@@ -425,7 +425,7 @@ def _staff_values(
     uow: UnitOfWork, name: str | None, role: str | None, agency_id: int | None, errors: dict
 ) -> tuple[str, str, int | None]:
     name = _text(errors, "name", name, "姓名", 200)
-    if role not in STAFF_ROLES:
+    if not is_staff_role(role):
         errors["role"] = "请选择角色"
     if role == "agency_reviewer" and (
         agency_id is None or uow.session.get(Agency, agency_id) is None

@@ -22,10 +22,10 @@ from service.services.context import Context
 from service.services.facts import person_records
 from service.services.paging import page_of
 from service.services.persons import normalize
+from service.services.scope import administers_unit, is_unit_admin, sees_every_person
 
 CANCELLATION_DECISION = "certificate_cancellation_membership"
 FEE_DECISION = "business_fee"  # the fee table a process calls after the association's review
-_SEE_ALL = ("association_reviewer", "secretariat_admin")
 
 
 def _definition(ctx: Context, key: str) -> Definition:
@@ -131,7 +131,7 @@ def unit_eligibility(
     """Every member of a unit, eligible or not for a business, with the reasons; optionally
     only some of them (`member_ids`), or those whose name or ID number `q` finds (a name in
     part, an ID number in full or by its last four characters)."""
-    if not (actor.role == "unit_admin" and actor.unit_id == unit_id) and actor.role not in _SEE_ALL:
+    if not administers_unit(actor, unit_id) and not sees_every_person(actor):
         raise NotFound("单位不存在")
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
@@ -190,7 +190,7 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     """What the rules would say of each person on a form, before it is submitted, and for a
     business with a fee each eligible person's fee and the total (when every person is
     eligible and employed by the unit: a fee may tell of a membership, as a reason would)."""
-    if actor.role != "unit_admin":
+    if not is_unit_admin(actor):
         raise NotFound("没有可预览的业务")
     defn = _definition(ctx, key)
     if not isinstance(data, dict):

@@ -25,12 +25,12 @@ from service.services.context import SHANGHAI, Context
 from service.services.excel import Column, write_workbook
 from service.services.instances import instances_query
 from service.services.members import (
-    SEE_ALL_UNITS,
     ArchiveFilters,
     archive_query,
     archive_record,
     unit_in_scope,
 )
+from service.services.scope import is_unit_admin, sees_everything
 
 CHUNK = 500
 ISSUER = "广东省建设监理协会"
@@ -189,11 +189,11 @@ def _bill_range(ctx: Context, receipt_from: date | None, receipt_to: date | None
 
 
 def _bill_scope(actor: Actor, unit_id: int | None) -> list:
-    if actor.role == "unit_admin":
+    if is_unit_admin(actor):
         if unit_id is not None and unit_id != actor.unit_id:
             raise NotFound("单位不存在")
         return [Bill.unit_id == actor.unit_id]
-    if actor.role not in SEE_ALL_UNITS:
+    if not sees_everything(actor):
         raise NotFound("没有可查看的开票记录")
     return [Bill.unit_id == unit_id] if unit_id is not None else []
 

@@ -22,7 +22,7 @@ from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.engine.formschema import values_at
 from service.services import upload_checks
 from service.services.context import Context
-from service.services.scope import can_see_instance
+from service.services.scope import administers_unit, can_see_instance, sees_every_upload
 from service.storage import Blob
 
 ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
@@ -131,11 +131,11 @@ def describe(row: StoredFile) -> dict:
 
 
 def _visible(uow: UnitOfWork, actor: Actor, row: StoredFile) -> bool:
-    if actor.role == "secretariat_admin":
+    if sees_every_upload(actor):
         return True
     if actor.id is not None and row.uploaded_by == actor.id:
         return True
-    if actor.role == "unit_admin" and row.unit_id == actor.unit_id:
+    if administers_unit(actor, row.unit_id):
         return True
     return row.instance_id is not None and can_see_instance(uow.session, actor, row.instance_id)
 

@@ -27,7 +27,7 @@ from service.services.definitions import Definitions
 from service.services.facts import FACT_KEYS, facts_for
 from service.services.forms import validate_form
 from service.services.paging import page_of
-from service.services.scope import instances_in_scope
+from service.services.scope import instances_in_scope, is_member, may_start
 
 RECORD_ACTIONS = ("start", "complete", "return")
 
@@ -51,7 +51,7 @@ def start_process(
 ) -> tuple[dict, bool]:
     """Start an instance; returns its view and whether it was created (False: replayed)."""
     version_id, defn = ctx.definitions.latest(key)
-    if join_code_id is None and actor.role not in defn.start_roles:
+    if join_code_id is None and not may_start(actor, defn.start_roles):
         raise Forbidden(f"当前账号无权发起“{defn.name}”")
     owner = f"join:{join_code_id}" if join_code_id is not None else f"account:{actor.id}"
     if idempotency_key:
@@ -85,7 +85,7 @@ def _start(
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     data = dict(data)
-    if actor.role == "member" and "persons" not in defn.start_fields:
+    if is_member(actor) and "persons" not in defn.start_fields:
         member = uow.session.get(Member, actor.member_id)
         data.update(id_number=member.id_number, name=member.name)  # the member's own form
     validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
@@ -97,7 +97,7 @@ def _start(
     today, now = ctx.today(), ctx.now()
     unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
     agency_id = actor.agency_id or (unit.agency_id if unit else None)
-    if actor.role == "member":
+    if is_member(actor):
         agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
     if key == "member_join":
         payload.setdefault("birth_date", None)

@@ -18,18 +18,17 @@ from service.domain.errors import FormInvalid, NotFound
 from service.services.context import Context
 from service.services.exports import ISSUER
 from service.services.paging import page_of
+from service.services.scope import is_unit_admin, records_in_scope
 
-SEE_ALL = ("association_reviewer", "finance_reviewer", "secretariat_admin")
 # a bill's states as finance names them; `paid` waits for finance to confirm it
 STATES = {"unpaid": "未缴费", "paid": "待确认", "confirmed": "已确认", "void": "已作废"}
 
 
 def _scope(actor: Actor) -> list:
-    if actor.role == "unit_admin":
-        return [Bill.unit_id == actor.unit_id]
-    if actor.role not in SEE_ALL:
+    where = records_in_scope(actor, Bill.unit_id)
+    if where is None:
         raise NotFound("没有可查看的缴费单")
-    return []
+    return where
 
 
 def _unit_condition(unit: str | None) -> list:
@@ -131,7 +130,7 @@ def unit_for_export(uow: UnitOfWork, actor: Actor, unit: str | None) -> int | No
     FormInvalid on `unit` when no unit, or more than one, matches."""
     if not unit or not unit.strip():
         return None
-    if actor.role == "unit_admin":
+    if is_unit_admin(actor):
         return actor.unit_id
     found = uow.session.execute(
         select(Unit.id, Unit.name).where(*_unit_condition(unit)).order_by(Unit.id).limit(3)

@@ -19,9 +19,9 @@ from service.domain.errors import NotFound
 from service.services import certificate_documents, exports, learning, members
 from service.services.excel import XLSX_MIMETYPE
 from service.services.instances import instances_query
+from service.services.scope import may_record_learning
 
 SPOOL_BYTES = 8 * 1024 * 1024
-RECORDERS = ("association_reviewer", "secretariat_admin")
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _run_certificates(ctx, uow, actor, params, _content, progress, _done) -> Fil
 
 
 def _check_import(ctx, uow, actor, params) -> None:
-    if actor.role not in RECORDERS:
+    if not may_record_learning(actor):
         raise NotFound("没有该功能")
 
 

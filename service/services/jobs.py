@@ -41,6 +41,7 @@ from service.services.context import Context
 from service.services.files import _lock_blob
 from service.services.job_kinds import KINDS, FileResult, Summary
 from service.services.paging import page_of
+from service.services.scope import sees_every_upload
 from service.storage import Blob
 
 log = logging.getLogger("memberflow.jobs")
@@ -57,7 +58,6 @@ UNEXPECTED = (
     "后台任务执行时发生意外错误，未产生任何结果。"
     "请点击“重新执行”再试；如果仍然失败，请联系协会秘书处。"
 )
-SEE_ALL = "secretariat_admin"
 
 
 # --- starting a job -------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def _visible(uow: UnitOfWork, actor: Actor, job_id: int, lock: bool = False) -> 
     if lock:
         stmt = stmt.with_for_update()
     job = uow.session.scalars(stmt).first()
-    if job is None or not (actor.role == SEE_ALL or (actor.id and job.owner_id == actor.id)):
+    if job is None or not (sees_every_upload(actor) or (actor.id and job.owner_id == actor.id)):
         raise NotFound("后台任务不存在")
     return job
 
@@ -238,7 +238,7 @@ def list_jobs(
 ) -> dict:
     """The caller's jobs, newest first (the secretariat: everyone's)."""
     stmt = select(Job)
-    if actor.role != SEE_ALL:
+    if not sees_every_upload(actor):
         stmt = stmt.where(Job.owner_id == (actor.id or 0))
     total, rows = page_of(uow.session, stmt, Job.id.desc(), page, page_size)
     now = ctx.now()

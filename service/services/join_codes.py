@@ -12,6 +12,7 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, Gone, NotFound
 from service.services import qr
 from service.services.context import SHANGHAI, Context
+from service.services.scope import administers_unit
 
 VARIANTS = {"full": "完整版", "short": "简码版"}
 JOIN_PROCESS = "member_join"
@@ -44,7 +45,7 @@ def create_join_code(
     ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int, variant: str
 ) -> dict:
     """A new signed join code for the caller's unit."""
-    if actor.role != "unit_admin" or actor.unit_id != unit_id:
+    if not administers_unit(actor, unit_id):
         raise NotFound("单位不存在")
     if variant not in VARIANTS:
         raise FormInvalid({"variant": "申请码类型须为 full（完整版）或 short（简码版）"})

@@ -26,6 +26,7 @@ from service.services.context import SHANGHAI, Context
 from service.services.effects import Change
 from service.services.excel_import import Limits, read_table
 from service.services.paging import page_of
+from service.services.scope import records_in_scope
 
 OPEN = ("开课未学习", "学习中")
 PASSED, EXPIRED = "已通过", "已过期"
@@ -325,13 +326,10 @@ def learning_query(
     """
     if opened_from and opened_to and opened_from > opened_to:
         raise FormInvalid({"opened_from": "开始学习日期起不能晚于日期止"})
-    stmt = select(LearningTask)
-    if actor.role == "unit_admin":
-        stmt = stmt.where(LearningTask.unit_id == actor.unit_id)
-    elif actor.role == "member":
-        stmt = stmt.where(LearningTask.member_id == actor.member_id)
-    elif actor.role not in ("association_reviewer", "finance_reviewer", "secretariat_admin"):
+    where = records_in_scope(actor, LearningTask.unit_id, LearningTask.member_id)
+    if where is None:
         raise NotFound("没有可查看的学习任务")
+    stmt = select(LearningTask).where(*where)
     if instance_id is not None:  # the learning one enrolment form opened
         stmt = stmt.where(LearningTask.instance_id == instance_id)
     if status:

@@ -35,9 +35,9 @@ from service.domain.validation import age_on
 from service.services.context import SHANGHAI, Context
 from service.services.paging import page_of
 from service.services.records import STATUS_LABELS
+from service.services.scope import may_see_unit
 
 LEVELS = (ORDINARY, PROFESSIONAL)
-SEE_ALL_UNITS = ("association_reviewer", "finance_reviewer", "secretariat_admin")
 NO_TITLE = "无"
 CERT_FIELDS = ("number", "specialty_1", "specialty_2", "valid_until", "status")
 _LEVEL_KEYS = {ORDINARY: "ordinary", PROFESSIONAL: "professional"}
@@ -88,12 +88,7 @@ class ArchiveFilters:
 def unit_in_scope(uow: UnitOfWork, actor: Actor, unit_id: int) -> Unit:
     """The unit, if the caller may read its archive; NotFound otherwise (scope never leaks)."""
     unit = uow.session.get(Unit, unit_id)
-    allowed = unit is not None and (
-        actor.role in SEE_ALL_UNITS
-        or (actor.role == "unit_admin" and actor.unit_id == unit_id)
-        or (actor.role == "agency_reviewer" and actor.agency_id == unit.agency_id)
-    )
-    if not allowed:
+    if unit is None or not may_see_unit(actor, unit_id, unit.agency_id):
         raise NotFound("单位不存在")
     return unit
 

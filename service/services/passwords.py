@@ -21,6 +21,7 @@ from service.services.credentials import (
     set_password,
 )
 from service.services.progress import audit
+from service.services.scope import administers_unit, may_manage_accounts
 from service.services.signin_limits import SigninGuard
 
 ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须修改"
@@ -76,8 +77,7 @@ def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str) -> dict:
 
 
 def _unit_admin(actor: Actor, unit_id: int) -> None:
-    in_scope = actor.role == "unit_admin" and actor.unit_id == unit_id
-    if not in_scope and actor.role != "secretariat_admin":
+    if not administers_unit(actor, unit_id) and not may_manage_accounts(actor):
         raise NotFound("单位不存在")
 
 
@@ -110,7 +110,7 @@ def reset_sub_account_password(
 
 
 def _secretariat_target(uow: UnitOfWork, actor: Actor, account_id: int) -> Account:
-    if actor.role != "secretariat_admin":
+    if not may_manage_accounts(actor):
         raise Forbidden("只有协会秘书处可以进行此操作")
     account = uow.session.get(Account, account_id)
     if account is None:

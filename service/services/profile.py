@@ -13,6 +13,7 @@ from service.domain.person_facts import ORDINARY, PROFESSIONAL
 from service.domain.validation import age_on
 from service.services import learning, records
 from service.services.context import Context
+from service.services.scope import is_member
 
 MEMBERSHIP_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
 MAX_LISTED = 100  # a person holds at most three certificates; learning tasks are few
@@ -35,7 +36,7 @@ def _membership(ms: Membership, today) -> dict:
 
 def my_record(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
     """The signed-in member's record, memberships (普通/专业), certificates and learning."""
-    if actor.role != "member" or actor.member_id is None:
+    if not is_member(actor) or actor.member_id is None:
         raise NotFound("没有个人会员信息")
     found = uow.session.execute(
         select(Member, Unit.name, Agency.name)

@@ -13,9 +13,9 @@ from service.domain.person_facts import CertificateRecord, certificate_status
 from service.services.bills import bill_view
 from service.services.context import Context
 from service.services.paging import page_of
+from service.services.scope import may_edit_dictionaries, records_in_scope
 
 STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
-_EVERYTHING = ("association_reviewer", "finance_reviewer", "secretariat_admin")
 
 
 def list_certificates(
@@ -29,12 +29,10 @@ def list_certificates(
 ) -> dict:
     """Certificates the caller may see (a unit: its members'; a member: own), by number."""
     stmt = select(Certificate, Member).join(Member, Member.id == Certificate.member_id)
-    if actor.role == "unit_admin":
-        stmt = stmt.where(Member.unit_id == actor.unit_id)
-    elif actor.role == "member":
-        stmt = stmt.where(Member.id == actor.member_id)
-    elif actor.role not in _EVERYTHING:
+    where = records_in_scope(actor, Member.unit_id, Member.id)
+    if where is None:
         raise NotFound("没有可查看的证书")
+    stmt = stmt.where(*where)
     if certificate_type:
         stmt = stmt.where(Certificate.type == certificate_type)
     if q:
@@ -84,10 +82,10 @@ def list_bills(
     stmt = select(Bill, ProcessInstance).join(
         ProcessInstance, ProcessInstance.id == Bill.instance_id
     )
-    if actor.role == "unit_admin":
-        stmt = stmt.where(Bill.unit_id == actor.unit_id)
-    elif actor.role not in _EVERYTHING:
+    where = records_in_scope(actor, Bill.unit_id)
+    if where is None:
         raise NotFound("没有可查看的缴费单")
+    stmt = stmt.where(*where)
     if status:
         stmt = stmt.where(Bill.status == status)
     total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
@@ -114,7 +112,7 @@ def list_specialties(
 
 
 def _secretariat(actor: Actor) -> None:
-    if actor.role != "secretariat_admin":
+    if not may_edit_dictionaries(actor):
         raise NotFound("没有该功能")
 
 

@@ -1,4 +1,8 @@
-"""Who sees what: the scope rules of ARCHITECTURE.md as query filters.
+"""Who sees what and who may do what: the scope rules of ARCHITECTURE.md in one place.
+
+Every check of the caller's role is made here: the named capability sets below, their
+predicates, and the `*_in_scope` query filters. Services ask these; they do not compare
+`actor.role` themselves (tests/unit/test_scope_module.py enforces it).
 
 Out of scope is indistinguishable from absent: callers answer 404.
 """
@@ -11,27 +15,149 @@ from sqlalchemy.orm import Session
 from service.db.models import Account, InstancePerson, Member, ProcessInstance, UserTask
 from service.domain.actor import Actor
 
-_ALL_INSTANCES = {"association_reviewer", "finance_reviewer", "secretariat_admin"}
+# --- the named capability sets ------------------------------------------------------------
+
+SEES_EVERYTHING = frozenset({"association_reviewer", "finance_reviewer", "secretariat_admin"})
+"""The association's roles, finance included: every instance, unit archive, bill, invoice,
+certificate list, learning task and statistic of every agency (and may narrow to one)."""
+
+SEES_EVERY_PERSON = frozenset({"association_reviewer", "secretariat_admin"})
+"""The association's roles that judge persons, finance left out: any unit's eligibility
+list, any certificate's PDF, the CPD batch reports. Narrower than `SEES_EVERYTHING` on
+purpose (finance deals with bills, not with persons' qualifications); the certificate
+*list* still uses `SEES_EVERYTHING`, as it always has."""
+
+LEARNING_RECORDERS = frozenset({"association_reviewer", "secretariat_admin"})
+"""Who records learning results from the learning platform (by hand or by Excel import)."""
+
+ADMINISTRATORS = frozenset({"secretariat_admin"})
+"""The secretariat: manages units, agencies, staff and accounts, resets any password,
+edits the dictionaries, sees every background job and uploaded file, and sees every held
+task (releases or reassigns it)."""
+
+UNIT_BOUND = frozenset({"unit_admin", "applicant"})
+"""Roles whose instances are their unit's (`applicant`: a join code's anonymous starter)."""
+
+UNBOUND_TASK_ROLES = frozenset({"association_reviewer", "finance_reviewer"})
+"""Roles whose open tasks are not tied to a unit, an agency or a member: any task of
+their lane is theirs to take."""
+
+STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
+"""The roles of staff accounts the secretariat creates, in the order forms list them."""
+
+
+# --- predicates on the caller ---------------------------------------------------------------
+
+
+def sees_everything(actor: Actor) -> bool:
+    """Whether the actor sees every unit's and agency's records (see `SEES_EVERYTHING`)."""
+    return actor.role in SEES_EVERYTHING
 
 
 def sees_all_agencies(actor: Actor) -> bool:
     """Whether the actor's scope spans every agency (so it may filter by one)."""
-    return actor.role in _ALL_INSTANCES
+    return sees_everything(actor)
+
+
+def may_narrow_to_agency(actor: Actor) -> bool:
+    """Whether the actor may narrow statistics or lists to one agency of its choice."""
+    return sees_all_agencies(actor)
+
+
+def sees_every_person(actor: Actor) -> bool:
+    """Whether the actor reads any person's eligibility, certificate PDF and CPD batches."""
+    return actor.role in SEES_EVERY_PERSON
+
+
+def may_record_learning(actor: Actor) -> bool:
+    """Whether the actor may record learning results (see `LEARNING_RECORDERS`)."""
+    return actor.role in LEARNING_RECORDERS
+
+
+def may_manage_accounts(actor: Actor) -> bool:
+    """Whether the actor manages units, agencies, staff and accounts and resets passwords."""
+    return actor.role in ADMINISTRATORS
+
+
+def may_edit_dictionaries(actor: Actor) -> bool:
+    """Whether the actor edits the association's dictionaries (specialties)."""
+    return actor.role in ADMINISTRATORS
+
+
+def sees_every_upload(actor: Actor) -> bool:
+    """Whether the actor sees everyone's background jobs and uploaded files."""
+    return actor.role in ADMINISTRATORS
 
 
 def manages_queue(actor: Actor) -> bool:
     """Whether the actor may see every held task and release or reassign it."""
-    return actor.role == "secretariat_admin"
+    return actor.role in ADMINISTRATORS
+
+
+def is_unit_admin(actor: Actor) -> bool:
+    """Whether the actor is a unit's admin (main or sub-account), acting for its unit only."""
+    return actor.role == "unit_admin"
+
+
+def is_member(actor: Actor) -> bool:
+    """Whether the actor is a personal member, acting for itself only."""
+    return actor.role == "member"
+
+
+def administers_unit(actor: Actor, unit_id: int | None) -> bool:
+    """Whether the actor is the admin of this very unit."""
+    return is_unit_admin(actor) and actor.unit_id == unit_id
+
+
+def reviews_agency(actor: Actor, agency_id: int | None) -> bool:
+    """Whether the actor is the reviewer of this very agency."""
+    return actor.role == "agency_reviewer" and actor.agency_id == agency_id
+
+
+def may_see_unit(actor: Actor, unit_id: int, agency_id: int | None) -> bool:
+    """Whether the actor may read a unit's archive: the association, the unit's own admin,
+    the reviewer of the unit's agency."""
+    return (
+        sees_everything(actor)
+        or administers_unit(actor, unit_id)
+        or reviews_agency(actor, agency_id)
+    )
+
+
+def may_start(actor: Actor, start_roles) -> bool:
+    """Whether the actor's role is one of a business type's starting lanes."""
+    return actor.role in start_roles
+
+
+def is_staff_role(role: str | None) -> bool:
+    """Whether `role` names a staff account's role (see `STAFF_ROLES`)."""
+    return role in STAFF_ROLES
+
+
+# --- query filters --------------------------------------------------------------------------
+
+
+def records_in_scope(actor: Actor, unit_column, member_column=None) -> list | None:
+    """The conditions keeping the actor to the records it may list: a unit admin to its
+    unit's, a member to its own (when the records name a member: `member_column`), the
+    association (`SEES_EVERYTHING`) to all; None: none at all (the caller answers 404)."""
+    if is_unit_admin(actor):
+        return [unit_column == actor.unit_id]
+    if is_member(actor) and member_column is not None:
+        return [member_column == actor.member_id]
+    if sees_everything(actor):
+        return []
+    return None
 
 
 def member_scope(actor: Actor, agency_id: int | None = None) -> tuple[str, list] | None:
     """Whose records the actor's figures count: ("unit" | "agency" | "association",
     conditions on members), narrowed to one agency for the association; None: nobody's."""
-    if actor.role == "unit_admin":
+    if is_unit_admin(actor):
         return "unit", [Member.unit_id == actor.unit_id]
     if actor.role == "agency_reviewer":
         return "agency", [Member.agency_id == actor.agency_id]
-    if actor.role in _ALL_INSTANCES:
+    if sees_everything(actor):
         if agency_id is not None:
             return "agency", [Member.agency_id == agency_id]
         return "association", []
@@ -40,9 +166,9 @@ def member_scope(actor: Actor, agency_id: int | None = None) -> tuple[str, list]
 
 def instances_in_scope(stmt: Select, actor: Actor) -> Select:
     """Restrict a query on process_instances to what the actor may see."""
-    if actor.role in _ALL_INSTANCES:
+    if sees_everything(actor):
         return stmt
-    if actor.role in ("unit_admin", "applicant"):
+    if actor.role in UNIT_BOUND:
         return stmt.where(ProcessInstance.unit_id == actor.unit_id)
     if actor.role == "agency_reviewer":
         return stmt.where(ProcessInstance.agency_id == actor.agency_id)
@@ -64,7 +190,7 @@ def task_scope(actor: Actor) -> list:
         conditions.append(UserTask.agency_id == actor.agency_id)
     elif actor.role == "member":
         conditions.append(UserTask.member_id == actor.member_id)
-    elif actor.role not in ("association_reviewer", "finance_reviewer"):
+    elif actor.role not in UNBOUND_TASK_ROLES:
         conditions.append(false())
     return conditions
 
@@ -78,7 +204,7 @@ def task_holders(task: UserTask) -> list:
         conditions.append(Account.agency_id == task.agency_id)
     elif task.role == "member":
         conditions.append(Account.member_id == task.member_id)
-    elif task.role not in ("association_reviewer", "finance_reviewer"):
+    elif task.role not in UNBOUND_TASK_ROLES:
         conditions.append(false())
     return conditions
 

@@ -20,7 +20,7 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import years_later
 from service.services.context import Context
-from service.services.scope import member_scope
+from service.services.scope import may_narrow_to_agency, member_scope
 
 CERTIFICATE_TYPES = ("安全监理员", "监理员", "专业监理工程师")
 # (label, youngest age, oldest age) — the bands of the manual's 首页
@@ -129,7 +129,7 @@ def summary(ctx: Context, uow: UnitOfWork, actor: Actor, agency_id: int | None =
     found = member_scope(actor, agency_id)
     if found is None:
         raise NotFound("统计不存在")
-    if agency_id is not None and actor.role in ("unit_admin", "agency_reviewer"):
+    if agency_id is not None and not may_narrow_to_agency(actor):
         refused = "只有协会审核、协会财务和秘书处可以按机构统计"
         raise FormInvalid({"agency_id": refused}, refused)
     scope, where = found

@@ -21,6 +21,7 @@ from service.services import accounts, members
 from service.services.context import Context
 from service.services.credentials import UNUSABLE, end_sessions
 from service.services.progress import audit
+from service.services.scope import is_unit_admin
 
 MAX_NAME = 50
 
@@ -28,7 +29,7 @@ MAX_NAME = 50
 def own_unit(uow: UnitOfWork, actor: Actor, unit_id: int | None = None) -> Unit:
     """The caller's unit, if the caller administers it (`unit_id`, when given, must be it)."""
     unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
-    if actor.role != "unit_admin" or unit is None or unit_id not in (None, unit.id):
+    if not is_unit_admin(actor) or unit is None or unit_id not in (None, unit.id):
         raise NotFound("单位不存在")
     return unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from service.services import accounts, instances, notifications, statistics, tasks
+from service.services import accounts, instances, notifications, scope, statistics, tasks
 from service.web import charts, lists
 from service.web.pages import ctx, signed_in, uow
 
@@ -20,9 +20,7 @@ def index(who):
     filters, _paging, errors = lists.parse(request.args, ("agency_id",), ids=("agency_id",))
     with uow() as u:
         figures = statistics.summary(ctx(), u, who, **filters) if not errors else None
-        agencies = (
-            accounts.list_agencies(u) if who.role not in ("unit_admin", "agency_reviewer") else []
-        )
+        agencies = accounts.list_agencies(u) if scope.may_narrow_to_agency(who) else []
     html = render_template(
         "home/index.html",
         figures=figures,

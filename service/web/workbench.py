@@ -13,6 +13,7 @@ from markupsafe import Markup
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
 from service.services import accounts, review, tasks
+from service.services.scope import manages_queue, sees_all_agencies
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import QUEUE_ROLES, back_to, ctx, signed_in, store_uploads, uow
@@ -24,7 +25,6 @@ SCOPE_TITLES = {"todo": "待办任务", "mine": "我的认领", "done": "已办�
 SORTS = {"waiting": "等待最久", "submitted": "最新提交", "submitted_asc": "最早提交"}
 FILTERS = ("q", "key", "task_name", "agency_id", "submitted_from", "submitted_to", "sort")
 DONE_COUNTED = 10000  # the done list's total counts this far ("10000+" beyond)
-MANY_AGENCIES = frozenset({"association_reviewer", "finance_reviewer", "secretariat_admin"})
 
 
 def parse_query(args) -> tuple[dict, dict, dict[str, str]]:
@@ -42,13 +42,13 @@ def _choices(who: Actor) -> dict:
             "tasks": [
                 {"id": t.id, "title": t.title}
                 for t in defn.user_tasks.values()
-                if t.role == who.role or who.role == "secretariat_admin"
+                if t.role == who.role or manages_queue(who)
             ],
         }
         for key, defn in sorted(c.definitions.current.items())
     ]
     agencies = []
-    if who.role in MANY_AGENCIES:
+    if sees_all_agencies(who):
         with uow() as u:
             agencies = accounts.list_agencies(u)
     return {"processes": [p for p in processes if p["tasks"]], "agencies": agencies}
@@ -57,15 +57,14 @@ def _choices(who: Actor) -> dict:
 @bp.route("/")
 @signed_in(QUEUE_ROLES | {"secretariat_admin"})
 def index(who):
-    scope = "claimed" if who.role == "secretariat_admin" else "todo"
-    return redirect(url_for("workbench.queue", scope=scope))
+    return redirect(url_for("workbench.queue", scope="claimed" if manages_queue(who) else "todo"))
 
 
 @bp.route("/<scope>")
 @signed_in(QUEUE_ROLES | {"secretariat_admin"})
 def queue(who, scope):
     """A queue list with its counts panel, filter row and paging."""
-    if scope not in SCOPES or (scope == "claimed") != (who.role == "secretariat_admin"):
+    if scope not in SCOPES or (scope == "claimed") != manages_queue(who):
         raise NotFound("页面不存在或您无权查看")
     filters, paging, errors = parse_query(request.args)
     listing = {"items": [], "total": 0, **paging}
@@ -101,6 +100,7 @@ def queue(who, scope):
         filters=request.args,
         errors=errors,
         choices=_choices(who),
+        many=sees_all_agencies(who),  # offer the agency filter and column
         sorts=SORTS,
         page_sizes=lists.PAGE_SIZES,
         pages=lists.page_count(listing),
