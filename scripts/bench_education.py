@@ -43,7 +43,7 @@ from service.db.models import Unit
 from service.domain.person_facts import PersonRecord, person_facts
 from service.domain.validation import make_resident_id
 from service.engine import Instance, load_definitions
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 PERSONS = 10
 REVIEW = {"decision": "approve"}

@@ -181,8 +181,9 @@ def child(url: str, workdir: str, unit_id: int, runs: int) -> dict:
     from service.db import db
     from service.db.models import Account
     from service.db.uow import UnitOfWork
-    from service.services import accounts, exports
-    from service.services.members import ArchiveFilters
+    from service.services.documents import exports
+    from service.services.membership import accounts
+    from service.services.membership.members import ArchiveFilters
 
     app = create_app(load_config(database_url=url, instance_dir=Path(workdir), secret_key="bench"))
     rss_app = _rss_mb()

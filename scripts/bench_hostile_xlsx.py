@@ -169,9 +169,9 @@ CONSTANTS = ("COLUMNS", "OPTIONAL_COLUMNS", "MAX_ROWS")
 
 
 def head_reader():
-    """`read_workbook` of service/services/learning.py as committed in git HEAD."""
+    """`read_workbook` of service/services/education/learning.py as committed in git HEAD."""
     source = subprocess.run(
-        ["git", "show", "HEAD:service/services/learning.py"],
+        ["git", "show", "HEAD:service/services/education/learning.py"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -198,7 +198,7 @@ def head_reader():
 
 def child(which: str, path: str) -> None:
     from service.domain.errors import ServiceError
-    from service.services.learning import read_workbook
+    from service.services.education.learning import read_workbook
 
     reader = head_reader() if which == "before" else read_workbook
     content = Path(path).read_bytes()

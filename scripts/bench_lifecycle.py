@@ -46,7 +46,8 @@ from service.db.models import Account
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_credit_code, make_resident_id
 from service.engine import Instance, load_definitions
-from service.services import accounts, files, instances, tasks
+from service.services.membership import accounts
+from service.services.workflow import files, instances, tasks
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(

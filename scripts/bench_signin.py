@@ -30,7 +30,7 @@ from service.config import load_config
 from service.db import db
 from service.db.migrate import upgrade
 from service.db.uow import UnitOfWork
-from service.services import accounts
+from service.services.membership import accounts
 
 PG_URL = os.environ.get(
     "MEMBERFLOW_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

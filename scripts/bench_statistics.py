@@ -41,7 +41,7 @@ def seed(app, members: int) -> float:
     from service.db import db
     from service.db.uow import UnitOfWork
     from service.domain.actor import Actor
-    from service.services import accounts
+    from service.services.membership import accounts
 
     started = time.perf_counter()
     with app.app_context():
@@ -150,7 +150,7 @@ def main() -> None:
     from service.db.migrate import upgrade
     from service.db.uow import UnitOfWork
     from service.domain.actor import Actor
-    from service.services import statistics
+    from service.services.membership import statistics
 
     url, admin, name = private_database(os.environ.get("MEMBERFLOW_TEST_PG_URL", DEFAULT_PG))
     try:

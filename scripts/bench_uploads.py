@@ -1,4 +1,4 @@
-"""How long the upload checks take (service/services/upload_checks.py).
+"""How long the upload checks take (service/services/workflow/upload_checks.py).
 
 Prints milliseconds per check (median of 5) for a phone photo (JPEG 4000×3000), a large
 PNG (2000×1500), and PDFs of 1 and 20 pages.
@@ -14,7 +14,7 @@ import time
 from PIL import Image
 from pypdf import PdfWriter
 
-from service.services.upload_checks import content_type
+from service.services.workflow.upload_checks import content_type
 
 
 def photo(size, fmt: str) -> bytes:

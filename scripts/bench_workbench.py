@@ -70,7 +70,7 @@ def seed(app, instances: int, open_count: int) -> dict:
     from service.db import db
     from service.db.uow import UnitOfWork
     from service.domain.actor import Actor
-    from service.services import accounts
+    from service.services.membership import accounts
 
     with app.app_context():
         admin = Actor(None, "admin", "secretariat_admin")

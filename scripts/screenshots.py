@@ -25,8 +25,8 @@ from service.config import load_config
 from service.db import db
 from service.db.migrate import upgrade
 from service.db.models import Certificate, JoinCode
+from service.demo.images import sample_png
 from service.domain.validation import make_resident_id
-from service.services.demo_images import sample_png
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -50,7 +50,7 @@ def serve(app) -> tuple[str, object]:
 
 
 def build_demo(folder: Path):
-    from service.services.demo import load_demo
+    from service.demo.seed import load_demo
 
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
     upgrade(url)

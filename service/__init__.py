@@ -33,8 +33,8 @@ def create_app(config: Config | None = None) -> Flask:
     from service.db import db
     from service.engine import load_definitions
     from service.limits import limiter
-    from service.services.context import Context
-    from service.services.definitions import Definitions
+    from service.services.workflow.context import Context
+    from service.services.workflow.definitions import Definitions
     from service.web import register_web
 
     config = config or load_config()

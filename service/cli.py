@@ -105,7 +105,7 @@ def create_admin(username: str, password: str) -> None:
     from service.db import db as database
     from service.db.uow import UnitOfWork
     from service.domain.errors import ServiceError
-    from service.services import accounts
+    from service.services.membership import accounts
 
     app = _app()
     with app.app_context(), UnitOfWork(database.session) as uow:
@@ -124,7 +124,7 @@ def create_admin(username: str, password: str) -> None:
 )
 def demo_data(reset: bool) -> None:
     """Fill the database with a realistic demo and print the logins."""
-    from service.services.demo import load_demo
+    from service.demo.seed import load_demo
 
     if reset:
         from service.db.migrate import drop_everything, upgrade
@@ -149,7 +149,7 @@ def fire_timers() -> None:
     """Fire the BPMN timers that are due (payment and learning deadlines), once."""
     from service.db import db as database
     from service.db.uow import UnitOfWork
-    from service.services.learning import fire_due_timers
+    from service.services.education.learning import fire_due_timers
 
     app = _app()
     with app.app_context():
@@ -180,7 +180,7 @@ def scheduler(tick: int, retry: float | None) -> None:
     import signal
     import threading
 
-    from service.services.scheduler import SchedulerRunner
+    from service.services.schedules.scheduler import SchedulerRunner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -23,7 +23,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 
 from service.db import db
 from service.db.rate_counters import PostgresStorage
-from service.services.signin_limits import SigninGuard, SigninPolicy
+from service.services.membership.signin_limits import SigninGuard, SigninPolicy
 
 STORAGE = "memberflow.ratelimit_storage"
 

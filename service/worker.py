@@ -28,8 +28,8 @@ from flask import Flask
 
 from service.db import db
 from service.db.uow import UnitOfWork
-from service.services import job_queue, jobs
-from service.services.leader import holder_name
+from service.services.schedules import job_queue, jobs
+from service.services.schedules.leader import holder_name
 
 log = logging.getLogger("memberflow.worker")
 

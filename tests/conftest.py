@@ -25,7 +25,7 @@ from service.db.models import Base
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services import accounts
+from service.services.membership import accounts
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 from service.api.common import actor, ctx, uow
 from service.api.confirmations import ConfirmationCodeSchema
 from service.limits import signin_guard
-from service.services import confirmations, password_codes, passwords
+from service.services.membership import confirmations, password_codes, passwords
 
 blp = Blueprint(
     "accounts", __name__, url_prefix="/api/v1", description="账号：重置密码、停用与启用"

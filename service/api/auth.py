@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.limits import signin_guard
-from service.services import passwords, signin
+from service.services.membership import passwords, signin
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录、退出与修改密码")
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from service.api.common import Int32, actor, ctx, uow
 from service.httputil import attachment
 from service.limits import limiter
-from service.services import certificate_documents
+from service.services.documents import certificate_documents
 
 blp = Blueprint(
     "certificate_documents", __name__, url_prefix="/api/v1", description="电子证书与公开证书查询"

@@ -16,8 +16,8 @@ from service.domain.actor import Actor
 from service.domain.errors import Forbidden, ServiceError, Unauthorized
 from service.engine import EngineError
 from service.httputil import PAGE_ERRORS
-from service.services import signin
-from service.services.context import Context
+from service.services.membership import signin
+from service.services.workflow.context import Context
 
 log = logging.getLogger("memberflow.api")
 

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 
 from service.api.common import actor, ctx, uow
 from service.api.schemas import UtcDateTime
-from service.services import confirmations
+from service.services.membership import confirmations
 
 blp = Blueprint(
     "confirmations",

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import eligibility
+from service.services.workflow import eligibility
 
 blp = Blueprint("eligibility", __name__, url_prefix="/api/v1", description="办理条件核验")
 

@@ -7,7 +7,7 @@ from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.domain.errors import FormInvalid
 from service.httputil import send_stored
-from service.services import files
+from service.services.workflow import files
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="材料文件")
 

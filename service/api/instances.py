@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import instances
+from service.services.workflow import instances
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="业务表单（流程实例）")
 

@@ -19,7 +19,7 @@ from service.api.members import (
     LearningExportQuery,
 )
 from service.httputil import attachment
-from service.services import jobs
+from service.services.schedules import jobs
 
 blp = Blueprint(
     "jobs",

@@ -7,7 +7,8 @@ from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.limits import limiter
-from service.services import files, instances, join_codes
+from service.services.membership import join_codes
+from service.services.workflow import files, instances
 
 blp = Blueprint(
     "join_codes", __name__, url_prefix="/api/v1", description="个人会员申请码（二维码）与扫码申请"

@@ -6,7 +6,8 @@ from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.domain.errors import NotFound
-from service.services import learning, scope
+from service.services.education import learning
+from service.services.workflow import scope
 
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="学习任务与学习记录")
 

@@ -13,8 +13,9 @@ from service.api import schemas
 from service.api.common import Int32, PageArgs, actor, ctx, page_schema, uow
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
-from service.services import exports, members
-from service.services.excel import XLSX_MIMETYPE
+from service.services.documents import exports
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.membership import members
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1", description="单位人员档案与 Excel 导出")
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import records
+from service.services.membership import records
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1", description="证书、缴费单与专业字典")
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, uow
-from service.services import accounts
+from service.services.membership import accounts
 
 blp = Blueprint(
     "reference", __name__, url_prefix="/api/v1", description="机构、单位与账号（秘书处管理员）"

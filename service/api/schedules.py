@@ -6,8 +6,8 @@ from marshmallow import Schema, fields
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.schemas import UtcDateTime
 from service.httputil import attachment
-from service.services import cpd_batches, notifications
-from service.services.excel import XLSX_MIMETYPE
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.schedules import cpd_batches, notifications
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="注师继教周批次与系统通知")
 

@@ -19,7 +19,7 @@ def known_process(value: str) -> None:
 
 def known_status(value: str) -> None:
     """A status label the deployed diagrams can show; else the parameter is wrong (422)."""
-    from service.services.instances import known_statuses
+    from service.services.workflow.instances import known_statuses
 
     labels = known_statuses(current_app.extensions["memberflow"].definitions)
     if value not in labels:

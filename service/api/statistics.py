@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import statistics
+from service.services.membership import statistics
 
 blp = Blueprint("statistics", __name__, url_prefix="/api/v1", description="首页统计")
 

@@ -5,7 +5,7 @@ from marshmallow import RAISE
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
-from service.services import prefill, tasks
+from service.services.workflow import prefill, tasks
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务")
 

@@ -349,7 +349,7 @@ class CpdCompletion(Base):
     batch_id: Mapped[int | None]
 
 
-# what the queue lists filter, sort and count by, besides the scope (see services/queue.py)
+# what the queue lists filter, sort and count by, besides the scope (see services/workflow/queue.py)
 QUEUE_COLUMNS = [
     "claimed_by",  # first: the held index has it as its key
     "process_key",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import secrets
 
+# what an account that has no password yet stores: not an argon2 hash, so nothing matches it
+UNUSABLE = "!no-password"
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 # no 0/O/o, 1/l/I: a one-time password is read aloud or copied from a screen

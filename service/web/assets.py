@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, url_for
 
 from service.domain.masking import mask_id_number
 from service.domain.roles import ROLES
-from service.services.context import SHANGHAI
+from service.services.workflow.context import SHANGHAI
 from service.web import nav
 from service.web.pages import ctx, page_actor
 

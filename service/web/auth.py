@@ -15,7 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from service.db.models import utcnow
 from service.domain.errors import FormInvalid, TooManyRequests, Unauthorized
 from service.limits import signin_guard
-from service.services import confirmations, password_codes, passwords, signin
+from service.services.membership import confirmations, password_codes, passwords, signin
 from service.web.pages import QUEUE_ROLES, ctx, page_actor, safe_next, signed_in, uow
 
 bp = Blueprint("account", __name__)

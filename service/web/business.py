@@ -17,7 +17,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, RuleFailed
 from service.engine import Definition
-from service.services import eligibility, instances, records
+from service.services.membership import records
+from service.services.workflow import eligibility, instances
 from service.web import lists, schemaform
 from service.web.pages import ctx, signed_in, store_uploads, uow
 

@@ -12,8 +12,9 @@ from flask import Blueprint, render_template, request
 
 from service.domain.errors import FormInvalid
 from service.httputil import attachment
-from service.services import exports, invoices
-from service.services.excel import XLSX_MIMETYPE
+from service.services.documents import exports
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.finance import invoices
 from service.web import lists
 from service.web.pages import ctx, signed_in, uow
 

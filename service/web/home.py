@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from service.services import accounts, instances, notifications, scope, statistics, tasks
+from service.services.membership import accounts, statistics
+from service.services.schedules import notifications
+from service.services.workflow import instances, scope, tasks
 from service.web import charts, lists
 from service.web.pages import ctx, signed_in, uow
 

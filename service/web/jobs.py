@@ -17,7 +17,8 @@ from werkzeug.datastructures import MultiDict
 from service import worker
 from service.domain.errors import FormInvalid, Gone
 from service.httputil import attachment
-from service.services import invoices, jobs
+from service.services.finance import invoices
+from service.services.schedules import jobs
 from service.web import lists, unit
 from service.web.pages import ctx, signed_in, uow
 

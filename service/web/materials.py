@@ -10,7 +10,8 @@ from flask import Blueprint, Response, render_template
 
 from service.domain.errors import NotFound
 from service.httputil import send_stored
-from service.services import files, previews
+from service.services.documents import previews
+from service.services.workflow import files
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("materials", __name__, url_prefix="/files")

@@ -7,8 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from service.httputil import attachment
-from service.services import certificate_documents, notifications, profile
-from service.services.exports import training_category
+from service.services.documents import certificate_documents
+from service.services.documents.exports import training_category
+from service.services.membership import profile
+from service.services.schedules import notifications
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("member", __name__)

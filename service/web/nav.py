@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from flask import request, url_for
 
 from service.domain.actor import Actor
-from service.services import accounts
+from service.services.membership import accounts
 from service.web.pages import uow
 
 

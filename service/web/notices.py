@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from service.services import notifications
+from service.services.schedules import notifications
 from service.web import lists
 from service.web.pages import back_to, ctx, signed_in, uow
 

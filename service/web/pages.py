@@ -12,8 +12,9 @@ from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge, Unauthorized
-from service.services import accounts, files
-from service.services.context import Context
+from service.services.membership import accounts
+from service.services.workflow import files
+from service.services.workflow.context import Context
 from service.web.schemaform import UploadRefused
 
 REVIEWERS = frozenset({"agency_reviewer", "association_reviewer", "finance_reviewer"})

@@ -13,7 +13,9 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
 from service.limits import limiter
-from service.services import certificate_documents, confirmations, instances, join_codes
+from service.services.documents import certificate_documents
+from service.services.membership import confirmations, join_codes
+from service.services.workflow import instances
 from service.web import schemaform
 from service.web.pages import ctx, page_actor, store_uploads, uow
 

@@ -11,7 +11,8 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
 from service.domain.errors import FormInvalid, NotFound
-from service.services import instances, learning, review
+from service.services.education import learning
+from service.services.workflow import instances, review
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.errors import Conflict, FormInvalid
 from service.domain.roles import ROLES
-from service.services import accounts, directory
+from service.services.membership import accounts, directory
 from service.web import lists
 from service.web.pages import back_to, signed_in, uow
 

@@ -20,18 +20,17 @@ from werkzeug.datastructures import MultiDict
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
-from service.services import (
-    certificate_documents,
+from service.services.documents import certificate_documents, exports
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.education import learning
+from service.services.membership import (
     confirmations,
-    exports,
     join_codes,
-    learning,
     members,
     passwords,
     records,
     unit_admin,
 )
-from service.services.excel import XLSX_MIMETYPE
 from service.web import lists
 from service.web.pages import ctx, signed_in, uow
 

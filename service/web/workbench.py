@@ -12,8 +12,9 @@ from markupsafe import Markup
 
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
-from service.services import accounts, review, tasks
-from service.services.scope import manages_queue, sees_all_agencies
+from service.services.membership import accounts
+from service.services.workflow import review, tasks
+from service.services.workflow.scope import manages_queue, sees_all_agencies
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import QUEUE_ROLES, back_to, ctx, signed_in, store_uploads, uow

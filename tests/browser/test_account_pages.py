@@ -11,7 +11,7 @@ from conftest import in_db, token_headers
 from playwright.sync_api import expect
 
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 PHONE = 375

@@ -12,7 +12,7 @@ from conftest import in_db, token_headers
 from playwright.sync_api import expect
 
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 NEW_PASSWORD = "Zhujiang-2026"

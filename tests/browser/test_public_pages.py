@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from service.db.models import JoinCode, Member, ProcessInstance
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 PHONE = 375

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from service.db.models import AuditRecord, ProcessInstance, StoredFile, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.services import accounts
+from service.services.membership import accounts
 
 pytestmark = pytest.mark.postgres
 APPROVE = {"decision": "approve", "remark": "同意"}

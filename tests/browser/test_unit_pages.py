@@ -11,7 +11,7 @@ from conftest import start_form as start
 from playwright.sync_api import expect
 
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 APPROVE = {"decision": "approve", "remark": "同意"}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.db.models import Account
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 API = "/api/v1"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

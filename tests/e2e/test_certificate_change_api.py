@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from service.db.models import Account, Bill, Certificate, Member, Membership, ProcessInstance
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
 NEXT_YEAR = date(2027, 6, 30)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from service.config import ConfigError, load_config
 from service.db.models import Certificate
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 

@@ -21,7 +21,7 @@ from service.db.models import (
     ProcessInstance,
 )
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 API = "/api/v1"
 NEXT_YEAR = date(2027, 6, 30)

@@ -10,7 +10,7 @@ from conftest import applicant_data, start_form, step_task
 from test_education_api import seed
 from test_every_process_refuses_with_reasons import form_for
 
-from service.services.roster import CertificateSeed
+from service.services.membership.roster import CertificateSeed
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 

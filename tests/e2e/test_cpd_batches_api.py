@@ -15,9 +15,9 @@ from service.db import db
 from service.db.models import CpdBatch, CpdCompletion, JobRun
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.cpd_batches import close_cpd_batch
-from service.services.roster import MemberSeed, add_member
-from service.services.scheduler import run_job
+from service.services.membership.roster import MemberSeed, add_member
+from service.services.schedules.cpd_batches import close_cpd_batch
+from service.services.schedules.scheduler import run_job
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service.db import db
 from service.db.models import Bill, Certificate, LearningTask, ProcessInstance
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
 FINANCE_APPROVE = {
@@ -215,7 +215,7 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
     ctx = app.extensions["memberflow"]
     ctx.clock = lambda: datetime(2027, 7, 1, 0, 0, 0)
     from service.db.uow import UnitOfWork
-    from service.services.learning import fire_due_timers
+    from service.services.education.learning import fire_due_timers
 
     with app.app_context():
         assert fire_due_timers(ctx, UnitOfWork(db.session)) >= 1

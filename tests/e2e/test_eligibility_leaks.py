@@ -12,7 +12,7 @@ from test_every_process_refuses_with_reasons import form_for
 
 from service.domain.disclosure import APPLICANT_NOT_DISCLOSED, NOT_DISCLOSED
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed
+from service.services.membership.roster import CertificateSeed
 
 CERT = CertificateSeed("监理员", "JL2024000009", date(2029, 3, 31))
 

@@ -9,7 +9,7 @@ from conftest import upload
 from test_education_api import seed
 
 from service.domain.disclosure import NOT_DISCLOSED
-from service.services.roster import CertificateSeed
+from service.services.membership.roster import CertificateSeed
 
 PERSON_FIELDS = {
     "initial_education": {"certificate_type": "监理员", "specialty_1": "房屋建筑工程"},

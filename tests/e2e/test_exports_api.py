@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from service.db.models import InstancePerson, Member, ProcessInstance
 from service.domain.validation import make_resident_id
-from service.services.excel import XLSX_MIMETYPE
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 

@@ -9,7 +9,7 @@ from conftest import applicant_data, in_db, start_form
 from test_education_api import seed
 
 from service.db.models import LearningTask
-from service.services.roster import CertificateSeed
+from service.services.membership.roster import CertificateSeed
 
 
 def totals(client, headers, url: str, *queries: str) -> list[int]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.db.models import CpdCompletion, Member
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
 NEXT_YEAR = date(2027, 6, 30)

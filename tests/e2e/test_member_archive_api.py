@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from service.db.models import Member
 from service.domain.validation import make_resident_id
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 

@@ -12,9 +12,9 @@ from service.db import db
 from service.db.models import Membership, Notification
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.notifications import create_expiry_reminders
-from service.services.roster import CertificateSeed, MemberSeed, add_member
-from service.services.scheduler import run_job
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
+from service.services.schedules.notifications import create_expiry_reminders
+from service.services.schedules.scheduler import run_job
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 

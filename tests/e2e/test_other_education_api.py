@@ -17,8 +17,8 @@ from service.db import db
 from service.db.models import Bill, Certificate, LearningTask, Member, Membership
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.learning import fire_due_timers
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.education.learning import fire_due_timers
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
 APPROVE = {"decision": "approve", "remark": "同意"}

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from service.db.models import Account, AuditRecord, Member, UserTask
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 FAR_AWAY = date(2030, 6, 30)
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -340,7 +340,7 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
 def _second_agency_reviewer(session, world) -> None:
     from service.db.uow import UnitOfWork
     from service.domain.actor import Actor
-    from service.services import accounts
+    from service.services.membership import accounts
 
     with UnitOfWork(session) as uow:
         accounts.create_staff(

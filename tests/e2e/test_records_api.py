@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from test_education_api import seed
 
-from service.services.roster import CertificateSeed
+from service.services.membership.roster import CertificateSeed
 
 
 def test_a_unit_lists_its_members_certificates_with_their_status(app, client, login, world):

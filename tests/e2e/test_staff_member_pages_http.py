@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from service.db.models import Account, Notification, Unit
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services.excel import XLSX_MIMETYPE
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 

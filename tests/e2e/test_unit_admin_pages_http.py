@@ -18,8 +18,8 @@ from test_pages_http import csrf, sign_in, text
 
 from service.db.models import Account, AuditRecord, Certificate, LearningTask, Member
 from service.domain.validation import make_resident_id
-from service.services.excel import XLSX_MIMETYPE
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.documents.excel import XLSX_MIMETYPE
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 NEXT_YEAR = date(2027, 6, 30)

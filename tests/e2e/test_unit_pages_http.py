@@ -14,8 +14,8 @@ from sqlalchemy import select
 from service.db.models import Member, ProcessInstance
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.notifications import create_expiry_reminders
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
+from service.services.schedules.notifications import create_expiry_reminders
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')

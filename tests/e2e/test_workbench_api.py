@@ -23,7 +23,8 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.domain.validation import make_resident_id
-from service.services import accounts, tasks
+from service.services.membership import accounts
+from service.services.workflow import tasks
 
 CHEN = make_resident_id("44010619850315231")
 LI = "44010619870315018X"  # a check character X: searched for in lower case too

@@ -73,7 +73,7 @@ def test_an_archive_export_runs_in_the_background_and_downloads_for_a_day(
             == "已过期"
         )
         from service.db.uow import UnitOfWork
-        from service.services import jobs
+        from service.services.schedules import jobs
 
         def tidy(session):
             return jobs.delete_expired(ctx, UnitOfWork(session))

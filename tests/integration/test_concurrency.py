@@ -23,7 +23,7 @@ from service.db.models import Account, AuditRecord, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
-from service.services import accounts
+from service.services.membership import accounts
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
     from conftest import upload
 
     from service.db.models import InstancePerson
-    from service.services.roster import CertificateSeed, MemberSeed, add_member
+    from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
     world = seed_world(any_app)
     client = any_app.test_client()
@@ -308,7 +308,7 @@ def test_simultaneous_learning_passes_issue_one_certificate(any_app):
     from conftest import upload
 
     from service.db.models import Certificate, LearningTask
-    from service.services.roster import MemberSeed, add_member
+    from service.services.membership.roster import MemberSeed, add_member
 
     world = seed_world(any_app)
     client = any_app.test_client()

@@ -17,7 +17,7 @@ from service.db.models import (
     ProcessInstance,
 )
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
+from service.services.membership.roster import MemberSeed, add_member
 
 API = "/api/v1"
 

@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 from service.db.models import Job
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.services import jobs
+from service.services.schedules import jobs
 
 MEMBERFLOW = Path(sys.executable).with_name("memberflow")
 if not MEMBERFLOW.exists():

@@ -23,9 +23,9 @@ from service.config import load_config
 from service.db import db
 from service.db.models import JobRun, ProcessInstance, WaitingEvent
 from service.db.uow import UnitOfWork
-from service.services import scheduler
-from service.services.leader import FileLeaderLock, PgLeaderLock, leader_lock
-from service.services.scheduler import run_job, tidy_job_runs
+from service.services.schedules import scheduler
+from service.services.schedules.leader import FileLeaderLock, PgLeaderLock, leader_lock
+from service.services.schedules.scheduler import run_job, tidy_job_runs
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PINNED = datetime(2026, 11, 28, 4, 0, 0)

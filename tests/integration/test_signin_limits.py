@@ -13,7 +13,7 @@ import uuid
 import pytest
 from conftest import PASSWORD, REPO, make_app, race, seed_world
 
-from service.services.signin_limits import SigninGuard, SigninPolicy
+from service.services.membership.signin_limits import SigninGuard, SigninPolicy
 
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own; the keys are removed after
 

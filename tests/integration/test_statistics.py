@@ -13,8 +13,8 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import NotFound
 from service.domain.validation import make_resident_id
-from service.services import statistics
-from service.services.roster import CertificateSeed, MemberSeed, add_member
+from service.services.membership import statistics
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 from service.web import charts
 
 TODAY = date(2026, 11, 28)

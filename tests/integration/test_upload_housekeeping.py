@@ -14,8 +14,8 @@ from service.db import db
 from service.db.models import Bill, StoredFile
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.roster import MemberSeed, add_member
-from service.services.scheduler import JOBS, run_job
+from service.services.membership.roster import MemberSeed, add_member
+from service.services.schedules.scheduler import JOBS, run_job
 
 
 def upload(client, headers, content: bytes) -> str:

@@ -21,8 +21,8 @@ from hostile_xlsx import (
 )
 
 from service.domain.errors import FormInvalid, TooLarge
-from service.services.excel_import import Limits
-from service.services.learning import read_workbook
+from service.services.documents.excel_import import Limits
+from service.services.education.learning import read_workbook
 
 GOOD = ("440106198001011234", "张三", 24, "已通过", 1)
 

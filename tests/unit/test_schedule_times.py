@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from service.config import Config
-from service.services.cpd_batches import (
+from service.services.schedules.cpd_batches import (
     WeeklyTime,
     latest_cut_off,
     next_cut_off,
@@ -17,7 +17,7 @@ from service.services.cpd_batches import (
     to_local,
     to_utc,
 )
-from service.services.scheduler import latest_daily, slot_for, tick_slot
+from service.services.schedules.scheduler import latest_daily, slot_for, tick_slot
 
 TUE_15 = WeeklyTime(1, time(15, 0))
 # Tuesday 2026-12-01 15:00 in Shanghai is 07:00 UTC

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from service.engine import load_definitions
-from service.services.forms import validate_form
+from service.services.workflow.forms import validate_form
 from service.web.schemaform import UploadRefused, build_form, read_form, view_fields
 
 REPO = Path(__file__).resolve().parents[2]

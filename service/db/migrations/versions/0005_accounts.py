@@ -22,7 +22,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# the marker service.services.credentials.UNUSABLE writes: not an argon2 hash, matches nothing
+# the marker service.domain.passwords.UNUSABLE writes: not an argon2 hash, matches nothing
 UNUSABLE = "!no-password"
 
 

@@ -1,0 +1,174 @@
+"""The electronic certificate (电子证) drawn as one A4 PDF page with reportlab.
+
+Chinese text uses the TrueType font named by MEMBERFLOW_CERTIFICATE_FONT, embedded in the
+PDF (a subset), so every viewer shows it the same; without one, reportlab's built-in CID
+font STSong-Light needs no font file on the server but is not embedded, so the viewer
+shows the Chinese in its own Chinese font (phones and Acrobat have one; a viewer without
+any Chinese font shows blanks). The QR code carries the public lookup address.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from PIL import Image
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from service.services.documents.qr import qr_image
+
+ISSUER = "广东省建设监理协会"
+FONT = "STSong-Light"
+_RED, _INK, _GREY = HexColor("#a4161a"), HexColor("#222222"), HexColor("#888888")
+
+
+@dataclass(frozen=True)
+class Document:
+    """What one certificate's PDF shows, and the font it is written in (see `font_for`)."""
+
+    facts: dict
+    url: str
+    photo: Image.Image | None
+    font: str = FONT
+
+
+@cache
+def font_for(path: str | None = None) -> str:
+    """The registered font to write in: a TrueType file embedded in the PDF, or the CID font.
+
+    reportlab keeps a global registry, so each font is registered once per process.
+    """
+    if path:
+        name = f"certificate-{Path(path).stem}"
+        pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+        return name
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+def _day(value: date | None) -> str:
+    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else "—"
+
+
+def _specialties(facts: dict) -> str:
+    names = [s for s in (facts["specialty_1"], facts["specialty_2"]) if s]
+    return "、".join(names) or "—"
+
+
+def _fields(facts: dict) -> list[tuple[str, str]]:
+    return [
+        ("姓名", facts["name"]),
+        ("身份证号", facts["id_number_masked"]),
+        ("证书类型", facts["type"]),
+        ("专业", _specialties(facts)),
+        ("证书编号", facts["number"]),
+        ("发证日期", _day(facts["first_issued_on"])),
+        ("有效期至", _day(facts["valid_until"])),
+        ("工作单位", facts["unit_name"]),
+    ]
+
+
+def _fit(text: str, size: float, width: float, font: str) -> float:
+    """The largest font size ≤ size (≥ 8) at which text fits the width."""
+    while size > 8 and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 0.5
+    return size
+
+
+def _frame(canvas: Canvas, width: float, height: float) -> None:
+    canvas.setStrokeColor(_RED)
+    canvas.setLineWidth(4)
+    canvas.rect(24, 24, width - 48, height - 48)
+    canvas.setLineWidth(1)
+    canvas.rect(34, 34, width - 68, height - 68)
+
+
+def _heading(canvas: Canvas, width: float, height: float, font: str) -> None:
+    canvas.setFillColor(_RED)
+    canvas.setFont(font, 34)
+    canvas.drawCentredString(width / 2, height - 100, "培训证书")
+    canvas.setFillColor(_INK)
+    canvas.setFont(font, 16)
+    canvas.drawCentredString(width / 2, height - 130, ISSUER)
+
+
+def _photo(canvas: Canvas, photo: Image.Image | None, x: float, y: float, font: str) -> None:
+    """The holder's photo in a 1-inch frame, or an empty frame marked 照片."""
+    w, h = 96, 128
+    canvas.setStrokeColor(_GREY)
+    canvas.rect(x, y, w, h)
+    if photo is None:
+        canvas.setFillColor(_GREY)
+        canvas.setFont(font, 14)
+        canvas.drawCentredString(x + w / 2, y + h / 2 - 5, "照片")
+        return
+    canvas.drawImage(ImageReader(photo), x, y, w, h, preserveAspectRatio=True, anchor="c")
+
+
+def _details(canvas: Canvas, facts: dict, x: float, top: float, font: str) -> None:
+    value_x, width = x + 90, 330
+    for index, (label, value) in enumerate(_fields(facts)):
+        y = top - index * 30
+        canvas.setFillColor(_GREY)
+        canvas.setFont(font, 13)
+        canvas.drawString(x, y, f"{label}：")
+        canvas.setFillColor(_INK)
+        canvas.setFont(font, _fit(value, 15, width, font))
+        canvas.drawString(value_x, y, value)
+
+
+def _qr(canvas: Canvas, url: str, x: float, y: float, font: str) -> None:
+    image = qr_image(url, box_size=6)
+    canvas.drawImage(ImageReader(image), x, y, 130, 130)
+    canvas.setFillColor(_GREY)
+    canvas.setFont(font, 10)
+    canvas.drawCentredString(x + 65, y - 14, "扫码查询证书")
+
+
+def _footer(canvas: Canvas, facts: dict, font: str) -> None:
+    canvas.setFillColor(_INK)
+    canvas.setFont(font, 12)
+    canvas.drawString(80, 70, f"发证单位：{ISSUER}")
+    canvas.drawString(80, 52, f"证书状态：{facts['status_label']}")
+
+
+def _expired_mark(canvas: Canvas, width: float, height: float, font: str) -> None:
+    """An expired certificate may still be downloaded, but says so across the page."""
+    canvas.saveState()
+    canvas.setFillColor(_RED)
+    canvas.setFont(font, 48)
+    canvas.translate(width - 220, height - 120)
+    canvas.rotate(-18)
+    canvas.drawCentredString(0, 0, "已过期")
+    canvas.restoreState()
+
+
+def render_pdf(doc: Document) -> bytes:
+    """One certificate on an A4 landscape page; invariant mode keeps the bytes reproducible."""
+    width, height = landscape(A4)
+    buf = io.BytesIO()
+    canvas = Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
+    canvas.setTitle(f"培训证书 {doc.facts['number']}")
+    canvas.setAuthor(ISSUER)
+    canvas.setSubject(f"{doc.facts['type']} {doc.facts['name']}")
+    canvas.setCreator("memberflow")
+    _frame(canvas, width, height)
+    _heading(canvas, width, height, doc.font)
+    _photo(canvas, doc.photo, 80, height - 310, doc.font)
+    _details(canvas, doc.facts, 210, height - 190, doc.font)
+    _qr(canvas, doc.url, width - 200, 80, doc.font)
+    _footer(canvas, doc.facts, doc.font)
+    if doc.facts["status"] == "expired":
+        _expired_mark(canvas, width, height, doc.font)
+    canvas.showPage()
+    canvas.save()
+    return buf.getvalue()

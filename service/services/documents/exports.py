@@ -1,0 +1,434 @@
+"""The Excel exports: member archive, invoice records, enrolment list, learning progress.
+
+Each export runs the same filtered query as its list, streams the rows from the database
+in chunks (`yield_per`: a server-side cursor on PostgreSQL) and writes them with
+openpyxl's write-only mode into the file object it is given, so memory does not grow
+with the number of rows. Times are shown in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import BinaryIO
+
+from sqlalchemy import Row, Select, exists, func, select
+from sqlalchemy.orm import aliased
+
+from service.db.models import Bill, InstancePerson, LearningTask, Member, ProcessInstance, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.domain.person_facts import CERTIFICATE_TYPES
+from service.services.documents.excel import Column, write_workbook
+from service.services.education import learning
+from service.services.membership.members import (
+    ArchiveFilters,
+    archive_query,
+    archive_record,
+    unit_in_scope,
+)
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.instances import instances_query
+from service.services.workflow.scope import is_unit_admin, sees_everything
+
+CHUNK = 500
+ISSUER = "广东省建设监理协会"
+EDUCATION_PROCESSES = (
+    "initial_education",
+    "continuing_education",
+    "upgrade_education",
+    "specialty_change",
+    "engineer_cpd",
+)
+
+
+def _stream(uow: UnitOfWork, stmt: Select) -> Iterator[Row]:
+    """The rows of `stmt`, fetched CHUNK at a time; the query runs at the first row taken
+    (an export refused on its size before that leaves no cursor open)."""
+    result = uow.session.execute(stmt.execution_options(yield_per=CHUNK))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _reporting(uow: UnitOfWork, stmt: Select, rows: Iterable, progress) -> Iterable:
+    """`rows`, telling a background job's `progress` how many of how many are written."""
+    if progress is None:
+        return rows
+    total = uow.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return progress.track(rows, total)
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """A stored naive-UTC time as Shanghai wall-clock time."""
+    return value + SHANGHAI if value is not None else None
+
+
+def _yes_no(value) -> str:
+    return "是" if value else "否"
+
+
+# --- 单位人员档案导出表 -----------------------------------------------------------------
+
+ARCHIVE_COLUMNS = [
+    Column("普通会员", width=10),
+    Column("专业会员", width=10),
+    Column("姓名", width=10),
+    Column("身份证号", width=21),
+    Column("普通会籍有效期", "date", 14),
+    Column("专业会籍有效期", "date", 14),
+    Column("性别", width=6),
+    Column("年龄", "number", 6),
+    Column("手机号", width=13),
+    Column("学历", width=8),
+    Column("毕业院校", width=18),
+    Column("所学专业", width=16),
+    Column("毕业时间", "date", 12),
+    Column("职称", width=8),
+    Column("入会日期", "date", 12),
+    Column("所在工作单位", width=28),
+    Column("资料审核(初审机构)", width=24),
+    Column("状态", width=12),
+] + [
+    Column(f"{cert_type}{header}", kind, width)
+    for cert_type in CERTIFICATE_TYPES
+    for header, kind, width in (
+        ("证书编号", "text", 18),
+        ("专业1", "text", 14),
+        ("专业2", "text", 14),
+        ("有效期", "date", 12),
+        ("证书状态", "text", 10),
+    )
+]
+
+
+def _archive_row(record: dict) -> tuple:
+    certs = {c["type"]: c for c in record["certificates"]}
+    cert_cells = []
+    for cert_type in CERTIFICATE_TYPES:
+        c = certs.get(cert_type) or {}
+        cert_cells += [
+            c.get("number"),
+            c.get("specialty_1"),
+            c.get("specialty_2"),
+            c.get("valid_until"),
+            c.get("status_label"),
+        ]
+    r = record
+    return (
+        r["ordinary_membership"],
+        r["professional_membership"],
+        r["name"],
+        r["id_number"],
+        r["ordinary_valid_until"],
+        r["professional_valid_until"],
+        r["gender"],
+        r["age"],
+        r["mobile"],
+        r["education_level"],
+        r["school"],
+        r["major"],
+        r["graduated_on"],
+        r["title"],
+        r["joined_on"],
+        r["unit_name"],
+        r["agency_name"],
+        r["status"],
+        *cert_cells,
+    )
+
+
+def export_archive(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    filters: ArchiveFilters,
+    target: BinaryIO,
+    progress=None,
+) -> int:
+    """单位人员档案导出表: the archive list's rows (same filters) into `target`; rows written.
+
+    `progress` (a background job's) hears how many rows of how many are written.
+    """
+    unit_in_scope(uow, actor, unit_id)
+    today = ctx.today()
+    stmt = archive_query(unit_id, today, filters).order_by(Member.id)
+    rows = (_archive_row(archive_record(row, today)) for row in _stream(uow, stmt))
+    return write_workbook(
+        target, "单位人员档案", ARCHIVE_COLUMNS, _reporting(uow, stmt, rows, progress)
+    )
+
+
+# --- 开票记录 ---------------------------------------------------------------------------
+
+BILL_COLUMNS = [
+    Column("开票日期", "date", 12),
+    Column("单位名称", width=28),
+    Column("开票机构", width=20),
+    Column("票据名称", width=14),
+    Column("票号", width=20),
+    Column("业务单号", width=20),
+    Column("业务类型", width=20),
+    Column("费用类型", width=14),
+    Column("金额", "money", 12),
+    Column("缴款人", width=28),
+    Column("缴费人员", width=16),
+]
+
+
+def _bill_range(ctx: Context, receipt_from: date | None, receipt_to: date | None) -> tuple:
+    """The receipt date range; by default from 1 January of the end's year to today."""
+    receipt_to = receipt_to or ctx.today()
+    receipt_from = receipt_from or date(receipt_to.year, 1, 1)
+    if receipt_from > receipt_to:
+        raise FormInvalid({"receipt_from": "开票日期起不能晚于开票日期止"})
+    return receipt_from, receipt_to
+
+
+def _bill_scope(actor: Actor, unit_id: int | None) -> list:
+    if is_unit_admin(actor):
+        if unit_id is not None and unit_id != actor.unit_id:
+            raise NotFound("单位不存在")
+        return [Bill.unit_id == actor.unit_id]
+    if not sees_everything(actor):
+        raise NotFound("没有可查看的开票记录")
+    return [Bill.unit_id == unit_id] if unit_id is not None else []
+
+
+def export_bills(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    target: BinaryIO,
+    receipt_from: date | None = None,
+    receipt_to: date | None = None,
+    unit_id: int | None = None,
+    progress=None,
+) -> int:
+    """开票记录: confirmed bills whose receipt date is in the range, by date; rows written."""
+    start, end = _bill_range(ctx, receipt_from, receipt_to)
+    stmt = (
+        select(
+            Bill.receipt_date,
+            Unit.name,
+            Bill.receipt_type,
+            Bill.receipt_number,
+            ProcessInstance.business_key,
+            ProcessInstance.process_key,
+            Bill.kind,
+            Bill.amount,
+            ProcessInstance.subject_name,
+        )
+        .select_from(Bill)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .outerjoin(Unit, Unit.id == Bill.unit_id)
+        .where(
+            Bill.status == "confirmed",
+            Bill.receipt_date >= start,
+            Bill.receipt_date <= end,
+            *_bill_scope(actor, unit_id),
+        )
+        .order_by(Bill.receipt_date, Bill.id)
+    )
+    names = _process_names(ctx)
+    rows = (
+        (
+            r.receipt_date,
+            r.name,
+            ISSUER,
+            r.receipt_type,
+            r.receipt_number,
+            r.business_key,
+            names.get(r.process_key, r.process_key),
+            r.kind,
+            r.amount,
+            r.name or r.subject_name,
+            r.subject_name,
+        )
+        for r in _stream(uow, stmt)
+    )
+    return write_workbook(target, "开票记录", BILL_COLUMNS, _reporting(uow, stmt, rows, progress))
+
+
+def _process_names(ctx: Context) -> dict[str, str]:
+    return {key: defn.name for key, defn in ctx.definitions.current.items()}
+
+
+# --- 报名表 -----------------------------------------------------------------------------
+
+ENROLMENT_COLUMNS = [
+    Column("单号", width=20),
+    Column("业务类型", width=18),
+    Column("培训类别", width=20),
+    Column("姓名", width=10),
+    Column("身份证号", width=21),
+    Column("专业1", width=14),
+    Column("专业2", width=14),
+    Column("是否首次", width=8),
+    Column("单位名称", width=28),
+    Column("单据状态", width=12),
+    Column("提交时间", "datetime", 20),
+]
+
+
+def training_category(process_key: str, certificate_type: str | None) -> str:
+    """培训类别 as the manual writes it, e.g. 安全监理员初始教育."""
+    prefix = certificate_type or ""
+    return {
+        "initial_education": f"{prefix}初始教育",
+        "continuing_education": f"{prefix}继续教育",
+        "upgrade_education": "员升师教育",
+        "specialty_change": f"{prefix}专业变更",
+        "engineer_cpd": "专业会员(注师)继教",
+    }.get(process_key, process_key)
+
+
+def _first_enrolment():
+    """True when no earlier form of the same kind lists this person for this certificate."""
+    earlier, earlier_form = aliased(InstancePerson), aliased(ProcessInstance)
+    same_type = func.coalesce(earlier.certificate_type, "") == func.coalesce(
+        InstancePerson.certificate_type, ""
+    )
+    return ~exists().where(
+        earlier.id_number == InstancePerson.id_number,
+        earlier.instance_id == earlier_form.id,
+        earlier_form.process_key == ProcessInstance.process_key,
+        earlier_form.id < ProcessInstance.id,
+        same_type,
+    )
+
+
+def _check_enrolment_filters(process, submitted_from, submitted_to) -> None:
+    if process is not None and process not in EDUCATION_PROCESSES:
+        raise FormInvalid({"process": "业务类型应为 " + "、".join(EDUCATION_PROCESSES)})
+    if None not in (submitted_from, submitted_to) and submitted_from > submitted_to:
+        raise FormInvalid({"submitted_from": "提交日期起不能晚于提交日期止"})
+
+
+def export_enrolments(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    target: BinaryIO,
+    process: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+    progress=None,
+) -> int:
+    """报名表: one row per person on the caller's education forms, newest form first."""
+    _check_enrolment_filters(process, submitted_from, submitted_to)
+    forms = (
+        instances_query(
+            actor,
+            key=process,
+            status=status,
+            q=q,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+        )
+        .where(ProcessInstance.process_key.in_(EDUCATION_PROCESSES))
+        .with_only_columns(ProcessInstance.id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            ProcessInstance.business_key,
+            ProcessInstance.process_key,
+            ProcessInstance.status,
+            ProcessInstance.submitted_at,
+            Unit.name.label("unit_name"),
+            InstancePerson.name,
+            InstancePerson.id_number,
+            InstancePerson.certificate_type,
+            InstancePerson.line,
+            _first_enrolment().label("first"),
+        )
+        .select_from(InstancePerson)
+        .join(forms, forms.c.id == InstancePerson.instance_id)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .order_by(ProcessInstance.id.desc(), InstancePerson.position)
+    )
+    names = _process_names(ctx)
+    rows = _enrolment_rows(_stream(uow, stmt), names)
+    return write_workbook(
+        target, "报名表", ENROLMENT_COLUMNS, _reporting(uow, stmt, rows, progress)
+    )
+
+
+def _enrolment_rows(rows: Iterable[Row], names: dict[str, str]) -> Iterator[tuple]:
+    for r in rows:
+        line = r.line if isinstance(r.line, dict) else {}
+        yield (
+            r.business_key,
+            names.get(r.process_key, r.process_key),
+            training_category(r.process_key, r.certificate_type),
+            r.name,
+            r.id_number,
+            line.get("specialty_1"),
+            line.get("specialty_2"),
+            _yes_no(r.first),
+            r.unit_name,
+            r.status,
+            _local(r.submitted_at),
+        )
+
+
+# --- 学习进度 ---------------------------------------------------------------------------
+
+LEARNING_COLUMNS = [
+    Column("学时", width=8),
+    Column("姓名", width=10),
+    Column("身份证号", width=21),
+    Column("性别", width=6),
+    Column("手机号", width=13),
+    Column("培训类别", width=20),
+    Column("学习状态", width=10),
+    Column("学习开始时间", "datetime", 20),
+    Column("截止日期", "date", 12),
+    Column("考试次数", "number", 8),
+    Column("考试通过时间", "datetime", 20),
+    Column("单号", width=20),
+]
+
+
+def _hours(value) -> str:
+    return f"{value.normalize():f}"
+
+
+def export_learning(
+    ctx: Context, uow: UnitOfWork, actor: Actor, target: BinaryIO, progress=None, **filters
+) -> int:
+    """学习进度: the learning list's rows (same filters and order) into `target`."""
+    stmt = (
+        learning.learning_query(actor, **filters)
+        .add_columns(Member.gender, Member.mobile, ProcessInstance.business_key)
+        .outerjoin(Member, Member.id == LearningTask.member_id)
+        .join(ProcessInstance, ProcessInstance.id == LearningTask.instance_id)
+        .order_by(LearningTask.id.desc())
+    )
+    rows = (
+        (
+            f"{_hours(t.completed_hours)}/{_hours(t.required_hours)}",
+            t.name,
+            t.id_number,
+            gender,
+            mobile,
+            training_category(t.process_key, t.certificate_type),
+            t.status,
+            _local(t.opened_at),
+            t.deadline,
+            t.exam_attempts,
+            _local(t.passed_at),
+            business_key,
+        )
+        for t, gender, mobile, business_key in _stream(uow, stmt)
+    )
+    return write_workbook(
+        target, "学习进度", LEARNING_COLUMNS, _reporting(uow, stmt, rows, progress)
+    )

@@ -1,0 +1,2 @@
+"""Education: learning results from the learning platform, deadlines, the certificates they
+issue."""

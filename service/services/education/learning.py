@@ -1,0 +1,392 @@
+"""Learning results from the external learning platform, and learning deadlines.
+
+Results arrive as a JSON batch or as the platform's Excel export. A batch is checked as a
+whole: one bad row rejects the batch with a per-row report and nothing is imported. A
+pass delivers the BPMN message the person's learning branch waits for and applies the
+certificate effect; a deadline that passes expires the learning task.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.db.models import LearningTask, Member, ProcessInstance, WaitingEvent
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.engine import Instance
+from service.services.documents.excel_import import Limits, read_table
+from service.services.education.certificates import apply_learning_passed
+from service.services.workflow import advance, progress
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.effects import Change
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import records_in_scope
+
+OPEN = ("开课未学习", "学习中")
+PASSED, EXPIRED = "已通过", "已过期"
+EXAM_STATUSES = {
+    "未考试": "未考试",
+    "未通过": "未通过",
+    "不通过": "未通过",
+    "已通过": "已通过",
+    "通过": "已通过",
+    "考试通过": "已通过",
+}
+# the learning platform's export: these columns must be present (表单编号 is optional)
+COLUMNS = {
+    "身份证号": "id_number",
+    "姓名": "name",
+    "已完成学时": "completed_hours",
+    "考试状态": "exam_status",
+    "考试次数": "exam_attempts",
+}
+OPTIONAL_COLUMNS = {"表单编号": "business_key"}
+MAX_ROWS = 20000
+IMPORT_LIMITS = Limits(max_rows=MAX_ROWS)
+
+
+def read_workbook(content: bytes, limits: Limits = IMPORT_LIMITS) -> list[tuple[str, dict]]:
+    """(row label, record) per data row of the export; FormInvalid if it is not one.
+
+    The file is checked before it is parsed and read within bounds (see excel_import):
+    a zip bomb, too many rows (empty ones count) or a slow file is refused, never read.
+    """
+    table = read_table(content, limits)
+    missing = [c for c in COLUMNS if c not in table.header]
+    if missing:
+        raise FormInvalid(
+            {"file": "缺少列：" + "、".join(missing)},
+            "Excel 文件缺少必需的列：" + "、".join(missing) + "，未导入任何记录",
+        )
+    index = {
+        field: table.header.index(col)
+        for col, field in {**COLUMNS, **OPTIONAL_COLUMNS}.items()
+        if col in table.header
+    }
+    return [
+        (f"第{number}行", {field: values[i] for field, i in index.items()})
+        for number, values in table.rows
+    ]
+
+
+def _hours(value) -> Decimal | None:
+    try:
+        hours = Decimal(str(value).strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return hours if hours.is_finite() and Decimal("0") <= hours <= Decimal("9999") else None
+
+
+def _attempts(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return int(number) if number == number.to_integral_value() and number >= 0 else None
+
+
+def _candidates(uow: UnitOfWork, records: list[tuple[str, dict]]) -> dict[str, list]:
+    ids = {str(r.get("id_number") or "").strip().upper() for _, r in records}
+    found: dict[str, list] = defaultdict(list)
+    if ids:
+        rows = uow.session.execute(
+            select(LearningTask, ProcessInstance.business_key)
+            .join(ProcessInstance, ProcessInstance.id == LearningTask.instance_id)
+            .where(LearningTask.id_number.in_(ids))
+            .order_by(LearningTask.id)
+            # a concurrent import of the same rows waits here, then reads them as committed
+            .with_for_update(of=LearningTask)
+        )
+        for task, key in rows:
+            found[task.id_number].append((task, key))
+    return found
+
+
+def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
+    """The learning task a row updates, its clean values, or the row's problem."""
+    n = str(record.get("id_number") or "").strip().upper()
+    if not n:
+        return None, "身份证号不能为空"
+    key = str(record.get("business_key") or "").strip().upper()
+    options = [(t, k) for t, k in candidates.get(n, []) if not key or k == key]
+    open_options = [(t, k) for t, k in options if t.status in OPEN]
+    if not options:
+        return None, f"身份证号 {n} 不在学习名单中" + (f"（表单编号 {key}）" if key else "")
+    if len(open_options) > 1:
+        return None, f"身份证号 {n} 有多个未完成的学习任务，请在“表单编号”列注明"
+    task, _ = (open_options or options)[-1]
+    if (task.id, n) in seen:
+        return None, f"身份证号 {n} 在本批记录中重复"
+    seen.add((task.id, n))
+    name = str(record.get("name") or "").strip()
+    if name != task.name:
+        return None, f"姓名“{name}”与身份证号 {n} 的学员“{task.name}”不符"
+    hours = _hours(record.get("completed_hours"))
+    if hours is None:
+        return None, "已完成学时应为不小于0的数字"
+    status = EXAM_STATUSES.get(str(record.get("exam_status") or "").strip())
+    if status is None:
+        return None, "考试状态应为 未考试、未通过 或 已通过"
+    attempts = _attempts(record.get("exam_attempts") or 0)
+    if attempts is None:
+        return None, "考试次数应为不小于0的整数"
+    if attempts > max_attempts:
+        return None, f"考试次数不能超过{max_attempts}次（现为{attempts}次）"
+    if status == "已通过" and attempts < 1:
+        return None, "考试通过时考试次数至少为1次"
+    if status == "已通过" and hours < task.required_hours:
+        need = f"{task.required_hours.normalize():f}"
+        return None, f"已完成学时{hours.normalize():f}不足要求的{need}学时，不能记为考试通过"
+    if task.status == EXPIRED:
+        return None, f"{task.name}的学习任务已过期"
+    if task.status == PASSED and status != "已通过":
+        return None, f"{task.name}已记录考试通过，不能改为{status}"
+    return (task, hours, status, attempts), None
+
+
+def record_results(
+    ctx: Context, uow: UnitOfWork, actor: Actor, records: list[tuple[str, dict]]
+) -> dict:
+    """Apply a batch of learning results, all or nothing; a per-row report on refusal."""
+    if not records:
+        raise FormInvalid({"records": "没有可导入的学习记录"})
+    max_attempts = _max_attempts(ctx)
+    candidates = _candidates(uow, records)
+    errors: dict[str, str] = {}
+    accepted = []
+    seen: set = set()
+    for label, record in records:
+        result, problem = _check(label, record, candidates, seen, max_attempts)
+        if problem:
+            errors[label] = problem
+        else:
+            accepted.append(result)
+    if errors:
+        raise FormInvalid(
+            errors, f"学习记录有{len(errors)}行有误，未导入任何记录：" + next(iter(errors.values()))
+        )
+    now, today = ctx.now(), ctx.today()
+    passed_by_instance: dict[int, list[LearningTask]] = defaultdict(list)
+    updated = 0
+    for task, hours, status, attempts in accepted:
+        if task.status == PASSED:
+            continue  # re-importing a pass changes nothing
+        task.completed_hours, task.exam_attempts, task.updated_at = hours, attempts, now
+        if status == "已通过":
+            task.status, task.passed_at = PASSED, now
+            passed_by_instance[task.instance_id].append(task)
+        elif hours > 0 or attempts > 0:
+            task.status = "学习中"
+        updated += 1
+    try:
+        for instance_id, tasks in passed_by_instance.items():
+            _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today)
+        uow.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("相关业务表单正在被处理，请稍后重新导入") from exc
+    result = {
+        "received": len(records),
+        "updated": updated,
+        "passed": sum(len(t) for t in passed_by_instance.values()),
+    }
+    uow.commit()
+    return result
+
+
+def _max_attempts(ctx: Context) -> int:
+    for defn in ctx.definitions.current.values():
+        if "max_exam_attempts" in defn.policy:
+            return int(defn.policy["max_exam_attempts"])
+    return 10
+
+
+def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
+    row = uow.session.get(ProcessInstance, instance_id)
+    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    inst = Instance.load(defn, row.state, now)
+    before = {t.id for t in inst.ready_tasks()}
+    had_waiting = bool(inst.waiting_events())
+    status_before = row.status
+    payloads = {
+        task.id_number: {
+            "id_number": task.id_number,
+            "completed_hours": str(task.completed_hours),
+            "exam_attempts": task.exam_attempts,
+            "passed_on": today.isoformat(),
+        }
+        for task in tasks
+    }
+    delivered = inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
+    if set(delivered) != set(payloads):  # someone recorded it, or the deadline passed, meanwhile
+        raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
+    apply_learning_passed(Change(uow.session, row, inst.data, defn, today, now), tasks)
+    for task in tasks:
+        progress.audit(
+            uow.session,
+            row,
+            actor,
+            "learning",
+            now,
+            decision="passed",
+            remark=f"{task.name}（{task.id_number}）学习考试通过",
+            before=status_before,
+            after=inst.status,
+            detail={"id_number": task.id_number, "learning_task_id": task.id},
+        )
+    advance.save(uow.session, row, inst, defn, now, today, before, had_waiting)
+
+
+def fire_due_timers(ctx: Context, uow: UnitOfWork, limit: int = 200) -> int:
+    """Fire the timers due by now, one instance per transaction; how many fired."""
+    now, today = ctx.now(), ctx.today()
+    ids = list(
+        uow.session.scalars(
+            select(WaitingEvent.instance_id)
+            .where(WaitingEvent.kind == "timer", WaitingEvent.due_at <= now)
+            .group_by(WaitingEvent.instance_id)
+            .order_by(func.min(WaitingEvent.due_at))
+            .limit(limit)
+        )
+    )
+    uow.rollback()
+    fired_total = 0
+    system = Actor(None, "系统", "system")
+    for instance_id in ids:
+        try:
+            row = uow.session.get(ProcessInstance, instance_id)
+            defn = ctx.definitions.version(uow.session, row.definition_version_id)
+            inst = Instance.load(defn, row.state, now)
+            before = {t.id for t in inst.ready_tasks()}
+            status_before = row.status
+            fired = inst.fire_timers(now)
+            still_waiting = {
+                ev["correlation"]
+                for ev in inst.waiting_events()
+                if ev["kind"] == "message" and ev["name"] == advance.LEARNING_MESSAGE
+            }
+            for ev in fired:  # a person whose learning wait ended by its timer: expired
+                if ev.get("correlation") and ev["correlation"] not in still_waiting:
+                    _expire(uow, row, ev["correlation"], now)
+            advance.save(uow.session, row, inst, defn, now, today, before, True)
+            progress.audit(
+                uow.session,
+                row,
+                system,
+                "timer",
+                now,
+                before=status_before,
+                after=row.status,
+                detail={"fired": fired},
+            )
+            uow.commit()
+            fired_total += len(fired)
+        except StaleDataError:
+            uow.rollback()  # someone moved it meanwhile; the next run sees it again
+    return fired_total
+
+
+def _expire(uow: UnitOfWork, row: ProcessInstance, id_number: str, now) -> None:
+    task = uow.session.scalars(
+        select(LearningTask).where(
+            LearningTask.instance_id == row.id, LearningTask.id_number == id_number
+        )
+    ).first()
+    if task is not None and task.status in OPEN:
+        task.status, task.updated_at = EXPIRED, now
+
+
+def _shanghai_day_start(day: date) -> datetime:
+    """00:00 of a Shanghai business day, as stored (naive UTC)."""
+    return datetime.combine(day, datetime.min.time()) - SHANGHAI
+
+
+def learning_query(
+    actor: Actor,
+    status: str | None = None,
+    q: str | None = None,
+    mobile: str | None = None,
+    process: str | None = None,
+    year: int | None = None,
+    opened_from: date | None = None,
+    opened_to: date | None = None,
+    instance_id: int | None = None,
+) -> Select:
+    """The learning tasks the caller may see, filtered (shared by the list and the export).
+
+    The manual's filters (FAQ 3.3, 3.17): year and date range of the start of learning,
+    name or ID number, the learner's mobile, status; and the kind of training.
+    """
+    if opened_from and opened_to and opened_from > opened_to:
+        raise FormInvalid({"opened_from": "开始学习日期起不能晚于日期止"})
+    where = records_in_scope(actor, LearningTask.unit_id, LearningTask.member_id)
+    if where is None:
+        raise NotFound("没有可查看的学习任务")
+    stmt = select(LearningTask).where(*where)
+    if instance_id is not None:  # the learning one enrolment form opened
+        stmt = stmt.where(LearningTask.instance_id == instance_id)
+    if status:
+        stmt = stmt.where(LearningTask.status == status)
+    if q:
+        stmt = stmt.where(
+            LearningTask.name.contains(q.strip(), autoescape=True)
+            | (LearningTask.id_number == q.strip().upper())
+        )
+    if mobile:
+        stmt = stmt.where(
+            LearningTask.member_id.in_(select(Member.id).where(Member.mobile == mobile.strip()))
+        )
+    if process:
+        stmt = stmt.where(LearningTask.process_key == process)
+    if year:
+        stmt = stmt.where(
+            LearningTask.opened_at >= _shanghai_day_start(date(year, 1, 1)),
+            LearningTask.opened_at < _shanghai_day_start(date(year + 1, 1, 1)),
+        )
+    if opened_from:
+        stmt = stmt.where(LearningTask.opened_at >= _shanghai_day_start(opened_from))
+    if opened_to:
+        stmt = stmt.where(
+            LearningTask.opened_at < _shanghai_day_start(opened_to + timedelta(days=1))
+        )
+    return stmt
+
+
+def list_learning(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    page: int = 1,
+    page_size: int = 20,
+    **filters,
+) -> dict:
+    """Learning tasks the caller may see (a unit: its members'), newest first."""
+    stmt = learning_query(actor, **filters)
+    total, rows = page_of(uow.session, stmt, LearningTask.id.desc(), page, page_size)
+    items = [learning_view(t) for t in rows.scalars()]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def learning_view(t: LearningTask) -> dict:
+    return {
+        "id": t.id,
+        "instance_id": t.instance_id,
+        "process_key": t.process_key,
+        "id_number": t.id_number,
+        "name": t.name,
+        "certificate_type": t.certificate_type,
+        "required_hours": str(t.required_hours),
+        "completed_hours": str(t.completed_hours),
+        "exam_attempts": t.exam_attempts,
+        "status": t.status,
+        "deadline": t.deadline,
+        "opened_at": t.opened_at,
+        "passed_at": t.passed_at,
+    }

@@ -1,0 +1,1 @@
+"""Finance: bills (缴费单) and invoices (开票记录)."""

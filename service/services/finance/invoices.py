@@ -1,0 +1,216 @@
+"""开票记录 and bills by state, as lists: what finance (and a unit, for its own) looks through.
+
+The invoice list shows the rows the 开票记录 export writes (services.exports.export_bills):
+bills finance confirmed, by receipt date, in the same default range (1 January to today).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+
+from service.db.models import Bill, ProcessInstance, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.services.documents.exports import ISSUER
+from service.services.workflow.context import Context
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import is_unit_admin, records_in_scope
+
+# a bill's states as finance names them; `paid` waits for finance to confirm it
+STATES = {"unpaid": "未缴费", "paid": "待确认", "confirmed": "已确认", "void": "已作废"}
+
+
+def _scope(actor: Actor) -> list:
+    where = records_in_scope(actor, Bill.unit_id)
+    if where is None:
+        raise NotFound("没有可查看的缴费单")
+    return where
+
+
+def _unit_condition(unit: str | None) -> list:
+    """A unit by part of its name or by its full credit code."""
+    if not unit:
+        return []
+    text = unit.strip()
+    return [Unit.name.contains(text, autoescape=True) | (Unit.credit_code == text.upper())]
+
+
+def receipt_range(
+    ctx: Context, receipt_from: date | None, receipt_to: date | None
+) -> tuple[date, date]:
+    """The receipt date range; by default from 1 January of the end's year to today."""
+    receipt_to = receipt_to or ctx.today()
+    receipt_from = receipt_from or date(receipt_to.year, 1, 1)
+    if receipt_from > receipt_to:
+        raise FormInvalid({"receipt_from": "开票日期起不能晚于开票日期止"})
+    return receipt_from, receipt_to
+
+
+def _names(ctx: Context) -> dict[str, str]:
+    return {key: defn.name for key, defn in ctx.definitions.current.items()}
+
+
+def list_invoices(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    receipt_from: date | None = None,
+    receipt_to: date | None = None,
+    unit: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """开票记录: confirmed bills with a receipt date in the range, newest first, with the
+    range used and the total amount of every row (not just this page)."""
+    start, end = receipt_range(ctx, receipt_from, receipt_to)
+    conditions = [
+        Bill.status == "confirmed",
+        Bill.receipt_date >= start,
+        Bill.receipt_date <= end,
+        *_scope(actor),
+        *_unit_condition(unit),
+    ]
+    if q:
+        text = q.strip()
+        conditions.append(
+            or_(Bill.receipt_number == text, ProcessInstance.business_key == text.upper())
+        )
+    base = (
+        select(Bill, ProcessInstance, Unit.name.label("unit_name"))
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .outerjoin(Unit, Unit.id == Bill.unit_id)
+        .where(*conditions)
+    )
+    newest = base.order_by(Bill.receipt_date.desc())
+    total, rows = page_of(uow.session, newest, Bill.id.desc(), page, page_size)
+    amount = uow.session.scalar(
+        select(func.coalesce(func.sum(Bill.amount), 0))
+        .select_from(Bill)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .outerjoin(Unit, Unit.id == Bill.unit_id)
+        .where(*conditions)
+    )
+    names = _names(ctx)
+    items = [
+        {
+            "bill_id": bill.id,
+            "instance_id": inst.id,
+            "receipt_date": bill.receipt_date,
+            "unit_name": unit_name,
+            "issuer": ISSUER,
+            "receipt_type": bill.receipt_type,
+            "receipt_number": bill.receipt_number,
+            "business_key": inst.business_key,
+            "process_name": names.get(inst.process_key, inst.process_key),
+            "kind": bill.kind,
+            "amount": f"{bill.amount:.2f}",
+            "payer": unit_name or inst.subject_name,
+            "persons": inst.subject_name,
+        }
+        for bill, inst, unit_name in rows
+    ]
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "receipt_from": start,
+        "receipt_to": end,
+        "amount": f"{Decimal(str(amount)):.2f}",
+    }
+
+
+def unit_for_export(uow: UnitOfWork, actor: Actor, unit: str | None) -> int | None:
+    """The one unit an export filter names (the export takes a single unit), or None for all;
+    FormInvalid on `unit` when no unit, or more than one, matches."""
+    if not unit or not unit.strip():
+        return None
+    if is_unit_admin(actor):
+        return actor.unit_id
+    found = uow.session.execute(
+        select(Unit.id, Unit.name).where(*_unit_condition(unit)).order_by(Unit.id).limit(3)
+    ).all()
+    if not found:
+        raise FormInvalid({"unit": f"没有名称包含“{unit.strip()}”的单位"})
+    exact = [row.id for row in found if row.name == unit.strip()]
+    if len(found) > 1 and not exact:
+        raise FormInvalid({"unit": "有多个单位符合，导出前请输入完整的单位名称或统一社会信用代码"})
+    return exact[0] if exact else found[0].id
+
+
+def list_bills(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    status: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """缴费单 by state (未缴费, 待确认, 已确认, 已作废) with the count of each state; `q` is a
+    form number, a receipt number or part of a unit's name."""
+    if status is not None and status not in STATES:
+        raise FormInvalid({"status": "缴费状态应为：" + "、".join(STATES.values())})
+    conditions = list(_scope(actor))
+    if q:
+        text = q.strip()
+        conditions.append(
+            or_(
+                ProcessInstance.business_key == text.upper(),
+                Bill.receipt_number == text,
+                Unit.name.contains(text, autoescape=True),
+            )
+        )
+    joined = (
+        select(Bill.status, func.count())
+        .select_from(Bill)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .outerjoin(Unit, Unit.id == Bill.unit_id)
+        .where(*conditions)
+        .group_by(Bill.status)
+    )
+    counts = {state: 0 for state in STATES}
+    counts.update({state: n for state, n in uow.session.execute(joined)})
+    stmt = (
+        select(Bill, ProcessInstance, Unit.name.label("unit_name"))
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .outerjoin(Unit, Unit.id == Bill.unit_id)
+        .where(*conditions)
+    )
+    if status:
+        stmt = stmt.where(Bill.status == status)
+    total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
+    names = _names(ctx)
+    items = [
+        {
+            "bill_id": bill.id,
+            "instance_id": inst.id,
+            "business_key": inst.business_key,
+            "process_name": names.get(inst.process_key, inst.process_key),
+            "unit_name": unit_name,
+            "persons": inst.subject_name,
+            "kind": bill.kind,
+            "amount": f"{bill.amount:.2f}",
+            "status": bill.status,
+            "status_label": STATES.get(bill.status, bill.status),
+            "created_at": bill.created_at,
+            "paid_at": bill.paid_at,
+            "confirmed_at": bill.confirmed_at,
+            "receipt_type": bill.receipt_type,
+            "receipt_number": bill.receipt_number,
+        }
+        for bill, inst, unit_name in rows
+    ]
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "counts": counts,
+        "all": sum(counts.values()),
+    }

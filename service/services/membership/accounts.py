@@ -1,0 +1,256 @@
+"""Accounts and the reference data the secretariat keeps; the Actor a session stands for.
+
+Signing in and tokens are in `signin`, password changes and resets in `passwords`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import Account, Agency, RevokedToken, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, Unauthorized
+from service.domain.roles import ROLES
+from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
+from service.services.membership.credentials import check_password, hash_password
+from service.services.workflow.scope import (
+    STAFF_ROLES,
+    is_staff_role,
+    is_unit_admin,
+    may_manage_accounts,
+)
+
+MAX_SUB_ACCOUNTS = 3
+SIGNED_OUT = "登录已失效（已退出、密码已修改或账号已停用），请重新登录"
+
+
+def actor_of(account: Account) -> Actor:
+    """The Actor a signed-in account acts as."""
+    return Actor(
+        account.id,
+        account.name,
+        account.role,
+        unit_id=account.unit_id,
+        agency_id=account.agency_id,
+        member_id=account.member_id,
+    )
+
+
+def signed_in_account(
+    uow: UnitOfWork, account_id, version, session_id: str | None
+) -> tuple[Account, Actor]:
+    """The account and Actor of a token or page session; Unauthorized unless the account is
+    active, the session's version is the account's current one and it was not signed out."""
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == (session_id or "")).exists()
+    found = uow.session.execute(
+        select(Account, Unit.agency_id, revoked.label("revoked"))
+        .outerjoin(Unit, Unit.id == Account.unit_id)
+        .where(Account.id == account_id)
+    ).first()
+    if found is None or not found[0].active:
+        raise Unauthorized("账号不存在或已停用")
+    account, unit_agency, signed_out = found
+    if not session_id or version is None or account.auth_version != version or signed_out:
+        raise Unauthorized(SIGNED_OUT)
+    actor = actor_of(account)
+    if unit_agency is not None and actor.agency_id != unit_agency:
+        actor = replace(actor, agency_id=unit_agency)  # a unit's scope follows the unit
+    return account, actor
+
+
+def actor_for_account(uow: UnitOfWork, account_id, version, session_id: str | None) -> Actor:
+    """The Actor of a page session (account, version, session id); Unauthorized if it ended."""
+    return signed_in_account(uow, account_id, version, session_id)[1]
+
+
+def _require_secretariat(actor: Actor) -> None:
+    if not may_manage_accounts(actor):
+        raise Forbidden("当前账号无权进行此操作")
+
+
+def _unique(uow: UnitOfWork, exc: IntegrityError, field: str, message: str):
+    uow.rollback()
+    raise FormInvalid({field: message}) from exc
+
+
+def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
+    """Add a row; a unique-constraint clash becomes a field error on `field`."""
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, field, message)
+
+
+def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
+    """A city service agency (初审机构)."""
+    _require_secretariat(actor)
+    agency = Agency(name=name.strip(), city=city.strip())
+    _insert(uow, agency, "name", "已存在同名的会员服务机构")
+    uow.commit()
+    return {"id": agency.id, "name": agency.name, "city": agency.city}
+
+
+def create_unit(
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    credit_code: str,
+    agency_id: int,
+    member_unit: bool,
+    password: str,
+) -> dict:
+    """A unit and its main account (login = the unit's full name)."""
+    _require_secretariat(actor)
+    try:
+        code = check_credit_code(credit_code)
+    except InvalidValue as exc:
+        raise FormInvalid({"credit_code": exc.message}) from exc
+    check_password(password, name.strip())
+    if uow.session.get(Agency, agency_id) is None:
+        raise FormInvalid({"agency_id": "初审机构不存在"})
+    name = name.strip()
+    unit = Unit(name=name, credit_code=code, agency_id=agency_id, member_unit=member_unit)
+    uow.session.add(unit)
+    try:
+        uow.session.flush()
+        uow.session.add(
+            Account(
+                username=name,
+                name=name,
+                role="unit_admin",
+                unit_id=unit.id,
+                agency_id=agency_id,
+                is_main=True,
+                password_hash=hash_password(password),
+            )
+        )
+        uow.session.flush()
+    except IntegrityError as exc:
+        _unique(uow, exc, "name", "该单位名称或统一社会信用代码已注册")
+    uow.commit()
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "credit_code": unit.credit_code,
+        "agency_id": unit.agency_id,
+        "member_unit": unit.member_unit,
+    }
+
+
+def create_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    username: str,
+    name: str,
+    password: str,
+    role: str,
+    agency_id: int | None,
+) -> dict:
+    """An account for association, agency or finance staff."""
+    _require_secretariat(actor)
+    if not is_staff_role(role):
+        raise FormInvalid(
+            {"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)}
+        )
+    if role == "agency_reviewer" and (
+        agency_id is None or uow.session.get(Agency, agency_id) is None
+    ):
+        raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
+    check_password(password, username.strip())
+    account = Account(
+        username=username.strip(),
+        name=name.strip(),
+        role=role,
+        agency_id=agency_id if role == "agency_reviewer" else None,
+        password_hash=hash_password(password),
+    )
+    _insert(uow, account, "username", "该登录名已被使用")
+    uow.commit()
+    return {"id": account.id, "username": account.username, "role": role}
+
+
+def create_sub_account(
+    uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str, password: str
+) -> dict:
+    """A unit sub-account (login = mobile number); at most three per unit."""
+    if is_unit_admin(actor):
+        if actor.unit_id != unit_id:
+            raise NotFound("单位不存在")
+    else:
+        _require_secretariat(actor)
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    try:
+        login = normalize_mobile(mobile)
+    except InvalidValue as exc:
+        raise FormInvalid({"mobile": exc.message}) from exc
+    check_password(password, login)
+    used = set(
+        uow.session.scalars(
+            select(Account.sub_slot).where(
+                Account.unit_id == unit_id, Account.sub_slot.is_not(None)
+            )
+        )
+    )
+    free = [slot for slot in range(1, MAX_SUB_ACCOUNTS + 1) if slot not in used]
+    if not free:
+        raise Conflict(f"每个单位最多设置{MAX_SUB_ACCOUNTS}个子账号，本单位已满")
+    account = Account(
+        username=login,
+        name=name.strip(),
+        role="unit_admin",
+        unit_id=unit_id,
+        agency_id=unit.agency_id,
+        sub_slot=free[0],
+        mobile=login,
+        password_hash=hash_password(password),
+    )
+    uow.session.add(account)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        taken = uow.session.scalar(
+            select(func.count()).select_from(Account).where(Account.username == login)
+        )
+        if taken:
+            raise FormInvalid({"mobile": "该手机号已被其他账号使用"}) from exc
+        raise Conflict("子账号同时创建冲突，或本单位子账号已满，请刷新后重试") from exc
+    uow.commit()
+    return {"id": account.id, "username": login, "name": account.name, "unit_id": unit_id}
+
+
+def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
+    """The first secretariat administrator (command line only)."""
+    check_password(password, username)
+    account = Account(
+        username=username,
+        name=username,
+        role="secretariat_admin",
+        password_hash=hash_password(password),
+    )
+    _insert(uow, account, "username", "该登录名已被使用")
+    uow.commit()
+    return {"id": account.id, "username": username}
+
+
+def list_agencies(uow: UnitOfWork) -> list[dict]:
+    """The service agencies (初审机构), in the order they were registered (filters offer them)."""
+    return [
+        {"id": a.id, "name": a.name, "city": a.city}
+        for a in uow.session.scalars(select(Agency).order_by(Agency.id))
+    ]
+
+
+def own_unit(uow: UnitOfWork, actor: Actor) -> dict | None:
+    """The caller's unit (name, member or not), or None for staff and members without one."""
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    if unit is None:
+        return None
+    return {"id": unit.id, "name": unit.name, "member_unit": unit.member_unit}

@@ -1,0 +1,497 @@
+"""The secretariat's reference data as lists: agencies, units and staff — search, create,
+edit, disable and enable, reset a password.
+
+Creating uses `accounts` (the API's use cases) and then gives the new login a one-time
+password, shown once and changed at the first sign-in. Disabling a unit disables every
+account of the unit (its main account and sub-accounts), so no one signs in for it; an
+agency has no login of its own, its reviewers are disabled one by one as staff.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import Account, Agency, Unit, utcnow
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.domain.passwords import one_time_password
+from service.domain.roles import ROLES
+from service.domain.validation import InvalidValue, check_credit_code
+from service.services.membership import accounts, passwords
+from service.services.membership.credentials import end_sessions
+from service.services.workflow.paging import page_of
+from service.services.workflow.progress import audit
+from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
+
+STATES = {"active": "在用", "disabled": "停用"}
+
+
+def _secretariat(actor: Actor) -> None:
+    if not may_manage_accounts(actor):
+        raise NotFound("没有该功能")
+
+
+def _text(errors: dict, field: str, value: str | None, label: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        errors[field] = f"请填写{label}"
+    elif len(text) > limit:
+        errors[field] = f"{label}不能超过{limit}个字"
+    return text
+
+
+def _log(uow: UnitOfWork, actor: Actor, action: str, **detail) -> None:
+    audit(uow.session, None, actor, action, utcnow(), detail=detail)
+
+
+def _like(column, q: str):
+    return column.contains(q.strip(), autoescape=True)
+
+
+# --- agencies ---------------------------------------------------------------------------
+
+
+def list_agencies(
+    uow: UnitOfWork, actor: Actor, q: str | None = None, page: int = 1, page_size: int = 20
+) -> dict:
+    """会员服务机构, with how many units and reviewers each has; `q` is part of the name or city."""
+    _secretariat(actor)
+    units = select(func.count()).where(Unit.agency_id == Agency.id).scalar_subquery()
+    staff = (
+        select(func.count())
+        .where(Account.agency_id == Agency.id, Account.role == "agency_reviewer")
+        .scalar_subquery()
+    )
+    stmt = select(Agency, units.label("units"), staff.label("staff"))
+    if q and q.strip():
+        stmt = stmt.where(or_(_like(Agency.name, q), _like(Agency.city, q)))
+    total, rows = page_of(uow.session, stmt, Agency.id, page, page_size)
+    items = [
+        {"id": a.id, "name": a.name, "city": a.city, "units": n_units, "staff": n_staff}
+        for a, n_units, n_staff in rows
+    ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def get_agency(uow: UnitOfWork, actor: Actor, agency_id: int) -> dict:
+    _secretariat(actor)
+    agency = uow.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound("会员服务机构不存在")
+    return {"id": agency.id, "name": agency.name, "city": agency.city}
+
+
+def _agency_values(name: str | None, city: str | None) -> tuple[str, str]:
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, "机构名称", 100)
+    city = _text(errors, "city", city, "所在城市", 50)
+    if errors:
+        raise FormInvalid(errors)
+    return name, city
+
+
+def _agency_name_free(uow: UnitOfWork, name: str, agency_id: int | None = None) -> None:
+    taken = uow.session.scalar(select(Agency.id).where(Agency.name == name))
+    if taken is not None and taken != agency_id:
+        raise FormInvalid({"name": "已存在同名的会员服务机构"})
+
+
+def create_agency(uow: UnitOfWork, actor: Actor, name: str | None, city: str | None) -> dict:
+    """A new agency (the API's use case), its fields checked first."""
+    _secretariat(actor)
+    name, city = _agency_values(name, city)
+    _agency_name_free(uow, name)
+    return accounts.create_agency(uow, actor, name, city)
+
+
+def update_agency(
+    uow: UnitOfWork, actor: Actor, agency_id: int, name: str | None, city: str | None
+) -> dict:
+    """Rename an agency or change its city."""
+    _secretariat(actor)
+    agency = uow.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound("会员服务机构不存在")
+    name, city = _agency_values(name, city)
+    _agency_name_free(uow, name, agency_id)
+    before = {"name": agency.name, "city": agency.city}
+    agency.name, agency.city = name, city
+    _flush(uow, "name", "已存在同名的会员服务机构")
+    _log(uow, actor, "agency_update", agency_id=agency.id, before=before, name=name, city=city)
+    view = {"id": agency.id, "name": agency.name, "city": agency.city}
+    uow.commit()
+    return view
+
+
+def _flush(uow: UnitOfWork, field: str, message: str) -> None:
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:  # a simultaneous change took the name first
+        uow.rollback()
+        raise FormInvalid({field: message}) from exc
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+def _unit_admins(uow: UnitOfWork, unit_id: int) -> list[Account]:
+    return list(
+        uow.session.scalars(
+            select(Account)
+            .where(Account.unit_id == unit_id, Account.role == "unit_admin")
+            .order_by(Account.is_main.desc(), Account.id)
+        )
+    )
+
+
+def list_units(
+    uow: UnitOfWork,
+    actor: Actor,
+    q: str | None = None,
+    agency_id: int | None = None,
+    state: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """单位: name, credit code, agency, member or not, sub-accounts and whether its main
+    account may sign in; `q` is part of the name or the full credit code."""
+    _secretariat(actor)
+    if state is not None and state not in STATES:
+        raise FormInvalid({"state": "状态应为：在用 或 停用"})
+    main = (
+        select(Account.active)
+        .where(Account.unit_id == Unit.id, Account.is_main.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+    subs = (
+        select(func.count())
+        .where(Account.unit_id == Unit.id, Account.sub_slot.is_not(None))
+        .scalar_subquery()
+    )
+    stmt = select(Unit, Agency.name, main.label("active"), subs.label("subs")).join(
+        Agency, Agency.id == Unit.agency_id
+    )
+    if q and q.strip():
+        stmt = stmt.where(or_(_like(Unit.name, q), Unit.credit_code == q.strip().upper()))
+    if agency_id is not None:
+        stmt = stmt.where(Unit.agency_id == agency_id)
+    if state is not None:
+        stmt = stmt.where(main.is_(state == "active"))
+    total, rows = page_of(uow.session, stmt, Unit.id, page, page_size)
+    items = [
+        {
+            "id": unit.id,
+            "name": unit.name,
+            "credit_code": unit.credit_code,
+            "agency_id": unit.agency_id,
+            "agency_name": agency_name,
+            "member_unit": unit.member_unit,
+            "active": bool(active),
+            "sub_accounts": n_subs,
+            "created_at": unit.created_at,
+        }
+        for unit, agency_name, active, n_subs in rows
+    ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def get_unit(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
+    """One unit with its accounts (main account first)."""
+    _secretariat(actor)
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    admins = _unit_admins(uow, unit_id)
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "credit_code": unit.credit_code,
+        "agency_id": unit.agency_id,
+        "member_unit": unit.member_unit,
+        "active": any(a.active for a in admins if a.is_main),
+        "accounts": [
+            {
+                "id": a.id,
+                "username": a.username,
+                "name": a.name,
+                "is_main": a.is_main,
+                "active": a.active,
+            }
+            for a in admins
+        ],
+    }
+
+
+def _unit_values(
+    uow: UnitOfWork,
+    name: str | None,
+    credit_code: str | None,
+    agency_id: int | None,
+    unit_id: int | None = None,
+) -> tuple[str, str, int]:
+    """The checked fields; FormInvalid names every field that is wrong or already taken."""
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, "单位名称", 200)
+    code = ""
+    try:
+        code = check_credit_code(credit_code or "")
+    except InvalidValue as exc:
+        errors["credit_code"] = exc.message
+    if agency_id is None or uow.session.get(Agency, agency_id) is None:
+        errors["agency_id"] = "请选择初审机构"
+    _unit_free(uow, name, code, unit_id, errors)
+    if errors:
+        raise FormInvalid(errors)
+    return name, code, agency_id
+
+
+def _unit_free(uow: UnitOfWork, name: str, code: str, unit_id: int | None, errors: dict) -> None:
+    """Field errors for a name or credit code another unit (or login) already has."""
+    if name and "name" not in errors:
+        by_name = uow.session.scalar(select(Unit.id).where(Unit.name == name))
+        login = uow.session.execute(
+            select(Account.unit_id, Account.is_main).where(Account.username == name)
+        ).first()
+        own_login = login is not None and login.is_main and login.unit_id == unit_id
+        if (by_name is not None and by_name != unit_id) or (login is not None and not own_login):
+            errors["name"] = "该单位名称已注册（或已被用作登录名）"
+    if code and "credit_code" not in errors:
+        by_code = uow.session.scalar(select(Unit.id).where(Unit.credit_code == code))
+        if by_code is not None and by_code != unit_id:
+            errors["credit_code"] = "该统一社会信用代码已注册"
+
+
+def create_unit(
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str | None,
+    credit_code: str | None,
+    agency_id: int | None,
+    member_unit: bool,
+) -> dict:
+    """A unit and its main account (login = the unit's full name) with a one-time password,
+    answered once; each field that is wrong or taken is named."""
+    _secretariat(actor)
+    name, code, agency_id = _unit_values(uow, name, credit_code, agency_id)
+    password = one_time_password()
+    unit = accounts.create_unit(uow, actor, name, code, agency_id, member_unit, password)
+    main = uow.session.scalars(
+        select(Account).where(Account.unit_id == unit["id"], Account.is_main.is_(True))
+    ).one()
+    main.must_change_password = True
+    uow.commit()
+    return {**unit, "username": main.username, "password": password}
+
+
+def update_unit(
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    name: str | None,
+    credit_code: str | None,
+    agency_id: int | None,
+    member_unit: bool,
+) -> dict:
+    """Change a unit's registration; a new name is also its main account's login.
+    (Certificates keep the name printed on them: that is the 证书变更 business.)"""
+    _secretariat(actor)
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    name, code, agency_id = _unit_values(uow, name, credit_code, agency_id, unit_id)
+    before = {
+        "name": unit.name,
+        "credit_code": unit.credit_code,
+        "agency_id": unit.agency_id,
+        "member_unit": unit.member_unit,
+    }
+    unit.name, unit.credit_code, unit.member_unit = name, code, member_unit
+    unit.agency_id = agency_id
+    for account in _unit_admins(uow, unit_id):
+        account.agency_id = agency_id
+        if account.is_main:
+            account.username = account.name = name
+    _flush(uow, "name", "该单位名称或统一社会信用代码已注册")
+    _log(uow, actor, "unit_update", unit_id=unit.id, before=before, name=name, credit_code=code)
+    uow.commit()
+    return get_unit(uow, actor, unit_id)
+
+
+def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -> dict:
+    """停用 / 启用 a unit: every account of the unit at once; disabling ends their sessions."""
+    _secretariat(actor)
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    changed = 0
+    for account in _unit_admins(uow, unit_id):
+        if account.active != active:
+            account.active = active
+            end_sessions(account)
+            changed += 1
+    _log(
+        uow,
+        actor,
+        "unit_enable" if active else "unit_disable",
+        unit_id=unit.id,
+        name=unit.name,
+        accounts=changed,
+    )
+    uow.commit()
+    return {"id": unit.id, "name": unit.name, "active": active, "accounts": changed}
+
+
+def reset_unit_password(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
+    """A new one-time password for the unit's main account (FAQ 3.9), answered once."""
+    _secretariat(actor)
+    main = uow.session.scalar(
+        select(Account.id).where(Account.unit_id == unit_id, Account.is_main.is_(True))
+    )
+    if main is None:
+        raise NotFound("单位不存在")
+    return passwords.reset_account_password(uow, actor, main)
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+def _staff_view(account: Account, agency_name: str | None) -> dict:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "name": account.name,
+        "role": account.role,
+        "role_label": ROLES.get(account.role, account.role),
+        "agency_id": account.agency_id,
+        "agency_name": agency_name,
+        "active": account.active,
+        "created_at": account.created_at,
+    }
+
+
+def list_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    q: str | None = None,
+    role: str | None = None,
+    agency_id: int | None = None,
+    state: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """工作人员: the association's, the agencies' and finance's accounts; `q` is part of the
+    login or the name."""
+    _secretariat(actor)
+    if role is not None and not is_staff_role(role):
+        raise FormInvalid({"role": "角色应为：" + "、".join(ROLES[r] for r in STAFF_ROLES)})
+    if state is not None and state not in STATES:
+        raise FormInvalid({"state": "状态应为：在用 或 停用"})
+    stmt = (
+        select(Account, Agency.name)
+        .outerjoin(Agency, Agency.id == Account.agency_id)
+        .where(Account.role.in_(STAFF_ROLES))
+    )
+    if q and q.strip():
+        stmt = stmt.where(or_(_like(Account.username, q), _like(Account.name, q)))
+    if role:
+        stmt = stmt.where(Account.role == role)
+    if agency_id is not None:
+        stmt = stmt.where(Account.agency_id == agency_id)
+    if state is not None:
+        stmt = stmt.where(Account.active.is_(state == "active"))
+    total, rows = page_of(uow.session, stmt, Account.id, page, page_size)
+    items = [_staff_view(account, agency_name) for account, agency_name in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def _staff_account(uow: UnitOfWork, account_id: int) -> Account:
+    account = uow.session.get(Account, account_id)
+    if account is None or not is_staff_role(account.role):
+        raise NotFound("工作人员账号不存在")
+    return account
+
+
+def get_staff(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
+    _secretariat(actor)
+    account = _staff_account(uow, account_id)
+    agency = uow.session.get(Agency, account.agency_id) if account.agency_id else None
+    return _staff_view(account, agency.name if agency else None)
+
+
+def _staff_values(
+    uow: UnitOfWork, name: str | None, role: str | None, agency_id: int | None, errors: dict
+) -> tuple[str, str, int | None]:
+    name = _text(errors, "name", name, "姓名", 200)
+    if not is_staff_role(role):
+        errors["role"] = "请选择角色"
+    if role == "agency_reviewer" and (
+        agency_id is None or uow.session.get(Agency, agency_id) is None
+    ):
+        errors["agency_id"] = "会员服务机构人员必须选择所属机构"
+    if errors:
+        raise FormInvalid(errors)
+    return name, role, agency_id if role == "agency_reviewer" else None
+
+
+def create_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    username: str | None,
+    name: str | None,
+    role: str | None,
+    agency_id: int | None,
+) -> dict:
+    """A staff account (the API's use case) with a one-time password, answered once."""
+    _secretariat(actor)
+    errors: dict[str, str] = {}
+    login = _text(errors, "username", username, "登录名", 200)
+    if login and uow.session.scalar(select(Account.id).where(Account.username == login)):
+        errors["username"] = "该登录名已被使用"
+    name, role, agency_id = _staff_values(uow, name, role, agency_id, errors)
+    password = one_time_password()
+    created = accounts.create_staff(uow, actor, login, name, password, role, agency_id)
+    account = uow.session.get(Account, created["id"])
+    account.must_change_password = True
+    uow.commit()
+    return {**created, "name": name, "password": password}
+
+
+def update_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    account_id: int,
+    name: str | None,
+    role: str | None,
+    agency_id: int | None,
+) -> dict:
+    """Change a staff member's name, role or agency; a new role or agency ends their
+    sessions (what they may see changes). The login stays."""
+    _secretariat(actor)
+    account = _staff_account(uow, account_id)
+    name, role, agency_id = _staff_values(uow, name, role, agency_id, {})
+    if account.id == actor.id and role != account.role:
+        raise FormInvalid({"role": "不能修改当前登录账号自己的角色"})
+    before = {"name": account.name, "role": account.role, "agency_id": account.agency_id}
+    if (role, agency_id) != (account.role, account.agency_id):
+        end_sessions(account)
+    account.name, account.role, account.agency_id = name, role, agency_id
+    _log(uow, actor, "staff_update", account_id=account.id, before=before, role=role)
+    uow.commit()
+    return get_staff(uow, actor, account_id)
+
+
+def set_staff_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:
+    """停用 / 启用 a staff account (disabling ends its sessions at once)."""
+    _secretariat(actor)
+    _staff_account(uow, account_id)
+    return passwords.set_account_active(uow, actor, account_id, active)
+
+
+def reset_staff_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
+    """A new one-time password for a staff account, answered once."""
+    _secretariat(actor)
+    _staff_account(uow, account_id)
+    return passwords.reset_account_password(uow, actor, account_id)

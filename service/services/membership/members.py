@@ -1,0 +1,279 @@
+"""The unit's member archive (单位人员档案): one filtered query for the list and the export.
+
+`archive_query` builds the whole archive row in one SELECT: the member, the unit and
+agency names, each membership level and each certificate type through outer joins (a
+member has at most one membership per level and one certificate per type, so the joins
+never multiply rows). The list pages it; the export streams it.
+
+The join date (入会日期) is the day the member record was created (Asia/Shanghai):
+a membership's `valid_from` is rewritten at every renewal, so it is not a join date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from service.db.models import Agency, Certificate, Member, Membership, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.domain.person_facts import (
+    CERTIFICATE_TYPES,
+    ORDINARY,
+    PROFESSIONAL,
+    CertificateRecord,
+    MembershipRecord,
+    certificate_status,
+    membership_status,
+    years_later,
+)
+from service.domain.validation import age_on
+from service.services.membership.records import STATUS_LABELS
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import may_see_unit
+
+LEVELS = (ORDINARY, PROFESSIONAL)
+NO_TITLE = "无"
+CERT_FIELDS = ("number", "specialty_1", "specialty_2", "valid_until", "status")
+_LEVEL_KEYS = {ORDINARY: "ordinary", PROFESSIONAL: "professional"}
+# each certificate type's join alias and column labels in the archive row
+_CERT_LABELS = [
+    (cert_type, f"c{i}", {name: f"c{i}_{name}" for name in CERT_FIELDS})
+    for i, cert_type in enumerate(CERTIFICATE_TYPES)
+]
+
+
+@dataclass(frozen=True)
+class ArchiveFilters:
+    """The archive's filters (the list's and the export's): None means "any"."""
+
+    level: str | None = None
+    membership_expired: bool | None = None
+    has_certificates: bool | None = None
+    certificate_type: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    joined_from: date | None = None
+    joined_to: date | None = None
+    q: str | None = None
+    title: str | None = None
+    education: str | None = None
+    status: str | None = None
+    agency_id: int | None = None
+
+    def check(self) -> None:
+        """FormInvalid naming the field when a filter cannot be applied."""
+        errors = {}
+        if self.level is not None and self.level not in LEVELS:
+            errors["level"] = "会员类型应为 " + "、".join(LEVELS)
+        if self.certificate_type is not None and self.certificate_type not in CERTIFICATE_TYPES:
+            errors["certificate_type"] = "证书类型应为 " + "、".join(CERTIFICATE_TYPES)
+        for name in ("age_min", "age_max"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 150:
+                errors[name] = "年龄应为0至150之间的整数"
+        if None not in (self.age_min, self.age_max) and self.age_min > self.age_max:
+            errors["age_min"] = "年龄区间的下限不能大于上限"
+        if None not in (self.joined_from, self.joined_to) and self.joined_from > self.joined_to:
+            errors["joined_from"] = "入会时间的开始日期不能晚于结束日期"
+        if errors:
+            raise FormInvalid(errors)
+
+
+def unit_in_scope(uow: UnitOfWork, actor: Actor, unit_id: int) -> Unit:
+    """The unit, if the caller may read its archive; NotFound otherwise (scope never leaks)."""
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None or not may_see_unit(actor, unit_id, unit.agency_id):
+        raise NotFound("单位不存在")
+    return unit
+
+
+def utc_day_start(day: date) -> datetime:
+    """The naive UTC instant a Shanghai business day starts."""
+    return datetime.combine(day, time()) - SHANGHAI
+
+
+def _membership_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
+    held = [Membership.member_id == Member.id, Membership.cancelled_on.is_(None)]
+    if f.level:
+        held.append(Membership.level == f.level)
+    conditions = []
+    if f.level:
+        conditions.append(exists().where(*held))
+    if f.membership_expired is not None:
+        expired = exists().where(*held, Membership.valid_until < today)
+        conditions.append(expired if f.membership_expired else ~expired)
+    return conditions
+
+
+def _certificate_conditions(f: ArchiveFilters) -> list[ColumnElement]:
+    held = [Certificate.member_id == Member.id, Certificate.status != "cancelled"]
+    conditions = []
+    if f.has_certificates is not None:
+        any_held = exists().where(*held)
+        conditions.append(any_held if f.has_certificates else ~any_held)
+    if f.certificate_type:
+        conditions.append(exists().where(*held, Certificate.type == f.certificate_type))
+    return conditions
+
+
+def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
+    conditions = []
+    if f.age_min is not None:  # aged at least n: born on or before today n years ago
+        conditions.append(Member.birth_date <= years_later(today, -f.age_min))
+    if f.age_max is not None:  # aged at most n: not yet n + 1
+        conditions.append(Member.birth_date > years_later(today, -(f.age_max + 1)))
+    if f.joined_from:
+        conditions.append(Member.created_at >= utc_day_start(f.joined_from))
+    if f.joined_to:
+        conditions.append(Member.created_at < utc_day_start(f.joined_to + timedelta(days=1)))
+    if f.q and f.q.strip():
+        q = f.q.strip()
+        conditions.append(
+            or_(Member.name.contains(q, autoescape=True), Member.id_number == q.upper())
+        )
+    if f.title == NO_TITLE:
+        conditions.append(or_(Member.title.is_(None), Member.title == NO_TITLE))
+    elif f.title:
+        conditions.append(Member.title == f.title)
+    if f.education:
+        conditions.append(Member.education["level"].as_string() == f.education)
+    if f.status:
+        conditions.append(Member.status == f.status)
+    if f.agency_id is not None:
+        conditions.append(Member.agency_id == f.agency_id)
+    return conditions
+
+
+def _columns() -> tuple[list, list[tuple]]:
+    """The archive row's columns, and the joins that bring the levels and certificates."""
+    columns = [
+        Member.id,
+        Member.name,
+        Member.id_number,
+        Member.gender,
+        Member.birth_date,
+        Member.mobile,
+        Member.education,
+        Member.title,
+        Member.status,
+        Member.created_at,
+        Unit.name.label("unit_name"),
+        Agency.name.label("agency_name"),
+    ]
+    joins = []
+    for level, key in _LEVEL_KEYS.items():
+        m = aliased(Membership, name=f"m_{key}")
+        joins.append((m, and_(m.member_id == Member.id, m.level == level)))
+        columns += [m.valid_until.label(f"{key}_until"), m.cancelled_on.label(f"{key}_cancelled")]
+    for cert_type, alias, labels in _CERT_LABELS:
+        c = aliased(Certificate, name=alias)
+        joins.append((c, and_(c.member_id == Member.id, c.type == cert_type)))
+        columns += [getattr(c, name).label(label) for name, label in labels.items()]
+    return columns, joins
+
+
+def archive_query(unit_id: int, today: date, filters: ArchiveFilters) -> Select:
+    """The unit's archive rows that pass `filters` (checked first), unordered."""
+    filters.check()
+    columns, joins = _columns()
+    stmt = (
+        select(*columns)
+        .select_from(Member)
+        .join(Unit, Unit.id == Member.unit_id)
+        .outerjoin(Agency, Agency.id == Member.agency_id)
+    )
+    for target, onclause in joins:
+        stmt = stmt.outerjoin(target, onclause)
+    return stmt.where(
+        Member.unit_id == unit_id,
+        *_membership_conditions(filters, today),
+        *_certificate_conditions(filters),
+        *_person_conditions(filters, today),
+    )
+
+
+def _membership(row: Row, level: str, today: date) -> tuple[str | None, date | None]:
+    key = _LEVEL_KEYS[level]
+    until = getattr(row, f"{key}_until")
+    if until is None:
+        return None, None
+    record = MembershipRecord(level, until, getattr(row, f"{key}_cancelled"))
+    return STATUS_LABELS[membership_status([record], level, today)], until
+
+
+def _certificates(row: Row, today: date) -> list[dict]:
+    found = []
+    mapping = row._mapping
+    for cert_type, _alias, labels in _CERT_LABELS:
+        if mapping[labels["number"]] is None:
+            continue
+        values = {name: mapping[label] for name, label in labels.items()}
+        record = CertificateRecord(
+            cert_type, values["number"], values["status"], values["valid_until"]
+        )
+        status = certificate_status(record, today)
+        found.append(
+            {**values, "type": cert_type, "status": status, "status_label": STATUS_LABELS[status]}
+        )
+    return found
+
+
+def _graduated_on(education: dict) -> date | None:
+    try:
+        return date.fromisoformat(str(education.get("graduated_on")))
+    except ValueError:
+        return None
+
+
+def archive_record(row: Row, today: date) -> dict:
+    """One archive row as plain values (the list's item; the export's row comes from it)."""
+    education = row.education if isinstance(row.education, dict) else {}
+    ordinary, ordinary_until = _membership(row, ORDINARY, today)
+    professional, professional_until = _membership(row, PROFESSIONAL, today)
+    birth = row.birth_date
+    return {
+        "id": row.id,
+        "name": row.name,
+        "id_number": row.id_number,
+        "gender": row.gender,
+        "age": age_on(birth, today) if birth and birth <= today else None,
+        "mobile": row.mobile,
+        "education_level": education.get("level"),
+        "school": education.get("school"),
+        "major": education.get("major"),
+        "graduated_on": _graduated_on(education),
+        "title": row.title or NO_TITLE,
+        "joined_on": (row.created_at + SHANGHAI).date() if row.created_at else None,
+        "unit_name": row.unit_name,
+        "agency_name": row.agency_name,
+        "status": row.status,
+        "ordinary_membership": ordinary,
+        "ordinary_valid_until": ordinary_until,
+        "professional_membership": professional,
+        "professional_valid_until": professional_until,
+        "certificates": _certificates(row, today),
+    }
+
+
+def list_archive(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    filters: ArchiveFilters,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """单位人员档案: the unit's members with levels, validity and certificates, paginated."""
+    unit_in_scope(uow, actor, unit_id)
+    today = ctx.today()
+    stmt = archive_query(unit_id, today, filters)
+    total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
+    items = [archive_record(row, today) for row in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}

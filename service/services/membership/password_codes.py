@@ -1,0 +1,54 @@
+"""The initial-password QR code (领取会员账号初始密码): for a person who cannot sign in yet.
+
+The unit makes a per-person confirmation code of kind `password` (7 days, single use);
+whoever scans it and enters the person's full ID number gets a new one-time password,
+shown that once (the unit never sees it) and changed at the first sign-in. Wrong ID
+numbers are limited like sign-ins, per code and per address.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from service.db.models import Account, Member
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.services.membership.confirmations import INVALID, mark_used, resolve
+from service.services.membership.credentials import issue_one_time_password
+from service.services.membership.signin_limits import SigninGuard
+from service.services.workflow.context import Context
+from service.services.workflow.progress import audit
+
+
+def claim_password(
+    ctx: Context, uow: UnitOfWork, guard: SigninGuard, code: str, id_number: str
+) -> dict:
+    """The person behind a password code, proven by the full ID number, gets a new one-time
+    password (shown this once; changed at the first sign-in); the code is used. Commits."""
+    row = resolve(ctx, uow, code)
+    if row.kind != "password":
+        raise NotFound(INVALID)
+    guard.before(f"password-code:{row.id}")
+    member = uow.session.get(Member, row.member_id)
+    account = uow.session.scalars(
+        select(Account).where(Account.member_id == row.member_id, Account.role == "member")
+    ).first()
+    if account is None or (id_number or "").strip().upper() != member.id_number:
+        raise FormInvalid({"id_number": "身份证号与该二维码的人员不符"})
+    guard.succeeded(f"password-code:{row.id}")
+    now = ctx.now()
+    mark_used(uow, row, member.id, now)
+    password = issue_one_time_password(account)
+    person = Actor(None, member.name, "member", unit_id=member.unit_id, member_id=member.id)
+    detail = {"kind": row.kind, "code_id": row.id, "account_id": account.id}
+    audit(uow.session, None, person, "password_claim", now, detail=detail)
+    reply = {
+        "username": account.username,
+        "name": member.name,
+        "password": password,
+        "must_change_password": True,
+        "message": "请记下密码：它只显示这一次。用身份证号和该密码登录后须设置新密码。",
+    }
+    uow.commit()
+    return reply

@@ -1,0 +1,138 @@
+"""Password operations: change one's own, resets by the unit (FAQ 3.8) and the secretariat
+(FAQ 3.9), disabling and enabling accounts. Each is one audit record (never the password).
+
+A reset answers a random one-time password, shown once and stored only as a hash; it must
+be changed at the next sign-in, and it ends every session of the account at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from service.db.models import Account, Member, utcnow
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
+from service.services.membership.credentials import (
+    check_password,
+    end_sessions,
+    issue_one_time_password,
+    password_matches,
+    set_password,
+)
+from service.services.membership.signin_limits import SigninGuard
+from service.services.workflow.progress import audit
+from service.services.workflow.scope import administers_unit, may_manage_accounts
+
+ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须修改"
+
+
+def _audit(uow: UnitOfWork, actor: Actor, action: str, account: Account, **extra) -> None:
+    detail = {"account_id": account.id, "username": account.username, **extra}
+    audit(uow.session, None, actor, action, utcnow(), detail=detail)
+
+
+def check_new_password(account: Account, password: str, field: str = "new_password") -> None:
+    """FormInvalid unless `password` obeys the rules for this account."""
+    id_number = account.username if account.role == "member" else None
+    check_password(password, account.username, id_number, field)
+
+
+def change_own_password(
+    uow: UnitOfWork, actor: Actor, current: str, new: str, guard: SigninGuard | None
+) -> Account:
+    """The signed-in person replaces their password (the current one is checked, limited
+    like a sign-in when `guard` is given); every other session ends. Commits."""
+    account = uow.session.get(Account, actor.id)
+    if account is None:
+        raise NotFound("账号不存在")
+    if guard is not None:
+        guard.before(account.username)
+    if not password_matches(account.password_hash, current):
+        raise FormInvalid({"current_password": "当前密码不正确"})
+    if guard is not None:
+        guard.succeeded(account.username)
+    if new == current:
+        raise FormInvalid({"new_password": "新密码不能与当前密码相同"})
+    check_new_password(account, new)
+    set_password(account, new, must_change=False)
+    _audit(uow, actor, "password_change", account)
+    uow.commit()
+    return account
+
+
+def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str) -> dict:
+    password = issue_one_time_password(account)
+    _audit(uow, actor, "password_reset", account, by=how)
+    reply = {
+        "account_id": account.id,
+        "username": account.username,
+        "name": account.name,
+        "password": password,
+        "must_change_password": True,
+        "message": ONCE,
+    }
+    uow.commit()
+    return reply
+
+
+def _unit_admin(actor: Actor, unit_id: int) -> None:
+    if not administers_unit(actor, unit_id) and not may_manage_accounts(actor):
+        raise NotFound("单位不存在")
+
+
+def reset_member_password(uow: UnitOfWork, actor: Actor, unit_id: int, member_id: int) -> dict:
+    """A unit admin issues a new one-time password to one of its members (also the first)."""
+    _unit_admin(actor, unit_id)
+    member = uow.session.get(Member, member_id)
+    if member is None or member.unit_id != unit_id:
+        raise NotFound("该人员不存在或不是本单位人员")
+    account = uow.session.scalars(
+        select(Account).where(Account.member_id == member_id, Account.role == "member")
+    ).first()
+    if account is None:
+        raise NotFound("该人员还没有会员账号（入会审批完成后开通）")
+    return _reset(uow, actor, account, "unit")
+
+
+def reset_sub_account_password(
+    uow: UnitOfWork, actor: Actor, unit_id: int, account_id: int
+) -> dict:
+    """A unit admin (the main account or any sub-account: they have equal rights) resets a
+    sub-account's password. The main account's is reset by the secretariat (FAQ 3.9)."""
+    _unit_admin(actor, unit_id)
+    account = uow.session.get(Account, account_id)
+    if account is None or account.unit_id != unit_id or account.role != "unit_admin":
+        raise NotFound("该账号不存在或不是本单位的子账号")
+    if account.sub_slot is None:
+        raise Forbidden("单位主账号的密码由协会秘书处重置，请提交盖章的申请")
+    return _reset(uow, actor, account, "unit")
+
+
+def _secretariat_target(uow: UnitOfWork, actor: Actor, account_id: int) -> Account:
+    if not may_manage_accounts(actor):
+        raise Forbidden("只有协会秘书处可以进行此操作")
+    account = uow.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("账号不存在")
+    return account
+
+
+def reset_account_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
+    """The secretariat resets any account's password: a unit's main account, staff."""
+    account = _secretariat_target(uow, actor, account_id)
+    return _reset(uow, actor, account, "secretariat")
+
+
+def set_account_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:
+    """The secretariat disables or enables an account; disabling ends its sessions at once."""
+    account = _secretariat_target(uow, actor, account_id)
+    if account.id == actor.id and not active:
+        raise Conflict("不能停用当前登录的账号")
+    if account.active != active:
+        account.active = active
+        end_sessions(account)
+        _audit(uow, actor, "account_enable" if active else "account_disable", account)
+    reply = {"id": account.id, "username": account.username, "active": account.active}
+    uow.commit()
+    return reply

@@ -1,0 +1,153 @@
+"""Reading the records the processes change: certificates, bills; the specialty dictionary."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import Bill, Certificate, Member, ProcessInstance, Specialty
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.person_facts import CertificateRecord, certificate_status
+from service.services.workflow.bills import bill_view
+from service.services.workflow.context import Context
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import may_edit_dictionaries, records_in_scope
+
+STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
+
+
+def list_certificates(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    certificate_type: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Certificates the caller may see (a unit: its members'; a member: own), by number."""
+    stmt = select(Certificate, Member).join(Member, Member.id == Certificate.member_id)
+    where = records_in_scope(actor, Member.unit_id, Member.id)
+    if where is None:
+        raise NotFound("没有可查看的证书")
+    stmt = stmt.where(*where)
+    if certificate_type:
+        stmt = stmt.where(Certificate.type == certificate_type)
+    if q:
+        q = q.strip()
+        stmt = stmt.where(
+            Member.name.contains(q, autoescape=True)
+            | (Member.id_number == q.upper())
+            | (Certificate.number == q)
+        )
+    total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)
+    today = ctx.today()
+    items = []
+    for cert, member in rows:
+        status = certificate_status(
+            CertificateRecord(cert.type, cert.number, cert.status, cert.valid_until), today
+        )
+        items.append(
+            {
+                "id": cert.id,
+                "member_id": member.id,
+                "name": member.name,
+                "id_number": member.id_number,
+                "type": cert.type,
+                "number": cert.number,
+                "specialty_1": cert.specialty_1,
+                "specialty_2": cert.specialty_2,
+                "first_issued_on": cert.first_issued_on,
+                "renewed_on": cert.renewed_on,
+                "valid_until": cert.valid_until,
+                "unit_name": cert.unit_name,
+                "status": status,
+                "status_label": STATUS_LABELS[status],
+            }
+        )
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def list_bills(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Bills the caller may see (a unit: its own; association and finance: all)."""
+    stmt = select(Bill, ProcessInstance).join(
+        ProcessInstance, ProcessInstance.id == Bill.instance_id
+    )
+    where = records_in_scope(actor, Bill.unit_id)
+    if where is None:
+        raise NotFound("没有可查看的缴费单")
+    stmt = stmt.where(*where)
+    if status:
+        stmt = stmt.where(Bill.status == status)
+    total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
+    items = [
+        {**bill_view(bill), "business_key": inst.business_key, "process_key": inst.process_key}
+        for bill, inst in rows
+    ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def list_specialties(
+    uow: UnitOfWork, include_inactive: bool = False, page: int = 1, page_size: int = 200
+) -> dict:
+    """One page of the specialty dictionary, in the association's order, with the total."""
+    stmt = select(Specialty)
+    if not include_inactive:
+        stmt = stmt.where(Specialty.active)
+    stmt = stmt.order_by(Specialty.sort)  # then by id (page_of's order)
+    total, rows = page_of(uow.session, stmt, Specialty.id, page, page_size)
+    items = [
+        {"id": s.id, "name": s.name, "active": s.active, "sort": s.sort} for s in rows.scalars()
+    ]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def _secretariat(actor: Actor) -> None:
+    if not may_edit_dictionaries(actor):
+        raise NotFound("没有该功能")
+
+
+def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
+    """Add a specialty to the dictionary (secretariat)."""
+    _secretariat(actor)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise FormInvalid({"name": "专业名称应为1至50个字"})
+    last = uow.session.scalar(select(func.max(Specialty.sort))) or 0
+    row = Specialty(name=name, active=True, sort=last + 1)
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        raise Conflict(f"专业“{name}”已在字典中", {"name": "已存在"}) from exc
+    view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
+    uow.commit()
+    return view
+
+
+def update_specialty(
+    uow: UnitOfWork, actor: Actor, specialty_id: int, active: bool | None, sort: int | None
+) -> dict:
+    """Retire or reorder a specialty (certificates keep the name they carry)."""
+    _secretariat(actor)
+    row = uow.session.get(Specialty, specialty_id)
+    if row is None:
+        raise NotFound("专业不存在")
+    if active is not None:
+        row.active = active
+    if sort is not None:
+        row.sort = sort
+    uow.session.flush()
+    view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
+    uow.commit()
+    return view

@@ -1,0 +1,118 @@
+"""Signing in and out: credentials through the limiter, bearer tokens, page sessions.
+
+A token (and a page session) carries the account id, the account's `auth_version` and its
+own random id. It stops working when its time is up, when the account's version moves on
+(password changed or reset, "sign out everywhere", account disabled) or when that one
+token was signed out (its id is in `revoked_tokens` until it would have expired anyway).
+Revoking one id signs out one device; bumping the version signs out all of them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+
+from service.db.models import Account, RevokedToken, utcnow
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Unauthorized
+from service.services.membership.accounts import signed_in_account
+from service.services.membership.credentials import end_sessions, password_matches
+from service.services.membership.signin_limits import SigninGuard
+
+BAD_CREDENTIALS = "用户名或密码错误"
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """Who a bearer token stands for, and the token itself (for signing it out)."""
+
+    actor: Actor
+    token_id: str
+    expires_at: datetime
+    must_change_password: bool
+
+
+def _tokens(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="memberflow-access-token")
+
+
+def new_session_id() -> str:
+    """A random id for one token or page session."""
+    return secrets.token_hex(16)
+
+
+def check_credentials(uow: UnitOfWork, guard: SigninGuard, username: str, password: str):
+    """The account whose name and password these are; Unauthorized (or TooManyRequests from
+    the limiter) otherwise. An unknown name costs the same time and the same attempts."""
+    username = (username or "").strip()
+    guard.before(username)
+    account = uow.session.scalars(select(Account).where(Account.username == username)).first()
+    if not password_matches(account.password_hash if account else None, password):
+        raise Unauthorized(BAD_CREDENTIALS)
+    guard.succeeded(username)
+    if not account.active:
+        raise Unauthorized("该账号已停用，请联系协会秘书处")
+    return account
+
+
+def token_reply(account: Account, secret: str, ttl: int) -> dict:
+    """A new bearer token for the account, with its expiry and the user's scope."""
+    claims = {"a": account.id, "v": account.auth_version, "j": new_session_id()}
+    token = _tokens(secret).dumps(claims)
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "must_change_password": account.must_change_password,
+        "user": {
+            "id": account.id,
+            "name": account.name,
+            "roles": [account.role],
+            "unit_id": account.unit_id,
+            "agency_id": account.agency_id,
+            "member_id": account.member_id,
+        },
+    }
+
+
+def sign_in(
+    uow: UnitOfWork, guard: SigninGuard, secret: str, ttl: int, username: str, password: str
+) -> dict:
+    """Check the credentials (limited per name and address); a bearer token."""
+    return token_reply(check_credentials(uow, guard, username, password), secret, ttl)
+
+
+def bearer(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Bearer:
+    """Who a bearer token stands for; Unauthorized when invalid, expired or signed out."""
+    try:
+        payload, issued = _tokens(secret).loads(token, max_age=ttl, return_timestamp=True)
+    except SignatureExpired as exc:
+        raise Unauthorized("登录已过期，请重新登录") from exc
+    except BadSignature as exc:
+        raise Unauthorized("登录凭证无效，请重新登录") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("j"), str):
+        raise Unauthorized("登录凭证无效，请重新登录")
+    account, actor = signed_in_account(uow, payload.get("a"), payload.get("v"), payload["j"])
+    expires = issued.replace(tzinfo=None) + timedelta(seconds=ttl)
+    return Bearer(actor, payload["j"], expires, account.must_change_password)
+
+
+def revoke(uow: UnitOfWork, account_id: int, session_id: str, expires_at: datetime) -> None:
+    """Sign out one token or page session (kept refused until `expires_at`); commits."""
+    now = utcnow()
+    uow.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    if uow.session.get(RevokedToken, session_id) is None:
+        uow.session.add(RevokedToken(jti=session_id, account_id=account_id, expires_at=expires_at))
+    uow.commit()
+
+
+def sign_out_everywhere(uow: UnitOfWork, actor: Actor) -> None:
+    """Every token and page session of the caller's account stops working; commits."""
+    account = uow.session.get(Account, actor.id)
+    end_sessions(account)
+    uow.commit()

@@ -1,0 +1,1 @@
+"""Schedules: the scheduler and its leader, the weekly CPD batch, notices, background jobs."""

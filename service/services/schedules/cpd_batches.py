@@ -1,0 +1,207 @@
+"""The weekly registered-engineer CPD batch (注师继教周批次, manual 2.11.2.2).
+
+Every Tuesday afternoon the persons whose `engineer_cpd` enrolment completed since the
+previous Wednesday are reported to the national platform (its login: the ID number,
+initial password 123456); later completions go into next week's batch.
+
+A batch takes every completion not yet in a batch whose time is at or before its cut-off,
+in one UPDATE: a completion exactly at the cut-off is in this batch, and the next batch
+only sees rows still without a batch, so nobody is reported twice. Completions older than
+the nominal period (the scheduler was down) are still taken: nothing is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+
+from service.db.models import CpdBatch, CpdCompletion, Member, ProcessInstance, Unit
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, NotFound
+from service.services.documents.excel import Column, workbook_bytes
+from service.services.workflow.context import Context
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import sees_every_person
+
+SHANGHAI_TZ = ZoneInfo("Asia/Shanghai")
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+INITIAL_PASSWORD = "123456"  # the national learning platform's initial password
+REPORT_TITLE = "注师继教报名名单"
+REPORT_COLUMNS = (
+    Column("姓名", "text", 10),
+    Column("身份证号", "text", 21),
+    Column("单位名称", "text", 34),
+    Column("手机号码", "text", 14),
+    Column("注册号", "text", 16),
+    Column("表单编号", "text", 22),
+    Column("完成时间", "datetime", 20),
+    Column("学习平台账号", "text", 21),
+    Column("初始密码", "text", 10),
+)
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A weekday (0 = Monday) and a time of day, in Asia/Shanghai."""
+
+    weekday: int
+    at: time
+
+
+def parse_weekly(spec: str) -> WeeklyTime:
+    """'TUE 15:00' → WeeklyTime; ValueError (Chinese message) for anything else."""
+    parts = spec.strip().upper().split()
+    problem = f"每周时间“{spec}”格式应为 星期 时:分，例如 TUE 15:00"
+    if len(parts) != 2 or parts[0] not in WEEKDAYS:
+        raise ValueError(problem)
+    return WeeklyTime(WEEKDAYS.index(parts[0]), parse_time_of_day(parts[1]))
+
+
+def parse_time_of_day(spec: str) -> time:
+    """'08:00' → time(8, 0); ValueError (Chinese message) for anything else."""
+    try:
+        hours, minutes = (int(p) for p in spec.strip().split(":"))
+        return time(hours, minutes)
+    except ValueError as exc:
+        raise ValueError(f"时间“{spec}”格式应为 时:分（24小时制），例如 08:00") from exc
+
+
+def to_local(utc: datetime) -> datetime:
+    """Naive UTC → naive Asia/Shanghai wall time."""
+    return utc.replace(tzinfo=UTC).astimezone(SHANGHAI_TZ).replace(tzinfo=None)
+
+
+def to_utc(local: datetime) -> datetime:
+    """Naive Asia/Shanghai wall time → naive UTC (how times are stored)."""
+    return local.replace(tzinfo=SHANGHAI_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def latest_cut_off(now: datetime, weekly: WeeklyTime) -> datetime:
+    """The latest weekly cut-off at or before `now` (both naive UTC)."""
+    local = to_local(now)
+    day = local.date() - timedelta(days=(local.weekday() - weekly.weekday) % 7)
+    candidate = datetime.combine(day, weekly.at)
+    if candidate > local:
+        candidate -= timedelta(days=7)
+    return to_utc(candidate)
+
+
+def next_cut_off(now: datetime, weekly: WeeklyTime) -> datetime:
+    """The first weekly cut-off strictly after `now` (both naive UTC)."""
+    return latest_cut_off(now, weekly) + timedelta(days=7)
+
+
+def period_start(cut_off: datetime) -> datetime:
+    """The batch's nominal start: 00:00 six days before the cut-off's day, Shanghai.
+
+    For a Tuesday cut-off that is the previous Wednesday 00:00, as the manual says.
+    """
+    day = to_local(cut_off).date() - timedelta(days=6)
+    return to_utc(datetime.combine(day, time(0, 0)))
+
+
+def close_cpd_batch(ctx: Context, uow: UnitOfWork, cut_off: datetime) -> dict:
+    """Close the batch of `cut_off` (naive UTC), once; closing it again returns it."""
+    if cut_off > ctx.now():
+        raise Conflict("该批次的截止时间尚未到，不能提前截止")
+    existing = _batch_at(uow, cut_off)
+    if existing is not None:
+        return {**batch_view(existing), "created": False}
+    batch = CpdBatch(
+        cut_off_at=cut_off,
+        period_start=period_start(cut_off),
+        closed_at=ctx.now(),
+        person_count=0,
+        report=b"",
+    )
+    uow.session.add(batch)
+    try:
+        uow.session.flush()
+    except IntegrityError:  # another process closed it at the same moment
+        uow.rollback()
+        return {**batch_view(_batch_at(uow, cut_off)), "created": False}
+    uow.session.execute(
+        update(CpdCompletion)
+        .where(CpdCompletion.batch_id.is_(None), CpdCompletion.completed_at <= cut_off)
+        .values(batch_id=batch.id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = _report_rows(uow, batch.id)
+    batch.person_count = len(rows)
+    batch.report = workbook_bytes(REPORT_TITLE, REPORT_COLUMNS, rows)
+    uow.commit()
+    return {**batch_view(batch), "created": True}
+
+
+def _batch_at(uow: UnitOfWork, cut_off: datetime) -> CpdBatch | None:
+    return uow.session.scalars(select(CpdBatch).where(CpdBatch.cut_off_at == cut_off)).first()
+
+
+def _report_rows(uow: UnitOfWork, batch_id: int) -> list[tuple]:
+    """One report line per person of the batch, in completion order."""
+    result = uow.session.execute(
+        select(CpdCompletion, Member, Unit.name, ProcessInstance.business_key)
+        .join(ProcessInstance, ProcessInstance.id == CpdCompletion.instance_id)
+        .outerjoin(Member, Member.id == CpdCompletion.member_id)
+        .outerjoin(Unit, Unit.id == CpdCompletion.unit_id)
+        .where(CpdCompletion.batch_id == batch_id)
+        .order_by(CpdCompletion.completed_at, CpdCompletion.id)
+    )
+    return [
+        (
+            c.name,
+            c.id_number,
+            unit_name,
+            member.mobile if member else None,
+            member.registration_number if member else None,
+            business_key,
+            to_local(c.completed_at).replace(microsecond=0),
+            c.id_number,
+            INITIAL_PASSWORD,
+        )
+        for c, member, unit_name, business_key in result
+    ]
+
+
+def batch_view(batch: CpdBatch) -> dict:
+    """A batch as the API shows it (without the report's bytes)."""
+    return {
+        "id": batch.id,
+        "period_start": batch.period_start,
+        "cut_off_at": batch.cut_off_at,
+        "cut_off_on": to_local(batch.cut_off_at).date(),
+        "closed_at": batch.closed_at,
+        "person_count": batch.person_count,
+        "report_url": f"/api/v1/cpd-batches/{batch.id}/report.xlsx",
+    }
+
+
+def _require_reader(actor: Actor) -> None:
+    if not sees_every_person(actor):
+        raise NotFound("没有可查看的注师继教批次")
+
+
+def list_batches(
+    ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20
+) -> dict:
+    """The closed weekly batches, newest cut-off first (association staff only)."""
+    _require_reader(actor)
+    stmt = select(CpdBatch).options(defer(CpdBatch.report))
+    total, rows = page_of(uow.session, stmt, CpdBatch.cut_off_at.desc(), page, page_size)
+    items = [batch_view(b) for b in rows.scalars()]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def batch_report(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -> tuple[str, bytes]:
+    """The batch's Excel report: its file name and bytes."""
+    _require_reader(actor)
+    batch = uow.session.get(CpdBatch, batch_id)
+    if batch is None:
+        raise NotFound("注师继教批次不存在")
+    return f"{REPORT_TITLE}_{to_local(batch.cut_off_at).date().isoformat()}.xlsx", batch.report

@@ -1,0 +1,237 @@
+"""Who may do a business, and why not: the process's eligibility table, before a start.
+
+The manual's screens hide ineligible persons; here every person is listed with the
+reasons. The table is the one the process's business rule task calls at start, evaluated
+with the same context, so this answer and the check at start agree.
+"""
+
+from __future__ import annotations
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import false, or_, select
+
+from service.db.models import Member, Unit
+from service.db.uow import UnitOfWork
+from service.domain import disclosure
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound
+from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
+from service.engine import Definition
+from service.engine.helpers import money_total
+from service.services.workflow.context import Context
+from service.services.workflow.facts import person_records
+from service.services.workflow.paging import page_of
+from service.services.workflow.persons import normalize
+from service.services.workflow.scope import administers_unit, is_unit_admin, sees_every_person
+
+CANCELLATION_DECISION = "certificate_cancellation_membership"
+FEE_DECISION = "business_fee"  # the fee table a process calls after the association's review
+
+
+def _definition(ctx: Context, key: str) -> Definition:
+    defn = ctx.definitions.current.get(key)
+    if defn is None:
+        raise NotFound(f"业务类型 {key} 不存在")
+    if not defn.eligibility_decision:
+        raise FormInvalid({"process": f"“{defn.name}”不按单位人员核验办理条件"})
+    return defn
+
+
+def _line_fields(defn: Definition) -> tuple[dict, list]:
+    """The properties and required fields of one person line on the start form."""
+    persons = defn.start_fields.get("persons") or {}
+    items = persons.get("items") or {}
+    props, required = dict(items.get("properties") or {}), list(items.get("required") or [])
+    for sub in items.get("allOf") or []:
+        props.update(sub.get("properties") or {})
+        required += sub.get("required") or []
+    return props, required
+
+
+def _check_lines(defn: Definition, lines: list) -> None:
+    """Each line's fields as the start form types them; materials may still be missing."""
+    props, required = _line_fields(defn)
+    files = {
+        path.rsplit(".", 1)[-1] for path in defn.start_file_fields if path.startswith("persons.")
+    }
+    wanted = [f for f in required if f != "name" and f not in files]
+    schema = {"$id": defn.start_form.get("$id", ""), "type": "object", "properties": props}
+    validator = Draft202012Validator(schema, registry=defn.registry)
+    errors: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            errors[f"persons.{i}"] = "每名人员应为一个对象"
+            continue
+        for field in wanted:
+            if line.get(field) in (None, ""):
+                title = props.get(field, {}).get("title", field)
+                errors[f"persons.{i}.{field}"] = f"请填写第{i + 1}行「{title}」"
+        for err in validator.iter_errors(line):
+            field = str(err.absolute_path[0]) if err.absolute_path else "_line"
+            title = props.get(field, {}).get("title", field)
+            errors.setdefault(f"persons.{i}.{field}", f"第{i + 1}行「{title}」填写有误")
+    if errors:
+        raise FormInvalid(errors)
+
+
+def _context(defn: Definition, form: dict, line: dict, facts: dict, unit: Unit | None, today):
+    return {
+        **form,
+        "person": line,
+        "facts": facts,
+        "process_key": defn.key,
+        "initiator_role": "unit_admin",
+        "submitted_on": today.isoformat(),
+        "unit_name": unit.name if unit else None,
+    }
+
+
+def _judge(defn: Definition, context: dict) -> dict:
+    reasons = defn.decisions.evaluate(defn.eligibility_decision, context).get("failure_reasons", [])
+    answer = {"eligible": not reasons, "reasons": list(reasons)}
+    if CANCELLATION_DECISION in defn.decisions and "certificate_types" in context["person"]:
+        facts = context["facts"]
+        cancelling = set(context["person"].get("certificate_types") or [])
+        remaining = [
+            t
+            for t, c in facts.get("certificates", {}).items()
+            if c["status"] != "cancelled" and t not in cancelling
+        ]
+        outcome = defn.decisions.evaluate(CANCELLATION_DECISION, {"remaining_types": remaining})
+        answer["cancels_membership"] = bool(outcome.get("cancels_membership"))
+        answer["membership_note"] = outcome.get("membership_note")
+    return answer
+
+
+def _shown(answer: dict, facts: dict) -> dict:
+    """The answer as the form's unit may read it: all of it for its own people; for anyone
+    else only whether they can be put on the form, with a generic reason (no dates, bills or
+    businesses, nothing about the membership a cancellation would end)."""
+    if disclosure.employs(facts):
+        return answer
+    return {
+        "eligible": answer["eligible"],
+        "reasons": disclosure.person_reasons(answer["reasons"], facts),
+    }
+
+
+def unit_eligibility(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    process: str,
+    certificate_type: str | None = None,
+    reason: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    member_ids: list[int] | None = None,
+    q: str | None = None,
+) -> dict:
+    """Every member of a unit, eligible or not for a business, with the reasons; optionally
+    only some of them (`member_ids`), or those whose name or ID number `q` finds (a name in
+    part, an ID number in full or by its last four characters)."""
+    if not administers_unit(actor, unit_id) and not sees_every_person(actor):
+        raise NotFound("单位不存在")
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在")
+    defn = _definition(ctx, process)
+    props, required = _line_fields(defn)
+    if certificate_type is not None and certificate_type not in CERTIFICATE_TYPES:
+        raise FormInvalid({"certificate_type": "证书类型应为 " + "、".join(CERTIFICATE_TYPES)})
+    if "certificate_type" in required and certificate_type is None:
+        raise FormInvalid({"certificate_type": f"“{defn.name}”须先选择证书类型"})
+    form = {"reason": reason} if reason else {}
+    if "reason" in defn.start_fields and not reason:
+        options = defn.start_fields["reason"].get("enum") or []
+        form = {"reason": options[-1]} if options else {}
+    today = ctx.today()
+    stmt = select(Member).where(Member.unit_id == unit_id)
+    if member_ids is not None:
+        stmt = stmt.where(Member.id.in_(member_ids))
+    if q and q.strip():
+        text = q.strip()
+        stmt = stmt.where(
+            or_(
+                Member.name.contains(text, autoescape=True),
+                Member.id_number == text.upper(),
+                Member.id_number.endswith(text.upper(), autoescape=True)
+                if len(text) == 4
+                else false(),
+            )
+        )
+    total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
+    members = list(rows.scalars())
+    records = person_records(uow.session, [m.id_number for m in members])
+    items = []
+    for m in members:
+        facts = person_facts(records.get(m.id_number), m.id_number, m.name, unit_id, today)
+        line = {"id_number": m.id_number, "name": m.name}
+        if "certificate_type" in props and certificate_type:
+            line["certificate_type"] = certificate_type
+        if "certificate_types" in props:
+            held = [t for t, c in facts["certificates"].items() if c["status"] != "cancelled"]
+            line["certificate_types"] = [certificate_type] if certificate_type else held
+        answer = _shown(_judge(defn, _context(defn, form, line, facts, unit, today)), facts)
+        items.append({"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer})
+    return {
+        "process": defn.key,
+        "process_name": defn.name,
+        "certificate_type": certificate_type,
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
+    """What the rules would say of each person on a form, before it is submitted, and for a
+    business with a fee each eligible person's fee and the total (when every person is
+    eligible and employed by the unit: a fee may tell of a membership, as a reason would)."""
+    if not is_unit_admin(actor):
+        raise NotFound("没有可预览的业务")
+    defn = _definition(ctx, key)
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "data 应为 JSON 对象"})
+    payload = normalize(data)
+    lines = payload.get("persons")
+    if not isinstance(lines, list) or not lines:
+        raise FormInvalid({"persons": "请至少填写一名人员"})
+    _check_lines(defn, lines)
+    unit = uow.session.get(Unit, actor.unit_id)
+    today = ctx.today()
+    records = person_records(uow.session, [p["id_number"] for p in lines])
+    form = {k: v for k, v in payload.items() if k != "persons"}
+    charged = FEE_DECISION in defn.decisions
+    items = []
+    for i, line in enumerate(lines):
+        facts = person_facts(
+            records.get(line["id_number"]),
+            line["id_number"],
+            line.get("name"),
+            actor.unit_id,
+            today,
+        )
+        context = _context(defn, form, line, facts, unit, today)
+        answer = _judge(defn, context)
+        item = {"index": i, "id_number": line["id_number"], "name": line.get("name")}
+        item.update(_shown(answer, facts))
+        if charged and answer["eligible"] and disclosure.employs(facts):
+            item.update(_fee(defn, context))  # (a fee may tell of another unit's member)
+        items.append(item)
+    view = {"process": defn.key, "process_name": defn.name, "items": items}
+    if charged:
+        fees = [x for x in items if "support_fee" in x]
+        view["fee_total"] = money_total(fees) if len(fees) == len(items) else None
+    return view
+
+
+def _fee(defn: Definition, context: dict) -> dict:
+    """One eligible person's fee as the process will bill it (its fee table, same context)."""
+    found = defn.decisions.evaluate(FEE_DECISION, context)
+    return {
+        "support_fee": found.get("support_fee") or "0.00",
+        "membership_fee": found.get("membership_fee") or "0.00",
+    }

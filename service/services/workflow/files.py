@@ -1,0 +1,257 @@
+"""Uploaded materials: checked from the bytes, stored once by content hash, scoped.
+
+The bytes live in the configured storage (`ctx.storage`: a local folder or S3) under
+their SHA-256; the `files` rows say who uploaded what under which name. Several rows may
+share one blob, so a blob is deleted only when no row refers to its hash any more, and
+storing and deleting the same hash never interleave (`_lock_blob`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import select, update
+
+from service.db.models import Bill, JoinCode, Member, StoredFile
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid, NotFound, TooLarge
+from service.engine.formschema import values_at
+from service.services.workflow import upload_checks
+from service.services.workflow.context import Context
+from service.services.workflow.scope import administers_unit, can_see_instance, sees_every_upload
+from service.storage import Blob
+
+ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
+UNUSED_AFTER = timedelta(days=1)  # an upload no application used by then is deleted
+_BLOB_LOCK_SPACE = 0x6D66  # "mf": the advisory-lock key space of blob hashes
+
+
+def _lock_blob(uow: UnitOfWork, digest: str) -> None:
+    """Serialize storing and deleting one hash until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock on the hash. SQLite has one writer at a
+    time: a write statement takes that lock, and it is held until commit.
+    """
+    session = uow.session
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(digest[:8], 16) - 2**31
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _BLOB_LOCK_SPACE, "key": key},
+        )
+    else:
+        session.execute(
+            update(StoredFile)
+            .where(StoredFile.sha256 == digest)
+            .values(sha256=digest)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _check_join_quota(ctx: Context, uow: UnitOfWork, join_code_id: int, size: int) -> None:
+    """An applicant's code holds a day's worth of uploads not yet used by an application.
+
+    The code's row is locked first, so simultaneous uploads through it count one by one.
+    """
+    uow.session.execute(
+        update(JoinCode)
+        .where(JoinCode.id == join_code_id)
+        .values(id=JoinCode.id)
+        .execution_options(synchronize_session=False)
+    )
+    count, total = uow.session.execute(
+        select(
+            sa.func.count(StoredFile.id), sa.func.coalesce(sa.func.sum(StoredFile.size), 0)
+        ).where(
+            StoredFile.join_code_id == join_code_id,
+            StoredFile.instance_id.is_(None),
+            StoredFile.created_at >= ctx.now() - UNUSED_AFTER,
+        )
+    ).one()
+    config = ctx.config
+    if count + 1 > config.join_quota_files or total + size > config.join_quota_bytes:
+        raise TooLarge(
+            "通过此申请码上传但尚未提交申请的材料已达上限"
+            f"（{config.join_quota_files}个文件或{config.join_quota_bytes // 1048576}MB），"
+            "请先提交申请，或一天后再上传",
+            {"file": "此申请码的上传额度已用完"},
+        )
+
+
+def store_upload(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    content: bytes,
+    join_code_id: int | None = None,
+) -> dict:
+    """Check and keep one upload; returns its id, name, size and content type.
+
+    Through a join code (`join_code_id`) the code's upload quota applies.
+    """
+    max_bytes = ctx.config.max_upload_bytes
+    if not content:
+        raise FormInvalid({"file": "请选择要上传的文件（文件为空）"})
+    if len(content) > max_bytes:
+        raise TooLarge(
+            f"文件不能超过{max_bytes // (1024 * 1024)}MB",
+            {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过上限"},
+        )
+    mime = upload_checks.content_type(content)
+    digest = hashlib.sha256(content).hexdigest()
+    _lock_blob(uow, digest)
+    if join_code_id is not None:
+        _check_join_quota(ctx, uow, join_code_id, len(content))
+    row = StoredFile(
+        id=uuid.uuid4().hex,
+        sha256=digest,
+        name=(name or "upload")[:200],
+        size=len(content),
+        content_type=mime,
+        uploaded_by=actor.id,
+        unit_id=actor.unit_id,
+        join_code_id=join_code_id,
+        created_at=ctx.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    if not ctx.storage.exists(digest):
+        ctx.storage.put(digest, content)
+    uow.commit()
+    return describe(row)
+
+
+def describe(row: StoredFile) -> dict:
+    return {"id": row.id, "name": row.name, "size": row.size, "content_type": row.content_type}
+
+
+def _visible(uow: UnitOfWork, actor: Actor, row: StoredFile) -> bool:
+    if sees_every_upload(actor):
+        return True
+    if actor.id is not None and row.uploaded_by == actor.id:
+        return True
+    if administers_unit(actor, row.unit_id):
+        return True
+    return row.instance_id is not None and can_see_instance(uow.session, actor, row.instance_id)
+
+
+def open_file(ctx: Context, uow: UnitOfWork, actor: Actor, file_id: str) -> tuple[dict, Blob]:
+    """A file's description and its bytes (read on demand), if the caller may see it."""
+    row = uow.session.get(StoredFile, file_id)
+    if row is None or not _visible(uow, actor, row):
+        raise NotFound("文件不存在")
+    return describe(row), Blob(ctx.storage, row.sha256)
+
+
+def check_references(
+    uow: UnitOfWork,
+    actor: Actor,
+    data: dict,
+    fields: set[str],
+    join_code_id: int | None = None,
+    instance_id: int | None = None,
+) -> list[str]:
+    """The file ids a form refers to, each checked to exist and be usable by the caller.
+
+    Their rows stay locked until the form commits, so the clean-up of unused uploads
+    never deletes a file a form is taking into use.
+    """
+    wanted = {
+        where: value
+        for path in fields
+        for where, value in values_at(data, path)
+        if isinstance(value, str)
+    }
+    if not wanted:
+        return []
+    rows = {
+        r.id: r
+        for r in uow.session.scalars(
+            select(StoredFile)
+            .where(StoredFile.id.in_(set(wanted.values())))
+            .order_by(StoredFile.id)
+            .with_for_update()
+        )
+    }
+    errors = {}
+    for field, file_id in wanted.items():
+        row = rows.get(file_id)
+        ok = row is not None and (
+            (join_code_id is not None and row.join_code_id == join_code_id)
+            or (instance_id is not None and row.instance_id == instance_id)
+            or (join_code_id is None and _visible(uow, actor, row))
+        )
+        if not ok:
+            errors[field] = "文件不存在或无权使用，请重新上传"
+    if errors:
+        raise FormInvalid(errors)
+    return list(wanted.values())
+
+
+def link_to_instance(
+    uow: UnitOfWork, file_ids: list[str], instance_id: int, unit_id: int | None
+) -> None:
+    """Make the files of a form visible with its application (to its reviewers and unit)."""
+    if file_ids:
+        uow.session.execute(
+            update(StoredFile)
+            .where(StoredFile.id.in_(file_ids), StoredFile.instance_id.is_(None))
+            .values(instance_id=instance_id, unit_id=unit_id)
+        )
+
+
+def _unused(cutoff):
+    """Uploads older than `cutoff` that no application, member record or bill uses."""
+    refers = [
+        sa.exists().where(column == StoredFile.id)
+        for column in (
+            Member.photo_file_id,
+            Member.id_front_file_id,
+            Member.id_back_file_id,
+            Bill.voucher_file_id,
+        )
+    ]
+    return sa.and_(
+        StoredFile.instance_id.is_(None),
+        StoredFile.created_at < cutoff,
+        *(sa.not_(r) for r in refers),
+    )
+
+
+def delete_unused_uploads(ctx: Context, uow: UnitOfWork, batch: int = 500) -> dict:
+    """Delete uploads no application used within a day; a blob goes with its last row.
+
+    One hash per transaction: its blob lock, its unused rows (rows a form is taking into
+    use right now are locked and skipped), then the blob if no row refers to it.
+    """
+    cutoff = ctx.now() - UNUSED_AFTER
+    hashes = uow.session.scalars(
+        select(StoredFile.sha256).where(_unused(cutoff)).distinct().limit(batch)
+    ).all()
+    uow.rollback()
+    deleted_files = deleted_blobs = 0
+    for digest in hashes:
+        _lock_blob(uow, digest)
+        ids = uow.session.scalars(
+            select(StoredFile.id)
+            .where(_unused(cutoff), StoredFile.sha256 == digest)
+            .order_by(StoredFile.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if ids:
+            uow.session.execute(
+                sa.delete(StoredFile)
+                .where(StoredFile.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+            deleted_files += len(ids)
+        if not uow.session.scalar(select(sa.exists().where(StoredFile.sha256 == digest))):
+            ctx.storage.delete(digest)
+            deleted_blobs += 1
+        uow.commit()
+    return {"files": deleted_files, "blobs": deleted_blobs}

@@ -1,0 +1,390 @@
+"""Use cases on process instances: start one, list them, read one with its approval record."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from service.db.models import (
+    AuditRecord,
+    Bill,
+    InstancePerson,
+    Member,
+    ProcessInstance,
+    Unit,
+    UserTask,
+)
+from service.db.uow import UnitOfWork
+from service.domain import disclosure
+from service.domain.actor import Actor
+from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
+from service.engine import Definition, Instance
+from service.services.workflow import advance, bills, files, persons, progress
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.definitions import Definitions
+from service.services.workflow.facts import FACT_KEYS, facts_for
+from service.services.workflow.forms import validate_form
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import instances_in_scope, is_member, may_start
+
+RECORD_ACTIONS = ("start", "complete", "return")
+
+
+def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
+    return uow.session.scalars(
+        select(ProcessInstance).where(
+            ProcessInstance.idempotency_owner == owner, ProcessInstance.idempotency_key == key
+        )
+    ).first()
+
+
+def start_process(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str,
+    data: dict,
+    idempotency_key: str | None = None,
+    join_code_id: int | None = None,
+) -> tuple[dict, bool]:
+    """Start an instance; returns its view and whether it was created (False: replayed)."""
+    version_id, defn = ctx.definitions.latest(key)
+    if join_code_id is None and not may_start(actor, defn.start_roles):
+        raise Forbidden(f"当前账号无权发起“{defn.name}”")
+    owner = f"join:{join_code_id}" if join_code_id is not None else f"account:{actor.id}"
+    if idempotency_key:
+        found = _existing(uow, owner, idempotency_key)
+        if found is not None:
+            return instance_view(uow, found, ctx.definitions), False
+    try:
+        return _start(
+            ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id, defn
+        )
+    except RuleFailed:
+        # a concurrent request with the same key may have won between our look-up and now
+        uow.rollback()
+        if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
+            return instance_view(uow, found, ctx.definitions), False
+        raise
+
+
+def _start(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str,
+    data: dict,
+    idempotency_key: str | None,
+    join_code_id: int | None,
+    owner: str,
+    version_id: int,
+    defn: Definition,
+) -> tuple[dict, bool]:
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "data 应为 JSON 对象"})
+    data = dict(data)
+    if is_member(actor) and "persons" not in defn.start_fields:
+        member = uow.session.get(Member, actor.member_id)
+        data.update(id_number=member.id_number, name=member.name)  # the member's own form
+    validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
+    payload = persons.normalize(data)
+    persons.check_lines(uow.session, payload)
+    used = files.check_references(
+        uow, actor, payload, defn.start_file_fields, join_code_id=join_code_id
+    )
+    today, now = ctx.today(), ctx.now()
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    agency_id = actor.agency_id or (unit.agency_id if unit else None)
+    if is_member(actor):
+        agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
+    if key == "member_join":
+        payload.setdefault("birth_date", None)
+    payload.update(
+        submitted_on=today.isoformat(),
+        process_key=key,
+        initiator_role=actor.role,
+        unit_name=unit.name if unit else None,
+    )
+    persons.lock(uow.session, payload)
+    payload.update(facts_for(uow.session, key, payload, today, unit_id=actor.unit_id))
+    inst = Instance.start(defn, payload, now)
+    persons.refuse_ineligible(inst.data, inst.facts)
+    lock_field = defn.start_props.get("exclusive_subject")
+    row = ProcessInstance(
+        process_key=key,
+        definition_version_id=version_id,
+        business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
+        unit_id=actor.unit_id,
+        agency_id=agency_id,
+        member_id=actor.member_id,
+        subject_name=payload.get("name"),
+        subject_id_number=payload.get("id_number"),
+        subject_lock=str(payload.get(lock_field)) if lock_field else None,
+        status=inst.status,
+        state=inst.dumps(),
+        finished=inst.finished,
+        end_event=inst.end_event,
+        started_by=actor.id,
+        idempotency_owner=owner if idempotency_key else None,
+        idempotency_key=idempotency_key or None,
+        submitted_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
+            return instance_view(uow, found, ctx.definitions), False
+        # another form about the same subject won the race: said as the rules would say it
+        raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
+    persons.sync(uow.session, row, payload)
+    progress.audit(
+        uow.session,
+        row,
+        actor,
+        "start",
+        now,
+        after=row.status,
+        detail={"business_key": row.business_key},
+    )
+    open_rows = advance.save(uow.session, row, inst, defn, now, today, set(), False)
+    files.link_to_instance(uow, used, row.id, row.unit_id)
+    uow.session.flush()
+    view = _summary(row, defn.name)
+    view["open_tasks"] = [task_brief(t) for t in open_rows]
+    uow.commit()
+    return view, True
+
+
+def _open_tasks(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, list[dict]]:
+    result: dict[int, list[dict]] = {i: [] for i in instance_ids}
+    if not instance_ids:
+        return result
+    rows = uow.session.scalars(
+        select(UserTask)
+        .where(UserTask.instance_id.in_(instance_ids), UserTask.state == "open")
+        .order_by(UserTask.id)
+    )
+    for t in rows:
+        result[t.instance_id].append(task_brief(t))
+    return result
+
+
+def task_brief(t: UserTask) -> dict:
+    return {
+        "id": t.id,
+        "task_name": t.task_name,
+        "title": t.title,
+        "role": t.role,
+        "status": t.status_label,
+        "claimed_by": t.claimed_by,
+        "claimed_at": t.claimed_at,
+        "created_at": t.created_at,
+    }
+
+
+def _summary(row: ProcessInstance, name: str) -> dict:
+    return {
+        "id": row.id,
+        "process_key": row.process_key,
+        "process_name": name,
+        "business_key": row.business_key,
+        "status": row.status,
+        "unit_id": row.unit_id,
+        "agency_id": row.agency_id,
+        "member_id": row.member_id,
+        "subject_name": row.subject_name,
+        "subject_id_number": row.subject_id_number,
+        "finished": row.finished,
+        "submitted_at": row.submitted_at,
+        "updated_at": row.updated_at,
+        "finished_at": row.finished_at,
+    }
+
+
+def _process_name(definitions: Definitions, key: str) -> str:
+    defn = definitions.current.get(key)
+    return defn.name if defn else key
+
+
+def instance_view(uow: UnitOfWork, row: ProcessInstance, definitions: Definitions) -> dict:
+    """An instance's summary with its open tasks."""
+    view = _summary(row, _process_name(definitions, row.process_key))
+    view["open_tasks"] = _open_tasks(uow, [row.id])[row.id]
+    return view
+
+
+def _load(uow: UnitOfWork, actor: Actor, instance_id: int) -> ProcessInstance:
+    stmt = instances_in_scope(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id), actor
+    )
+    row = uow.session.scalars(stmt).first()
+    if row is None:
+        raise NotFound("业务表单不存在")
+    return row
+
+
+def approval_record(uow: UnitOfWork, instance_id: int) -> list[dict]:
+    """Each step of an instance: who, when, what was decided, with what remark."""
+    rows = uow.session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.instance_id == instance_id, AuditRecord.action.in_(RECORD_ACTIONS))
+        .order_by(AuditRecord.id)
+    )
+    return [
+        {
+            "action": r.action,
+            "task_name": r.task_name,
+            "task_title": r.task_title or "发起申请",
+            "actor_id": r.actor_id,
+            "actor_name": r.actor_name,
+            "at": r.at,
+            "decision": r.decision,
+            "remark": r.remark,
+            "status_before": r.status_before,
+            "status_after": r.status_after,
+        }
+        for r in rows
+    ]
+
+
+def public_data(data: dict) -> dict:
+    """Instance data without the facts the service injected for the rules."""
+    return {k: v for k, v in data.items() if k not in FACT_KEYS}
+
+
+def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
+    """One instance with data, open tasks and approval record, if in the caller's scope."""
+    row = _load(uow, actor, instance_id)
+    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    view = instance_view(uow, row, ctx.definitions)
+    view["data"] = public_data(Instance.load(defn, row.state).data)
+    view["approval_record"] = approval_record(uow, row.id)
+    bill = bills.bill_of(uow.session, row.id)
+    view["bill"] = bills.bill_view(bill) if bill is not None else None
+    view["person_count"] = row.person_count
+    return view
+
+
+def instances_query(
+    actor: Actor, key=None, status=None, q=None, submitted_from=None, submitted_to=None
+):
+    """The forms the caller may see, filtered (shared by GET /instances, the summary, exports)."""
+    stmt = instances_in_scope(select(ProcessInstance), actor)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    if q:
+        # % and _ are searched for as themselves, not as wildcards
+        text, exact = q.strip(), q.strip().upper()
+        listed = exists().where(
+            InstancePerson.instance_id == ProcessInstance.id,
+            or_(
+                InstancePerson.name.contains(text, autoescape=True),
+                InstancePerson.id_number == exact,
+            ),
+        )
+        stmt = stmt.where(
+            or_(
+                ProcessInstance.subject_name.contains(text, autoescape=True),
+                ProcessInstance.subject_id_number == exact,
+                ProcessInstance.business_key == exact,
+                listed,
+            )
+        )
+    if submitted_from:
+        start = datetime.combine(submitted_from, time()) - SHANGHAI
+        stmt = stmt.where(ProcessInstance.submitted_at >= start)
+    if submitted_to:
+        end = datetime.combine(submitted_to, time()) + timedelta(days=1) - SHANGHAI
+        stmt = stmt.where(ProcessInstance.submitted_at < end)
+    return stmt
+
+
+def known_statuses(definitions: Definitions) -> list[str]:
+    """Every status label the deployed diagrams can show, in the chain's usual order."""
+    found: list[str] = []
+    for defn in definitions.current.values():
+        labels = [t.status for t in defn.user_tasks.values()]
+        labels += list(defn.wait_status.values()) + list(defn.end_status.values())
+        found += [label for label in labels if label and label not in found]
+    ordered = [s for s in STATUS_ORDER if s in found]
+    return ordered + [s for s in found if s not in ordered]
+
+
+STATUS_ORDER = (
+    "暂存",
+    "单位预审中",
+    "机构初审中",
+    "协会初审中",
+    "协会复核中",
+    "待缴费",
+    "财务复核中",
+    "学习中",
+    "审批完成",
+    "退回",
+)
+
+
+def check_filters(definitions: Definitions, key: str | None, status: str | None) -> None:
+    """An unknown business type or status is a mistake to report, not an empty list."""
+    errors = {}
+    if key and key not in definitions.current:
+        errors["key"] = f"没有名为 {key} 的业务类型"
+    if status and status not in known_statuses(definitions):
+        errors["status"] = f"没有“{status}”这个状态，可选：" + "、".join(
+            known_statuses(definitions)
+        )
+    if errors:
+        raise FormInvalid(errors)
+
+
+def list_instances(
+    ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
+) -> dict:
+    """The caller's instances, newest first, paginated with a total."""
+    check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
+    stmt = instances_query(actor, **filters)
+    total, result = page_of(uow.session, stmt, ProcessInstance.id.desc(), page, page_size)
+    rows = list(result.scalars())
+    ids = [r.id for r in rows]
+    tasks = _open_tasks(uow, ids)
+    units = _unit_names(uow, {r.unit_id for r in rows})
+    amounts = dict(
+        uow.session.execute(
+            select(Bill.instance_id, Bill.amount).where(Bill.instance_id.in_(ids))
+        ).all()
+    )
+    items = []
+    for r in rows:
+        item = _summary(r, _process_name(ctx.definitions, r.process_key))
+        item.update(
+            open_tasks=tasks[r.id],
+            unit_name=units.get(r.unit_id),
+            person_count=r.person_count,
+            amount=f"{amounts[r.id]:.2f}" if r.id in amounts else None,
+        )
+        items.append(item)
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def _unit_names(uow: UnitOfWork, unit_ids: set) -> dict[int, str]:
+    ids = {i for i in unit_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(uow.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+
+
+def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
+    """A count of the caller's instances per status label."""
+    check_filters(ctx.definitions, filters.get("key"), None)
+    filters.pop("status", None)
+    sub = instances_query(actor, **filters).subquery()
+    rows = uow.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+    counts = {status: n for status, n in rows}
+    return {"counts": counts, "total": sum(counts.values())}

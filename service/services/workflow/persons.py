@@ -1,0 +1,152 @@
+"""The persons a form lists (报名人员): checked before the engine runs, mirrored after."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
+from service.domain import disclosure
+from service.domain.errors import FormInvalid, RuleFailed
+from service.services.workflow.facts import persons_on
+
+SPECIALTY_FIELDS = ("specialty_1", "specialty_2")
+
+
+def normalize(data: dict) -> dict:
+    """Upper-case and trim ID numbers and names where the form lists persons."""
+    out = dict(data)
+    if isinstance(out.get("persons"), list):
+        out["persons"] = [_clean_line(p) if isinstance(p, dict) else p for p in out["persons"]]
+    elif out.get("id_number"):
+        out["id_number"] = str(out["id_number"]).strip().upper()
+    return out
+
+
+def _clean_line(line: dict) -> dict:
+    clean = {**line, "id_number": str(line.get("id_number") or "").strip().upper()}
+    if isinstance(line.get("name"), str):
+        clean["name"] = line["name"].strip()
+    return clean
+
+
+def check_lines(session: Session, data: dict) -> None:
+    """Field errors the schema cannot express: a person twice, a specialty not in the list."""
+    persons = data.get("persons")
+    if not isinstance(persons, list):
+        return
+    errors: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for i, p in enumerate(persons):
+        n = p.get("id_number")
+        if n in seen:
+            errors[f"persons.{i}.id_number"] = f"该人员已在第{seen[n] + 1}行，同一表单不能重复报名"
+        seen.setdefault(n, i)
+    wanted = {p.get(f) for p in persons for f in SPECIALTY_FIELDS if p.get(f)}
+    if wanted:
+        known = set(
+            session.scalars(
+                select(Specialty.name).where(Specialty.name.in_(wanted), Specialty.active)
+            )
+        )
+        for i, p in enumerate(persons):
+            for f in SPECIALTY_FIELDS:
+                if p.get(f) and p[f] not in known:
+                    errors[f"persons.{i}.{f}"] = f"专业“{p[f]}”不在专业字典中"
+            if p.get("specialty_1") and p.get("specialty_1") == p.get("specialty_2"):
+                errors[f"persons.{i}.specialty_2"] = "专业2不能与专业1相同"
+    if errors:
+        raise FormInvalid(errors)
+
+
+def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
+    """RuleFailed, per person, when the process's rules found reasons at start or resubmit.
+
+    Only the unit that employs a person reads the rules' reasons about them (their facts'
+    `in_unit`, from the engine run's `request_facts`); anyone else gets one generic reason
+    (`domain.disclosure`).
+    """
+    facts = (request_facts or data).get("person_facts")
+    facts = facts if isinstance(facts, dict) else {}
+    per_person = data.get("person_reasons")
+    if isinstance(per_person, list) and isinstance(data.get("persons"), list):
+        failures = [
+            {
+                "index": i,
+                "id_number": p.get("id_number"),
+                "name": p.get("name"),
+                "reasons": disclosure.person_reasons(list(reasons), facts.get(p.get("id_number"))),
+            }
+            for i, (p, reasons) in enumerate(zip(data["persons"], per_person, strict=False))
+            if reasons
+        ]
+        if failures:
+            raise RuleFailed(
+                [f"{f['name']}（{f['id_number']}）：{r}" for f in failures for r in f["reasons"]],
+                persons=failures,
+            )
+        return
+    reasons = data.get("failure_reasons")
+    if reasons:
+        if facts:  # a one-person form: the person's facts, by the form's ID number
+            raise RuleFailed(
+                disclosure.person_reasons(list(reasons), facts.get(data.get("id_number")))
+            )
+        raise RuleFailed(disclosure.applicant_reasons(list(reasons), data))
+
+
+def subject_of(data: dict) -> tuple[str | None, str | None, int]:
+    """The name and ID number a form is listed under, and how many persons it has."""
+    persons = persons_on(data)
+    if not persons:
+        return data.get("name"), data.get("id_number"), 1
+    n, name = persons[0]
+    label = name if len(persons) == 1 else f"{name}等{len(persons)}人"
+    return label, n, len(persons)
+
+
+def sync(session: Session, row: ProcessInstance, data: dict) -> None:
+    """Mirror the form's persons into instance_persons (used for facts, lists and scope)."""
+    lines = data.get("persons")
+    if not isinstance(lines, list):
+        lines = [{"id_number": data.get("id_number"), "name": data.get("name")}]
+    lines = [p for p in lines if isinstance(p, dict) and p.get("id_number")]
+    members = dict(
+        session.execute(
+            select(Member.id_number, Member.id).where(
+                Member.id_number.in_([p["id_number"] for p in lines])
+            )
+        ).all()
+    )
+    session.execute(delete(InstancePerson).where(InstancePerson.instance_id == row.id))
+    for i, p in enumerate(lines):
+        session.add(
+            InstancePerson(
+                instance_id=row.id,
+                member_id=members.get(p["id_number"]),
+                id_number=p["id_number"],
+                name=p.get("name") or "",
+                certificate_type=p.get("certificate_type"),
+                line={k: v for k, v in p.items()},
+                position=i,
+            )
+        )
+    row.subject_name, row.subject_id_number, row.person_count = subject_of(data)
+    if len(lines) == 1 and members.get(lines[0]["id_number"]):
+        row.member_id = members[lines[0]["id_number"]]
+
+
+def lock(session: Session, data: dict) -> None:
+    """Serialize forms about the same persons: lock their member rows, in a fixed order.
+
+    Taken before the facts are read, so of two forms listing one person at the same time
+    the second sees the first (in flight) and is refused, instead of both passing.
+    """
+    numbers = sorted({n for n, _ in persons_on(data) if n})
+    if numbers:
+        session.execute(
+            update(Member)
+            .where(Member.id_number.in_(numbers))
+            .values(id=Member.id)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,323 @@
+"""The work queue's query: which tasks a list holds, searched, filtered, sorted and named.
+
+`tasks.list_tasks` and `tasks.queue_counts` share it, so the 待办 counts always count
+what the list shows. Who may see which task stays in `scope`.
+
+Filters and sorts read only user_tasks (each task carries its instance's unit, agency and
+submission time), so on PostgreSQL a queue is an index-only scan of one partial index;
+the search looks numbers up by index and names within each listed form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.instances import task_brief
+from service.services.workflow.scope import manages_queue, sees_all_agencies, task_scope
+
+SCOPES = ("available", "mine", "done", "claimed")
+SORTS = ("waiting", "submitted", "submitted_asc", "completed")
+MAX_PAGE_SIZE = 200  # as the API's PageArgs
+# written into the SQL, not bound: the planners then match the partial indexes' WHERE
+OPEN = literal("open", literal_execute=True)
+_DIGIT = re.compile(r"[0-9]")
+_LAST_FOUR = re.compile(r"[0-9X]{4}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the caller asked the queue for (`check` says whether it may)."""
+
+    scope: str = "available"
+    key: str | None = None
+    task_name: str | None = None
+    q: str | None = None
+    agency_id: int | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+
+
+def check(ctx: Context, session: Session, actor: Actor, f: Filters) -> None:
+    """FormInvalid naming every filter that is wrong for this caller."""
+    errors: dict[str, str] = {}
+    if f.scope not in SCOPES:
+        errors["scope"] = "须为 available、mine、done 或 claimed"
+    elif f.scope == "claimed" and not manages_queue(actor):
+        errors["scope"] = "只有秘书处管理员可以查看全部已认领的任务"
+    processes = ctx.definitions.current
+    if f.key and f.key not in processes:
+        errors["key"] = f"没有名为 {f.key} 的业务类型"
+    elif f.task_name:
+        among = [processes[f.key]] if f.key else processes.values()
+        if not any(f.task_name in defn.user_tasks for defn in among):
+            errors["task_name"] = f"没有名为 {f.task_name} 的办理环节"
+    if f.agency_id is not None:
+        if not sees_all_agencies(actor):
+            errors["agency_id"] = "当前账号只能查看本机构的任务，不能按机构筛选"
+        elif session.get(Agency, f.agency_id) is None:
+            errors["agency_id"] = "会员服务机构不存在"
+    if f.submitted_from and f.submitted_to and f.submitted_from > f.submitted_to:
+        errors["submitted_to"] = "提交日期止不能早于提交日期起"
+    if errors:
+        raise _invalid(errors)
+
+
+def _invalid(errors: dict[str, str]) -> FormInvalid:
+    return FormInvalid(errors, "筛选条件有误：" + "；".join(errors.values()))
+
+
+def check_sort(scope: str, sort: str | None) -> str:
+    """The order a list uses; done lists default to the newest completed first."""
+    if sort is None:
+        return "completed" if scope == "done" else "waiting"
+    if sort not in SORTS:
+        raise _invalid({"sort": "须为 waiting、submitted、submitted_asc 或 completed"})
+    if sort == "completed" and scope != "done":
+        raise _invalid({"sort": "只有已办列表可以按办结时间排序"})
+    return sort
+
+
+def _in_scope(actor: Actor, scope: str) -> list:
+    """The conditions on user_tasks of one list: the caller's scope and the list's state."""
+    if scope == "claimed":  # the secretariat's view of every held task, for release/reassign
+        return [UserTask.state == OPEN, UserTask.claimed_by.is_not(None)]
+    conditions = task_scope(actor)
+    if scope == "done":
+        return [*conditions, UserTask.completed_by == actor.id, UserTask.state == "completed"]
+    conditions.append(UserTask.state == OPEN)
+    if scope == "mine":
+        return [*conditions, UserTask.claimed_by == actor.id]
+    return [*conditions, or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id)]
+
+
+def last_four(column):
+    """The last four characters of an ID number, spelt as the expression index spells it."""
+    return func.substr(column, func.length(column) - literal_column("3"))
+
+
+def _matches(q: str):
+    """One search box. With a digit it is a number: an ID number (whole, or its last four),
+    a form number (whole), or part of a unit's name; without, a name: part of a listed
+    person's or of the unit's.
+
+    Numbers are looked up by index and the queue joined to what they found; names are
+    checked task by task within the caller's queue. A form's subject is always one of its
+    listed persons (persons.sync), so the persons hold every name and ID number.
+    """
+    text = q.strip()
+    exact = text.upper()
+    units = select(Unit.id).where(Unit.name.contains(text, autoescape=True))
+    if _DIGIT.search(exact):
+        numbers = [InstancePerson.id_number == exact]
+        if _LAST_FOUR.fullmatch(exact):
+            numbers.append(last_four(InstancePerson.id_number) == exact)
+        found = union_all(
+            select(ProcessInstance.id).where(ProcessInstance.business_key == exact),
+            select(InstancePerson.instance_id).where(or_(*numbers)),
+            select(ProcessInstance.id).where(ProcessInstance.unit_id.in_(units)),
+        )
+        return UserTask.instance_id.in_(found)
+    listed = exists().where(
+        InstancePerson.instance_id == UserTask.instance_id,
+        InstancePerson.name.contains(text, autoescape=True),
+    )
+    return or_(UserTask.unit_id.in_(units), listed)
+
+
+def query(actor: Actor, f: Filters, stmt: Select) -> Select:
+    """`stmt` (a select on user_tasks) narrowed to the list `f` describes."""
+    stmt = stmt.where(*_in_scope(actor, f.scope))
+    if f.key:
+        stmt = stmt.where(UserTask.process_key == f.key)
+    if f.task_name:
+        stmt = stmt.where(UserTask.task_name == f.task_name)
+    if f.q and f.q.strip():
+        stmt = stmt.where(_matches(f.q))
+    if f.agency_id is not None:
+        stmt = stmt.where(UserTask.agency_id == f.agency_id)
+    if f.submitted_from:
+        start = datetime.combine(f.submitted_from, time()) - SHANGHAI
+        stmt = stmt.where(UserTask.submitted_at >= start)
+    if f.submitted_to:
+        end = datetime.combine(f.submitted_to, time()) + timedelta(days=1) - SHANGHAI
+        stmt = stmt.where(UserTask.submitted_at < end)
+    return stmt
+
+
+_CLAIMER, _COMPLETER = aliased(Account, name="claimer"), aliased(Account, name="completer")
+# what a row shows besides its task: the instance's columns (never its engine state), names
+ROW_COLUMNS = [
+    ProcessInstance.business_key,
+    ProcessInstance.process_key.label("instance_process_key"),
+    ProcessInstance.status.label("instance_status"),
+    ProcessInstance.subject_name,
+    ProcessInstance.subject_id_number,
+    ProcessInstance.unit_id.label("instance_unit_id"),
+    ProcessInstance.agency_id.label("instance_agency_id"),
+    ProcessInstance.person_count,
+    ProcessInstance.submitted_at.label("instance_submitted_at"),
+    Unit.name.label("unit_name"),
+    Agency.name.label("agency_name"),
+    _CLAIMER.name.label("claimed_by_name"),
+    _COMPLETER.name.label("completed_by_name"),
+]
+ORDERS = {
+    "waiting": (UserTask.created_at, UserTask.id),
+    "submitted": (UserTask.submitted_at.desc(), UserTask.id.desc()),
+    "submitted_asc": (UserTask.submitted_at, UserTask.id),
+    "completed": (UserTask.completed_at.desc(), UserTask.id.desc()),
+}
+
+
+def listing(
+    ctx: Context,
+    session: Session,
+    actor: Actor,
+    f: Filters,
+    sort: str,
+    page: int,
+    size: int,
+    count_limit: int | None = None,
+) -> dict:
+    """One page of the list with its total; the total comes with the page (one pass over
+    the list), only a page past the end counts on its own. With `count_limit`, the page is
+    read alone and a second query counts at most that many rows."""
+    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise _invalid(
+            {"page": "页码须不小于1"} if page < 1 else {"page_size": "每页条数须为1–200"}
+        )
+    if count_limit is not None:
+        return _capped(ctx, session, actor, f, sort, page, size, count_limit)
+    ids = (
+        query(actor, f, select(UserTask.id, func.count().over().label("total")))
+        .order_by(*ORDERS[sort])
+        .limit(size)
+        .offset((page - 1) * size)
+        .subquery()
+    )
+    rows = session.execute(_rows(select(ids.c.total), ids, sort)).all()
+    if rows:
+        total = rows[0].total
+    elif page == 1:
+        total = 0
+    else:
+        total = session.scalar(query(actor, f, select(func.count(UserTask.id))))
+    items = [_item(ctx, row) for row in rows]
+    return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+def _rows(stmt: Select, ids, sort: str) -> Select:
+    """The page's tasks (the ids subquery) with what their rows show."""
+    return (
+        stmt.add_columns(UserTask, *ROW_COLUMNS)
+        .join(ids, ids.c.id == UserTask.id)
+        .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+        .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .outerjoin(Agency, Agency.id == ProcessInstance.agency_id)
+        .outerjoin(_CLAIMER, _CLAIMER.id == UserTask.claimed_by)
+        .outerjoin(_COMPLETER, _COMPLETER.id == UserTask.completed_by)
+        .order_by(*ORDERS[sort])
+    )
+
+
+def _capped(
+    ctx: Context,
+    session: Session,
+    actor: Actor,
+    f: Filters,
+    sort: str,
+    page: int,
+    size: int,
+    limit: int,
+) -> dict:
+    ids = (
+        query(actor, f, select(UserTask.id))
+        .order_by(*ORDERS[sort])
+        .limit(size)
+        .offset((page - 1) * size)
+        .subquery()
+    )
+    rows = session.execute(_rows(select(), ids, sort)).all()
+    counted = query(actor, f, select(UserTask.id)).limit(limit + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted))
+    return {
+        "items": [_item(ctx, row) for row in rows],
+        "total": min(total, limit),
+        "total_capped": total > limit,
+        "page": page,
+        "page_size": size,
+    }
+
+
+def _item(ctx: Context, row) -> dict:
+    task = row.UserTask
+    item = task_brief(task)
+    item.update(
+        claimed_by_name=row.claimed_by_name,
+        completed_by=task.completed_by,
+        completed_at=task.completed_at,
+        completed_by_name=row.completed_by_name,
+        waiting_since=task.created_at,
+        instance={
+            "id": task.instance_id,
+            "business_key": row.business_key,
+            "process_key": row.instance_process_key,
+            "process_name": _process_name(ctx, row.instance_process_key),
+            "status": row.instance_status,
+            "subject_name": row.subject_name,
+            "subject_id_number": row.subject_id_number,
+            "unit_id": row.instance_unit_id,
+            "unit_name": row.unit_name,
+            "agency_id": row.instance_agency_id,
+            "agency_name": row.agency_name,
+            "person_count": row.person_count,
+            "submitted_at": row.instance_submitted_at,
+        },
+    )
+    return item
+
+
+def counts(ctx: Context, session: Session, actor: Actor, f: Filters) -> dict:
+    """The list's size per business type and per task, in one GROUP BY; processes in the
+    deployed order (then any retired one), each one's tasks in its diagram's order."""
+    stmt = query(
+        actor, f, select(UserTask.process_key, UserTask.task_name, func.count(UserTask.id))
+    ).group_by(UserTask.process_key, UserTask.task_name)
+    found: dict[str, dict[str, int]] = {}
+    for process_key, name, n in session.execute(stmt):
+        found.setdefault(process_key, {})[name] = n
+    current = ctx.definitions.current
+    order = [k for k in current if k in found] + sorted(k for k in found if k not in current)
+    by_process = []
+    for process_key in order:
+        defn = current.get(process_key)
+        titles = {n: info.title for n, info in defn.user_tasks.items()} if defn else {}
+        names = [n for n in titles if n in found[process_key]]
+        names += sorted(n for n in found[process_key] if n not in titles)
+        tasks = [
+            {"task_name": n, "title": titles.get(n, n), "count": found[process_key][n]}
+            for n in names
+        ]
+        by_process.append(
+            {
+                "process_key": process_key,
+                "process_name": _process_name(ctx, process_key),
+                "count": sum(t["count"] for t in tasks),
+                "tasks": tasks,
+            }
+        )
+    return {"total": sum(p["count"] for p in by_process), "by_process": by_process}
+
+
+def _process_name(ctx: Context, key: str) -> str:
+    defn = ctx.definitions.current.get(key)
+    return defn.name if defn else key

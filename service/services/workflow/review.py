@@ -1,0 +1,174 @@
+"""What a person reviewing or reading an application sees, in one use case per page.
+
+An application's data with the schemas that title it, its materials, bill, approval record
+(with each actor's role) and where it stands in its diagram. Scope is the same as the API's:
+a task or form out of the caller's scope is NotFound.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from service.db.models import Account, Agency, ProcessInstance, StoredFile, Unit, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.roles import ROLES
+from service.engine import Definition
+from service.engine.formschema import values_at
+from service.services.workflow import instances, tasks
+from service.services.workflow.context import Context
+
+APPLICANT = "申请人"
+
+
+def _label_map(defn: Definition, task_name: str | None) -> dict:
+    info = defn.user_tasks.get(task_name or "")
+    return (info.fields.get("decision") or {}).get("x-labels", {}) if info else {}
+
+
+def _titled(schemas: list[dict], path: str) -> str:
+    """The title of the field at a data path (`persons.0.diploma` → 第1行「最高学历证书」)."""
+    parts = path.split(".")
+    title, row = parts[-1], None
+    for schema in schemas:
+        node = schema
+        for part in parts:
+            node = _child(node, part)
+            if node is None:
+                break
+        if node is not None and node.get("title"):
+            title = node["title"]
+            break
+    if len(parts) >= 3 and parts[-2].isdigit():
+        row = int(parts[-2]) + 1
+    return f"第{row}行 {title}" if row else title
+
+
+def _child(node: dict, part: str) -> dict | None:
+    if part.isdigit() and isinstance(node.get("items"), dict):
+        return node["items"]
+    found = (node.get("properties") or {}).get(part)
+    if found is not None:
+        return found
+    for sub in node.get("allOf") or []:
+        hit = _child(sub, part) if isinstance(sub, dict) else None
+        if hit is not None:
+            return hit
+    return None
+
+
+def display_schemas(defn: Definition) -> list[dict]:
+    """The schemas that title an application's data: its start form, then each task's."""
+    return [defn.start_form] + [t.form for t in defn.user_tasks.values()]
+
+
+def _materials(uow: UnitOfWork, defn: Definition, data: dict) -> list[dict]:
+    paths = set(defn.start_file_fields)
+    for info in defn.user_tasks.values():
+        paths |= set(info.file_fields)
+    found: dict[str, str] = {}
+    for path in sorted(paths):
+        for where, value in values_at(data, path):
+            if isinstance(value, str) and where not in found:
+                found[where] = value
+    if not found:
+        return []
+    rows = {
+        r.id: r
+        for r in uow.session.scalars(
+            select(StoredFile).where(StoredFile.id.in_(set(found.values())))
+        )
+    }
+    schemas = display_schemas(defn)
+    result = []
+    for where, file_id in found.items():
+        row = rows.get(file_id)
+        if row is None:
+            continue
+        result.append(
+            {
+                "field": where,
+                "title": _titled(schemas, where),
+                "id": row.id,
+                "name": row.name,
+                "size": row.size,
+                "content_type": row.content_type,
+                "is_image": row.content_type.startswith("image/"),
+            }
+        )
+    order = {p: i for i, p in enumerate(found)}
+    return sorted(result, key=lambda m: (m["field"].count("."), order[m["field"]]))
+
+
+def _record(uow: UnitOfWork, defn: Definition, record: list[dict]) -> list[dict]:
+    ids = {r["actor_id"] for r in record if r["actor_id"] is not None}
+    roles = dict(
+        uow.session.execute(select(Account.id, Account.role).where(Account.id.in_(ids))).all()
+    )
+    steps = []
+    for r in record:
+        role = roles.get(r["actor_id"])
+        labels = _label_map(defn, r["task_name"])
+        steps.append(
+            {
+                **r,
+                "role_label": ROLES.get(role, APPLICANT) if role else APPLICANT,
+                "decision_label": labels.get(r["decision"], r["decision"])
+                if r["decision"]
+                else ("提交" if r["action"] == "start" else None),
+            }
+        )
+    return steps
+
+
+def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
+    """An application as its reader sees it: data, schemas, materials, bill, record, diagram."""
+    view = instances.get_instance(ctx, uow, actor, instance_id)
+    row = uow.session.get(ProcessInstance, instance_id)
+    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    unit = uow.session.get(Unit, row.unit_id) if row.unit_id else None
+    agency = uow.session.get(Agency, row.agency_id) if row.agency_id else None
+    record = _record(uow, defn, view["approval_record"])
+    current = {t["task_name"] for t in view["open_tasks"]}
+    done = {r["task_name"] for r in record if r["task_name"]} - current
+    if defn.start_event:
+        done.add(defn.start_event)
+    if row.end_event:
+        done.add(row.end_event)
+    holders = _names(uow, [t["claimed_by"] for t in view["open_tasks"]])
+    for t in view["open_tasks"]:
+        t["claimed_by_name"] = holders.get(t["claimed_by"])
+    view.update(
+        unit_name=unit.name if unit else None,
+        agency_name=agency.name if agency else None,
+        schemas=display_schemas(defn),
+        materials=_materials(uow, defn, view["data"]),
+        approval_record=record,
+        diagram={"bpmn": defn.bpmn, "current": sorted(current), "done": sorted(done)},
+        version=row.definition_version_id,
+    )
+    return view
+
+
+def _names(uow: UnitOfWork, account_ids) -> dict[int, str]:
+    ids = {i for i in account_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(
+        uow.session.execute(select(Account.id, Account.name).where(Account.id.in_(ids))).all()
+    )
+
+
+def task_review(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """The 审核 page: the task with its form, and the application it belongs to."""
+    task = tasks.get_task(ctx, uow, actor, task_id)
+    row = uow.session.get(UserTask, task_id)
+    names = _names(uow, [row.claimed_by, row.completed_by])
+    task.update(
+        claimed_by_name=names.get(row.claimed_by),
+        completed_by_name=names.get(row.completed_by),
+        completed_at=row.completed_at,
+        mine=row.claimed_by == actor.id,
+        can_act=row.state == "open" and row.claimed_by in (None, actor.id),
+    )
+    return {"task": task, "application": application(ctx, uow, actor, task["instance"]["id"])}

@@ -1,0 +1,394 @@
+"""Use cases on the work queue: list and count, read, claim, unclaim, complete user tasks;
+the secretariat's release and reassign.
+
+Claim, release and reassign are each one conditional UPDATE: the database decides a race.
+Completion re-checks, inside its transaction, that the task is open and the caller's,
+and that the instance is still the version loaded; the engine never runs a task twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.db.models import Account, ProcessInstance, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.engine import Instance, TaskNotReady
+from service.services.workflow import advance, bills, files, persons, progress, queue
+from service.services.workflow.context import Context
+from service.services.workflow.facts import facts_for
+from service.services.workflow.forms import validate_form
+from service.services.workflow.instances import public_data, task_brief
+from service.services.workflow.scope import manages_queue, task_holders, task_scope, tasks_in_scope
+
+
+def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
+    row = uow.session.scalars(
+        tasks_in_scope(select(UserTask).where(UserTask.id == task_id), actor)
+    ).first()
+    if row is None:
+        raise NotFound("任务不存在")
+    return row
+
+
+def _why_not(row: UserTask, actor: Actor) -> Conflict:
+    if row.state != "open":
+        return Conflict("该任务已办结，请刷新待办列表")
+    if row.claimed_by is not None and row.claimed_by != actor.id:
+        return Conflict("该任务已被其他人认领")
+    return Conflict("任务状态已变化，请刷新后重试")
+
+
+def list_tasks(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    scope: str = "available",
+    key: str | None = None,
+    task_name: str | None = None,
+    q: str | None = None,
+    agency_id: int | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    count_limit: int | None = None,
+) -> dict:
+    """One page of a work queue (available, mine, done, or the secretariat's claimed),
+    searched and filtered; each row with its instance's summary and the names it shows.
+
+    With `count_limit` the total counts no further than that (`total_capped` says so): a
+    person does not page through tens of thousands of done tasks, and counting them all
+    would cost every page view.
+    """
+    f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
+    queue.check(ctx, uow.session, actor, f)
+    order = queue.check_sort(scope, sort)
+    return queue.listing(ctx, uow.session, actor, f, order, page, page_size, count_limit)
+
+
+def queue_counts(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    scope: str = "available",
+    key: str | None = None,
+    task_name: str | None = None,
+    q: str | None = None,
+    agency_id: int | None = None,
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
+) -> dict:
+    """How many tasks the same list holds, per business type and per task (the 待办 panel)."""
+    f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
+    queue.check(ctx, uow.session, actor, f)
+    return queue.counts(ctx, uow.session, actor, f)
+
+
+def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """A task with its form schema and the instance data the form shows."""
+    row = _task(uow, actor, task_id)
+    inst_row = uow.session.get(ProcessInstance, row.instance_id)
+    defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
+    info = defn.user_tasks[row.task_name]
+    view = task_brief(row)
+    view.update(
+        state=row.state,
+        form=info.form,
+        instance={
+            "id": inst_row.id,
+            "business_key": inst_row.business_key,
+            "status": inst_row.status,
+            "data": public_data(Instance.load(defn, inst_row.state).data),
+        },
+    )
+    return view
+
+
+def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """Claim an open task; Conflict when someone else has it or it is done."""
+    row = _task(uow, actor, task_id)
+    now = ctx.now()
+    won = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by.is_(None))
+        .values(claimed_by=actor.id, claimed_at=now)
+    ).rowcount
+    if not won:
+        uow.session.refresh(row)
+        if row.state == "open" and row.claimed_by == actor.id:
+            return task_brief(row)
+        raise _why_not(row, actor)
+    inst = uow.session.get(ProcessInstance, row.instance_id)
+    progress.audit(
+        uow.session, inst, actor, "claim", now, task=row, before=inst.status, after=inst.status
+    )
+    uow.session.flush()
+    uow.session.refresh(row)
+    view = task_brief(row)
+    uow.commit()
+    return view
+
+
+def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """Give a claimed task back to the queue."""
+    row = _task(uow, actor, task_id)
+    released = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by == actor.id)
+        .values(claimed_by=None, claimed_at=None)
+    ).rowcount
+    if not released:
+        uow.session.refresh(row)
+        raise (
+            _why_not(row, actor)
+            if row.claimed_by is not None or row.state != "open"
+            else Conflict("该任务未被认领")
+        )
+    inst = uow.session.get(ProcessInstance, row.instance_id)
+    progress.audit(
+        uow.session,
+        inst,
+        actor,
+        "unclaim",
+        ctx.now(),
+        task=row,
+        before=inst.status,
+        after=inst.status,
+    )
+    uow.session.flush()
+    uow.session.refresh(row)
+    view = task_brief(row)
+    uow.commit()
+    return view
+
+
+def _managed_task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
+    """A task the secretariat manages; to anyone else it does not exist (404, never 403)."""
+    row = uow.session.get(UserTask, task_id) if manages_queue(actor) else None
+    if row is None:
+        raise NotFound("任务不存在")
+    return row
+
+
+def _held_view(uow: UnitOfWork, row: UserTask) -> dict:
+    view = task_brief(row)
+    holder = uow.session.get(Account, row.claimed_by) if row.claimed_by else None
+    view["claimed_by_name"] = holder.name if holder else None
+    return view
+
+
+def release_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """The secretariat puts a task someone holds back in the queue."""
+    row = _managed_task(uow, actor, task_id)
+    holder = row.claimed_by
+    if row.state != "open" or holder is None:
+        raise _not_held(row)
+    now = ctx.now()
+    released = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by == holder)
+        .values(claimed_by=None, claimed_at=None)
+    ).rowcount
+    if not released:  # completed, released or reassigned since we read it
+        uow.session.refresh(row)
+        raise _not_held(row)
+    _audit_hold(uow, actor, row, "release", now, {"from": holder})
+    return _commit_view(uow, row)
+
+
+def reassign_task(
+    ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, account_id: int
+) -> dict:
+    """The secretariat hands an open task to another account that may act on it."""
+    row = _managed_task(uow, actor, task_id)
+    if row.state != "open":
+        raise Conflict("该任务已办结，不能转办")
+    fit = uow.session.scalar(select(Account.id).where(Account.id == account_id, *task_holders(row)))
+    if fit is None:
+        raise FormInvalid(
+            {"account_id": "该账号不能办理此任务（须为有效的同角色、同单位或同机构账号）"}
+        )
+    holder = row.claimed_by
+    if holder == account_id:
+        return _held_view(uow, row)
+    now = ctx.now()
+    same_holder = UserTask.claimed_by.is_(None) if holder is None else UserTask.claimed_by == holder
+    moved = uow.session.execute(
+        update(UserTask)
+        .where(UserTask.id == task_id, UserTask.state == "open", same_holder)
+        .values(claimed_by=account_id, claimed_at=now)
+    ).rowcount
+    if not moved:  # completed, released or claimed since we read it
+        uow.session.refresh(row)
+        raise (
+            Conflict("该任务已办结，不能转办")
+            if row.state != "open"
+            else Conflict("任务的认领人已变化，请刷新后重试")
+        )
+    _audit_hold(uow, actor, row, "reassign", now, {"from": holder, "to": account_id})
+    return _commit_view(uow, row)
+
+
+def assignees(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> list[dict]:
+    """The active accounts that may hold a task: whom the secretariat may reassign it to."""
+    row = _managed_task(uow, actor, task_id)
+    rows = uow.session.execute(
+        select(Account.id, Account.name, Account.username)
+        .where(*task_holders(row))
+        .order_by(Account.name, Account.id)
+    )
+    return [{"id": r.id, "name": r.name, "username": r.username} for r in rows]
+
+
+def _not_held(row: UserTask) -> Conflict:
+    if row.state != "open":
+        return Conflict("该任务已办结，请刷新待办列表")
+    return Conflict("该任务未被认领")
+
+
+def _audit_hold(uow: UnitOfWork, actor: Actor, row: UserTask, action: str, now, detail) -> None:
+    inst = uow.session.get(ProcessInstance, row.instance_id)
+    progress.audit(
+        uow.session,
+        inst,
+        actor,
+        action,
+        now,
+        task=row,
+        before=inst.status,
+        after=inst.status,
+        detail=detail,
+    )
+
+
+def _commit_view(uow: UnitOfWork, row: UserTask) -> dict:
+    uow.session.flush()
+    uow.session.refresh(row)
+    view = _held_view(uow, row)
+    uow.commit()
+    return view
+
+
+def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
+    """Validate the submitted form on its own; the fields to apply.
+
+    Never merged with the instance's earlier values: a field the form requires must be in
+    the submission, even when an earlier task left a value of that name (a previous
+    reviewer's `decision`). Only read-only fields, which the caller may not send, are
+    validated with the instance's values, as the form shows them.
+    """
+    props = info.fields
+    read_only = [k for k in props if props[k].get("readOnly")]
+    sent = [k for k in data if k in read_only]
+    if sent:
+        raise FormInvalid({k: f"「{props[k].get('title', k)}」不可修改" for k in sent})
+    shown = {k: current[k] for k in read_only if current.get(k) is not None}
+    validate_form(validator, {**shown, **data}, registry, props)
+    return data
+
+
+def _take(uow: UnitOfWork, actor: Actor, task_id: int, now) -> UserTask:
+    """Claim-or-own an open task in one conditional UPDATE; its row stays locked."""
+    row = uow.session.scalars(
+        update(UserTask)
+        .where(
+            UserTask.id == task_id,
+            UserTask.state == "open",
+            or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
+            *task_scope(actor),
+        )
+        .values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))
+        .returning(UserTask),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if row is None:
+        raise _why_not(_task(uow, actor, task_id), actor)
+    return row
+
+
+def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, data: dict) -> dict:
+    """Complete a task with form data and run the engine to its next wait state."""
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "data 应为 JSON 对象"})
+    now, today = ctx.now(), ctx.today()
+    row = _take(uow, actor, task_id, now)
+    inst_row = uow.session.get(ProcessInstance, row.instance_id)
+    defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
+    info = defn.user_tasks[row.task_name]
+    inst = Instance.load(defn, inst_row.state, now)
+    before = {t.id for t in inst.ready_tasks()}
+    had_waiting = bool(inst.waiting_events())
+    current = inst.data
+    payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
+    payload = persons.normalize(payload) if "persons" in payload else payload
+    persons.check_lines(uow.session, payload)
+    used = files.check_references(uow, actor, payload, info.file_fields, instance_id=inst_row.id)
+    # a confirmed payment may renew memberships: before the facts the next rules read
+    bills.on_complete(uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy)
+    if info.runs_rules:
+        persons.lock(uow.session, {**current, **payload})
+    facts = (
+        facts_for(
+            uow.session,
+            inst_row.process_key,
+            {**current, **payload},
+            today,
+            instance_id=inst_row.id,
+            unit_id=inst_row.unit_id,
+        )
+        if info.runs_rules
+        else {}
+    )
+    status_before = inst_row.status
+    try:
+        inst.complete(row.engine_task_id, {**payload, **facts})
+    except TaskNotReady as exc:
+        raise Conflict("该任务已办结，请刷新待办列表") from exc
+    persons.refuse_ineligible(inst.data, inst.facts)
+    row.state, row.completed_by, row.completed_at = "completed", actor.id, now
+    decision = payload.get("decision")
+    try:  # any flush below runs the instance UPDATE, which checks the version it loaded
+        progress.audit(
+            uow.session,
+            inst_row,
+            actor,
+            "return" if decision == "return" else "complete",
+            now,
+            task=row,
+            decision=decision,
+            remark=payload.get("remark"),
+            before=status_before,
+            after=inst.status,
+        )
+        if "persons" in payload or "id_number" in payload:
+            persons.sync(uow.session, inst_row, inst.data)
+        open_rows = advance.save(
+            uow.session,
+            inst_row,
+            inst,
+            defn,
+            now,
+            today,
+            before,
+            had_waiting,
+            completed=row.engine_task_id,
+        )
+        files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
+        uow.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
+    view = {
+        "id": inst_row.id,
+        "business_key": inst_row.business_key,
+        "status": inst_row.status,
+        "finished": inst_row.finished,
+        "open_tasks": [task_brief(t) for t in open_rows],
+    }
+    uow.commit()
+    return view
