@@ -33,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     from service.db import db
     from service.engine import load_definitions
     from service.limits import limiter
+    from service.services.membership import sessions
     from service.services.workflow.context import Context
     from service.services.workflow.definitions import Definitions
     from service.web import register_web
@@ -58,6 +59,7 @@ def create_app(config: Config | None = None) -> Flask:
         if config.database_url.startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
             db.engine.dispose()
+        sessions.install(db.engine, config.session_recheck_seconds)
         try:
             definitions.sync(db.session)
         except sa.exc.SQLAlchemyError as exc:

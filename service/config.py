@@ -53,6 +53,8 @@ class Config:
     join_quota_bytes: int = 100 * 1024 * 1024  # … and their total size, within a day
     job_sync_rows: int = 1000  # a page's export up to this many rows downloads at once; more: a job
     statistics_ttl_seconds: int = 300  # how long the 首页 figures of one scope are kept
+    # how long a worker trusts what it read of an account's sessions (services/membership/sessions)
+    session_recheck_seconds: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -154,6 +156,7 @@ def load_config(**overrides) -> Config:
         * 1024,
         job_sync_rows=_count(env, "MEMBERFLOW_JOB_SYNC_ROWS", 1000),
         statistics_ttl_seconds=_count(env, "MEMBERFLOW_STATISTICS_TTL", 300),
+        session_recheck_seconds=_count(env, "MEMBERFLOW_SESSION_RECHECK", 5),
     )
     values.update(overrides)
     font = values.get("certificate_font")

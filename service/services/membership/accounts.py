@@ -5,17 +5,16 @@ Signing in and tokens are in `signin`, password changes and resets in `passwords
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Account, Agency, RevokedToken, Unit
+from service.db.models import Account, Agency, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, Unauthorized
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
+from service.services.membership import sessions
 from service.services.membership.credentials import check_password, hash_password
 from service.services.workflow.scope import (
     STAFF_ROLES,
@@ -40,31 +39,9 @@ def actor_of(account: Account) -> Actor:
     )
 
 
-def signed_in_account(
-    uow: UnitOfWork, account_id, version, session_id: str | None
-) -> tuple[Account, Actor]:
-    """The account and Actor of a token or page session; Unauthorized unless the account is
-    active, the session's version is the account's current one and it was not signed out."""
-    revoked = select(RevokedToken.jti).where(RevokedToken.jti == (session_id or "")).exists()
-    found = uow.session.execute(
-        select(Account, Unit.agency_id, revoked.label("revoked"))
-        .outerjoin(Unit, Unit.id == Account.unit_id)
-        .where(Account.id == account_id)
-    ).first()
-    if found is None or not found[0].active:
-        raise Unauthorized("账号不存在或已停用")
-    account, unit_agency, signed_out = found
-    if not session_id or version is None or account.auth_version != version or signed_out:
-        raise Unauthorized(SIGNED_OUT)
-    actor = actor_of(account)
-    if unit_agency is not None and actor.agency_id != unit_agency:
-        actor = replace(actor, agency_id=unit_agency)  # a unit's scope follows the unit
-    return account, actor
-
-
 def actor_for_account(uow: UnitOfWork, account_id, version, session_id: str | None) -> Actor:
     """The Actor of a page session (account, version, session id); Unauthorized if it ended."""
-    return signed_in_account(uow, account_id, version, session_id)[1]
+    return sessions.check(uow, account_id, version, session_id).actor
 
 
 def _require_secretariat(actor: Actor) -> None:

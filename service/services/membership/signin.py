@@ -20,7 +20,7 @@ from service.db.models import Account, RevokedToken, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Unauthorized
-from service.services.membership.accounts import signed_in_account
+from service.services.membership import sessions
 from service.services.membership.credentials import end_sessions, password_matches
 from service.services.membership.signin_limits import SigninGuard
 
@@ -97,9 +97,9 @@ def bearer(uow: UnitOfWork, secret: str, ttl: int, token: str) -> Bearer:
         raise Unauthorized("登录凭证无效，请重新登录") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("j"), str):
         raise Unauthorized("登录凭证无效，请重新登录")
-    account, actor = signed_in_account(uow, payload.get("a"), payload.get("v"), payload["j"])
+    entry = sessions.check(uow, payload.get("a"), payload.get("v"), payload["j"])
     expires = issued.replace(tzinfo=None) + timedelta(seconds=ttl)
-    return Bearer(actor, payload["j"], expires, account.must_change_password)
+    return Bearer(entry.actor, payload["j"], expires, entry.must_change_password)
 
 
 def revoke(uow: UnitOfWork, account_id: int, session_id: str, expires_at: datetime) -> None:
