@@ -35,12 +35,12 @@ class LookupQuery(Schema):
     id_number = fields.String(
         load_default=None,
         validate=validate.Length(max=20),
-        metadata={"description": "身份证号（须同时填写姓名）"},
+        metadata={"description": "身份证号（可单独查询）"},
     )
     name = fields.String(
         load_default=None,
         validate=validate.Length(max=50),
-        metadata={"description": "姓名（须同时填写身份证号）"},
+        metadata={"description": "姓名（可选；填写时须与证书持有人一致）"},
     )
 
 
@@ -56,6 +56,9 @@ class PublicCertificateSchema(Schema):
     unit_name = fields.String(metadata={"description": "证书上的工作单位"})
     status = fields.String(metadata={"description": "valid / expired / cancelled"})
     status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销"})
+    downloadable = fields.Boolean(
+        metadata={"description": "true：有效证书，可下载电子证（见 document.pdf）"}
+    )
 
 
 class PublicCertificateListSchema(Schema):
@@ -105,6 +108,20 @@ def download(body, unit_id):
 @blp.doc(security=[])
 @limiter.shared_limit(_lookup_rate, scope="certificate-lookup")
 def lookup(args):
-    """（公开，限流）证书查询：按证书编号，或按身份证号加姓名"""
+    """（公开，限流）证书查询：按证书编号，或按身份证号"""
     with uow() as u:
         return certificate_documents.lookup(ctx(), u, **args)
+
+
+@blp.route("/public/certificates/<string:number>/document.pdf")
+@blp.response(200, content_type="application/pdf")
+@blp.alt_response(404, description="未查到证书")
+@blp.alt_response(409, description="证书已过期或已注销，不能下载电子证")
+@blp.alt_response(429, description="查询过于频繁")
+@blp.doc(security=[])
+@limiter.shared_limit(_lookup_rate, scope="certificate-lookup")
+def public_document(number):
+    """（公开，限流）按证书编号下载有效证书的电子证（PDF）"""
+    with uow() as u:
+        name, pdf = certificate_documents.public_certificate_pdf(ctx(), u, number)
+    return attachment(pdf, "application/pdf", name, "certificate.pdf")

@@ -12,6 +12,7 @@ import uuid
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
+from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
 from service.services.membership import confirmations, join_codes
@@ -73,7 +74,7 @@ def join_submit(code):
                 c,
                 u,
                 applicant,
-                join_codes.JOIN_PROCESS,
+                join_codes.join_process(c),
                 join_codes.with_variant(row, data),
                 idempotency_key=(request.form.get("attempt") or "")[:64] or None,
                 join_code_id=row.id,
@@ -179,7 +180,7 @@ def _asked(args) -> bool:
     _lookup_rate, scope="certificate-lookup", exempt_when=lambda: not _asked(request.args)
 )
 def lookup():
-    """证书查询: by certificate number, or by ID number together with the name."""
+    """证书查询: by certificate number, or by ID number (manual §3.10)."""
     result, errors, message = None, {}, None
     if _asked(request.args):
         query = {f: (request.args.get(f) or "").replace("\x00", "")[:50] for f in LOOKUP_FIELDS}
@@ -195,3 +196,13 @@ def lookup():
         "public/lookup.html", result=result, errors=errors, message=message, args=request.args
     )
     return html, status
+
+
+@bp.route("/lookup/certificate.pdf")
+@limiter.shared_limit(_lookup_rate, scope="certificate-lookup")
+def lookup_document():
+    """下载电子证: a valid certificate's PDF, by its number (what the lookup links to)."""
+    number = (request.args.get("number") or "").replace("\x00", "")[:50]
+    with uow() as u:
+        name, pdf = certificate_documents.public_certificate_pdf(ctx(), u, number)
+    return attachment(pdf, "application/pdf", name, "certificate.pdf")

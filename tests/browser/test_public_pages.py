@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from browsing import assert_labelled, sign_in
@@ -189,6 +190,21 @@ def test_the_lookup_finds_a_certificate_and_explains_its_rate_limit(live, contex
     assert reply.status == 429
     expect(page.locator(".error-page")).to_contain_text("证书查询过于频繁")
     expect(page.locator(".error-page")).to_contain_text("秒后再试")
+
+
+def test_a_person_looks_up_by_id_number_and_downloads_the_e_certificate(live, contexts):
+    id_number, number = member_with_certificate(live)
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/lookup")
+    page.get_by_label("身份证号").fill(id_number)
+    page.get_by_role("button", name="查询").click()
+    result = page.get_by_role("region", name="查询结果")
+    expect(result).to_contain_text(number)
+    with page.expect_download() as download:
+        result.get_by_role("link", name="下载电子证").click()
+    saved = download.value.path()
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(saved).read_bytes()[:4] == b"%PDF"
 
 
 def test_the_api_docs_work_offline(live, contexts):

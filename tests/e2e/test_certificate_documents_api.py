@@ -269,10 +269,11 @@ PUBLIC_FIELDS = {
     "unit_name",
     "status",
     "status_label",
+    "downloadable",
 }
 
 
-def test_anyone_looks_a_certificate_up_by_number_or_by_id_number_and_name(app, client, world):
+def test_anyone_looks_a_certificate_up_by_number_or_by_id_number(app, client, world):
     _, id_number = seed(
         app,
         world.unit_id,
@@ -297,17 +298,45 @@ def test_anyone_looks_a_certificate_up_by_number_or_by_id_number_and_name(app, c
         "unit_name": world.unit_name,
         "status": "valid",
         "status_label": "有效",
+        "downloadable": True,
     }
     assert id_number not in by_number.get_data(as_text=True)
 
-    by_person = client.get(LOOKUP, query_string={"id_number": id_number, "name": " 周建国 "})
-    assert by_person.status_code == 200
-    listed = by_person.get_json()
-    assert listed["total"] == 2
-    assert [(i["number"], i["status_label"]) for i in listed["items"]] == [
-        ("AQ2020000009", "已过期"),
-        ("JL2025000001", "有效"),
-    ]
+    # manual §3.10: by ID number alone; a name given as well must match
+    for query in ({"id_number": id_number}, {"id_number": id_number, "name": " 周建国 "}):
+        by_person = client.get(LOOKUP, query_string=query)
+        assert by_person.status_code == 200
+        listed = by_person.get_json()
+        assert listed["total"] == 2
+        assert [(i["number"], i["status_label"], i["downloadable"]) for i in listed["items"]] == [
+            ("AQ2020000009", "已过期", False),
+            ("JL2025000001", "有效", True),
+        ]
+
+
+def test_anyone_downloads_the_e_certificate_of_a_valid_certificate_only(app, client, world):
+    seed(
+        app,
+        world.unit_id,
+        "周建国",
+        "44010619800101123",
+        cert("监理员", "JL2025000001"),
+        cert("安全监理员", "AQ2020000009", date(2026, 1, 1)),
+    )
+    pdf = client.get("/api/v1/public/certificates/jl2025000001/document.pdf")
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")
+    assert "JL2025000001" in pdf.headers["Content-Disposition"]
+    expired = client.get("/api/v1/public/certificates/AQ2020000009/document.pdf")
+    assert expired.status_code == 409
+    assert expired.get_json()["message"] == "证书已过期，不能下载电子证"
+    missing = client.get("/api/v1/public/certificates/JL404/document.pdf")
+    assert missing.status_code == 404
+    assert missing.get_json()["message"] == "未查到证书，请核对证书编号或身份证号"
+    page = client.get("/lookup/certificate.pdf", query_string={"number": "JL2025000001"})
+    assert page.status_code == 200 and page.data.startswith(b"%PDF")
+    assert client.get("/lookup/certificate.pdf?number=AQ2020000009").status_code == 409
 
 
 def test_a_lookup_that_does_not_match_answers_like_an_absent_certificate(app, client, world):
@@ -320,12 +349,11 @@ def test_a_lookup_that_does_not_match_answers_like_an_absent_certificate(app, cl
     ):
         reply = client.get(LOOKUP, query_string=query)
         assert reply.status_code == 404, query
-        assert reply.get_json()["message"] == "未查到证书，请核对证书编号，或身份证号与姓名"
+        assert reply.get_json()["message"] == "未查到证书，请核对证书编号或身份证号"
     for query, field in (
         ({}, "number"),
         ({"number": "  "}, "number"),
-        ({"id_number": id_number}, "name"),
-        ({"name": "周建国"}, "id_number"),
+        ({"name": "周建国"}, "number"),
     ):
         reply = client.get(LOOKUP, query_string=query)
         assert reply.status_code == 422, query

@@ -248,17 +248,17 @@ def unit_certificates_zip(
 # --- public lookup --------------------------------------------------------------------------
 
 
+NOT_FOUND = "未查到证书，请核对证书编号或身份证号"
+
+
 def _lookup_criteria(number: str | None, id_number: str | None, name: str | None) -> list:
+    """By certificate number alone, or by ID number alone (manual §3.10); a name, when
+    given as well, must match too."""
     number = (number or "").strip().upper() or None
     id_number = (id_number or "").strip().upper() or None
     name = (name or "").strip() or None
-    if not number:
-        if not id_number and not name:
-            raise FormInvalid({"number": "请填写证书编号，或同时填写身份证号和姓名"})
-        if not name:
-            raise FormInvalid({"name": "按身份证号查询时请同时填写姓名"})
-        if not id_number:
-            raise FormInvalid({"id_number": "按姓名查询时请同时填写身份证号"})
+    if not number and not id_number:
+        raise FormInvalid({"number": "请填写证书编号或身份证号"})
     criteria = []
     if number:
         criteria.append(Certificate.number == number)
@@ -276,7 +276,8 @@ def lookup(
     id_number: str | None = None,
     name: str | None = None,
 ) -> dict:
-    """(Public) certificates by number, or by ID number together with the name.
+    """(Public) certificates by number or by ID number, each with whether its electronic
+    certificate may be downloaded (a valid one only).
 
     Every criterion given must match; a mismatch answers like an absent certificate, so the
     lookup cannot be used to learn whose ID number goes with which name.
@@ -288,8 +289,33 @@ def lookup(
         .where(*criteria)
     ).all()
     if not rows:
-        raise NotFound("未查到证书，请核对证书编号，或身份证号与姓名")
+        raise NotFound(NOT_FOUND)
     rows.sort(key=lambda row: _in_type_order(row[0]))
     today = ctx.today()
-    items = [public_facts(cert, member, today) for cert, member in rows]
+    items = []
+    for cert, member in rows:
+        facts = public_facts(cert, member, today)
+        facts["downloadable"] = facts["status"] == "valid"
+        items.append(facts)
     return {"items": items, "total": len(items)}
+
+
+def public_certificate_pdf(ctx: Context, uow: UnitOfWork, number: str) -> tuple[str, bytes]:
+    """(Public) the electronic certificate of a valid certificate, by its number: what the
+    lookup's 下载电子证 gives. Expired, suspended or cancelled certificates have none."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 30:
+        raise FormInvalid({"number": "请填写证书编号（不超过30个字符）"})
+    found = uow.session.execute(
+        select(Certificate, Member)
+        .join(Member, Member.id == Certificate.member_id)
+        .where(Certificate.number == number)
+    ).first()
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    cert, member = found
+    status = _status(cert, ctx.today())
+    if status != "valid":
+        raise Conflict(f"证书{STATUS_LABELS[status]}，不能下载电子证")
+    doc = _document(ctx, uow, cert, member)
+    return file_name(doc.facts), render_pdf(doc)
