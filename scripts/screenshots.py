@@ -237,6 +237,7 @@ def pages(s: Shooter, app) -> None:
 def unit_admin_pages(s: Shooter, page) -> None:
     """A unit administrator's own pages (web/unit.py): codes, archive, certificates,
     learning, sub-accounts, the unit's information; `page` is signed in as the unit."""
+    s.shot(page, "unit_agency_directory", "/agencies")
     s.shot(page, "unit_codes", "/unit/codes")
     page.get_by_role("button", name="生成简码版申请码").click()
     s.shot(page, "unit_join_code")

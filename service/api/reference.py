@@ -4,20 +4,45 @@ from flask_smorest import Blueprint
 
 from service.api import schemas
 from service.api.common import actor, uow
-from service.services.membership import accounts
+from service.services.membership import accounts, directory
 
 blp = Blueprint(
     "reference", __name__, url_prefix="/api/v1", description="机构、单位与账号（秘书处管理员）"
 )
 
 
+CONTACT = ("address", "phone", "qq_group", "website")
+
+
 @blp.route("/agencies", methods=["POST"])
 @blp.arguments(schemas.AgencyRequest)
 @blp.response(201, schemas.CreatedSchema)
 def create_agency(body):
-    """新增会员服务机构（初审机构）"""
+    """新增会员服务机构（初审机构），可同时填写服务机构信息"""
     with uow() as u:
-        return accounts.create_agency(u, actor(), body["name"], body["city"])
+        return directory.create_agency(
+            u, actor(), body["name"], body["city"], {f: body.get(f) for f in CONTACT}
+        )
+
+
+@blp.route("/agencies/<int:agency_id>", methods=["PUT"])
+@blp.arguments(schemas.AgencyRequest)
+@blp.response(200, schemas.AgencySchema)
+@blp.alt_response(404, description="会员服务机构不存在，或调用者不是秘书处管理员")
+def update_agency(body, agency_id):
+    """修改会员服务机构的名称、城市和服务机构信息（地址、电话、QQ工作群号、网址）"""
+    with uow() as u:
+        return directory.update_agency(
+            u, actor(), agency_id, body["name"], body["city"], {f: body.get(f) for f in CONTACT}
+        )
+
+
+@blp.route("/agencies", methods=["GET"])
+@blp.response(200, schemas.AgencyDirectorySchema)
+def agency_directory():
+    """服务机构信息：各地市会员服务机构的地址、电话、QQ工作群号和网址（登录用户均可查看，本单位所属机构在前）"""
+    with uow() as u:
+        return directory.agency_directory(u, actor())
 
 
 @blp.route("/units", methods=["POST"])

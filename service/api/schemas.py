@@ -319,6 +319,49 @@ class JoinCodeSchema(Schema):
 class AgencyRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     city = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    address = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "地址"},
+    )
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "电话，如 020-83338979；多个用、分隔"},
+    )
+    qq_group = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "QQ工作群号（5至12位数字）"},
+    )
+    website = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "网址（http:// 或 https://）"},
+    )
+
+
+class AgencySchema(Schema):
+    id = fields.Integer()
+    name = fields.String(metadata={"description": "机构名称"})
+    city = fields.String(metadata={"description": "所在城市"})
+    address = fields.String(allow_none=True, metadata={"description": "地址"})
+    phone = fields.String(allow_none=True, metadata={"description": "电话"})
+    qq_group = fields.String(allow_none=True, metadata={"description": "QQ工作群号"})
+    website = fields.String(allow_none=True, metadata={"description": "网址"})
+
+
+class AgencyDirectoryItemSchema(AgencySchema):
+    own = fields.Boolean(metadata={"description": "true：调用者所属的会员服务机构（排在最前）"})
+
+
+class AgencyDirectorySchema(Schema):
+    items = fields.List(fields.Nested(AgencyDirectoryItemSchema))
+    total = fields.Integer()
 
 
 class UnitRequest(Schema):

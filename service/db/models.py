@@ -35,6 +35,11 @@ class Agency(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     city: Mapped[str] = mapped_column(sa.String(50))
+    # 服务机构信息 (manual 四.4): what units are shown to reach their agency
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(100))
+    qq_group: Mapped[str | None] = mapped_column(sa.String(20))
+    website: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -26,6 +26,31 @@ AGENCIES = [
     ("汕头市建筑业协会", "汕头"),
     ("揭阳市建设执业资格培训中心有限公司", "揭阳"),
 ]
+# 服务机构信息 as the manual's 四.4 lists them (address, phone, QQ work group, website)
+AGENCY_CONTACTS = [
+    {
+        "address": "广州市越秀区东风中路437号南塔3401",
+        "phone": "020-83338979",
+        "qq_group": "546013166",
+    },
+    {
+        "address": "梅州市江南团结路14号",
+        "phone": "0753-2243525、2265539",
+        "qq_group": "427093485",
+        "website": "http://www.mzgjzx.com/",
+    },
+    {
+        "address": "汕头市中山路213号建设局大楼1901",
+        "phone": "0754-88561829",
+        "qq_group": "786761540",
+        "website": "http://jzxh.stjs.org.cn/",
+    },
+    {
+        "address": "揭阳市榕城区临江北路东市住建局二楼培训中心",
+        "phone": "0663-8210438",
+        "qq_group": "365255961",
+    },
+]
 UNITS = [  # name, credit code prefix (17), agency index, member unit
     ("广州珠江工程建设监理有限公司", "91440101190468342", 0, True),
     ("广东华南建设项目管理有限公司", "91440106231245768", 0, True),
@@ -129,7 +154,8 @@ def load_demo(app) -> list[tuple[str, str, str]]:
     for i, (name, city) in enumerate(AGENCIES):
         if fresh:
             with UnitOfWork(db.session) as uow:
-                agency_ids.append(accounts.create_agency(uow, admin, name, city)["id"])
+                agency = accounts.create_agency(uow, admin, name, city, AGENCY_CONTACTS[i])
+                agency_ids.append(agency["id"])
             with UnitOfWork(db.session) as uow:
                 accounts.create_staff(
                     uow,

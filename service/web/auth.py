@@ -15,7 +15,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from service.db.models import utcnow
 from service.domain.errors import FormInvalid, TooManyRequests, Unauthorized
 from service.limits import signin_guard
-from service.services.membership import confirmations, password_codes, passwords, signin
+from service.services.membership import (
+    confirmations,
+    directory,
+    password_codes,
+    passwords,
+    signin,
+)
 from service.web.pages import QUEUE_ROLES, ctx, page_actor, safe_next, signed_in, uow
 
 bp = Blueprint("account", __name__)
@@ -162,3 +168,12 @@ def initial_password(code):
 def help_page(who):
     """帮助: how the pages work, for the role signed in."""
     return render_template("help.html")
+
+
+@bp.route("/agencies")
+@signed_in()
+def agencies_page(who):
+    """服务机构信息 (manual 四.4): each city agency's address, phone, QQ work group, website."""
+    with uow() as u:
+        listed = directory.agency_directory(u, who)
+    return render_template("agencies.html", listed=listed)

@@ -92,14 +92,16 @@ def agency_form(who, agency_id=None):
         with uow() as u:
             values = directory.get_agency(u, who, agency_id)
     if request.method == "POST":
-        values = {**values, "name": request.form.get("name"), "city": request.form.get("city")}
+        fields = ("name", "city", *directory.CONTACT_FIELDS)
+        values = {**values, **{f: request.form.get(f) for f in fields}}
+        contact = {f: values[f] for f in directory.CONTACT_FIELDS}
         try:
             with uow() as u:
                 if agency_id is None:
-                    saved = directory.create_agency(u, who, values["name"], values["city"])
+                    saved = directory.create_agency(u, who, values["name"], values["city"], contact)
                 else:
                     saved = directory.update_agency(
-                        u, who, agency_id, values["name"], values["city"]
+                        u, who, agency_id, values["name"], values["city"], contact
                     )
         except FormInvalid as exc:
             errors = exc.errors or {"name": exc.message}

@@ -63,10 +63,12 @@ def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
         _unique(uow, exc, field, message)
 
 
-def create_agency(uow: UnitOfWork, actor: Actor, name: str, city: str) -> dict:
-    """A city service agency (初审机构)."""
+def create_agency(
+    uow: UnitOfWork, actor: Actor, name: str, city: str, contact: dict | None = None
+) -> dict:
+    """A city service agency (初审机构), with its 服务机构信息 when given."""
     _require_secretariat(actor)
-    agency = Agency(name=name.strip(), city=city.strip())
+    agency = Agency(name=name.strip(), city=city.strip(), **(contact or {}))
     _insert(uow, agency, "name", "已存在同名的会员服务机构")
     uow.commit()
     return {"id": agency.id, "name": agency.name, "city": agency.city}

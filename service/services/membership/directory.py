@@ -9,6 +9,8 @@ agency has no login of its own, its reviewers are disabled one by one as staff.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -80,16 +82,33 @@ def get_agency(uow: UnitOfWork, actor: Actor, agency_id: int) -> dict:
     agency = uow.session.get(Agency, agency_id)
     if agency is None:
         raise NotFound("会员服务机构不存在")
-    return {"id": agency.id, "name": agency.name, "city": agency.city}
+    return _agency_view(agency)
 
 
-def _agency_values(name: str | None, city: str | None) -> tuple[str, str]:
+def _agency_values(name: str | None, city: str | None, contact: dict | None = None):
+    """The checked name, city and contact fields (服务机构信息; each optional)."""
     errors: dict[str, str] = {}
     name = _text(errors, "name", name, "机构名称", 100)
     city = _text(errors, "city", city, "所在城市", 50)
+    checked = {}
+    for field in CONTACT_FIELDS:
+        value = ((contact or {}).get(field) or "").strip() or None
+        checked[field] = value
+        if value is None:
+            continue
+        if field == "address" and len(value) > 200:
+            errors[field] = "地址不能超过200个字"
+        elif field == "phone" and not _PHONE.fullmatch(value):
+            errors[field] = "电话只能包含数字、区号连字符和分隔符，如：020-83338979"
+        elif field == "qq_group" and not _QQ_GROUP.fullmatch(value):
+            errors[field] = "QQ工作群号应为5至12位数字"
+        elif field == "website" and (
+            not value.startswith(("http://", "https://")) or len(value) > 200 or " " in value
+        ):
+            errors[field] = "网址应以 http:// 或 https:// 开头，不超过200个字符"
     if errors:
         raise FormInvalid(errors)
-    return name, city
+    return name, city, checked
 
 
 def _agency_name_free(uow: UnitOfWork, name: str, agency_id: int | None = None) -> None:
@@ -98,31 +117,50 @@ def _agency_name_free(uow: UnitOfWork, name: str, agency_id: int | None = None) 
         raise FormInvalid({"name": "已存在同名的会员服务机构"})
 
 
-def create_agency(uow: UnitOfWork, actor: Actor, name: str | None, city: str | None) -> dict:
+def create_agency(
+    uow: UnitOfWork, actor: Actor, name: str | None, city: str | None, contact: dict | None = None
+) -> dict:
     """A new agency (the API's use case), its fields checked first."""
     _secretariat(actor)
-    name, city = _agency_values(name, city)
+    name, city, contact = _agency_values(name, city, contact)
     _agency_name_free(uow, name)
-    return accounts.create_agency(uow, actor, name, city)
+    return accounts.create_agency(uow, actor, name, city, contact)
 
 
 def update_agency(
-    uow: UnitOfWork, actor: Actor, agency_id: int, name: str | None, city: str | None
+    uow: UnitOfWork,
+    actor: Actor,
+    agency_id: int,
+    name: str | None,
+    city: str | None,
+    contact: dict | None = None,
 ) -> dict:
-    """Rename an agency or change its city."""
+    """Rename an agency, change its city or its 服务机构信息."""
     _secretariat(actor)
     agency = uow.session.get(Agency, agency_id)
     if agency is None:
         raise NotFound("会员服务机构不存在")
-    name, city = _agency_values(name, city)
+    name, city, contact = _agency_values(name, city, contact)
     _agency_name_free(uow, name, agency_id)
-    before = {"name": agency.name, "city": agency.city}
+    before = _agency_view(agency)
     agency.name, agency.city = name, city
+    for field, value in contact.items():
+        setattr(agency, field, value)
     _flush(uow, "name", "已存在同名的会员服务机构")
-    _log(uow, actor, "agency_update", agency_id=agency.id, before=before, name=name, city=city)
-    view = {"id": agency.id, "name": agency.name, "city": agency.city}
+    view = _agency_view(agency)
+    _log(uow, actor, "agency_update", agency_id=agency.id, before=before, after=view)
     uow.commit()
     return view
+
+
+def agency_directory(uow: UnitOfWork, actor: Actor) -> dict:
+    """服务机构信息 (manual 四.4): every agency's address, phone, QQ work group and website,
+    for anyone signed in; the caller's own agency first and marked."""
+    rows = uow.session.scalars(select(Agency).order_by(Agency.id)).all()
+    own = actor.agency_id
+    items = [{**_agency_view(a), "own": a.id == own} for a in rows]
+    items.sort(key=lambda item: not item["own"])
+    return {"items": items, "total": len(items)}
 
 
 def _flush(uow: UnitOfWork, field: str, message: str) -> None:
