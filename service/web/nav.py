@@ -43,9 +43,9 @@ def _queue(title: str, with_done: bool = True) -> Section:
     return Section(title, items)
 
 
-def _unit_heading(actor: Actor) -> str:
+def _is_member_unit(actor: Actor) -> bool:
     unit = accounts.own_unit(uow(), actor)
-    return "单位（会员）" if unit is not None and unit["member_unit"] else "单位（非会员）"
+    return unit is not None and bool(unit["member_unit"])
 
 
 def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
@@ -55,9 +55,17 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
     def start(label: str, key: str) -> Item:
         return Item(label, url_for("business.pick", key=key))
 
+    member_unit = _is_member_unit(actor)
+    # FAQ 3.17: the learning-progress lookup is opened to member units (单位会员) only
+    progress = [
+        Section(
+            "普通会员教育学习进度",
+            [Item("学习中", url_for("unit.learning_progress", status="学习中"))],
+        )
+    ]
     return [
         Section(
-            _unit_heading(actor),
+            "单位（会员）" if member_unit else "单位（非会员）",
             [
                 home,
                 Item("单位信息", url_for("unit.info")),
@@ -95,10 +103,7 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
                 start("专业变更", "specialty_change"),
             ],
         ),
-        Section(
-            "普通会员教育学习进度",
-            [Item("学习中", url_for("unit.learning_progress", status="学习中"))],
-        ),
+        *(progress if member_unit else []),
         Section(
             "证书与注师继教",
             [

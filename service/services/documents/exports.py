@@ -405,6 +405,7 @@ def export_learning(
     ctx: Context, uow: UnitOfWork, actor: Actor, target: BinaryIO, progress=None, **filters
 ) -> int:
     """学习进度: the learning list's rows (same filters and order) into `target`."""
+    learning.check_progress_lookup(uow, actor)
     stmt = (
         learning.learning_query(actor, **filters)
         .add_columns(Member.gender, Member.mobile, ProcessInstance.business_key)

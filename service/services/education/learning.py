@@ -15,10 +15,10 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import LearningTask, Member, ProcessInstance, WaitingEvent
+from service.db.models import LearningTask, Member, ProcessInstance, Unit, WaitingEvent
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.engine import Instance
 from service.services.documents.excel_import import Limits, read_table
 from service.services.education.certificates import apply_learning_passed
@@ -26,7 +26,7 @@ from service.services.workflow import advance, progress
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import Change
 from service.services.workflow.paging import page_of
-from service.services.workflow.scope import records_in_scope
+from service.services.workflow.scope import is_unit_admin, records_in_scope
 
 OPEN = ("开课未学习", "学习中")
 PASSED, EXPIRED = "已通过", "已过期"
@@ -308,6 +308,20 @@ def _shanghai_day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time()) - SHANGHAI
 
 
+NOT_A_MEMBER_UNIT = (
+    "教育学习进度查询仅对单位会员开放（FAQ 3.17），成为单位会员后可查看本单位人员的学习进度"
+)
+
+
+def check_progress_lookup(uow: UnitOfWork, actor: Actor) -> None:
+    """FAQ 3.17: the association opened the learning-progress lookup to member units
+    (单位会员); a unit that is not one is told so (403)."""
+    if is_unit_admin(actor):
+        member_unit = uow.session.scalar(select(Unit.member_unit).where(Unit.id == actor.unit_id))
+        if not member_unit:
+            raise Forbidden(NOT_A_MEMBER_UNIT)
+
+
 def learning_query(
     actor: Actor,
     status: str | None = None,
@@ -367,7 +381,8 @@ def list_learning(
     page_size: int = 20,
     **filters,
 ) -> dict:
-    """Learning tasks the caller may see (a unit: its members'), newest first."""
+    """Learning tasks the caller may see (a member unit: its members'), newest first."""
+    check_progress_lookup(uow, actor)
     stmt = learning_query(actor, **filters)
     total, rows = page_of(uow.session, stmt, LearningTask.id.desc(), page, page_size)
     items = [learning_view(t) for t in rows.scalars()]

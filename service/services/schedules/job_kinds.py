@@ -136,6 +136,7 @@ LEARNING_DATES = ("opened_from", "opened_to")
 
 
 def _check_learning(ctx, uow, actor, params) -> None:
+    learning.check_progress_lookup(uow, actor)
     learning.learning_query(actor, **_dated(params, *LEARNING_DATES))
 
 
