@@ -149,6 +149,7 @@ def pages(s: Shooter, app) -> None:
     s.shot(page, "association_todo")
     page.locator("table.grid tbody a").first.click()
     s.shot(page, "association_review_page")
+    s.shot(page, "association_cpd_batches", "/cpd-batches")
     # --- finance: the voucher ----------------------------------------------------------------
     page.context.clear_cookies()
     s.login(page, "caiwu")

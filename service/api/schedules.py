@@ -20,9 +20,21 @@ class CpdBatchSchema(Schema):
     closed_at = UtcDateTime()
     person_count = fields.Integer(metadata={"description": "本批次人数"})
     report_url = fields.String(metadata={"description": "报名名单 Excel 下载地址"})
+    publish_on = fields.Date(metadata={"description": "应公布名单日（截止后的周三）"})
+    open_on = fields.Date(metadata={"description": "应开通学习日（截止后的周五）"})
+    published_at = UtcDateTime(
+        allow_none=True, metadata={"description": "记录公布名单的时间；未记录为 null"}
+    )
+    opened_at = UtcDateTime(
+        allow_none=True, metadata={"description": "记录开通学习的时间；未记录为 null"}
+    )
 
 
 CpdBatchPageSchema = page_schema(CpdBatchSchema, "CpdBatchPageSchema")
+
+
+class CpdBatchRecordedSchema(CpdBatchSchema):
+    notified = fields.Integer(metadata={"description": "本次发出的系统通知条数（本人及所在单位）"})
 
 
 class NotificationQuery(PageArgs):
@@ -71,6 +83,26 @@ def report(batch_id):
     with uow() as u:
         name, content = cpd_batches.batch_report(ctx(), u, actor(), batch_id)
     return attachment(content, XLSX_MIMETYPE, name, f"cpd-batch-{batch_id}.xlsx")
+
+
+@blp.route("/cpd-batches/<int:batch_id>/publication", methods=["POST"])
+@blp.response(200, CpdBatchRecordedSchema)
+@blp.alt_response(404, description="批次不存在，或调用者不是协会人员")
+@blp.alt_response(409, description="已记录过公布名单")
+def record_publication(batch_id):
+    """记录周三已在注师继教QQ群公布拟开通名单，并通知名单上的人员及其单位"""
+    with uow() as u:
+        return cpd_batches.record_publication(ctx(), u, actor(), batch_id)
+
+
+@blp.route("/cpd-batches/<int:batch_id>/opening", methods=["POST"])
+@blp.response(200, CpdBatchRecordedSchema)
+@blp.alt_response(404, description="批次不存在，或调用者不是协会人员")
+@blp.alt_response(409, description="尚未记录公布名单，或已记录过开通学习")
+def record_opening(batch_id):
+    """记录周五已在注师继续教育平台开通学习，并通知名单上的人员及其单位"""
+    with uow() as u:
+        return cpd_batches.record_opening(ctx(), u, actor(), batch_id)
 
 
 @blp.route("/notifications")

@@ -512,6 +512,12 @@ class CpdBatch(Base):
     closed_at: Mapped[datetime]
     person_count: Mapped[int] = mapped_column(default=0)
     report: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # manual 2.11.2.2: the list is published on the Wednesday, learning opens on the Friday;
+    # the association records each when it has happened (the persons are notified then)
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    opened_at: Mapped[datetime | None]
+    opened_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
 
 
 class JobRun(Base):

@@ -16,6 +16,7 @@ from service.web import (
     assets,
     auth,
     business,
+    cpd,
     errors,
     finance,
     home,
@@ -62,6 +63,7 @@ def register_web(app: Flask) -> None:
         finance,
         secretariat,
         jobs,
+        cpd,
     ):
         app.register_blueprint(module.bp)
 

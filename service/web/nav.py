@@ -172,10 +172,12 @@ def menu(actor: Actor) -> list[Section]:
     lookup = Item("证书查询", url_for("public.lookup"))
     notices = Item("系统通知", url_for("notices.index"))
     jobs = Item("后台任务", url_for("job_pages.index"))  # large exports, zips, imports
+    cpd = Section("注师继教", [Item("周批次", url_for("cpd.batches"))])  # manual 2.11.2.2
     if actor.role in ("agency_reviewer", "association_reviewer", "finance_reviewer"):
         return [
             _queue("审核工作台"),
             *_finance_pages(actor),
+            *([cpd] if actor.role == "association_reviewer" else []),
             Section("业务", [forms, home, notices, jobs]),
             Section("公共服务", [lookup]),
         ]
@@ -183,6 +185,7 @@ def menu(actor: Actor) -> list[Section]:
         return [
             Section("任务管理", [Item("已认领任务", url_for("workbench.queue", scope="claimed"))]),
             _secretariat_pages(),
+            cpd,
             Section("业务", [forms, home, notices, jobs]),
             Section("公共服务", [lookup]),
         ]

@@ -226,3 +226,83 @@ def test_only_association_staff_see_the_batches_and_reports(app, client, login, 
     assert missing.status_code == 404 and "不存在" in missing.get_json()["message"]
     bad = client.get("/api/v1/cpd-batches?page=0", headers=login("association"))
     assert bad.status_code == 422 and "page" in bad.get_json()["errors"]
+
+
+def test_the_wednesday_publication_and_friday_opening_are_recorded_and_notified(
+    app, client, login, world
+):
+    first = engineer(app, world.unit_id, "黄伟明", "44010619800101123")
+    second = engineer(app, world.unit_id, "陈嘉欣", "44010619810202234")
+    complete_cpd_at(app, client, login, first, "黄伟明", CUT_OFF - 2 * SECOND)
+    complete_cpd_at(app, client, login, second, "陈嘉欣", CUT_OFF - SECOND)
+    batch_id = run_batch_job(app, CUT_OFF + SECOND)["batch_id"]
+    association = login("association")
+    [listed] = client.get("/api/v1/cpd-batches", headers=association).get_json()["items"]
+    assert (listed["publish_on"], listed["open_on"]) == ("2026-12-02", "2026-12-04")
+    assert listed["published_at"] is None and listed["opened_at"] is None
+    url = f"/api/v1/cpd-batches/{batch_id}"
+
+    early = client.post(f"{url}/opening", headers=association)
+    assert early.status_code == 409
+    assert early.get_json()["message"] == "请先记录该批次的名单公布（周三），再记录开通学习"
+    for who in ("unit", "agency", "finance"):
+        assert client.post(f"{url}/publication", headers=login(who)).status_code == 404, who
+
+    set_clock(app, datetime(2026, 12, 2, 2, 0, 0))  # Wednesday 10:00 Shanghai
+    published = client.post(f"{url}/publication", headers=association)
+    assert published.status_code == 200, published.get_json()
+    body = published.get_json()
+    assert body["published_at"] == "2026-12-02T02:00:00+00:00" and body["opened_at"] is None
+    assert body["notified"] == 4  # each person, and the unit's admin once per person
+    again = client.post(f"{url}/publication", headers=association)
+    assert (
+        again.status_code == 409 and "已于2026年12月2日记录公布名单" in again.get_json()["message"]
+    )
+
+    unit_notices = client.get("/api/v1/notifications", headers=login("unit")).get_json()["items"]
+    published_notices = [n for n in unit_notices if n["title"] == "注师继教开通名单已公布"]
+    assert len(published_notices) == 2
+    assert all("2026年12月4日" in n["body"] for n in published_notices)
+    assert {n["body"].split("已列入")[0] for n in published_notices} == {"黄伟明", "陈嘉欣"}
+
+    set_clock(app, datetime(2026, 12, 4, 1, 0, 0))  # Friday 09:00 Shanghai
+    opened = client.post(f"{url}/opening", headers=login("admin"))
+    assert opened.status_code == 200 and opened.get_json()["notified"] == 4
+    assert client.post(f"{url}/opening", headers=association).status_code == 409
+    unit_notices = client.get("/api/v1/notifications", headers=login("unit")).get_json()["items"]
+    opened_notices = [n for n in unit_notices if n["title"] == "注师继续教育学习已开通"]
+    assert len(opened_notices) == 2
+    assert all("2026年12月4日" in n["body"] and "123456" in n["body"] for n in opened_notices)
+    missing = client.post("/api/v1/cpd-batches/999/publication", headers=association)
+    assert missing.status_code == 404
+
+
+def test_the_association_records_publication_and_opening_on_the_batches_page(
+    app, client, login, world
+):
+    from test_account_pages_http import sign_in, text
+
+    person = engineer(app, world.unit_id, "黄伟明", "44010619800101123")
+    complete_cpd_at(app, client, login, person, "黄伟明", CUT_OFF - SECOND)
+    batch_id = run_batch_job(app, CUT_OFF + SECOND)["batch_id"]
+    page = app.test_client()
+    sign_in(page, "xiehui")
+    listed = page.get("/cpd-batches")
+    assert listed.status_code == 200
+    html = text(listed)
+    assert "注师继教周批次" in html and "2026-12-02" in html and "2026-12-04" in html
+    assert "记录已公布" in html and "记录已开通" not in html
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    done = page.post(f"/cpd-batches/{batch_id}/publication", data={"csrf_token": token})
+    assert done.status_code == 302
+    html = text(page.get("/cpd-batches"))
+    assert "已记录公布名单，已通知 2 个账号" in html and "记录已开通" in html
+    again = page.post(f"/cpd-batches/{batch_id}/publication", data={"csrf_token": token})
+    assert again.status_code == 302
+    assert "已于2026年12月1日记录公布名单" in text(page.get("/cpd-batches"))
+    report = page.get(f"/cpd-batches/{batch_id}/report.xlsx")
+    assert report.status_code == 200 and report.mimetype.endswith("spreadsheetml.sheet")
+
+    unit = app.test_client()
+    sign_in(unit, world.unit_name)
+    assert unit.get("/cpd-batches").status_code in (403, 404)

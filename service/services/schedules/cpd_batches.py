@@ -13,18 +13,19 @@ the nominal period (the scheduler was down) are still taken: nothing is lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
-from service.db.models import CpdBatch, CpdCompletion, Member, ProcessInstance, Unit
+from service.db.models import Account, CpdBatch, CpdCompletion, Member, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, NotFound
 from service.services.documents.excel import Column, workbook_bytes
+from service.services.schedules import notifications
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import sees_every_person
@@ -169,17 +170,133 @@ def _report_rows(uow: UnitOfWork, batch_id: int) -> list[tuple]:
     ]
 
 
+PUBLISH_WEEKDAY, OPEN_WEEKDAY = 2, 4  # Wednesday and Friday (manual 2.11.2.2)
+PLATFORM = "中国建设监理协会注师继续教育平台"
+
+
+def _next_weekday(day: date, weekday: int) -> date:
+    """The first `weekday` (0 = Monday) after `day`."""
+    return day + timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+
+
 def batch_view(batch: CpdBatch) -> dict:
     """A batch as the API shows it (without the report's bytes)."""
+    cut_off_on = to_local(batch.cut_off_at).date()
     return {
         "id": batch.id,
         "period_start": batch.period_start,
         "cut_off_at": batch.cut_off_at,
-        "cut_off_on": to_local(batch.cut_off_at).date(),
+        "cut_off_on": cut_off_on,
         "closed_at": batch.closed_at,
         "person_count": batch.person_count,
         "report_url": f"/api/v1/cpd-batches/{batch.id}/report.xlsx",
+        "publish_on": _next_weekday(cut_off_on, PUBLISH_WEEKDAY),
+        "open_on": _next_weekday(cut_off_on, OPEN_WEEKDAY),
+        "published_at": batch.published_at,
+        "opened_at": batch.opened_at,
     }
+
+
+def _batch_for_update(uow: UnitOfWork, batch_id: int) -> CpdBatch:
+    batch = uow.session.scalars(
+        select(CpdBatch)
+        .options(defer(CpdBatch.report))
+        .where(CpdBatch.id == batch_id)
+        .with_for_update()
+    ).first()
+    if batch is None:
+        raise NotFound("注师继教批次不存在")
+    return batch
+
+
+def _notices(uow: UnitOfWork, batch: CpdBatch, kind: str, title: str, body) -> list[dict]:
+    """One notice per person of the batch for the member and their unit's admins."""
+    rows = [
+        row
+        for recipients in notifications.RECIPIENTS
+        for row in uow.session.execute(
+            select(CpdCompletion, Member, Account.id)
+            .join(Member, Member.id == CpdCompletion.member_id)
+            .join(Account, recipients)
+            .where(CpdCompletion.batch_id == batch.id)
+        )
+    ]
+    return [
+        {
+            "account_id": account_id,
+            "kind": kind,
+            "title": title,
+            "body": body(c),
+            "dedupe_key": f"{kind}:{batch.id}:{c.id_number}",
+            "member_id": member.id,
+            "unit_id": member.unit_id,
+        }
+        for c, member, account_id in rows
+    ]
+
+
+def _zh(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def record_publication(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -> dict:
+    """周三公布: the association published the batch's list (in the CPD QQ group); each
+    person and their unit are told when learning opens. Once per batch."""
+    _require_reader(actor)
+    batch = _batch_for_update(uow, batch_id)
+    if batch.published_at is not None:
+        raise Conflict(f"该批次已于{_zh(to_local(batch.published_at).date())}记录公布名单")
+    now = ctx.now()
+    batch.published_at, batch.published_by = now, actor.id
+    open_on = batch_view(batch)["open_on"]
+    sent = notifications.send(
+        uow,
+        _notices(
+            uow,
+            batch,
+            "cpd_published",
+            "注师继教开通名单已公布",
+            lambda c: (
+                f"{c.name}已列入本周注师继教拟开通学习名单，将于{_zh(open_on)}在{PLATFORM}"
+                f"开通学习（学习平台账号为身份证号，初始密码{INITIAL_PASSWORD}）。"
+            ),
+        ),
+        now,
+    )
+    view = {**batch_view(batch), "notified": sent}
+    uow.commit()
+    return view
+
+
+def record_opening(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -> dict:
+    """周五开通: learning was opened on the national platform for the batch's persons; each
+    person and their unit are told to start. After the publication, once per batch."""
+    _require_reader(actor)
+    batch = _batch_for_update(uow, batch_id)
+    if batch.published_at is None:
+        raise Conflict("请先记录该批次的名单公布（周三），再记录开通学习")
+    if batch.opened_at is not None:
+        raise Conflict(f"该批次已于{_zh(to_local(batch.opened_at).date())}记录开通学习")
+    now = ctx.now()
+    batch.opened_at, batch.opened_by = now, actor.id
+    today = ctx.today()
+    sent = notifications.send(
+        uow,
+        _notices(
+            uow,
+            batch,
+            "cpd_opened",
+            "注师继续教育学习已开通",
+            lambda c: (
+                f"{c.name}的注师继续教育学习已于{_zh(today)}在{PLATFORM}开通，"
+                f"请以身份证号登录（初始密码{INITIAL_PASSWORD}）并按时完成学习。"
+            ),
+        ),
+        now,
+    )
+    view = {**batch_view(batch), "notified": sent}
+    uow.commit()
+    return view
 
 
 def _require_reader(actor: Actor) -> None:

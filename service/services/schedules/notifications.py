@@ -127,6 +127,12 @@ def _insert_absent(uow: UnitOfWork, notices: list[dict], now: datetime) -> int:
     return len(result.all())
 
 
+def send(uow: UnitOfWork, notices: list[dict], now: datetime) -> int:
+    """Write business notices (each: account_id, kind, title, body, dedupe_key, member_id,
+    unit_id) in the caller's transaction, once per account and dedupe key; how many new."""
+    return _insert_absent(uow, notices, now)
+
+
 def create_expiry_reminders(ctx: Context, uow: UnitOfWork) -> dict:
     """Notify admins and members of certificates and memberships about to expire."""
     today, now = ctx.today(), ctx.now()
