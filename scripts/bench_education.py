@@ -1,18 +1,25 @@
-"""Benchmark one education enrolment of 10 persons, from start to the last learning pass.
+"""Benchmark education enrolments of 10 and of 100 persons: does the cost per person stay flat?
 
-One lifecycle = start an initial_education form listing 10 persons (each checked by the
+One lifecycle = start an initial_education form listing N persons (each checked by the
 eligibility table inside the process), agency_review, association_review (fees computed
-per person), unit_pay, finance_review (bill confirmed, 10 learning branches open), then
-one learning-records batch passing all 10 (10 messages delivered, 10 certificates
-issued, the form finishes). Printed: median and p90 ms per lifecycle of
+per person), unit_pay, finance_review (bill confirmed, N learning branches open), then
+one learning-records batch passing all N (N messages delivered, N certificates issued,
+the form finishes). For each N (default 10 and 100) the script prints the median and p90
+ms per lifecycle and the cost per person of
 
-  (a) the engine alone, in memory (facts built in memory, nothing saved);
-  (c) the REST API through Flask's test client, on SQLite and on PostgreSQL.
+  (a) the engine alone, in memory (facts built in memory; the state dumped and loaded
+      between steps, as a request does);
+  (c) the REST API through Flask's test client on PostgreSQL (and on SQLite with
+      --sqlite), with the median ms of each request of the lifecycle.
 
-The 10 members are seeded before each timed lifecycle (not timed); the materials are
+Then the ratio of the per-person cost at the largest N to that at the smallest.
+Target (issue 12): (c, PostgreSQL) per person at 100 <= 1.5 x per person at 10.
+
+The members are seeded before each timed lifecycle (not timed); the materials are
 uploaded once. PostgreSQL uses a private database created and dropped by the script.
 
-Run:  python scripts/bench_education.py [--runs 15] [--warmup 2]
+Run:  python scripts/bench_education.py [--persons 10,100] [--runs 5] [--warmup 1] [--sqlite]
+      python scripts/bench_education.py --engine-only --persons 10,100,200
 """
 
 from __future__ import annotations
@@ -45,9 +52,9 @@ from service.domain.validation import make_resident_id
 from service.engine import Instance, load_definitions
 from service.services.membership.roster import MemberSeed, add_member
 
-PERSONS = 10
 REVIEW = {"decision": "approve"}
 FINANCE = {"decision": "approve", "receipt_number": "FP-1", "receipt_date": "2026-11-28"}
+STEPS = ("start", "agency_review", "association_review", "unit_pay", "finance_review", "learning")
 _serial = itertools.count(1)
 
 
@@ -69,9 +76,10 @@ def person_line(id_number: str, name: str, ids: dict) -> dict:
     }
 
 
-def engine_lifecycle(defn) -> None:
+def engine_lifecycle(defn, persons: int) -> None:
+    """One enrolment of `persons` through the engine alone, state dumped and loaded per step."""
     today = date(2026, 11, 28)
-    numbers = [next_id_number() for _ in range(PERSONS)]
+    numbers = [next_id_number() for _ in range(persons)]
     facts = {
         n: person_facts(
             PersonRecord(
@@ -117,12 +125,25 @@ def engine_lifecycle(defn) -> None:
         inst.complete(task.id, payload)
     inst = Instance.load(defn, inst.dumps())
     passes = {n: {"passed": True} for n in numbers}
-    assert len(inst.deliver_messages("learning_passed", passes)) == PERSONS
+    assert len(inst.deliver_messages("learning_passed", passes)) == persons
     inst = Instance.load(defn, inst.dumps())
     assert inst.finished, inst.status
 
 
-def api_bench(app, runs: int, warmup: int) -> list[float]:
+def engine_bench(defn, sizes: list[int], runs: int, warmup: int) -> dict[int, list[float]]:
+    """For each size, the ms of each lifecycle; the sizes take turns, as in api_bench."""
+    times: dict[int, list[float]] = {n: [] for n in sizes}
+    for i in range(runs + warmup):
+        for persons in sizes:
+            started = time.perf_counter()
+            engine_lifecycle(defn, persons)
+            if i >= warmup:
+                times[persons].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def api_bench(app, sizes: list[int], runs: int, warmup: int) -> dict[int, dict[str, list[float]]]:
+    """For each size: the whole lifecycle's ms ("total") and each request's ms, per run."""
     client = app.test_client()
     heads = sign_in(client, USERS)
     ids = {
@@ -139,112 +160,144 @@ def api_bench(app, runs: int, warmup: int) -> list[float]:
     with app.app_context():
         unit_id = db.session.query(Unit.id).scalar()
         db.session.remove()
-    times = []
+    # the sizes take turns run by run, so a change in the machine's load (other work on a
+    # shared machine) weighs on every size alike and their ratio stays fair
+    results = {persons: {step: [] for step in ("total", *STEPS)} for persons in sizes}
     for i in range(runs + warmup):
-        people = [(next_id_number(), f"学员{k}") for k in range(PERSONS)]
-        with app.app_context():
-            for n, name in people:
-                add_member(
-                    db.session,
-                    MemberSeed(name, n, unit_id, memberships={"普通会员": date(2027, 6, 30)}),
-                )
-            db.session.commit()
-            db.session.remove()
-        started = time.perf_counter()
-        view = expect(
-            client.post(
-                "/api/v1/processes/initial_education/instances",
-                headers=heads["unit_admin"],
-                json={
-                    "data": {
-                        "pledge": ids["pledge"],
-                        "persons": [person_line(n, name, ids) for n, name in people],
-                    }
-                },
-            ),
-            201,
-        )
-        for data in (REVIEW, REVIEW, {"fee_voucher": ids["fee_voucher"]}, FINANCE):
-            task = view["open_tasks"][0]
+        for persons in sizes:
+            people = [(next_id_number(), f"学员{k}") for k in range(persons)]
+            with app.app_context():
+                for n, name in people:
+                    add_member(
+                        db.session,
+                        MemberSeed(name, n, unit_id, memberships={"普通会员": date(2027, 6, 30)}),
+                    )
+                db.session.commit()
+                db.session.remove()
+            lap: dict[str, float] = {}
+            started = clock = time.perf_counter()
             view = expect(
                 client.post(
-                    f"/api/v1/tasks/{task['id']}/complete",
-                    headers=heads[task["role"]],
-                    json={"data": data},
+                    "/api/v1/processes/initial_education/instances",
+                    headers=heads["unit_admin"],
+                    json={
+                        "data": {
+                            "pledge": ids["pledge"],
+                            "persons": [person_line(n, name, ids) for n, name in people],
+                        }
+                    },
+                ),
+                201,
+            )
+            lap["start"], clock = time.perf_counter() - clock, time.perf_counter()
+            for data in (REVIEW, REVIEW, {"fee_voucher": ids["fee_voucher"]}, FINANCE):
+                task = view["open_tasks"][0]
+                view = expect(
+                    client.post(
+                        f"/api/v1/tasks/{task['id']}/complete",
+                        headers=heads[task["role"]],
+                        json={"data": data},
+                    ),
+                    200,
+                )
+                lap[task["task_name"]], clock = time.perf_counter() - clock, time.perf_counter()
+            records = [
+                {
+                    "id_number": n,
+                    "name": name,
+                    "completed_hours": 24,
+                    "exam_status": "已通过",
+                    "exam_attempts": 1,
+                }
+                for n, name in people
+            ]
+            result = expect(
+                client.post(
+                    "/api/v1/learning-records",
+                    headers=heads["association_reviewer"],
+                    json={"records": records},
                 ),
                 200,
             )
-        result = expect(
-            client.post(
-                "/api/v1/learning-records",
-                headers=heads["association_reviewer"],
-                json={
-                    "records": [
-                        {
-                            "id_number": n,
-                            "name": name,
-                            "completed_hours": 24,
-                            "exam_status": "已通过",
-                            "exam_attempts": 1,
-                        }
-                        for n, name in people
-                    ]
-                },
-            ),
-            200,
-        )
-        assert result["passed"] == PERSONS, result
-        elapsed = (time.perf_counter() - started) * 1000
-        if i >= warmup:
-            times.append(elapsed)
-    return times
+            assert result["passed"] == persons, result
+            lap["learning"] = time.perf_counter() - clock
+            lap["total"] = time.perf_counter() - started
+            if i >= warmup:
+                for step, seconds in lap.items():
+                    results[persons][step].append(seconds * 1000)
+    return results
 
 
-def on_app(url: str, workdir: Path, runs: int, warmup: int) -> list[float]:
+def on_app(url: str, workdir: Path, sizes: list[int], runs: int, warmup: int):
     app = make_app(url, workdir)
     try:
-        return api_bench(app, runs, warmup)
+        return api_bench(app, sizes, runs, warmup)
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
 
 
+def _p90(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=10)[-1] if len(xs) > 1 else xs[0]
+
+
+def report(results: dict[str, dict[int, list[float]]], steps: dict[str, dict]) -> None:
+    sizes = sorted({n for by_size in results.values() for n in by_size})
+    head = f"{'persons':>8}{'median ms':>11}{'p90 ms':>10}{'ms/person':>11}{'runs':>6}"
+    print(f"\n{'enrolment':<24}{head}")
+    for label, by_size in results.items():
+        for n in sizes:
+            xs = by_size[n]
+            median = statistics.median(xs)
+            print(
+                f"{label:<24}{n:>8}{median:>11.1f}{_p90(xs):>10.1f}{median / n:>11.2f}{len(xs):>6}"
+            )
+    for label, by_size in steps.items():
+        print(f"\n{label}: median ms of each request")
+        print(f"{'persons':>8}" + "".join(f"{s[:18]:>20}" for s in STEPS))
+        for n in sizes:
+            print(f"{n:>8}" + "".join(f"{statistics.median(by_size[n][s]):>20.1f}" for s in STEPS))
+    small = sizes[0]
+    print(f"\nper-person cost at N / per-person cost at {small}:")
+    print(f"  {'':<24}" + "".join(f"{f'N={n}':>10}" for n in sizes[1:]))
+    for label, by_size in results.items():
+        base = statistics.median(by_size[small]) / small
+        ratios = [statistics.median(by_size[n]) / n / base for n in sizes[1:]]
+        print(f"  {label:<24}" + "".join(f"{r:>10.2f}" for r in ratios))
+    print("target: (c) API, PostgreSQL at 100 <= 1.5 (issue 12)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="timed lifecycles for (c)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed lifecycles first")
+    parser.add_argument("--persons", default="10,100", help="form sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=5, help="timed lifecycles per size for (c)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed lifecycles first")
+    parser.add_argument("--sqlite", action="store_true", help="also (c) on SQLite")
+    parser.add_argument("--engine-only", action="store_true", help="only (a), no database")
     args = parser.parse_args(argv)
+    sizes = sorted({int(n) for n in args.persons.split(",")})
     runs, warmup = max(args.runs, 1), max(args.warmup, 0)
     logging.getLogger("spiff").setLevel(logging.WARNING)
     defn = load_definitions(REPO / "processes", REPO / "rules", REPO / "forms")["initial_education"]
-    a = []
-    for i in range(runs * 3 + warmup):
-        started = time.perf_counter()
-        engine_lifecycle(defn)
-        if i >= warmup:
-            a.append((time.perf_counter() - started) * 1000)
-    results = {"(a) engine, in memory": a}
+    results: dict[str, dict[int, list[float]]] = {
+        "(a) engine, in memory": engine_bench(defn, sizes, runs, warmup)
+    }
+    steps: dict[str, dict] = {}
+    if args.engine_only:
+        report(results, steps)
+        return 0
     with tempfile.TemporaryDirectory(prefix="memberflow-bench-edu-") as tmp:
         work = Path(tmp)
-        results["(c) API, SQLite"] = on_app(
-            f"sqlite:///{work / 'c.sqlite3'}", work / "c", runs, warmup
-        )
-        pg = with_pg_database(lambda url: on_app(url, work / "pg", runs, warmup))
+        if args.sqlite:
+            by_size = on_app(f"sqlite:///{work / 'c.sqlite3'}", work / "c", sizes, runs, warmup)
+            results["(c) API, SQLite"] = {n: v["total"] for n, v in by_size.items()}
+            steps["(c) API, SQLite"] = by_size
+        pg = with_pg_database(lambda url: on_app(url, work / "pg", sizes, runs, warmup))
         if pg is not None:
-            results["(c) API, PostgreSQL"] = pg
-    print(f"\n{'enrolment of 10 persons':<28}{'median ms':>11}{'p90 ms':>10}{'runs':>7}")
-    for label, xs in results.items():
-        p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) > 1 else xs[0]
-        print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}")
-    base = statistics.median(a)
-    print("\nratios of medians:")
-    for key in ("(c) API, SQLite", "(c) API, PostgreSQL"):
-        ratio = f"{statistics.median(results[key]) / base:.1f}" if key in results else "skipped"
-        print(f"  {key + ' / (a)':<28}{ratio:>8}")
-    if "(c) API, PostgreSQL" in results:
-        per_person = statistics.median(results["(c) API, PostgreSQL"]) / PERSONS
-        print(f"  (c) PostgreSQL per person on the form: {per_person:.1f} ms")
+            results["(c) API, PostgreSQL"] = {n: v["total"] for n, v in pg.items()}
+            steps["(c) API, PostgreSQL"] = pg
+    report(results, steps)
     return 0
 
 

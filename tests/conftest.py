@@ -9,7 +9,7 @@ import shutil
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -384,7 +384,8 @@ def decisions():
     """Every decision in rules/, evaluated as the service does (the rules tier)."""
     from service.engine.decisions import load_decisions
 
-    return load_decisions(REPO / "rules", today=lambda: "2026-01-01")
+    # noon on 2026-01-01 in Shanghai: the day the cells' today() sees
+    return load_decisions(REPO / "rules", now=datetime(2026, 1, 1, 4, tzinfo=UTC))
 
 
 @pytest.fixture(scope="session")

@@ -22,25 +22,31 @@ from lxml import etree
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from service.domain.roles import role_for_lane
 from service.domain.validation import mobile_problem
 from service.engine.decisions import Decisions, decisions_from_parser
+from service.engine.declarations import (
+    Declarations,
+    check_blank_fields,
+    check_required,
+    read_declarations,
+)
 from service.engine.formschema import (
     UnresolvableSchema,
     dereference,
     file_paths_of,
     properties_of,
 )
-from service.engine.helpers import build_helpers
+from service.engine.helpers import policy_helpers
 from service.engine.scripting import (
     ScriptRejected,
+    Scripts,
     compile_expression,
     compile_script,
-    iso_today,
-    make_script_engine,
 )
+from service.engine.timers import ServiceBpmnParser
 
 logging.getLogger("spiff").setLevel(logging.WARNING)
 
@@ -111,9 +117,12 @@ class UserTaskInfo:
 BILL_VALUES = {"UserTask": ("pay", "confirm"), "EndEvent": ("void",)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Definition:
-    """One parsed, validated definition version of a process."""
+    """One parsed, validated definition version of a process; read-only once built.
+
+    Every app and instance of the version shares it (see build_definition).
+    """
 
     key: str
     name: str
@@ -121,7 +130,7 @@ class Definition:
     files: dict[str, str]
     spec: Any
     subprocess_specs: dict
-    script_engine: Any
+    scripts: Scripts  # the helpers; `scripts.engine(now)` runs code on a clock
     policy: dict[str, Any]
     start_form: dict
     start_role: str | None
@@ -140,6 +149,7 @@ class Definition:
     decisions: Decisions | None = None
     end_bills: dict[str, str] = field(default_factory=dict)  # end event -> "void"
     start_event: str | None = None  # the id of the diagram's start event
+    declarations: Declarations = field(default_factory=Declarations)  # see declarations.py
 
     @property
     def eligibility_decision(self) -> str | None:
@@ -284,15 +294,56 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
 
 
 def _build_definition(key: str, files: dict[str, str]) -> Definition:
+    return _assemble(key, files, _parse(key, files))
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What a process's files give before its definition is assembled from them."""
+
+    parser: ServiceBpmnParser
+    spec: Any
+    subprocess_specs: dict
+    root: Any  # the BPMN file's XML
+    lines: dict[str, int]  # element id -> line in the BPMN file
+    policy: dict[str, Any]
+    forms: dict[str, dict]  # form file -> its JSON Schema
+
+
+def _parse(key: str, files: dict[str, str]) -> _Parsed:
+    """Parse the diagrams, decision tables, policy and forms; DefinitionError lists mistakes."""
     problems: list[Problem] = []
     bpmn_name = f"processes/{key}.bpmn"
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = ServiceBpmnParser(validator=VALIDATOR)
+    root = _add_diagrams(parser, files, problems)
+    policy = _read_policy(files, problems)
+    forms = _form_registry(files, problems)
+    if root is None or problems:
+        raise DefinitionError(problems or [Problem(bpmn_name, None, None, "缺少流程文件")])
+    if key not in parser.get_process_ids():
+        raise DefinitionError([Problem(bpmn_name, key, None, f"流程 id 必须与文件名相同：{key}")])
+    try:
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        raise DefinitionError([_validation_problem(exc, bpmn_name)]) from exc
+    lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
+    return _Parsed(parser, spec, subprocess_specs, root, lines, policy, forms)
+
+
+def _validation_problem(exc: ValidationException, name: str) -> Problem:
+    """SpiffWorkflow's validation error as a problem of the file it names (else `name`)."""
+    message = str(exc).split("\n")[0]
+    return Problem(exc.file_name or name, exc.id or None, exc.line_number or None, message)
+
+
+def _add_diagrams(parser: ServiceBpmnParser, files: dict[str, str], problems: list[Problem]):
+    """Check each BPMN and DMN file and give it to the parser; the BPMN's XML (None: none)."""
     root = None
     for name in sorted(files):
-        text = files[name]
         if not name.endswith((".bpmn", ".dmn")):
             continue
-        tree = _parse_xml(name, text, problems)
+        tree = _parse_xml(name, files[name], problems)
         if tree is None:
             continue
         try:
@@ -304,62 +355,52 @@ def _build_definition(key: str, files: dict[str, str]) -> Definition:
                 _check_dmn_xml(name, tree, problems)
                 parser.add_dmn_xml(tree, filename=name)
         except ValidationException as exc:
-            problems.append(
-                Problem(
-                    exc.file_name or name,
-                    exc.id or None,
-                    exc.line_number or None,
-                    str(exc).split("\n")[0],
-                )
-            )
-    policy: dict[str, Any] = {}
-    if POLICY_FILE in files:
-        try:
-            policy = {k: v["value"] for k, v in json.loads(files[POLICY_FILE]).items()}
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(
-                Problem(
-                    POLICY_FILE,
-                    None,
-                    getattr(exc, "lineno", None),
-                    f'政策参数文件格式错误（每项应为 {{"value": …}}）：{exc}',
-                )
-            )
-    forms = _form_registry(files, problems)
-    if root is None or problems:
-        raise DefinitionError(problems or [Problem(bpmn_name, None, None, "缺少流程文件")])
-    if key not in parser.get_process_ids():
-        raise DefinitionError([Problem(bpmn_name, key, None, f"流程 id 必须与文件名相同：{key}")])
+            problems.append(_validation_problem(exc, name))
+    return root
+
+
+def _read_policy(files: dict[str, str], problems: list[Problem]) -> dict[str, Any]:
+    """The policy parameters (rules/policy.json) as name -> value."""
+    if POLICY_FILE not in files:
+        return {}
     try:
-        spec = parser.get_spec(key)
-        subprocess_specs = parser.get_subprocess_specs(key)
-    except ValidationException as exc:
-        raise DefinitionError(
-            [
-                Problem(
-                    exc.file_name or bpmn_name,
-                    exc.id or None,
-                    exc.line_number or None,
-                    str(exc).split("\n")[0],
-                )
-            ]
-        ) from exc
-    lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
-    defn = _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines)
-    defn.decisions = decisions_from_parser(parser, defn.script_engine)
-    decision = defn.eligibility_decision
-    if decision and decision not in defn.decisions:
-        raise DefinitionError(
-            [
-                Problem(
-                    bpmn_name,
-                    "start_event",
-                    None,
-                    f"eligibility_decision 指向的规则表 {decision} 不存在",
-                )
-            ]
+        return {k: v["value"] for k, v in json.loads(files[POLICY_FILE]).items()}
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        problems.append(
+            Problem(
+                POLICY_FILE,
+                None,
+                getattr(exc, "lineno", None),
+                f'政策参数文件格式错误（每项应为 {{"value": …}}）：{exc}',
+            )
         )
-    return defn
+        return {}
+
+
+def _declarations(bpmn_name: str, root, start_fields: dict) -> Declarations:
+    """The business type's declarations in its BPMN; DefinitionError names each mistake."""
+    declarations, found = read_declarations(root)
+    found += check_blank_fields(declarations, start_fields)
+    if found:
+        raise DefinitionError([Problem(bpmn_name, f.element, f.line, f.message) for f in found])
+    return declarations
+
+
+def _check_declarations(definitions: dict[str, Definition], problems: list[Problem]) -> None:
+    """What every process in the folders must declare, and what only one may."""
+    joins = []
+    for key, defn in sorted(definitions.items()):
+        bpmn_name = f"processes/{key}.bpmn"
+        for f in check_required(key, defn.declarations):
+            problems.append(Problem(bpmn_name, f.element, f.line, f.message))
+        if defn.declarations.join_code:
+            joins.append((bpmn_name, key, defn.declarations.lines.get("join_code")))
+    if len(joins) > 1:
+        keys = "、".join(key for _, key, _ in joins)
+        for bpmn_name, key, line in joins:
+            problems.append(
+                Problem(bpmn_name, key, line, f"只能有一个流程声明 join_code，现有：{keys}")
+            )
 
 
 def _all_specs(spec, subprocess_specs):
@@ -369,30 +410,60 @@ def _all_specs(spec, subprocess_specs):
         yield from sub.task_specs.values()
 
 
-def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) -> Definition:
-    problems: list[Problem] = []
+def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
+    """Check what the parsed files say and build the definition, read-only from then on."""
     bpmn_name = f"processes/{key}.bpmn"
+    problems: list[Problem] = []
+    lanes = _lanes(parsed.spec, bpmn_name, problems)
+    wait_status, correlations = _element_properties(parsed.root)
+    tasks = _read_tasks(key, parsed, problems)
+    if problems:
+        raise DefinitionError(problems)
     registry = Registry().with_resources(
-        (schema["$id"], DRAFT202012.create_resource(schema)) for name, schema in forms.items()
+        (schema["$id"], DRAFT202012.create_resource(schema)) for schema in parsed.forms.values()
+    )
+    schemas = {"start": tasks.start_form, **{t.id: t.form for t in tasks.user_tasks.values()}}
+    validators, resolved = _compile_forms(key, schemas, registry)
+    user_tasks = _with_forms(tasks.user_tasks, resolved, registry, parsed)
+    start_fields = properties_of(resolved["start"], None)
+    start_role, start_props = tasks.start_role, tasks.start_props
+    roles = {r.strip() for r in start_props.get("start_roles", "").split(",") if r.strip()}
+    scripts = Scripts(policy_helpers(parsed.policy))
+    decisions = _decisions(bpmn_name, parsed.parser, scripts, start_props)
+    declarations = _declarations(bpmn_name, parsed.root, start_fields)
+    return Definition(
+        key=key,
+        name=parsed.root.find(f"{{{BPMN_NS}}}process").get("name") or key,
+        digest=digest_of(files),
+        files=files,
+        spec=parsed.spec,
+        subprocess_specs=parsed.subprocess_specs,
+        scripts=scripts,
+        policy=parsed.policy,
+        start_form=resolved["start"],
+        start_role=start_role,
+        business_key_prefix=tasks.prefix,
+        user_tasks=user_tasks,
+        end_status=tasks.end_status,
+        lanes=lanes,
+        start_props=start_props,
+        start_fields=start_fields,
+        start_file_fields=file_paths_of(tasks.start_form, registry),
+        validators=validators,
+        registry=registry,
+        start_roles=frozenset(roles or ({start_role} if start_role else set())),
+        wait_status=wait_status,
+        correlations=correlations,
+        decisions=decisions,
+        end_bills=tasks.end_bills,
+        start_event=tasks.start_event,
+        declarations=declarations,
     )
 
-    def form_for(task_id: str, required: bool = True) -> dict:
-        name = f"forms/{key}/{task_id}.schema.json"
-        if name not in forms:
-            if required:
-                problems.append(Problem(name, task_id, lines.get(task_id), "缺少该任务的表单文件"))
-            return {}
-        return forms[name]
 
-    user_tasks: dict[str, UserTaskInfo] = {}
-    end_status: dict[str, str] = {}
-    end_bills: dict[str, str] = {}
-    start_role = start_event = None
-    start_props: dict[str, str] = {}
-    prefix = key.upper()[:4]
+def _lanes(spec, bpmn_name: str, problems: list[Problem]) -> list[str]:
+    """The diagram's lanes, each of which must map to a role."""
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
-    wait_status: dict[str, str] = {}
-    correlations: dict[str, str] = {}
     for lane in lanes:
         if role_for_lane(lane) is None:
             problems.append(
@@ -403,7 +474,14 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
                     f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）",
                 )
             )
-    # properties read from the XML: the engine keeps none for gateways and sub-processes
+    return lanes
+
+
+def _element_properties(root) -> tuple[dict[str, str], dict[str, str]]:
+    """Wait statuses and correlations, read from the XML: the engine keeps no properties for
+    gateways and sub-processes."""
+    wait_status: dict[str, str] = {}
+    correlations: dict[str, str] = {}
     for el in root.iter():
         element_id = el.get("id")
         if not element_id or not isinstance(el.tag, str):
@@ -415,107 +493,141 @@ def _assemble(key, files, spec, subprocess_specs, policy, forms, root, lines) ->
         if props.get("status") and local not in ("userTask", "endEvent", "startEvent"):
             # a multi-instance activity waits under its own name and as "<id> [child]"
             wait_status[element_id] = wait_status[f"{element_id} [child]"] = props["status"]
-    for ts in _all_specs(spec, subprocess_specs):
+    return wait_status, correlations
+
+
+@dataclass
+class _Tasks:
+    """What the task specs say: user tasks (forms not yet resolved), start and end events."""
+
+    prefix: str
+    start_form: dict = field(default_factory=dict)
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    start_event: str | None = None
+    start_role: str | None = None
+    start_props: dict[str, str] = field(default_factory=dict)
+    end_status: dict[str, str] = field(default_factory=dict)
+    end_bills: dict[str, str] = field(default_factory=dict)
+
+
+def _form_for(key: str, parsed: _Parsed, task_id: str, problems: list[Problem]) -> dict:
+    """The form file of one task (start: the start form); a missing file is a problem."""
+    name = f"forms/{key}/{task_id}.schema.json"
+    if name not in parsed.forms:
+        problems.append(Problem(name, task_id, parsed.lines.get(task_id), "缺少该任务的表单文件"))
+        return {}
+    return parsed.forms[name]
+
+
+def _read_tasks(key: str, parsed: _Parsed, problems: list[Problem]) -> _Tasks:
+    """User tasks, the start event and the end events, with their properties checked."""
+    bpmn_name = f"processes/{key}.bpmn"
+    tasks = _Tasks(prefix=key.upper()[:4])
+    for ts in _all_specs(parsed.spec, parsed.subprocess_specs):
         kind = type(ts).__name__
         props = (getattr(ts, "extensions", None) or {}).get("properties", {})
         if kind == "UserTask":
-            role = role_for_lane(ts.lane)
-            if ts.lane is None:
-                problems.append(
-                    Problem(bpmn_name, ts.name, lines.get(ts.name), "用户任务必须放在某个泳道中")
-                )
-            if not props.get("status"):
-                problems.append(
-                    Problem(
-                        bpmn_name,
-                        ts.name,
-                        lines.get(ts.name),
-                        "用户任务缺少 status 属性（单位看到的状态）",
-                    )
-                )
-            user_tasks[ts.name] = UserTaskInfo(
-                ts.name,
-                ts.bpmn_name or ts.name,
-                ts.lane or "",
-                role or "",
-                props.get("status", ""),
-                form_for(ts.name),
-                bill=props.get("bill"),
-            )
-        elif kind == "StartEvent" and ts.name in lines and ts.name in spec.task_specs:
-            start_event = ts.name
-            start_role = role_for_lane(ts.lane)
-            start_props = dict(props)
-            prefix = props.get("business_key_prefix", prefix)
+            tasks.user_tasks[ts.name] = _user_task(key, ts, props, parsed, problems)
+        elif kind == "StartEvent" and ts.name in parsed.lines and ts.name in parsed.spec.task_specs:
+            tasks.start_event = ts.name
+            tasks.start_role = role_for_lane(ts.lane)
+            tasks.start_props = dict(props)
+            tasks.prefix = props.get("business_key_prefix", tasks.prefix)
         elif kind == "EndEvent" and props.get("status"):
-            end_status[ts.name] = props["status"]
+            tasks.end_status[ts.name] = props["status"]
             if props.get("bill"):
-                end_bills[ts.name] = props["bill"]
-        allowed = BILL_VALUES.get(kind, ())
-        if props.get("bill") and props["bill"] not in allowed:
-            problems.append(
-                Problem(
-                    bpmn_name,
-                    ts.name,
-                    lines.get(ts.name),
-                    f"bill 属性“{props['bill']}”无效，此处只能是："
-                    + ("、".join(allowed) if allowed else "（不能设置 bill）"),
-                )
+                tasks.end_bills[ts.name] = props["bill"]
+        _check_bill(kind, ts.name, props, bpmn_name, parsed.lines, problems)
+    tasks.start_form = _form_for(key, parsed, "start", problems)
+    return tasks
+
+
+def _user_task(key: str, ts, props: dict, parsed: _Parsed, problems: list) -> UserTaskInfo:
+    """One user task: in a lane, with the status the unit sees and a form file."""
+    bpmn_name, line = f"processes/{key}.bpmn", parsed.lines.get(ts.name)
+    if ts.lane is None:
+        problems.append(Problem(bpmn_name, ts.name, line, "用户任务必须放在某个泳道中"))
+    if not props.get("status"):
+        problems.append(
+            Problem(bpmn_name, ts.name, line, "用户任务缺少 status 属性（单位看到的状态）")
+        )
+    return UserTaskInfo(
+        ts.name,
+        ts.bpmn_name or ts.name,
+        ts.lane or "",
+        role_for_lane(ts.lane) or "",
+        props.get("status", ""),
+        _form_for(key, parsed, ts.name, problems),
+        bill=props.get("bill"),
+    )
+
+
+def _check_bill(kind: str, element: str, props: dict, bpmn_name: str, lines, problems) -> None:
+    """The `bill` property is allowed only where BILL_VALUES says, with those values."""
+    allowed = BILL_VALUES.get(kind, ())
+    if props.get("bill") and props["bill"] not in allowed:
+        problems.append(
+            Problem(
+                bpmn_name,
+                element,
+                lines.get(element),
+                f"bill 属性“{props['bill']}”无效，此处只能是："
+                + ("、".join(allowed) if allowed else "（不能设置 bill）"),
             )
-    start_form = form_for("start")
-    if problems:
-        raise DefinitionError(problems)
-    validators = {}
-    for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
+        )
+
+
+def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry):
+    """For each task's form: a validator, and the schema with every $ref resolved."""
+    problems: list[Problem] = []
+    validators: dict[str, Draft202012Validator] = {}
+    resolved: dict[str, dict] = {}
+    for task_id, schema in schemas.items():
         validators[task_id] = Draft202012Validator(
             schema, registry=registry, format_checker=FORMAT_CHECKER
         )
-    resolved: dict[str, dict] = {}
-    for task_id, schema in [("start", start_form)] + [(t.id, t.form) for t in user_tasks.values()]:
+    for task_id, schema in schemas.items():
         try:
             resolved[task_id] = dereference(schema, registry)
         except UnresolvableSchema as exc:
             problems.append(Problem(f"forms/{key}/{task_id}.schema.json", task_id, None, str(exc)))
     if problems:
         raise DefinitionError(problems)
-    for name, info in list(user_tasks.items()):
-        fields = properties_of(resolved[name], None)
-        user_tasks[name] = replace(
+    return validators, resolved
+
+
+def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _Parsed) -> dict:
+    """The user tasks with their resolved forms, form fields, file fields and whether rules
+    run after them."""
+    spec, subprocess_specs = parsed.spec, parsed.subprocess_specs
+    return {
+        name: replace(
             info,
             form=resolved[name],  # what clients see: self-contained, no $ref to follow
-            fields=fields,
+            fields=properties_of(resolved[name], None),
             file_fields=file_paths_of(info.form, registry),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
-    start_fields = properties_of(resolved["start"], None)
-    roles = {r.strip() for r in start_props.get("start_roles", "").split(",") if r.strip()}
-    engine = make_script_engine(build_helpers(policy, iso_today))
-    return Definition(
-        key=key,
-        name=root.find(f"{{{BPMN_NS}}}process").get("name") or key,
-        digest=digest_of(files),
-        files=files,
-        spec=spec,
-        subprocess_specs=subprocess_specs,
-        script_engine=engine,
-        policy=policy,
-        start_form=resolved["start"],
-        start_role=start_role,
-        business_key_prefix=prefix,
-        user_tasks=user_tasks,
-        end_status=end_status,
-        lanes=lanes,
-        start_props=start_props,
-        start_fields=start_fields,
-        start_file_fields=file_paths_of(start_form, registry),
-        validators=validators,
-        registry=registry,
-        start_roles=frozenset(roles or ({start_role} if start_role else set())),
-        wait_status=wait_status,
-        correlations=correlations,
-        end_bills=end_bills,
-        start_event=start_event,
-    )
+        for name, info in user_tasks.items()
+    }
+
+
+def _decisions(bpmn_name: str, parser, scripts: Scripts, start_props: dict) -> Decisions:
+    """The DMN decisions of the files; the start's eligibility_decision must be one of them."""
+    decisions = decisions_from_parser(parser, scripts)
+    decision = start_props.get("eligibility_decision")
+    if decision and decision not in decisions:
+        raise DefinitionError(
+            [
+                Problem(
+                    bpmn_name,
+                    "start_event",
+                    None,
+                    f"eligibility_decision 指向的规则表 {decision} 不存在",
+                )
+            ]
+        )
+    return decisions
 
 
 def _rules_follow(task_spec, spec, subprocess_specs) -> bool:
@@ -611,6 +723,7 @@ def load_definitions(processes_dir, rules_dir, forms_dir) -> dict[str, Definitio
             definitions[key] = build_definition(key, files)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+    _check_declarations(definitions, problems)
     if problems:
         raise DefinitionError(problems)
     return definitions

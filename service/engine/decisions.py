@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,8 +18,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from service.engine.helpers import build_helpers
-from service.engine.scripting import iso_today, make_script_engine
+from service.engine.helpers import policy_helpers
+from service.engine.scripting import Scripts, ServiceScriptEngine
 
 
 class DecisionError(Exception):
@@ -26,17 +27,34 @@ class DecisionError(Exception):
 
 
 class Decisions:
-    """The DMN decisions of a set of files, with the script engine of their policy."""
+    """The DMN decisions of a set of files, with the scripts of their policy.
 
-    def __init__(self, engines: Mapping[str, Any], script_engine: Any):
+    `now` is the moment the cells' `today()` sees: the caller's clock, or the one the
+    decisions were loaded with, or else the real time.
+    """
+
+    def __init__(self, engines: Mapping[str, Any], scripts: Scripts, now: datetime | None = None):
         self._engines = dict(engines)
-        self._script_engine = script_engine
+        self._scripts = scripts
+        self._now = now
+        self._last: tuple[datetime | None, ServiceScriptEngine] | None = None
+
+    def _script_engine(self, now: datetime | None) -> ServiceScriptEngine:
+        """The script engine on `now`; kept for the next call, which is mostly the same moment."""
+        last = self._last
+        if last is not None and last[0] == now:
+            return last[1]
+        engine = self._scripts.engine(now)
+        self._last = (now, engine)
+        return engine
 
     def __contains__(self, decision_id: str) -> bool:
         return decision_id in self._engines
 
-    def evaluate(self, decision_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
-        """The outputs of one decision for `context`; COLLECT outputs are lists ([] if none)."""
+    def evaluate(
+        self, decision_id: str, context: Mapping[str, Any], now: datetime | None = None
+    ) -> dict[str, Any]:
+        """The outputs of one decision for `context` at `now`; COLLECT outputs are lists."""
         engine = self._engines.get(decision_id)
         if engine is None:
             raise DecisionError(f"没有规则表 {decision_id}")
@@ -45,7 +63,7 @@ class Decisions:
             data=data,
             task_spec=SimpleNamespace(name=decision_id, bpmn_id=decision_id, bpmn_name=decision_id),
             workflow=SimpleNamespace(
-                script_engine=self._script_engine,
+                script_engine=self._script_engine(now or self._now),
                 spec=SimpleNamespace(file=decision_id),
                 top_workflow=SimpleNamespace(spec=SimpleNamespace(file=decision_id)),
             ),
@@ -61,7 +79,9 @@ class Decisions:
         return result
 
 
-def decisions_from_parser(parser: SpiffBpmnParser, script_engine: Any) -> Decisions:
+def decisions_from_parser(
+    parser: SpiffBpmnParser, scripts: Scripts, now: datetime | None = None
+) -> Decisions:
     """Every decision a parser holds (already validated by the catalogue)."""
     engines = {}
     for decision_id in parser.dmn_parsers:
@@ -69,11 +89,14 @@ def decisions_from_parser(parser: SpiffBpmnParser, script_engine: Any) -> Decisi
             engines[decision_id] = parser.get_engine(decision_id, None)
         except ValidationException as exc:  # pragma: no cover - the catalogue reports it
             raise DecisionError(str(exc)) from exc
-    return Decisions(engines, script_engine)
+    return Decisions(engines, scripts, now)
 
 
-def load_decisions(rules_dir: Path | str, today=iso_today) -> Decisions:
-    """Every decision in a rules folder, with its policy parameters (for tools and tests)."""
+def load_decisions(rules_dir: Path | str, now: datetime | None = None) -> Decisions:
+    """Every decision in a rules folder, with its policy parameters (for tools and tests).
+
+    `now`: the moment their `today()` sees when a call names none (None: the real time).
+    """
     rules_dir = Path(rules_dir)
     parser = SpiffBpmnParser()
     for path in sorted(rules_dir.glob("*.dmn")):
@@ -84,4 +107,4 @@ def load_decisions(rules_dir: Path | str, today=iso_today) -> Decisions:
         policy = {
             k: v["value"] for k, v in json.loads(policy_file.read_text(encoding="utf-8")).items()
         }
-    return decisions_from_parser(parser, make_script_engine(build_helpers(policy, today)))
+    return decisions_from_parser(parser, Scripts(policy_helpers(policy)), now)

@@ -23,7 +23,7 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def id_facts(id_type: str, id_number: str, on: str, birth_date: str | None = None) -> dict:
+def identity_facts(id_type: str, id_number: str, on: date, birth_date: str | None = None) -> dict:
     """Validity, age on `on`, birth date and gender of an identity document."""
     facts: dict[str, Any] = {
         "valid": False,
@@ -32,9 +32,8 @@ def id_facts(id_type: str, id_number: str, on: str, birth_date: str | None = Non
         "birth_date": None,
         "gender": None,
     }
-    on_date = _as_date(on) or date.today()
     try:
-        info = parse_id(id_type, id_number or "", today=on_date)
+        info = parse_id(id_type, id_number or "", today=on)
     except InvalidValue as exc:
         facts["problem"] = exc.message
         return facts
@@ -42,9 +41,7 @@ def id_facts(id_type: str, id_number: str, on: str, birth_date: str | None = Non
     if born is None:
         facts["problem"] = "该证件不含出生日期，请填写出生日期"
         return facts
-    facts.update(
-        valid=True, age=age_on(born, on_date), birth_date=born.isoformat(), gender=info.gender
-    )
+    facts.update(valid=True, age=age_on(born, on), birth_date=born.isoformat(), gender=info.gender)
     return facts
 
 
@@ -80,8 +77,18 @@ def has_failures(results: Iterable[Any]) -> bool:
     return any(bool(r) for r in results or [])
 
 
-def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[str, Callable]:
-    """The helper registry for one definition version (its policy parameters)."""
+def dated_helpers(today: Callable[[], str]) -> dict[str, Callable]:
+    """The helpers that read the date, on the clock of the engine run (`today`: ISO text)."""
+
+    def id_facts(id_type: str, id_number: str, on: str | None, birth_date: str | None = None):
+        """Validity, age on `on` (empty: today), birth date and gender of an identity document."""
+        return identity_facts(id_type, id_number, _as_date(on or today()), birth_date)
+
+    return {"today": today, "id_facts": id_facts}
+
+
+def policy_helpers(policy: Mapping[str, Any]) -> dict[str, Callable]:
+    """The helpers of one definition version that read no date (its policy parameters...)."""
     # shared by every instance of the version: scripts get a copy they cannot change
     frozen_policy = freeze(dict(policy))
 
@@ -96,19 +103,26 @@ def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[s
         allowed = set(policy.get("business_combinations", {}).get(process_key, []))
         return sorted({k for k in keys or [] if k not in allowed})
 
-    def business_names(keys: Iterable[str]) -> str:
-        """Chinese names of business types, joined for a sentence."""
-        names = policy.get("business_names", {})
+    def business_names(keys: Iterable[str], names: Mapping[str, str] | None = None) -> str:
+        """Chinese names of business types, joined for a sentence.
+
+        `names` is the request's `process_names` (each process's BPMN name, passed in by
+        the service); a version stored before that kept the names in its policy.json.
+        """
+        names = names if names is not None else policy.get("business_names", {})
         return "、".join(names.get(k, k) for k in keys or [])
 
     return {
-        "id_facts": id_facts,
         "years_between": years_between,
         "policy": policy_value,
-        "today": today,
         "money_total": money_total,
         "end_of_day": end_of_day,
         "has_failures": has_failures,
         "conflicts": conflicts,
         "business_names": business_names,
     }
+
+
+def build_helpers(policy: Mapping[str, Any], today: Callable[[], str]) -> dict[str, Callable]:
+    """The whole helper registry for one definition version on the clock behind `today`."""
+    return {**policy_helpers(policy), **dated_helpers(today)}

@@ -8,32 +8,33 @@ the spec of the instance's definition version, which the catalogue already holds
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.task import TaskState
+from SpiffWorkflow.task import Task, TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from service.engine.budget import ScriptLimitExceeded
 from service.engine.catalogue import Definition
 from service.engine.scripting import REQUEST_FACTS
+from service.engine.timers import timer_serializer_config
 
 # data keys that reach the rules for one request only, not the stored state
-REQUEST_FACT_KEYS = ("person_facts",)
+REQUEST_FACT_KEYS = ("person_facts", "process_names")
 
 
 class EngineError(Exception):
@@ -44,7 +45,26 @@ class TaskNotReady(Exception):
     """The engine task is not a ready user task (already done, or never existed)."""
 
 
+class _Workflow(BpmnWorkflow):
+    """SpiffWorkflow's workflow, without a walk of the whole tree when no task waits.
+
+    After every completed task SpiffWorkflow walks the whole task tree to update the
+    waiting tasks. On a form of N persons each per-person step completes N tasks in a tree
+    that holds N tasks per step already done: N x N visits, most of the engine's time at
+    200 persons. The walk is skipped when no task of this workflow waits (most steps);
+    otherwise it runs exactly as before.
+    """
+
+    def update_waiting_tasks(self) -> None:
+        if any(task.state == TaskState.WAITING for task in self.tasks.values()):
+            super().update_waiting_tasks()
+
+
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    def __init__(self, target_class, registry, typename=None):
+        # stored under SpiffWorkflow's own name: states saved before and after read the same
+        super().__init__(target_class, registry, typename or "BpmnWorkflow")
+
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
         # a finished sub-process has merged its data into its parent task: drop it, or
@@ -64,9 +84,67 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+def _owner(task: Task) -> Task | None:
+    """The task that started the sub-process whose first task this is; else None."""
+    parent_task_id = getattr(task.workflow, "parent_task_id", None)
+    if task._parent is not None or parent_task_id is None:
+        return None
+    return task.workflow.top_workflow.get_task_from_id(parent_task_id)
+
+
+class _DeltaTaskConverter(TaskConverter):
+    """Each task's data stored as its change from the data it came from.
+
+    SpiffWorkflow stores a task's data as the change from its parent's, except for the
+    first task of a sub-process, which it stores whole. A form's sub-process per person
+    (learning) would then store the whole form once per person: a state that grows with
+    the square of the persons. Here that first task is stored as its change from the task
+    that started the sub-process (for a learning branch: nothing at all).
+    """
+
+    def to_dict(self, task: Task) -> dict:
+        base = task.parent or _owner(task)
+        if base is None:
+            data, delta = self.registry.convert(task.data), {}
+        else:
+            updates = DeepMerge.get_updated_keys(base.data, task.data)
+            data = {}
+            delta = {
+                "updates": self.registry.convert(updates),
+                "deletions": DeepMerge.get_deleted_keys(base.data, task.data),
+            }
+            if task._parent is None:
+                delta["from_owner"] = True
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if task._parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
+
+    def from_dict(self, dct: dict, workflow) -> Task:
+        task = super().from_dict(dct, workflow)
+        delta = dct.get("delta") or {}
+        if delta.get("from_owner"):  # the owner was restored first (parents before children)
+            data = DeepMerge.merge({}, _owner(task).data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", []):
+                data.pop(key, None)
+            task.data = data
+        return task
+
+
 def _make_serializer() -> BpmnWorkflowSerializer:
-    config = dict(SPIFF_CONFIG)
+    config = timer_serializer_config(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    config[_Workflow] = _SpeclessWorkflowConverter  # registered last: states load as _Workflow
+    config[Task] = _DeltaTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         date,
@@ -80,30 +158,6 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 _SERIALIZER = _make_serializer()
 
 
-# Timers fire only when the service says so (Instance.fire_timers with its clock), never
-# because SpiffWorkflow looked at the real clock while stepping: a deadline is then the
-# same event in production and in a test that moves the clock, and fires exactly once,
-# from the indexed waiting rows.
-def _date_due(self, my_task):
-    if my_task._get_internal_data("event_value") is None:
-        value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        my_task._set_internal_data(event_value=value)
-    return my_task._get_internal_data("event_fired", False)
-
-
-def _duration_due(self, my_task):
-    if my_task._get_internal_data("event_value") is None:
-        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        duration = TimerEventDefinition.parse_iso_duration(expression)
-        start = _CLOCK.get() or datetime.now(UTC)
-        due = start + TimerEventDefinition.get_timedelta_from_start(duration, start)
-        my_task._set_internal_data(event_value=due.isoformat())
-    return my_task._get_internal_data("event_fired", False)
-
-
-_CLOCK: ContextVar[datetime | None] = ContextVar("memberflow_engine_clock", default=None)
-TimeDateEventDefinition.has_fired = _date_due
-DurationTimerEventDefinition.has_fired = _duration_due
 _SYSTEM_STEPS = {"BusinessRuleTask", "ScriptTask", "ServiceTask"}
 
 
@@ -153,8 +207,11 @@ class Instance:
         self.defn = defn
         self.workflow = workflow
         self.system_steps: list[dict] = []  # automatic steps the last engine run performed
-        self.now = _aware(now)  # the service's clock: when duration timers start counting
+        self.now = _aware(now)  # the service's clock (None: the real time)
+        # scripts, rules, helpers and duration timers all read this one clock
+        workflow.script_engine = defn.scripts.engine(self.now)
         self.facts: dict[str, Any] = {}  # this request's facts (see REQUEST_FACT_KEYS)
+        self._end_reached: tuple[str | None] | None = None  # end_event, once finished
 
     def _take_facts(self, data: dict[str, Any]) -> dict[str, Any]:
         """Data without the request's facts, which are kept aside for this engine run."""
@@ -164,7 +221,7 @@ class Instance:
     @classmethod
     def start(cls, defn: Definition, data: dict[str, Any], now: datetime | None = None) -> Instance:
         """Create an instance, put the start data in, run to the first wait state."""
-        wf = BpmnWorkflow(defn.spec, defn.subprocess_specs, script_engine=defn.script_engine)
+        wf = _Workflow(defn.spec, defn.subprocess_specs)
         start = wf.get_tasks(state=TaskState.READY)[0]
         inst = cls(defn, wf, now)
         start.data.update(inst._take_facts(data))
@@ -176,8 +233,7 @@ class Instance:
         """Rebuild an instance from state saved by `dumps`."""
         dct = json.loads(state)
         wf = _SERIALIZER.from_dict(dct, spec=defn.spec, subprocess_specs=defn.subprocess_specs)
-        wf.script_engine = defn.script_engine
-        return cls(defn, wf, now)
+        return cls(defn, wf, now)  # the script engine is not stored: attached on the clock
 
     def dumps(self) -> str:
         """The engine state as JSON, without the spec."""
@@ -187,13 +243,12 @@ class Instance:
 
     def _steps(self) -> None:
         self.system_steps = []
-        token, facts = _CLOCK.set(self.now), REQUEST_FACTS.set(self.facts)
+        facts = REQUEST_FACTS.set(self.facts)
         try:
             self.workflow.do_engine_steps(did_complete_task=self._record)
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
         finally:
-            _CLOCK.reset(token)
             REQUEST_FACTS.reset(facts)
 
     def _record(self, task) -> None:
@@ -233,10 +288,18 @@ class Instance:
     @property
     def end_event(self) -> str | None:
         """The id of the end event reached, when finished."""
+        if self._end_reached is not None:
+            return self._end_reached[0]
+        end = None
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
             if task.task_spec.name in self.defn.end_status:
-                return task.task_spec.name
-        return None
+                end = task.task_spec.name
+                break
+        # a finished workflow no longer changes: look once (a step recorded per person of
+        # a form of 200 would otherwise walk the whole tree 200 times)
+        if self.finished:
+            self._end_reached = (end,)
+        return end
 
     @property
     def status(self) -> str:
@@ -284,7 +347,7 @@ class Instance:
         if not expression:
             return None
         try:
-            value = self.defn.script_engine.evaluate(task, expression)
+            value = self.workflow.script_engine.evaluate(task, expression)
         except SpiffWorkflowException as exc:
             raise _wrap(self.defn, exc) from exc
         return None if value is None else str(value)

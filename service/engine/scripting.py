@@ -6,14 +6,19 @@ against an explicit registry of helper functions; ``import``, ``open`` and dunde
 access fail with a clear message. Each evaluation runs on a budget (about 1 s of CPU,
 a bound on memory and on the size of any one value: see budget.py and instrument.py),
 writes only into dicts and lists, and gets the policy parameters frozen (frozen.py).
+
+The engine of one run carries its clock: `today()`, `id_facts` without a date and the
+duration timers all read the moment the service passed in, never the real clock behind
+its back (see `Scripts.engine`).
 """
 
 from __future__ import annotations
 
 import ast
-import datetime as _dt
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from types import MappingProxyType, ModuleType
 from typing import Any
@@ -40,7 +45,10 @@ from service.engine.budget import (
     guarded_mul,
     guarded_pow,
 )
+from service.engine.helpers import dated_helpers
 from service.engine.instrument import TICK, BudgetedTransformer, Compiled
+
+SHANGHAI = timezone(timedelta(hours=8))  # the association's business day
 
 
 class ScriptRejected(Exception):
@@ -256,11 +264,54 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
 
-def make_script_engine(helpers: Mapping[str, Callable[..., Any]]) -> PythonScriptEngine:
+def wall_clock() -> datetime:
+    """The real time, as aware UTC: the clock when the caller names none."""
+    return datetime.now(UTC)
+
+
+def iso_today(clock: Callable[[], datetime] = wall_clock) -> str:
+    """Today's date in Asia/Shanghai on `clock`, as ISO text (task data stores dates as text)."""
+    return clock().astimezone(SHANGHAI).date().isoformat()
+
+
+class ServiceScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine, restricted, with the clock of one engine run.
+
+    The service's duration timers count from `clock()` (see timers.py).
+    """
+
+    def __init__(self, environment: RestrictedEnvironment, clock: Callable[[], datetime]):
+        super().__init__(environment=environment)
+        self.clock = clock
+
+
+def make_script_engine(
+    helpers: Mapping[str, Callable[..., Any]], clock: Callable[[], datetime] = wall_clock
+) -> ServiceScriptEngine:
     """A SpiffWorkflow script engine running in the restricted environment."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+    return ServiceScriptEngine(RestrictedEnvironment(helpers), clock)
 
 
-def iso_today() -> str:
-    """Today's date in Asia/Shanghai as ISO text (task data stores dates as text)."""
-    return _dt.datetime.now(_dt.timezone(_dt.timedelta(hours=8))).date().isoformat()
+def _utc(moment: datetime) -> datetime:
+    """A naive timestamp is UTC (how the service stores time)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class Scripts:
+    """How one definition version runs designer code: its helpers, on the caller's clock."""
+
+    helpers: Mapping[str, Callable[..., Any]]  # those that read no date (policy, money...)
+
+    def engine(self, now: datetime | None = None) -> ServiceScriptEngine:
+        """A script engine whose today(), id_facts and timers see `now` (None: the real time)."""
+        if now is None:
+            clock = wall_clock
+        else:
+            moment = _utc(now)
+
+            def clock() -> datetime:
+                return moment
+
+        dated = dated_helpers(lambda: iso_today(clock))
+        return make_script_engine({**self.helpers, **dated}, clock)

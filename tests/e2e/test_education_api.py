@@ -215,7 +215,7 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
     ctx = app.extensions["memberflow"]
     ctx.clock = lambda: datetime(2027, 7, 1, 0, 0, 0)
     from service.db.uow import UnitOfWork
-    from service.services.education.learning import fire_due_timers
+    from service.services.workflow.timers import fire_due_timers
 
     with app.app_context():
         assert fire_due_timers(ctx, UnitOfWork(db.session)) >= 1
@@ -256,5 +256,5 @@ def test_a_form_of_twelve_persons_is_checked_person_by_person_and_audited_in_one
         titles = db.session.scalars(
             select(AuditRecord.task_title).where(AuditRecord.action == "system")
         ).all()
-        assert titles == ["准备人员数据×12、核验办理条件×12"], titles
+        assert titles == ["逐人核验办理条件×12"], titles
         db.session.remove()

@@ -3,7 +3,23 @@
 import copy
 from pathlib import Path
 
+from lxml import etree
+
 RULES = Path(__file__).resolve().parents[2] / "rules"
+PROCESSES = RULES.parent / "processes"
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def _process_names() -> dict[str, str]:
+    """Each business type's name as its BPMN writes it (the service passes the same map)."""
+    names = {}
+    for path in sorted(PROCESSES.glob("*.bpmn")):
+        process = etree.parse(str(path)).getroot().find(f"{BPMN}process")
+        names[process.get("id")] = process.get("name")
+    return names
+
+
+PROCESS_NAMES = _process_names()
 
 # Eligible for every business: known, in the unit, both memberships valid, one valid
 # 监理员 certificate that expires in 3 months, 本科 of a construction major 5 years ago,
@@ -77,6 +93,7 @@ def build_context(process_key: str, facts=None, person=None, **form) -> dict:
     line = {k: v for k, v in line.items() if v is not None}
     return {
         "process_key": process_key,
+        "process_names": PROCESS_NAMES,
         "person": line,
         "facts": build_facts(**(facts or {})),
         **form,

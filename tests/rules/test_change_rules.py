@@ -61,27 +61,31 @@ def test_member_info_change_eligibility(reasons, facts, expected):
 
 NEW = "new_employment"
 RENAMED = "unit_renamed"
-NEWCOMER = {"in_unit": False}
-ALREADY_HERE = "该人员已是本单位人员，无需办理调入"
+NEWCOMER = {"in_unit": False}  # in another unit: has not scanned this unit's transfer code
+NOT_CONSENTED = (
+    "该人员尚未同意调入本单位：请其用手机扫描本单位的个人变更单二维码确认后，再办理新单位入职"
+)
 RENAMED_EXPIRED = (
     "普通会员会籍已过期（有效期至2025-12-31），单位名称变更须会籍在有效期内，请先缴纳个人会员会费"
 )
 
 UNIT_CHANGE = {
-    "new employment of a newcomer": (NEW, NEWCOMER, []),
-    "new employment of someone already here": (NEW, {}, [ALREADY_HERE]),
+    # the person consented by scanning the unit's transfer code, and so belongs to it now
+    "new employment of a person who consented": (NEW, {}, []),
+    "new employment without the person's consent": (NEW, NEWCOMER, [NOT_CONSENTED]),
     "new employment of an unknown person": (NEW, {"known": False, "in_unit": False}, [UNKNOWN]),
-    "new employment with an expired membership": (NEW, {**NEWCOMER, **EXPIRED_MEMBERSHIP}, []),
+    # transfer, then renewal: an expired membership is paid on the form's bill
+    "new employment with an expired membership": (NEW, EXPIRED_MEMBERSHIP, []),
     "new employment with a cancelled membership": (
         NEW,
-        {**NEWCOMER, "ordinary_membership": "cancelled"},
+        {"ordinary_membership": "cancelled"},
         [MS_CANCELLED],
     ),
     "unit renamed": (RENAMED, {}, []),
     "unit renamed, person not in unit": (RENAMED, NEWCOMER, [NOT_IN_UNIT]),
     "unit renamed with an expired membership": (RENAMED, EXPIRED_MEMBERSHIP, [RENAMED_EXPIRED]),
     "no certificate": (RENAMED, {"certificates": {}}, ["未持有有效的培训证书，不能办理证书变更"]),
-    "expired certificate": (NEW, {**NEWCOMER, **ONLY_EXPIRED_JL}, [EXPIRED_JL]),
+    "expired certificate": (NEW, ONLY_EXPIRED_JL, [EXPIRED_JL]),
     "continuing in flight": (
         RENAMED,
         {"in_flight": ["continuing_education"]},
@@ -89,7 +93,7 @@ UNIT_CHANGE = {
     ),
     "specialty change and upgrade in flight": (
         NEW,
-        {**NEWCOMER, "in_flight": ["upgrade_education", "specialty_change"]},
+        {"in_flight": ["upgrade_education", "specialty_change"]},
         [NOT_IN_FLIGHT.format("普通会员专业变更、员升师")],
     ),
     "unpaid continuing bill": (

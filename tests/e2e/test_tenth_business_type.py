@@ -1,0 +1,99 @@
+"""A tenth business type added from files alone: a BPMN, its eligibility table and its
+forms (tests/fixtures/member_title_change/) put into copies of processes/, rules/ and
+forms/; no Python changes.
+
+个人会员职称变更 (member_title_change): the unit submits a member's new title, the rules
+check the person, the association reviews, and the end event's declared effect
+(`change_member_info`) writes the title into the member's record.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import pytest
+from conftest import REPO, in_db, make_app, seed_world, start_form, step_task, token_headers
+from sqlalchemy import select
+
+from service.db.models import Member, ProcessInstance
+from service.domain.validation import make_resident_id
+from service.services.membership.roster import MemberSeed, add_member
+
+KEY = "member_title_change"
+NAME = "个人会员职称变更"
+
+FILES = REPO / "tests" / "fixtures" / KEY  # the BPMN, its table and its two forms
+
+
+@pytest.fixture
+def tenth(db_url, tmp_path):
+    """The app on copies of the designers' folders plus the tenth type's four files."""
+    design = tmp_path / "design"
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, design / folder)
+    shutil.copy(FILES / f"{KEY}.bpmn", design / "processes")
+    shutil.copy(FILES / f"{KEY}_eligibility.dmn", design / "rules")
+    (design / "forms" / KEY).mkdir()
+    for form in FILES.glob("*.schema.json"):
+        shutil.copy(form, design / "forms" / KEY)
+    app = make_app(
+        db_url,
+        tmp_path,
+        processes_dir=design / "processes",
+        rules_dir=design / "rules",
+        forms_dir=design / "forms",
+    )
+    return app, seed_world(app)
+
+
+def _member(app, unit_id: int) -> str:
+    id_number = make_resident_id("44010619880512345")
+
+    def add(session):
+        seed = MemberSeed("李职称", id_number, unit_id, memberships={"普通会员": date(2099, 1, 1)})
+        add_member(session, seed)
+        session.commit()
+
+    in_db(app, add)
+    return id_number
+
+
+def _title(app, id_number: str) -> str | None:
+    return in_db(app, lambda s: s.scalar(select(Member.title).where(Member.id_number == id_number)))
+
+
+def test_a_tenth_business_type_runs_from_its_files_alone(tenth):
+    app, world = tenth
+    client = app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    association = token_headers(client, world.logins["association"])
+    id_number = _member(app, world.unit_id)
+    assert _title(app, id_number) == "中级"
+
+    listed = client.get("/api/v1/processes", headers=unit).get_json()
+    rows = listed if isinstance(listed, list) else listed.get("items", listed)
+    assert any(p["key"] == KEY and p["name"] == NAME for p in rows)
+
+    form = {"id_number": id_number, "name": "李职称", "changes": {"title": "高级"}}
+    started = start_form(client, unit, KEY, form)
+    assert started["status"] == "协会审核中"
+    assert started["business_key"].startswith("ZCBG")
+
+    # the rules name the business in flight by its BPMN name (there is no other copy of it)
+    refused = start_form(client, unit, KEY, form, expect=422)
+    assert f"有办理中的表单（{NAME}），不能同时办理" in json.dumps(refused, ensure_ascii=False)
+
+    assert _title(app, id_number) == "中级"  # nothing changes before the approval
+    # the names reach the rules for the request only: the stored state does not keep them
+    state = in_db(
+        app,
+        lambda s: s.scalar(
+            select(ProcessInstance.state).where(ProcessInstance.id == started["id"])
+        ),
+    )
+    assert "process_names" not in state and NAME not in state
+    done = step_task(client, association, started["id"], {"decision": "approve"})
+    assert done["status"] == "审批完成" and done["finished"] is True
+    assert _title(app, id_number) == "高级"  # the declared effect: change_member_info
