@@ -11,6 +11,7 @@ from datetime import date
 PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
 MAX_ID = 2**31 - 1
+MAX_CURSOR = 400  # as the API's `after`
 
 
 def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None:
@@ -33,13 +34,18 @@ def _date(name: str, value: str, errors: dict) -> date | None:
         return None
 
 
-def parse(args, names: tuple[str, ...], ids: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
+def parse(
+    args, names: tuple[str, ...], ids: tuple[str, ...] = (), cursor: bool = False
+) -> tuple[dict, dict, dict]:
     """(filters, paging, errors) from a list URL: `names` are its filters, of which those
-    ending in `_from`/`_to` are dates and `ids` are record ids; anything else is an error."""
+    ending in `_from`/`_to` are dates and `ids` are record ids; with `cursor` the list pages
+    by `after` too (the next page's cursor its 下一页 link carries); anything else is an
+    error."""
     errors: dict[str, str] = {}
     filters: dict = {}
+    paged_by = ("page", "page_size", "after") if cursor else ("page", "page_size")
     for name in args:
-        if name not in names + ("page", "page_size"):
+        if name not in names + paged_by:
             errors[name] = f"不支持的查询条件「{name}」"
     for name in names:
         value = (args.get(name) or "").strip()
@@ -56,6 +62,11 @@ def parse(args, names: tuple[str, ...], ids: tuple[str, ...] = ()) -> tuple[dict
         paging["page"] = _int("page", args["page"], 1, MAX_PAGE, errors) or 1
     if args.get("page_size"):
         paging["page_size"] = _int("page_size", args["page_size"], 1, 200, errors) or 20
+    if cursor and args.get("after"):
+        if len(args["after"]) > MAX_CURSOR:
+            errors["after"] = "翻页游标无效，请从列表重新翻页"
+        else:
+            paging["after"] = args["after"]
     return {k: v for k, v in filters.items() if v is not None}, paging, errors
 
 

@@ -30,7 +30,7 @@ DONE_COUNTED = 10000  # the done list's total counts this far ("10000+" beyond)
 
 def parse_query(args) -> tuple[dict, dict, dict[str, str]]:
     """(filters, paging, errors) from a queue's URL."""
-    return lists.parse(args, FILTERS, ids=("agency_id",))
+    return lists.parse(args, FILTERS, ids=("agency_id",), cursor=True)
 
 
 def _choices(who: Actor) -> dict:

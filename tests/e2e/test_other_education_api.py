@@ -17,8 +17,8 @@ from service.db import db
 from service.db.models import Bill, Certificate, LearningTask, Member, Membership
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.education.learning import fire_due_timers
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
+from service.services.workflow.timers import fire_due_timers
 
 TODAY = date(2026, 11, 28)
 APPROVE = {"decision": "approve", "remark": "同意"}
@@ -175,9 +175,10 @@ def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, cl
         m = s.scalars(select(Member).where(Member.id_number == n)).one()
         return s.scalars(select(Membership).where(Membership.member_id == m.id)).one().valid_until
 
-    assert in_db(app, membership) == date(2027, 11, 27)
+    # renewed for 普通会员's three years, to the same day (rules/policy.json, the manual)
+    assert in_db(app, membership) == date(2029, 11, 28)
     (task,) = client.get("/api/v1/learning-tasks", headers=unit).get_json()["items"]
-    assert (task["status"], task["deadline"]) == ("开课未学习", "2027-11-27")
+    assert (task["status"], task["deadline"]) == ("开课未学习", "2029-11-28")  # FAQ 3.18
     with app.app_context():
         fire_due_timers(app.extensions["memberflow"], UnitOfWork(db.session))
         db.session.remove()

@@ -14,8 +14,8 @@ from service.db import db
 from service.db.models import AuditRecord, Bill, ProcessInstance, WaitingEvent
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
-from service.services.education.learning import fire_due_timers
 from service.services.membership.roster import MemberSeed, add_member
+from service.services.workflow.timers import fire_due_timers
 
 # the pinned business day: 2026-11-28 12:00 in Shanghai
 PINNED = datetime(2026, 11, 28, 4, 0, 0)

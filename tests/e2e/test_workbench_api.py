@@ -474,4 +474,4 @@ def test_the_use_cases_the_pages_call_check_paging_and_filters_themselves(app, w
             in_db(app, lambda s, args=args: call(s, **args))
         assert field in refused.value.errors
     page = in_db(app, lambda s: call(s, page=3))
-    assert page == {"items": [], "total": 0, "page": 3, "page_size": 20}
+    assert page == {"items": [], "total": 0, "page": 3, "page_size": 20, "next_after": None}

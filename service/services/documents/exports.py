@@ -34,13 +34,12 @@ from service.services.workflow.scope import is_unit_admin, sees_everything
 
 CHUNK = 500
 ISSUER = "广东省建设监理协会"
-EDUCATION_PROCESSES = (
-    "initial_education",
-    "continuing_education",
-    "upgrade_education",
-    "specialty_change",
-    "engineer_cpd",
-)
+ENROLMENT_GROUP = "enrolment"  # the processes whose BPMN declares export_group="enrolment"
+
+
+def enrolment_processes(ctx: Context) -> list[str]:
+    """The education businesses whose forms the 报名表 lists (their BPMN says so)."""
+    return ctx.definitions.declaring(lambda d: d.export_group == ENROLMENT_GROUP)
 
 
 def _stream(uow: UnitOfWork, stmt: Select) -> Iterator[Row]:
@@ -274,16 +273,13 @@ ENROLMENT_COLUMNS = [
 ]
 
 
-def training_category(process_key: str, certificate_type: str | None) -> str:
-    """培训类别 as the manual writes it, e.g. 安全监理员初始教育."""
-    prefix = certificate_type or ""
-    return {
-        "initial_education": f"{prefix}初始教育",
-        "continuing_education": f"{prefix}继续教育",
-        "upgrade_education": "员升师教育",
-        "specialty_change": f"{prefix}专业变更",
-        "engineer_cpd": "专业会员(注师)继教",
-    }.get(process_key, process_key)
+def training_category(ctx: Context, process_key: str, certificate_type: str | None) -> str:
+    """培训类别 as the manual writes it, e.g. 安全监理员初始教育 (the BPMN's
+    `training_category`, else the process's name; an unknown key stays as it is)."""
+    defn = ctx.definitions.current.get(process_key)
+    if defn is None:
+        return process_key
+    return defn.declarations.training_label(defn.name, certificate_type)
 
 
 def _first_enrolment():
@@ -301,11 +297,14 @@ def _first_enrolment():
     )
 
 
-def _check_enrolment_filters(process, submitted_from, submitted_to) -> None:
-    if process is not None and process not in EDUCATION_PROCESSES:
-        raise FormInvalid({"process": "业务类型应为 " + "、".join(EDUCATION_PROCESSES)})
+def _check_enrolment_filters(ctx: Context, process, submitted_from, submitted_to) -> list[str]:
+    """The enrolment processes, after checking the filters against them."""
+    keys = enrolment_processes(ctx)
+    if process is not None and process not in keys:
+        raise FormInvalid({"process": "业务类型应为 " + "、".join(keys)})
     if None not in (submitted_from, submitted_to) and submitted_from > submitted_to:
         raise FormInvalid({"submitted_from": "提交日期起不能晚于提交日期止"})
+    return keys
 
 
 def export_enrolments(
@@ -321,7 +320,7 @@ def export_enrolments(
     progress=None,
 ) -> int:
     """报名表: one row per person on the caller's education forms, newest form first."""
-    _check_enrolment_filters(process, submitted_from, submitted_to)
+    keys = _check_enrolment_filters(ctx, process, submitted_from, submitted_to)
     forms = (
         instances_query(
             actor,
@@ -331,7 +330,7 @@ def export_enrolments(
             submitted_from=submitted_from,
             submitted_to=submitted_to,
         )
-        .where(ProcessInstance.process_key.in_(EDUCATION_PROCESSES))
+        .where(ProcessInstance.process_key.in_(keys))
         .with_only_columns(ProcessInstance.id)
         .subquery()
     )
@@ -355,19 +354,19 @@ def export_enrolments(
         .order_by(ProcessInstance.id.desc(), InstancePerson.position)
     )
     names = _process_names(ctx)
-    rows = _enrolment_rows(_stream(uow, stmt), names)
+    rows = _enrolment_rows(ctx, _stream(uow, stmt), names)
     return write_workbook(
         target, "报名表", ENROLMENT_COLUMNS, _reporting(uow, stmt, rows, progress)
     )
 
 
-def _enrolment_rows(rows: Iterable[Row], names: dict[str, str]) -> Iterator[tuple]:
+def _enrolment_rows(ctx: Context, rows: Iterable[Row], names: dict[str, str]) -> Iterator[tuple]:
     for r in rows:
         line = r.line if isinstance(r.line, dict) else {}
         yield (
             r.business_key,
             names.get(r.process_key, r.process_key),
-            training_category(r.process_key, r.certificate_type),
+            training_category(ctx, r.process_key, r.certificate_type),
             r.name,
             r.id_number,
             line.get("specialty_1"),
@@ -420,7 +419,7 @@ def export_learning(
             t.id_number,
             gender,
             mobile,
-            training_category(t.process_key, t.certificate_type),
+            training_category(ctx, t.process_key, t.certificate_type),
             t.status,
             _local(t.opened_at),
             t.deadline,

@@ -1,4 +1,4 @@
-"""Certificates issued and changed by passed learning, one effect per education business."""
+"""Certificates issued and changed by passed learning: the effects a process may declare."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from service.db.models import Certificate, LearningTask, Member
 from service.domain.person_facts import years_later
 from service.services.workflow.effects import Change
-from service.services.workflow.progress import next_number
+from service.services.workflow.messages import recipients_of
+from service.services.workflow.numbers import next_number
 
 CERTIFICATE_CODES = {"安全监理员": "AQ", "监理员": "JL", "专业监理工程师": "ZJ"}
 
@@ -89,20 +90,60 @@ def _specialty_passed(c: Change, task: LearningTask, line: dict, member: Member)
 
 LearningEffect = Callable[[Change, LearningTask, dict, Member], None]
 
+# what a passed learning task may declare (`learning_effect`, engine/declarations.py)
 LEARNING_EFFECTS: dict[str, LearningEffect] = {
-    "initial_education": _initial_passed,
-    "continuing_education": _continuing_passed,
-    "upgrade_education": _upgrade_passed,
-    "specialty_change": _specialty_passed,
+    "issue_certificate": _initial_passed,
+    "renew_certificate": _continuing_passed,
+    "upgrade_certificate": _upgrade_passed,
+    "change_specialty": _specialty_passed,
 }
 
 
-def apply_learning_passed(c: Change, tasks: list[LearningTask]) -> None:
-    """The certificate effect of each person's passed learning on one form."""
+def apply_learning_passed(c: Change, tasks: list[LearningTask], messages=None) -> None:
+    """The certificate effect the form's process declares, for each person's passed learning;
+    each certificate issued or changed is told to its holder and unit (业务消息)."""
+    name = c.defn.declarations.learning_effect
+    if name is None:
+        return
+    effect = LEARNING_EFFECTS[name]
     lines = {person.id_number: dict(person.line) for person, _ in c.persons()}
     with c.session.no_autoflush:  # a certificate is built over several look-ups
         for task in tasks:
-            effect = LEARNING_EFFECTS.get(task.process_key)
             member = c.session.get(Member, task.member_id) if task.member_id else None
-            if effect is not None and member is not None:
+            if member is not None:
+                held = _held(c, member) if messages is not None else {}
                 effect(c, task, lines.get(task.id_number, {}), member)
+                if messages is not None:
+                    _tell(c, messages, member, held)
+
+
+def _held(c: Change, member: Member) -> dict[int, tuple]:
+    certs = c.session.scalars(select(Certificate).where(Certificate.member_id == member.id))
+    return {cert.id: _facts(cert) for cert in certs}
+
+
+def _facts(cert: Certificate) -> tuple:
+    return (cert.type, cert.number, cert.valid_until, cert.specialty_1, cert.specialty_2)
+
+
+def _tell(c: Change, messages, member: Member, held: dict[int, tuple]) -> None:
+    """certificate_issued for each certificate of the member the effect wrote or changed."""
+    c.session.flush()
+    for cert in c.session.scalars(select(Certificate).where(Certificate.member_id == member.id)):
+        if held.get(cert.id) == _facts(cert):
+            continue
+        messages.send(
+            c.session,
+            "certificate_issued",
+            recipients_of(c.session, member.unit_id, [member.id]),
+            {
+                "person": member.name,
+                "certificate_type": cert.type,
+                "certificate_number": cert.number,
+                "valid_until": f"{cert.valid_until:%Y年%m月%d日}",
+            },
+            f"certificate_issued:{cert.id}:{cert.valid_until.isoformat()}:{c.row.id}",
+            c.now,
+            member_id=member.id,
+            unit_id=member.unit_id,
+        )

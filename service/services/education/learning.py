@@ -3,7 +3,8 @@
 Results arrive as a JSON batch or as the platform's Excel export. A batch is checked as a
 whole: one bad row rejects the batch with a per-row report and nothing is imported. A
 pass delivers the BPMN message the person's learning branch waits for and applies the
-certificate effect; a deadline that passes expires the learning task.
+certificate effect. A deadline that passes expires the learning task (the BPMN timer fires in
+workflow/timers.py).
 """
 
 from __future__ import annotations
@@ -12,24 +13,22 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import LearningTask, Member, ProcessInstance, Unit, WaitingEvent
+from service.db.models import LearningTask, Member, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
-from service.engine import Instance
 from service.services.documents.excel_import import Limits, read_table
 from service.services.education.certificates import apply_learning_passed
-from service.services.workflow import advance, progress
+from service.services.workflow import audit, moving
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import Change
+from service.services.workflow.learning_waits import EXPIRED, LEARNING_MESSAGE, OPEN, PASSED
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
 
-OPEN = ("开课未学习", "学习中")
-PASSED, EXPIRED = "已通过", "已过期"
 EXAM_STATUSES = {
     "未考试": "未考试",
     "未通过": "未通过",
@@ -209,12 +208,6 @@ def _max_attempts(ctx: Context) -> int:
 
 
 def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
-    row = uow.session.get(ProcessInstance, instance_id)
-    defn = ctx.definitions.version(uow.session, row.definition_version_id)
-    inst = Instance.load(defn, row.state, now)
-    before = {t.id for t in inst.ready_tasks()}
-    had_waiting = bool(inst.waiting_events())
-    status_before = row.status
     payloads = {
         task.id_number: {
             "id_number": task.id_number,
@@ -224,83 +217,22 @@ def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
         }
         for task in tasks
     }
-    delivered = inst.deliver_messages(advance.LEARNING_MESSAGE, payloads)
-    if set(delivered) != set(payloads):  # someone recorded it, or the deadline passed, meanwhile
-        raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
-    apply_learning_passed(Change(uow.session, row, inst.data, defn, today, now), tasks)
-    for task in tasks:
-        progress.audit(
-            uow.session,
-            row,
-            actor,
-            "learning",
-            now,
-            decision="passed",
-            remark=f"{task.name}（{task.id_number}）学习考试通过",
-            before=status_before,
-            after=inst.status,
-            detail={"id_number": task.id_number, "learning_task_id": task.id},
-        )
-    advance.save(uow.session, row, inst, defn, now, today, before, had_waiting)
-
-
-def fire_due_timers(ctx: Context, uow: UnitOfWork, limit: int = 200) -> int:
-    """Fire the timers due by now, one instance per transaction; how many fired."""
-    now, today = ctx.now(), ctx.today()
-    ids = list(
-        uow.session.scalars(
-            select(WaitingEvent.instance_id)
-            .where(WaitingEvent.kind == "timer", WaitingEvent.due_at <= now)
-            .group_by(WaitingEvent.instance_id)
-            .order_by(func.min(WaitingEvent.due_at))
-            .limit(limit)
-        )
-    )
-    uow.rollback()
-    fired_total = 0
-    system = Actor(None, "系统", "system")
-    for instance_id in ids:
-        try:
-            row = uow.session.get(ProcessInstance, instance_id)
-            defn = ctx.definitions.version(uow.session, row.definition_version_id)
-            inst = Instance.load(defn, row.state, now)
-            before = {t.id for t in inst.ready_tasks()}
-            status_before = row.status
-            fired = inst.fire_timers(now)
-            still_waiting = {
-                ev["correlation"]
-                for ev in inst.waiting_events()
-                if ev["kind"] == "message" and ev["name"] == advance.LEARNING_MESSAGE
-            }
-            for ev in fired:  # a person whose learning wait ended by its timer: expired
-                if ev.get("correlation") and ev["correlation"] not in still_waiting:
-                    _expire(uow, row, ev["correlation"], now)
-            advance.save(uow.session, row, inst, defn, now, today, before, True)
-            progress.audit(
-                uow.session,
-                row,
-                system,
-                "timer",
-                now,
-                before=status_before,
-                after=row.status,
-                detail={"fired": fired},
+    with moving.move(ctx, uow, instance_id, now, today) as m:
+        delivered = m.inst.deliver_messages(LEARNING_MESSAGE, payloads)
+        if set(delivered) != set(payloads):  # recorded meanwhile, or the deadline passed
+            raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
+        change = Change(uow.session, m.row, m.inst.data, m.defn, today, now)
+        apply_learning_passed(change, tasks, m.messages)
+        for task in tasks:
+            m.record(
+                audit.Step(
+                    actor,
+                    "learning",
+                    decision="passed",
+                    remark=f"{task.name}（{task.id_number}）学习考试通过",
+                    detail={"id_number": task.id_number, "learning_task_id": task.id},
+                )
             )
-            uow.commit()
-            fired_total += len(fired)
-        except StaleDataError:
-            uow.rollback()  # someone moved it meanwhile; the next run sees it again
-    return fired_total
-
-
-def _expire(uow: UnitOfWork, row: ProcessInstance, id_number: str, now) -> None:
-    task = uow.session.scalars(
-        select(LearningTask).where(
-            LearningTask.instance_id == row.id, LearningTask.id_number == id_number
-        )
-    ).first()
-    if task is not None and task.status in OPEN:
-        task.status, task.updated_at = EXPIRED, now
 
 
 def _shanghai_day_start(day: date) -> datetime:

@@ -7,7 +7,7 @@ on the finance task confirms it with the receipt when finance approves.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
 from service.domain.actor import Actor
-from service.domain.person_facts import years_later
+from service.domain.person_facts import membership_until
 from service.engine import Definition
 
 # 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md)
@@ -108,7 +108,7 @@ def renew_memberships(
     ids = [x["id_number"] for x in bill.lines if _money(x.get("membership_fee")) > 0]
     if not ids:
         return
-    years = int(policy.get("membership_validity_years", 1))
+    term = policy.get("membership_validity_years", 1)
     members = session.scalars(select(Member).where(Member.id_number.in_(ids)))
     for member in members:
         ms = session.scalars(
@@ -116,7 +116,7 @@ def renew_memberships(
                 Membership.member_id == member.id, Membership.level == "普通会员"
             )
         ).first()
-        until = years_later(today, years) - timedelta(days=1)
+        until = membership_until(term, "普通会员", today)
         if ms is None:
             session.add(
                 Membership(

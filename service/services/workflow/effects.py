@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from service.db.models import (
     Unit,
 )
 from service.domain.passwords import UNUSABLE
-from service.domain.person_facts import years_later
+from service.domain.person_facts import membership_until
 from service.engine import Definition
 
 
@@ -81,8 +81,7 @@ def _member_join_approved(c: Change) -> None:
     member.status = "自由态"
     session.flush()
     level = data["member_level"]
-    valid_until = years_later(today, c.years("membership_validity_years", 1))
-    valid_until -= timedelta(days=1)
+    valid_until = membership_until(c.policy.get("membership_validity_years", 1), level, today)
     membership = session.scalars(
         select(Membership).where(Membership.member_id == member.id, Membership.level == level)
     ).first()
@@ -179,7 +178,7 @@ def _cancellation_approved(c: Change) -> None:
                 cert.updated_at, cert.instance_id = c.now, c.row.id
         remaining = [cert.type for cert in certs if cert.status != "cancelled"]
         outcome = c.defn.decisions.evaluate(
-            "certificate_cancellation_membership", {"remaining_types": remaining}
+            "certificate_cancellation_membership", {"remaining_types": remaining}, c.now
         )
         if outcome.get("cancels_membership"):
             c.session.execute(
@@ -209,13 +208,13 @@ def _cpd_approved(c: Change) -> None:
 
 Effect = Callable[[Change], None]
 
-# (process key, end event id) -> what reaching that end changes
-EFFECTS: dict[tuple[str, str], Effect] = {
-    ("member_join", "approved_end"): _member_join_approved,
-    ("member_info_change", "approved_end"): _info_change_approved,
-    ("certificate_unit_change", "approved_end"): _unit_change_approved,
-    ("certificate_cancellation", "approved_end"): _cancellation_approved,
-    ("engineer_cpd", "approved_end"): _cpd_approved,
+# the effects an end event may declare (`effect` property, engine/declarations.py EFFECTS)
+EFFECTS: dict[str, Effect] = {
+    "admit_member": _member_join_approved,
+    "change_member_info": _info_change_approved,
+    "change_certificate_unit": _unit_change_approved,
+    "cancel_certificates": _cancellation_approved,
+    "record_cpd": _cpd_approved,
 }
 
 
@@ -228,7 +227,7 @@ def apply_effects(
     today: date,
     now: datetime,
 ) -> None:
-    """Apply the records change of a finished instance, if its end has one."""
-    effect = EFFECTS.get((inst.process_key, end_event or ""))
-    if effect is not None:
-        effect(Change(session, inst, data, defn, today, now))
+    """Apply the records change the end event reached declares, if it declares one."""
+    name = defn.declarations.effects.get(end_event or "")
+    if name is not None:
+        EFFECTS[name](Change(session, inst, data, defn, today, now))

@@ -7,6 +7,8 @@ with the same context, so this answer and the check at start agree.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jsonschema import Draft202012Validator
 from sqlalchemy import false, or_, select
 
@@ -74,20 +76,24 @@ def _check_lines(defn: Definition, lines: list) -> None:
         raise FormInvalid(errors)
 
 
-def _context(defn: Definition, form: dict, line: dict, facts: dict, unit: Unit | None, today):
+def _context(
+    defn: Definition, form: dict, line: dict, facts: dict, unit: Unit | None, today, names: dict
+):
     return {
         **form,
         "person": line,
         "facts": facts,
         "process_key": defn.key,
+        "process_names": names,
         "initiator_role": "unit_admin",
         "submitted_on": today.isoformat(),
         "unit_name": unit.name if unit else None,
     }
 
 
-def _judge(defn: Definition, context: dict) -> dict:
-    reasons = defn.decisions.evaluate(defn.eligibility_decision, context).get("failure_reasons", [])
+def _judge(defn: Definition, context: dict, now: datetime) -> dict:
+    found = defn.decisions.evaluate(defn.eligibility_decision, context, now)
+    reasons = found.get("failure_reasons", [])
     answer = {"eligible": not reasons, "reasons": list(reasons)}
     if CANCELLATION_DECISION in defn.decisions and "certificate_types" in context["person"]:
         facts = context["facts"]
@@ -97,7 +103,9 @@ def _judge(defn: Definition, context: dict) -> dict:
             for t, c in facts.get("certificates", {}).items()
             if c["status"] != "cancelled" and t not in cancelling
         ]
-        outcome = defn.decisions.evaluate(CANCELLATION_DECISION, {"remaining_types": remaining})
+        outcome = defn.decisions.evaluate(
+            CANCELLATION_DECISION, {"remaining_types": remaining}, now
+        )
         answer["cancels_membership"] = bool(outcome.get("cancels_membership"))
         answer["membership_note"] = outcome.get("membership_note")
     return answer
@@ -146,7 +154,8 @@ def unit_eligibility(
     if "reason" in defn.start_fields and not reason:
         options = defn.start_fields["reason"].get("enum") or []
         form = {"reason": options[-1]} if options else {}
-    today = ctx.today()
+    today, names = ctx.today(), ctx.definitions.names()
+    now = ctx.now()  # the moment the rules' today() sees
     stmt = select(Member).where(Member.unit_id == unit_id)
     if member_ids is not None:
         stmt = stmt.where(Member.id.in_(member_ids))
@@ -173,7 +182,8 @@ def unit_eligibility(
         if "certificate_types" in props:
             held = [t for t, c in facts["certificates"].items() if c["status"] != "cancelled"]
             line["certificate_types"] = [certificate_type] if certificate_type else held
-        answer = _shown(_judge(defn, _context(defn, form, line, facts, unit, today)), facts)
+        context = _context(defn, form, line, facts, unit, today, names)
+        answer = _shown(_judge(defn, context, now), facts)
         items.append({"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer})
     return {
         "process": defn.key,
@@ -201,7 +211,8 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
         raise FormInvalid({"persons": "请至少填写一名人员"})
     _check_lines(defn, lines)
     unit = uow.session.get(Unit, actor.unit_id)
-    today = ctx.today()
+    today, names = ctx.today(), ctx.definitions.names()
+    now = ctx.now()  # the moment the rules' today() sees
     records = person_records(uow.session, [p["id_number"] for p in lines])
     form = {k: v for k, v in payload.items() if k != "persons"}
     charged = FEE_DECISION in defn.decisions
@@ -214,12 +225,12 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
             actor.unit_id,
             today,
         )
-        context = _context(defn, form, line, facts, unit, today)
-        answer = _judge(defn, context)
+        context = _context(defn, form, line, facts, unit, today, names)
+        answer = _judge(defn, context, now)
         item = {"index": i, "id_number": line["id_number"], "name": line.get("name")}
         item.update(_shown(answer, facts))
         if charged and answer["eligible"] and disclosure.employs(facts):
-            item.update(_fee(defn, context))  # (a fee may tell of another unit's member)
+            item.update(_fee(defn, context, now))  # (may tell of another unit's member)
         items.append(item)
     view = {"process": defn.key, "process_name": defn.name, "items": items}
     if charged:
@@ -228,9 +239,9 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     return view
 
 
-def _fee(defn: Definition, context: dict) -> dict:
+def _fee(defn: Definition, context: dict, now: datetime) -> dict:
     """One eligible person's fee as the process will bill it (its fee table, same context)."""
-    found = defn.decisions.evaluate(FEE_DECISION, context)
+    found = defn.decisions.evaluate(FEE_DECISION, context, now)
     return {
         "support_fee": found.get("support_fee") or "0.00",
         "membership_fee": found.get("membership_fee") or "0.00",

@@ -1,10 +1,12 @@
 """Facts from the database that a process's rules read, computed before the engine runs.
 
-Each process names the facts it needs here; the rules (DMN) decide what they mean.
+Each process declares the facts it needs (`facts` on its BPMN process: a name in FACTS
+below); the rules (DMN) decide what they mean.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from sqlalchemy import exists, select
@@ -26,13 +28,20 @@ from service.domain.person_facts import (
     PersonRecord,
     person_facts,
 )
+from service.engine import Definition
 
 OPEN_LEARNING = ("开课未学习", "学习中")
 
 
-def _member_join(
-    session: Session, data: dict, today: date, instance_id: int | None, unit_id: int | None
+def _applicant(
+    session: Session,
+    process_key: str,
+    data: dict,
+    today: date,
+    instance_id: int | None,
+    unit_id: int | None,
 ) -> dict:
+    """One applicant: already a member? another application of this process in flight?"""
     id_number = str(data.get("id_number") or "").strip().upper()
     is_member = exists().where(  # a cancelled membership is none, though its end is ahead
         Member.id_number == id_number,
@@ -41,7 +50,7 @@ def _member_join(
         Membership.cancelled_on.is_(None),
     )
     in_flight = exists().where(
-        ProcessInstance.process_key == "member_join",
+        ProcessInstance.process_key == process_key,
         ProcessInstance.subject_id_number == id_number,
         ProcessInstance.finished.is_(False),
     )
@@ -161,19 +170,41 @@ def _persons(
     return {"person_facts": facts, "process_key": process_key}
 
 
+Facts = Callable[[Session, str, dict, date, int | None, int | None], dict]
+
+# the facts a process may declare (`facts` property, engine/declarations.py FACTS)
+FACTS: dict[str, Facts] = {"applicant": _applicant, "persons": _persons}
+
+
 # the keys the providers add to task data (shown to nobody: the API strips them)
-FACT_KEYS = frozenset({"is_member", "join_in_flight", "records_here", "person_facts", "facts"})
+FACT_KEYS = frozenset(
+    {"is_member", "join_in_flight", "records_here", "person_facts", "facts", "process_names"}
+)
+# every name the service itself puts into task data or a decision's context: what
+# `memberflow check` accepts besides form fields, script names and helpers (engine/names.py)
+PROVIDED_NAMES = FACT_KEYS | {
+    "submitted_on",  # start (instances.py)
+    "process_key",
+    "initiator_role",
+    "unit_name",
+    "remaining_types",  # certificate_cancellation_membership (effects.py, eligibility.py)
+}
 
 
 def facts_for(
     session: Session,
-    process_key: str,
+    defn: Definition,
     data: dict,
     today: date,
     instance_id: int | None = None,
     unit_id: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dict:
-    """The database facts a process's rules need, for the data about to be submitted."""
-    if process_key == "member_join":
-        return _member_join(session, data, today, instance_id, unit_id)
-    return _persons(session, process_key, data, today, instance_id, unit_id)
+    """The database facts a process's rules need, for the data about to be submitted.
+
+    `names` (process key -> the BPMN's name) reach the rules as `process_names`, for
+    reasons that name another business; the engine keeps them out of the stored state.
+    """
+    provider = FACTS[defn.declarations.facts or "persons"]
+    facts = provider(session, defn.key, data, today, instance_id, unit_id)
+    return {**facts, "process_names": dict(names or {})}

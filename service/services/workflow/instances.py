@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
@@ -20,16 +20,16 @@ from service.db.uow import UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
-from service.engine import Definition, Instance
-from service.services.workflow import advance, bills, files, persons, progress
+from service.engine import Definition, EngineError, Instance
+from service.services.workflow import audit, bills, files, incidents, moving, numbers, persons
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
 from service.services.workflow.forms import validate_form
-from service.services.workflow.paging import page_of
+from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import instances_in_scope, is_member, may_start
 
-RECORD_ACTIONS = ("start", "complete", "return")
+RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate")
 
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
@@ -62,6 +62,8 @@ def start_process(
         return _start(
             ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id, defn
         )
+    except EngineError as exc:  # the diagram failed at its first steps: nothing kept
+        raise incidents.record(ctx, uow, actor, exc, key, version_id, data=data) from exc
     except RuleFailed:
         # a concurrent request with the same key may have won between our look-up and now
         uow.rollback()
@@ -99,8 +101,8 @@ def _start(
     agency_id = actor.agency_id or (unit.agency_id if unit else None)
     if is_member(actor):
         agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
-    if key == "member_join":
-        payload.setdefault("birth_date", None)
+    for name in defn.declarations.blank_fields:  # scripts read them even when left out
+        payload.setdefault(name, None)
     payload.update(
         submitted_on=today.isoformat(),
         process_key=key,
@@ -108,14 +110,23 @@ def _start(
         unit_name=unit.name if unit else None,
     )
     persons.lock(uow.session, payload)
-    payload.update(facts_for(uow.session, key, payload, today, unit_id=actor.unit_id))
+    payload.update(
+        facts_for(
+            uow.session,
+            defn,
+            payload,
+            today,
+            unit_id=actor.unit_id,
+            names=ctx.definitions.names(),
+        )
+    )
     inst = Instance.start(defn, payload, now)
     persons.refuse_ineligible(inst.data, inst.facts)
     lock_field = defn.start_props.get("exclusive_subject")
     row = ProcessInstance(
         process_key=key,
         definition_version_id=version_id,
-        business_key=progress.next_form_number(uow.session, defn.business_key_prefix, today),
+        business_key=numbers.next_form_number(uow.session, defn.business_key_prefix, today),
         unit_id=actor.unit_id,
         agency_id=agency_id,
         member_id=actor.member_id,
@@ -142,16 +153,9 @@ def _start(
         # another form about the same subject won the race: said as the rules would say it
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
     persons.sync(uow.session, row, payload)
-    progress.audit(
-        uow.session,
-        row,
-        actor,
-        "start",
-        now,
-        after=row.status,
-        detail={"business_key": row.business_key},
-    )
-    open_rows = advance.save(uow.session, row, inst, defn, now, today, set(), False)
+    first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
+    first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
+    open_rows = first.save()
     files.link_to_instance(uow, used, row.id, row.unit_id)
     uow.session.flush()
     view = _summary(row, defn.name)
@@ -267,36 +271,42 @@ def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) 
     bill = bills.bill_of(uow.session, row.id)
     view["bill"] = bills.bill_view(bill) if bill is not None else None
     view["person_count"] = row.person_count
+    view["version"] = ctx.definitions.version_number(uow.session, row.definition_version_id)
     return view
+
+
+# what a list row shows of an instance: never its engine state
+LIST_COLUMNS = (
+    ProcessInstance.id,
+    ProcessInstance.process_key,
+    ProcessInstance.business_key,
+    ProcessInstance.status,
+    ProcessInstance.unit_id,
+    ProcessInstance.agency_id,
+    ProcessInstance.member_id,
+    ProcessInstance.subject_name,
+    ProcessInstance.subject_id_number,
+    ProcessInstance.finished,
+    ProcessInstance.submitted_at,
+    ProcessInstance.updated_at,
+    ProcessInstance.finished_at,
+    ProcessInstance.person_count,
+)
 
 
 def instances_query(
     actor: Actor, key=None, status=None, q=None, submitted_from=None, submitted_to=None
 ):
-    """The forms the caller may see, filtered (shared by GET /instances, the summary, exports)."""
-    stmt = instances_in_scope(select(ProcessInstance), actor)
+    """The forms the caller may see, filtered (shared by GET /instances, the summary, exports);
+    it selects the list's columns, never the engine state."""
+    stmt = instances_in_scope(select(*LIST_COLUMNS), actor)
     if key:
         stmt = stmt.where(ProcessInstance.process_key == key)
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if q:
-        # % and _ are searched for as themselves, not as wildcards
-        text, exact = q.strip(), q.strip().upper()
-        listed = exists().where(
-            InstancePerson.instance_id == ProcessInstance.id,
-            or_(
-                InstancePerson.name.contains(text, autoescape=True),
-                InstancePerson.id_number == exact,
-            ),
-        )
-        stmt = stmt.where(
-            or_(
-                ProcessInstance.subject_name.contains(text, autoescape=True),
-                ProcessInstance.subject_id_number == exact,
-                ProcessInstance.business_key == exact,
-                listed,
-            )
-        )
+        found = _searched(q).cte("searched")  # one look-up, should the page and total both ask
+        stmt = stmt.where(ProcessInstance.id.in_(select(found.c.id)))
     if submitted_from:
         start = datetime.combine(submitted_from, time()) - SHANGHAI
         stmt = stmt.where(ProcessInstance.submitted_at >= start)
@@ -304,6 +314,25 @@ def instances_query(
         end = datetime.combine(submitted_to, time()) + timedelta(days=1) - SHANGHAI
         stmt = stmt.where(ProcessInstance.submitted_at < end)
     return stmt
+
+
+def _searched(q: str):
+    """The ids of the forms `q` finds: part of the subject's or a listed person's name, a
+    whole ID number of either, or the whole form number. Each branch is looked up by its
+    own index (names by trigram on PostgreSQL), so a search never walks every form; % and _
+    are searched for as themselves, not as wildcards."""
+    text, exact = q.strip(), q.strip().upper()
+    return union(
+        select(ProcessInstance.id).where(
+            ProcessInstance.subject_name.contains(text, autoescape=True)
+        ),
+        select(ProcessInstance.id).where(ProcessInstance.subject_id_number == exact),
+        select(ProcessInstance.id).where(ProcessInstance.business_key == exact),
+        select(InstancePerson.instance_id).where(
+            InstancePerson.name.contains(text, autoescape=True)
+        ),
+        select(InstancePerson.instance_id).where(InstancePerson.id_number == exact),
+    )
 
 
 def known_statuses(definitions: Definitions) -> list[str]:
@@ -345,46 +374,76 @@ def check_filters(definitions: Definitions, key: str | None, status: str | None)
 
 
 def list_instances(
-    ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    page: int = 1,
+    page_size: int = 20,
+    after: str | None = None,
+    **filters,
 ) -> dict:
-    """The caller's instances, newest first, paginated with a total."""
+    """The caller's instances, newest first, paginated with a total; `after` (a page's
+    `next_after`) seeks to the page after that one instead of counting rows off."""
     check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
-    stmt = instances_query(actor, **filters)
-    total, result = page_of(uow.session, stmt, ProcessInstance.id.desc(), page, page_size)
-    rows = list(result.scalars())
-    ids = [r.id for r in rows]
-    tasks = _open_tasks(uow, ids)
-    units = _unit_names(uow, {r.unit_id for r in rows})
-    amounts = dict(
-        uow.session.execute(
-            select(Bill.instance_id, Bill.amount).where(Bill.instance_id.in_(ids))
-        ).all()
-    )
+    listed = instances_query(actor, **filters)
+    newest = ProcessInstance.id.desc()
+    # the page's ids first, from an index alone (each filter's index ends in id); then
+    # their rows, their units' names and bills' amounts, and the list's total counted once
+    ids = listed.with_only_columns(ProcessInstance.id).order_by(newest).limit(page_size)
+    if after:
+        cursor = read_cursor(after, "instances", (int,))
+        ids = ids.where(seek([ProcessInstance.id], True, cursor.key))
+        offset, page = cursor.offset, cursor.offset // page_size + 1
+    else:
+        offset = (page - 1) * page_size
+        ids = ids.offset(offset)
+    ids = ids.subquery()
+    # count(*), not count(id): the planner may count the list's smallest index
+    counted = listed.with_only_columns(func.count()).select_from(ProcessInstance)
+    counted = counted.scalar_subquery()
+    rows = uow.session.execute(
+        select(*LIST_COLUMNS, Unit.name.label("unit_name"), Bill.amount, counted.label("total"))
+        .join(ids, ids.c.id == ProcessInstance.id)
+        .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .outerjoin(Bill, Bill.instance_id == ProcessInstance.id)
+        .order_by(newest)
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = 0 if offset == 0 else uow.session.scalar(select(counted))
+    tasks = _open_tasks(uow, [r.id for r in rows])
     items = []
     for r in rows:
         item = _summary(r, _process_name(ctx.definitions, r.process_key))
         item.update(
             open_tasks=tasks[r.id],
-            unit_name=units.get(r.unit_id),
+            unit_name=r.unit_name,
             person_count=r.person_count,
-            amount=f"{amounts[r.id]:.2f}" if r.id in amounts else None,
+            amount=f"{r.amount:.2f}" if r.amount is not None else None,
         )
         items.append(item)
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
-
-
-def _unit_names(uow: UnitOfWork, unit_ids: set) -> dict[int, str]:
-    ids = {i for i in unit_ids if i is not None}
-    if not ids:
-        return {}
-    return dict(uow.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+    more = len(rows) == page_size and offset + page_size < total
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "next_after": cursor_token("instances", offset + page_size, (rows[-1].id,))
+        if more
+        else None,
+    }
 
 
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
     """A count of the caller's instances per status label."""
     check_filters(ctx.definitions, filters.get("key"), None)
     filters.pop("status", None)
-    sub = instances_query(actor, **filters).subquery()
-    rows = uow.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+    stmt = instances_query(actor, **filters)
+    rows = uow.session.execute(
+        stmt.with_only_columns(ProcessInstance.status, func.count()).group_by(
+            ProcessInstance.status
+        )
+    )
     counts = {status: n for status, n in rows}
     return {"counts": counts, "total": sum(counts.values())}

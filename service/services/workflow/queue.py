@@ -22,6 +22,7 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import task_brief
+from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import manages_queue, sees_all_agencies, task_scope
 
 SCOPES = ("available", "mine", "done", "claimed")
@@ -29,6 +30,7 @@ SORTS = ("waiting", "submitted", "submitted_asc", "completed")
 MAX_PAGE_SIZE = 200  # as the API's PageArgs
 # written into the SQL, not bound: the planners then match the partial indexes' WHERE
 OPEN = literal("open", literal_execute=True)
+COMPLETED = literal("completed", literal_execute=True)
 _DIGIT = re.compile(r"[0-9]")
 _LAST_FOUR = re.compile(r"[0-9X]{4}")
 
@@ -92,7 +94,7 @@ def _in_scope(actor: Actor, scope: str) -> list:
         return [UserTask.state == OPEN, UserTask.claimed_by.is_not(None)]
     conditions = task_scope(actor)
     if scope == "done":
-        return [*conditions, UserTask.completed_by == actor.id, UserTask.state == "completed"]
+        return [*conditions, UserTask.completed_by == actor.id, UserTask.state == COMPLETED]
     conditions.append(UserTask.state == OPEN)
     if scope == "mine":
         return [*conditions, UserTask.claimed_by == actor.id]
@@ -178,6 +180,15 @@ ORDERS = {
 }
 
 
+# each order's sort key, for the cursor of the next page: its columns and their direction
+SEEKS = {
+    "waiting": ((UserTask.created_at, UserTask.id), False),
+    "submitted": ((UserTask.submitted_at, UserTask.id), True),
+    "submitted_asc": ((UserTask.submitted_at, UserTask.id), False),
+    "completed": ((UserTask.completed_at, UserTask.id), True),
+}
+
+
 def listing(
     ctx: Context,
     session: Session,
@@ -187,38 +198,58 @@ def listing(
     page: int,
     size: int,
     count_limit: int | None = None,
+    after: str | None = None,
 ) -> dict:
-    """One page of the list with its total; the total comes with the page (one pass over
-    the list), only a page past the end counts on its own. With `count_limit`, the page is
-    read alone and a second query counts at most that many rows."""
+    """One page of the list with its total, in one statement: the page's tasks read by
+    index in the list's order, the total counted once beside them (only a page past the end
+    counts on its own). With `count_limit` the total counts no further than that. `after`
+    (a page's `next_after`) seeks past that page's last row instead of skipping rows."""
     if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
         raise _invalid(
             {"page": "页码须不小于1"} if page < 1 else {"page_size": "每页条数须为1–200"}
         )
-    if count_limit is not None:
-        return _capped(ctx, session, actor, f, sort, page, size, count_limit)
-    ids = (
-        query(actor, f, select(UserTask.id, func.count().over().label("total")))
-        .order_by(*ORDERS[sort])
-        .limit(size)
-        .offset((page - 1) * size)
-        .subquery()
-    )
-    rows = session.execute(_rows(select(ids.c.total), ids, sort)).all()
+    columns, descending = SEEKS[sort]
+    ids = query(actor, f, select(UserTask.id)).order_by(*ORDERS[sort]).limit(size)
+    if after:
+        cursor = read_cursor(after, f"{f.scope}:{sort}", (datetime, int))
+        ids = ids.where(seek(columns, descending, cursor.key))
+        offset, page = cursor.offset, cursor.offset // size + 1
+    else:
+        offset = (page - 1) * size
+        ids = ids.offset(offset)
+    if count_limit is None:
+        counted = query(actor, f, select(func.count(UserTask.id))).scalar_subquery()
+    else:
+        some = query(actor, f, select(UserTask.id)).limit(count_limit + 1).subquery()
+        counted = select(func.count()).select_from(some).scalar_subquery()
+    rows = session.execute(_rows(select(counted.label("total")), ids.subquery(), sort)).all()
     if rows:
         total = rows[0].total
-    elif page == 1:
-        total = 0
     else:
-        total = session.scalar(query(actor, f, select(func.count(UserTask.id))))
-    items = [_item(ctx, row) for row in rows]
-    return {"items": items, "total": total, "page": page, "page_size": size}
+        total = 0 if offset == 0 else session.scalar(select(counted))
+    capped = count_limit is not None and total > count_limit
+    more = len(rows) == size and (capped or offset + size < total)
+    found = {
+        "items": [_item(ctx, row) for row in rows],
+        "total": min(total, count_limit) if capped else total,
+        "page": page,
+        "page_size": size,
+        "next_after": None,
+    }
+    if more:
+        last = rows[-1].UserTask
+        key = tuple(getattr(last, c.key) for c in columns)
+        found["next_after"] = cursor_token(f"{f.scope}:{sort}", offset + size, key)
+    if count_limit is not None:
+        found["total_capped"] = capped
+    return found
 
 
 def _rows(stmt: Select, ids, sort: str) -> Select:
     """The page's tasks (the ids subquery) with what their rows show."""
     return (
         stmt.add_columns(UserTask, *ROW_COLUMNS)
+        .select_from(UserTask)
         .join(ids, ids.c.id == UserTask.id)
         .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
         .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
@@ -227,35 +258,6 @@ def _rows(stmt: Select, ids, sort: str) -> Select:
         .outerjoin(_COMPLETER, _COMPLETER.id == UserTask.completed_by)
         .order_by(*ORDERS[sort])
     )
-
-
-def _capped(
-    ctx: Context,
-    session: Session,
-    actor: Actor,
-    f: Filters,
-    sort: str,
-    page: int,
-    size: int,
-    limit: int,
-) -> dict:
-    ids = (
-        query(actor, f, select(UserTask.id))
-        .order_by(*ORDERS[sort])
-        .limit(size)
-        .offset((page - 1) * size)
-        .subquery()
-    )
-    rows = session.execute(_rows(select(), ids, sort)).all()
-    counted = query(actor, f, select(UserTask.id)).limit(limit + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(counted))
-    return {
-        "items": [_item(ctx, row) for row in rows],
-        "total": min(total, limit),
-        "total_capped": total > limit,
-        "page": page,
-        "page_size": size,
-    }
 
 
 def _item(ctx: Context, row) -> dict:

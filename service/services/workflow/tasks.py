@@ -17,8 +17,8 @@ from service.db.models import Account, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
-from service.engine import Instance, TaskNotReady
-from service.services.workflow import advance, bills, files, persons, progress, queue
+from service.engine import EngineError, Instance, TaskNotReady
+from service.services.workflow import audit, bills, files, incidents, moving, persons, queue
 from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import validate_form
@@ -58,18 +58,19 @@ def list_tasks(
     page: int = 1,
     page_size: int = 20,
     count_limit: int | None = None,
+    after: str | None = None,
 ) -> dict:
     """One page of a work queue (available, mine, done, or the secretariat's claimed),
     searched and filtered; each row with its instance's summary and the names it shows.
 
     With `count_limit` the total counts no further than that (`total_capped` says so): a
     person does not page through tens of thousands of done tasks, and counting them all
-    would cost every page view.
+    would cost every page view. `after` is a page's `next_after`: the page after it.
     """
     f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
     queue.check(ctx, uow.session, actor, f)
     order = queue.check_sort(scope, sort)
-    return queue.listing(ctx, uow.session, actor, f, order, page, page_size, count_limit)
+    return queue.listing(ctx, uow.session, actor, f, order, page, page_size, count_limit, after)
 
 
 def queue_counts(
@@ -125,9 +126,7 @@ def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dic
             return task_brief(row)
         raise _why_not(row, actor)
     inst = uow.session.get(ProcessInstance, row.instance_id)
-    progress.audit(
-        uow.session, inst, actor, "claim", now, task=row, before=inst.status, after=inst.status
-    )
+    audit.write(uow.session, audit.Step(actor, "claim", task=row), now, inst)
     uow.session.flush()
     uow.session.refresh(row)
     view = task_brief(row)
@@ -151,16 +150,7 @@ def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> d
             else Conflict("该任务未被认领")
         )
     inst = uow.session.get(ProcessInstance, row.instance_id)
-    progress.audit(
-        uow.session,
-        inst,
-        actor,
-        "unclaim",
-        ctx.now(),
-        task=row,
-        before=inst.status,
-        after=inst.status,
-    )
+    audit.write(uow.session, audit.Step(actor, "unclaim", task=row), ctx.now(), inst)
     uow.session.flush()
     uow.session.refresh(row)
     view = task_brief(row)
@@ -254,17 +244,7 @@ def _not_held(row: UserTask) -> Conflict:
 
 def _audit_hold(uow: UnitOfWork, actor: Actor, row: UserTask, action: str, now, detail) -> None:
     inst = uow.session.get(ProcessInstance, row.instance_id)
-    progress.audit(
-        uow.session,
-        inst,
-        actor,
-        action,
-        now,
-        task=row,
-        before=inst.status,
-        after=inst.status,
-        detail=detail,
-    )
+    audit.write(uow.session, audit.Step(actor, action, task=row, detail=detail), now, inst)
 
 
 def _commit_view(uow: UnitOfWork, row: UserTask) -> dict:
@@ -318,12 +298,35 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     now, today = ctx.now(), ctx.today()
     row = _take(uow, actor, task_id, now)
-    inst_row = uow.session.get(ProcessInstance, row.instance_id)
-    defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
+    instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
+    try:  # any flush below runs the instance UPDATE, which checks the version it loaded
+        with moving.move(ctx, uow, instance_id, now, today) as m:
+            used = _act(uow, actor, row, m, data, ctx.definitions.names())
+        files.link_to_instance(uow, used, m.row.id, m.row.unit_id)
+        uow.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
+    except EngineError as exc:  # the diagram failed: nothing kept, an incident recorded
+        raise incidents.record(
+            ctx, uow, actor, exc, key, None, instance_id, task_name, data
+        ) from exc
+    view = {
+        "id": m.row.id,
+        "business_key": m.row.business_key,
+        "status": m.row.status,
+        "finished": m.row.finished,
+        "open_tasks": [task_brief(t) for t in m.open_rows],
+    }
+    uow.commit()
+    return view
+
+
+def _act(
+    uow: UnitOfWork, actor: Actor, row: UserTask, m: moving.Move, data: dict, names: dict
+) -> list[str]:
+    """Check the form, apply its bill and facts, complete the task; the files it uses."""
+    inst_row, defn, inst, now, today = m.row, m.defn, m.inst, m.now, m.today
     info = defn.user_tasks[row.task_name]
-    inst = Instance.load(defn, inst_row.state, now)
-    before = {t.id for t in inst.ready_tasks()}
-    had_waiting = bool(inst.waiting_events())
     current = inst.data
     payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
     payload = persons.normalize(payload) if "persons" in payload else payload
@@ -336,59 +339,32 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     facts = (
         facts_for(
             uow.session,
-            inst_row.process_key,
+            defn,
             {**current, **payload},
             today,
             instance_id=inst_row.id,
             unit_id=inst_row.unit_id,
+            names=names,
         )
         if info.runs_rules
         else {}
     )
-    status_before = inst_row.status
     try:
-        inst.complete(row.engine_task_id, {**payload, **facts})
+        m.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
         raise Conflict("该任务已办结，请刷新待办列表") from exc
     persons.refuse_ineligible(inst.data, inst.facts)
     row.state, row.completed_by, row.completed_at = "completed", actor.id, now
     decision = payload.get("decision")
-    try:  # any flush below runs the instance UPDATE, which checks the version it loaded
-        progress.audit(
-            uow.session,
-            inst_row,
+    m.record(
+        audit.Step(
             actor,
             "return" if decision == "return" else "complete",
-            now,
             task=row,
             decision=decision,
             remark=payload.get("remark"),
-            before=status_before,
-            after=inst.status,
         )
-        if "persons" in payload or "id_number" in payload:
-            persons.sync(uow.session, inst_row, inst.data)
-        open_rows = advance.save(
-            uow.session,
-            inst_row,
-            inst,
-            defn,
-            now,
-            today,
-            before,
-            had_waiting,
-            completed=row.engine_task_id,
-        )
-        files.link_to_instance(uow, used, inst_row.id, inst_row.unit_id)
-        uow.session.flush()
-    except StaleDataError as exc:
-        raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
-    view = {
-        "id": inst_row.id,
-        "business_key": inst_row.business_key,
-        "status": inst_row.status,
-        "finished": inst_row.finished,
-        "open_tasks": [task_brief(t) for t in open_rows],
-    }
-    uow.commit()
-    return view
+    )
+    if "persons" in payload or "id_number" in payload:
+        persons.sync(uow.session, inst_row, inst.data)
+    return used

@@ -1,0 +1,181 @@
+"""暂存: a start form saved without submitting, to finish later (manual §3.1, §3.4 screens:
+留存 saves, the list shows 暂存 rows with 删除).
+
+A draft keeps the data as typed — nothing is checked but its size and shape, since a
+half-filled form is the point — and belongs to the unit that saved it (a unit's main and
+sub-accounts share their drafts, as they share everything of the unit) or, for anyone
+else, to the account. Submitting a draft starts the process with the full checks and
+deletes the draft in the same transaction: a refused submission keeps the draft.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete, func, select
+
+from service.db.models import Draft
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
+from service.services.workflow import instances
+from service.services.workflow.context import Context
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import is_unit_admin, may_start
+
+MAX_BYTES = 256 * 1024  # a draft's data as JSON; uploads are stored apart, by id
+MAX_DRAFTS = 50  # per unit (or per account)
+GONE = "暂存表单不存在或已提交"
+
+
+def _scope(actor: Actor) -> list:
+    if is_unit_admin(actor):
+        return [Draft.unit_id == actor.unit_id]
+    return [Draft.owner_id == actor.id]
+
+
+def _definition(ctx: Context, actor: Actor, key: str):
+    defn = ctx.definitions.current.get(key)
+    if defn is None:
+        raise NotFound("业务类型不存在")
+    if not may_start(actor, defn.start_roles):
+        raise Forbidden(f"当前账号无权发起“{defn.name}”")
+    return defn
+
+
+def _checked(data) -> dict:
+    if not isinstance(data, dict):
+        raise FormInvalid({"data": "暂存内容应为表单数据（JSON 对象）"})
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    if size > MAX_BYTES:
+        raise FormInvalid(
+            {"data": f"暂存内容过大（{size // 1024}KB），不能超过{MAX_BYTES // 1024}KB"}
+        )
+    return data
+
+
+def _summary(defn, data: dict) -> str:
+    """What the list shows of a draft: the persons' names, or the applicant's."""
+    names = []
+    persons = data.get("persons")
+    if isinstance(persons, list):
+        names = [p.get("name") for p in persons if isinstance(p, dict) and p.get("name")]
+    elif isinstance(data.get("name"), str):
+        names = [data["name"]]
+    text = "、".join(str(n) for n in names[:5])
+    if len(names) > 5:
+        text += f" 等{len(names)}人"
+    return (text or "（未填写人员）")[:200]
+
+
+def _view(ctx: Context, draft: Draft, with_data: bool = False) -> dict:
+    defn = ctx.definitions.current.get(draft.process_key)
+    view = {
+        "id": draft.id,
+        "process_key": draft.process_key,
+        "process_name": defn.name if defn else draft.process_key,
+        "summary": draft.summary,
+        "status": "暂存",
+        "created_at": draft.created_at,
+        "updated_at": draft.updated_at,
+    }
+    if with_data:
+        view["data"] = draft.data
+    return view
+
+
+def _own(uow: UnitOfWork, actor: Actor, draft_id: int, lock: bool = False) -> Draft:
+    stmt = select(Draft).where(Draft.id == draft_id, *_scope(actor))
+    if lock:
+        stmt = stmt.with_for_update()
+    draft = uow.session.scalars(stmt).first()
+    if draft is None:
+        raise NotFound(GONE)
+    return draft
+
+
+def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> dict:
+    """留存: a new draft of business `key`."""
+    defn = _definition(ctx, actor, key)
+    data = _checked(data)
+    held = uow.session.scalar(select(func.count()).select_from(Draft).where(*_scope(actor)))
+    if held >= MAX_DRAFTS:
+        raise Conflict(f"暂存表单已达{MAX_DRAFTS}份，请先提交或删除不需要的暂存表单")
+    now = ctx.now()
+    draft = Draft(
+        process_key=key,
+        owner_id=actor.id,
+        unit_id=actor.unit_id if is_unit_admin(actor) else None,
+        summary=_summary(defn, data),
+        data=data,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(draft)
+    uow.session.flush()
+    view = _view(ctx, draft, with_data=True)
+    uow.commit()
+    return view
+
+
+def update_draft(ctx: Context, uow: UnitOfWork, actor: Actor, draft_id: int, data) -> dict:
+    """留存 again: the draft's data replaced."""
+    draft = _own(uow, actor, draft_id, lock=True)
+    defn = _definition(ctx, actor, draft.process_key)
+    draft.data = _checked(data)
+    draft.summary = _summary(defn, draft.data)
+    draft.updated_at = ctx.now()
+    view = _view(ctx, draft, with_data=True)
+    uow.commit()
+    return view
+
+
+def get_draft(ctx: Context, uow: UnitOfWork, actor: Actor, draft_id: int) -> dict:
+    return _view(ctx, _own(uow, actor, draft_id), with_data=True)
+
+
+def list_drafts(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """The caller's drafts (a unit's: the unit's), last saved first."""
+    stmt = select(Draft).where(*_scope(actor))
+    if key:
+        stmt = stmt.where(Draft.process_key == key)
+    stmt = stmt.order_by(Draft.updated_at.desc())  # then by id: the same second, newest first
+    total, rows = page_of(uow.session, stmt, Draft.id.desc(), page, page_size)
+    items = [_view(ctx, d) for d in rows.scalars()]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def delete_draft(ctx: Context, uow: UnitOfWork, actor: Actor, draft_id: int) -> None:
+    """删除: the draft is gone (its uploads stay with the unit, as any upload)."""
+    uow.session.delete(_own(uow, actor, draft_id, lock=True))
+    uow.commit()
+
+
+def submit_draft(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    draft_id: int,
+    data=None,
+    idempotency_key: str | None = None,
+) -> tuple[dict, bool]:
+    """提交: start the process from the draft (with `data`, when given, as last edited) and
+    delete the draft in the same transaction; a refused start keeps the draft."""
+    draft = _own(uow, actor, draft_id, lock=True)
+    key = draft.process_key
+    payload = _checked(data) if data is not None else dict(draft.data)
+    uow.session.delete(draft)
+    view, created = instances.start_process(
+        ctx, uow, actor, key, payload, idempotency_key=idempotency_key
+    )
+    if not created:  # the same submission again: the form exists, the draft goes
+        uow.session.execute(delete(Draft).where(Draft.id == draft_id, *_scope(actor)))
+        uow.commit()
+    return view, created

@@ -1,0 +1,253 @@
+"""Incidents: a step the engine could not take, because a script, condition or rule of a
+diagram failed (a designer's mistake, not the person's).
+
+Nothing of the step is kept: the request rolls back, then the incident is recorded in its
+own transaction with a number (INC-20261201-0001) the person quotes, the form as
+submitted and what failed where. The same failure again on the same form counts on the
+open incident. The person gets a 409 with the number instead of a 500, and the form stays
+where it was, so once the designer's fix is deployed the step can simply be taken again.
+
+A form stuck on a failing step can be settled: the secretariat terminates it (终止), the
+unit withdraws its own (撤回); either ends it, cancels its open tasks, voids an unpaid bill
+and closes its incidents, so the person may apply again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from service.db.models import (
+    Bill,
+    Incident,
+    LearningTask,
+    ProcessInstance,
+    UserTask,
+    WaitingEvent,
+)
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import Conflict, FormInvalid, NotFound, StepFailed
+from service.services.workflow import audit
+from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.numbers import next_number
+from service.services.workflow.paging import page_of
+from service.services.workflow.scope import administers_unit, may_manage_accounts
+
+TERMINATED, WITHDRAWN = "已终止", "已撤回"
+STATUS_LABELS = {"open": "待处理", "closed": "已处理"}
+
+
+def record(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    error: Exception,
+    process_key: str,
+    version_id: int | None = None,
+    instance_id: int | None = None,
+    task_name: str | None = None,
+    data: dict | None = None,
+) -> StepFailed:
+    """Roll the step back, record (or count) its incident, commit; the error to raise."""
+    uow.rollback()
+    now = ctx.now()
+    message = str(error)[:2000]
+    if version_id is None and instance_id is not None:
+        version_id = uow.session.scalar(
+            select(ProcessInstance.definition_version_id).where(ProcessInstance.id == instance_id)
+        )
+    found = None
+    if instance_id is not None:
+        found = uow.session.scalars(
+            select(Incident).where(
+                Incident.instance_id == instance_id,
+                Incident.task_name == task_name,
+                Incident.status == "open",
+            )
+        ).first()
+    if found is not None:
+        found.occurrences += 1
+        found.last_seen_at, found.message, found.data = now, message, data
+        found.actor_id, found.actor_name = actor.id, actor.name
+    else:
+        day = (now + SHANGHAI).date()
+        n = next_number(uow.session, "INC", day.strftime("%Y%m%d"))
+        found = Incident(
+            number=f"INC-{day:%Y%m%d}-{n:04d}",
+            process_key=process_key,
+            definition_version_id=version_id,
+            instance_id=instance_id,
+            task_name=task_name,
+            message=message,
+            data=data,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            status="open",
+            occurrences=1,
+            created_at=now,
+            last_seen_at=now,
+        )
+        uow.session.add(found)
+    number = found.number
+    uow.commit()
+    detail = message.removeprefix("流程执行出错：")
+    return StepFailed(
+        f"流程执行出错，本次提交未保存（事故编号 {number}）：{detail}。"
+        "已记录，请联系流程设计人员修复后重新提交；如需放弃该表单，可由单位撤回或由协会秘书处终止。",
+        number,
+    )
+
+
+def _operator(actor: Actor) -> None:
+    if not may_manage_accounts(actor):
+        raise NotFound("没有该功能")
+
+
+def incident_view(i: Incident) -> dict:
+    return {
+        "id": i.id,
+        "number": i.number,
+        "process_key": i.process_key,
+        "instance_id": i.instance_id,
+        "task_name": i.task_name,
+        "message": i.message,
+        "actor_name": i.actor_name,
+        "status": i.status,
+        "status_label": STATUS_LABELS.get(i.status, i.status),
+        "occurrences": i.occurrences,
+        "created_at": i.created_at,
+        "last_seen_at": i.last_seen_at,
+        "closed_at": i.closed_at,
+        "resolution": i.resolution,
+    }
+
+
+def list_incidents(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    status: str | None = "open",
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Incidents for operators (secretariat), newest first; open ones by default."""
+    _operator(actor)
+    if status not in (None, "open", "closed"):
+        raise FormInvalid({"status": "状态应为 open（待处理）或 closed（已处理）"})
+    stmt = select(Incident)
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    total, rows = page_of(uow.session, stmt, Incident.id.desc(), page, page_size)
+    items = [incident_view(i) for i in rows.scalars()]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def open_incident_numbers(uow: UnitOfWork, instance_id: int) -> list[str]:
+    return list(
+        uow.session.scalars(
+            select(Incident.number).where(
+                Incident.instance_id == instance_id, Incident.status == "open"
+            )
+        )
+    )
+
+
+def _end(
+    ctx: Context, uow: UnitOfWork, actor: Actor, row: ProcessInstance, status: str, reason: str
+) -> dict:
+    """End a form where it stands: its tasks, waits, unpaid bill and incidents with it."""
+    if row.finished:
+        raise Conflict(f"该表单已结束（{row.status}），无需再处理")
+    now = ctx.now()
+    before = row.status
+    row.status, row.finished, row.finished_at, row.updated_at = status, True, now, now
+    session = uow.session
+    session.execute(
+        update(UserTask)
+        .where(UserTask.instance_id == row.id, UserTask.state == "open")
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
+    session.execute(
+        update(Bill)
+        .where(Bill.instance_id == row.id, Bill.status == "unpaid")
+        .values(status="void", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(LearningTask)
+        .where(
+            LearningTask.instance_id == row.id, LearningTask.status.in_(("开课未学习", "学习中"))
+        )
+        .values(status=status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    closed = open_incident_numbers(uow, row.id)
+    session.execute(
+        update(Incident)
+        .where(Incident.instance_id == row.id, Incident.status == "open")
+        .values(status="closed", closed_at=now, resolution=f"表单{status}：{reason}"[:200])
+        .execution_options(synchronize_session=False)
+    )
+    action = "terminate" if status == TERMINATED else "withdraw"
+    audit.write(
+        session,
+        audit.Step(actor, action, remark=reason, detail={"incidents": closed}),
+        now,
+        row,
+        (before, status),
+    )
+    view = {
+        "id": row.id,
+        "business_key": row.business_key,
+        "status": row.status,
+        "finished": True,
+        "incidents_closed": closed,
+    }
+    uow.commit()
+    return view
+
+
+def _instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
+    row = uow.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound("业务表单不存在")
+    return row
+
+
+def terminate(
+    ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int, reason: str | None
+) -> dict:
+    """终止 (secretariat): end a form wherever it stands, with the reason."""
+    _operator(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise FormInvalid({"reason": "请填写终止原因"})
+    if len(reason) > 200:
+        raise FormInvalid({"reason": "终止原因不能超过200个字"})
+    return _end(ctx, uow, actor, _instance(uow, instance_id), TERMINATED, reason)
+
+
+def withdraw(
+    ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int, reason: str | None
+) -> dict:
+    """撤回 (the unit): end its own form while it is in the unit's hands (returned, to pay)
+    or stuck on an incident — never while a reviewer holds it."""
+    row = _instance(uow, instance_id)
+    if not administers_unit(actor, row.unit_id):
+        raise NotFound("业务表单不存在")
+    if row.finished:
+        raise Conflict(f"该表单已结束（{row.status}），无需撤回")
+    stuck = bool(open_incident_numbers(uow, row.id))
+    lanes = set(
+        uow.session.scalars(
+            select(UserTask.role).where(UserTask.instance_id == row.id, UserTask.state == "open")
+        )
+    )
+    if not stuck and (not lanes or lanes - {"unit_admin"}):
+        raise Conflict("该表单正在审核中，不能撤回；退回单位后或流程出错时可以撤回")
+    reason = (reason or "").strip()[:200] or "单位撤回"
+    return _end(ctx, uow, actor, row, WITHDRAWN, reason)

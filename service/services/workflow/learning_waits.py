@@ -1,0 +1,110 @@
+"""A person's learning, as the diagram waits for it: a learning task opens when the wait
+for the person's `learning_passed` message starts, and expires when its deadline fires.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import InstancePerson, LearningTask, ProcessInstance
+from service.services.workflow.context import SHANGHAI
+from service.services.workflow.messages import Messages, recipients_of
+
+LEARNING_MESSAGE = "learning_passed"
+OPEN = ("开课未学习", "学习中")
+PASSED, EXPIRED = "已通过", "已过期"
+
+
+def _deadline(due: str | None) -> date | None:
+    if not due:
+        return None
+    moment = datetime.fromisoformat(due)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment.astimezone(UTC).replace(tzinfo=None) + SHANGHAI).date()
+
+
+def open_learning(
+    session: Session,
+    row: ProcessInstance,
+    events: list[dict],
+    now,
+    messages: Messages | None = None,
+    process_name: str = "",
+) -> None:
+    """A wait for a person's learning result opens that person's learning task, once, and
+    tells the person and the unit (业务消息 learning_opened)."""
+    waits = {
+        ev["correlation"]: ev
+        for ev in events
+        if ev["kind"] == "message" and ev["name"] == LEARNING_MESSAGE and ev.get("correlation")
+    }
+    if not waits:
+        return
+    existing = set(
+        session.scalars(select(LearningTask.id_number).where(LearningTask.instance_id == row.id))
+    )
+    new = [n for n in waits if n not in existing]
+    if not new:
+        return
+    # the deadline is the timer waiting beside the message, for the same person
+    deadlines = {
+        ev["correlation"]: ev["due"] for ev in events if ev["kind"] == "timer" and ev["due"]
+    }
+    persons = {
+        p.id_number: p
+        for p in session.scalars(
+            select(InstancePerson).where(
+                InstancePerson.instance_id == row.id, InstancePerson.id_number.in_(new)
+            )
+        )
+    }
+    for n in new:
+        person = persons.get(n)
+        data = waits[n].get("data") or {}
+        deadline = _deadline(deadlines.get(n))
+        if messages is not None:
+            messages.send(
+                session,
+                "learning_opened",
+                recipients_of(session, row.unit_id, [person.member_id] if person else []),
+                {
+                    "business_key": row.business_key,
+                    "process_name": process_name,
+                    "person": person.name if person else n,
+                    "deadline": f"{deadline:%Y年%m月%d日}" if deadline else "学习期限",
+                },
+                f"learning_opened:{row.id}:{n}",
+                now,
+                member_id=person.member_id if person else None,
+                unit_id=row.unit_id,
+            )
+        session.add(
+            LearningTask(
+                instance_id=row.id,
+                member_id=person.member_id if person else None,
+                unit_id=row.unit_id,
+                id_number=n,
+                name=person.name if person else "",
+                process_key=row.process_key,
+                certificate_type=person.certificate_type if person else None,
+                required_hours=data.get("required_hours") or 0,
+                deadline=deadline,
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def expire(session: Session, row: ProcessInstance, id_number: str, now) -> None:
+    """The person's learning task, still open when its deadline fired, has expired."""
+    task = session.scalars(
+        select(LearningTask).where(
+            LearningTask.instance_id == row.id, LearningTask.id_number == id_number
+        )
+    ).first()
+    if task is not None and task.status in OPEN:
+        task.status, task.updated_at = EXPIRED, now

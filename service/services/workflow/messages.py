@@ -1,0 +1,301 @@
+"""业务消息: what the unit and the person concerned are told when a business moves, written
+in the same transaction as the change.
+
+The words live in `rules/messages.json`, which designers edit: one template per kind of
+message (its title, body, channels and the fields it may use). Each message is written
+once per account and cause (`dedupe_key`): in-app at once as a 系统通知; by email and SMS
+into the outbox (`outbox_messages`), delivered afterwards with retries by
+`services/schedules/outbox.py`. A channel without a configured server writes nothing.
+
+Which moves speak: a form submitted, returned (with the reason), its bill issued, its
+payment confirmed and the form approved; learning opened, a certificate issued, a learning
+deadline near; and a daily digest of each reviewer's pool. Other status changes (one
+review passing to the next) are the queue's business, not a message.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.db.models import Account, Member, Notification, OutboxMessage, ProcessInstance, Unit
+
+FILE = "rules/messages.json"
+CHANNELS = ("in_app", "email", "sms")
+# each kind of message and the fields the code fills in for it
+KINDS = {
+    "submitted": {"business_key", "process_name", "unit_name", "subject", "status"},
+    "returned": {"business_key", "process_name", "unit_name", "subject", "status", "reason"},
+    "bill_issued": {"business_key", "process_name", "unit_name", "subject", "status"},
+    "payment_confirmed": {"business_key", "process_name", "unit_name", "subject", "status"},
+    "approved": {"business_key", "process_name", "unit_name", "subject", "status"},
+    "learning_opened": {"business_key", "process_name", "person", "deadline"},
+    "certificate_issued": {"person", "certificate_type", "certificate_number", "valid_until"},
+    "learning_deadline": {
+        "person",
+        "process_name",
+        "deadline",
+        "completed_hours",
+        "required_hours",
+    },
+    "task_digest": {"count", "new", "summary"},
+}
+RETURNED, PAYING, REVIEWING_PAYMENT, DONE = "退回", "待缴费", "财务复核中", "审批完成"
+
+
+class TemplateError(ValueError):
+    """rules/messages.json is wrong: `items` are (kind, line, message), `problems` the same
+    as Chinese lines naming the file and the kind."""
+
+    def __init__(self, items: list[tuple[str | None, int | None, str]], where: str = FILE):
+        self.items = items
+        self.problems = [
+            f"{where}{f':{line}' if line else ''}{f' [{kind}]' if kind else ''}: {message}"
+            for kind, line, message in items
+        ]
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    title: str
+    body: str
+    channels: tuple[str, ...]
+
+    def render(self, values: dict) -> tuple[str, str]:
+        text = {k: "" if v is None else str(v) for k, v in values.items()}
+        return self.title.format_map(text)[:100], self.body.format_map(text)
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def parse_templates(raw: str, where: str = FILE) -> dict[str, Template]:
+    """The templates of a messages file; TemplateError listing every problem once."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TemplateError([(None, exc.lineno, f"不是有效的 JSON（{exc.msg}）")], where) from exc
+    if not isinstance(data, dict):
+        raise TemplateError([(None, None, "应为以消息种类为键的对象")], where)
+    problems, templates = [], {}
+    for kind, spec in data.items():
+        if kind.startswith("_"):
+            continue  # a comment
+        line = _line_of(raw, kind)
+        if kind not in KINDS:
+            problems.append((kind, line, f"未知的消息种类，可用：{'、'.join(KINDS)}"))
+            continue
+        if not isinstance(spec, dict):
+            problems.append((kind, line, "应为对象（title、body、channels、fields）"))
+            continue
+        title, body = spec.get("title"), spec.get("body")
+        channels, fields = spec.get("channels") or [], spec.get("fields") or []
+        if not isinstance(title, str) or not title.strip():
+            problems.append((kind, line, "缺少 title（标题）"))
+        if not isinstance(body, str) or not body.strip():
+            problems.append((kind, line, "缺少 body（正文）"))
+        bad = [c for c in channels if c not in CHANNELS]
+        if bad or not isinstance(channels, list):
+            problems.append((kind, line, f"channels 只能是 {'、'.join(CHANNELS)}，不认识：{bad}"))
+        unknown_fields = sorted(set(fields) - KINDS[kind])
+        if unknown_fields:
+            problems.append(
+                (
+                    kind,
+                    line,
+                    f"fields 中 {'、'.join(unknown_fields)} 不是这种消息提供的字段，"
+                    f"可用：{'、'.join(sorted(KINDS[kind]))}",
+                )
+            )
+        for part, text in (("title", title), ("body", body)):
+            if not isinstance(text, str):
+                continue
+            try:
+                used = _placeholders(text)
+            except ValueError as exc:
+                problems.append((kind, line, f"{part} 的花括号不成对（{exc}）"))
+                continue
+            missing = sorted(used - set(fields))
+            if missing:
+                problems.append((kind, line, f"{part} 使用了未在 fields 中列出的占位符 {missing}"))
+        if isinstance(title, str) and isinstance(body, str):
+            templates[kind] = Template(
+                kind, title, body, tuple(c for c in channels if c in CHANNELS)
+            )
+    if problems:
+        raise TemplateError(problems, where)
+    return templates
+
+
+def _line_of(raw: str, kind: str) -> int | None:
+    """The line where `"kind":` opens in the file (for the messages)."""
+    needle = f'"{kind}"'
+    for number, text in enumerate(raw.splitlines(), start=1):
+        if text.strip().startswith(needle):
+            return number
+    return None
+
+
+def load_templates(rules_dir: Path) -> dict[str, Template]:
+    """The templates of `rules_dir/messages.json` (none when the file is absent)."""
+    path = Path(rules_dir) / "messages.json"
+    if not path.exists():
+        return {}
+    return parse_templates(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Messages:
+    """The templates and the channels this server can send on."""
+
+    templates: dict[str, Template]
+    email: bool = False
+    sms: bool = False
+
+    def send(
+        self,
+        session: Session,
+        kind: str,
+        recipients: list[tuple[int, str | None, str | None]],
+        values: dict,
+        dedupe: str,
+        now: datetime,
+        member_id: int | None = None,
+        unit_id: int | None = None,
+    ) -> int:
+        """Write one message of `kind` to each recipient (account id, email, mobile) on the
+        template's channels; how many in-app notices were new."""
+        template = self.templates.get(kind)
+        if template is None or not recipients:
+            return 0
+        title, body = template.render(values)
+        notices, outbox = [], []
+        for account_id, email, mobile in dict.fromkeys(recipients):
+            base = {"account_id": account_id, "kind": kind, "title": title, "body": body}
+            if "in_app" in template.channels:
+                notices.append(
+                    {**base, "dedupe_key": dedupe, "member_id": member_id, "unit_id": unit_id}
+                )
+            for channel, address, enabled in (
+                ("email", email, self.email),
+                ("sms", mobile, self.sms),
+            ):
+                if channel in template.channels and enabled and address:
+                    outbox.append(
+                        {
+                            **base,
+                            "channel": channel,
+                            "address": address,
+                            "dedupe_key": dedupe,
+                            "status": "pending",
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                    )
+        new = insert_absent(session, Notification, ["account_id", "dedupe_key"], notices, now)
+        insert_absent(session, OutboxMessage, ["account_id", "channel", "dedupe_key"], outbox, now)
+        return new
+
+
+def insert_absent(session: Session, model, keys: list[str], rows: list[dict], now) -> int:
+    """Insert the rows not there yet (by the unique `keys`), in one statement; how many new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind(model.__mapper__).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    unique = {tuple(r[k] for k in keys): {"created_at": now, **r} for r in rows}
+    stmt = insert(model).on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    return len(session.execute(stmt, list(unique.values())).all())
+
+
+def recipients_of(
+    session: Session, unit_id: int | None, member_ids: list[int]
+) -> list[tuple[int, str | None, str | None]]:
+    """The active admins of the unit and the members' own accounts: (account id, email,
+    mobile — a member's from the member record)."""
+    conditions = []
+    if unit_id is not None:
+        conditions.append(and_(Account.role == "unit_admin", Account.unit_id == unit_id))
+    if member_ids:
+        conditions.append(Account.member_id.in_(member_ids))
+    if not conditions:
+        return []
+    rows = session.execute(
+        select(Account.id, Account.email, Account.mobile, Member.mobile)
+        .outerjoin(Member, Member.id == Account.member_id)
+        .where(Account.active.is_(True), or_(*conditions))
+        .order_by(Account.id)
+    )
+    return [(a, email, mobile or member_mobile) for a, email, mobile, member_mobile in rows]
+
+
+def _subject(row: ProcessInstance, data: dict) -> str:
+    persons = data.get("persons")
+    if isinstance(persons, list) and persons:
+        names = [str(p.get("name")) for p in persons if isinstance(p, dict) and p.get("name")]
+        shown = "、".join(names[:3])
+        return f"{shown}等{len(names)}人" if len(names) > 3 else shown
+    return row.subject_name or ""
+
+
+def after_move(
+    messages: Messages | None,
+    session: Session,
+    row: ProcessInstance,
+    process_name: str,
+    data: dict,
+    before: str | None,
+    after: str,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """The messages a move from status `before` to `after` sends (none for most moves)."""
+    if messages is None or before == after:
+        return
+    kinds = []
+    if before is None:
+        kinds.append("submitted")
+    if after == RETURNED:
+        kinds.append("returned")
+    elif after == PAYING:
+        kinds.append("bill_issued")
+    if before == REVIEWING_PAYMENT and after != RETURNED:
+        kinds.append("payment_confirmed")
+    if after == DONE:
+        kinds.append("approved")
+    if not kinds:
+        return
+    unit_name = session.scalar(select(Unit.name).where(Unit.id == row.unit_id)) or ""
+    values = {
+        "business_key": row.business_key,
+        "process_name": process_name,
+        "unit_name": unit_name,
+        "subject": _subject(row, data),
+        "status": after,
+        "reason": reason or "见审批记录",
+    }
+    members = [row.member_id] if row.member_id else []
+    recipients = recipients_of(session, row.unit_id, members)
+    # a form returned again after a resubmission is a new message: the version tells them apart
+    for kind in kinds:
+        messages.send(
+            session,
+            kind,
+            recipients,
+            values,
+            f"{kind}:{row.id}:{row.version or 0}",
+            now,
+            member_id=row.member_id,
+            unit_id=row.unit_id,
+        )

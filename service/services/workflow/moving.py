@@ -1,0 +1,253 @@
+"""One way to move an instance: load it, let a use case act on the engine, save the rest.
+
+    with moving.move(ctx, uow, instance_id, now, today) as m:
+        m.complete(task.engine_task_id, data)  # or m.inst.deliver_messages(…), fire_timers(…)
+        m.record(audit.Step(actor, "complete", task=task))
+    m.open_rows  # the instance's open task rows
+
+The move loads the row (the optimistic lock is its version counter: the UPDATE at the
+caller's next flush raises StaleDataError when someone else moved it meanwhile), its
+definition version and engine state, and notes what was open and waiting. When the block
+ends without an exception it saves: the row's state, status and end; a finished instance's
+records change and bill; the audit record of the automatic steps; the work queue; the
+waiting timers and messages; bills to pay; learning tasks. It does not flush or commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from service.db.models import ProcessInstance, UserTask, WaitingEvent
+from service.db.uow import UnitOfWork
+from service.engine import Definition, Instance
+from service.services.workflow import audit, bills, learning_waits
+from service.services.workflow.context import Context
+from service.services.workflow.effects import apply_effects
+from service.services.workflow.messages import Messages, after_move, load_templates
+
+
+def messages_of(ctx: Context) -> Messages:
+    """The app's 业务消息 (templates read once from rules/messages.json)."""
+    found = ctx.memo.get("messages")
+    if found is None:
+        config = ctx.config
+        found = Messages(
+            load_templates(config.rules_dir),
+            email=bool(config.smtp_url),
+            sms=bool(config.sms_url),
+        )
+        ctx.memo["messages"] = found
+    return found
+
+
+@dataclass
+class Move:
+    """An instance being moved: its row, definition and engine state, and what came before."""
+
+    session: Session
+    row: ProcessInstance
+    defn: Definition
+    inst: Instance
+    now: datetime
+    today: date
+    before: set[str] = field(default_factory=set)  # engine ids of the tasks open before
+    had_waiting: bool = False  # whether waiting rows may exist (to replace them)
+    status_before: str | None = None
+    completed: str | None = None  # the engine id of the task this move completed
+    open_rows: list[UserTask] = field(default_factory=list)
+    messages: Messages | None = None  # 业务消息 to write (None: none, e.g. a bare engine test)
+    remark: str | None = None  # the remark of the last recorded step (a return's reason)
+
+    def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
+        """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
+        self.inst.complete(engine_task_id, data)
+        self.completed = engine_task_id
+
+    def record(self, step: audit.Step) -> None:
+        """Append a step to the audit trail, with the status before the move and now."""
+        audit.write(self.session, step, self.now, self.row, (self.status_before, self.inst.status))
+        if step.remark:
+            self.remark = step.remark
+
+    def save(self) -> list[UserTask]:
+        """Persist the moved instance and mirror every consequence; its open task rows."""
+        session, row, inst, defn, now = self.session, self.row, self.inst, self.defn, self.now
+        row.state, row.status = inst.dumps(), inst.status
+        row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
+        if inst.finished:
+            row.finished_at = now
+            apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
+            if defn.end_bills.get(inst.end_event or "") == "void":
+                bills.void_bill(session, row, now)
+        audit.write_system_steps(session, row, inst, now)
+        self.open_rows = _sync_tasks(session, row, inst, defn, now, self.before, self.completed)
+        for task in self.open_rows:
+            info = defn.user_tasks.get(task.task_name)
+            if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
+                bills.open_bill(session, row, defn, inst.data, now)
+        events = _sync_waiting(session, row, inst, self.had_waiting)
+        learning_waits.open_learning(session, row, events, now, self.messages, defn.name)
+        after_move(
+            self.messages,
+            session,
+            row,
+            defn.name,
+            inst.data,
+            self.status_before,
+            inst.status,
+            self.remark,
+            now,
+        )
+        return self.open_rows
+
+
+def begin(
+    session: Session,
+    row: ProcessInstance,
+    inst: Instance,
+    defn: Definition,
+    now: datetime,
+    today: date,
+    messages: Messages | None = None,
+) -> Move:
+    """The first move of a just-started instance (its row added): nothing was open before."""
+    return Move(session, row, defn, inst, now, today, messages=messages)
+
+
+def load(
+    ctx: Context,
+    uow: UnitOfWork,
+    instance_id: int,
+    now: datetime | None = None,
+    today: date | None = None,
+    has_waiting_rows: bool = False,
+) -> Move:
+    """An instance to move, with the snapshot of what is open and waiting now."""
+    now = now if now is not None else ctx.now()
+    today = today if today is not None else ctx.today()
+    row = uow.session.get(ProcessInstance, instance_id)
+    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    inst = Instance.load(defn, row.state, now)
+    return Move(
+        uow.session,
+        row,
+        defn,
+        inst,
+        now,
+        today,
+        before={t.id for t in inst.ready_tasks()},
+        had_waiting=has_waiting_rows or bool(inst.waiting_events()),
+        status_before=row.status,
+        messages=messages_of(ctx),
+    )
+
+
+@contextmanager
+def move(
+    ctx: Context,
+    uow: UnitOfWork,
+    instance_id: int,
+    now: datetime | None = None,
+    today: date | None = None,
+    has_waiting_rows: bool = False,
+) -> Iterator[Move]:
+    """Load an instance, let the block act on it, then save it (not when the block raised)."""
+    moving = load(ctx, uow, instance_id, now, today, has_waiting_rows)
+    yield moving
+    moving.save()
+
+
+def _sync_tasks(
+    session: Session,
+    row: ProcessInstance,
+    inst: Instance,
+    defn: Definition,
+    now: datetime,
+    before: set[str],
+    completed: str | None,
+) -> list[UserTask]:
+    """Mirror the engine's ready user tasks into the queue; the instance's open rows.
+
+    `before` holds the engine ids that were ready before the engine moved (and so have
+    open rows); only the difference touches the database.
+    """
+    ready = {t.id: t for t in inst.ready_tasks()}
+    gone = before - set(ready) - {completed}
+    if gone:
+        session.execute(
+            update(UserTask)
+            .where(
+                UserTask.instance_id == row.id,
+                UserTask.engine_task_id.in_(gone),
+                UserTask.state == "open",
+            )
+            .values(state="cancelled")
+        )
+    still_open = (before - {completed}) & set(ready)
+    result = (
+        list(
+            session.scalars(
+                select(UserTask)
+                .where(UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
+                .order_by(UserTask.id)
+            )
+        )
+        if still_open
+        else []
+    )
+    for task_id, task in ready.items():
+        if task_id in before:
+            continue
+        info = defn.user_tasks[task.name]
+        task_row = UserTask(
+            instance_id=row.id,
+            engine_task_id=task_id,
+            process_key=row.process_key,
+            task_name=task.name,
+            title=info.title,
+            lane=info.lane,
+            role=info.role,
+            unit_id=row.unit_id,
+            agency_id=row.agency_id,
+            member_id=row.member_id if info.role == "member" else None,
+            submitted_at=row.submitted_at,
+            status_label=info.status,
+            state="open",
+            created_at=now,
+        )
+        session.add(task_row)
+        result.append(task_row)
+    return result
+
+
+def _sync_waiting(
+    session: Session, row: ProcessInstance, inst: Instance, had_any: bool
+) -> list[dict]:
+    """Mirror the engine's pending timers and messages into indexed rows; the events."""
+    events = inst.waiting_events()
+    if not events and not had_any:
+        return events
+    session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
+    for ev in events:
+        try:
+            due = datetime.fromisoformat(ev["due"]).astimezone(UTC)
+            due = due.replace(tzinfo=None)
+        except (TypeError, ValueError):
+            due = None
+        session.add(
+            WaitingEvent(
+                instance_id=row.id,
+                kind=ev["kind"],
+                name=ev["name"],
+                due_at=due,
+                correlation_key=ev.get("correlation") or row.subject_id_number,
+            )
+        )
+    return events

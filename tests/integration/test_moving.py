@@ -1,0 +1,88 @@
+"""One way to move an instance: a move saves only when its block ends without an error, and
+a move that changes nothing in the engine leaves the work queue as it was."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from conftest import applicant_data, start_form, token_headers
+from sqlalchemy import func, select
+
+from service.db import db
+from service.db.models import AuditRecord, ProcessInstance, UserTask
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.services.workflow import audit, moving
+
+LATER = datetime(2030, 1, 1, 8, 0, 0)
+
+
+@pytest.fixture
+def started(app, world) -> int:
+    client = app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    return start_form(client, unit, "member_join", applicant_data(client, unit))["id"]
+
+
+def _queue(session, instance_id: int) -> list[tuple[int, str, str]]:
+    rows = session.scalars(
+        select(UserTask).where(UserTask.instance_id == instance_id).order_by(UserTask.id)
+    )
+    return [(t.id, t.engine_task_id, t.state) for t in rows]
+
+
+def _audit_count(session, instance_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(AuditRecord).where(AuditRecord.instance_id == instance_id)
+    )
+
+
+def test_a_move_whose_block_raises_saves_nothing(app, started):
+    ctx = app.extensions["memberflow"]
+    with app.app_context():
+        uow = UnitOfWork(db.session)
+        version = db.session.get(ProcessInstance, started).version
+        with pytest.raises(RuntimeError):
+            with moving.move(ctx, uow, started, now=LATER) as m:
+                assert m.before and m.status_before == "单位预审中"
+                raise RuntimeError("the use case refused")
+        assert m.open_rows == []
+        assert m.row.updated_at != LATER and not db.session.is_modified(m.row)
+        db.session.remove()
+    with app.app_context():
+        assert db.session.get(ProcessInstance, started).version == version
+
+
+def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, started):
+    ctx = app.extensions["memberflow"]
+    with app.app_context():
+        queue_before = _queue(db.session, started)
+        records_before = _audit_count(db.session, started)
+        version = db.session.get(ProcessInstance, started).version
+        db.session.remove()
+    assert [state for _, _, state in queue_before] == ["open"]
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with moving.move(ctx, uow, started, now=LATER) as m:
+                m.record(audit.Step(Actor(None, "系统", "system"), "timer", detail={"fired": []}))
+            assert [(t.id, t.engine_task_id, t.state) for t in m.open_rows] == queue_before
+            uow.commit()
+        db.session.remove()
+    with app.app_context():
+        row = db.session.get(ProcessInstance, started)
+        assert (row.version, row.updated_at, row.status) == (version + 1, LATER, "单位预审中")
+        assert _queue(db.session, started) == queue_before  # none cancelled, none added
+        assert _audit_count(db.session, started) == records_before + 1
+        last = db.session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.instance_id == started)
+            .order_by(AuditRecord.id.desc())
+        ).first()
+        assert (last.action, last.status_before, last.status_after, last.at) == (
+            "timer",
+            "单位预审中",
+            "单位预审中",
+            LATER,
+        )
+        db.session.remove()
