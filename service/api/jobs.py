@@ -41,7 +41,7 @@ class JobSchema(Schema):
     kind = fields.String(
         metadata={
             "description": "member_archive_export / bill_export / enrolment_export / "
-            "learning_export / certificate_zip / learning_import"
+            "learning_export / certificate_zip / learning_import / legacy_import"
         }
     )
     title = fields.String(metadata={"description": "任务名称，如 单位人员档案导出"})

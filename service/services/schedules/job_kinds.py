@@ -19,7 +19,7 @@ from service.domain.errors import NotFound
 from service.services.documents import certificate_documents, exports
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.education import learning
-from service.services.membership import members
+from service.services.membership import legacy_import, members
 from service.services.workflow.instances import instances_query
 from service.services.workflow.scope import may_record_learning
 
@@ -117,7 +117,7 @@ ENROLMENT_DATES = ("submitted_from", "submitted_to")
 def _check_enrolments(ctx, uow, actor, params) -> None:
     values = _dated(params, *ENROLMENT_DATES)
     exports._check_enrolment_filters(
-        values.get("process"), values.get("submitted_from"), values.get("submitted_to")
+        ctx, values.get("process"), values.get("submitted_from"), values.get("submitted_to")
     )
     instances_query(actor)  # a role without forms is refused here
 
@@ -180,6 +180,27 @@ def _run_import(ctx, uow, actor, params, content, progress, done) -> Summary:
     return Summary(outcome, len(records))
 
 
+# --- 旧平台数据导入 -------------------------------------------------------------------------------
+
+
+def _check_legacy(ctx, uow, actor, params) -> None:
+    legacy_import.check_operator(actor)
+
+
+def _run_legacy(ctx, uow, actor, params, content, progress, done) -> Summary:
+    outcome = legacy_import.import_workbook(
+        ctx,
+        uow,
+        actor,
+        content,
+        file_name=params.get("file_name", ""),
+        dry_run=bool(params.get("dry_run")),
+        progress=progress,
+        before_commit=done,  # commits with the import, or not at all
+    )
+    return Summary(outcome, outcome["rows_total"])
+
+
 KINDS: dict[str, Kind] = {
     "member_archive_export": Kind("单位人员档案导出", _check_archive, _run_archive),
     "bill_export": Kind("开票记录导出", _check_bills, _run_bills),
@@ -187,4 +208,5 @@ KINDS: dict[str, Kind] = {
     "learning_export": Kind("学习进度导出", _check_learning, _run_learning),
     "certificate_zip": Kind("电子证书批量下载", _check_certificates, _run_certificates, weight=50),
     "learning_import": Kind("学习记录导入", _check_import, _run_import),
+    "legacy_import": Kind("旧平台数据导入", _check_legacy, _run_legacy),
 }
