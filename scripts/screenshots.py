@@ -245,7 +245,7 @@ def unit_admin_pages(s: Shooter, page) -> None:
     page.get_by_role("link", name="打印").click()
     s.shot(page, "unit_join_code_print")
     page.goto(s.base + "/unit/codes")
-    page.get_by_role("button", name="生成个人变更单二维码").click()
+    page.get_by_role("button", name="显示个人变更单二维码").click()
     s.shot(page, "unit_transfer_code")
     s.shot(page, "unit_archive", "/unit/members")
     s.shot(page, "unit_archive_filter_error", "/unit/members?age_min=老&title=特级")
@@ -261,6 +261,8 @@ def unit_admin_pages(s: Shooter, page) -> None:
     s.shot(page, "unit_certificates", "/unit/certificates")
     s.shot(page, "unit_learning", "/unit/learning")
     s.shot(page, "unit_info", "/unit/info")
+    s.shot(page, "unit_info_edit", "/unit/info/edit")
+    s.shot(page, "unit_drafts", "/business/drafts")
     s.shot(page, "unit_accounts", "/unit/accounts")
     for name, mobile in (("李强", "13800138001"), ("王芳", "13800138002"), ("赵磊", "13800138003")):
         if not page.get_by_role("button", name="新增子账号").count():

@@ -1,4 +1,4 @@
-"""The `memberflow` command: serve, db upgrade, create-admin, demo-data, check."""
+"""The `memberflow` command: serve, db upgrade, create-admin, demo-data, import-legacy, check."""
 
 from __future__ import annotations
 
@@ -149,12 +149,89 @@ def fire_timers() -> None:
     """Fire the BPMN timers that are due (payment and learning deadlines), once."""
     from service.db import db as database
     from service.db.uow import UnitOfWork
-    from service.services.education.learning import fire_due_timers
+    from service.services.workflow.timers import fire_due_timers
 
     app = _app()
     with app.app_context():
         fired = fire_due_timers(app.extensions["memberflow"], UnitOfWork(database.session))
     click.echo(f"已触发 {fired} 个到期的定时事件")
+
+
+@main.command("deliver-messages")
+def deliver_messages() -> None:
+    """Send the 业务消息 due now by email and SMS (the scheduler does this every minute)."""
+    from service.db import db
+    from service.db.uow import UnitOfWork
+    from service.services.schedules import outbox
+
+    app = _app()
+    with app.app_context():
+        counts = outbox.deliver(app.extensions["memberflow"], UnitOfWork(db.session))
+        db.session.remove()
+    click.echo(
+        f"已发送 {counts['sent']} 条，待重试 {counts['retry']} 条，"
+        f"发送失败 {counts['failed']} 条，结果未知 {counts['unknown']} 条"
+    )
+
+
+@main.command("import-legacy")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only check every row and report; write nothing.")
+def import_legacy(file: str, dry_run: bool) -> None:
+    """Import the old platform's 单位人员档案导出表 (units, members, memberships, certificates).
+
+    All or nothing: one invalid row and nothing is written (exit 1, every invalid row listed).
+    Importing the same file again changes nothing.
+    """
+    from pathlib import Path
+
+    from service.db import db as database
+    from service.db.uow import UnitOfWork
+    from service.domain.actor import Actor
+    from service.domain.errors import ServiceError
+    from service.services.membership.legacy_import import import_workbook
+
+    path = Path(file)
+    app = _app()
+    operator = Actor(None, "命令行导入", "secretariat_admin")
+    with app.app_context():
+        try:
+            with UnitOfWork(database.session) as uow:
+                result = import_workbook(
+                    app.extensions["memberflow"],
+                    uow,
+                    operator,
+                    path.read_bytes(),
+                    file_name=path.name,
+                    dry_run=dry_run,
+                )
+        except ServiceError as exc:
+            click.echo(f"错误 {exc.message}", err=True)
+            for where, reason in (exc.errors or {}).items():
+                click.echo(f"  {where}：{reason}", err=True)
+            sys.exit(1)
+        finally:
+            database.session.remove()
+            database.engine.dispose()
+    c = result["counts"]
+    click.echo(
+        f"{'试导入（未写入）' if dry_run else '已导入'} {path.name}：共{result['rows_total']}行，"
+        f"正确{result['rows_valid']}行，有误{result['rows_invalid']}行"
+    )
+    for what, label in (
+        ("units", "单位"),
+        ("members", "个人会员"),
+        ("memberships", "会籍"),
+        ("certificates", "证书"),
+    ):
+        click.echo(
+            f"  {label}：新增{c[f'{what}_created']}，更新{c[f'{what}_updated']}，"
+            f"无变化{c[f'{what}_unchanged']}"
+        )
+    for where, reason in result["errors"].items():
+        click.echo(f"  {where}：{reason}")
+    if result["rows_invalid"]:
+        sys.exit(1)
 
 
 @main.command()
@@ -247,18 +324,71 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
 
 
 @main.command()
-def check() -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON (ok, problems with file/element/line/message, processes).",
+)
+def check(as_json: bool) -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""
+    import json
+
     from service.engine import DefinitionError, load_definitions
+    from service.services.workflow.messages import FILE, TemplateError, load_templates
 
     config = _config(secret_key="check")
+    problems: list[dict] = []
+    definitions, templates = {}, {}
     try:
         definitions = load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
     except DefinitionError as exc:
-        for problem in exc.problems:
-            click.echo(f"错误 {problem}", err=True)
+        problems += [
+            {"file": p.file, "element": p.element, "line": p.line, "message": p.message}
+            for p in exc.problems
+        ]
+    if not problems:  # names are resolved in files that parse
+        from service.engine.names import check_names
+        from service.services.workflow.facts import PROVIDED_NAMES
+
+        problems += [
+            {"file": p.file, "element": p.element, "line": p.line, "message": p.message}
+            for p in check_names(
+                config.processes_dir, config.rules_dir, config.forms_dir, PROVIDED_NAMES
+            )
+        ]
+    try:
+        templates = load_templates(config.rules_dir)
+    except TemplateError as exc:
+        problems += [
+            {"file": FILE, "element": element, "line": line, "message": message}
+            for element, line, message in exc.items
+        ]
+    if as_json:
+        result = {
+            "ok": not problems,
+            "problems": problems,
+            "processes": [
+                {
+                    "key": key,
+                    "name": defn.name,
+                    "user_tasks": len(defn.user_tasks),
+                    "digest": defn.digest,
+                }
+                for key, defn in sorted(definitions.items())
+            ],
+            "message_templates": len(templates),
+        }
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        sys.exit(1 if problems else 0)
+    if problems:
+        for p in problems:
+            where = p["file"] + (f":{p['line']}" if p["line"] else "")
+            where += f" [{p['element']}]" if p["element"] else ""
+            click.echo(f"错误 {where}: {p['message']}", err=True)
         sys.exit(1)
     for key, defn in sorted(definitions.items()):
         click.echo(
             f"正常 {key}（{defn.name}）：{len(defn.user_tasks)} 个用户任务，版本 {defn.digest[:12]}"
         )
+    click.echo(f"正常 rules/messages.json：{len(templates)} 种业务消息模板")

@@ -54,6 +54,12 @@ class Config:
     job_sync_rows: int = 1000  # a page's export up to this many rows downloads at once; more: a job
     statistics_ttl_seconds: int = 300  # how long the 首页 figures of one scope are kept
     # how long a worker trusts what it read of an account's sessions (services/membership/sessions)
+    # 业务消息 by email (smtp://[user:password@]host:port?from=address&starttls=1) and by
+    # SMS through an HTTP gateway (its URL and bearer token); unset: that channel is off
+    smtp_url: str | None = None
+    sms_url: str | None = None
+    sms_token: str | None = None
+    outbox_attempts: int = 8
     session_recheck_seconds: float = 5.0
     extra: dict = field(default_factory=dict)
 
@@ -157,6 +163,10 @@ def load_config(**overrides) -> Config:
         job_sync_rows=_count(env, "MEMBERFLOW_JOB_SYNC_ROWS", 1000),
         statistics_ttl_seconds=_count(env, "MEMBERFLOW_STATISTICS_TTL", 300),
         session_recheck_seconds=_count(env, "MEMBERFLOW_SESSION_RECHECK", 5),
+        smtp_url=env.get("MEMBERFLOW_SMTP_URL") or None,
+        sms_url=env.get("MEMBERFLOW_SMS_URL") or None,
+        sms_token=env.get("MEMBERFLOW_SMS_TOKEN") or None,
+        outbox_attempts=_count(env, "MEMBERFLOW_OUTBOX_ATTEMPTS", 8, minimum=1),
     )
     values.update(overrides)
     font = values.get("certificate_font")

@@ -11,12 +11,15 @@ from service.api import (
     auth,
     certificate_documents,
     confirmations,
+    drafts,
     eligibility,
     files,
+    incidents,
     instances,
     jobs,
     join_codes,
     learning,
+    legacy_import,
     members,
     processes,
     records,
@@ -24,6 +27,7 @@ from service.api import (
     schedules,
     statistics,
     tasks,
+    units,
 )
 from service.api.common import register_error_handlers
 from service.api.contract import ContractPlugin
@@ -88,8 +92,11 @@ def register_api(app: Flask) -> None:
         processes,
         eligibility,
         instances,
+        incidents,
+        drafts,
         tasks,
         learning,
+        legacy_import,
         records,
         members,
         certificate_documents,
@@ -99,6 +106,7 @@ def register_api(app: Flask) -> None:
         join_codes,
         files,
         reference,
+        units,
         jobs,
     ):
         api.register_blueprint(module.blp)

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.limits import signin_guard
-from service.services.membership import passwords, signin
+from service.services.membership import accounts, passwords, signin
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录、退出与修改密码")
 
@@ -61,6 +61,24 @@ def me():
         "member_id": who.member_id,
         "must_change_password": session.must_change_password,
     }
+
+
+class EmailSchema(Schema):
+    email = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "接收业务消息的邮箱；null 或空串表示不接收邮件"},
+    )
+
+
+@blp.route("/email", methods=["PUT"])
+@blp.arguments(EmailSchema)
+@blp.response(200, EmailSchema)
+@blp.alt_response(422, description="邮箱地址格式不正确")
+def set_email(body):
+    """设置本人接收业务消息的邮箱（业务提交、退回、缴费、审批完成、证书核发等）"""
+    with uow() as u:
+        return accounts.set_own_email(u, actor(), body["email"])
 
 
 @blp.route("/password", methods=["POST"])

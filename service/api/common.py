@@ -152,7 +152,7 @@ def register_error_handlers(app) -> None:
         # a script, condition or rule of a diagram failed: a designer's bug, named precisely
         db.session.rollback()
         log.error("engine error: %s", exc)
-        return error_reply(500, f"{exc}（请联系流程设计人员）")
+        return error_reply(409, f"{exc}（本次操作未保存，请联系流程设计人员）")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

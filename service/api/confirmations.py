@@ -57,11 +57,24 @@ def _create(unit_id: int, kind: str, member_id: int | None = None) -> dict:
         return confirmations.create_code(ctx(), u, actor(), unit_id, kind, member_id)
 
 
+class TransferCodeQuery(Schema):
+    renew = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：重新生成，本单位原有的个人变更单立即失效"},
+    )
+
+
 @blp.route("/units/<int:unit_id>/transfer-codes", methods=["POST"])
+@blp.arguments(TransferCodeQuery, location="query")
 @blp.response(201, ConfirmationCodeSchema)
-def create_transfer(unit_id):
-    """单位生成个人归属公司变更（调入本单位）二维码，一次有效"""
-    return _create(unit_id, "transfer")
+@blp.alt_response(200, schema=ConfirmationCodeSchema, description="本单位现有的个人变更单")
+def create_transfer(args, unit_id):
+    """本单位的个人归属公司变更（调入本单位）二维码：每个单位一个，有效期一年，可供多人扫码确认（即本人同意调入）；已有有效的则返回它"""
+    with uow() as u:
+        made = confirmations.create_code(
+            ctx(), u, actor(), unit_id, "transfer", renew=args["renew"]
+        )
+    return made, 201 if made["created"] else 200
 
 
 @blp.route("/units/<int:unit_id>/members/<int:member_id>/resignation-codes", methods=["POST"])

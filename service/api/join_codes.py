@@ -78,7 +78,7 @@ def apply(body, code):
             c,
             u,
             applicant,
-            join_codes.JOIN_PROCESS,
+            join_codes.join_process(c),
             data,
             idempotency_key=request.headers.get("Idempotency-Key"),
             join_code_id=row.id,

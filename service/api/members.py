@@ -107,8 +107,7 @@ class BillExportQuery(Schema):
 
 class EnrolmentExportQuery(Schema):
     process = fields.String(
-        validate=validate.OneOf(exports.EDUCATION_PROCESSES),
-        metadata={"description": "业务类型；不填为全部教育报名"},
+        metadata={"description": "业务类型（报名表所含的教育业务之一）；不填为全部教育报名"}
     )
     status = fields.String(validate=schemas.known_status, metadata={"description": "单据状态"})
     q = fields.String(metadata={"description": "姓名、身份证号或单号"})

@@ -3,9 +3,10 @@
 from flask_smorest import Blueprint
 
 from service.api import schemas
-from service.api.common import actor, ctx
+from service.api.common import actor, ctx, uow
 from service.domain.errors import NotFound
 from service.domain.roles import role_for_lane
+from service.services.workflow.definitions import list_versions
 
 blp = Blueprint(
     "processes", __name__, url_prefix="/api/v1/processes", description="已部署的业务流程"
@@ -14,10 +15,12 @@ blp = Blueprint(
 
 def _view(key: str, detail: bool = False) -> dict:
     version_id, defn = ctx().definitions.latest(key)
+    with uow() as u:
+        number = ctx().definitions.version_number(u.session, version_id)
     view = {
         "key": key,
         "name": defn.name,
-        "version": version_id,
+        "version": number,
         "digest": defn.digest,
         "start_role": defn.start_role,
         "start_roles": sorted(defn.start_roles),
@@ -49,3 +52,15 @@ def get_process(key):
     if key not in ctx().definitions.current:
         raise NotFound(f"没有名为 {key} 的业务流程")
     return _view(key, detail=True)
+
+
+@blp.route("/<key>/versions")
+@blp.response(200, schemas.ProcessVersionsSchema)
+@blp.alt_response(404, description="没有该业务流程，或调用者不是协会人员或秘书处")
+def versions(key):
+    """一个业务流程的各个版本（最新在前）：版本号、内容哈希、部署时间与部署者、办理中和已结束的表单数"""
+    who = actor()
+    if key not in ctx().definitions.current:
+        raise NotFound(f"没有名为 {key} 的业务流程")
+    with uow() as u:
+        return list_versions(ctx(), u, who, key)

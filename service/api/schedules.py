@@ -7,7 +7,7 @@ from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.schemas import UtcDateTime
 from service.httputil import attachment
 from service.services.documents.excel import XLSX_MIMETYPE
-from service.services.schedules import cpd_batches, notifications
+from service.services.schedules import cpd_batches, notifications, outbox
 
 blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="注师继教周批次与系统通知")
 
@@ -129,3 +129,51 @@ def read_all():
     """将我的全部未读系统通知标记为已读"""
     with uow() as u:
         return notifications.mark_all_read(ctx(), u, actor())
+
+
+class OutboxQuery(PageArgs):
+    status = fields.String(
+        load_default=None,
+        metadata={
+            "description": "pending / sending / sent / failed / unknown；不填：failed 和 unknown"
+        },
+    )
+
+
+class OutboxMessageSchema(Schema):
+    id = fields.Integer()
+    account_id = fields.Integer()
+    channel = fields.String(metadata={"description": "email / sms"})
+    address = fields.String(metadata={"description": "邮箱或手机号"})
+    kind = fields.String(metadata={"description": "消息种类（rules/messages.json）"})
+    title = fields.String()
+    status = fields.String()
+    status_label = fields.String(
+        metadata={"description": "待发送 / 发送中 / 已发送 / 发送失败 / 结果未知"}
+    )
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    sent_at = UtcDateTime(allow_none=True)
+    next_attempt_at = UtcDateTime()
+
+
+OutboxPageSchema = page_schema(OutboxMessageSchema, "OutboxPageSchema")
+
+
+@blp.route("/outbox")
+@blp.arguments(OutboxQuery, location="query")
+@blp.response(200, OutboxPageSchema)
+def list_outbox(args):
+    """业务消息发件箱（秘书处管理员）：默认列出发送失败和结果未知的邮件、短信"""
+    with uow() as u:
+        return outbox.list_messages(ctx(), u, actor(), **args)
+
+
+@blp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@blp.response(200, OutboxMessageSchema)
+@blp.alt_response(409, description="该消息不是发送失败或结果未知")
+def retry_outbox(message_id):
+    """重新发送一条发送失败或结果未知的消息"""
+    with uow() as u:
+        return outbox.retry(ctx(), u, actor(), message_id)

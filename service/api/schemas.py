@@ -129,7 +129,10 @@ class InstanceSchema(Schema):
 
 class ApprovalStepSchema(Schema):
     action = fields.String(
-        metadata={"description": "start 发起 / complete 通过或提交 / return 退回"}
+        metadata={
+            "description": "start 发起 / complete 通过或提交 / return 退回 / "
+            "withdraw 单位撤回 / terminate 终止"
+        }
     )
     task_name = fields.String(allow_none=True)
     task_title = fields.String()
@@ -148,9 +151,34 @@ class InstanceDetailSchema(InstanceSchema):
     )
     data = fields.Dict()
     approval_record = fields.List(fields.Nested(ApprovalStepSchema))
+    version = fields.Integer(metadata={"description": "表单所用的流程版本号（该业务类型的第几版）"})
 
 
-InstancePageSchema = page_schema(InstanceSchema, "InstancePageSchema")
+# keyset paging of the long lists: a page names the next one; `after` seeks straight to it
+AFTER_DESCRIPTION = (
+    "翻页游标：原样传回上一页的 next_after，从那一页之后接着读（按索引定位，深页也快）；"
+    "给出时页码由游标推出，page 不再起作用；游标无效时答 422"
+)
+
+
+def after_field() -> fields.String:
+    """The `after` query parameter of a list with keyset paging."""
+    return fields.String(
+        validate=validate.Length(min=1, max=400), metadata={"description": AFTER_DESCRIPTION}
+    )
+
+
+def next_after_field() -> fields.String:
+    """A page's `next_after`: the cursor of the page after it (null on the last page)."""
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "下一页的游标，作为 after 传回；已是最后一页时为 null"},
+    )
+
+
+InstancePageSchema = page_schema(
+    InstanceSchema, "InstancePageSchema", next_after=next_after_field()
+)
 
 
 class InstanceFilters(Schema):
@@ -162,6 +190,7 @@ class InstanceFilters(Schema):
 
 class InstanceQuery(InstanceFilters, PageArgs):
     status = fields.String(metadata={"description": "状态，如 机构初审中"})
+    after = after_field()
 
 
 class SummarySchema(Schema):
@@ -198,6 +227,7 @@ class TaskQuery(TaskFilters, PageArgs):
             " / submitted_asc 最早提交的在前 / completed 最新办结的在前（已办默认，仅已办）"
         },
     )
+    after = after_field()
 
 
 class TaskInstanceSchema(Schema):
@@ -228,7 +258,7 @@ class TaskListItemSchema(TaskHeldSchema):
     instance = fields.Nested(TaskInstanceSchema)
 
 
-TaskPageSchema = page_schema(TaskListItemSchema, "TaskPageSchema")
+TaskPageSchema = page_schema(TaskListItemSchema, "TaskPageSchema", next_after=next_after_field())
 
 
 class TaskDetailSchema(TaskBriefSchema):
@@ -282,8 +312,10 @@ class CompletedSchema(Schema):
 class ProcessSchema(Schema):
     key = fields.String()
     name = fields.String()
-    version = fields.Integer(metadata={"description": "当前定义版本编号"})
-    digest = fields.String()
+    version = fields.Integer(
+        metadata={"description": "新表单所用的版本号：该业务类型的第几版（1、2、3…）"}
+    )
+    digest = fields.String(metadata={"description": "该版本文件内容的哈希"})
     start_role = fields.String(allow_none=True)
     start_roles = fields.List(fields.String(), metadata={"description": "可发起该业务的角色"})
     lanes = fields.Dict(keys=fields.String(), values=fields.String())
@@ -634,3 +666,19 @@ class StatisticsSchema(Schema):
     issued_by_year = fields.List(fields.Nested(YearIssuesSchema), required=True)
     holders = fields.Nested(HoldersSchema, required=True)
     age_bands = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class ProcessVersionSchema(Schema):
+    number = fields.Integer(metadata={"description": "版本号（该业务类型的第几版）"})
+    digest = fields.String(metadata={"description": "文件内容的哈希"})
+    deployed_at = UtcDateTime(metadata={"description": "部署时间"})
+    deployed_by = fields.String(allow_none=True, metadata={"description": "部署者"})
+    current = fields.Boolean(metadata={"description": "true：新表单使用此版本"})
+    running = fields.Integer(metadata={"description": "使用此版本、办理中的表单数"})
+    finished = fields.Integer(metadata={"description": "使用此版本、已结束的表单数"})
+
+
+class ProcessVersionsSchema(Schema):
+    process_key = fields.String()
+    process_name = fields.String()
+    items = fields.List(fields.Nested(ProcessVersionSchema))

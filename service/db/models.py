@@ -53,6 +53,10 @@ class Unit(Base):
     membership_valid_until: Mapped[date | None]
     joined_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 单位信息 the unit's admins keep (manual 3.15): 工商信息 and the supervision and other
+    # qualifications (资质), checked by services/membership/unit_admin.py
+    registration: Mapped[dict | None] = mapped_column(sa.JSON)
+    qualifications: Mapped[list | None] = mapped_column(sa.JSON)
 
 
 class Member(Base):
@@ -144,6 +148,8 @@ class Account(Base):
     is_main: Mapped[bool] = mapped_column(default=False)
     sub_slot: Mapped[int | None]
     mobile: Mapped[str | None] = mapped_column(sa.String(11))
+    # where business messages are emailed (业务消息); none: in-app (and SMS to the mobile)
+    email: Mapped[str | None] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # a one-time password (issued by a reset or the QR) must be replaced at the next sign-in
@@ -202,13 +208,20 @@ class StoredFile(Base):
 
 
 class DefinitionVersion(Base):
+    """One version of a process's files: numbered 1, 2, 3 … per process key."""
+
     __tablename__ = "definition_versions"
-    __table_args__ = (sa.UniqueConstraint("process_key", "digest"),)
+    __table_args__ = (
+        sa.UniqueConstraint("process_key", "digest"),
+        sa.UniqueConstraint("process_key", "number", name="uq_definition_versions_key_number"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(sa.String(60))
+    number: Mapped[int] = mapped_column(default=1)
     digest: Mapped[str] = mapped_column(sa.String(64))
     files: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(sa.String(200))  # who, or "服务器启动"
 
 
 class FormCounter(Base):
@@ -216,6 +229,29 @@ class FormCounter(Base):
     prefix: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+def trigram_index(name: str, column: str) -> sa.Index:
+    """A GIN trigram index, which LIKE '%…%' uses; created on PostgreSQL only (pg_trgm)."""
+    return sa.Index(
+        name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql")
+
+
+class Draft(Base):
+    """A start form saved without submitting (暂存): its data as typed, kept for the unit (or
+    the person) who saved it until it is submitted or deleted."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (sa.Index("ix_drafts_scope", "unit_id", "owner_id", "updated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(sa.String(64))
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    summary: Mapped[str] = mapped_column(sa.String(200))
+    data: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessInstance(Base):
@@ -233,8 +269,15 @@ class ProcessInstance(Base):
             postgresql_where=sa.text("NOT finished"),
             sqlite_where=sa.text("finished = 0"),
         ),
-        sa.Index("ix_process_instances_unit_status", "unit_id", "status"),
-        sa.Index("ix_process_instances_agency_status", "agency_id", "status"),
+        # the instance list: each filter (a unit's or agency's with a status) by index, its
+        # page's ids newest first from the index alone (migration 0008)
+        sa.Index("ix_process_instances_unit_status_id", "unit_id", "status", "id"),
+        sa.Index("ix_process_instances_agency_status_id", "agency_id", "status", "id"),
+        sa.Index("ix_process_instances_status_id", "status", "id"),
+        sa.Index("ix_process_instances_key_id", "process_key", "id"),
+        sa.Index("ix_process_instances_submitted_at", "submitted_at", "id"),
+        # the name search, part of a name: trigrams (pg_trgm) on PostgreSQL alone
+        trigram_index("ix_process_instances_subject_name_trgm", "subject_name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(sa.String(60))
@@ -275,6 +318,7 @@ class InstancePerson(Base):
         sa.Index(
             "ix_instance_persons_id_last4", sa.text("substr(id_number, length(id_number) - 3)")
         ),
+        trigram_index("ix_instance_persons_name_trgm", "name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
@@ -408,6 +452,16 @@ class UserTask(Base):
             sqlite_where=sa.text("completed_by IS NOT NULL"),
             postgresql_include=["role", "state", *QUEUE_COLUMNS],
         ),
+        # a done list's total and plain pages: narrow, so counting a long list reads little
+        sa.Index(
+            "ix_user_tasks_completed",
+            "completed_by",
+            "role",
+            "completed_at",
+            "id",
+            postgresql_where=sa.text("state = 'completed'"),
+            sqlite_where=sa.text("state = 'completed'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
@@ -500,6 +554,59 @@ class Notification(Base):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A business message to send by email or SMS, written in the transaction of the change
+    that causes it and delivered afterwards (services/schedules/outbox.py). `dedupe_key`
+    makes one message per account, channel and cause; `sending` marks a delivery under way,
+    so a crash mid-send is never sent twice but reported."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "channel", "dedupe_key", name="uq_outbox_dedupe"),
+        sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))  # email | sms
+    address: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(120))
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Incident(Base):
+    """A step the engine could not take (a script, condition or rule of a diagram failed):
+    numbered for the person who met it, kept for operators until the form is settled."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (sa.Index("ix_incidents_open", "status", "instance_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    process_key: Mapped[str] = mapped_column(sa.String(60))
+    definition_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("definition_versions.id")
+    )
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+    task_name: Mapped[str | None] = mapped_column(sa.String(60))
+    message: Mapped[str] = mapped_column(sa.Text)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)  # the form as submitted, to retry
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    actor_name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(10), default="open")  # open | closed
+    occurrences: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class CpdBatch(Base):

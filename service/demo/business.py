@@ -15,7 +15,7 @@ from service.domain.person_facts import add_months
 from service.domain.validation import make_resident_id
 from service.services.education import learning
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
-from service.services.workflow import instances, tasks
+from service.services.workflow import instances, tasks, timers
 
 REVIEW = {"decision": "approve", "remark": "同意"}
 FINANCE = {"decision": "approve", "remark": "已到账", "receipt_number": "GDFP2026000001"}
@@ -178,7 +178,7 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
     finally:
         ctx.clock = clock
     with UnitOfWork(db.session) as uow:
-        learning.fire_due_timers(ctx, uow)
+        timers.fire_due_timers(ctx, uow)
 
     # upgrade: approved, learning in progress
     upgrade = _start(

@@ -15,9 +15,9 @@ from service.demo.business import load_business_demo
 from service.demo.images import sample_png
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services.membership import accounts, passwords
+from service.services.membership import accounts, passwords, unit_information
 from service.services.schedules.scheduler import cpd_batch_job, reminders_job
-from service.services.workflow import files, instances, prefill, tasks
+from service.services.workflow import drafts, files, instances, prefill, tasks
 
 PASSWORD = "demo1234"
 AGENCIES = [
@@ -50,6 +50,37 @@ AGENCY_CONTACTS = [
         "phone": "0663-8210438",
         "qq_group": "365255961",
     },
+]
+# the first unit's 单位信息 (manual 3.15): 工商信息 and qualifications
+UNIT_REGISTRATION = {
+    "founded_on": "1998-06-18",
+    "registered_capital": "1000万人民币",
+    "registration_status": "存续",
+    "registration_authority": "广州市市场监督管理局",
+    "approved_on": "2024-04-12",
+    "industry": "专业技术服务业",
+    "staff_size": 236,
+    "address": "广州市天河区体育西路100号",
+    "business_scope": "工程监理服务；工程管理服务；招投标代理服务；工程造价咨询业务",
+}
+UNIT_QUALIFICATIONS = [
+    {
+        "category": "住建监理资质",
+        "name": "房屋建筑工程监理",
+        "grade": "甲级",
+        "number": "E144001234",
+        "issuer": "广东省住房和城乡建设厅",
+        "valid_until": "2028-12-31",
+    },
+    {
+        "category": "住建监理资质",
+        "name": "市政公用工程监理",
+        "grade": "乙级",
+        "number": "E244005678",
+        "issuer": "广东省住房和城乡建设厅",
+        "valid_until": "2027-06-30",
+    },
+    {"category": "其他资质", "name": "工程造价咨询", "grade": "甲级", "number": "G-0381"},
 ]
 UNITS = [  # name, credit code prefix (17), agency index, member unit
     ("广州珠江工程建设监理有限公司", "91440101190468342", 0, True),
@@ -189,6 +220,12 @@ def load_demo(app) -> list[tuple[str, str, str]]:
         unit = _actor(UNITS[0][0])
         with UnitOfWork(db.session) as uow:
             accounts.create_sub_account(uow, unit, unit.unit_id, "张敏", "13800138000", PASSWORD)
+        with UnitOfWork(db.session) as uow:
+            unit_information.update_unit_information(
+                uow, unit, unit.unit_id, UNIT_REGISTRATION, UNIT_QUALIFICATIONS
+            )
+        with UnitOfWork(db.session) as uow:  # a join application left half-filled (暂存)
+            drafts.save_draft(ctx, uow, unit, "member_join", {"variant": "full", "name": "何家豪"})
     logins += [("单位管理员", name, PASSWORD) for name, *_ in UNITS]
     logins.append(("单位子账号", "13800138000", PASSWORD))
     if fresh:

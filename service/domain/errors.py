@@ -86,3 +86,14 @@ class TooManyRequests(ServiceError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = max(int(retry_after), 1)
+
+
+class StepFailed(ServiceError):
+    """The diagram could not take the step (a script, condition or rule failed): nothing
+    changed, an incident was recorded; `incident` is its number for the person to quote."""
+
+    status = 409
+
+    def __init__(self, message: str, incident: str):
+        super().__init__(message, {"incident": incident})
+        self.incident = incident

@@ -73,6 +73,14 @@ def years_later(start: date, years: int) -> date:
         return start.replace(year=start.year + years, day=28)
 
 
+def membership_until(term, level: str, start: date) -> date:
+    """The last day of a membership of `level` starting `start`: the same day `term` years
+    later, where `term` is the policy's `membership_validity_years` — one number for every
+    level, or one per level (manual: 普通会员 3 years, 专业会员 1, its annual fee)."""
+    years = term.get(level, term.get("普通会员", 1)) if isinstance(term, dict) else term
+    return years_later(start, int(years))
+
+
 def months_until(today: date, until: date) -> int:
     """The smallest m ≥ 0 with `until` ≤ today + m months (6 ⇔ "within six months")."""
     if until <= today:

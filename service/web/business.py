@@ -15,10 +15,10 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.actor import Actor
-from service.domain.errors import FormInvalid, NotFound, RuleFailed
+from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition
 from service.services.membership import records
-from service.services.workflow import eligibility, instances
+from service.services.workflow import drafts, eligibility, instances
 from service.web import lists, schemaform
 from service.web.pages import ctx, signed_in, store_uploads, uow
 
@@ -26,15 +26,12 @@ bp = Blueprint("business", __name__, url_prefix="/business")
 ROLES = frozenset({"unit_admin"})
 PICK_PAGE = 50
 MAX_PICKED = schemaform.MAX_ROWS
-# the manual's menu words, and which business goes under which (UI.md)
+# the manual's menu words (UI.md) for each `category` a BPMN declares, in the menu's order
 GROUPS = (
-    (
-        "普通会员教育学习报名 → 报名申请",
-        ("initial_education", "continuing_education", "upgrade_education", "specialty_change"),
-    ),
-    ("人员管理", ("member_join", "member_info_change")),
-    ("证书业务", ("certificate_unit_change", "certificate_cancellation")),
-    ("专业会员（注师）继教", ("engineer_cpd",)),
+    ("普通会员教育学习报名 → 报名申请", "education"),
+    ("人员管理", "membership"),
+    ("证书业务", "certificate"),
+    ("专业会员（注师）继教", "cpd"),
 )
 PICKED_FIELDS = ("id_number", "name")  # a picked person's fields: shown, never typed
 
@@ -98,19 +95,16 @@ def _picked(values: list[str], errors: dict) -> list[int]:
 @bp.route("")
 @signed_in(ROLES)
 def index(who):
-    """The nine businesses a unit starts, under the manual's menu words."""
-    current = ctx().definitions.current
+    """The businesses a unit starts, under the manual's menu words for their category."""
+    startable = [
+        d for _, d in sorted(ctx().definitions.current.items()) if "unit_admin" in d.start_roles
+    ]
     groups = [
-        (
-            title,
-            [current[k] for k in keys if k in current and "unit_admin" in current[k].start_roles],
-        )
-        for title, keys in GROUPS
+        (title, [d for d in startable if d.declarations.category == category])
+        for title, category in GROUPS
     ]
-    listed = {k for _, keys in GROUPS for k in keys}
-    others = [
-        d for k, d in sorted(current.items()) if k not in listed and "unit_admin" in d.start_roles
-    ]
+    listed = {category for _, category in GROUPS}
+    others = [d for d in startable if d.declarations.category not in listed]
     if others:
         groups.append(("其他业务", others))
     return render_template("business/index.html", groups=[g for g in groups if g[1]])
@@ -231,6 +225,7 @@ def _draw(
     preview: dict | None = None,
     status: int = 200,
     token: str | None = None,
+    draft_id: int | None = None,
 ):
     form = schemaform.build_form(defn.start_form, values, errors)
     rows = {}
@@ -250,6 +245,7 @@ def _draw(
         token=token or uuid.uuid4().hex,
         picker_url=url_for("business.pick", key=defn.key),
         specialties=specialties,
+        draft_id=draft_id,
     )
     return html, status
 
@@ -291,9 +287,12 @@ def submit(who, key):
     """预览 (each person's check and fee) or 提交 (start the business)."""
     defn = _definition(key)
     token = (request.form.get("idempotency_key") or "").strip()[:64] or None
+    draft_id = _draft_id(request.form.get("draft_id"))
     data, upload_errors = _posted(who, defn)
+    if request.form.get("action") == "draft":  # 留存: kept as typed, checked at 提交
+        return _keep_draft(who, defn, data, draft_id, token)
     if upload_errors:
-        return _draw(defn, data, upload_errors, status=422, token=token)
+        return _draw(defn, data, upload_errors, status=422, token=token, draft_id=draft_id)
     c = ctx()
     if request.form.get("action") == "preview" and defn.eligibility_decision and _many(defn):
         try:
@@ -306,15 +305,85 @@ def submit(who, key):
             for item in found["items"]
             if not item["eligible"]
         }
-        return _draw(defn, data, reasons, preview=found, token=token)
+        return _draw(defn, data, reasons, preview=found, token=token, draft_id=draft_id)
     try:
         with uow() as u:
-            view, created = instances.start_process(c, u, who, key, data, idempotency_key=token)
+            if draft_id is not None:
+                view, created = drafts.submit_draft(c, u, who, draft_id, data, token)
+            else:
+                view, created = instances.start_process(c, u, who, key, data, idempotency_key=token)
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
-        return _draw(defn, data, errors, status=422, token=token)
+        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
     if created:
         flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
     else:
         flash(f"该表单已提交过：{view['business_key']}，当前状态：{view['status']}", "info")
     return redirect(url_for("forms.detail", instance_id=view["id"]))
+
+
+# --- 暂存 -----------------------------------------------------------------------------------
+
+
+def _draft_id(raw: str | None) -> int | None:
+    try:
+        number = int(raw or "")
+    except ValueError:
+        return None
+    return number if 1 <= number <= lists.MAX_ID else None
+
+
+def _keep_draft(who: Actor, defn: Definition, data: dict, draft_id: int | None, token):
+    """留存: save the form as typed (new or again), then the drafts list."""
+    try:
+        with uow() as u:
+            if draft_id is not None:
+                drafts.update_draft(ctx(), u, who, draft_id, data)
+            else:
+                drafts.save_draft(ctx(), u, who, defn.key, data)
+    except FormInvalid as exc:
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+    except Conflict as exc:
+        return _draw(defn, data, {"_form": exc.message}, status=409, token=token)
+    flash(f"已留存：{defn.name}。可在“暂存表单”中继续填写和提交。", "success")
+    return redirect(url_for("business.drafts_page"))
+
+
+@bp.route("/drafts")
+@signed_in(ROLES)
+def drafts_page(who):
+    """暂存表单: the unit's saved start forms, last saved first, with 继续填写 and 删除."""
+    _filters, paging, errors = lists.parse(request.args, ())
+    listing = {"items": [], "total": 0, "page": 1, "page_size": 20}
+    if not errors:
+        with uow() as u:
+            listing = drafts.list_drafts(ctx(), u, who, **paging)
+    html = render_template(
+        "business/drafts.html",
+        listing=listing,
+        errors=errors,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/drafts/<int:draft_id>")
+@signed_in(ROLES)
+def draft_form(who, draft_id: int):
+    """继续填写: the start form with the draft's data; 提交 submits the draft."""
+    with uow() as u:
+        draft = drafts.get_draft(ctx(), u, who, draft_id)
+    defn = _definition(draft["process_key"])
+    return _draw(defn, draft["data"], draft_id=draft_id)
+
+
+@bp.route("/drafts/<int:draft_id>/delete", methods=["POST"])
+@signed_in(ROLES)
+def delete_draft(who, draft_id: int):
+    """删除 a draft."""
+    with uow() as u:
+        drafts.delete_draft(ctx(), u, who, draft_id)
+    flash("已删除暂存表单", "success")
+    return redirect(url_for("business.drafts_page"))

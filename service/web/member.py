@@ -27,7 +27,7 @@ def profile_page(who):
         unread = notifications.list_notifications(c, u, who, read=False, page_size=1)["unread"]
     names = {key: d.name for key, d in c.definitions.current.items()}
     for task in record["learning"]:
-        task["category"] = training_category(task["process_key"], task["certificate_type"])
+        task["category"] = training_category(c, task["process_key"], task["certificate_type"])
         task["process_name"] = names.get(task["process_key"], task["process_key"])
     return render_template(
         "member/profile.html", record=record, unread=unread, max_attempts=MAX_ATTEMPTS

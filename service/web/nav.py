@@ -71,6 +71,7 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
                 Item("单位信息", url_for("unit.info")),
                 Item("业务办理", url_for("business.index")),
                 Item("我的业务", url_for("forms.index")),
+                Item("暂存表单", url_for("business.drafts_page")),
             ],
         ),
         _queue("待办事项", with_done=True),

@@ -7,12 +7,12 @@ diagram.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from service.domain.errors import FormInvalid, NotFound
+from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.services.education import learning
-from service.services.workflow import instances, review
+from service.services.workflow import incidents, instances, review, scope
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow
@@ -25,7 +25,7 @@ FILTERS = ("status", "key", "q", "submitted_from", "submitted_to")
 @signed_in()
 def index(who):
     """The forms in the caller's scope, by status, with the manual's filters."""
-    filters, paging, errors = lists.parse(request.args, FILTERS)
+    filters, paging, errors = lists.parse(request.args, FILTERS, cursor=True)
     listing = {"items": [], "total": 0, **paging}
     summary = {"counts": {}, "total": 0}
     c = ctx()
@@ -67,7 +67,51 @@ def detail(who, instance_id):
         diagram=Markup(render_svg(d["bpmn"], d["current"], d["done"], app["process_name"])),
         my_tasks=[t for t in app["open_tasks"] if t["role"] == who.role and who.role in OWN_TASKS],
         learning_tasks=learning_tasks,
+        settle=_settle_options(who, app),
     )
+
+
+def _settle_options(who, app: dict) -> dict:
+    """Whether this person may 撤回 (the unit, while the form is in its hands or stuck) or
+    终止 (the secretariat) the form; the use cases check again."""
+    if app["finished"]:
+        return {}
+    with uow() as u:
+        stuck = incidents.open_incident_numbers(u, app["id"])
+    roles = {t["role"] for t in app["open_tasks"]}
+    return {
+        "withdraw": who.role == "unit_admin" and (bool(stuck) or roles == {"unit_admin"}),
+        "terminate": scope.may_manage_accounts(who),
+        "incidents": stuck,
+    }
+
+
+@bp.route("/<int:instance_id>/withdraw", methods=["POST"])
+@signed_in({"unit_admin"})
+def withdraw(who, instance_id):
+    """撤回 the unit's own form."""
+    try:
+        with uow() as u:
+            done = incidents.withdraw(ctx(), u, who, instance_id, request.form.get("reason"))
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"已撤回：{done['business_key']}", "success")
+    return redirect(url_for("forms.detail", instance_id=instance_id))
+
+
+@bp.route("/<int:instance_id>/terminate", methods=["POST"])
+@signed_in({"secretariat_admin"})
+def terminate(who, instance_id):
+    """终止 a form (the secretariat), with the reason."""
+    try:
+        with uow() as u:
+            done = incidents.terminate(ctx(), u, who, instance_id, request.form.get("reason"))
+    except (Conflict, FormInvalid) as exc:
+        flash(next(iter((exc.errors or {}).values()), exc.message), "error")
+    else:
+        flash(f"已终止：{done['business_key']}", "success")
+    return redirect(url_for("forms.detail", instance_id=instance_id))
 
 
 OWN_TASKS = frozenset({"unit_admin", "member"})  # who works its own tasks from the form

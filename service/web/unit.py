@@ -30,6 +30,7 @@ from service.services.membership import (
     passwords,
     records,
     unit_admin,
+    unit_information,
 )
 from service.web import lists
 from service.web.pages import ctx, signed_in, uow
@@ -110,10 +111,54 @@ def _xlsx(write: Callable, filename: str, ascii_name: str):
 @bp.route("/info")
 @signed_in(UNIT)
 def info(who):
-    """单位信息: the registration data, the agency and the contacts, read-only."""
+    """单位信息: the registration data, the agency, 工商信息, 资质 and the contacts."""
     with uow() as u:
         profile = unit_admin.unit_profile(u, who)
-    return render_template("unit/info.html", unit=profile)
+    return render_template(
+        "unit/info.html", unit=profile, info=unit_information, edit=False, errors={}
+    )
+
+
+BLANK_QUALIFICATION_ROWS = 3
+
+
+@bp.route("/info/edit", methods=["GET", "POST"])
+@signed_in(UNIT)
+def info_edit(who):
+    """维护单位信息: the 工商信息 fields and the qualification rows (blank rows to add)."""
+    errors: dict = {}
+    with uow() as u:
+        profile = unit_admin.unit_profile(u, who)
+    if request.method == "POST":
+        registration = {
+            f.name: request.form.get(f"registration.{f.name}", "")
+            for f in unit_information.REGISTRATION
+        }
+        rows = []
+        for i in range(unit_information.MAX_QUALIFICATIONS):
+            keys = ("category", *(f.name for f in unit_information.QUALIFICATION))
+            if f"qualifications.{i}.name" not in request.form:
+                break
+            rows.append({k: request.form.get(f"qualifications.{i}.{k}", "") for k in keys})
+        try:
+            with uow() as u:
+                unit_information.update_unit_information(u, who, profile["id"], registration, rows)
+        except FormInvalid as exc:
+            errors = exc.errors or {"_form": exc.message}
+            profile = {**profile, "registration": registration, "qualifications": rows}
+        else:
+            flash("单位信息已保存", "success")
+            return redirect(url_for("unit.info"))
+    shown = list(profile["qualifications"])
+    shown += [{} for _ in range(BLANK_QUALIFICATION_ROWS)]
+    html = render_template(
+        "unit/info.html",
+        unit={**profile, "qualifications": shown[: unit_information.MAX_QUALIFICATIONS]},
+        info=unit_information,
+        edit=True,
+        errors=errors,
+    )
+    return html, 422 if errors else 200
 
 
 # --- codes --------------------------------------------------------------------------------
@@ -162,9 +207,12 @@ def join_code_print(who, code):
 @bp.route("/codes/transfer", methods=["POST"])
 @signed_in(UNIT)
 def make_transfer_code(who):
-    """获取个人变更单: a code that moves a person into this unit (single use)."""
+    """获取个人变更单: the unit's transfer code (one per unit, a year; 重新生成 retires it)."""
+    renew = request.form.get("renew") == "1"
     with uow() as u:
-        made = confirmations.create_code(ctx(), u, who, _unit_id(who), "transfer")
+        made = confirmations.create_code(ctx(), u, who, _unit_id(who), "transfer", renew=renew)
+    if renew:
+        flash("已重新生成个人变更单，原二维码已失效", "success")
     return redirect(url_for("unit.confirm_code", code=made["code"]))
 
 
@@ -374,7 +422,7 @@ def _learning_filters(args) -> tuple[dict, dict, dict]:
     filters, paging, errors = lists.parse(args, LEARNING_FILTERS)
     if filters.get("status") not in (None, *LEARNING_STATUSES):
         errors["status"] = "应为 " + "、".join(LEARNING_STATUSES) + " 之一"
-    if filters.get("process") not in (None, *exports.EDUCATION_PROCESSES):
+    if filters.get("process") not in (None, *exports.enrolment_processes(ctx())):
         errors["process"] = "没有这种培训类别"
     if "year" in filters:
         year = filters.pop("year")
@@ -390,7 +438,7 @@ def _learning_filters(args) -> tuple[dict, dict, dict]:
 
 def _processes() -> list[tuple[str, str]]:
     current = ctx().definitions.current
-    return [(k, current[k].name) for k in exports.EDUCATION_PROCESSES if k in current]
+    return [(k, current[k].name) for k in exports.enrolment_processes(ctx())]
 
 
 @bp.route("/learning")
@@ -403,7 +451,9 @@ def learning_progress(who):
         with uow() as u:
             listing = learning.list_learning(ctx(), u, who, **filters, **paging)
     for item in listing["items"]:
-        item["category"] = exports.training_category(item["process_key"], item["certificate_type"])
+        item["category"] = exports.training_category(
+            ctx(), item["process_key"], item["certificate_type"]
+        )
     html = render_template(
         "unit/learning.html",
         listing=listing,

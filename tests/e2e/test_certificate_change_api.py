@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import in_db, upload
+from conftest import in_db, member_headers, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from sqlalchemy import func, select, update
@@ -139,6 +139,8 @@ def test_a_renamed_unit_reissues_every_live_certificate(app, client, login, worl
 def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
     app, client, login, world
 ):
+    """新单位入职 with the person's consent: each scans the unit's transfer code first (FAQ
+    3.23), then the new unit reprints the certificates and renews an expired membership."""
     unit = login("unit")
     lapsed = seed(
         app,
@@ -154,13 +156,28 @@ def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
     persons = [(lapsed, "罗文杰"), (current, "吴静")]
     lines = [{"id_number": n, "name": name} for n, name in persons]
 
-    preview = client.post(
-        "/api/v1/processes/certificate_unit_change/preview",
-        headers=unit,
-        json={"data": {"reason": "new_employment", "persons": lines}},
-    )
-    assert preview.status_code == 200, preview.get_json()
-    assert [i["eligible"] for i in preview.get_json()["items"]] == [True, True]
+    def previewed():
+        reply = client.post(
+            "/api/v1/processes/certificate_unit_change/preview",
+            headers=unit,
+            json={"data": {"reason": "new_employment", "persons": lines}},
+        )
+        assert reply.status_code == 200, reply.get_json()
+        return reply.get_json()["items"]
+
+    # without their consent a unit cannot pull people from another unit
+    refused = previewed()
+    assert [i["eligible"] for i in refused] == [False, False]
+    # (a person of another unit is not disclosed to this one: the answer says only that)
+    assert all("不是本单位人员" in "".join(i["reasons"]) for i in refused)
+    code = client.post(f"/api/v1/units/{world.unit_id}/transfer-codes", headers=unit)
+    for n, _name in persons:
+        scanned = client.post(
+            f"/api/v1/confirmations/{code.get_json()['code']}/confirm",
+            headers=member_headers(client, n),
+        )
+        assert scanned.status_code == 200, scanned.get_json()
+    assert [i["eligible"] for i in previewed()] == [True, True]
 
     inst = start(
         client,
@@ -184,7 +201,8 @@ def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
         here = (world.unit_id, world.agency_id, world.unit_id)
         assert in_db(app, lambda s, n=n: placement(s, n)) == here
         assert {v[1] for v in certificates(app, n).values()} == {world.unit_name}
-    assert ordinary_membership(app, lapsed) == (TODAY, date(2027, 11, 27), None)
+    # 普通会员 renews for three years, to the same day (rules/policy.json, the manual)
+    assert ordinary_membership(app, lapsed) == (TODAY, date(2029, 11, 28), None)
     assert ordinary_membership(app, current)[1:] == (NEXT_YEAR, None)
 
 

@@ -54,8 +54,11 @@ def new_code(client, headers, path, expect=201) -> dict:
     return reply.get_json()
 
 
-def transfer_code(client, headers, unit_id) -> dict:
-    return new_code(client, headers, f"/units/{unit_id}/transfer-codes")
+def transfer_code(client, headers, unit_id, expect=(200, 201)) -> dict:
+    """The unit's transfer code (201 the first time, 200 the same code after)."""
+    reply = client.post(f"{API}/units/{unit_id}/transfer-codes", headers=headers)
+    assert reply.status_code in expect, reply.get_json()
+    return reply.get_json()
 
 
 def person_code(client, headers, unit_id, member_id, kind="resignation") -> dict:
@@ -107,7 +110,7 @@ def only_code_id(app) -> int:
 # --- transfer -----------------------------------------------------------------------------
 
 
-def test_a_transfer_code_moves_the_person_into_the_unit_once(app, client, login, world):
+def test_the_units_transfer_code_moves_each_person_who_consents(app, client, login, world):
     n, member_id = seed(app, world.other_unit_id, "郑晓东", "44010619820202123")
     code = transfer_code(client, login("unit"), world.unit_id)
     assert (code["kind"], code["unit_name"], code["member_id"]) == (
@@ -142,10 +145,28 @@ def test_a_transfer_code_moves_the_person_into_the_unit_once(app, client, login,
     assert detail["kind"] == "transfer" and detail["code_id"] == only_code_id(app)
     assert (detail["from_unit_id"], detail["to_unit_id"]) == (world.other_unit_id, world.unit_id)
 
-    again = confirm(client, member, code["code"], expect=410)
-    assert again["message"] == "二维码已使用"
-    assert client.get(f"{API}/confirmations/{code['code']}").status_code == 410
+    again = confirm(client, member, code["code"], expect=409)
+    assert "无需变更单位" in again["message"]
     assert len(confirm_audits(app)) == 1
+
+    # the manual's code: one per unit, a year, for every person who joins
+    same = transfer_code(client, login("unit"), world.unit_id, expect=(200,))
+    assert same["code"] == code["code"] and same["expires_on"] == "2027-11-28"
+    n2, second = seed(app, world.other_unit_id, "何家豪", "44010619840404456")
+    confirm(client, as_member(client, n2), code["code"])
+    assert state(app, second)["unit_id"] == world.unit_id
+    assert not code_used(app, only_code_id(app))  # still there for the next person
+
+    # renewed: the old code stops working at once, the new one is the unit's code
+    renewed = client.post(
+        f"{API}/units/{world.unit_id}/transfer-codes?renew=true", headers=login("unit")
+    )
+    assert renewed.status_code == 201 and renewed.get_json()["code"] != code["code"]
+    n3, third = seed(app, world.other_unit_id, "黎志文", "44010619850505567")
+    old = confirm(client, as_member(client, n3), code["code"], expect=410)
+    assert old["message"] == "二维码已过期，请向单位索取新的二维码"
+    confirm(client, as_member(client, n3), renewed.get_json()["code"])
+    assert state(app, third)["unit_id"] == world.unit_id
 
 
 def test_a_transfer_into_the_persons_own_unit_is_refused(app, client, login, world):

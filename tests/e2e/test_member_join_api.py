@@ -165,8 +165,9 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
         today = app.extensions["memberflow"].today()
         assert membership.level == "专业会员" and membership.valid_from == today
         day = 28 if (today.month, today.day) == (2, 29) else today.day  # a year from 29 Feb
-        expected = today.replace(year=today.year + 1, day=day) - timedelta(days=1)
-        assert membership.valid_until == expected  # policy: membership_validity_years = 1
+        expected = today.replace(year=today.year + 1, day=day)
+        # 专业会员 pays a yearly fee (年费), to the same day (manual: 2025-03-11 → 2026-03-11)
+        assert membership.valid_until == expected
         trail = db.session.scalars(
             select(AuditRecord)
             .where(AuditRecord.instance_id == inst["id"])

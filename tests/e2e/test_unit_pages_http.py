@@ -406,7 +406,9 @@ def test_the_units_home_counts_its_forms_and_shows_its_notices(client, app, worl
     assert "各业务单据状态" in home
     row = re.search(r"<th scope=\"row\">普通会员初始教育</th>(.*?)</tr>", home, re.S).group(1)
     assert "status=%E6%9C%BA%E6%9E%84%E5%88%9D%E5%AE%A1%E4%B8%AD" in row  # 机构初审中, linked
-    assert "未读 1" in home and "会籍即将到期" in home and "快到期" in home
+    # the expiry reminder and the 业务消息 of the form just submitted
+    assert "未读 2" in home and "会籍即将到期" in home and "快到期" in home
+    assert "业务已提交" in home
     assert "退回待修改" in home and "待缴费" in home and "个人会员申请预审" in home
     assert "证书类型" in home  # the statistics cards stay
     links = re.findall(r'href="(/(?:forms|workbench/todo)\?[^"]+)"', home)

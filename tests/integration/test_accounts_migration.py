@@ -11,7 +11,8 @@ from alembic import command
 from conftest import PASSWORD, PG_URL, make_app, require_pg
 
 from service.db.migrate import alembic_config, upgrade
-from service.services.membership.credentials import UNUSABLE, hash_password
+from service.domain.passwords import UNUSABLE
+from service.services.membership.credentials import hash_password
 
 ID_NUMBER = "44010619850315231X"
 SIGNED_IN_BEFORE = "440104198807120433"

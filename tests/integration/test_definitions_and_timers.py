@@ -81,6 +81,9 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     assert versions == 2
     listed = client.get("/api/v1/processes/member_join", headers=unit).get_json()
     assert 'value="协会审核中"' in listed["bpmn"]
+    assert listed["version"] == 2  # numbered per business type, not a database id
+    other_key = client.get("/api/v1/processes/engineer_cpd", headers=unit).get_json()
+    assert other_key["version"] == 1
 
     from service.domain.validation import make_resident_id
 
@@ -107,6 +110,20 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     complete(client, unit, task["id"], {"fee_voucher": upload(client, unit)})
     task = open_task(client, finance, old["id"])
     assert complete(client, finance, task["id"], RECEIPT)["status"] == "审批完成"
+
+    # each form says its version; the versions list counts the forms on each
+    shown = client.get(f"/api/v1/instances/{old['id']}", headers=association).get_json()
+    assert shown["version"] == 1
+    assert client.get(f"/api/v1/instances/{new['id']}", headers=unit).get_json()["version"] == 2
+    history = client.get("/api/v1/processes/member_join/versions", headers=association)
+    assert history.status_code == 200, history.get_json()
+    assert [
+        (v["number"], v["current"], v["running"], v["finished"], v["deployed_by"])
+        for v in history.get_json()["items"]
+    ] == [(2, True, 1, 0, "服务器启动"), (1, False, 0, 1, "服务器启动")]
+    assert all(len(v["digest"]) == 64 for v in history.get_json()["items"])
+    refused = client.get("/api/v1/processes/member_join/versions", headers=unit)
+    assert refused.status_code == 404
 
 
 def test_a_broken_file_stops_start_up_naming_file_element_and_line(db_url, tmp_path):

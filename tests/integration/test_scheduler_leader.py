@@ -113,6 +113,8 @@ def test_a_slot_runs_once_and_a_failed_run_gives_its_slot_back(app, monkeypatch)
     assert run_at(app, "reminders", PINNED, "a") == {
         "certificate_expiry": 0,
         "membership_expiry": 0,
+        "learning_deadline": 0,
+        "task_digest": 0,
     }
     assert run_at(app, "reminders", PINNED + timedelta(hours=3), "b") is None  # same day
 

@@ -5,6 +5,8 @@ Signing in and tokens are in `signin`, password changes and resets in `passwords
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -233,3 +235,19 @@ def own_unit(uow: UnitOfWork, actor: Actor) -> dict | None:
     if unit is None:
         return None
     return {"id": unit.id, "name": unit.name, "member_unit": unit.member_unit}
+
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+
+
+def set_own_email(uow: UnitOfWork, actor: Actor, email: str | None) -> dict:
+    """Where one's 业务消息 are emailed (empty: none); answers the address kept."""
+    account = uow.session.get(Account, actor.id) if actor.id else None
+    if account is None:
+        raise NotFound("账号不存在")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or not _EMAIL.fullmatch(email)):
+        raise FormInvalid({"email": "邮箱地址格式不正确，如：name@example.com"})
+    account.email = email
+    uow.commit()
+    return {"email": email}

@@ -1,10 +1,13 @@
 """QR confirmations (扫码确认): transfer into a unit, resignation, ID photo supplement,
 and delivering a member's initial password.
 
-A unit admin makes a signed, expiring, single-use code and shows it as a QR image; the
-person, signed in as a member, confirms it once. Transfer and resignation are refused
-while the person has any business in flight. A password code is claimed without signing
-in (see password_codes).
+A unit admin makes a signed, expiring code and shows it as a QR image; the person, signed
+in as a member, confirms it. The transfer code is the manual's: one code per unit, valid a
+year (`confirmation_code_validity_days`), which every person joining the unit scans — it
+is their consent to the move; making it again shows the same code until the unit renews
+it (the old one then stops working). The per-person codes (resignation, ID photos) are
+used once. Transfer and resignation are refused while the person has any business in
+flight. A password code is claimed without signing in (see password_codes).
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from service.domain.errors import Conflict, Forbidden, FormInvalid, Gone, NotFou
 from service.domain.masking import mask_id_number, mask_name
 from service.domain.validation import InvalidValue, normalize_mobile
 from service.services.documents import qr
-from service.services.workflow import files, persons
+from service.services.membership.join_codes import join_process
+from service.services.workflow import audit, files, persons
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import move_member
 from service.services.workflow.facts import person_records
-from service.services.workflow.progress import audit
 from service.services.workflow.scope import administers_unit, is_member
 
 KINDS = {
@@ -36,12 +39,12 @@ KINDS = {
     "password": "领取会员账号初始密码",
 }
 PER_PERSON = frozenset({"resignation", "id_photos", "password"})
+UNIT_WIDE = frozenset({"transfer"})  # one code per unit, scanned by many, until it expires
 ID_PHOTOS = {
     "id_front_file_id": "身份证正面（国徽面）照片",
     "id_back_file_id": "身份证反面（头像面）照片",
 }
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
-POLICY_PROCESS = "member_join"  # policy.json is shared: read it through any definition
 INVALID = "二维码无效，请向单位索取新的二维码"
 PASSWORD_CODE_DAYS = 7  # a code that hands out a password is not left lying about for a year
 
@@ -57,7 +60,8 @@ def confirm_url(ctx: Context, code: str, kind: str = "transfer") -> str:
 
 
 def _policy(ctx: Context) -> dict:
-    return ctx.definitions.latest(POLICY_PROCESS)[1].policy
+    """policy.json (shared by every process), read through the join process's definition."""
+    return ctx.definitions.latest(join_process(ctx))[1].policy
 
 
 def validity_days(ctx: Context) -> int:
@@ -110,6 +114,19 @@ def _unit_member(uow: UnitOfWork, unit_id: int, member_id: int) -> Member:
     return member
 
 
+def _current_unit_code(uow: UnitOfWork, unit_id: int, kind: str, now) -> ConfirmationCode | None:
+    return uow.session.scalars(
+        select(ConfirmationCode)
+        .where(
+            ConfirmationCode.unit_id == unit_id,
+            ConfirmationCode.kind == kind,
+            ConfirmationCode.expires_at > now,
+        )
+        .order_by(ConfirmationCode.id.desc())
+        .with_for_update()
+    ).first()
+
+
 def create_code(
     ctx: Context,
     uow: UnitOfWork,
@@ -117,11 +134,30 @@ def create_code(
     unit_id: int,
     kind: str,
     member_id: int | None = None,
+    renew: bool = False,
 ) -> dict:
-    """A new signed code of the caller's unit: transfer into it, or for one of its members."""
+    """A signed code of the caller's unit: the unit's transfer code (the current one, or a
+    new one when none is valid or `renew` retires the old), or a new one for a member."""
     unit = _admin_unit(uow, actor, unit_id)
     member = _unit_member(uow, unit_id, member_id) if kind in PER_PERSON else None
     now = ctx.now()
+    if kind in UNIT_WIDE:
+        current = _current_unit_code(uow, unit_id, kind, now)
+        if current is not None and not renew:
+            view = _view(ctx, current, unit, None, _signer(ctx.config.secret_key).dumps(current.id))
+            uow.commit()
+            return {**view, "created": False}
+        if current is not None:  # renewed: every earlier code of the unit stops working
+            uow.session.execute(
+                update(ConfirmationCode)
+                .where(
+                    ConfirmationCode.unit_id == unit_id,
+                    ConfirmationCode.kind == kind,
+                    ConfirmationCode.expires_at > now,
+                )
+                .values(expires_at=now)
+                .execution_options(synchronize_session=False)
+            )
     row = ConfirmationCode(
         kind=kind,
         unit_id=unit_id,
@@ -135,7 +171,7 @@ def create_code(
     uow.session.flush()
     view = _view(ctx, row, unit, member, _signer(ctx.config.secret_key).dumps(row.id))
     uow.commit()
-    return view
+    return {**view, "created": True}
 
 
 def resolve(ctx: Context, uow: UnitOfWork, code: str) -> ConfirmationCode:
@@ -221,28 +257,29 @@ def _locked_member(session: Session, member_id: int) -> Member:
     return session.get(Member, member_id, populate_existing=True)
 
 
-def business_in_flight(session: Session, member: Member) -> list[str]:
-    """Process keys of the person's unfinished business: forms, bills, learning, a join."""
+def business_in_flight(session: Session, member: Member, join_keys: list[str]) -> list[str]:
+    """Process keys of the person's unfinished business: forms, bills, learning, and an
+    application of a join process (`join_keys`: the processes declaring `join_code`)."""
     record = person_records(session, [member.id_number]).get(member.id_number)
     keys = [*record.in_flight, *record.unpaid_bills, *record.open_learning] if record else []
-    join = session.scalar(
-        select(ProcessInstance.id)
+    joins = session.scalars(
+        select(ProcessInstance.process_key)
         .where(
-            ProcessInstance.process_key == "member_join",
+            ProcessInstance.process_key.in_(join_keys),
             ProcessInstance.subject_id_number == member.id_number,
             ProcessInstance.finished.is_(False),
         )
         .limit(1)
-    )
-    if join is not None:
-        keys.append("member_join")
-    return list(dict.fromkeys(keys))
+    ).all()
+    return list(dict.fromkeys([*keys, *joins]))
 
 
 def _refuse_in_flight(ctx: Context, session: Session, member: Member, action: str) -> None:
-    keys = business_in_flight(session, member)
+    joins = ctx.definitions.declaring(lambda d: d.join_code)
+    keys = business_in_flight(session, member, joins)
     if keys:
-        names = "、".join(_policy(ctx).get("business_names", {}).get(k, k) for k in keys)
+        known = ctx.definitions.names()
+        names = "、".join(known.get(k, k) for k in keys)
         raise Conflict(
             f"该人员有在途业务（{names}），暂不能办理{action}，请办结后再扫码", {"in_flight": names}
         )
@@ -288,7 +325,8 @@ def confirm(ctx: Context, uow: UnitOfWork, actor: Actor, code: str, body: dict |
         raise Conflict("该二维码用于领取初始密码，请扫码后输入身份证号领取")
     changes = _id_photo_changes(uow, actor, body or {}) if row.kind == "id_photos" else {}
     now = ctx.now()
-    mark_used(uow, row, actor.member_id, now)
+    if row.kind not in UNIT_WIDE:  # the unit's transfer code stays for the next person
+        mark_used(uow, row, actor.member_id, now)
     member = _locked_member(uow.session, actor.member_id)
     from_unit = member.unit_id
     message = APPLY[row.kind](ctx, uow.session, row, member, changes)
@@ -302,7 +340,7 @@ def confirm(ctx: Context, uow: UnitOfWork, actor: Actor, code: str, body: dict |
     }
     if row.kind == "id_photos":
         detail.update(changes)
-    audit(uow.session, None, actor, "confirm", now, remark=message, detail=detail)
+    audit.write(uow.session, audit.Step(actor, "confirm", remark=message, detail=detail), now)
     uow.session.flush()
     unit = uow.session.get(Unit, member.unit_id) if member.unit_id else None
     view = {

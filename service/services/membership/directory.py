@@ -17,14 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from service.db.models import Account, Agency, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import FormInvalid, NotFound
+from service.domain.errors import Forbidden, FormInvalid, NotFound
 from service.domain.passwords import one_time_password
 from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code
 from service.services.membership import accounts, passwords
 from service.services.membership.credentials import end_sessions
+from service.services.workflow import audit
 from service.services.workflow.paging import page_of
-from service.services.workflow.progress import audit
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
 
 STATES = {"active": "在用", "disabled": "停用"}
@@ -45,7 +45,7 @@ def _text(errors: dict, field: str, value: str | None, label: str, limit: int) -
 
 
 def _log(uow: UnitOfWork, actor: Actor, action: str, **detail) -> None:
-    audit(uow.session, None, actor, action, utcnow(), detail=detail)
+    audit.write(uow.session, audit.Step(actor, action, detail=detail), utcnow())
 
 
 def _like(column, q: str):
@@ -75,6 +75,20 @@ def list_agencies(
         for a, n_units, n_staff in rows
     ]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+CONTACT_FIELDS = ("address", "phone", "qq_group", "website")
+_QQ_GROUP = re.compile(r"[1-9][0-9]{4,11}")
+_PHONE = re.compile(r"[0-9０-９+\-－、，, ()（）转]{7,100}")
+
+
+def _agency_view(agency: Agency) -> dict:
+    return {
+        "id": agency.id,
+        "name": agency.name,
+        "city": agency.city,
+        **{f: getattr(agency, f) for f in CONTACT_FIELDS},
+    }
 
 
 def get_agency(uow: UnitOfWork, actor: Actor, agency_id: int) -> dict:
@@ -120,8 +134,10 @@ def _agency_name_free(uow: UnitOfWork, name: str, agency_id: int | None = None) 
 def create_agency(
     uow: UnitOfWork, actor: Actor, name: str | None, city: str | None, contact: dict | None = None
 ) -> dict:
-    """A new agency (the API's use case), its fields checked first."""
-    _secretariat(actor)
+    """A new agency (the API's use case), its fields checked first; 403 for anyone but the
+    secretariat, as every creation of reference data (POST /agencies, /units, /staff)."""
+    if not may_manage_accounts(actor):
+        raise Forbidden("当前账号无权进行此操作")
     name, city, contact = _agency_values(name, city, contact)
     _agency_name_free(uow, name)
     return accounts.create_agency(uow, actor, name, city, contact)

@@ -15,7 +15,14 @@ from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.scope import administers_unit
 
 VARIANTS = {"full": "完整版", "short": "简码版"}
-JOIN_PROCESS = "member_join"
+
+
+def join_process(ctx: Context) -> str:
+    """The key of the process a join code starts: the one whose BPMN declares `join_code`."""
+    keys = ctx.definitions.declaring(lambda d: d.join_code)
+    if not keys:
+        raise NotFound("没有可由申请码发起的入会流程")
+    return keys[0]
 
 
 def _signer(secret: str) -> URLSafeSerializer:
@@ -50,7 +57,7 @@ def create_join_code(
     if variant not in VARIANTS:
         raise FormInvalid({"variant": "申请码类型须为 full（完整版）或 short（简码版）"})
     unit = uow.session.get(Unit, unit_id)
-    _, defn = ctx.definitions.latest(JOIN_PROCESS)
+    _, defn = ctx.definitions.latest(join_process(ctx))
     days = int(defn.policy.get("join_code_validity_days", 365))
     row = JoinCode(
         unit_id=unit_id,
@@ -83,7 +90,7 @@ def resolve(ctx: Context, uow: UnitOfWork, code: str) -> tuple[JoinCode, Unit]:
 def describe(ctx: Context, uow: UnitOfWork, code: str) -> dict:
     """What an applicant sees: the unit, the variant and the form to fill."""
     row, unit = resolve(ctx, uow, code)
-    _, defn = ctx.definitions.latest(JOIN_PROCESS)
+    _, defn = ctx.definitions.latest(join_process(ctx))
     view = _view(ctx, row, unit, code)
     view["form"] = defn.start_form
     return view

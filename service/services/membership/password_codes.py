@@ -17,8 +17,8 @@ from service.domain.errors import FormInvalid, NotFound
 from service.services.membership.confirmations import INVALID, mark_used, resolve
 from service.services.membership.credentials import issue_one_time_password
 from service.services.membership.signin_limits import SigninGuard
+from service.services.workflow import audit
 from service.services.workflow.context import Context
-from service.services.workflow.progress import audit
 
 
 def claim_password(
@@ -42,7 +42,7 @@ def claim_password(
     password = issue_one_time_password(account)
     person = Actor(None, member.name, "member", unit_id=member.unit_id, member_id=member.id)
     detail = {"kind": row.kind, "code_id": row.id, "account_id": account.id}
-    audit(uow.session, None, person, "password_claim", now, detail=detail)
+    audit.write(uow.session, audit.Step(person, "password_claim", detail=detail), now)
     reply = {
         "username": account.username,
         "name": member.name,

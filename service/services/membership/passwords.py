@@ -21,7 +21,7 @@ from service.services.membership.credentials import (
     set_password,
 )
 from service.services.membership.signin_limits import SigninGuard
-from service.services.workflow.progress import audit
+from service.services.workflow import audit
 from service.services.workflow.scope import administers_unit, may_manage_accounts
 
 ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须修改"
@@ -29,7 +29,7 @@ ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须
 
 def _audit(uow: UnitOfWork, actor: Actor, action: str, account: Account, **extra) -> None:
     detail = {"account_id": account.id, "username": account.username, **extra}
-    audit(uow.session, None, actor, action, utcnow(), detail=detail)
+    audit.write(uow.session, audit.Step(actor, action, detail=detail), utcnow())
 
 
 def check_new_password(account: Account, password: str, field: str = "new_password") -> None:

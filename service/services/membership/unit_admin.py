@@ -20,8 +20,8 @@ from service.domain.passwords import UNUSABLE
 from service.domain.validation import InvalidValue, normalize_mobile
 from service.services.membership import accounts, members
 from service.services.membership.credentials import end_sessions
+from service.services.workflow import audit
 from service.services.workflow.context import Context
-from service.services.workflow.progress import audit
 from service.services.workflow.scope import is_unit_admin
 
 MAX_NAME = 50
@@ -73,6 +73,8 @@ def unit_profile(uow: UnitOfWork, actor: Actor) -> dict:
         "registered_at": unit.created_at,
         "agency": {"id": agency.id, "name": agency.name, "city": agency.city} if agency else None,
         "contacts": [_account_view(a) for a in _unit_accounts(uow, unit.id)],
+        "registration": dict(unit.registration or {}),
+        "qualifications": list(unit.qualifications or []),
     }
 
 
@@ -121,7 +123,7 @@ def sub_account(uow: UnitOfWork, actor: Actor, unit_id: int, account_id: int) ->
 
 def _audit(uow: UnitOfWork, actor: Actor, action: str, account: Account, **extra) -> None:
     detail = {"account_id": account.id, "username": account.username, **extra}
-    audit(uow.session, None, actor, action, utcnow(), detail=detail)
+    audit.write(uow.session, audit.Step(actor, action, detail=detail), utcnow())
 
 
 def update_sub_account(

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from service.config import Config
 from service.db.models import JobRun
 from service.db.uow import UnitOfWork
-from service.services.education.learning import fire_due_timers
+from service.services.schedules import business_messages, outbox
 from service.services.schedules.cpd_batches import (
     SHANGHAI_TZ,
     WEEKDAYS,
@@ -51,6 +51,7 @@ from service.services.schedules.leader import holder_name, leader_lock
 from service.services.schedules.notifications import create_expiry_reminders
 from service.services.workflow.context import Context
 from service.services.workflow.files import delete_unused_uploads
+from service.services.workflow.timers import fire_due_timers
 
 log = logging.getLogger("memberflow.scheduler")
 
@@ -80,8 +81,18 @@ def cpd_batch_job(ctx: Context, uow: UnitOfWork) -> dict:
 
 
 def reminders_job(ctx: Context, uow: UnitOfWork) -> dict:
-    """Certificate and membership expiry notices for the unit's admins and the member."""
-    return create_expiry_reminders(ctx, uow)
+    """Certificate and membership expiry notices for the unit's admins and the member;
+    learning deadlines near; each reviewer's digest of the pool (业务消息)."""
+    result = create_expiry_reminders(ctx, uow)
+    result["learning_deadline"] = business_messages.learning_deadline_messages(ctx, uow)
+    result["task_digest"] = business_messages.task_digests(ctx, uow)
+    uow.commit()
+    return result
+
+
+def outbox_job(ctx: Context, uow: UnitOfWork) -> dict:
+    """Send the 业务消息 due by email and SMS (retries with backoff, see outbox)."""
+    return outbox.deliver(ctx, uow)
 
 
 def unused_uploads_job(ctx: Context, uow: UnitOfWork) -> dict:
@@ -94,6 +105,7 @@ JOBS: dict[str, Callable[[Context, UnitOfWork], dict]] = {
     "cpd_batch": cpd_batch_job,
     "reminders": reminders_job,
     "unused_uploads": unused_uploads_job,
+    "outbox": outbox_job,
 }
 HOURLY = 3600
 
@@ -118,7 +130,7 @@ def tick_slot(now: datetime, tick: int) -> datetime:
 
 def slot_for(job: str, now: datetime, config: Config, tick: int = 60) -> datetime:
     """The scheduled time of `job`'s run that `now` belongs to (naive UTC)."""
-    if job == "timers":
+    if job in ("timers", "outbox"):
         return tick_slot(now, tick)
     if job == "cpd_batch":
         return latest_cut_off(now, parse_weekly(config.cpd_cutoff))
@@ -265,6 +277,13 @@ class SchedulerRunner:
         )
         scheduler.add_job(
             self.execute,
+            IntervalTrigger(seconds=self.tick, start_date=EPOCH.replace(tzinfo=UTC)),
+            args=["outbox"],
+            id="outbox",
+            **common,
+        )
+        scheduler.add_job(
+            self.execute,
             IntervalTrigger(seconds=HOURLY, start_date=EPOCH.replace(tzinfo=UTC)),
             args=["unused_uploads"],
             id="unused_uploads",
@@ -292,7 +311,9 @@ class SchedulerRunner:
             finally:
                 db.session.remove()
         if result is not None:  # a minute's timers run that fired nothing is not news
-            quiet = job == "timers" and not result.get("fired")
+            quiet = (job == "timers" and not result.get("fired")) or (
+                job == "outbox" and not any(result.values())
+            )
             log.log(
                 logging.DEBUG if quiet else logging.INFO,
                 "定时任务 %s 已执行 (job ran): %s",

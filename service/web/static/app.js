@@ -110,3 +110,11 @@
     start();
   }
 })();
+
+// a form with data-confirm asks first (删除 a draft); without script it submits at once
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,106 @@
+"""单位信息: a unit's own registration data, 工商信息 and qualifications (its admins)."""
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from service.api.common import actor, uow
+from service.api.schemas import UtcDateTime
+from service.services.membership import unit_admin, unit_information
+
+blp = Blueprint("units", __name__, url_prefix="/api/v1", description="单位信息（单位管理员）")
+
+
+class RegistrationSchema(Schema):
+    former_name = fields.String(allow_none=True, metadata={"description": "曾用名"})
+    founded_on = fields.String(allow_none=True, metadata={"description": "企业成立时间（日期）"})
+    registered_capital = fields.String(allow_none=True, metadata={"description": "注册资本"})
+    registration_status = fields.String(allow_none=True, metadata={"description": "登记状态"})
+    registration_authority = fields.String(allow_none=True, metadata={"description": "登记机关"})
+    approved_on = fields.String(allow_none=True, metadata={"description": "核准日期（日期）"})
+    industry = fields.String(allow_none=True, metadata={"description": "所属行业"})
+    staff_size = fields.Raw(allow_none=True, metadata={"description": "人员规模（整数）"})
+    address = fields.String(allow_none=True, metadata={"description": "企业注册地址"})
+    business_scope = fields.String(allow_none=True, metadata={"description": "经营范围"})
+
+
+class QualificationSchema(Schema):
+    category = fields.String(
+        allow_none=True, metadata={"description": "资质类别：住建监理资质 / 其他资质"}
+    )
+    name = fields.String(allow_none=True, metadata={"description": "资质名称"})
+    grade = fields.String(allow_none=True, metadata={"description": "资质等级"})
+    number = fields.String(allow_none=True, metadata={"description": "证书编号"})
+    issuer = fields.String(allow_none=True, metadata={"description": "发证机关"})
+    valid_until = fields.String(allow_none=True, metadata={"description": "有效期至（日期）"})
+
+
+class UnitInformationRequest(Schema):
+    registration = fields.Dict(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "工商信息（字段见 UnitRegistration；空值表示未填写）"},
+    )
+    qualifications = fields.List(
+        fields.Dict(),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "资质列表（每条见 UnitQualification，最多30条）"},
+    )
+
+
+class AgencyBriefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    city = fields.String()
+
+
+class ContactSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    username = fields.String()
+    mobile = fields.String(allow_none=True)
+    main = fields.Boolean(metadata={"description": "true：主账号"})
+    slot = fields.Integer(allow_none=True, metadata={"description": "子账号序号"})
+    active = fields.Boolean()
+    must_change_password = fields.Boolean()
+    created_at = UtcDateTime()
+
+
+class UnitInformationSchema(Schema):
+    id = fields.Integer()
+    name = fields.String(metadata={"description": "单位名称"})
+    credit_code = fields.String(metadata={"description": "统一社会信用代码"})
+    member_unit = fields.Boolean(metadata={"description": "true：单位会员"})
+    membership_valid_until = fields.Date(allow_none=True)
+    joined_on = fields.Date(allow_none=True)
+    registered_at = UtcDateTime()
+    agency = fields.Nested(AgencyBriefSchema, allow_none=True)
+    contacts = fields.List(fields.Nested(ContactSchema))
+    registration = fields.Nested(RegistrationSchema, metadata={"description": "工商信息"})
+    qualifications = fields.List(fields.Nested(QualificationSchema))
+
+
+@blp.route("/units/<int:unit_id>/information", methods=["GET"])
+@blp.response(200, UnitInformationSchema)
+@blp.alt_response(404, description="单位不存在（或不是调用者的单位）")
+def get_information(unit_id):
+    """单位信息：登记信息、初审机构、联系人、工商信息和资质"""
+    who = actor()
+    with uow() as u:
+        unit_admin.own_unit(u, who, unit_id)
+        return unit_admin.unit_profile(u, who)
+
+
+@blp.route("/units/<int:unit_id>/information", methods=["PUT"])
+@blp.arguments(UnitInformationRequest)
+@blp.response(200, UnitInformationSchema)
+@blp.alt_response(404, description="单位不存在（或不是调用者的单位）")
+@blp.alt_response(
+    422, description="填写有误：errors 以 registration.字段 或 qualifications.序号.字段 指明"
+)
+def put_information(body, unit_id):
+    """维护单位信息：工商信息和资质（住建监理资质、其他资质），整体替换"""
+    with uow() as u:
+        return unit_information.update_unit_information(
+            u, actor(), unit_id, body["registration"], body["qualifications"]
+        )

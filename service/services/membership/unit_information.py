@@ -1,0 +1,152 @@
+"""单位信息 the unit's administrators keep up to date (manual 3.15): the 工商信息 of the
+business licence and the unit's qualifications (资质: 住建监理资质 and 其他资质).
+
+The unit's name, credit code and agency are not edited here: the name changes through a
+reviewed 单位名称变更, the others through the secretariat. Every field is checked and each
+problem is reported on its own field (`registration.founded_on`,
+`qualifications.2.valid_until`); a refused change changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from service.db.models import utcnow
+from service.db.uow import UnitOfWork
+from service.domain.actor import Actor
+from service.domain.errors import FormInvalid
+from service.services.membership.unit_admin import own_unit, unit_profile
+from service.services.workflow import audit
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text | date | count
+    limit: int = 100
+
+
+# the 工商信息 block of the manual's 单位信息 screen, in its order
+REGISTRATION = (
+    Field("former_name", "曾用名", limit=200),
+    Field("founded_on", "企业成立时间", "date"),
+    Field("registered_capital", "注册资本", limit=50),
+    Field("registration_status", "登记状态", limit=20),
+    Field("registration_authority", "登记机关", limit=100),
+    Field("approved_on", "核准日期", "date"),
+    Field("industry", "所属行业", limit=50),
+    Field("staff_size", "人员规模", "count"),
+    Field("address", "企业注册地址", limit=200),
+    Field("business_scope", "经营范围", limit=2000),
+)
+QUALIFICATION_CATEGORIES = ("住建监理资质", "其他资质")
+QUALIFICATION = (
+    Field("name", "资质名称", limit=100),
+    Field("grade", "资质等级", limit=30),
+    Field("number", "证书编号", limit=50),
+    Field("issuer", "发证机关", limit=100),
+    Field("valid_until", "有效期至", "date"),
+)
+MAX_QUALIFICATIONS = 30
+
+
+def _value(errors: dict, key: str, field: Field, raw):
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if field.kind == "date":
+        try:
+            return date.fromisoformat(str(raw).strip()).isoformat()
+        except ValueError:
+            errors[key] = f"「{field.label}」应为日期，如 2013-03-05"
+            return None
+    if field.kind == "count":
+        text = str(raw).strip()
+        if not text.isdigit() or int(text) > 10_000_000:
+            errors[key] = f"「{field.label}」应为不小于0的整数"
+            return None
+        return int(text)
+    if not isinstance(raw, str):
+        errors[key] = f"「{field.label}」应为文字"
+        return None
+    text = raw.strip()
+    if len(text) > field.limit:
+        errors[key] = f"「{field.label}」不能超过{field.limit}个字"
+        return None
+    return text
+
+
+def check_registration(data, errors: dict) -> dict:
+    """The 工商信息 as stored: known fields only, empty ones left out."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        errors["registration"] = "工商信息格式不正确"
+        return {}
+    unknown = sorted(set(data) - {f.name for f in REGISTRATION})
+    if unknown:
+        errors["registration"] = "工商信息中有不认识的字段：" + "、".join(unknown)
+    checked = {}
+    for field in REGISTRATION:
+        value = _value(errors, f"registration.{field.name}", field, data.get(field.name))
+        if value is not None:
+            checked[field.name] = value
+    founded, approved = checked.get("founded_on"), checked.get("approved_on")
+    if founded and approved and approved < founded:
+        errors["registration.approved_on"] = "「核准日期」不能早于「企业成立时间」"
+    return checked
+
+
+def check_qualifications(rows, errors: dict) -> list[dict]:
+    """The qualifications as stored: each with its category and name; empty rows dropped."""
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        errors["qualifications"] = "资质应为列表"
+        return []
+    if len(rows) > MAX_QUALIFICATIONS:
+        errors["qualifications"] = f"资质最多{MAX_QUALIFICATIONS}条"
+        return []
+    checked = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors[f"qualifications.{i}"] = "资质格式不正确"
+            continue
+        values = {
+            f.name: _value(errors, f"qualifications.{i}.{f.name}", f, row.get(f.name))
+            for f in QUALIFICATION
+        }
+        if not any(values.values()):
+            continue  # an empty row of the form
+        category = row.get("category")
+        if category not in QUALIFICATION_CATEGORIES:
+            errors[f"qualifications.{i}.category"] = "资质类别应为：" + "、".join(
+                QUALIFICATION_CATEGORIES
+            )
+        if not values["name"]:
+            errors.setdefault(f"qualifications.{i}.name", "请填写「资质名称」")
+        checked.append({"category": category, **{k: v for k, v in values.items() if v}})
+    return checked
+
+
+def update_unit_information(
+    uow: UnitOfWork, actor: Actor, unit_id: int, registration, qualifications
+) -> dict:
+    """Replace the unit's 工商信息 and 资质 (its admins only); the unit profile after."""
+    unit = own_unit(uow, actor, unit_id)
+    errors: dict[str, str] = {}
+    checked_registration = check_registration(registration, errors)
+    checked_qualifications = check_qualifications(qualifications, errors)
+    if errors:
+        raise FormInvalid(errors)
+    before = {"registration": unit.registration, "qualifications": unit.qualifications}
+    unit.registration = checked_registration
+    unit.qualifications = checked_qualifications
+    audit.write(
+        uow.session,
+        audit.Step(actor, "unit_info_update", detail={"unit_id": unit.id, "before": before}),
+        utcnow(),
+    )
+    uow.commit()
+    return unit_profile(uow, actor)

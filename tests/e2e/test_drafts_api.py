@@ -1,0 +1,142 @@
+"""暂存: a unit saves a start form half-filled (留存), finds it again, finishes and submits it,
+or deletes it. Submitting checks everything and removes the draft in the same transaction;
+a refused submission keeps it. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from conftest import PASSWORD, applicant_data, token_headers
+
+from service.services.workflow.drafts import MAX_DRAFTS
+
+API = "/api/v1"
+
+
+def test_a_unit_saves_finishes_and_submits_a_draft(client, login, world):
+    unit = login("unit")
+    saved = client.post(
+        f"{API}/processes/member_join/drafts", headers=unit, json={"data": {"name": "陈志强"}}
+    )
+    assert saved.status_code == 201, saved.get_json()
+    draft = saved.get_json()
+    assert (draft["status"], draft["summary"], draft["process_name"]) == (
+        "暂存",
+        "陈志强",
+        "个人会员入会申请",
+    )
+    assert draft["data"] == {"name": "陈志强"}
+
+    # a sub-account of the same unit shares it; another unit never sees it
+    made = client.post(
+        f"{API}/units/{world.unit_id}/accounts",
+        headers=unit,
+        json={"name": "张敏", "mobile": "13800138000", "password": PASSWORD},
+    )
+    assert made.status_code == 201, made.get_json()
+    sub = token_headers(client, "13800138000")
+    listed = client.get(f"{API}/drafts", headers=sub).get_json()
+    assert listed["total"] == 1 and "data" not in listed["items"][0]
+    other = login("other_unit")
+    assert client.get(f"{API}/drafts", headers=other).get_json()["total"] == 0
+    assert client.get(f"{API}/drafts/{draft['id']}", headers=other).status_code == 404
+    assert client.delete(f"{API}/drafts/{draft['id']}", headers=other).status_code == 404
+
+    # submitting it half-filled is refused with the fields, and the draft stays
+    refused = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={})
+    assert refused.status_code == 422
+    assert "id_number" in refused.get_json()["errors"]
+    assert client.get(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 200
+
+    full = applicant_data(client, unit)
+    again = client.put(f"{API}/drafts/{draft['id']}", headers=sub, json={"data": full})
+    assert again.status_code == 200 and again.get_json()["data"] == full
+    submitted = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={})
+    assert submitted.status_code == 201, submitted.get_json()
+    assert submitted.get_json()["status"] == "单位预审中"
+    assert client.get(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 404
+    assert client.get(f"{API}/drafts", headers=unit).get_json()["total"] == 0
+
+
+def test_a_draft_is_deleted_and_bad_drafts_are_refused(client, login, world):
+    unit = login("unit")
+    draft = client.post(
+        f"{API}/processes/initial_education/drafts",
+        headers=unit,
+        json={"data": {"persons": [{"name": "黄伟明"}, {"name": "陈嘉欣"}]}},
+    ).get_json()
+    assert draft["summary"] == "黄伟明、陈嘉欣"
+    assert client.delete(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 204
+    assert client.get(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 404
+    assert client.delete(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 404
+
+    not_object = client.post(
+        f"{API}/processes/member_join/drafts", headers=unit, json={"data": ["x"]}
+    )
+    assert not_object.status_code == 422 and "data" in not_object.get_json()["errors"]
+    huge = client.post(
+        f"{API}/processes/member_join/drafts",
+        headers=unit,
+        json={"data": {"address": "广" * 100_000}},
+    )
+    assert huge.status_code == 422
+    assert "不能超过256KB" in huge.get_json()["errors"]["data"]
+    unknown = client.post(f"{API}/processes/no_such/drafts", headers=unit, json={"data": {}})
+    assert unknown.status_code == 404
+    staff = client.post(
+        f"{API}/processes/member_join/drafts", headers=login("agency"), json={"data": {}}
+    )
+    assert staff.status_code == 403
+    assert client.get(f"{API}/drafts", headers=unit).get_json()["total"] == 0
+
+
+def test_a_unit_keeps_at_most_fifty_drafts(client, login, world):
+    unit = login("unit")
+    for i in range(MAX_DRAFTS):
+        made = client.post(
+            f"{API}/processes/member_join/drafts", headers=unit, json={"data": {"name": f"人{i}"}}
+        )
+        assert made.status_code == 201
+    full = client.post(
+        f"{API}/processes/member_join/drafts", headers=unit, json={"data": {"name": "再一个"}}
+    )
+    assert full.status_code == 409
+    assert full.get_json()["message"] == "暂存表单已达50份，请先提交或删除不需要的暂存表单"
+    listed = client.get(f"{API}/drafts?page_size=5", headers=unit).get_json()
+    assert listed["total"] == MAX_DRAFTS and listed["items"][0]["summary"] == f"人{MAX_DRAFTS - 1}"
+
+
+def test_the_unit_keeps_and_finishes_a_draft_on_its_pages(app, world):
+    from test_account_pages_http import csrf, sign_in, text
+
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    form = "/business/member_join/form"
+    assert "留存" in text(page.get(form))
+    kept = page.post(
+        form, data={"name": "陈志强", "action": "draft", "csrf_token": csrf(page, form)}
+    )
+    assert kept.status_code == 302 and kept.headers["Location"].endswith("/business/drafts")
+    listed = text(page.get("/business/drafts"))
+    assert "已留存：个人会员入会申请" in listed and "陈志强" in listed and "暂存" in listed
+    draft_url = listed.split('href="/business/drafts/')[1].split('"')[0]
+    opened = text(page.get(f"/business/drafts/{draft_url}"))
+    assert 'value="陈志强"' in opened and 'name="draft_id"' in opened
+
+    # 提交 a half-filled draft: the form again with its errors, the draft kept
+    refused = page.post(
+        form,
+        data={
+            "name": "陈志强",
+            "draft_id": draft_url,
+            "action": "submit",
+            "csrf_token": csrf(page, f"/business/drafts/{draft_url}"),
+        },
+    )
+    assert refused.status_code == 422
+    assert 'name="draft_id"' in text(refused)
+    assert "陈志强" in text(page.get("/business/drafts"))
+
+    token = csrf(page, "/business/drafts")
+    gone = page.post(f"/business/drafts/{draft_url}/delete", data={"csrf_token": token})
+    assert gone.status_code == 302
+    assert "暂无暂存表单" in text(page.get("/business/drafts"))
+    assert page.get(f"/business/drafts/{draft_url}").status_code == 404

@@ -1,0 +1,123 @@
+"""单位信息 (manual 3.15): a unit's admins keep its 工商信息 and qualifications (资质); each
+wrong field is named and a refused change changes nothing; other units never see it.
+API and pages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from test_account_pages_http import csrf, sign_in, text
+
+API = "/api/v1"
+REGISTRATION = {
+    "former_name": "珠海易立方软件有限公司",
+    "founded_on": "2013-03-05",
+    "registered_capital": "550万人民币",
+    "registration_status": "存续",
+    "registration_authority": "珠海市市场监督管理局",
+    "approved_on": "2023-11-01",
+    "industry": "软件和信息技术服务业",
+    "staff_size": 2,
+    "address": "珠海市高新区唐家湾镇软件园",
+    "business_scope": "工程监理；工程管理服务",
+}
+QUALIFICATIONS = [
+    {
+        "category": "住建监理资质",
+        "name": "房屋建筑工程监理",
+        "grade": "甲级",
+        "number": "E144012345",
+        "issuer": "广东省住房和城乡建设厅",
+        "valid_until": "2028-06-30",
+    },
+    {"category": "其他资质", "name": "造价咨询"},
+]
+
+
+def test_a_unit_keeps_its_registration_and_qualifications(client, login, world):
+    url = f"{API}/units/{world.unit_id}/information"
+    empty = client.get(url, headers=login("unit"))
+    assert empty.status_code == 200
+    assert empty.get_json()["registration"] == {} and empty.get_json()["qualifications"] == []
+    saved = client.put(
+        url,
+        headers=login("unit"),
+        json={"registration": REGISTRATION, "qualifications": [*QUALIFICATIONS, {}]},
+    )
+    assert saved.status_code == 200, saved.get_json()
+    body = saved.get_json()
+    assert body["registration"] == REGISTRATION
+    assert body["qualifications"] == QUALIFICATIONS  # the empty row is dropped
+    assert body["name"] == world.unit_name  # the name is not edited here
+    assert client.get(url, headers=login("unit")).get_json()["qualifications"] == QUALIFICATIONS
+
+
+def test_each_wrong_field_is_named_and_nothing_changes(client, login, world):
+    url = f"{API}/units/{world.unit_id}/information"
+    client.put(url, headers=login("unit"), json={"registration": REGISTRATION})
+    wrong = client.put(
+        url,
+        headers=login("unit"),
+        json={
+            "registration": {
+                **REGISTRATION,
+                "founded_on": "2013-02-30",
+                "staff_size": "很多",
+                "colour": "red",
+            },
+            "qualifications": [
+                {"category": "随便", "name": "房屋建筑工程监理"},
+                {"category": "其他资质", "grade": "乙级", "valid_until": "明年"},
+            ],
+        },
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["errors"] == {
+        "registration": "工商信息中有不认识的字段：colour",
+        "registration.founded_on": "「企业成立时间」应为日期，如 2013-03-05",
+        "registration.staff_size": "「人员规模」应为不小于0的整数",
+        "qualifications.0.category": "资质类别应为：住建监理资质、其他资质",
+        "qualifications.1.valid_until": "「有效期至」应为日期，如 2013-03-05",
+        "qualifications.1.name": "请填写「资质名称」",
+    }
+    kept = client.get(url, headers=login("unit")).get_json()
+    assert kept["registration"] == REGISTRATION and kept["qualifications"] == []
+    backwards = client.put(
+        url,
+        headers=login("unit"),
+        json={"registration": {"founded_on": "2020-01-01", "approved_on": "2019-01-01"}},
+    )
+    assert backwards.get_json()["errors"] == {
+        "registration.approved_on": "「核准日期」不能早于「企业成立时间」"
+    }
+
+
+def test_another_unit_or_staff_cannot_see_or_change_it(client, login, world):
+    url = f"{API}/units/{world.unit_id}/information"
+    for who in ("other_unit", "agency", "association", "admin"):
+        assert client.get(url, headers=login(who)).status_code == 404, who
+        put = client.put(url, headers=login(who), json={"registration": REGISTRATION})
+        assert put.status_code == 404, who
+    assert client.get(url).status_code == 401
+
+
+def test_the_unit_maintains_it_on_its_page(app, world):
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    assert "尚未填写工商信息" in text(page.get("/unit/info"))
+    form = "/unit/info/edit"
+    shown = text(page.get(form))
+    assert "工商信息" in shown and 'name="qualifications.2.name"' in shown
+    data = {f"registration.{k}": str(v) for k, v in REGISTRATION.items()}
+    data.update({f"qualifications.0.{k}": v for k, v in QUALIFICATIONS[0].items()})
+    data.update({"qualifications.1.category": "其他资质", "qualifications.1.name": ""})
+    bad = page.post(
+        form,
+        data={**data, "registration.approved_on": "2001-01-01", "csrf_token": csrf(page, form)},
+    )
+    assert bad.status_code == 422
+    assert "「核准日期」不能早于「企业成立时间」" in text(bad)
+    assert 'href="#f-registration-approved_on"' in text(bad)
+    good = page.post(form, data={**data, "csrf_token": csrf(page, form)})
+    assert good.status_code == 302
+    html = text(page.get("/unit/info"))
+    assert "单位信息已保存" in html
+    assert "珠海市市场监督管理局" in html and "E144012345" in html and "甲级" in html
