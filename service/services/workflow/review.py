@@ -145,7 +145,7 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
         materials=_materials(uow, defn, view["data"]),
         approval_record=record,
         diagram={"bpmn": defn.bpmn, "current": sorted(current), "done": sorted(done)},
-        version=row.definition_version_id,
+        version=ctx.definitions.version_number(uow.session, row.definition_version_id),
     )
     return view
 
