@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from conftest import PASSWORD, PG_URL, make_app, require_pg
+from conftest import PASSWORD, make_app
 
 from service.db.migrate import alembic_config, upgrade
 from service.domain.passwords import UNUSABLE
@@ -16,23 +12,6 @@ from service.services.membership.credentials import hash_password
 
 ID_NUMBER = "44010619850315231X"
 SIGNED_IN_BEFORE = "440104198807120433"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_url(request, tmp_path):
-    """An empty database of each kind, dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
-        return
-    require_pg()
-    name = f"memberflow_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _accounts_before(url: str) -> None:

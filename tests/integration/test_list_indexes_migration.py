@@ -4,13 +4,8 @@ PostgreSQL the name search the service writes can use the trigram indexes."""
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from conftest import PG_URL, require_pg
 
 from service.db.migrate import alembic_config, upgrade
 from service.db.models import Base
@@ -28,23 +23,6 @@ ADDED = {
 }
 TRIGRAMS = {"ix_process_instances_subject_name_trgm", "ix_instance_persons_name_trgm"}
 REPLACED = {"ix_process_instances_unit_status", "ix_process_instances_agency_status"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_url(request, tmp_path):
-    """An empty database of each kind, dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
-        return
-    require_pg()
-    name = f"memberflow_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def indexes(url: str) -> set[str]:

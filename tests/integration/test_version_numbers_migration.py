@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from conftest import make_app
-from test_accounts_migration import blank_url  # noqa: F401 - the fixture
 
 from service.db.migrate import upgrade
 
 
-def test_existing_versions_are_numbered_per_key_in_order(blank_url, tmp_path):  # noqa: F811
+def test_existing_versions_are_numbered_per_key_in_order(blank_url, tmp_path):
     upgrade(blank_url, "0013")
     engine = sa.create_engine(blank_url)
     with engine.begin() as conn:
