@@ -11,19 +11,13 @@ from service.db.models import Account, LearningTask, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.services.membership.accounts import actor_of
+from service.services.schedules.notifications import policy_int
 from service.services.workflow import queue
 from service.services.workflow.context import Context
 from service.services.workflow.learning_waits import OPEN
 from service.services.workflow.messages import recipients_of
 from service.services.workflow.moving import messages_of
 from service.services.workflow.scope import STAFF_ROLES, may_manage_accounts
-
-
-def _policy(ctx: Context, name: str, default: int) -> int:
-    for defn in ctx.definitions.current.values():
-        if name in defn.policy:
-            return int(defn.policy[name])
-    return default
 
 
 def _hours(value) -> str:
@@ -34,7 +28,7 @@ def learning_deadline_messages(ctx: Context, uow: UnitOfWork) -> int:
     """learning_deadline for each open learning task due within the policy's days
     (`learning_deadline_reminder_days`, 14), once per task and deadline."""
     messages, today, now = messages_of(ctx), ctx.today(), ctx.now()
-    days = _policy(ctx, "learning_deadline_reminder_days", 14)
+    days = policy_int(ctx, "learning_deadline_reminder_days", 14)
     tasks = uow.session.scalars(
         select(LearningTask).where(
             LearningTask.status.in_(OPEN),

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from service.db.models import Account, Certificate, Member, Membership, Notification
 from service.db.uow import UnitOfWork
@@ -19,12 +18,13 @@ from service.domain.actor import Actor
 from service.domain.errors import NotFound
 from service.domain.person_facts import add_months
 from service.services.workflow.context import Context
+from service.services.workflow.messages import insert_absent
 from service.services.workflow.paging import page_of
 
 CERTIFICATE_EXPIRY, MEMBERSHIP_EXPIRY = "certificate_expiry", "membership_expiry"
 
 
-def _policy(ctx: Context, name: str, default: int) -> int:
+def policy_int(ctx: Context, name: str, default: int) -> int:
     """A policy parameter from rules/policy.json (shared by every definition)."""
     for defn in ctx.definitions.current.values():
         if name in defn.policy:
@@ -45,7 +45,7 @@ RECIPIENTS = (
 
 
 def _certificate_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dict]:
-    months = _policy(ctx, "certificate_expiry_reminder_months", 6)
+    months = policy_int(ctx, "certificate_expiry_reminder_months", 6)
     rows = [
         row
         for recipients in RECIPIENTS
@@ -79,7 +79,7 @@ def _certificate_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dic
 
 
 def _membership_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dict]:
-    days = _policy(ctx, "membership_expiry_reminder_days", 30)
+    days = policy_int(ctx, "membership_expiry_reminder_days", 30)
     rows = [
         row
         for recipients in RECIPIENTS
@@ -113,18 +113,7 @@ def _membership_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dict
 
 def _insert_absent(uow: UnitOfWork, notices: list[dict], now: datetime) -> int:
     """Insert the notices not there yet, in one statement; how many were new."""
-    if not notices:
-        return 0
-    dialect = uow.session.get_bind(Notification.__mapper__).dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Notification)
-        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-        .returning(Notification.id)
-    )
-    unique = {(n["account_id"], n["dedupe_key"]): {**n, "created_at": now} for n in notices}
-    result = uow.session.execute(stmt, list(unique.values()))
-    return len(result.all())
+    return insert_absent(uow.session, Notification, ["account_id", "dedupe_key"], notices, now)
 
 
 def send(uow: UnitOfWork, notices: list[dict], now: datetime) -> int:
