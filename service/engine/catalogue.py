@@ -40,6 +40,7 @@ from service.engine.formschema import (
     properties_of,
 )
 from service.engine.helpers import policy_helpers
+from service.engine.references import check_references, decision_ids
 from service.engine.scripting import (
     ScriptRejected,
     Scripts,
@@ -275,8 +276,13 @@ _BUILT_LOCK = threading.Lock()
 _BUILT_MAX = 64
 
 
-def build_definition(key: str, files: dict[str, str]) -> Definition:
+def build_definition(
+    key: str, files: dict[str, str], known_decisions: frozenset[str] | None = None
+) -> Definition:
     """Parse and validate one process from its files; DefinitionError lists the problems.
+
+    `known_decisions` are every decision id in rules/ (a missing table's message lists them);
+    by default those of the process's own files.
 
     The same files are parsed once per process: a Definition is read-only once built, so
     every app (and every old version's rebuild) of this process shares it.
@@ -285,7 +291,7 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
     built = _BUILT.get(digest)
     if built is not None:
         return built
-    built = _build_definition(key, files)
+    built = _build_definition(key, files, known_decisions)
     with _BUILT_LOCK:
         if len(_BUILT) >= _BUILT_MAX:
             _BUILT.pop(next(iter(_BUILT)))
@@ -293,8 +299,10 @@ def build_definition(key: str, files: dict[str, str]) -> Definition:
     return built
 
 
-def _build_definition(key: str, files: dict[str, str]) -> Definition:
-    return _assemble(key, files, _parse(key, files))
+def _build_definition(
+    key: str, files: dict[str, str], known_decisions: frozenset[str] | None = None
+) -> Definition:
+    return _assemble(key, files, _parse(key, files, known_decisions))
 
 
 @dataclass(frozen=True)
@@ -310,12 +318,19 @@ class _Parsed:
     forms: dict[str, dict]  # form file -> its JSON Schema
 
 
-def _parse(key: str, files: dict[str, str]) -> _Parsed:
+def _parse(key: str, files: dict[str, str], known_decisions=None) -> _Parsed:
     """Parse the diagrams, decision tables, policy and forms; DefinitionError lists mistakes."""
     problems: list[Problem] = []
     bpmn_name = f"processes/{key}.bpmn"
     parser = ServiceBpmnParser(validator=VALIDATOR)
     root = _add_diagrams(parser, files, problems)
+    if root is not None:
+        if known_decisions is None:
+            known_decisions = decision_ids(t for n, t in files.items() if n.endswith(".dmn"))
+        problems += [
+            Problem(bpmn_name, element, line, message)
+            for element, line, message in check_references(root, known_decisions)
+        ]
     policy = _read_policy(files, problems)
     forms = _form_registry(files, problems)
     if root is None or problems:
@@ -363,18 +378,33 @@ def _read_policy(files: dict[str, str], problems: list[Problem]) -> dict[str, An
     """The policy parameters (rules/policy.json) as name -> value."""
     if POLICY_FILE not in files:
         return {}
+    text = files[POLICY_FILE]
     try:
-        return {k: v["value"] for k, v in json.loads(files[POLICY_FILE]).items()}
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(POLICY_FILE, None, exc.lineno, f"JSON 格式错误：{exc.msg}"))
+        return {}
+    if not isinstance(entries, dict):
+        problems.append(
+            Problem(POLICY_FILE, None, 1, '政策参数文件应为一个对象：参数名 → {"value": …}')
+        )
+        return {}
+    values, bad = {}, False
+    for name, entry in entries.items():
+        if isinstance(entry, dict) and "value" in entry:
+            values[name] = entry["value"]
+            continue
+        bad = True
+        line = next((i for i, row in enumerate(text.splitlines(), 1) if f'"{name}"' in row), None)
         problems.append(
             Problem(
                 POLICY_FILE,
-                None,
-                getattr(exc, "lineno", None),
-                f'政策参数文件格式错误（每项应为 {{"value": …}}）：{exc}',
+                name,
+                line,
+                f'政策参数“{name}”格式错误：每项应为 {{"value": …, "description": …}}',
             )
         )
-        return {}
+    return {} if bad else values
 
 
 def _declarations(bpmn_name: str, root, start_fields: dict) -> Declarations:
@@ -414,7 +444,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
     """Check what the parsed files say and build the definition, read-only from then on."""
     bpmn_name = f"processes/{key}.bpmn"
     problems: list[Problem] = []
-    lanes = _lanes(parsed.spec, bpmn_name, problems)
+    lanes = _lanes(parsed.spec, bpmn_name, parsed.root, problems)
     wait_status, correlations = _element_properties(parsed.root)
     tasks = _read_tasks(key, parsed, problems)
     if problems:
@@ -423,7 +453,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         (schema["$id"], DRAFT202012.create_resource(schema)) for schema in parsed.forms.values()
     )
     schemas = {"start": tasks.start_form, **{t.id: t.form for t in tasks.user_tasks.values()}}
-    validators, resolved = _compile_forms(key, schemas, registry)
+    validators, resolved = _compile_forms(key, schemas, registry, files)
     user_tasks = _with_forms(tasks.user_tasks, resolved, registry, parsed)
     start_fields = properties_of(resolved["start"], None)
     start_role, start_props = tasks.start_role, tasks.start_props
@@ -461,16 +491,18 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
     )
 
 
-def _lanes(spec, bpmn_name: str, problems: list[Problem]) -> list[str]:
+def _lanes(spec, bpmn_name: str, root, problems: list[Problem]) -> list[str]:
     """The diagram's lanes, each of which must map to a role."""
     lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
+    elements = {el.get("name"): el for el in root.iter(f"{{{BPMN_NS}}}lane")}
     for lane in lanes:
         if role_for_lane(lane) is None:
+            el = elements.get(lane)
             problems.append(
                 Problem(
                     bpmn_name,
-                    None,
-                    None,
+                    el.get("id") if el is not None else None,
+                    el.sourceline if el is not None else None,
                     f"泳道“{lane}”没有对应的角色（见 service/domain/roles.py）",
                 )
             )
@@ -577,7 +609,19 @@ def _check_bill(kind: str, element: str, props: dict, bpmn_name: str, lines, pro
         )
 
 
-def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry):
+def _where_referenced(files: dict[str, str], default: str, exc: UnresolvableSchema):
+    """The form file and line holding the reference that failed (the task's own form first,
+    then the shared ones); else the task's form without a line."""
+    if exc.ref:
+        wanted = json.dumps(exc.ref, ensure_ascii=False)
+        for name in [default, *sorted(n for n in files if n.startswith("forms/"))]:
+            for number, row in enumerate(files.get(name, "").splitlines(), 1):
+                if wanted in row:
+                    return name, number
+    return default, None
+
+
+def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files_of_forms):
     """For each task's form: a validator, and the schema with every $ref resolved."""
     problems: list[Problem] = []
     validators: dict[str, Draft202012Validator] = {}
@@ -590,7 +634,10 @@ def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry):
         try:
             resolved[task_id] = dereference(schema, registry)
         except UnresolvableSchema as exc:
-            problems.append(Problem(f"forms/{key}/{task_id}.schema.json", task_id, None, str(exc)))
+            name, line = _where_referenced(
+                files_of_forms, f"forms/{key}/{task_id}.schema.json", exc
+            )
+            problems.append(Problem(name, task_id, line, str(exc)))
     if problems:
         raise DefinitionError(problems)
     return validators, resolved
@@ -714,16 +761,26 @@ def load_definitions(processes_dir, rules_dir, forms_dir) -> dict[str, Definitio
     definitions: dict[str, Definition] = {}
     collected = collect_files(Path(processes_dir), Path(rules_dir), Path(forms_dir))
     loose = collected.pop("__rules__", {})
+    known = frozenset(
+        decision_ids(
+            {
+                name: text
+                for files in [*collected.values(), loose]
+                for name, text in files.items()
+                if name.endswith(".dmn")
+            }.values()
+        )
+    )
     for name, text in loose.items():
         tree = _parse_xml(name, text, problems)
         if tree is not None:
             _check_dmn_xml(name, tree, problems)
     for key, files in collected.items():
         try:
-            definitions[key] = build_definition(key, files)
+            definitions[key] = build_definition(key, files, known)
         except DefinitionError as exc:
             problems.extend(exc.problems)
     _check_declarations(definitions, problems)
-    if problems:
-        raise DefinitionError(problems)
+    if problems:  # a shared file (policy.json, a table, a common form) is reported once
+        raise DefinitionError(list(dict.fromkeys(problems)))
     return definitions

@@ -111,6 +111,10 @@ MAX_REF_DEPTH = 32
 class UnresolvableSchema(ValueError):
     """A form's $ref cannot be followed (missing target or a reference cycle)."""
 
+    def __init__(self, message: str, ref: str | None = None):
+        super().__init__(message)
+        self.ref = ref  # the reference that could not be followed, when one was
+
 
 def dereference(schema: dict, registry: Registry | None) -> dict:
     """The schema with every $ref replaced by its target: self-contained, as clients get it.
@@ -148,7 +152,7 @@ def dereference(schema: dict, registry: Registry | None) -> dict:
         try:
             resolved = resolver.lookup(node["$ref"])
         except Exception as exc:  # noqa: BLE001 - referencing raises several kinds
-            raise UnresolvableSchema(f"表单引用 {node['$ref']} 找不到") from exc
+            raise UnresolvableSchema(f"表单引用 {node['$ref']} 找不到", node["$ref"]) from exc
         target = walk(resolved.contents, resolved.resolver, depth + 1)
         if not isinstance(target, dict):  # a boolean schema
             return {"allOf": [target], **out} if out else target
