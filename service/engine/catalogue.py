@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from service.domain.roles import role_for_lane
 from service.domain.validation import mobile_problem
+from service.engine import shared
 from service.engine.decisions import Decisions, decisions_from_parser
 from service.engine.declarations import (
     Declarations,
@@ -163,7 +164,41 @@ class Definition:
 
     @property
     def bpmn(self) -> str:
-        return self.files[f"processes/{self.key}.bpmn"]
+        """The process's BPMN text (a shared type's: rendered from its template)."""
+        own = self.files.get(f"processes/{self.key}.bpmn")
+        return own if own is not None else shared.render(self.key, self.files)
+
+    @property
+    def bpmn_file(self) -> str:
+        """The BPMN file a designer edits for this process (a shared type's template)."""
+        return bpmn_file_of(self.key, self.files)
+
+
+def bpmn_file_of(key: str, files: dict[str, str]) -> str:
+    """The BPMN file of a process's files: its own, or the template a shared type names."""
+    variant = files.get(shared.variant_name(key))
+    if variant is not None:
+        try:
+            return shared.template_of(key, variant)
+        except shared.TemplateProblem:
+            return shared.variant_name(key)
+    return f"processes/{key}.bpmn"
+
+
+def _expanded(key: str, files: dict[str, str], problems: list[Problem]) -> dict[str, str]:
+    """The files as the parser reads them: a shared type's BPMN rendered in place of its
+    `.shared.json` and template (engine/shared.py)."""
+    variant = shared.variant_name(key)
+    if variant not in files:
+        return files
+    out = {
+        n: t for n, t in files.items() if n != variant and not n.startswith(shared.SHARED_FOLDER)
+    }
+    try:
+        out[f"processes/{key}.bpmn"] = shared.render(key, files)
+    except shared.TemplateProblem as exc:
+        problems.append(Problem(exc.file, None, exc.line, exc.message))
+    return out
 
 
 def digest_of(files: dict[str, str]) -> str:
@@ -316,14 +351,15 @@ class _Parsed:
     lines: dict[str, int]  # element id -> line in the BPMN file
     policy: dict[str, Any]
     forms: dict[str, dict]  # form file -> its JSON Schema
+    bpmn_name: str  # the BPMN file problems name (a shared type's template)
 
 
 def _parse(key: str, files: dict[str, str], known_decisions=None) -> _Parsed:
     """Parse the diagrams, decision tables, policy and forms; DefinitionError lists mistakes."""
     problems: list[Problem] = []
-    bpmn_name = f"processes/{key}.bpmn"
+    bpmn_name = bpmn_file_of(key, files)
     parser = ServiceBpmnParser(validator=VALIDATOR)
-    root = _add_diagrams(parser, files, problems)
+    root = _add_diagrams(parser, _expanded(key, files, problems), problems, bpmn_name)
     if root is not None:
         if known_decisions is None:
             known_decisions = decision_ids(t for n, t in files.items() if n.endswith(".dmn"))
@@ -343,7 +379,7 @@ def _parse(key: str, files: dict[str, str], known_decisions=None) -> _Parsed:
     except ValidationException as exc:
         raise DefinitionError([_validation_problem(exc, bpmn_name)]) from exc
     lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
-    return _Parsed(parser, spec, subprocess_specs, root, lines, policy, forms)
+    return _Parsed(parser, spec, subprocess_specs, root, lines, policy, forms, bpmn_name)
 
 
 def _validation_problem(exc: ValidationException, name: str) -> Problem:
@@ -352,25 +388,29 @@ def _validation_problem(exc: ValidationException, name: str) -> Problem:
     return Problem(exc.file_name or name, exc.id or None, exc.line_number or None, message)
 
 
-def _add_diagrams(parser: ServiceBpmnParser, files: dict[str, str], problems: list[Problem]):
-    """Check each BPMN and DMN file and give it to the parser; the BPMN's XML (None: none)."""
+def _add_diagrams(
+    parser: ServiceBpmnParser, files: dict[str, str], problems: list[Problem], bpmn_name: str
+):
+    """Check each BPMN and DMN file and give it to the parser; the BPMN's XML (None: none).
+    The BPMN's problems name `bpmn_name` (a shared type's template)."""
     root = None
     for name in sorted(files):
         if not name.endswith((".bpmn", ".dmn")):
             continue
-        tree = _parse_xml(name, files[name], problems)
+        shown = bpmn_name if name.endswith(".bpmn") else name
+        tree = _parse_xml(shown, files[name], problems)
         if tree is None:
             continue
         try:
             if name.endswith(".bpmn"):
                 root = tree
-                _check_bpmn_xml(name, tree, problems)
-                parser.add_bpmn_xml(etree.ElementTree(tree), filename=name)
+                _check_bpmn_xml(shown, tree, problems)
+                parser.add_bpmn_xml(etree.ElementTree(tree), filename=shown)
             else:
                 _check_dmn_xml(name, tree, problems)
                 parser.add_dmn_xml(tree, filename=name)
         except ValidationException as exc:
-            problems.append(_validation_problem(exc, name))
+            problems.append(_validation_problem(exc, shown))
     return root
 
 
@@ -420,7 +460,7 @@ def _check_declarations(definitions: dict[str, Definition], problems: list[Probl
     """What every process in the folders must declare, and what only one may."""
     joins = []
     for key, defn in sorted(definitions.items()):
-        bpmn_name = f"processes/{key}.bpmn"
+        bpmn_name = defn.bpmn_file
         for f in check_required(key, defn.declarations):
             problems.append(Problem(bpmn_name, f.element, f.line, f.message))
         if defn.declarations.join_code:
@@ -442,7 +482,7 @@ def _all_specs(spec, subprocess_specs):
 
 def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
     """Check what the parsed files say and build the definition, read-only from then on."""
-    bpmn_name = f"processes/{key}.bpmn"
+    bpmn_name = parsed.bpmn_name
     problems: list[Problem] = []
     lanes = _lanes(parsed.spec, bpmn_name, parsed.root, problems)
     wait_status, correlations = _element_properties(parsed.root)
@@ -553,7 +593,7 @@ def _form_for(key: str, parsed: _Parsed, task_id: str, problems: list[Problem]) 
 
 def _read_tasks(key: str, parsed: _Parsed, problems: list[Problem]) -> _Tasks:
     """User tasks, the start event and the end events, with their properties checked."""
-    bpmn_name = f"processes/{key}.bpmn"
+    bpmn_name = parsed.bpmn_name
     tasks = _Tasks(prefix=key.upper()[:4])
     for ts in _all_specs(parsed.spec, parsed.subprocess_specs):
         kind = type(ts).__name__
@@ -576,7 +616,7 @@ def _read_tasks(key: str, parsed: _Parsed, problems: list[Problem]) -> _Tasks:
 
 def _user_task(key: str, ts, props: dict, parsed: _Parsed, problems: list) -> UserTaskInfo:
     """One user task: in a lane, with the status the unit sees and a form file."""
-    bpmn_name, line = f"processes/{key}.bpmn", parsed.lines.get(ts.name)
+    bpmn_name, line = parsed.bpmn_name, parsed.lines.get(ts.name)
     if ts.lane is None:
         problems.append(Problem(bpmn_name, ts.name, line, "用户任务必须放在某个泳道中"))
     if not props.get("status"):
@@ -728,18 +768,31 @@ def collect_files(processes_dir: Path, rules_dir: Path, forms_dir: Path) -> dict
 
     dmn = {f"rules/{p.name}": read(p) for p in sorted(rules_dir.glob("*.dmn"))}
     decision_files = {d: name for name, text in dmn.items() for d in _decisions_in(text)}
-    shared = {}
+    common = {}
     if (rules_dir / "policy.json").exists():
-        shared[POLICY_FILE] = read(rules_dir / "policy.json")
+        common[POLICY_FILE] = read(rules_dir / "policy.json")
     if (forms_dir / "common.schema.json").exists():
-        shared[COMMON_FORM] = read(forms_dir / "common.schema.json")
+        common[COMMON_FORM] = read(forms_dir / "common.schema.json")
     result = {}
-    for path in sorted(processes_dir.glob("*.bpmn")):
-        key = path.stem
-        files = {f"processes/{path.name}": read(path), **shared}
+    own = [(p.stem, {f"processes/{p.name}": read(p)}) for p in sorted(processes_dir.glob("*.bpmn"))]
+    for path in sorted(processes_dir.glob(f"*{shared.SUFFIX}")):
+        key = path.name.removesuffix(shared.SUFFIX)
+        text = read(path)
+        found = {shared.variant_name(key): text}
+        try:  # the template it names, from processes/shared/ (a missing one is reported)
+            template = shared.template_of(key, text)
+            found[template] = read(processes_dir / template.removeprefix("processes/"))
+        except (shared.TemplateProblem, OSError):
+            pass
+        own.append((key, found))
+    for key, process_files in sorted(own, key=lambda pair: pair[0]):
+        files = {**process_files, **common}
         # the tables its business rule tasks call, and every table named after the process
         # (`<key>_…`: e.g. one its effects or the eligibility listing evaluate)
-        wanted = _called_decisions(files[f"processes/{path.name}"])
+        try:
+            wanted = _called_decisions(_expanded(key, files, [])[f"processes/{key}.bpmn"])
+        except KeyError:  # a shared type whose template is wrong: reported when built
+            wanted = set()
         wanted |= {d for d in decision_files if d.startswith(f"{key}_")}
         for decision in wanted:
             if decision in decision_files:
@@ -775,6 +828,17 @@ def load_definitions(processes_dir, rules_dir, forms_dir) -> dict[str, Definitio
         tree = _parse_xml(name, text, problems)
         if tree is not None:
             _check_dmn_xml(name, tree, problems)
+    for path in sorted(Path(processes_dir).glob(f"*{shared.SUFFIX}")):
+        key = path.name.removesuffix(shared.SUFFIX)
+        if (Path(processes_dir) / f"{key}.bpmn").exists():
+            problems.append(
+                Problem(
+                    shared.variant_name(key),
+                    key,
+                    None,
+                    f"{key} 既有自己的 processes/{key}.bpmn 又有 {path.name}：只能保留一个",
+                )
+            )
     for key, files in collected.items():
         try:
             definitions[key] = build_definition(key, files, known)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from service.engine import shared
 from service.engine.helpers import dated_helpers, policy_helpers
 
 CELL = "cell_value_"  # what a DMN input entry's `?` stands for while it is parsed
@@ -128,9 +129,29 @@ class _Process:
     decisions: set[str]
 
 
-def _scan_process(path: Path) -> _Process:
-    tree = etree.parse(str(path))
-    key, rel = path.stem, f"processes/{path.name}"
+def _process_trees(processes_dir: Path):
+    """(key, file to report, parsed XML) of each process: its own BPMN, or the rendered
+    template of a type sharing one (engine/shared.py; reported as the template)."""
+    for path in sorted(processes_dir.glob("*.bpmn")):
+        yield path.stem, f"processes/{path.name}", etree.parse(str(path))
+    for path in sorted(processes_dir.glob(f"*{shared.SUFFIX}")):
+        key = path.name.removesuffix(shared.SUFFIX)
+        text = path.read_text(encoding="utf-8")
+        try:
+            template = shared.template_of(key, text)
+            files = {
+                shared.variant_name(key): text,
+                template: (processes_dir / template.removeprefix("processes/")).read_text(
+                    encoding="utf-8"
+                ),
+            }
+            rendered = shared.render(key, files)
+        except (shared.TemplateProblem, OSError):
+            continue  # the catalogue reports it
+        yield key, template, etree.fromstring(rendered.encode("utf-8"))
+
+
+def _scan_process(key: str, rel: str, tree) -> _Process:
     known, reads, decisions = set(), [], set()
     for el in tree.iter():
         tag = _localname(el)
@@ -200,8 +221,8 @@ def check_names(
 
     problems: list[NameProblem] = []
     processes = []
-    for path in sorted(Path(processes_dir).glob("*.bpmn")):
-        process = _scan_process(path)
+    for key, rel, tree in _process_trees(Path(processes_dir)):
+        process = _scan_process(key, rel, tree)
         fields = set(common_names)
         schemas = {}
         for form in sorted((Path(forms_dir) / process.key).glob("*.json")):

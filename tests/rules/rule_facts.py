@@ -1,6 +1,7 @@
 """The facts of a person who is eligible for everything, and the context a rule table sees."""
 
 import copy
+import json
 from pathlib import Path
 
 from lxml import etree
@@ -16,6 +17,10 @@ def _process_names() -> dict[str, str]:
     for path in sorted(PROCESSES.glob("*.bpmn")):
         process = etree.parse(str(path)).getroot().find(f"{BPMN}process")
         names[process.get("id")] = process.get("name")
+    for path in sorted(PROCESSES.glob("*.shared.json")):  # types sharing a template
+        names[path.name.removesuffix(".shared.json")] = json.loads(
+            path.read_text(encoding="utf-8")
+        )["values"]["name"]
     return names
 
 

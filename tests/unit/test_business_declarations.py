@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from service.cli import main as cli
-from service.engine import DefinitionError, declarations, load_definitions
+from service.engine import DefinitionError, declarations, load_definitions, shared
 from service.services.education.certificates import LEARNING_EFFECTS
 from service.services.workflow.effects import EFFECTS
 from service.services.workflow.facts import FACTS
@@ -37,10 +37,28 @@ def design_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def own_file(design: Path, key: str) -> None:
+    """A type sharing the education template gets its rendered BPMN as a file of its own
+    (processes/<key>.bpmn), so a test can put a mistake into that one type."""
+    variant = design / "processes" / f"{key}{shared.SUFFIX}"
+    if variant.exists():
+        text = variant.read_text(encoding="utf-8")
+        template = shared.template_of(key, text)
+        files = {
+            shared.variant_name(key): text,
+            template: (design / template).read_text(encoding="utf-8"),
+        }
+        (design / "processes" / f"{key}.bpmn").write_text(
+            shared.render(key, files), encoding="utf-8"
+        )
+        variant.unlink()
+
+
 def edit(design: Path, key: str, old: str, new: str) -> int:
     """Replace `old` once in a process's BPMN; the line of the first property in `new`
     (of the process element when `new` adds none)."""
     path = design / "processes" / f"{key}.bpmn"
+    own_file(design, key)
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, old
     at = text.index(old)
@@ -74,6 +92,12 @@ def test_the_nine_business_types_declare_what_the_service_used_to_know_by_key(re
         "certificate_unit_change": "change_certificate_unit",
         "certificate_cancellation": "cancel_certificates",
         "engineer_cpd": "record_cpd",
+        "unit_name_change": "rename_unit",
+        "unit_membership_join": "admit_unit",
+    }
+    assert {k for k, d in declared.items() if d.facts == "unit"} >= {
+        "unit_name_change",
+        "unit_membership_join",
     }
     assert {k: d.learning_effect for k, d in declared.items() if d.learning_effect} == {
         "initial_education": "issue_certificate",
@@ -189,7 +213,7 @@ MISTAKES = {
         '        <spiffworkflow:property name="category" value="education" />\n',
         "",
         "initial_education",
-        "流程缺少 category 属性（业务分类，可选值：membership、education、certificate、cpd）",
+        "流程缺少 category 属性（业务分类，可选值：membership、education、certificate、cpd、",
     ),
     "a missing facts declaration": (
         "certificate_unit_change",
