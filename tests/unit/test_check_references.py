@@ -5,6 +5,7 @@ policy.json entry, a task the diagram does not draw."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -115,3 +116,22 @@ def test_the_cli_prints_each_problem_once(design, monkeypatch):
     assert result.exit_code == 1
     assert result.output.count("join_code_validity_days") == 2  # element and message, one line
     assert len([r for r in result.output.splitlines() if r.startswith("错误")]) == 1
+
+
+def test_a_form_no_data_can_satisfy_is_found(design, monkeypatch):
+    form = design / "forms" / "member_join" / "agency_review.schema.json"
+    text = form.read_text(encoding="utf-8")
+    schema = json.loads(text)
+    schema["properties"] = {
+        **schema.get("properties", {}),
+        "seal_code": {"type": "string", "minLength": 5, "maxLength": 3},
+    }
+    schema["required"] = [*schema.get("required", []), "seal_code"]
+    form.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    for name in ("PROCESSES", "RULES", "FORMS"):
+        monkeypatch.setenv(f"MEMBERFLOW_{name}_DIR", str(design / name.lower()))
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 1, result.output
+    assert "forms/member_join/agency_review.schema.json [agency_review]: 表单无法填写" in (
+        result.output
+    )
