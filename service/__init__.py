@@ -31,18 +31,16 @@ def create_app(config: Config | None = None) -> Flask:
     from service import headers, worker
     from service.api import register_api
     from service.db import db
-    from service.engine import load_definitions
     from service.limits import limiter
     from service.services.membership import sessions
+    from service.services.workflow import deploy
     from service.services.workflow.context import Context
     from service.services.workflow.definitions import Definitions
     from service.web import register_web
 
     config = config or load_config()
     logging.getLogger("spiff").setLevel(logging.WARNING)
-    definitions = Definitions(
-        load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
-    )
+    definitions = Definitions.from_folders(config)
     # static files are the pages' own (service/web/static), served by their blueprint
     app = Flask(__name__, instance_path=str(config.instance_dir.resolve()), static_folder=None)
     app.config.update(
@@ -70,6 +68,7 @@ def create_app(config: Config | None = None) -> Flask:
         finally:
             db.session.remove()
     app.extensions["memberflow"] = Context(definitions=definitions, config=config)
+    deploy.install(app)  # every worker follows the newest deployment within seconds
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage
     limiter.init_app(app)
     register_api(app)

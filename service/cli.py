@@ -330,40 +330,21 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
     is_flag=True,
     help="Print the result as JSON (ok, problems with file/element/line/message, processes).",
 )
-def check(as_json: bool) -> None:
+@click.option("--walk", is_flag=True, help="Run every process in memory on sample data instead.")
+def check(as_json: bool, walk: bool) -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""
     import json
 
-    from service.engine import DefinitionError, load_definitions
-    from service.services.workflow.messages import FILE, TemplateError, load_templates
+    if walk:  # every gateway flow and return loop, on sample data (service/cli_walk.py)
+        from service.cli_walk import run_walk
+
+        return run_walk(_config(secret_key="check"), as_json)
+
+    from service.services.workflow.deploy import check_folders
 
     config = _config(secret_key="check")
-    problems: list[dict] = []
-    definitions, templates = {}, {}
-    try:
-        definitions = load_definitions(config.processes_dir, config.rules_dir, config.forms_dir)
-    except DefinitionError as exc:
-        problems += [
-            {"file": p.file, "element": p.element, "line": p.line, "message": p.message}
-            for p in exc.problems
-        ]
-    if not problems:  # names are resolved in files that parse
-        from service.engine.names import check_names
-        from service.services.workflow.facts import PROVIDED_NAMES
-
-        problems += [
-            {"file": p.file, "element": p.element, "line": p.line, "message": p.message}
-            for p in check_names(
-                config.processes_dir, config.rules_dir, config.forms_dir, PROVIDED_NAMES
-            )
-        ]
-    try:
-        templates = load_templates(config.rules_dir)
-    except TemplateError as exc:
-        problems += [
-            {"file": FILE, "element": element, "line": line, "message": message}
-            for element, line, message in exc.items
-        ]
+    checked = check_folders(config.processes_dir, config.rules_dir, config.forms_dir)
+    problems, definitions, templates = checked.problems, checked.definitions, checked.templates
     if as_json:
         result = {
             "ok": not problems,
@@ -392,3 +373,7 @@ def check(as_json: bool) -> None:
             f"正常 {key}（{defn.name}）：{len(defn.user_tasks)} 个用户任务，版本 {defn.digest[:12]}"
         )
     click.echo(f"正常 rules/messages.json：{len(templates)} 种业务消息模板")
+
+
+from service import cli_deploy  # noqa: E402, F401  (memberflow deploy, memberflow versions)
+from service import cli_migrate as _migrate  # noqa: E402, F401  (memberflow migrate)

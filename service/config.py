@@ -61,6 +61,8 @@ class Config:
     sms_token: str | None = None
     outbox_attempts: int = 8
     session_recheck_seconds: float = 5.0
+    # how often a worker checks for a new deployment of the process files (deploy.py)
+    definitions_recheck_seconds: float = 2.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -163,6 +165,7 @@ def load_config(**overrides) -> Config:
         job_sync_rows=_count(env, "MEMBERFLOW_JOB_SYNC_ROWS", 1000),
         statistics_ttl_seconds=_count(env, "MEMBERFLOW_STATISTICS_TTL", 300),
         session_recheck_seconds=_count(env, "MEMBERFLOW_SESSION_RECHECK", 5),
+        definitions_recheck_seconds=_count(env, "MEMBERFLOW_DEFINITIONS_RECHECK", 2),
         smtp_url=env.get("MEMBERFLOW_SMTP_URL") or None,
         sms_url=env.get("MEMBERFLOW_SMS_URL") or None,
         sms_token=env.get("MEMBERFLOW_SMS_TOKEN") or None,

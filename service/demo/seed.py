@@ -175,6 +175,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
         ("秘书处管理员", "admin", PASSWORD),
         ("协会审核", "xiehui", PASSWORD),
         ("协会财务", "caiwu", PASSWORD),
+        ("流程设计", "sheji", PASSWORD),
     ]
     fresh = db.session.scalars(select(Account).where(Account.username == "admin")).first() is None
     if fresh:
@@ -202,6 +203,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
         for username, name, role in (
             ("xiehui", "协会审核员", "association_reviewer"),
             ("caiwu", "协会财务", "finance_reviewer"),
+            ("sheji", "流程设计员", "designer"),
         ):
             with UnitOfWork(db.session) as uow:
                 accounts.create_staff(uow, admin, username, name, PASSWORD, role, None)
@@ -267,6 +269,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
                 view, _ = instances.start_process(ctx, uow, unit, "member_join", data)
             _advance(ctx, view["id"], target, reviewers)
         load_business_demo(ctx, reviewers, lambda color: _upload(ctx, unit, color))
+        _unit_business_demo(ctx)
         # what the scheduler would have done by now: expiry notices, last week's CPD batch
         for job in (reminders_job, cpd_batch_job):
             with UnitOfWork(db.session) as uow:
@@ -282,6 +285,32 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             _member_password(admin, number)
         logins.append((label, number, PASSWORD))
     return logins
+
+
+def _unit_business_demo(ctx) -> None:
+    """The unit's own business (manual 3.24): the non-member unit's 单位会员入会 waiting for
+    the association, another unit's 单位名称变更 waiting for its agency (not approved, so
+    the demo logins stay as printed)."""
+    outsider = _actor(UNITS[3][0])
+    join = {
+        "purpose": "join",
+        "legal_representative": "陈海生",
+        "legal_representative_mobile": "13502861234",
+        "contact_name": "许丽芬",
+        "contact_mobile": "13692845566",
+        "application_form": _upload(ctx, outsider, "document"),
+    }
+    renaming = _actor(UNITS[1][0])
+    rename = {
+        "new_name": "广东华南工程咨询集团有限公司",
+        "business_licence": _upload(ctx, renaming, "document"),
+    }
+    for actor, key, data in (
+        (outsider, "unit_membership_join", join),
+        (renaming, "unit_name_change", rename),
+    ):
+        with UnitOfWork(db.session) as uow:
+            instances.start_process(ctx, uow, actor, key, data)
 
 
 def _member_password(admin: Actor, id_number: str) -> None:

@@ -13,7 +13,9 @@ ROLES: dict[str, str] = {
     "association_reviewer": "协会审核",
     "finance_reviewer": "协会财务",
     "secretariat_admin": "秘书处管理员",
+    "designer": "流程设计人员",  # deploys processes/, rules/, forms/; acts in no lane
 }
+NO_LANE = frozenset({"designer"})  # roles that never act on a task
 
 # lane name in a BPMN diagram -> role id
 LANE_ROLES: dict[str, str] = {
@@ -27,7 +29,7 @@ LANE_ROLES: dict[str, str] = {
     "协会财务": "finance_reviewer",
     "财务": "finance_reviewer",
     "秘书处": "secretariat_admin",
-    **{role: role for role in ROLES},
+    **{role: role for role in ROLES if role not in NO_LANE},
 }
 
 

@@ -37,6 +37,8 @@ def home_url(role: str) -> str:
         return url_for("workbench.queue", scope="todo")
     if role == "member":
         return url_for("member.profile_page")  # 我的信息
+    if role == "designer":
+        return url_for("designer.catalogue")  # 流程目录
     return url_for("forms.index")
 
 

@@ -84,22 +84,27 @@ ORDER = (
     "finance_reviewer",
     "secretariat_admin",
     "applicant",
+    "designer",
 )
 TABLE = {
     # the six callers that once spelled it out: scope, members, invoices, records, learning,
     # exports (bills) and the workbench's agency filter
-    "sees_everything": (0, 0, 0, 1, 1, 1, 0),
-    "sees_all_agencies": (0, 0, 0, 1, 1, 1, 0),
-    "may_narrow_to_agency": (0, 0, 0, 1, 1, 1, 0),
+    "sees_everything": (0, 0, 0, 1, 1, 1, 0, 0),
+    "sees_all_agencies": (0, 0, 0, 1, 1, 1, 0, 0),
+    "may_narrow_to_agency": (0, 0, 0, 1, 1, 1, 0, 0),
     # eligibility of any unit, certificate PDFs, CPD batches: finance left out
-    "sees_every_person": (0, 0, 0, 1, 0, 1, 0),
-    "may_record_learning": (0, 0, 0, 1, 0, 1, 0),
-    "may_manage_accounts": (0, 0, 0, 0, 0, 1, 0),
-    "may_edit_dictionaries": (0, 0, 0, 0, 0, 1, 0),
-    "sees_every_upload": (0, 0, 0, 0, 0, 1, 0),
-    "manages_queue": (0, 0, 0, 0, 0, 1, 0),
-    "is_unit_admin": (0, 1, 0, 0, 0, 0, 0),
-    "is_member": (1, 0, 0, 0, 0, 0, 0),
+    "sees_every_person": (0, 0, 0, 1, 0, 1, 0, 0),
+    "may_record_learning": (0, 0, 0, 1, 0, 1, 0, 0),
+    "may_manage_accounts": (0, 0, 0, 0, 0, 1, 0, 0),
+    "may_edit_dictionaries": (0, 0, 0, 0, 0, 1, 0, 0),
+    "sees_every_upload": (0, 0, 0, 0, 0, 1, 0, 0),
+    "manages_queue": (0, 0, 0, 0, 0, 1, 0, 0),
+    "is_unit_admin": (0, 1, 0, 0, 0, 0, 0, 0),
+    "is_member": (1, 0, 0, 0, 0, 0, 0, 0),
+    # the process catalogue and deploying (issue 13): designers read versions and incidents
+    "sees_definitions": (0, 0, 0, 1, 1, 1, 0, 1),
+    "may_deploy": (0, 0, 0, 0, 0, 0, 0, 1),
+    "sees_incidents": (0, 0, 0, 0, 0, 1, 0, 1),
 }
 
 
@@ -127,7 +132,9 @@ def test_the_named_sets_are_the_roles_they_say():
         "association_reviewer",
         "finance_reviewer",
         "secretariat_admin",
+        "designer",
     )
+    assert scope.DESIGNERS == {"designer"}
     assert [r for r in ORDER if scope.is_staff_role(r)] == list(scope.STAFF_ROLES)
 
 
@@ -153,6 +160,7 @@ def test_records_in_scope_role_by_role(with_member):
         "finance_reviewer": "",
         "secretariat_admin": "",
         "applicant": None,
+        "designer": None,
     }
     for role in ORDER:
         where = scope.records_in_scope(_actor(role), unit_col, member_col if with_member else None)

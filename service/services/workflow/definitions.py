@@ -1,50 +1,217 @@
-"""Definition versions: the current files' versions, recorded in the database, and old ones.
+"""Definition versions and deployments: what new instances start on, and every old version.
 
-New instances use the version of the files this server started with; an instance always
-runs on the version it started with, rebuilt from the files stored with that version.
+Each process key numbers its versions 1, 2, 3 … (DefinitionVersion: the files, their
+digest, when and by whom). A deployment (DefinitionDeployment) names the version of each
+key that new instances start on; the newest deployment is current. One is recorded by
+`memberflow deploy` or POST /processes/deploy (services/workflow/deploy.py), and by a
+server that starts on files never deployed before (a release shipping new files); a
+server starting on files deployed before runs the newest deployment instead, so a host
+restarted with older files does not undo a designer's deploy.
+
+Every worker keeps the current deployment's definitions. At most every `recheck` seconds
+(MEMBERFLOW_DEFINITIONS_RECHECK, default 2) it reads the newest deployment's id (the
+generation: one query on the primary key) and, when it changed, rebuilds its current
+definitions from the files stored with those versions. New instances then start on the
+new versions; a running instance stays on the version it started with, rebuilt from the
+files stored with it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import replace
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from service.db.models import DefinitionVersion, ProcessInstance
+from service.db.models import DefinitionDeployment, DefinitionVersion, ProcessInstance
 from service.domain.errors import NotFound
-from service.engine import Definition, build_definition
-from service.services.workflow.scope import sees_everything
+from service.engine import Definition, DefinitionError, build_definition, load_definitions
+from service.engine.catalogue import digest_of
+from service.services.workflow.scope import sees_definitions
+
+log = logging.getLogger("memberflow.definitions")
 
 STARTED = "服务器启动"  # a version recorded when a server started on new files
+MESSAGES_FILE = "rules/messages.json"
+
+
+def bundle_digest(definitions: dict[str, Definition], messages: str | None) -> str:
+    """The content hash of everything a deployment runs: every process's files and the
+    business-message templates."""
+    files: dict[str, str] = {}
+    for defn in definitions.values():
+        files.update(defn.files)
+    if messages is not None:
+        files[MESSAGES_FILE] = messages
+    return digest_of(files)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The current deployment as one worker holds it: replaced whole, never changed."""
+
+    generation: int | None  # the deployment's id (None: not yet recorded)
+    definitions: dict[str, Definition]
+    version_ids: dict[str, int]
+    messages: str | None  # rules/messages.json (None: absent)
 
 
 class Definitions:
     """The process definitions a server runs, by key (current) and by version id (any)."""
 
-    def __init__(self, current: dict[str, Definition]):
-        self.current = current
-        self._version_ids: dict[str, int] = {}
+    def __init__(
+        self, current: dict[str, Definition], messages: str | None = None, recheck: float = 2.0
+    ):
+        self._state = Current(None, dict(current), {}, messages)
+        self.folder_messages = messages  # what the folders this server started with say
+        self.recheck = recheck
         self._by_version: dict[int, Definition] = {}
         self._numbers: dict[int, int] = {}  # version id -> its number within the key
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._checked_at = float("-inf")
+        self._engine = None
+        self._listeners: list[Callable[[Definitions], None]] = []
+
+    @classmethod
+    def from_folders(cls, config) -> Definitions:
+        """The definitions of the configured folders (DefinitionError: they have problems)."""
+        path = Path(config.rules_dir) / "messages.json"
+        messages = path.read_text(encoding="utf-8") if path.exists() else None
+        return cls(
+            load_definitions(config.processes_dir, config.rules_dir, config.forms_dir),
+            messages,
+            recheck=config.definitions_recheck_seconds,
+        )
+
+    @property
+    def current(self) -> dict[str, Definition]:
+        """The current definitions by key (those new instances start on); a process without
+        requests (the scheduler, the job worker) follows new deployments through it too."""
+        self.refresh()
+        return self._state.definitions
+
+    @property
+    def generation(self) -> int | None:
+        """The id of the deployment this worker runs."""
+        return self._state.generation
+
+    @property
+    def messages(self) -> str | None:
+        """The current deployment's rules/messages.json."""
+        return self._state.messages
+
+    def listen(self, listener: Callable[[Definitions], None]) -> None:
+        """Call `listener` after each change of the current deployment."""
+        self._listeners.append(listener)
+
+    # --- recording -------------------------------------------------------------------------
 
     def sync(self, session: Session, deployed_by: str = STARTED) -> None:
-        """Record each current definition's version (once per content hash), numbered
-        after the key's last one."""
-        for key, defn in self.current.items():
-            row = self._record(session, key, defn, deployed_by)
-            self._version_ids[key] = row.id
-            self._by_version[row.id] = defn
+        """At start-up: record each definition's version (once per content hash), numbered
+        after the key's last one, and a deployment of these files unless they were deployed
+        before; then run the newest deployment."""
+        self._engine = session.get_bind()
+        state = self._state
+        ids, created = self._record_all(session, state.definitions, deployed_by)
+        digest = bundle_digest(state.definitions, state.messages)
+        seen = session.scalar(
+            select(DefinitionDeployment.id)
+            .where(DefinitionDeployment.bundle_digest == digest)
+            .limit(1)
+        )
+        if seen is None:
+            session.add(
+                DefinitionDeployment(
+                    versions=ids,
+                    created=created,
+                    bundle_digest=digest,
+                    messages=state.messages,
+                    deployed_by=deployed_by,
+                )
+            )
         session.commit()
+        self._state = replace(state, version_ids=ids)
+        self.refresh(force=True)
+
+    def deploy(
+        self,
+        session: Session,
+        definitions: dict[str, Definition],
+        messages: str | None,
+        deployed_by: str,
+    ) -> dict:
+        """Record the versions of validated definitions and a deployment naming them, in
+        the caller's transaction (committed here); nothing new when nothing changed."""
+        newest = _newest(session)
+        ids, created = self._record_all(session, definitions, deployed_by)
+        unchanged = (
+            newest is not None
+            and {k: int(v) for k, v in newest.versions.items()} == ids
+            and newest.messages == messages
+        )
+        if unchanged:
+            row = newest
+        else:
+            row = DefinitionDeployment(
+                versions=ids,
+                created=created,
+                bundle_digest=bundle_digest(definitions, messages),
+                messages=messages,
+                deployed_by=deployed_by,
+            )
+            session.add(row)
+            session.flush()
+        numbers = dict(
+            session.execute(
+                select(DefinitionVersion.id, DefinitionVersion.number).where(
+                    DefinitionVersion.id.in_(ids.values())
+                )
+            ).all()
+        )
+        result = {
+            "generation": row.id,
+            "changed": not unchanged,
+            "deployed_at": row.created_at,
+            "deployed_by": row.deployed_by,
+            "processes": [
+                {
+                    "key": key,
+                    "name": definitions[key].name,
+                    "version": numbers[ids[key]],
+                    "digest": definitions[key].digest,
+                    "new": key in created,
+                }
+                for key in sorted(ids)
+            ],
+            "messages_changed": newest is None or newest.messages != messages,
+        }
+        session.commit()  # one transaction: the versions, the deployment, what is answered
+        self.refresh(force=True)  # this worker at once; the others within `recheck`
+        return result
+
+    def _record_all(self, session: Session, definitions: dict, deployed_by: str):
+        ids: dict[str, int] = {}
+        created: list[str] = []
+        for key, defn in sorted(definitions.items()):
+            row, new = self._record(session, key, defn, deployed_by)
+            ids[key] = row.id
+            self._by_version.setdefault(row.id, defn)
+            if new:
+                created.append(key)
+        return ids, created
 
     def _record(self, session: Session, key: str, defn: Definition, deployed_by: str):
         for _ in range(5):  # two servers numbering two new versions at once: one retries
             row = self._find(session, key, defn.digest)
             if row is not None:
-                return row
+                return row, False
             last = session.scalar(
                 select(func.max(DefinitionVersion.number)).where(
                     DefinitionVersion.process_key == key
@@ -60,7 +227,7 @@ class Definitions:
                         deployed_by=deployed_by,
                     )
                     session.add(row)
-                return row
+                return row, True
             except IntegrityError:  # another server recorded this or another version first
                 continue
         raise RuntimeError(f"could not number a new version of {key}")
@@ -73,11 +240,63 @@ class Definitions:
             )
         ).first()
 
+    # --- following the newest deployment ---------------------------------------------------
+
+    def refresh(self, force: bool = False) -> bool:
+        """Run the newest deployment if it is not this worker's: checked at most every
+        `recheck` seconds unless forced (one thread checks, the others go on). Whether the
+        current definitions changed."""
+        if self._engine is None:
+            return False
+        if force:
+            self._refreshing.acquire()
+        elif time.monotonic() - self._checked_at < self.recheck:
+            return False
+        elif not self._refreshing.acquire(blocking=False):
+            return False
+        try:
+            self._checked_at = time.monotonic()
+            with Session(self._engine) as session:
+                generation = session.scalar(select(func.max(DefinitionDeployment.id)))
+                if generation is None or generation == self._state.generation:
+                    return False
+                self._state = self._load(session, session.get(DefinitionDeployment, generation))
+        except SQLAlchemyError as exc:  # the database is away: keep running what we have
+            log.warning("could not read the current deployment: %s", exc)
+            return False
+        finally:
+            self._refreshing.release()
+        for listener in self._listeners:
+            listener(self)
+        return True
+
+    def _load(self, session: Session, row: DefinitionDeployment) -> Current:
+        definitions: dict[str, Definition] = {}
+        ids: dict[str, int] = {}
+        for key, version_id in sorted(row.versions.items()):
+            version_id = int(version_id)
+            defn = self._by_version.get(version_id)
+            if defn is None:
+                stored = session.get(DefinitionVersion, version_id)
+                try:
+                    defn = build_definition(key, stored.files)
+                except DefinitionError as exc:  # this host's code cannot run that version
+                    log.error("deployment %s: %s cannot be built here: %s", row.id, key, exc)
+                    return replace(self._state, generation=row.id)
+                self._by_version[version_id] = defn
+            definitions[key] = defn
+            ids[key] = version_id
+        return Current(row.id, definitions, ids, row.messages)
+
+    # --- reading ---------------------------------------------------------------------------
+
     def latest(self, key: str) -> tuple[int, Definition]:
         """The version id and definition new instances of `key` start on."""
-        if key not in self.current or key not in self._version_ids:
+        self.refresh()
+        state = self._state
+        if key not in state.definitions or key not in state.version_ids:
             raise NotFound(f"没有名为 {key} 的业务流程")
-        return self._version_ids[key], self.current[key]
+        return state.version_ids[key], state.definitions[key]
 
     def version(self, session: Session, version_id: int) -> Definition:
         """The definition of a stored version, parsed once and kept."""
@@ -118,15 +337,49 @@ class Definitions:
         return self._numbers[version_id]
 
 
+def _newest(session: Session) -> DefinitionDeployment | None:
+    return session.scalars(
+        select(DefinitionDeployment).order_by(DefinitionDeployment.id.desc()).limit(1)
+    ).first()
+
+
+def deployed_keys(session: Session) -> set[str]:
+    """The process keys of the current deployment (none recorded yet: empty)."""
+    newest = _newest(session)
+    return set(newest.versions) if newest is not None else set()
+
+
+def _current_id(ctx, session: Session, key: str) -> int | None:
+    """The version new instances of `key` start on, as the database says (a deploy through
+    another host counts at once, before this worker's next check)."""
+    found = current_version_id(session, key)
+    return found if found is not None else ctx.definitions.latest(key)[0]
+
+
 def list_versions(ctx, uow, actor, key: str) -> dict:
     """The versions of a process, newest first, with instance counts (running, finished)
-    and which one new instances start on; association and secretariat."""
-    if not sees_everything(actor):
+    and which one new instances start on; association, secretariat and designers."""
+    if not sees_definitions(actor):
         raise NotFound("没有该功能")
-    current_id = ctx.definitions.latest(key)[0]
+    if key not in ctx.definitions.current:
+        raise NotFound(f"没有名为 {key} 的业务流程")
+    items = version_items(uow.session, key, _current_id(ctx, uow.session, key))
+    return {"process_key": key, "process_name": ctx.definitions.current[key].name, "items": items}
+
+
+def current_version_id(session: Session, key: str) -> int | None:
+    """The version of `key` the newest deployment names (None: none names it)."""
+    newest = _newest(session)
+    if newest is not None and key in newest.versions:
+        return int(newest.versions[key])
+    return None
+
+
+def version_items(session: Session, key: str, current_id: int | None) -> list[dict]:
+    """The versions of `key`, newest first, each with its running and finished counts."""
     counts = {
         (version_id, finished): n
-        for version_id, finished, n in uow.session.execute(
+        for version_id, finished, n in session.execute(
             select(
                 ProcessInstance.definition_version_id,
                 ProcessInstance.finished,
@@ -136,7 +389,7 @@ def list_versions(ctx, uow, actor, key: str) -> dict:
             .group_by(ProcessInstance.definition_version_id, ProcessInstance.finished)
         )
     }
-    rows = uow.session.execute(
+    rows = session.execute(
         select(
             DefinitionVersion.id,
             DefinitionVersion.number,
@@ -147,7 +400,7 @@ def list_versions(ctx, uow, actor, key: str) -> dict:
         .where(DefinitionVersion.process_key == key)
         .order_by(DefinitionVersion.number.desc())
     )
-    items = [
+    return [
         {
             "number": number,
             "digest": digest,
@@ -159,4 +412,42 @@ def list_versions(ctx, uow, actor, key: str) -> dict:
         }
         for version_id, number, digest, created_at, deployed_by in rows
     ]
-    return {"process_key": key, "process_name": ctx.definitions.current[key].name, "items": items}
+
+
+def catalogue(ctx, uow, actor) -> list[dict]:
+    """流程目录: each current process with its versions (newest first) and their counts."""
+    if not sees_definitions(actor):
+        raise NotFound("没有该功能")
+    found = []
+    for key in sorted(ctx.definitions.current, key=lambda k: ctx.definitions.current[k].name):
+        versions = list_versions(ctx, uow, actor, key)
+        current = next((v for v in versions["items"] if v["current"]), None)
+        found.append(
+            {
+                "key": key,
+                "name": versions["process_name"],
+                "current": current["number"] if current else None,
+                "running": sum(v["running"] for v in versions["items"]),
+                "finished": sum(v["finished"] for v in versions["items"]),
+                "versions": versions["items"],
+            }
+        )
+    return found
+
+
+def list_deployments(uow, actor, limit: int = 10) -> list[dict]:
+    """The last deployments, newest first: when, by whom, which processes got a version."""
+    if not sees_definitions(actor):
+        raise NotFound("没有该功能")
+    rows = uow.session.scalars(
+        select(DefinitionDeployment).order_by(DefinitionDeployment.id.desc()).limit(limit)
+    )
+    return [
+        {
+            "generation": row.id,
+            "deployed_at": row.created_at,
+            "deployed_by": row.deployed_by,
+            "created": list(row.created or []),
+        }
+        for row in rows
+    ]

@@ -31,7 +31,11 @@ from service.services.workflow import audit
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.numbers import next_number
 from service.services.workflow.paging import page_of
-from service.services.workflow.scope import administers_unit, may_manage_accounts
+from service.services.workflow.scope import (
+    administers_unit,
+    may_manage_accounts,
+    sees_incidents,
+)
 
 TERMINATED, WITHDRAWN = "已终止", "已撤回"
 STATUS_LABELS = {"open": "待处理", "closed": "已处理"}
@@ -130,8 +134,10 @@ def list_incidents(
     page: int = 1,
     page_size: int = 20,
 ) -> dict:
-    """Incidents for operators (secretariat), newest first; open ones by default."""
-    _operator(actor)
+    """Incidents for operators (secretariat) and designers, newest first; open ones by
+    default."""
+    if not sees_incidents(actor):
+        raise NotFound("没有该功能")
     if status not in (None, "open", "closed"):
         raise FormInvalid({"status": "状态应为 open（待处理）或 closed（已处理）"})
     stmt = select(Incident)
