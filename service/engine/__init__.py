@@ -8,6 +8,7 @@ from service.engine.catalogue import (
     build_definition,
     load_definitions,
 )
+from service.engine.migrate import Migration, Obstacle, migrate_state
 from service.engine.runtime import EngineError, Instance, ReadyTask, TaskNotReady
 from service.engine.scripting import ScriptRejected
 
@@ -16,6 +17,8 @@ __all__ = [
     "DefinitionError",
     "EngineError",
     "Instance",
+    "Migration",
+    "Obstacle",
     "Problem",
     "ReadyTask",
     "ScriptRejected",
@@ -23,4 +26,5 @@ __all__ = [
     "UserTaskInfo",
     "build_definition",
     "load_definitions",
+    "migrate_state",
 ]
