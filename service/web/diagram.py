@@ -4,7 +4,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -66,6 +66,16 @@ font-weight:normal;font-style:normal;letter-spacing:normal;fill:#222}
 .bpmn-diagram .flow.association{stroke-dasharray:2 3}
 .bpmn-diagram .legend-current{fill:#fff1e0;stroke:#e8710a;stroke-width:3}
 .bpmn-diagram .legend-done{fill:#eaf6ea;stroke:#2e7d32;stroke-width:1.5}
+.bpmn-diagram .hot .shape{stroke:#b3261e;stroke-width:2}
+.bpmn-diagram .hot-1 .shape,.bpmn-diagram .legend-hot.hot-1{fill:#fff4e5}
+.bpmn-diagram .hot-2 .shape,.bpmn-diagram .legend-hot.hot-2{fill:#ffe0b2}
+.bpmn-diagram .hot-3 .shape,.bpmn-diagram .legend-hot.hot-3{fill:#ffb74d}
+.bpmn-diagram .hot-4 .shape,.bpmn-diagram .legend-hot.hot-4{fill:#f57c00}
+.bpmn-diagram .hot-5 .shape,.bpmn-diagram .legend-hot.hot-5{fill:#d84315}
+.bpmn-diagram .legend-hot{stroke:#b3261e;stroke-width:1}
+.bpmn-diagram .task.hot-4 text,.bpmn-diagram .task.hot-5 text{fill:#fff}
+.bpmn-diagram .badge circle{fill:#b3261e;stroke:#fff;stroke-width:2}
+.bpmn-diagram .badge text{fill:#fff;font-weight:bold}
 """
 
 Box = tuple[float, float, float, float]  # x, y, width, height
@@ -79,6 +89,7 @@ class _Node:
     classes: str
     body: str
     halo: str
+    box: Box = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -98,16 +109,26 @@ def render_svg(
     current: Iterable[str] = (),
     done: Iterable[str] = (),
     title: str | None = None,
+    heat: Mapping[str, int] | None = None,
 ) -> str:
-    """Draw the BPMN file's diagram as an SVG element, marking the current and done steps."""
+    """Draw the BPMN file's diagram as an SVG element, marking the current and done steps.
+
+    `heat` (element id -> number of instances waiting there) draws the diagram as a heat
+    map instead: each step with instances is shaded by its share of the busiest step and
+    carries its number in a badge.
+    """
     layout = _layout(bpmn_xml)
     current_ids = frozenset([current] if isinstance(current, str) else current)
     done_ids = frozenset([done] if isinstance(done, str) else done) - current_ids
+    counts = {_esc(k): int(v) for k, v in (heat or {}).items() if int(v) > 0}
     heading = _esc(str(title)) if title else layout.title
     if layout.view is None:
         return _fallback(layout.ref, heading)
     x, y, w, h = layout.view
-    legend = _legend(x + MARGIN, y - LEGEND + 8, bool(current_ids), bool(done_ids))
+    if heat is not None:
+        legend = _heat_legend(x + MARGIN, y - LEGEND + 8)
+    else:
+        legend = _legend(x + MARGIN, y - LEGEND + 8, bool(current_ids), bool(done_ids))
     if legend:
         y, h = y - LEGEND, h + LEGEND
     labelled = f"{layout.ref}-title"
@@ -116,8 +137,15 @@ def render_svg(
         steps = "、".join(n for i, n in layout.names.items() if i in current_ids)
         desc = f'<desc id="{layout.ref}-desc">当前步骤：{steps or "无"}</desc>'
         labelled += f" {layout.ref}-desc"
+    elif heat is not None:
+        steps = "、".join(f"{n} {counts[i]} 件" for i, n in layout.names.items() if counts.get(i))
+        desc = f'<desc id="{layout.ref}-desc">在办实例：{steps or "无"}</desc>'
+        labelled += f" {layout.ref}-desc"
+    busiest = max(counts.values(), default=0)
 
     def nodes(group: tuple[_Node, ...]) -> str:
+        if heat is not None:
+            return "".join(_hot_node_svg(n, counts.get(n.id, 0), busiest) for n in group)
         return "".join(_node_svg(n, n.id in current_ids, n.id in done_ids) for n in group)
 
     return (
@@ -140,6 +168,45 @@ def _node_svg(node: _Node, current: bool, done: bool) -> str:
         f'data-element-id="{node.id}"><title>{node.title}{STATE_NOTES.get(state, "")}</title>'
         f"{node.halo if current else ''}{node.body}</g>"
     )
+
+
+HEAT_LEVELS = 5  # shades from a few instances waiting to the busiest step
+
+
+def _hot_node_svg(node: _Node, count: int, busiest: int) -> str:
+    """A step of the heat map: shaded by its count against the busiest step, with a badge."""
+    if count <= 0:
+        return (
+            f'<g class="node {node.classes}" data-element-id="{node.id}" data-count="0">'
+            f"<title>{node.title}</title>{node.body}</g>"
+        )
+    level = max(1, min(HEAT_LEVELS, math.ceil(HEAT_LEVELS * count / busiest)))
+    bx, by, bw, _bh = node.box
+    badge_x, badge_y = bx + bw - 2, by + 2
+    text = str(count)
+    radius = max(10.0, _width(text) / 2 + 5)
+    badge = (
+        f'<g class="badge"><circle cx="{_n(badge_x)}" cy="{_n(badge_y)}" r="{_n(radius)}"/>'
+        f'<text class="label" x="{_n(badge_x)}" y="{_n(badge_y + 4)}">{text}</text></g>'
+    )
+    return (
+        f'<g class="node {node.classes} hot hot-{level}" data-element-id="{node.id}" '
+        f'data-count="{count}"><title>{node.title}（在办 {count} 件）</title>'
+        f"{node.body}{badge}</g>"
+    )
+
+
+def _heat_legend(x: float, y: float) -> str:
+    parts = [f'<text x="{_n(x)}" y="{_n(y + 11)}">在办实例：少</text>']
+    x += _width("在办实例：少") + 8
+    for level in range(1, HEAT_LEVELS + 1):
+        parts.append(
+            f'<rect class="legend-hot hot-{level}" x="{_n(x)}" y="{_n(y)}" width="20" '
+            'height="12" rx="3"/>'
+        )
+        x += 24
+    parts.append(f'<text x="{_n(x + 4)}" y="{_n(y + 11)}">多（数字为在办件数）</text>')
+    return f'<g class="legend">{"".join(parts)}</g>'
 
 
 def _legend(x: float, y: float, current: bool, done: bool) -> str:
@@ -197,7 +264,9 @@ def _layout(bpmn_xml: str) -> _Layout:
         label = _bounds(shape.find(f"{BPMNDI}BPMNLabel/{DC}Bounds"))
         expanded = kind in SUBPROCESSES and shape.get("isExpanded") == "true"
         body, halo, category = _draw(kind, el, shape, box, label, name, extent)
-        node = _Node(_esc(element_id), _esc(name or element_id), f"{category} {kind}", body, halo)
+        node = _Node(
+            _esc(element_id), _esc(name or element_id), f"{category} {kind}", body, halo, box
+        )
         areas[node.id] = box[2] * box[3]
         (under if expanded else boundary if kind == "boundaryEvent" else over).append(node)
         names[element_id] = _esc(name or element_id)

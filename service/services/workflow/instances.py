@@ -29,7 +29,9 @@ from service.services.workflow.forms import validate_form
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import instances_in_scope, is_member, may_start
 
-RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate")
+RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate", "migrate", "retry")
+# what a record without a task says it was (the start; an operator's migration or retry)
+ACTION_TITLES = {"migrate": "迁移流程版本", "retry": "重试出错步骤"}
 
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
@@ -243,7 +245,7 @@ def approval_record(uow: UnitOfWork, instance_id: int) -> list[dict]:
         {
             "action": r.action,
             "task_name": r.task_name,
-            "task_title": r.task_title or "发起申请",
+            "task_title": r.task_title or ACTION_TITLES.get(r.action, "发起申请"),
             "actor_id": r.actor_id,
             "actor_name": r.actor_name,
             "at": r.at,

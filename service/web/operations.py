@@ -1,0 +1,171 @@
+"""Operators' and designers' pages: where a process's instances wait, drawn on its diagram
+as a heat map, and the incidents (流程出错) list.
+
+The deploy and version pages are the designers' catalogue; these read the same versions.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.services.workflow import (
+    definitions,
+    incident_retry,
+    incidents,
+    migration,
+    process_map,
+    scope,
+)
+from service.web import lists
+from service.web.diagram import render_svg
+from service.web.pages import ctx, signed_in, uow
+
+MIGRATION_SHOWN = 200  # rows of a plan's result shown on the page (the counts cover all)
+
+bp = Blueprint("operations", __name__)
+
+
+@bp.route("/processes/map")
+@signed_in()
+def pick_map(who):
+    """The process chosen in the map page's selector (the first process by default)."""
+    names = ctx().definitions.names()
+    key = request.args.get("key") or min(names, key=names.get)
+    if key not in names:
+        raise NotFound("没有该业务流程")
+    return redirect(url_for("operations.process_map_page", key=key))
+
+
+@bp.route("/processes/<key>/map")
+@signed_in()
+def process_map_page(who, key):
+    """流程运行图: one version's diagram with the number of running instances per step."""
+    errors: dict = {}
+    raw = request.args.get("version", "").strip()
+    number = None
+    if raw and not (raw.isdigit() and 0 < int(raw) < 1_000_000):
+        errors["version"] = "版本应为正整数"
+    elif raw:
+        number = int(raw)
+    with uow() as u:
+        try:
+            found = process_map.process_map(ctx(), u, who, key, number)
+        except FormInvalid as exc:  # no such version: the current one, with the message
+            errors.update(exc.errors or {"version": exc.message})
+            found = process_map.process_map(ctx(), u, who, key)
+    title = f"{found['process_name']}（第 {found['version']} 版）"
+    # a step with an open incident but no open task still shows (an incident is work waiting)
+    heat = dict(found["waiting"])
+    for element_id, n in found["incidents"].items():
+        heat.setdefault(element_id, n)
+    diagram = Markup(render_svg(found["bpmn"], title=title, heat=heat))
+    processes = sorted(ctx().definitions.names().items(), key=lambda kv: kv[1])
+    html = render_template(
+        "operations/process_map.html",
+        found=found,
+        diagram=diagram,
+        processes=processes,
+        errors=errors,
+        may_migrate=scope.may_migrate(who),
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/incidents")
+@signed_in()
+def incidents_page(who):
+    """流程出错: open incidents by default, newest first, each linking to its form."""
+    filters, paging, errors = lists.parse(request.args, ("status",))
+    status = filters.get("status", "open")
+    listing = {"items": [], "total": 0, **paging}
+    try:
+        with uow() as u:
+            listing = incidents.list_incidents(ctx(), u, who, status=status, **paging)
+    except FormInvalid as exc:
+        errors = exc.errors or {"status": exc.message}
+    names = ctx().definitions.names()
+    html = render_template(
+        "operations/incidents.html",
+        listing=listing,
+        status=status,
+        names=names,
+        errors=errors,
+        page_sizes=lists.PAGE_SIZES,
+        pages=lists.page_count(listing),
+    )
+    return html, 422 if errors else 200
+
+
+def _versions(who, key: str) -> list[int]:
+    with uow() as u:
+        listed = definitions.list_versions(ctx(), u, who, key)
+    return [v["number"] for v in listed["items"]]
+
+
+def _version_field(name: str, errors: dict) -> int | None:
+    raw = (request.form.get(name) or request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 1_000_000:
+        errors[name] = "版本应为正整数"
+        return None
+    return int(raw)
+
+
+@bp.route("/processes/<key>/migrations", methods=["GET", "POST"])
+@signed_in()
+def migration_page(who, key):
+    """迁移流程版本: choose two versions, try the plan (试运行) and then execute it."""
+    if key not in ctx().definitions.current:
+        raise NotFound("没有该业务流程")
+    numbers = _versions(who, key)
+    errors: dict = {}
+    source = _version_field("from_version", errors)
+    target = _version_field("to_version", errors)
+    result = None
+    status = 200
+    if request.method == "POST" and not errors:
+        execute = request.form.get("action") == "execute"
+        if source is None:
+            errors["from_version"] = "请选择原版本"
+        if target is None:
+            errors["to_version"] = "请选择目标版本"
+        if not errors:
+            try:
+                with uow() as u:
+                    result = migration.run_plan(
+                        ctx(), u, who, key, source, target, dry_run=not execute
+                    )
+            except FormInvalid as exc:
+                errors = exc.errors or {"_form": exc.message}
+            except Conflict as exc:
+                errors = {"_form": exc.message}
+    if errors:
+        status = 422
+    html = render_template(
+        "operations/migration.html",
+        key=key,
+        name=ctx().definitions.current[key].name,
+        numbers=numbers,
+        source=source if source is not None else (numbers[1] if len(numbers) > 1 else None),
+        target=target if target is not None else (numbers[0] if numbers else None),
+        result=result,
+        shown=(result or {}).get("items", [])[:MIGRATION_SHOWN],
+        errors=errors,
+    )
+    return html, status
+
+
+@bp.route("/incidents/<int:incident_id>/retry", methods=["POST"])
+@signed_in()
+def incident_retry_page(who, incident_id):
+    """重试: take the failed step again (after the form was migrated to a fixed version)."""
+    try:
+        with uow() as u:
+            incident_retry.retry(ctx(), u, who, incident_id)
+        flash("已重试，出错的步骤已完成", "info")
+    except (Conflict, FormInvalid) as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("operations.incidents_page"))
