@@ -28,10 +28,12 @@ CATEGORIES = MappingProxyType(
         "education": "普通会员教育学习",
         "certificate": "证书业务",
         "cpd": "专业会员（注师）继教",
+        "unit": "单位业务",  # the unit's own business (manual 3.24): its name, its membership
+        "payment": "缴费业务",  # the unit pays its members' fees (manual 3.5: 个人会员费缴纳)
     }
 )
 # which database facts the rules read before the engine runs (services/workflow/facts.py)
-FACTS = ("applicant", "persons")
+FACTS = ("applicant", "persons", "unit")
 # what reaching an end event changes in the records (services/workflow/effects.py)
 EFFECTS = (
     "admit_member",
@@ -39,6 +41,8 @@ EFFECTS = (
     "change_certificate_unit",
     "cancel_certificates",
     "record_cpd",
+    "rename_unit",
+    "admit_unit",
 )
 # what one person's passed learning does to the certificates (education/certificates.py)
 LEARNING_EFFECTS = (

@@ -32,6 +32,8 @@ GROUPS = (
     ("人员管理", "membership"),
     ("证书业务", "certificate"),
     ("专业会员（注师）继教", "cpd"),
+    ("缴费业务", "payment"),
+    ("单位业务（变更申请）", "unit"),
 )
 PICKED_FIELDS = ("id_number", "name")  # a picked person's fields: shown, never typed
 

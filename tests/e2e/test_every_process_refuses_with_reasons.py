@@ -19,6 +19,7 @@ PERSON_FIELDS = {
     "certificate_unit_change": {},
     "certificate_cancellation": {"certificate_types": ["监理员"]},
     "engineer_cpd": {},
+    "membership_renewal": {"member_level": "普通会员"},
 }
 FORM_FIELDS = {"certificate_unit_change": {"reason": "unit_renamed"}}
 

@@ -15,11 +15,15 @@ from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
 from service.domain.actor import Actor
-from service.domain.person_facts import membership_until
+from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
 
 # 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md)
-RECEIPT_TYPES = {"个人会员费": "电子财政收据", "会员教育辅助费": "电子发票"}
+RECEIPT_TYPES = {
+    "个人会员费": "电子财政收据",
+    "单位会员费": "电子财政收据",
+    "会员教育辅助费": "电子发票",
+}
 STATUS_LABELS = {
     "unpaid": "未缴费",
     "paid": "已缴费",
@@ -47,9 +51,10 @@ def open_bill(
     if lines:
         amount = _money(data.get("fee_total"))
         membership = sum((_money(x.get("membership_fee")) for x in lines), Decimal("0.00"))
-    else:  # a single fee for the form (the join's membership fee)
+    else:  # a single fee for the form (the join's membership fee, a unit's 单位会费)
         amount = _money(data.get("fee_total") or data.get("fee_amount"))
-        membership = amount if defn.bill_kind == "个人会员费" else Decimal("0.00")
+        fiscal = RECEIPT_TYPES.get(defn.bill_kind or "") == "电子财政收据"  # a membership fee
+        membership = amount if fiscal else Decimal("0.00")
     kind = defn.bill_kind or "个人会员费"
     bill = bill_of(session, row.id)
     if bill is None:
@@ -104,31 +109,57 @@ def on_complete(
 def renew_memberships(
     session: Session, row: ProcessInstance, bill: Bill, today: date, policy: dict
 ) -> None:
-    """Persons whose expired membership fee was on the bill are members again from today."""
-    ids = [x["id_number"] for x in bill.lines if _money(x.get("membership_fee")) > 0]
-    if not ids:
+    """The memberships paid for on the bill, renewed when finance confirms it.
+
+    Each line with a membership fee renews that person's membership of the line's
+    `member_level` (普通会员 when the line names none: the fee other businesses add for an
+    expired 普通会籍) for the level's term (`membership_validity_years`):
+
+    - still valid today: extended from its current end, so a member who pays early loses
+      no time (普通会籍 to 2027-03-11, confirmed 2026-11-28: to 2030-03-11; `valid_from`
+      stays, the membership never broke);
+    - expired or cancelled: runs again from today (to the same day, term years later);
+    - none of that level yet: a new membership from today.
+    """
+    lines = [x for x in bill.lines if _money(x.get("membership_fee")) > 0]
+    if not lines:
         return
     term = policy.get("membership_validity_years", 1)
-    members = session.scalars(select(Member).where(Member.id_number.in_(ids)))
-    for member in members:
-        ms = session.scalars(
-            select(Membership).where(
-                Membership.member_id == member.id, Membership.level == "普通会员"
-            )
-        ).first()
-        until = membership_until(term, "普通会员", today)
+    ids = sorted({x["id_number"] for x in lines})
+    members = {
+        m.id_number: m for m in session.scalars(select(Member).where(Member.id_number.in_(ids)))
+    }
+    held = {
+        (ms.member_id, ms.level): ms
+        for ms in session.scalars(
+            select(Membership).where(Membership.member_id.in_([m.id for m in members.values()]))
+        )
+    }
+    for line in lines:
+        member = members.get(line["id_number"])
+        if member is None:
+            continue
+        level = line.get("member_level") or ORDINARY
+        ms = held.get((member.id, level))
         if ms is None:
-            session.add(
-                Membership(
-                    member_id=member.id,
-                    level="普通会员",
-                    valid_from=today,
-                    valid_until=until,
-                    instance_id=row.id,
-                )
+            ms = Membership(
+                member_id=member.id,
+                level=level,
+                valid_from=today,
+                valid_until=membership_until(term, level, today),
+                instance_id=row.id,
             )
+            session.add(ms)
+            held[(member.id, level)] = ms
+        elif ms.cancelled_on is None and ms.valid_until >= today:
+            ms.valid_until = membership_until(term, level, ms.valid_until)
+            ms.instance_id = row.id
         else:
-            ms.valid_from, ms.valid_until, ms.cancelled_on = today, until, None
+            ms.valid_from, ms.valid_until, ms.cancelled_on = (
+                today,
+                membership_until(term, level, today),
+                None,
+            )
             ms.instance_id = row.id
 
 
