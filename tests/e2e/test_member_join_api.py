@@ -175,7 +175,7 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
         ).all()
         assert [(r.action, r.task_title) for r in trail if r.action == "system"] == [
             ("system", "核验入会资格"),
-            ("system", "核定会费"),
+            ("system", "确定申请级别、核定会费、计算会费合计"),
         ]
         assert [r.action for r in trail].count("complete") == 5
         db.session.remove()

@@ -134,6 +134,37 @@ def test_approving_every_stage_finishes_with_the_fee_of_the_level(defn, level, f
     assert inst.data["member_level"] == level
 
 
+BOTH = ["普通会员", "专业会员"]
+
+
+@pytest.mark.parametrize(
+    ("levels", "applied", "fee"),
+    [
+        ({"member_levels": BOTH}, BOTH, "500.00"),
+        ({"member_level": "专业会员", "member_levels": ["普通会员"]}, BOTH, "500.00"),
+        ({"member_levels": []}, ["普通会员"], "200.00"),
+        ({"member_levels": None}, ["普通会员"], "200.00"),
+    ],
+)
+def test_both_levels_on_one_join_pay_the_sum_of_their_fees(defn, levels, applied, fee):
+    inst = Instance.start(defn, start_data())
+    path = [("unit_pre_review", "单位预审中", {**pre_review_approve(), **levels}), *HAPPY_PATH[1:]]
+    inst = walk(defn, inst, path[:3])
+    assert (inst.data["applied_levels"], inst.data["fee_amount"]) == (applied, fee)
+    assert [x["member_level"] for x in inst.data["level_fees"]] == applied
+    assert_approved(walk(defn, inst, path[3:]))
+
+
+def test_a_resubmission_naming_one_level_is_billed_for_that_level_alone(defn):
+    both = {**pre_review_approve(), "member_levels": ["普通会员", "专业会员"]}
+    inst = walk(defn, Instance.start(defn, start_data()), [("unit_pre_review", "单位预审中", both)])
+    inst = return_and_resubmit(
+        defn, inst, "agency_review", {"member_level": "专业会员", "member_levels": None}
+    )
+    inst = walk(defn, inst, HAPPY_PATH[1:3])
+    assert (inst.data["applied_levels"], inst.data["fee_amount"]) == (["专业会员"], "300.00")
+
+
 def test_the_first_review_task_starts_with_a_cleared_decision(defn):
     inst = restored(defn, Instance.start(defn, start_data()))
     task = ready(inst, "unit_pre_review")

@@ -57,6 +57,27 @@ def test_member_info_change_eligibility(reasons, facts, expected):
     assert reasons("member_info_change", facts) == expected
 
 
+ALREADY_PROFESSIONAL = "该人员已是专业会员（专业会籍在有效期内），不能再申请变更为专业会员"
+LEVEL_CHANGE = {
+    "an ordinary member": ({"professional_membership": "none"}, []),
+    "a lapsed professional membership": ({"professional_membership": "expired"}, []),
+    "a valid professional membership": ({}, [ALREADY_PROFESSIONAL]),
+    "an expired ordinary membership and no professional one": (
+        {"ordinary_membership": "expired", "professional_membership": "none"},
+        [no_membership("已过期", "无")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("facts", "expected"), cases(LEVEL_CHANGE))
+def test_a_change_to_professional_needs_an_ordinary_member_not_yet_professional(
+    reasons, facts, expected
+):
+    """Manual §2.11.2.1: 普通会员 → 专业会员 (the form's `changes.member_level`, carried on
+    the person line by the process's pre-script)."""
+    assert reasons("member_info_change", facts, {"member_level": "专业会员"}) == expected
+
+
 # --- certificate_unit_change: form-level reason new_employment / unit_renamed -------------------
 
 NEW = "new_employment"

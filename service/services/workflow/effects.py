@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -19,9 +19,12 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
+from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
 from service.domain.person_facts import membership_until
 from service.engine import Definition
+from service.services.workflow import audit
+from service.services.workflow.facts import name_taken
 
 
 @dataclass
@@ -56,8 +59,33 @@ class Change:
         return unit.name if unit else ""
 
 
+LEVELS = ("普通会员", "专业会员")
+
+
+def joined_levels(data: dict) -> list[str]:
+    """The levels a join applies for: `member_level`, and any of `member_levels` (both levels
+    on one application, manual §3.2), in the order of LEVELS."""
+    asked = {data.get("member_level"), *(data.get("member_levels") or [])}
+    return [level for level in LEVELS if level in asked]
+
+
+def grant_membership(c: Change, member: Member, level: str) -> Membership:
+    """The member holds `level` from today for its policy term (a lapsed or cancelled
+    membership of that level starts again)."""
+    until = membership_until(c.policy.get("membership_validity_years", 1), level, c.today)
+    membership = c.session.scalars(
+        select(Membership).where(Membership.member_id == member.id, Membership.level == level)
+    ).first()
+    if membership is None:
+        membership = Membership(member_id=member.id, level=level)
+        c.session.add(membership)
+    membership.valid_from, membership.valid_until = c.today, until
+    membership.cancelled_on, membership.instance_id = None, c.row.id
+    return membership
+
+
 def _member_join_approved(c: Change) -> None:
-    session, inst, data, today = c.session, c.row, c.data, c.today
+    session, inst, data = c.session, c.row, c.data
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
     member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
@@ -80,20 +108,8 @@ def _member_join_approved(c: Change) -> None:
     member.agency_id = inst.agency_id  # the unit's agency when the application started
     member.status = "自由态"
     session.flush()
-    level = data["member_level"]
-    valid_until = membership_until(c.policy.get("membership_validity_years", 1), level, today)
-    membership = session.scalars(
-        select(Membership).where(Membership.member_id == member.id, Membership.level == level)
-    ).first()
-    if membership is None:
-        membership = Membership(
-            member_id=member.id, level=level, valid_from=today, valid_until=valid_until
-        )
-        session.add(membership)
-    else:
-        membership.valid_from, membership.valid_until = today, valid_until
-        membership.cancelled_on = None
-    membership.instance_id = inst.id
+    for level in joined_levels(data):
+        grant_membership(c, member, level)
     account = session.scalars(select(Account).where(Account.username == id_number)).first()
     if account is None:
         # no password yet: the unit issues a random one-time password (reset, or a QR code
@@ -131,6 +147,8 @@ def _info_change_approved(c: Change) -> None:
         quals = list(member.qualifications or [])
         if "注册监理工程师注册证" not in quals:
             member.qualifications = [*quals, "注册监理工程师注册证"]
+    if changes.get("member_level") == "专业会员":  # 普通会员 → 专业会员, paid (§2.11.2.1)
+        grant_membership(c, member, "专业会员")
 
 
 def move_member(session: Session, member: Member, unit: Unit | None) -> None:
@@ -206,6 +224,72 @@ def _cpd_approved(c: Change) -> None:
         )
 
 
+FORMER_NAME_LIMIT = 200  # 曾用名 in the unit's 工商信息 (membership/unit_information.py)
+
+
+def _former_names(former: str, kept: str | None) -> str:
+    """The 曾用名 after a rename: the name just left first, then the earlier ones kept,
+    as many as the field holds."""
+    names = [former] + [n for n in (kept or "").split("；") if n.strip() and n != former]
+    text = names[0][:FORMER_NAME_LIMIT]
+    for name in names[1:]:
+        if len(text) + 1 + len(name) > FORMER_NAME_LIMIT:
+            break
+        text += "；" + name
+    return text
+
+
+def _rename_unit(c: Change) -> None:
+    """单位名称变更 approved: the unit takes its new name, and so does its main account's
+    login (the unit's full name); the name it leaves becomes its 曾用名 (工商信息). The
+    certificates keep the name printed on them until the unit runs 证书变更（单位名称）."""
+    unit = c.session.get(Unit, c.row.unit_id)
+    new_name = str(c.data.get("new_name") or "").strip()
+    if unit is None or not new_name or new_name == unit.name:
+        return
+    if name_taken(c.session, new_name, unit.id):  # taken since the unit submitted the form
+        raise Conflict(
+            f"新单位名称“{new_name}”已被其他单位使用（或已被用作登录名），不能通过，请退回单位修改"
+        )
+    former = unit.name
+    registration = dict(unit.registration or {})
+    registration["former_name"] = _former_names(former, registration.get("former_name"))
+    unit.name, unit.registration = new_name, registration
+    c.session.execute(
+        update(Account)
+        .where(and_(Account.unit_id == unit.id, Account.is_main.is_(True)))
+        .values(username=new_name, name=new_name)
+    )
+    detail = {"unit_id": unit.id, "before": former, "after": new_name}
+    audit.write(c.session, audit.Step(audit.SYSTEM, "unit_rename", detail=detail), c.now, c.row)
+
+
+def _admit_unit(c: Change) -> None:
+    """单位会员入会 confirmed by finance: the unit is a member unit (单位会员) to the end of
+    the year `unit_membership_validity_years` counts (1: this year, as the manual's
+    screenshot shows 到期时间 2025-12-31); its first join date (首次入会时间) is kept."""
+    unit = c.session.get(Unit, c.row.unit_id)
+    if unit is None:
+        return
+    years = max(c.years("unit_membership_validity_years", 1), 1)
+    before = {
+        "member_unit": unit.member_unit,
+        "joined_on": unit.joined_on.isoformat() if unit.joined_on else None,
+        "membership_valid_until": unit.membership_valid_until.isoformat()
+        if unit.membership_valid_until
+        else None,
+    }
+    unit.member_unit = True
+    unit.joined_on = unit.joined_on or c.today
+    unit.membership_valid_until = date(c.today.year + years - 1, 12, 31)
+    detail = {
+        "unit_id": unit.id,
+        "before": before,
+        "membership_valid_until": unit.membership_valid_until.isoformat(),
+    }
+    audit.write(c.session, audit.Step(audit.SYSTEM, "unit_admit", detail=detail), c.now, c.row)
+
+
 Effect = Callable[[Change], None]
 
 # the effects an end event may declare (`effect` property, engine/declarations.py EFFECTS)
@@ -215,6 +299,8 @@ EFFECTS: dict[str, Effect] = {
     "change_certificate_unit": _unit_change_approved,
     "cancel_certificates": _cancellation_approved,
     "record_cpd": _cpd_approved,
+    "rename_unit": _rename_unit,
+    "admit_unit": _admit_unit,
 }
 
 
