@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, not_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
+    Account,
     Bill,
     Certificate,
     InstancePerson,
@@ -20,6 +21,7 @@ from service.db.models import (
     Member,
     Membership,
     ProcessInstance,
+    Unit,
     UserTask,
 )
 from service.domain.person_facts import (
@@ -170,15 +172,91 @@ def _persons(
     return {"person_facts": facts, "process_key": process_key}
 
 
+def unit_membership(unit: Unit, today: date) -> str:
+    """valid / expired / none: the unit's membership (单位会员) as of today. A member unit
+    without an end date (carried over from the old platform) is valid."""
+    until = unit.membership_valid_until
+    if unit.member_unit and (until is None or until >= today):
+        return "valid"
+    if until is not None and until < today:
+        return "expired"
+    return "none"
+
+
+def name_taken(session: Session, name: str, unit_id: int | None) -> bool:
+    """Whether another unit has this name, or an account other than this unit's main
+    account signs in with it (a unit's main login is its full name)."""
+    other_unit = exists().where(Unit.name == name, Unit.id != unit_id)
+    own_main = and_(Account.is_main.is_(True), Account.unit_id == unit_id)
+    login = exists().where(Account.username == name, not_(own_main))
+    return bool(session.execute(select(other_unit | login)).scalar())
+
+
+def _unit(
+    session: Session,
+    process_key: str,
+    data: dict,
+    today: date,
+    instance_id: int | None,
+    unit_id: int | None,
+) -> dict:
+    """The unit's own business (manual 3.24): its record, its unfinished forms of this
+    business, and whether the new name a form asks for (`new_name`) is free."""
+    if unit_id is not None:  # serialize the unit's own forms: the second sees the first
+        session.execute(
+            update(Unit)
+            .where(Unit.id == unit_id)
+            .values(id=Unit.id)
+            .execution_options(synchronize_session=False)
+        )
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None:
+        none = dict.fromkeys(("name", "membership_until", "joined_on", "new_name"))
+        flags = dict.fromkeys(("found", "name_unchanged", "name_taken"), False)
+        return {"unit_facts": {**none, **flags, "membership": "none", "in_flight": []}}
+    pending = select(ProcessInstance.business_key).where(
+        ProcessInstance.process_key == process_key,
+        ProcessInstance.unit_id == unit.id,
+        ProcessInstance.finished.is_(False),
+    )
+    if instance_id is not None:
+        pending = pending.where(ProcessInstance.id != instance_id)
+    new_name = str(data.get("new_name") or "").strip()
+    until, joined = unit.membership_valid_until, unit.joined_on
+    return {
+        "unit_facts": {
+            "found": True,
+            "name": unit.name,
+            "membership": unit_membership(unit, today),
+            "membership_until": until.isoformat() if until else None,
+            "joined_on": joined.isoformat() if joined else None,
+            "in_flight": sorted(session.scalars(pending)),
+            "new_name": new_name or None,
+            "name_unchanged": bool(new_name) and new_name == unit.name,
+            "name_taken": bool(new_name)
+            and new_name != unit.name
+            and name_taken(session, new_name, unit.id),
+        }
+    }
+
+
 Facts = Callable[[Session, str, dict, date, int | None, int | None], dict]
 
 # the facts a process may declare (`facts` property, engine/declarations.py FACTS)
-FACTS: dict[str, Facts] = {"applicant": _applicant, "persons": _persons}
+FACTS: dict[str, Facts] = {"applicant": _applicant, "persons": _persons, "unit": _unit}
 
 
 # the keys the providers add to task data (shown to nobody: the API strips them)
 FACT_KEYS = frozenset(
-    {"is_member", "join_in_flight", "records_here", "person_facts", "facts", "process_names"}
+    {
+        "is_member",
+        "join_in_flight",
+        "records_here",
+        "person_facts",
+        "facts",
+        "process_names",
+        "unit_facts",
+    }
 )
 # every name the service itself puts into task data or a decision's context: what
 # `memberflow check` accepts besides form fields, script names and helpers (engine/names.py)
