@@ -172,6 +172,13 @@ def pages(s: Shooter, app) -> None:
         s.shot(page, "secretariat_reassign")
     s.shot(page, "secretariat_forms_returned", "/forms?status=" + "退回")
     secretariat_pages(s, page)
+    # --- a designer: the catalogue, a process's versions, the deploy page --------------------
+    page.context.clear_cookies()
+    s.login(page, "sheji")
+    s.shot(page, "designer_catalogue")
+    s.shot(page, "designer_versions", "/processes/continuing_education/versions")
+    s.shot(page, "designer_deploy", "/processes/deploy")
+    s.shot(page, "designer_process_map", "/processes/continuing_education/map")
     # --- a unit: its forms and one form's detail -------------------------------------------------
     page.context.clear_cookies()
     s.login(page, UNIT)
@@ -183,6 +190,7 @@ def pages(s: Shooter, app) -> None:
     unit_admin_pages(s, page)
     unit_business_pages(s, page)
     job_pages(s, page, app)
+    feedback_pages(s, page)
     token = api(page, base, "POST", "/auth/token", body={"username": UNIT, "password": PASSWORD})[
         "access_token"
     ]
@@ -352,6 +360,38 @@ def job_pages(s: Shooter, page, app) -> None:
     s.shot(page, "unit_jobs", "/jobs")
 
 
+def feedback_pages(s: Shooter, page) -> None:
+    """问题反馈 (web/feedback.py): the unit submits (with a wrong field first), the secretariat
+    lists and replies, the unit reads the reply; `page` is signed in as the unit and is again
+    at the end."""
+    page.goto(s.base + "/feedback/new?category=报名条件咨询")
+    page.get_by_label("标题").fill("找不到本单位人员" * 7)
+    page.get_by_role("button", name="提交反馈").click()
+    s.shot(page, "unit_feedback_errors")
+    page.get_by_label("标题").fill("初始教育报名找不到本单位人员")
+    page.get_by_label("问题描述").fill(
+        "本单位张国栋已取得中级职称，认为符合初始教育报名条件，但报名时在单位人员档案中查找不到，请协助核实。"
+    )
+    page.get_by_label("截图或文件").set_input_files(
+        files=[{"name": "截图.png", "mimeType": "image/png", "buffer": sample_png("document")}]
+    )
+    s.shot(page, "unit_feedback_form")
+    page.get_by_role("button", name="提交反馈").click()
+    s.shot(page, "unit_feedback_detail")
+    page.context.clear_cookies()
+    s.login(page, "admin")
+    s.shot(page, "secretariat_feedback", "/feedback")
+    page.get_by_role("link", name="处理：初始教育报名找不到本单位人员").click()
+    page.get_by_label("回复内容").fill(
+        "经核实，张国栋的职称证书尚未录入人员档案，请先通过个人信息变更补充职称后再报名。"
+    )
+    page.get_by_role("button", name="回复").click()
+    s.shot(page, "secretariat_feedback_replied")
+    page.context.clear_cookies()
+    s.login(page, UNIT)
+    s.shot(page, "unit_feedback_list", "/feedback")
+
+
 def finance_pages(s: Shooter, page) -> None:
     """协会财务's lists (web/finance.py); `page` is signed in as finance."""
     s.shot(page, "finance_invoices", "/finance/invoices")
@@ -379,6 +419,9 @@ def secretariat_pages(s: Shooter, page) -> None:
     s.shot(page, "secretariat_staff_disabled")
     page.get_by_role("button", name="重置密码 jigou4").click()
     s.shot(page, "secretariat_one_time_password")
+    s.shot(page, "operations_process_map", "/processes/member_join/map")
+    s.shot(page, "operations_incidents", "/incidents")
+    s.shot(page, "operations_migration", "/processes/member_join/migrations")
 
 
 def member_pages(s: Shooter, page) -> None:

@@ -224,6 +224,24 @@ class DefinitionVersion(Base):
     deployed_by: Mapped[str | None] = mapped_column(sa.String(200))  # who, or "服务器启动"
 
 
+class DefinitionDeployment(Base):
+    """One deployment: the version of each process that new instances start on from then on.
+
+    The newest row is current. Its id is the generation every worker of every host compares
+    every few seconds (MEMBERFLOW_DEFINITIONS_RECHECK), rebuilding its current definitions
+    from the stored files when it changed (services/workflow/definitions.py).
+    """
+
+    __tablename__ = "definition_deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    versions: Mapped[dict] = mapped_column(sa.JSON)  # process key -> definition_versions.id
+    created: Mapped[list] = mapped_column(sa.JSON, default=list)  # keys given a new version
+    bundle_digest: Mapped[str] = mapped_column(sa.String(64), index=True)  # all of its files
+    messages: Mapped[str | None] = mapped_column(sa.Text)  # rules/messages.json, if any
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(sa.String(200))  # a designer, or "服务器启动"
+
+
 class FormCounter(Base):
     __tablename__ = "form_counters"
     prefix: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
@@ -681,3 +699,54 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Feedback(Base):
+    """问题反馈: a unit's or member's question to the association (manual: 系统问题 →
+    问题反馈), answered by the secretariat or the association's reviewers. `status` is
+    待处理, 已回复 or 已关闭; the replies and attachments are rows of their own."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        sa.Index("ix_feedback_unit_created", "unit_id", "created_at"),
+        sa.Index("ix_feedback_member_created", "member_id", "created_at"),
+        sa.Index("ix_feedback_submitter_created", "submitted_by", "created_at"),
+        sa.Index("ix_feedback_status_created", "status", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(20))
+    title: Mapped[str] = mapped_column(sa.String(50))
+    content: Mapped[str] = mapped_column(sa.Text)
+    business_key: Mapped[str | None] = mapped_column(sa.String(40))
+    instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
+    status: Mapped[str] = mapped_column(sa.String(10))
+    submitted_by: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    submitter_name: Mapped[str] = mapped_column(sa.String(200))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    closed_by_name: Mapped[str | None] = mapped_column(sa.String(200))
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedbackFile(Base):
+    """An uploaded screenshot or file of a feedback (at most three), in the order given."""
+
+    __tablename__ = "feedback_files"
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"), primary_key=True)
+    file_id: Mapped[str] = mapped_column(sa.ForeignKey("files.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class FeedbackReply(Base):
+    """One answer to a feedback: its text, who answered and when."""
+
+    __tablename__ = "feedback_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"), index=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    author_name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

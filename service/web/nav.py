@@ -69,6 +69,9 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
             [
                 home,
                 Item("单位信息", url_for("unit.info")),
+                # 变更申请 (manual 3.24): the unit's own business; joining for non-members only
+                start("单位名称变更", "unit_name_change"),
+                *([] if member_unit else [start("单位会员入会", "unit_membership_join")]),
                 Item("业务办理", url_for("business.index")),
                 Item("我的业务", url_for("forms.index")),
                 Item("暂存表单", url_for("business.drafts_page")),
@@ -91,6 +94,7 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
         Section(
             "缴费业务",
             [
+                start("个人会员费缴纳", "membership_renewal"),
                 Item("待缴费", url_for("forms.index", status="待缴费")),
                 Item("开票记录", url_for("finance.invoices_page")),
             ],
@@ -113,6 +117,7 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
                 start("专业会员（注师）继教", "engineer_cpd"),
             ],
         ),
+        _feedback_submitter(),
         Section(
             "单位与账号",
             [
@@ -141,8 +146,8 @@ def _finance_pages(actor: Actor) -> list[Section]:
 
 
 def _secretariat_pages() -> Section:
-    """The secretariat's reference data (service/web/secretariat.py). A process catalogue page
-    does not exist yet: its menu item comes with it."""
+    """The secretariat's reference data (service/web/secretariat.py); the process catalogue
+    is under 流程运维 (service/web/designer.py)."""
     return Section(
         "机构与账号",
         [
@@ -151,6 +156,22 @@ def _secretariat_pages() -> Section:
             Item("工作人员", url_for("secretariat.staff")),
         ],
     )
+
+
+def _feedback_submitter() -> Section:
+    """系统问题 → 问题反馈 (service/web/feedback.py): 提交反馈 and 我的反馈."""
+    return Section(
+        "系统问题",
+        [
+            Item("问题反馈", url_for("feedback_pages.new")),
+            Item("我的反馈", url_for("feedback_pages.index")),
+        ],
+    )
+
+
+def _feedback_handler() -> Section:
+    """问题反馈 of every unit and member, for the secretariat and the association's reviewers."""
+    return Section("系统问题", [Item("问题反馈", url_for("feedback_pages.index"))])
 
 
 def _member_pages(notices: Item) -> Section:
@@ -174,11 +195,17 @@ def menu(actor: Actor) -> list[Section]:
     notices = Item("系统通知", url_for("notices.index"))
     jobs = Item("后台任务", url_for("job_pages.index"))  # large exports, zips, imports
     cpd = Section("注师继教", [Item("周批次", url_for("cpd.batches"))])  # manual 2.11.2.2
+    process_map = Item("流程运行图", url_for("operations.pick_map"))
+    catalogue = Item("流程目录", url_for("designer.catalogue"))  # versions per process
     if actor.role in ("agency_reviewer", "association_reviewer", "finance_reviewer"):
         return [
             _queue("审核工作台"),
             *_finance_pages(actor),
-            *([cpd] if actor.role == "association_reviewer" else []),
+            *(
+                [cpd, Section("流程", [catalogue, process_map]), _feedback_handler()]
+                if actor.role == "association_reviewer"
+                else []
+            ),
             Section("业务", [forms, home, notices, jobs]),
             Section("公共服务", [lookup]),
         ]
@@ -186,12 +213,30 @@ def menu(actor: Actor) -> list[Section]:
         return [
             Section("任务管理", [Item("已认领任务", url_for("workbench.queue", scope="claimed"))]),
             _secretariat_pages(),
+            Section(
+                "流程运维",
+                [catalogue, process_map, Item("流程出错", url_for("operations.incidents_page"))],
+            ),
             cpd,
+            _feedback_handler(),
             Section("业务", [forms, home, notices, jobs]),
             Section("公共服务", [lookup]),
+        ]
+    if actor.role == "designer":  # deploys processes, reads versions and incidents only
+        return [
+            Section(
+                "流程设计",
+                [
+                    catalogue,
+                    Item("部署流程", url_for("designer.deploy_page")),
+                    process_map,
+                    Item("流程出错", url_for("operations.incidents_page")),
+                ],
+            ),
+            Section("账号", [Item("修改密码", url_for("account.password"))]),
         ]
     if actor.role == "unit_admin":
         return _unit_menu(actor, home, jobs)
     if actor.role == "member":
-        return [_member_pages(notices), _queue("待办事项")]
+        return [_member_pages(notices), _queue("待办事项"), _feedback_submitter()]
     return []

@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy import select, update
 
-from service.db.models import Bill, JoinCode, Member, StoredFile
+from service.db.models import Bill, FeedbackFile, JoinCode, Member, StoredFile
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
@@ -206,7 +206,7 @@ def link_to_instance(
 
 
 def _unused(cutoff):
-    """Uploads older than `cutoff` that no application, member record or bill uses."""
+    """Uploads older than `cutoff` that no application, member record, bill or feedback uses."""
     refers = [
         sa.exists().where(column == StoredFile.id)
         for column in (
@@ -214,6 +214,7 @@ def _unused(cutoff):
             Member.id_front_file_id,
             Member.id_back_file_id,
             Bill.voucher_file_id,
+            FeedbackFile.file_id,  # a 问题反馈's screenshots
         )
     ]
     return sa.and_(

@@ -35,6 +35,25 @@ ADMINISTRATORS = frozenset({"secretariat_admin"})
 edits the dictionaries, sees every background job and uploaded file, and sees every held
 task (releases or reassigns it)."""
 
+PROCESS_MAP_READERS = frozenset({"association_reviewer", "secretariat_admin", "designer"})
+"""Who reads where a process's running instances wait (the heat map on its diagram) and
+the open incidents per step: the association's reviewers, the secretariat, designers."""
+
+DESIGNERS = frozenset({"designer"})
+"""Process designers: deploy new versions of processes/, rules/ and forms/ without a
+restart (memberflow deploy, POST /processes/deploy), read the versions and the incidents.
+They review no task and see no unit's, member's or instance's records."""
+
+DEFINITION_READERS = SEES_EVERYTHING | DESIGNERS
+"""Who reads the process catalogue: each process's versions and their instance counts."""
+
+INCIDENT_READERS = ADMINISTRATORS | DESIGNERS
+"""Who lists the incidents (流程出错); settling a stuck form stays with the secretariat."""
+
+MIGRATORS = ADMINISTRATORS | DESIGNERS
+"""Who moves running instances to another version of their process (migration plans) and
+retries an incident's failed step once it is fixed: the secretariat and designers."""
+
 UNIT_BOUND = frozenset({"unit_admin", "applicant"})
 """Roles whose instances are their unit's (`applicant`: a join code's anonymous starter)."""
 
@@ -42,7 +61,13 @@ UNBOUND_TASK_ROLES = frozenset({"association_reviewer", "finance_reviewer"})
 """Roles whose open tasks are not tied to a unit, an agency or a member: any task of
 their lane is theirs to take."""
 
-STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "secretariat_admin")
+STAFF_ROLES = (
+    "agency_reviewer",
+    "association_reviewer",
+    "finance_reviewer",
+    "secretariat_admin",
+    "designer",
+)
 """The roles of staff accounts the secretariat creates, in the order forms list them."""
 
 
@@ -52,6 +77,31 @@ STAFF_ROLES = ("agency_reviewer", "association_reviewer", "finance_reviewer", "s
 def sees_everything(actor: Actor) -> bool:
     """Whether the actor sees every unit's and agency's records (see `SEES_EVERYTHING`)."""
     return actor.role in SEES_EVERYTHING
+
+
+def sees_process_maps(actor: Actor) -> bool:
+    """Whether the actor reads the heat map of a process (see `PROCESS_MAP_READERS`)."""
+    return actor.role in PROCESS_MAP_READERS
+
+
+def sees_definitions(actor: Actor) -> bool:
+    """Whether the actor reads the process catalogue (see `DEFINITION_READERS`)."""
+    return actor.role in DEFINITION_READERS
+
+
+def may_deploy(actor: Actor) -> bool:
+    """Whether the actor deploys new versions of the designers' files (see `DESIGNERS`)."""
+    return actor.role in DESIGNERS
+
+
+def sees_incidents(actor: Actor) -> bool:
+    """Whether the actor lists the incidents (see `INCIDENT_READERS`)."""
+    return actor.role in INCIDENT_READERS
+
+
+def may_migrate(actor: Actor) -> bool:
+    """Whether the actor migrates instances and retries incidents (see `MIGRATORS`)."""
+    return actor.role in MIGRATORS
 
 
 def sees_all_agencies(actor: Actor) -> bool:
@@ -220,3 +270,32 @@ def can_see_instance(session: Session, actor: Actor, instance_id: int) -> bool:
         select(ProcessInstance.id).where(ProcessInstance.id == instance_id), actor
     )
     return session.scalar(stmt) is not None
+
+
+# --- 问题反馈 (feedback to the association) -----------------------------------------------
+
+FEEDBACK_HANDLERS = frozenset({"association_reviewer", "secretariat_admin"})
+"""Who reads every unit's and member's feedback (问题反馈), replies and closes it: the
+secretariat and the association's reviewers (finance and the agencies are left out)."""
+
+
+def handles_feedback(actor: Actor) -> bool:
+    """Whether the actor reads all feedback, replies and closes (see `FEEDBACK_HANDLERS`)."""
+    return actor.role in FEEDBACK_HANDLERS
+
+
+def may_submit_feedback(actor: Actor) -> bool:
+    """Whether the actor submits feedback: a unit's admin (for its unit) or a member."""
+    return is_unit_admin(actor) or is_member(actor)
+
+
+def feedback_in_scope(actor: Actor, unit_column, member_column) -> list | None:
+    """The conditions keeping the actor to the feedback it may read: a unit admin to its
+    unit's, a member to its own, the handlers to all; None: none at all (404)."""
+    if handles_feedback(actor):
+        return []
+    if is_unit_admin(actor):
+        return [unit_column == actor.unit_id]
+    if is_member(actor) and actor.member_id is not None:
+        return [member_column == actor.member_id]
+    return None
