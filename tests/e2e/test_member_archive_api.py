@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from conftest import in_db, member_headers
 from sqlalchemy import update
+from test_every_process_refuses_with_reasons import form_for
 
 from service.db.models import Member
 from service.domain.validation import make_resident_id
@@ -227,3 +228,27 @@ def test_a_bad_filter_answers_422_naming_the_field(client, login, world, query, 
         reply = client.get(f"/api/v1/units/{world.unit_id}/{path}?{query}", headers=login("unit"))
         assert reply.status_code == 422, (path, reply.get_json())
         assert field in reply.get_json()["errors"], reply.get_json()
+
+
+def test_a_person_with_an_unfinished_business_shows_it_as_the_status(
+    app, client, login, world, people
+):
+    unit, u = login("unit"), world.unit_id
+    data = form_for(app, "member_info_change", unit, client, people["周建国"], "周建国")
+    started = client.post(
+        "/api/v1/processes/member_info_change/instances", headers=unit, json={"data": data}
+    )
+    assert started.status_code == 201, started.get_json()
+    listed = client.get(f"/api/v1/units/{u}/members?q=周建国", headers=unit).get_json()
+    assert listed["items"][0]["status"] == "个人会员信息变更办理中"
+    assert "周建国" not in names(client, unit, u, "status=自由态")
+    assert len(names(client, unit, u, "status=自由态")) == 4
+    # the form ends (terminated by the secretariat): the person is free again
+    ended = client.post(
+        f"/api/v1/instances/{started.get_json()['id']}/terminate",
+        headers=login("admin"),
+        json={"reason": "测试终止"},
+    )
+    assert ended.status_code == 200, ended.get_json()
+    listed = client.get(f"/api/v1/units/{u}/members?q=周建国", headers=unit).get_json()
+    assert listed["items"][0]["status"] == "自由态"

@@ -155,7 +155,8 @@ def export_archive(
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
     stmt = archive_query(unit_id, today, filters).order_by(Member.id)
-    rows = (_archive_row(archive_record(row, today)) for row in _stream(uow, stmt))
+    names = ctx.definitions.names()
+    rows = (_archive_row(archive_record(row, today, names)) for row in _stream(uow, stmt))
     return write_workbook(
         target, "单位人员档案", ARCHIVE_COLUMNS, _reporting(uow, stmt, rows, progress)
     )

@@ -17,7 +17,15 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from service.db.models import Agency, Certificate, Member, Membership, Unit
+from service.db.models import (
+    Agency,
+    Certificate,
+    InstancePerson,
+    Member,
+    Membership,
+    ProcessInstance,
+    Unit,
+)
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
@@ -145,9 +153,24 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
         conditions.append(Member.education["level"].as_string() == f.education)
     if f.status:
         conditions.append(Member.status == f.status)
+        if f.status == FREE:  # 自由态: no business in flight either
+            conditions.append(~exists().where(*_in_flight()))
     if f.agency_id is not None:
         conditions.append(Member.agency_id == f.agency_id)
     return conditions
+
+
+FREE = "自由态"
+IN_BUSINESS = "{name}办理中"  # the archive's 状态 while a business of the person is unfinished
+
+
+def _in_flight() -> list[ColumnElement]:
+    """A person's unfinished form (the person listed on it), for a correlated query."""
+    return [
+        InstancePerson.id_number == Member.id_number,
+        ProcessInstance.id == InstancePerson.instance_id,
+        ProcessInstance.finished.is_(False),
+    ]
 
 
 def _columns() -> tuple[list, list[tuple]]:
@@ -162,6 +185,14 @@ def _columns() -> tuple[list, list[tuple]]:
         Member.education,
         Member.title,
         Member.status,
+        select(ProcessInstance.process_key)
+        .select_from(InstancePerson)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .where(*_in_flight())
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("in_business"),
         Member.created_at,
         Unit.name.label("unit_name"),
         Agency.name.label("agency_name"),
@@ -231,8 +262,11 @@ def _graduated_on(education: dict) -> date | None:
         return None
 
 
-def archive_record(row: Row, today: date) -> dict:
-    """One archive row as plain values (the list's item; the export's row comes from it)."""
+def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -> dict:
+    """One archive row as plain values (the list's item; the export's row comes from it).
+
+    Its 状态 is the member's (自由态), or the business it is in while one is unfinished
+    (DOMAIN.md), named by `names` (process key -> business name)."""
     education = row.education if isinstance(row.education, dict) else {}
     ordinary, ordinary_until = _membership(row, ORDINARY, today)
     professional, professional_until = _membership(row, PROFESSIONAL, today)
@@ -252,7 +286,11 @@ def archive_record(row: Row, today: date) -> dict:
         "joined_on": (row.created_at + SHANGHAI).date() if row.created_at else None,
         "unit_name": row.unit_name,
         "agency_name": row.agency_name,
-        "status": row.status,
+        "status": (
+            IN_BUSINESS.format(name=(names or {}).get(row.in_business, row.in_business))
+            if row.in_business
+            else row.status
+        ),
         "ordinary_membership": ordinary,
         "ordinary_valid_until": ordinary_until,
         "professional_membership": professional,
@@ -275,5 +313,6 @@ def list_archive(
     today = ctx.today()
     stmt = archive_query(unit_id, today, filters)
     total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
-    items = [archive_record(row, today) for row in rows]
+    names = ctx.definitions.names()
+    items = [archive_record(row, today, names) for row in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}

@@ -211,7 +211,7 @@ def member_record(
         select(Account).where(Account.member_id == member_id, Account.role == "member")
     ).first()
     state = _account_state(account)
-    record = members.archive_record(row, today)
+    record = members.archive_record(row, today, ctx.definitions.names())
     record["account"] = {
         "state": state,
         "label": ACCOUNT_STATES[state],
