@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.services.workflow import definitions as versions
 from service.services.workflow import deploy
-from service.services.workflow.scope import may_deploy
+from service.services.workflow.scope import may_deploy, sees_process_maps
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("designer", __name__)
@@ -25,7 +25,10 @@ def catalogue(who):
     with uow() as u:
         processes = versions.catalogue(ctx(), u, who)
     return render_template(
-        "designer/catalogue.html", processes=processes, may_deploy=may_deploy(who)
+        "designer/catalogue.html",
+        processes=processes,
+        may_deploy=may_deploy(who),
+        maps=sees_process_maps(who),
     )
 
 
@@ -35,7 +38,7 @@ def process_versions(who, key):
     """One process's versions, newest first: content hash, deploy time and who, counts."""
     with uow() as u:
         found = versions.list_versions(ctx(), u, who, key)
-    return render_template("designer/versions.html", found=found)
+    return render_template("designer/versions.html", found=found, maps=sees_process_maps(who))
 
 
 @bp.route("/processes/deploy", methods=["GET", "POST"])
