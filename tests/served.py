@@ -49,11 +49,13 @@ class Server:
         self.proc.wait(timeout=20)
 
     def stop(self) -> int:
-        """SIGTERM (a clean stop); its exit status."""
+        """SIGTERM (a clean stop); its exit status. Waits longer than gunicorn's own
+        graceful_timeout (20 s, service/server.py), after which the master ends a worker
+        still busy and exits: waiting exactly as long raced with it."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=20)
+            return self.proc.wait(timeout=35)
         finally:
             self.reap()
 
