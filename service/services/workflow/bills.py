@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
@@ -85,25 +85,31 @@ def on_complete(
     today: date,
     policy: dict,
 ) -> None:
-    """What completing a task with a `bill` role does to the form's bill."""
+    """What completing a task with a `bill` role does to the form's bill: one UPDATE …
+    RETURNING (the bill, if the form has one)."""
     if role is None:
         return
-    bill = bill_of(session, row.id)
-    if bill is None:
-        return
+    values: dict = {"updated_at": now}
+    confirmed = role == "confirm" and payload.get("decision") != "return"
     if role == "pay":
-        bill.status, bill.paid_at = "paid", now
-        bill.voucher_file_id = payload.get("fee_voucher")
-    elif role == "confirm":
-        if payload.get("decision") == "return":
-            bill.status = "unpaid"
-        else:
-            bill.status, bill.confirmed_by, bill.confirmed_at = "confirmed", actor.id, now
-            bill.receipt_number = payload.get("receipt_number")
-            receipt = payload.get("receipt_date")
-            bill.receipt_date = date.fromisoformat(receipt) if receipt else today
-            renew_memberships(session, row, bill, today, policy)
-    bill.updated_at = now
+        values.update(status="paid", paid_at=now, voucher_file_id=payload.get("fee_voucher"))
+    elif role == "confirm" and not confirmed:
+        values.update(status="unpaid")
+    elif confirmed:
+        receipt = payload.get("receipt_date")
+        values.update(
+            status="confirmed",
+            confirmed_by=actor.id,
+            confirmed_at=now,
+            receipt_number=payload.get("receipt_number"),
+            receipt_date=date.fromisoformat(receipt) if receipt else today,
+        )
+    bill = session.scalars(
+        update(Bill).where(Bill.instance_id == row.id).values(**values).returning(Bill),
+        execution_options={"populate_existing": True, "synchronize_session": False},
+    ).first()
+    if bill is not None and confirmed:
+        renew_memberships(session, row, bill, today, policy)
 
 
 def renew_memberships(

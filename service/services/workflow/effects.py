@@ -69,13 +69,18 @@ def joined_levels(data: dict) -> list[str]:
     return [level for level in LEVELS if level in asked]
 
 
-def grant_membership(c: Change, member: Member, level: str) -> Membership:
+def grant_membership(c: Change, member: Member, level: str, new: bool = False) -> Membership:
     """The member holds `level` from today for its policy term (a lapsed or cancelled
-    membership of that level starts again)."""
+    membership of that level starts again); `new`: the member was just created, so it has
+    no membership to look up."""
     until = membership_until(c.policy.get("membership_validity_years", 1), level, c.today)
-    membership = c.session.scalars(
-        select(Membership).where(Membership.member_id == member.id, Membership.level == level)
-    ).first()
+    membership = (
+        None
+        if new
+        else c.session.scalars(
+            select(Membership).where(Membership.member_id == member.id, Membership.level == level)
+        ).first()
+    )
     if membership is None:
         membership = Membership(member_id=member.id, level=level)
         c.session.add(membership)
@@ -89,7 +94,8 @@ def _member_join_approved(c: Change) -> None:
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
     member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
-    if member is None:
+    new = member is None
+    if new:
         member = Member(id_number=id_number)
         session.add(member)
     birth = applicant.get("birth_date") or data.get("birth_date")
@@ -109,7 +115,7 @@ def _member_join_approved(c: Change) -> None:
     member.status = "自由态"
     session.flush()
     for level in joined_levels(data):
-        grant_membership(c, member, level)
+        grant_membership(c, member, level, new)
     account = session.scalars(select(Account).where(Account.username == id_number)).first()
     if account is None:
         # no password yet: the unit issues a random one-time password (reset, or a QR code

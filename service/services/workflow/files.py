@@ -155,11 +155,14 @@ def check_references(
     fields: set[str],
     join_code_id: int | None = None,
     instance_id: int | None = None,
+    known: dict | None = None,
 ) -> list[str]:
     """The file ids a form refers to, each checked to exist and be usable by the caller.
 
     Their rows stay locked until the form commits, so the clean-up of unused uploads
-    never deletes a file a form is taking into use.
+    never deletes a file a form is taking into use. A file the instance's data `known`
+    already holds at the same place was checked and linked then (a linked file is never
+    cleaned up), so it is neither read again nor returned.
     """
     wanted = {
         where: value
@@ -167,6 +170,9 @@ def check_references(
         for where, value in values_at(data, path)
         if isinstance(value, str)
     }
+    if known and wanted:
+        held = {where: value for path in fields for where, value in values_at(known, path)}
+        wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
     if not wanted:
         return []
     rows = {

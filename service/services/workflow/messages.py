@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -175,9 +175,23 @@ class Messages:
     ) -> int:
         """Write one message of `kind` to each recipient (account id, email, mobile) on the
         template's channels; how many in-app notices were new."""
+        notices, outbox = self.rows(kind, recipients, values, dedupe, now, member_id, unit_id)
+        return self.write(session, notices, outbox, now)
+
+    def rows(
+        self,
+        kind: str,
+        recipients: list[tuple[int, str | None, str | None]],
+        values: dict,
+        dedupe: str,
+        now: datetime,
+        member_id: int | None = None,
+        unit_id: int | None = None,
+    ) -> tuple[list[dict], list[dict]]:
+        """The in-app notices and the outbox rows of one message of `kind`."""
         template = self.templates.get(kind)
         if template is None or not recipients:
-            return 0
+            return [], []
         title, body = template.render(values)
         notices, outbox = [], []
         for account_id, email, mobile in dict.fromkeys(recipients):
@@ -203,6 +217,11 @@ class Messages:
                             "created_at": now,
                         }
                     )
+        return notices, outbox
+
+    @staticmethod
+    def write(session: Session, notices: list[dict], outbox: list[dict], now: datetime) -> int:
+        """Insert the notices and outbox rows not there yet; how many notices were new."""
         new = insert_absent(session, Notification, ["account_id", "dedupe_key"], notices, now)
         insert_absent(session, OutboxMessage, ["account_id", "channel", "dedupe_key"], outbox, now)
         return new
@@ -224,20 +243,30 @@ def recipients_of(
 ) -> list[tuple[int, str | None, str | None]]:
     """The active admins of the unit and the members' own accounts: (account id, email,
     mobile — a member's from the member record)."""
+    query = _recipients(unit_id, member_ids)
+    if query is None:
+        return []
+    return [
+        (a, email, mobile or member_mobile)
+        for a, email, mobile, member_mobile in session.execute(query)
+    ]
+
+
+def _recipients(unit_id: int | None, member_ids: list[int], *columns) -> Select | None:
+    """The query of recipients_of, with `columns` added to each row (None: nobody)."""
     conditions = []
     if unit_id is not None:
         conditions.append(and_(Account.role == "unit_admin", Account.unit_id == unit_id))
     if member_ids:
         conditions.append(Account.member_id.in_(member_ids))
     if not conditions:
-        return []
-    rows = session.execute(
-        select(Account.id, Account.email, Account.mobile, Member.mobile)
+        return None
+    return (
+        select(Account.id, Account.email, Account.mobile, Member.mobile, *columns)
         .outerjoin(Member, Member.id == Account.member_id)
         .where(Account.active.is_(True), or_(*conditions))
         .order_by(Account.id)
     )
-    return [(a, email, mobile or member_mobile) for a, email, mobile, member_mobile in rows]
 
 
 def _subject(row: ProcessInstance, data: dict) -> str:
@@ -276,21 +305,28 @@ def after_move(
         kinds.append("approved")
     if not kinds:
         return
-    unit_name = session.scalar(select(Unit.name).where(Unit.id == row.unit_id)) or ""
+    members = [row.member_id] if row.member_id else []
+    # the unit's name rides along with each recipient: one statement, not two
+    unit_name = select(Unit.name).where(Unit.id == row.unit_id).scalar_subquery()
+    query = _recipients(row.unit_id, members, unit_name)
+    found = list(session.execute(query)) if query is not None else []
+    if not found:
+        return
+    recipients = [
+        (a, email, mobile or member_mobile) for a, email, mobile, member_mobile, _ in found
+    ]
     values = {
         "business_key": row.business_key,
         "process_name": process_name,
-        "unit_name": unit_name,
+        "unit_name": found[0][4] or "",
         "subject": _subject(row, data),
         "status": after,
         "reason": reason or "见审批记录",
     }
-    members = [row.member_id] if row.member_id else []
-    recipients = recipients_of(session, row.unit_id, members)
     # a form returned again after a resubmission is a new message: the version tells them apart
+    notices, outbox = [], []
     for kind in kinds:
-        messages.send(
-            session,
+        more = messages.rows(
             kind,
             recipients,
             values,
@@ -299,3 +335,6 @@ def after_move(
             member_id=row.member_id,
             unit_id=row.unit_id,
         )
+        notices += more[0]
+        outbox += more[1]
+    messages.write(session, notices, outbox, now)

@@ -105,20 +105,37 @@ def subject_of(data: dict) -> tuple[str | None, str | None, int]:
     return label, n, len(persons)
 
 
-def sync(session: Session, row: ProcessInstance, data: dict) -> None:
-    """Mirror the form's persons into instance_persons (used for facts, lists and scope)."""
+def lines_of(data: dict) -> list[dict]:
+    """The form's person lines as instance_persons mirrors them (a one-person form: one)."""
     lines = data.get("persons")
     if not isinstance(lines, list):
         lines = [{"id_number": data.get("id_number"), "name": data.get("name")}]
-    lines = [p for p in lines if isinstance(p, dict) and p.get("id_number")]
-    members = dict(
-        session.execute(
-            select(Member.id_number, Member.id).where(
-                Member.id_number.in_([p["id_number"] for p in lines])
-            )
-        ).all()
-    )
-    session.execute(delete(InstancePerson).where(InstancePerson.instance_id == row.id))
+    return [dict(p) for p in lines if isinstance(p, dict) and p.get("id_number")]
+
+
+def sync(
+    session: Session,
+    row: ProcessInstance,
+    data: dict,
+    new: bool = False,
+    locked: dict[str, int | None] | None = None,
+) -> None:
+    """Mirror the form's persons into instance_persons (used for facts, lists and scope);
+    `new`: the instance was just inserted, so it has no rows to replace yet; `locked`: what
+    `lock` returned in this transaction (the member ids it read need not be read again)."""
+    lines = lines_of(data)
+    if locked is not None and all(p["id_number"] in locked for p in lines):
+        members = {n: i for n, i in locked.items() if i is not None}
+    else:
+        members = dict(
+            session.execute(
+                select(Member.id_number, Member.id).where(
+                    Member.id_number.in_([p["id_number"] for p in lines])
+                )
+            ).all()
+        )
+    if not new:
+        session.execute(delete(InstancePerson).where(InstancePerson.instance_id == row.id))
     for i, p in enumerate(lines):
         session.add(
             InstancePerson(
@@ -127,7 +144,7 @@ def sync(session: Session, row: ProcessInstance, data: dict) -> None:
                 id_number=p["id_number"],
                 name=p.get("name") or "",
                 certificate_type=p.get("certificate_type"),
-                line={k: v for k, v in p.items()},
+                line=p,
                 position=i,
             )
         )
@@ -136,17 +153,21 @@ def sync(session: Session, row: ProcessInstance, data: dict) -> None:
         row.member_id = members[lines[0]["id_number"]]
 
 
-def lock(session: Session, data: dict) -> None:
-    """Serialize forms about the same persons: lock their member rows, in a fixed order.
+def lock(session: Session, data: dict) -> dict[str, int | None]:
+    """Serialize forms about the same persons: lock their member rows, in a fixed order;
+    each ID number locked with its member's id (None: not a member yet).
 
     Taken before the facts are read, so of two forms listing one person at the same time
     the second sees the first (in flight) and is refused, instead of both passing.
     """
     numbers = sorted({n for n, _ in persons_on(data) if n})
-    if numbers:
-        session.execute(
-            update(Member)
-            .where(Member.id_number.in_(numbers))
-            .values(id=Member.id)
-            .execution_options(synchronize_session=False)
-        )
+    if not numbers:
+        return {}
+    found = session.execute(
+        update(Member)
+        .where(Member.id_number.in_(numbers))
+        .values(id=Member.id)
+        .returning(Member.id_number, Member.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return {**dict.fromkeys(numbers), **dict(found)}

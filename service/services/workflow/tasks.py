@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import Account, ProcessInstance, UserTask
@@ -65,8 +66,11 @@ def list_tasks(
 
     With `count_limit` the total counts no further than that (`total_capped` says so): a
     person does not page through tens of thousands of done tasks, and counting them all
-    would cost every page view. `after` is a page's `next_after`: the page after it.
+    would cost every page view; the done list counts to queue.DONE_COUNTED unless told
+    otherwise. `after` is a page's `next_after`: the page after it.
     """
+    if scope == "done" and count_limit is None:
+        count_limit = queue.DONE_COUNTED
     f = queue.Filters(scope, key, task_name, q, agency_id, submitted_from, submitted_to)
     queue.check(ctx, uow.session, actor, f)
     order = queue.check_sort(scope, sort)
@@ -273,9 +277,17 @@ def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
     return data
 
 
-def _take(uow: UnitOfWork, actor: Actor, task_id: int, now) -> UserTask:
-    """Claim-or-own an open task in one conditional UPDATE; its row stays locked."""
-    row = uow.session.scalars(
+def _take(
+    uow: UnitOfWork, actor: Actor, task_id: int, now
+) -> tuple[UserTask, ProcessInstance | None]:
+    """Claim-or-own an open task and mark it completed by the actor, in one conditional
+    UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
+    rolls the whole request back, the task open and its claim as they were.
+
+    On PostgreSQL the same statement reads the task's instance row into the session (the
+    UPDATE as a CTE joined to it), so the move that follows loads it without a query; the
+    caller holds on to it (the session's identity map keeps only weak references)."""
+    taken = (
         update(UserTask)
         .where(
             UserTask.id == task_id,
@@ -283,13 +295,33 @@ def _take(uow: UnitOfWork, actor: Actor, task_id: int, now) -> UserTask:
             or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
             *task_scope(actor),
         )
-        .values(claimed_by=actor.id, claimed_at=func.coalesce(UserTask.claimed_at, now))
-        .returning(UserTask),
-        execution_options={"synchronize_session": False},
-    ).first()
+        .values(
+            claimed_by=actor.id,
+            claimed_at=func.coalesce(UserTask.claimed_at, now),
+            state="completed",
+            completed_by=actor.id,
+            completed_at=now,
+        )
+    )
+    session = uow.session
+    if session.get_bind().dialect.name == "postgresql":
+        claimed = taken.returning(*UserTask.__table__.c).cte("taken")
+        task = aliased(UserTask, claimed)
+        found = session.execute(
+            select(task, ProcessInstance).join(
+                ProcessInstance, ProcessInstance.id == task.instance_id
+            ),
+            execution_options={"populate_existing": True},
+        ).first()
+        row, instance = found if found is not None else (None, None)
+    else:
+        instance = None
+        row = session.scalars(
+            taken.returning(UserTask), execution_options={"synchronize_session": False}
+        ).first()
     if row is None:
         raise _why_not(_task(uow, actor, task_id), actor)
-    return row
+    return row, instance
 
 
 def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, data: dict) -> dict:
@@ -297,7 +329,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     now, today = ctx.now(), ctx.today()
-    row = _take(uow, actor, task_id, now)
+    row, _instance = _take(uow, actor, task_id, now)  # held: the move reads it
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
     try:  # any flush below runs the instance UPDATE, which checks the version it loaded
         with moving.move(ctx, uow, instance_id, now, today) as m:
@@ -331,7 +363,12 @@ def _act(
     payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
     payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
-    used = files.check_references(uow, actor, payload, info.file_fields, instance_id=inst_row.id)
+    used = files.check_references(
+        uow, actor, payload, info.file_fields, instance_id=inst_row.id, known=current
+    )
+    # a form sent whole again (the unit's pre-review) mostly lists the same persons
+    persons_sent = "persons" in payload or "id_number" in payload
+    lines_before = persons.lines_of(current) if persons_sent else None
     # a confirmed payment may renew memberships: before the facts the next rules read
     bills.on_complete(uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy)
     if info.runs_rules:
@@ -354,7 +391,6 @@ def _act(
     except TaskNotReady as exc:
         raise Conflict("该任务已办结，请刷新待办列表") from exc
     persons.refuse_ineligible(inst.data, inst.facts)
-    row.state, row.completed_by, row.completed_at = "completed", actor.id, now
     decision = payload.get("decision")
     m.record(
         audit.Step(
@@ -365,6 +401,6 @@ def _act(
             remark=payload.get("remark"),
         )
     )
-    if "persons" in payload or "id_number" in payload:
+    if persons_sent and persons.lines_of(inst.data) != lines_before:
         persons.sync(uow.session, inst_row, inst.data)
     return used

@@ -1,0 +1,94 @@
+"""What a request costs the database: the statements each step of a join sends, counted on
+the real engine (SQLite and PostgreSQL), and the claim folded into the completion staying
+undone when the step fails."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from conftest import applicant_data, complete_task, in_db, open_task, start_form, token_headers
+
+from service.db import db
+from service.db.models import UserTask
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app sends inside the block (each one a round trip)."""
+    sent: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def on_statement(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
+
+
+def _tables(sent: list[str], verb: str) -> list[str]:
+    """The tables the statements starting with `verb` name (INSERT INTO x, UPDATE x, …)."""
+    skip = {"INSERT": 2, "UPDATE": 1, "DELETE": 2}[verb]
+    return [s.split()[skip] for s in sent if s.startswith(verb)]
+
+
+def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
+    client = app.test_client()
+    heads = {role: token_headers(client, world.logins[role]) for role in world.logins}
+    data = applicant_data(client, heads["unit"])
+    postgres = app.extensions["memberflow"].config.database_url.startswith("postgresql")
+
+    with statements(app) as sent:
+        started = start_form(client, heads["unit"], "member_join", data)
+    # a new form has no person rows to delete yet; the lock's member ids are not read twice
+    assert not _tables(sent, "DELETE"), sent
+    assert sum(s.startswith("SELECT members.id_number") for s in sent) == 0, sent
+    # the unit's name rides with the message's recipients
+    assert not any(s.startswith("SELECT units.name") for s in sent), sent
+
+    task = open_task(client, heads["unit"], started["id"])
+    sent_again = {k: v for k, v in data.items() if k != "variant"}
+    with statements(app) as sent:
+        complete_task(
+            client,
+            heads["unit"],
+            task["id"],
+            {"decision": "approve", "member_level": "普通会员", **sent_again},
+        )
+    # the same application sent whole again: its files are not re-read, its persons kept
+    assert not any("FROM files" in s for s in sent), sent
+    assert "files" not in _tables(sent, "UPDATE"), sent
+    assert "instance_persons" not in _tables(sent, "INSERT"), sent
+
+    task = open_task(client, heads["agency"], started["id"])
+    with statements(app) as sent:
+        complete_task(client, heads["agency"], task["id"], {"decision": "approve"})
+    # the agency's review (no rules, bill or persons): claim and completion in one UPDATE
+    # (on PostgreSQL reading the instance with it), the audit record, the instance and the
+    # association's task
+    assert len(sent) <= (4 if postgres else 5), sent
+    assert _tables(sent, "UPDATE").count("user_tasks") == (0 if postgres else 1), sent
+
+
+def test_a_failed_step_leaves_its_task_open_and_unclaimed(app, world):
+    client = app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    started = start_form(client, unit, "member_join", applicant_data(client, unit))
+    task = open_task(client, unit, started["id"])
+    reply = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=unit, json={"data": {"decision": "x"}}
+    )
+    assert reply.status_code == 422, reply.get_json()
+
+    def state(session):
+        row = session.get(UserTask, task["id"])
+        return row.state, row.claimed_by, row.completed_by, row.completed_at
+
+    assert in_db(app, state) == ("open", None, None, None)
+    # the step sent again, right this time, completes it
+    view = complete_task(client, unit, task["id"], {"decision": "return", "remark": "材料不清晰"})
+    assert view["status"] == "退回", view
