@@ -258,7 +258,17 @@ class TaskListItemSchema(TaskHeldSchema):
     instance = fields.Nested(TaskInstanceSchema)
 
 
-TaskPageSchema = page_schema(TaskListItemSchema, "TaskPageSchema", next_after=next_after_field())
+TaskPageSchema = page_schema(
+    TaskListItemSchema,
+    "TaskPageSchema",
+    next_after=next_after_field(),
+    total_capped=fields.Boolean(
+        metadata={
+            "description": "已办列表的总数只数到 10000 条：超过时 total 为 10000、本项为 true"
+            "（仅已办列表返回）"
+        }
+    ),
+)
 
 
 class TaskDetailSchema(TaskBriefSchema):

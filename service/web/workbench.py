@@ -25,7 +25,6 @@ SCOPES = {"todo": "available", "mine": "mine", "done": "done", "claimed": "claim
 SCOPE_TITLES = {"todo": "待办任务", "mine": "我的认领", "done": "已办任务", "claimed": "已认领任务"}
 SORTS = {"waiting": "等待最久", "submitted": "最新提交", "submitted_asc": "最早提交"}
 FILTERS = ("q", "key", "task_name", "agency_id", "submitted_from", "submitted_to", "sort")
-DONE_COUNTED = 10000  # the done list's total counts this far ("10000+" beyond)
 
 
 def parse_query(args) -> tuple[dict, dict, dict[str, str]]:
@@ -76,9 +75,7 @@ def queue(who, scope):
             with uow() as u:
                 c = ctx()
                 if scope == "done":  # a done list grows for years: no panel, a bounded total
-                    listing = tasks.list_tasks(
-                        c, u, who, scope="done", **filters, **paging, count_limit=DONE_COUNTED
-                    )
+                    listing = tasks.list_tasks(c, u, who, scope="done", **filters, **paging)
                 else:
                     listing = tasks.list_tasks(c, u, who, scope=SCOPES[scope], **filters, **paging)
                     count_filters = {k: v for k, v in filters.items() if k != "sort"}

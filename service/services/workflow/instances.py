@@ -111,7 +111,7 @@ def _start(
         initiator_role=actor.role,
         unit_name=unit.name if unit else None,
     )
-    persons.lock(uow.session, payload)
+    locked = persons.lock(uow.session, payload)
     payload.update(
         facts_for(
             uow.session,
@@ -154,7 +154,7 @@ def _start(
             return instance_view(uow, found, ctx.definitions), False
         # another form about the same subject won the race: said as the rules would say it
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
-    persons.sync(uow.session, row, payload)
+    persons.sync(uow.session, row, payload, new=True, locked=locked)
     first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save()
@@ -387,21 +387,32 @@ def list_instances(
     """The caller's instances, newest first, paginated with a total; `after` (a page's
     `next_after`) seeks to the page after that one instead of counting rows off."""
     check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
+    q = filters.pop("q", None)
     listed = instances_query(actor, **filters)
     newest = ProcessInstance.id.desc()
-    # the page's ids first, from an index alone (each filter's index ends in id); then
-    # their rows, their units' names and bills' amounts, and the list's total counted once
-    ids = listed.with_only_columns(ProcessInstance.id).order_by(newest).limit(page_size)
+    if q:
+        # the search: each way of finding a form looked up by its own index with the
+        # caller's scope and filters beside it (a found row is checked where it is read),
+        # once; the page's ids and the total both read what it found
+        found = _found(listed.with_only_columns(ProcessInstance.id), q).cte("found")
+        ids = select(found.c.id).order_by(found.c.id.desc()).limit(page_size)
+        id_column = found.c.id
+        counted = select(func.count()).select_from(found)
+    else:
+        # the page's ids first, from an index alone (each filter's index ends in id); then
+        # their rows, their units' names and bills' amounts, and the list's total counted
+        ids = listed.with_only_columns(ProcessInstance.id).order_by(newest).limit(page_size)
+        id_column = ProcessInstance.id
+        # count(*), not count(id): the planner may count the list's smallest index
+        counted = listed.with_only_columns(func.count()).select_from(ProcessInstance)
     if after:
         cursor = read_cursor(after, "instances", (int,))
-        ids = ids.where(seek([ProcessInstance.id], True, cursor.key))
+        ids = ids.where(seek([id_column], True, cursor.key))
         offset, page = cursor.offset, cursor.offset // page_size + 1
     else:
         offset = (page - 1) * page_size
         ids = ids.offset(offset)
     ids = ids.subquery()
-    # count(*), not count(id): the planner may count the list's smallest index
-    counted = listed.with_only_columns(func.count()).select_from(ProcessInstance)
     counted = counted.scalar_subquery()
     rows = uow.session.execute(
         select(*LIST_COLUMNS, Unit.name.label("unit_name"), Bill.amount, counted.label("total"))
@@ -435,6 +446,26 @@ def list_instances(
         if more
         else None,
     }
+
+
+def _found(listed, q: str):
+    """The ids of the forms in `listed` (a select of ids, the caller's scope and filters)
+    that `q` finds, as `_searched` finds them: one branch per way of finding a form, each
+    narrowed by the list's own conditions, so that a name matched by trigrams is kept or
+    dropped on the row already read instead of being looked up again by id."""
+    text, exact = q.strip(), q.strip().upper()
+    persons = select(InstancePerson.instance_id)
+    return union(
+        listed.where(ProcessInstance.subject_name.contains(text, autoescape=True)),
+        listed.where(ProcessInstance.subject_id_number == exact),
+        listed.where(ProcessInstance.business_key == exact),
+        listed.where(
+            ProcessInstance.id.in_(
+                persons.where(InstancePerson.name.contains(text, autoescape=True))
+            )
+        ),
+        listed.where(ProcessInstance.id.in_(persons.where(InstancePerson.id_number == exact))),
+    )
 
 
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:

@@ -33,6 +33,7 @@ OPEN = literal("open", literal_execute=True)
 COMPLETED = literal("completed", literal_execute=True)
 _DIGIT = re.compile(r"[0-9]")
 _LAST_FOUR = re.compile(r"[0-9X]{4}")
+DONE_COUNTED = 10000  # a done list grows for years: its total counts this far
 
 
 @dataclass(frozen=True)
