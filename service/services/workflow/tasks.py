@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import Account, ProcessInstance, UserTask
@@ -284,9 +283,10 @@ def _take(
     UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
     rolls the whole request back, the task open and its claim as they were.
 
-    On PostgreSQL the same statement reads the task's instance row into the session (the
-    UPDATE as a CTE joined to it), so the move that follows loads it without a query; the
-    caller holds on to it (the session's identity map keeps only weak references)."""
+    On PostgreSQL the same statement reads the task's instance row into the session
+    (UPDATE … FROM process_instances … RETURNING both), so the move that follows loads it
+    without a query; the caller holds on to it (the session's identity map keeps only weak
+    references). SQLite returns the updated table's columns alone."""
     taken = (
         update(UserTask)
         .where(
@@ -303,22 +303,16 @@ def _take(
             completed_at=now,
         )
     )
-    session = uow.session
-    if session.get_bind().dialect.name == "postgresql":
-        claimed = taken.returning(*UserTask.__table__.c).cte("taken")
-        task = aliased(UserTask, claimed)
-        found = session.execute(
-            select(task, ProcessInstance).join(
-                ProcessInstance, ProcessInstance.id == task.instance_id
-            ),
-            execution_options={"populate_existing": True},
+    options = {"synchronize_session": False, "populate_existing": True}
+    if uow.session.get_bind().dialect.name == "postgresql":
+        taken = taken.where(UserTask.instance_id == ProcessInstance.id)
+        found = uow.session.execute(
+            taken.returning(UserTask, ProcessInstance), execution_options=options
         ).first()
         row, instance = found if found is not None else (None, None)
-    else:
+    else:  # SQLite's RETURNING names the updated table's columns alone
+        row = uow.session.scalars(taken.returning(UserTask), execution_options=options).first()
         instance = None
-        row = session.scalars(
-            taken.returning(UserTask), execution_options={"synchronize_session": False}
-        ).first()
     if row is None:
         raise _why_not(_task(uow, actor, task_id), actor)
     return row, instance
