@@ -17,12 +17,14 @@ DMN parser ignores DMNDI (its XSD validation accepts it).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _rewrite_files import rewrite_files  # noqa: E402
 
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
@@ -193,33 +195,16 @@ def add_dmndi(text: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", type=Path, help="DMN files (e.g. rules/*.dmn)")
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if a file lacks DMNDI"
+    return rewrite_files(
+        argv,
+        __doc__,
+        "DMN files (e.g. rules/*.dmn)",
+        lambda text: (add_dmndi(text), ""),
+        (etree.XMLSyntaxError, NotDmn13),
+        ok="has DMNDI",
+        lacking="no DMNDI{}",
+        fixed="DMNDI added{}",
     )
-    args = parser.parse_args(argv)
-    lacking, failed = [], False
-    for path in args.files:
-        try:
-            text = path.read_text(encoding="utf-8")
-            new = add_dmndi(text)
-        except (OSError, etree.XMLSyntaxError, NotDmn13) as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
-            failed = True
-            continue
-        if new is None:
-            print(f"{path}: has DMNDI")
-            continue
-        lacking.append(path)
-        if args.check:
-            print(f"{path}: no DMNDI")
-        else:
-            path.write_text(new, encoding="utf-8")
-            print(f"{path}: DMNDI added")
-    if failed:
-        return 2
-    return 1 if args.check and lacking else 0
 
 
 if __name__ == "__main__":

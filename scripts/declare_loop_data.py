@@ -28,11 +28,13 @@ The file is edited as text: comments and layout stay. Idempotent.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _rewrite_files import rewrite_files  # noqa: E402
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 LOOP_REFS = ("loopDataInputRef", "loopDataOutputRef")
@@ -124,32 +126,20 @@ def declare_loop_data(text: str) -> tuple[str | None, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", type=Path, help="BPMN files (e.g. processes/*.bpmn)")
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if a reference is undeclared"
+    def rewrite(text: str) -> tuple[str | None, str]:
+        new, names = declare_loop_data(text)
+        return new, ", ".join(names)
+
+    return rewrite_files(
+        argv,
+        __doc__,
+        "BPMN files (e.g. processes/*.bpmn)",
+        rewrite,
+        (etree.XMLSyntaxError, CannotDeclare),
+        ok="every loop data reference is declared",
+        lacking="undeclared loop data {}",
+        fixed="declared {}",
     )
-    args = parser.parse_args(argv)
-    lacking, failed = [], False
-    for path in args.files:
-        try:
-            new, names = declare_loop_data(path.read_text(encoding="utf-8"))
-        except (OSError, etree.XMLSyntaxError, CannotDeclare) as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
-            failed = True
-            continue
-        if new is None:
-            print(f"{path}: every loop data reference is declared")
-            continue
-        lacking.append(path)
-        if args.check:
-            print(f"{path}: undeclared loop data {', '.join(names)}")
-        else:
-            path.write_text(new, encoding="utf-8")
-            print(f"{path}: declared {', '.join(names)}")
-    if failed:
-        return 2
-    return 1 if args.check and lacking else 0
 
 
 if __name__ == "__main__":
