@@ -189,6 +189,31 @@ def make_app(url: str, tmp_path: Path, **overrides):
     return app
 
 
+def design_copy(root: Path, key: str = "member_join", edit=None) -> Path:
+    """A copy of one process's files (its BPMN, the rules, its forms) under `root`, as a
+    designer's folder to deploy; `edit(root)` changes the copy."""
+    (root / "processes").mkdir(parents=True)
+    shutil.copy(REPO / "processes" / f"{key}.bpmn", root / "processes")
+    shutil.copytree(REPO / "rules", root / "rules")
+    (root / "forms").mkdir()
+    shutil.copy(REPO / "forms" / "common.schema.json", root / "forms")
+    shutil.copytree(REPO / "forms" / key, root / "forms" / key)
+    if edit is not None:
+        edit(root)
+    return root
+
+
+def app_on_design(url: str, tmp_path: Path, root: Path):
+    """The app on `url` serving the definitions of the folder `root`."""
+    return make_app(
+        url,
+        tmp_path,
+        processes_dir=root / "processes",
+        rules_dir=root / "rules",
+        forms_dir=root / "forms",
+    )
+
+
 def race(n: int, action) -> list:
     """Run `action(i)` in n threads released at the same instant; their results."""
     barrier = threading.Barrier(n)

@@ -177,7 +177,12 @@ def next_after_field() -> fields.String:
 
 
 InstancePageSchema = page_schema(
-    InstanceSchema, "InstancePageSchema", next_after=next_after_field()
+    InstanceSchema,
+    "InstancePageSchema",
+    next_after=next_after_field(),
+    total_capped=fields.Boolean(
+        metadata={"description": "总数只数到 10000 条：超过时 total 为 10000、本项为 true"}
+    ),
 )
 
 

@@ -7,16 +7,15 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import (
-    REPO,
+    app_on_design,
     applicant_data,
+    design_copy,
     form_values,
-    make_app,
     open_task,
     seed_world,
     step_task,
@@ -37,25 +36,10 @@ PEOPLE = ["44010619850315231", "44010219900620432", "44010319870101123", "440104
 
 def design(root: Path, edit=None) -> Path:
     """A copy of member_join's files (its BPMN, the rules, its forms), edited by `edit`."""
-    (root / "processes").mkdir(parents=True)
-    shutil.copy(REPO / "processes" / f"{KEY}.bpmn", root / "processes")
-    shutil.copytree(REPO / "rules", root / "rules")
-    (root / "forms").mkdir()
-    shutil.copy(REPO / "forms" / "common.schema.json", root / "forms")
-    shutil.copytree(REPO / "forms" / KEY, root / "forms" / KEY)
-    if edit is not None:
-        edit(root)
-    return root
+    return design_copy(root, KEY, edit)
 
 
-def app_on(db_url: str, tmp_path: Path, root: Path):
-    return make_app(
-        db_url,
-        tmp_path,
-        processes_dir=root / "processes",
-        rules_dir=root / "rules",
-        forms_dir=root / "forms",
-    )
+app_on = app_on_design
 
 
 def replace_in(path: Path, old: str, new: str) -> None:

@@ -6,16 +6,15 @@ each form's queue rows agree with its engine state afterwards."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from conftest import (
-    REPO,
+    app_on_design,
     applicant_data,
+    design_copy,
     form_values,
-    make_app,
     open_task,
     race,
     seed_world,
@@ -37,30 +36,20 @@ FORMS = 48
 REVIEWERS = 4
 
 
-def design(root: Path, edit=None) -> Path:
-    (root / "processes").mkdir(parents=True)
-    shutil.copy(REPO / "processes" / f"{KEY}.bpmn", root / "processes")
-    shutil.copytree(REPO / "rules", root / "rules")
-    (root / "forms").mkdir()
-    shutil.copy(REPO / "forms" / "common.schema.json", root / "forms")
-    shutil.copytree(REPO / "forms" / KEY, root / "forms" / KEY)
-    if edit is not None:
-        bpmn = root / "processes" / f"{KEY}.bpmn"
+def design(root: Path, edit: tuple[str, str] | None = None) -> Path:
+    """A copy of member_join's files whose BPMN has `edit`'s (old, new) text replaced."""
+
+    def replace(copy: Path) -> None:
+        bpmn = copy / "processes" / f"{KEY}.bpmn"
         text = bpmn.read_text(encoding="utf-8")
         old, new = edit
         assert old in text
         bpmn.write_text(text.replace(old, new), encoding="utf-8")
-    return root
+
+    return design_copy(root, KEY, replace if edit is not None else None)
 
 
-def app_on(url: str, tmp_path: Path, root: Path):
-    return make_app(
-        url,
-        tmp_path,
-        processes_dir=root / "processes",
-        rules_dir=root / "rules",
-        forms_dir=root / "forms",
-    )
+app_on = app_on_design
 
 
 # the agency's queue rows change (their label): the plan locks them too; or only a later

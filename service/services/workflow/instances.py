@@ -33,6 +33,8 @@ RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate", "migra
 # what a record without a task says it was (the start; an operator's migration or retry)
 ACTION_TITLES = {"migrate": "迁移流程版本", "retry": "重试出错步骤"}
 
+LIST_COUNTED = 10000  # an instance list's total counts this far
+
 
 def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
     return uow.session.scalars(
@@ -385,7 +387,9 @@ def list_instances(
     **filters,
 ) -> dict:
     """The caller's instances, newest first, paginated with a total; `after` (a page's
-    `next_after`) seeks to the page after that one instead of counting rows off."""
+    `next_after`) seeks to the page after that one instead of counting rows off. The total
+    counts to LIST_COUNTED (`total_capped` beyond): the association's list holds every form
+    of every year, and counting them all would cost every page view."""
     check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
     q = filters.pop("q", None)
     listed = instances_query(actor, **filters)
@@ -397,14 +401,14 @@ def list_instances(
         found = _found(listed.with_only_columns(ProcessInstance.id), q).cte("found")
         ids = select(found.c.id).order_by(found.c.id.desc()).limit(page_size)
         id_column = found.c.id
-        counted = select(func.count()).select_from(found)
+        counted = select(found.c.id)
     else:
         # the page's ids first, from an index alone (each filter's index ends in id); then
         # their rows, their units' names and bills' amounts, and the list's total counted
         ids = listed.with_only_columns(ProcessInstance.id).order_by(newest).limit(page_size)
         id_column = ProcessInstance.id
-        # count(*), not count(id): the planner may count the list's smallest index
-        counted = listed.with_only_columns(func.count()).select_from(ProcessInstance)
+        # ids alone: the planner may count the list's smallest index
+        counted = listed.with_only_columns(ProcessInstance.id)
     if after:
         cursor = read_cursor(after, "instances", (int,))
         ids = ids.where(seek([id_column], True, cursor.key))
@@ -413,6 +417,7 @@ def list_instances(
         offset = (page - 1) * page_size
         ids = ids.offset(offset)
     ids = ids.subquery()
+    counted = select(func.count()).select_from(counted.limit(LIST_COUNTED + 1).subquery())
     counted = counted.scalar_subquery()
     rows = uow.session.execute(
         select(*LIST_COLUMNS, Unit.name.label("unit_name"), Bill.amount, counted.label("total"))
@@ -436,10 +441,12 @@ def list_instances(
             amount=f"{r.amount:.2f}" if r.amount is not None else None,
         )
         items.append(item)
-    more = len(rows) == page_size and offset + page_size < total
+    capped = total > LIST_COUNTED
+    more = len(rows) == page_size and (capped or offset + page_size < total)
     return {
         "items": items,
-        "total": total,
+        "total": min(total, LIST_COUNTED),
+        "total_capped": capped,
         "page": page,
         "page_size": page_size,
         "next_after": cursor_token("instances", offset + page_size, (rows[-1].id,))
