@@ -118,15 +118,24 @@ def png_bytes() -> bytes:
     return buf.getvalue()
 
 
-def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> list[float]:
+class Samples(list):
+    """Wall-clock milliseconds per lifecycle; `cpu`: this process's CPU milliseconds of each
+    (the Flask app runs in this process, PostgreSQL does not), steadier on a shared machine."""
+
+    cpu: list[float]
+
+
+def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> Samples:
     """Milliseconds of each of `runs` lifecycles, after `warmup` untimed ones."""
     for _ in range(warmup):
         lifecycle()
-    samples = []
+    samples = Samples()
+    samples.cpu = []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         lifecycle()
         samples.append((time.perf_counter() - t0) * 1000)
+        samples.cpu.append((time.process_time() - c0) * 1000)
     return samples
 
 
@@ -361,11 +370,16 @@ def on_app(url: str, workdir: Path, bench, runs: int, warmup: int) -> list[float
 
 
 def report(results: dict[str, list[float]]) -> None:
-    print(f"\n{'lifecycle (start + 5 tasks)':<28}{'median ms':>11}{'p90 ms':>10}{'runs':>7}")
+    print(
+        f"\n{'lifecycle (start + 5 tasks)':<28}{'median ms':>11}{'p90 ms':>10}{'runs':>7}"
+        f"{'CPU ms':>9}"
+    )
     for label, xs in results.items():
         p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) > 1 else xs[0]
-        print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}")
-    base = statistics.median(results["(a) engine, in memory"])
+        cpu = statistics.median(getattr(xs, "cpu", None) or [float("nan")])
+        print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}{cpu:>9.1f}")
+    base_key = "(a) engine, in memory"
+    base = statistics.median(results[base_key])
     print("\nratios of medians:")
     for label, key in (
         ("(b)/(a)", "(b) service, SQLite"),
@@ -373,7 +387,12 @@ def report(results: dict[str, list[float]]) -> None:
         ("(c PostgreSQL)/(a)", "(c) API, PostgreSQL"),
     ):
         ratio = f"{statistics.median(results[key]) / base:.1f}" if key in results else "skipped"
-        print(f"  {label:<20}{ratio:>8}")
+        cpu = (
+            f"{statistics.median(results[key].cpu) / statistics.median(results[base_key].cpu):.1f}"
+            if key in results
+            else "skipped"
+        )
+        print(f"  {label:<20}{ratio:>8}   (CPU of this process: {cpu})")
     if "(c) PostgreSQL, no fsync" in results:
         ratio = statistics.median(results["(c) PostgreSQL, no fsync"]) / base
         print(f"  {'(c PG, no fsync)/(a)':<20}{ratio:>8.1f}   (diagnostic: synchronous_commit=off)")
