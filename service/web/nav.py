@@ -9,7 +9,7 @@ from flask import request, url_for
 
 from service.domain.actor import Actor
 from service.services.membership import accounts
-from service.web.pages import uow
+from service.web.pages import ctx, uow
 
 
 @dataclass
@@ -52,10 +52,20 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
     """A unit administrator's menu in the manual's order and words (UI.md): 单位信息,
     人员管理, 缴费业务, 普通会员教育学习报名 and 学习进度, the certificate businesses, 注师继教."""
 
-    def start(label: str, key: str) -> Item:
-        return Item(label, url_for("business.pick", key=key))
+    current = ctx().definitions.current
+    startable = [k for k, d in sorted(current.items()) if "unit_admin" in d.start_roles]
+    shown: set[str] = set()
+
+    def start(label: str, key: str) -> list[Item]:
+        """The menu's link to start `key` (none when that business is not deployed)."""
+        if key not in startable:
+            return []
+        shown.add(key)
+        return [Item(label, url_for("business.pick", key=key))]
 
     member_unit = _is_member_unit(actor)
+    join_unit = start("单位会员入会", "unit_membership_join")  # for a non-member unit only
+    shown.add("member_join")  # a unit's joins arrive as 个人会员申请预审 (the queue below)
     # FAQ 3.17: the learning-progress lookup is opened to member units (单位会员) only
     progress = [
         Section(
@@ -63,15 +73,15 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
             [Item("学习中", url_for("unit.learning_progress", status="学习中"))],
         )
     ]
-    return [
+    sections = [
         Section(
             "单位（会员）" if member_unit else "单位（非会员）",
             [
                 home,
                 Item("单位信息", url_for("unit.info")),
                 # 变更申请 (manual 3.24): the unit's own business; joining for non-members only
-                start("单位名称变更", "unit_name_change"),
-                *([] if member_unit else [start("单位会员入会", "unit_membership_join")]),
+                *start("单位名称变更", "unit_name_change"),
+                *([] if member_unit else join_unit),
                 Item("业务办理", url_for("business.index")),
                 Item("我的业务", url_for("forms.index")),
                 Item("暂存表单", url_for("business.drafts_page")),
@@ -87,14 +97,14 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
                 ),
                 Item("单位人员档案", url_for("unit.archive")),
                 Item("入会二维码", url_for("unit.codes")),
-                start("个人信息变更", "member_info_change"),
+                *start("个人信息变更", "member_info_change"),
                 Item("电子证书", url_for("unit.certificates")),
             ],
         ),
         Section(
             "缴费业务",
             [
-                start("个人会员费缴纳", "membership_renewal"),
+                *start("个人会员费缴纳", "membership_renewal"),
                 Item("待缴费", url_for("forms.index", status="待缴费")),
                 Item("开票记录", url_for("finance.invoices_page")),
             ],
@@ -102,22 +112,31 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
         Section(
             "普通会员教育学习报名",
             [
-                start("初始教育", "initial_education"),
-                start("继续教育", "continuing_education"),
-                start("员升师", "upgrade_education"),
-                start("专业变更", "specialty_change"),
+                *start("初始教育", "initial_education"),
+                *start("继续教育", "continuing_education"),
+                *start("员升师", "upgrade_education"),
+                *start("专业变更", "specialty_change"),
             ],
         ),
         *(progress if member_unit else []),
         Section(
             "证书与注师继教",
             [
-                start("证书变更（单位名称）", "certificate_unit_change"),
-                start("证书注销", "certificate_cancellation"),
-                start("专业会员（注师）继教", "engineer_cpd"),
+                *start("证书变更（单位名称）", "certificate_unit_change"),
+                *start("证书注销", "certificate_cancellation"),
+                *start("专业会员（注师）继教", "engineer_cpd"),
             ],
         ),
         _feedback_submitter(),
+    ]
+    # a business deployed later (a designer's tenth type) has its link too, under 其他业务
+    others = [k for k in startable if k not in shown]
+    if others:
+        sections.insert(
+            -1, Section("其他业务", [i for k in others for i in start(current[k].name, k)])
+        )
+    return [
+        *(s for s in sections if s.items),
         Section(
             "单位与账号",
             [

@@ -97,3 +97,42 @@ def test_a_tenth_business_type_runs_from_its_files_alone(tenth):
     done = step_task(client, association, started["id"], {"decision": "approve"})
     assert done["status"] == "审批完成" and done["finished"] is True
     assert _title(app, id_number) == "高级"  # the declared effect: change_member_info
+
+
+def test_the_unit_menu_links_the_tenth_type_and_only_deployed_types(tenth, tmp_path):
+    from test_pages_http import sign_in, text
+
+    app, world = tenth
+    client = app.test_client()
+    sign_in(client, world.logins["unit"])
+    reply = client.get("/forms")
+    home = text(reply)
+    assert reply.status_code == 200 and "其他业务" in home, home[:3000]
+    menu = home[home.index("其他业务") :]
+    assert f'href="/business/{KEY}"' in menu and NAME in menu, menu[:2000]
+    # the nine types keep their places in the manual's sections, not under 其他业务
+    other_links = menu[: menu.index("单位与账号")]
+    assert 'href="/business/initial_education"' not in other_links
+    assert 'href="/business/initial_education"' in home
+
+
+def test_a_menu_link_of_a_business_not_deployed_is_left_out(db_url, tmp_path):
+    from test_pages_http import sign_in, text
+
+    design = tmp_path / "design"
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, design / folder)
+    (design / "processes" / "engineer_cpd.bpmn").unlink()
+    app = make_app(
+        db_url,
+        tmp_path,
+        processes_dir=design / "processes",
+        rules_dir=design / "rules",
+        forms_dir=design / "forms",
+    )
+    world = seed_world(app)
+    client = app.test_client()
+    sign_in(client, world.logins["unit"])
+    home = text(client.get("/forms"))
+    assert "/business/engineer_cpd" not in home and "专业会员（注师）继教" not in home
+    assert 'href="/business/certificate_cancellation"' in home and "其他业务" not in home
