@@ -203,7 +203,7 @@ def design_copy(root: Path, key: str = "member_join", edit=None) -> Path:
     return root
 
 
-def app_on_design(url: str, tmp_path: Path, root: Path):
+def app_on_design(url: str, tmp_path: Path, root: Path, **settings):
     """The app on `url` serving the definitions of the folder `root`."""
     return make_app(
         url,
@@ -211,6 +211,7 @@ def app_on_design(url: str, tmp_path: Path, root: Path):
         processes_dir=root / "processes",
         rules_dir=root / "rules",
         forms_dir=root / "forms",
+        **settings,
     )
 
 

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from conftest import (
     PASSWORD,
     REPO,
+    app_on_design,
     applicant_data,
     form_values,
-    make_app,
     open_task,
     seed_world,
     token_headers,
@@ -44,14 +44,7 @@ def design_copy(tmp_path: Path) -> Path:
 
 
 def app_on(db_url: str, tmp_path: Path, design: Path, **settings):
-    return make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-        **settings,
-    )
+    return app_on_design(db_url, tmp_path, design, **settings)
 
 
 def bundle(design: Path, prefix: str = "") -> bytes:

@@ -10,7 +10,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import applicant_data, form_values, make_app, open_task, seed_world, token_headers
+from conftest import (
+    app_on_design,
+    applicant_data,
+    form_values,
+    open_task,
+    seed_world,
+    token_headers,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 AGENCY_RETURN = '<bpmn:sequenceFlow id="flow_agency_return" name="退回" sourceRef="agency_gateway" targetRef="return_merge">\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "return"'  # noqa: E501
@@ -29,13 +36,7 @@ def broken(db_url, tmp_path):
         text.replace(AGENCY_RETURN, AGENCY_RETURN.replace("decision ==", "decison ==")),
         encoding="utf-8",
     )
-    app = make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    app = app_on_design(db_url, tmp_path, design)
     world = seed_world(app)
     client = app.test_client()
     heads = {who: token_headers(client, name) for who, name in world.logins.items()}

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, in_db, make_app, seed_world, token_headers
+from conftest import REPO, app_on_design, in_db, seed_world, token_headers
 from sqlalchemy import func, select
 
 from service.db.models import AuditRecord, ProcessInstance, UserTask
@@ -26,13 +26,7 @@ def probe(db_url, tmp_path):
     forms.mkdir()
     shutil.copy(FIXTURES / "timer_probe.start.schema.json", forms / "start.schema.json")
     shutil.copy(FIXTURES / "script_probe.unit_fill.schema.json", forms / "unit_fill.schema.json")
-    app = make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    app = app_on_design(db_url, tmp_path, design)
     world = seed_world(app)
     client = app.test_client()
     return app, client, token_headers(client, world.logins["unit"])

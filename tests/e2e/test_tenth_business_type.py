@@ -14,7 +14,15 @@ import shutil
 from datetime import date
 
 import pytest
-from conftest import REPO, in_db, make_app, seed_world, start_form, step_task, token_headers
+from conftest import (
+    REPO,
+    app_on_design,
+    in_db,
+    seed_world,
+    start_form,
+    step_task,
+    token_headers,
+)
 from sqlalchemy import select
 
 from service.db.models import Member, ProcessInstance
@@ -38,13 +46,7 @@ def tenth(db_url, tmp_path):
     (design / "forms" / KEY).mkdir()
     for form in FILES.glob("*.schema.json"):
         shutil.copy(form, design / "forms" / KEY)
-    app = make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    app = app_on_design(db_url, tmp_path, design)
     return app, seed_world(app)
 
 
@@ -123,13 +125,7 @@ def test_a_menu_link_of_a_business_not_deployed_is_left_out(db_url, tmp_path):
     for folder in ("processes", "rules", "forms"):
         shutil.copytree(REPO / folder, design / folder)
     (design / "processes" / "engineer_cpd.bpmn").unlink()
-    app = make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    app = app_on_design(db_url, tmp_path, design)
     world = seed_world(app)
     client = app.test_client()
     sign_in(client, world.logins["unit"])

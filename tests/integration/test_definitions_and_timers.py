@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import (
     REPO,
+    app_on_design,
     applicant_data,
     form_values,
-    make_app,
     open_task,
     seed_world,
     token_headers,
@@ -39,13 +39,7 @@ def design_copy(tmp_path: Path) -> Path:
 
 
 def app_on(db_url: str, tmp_path: Path, design: Path):
-    return make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    return app_on_design(db_url, tmp_path, design)
 
 
 def complete(client, headers, task_id, data):

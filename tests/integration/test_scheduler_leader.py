@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import REPO, in_db, make_app, seed_world, token_headers
+from conftest import REPO, app_on_design, in_db, seed_world, token_headers
 
 from service.config import load_config
 from service.db import db
@@ -48,13 +48,7 @@ def timer_probe_app(db_url: str, tmp_path: Path):
             FIXTURES / "timer_probe.start.schema.json",
             design / "forms" / "timer_probe" / f"{form}.schema.json",
         )
-    return make_app(
-        db_url,
-        tmp_path,
-        processes_dir=design / "processes",
-        rules_dir=design / "rules",
-        forms_dir=design / "forms",
-    )
+    return app_on_design(db_url, tmp_path, design)
 
 
 def run_at(app, job: str, at: datetime, holder: str = "test"):
