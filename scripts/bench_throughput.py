@@ -4,8 +4,10 @@ Starts `memberflow serve` (gunicorn with threaded workers, the production server
 private PostgreSQL database, then drives whole member_join lifecycles (start + five tasks,
 all approved) from a bounded number of client threads for a bounded time, each client on
 its own keep-alive HTTP connection. Prints lifecycles per second, the p50/p95 request
-latency, the error count, and the commits per request the server made (PostgreSQL's own
-counter, pg_stat_database.xact_commit; `bench_lifecycle.py` counts the statements).
+latency, the error count, the commits per request the server made (PostgreSQL's own
+counter, pg_stat_database.xact_commit; `bench_lifecycle.py` counts the statements), and the
+CPU milliseconds per request of the server's processes and of the database's backends (read
+from /proc: steadier than the rate on a shared machine).
 
 `--repo DIR` runs the server and the seeding from another checkout of this repository
 (for example `git worktree add /tmp/before HEAD~3`), so two versions are measured side by
@@ -92,6 +94,53 @@ def _wait_for(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit("the server did not answer within a minute")
+
+
+def _cpu_seconds(pids) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or not Linux
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _server_pids(root: int) -> list[int]:
+    """The server process and its descendants (gunicorn's master and workers)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except OSError:
+            continue
+    return found
+
+
+def _backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the server's pool)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def _pg_counters(url: str) -> dict:
@@ -226,6 +275,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         errors.clear()
         done[0] = 0
         before = _pg_counters(url)
+        server_pids, backends = _server_pids(server.pid), _backend_pids(url)
+        cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
         started = time.perf_counter()
         stop_at[0] = started + args.seconds
         threads = [threading.Thread(target=worker) for _ in range(args.clients)]
@@ -234,6 +285,7 @@ def run(args, bl, url: str, work: Path) -> dict:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        cpu_after = (_cpu_seconds(server_pids), _cpu_seconds(backends))
         after = _pg_counters(url)
     finally:
         server.terminate()
@@ -252,6 +304,9 @@ def run(args, bl, url: str, work: Path) -> dict:
         "errors": len(errors),
         "first_errors": errors[:3],
         "commits_per_request": (after["commits"] - before["commits"]) / max(requests, 1),
+        # CPU per request: steadier than requests per second on a shared machine
+        "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / max(requests, 1),
+        "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / max(requests, 1),
     }
     return result
 
@@ -286,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"request latency p95 ms  {result['p95']:8.1f}")
     print(f"errors                  {result['errors']:8d}   (target 0)")
     print(f"commits per request     {result['commits_per_request']:8.2f}")
+    print(f"server CPU ms/request   {result['server_cpu_ms']:8.2f}   (gunicorn's processes)")
+    print(f"database CPU ms/request {result['database_cpu_ms']:8.2f}   (its PostgreSQL backends)")
     for line in result["first_errors"]:
         print("  error:", line[:300])
     return 0 if result["errors"] == 0 else 2
