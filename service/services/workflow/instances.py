@@ -321,22 +321,24 @@ def instances_query(
 
 
 def _searched(q: str):
-    """The ids of the forms `q` finds: part of the subject's or a listed person's name, a
-    whole ID number of either, or the whole form number. Each branch is looked up by its
-    own index (names by trigram on PostgreSQL), so a search never walks every form; % and _
-    are searched for as themselves, not as wildcards."""
+    """The ids of the forms `q` finds (see `_search_ways`)."""
+    return union(*(select(ProcessInstance.id).where(way) for way in _search_ways(q)))
+
+
+def _search_ways(q: str) -> list:
+    """The ways `q` finds a form, one condition each: part of the subject's or a listed
+    person's name, a whole ID number of either, or the whole form number. Each is looked up
+    by its own index (names by trigram on PostgreSQL), so a search never walks every form;
+    % and _ are searched for as themselves, not as wildcards."""
     text, exact = q.strip(), q.strip().upper()
-    return union(
-        select(ProcessInstance.id).where(
-            ProcessInstance.subject_name.contains(text, autoescape=True)
-        ),
-        select(ProcessInstance.id).where(ProcessInstance.subject_id_number == exact),
-        select(ProcessInstance.id).where(ProcessInstance.business_key == exact),
-        select(InstancePerson.instance_id).where(
-            InstancePerson.name.contains(text, autoescape=True)
-        ),
-        select(InstancePerson.instance_id).where(InstancePerson.id_number == exact),
-    )
+    persons = select(InstancePerson.instance_id)
+    return [
+        ProcessInstance.subject_name.contains(text, autoescape=True),
+        ProcessInstance.subject_id_number == exact,
+        ProcessInstance.business_key == exact,
+        ProcessInstance.id.in_(persons.where(InstancePerson.name.contains(text, autoescape=True))),
+        ProcessInstance.id.in_(persons.where(InstancePerson.id_number == exact)),
+    ]
 
 
 def known_statuses(definitions: Definitions) -> list[str]:
@@ -457,22 +459,10 @@ def list_instances(
 
 def _found(listed, q: str):
     """The ids of the forms in `listed` (a select of ids, the caller's scope and filters)
-    that `q` finds, as `_searched` finds them: one branch per way of finding a form, each
-    narrowed by the list's own conditions, so that a name matched by trigrams is kept or
-    dropped on the row already read instead of being looked up again by id."""
-    text, exact = q.strip(), q.strip().upper()
-    persons = select(InstancePerson.instance_id)
-    return union(
-        listed.where(ProcessInstance.subject_name.contains(text, autoescape=True)),
-        listed.where(ProcessInstance.subject_id_number == exact),
-        listed.where(ProcessInstance.business_key == exact),
-        listed.where(
-            ProcessInstance.id.in_(
-                persons.where(InstancePerson.name.contains(text, autoescape=True))
-            )
-        ),
-        listed.where(ProcessInstance.id.in_(persons.where(InstancePerson.id_number == exact))),
-    )
+    that `q` finds: one branch per way of finding a form, each narrowed by the list's own
+    conditions, so that a name matched by trigrams is kept or dropped on the row already
+    read instead of being looked up again by id."""
+    return union(*(listed.where(way) for way in _search_ways(q)))
 
 
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:

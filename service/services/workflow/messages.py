@@ -244,12 +244,14 @@ def recipients_of(
     """The active admins of the unit and the members' own accounts: (account id, email,
     mobile — a member's from the member record)."""
     query = _recipients(unit_id, member_ids)
-    if query is None:
-        return []
-    return [
-        (a, email, mobile or member_mobile)
-        for a, email, mobile, member_mobile in session.execute(query)
-    ]
+    return [_recipient(r) for r in session.execute(query)] if query is not None else []
+
+
+def _recipient(row) -> tuple[int, str | None, str | None]:
+    """(account id, email, mobile) of a `_recipients` row: a member's mobile if the account
+    has none."""
+    account_id, email, mobile, member_mobile = row[:4]
+    return account_id, email, mobile or member_mobile
 
 
 def _recipients(unit_id: int | None, member_ids: list[int], *columns) -> Select | None:
@@ -312,9 +314,7 @@ def after_move(
     found = list(session.execute(query)) if query is not None else []
     if not found:
         return
-    recipients = [
-        (a, email, mobile or member_mobile) for a, email, mobile, member_mobile, _ in found
-    ]
+    recipients = [_recipient(r) for r in found]
     values = {
         "business_key": row.business_key,
         "process_name": process_name,
