@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from PIL import Image
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import create_app
 from service.config import load_config
@@ -537,8 +537,31 @@ class Live:
         return self.app.test_client()
 
 
+class _ClosingHandler(WSGIRequestHandler):
+    """Closes the response when the browser drops the connection.
+
+    Werkzeug's development server skips the response's close() when reading the rest of a
+    dropped request fails, so a static file's handle would be left to the garbage
+    collector (a ResourceWarning, an error under our warning filter)."""
+
+    def connection_dropped(self, error, environ=None):
+        body = (environ or {}).get("tests.response")
+        if hasattr(body, "close"):
+            body.close()
+
+
+def _keeping_response(app):
+    def wsgi(environ, start_response):
+        environ["tests.response"] = body = app(environ, start_response)
+        return body
+
+    return wsgi
+
+
 def serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, _keeping_response(app), threaded=True, request_handler=_ClosingHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server
