@@ -135,6 +135,7 @@ def _predict_again(inst: Instance, again: list[tuple[str, dict[str, int], list[s
         task._children.sort(
             key=lambda c: rank.get(workflow.get_task_from_id(c).task_spec.name, len(rank))
         )
+    inst.changed()
 
 
 def migrate_state(

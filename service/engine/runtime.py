@@ -8,6 +8,7 @@ the spec of the instance's definition version, which the catalogue already holds
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -212,6 +213,18 @@ class Instance:
         workflow.script_engine = defn.scripts.engine(self.now)
         self.facts: dict[str, Any] = {}  # this request's facts (see REQUEST_FACT_KEYS)
         self._end_reached: tuple[str | None] | None = None  # end_event, once finished
+        # what walks of the task tree found, kept until the engine moves: a move asks for
+        # the ready tasks, the status and the data several times over an unchanged tree
+        self._walks: dict[str, Any] = {}
+
+    def _walked(self, key: str, walk: Callable[[], Any]) -> Any:
+        if key not in self._walks:
+            self._walks[key] = walk()
+        return self._walks[key]
+
+    def changed(self) -> None:
+        """Forget what the task tree held: for code that changes `workflow` directly."""
+        self._walks.clear()
 
     def _take_facts(self, data: dict[str, Any]) -> dict[str, Any]:
         """Data without the request's facts, which are kept aside for this engine run."""
@@ -250,18 +263,21 @@ class Instance:
             raise _wrap(self.defn, exc) from exc
         finally:
             REQUEST_FACTS.reset(facts)
+            self.changed()
 
     def _record(self, task) -> None:
         spec = task.task_spec
         if type(spec).__name__ in _SYSTEM_STEPS:
             self.system_steps.append({"id": spec.name, "name": spec.bpmn_name or spec.name})
 
+    def _ready(self) -> list[Task]:
+        return self._walked(
+            "ready", lambda: self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        )
+
     def ready_tasks(self) -> list[ReadyTask]:
         """User tasks that wait for a person, in diagram order."""
-        return [
-            ReadyTask(str(t.id), t.task_spec.name, t.data)
-            for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-        ]
+        return [ReadyTask(str(t.id), t.task_spec.name, t.data) for t in self._ready()]
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete one ready user task with form data and run to the next wait state."""
@@ -271,6 +287,7 @@ class Instance:
             task = None
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(engine_task_id)
+        self.changed()
         task.set_data(**self._take_facts(data))
         token = REQUEST_FACTS.set(self.facts)
         try:
@@ -304,6 +321,9 @@ class Instance:
     @property
     def status(self) -> str:
         """The status label the unit sees: from the ready user task or the end event."""
+        return self._walked("status", self._status)
+
+    def _status(self) -> str:
         if self.finished:
             return self.defn.end_status.get(self.end_event or "", "已结束")
         labels = [
@@ -323,7 +343,10 @@ class Instance:
     @property
     def data(self) -> dict:
         """The instance's current business data."""
-        ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return self._walked("data", self._data)
+
+    def _data(self) -> dict:
+        ready = self._ready()
         if ready:
             return ready[0].data
         if self.workflow.completed:
