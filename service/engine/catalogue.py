@@ -662,14 +662,11 @@ def _where_referenced(files: dict[str, str], default: str, exc: UnresolvableSche
 
 
 def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files_of_forms):
-    """For each task's form: a validator, and the schema with every $ref resolved."""
+    """For each task's form: the schema with every $ref resolved, and a validator of it
+    (what clients see; validating it follows no references: twice as fast as the form
+    with its $refs to common.schema.json)."""
     problems: list[Problem] = []
-    validators: dict[str, Draft202012Validator] = {}
     resolved: dict[str, dict] = {}
-    for task_id, schema in schemas.items():
-        validators[task_id] = Draft202012Validator(
-            schema, registry=registry, format_checker=FORMAT_CHECKER
-        )
     for task_id, schema in schemas.items():
         try:
             resolved[task_id] = dereference(schema, registry)
@@ -680,6 +677,10 @@ def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files
             problems.append(Problem(name, task_id, line, str(exc)))
     if problems:
         raise DefinitionError(problems)
+    validators = {
+        task_id: Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+        for task_id, schema in resolved.items()
+    }
     return validators, resolved
 
 
