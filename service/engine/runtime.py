@@ -307,16 +307,18 @@ class Instance:
         """The id of the end event reached, when finished."""
         if self._end_reached is not None:
             return self._end_reached[0]
-        end = None
-        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
-            if task.task_spec.name in self.defn.end_status:
-                end = task.task_spec.name
-                break
+        end = self._walked("end", self._end_event)
         # a finished workflow no longer changes: look once (a step recorded per person of
         # a form of 200 would otherwise walk the whole tree 200 times)
         if self.finished:
             self._end_reached = (end,)
         return end
+
+    def _end_event(self) -> str | None:
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+            if task.task_spec.name in self.defn.end_status:
+                return task.task_spec.name
+        return None
 
     @property
     def status(self) -> str:
