@@ -233,3 +233,20 @@ def test_a_built_definition_cannot_be_changed(clock_probe):
     with pytest.raises(dataclasses.FrozenInstanceError):
         clock_probe.decisions = None
     assert clock_probe.name == "时钟测试"
+
+
+def test_what_the_instance_reports_follows_each_move(clock_probe):
+    """The ready tasks, status and data are kept between moves, never across one."""
+    paid = Instance.start(clock_probe, {"id_number": BORN_1999}, NEAR)
+    expired = Instance.load(clock_probe, paid.dumps(), NEAR)
+    for inst in (paid, expired):  # read before each moves
+        assert [t.name for t in inst.ready_tasks()] == ["unit_pay"]
+        assert (inst.status, inst.finished, inst.data.get("paid")) == ("待缴费", False, None)
+
+    [task] = paid.ready_tasks()
+    paid.complete(task.id, {"paid": True})
+    assert (paid.ready_tasks(), paid.finished, paid.status) == ([], True, "已结束")
+    assert paid.data["paid"] is True
+
+    assert expired.fire_timers(FAR_AHEAD) == [{"name": "缴费期限", "correlation": None}]
+    assert (expired.ready_tasks(), expired.finished, expired.status) == ([], True, "已结束")
