@@ -10,6 +10,10 @@ lifecycle, measured with time.perf_counter, of:
   (c) the REST API through Flask's test client, on SQLite and on PostgreSQL
       (signed in once per role; each reply's open_tasks[0] gives the next task).
 
+Beside each it prints this process's CPU milliseconds per lifecycle and the function calls
+of one more lifecycle (cProfile's count: what a neighbour's load cannot move, so two
+versions of the code compare fairly on a shared machine), and the ratios of all three.
+
 Each application has its own valid resident ID (one join application per person); the
 materials and fee voucher are uploaded once and reused. Databases are fresh, built by the
 migrations; for PostgreSQL a private database memberflow_bench_<pid> is created on
@@ -23,10 +27,12 @@ Run:  python scripts/bench_lifecycle.py [--runs 30] [--warmup 3]
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import itertools
 import logging
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -120,9 +126,11 @@ def png_bytes() -> bytes:
 
 class Samples(list):
     """Wall-clock milliseconds per lifecycle; `cpu`: this process's CPU milliseconds of each
-    (the Flask app runs in this process, PostgreSQL does not), steadier on a shared machine."""
+    (the Flask app runs in this process, PostgreSQL does not), steadier on a shared machine;
+    `calls`: the Python function calls of one more lifecycle, the same on a busy machine."""
 
     cpu: list[float]
+    calls: int
 
 
 def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> Samples:
@@ -136,7 +144,16 @@ def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> Samples:
         lifecycle()
         samples.append((time.perf_counter() - t0) * 1000)
         samples.cpu.append((time.process_time() - c0) * 1000)
+    samples.calls = python_calls(lifecycle)
     return samples
+
+
+def python_calls(lifecycle: Callable[[], None]) -> int:
+    """The function calls (Python's and built-in ones) of one lifecycle, counted by cProfile:
+    a figure the neighbours' load does not move, to compare two versions of the code."""
+    profile = cProfile.Profile()
+    profile.runcall(lifecycle)
+    return pstats.Stats(profile).total_calls
 
 
 def engine_lifecycle(defn) -> None:
@@ -372,12 +389,15 @@ def on_app(url: str, workdir: Path, bench, runs: int, warmup: int) -> list[float
 def report(results: dict[str, list[float]]) -> None:
     print(
         f"\n{'lifecycle (start + 5 tasks)':<28}{'median ms':>11}{'p90 ms':>10}{'runs':>7}"
-        f"{'CPU ms':>9}"
+        f"{'CPU ms':>9}{'calls':>9}"
     )
     for label, xs in results.items():
         p90 = statistics.quantiles(xs, n=10)[-1] if len(xs) > 1 else xs[0]
         cpu = statistics.median(getattr(xs, "cpu", None) or [float("nan")])
-        print(f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}{cpu:>9.1f}")
+        print(
+            f"{label:<28}{statistics.median(xs):>11.1f}{p90:>10.1f}{len(xs):>7}{cpu:>9.1f}"
+            f"{getattr(xs, 'calls', 0):>9}"
+        )
     base_key = "(a) engine, in memory"
     base = statistics.median(results[base_key])
     print("\nratios of medians:")
@@ -392,7 +412,10 @@ def report(results: dict[str, list[float]]) -> None:
             if key in results
             else "skipped"
         )
-        print(f"  {label:<20}{ratio:>8}   (CPU of this process: {cpu})")
+        calls = (
+            f"{results[key].calls / results[base_key].calls:.1f}" if key in results else "skipped"
+        )
+        print(f"  {label:<20}{ratio:>8}   (CPU of this process: {cpu}; function calls: {calls})")
     if "(c) PostgreSQL, no fsync" in results:
         ratio = statistics.median(results["(c) PostgreSQL, no fsync"]) / base
         print(f"  {'(c PG, no fsync)/(a)':<20}{ratio:>8.1f}   (diagnostic: synchronous_commit=off)")
