@@ -125,6 +125,15 @@ class InstanceSchema(Schema):
     unit_name = fields.String(allow_none=True, metadata={"description": "单位名称（列表中）"})
     person_count = fields.Integer(metadata={"description": "报名人数"})
     amount = fields.String(allow_none=True, metadata={"description": "金额总计（有缴费单时）"})
+    agency_name = fields.String(allow_none=True, metadata={"description": "初审机构（列表中）"})
+    member_levels = fields.List(
+        fields.String(),
+        metadata={"description": "入会申请的会员级别：普通会员、专业会员（列表中；其他业务为空）"},
+    )
+    returned_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "退回原因：表单最近一次审核为退回时的审核意见（列表中）"},
+    )
 
 
 class ApprovalStepSchema(Schema):

@@ -308,6 +308,8 @@ class ProcessInstance(Base):
     subject_id_number: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     subject_lock: Mapped[str | None] = mapped_column(sa.String(40))
     person_count: Mapped[int] = mapped_column(default=1)
+    # the membership levels a join applies for, as its list shows them (普通会员、专业会员)
+    member_levels: Mapped[str | None] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(20))
     state: Mapped[str] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)

@@ -69,6 +69,12 @@ def joined_levels(data: dict) -> list[str]:
     return [level for level in LEVELS if level in asked]
 
 
+def listed_levels(data: dict) -> str | None:
+    """The levels a join applies for as the instance row keeps them for its list
+    (`process_instances.member_levels`): 普通会员、专业会员, or None (none chosen yet)."""
+    return "、".join(joined_levels(data)) or None
+
+
 def grant_membership(c: Change, member: Member, level: str, new: bool = False) -> Membership:
     """The member holds `level` from today for its policy term (a lapsed or cancelled
     membership of that level starts again); `new`: the member was just created, so it has

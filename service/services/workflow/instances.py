@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select, union
+from sqlalchemy import case, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
+    Agency,
     AuditRecord,
     Bill,
     InstancePerson,
@@ -21,7 +22,16 @@ from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition, EngineError, Instance
-from service.services.workflow import audit, bills, files, incidents, moving, numbers, persons
+from service.services.workflow import (
+    audit,
+    bills,
+    effects,
+    files,
+    incidents,
+    moving,
+    numbers,
+    persons,
+)
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
@@ -137,6 +147,7 @@ def _start(
         subject_name=payload.get("name"),
         subject_id_number=payload.get("id_number"),
         subject_lock=str(payload.get(lock_field)) if lock_field else None,
+        member_levels=effects.listed_levels(inst.data),
         status=inst.status,
         state=inst.dumps(),
         finished=inst.finished,
@@ -295,6 +306,7 @@ LIST_COLUMNS = (
     ProcessInstance.updated_at,
     ProcessInstance.finished_at,
     ProcessInstance.person_count,
+    ProcessInstance.member_levels,
 )
 
 
@@ -422,9 +434,17 @@ def list_instances(
     counted = select(func.count()).select_from(counted.limit(LIST_COUNTED + 1).subquery())
     counted = counted.scalar_subquery()
     rows = uow.session.execute(
-        select(*LIST_COLUMNS, Unit.name.label("unit_name"), Bill.amount, counted.label("total"))
+        select(
+            *LIST_COLUMNS,
+            Unit.name.label("unit_name"),
+            Agency.name.label("agency_name"),
+            returned_reason().label("returned_reason"),
+            Bill.amount,
+            counted.label("total"),
+        )
         .join(ids, ids.c.id == ProcessInstance.id)
         .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .outerjoin(Agency, Agency.id == ProcessInstance.agency_id)
         .outerjoin(Bill, Bill.instance_id == ProcessInstance.id)
         .order_by(newest)
     ).all()
@@ -439,6 +459,9 @@ def list_instances(
         item.update(
             open_tasks=tasks[r.id],
             unit_name=r.unit_name,
+            agency_name=r.agency_name,
+            member_levels=r.member_levels.split("、") if r.member_levels else [],
+            returned_reason=r.returned_reason,
             person_count=r.person_count,
             amount=f"{r.amount:.2f}" if r.amount is not None else None,
         )
@@ -455,6 +478,22 @@ def list_instances(
         if more
         else None,
     }
+
+
+def returned_reason():
+    """退回原因, as a column of a list row: the remark of the form's last decision on a task
+    when that decision was a return (a form resubmitted or approved since has none). Read
+    backwards along the audit trail's (instance_id, id) index, within the page's query."""
+    return (
+        select(case((AuditRecord.action == "return", func.coalesce(AuditRecord.remark, ""))))
+        .where(
+            AuditRecord.instance_id == ProcessInstance.id,
+            AuditRecord.action.in_(("complete", "return")),
+        )
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _found(listed, q: str):

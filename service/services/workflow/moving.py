@@ -29,7 +29,7 @@ from service.db.uow import UnitOfWork
 from service.engine import Definition, Instance
 from service.services.workflow import audit, bills, learning_waits
 from service.services.workflow.context import Context
-from service.services.workflow.effects import apply_effects
+from service.services.workflow.effects import apply_effects, listed_levels
 from service.services.workflow.messages import Messages, after_move, load_templates
 
 
@@ -81,6 +81,9 @@ class Move:
         session, row, inst, defn, now = self.session, self.row, self.inst, self.defn, self.now
         row.state, row.status = inst.dumps(), inst.status
         row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
+        levels = listed_levels(inst.data)
+        if levels != row.member_levels:  # the join list's 申请普通会员 / 申请专业会员
+            row.member_levels = levels
         if inst.finished:
             row.finished_at = now
             apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
