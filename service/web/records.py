@@ -37,9 +37,11 @@ def index(who):
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
     statuses = instances.known_statuses(c.definitions)
+    picked = c.definitions.current.get(filters.get("key") or "")
     html = render_template(
         "records/index.html",
         listing=listing,
+        join_list=picked is not None and _asks_levels(picked),
         summary=summary,
         statuses=[s for s in statuses if s in summary["counts"] or s in instances.STATUS_ORDER],
         processes=sorted((k, d.name) for k, d in c.definitions.current.items()),
@@ -49,6 +51,13 @@ def index(who):
         pages=lists.page_count(listing),
     )
     return html, 422 if errors else 200
+
+
+def _asks_levels(defn) -> bool:
+    """Whether a business's forms ask for the membership level (a join): its list then has
+    the manual's 申请普通会员, 申请专业会员, 退回原因 and 初审机构 columns."""
+    asked = [defn.start_fields, *(t.fields for t in defn.user_tasks.values())]
+    return any("member_level" in fields for fields in asked)
 
 
 @bp.route("/<int:instance_id>")

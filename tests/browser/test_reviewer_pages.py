@@ -88,6 +88,16 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     row = unit_page.locator("table.grid tbody tr", has_text=case["business_key"])
     expect(row.locator(".badge")).to_have_text("退回")
     assert_labelled(unit_page)
+    # the join list (one business type picked) has the manual's columns: levels, why, agency
+    unit_page.get_by_label("业务类型").select_option(label="个人会员入会申请")
+    unit_page.get_by_role("button", name="查询").click()
+    expect(unit_page.locator("table.grid thead")).to_contain_text(
+        "申请普通会员申请专业会员退回原因初审机构"
+    )
+    row = unit_page.locator("table.grid tbody tr", has_text=case["business_key"])
+    expect(row.locator("td.reason")).to_have_text("学历证书照片不清晰，请重新上传")
+    expect(row.locator("td.center").first).to_have_text("是")
+    expect(row).to_contain_text("广州市建设监理行业协会")
     row.get_by_role("link", name=case["business_key"]).click()
     expect(unit_page.locator(".timeline")).to_contain_text("学历证书照片不清晰，请重新上传")
 

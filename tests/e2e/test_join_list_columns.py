@@ -1,0 +1,103 @@
+"""The join list's own columns (UI.md, the manual's screenshots): 申请普通会员, 申请专业会员,
+退回原因 and 初审机构, in GET /instances and on the 业务查询 page, on SQLite and PostgreSQL.
+The list reads them from the instance row and the audit trail, never the engine state."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from conftest import form_values, open_task
+from test_member_join_api import approve_to_end, complete, start_join, step
+from test_pages_http import sign_in
+
+from service.db import db
+from service.domain.validation import make_resident_id
+
+AGENCY = "广州市建设监理行业协会"
+
+
+def listed(client, headers, **params) -> dict[int, dict]:
+    reply = client.get("/api/v1/instances", headers=headers, query_string=params)
+    assert reply.status_code == 200, reply.get_json()
+    return {item["id"]: item for item in reply.get_json()["items"]}
+
+
+def test_a_join_lists_its_levels_its_agency_and_why_it_was_returned(app, client, login, world):
+    waiting = start_join(client, login, id_number=make_resident_id("44010619850315231"))
+    ordinary = start_join(client, login, id_number=make_resident_id("44010619860412102"))
+    pro = start_join(client, login, id_number=make_resident_id("44010619870523303"))
+    # `waiting` is not pre-reviewed: no level chosen yet
+    approve_to_end(client, login, ordinary["id"], stop_at="agency_review")
+    approve_to_end(client, login, pro["id"], level="专业会员", stop_at="agency_review")
+
+    rows = listed(client, login("association"), key="member_join")
+    assert rows[waiting["id"]]["member_levels"] == []
+    assert rows[ordinary["id"]]["member_levels"] == ["普通会员"]
+    assert rows[pro["id"]]["member_levels"] == ["专业会员"]
+    assert {r["agency_name"] for r in rows.values()} == {AGENCY}
+    assert all(r["returned_reason"] is None for r in rows.values())
+
+    # the agency returns one with its reason: the list says why, until the unit resubmits
+    task = open_task(client, login("agency"), ordinary["id"])
+    complete(
+        client, login("agency"), task["id"], {"decision": "return", "remark": "学历证明不清晰"}
+    )
+    rows = listed(client, login("unit"), key="member_join")
+    assert rows[ordinary["id"]]["status"] == "退回"
+    assert rows[ordinary["id"]]["returned_reason"] == "学历证明不清晰"
+    assert rows[pro["id"]]["returned_reason"] is None
+
+    # resubmitted for both levels at once (manual §3.2): the reason goes, the levels follow
+    resubmitted = step(
+        client,
+        login,
+        ordinary["id"],
+        "unit",
+        {
+            **form_values(client, login("unit"), ordinary["id"]),
+            "member_level": "普通会员",
+            "member_levels": ["普通会员", "专业会员"],
+        },
+        "unit_resubmit",
+    )
+    assert resubmitted["status"] == "机构初审中"
+    row = listed(client, login("agency"), key="member_join")[ordinary["id"]]
+    assert row["returned_reason"] is None
+    assert row["member_levels"] == ["普通会员", "专业会员"]
+
+    # the row holds what the list shows; a business without levels lists none
+    with app.app_context():
+        kept = dict(
+            db.session.execute(sa.text("SELECT id, member_levels FROM process_instances")).all()
+        )
+    assert kept == {
+        waiting["id"]: None,
+        ordinary["id"]: "普通会员、专业会员",
+        pro["id"]: "专业会员",
+    }
+
+
+def test_the_join_list_page_has_the_manuals_columns(client, login, world):
+    returned = start_join(client, login)
+    approve_to_end(client, login, returned["id"], stop_at="agency_review")
+    task = open_task(client, login("agency"), returned["id"])
+    complete(client, login("agency"), task["id"], {"decision": "return", "remark": "照片模糊"})
+    sign_in(client, world.logins["association"])
+
+    page = client.get("/forms?key=member_join").get_data(as_text=True)
+    heads = re.findall(r"<th>([^<]+)</th>", page)
+    assert heads[:7] == [
+        "序号",
+        "状态",
+        "申请普通会员",
+        "申请专业会员",
+        "退回原因",
+        "初审机构",
+        "姓名",
+    ]
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert "照片模糊" in body and AGENCY in body and ">是<" in body
+
+    other = client.get("/forms").get_data(as_text=True)  # all businesses: the usual columns
+    assert "申请普通会员" not in other and "报名人数" in other
