@@ -5,7 +5,7 @@ any timing, both dropped at the end) is filled in bulk by SQL as `bench_workbenc
 fills it: four agencies, 400 units, the forms of the nine business types, a fifth of them
 in review with one open task each (200 at 1k, 20,000 at 100k), the rest finished with
 three completed review tasks, persons listed on the multi-person forms, a tenth of the
-association's open tasks claimed.
+association's open tasks claimed, and their audit trail (which the lists read 退回原因 from).
 
 Then, through the real app (Flask's test client: routing, bearer token, use cases, SQL,
 JSON; no network), as the agency reviewer of one city and as the association reviewer who

@@ -3,7 +3,9 @@
 A private PostgreSQL database (created beside the test server and dropped at the end) is
 filled in bulk by SQL: four agencies, 400 units, 100,000 forms of the nine business types
 (20,000 in review, each with one open task; the rest finished, each with three completed
-review tasks), persons listed on the multi-person forms, a tenth of the open tasks claimed.
+review tasks), persons listed on the multi-person forms, a tenth of the open tasks claimed,
+the audit trail (a start per form, a completion per completed task, a return on one open
+form in ten) and the levels the joins apply for.
 Then each workbench page is requested through the real app (Flask's test client: routing,
 session, use cases, SQL and the Jinja templates; no network) as the agency reviewer who
 sees one city, the association reviewer who sees all and finance, and the time of each
@@ -177,6 +179,42 @@ FROM process_instances p WHERE p.id > :open
                 ),
                 {"open": open_count},
             )
+        # the audit trail the lists read 退回原因 from: a start per form, a completion per
+        # completed task, and one open form in ten returned once before it was resubmitted
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_records (instance_id, actor_name, action, status_after, at) "
+                "SELECT id, '单位管理员', 'start', status, submitted_at FROM process_instances"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_records (instance_id, user_task_id, actor_id, actor_name, "
+                "action, task_name, decision, remark, status_after, at) "
+                "SELECT t.instance_id, t.id, t.completed_by, '审核员', 'complete', t.task_name, "
+                "'approve', '同意', t.status_label, t.completed_at FROM user_tasks t "
+                "WHERE t.state = 'completed' ORDER BY t.completed_at"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_records (instance_id, actor_name, action, task_name, "
+                "decision, remark, status_after, at) "
+                "SELECT id, '初审员', 'return', 'agency_review', 'return', '学历证明不清晰', "
+                "'退回', submitted_at + interval '1 hour' FROM process_instances "
+                "WHERE id <= :open AND id % 10 = 3"
+            ),
+            {"open": open_count},
+        )
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("process_instances")}
+        if "member_levels" in columns:  # the join list's levels (migration 0018)
+            conn.execute(
+                sa.text(
+                    "UPDATE process_instances SET member_levels = CASE WHEN id % 7 = 0 "
+                    "THEN '普通会员、专业会员' ELSE '普通会员' END "
+                    "WHERE process_key = 'member_join'"
+                )
+            )
         conn.execute(
             sa.text(
                 "INSERT INTO instance_persons (instance_id, id_number, name, line, position) "
@@ -185,7 +223,13 @@ FROM process_instances p WHERE p.id > :open
                 "generate_series(1, 5) n WHERE n <= p.person_count AND p.person_count > 1"
             )
         )
-        for table in ("process_instances", "user_tasks", "instance_persons", "units"):
+        for table in (
+            "process_instances",
+            "user_tasks",
+            "instance_persons",
+            "units",
+            "audit_records",
+        ):
             conn.execute(
                 sa.text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
