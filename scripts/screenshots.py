@@ -171,6 +171,7 @@ def pages(s: Shooter, app) -> None:
         reassign.first.click()
         s.shot(page, "secretariat_reassign")
     s.shot(page, "secretariat_forms_returned", "/forms?status=" + "退回")
+    s.shot(page, "secretariat_join_list", "/forms?key=member_join")
     secretariat_pages(s, page)
     # --- a designer: the catalogue, a process's versions, the deploy page --------------------
     page.context.clear_cookies()
