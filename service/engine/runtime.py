@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -19,15 +21,16 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     TaskConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.serializer.helpers import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task, TaskState
-from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from service.engine.budget import ScriptLimitExceeded
 from service.engine.catalogue import Definition
@@ -57,8 +60,89 @@ class _Workflow(BpmnWorkflow):
     """
 
     def update_waiting_tasks(self) -> None:
-        if any(task.state == TaskState.WAITING for task in self.tasks.values()):
-            super().update_waiting_tasks()
+        waiting = TaskState.WAITING
+        for task in self.tasks.values():  # a loop, not any(…): no call per task
+            if task._state == waiting:
+                super().update_waiting_tasks()
+                return
+
+
+# values the registry passes on as they are (none of these classes is registered: checked
+# when the serializer is made)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+class _Registry(DefaultRegistry):
+    """SpiffWorkflow's registry, converting and restoring data in fewer calls.
+
+    Its `convert` and `restore` give exactly what DefaultRegistry's give: a dict is cleaned
+    of callables and modules at every level and its values converted, a list, tuple or set
+    keeps its class, a registered object goes through its converter, anything else is
+    passed on as it is. They only skip, for the plain values most data holds (strings,
+    numbers, None), the class look-ups, the cleaning and the nested call per value that
+    SpiffWorkflow's generic versions make (most of a state's saving and loading).
+    """
+
+    def convert(self, obj):
+        cls = obj.__class__
+        if cls in _PLAIN:
+            return obj
+        if self._encoder_mode:
+            return self._convert_for_encoder(obj)
+        if isinstance(obj, dict):  # DefaultRegistry.clean, then DictionaryConverter.convert
+            converted = {}
+            for key, value in obj.items():
+                if value.__class__ in _PLAIN:
+                    converted[key] = value
+                elif not callable(value) and not isinstance(value, ModuleType):
+                    converted[key] = self.convert(value)
+            return converted
+        typename = self.typenames.get(cls)
+        if typename in self.convert_to_dict:
+            return self.convert_to_dict[typename](obj)
+        if isinstance(obj, (list, tuple, set)):
+            return cls([item if item.__class__ in _PLAIN else self.convert(item) for item in obj])
+        return obj
+
+    def restore(self, val, **kwargs):
+        cls = val.__class__
+        if cls in _PLAIN:
+            return val
+        if cls is dict and "typename" not in val:
+            restored = {}
+            for key, value in val.items():
+                restored[key] = (
+                    value if value.__class__ in _PLAIN else self.restore(value, **kwargs)
+                )
+            return restored
+        if cls is list:
+            return [
+                item if item.__class__ in _PLAIN else self.restore(item, **kwargs) for item in val
+            ]
+        return super().restore(val, **kwargs)
+
+
+def _uuid(text: str, parsed: dict[str, UUID]) -> UUID:
+    """The UUID of `text`: of the state's task ids (`parsed`, each parsed once: an id is
+    also its parent's child, its children's parent and its key), or parsed now."""
+    return parsed[text] if text in parsed else UUID(text)
+
+
+def _copy_data(data: dict) -> dict:
+    """What SpiffWorkflow's DeepMerge.merge({}, data) returns: a dict of data's values, its
+    dicts, lists and sets copied (shallowly)."""
+    copied = {}
+    for key, value in data.items():
+        cls = value.__class__
+        if cls in _PLAIN:
+            copied[key] = value
+        elif cls is dict or cls is list or cls is set:
+            copied[key] = value.copy()
+        elif isinstance(value, (dict, list, set)):
+            copied[key] = copy(value)
+        else:
+            copied[key] = value
+    return copied
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -77,12 +161,40 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        parsed = {key: UUID(key) for key in dct["tasks"]}
+        workflow.tasks = self._tasks_from_dict(dct["tasks"], workflow, parsed)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"], parsed))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+    def _tasks_from_dict(self, tasks: dict, workflow, parsed: dict[str, UUID]) -> dict:
+        """mapping_from_dict(tasks, UUID, workflow=workflow), each id parsed once."""
+        task_converter = self.registry.task_converter
+        typename = task_converter.typename
+        restored = {}
+        for key, value in tasks.items():
+            if value.__class__ is dict and value.get("typename") == typename:
+                task = task_converter.from_dict(value, workflow, parsed)
+            else:
+                task = self.registry.restore(value, workflow=workflow)
+            restored[parsed[key]] = task
+        return restored
+
+    def mapping_to_dict(self, mapping, **kwargs):
+        """BpmnConverter's, with each Task converted directly (its id string is its key)."""
+        task_converter = self.registry.task_converter
+        typename = task_converter.typename
+        converted = {}
+        for key, value in mapping.items():
+            if value.__class__ is Task and key is value.id and not kwargs:
+                dct = task_converter.to_dict(value)
+                dct["typename"] = typename
+                converted[dct["id"]] = dct
+            else:
+                converted[str(key)] = self.registry.convert(value, **kwargs)
+        return converted
 
 
 def _owner(task: Task) -> Task | None:
@@ -101,43 +213,85 @@ class _DeltaTaskConverter(TaskConverter):
     (learning) would then store the whole form once per person: a state that grows with
     the square of the persons. Here that first task is stored as its change from the task
     that started the sub-process (for a learning branch: nothing at all).
+
+    Saving and loading read and write what SpiffWorkflow's TaskConverter does, with its
+    steps written out here (fewer calls: a state holds a few dozen tasks).
     """
 
+    def __init__(self, target_class, registry, typename=None):
+        super().__init__(target_class, registry, typename)
+        registry.task_converter = self  # the workflow converter restores tasks directly
+
     def to_dict(self, task: Task) -> dict:
-        base = task.parent or _owner(task)
+        parent_id = task._parent
+        base = task.workflow.tasks.get(parent_id) if parent_id is not None else None
         if base is None:
-            data, delta = self.registry.convert(task.data), {}
+            base = _owner(task)
+        convert = self.registry.convert
+        if base is None:
+            data, delta = convert(task.data), {}
         else:
-            updates = DeepMerge.get_updated_keys(base.data, task.data)
+            before, after = base.data, task.data
+            updates = {
+                key: value
+                for key, value in after.items()
+                if key not in before or value != before[key]
+            }
             data = {}
             delta = {
-                "updates": self.registry.convert(updates),
-                "deletions": DeepMerge.get_deleted_keys(base.data, task.data),
+                "updates": convert(updates),
+                "deletions": [key for key in before if key not in after],
             }
-            if task._parent is None:
+            if parent_id is None:
                 delta["from_owner"] = True
         return {
             "id": str(task.id),
-            "parent": str(task._parent) if task._parent is not None else None,
+            "parent": str(parent_id) if parent_id is not None else None,
             "children": [str(child) for child in task._children],
             "last_state_change": task.last_state_change,
-            "state": task.state,
+            "state": task._state,
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data),
+            "internal_data": convert(task.internal_data),
             "data": data,
             "delta": delta,
         }
 
-    def from_dict(self, dct: dict, workflow) -> Task:
-        task = super().from_dict(dct, workflow)
-        delta = dct.get("delta") or {}
-        if delta.get("from_owner"):  # the owner was restored first (parents before children)
-            data = DeepMerge.merge({}, _owner(task).data)
-            data.update(self.registry.restore(delta.get("updates", {})))
+    def from_dict(self, dct: dict, workflow, parsed: dict[str, UUID] | None = None) -> Task:
+        parsed = {} if parsed is None else parsed  # (a sub-process's tasks: parsed here)
+        restore = self.registry.restore
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(
+            workflow, task_spec, state=dct["state"], id=_uuid(dct["id"], parsed)
+        )
+        parent_id = dct["parent"]
+        task._parent = _uuid(parent_id, parsed) if parent_id is not None else None
+        task._children = [_uuid(child, parsed) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task._state & TaskState.WAITING:
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and delta.get("from_owner"):
+            # the owner was restored first (parents before children)
+            data = _copy_data(_owner(task).data)
+            data.update(restore(delta.get("updates", {})))
             for key in delta.get("deletions", []):
                 data.pop(key, None)
-            task.data = data
+        else:
+            parent = (
+                workflow.tasks.get(task._parent) if delta and task._parent is not None else None
+            )
+            if parent is not None:
+                data = _copy_data(parent.data)
+                data.update(restore(delta.get("updates", {})))
+                for key in delta.get("deletions", {}):
+                    if key in data:
+                        del data[key]
+            else:
+                data = restore(dct["data"])
+        task.data = data
         return task
 
 
@@ -146,13 +300,16 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[_Workflow] = _SpeclessWorkflowConverter  # registered last: states load as _Workflow
     config[Task] = _DeltaTaskConverter
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config, _Registry())
     registry.register(
         date,
         lambda d: {"value": d.isoformat()},
         lambda dct: date.fromisoformat(dct["value"]),
         "date",
     )
+    # _Registry passes these on unconverted; a converter registered for one would be skipped
+    assert not {dict, list, tuple, set, *_PLAIN} & set(registry.typenames)
+    assert isinstance(registry.task_converter, _DeltaTaskConverter)
     return BpmnWorkflowSerializer(registry)
 
 
@@ -315,10 +472,23 @@ class Instance:
         return end
 
     def _end_event(self) -> str | None:
+        # the walk yields only tasks of the workflow and its sub-processes: when none of
+        # those is a completed end event (an instance still running, mostly), skip it
+        if not self._may_have_ended():
+            return None
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
             if task.task_spec.name in self.defn.end_status:
                 return task.task_spec.name
         return None
+
+    def _may_have_ended(self) -> bool:
+        """Whether any task of the workflow or its sub-processes is a completed end event."""
+        ends, completed = self.defn.end_status, TaskState.COMPLETED
+        for workflow in (self.workflow, *self.workflow.subprocesses.values()):
+            for task in workflow.tasks.values():
+                if task._state & completed and task.task_spec.name in ends:
+                    return True
+        return False
 
     @property
     def status(self) -> str:

@@ -194,6 +194,10 @@ def compile_script(source: str) -> Compiled:
     return Compiled(result.code, TICK in result.used_names)
 
 
+# what task data mostly holds: never a callable or a module, kept without asking _clean
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _clean(value: Any) -> bool:
     return not (callable(value) or isinstance(value, ModuleType))
 
@@ -259,7 +263,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         for key, value in scope.items():
             if key in self._reserved or key in external or key.startswith("_"):
                 continue
-            if _clean(value):
+            if type(value) in _PLAIN or _clean(value):
                 context[key] = frozen.thaw(value) if thaw else value
         return True
 
