@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from sqlalchemy import and_, exists, not_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, not_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -45,28 +45,61 @@ def _applicant(
 ) -> dict:
     """One applicant: already a member? another application of this process in flight?"""
     id_number = str(data.get("id_number") or "").strip().upper()
-    is_member = exists().where(  # a cancelled membership is none, though its end is ahead
-        Member.id_number == id_number,
-        Membership.member_id == Member.id,
-        Membership.valid_until >= today,
-        Membership.cancelled_on.is_(None),
-    )
-    in_flight = exists().where(
-        ProcessInstance.process_key == process_key,
-        ProcessInstance.subject_id_number == id_number,
-        ProcessInstance.finished.is_(False),
-    )
+    params = {
+        "applicant_id_number": id_number,
+        "applicant_today": today,
+        "applicant_process_key": process_key,
+    }
     if instance_id is not None:
-        in_flight = in_flight.where(ProcessInstance.id != instance_id)
-    # found in the unit's own records (its member, its join): the unit may be told so
-    member_here = is_member.where(Member.unit_id == unit_id)
-    join_here = in_flight.where(ProcessInstance.unit_id == unit_id)
-    row = session.execute(select(is_member, in_flight, member_here, join_here)).one()
+        params["applicant_instance_id"] = instance_id
+    if unit_id is not None:
+        params["applicant_unit_id"] = unit_id
+    query = _applicant_query(instance_id is not None, unit_id is not None)
+    row = session.execute(query, params).one()
     return {
         "is_member": bool(row[0]),
         "join_in_flight": bool(row[1]),
         "records_here": (not row[0] or bool(row[2])) and (not row[1] or bool(row[3])),
     }
+
+
+# `_applicant`'s query, built once per shape (with or without an instance and a unit) and
+# run with the applicant's values bound: building it anew cost more Python than running it
+_APPLICANT_QUERIES: dict[tuple[bool, bool], Select] = {}
+
+
+def _applicant_query(has_instance: bool, has_unit: bool) -> Select:
+    """Is the person a member, is an application in flight, and each in the unit itself.
+
+    Without a unit, the unit's conditions compare with None (`IS NULL`), as they did when
+    the query was built with the caller's values."""
+    found = _APPLICANT_QUERIES.get((has_instance, has_unit))
+    if found is not None:
+        return found
+    id_number = bindparam("applicant_id_number", type_=Member.id_number.type)
+    unit_id = bindparam("applicant_unit_id", type_=Member.unit_id.type) if has_unit else None
+    is_member = exists().where(  # a cancelled membership is none, though its end is ahead
+        Member.id_number == id_number,
+        Membership.member_id == Member.id,
+        Membership.valid_until >= bindparam("applicant_today", type_=Membership.valid_until.type),
+        Membership.cancelled_on.is_(None),
+    )
+    in_flight = exists().where(
+        ProcessInstance.process_key
+        == bindparam("applicant_process_key", type_=ProcessInstance.process_key.type),
+        ProcessInstance.subject_id_number == id_number,
+        ProcessInstance.finished.is_(False),
+    )
+    if has_instance:
+        in_flight = in_flight.where(
+            ProcessInstance.id != bindparam("applicant_instance_id", type_=ProcessInstance.id.type)
+        )
+    # found in the unit's own records (its member, its join): the unit may be told so
+    member_here = is_member.where(Member.unit_id == unit_id)
+    join_here = in_flight.where(ProcessInstance.unit_id == unit_id)
+    query = select(is_member, in_flight, member_here, join_here)
+    _APPLICANT_QUERIES[(has_instance, has_unit)] = query
+    return query
 
 
 def persons_on(data: dict) -> list[tuple[str, str | None]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -271,6 +271,29 @@ def _recipients(unit_id: int | None, member_ids: list[int], *columns) -> Select 
     )
 
 
+# after_move's query, built once per shape (whether the form has a unit, a member) and run
+# with the form's ids bound: building it anew cost more Python than running it
+_MOVE_QUERIES: dict[tuple[bool, bool], Select | None] = {}
+
+
+def _move_recipients(unit_id: int | None, member_id: int | None) -> tuple[Select | None, dict]:
+    """The query of the recipients of a move's messages and its values: `_recipients`,
+    with the unit's name riding along with each recipient (one statement, not two)."""
+    shape = (unit_id is not None, bool(member_id))
+    if shape not in _MOVE_QUERIES:
+        # no unit: compared as IS NULL, as the query built with the form's own None did
+        unit = bindparam("move_unit_id") if unit_id is not None else None
+        members = [bindparam("move_member_id", type_=Account.member_id.type)] if member_id else []
+        unit_name = select(Unit.name).where(Unit.id == unit).scalar_subquery()
+        _MOVE_QUERIES[shape] = _recipients(unit, members, unit_name)
+    params: dict = {}
+    if unit_id is not None:
+        params["move_unit_id"] = unit_id
+    if member_id:
+        params["move_member_id"] = member_id
+    return _MOVE_QUERIES[shape], params
+
+
 def _subject(row: ProcessInstance, data: dict) -> str:
     persons = data.get("persons")
     if isinstance(persons, list) and persons:
@@ -307,11 +330,8 @@ def after_move(
         kinds.append("approved")
     if not kinds:
         return
-    members = [row.member_id] if row.member_id else []
-    # the unit's name rides along with each recipient: one statement, not two
-    unit_name = select(Unit.name).where(Unit.id == row.unit_id).scalar_subquery()
-    query = _recipients(row.unit_id, members, unit_name)
-    found = list(session.execute(query)) if query is not None else []
+    query, params = _move_recipients(row.unit_id, row.member_id)
+    found = list(session.execute(query, params)) if query is not None else []
     if not found:
         return
     recipients = [_recipient(r) for r in found]

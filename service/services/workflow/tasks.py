@@ -9,8 +9,9 @@ and that the instance is still the version loaded; the engine never runs a task 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import Account, ProcessInstance, UserTask
@@ -287,35 +288,75 @@ def _take(
     (UPDATE … FROM process_instances … RETURNING both), so the move that follows loads it
     without a query; the caller holds on to it (the session's identity map keeps only weak
     references). SQLite returns the updated table's columns alone."""
-    taken = (
-        update(UserTask)
-        .where(
-            UserTask.id == task_id,
-            UserTask.state == "open",
-            or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id),
-            *task_scope(actor),
-        )
-        .values(
-            claimed_by=actor.id,
-            claimed_at=func.coalesce(UserTask.claimed_at, now),
-            state="completed",
-            completed_by=actor.id,
-            completed_at=now,
-        )
-    )
+    dialect = uow.session.get_bind().dialect.name
+    taken, params = _take_statement(dialect, actor), _take_params(actor, task_id, now)
     options = {"synchronize_session": False, "populate_existing": True}
-    if uow.session.get_bind().dialect.name == "postgresql":
-        taken = taken.where(UserTask.instance_id == ProcessInstance.id)
-        found = uow.session.execute(
-            taken.returning(UserTask, ProcessInstance), execution_options=options
-        ).first()
+    if dialect == "postgresql":
+        found = uow.session.execute(taken, params, execution_options=options).first()
         row, instance = found if found is not None else (None, None)
     else:  # SQLite's RETURNING names the updated table's columns alone
-        row = uow.session.scalars(taken.returning(UserTask), execution_options=options).first()
+        row = uow.session.scalars(taken, params, execution_options=options).first()
         instance = None
     if row is None:
         raise _why_not(_task(uow, actor, task_id), actor)
     return row, instance
+
+
+# `_take`'s UPDATE, built once per dialect and shape of the actor's scope (the statement
+# is the same for every request of that shape, its values bound when it runs): building
+# it anew was most of the Python the request's first statement cost
+_TAKE_STATEMENTS: dict[tuple, Any] = {}
+_SCOPE_FIELDS = ("id", "unit_id", "agency_id", "member_id")
+
+
+def _take_statement(dialect: str, actor: Actor):
+    """The UPDATE of `_take` for the actor's role; its values are `_take_params`.
+
+    A scope value the actor lacks (None) stays in the statement as None, so that it is
+    compared as `IS NULL`, as the statement built with the actor's own values compares it.
+    """
+    shape = (dialect, actor.role, *(getattr(actor, f) is None for f in _SCOPE_FIELDS))
+    found = _TAKE_STATEMENTS.get(shape)
+    if found is not None:
+        return found
+    bound = {
+        f: None if getattr(actor, f) is None else bindparam(f"take_actor_{f}")
+        for f in _SCOPE_FIELDS
+    }
+    scoped = Actor(bound["id"], actor.name, actor.role, **{f: bound[f] for f in _SCOPE_FIELDS[1:]})
+    now = bindparam("take_now", type_=UserTask.completed_at.type)
+    taken = (
+        update(UserTask)
+        .where(
+            UserTask.id == bindparam("take_task_id"),
+            UserTask.state == "open",
+            or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == scoped.id),
+            *task_scope(scoped),
+        )
+        .values(
+            claimed_by=scoped.id,
+            claimed_at=func.coalesce(UserTask.claimed_at, now),
+            state="completed",
+            completed_by=scoped.id,
+            completed_at=now,
+        )
+    )
+    if dialect == "postgresql":
+        taken = taken.where(UserTask.instance_id == ProcessInstance.id)
+        taken = taken.returning(UserTask, ProcessInstance)
+    else:
+        taken = taken.returning(UserTask)
+    _TAKE_STATEMENTS[shape] = taken
+    return taken
+
+
+def _take_params(actor: Actor, task_id: int, now) -> dict:
+    """The values `_take_statement`'s UPDATE runs with (the actor's own, not None)."""
+    params = {"take_task_id": task_id, "take_now": now}
+    for f in _SCOPE_FIELDS:
+        if getattr(actor, f) is not None:
+            params[f"take_actor_{f}"] = getattr(actor, f)
+    return params
 
 
 def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, data: dict) -> dict:
