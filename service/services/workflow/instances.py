@@ -170,7 +170,7 @@ def _start(
     persons.sync(uow.session, row, payload, new=True, locked=locked)
     first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
-    open_rows = first.save()
+    open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
     files.link_to_instance(uow, used, row.id, row.unit_id)
     uow.session.flush()
     view = _summary(row, defn.name)

@@ -76,10 +76,14 @@ class Move:
         if step.remark:
             self.remark = step.remark
 
-    def save(self) -> list[UserTask]:
-        """Persist the moved instance and mirror every consequence; its open task rows."""
+    def save(self, dumped: str | None = None) -> list[UserTask]:
+        """Persist the moved instance and mirror every consequence; its open task rows.
+
+        `dumped`: the engine state's text, when the caller has just made it (`inst.dumps()`)
+        and nothing has touched the engine since: it is saved instead of made again."""
         session, row, inst, defn, now = self.session, self.row, self.inst, self.defn, self.now
-        row.state, row.status = inst.dumps(), inst.status
+        row.state = dumped if dumped is not None else inst.dumps()
+        row.status = inst.status
         row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
         levels = listed_levels(inst.data)
         if levels != row.member_levels:  # the join list's 申请普通会员 / 申请专业会员
