@@ -85,9 +85,7 @@ class Move:
         row.state = dumped if dumped is not None else inst.dumps()
         row.status = inst.status
         row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
-        levels = listed_levels(inst.data)
-        if levels != row.member_levels:  # the join list's 申请普通会员 / 申请专业会员
-            row.member_levels = levels
+        row.member_levels = listed_levels(inst.data)  # the join list's 申请普通/专业会员
         if inst.finished:
             row.finished_at = now
             apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
