@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 from conftest import applicant_data, start_form, token_headers
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.db import db
 from service.db.models import AuditRecord, ProcessInstance, UserTask
@@ -52,6 +53,39 @@ def test_a_move_whose_block_raises_saves_nothing(app, started):
         db.session.remove()
     with app.app_context():
         assert db.session.get(ProcessInstance, started).version == version
+
+
+def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started):
+    """The save checks the version the move loaded: on PostgreSQL inside the one statement
+    that inserts the new task and the audit record, on SQLite at the ORM's flush."""
+    ctx = app.extensions["memberflow"]
+    with app.app_context():
+        queue_before = _queue(db.session, started)
+        records_before = _audit_count(db.session, started)
+        version = db.session.get(ProcessInstance, started).version
+        db.session.remove()
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with pytest.raises(StaleDataError):
+                with moving.move(ctx, uow, started, now=LATER) as m:
+                    (pre_review,) = m.before
+                    m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+                    m.record(audit.Step(audit.SYSTEM, "complete", remark="预审通过"))
+                    # someone else moves it meanwhile (here: in the same transaction)
+                    table = ProcessInstance.__table__
+                    db.session.connection().execute(
+                        update(table)
+                        .where(table.c.id == started)
+                        .values(version=table.c.version + 1)
+                    )
+                assert m.inst.status == "机构初审中"  # the engine moved on; the save refuses
+                uow.session.flush()
+        db.session.remove()
+    with app.app_context():
+        assert db.session.get(ProcessInstance, started).version == version
+        assert _queue(db.session, started) == queue_before
+        assert _audit_count(db.session, started) == records_before
+        db.session.remove()
 
 
 def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, started):

@@ -26,6 +26,9 @@ class Step:
     detail: dict | None = None
 
 
+SYSTEM_STEP = Step(SYSTEM, "system")  # the engine's own steps: rules, scripts
+
+
 def write(
     session: Session,
     step: Step,
@@ -34,25 +37,46 @@ def write(
     status: tuple[str | None, str | None] | None = None,
 ) -> None:
     """Append one record; `status` is (before, after), by default the row's, unchanged."""
+    session.add(AuditRecord(**values(step, at, row, status)))
+
+
+def values(
+    step: Step,
+    at: datetime,
+    row: ProcessInstance | None = None,
+    status: tuple[str | None, str | None] | None = None,
+) -> dict:
+    """The columns of a step's record (see `write`), to insert as they are (`insert`)."""
     before, after = status if status is not None else (_status(row), _status(row))
     task = step.task
-    session.add(
-        AuditRecord(
-            instance_id=row.id if row is not None else None,
-            user_task_id=task.id if task is not None else None,
-            actor_id=step.actor.id,
-            actor_name=step.actor.name,
-            action=step.action,
-            task_name=task.task_name if task is not None else None,
-            task_title=task.title if task is not None else None,
-            decision=step.decision,
-            remark=step.remark,
-            status_before=before,
-            status_after=after,
-            detail=step.detail,
-            at=at,
-        )
-    )
+    return {
+        "instance_id": row.id if row is not None else None,
+        "user_task_id": task.id if task is not None else None,
+        "actor_id": step.actor.id,
+        "actor_name": step.actor.name,
+        "action": step.action,
+        "task_name": task.task_name if task is not None else None,
+        "task_title": task.title if task is not None else None,
+        "decision": step.decision,
+        "remark": step.remark,
+        "status_before": before,
+        "status_after": after,
+        "detail": step.detail,
+        "at": at,
+    }
+
+
+# the table's INSERT, for the records a move writes without the ORM's unit of work (a
+# record is never read back in the request that writes it)
+INSERT = AuditRecord.__table__.insert()
+COLUMNS = tuple(c.name for c in AuditRecord.__table__.c if c.name != "id")  # `values`' keys
+
+
+def insert(session: Session, records: list[dict]) -> None:
+    """Insert records made by `values`, in their order, in one statement, at once (no
+    autoflush: the rows they name are in the database already)."""
+    if records:
+        session.connection().execute(INSERT, records)
 
 
 def _status(row: ProcessInstance | None) -> str | None:
@@ -68,18 +92,14 @@ def _steps_title(steps: list[dict]) -> str:
     return title if len(title) <= 100 else title[:99] + "…"
 
 
-def write_system_steps(session: Session, row: ProcessInstance, inst: Instance, at: datetime):
-    """One record of the automatic steps (rules, scripts) the engine just ran, if any."""
-    if inst.system_steps:
-        session.add(
-            AuditRecord(
-                instance_id=row.id,
-                actor_id=None,
-                actor_name=SYSTEM.name,
-                action="system",
-                task_title=_steps_title(inst.system_steps),
-                status_after=row.status,
-                detail={"steps": inst.system_steps},
-                at=at,
-            )
-        )
+def system_steps(row: ProcessInstance, inst: Instance, at: datetime) -> list[dict]:
+    """The record of the automatic steps (rules, scripts) the engine just ran, if any."""
+    if not inst.system_steps:
+        return []
+    return [
+        {
+            **values(SYSTEM_STEP, at, row, (None, row.status)),
+            "task_title": _steps_title(inst.system_steps),
+            "detail": {"steps": inst.system_steps},
+        }
+    ]

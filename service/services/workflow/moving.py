@@ -15,14 +15,18 @@ waiting timers and messages; bills to pay; learning tasks. It does not flush or 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, func, inspect, literal_column, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import ProcessInstance, UserTask, WaitingEvent
 from service.db.uow import UnitOfWork
@@ -64,6 +68,8 @@ class Move:
     open_rows: list[UserTask] = field(default_factory=list)
     messages: Messages | None = None  # 业务消息 to write (None: none, e.g. a bare engine test)
     remark: str | None = None  # the remark of the last recorded step (a return's reason)
+    records: list[dict] = field(default_factory=list)  # audit records the save will insert
+    saved: bool = False
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
@@ -71,8 +77,13 @@ class Move:
         self.completed = engine_task_id
 
     def record(self, step: audit.Step) -> None:
-        """Append a step to the audit trail, with the status before the move and now."""
-        audit.write(self.session, step, self.now, self.row, (self.status_before, self.inst.status))
+        """Append a step to the audit trail, with the status before the move and now: with
+        the save's own statements, or at once when the move is saved already."""
+        record = audit.values(step, self.now, self.row, (self.status_before, self.inst.status))
+        if self.saved:
+            audit.insert(self.session, [record])
+        else:
+            self.records.append(record)
         if step.remark:
             self.remark = step.remark
 
@@ -86,13 +97,20 @@ class Move:
         row.status = inst.status
         row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
         row.member_levels = listed_levels(inst.data)  # the join list's 申请普通/专业会员
+        # the steps recorded, then the engine's own: before a finish's effects add theirs,
+        # else with the new tasks (one statement on PostgreSQL)
+        records = self.records + audit.system_steps(row, inst, now)
+        self.records, self.saved = [], True
         if inst.finished:
+            audit.insert(session, records)
+            records = []
             row.finished_at = now
             apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
-        audit.write_system_steps(session, row, inst, now)
-        self.open_rows = _sync_tasks(session, row, inst, defn, now, self.before, self.completed)
+        self.open_rows = _sync_tasks(
+            session, row, inst, defn, now, self.before, self.completed, records
+        )
         for task in self.open_rows:
             info = defn.user_tasks.get(task.task_name)
             if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
@@ -177,12 +195,13 @@ def _sync_tasks(
     now: datetime,
     before: set[str],
     completed: str | None,
+    records: list[dict],
 ) -> list[UserTask]:
     """Mirror the engine's ready user tasks into the queue; the instance's open rows.
 
     `before` holds the engine ids that were ready before the engine moved (and so have
-    open rows); only the difference touches the database.
-    """
+    open rows); only the difference touches the database. `records`: audit records to
+    insert with the new tasks."""
     ready = {t.id: t for t in inst.ready_tasks()}
     gone = before - set(ready) - {completed}
     if gone:
@@ -207,29 +226,164 @@ def _sync_tasks(
         if still_open
         else []
     )
+    new = []
     for task_id, task in ready.items():
         if task_id in before:
             continue
         info = defn.user_tasks[task.name]
-        task_row = UserTask(
-            instance_id=row.id,
-            engine_task_id=task_id,
-            process_key=row.process_key,
-            task_name=task.name,
-            title=info.title,
-            lane=info.lane,
-            role=info.role,
-            unit_id=row.unit_id,
-            agency_id=row.agency_id,
-            member_id=row.member_id if info.role == "member" else None,
-            submitted_at=row.submitted_at,
-            status_label=info.status,
-            state="open",
-            created_at=now,
+        new.append(
+            {
+                "instance_id": row.id,
+                "engine_task_id": task_id,
+                "process_key": row.process_key,
+                "task_name": task.name,
+                "title": info.title,
+                "lane": info.lane,
+                "role": info.role,
+                "unit_id": row.unit_id,
+                "agency_id": row.agency_id,
+                "member_id": row.member_id if info.role == "member" else None,
+                "submitted_at": row.submitted_at,
+                "status_label": info.status,
+                "state": "open",
+                "claimed_by": None,
+                "claimed_at": None,
+                "created_at": now,
+            }
         )
-        session.add(task_row)
-        result.append(task_row)
-    return result
+    return result + _insert_tasks(session, row, new, records)
+
+
+_TASKS = UserTask.__table__
+_TASK_COLUMNS = (
+    "instance_id",
+    "engine_task_id",
+    "process_key",
+    "task_name",
+    "title",
+    "lane",
+    "role",
+    "unit_id",
+    "agency_id",
+    "member_id",
+    "submitted_at",
+    "status_label",
+    "state",
+    "claimed_by",
+    "claimed_at",
+    "created_at",
+)
+# `_insert_tasks`'s PostgreSQL statement per shape (tasks, records, changed columns),
+# compiled once: SQLAlchemy does not cache a statement with a data-modifying CTE, and
+# compiled it anew each time
+_STATEMENTS: dict[tuple[int, int, tuple[str, ...]], str] = {}
+
+
+def _insert_tasks(
+    session: Session, row: ProcessInstance, new: list[dict], records: list[dict]
+) -> list[UserTask]:
+    """Insert the new tasks' rows and the move's audit records as Core statements (the
+    ORM's unit of work cost more Python than the statements). On PostgreSQL one statement
+    also saves the row's changes, its version checked as the ORM checks it (StaleDataError
+    when someone else moved it meanwhile). The new rows, as (transient) UserTask objects
+    with their ids, in the order given."""
+    if not new:
+        audit.insert(session, records)
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        audit.insert(session, records)
+        found = connection.execute(_INSERT_TASKS, new).all()
+        return _task_objects(new, dict(found))
+    changes = _changes(row)
+    params = {f"t{i}_{k}": v for i, task in enumerate(new) for k, v in task.items()}
+    for i, record in enumerate(records):
+        params.update({f"a{i}_{k}": v for k, v in record.items()})
+        params[f"a{i}_detail"] = json.dumps(record["detail"])  # the JSON column's text
+    if changes:
+        params.update({f"row_{k}": v for k, v in changes.items()})
+        params.update(row_id=row.id, row_version=row.version, row_new_version=row.version + 1)
+    statement = _statement(connection.dialect, len(new), len(records), tuple(changes))
+    found = connection.exec_driver_sql(statement, params).all()
+    if changes:
+        if found[0][2] != 1:
+            raise StaleDataError("process_instances: the row's version changed meanwhile")
+        for key, value in changes.items():  # saved: the ORM has nothing left to flush
+            set_committed_value(row, key, value)
+        set_committed_value(row, "version", row.version + 1)
+    return _task_objects(new, {engine_id: task_id for engine_id, task_id, *_ in found})
+
+
+def _task_objects(new: list[dict], ids: dict[str, int]) -> list[UserTask]:
+    return [UserTask(id=ids[values["engine_task_id"]], **values) for values in new]
+
+
+_ROW = ProcessInstance.__table__
+_ROW_COLUMNS = frozenset(c.name for c in _ROW.c) - {"id", "version"}
+
+
+def _changes(row: ProcessInstance) -> dict[str, Any]:
+    """The row's columns changed since it was loaded (what the ORM's flush would write)."""
+    state = inspect(row)
+    if state.key is None:
+        return {}  # not saved yet
+    return {
+        key: state.dict[key]
+        for key, before in state.committed_state.items()
+        if key in _ROW_COLUMNS and state.dict.get(key) != before
+    }
+
+
+_RETURNED = (_TASKS.c.engine_task_id, _TASKS.c.id)
+_INSERT_TASKS = _TASKS.insert().returning(*_RETURNED)
+
+
+def _statement(dialect: Dialect, tasks: int, records: int, changed: tuple[str, ...]) -> str:
+    """PostgreSQL's INSERT of `tasks` rows of user_tasks RETURNING (engine id, id, rows
+    updated), with CTEs inserting `records` audit records and updating the `changed`
+    columns of the instance row where its version is still the one loaded; values named
+    t<i>_<column>, a<i>_<column>, row_<column>, row_id, row_version, row_new_version."""
+    shape = (tasks, records, changed)
+    found = _STATEMENTS.get(shape)
+    if found is None:
+        table = audit.INSERT.table
+        task_rows = [
+            {c: bindparam(f"t{i}_{c}", type_=_TASKS.c[c].type) for c in _TASK_COLUMNS}
+            for i in range(tasks)
+        ]
+        statement = _TASKS.insert().values(task_rows)
+        moved = None
+        if changed:
+            moved = (
+                update(_ROW)
+                .where(
+                    _ROW.c.id == bindparam("row_id", type_=_ROW.c.id.type),
+                    _ROW.c.version == bindparam("row_version", type_=_ROW.c.version.type),
+                )
+                .values(
+                    {
+                        **{c: bindparam(f"row_{c}", type_=_ROW.c[c].type) for c in changed},
+                        "version": bindparam("row_new_version", type_=_ROW.c.version.type),
+                    }
+                )
+                .returning(_ROW.c.id)
+                .cte("move_row")
+            )
+            statement = statement.add_cte(moved)
+        if records:
+            record_rows = [
+                {c: bindparam(f"a{i}_{c}", type_=table.c[c].type) for c in audit.COLUMNS}
+                for i in range(records)
+            ]
+            statement = statement.add_cte(audit.INSERT.values(record_rows).cte("move_audit"))
+        updated = (
+            select(func.count()).select_from(moved).scalar_subquery()
+            if moved is not None
+            else literal_column("0")
+        )
+        found = str(statement.returning(*_RETURNED, updated).compile(dialect=dialect))
+        _STATEMENTS[shape] = found
+    return found
 
 
 def _sync_waiting(
