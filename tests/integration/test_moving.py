@@ -39,6 +39,18 @@ def _audit_count(session, instance_id: int) -> int:
     )
 
 
+def _snapshot(app, instance_id: int) -> tuple[list, int, int]:
+    """The instance's queue, its audit records' count and its version, as committed."""
+    with app.app_context():
+        found = (
+            _queue(db.session, instance_id),
+            _audit_count(db.session, instance_id),
+            db.session.get(ProcessInstance, instance_id).version,
+        )
+        db.session.remove()
+    return found
+
+
 def test_a_move_whose_block_raises_saves_nothing(app, started):
     ctx = app.extensions["memberflow"]
     with app.app_context():
@@ -59,11 +71,7 @@ def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started):
     """The save checks the version the move loaded: on PostgreSQL inside the one statement
     that inserts the new task and the audit record, on SQLite at the ORM's flush."""
     ctx = app.extensions["memberflow"]
-    with app.app_context():
-        queue_before = _queue(db.session, started)
-        records_before = _audit_count(db.session, started)
-        version = db.session.get(ProcessInstance, started).version
-        db.session.remove()
+    before = _snapshot(app, started)
     with app.app_context():
         with UnitOfWork(db.session) as uow:
             with pytest.raises(StaleDataError):
@@ -78,23 +86,15 @@ def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started):
                         .where(table.c.id == started)
                         .values(version=table.c.version + 1)
                     )
-                assert m.inst.status == "机构初审中"  # the engine moved on; the save refuses
                 uow.session.flush()
+            assert m.inst.status == "机构初审中"  # the engine moved on; the save refused it
         db.session.remove()
-    with app.app_context():
-        assert db.session.get(ProcessInstance, started).version == version
-        assert _queue(db.session, started) == queue_before
-        assert _audit_count(db.session, started) == records_before
-        db.session.remove()
+    assert _snapshot(app, started) == before
 
 
 def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, started):
     ctx = app.extensions["memberflow"]
-    with app.app_context():
-        queue_before = _queue(db.session, started)
-        records_before = _audit_count(db.session, started)
-        version = db.session.get(ProcessInstance, started).version
-        db.session.remove()
+    queue_before, records_before, version = _snapshot(app, started)
     assert [state for _, _, state in queue_before] == ["open"]
     with app.app_context():
         with UnitOfWork(db.session) as uow:
