@@ -67,15 +67,17 @@ def test_a_move_whose_block_raises_saves_nothing(app, started):
         assert db.session.get(ProcessInstance, started).version == version
 
 
-def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started):
+@pytest.mark.parametrize("defer", [False, True], ids=["saved", "saved_with_commit"])
+def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started, defer):
     """The save checks the version the move loaded: on PostgreSQL inside the one statement
-    that inserts the new task and the audit record, on SQLite at the ORM's flush."""
+    that inserts the new task and the audit record (kept for the COMMIT with `defer`, which
+    the server then skips), on SQLite at the ORM's flush."""
     ctx = app.extensions["memberflow"]
     before = _snapshot(app, started)
     with app.app_context():
         with UnitOfWork(db.session) as uow:
             with pytest.raises(StaleDataError):
-                with moving.move(ctx, uow, started, now=LATER) as m:
+                with moving.move(ctx, uow, started, now=LATER, defer=defer) as m:
                     (pre_review,) = m.before
                     m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
                     m.record(audit.Step(audit.SYSTEM, "complete", remark="预审通过"))
@@ -87,6 +89,7 @@ def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started):
                         .values(version=table.c.version + 1)
                     )
                 uow.session.flush()
+                m.commit(uow)
             assert m.inst.status == "机构初审中"  # the engine moved on; the save refused it
         db.session.remove()
     assert _snapshot(app, started) == before

@@ -11,6 +11,7 @@ from conftest import applicant_data, complete_task, in_db, open_task, start_form
 
 from service.db import db
 from service.db.models import UserTask
+from service.db.wire import traced
 
 
 @contextmanager
@@ -65,21 +66,42 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     assert "instance_persons" not in _tables(sent, "INSERT"), sent
 
     task = open_task(client, heads["agency"], started["id"])
-    with statements(app) as sent:
+    with statements(app) as sent, _wire(app, postgres) as wire:
         complete_task(client, heads["agency"], task["id"], {"decision": "approve"})
     # the agency's review (no rules, bill or persons): claim and completion in one UPDATE
     # (on PostgreSQL returning the instance too), then the audit record, the instance and
-    # the association's task: on PostgreSQL one statement, the record and the instance's
-    # UPDATE riding along as CTEs (the instance's version checked there)
-    assert len(sent) <= (2 if postgres else 5), sent
+    # the association's task: on SQLite as statements of their own, on PostgreSQL in one
+    # statement (the record and the instance's UPDATE riding along as CTEs, the version
+    # checked there) that goes to the server with the COMMIT
     assert _tables(sent, "UPDATE").count("user_tasks") == 1, sent
-    if postgres:
-        saved = sent[-1]
-        assert saved.startswith("WITH move_row AS (UPDATE process_instances"), sent
-        assert "process_instances.version = %(row_version)s" in saved, saved
-        assert "INSERT INTO audit_records" in saved and "INSERT INTO user_tasks" in saved, saved
     reads_instance = [s for s in sent if s.startswith("SELECT process_instances")]
     assert len(reads_instance) == (0 if postgres else 1), sent
+    if not postgres:
+        assert len(sent) <= 5, sent
+        return
+    assert len(sent) == 1, sent  # the save is psycopg's own, in a pipeline with the COMMIT
+    # on the wire: BEGIN, the claim, the save with the COMMIT (besides the statements'
+    # first use on a connection, which prepares them)
+    assert wire.trips - wire.prepares == 3, wire.text
+    said = " ".join(wire.text.split())
+    assert "WITH move_row AS (UPDATE process_instances" in said, said
+    assert "process_instances.version = $" in said, said
+    # the save and the COMMIT before one Sync: two Executes, the server committing last
+    sent_after = wire.text[wire.text.index("WITH move_row") :].split("\tSync")[0]
+    assert sent_after.count("\tExecute\t") == 2, wire.text
+    assert said.endswith('CommandComplete "COMMIT" B 5 ReadyForQuery I'), said
+
+
+@contextmanager
+def _wire(app, postgres: bool):
+    """libpq's trace of the block's connections (PostgreSQL), else nothing."""
+    if not postgres:
+        yield None
+        return
+    with app.app_context():
+        engine = db.engine
+    with traced(engine) as wire:
+        yield wire
 
 
 def test_a_failed_step_leaves_its_task_open_and_unclaimed(app, world):

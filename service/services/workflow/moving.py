@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, inspect, literal_column, select, update
+from sqlalchemy import bindparam, delete, inspect, literal_column, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -70,6 +71,8 @@ class Move:
     remark: str | None = None  # the remark of the last recorded step (a return's reason)
     records: list[dict] = field(default_factory=list)  # audit records the save will insert
     saved: bool = False
+    defer: bool = False  # PostgreSQL: keep the save's statement for the COMMIT (`commit`)
+    pending: Pending | None = None  # the statement kept
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
@@ -108,8 +111,8 @@ class Move:
             apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
-        self.open_rows = _sync_tasks(
-            session, row, inst, defn, now, self.before, self.completed, records
+        self.open_rows, self.pending = _sync_tasks(
+            session, row, inst, defn, now, self.before, self.completed, records, self.defer
         )
         for task in self.open_rows:
             info = defn.user_tasks.get(task.task_name)
@@ -129,6 +132,19 @@ class Move:
             now,
         )
         return self.open_rows
+
+    def commit(self, uow: UnitOfWork) -> None:
+        """Commit the request. A save kept for the commit (`defer`) is sent with the COMMIT,
+        in one round trip when nothing else waits to be flushed; the new tasks get their
+        ids. StaleDataError, nothing kept, when the version changed meanwhile."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            uow.commit()
+            return
+        try:
+            pending.saved(uow.commit_with(pending.sql, pending.params))
+        except DBAPIError as exc:
+            raise _stale(exc) from exc
 
 
 def begin(
@@ -151,8 +167,10 @@ def load(
     now: datetime | None = None,
     today: date | None = None,
     has_waiting_rows: bool = False,
+    defer: bool = False,
 ) -> Move:
-    """An instance to move, with the snapshot of what is open and waiting now."""
+    """An instance to move, with the snapshot of what is open and waiting now; `defer`: see
+    `Move.commit`."""
     now = now if now is not None else ctx.now()
     today = today if today is not None else ctx.today()
     row = uow.session.get(ProcessInstance, instance_id)
@@ -169,6 +187,7 @@ def load(
         had_waiting=has_waiting_rows or bool(inst.waiting_events()),
         status_before=row.status,
         messages=messages_of(ctx),
+        defer=defer,
     )
 
 
@@ -180,9 +199,10 @@ def move(
     now: datetime | None = None,
     today: date | None = None,
     has_waiting_rows: bool = False,
+    defer: bool = False,
 ) -> Iterator[Move]:
     """Load an instance, let the block act on it, then save it (not when the block raised)."""
-    moving = load(ctx, uow, instance_id, now, today, has_waiting_rows)
+    moving = load(ctx, uow, instance_id, now, today, has_waiting_rows, defer)
     yield moving
     moving.save()
 
@@ -196,12 +216,14 @@ def _sync_tasks(
     before: set[str],
     completed: str | None,
     records: list[dict],
-) -> list[UserTask]:
+    defer: bool = False,
+) -> tuple[list[UserTask], Pending | None]:
     """Mirror the engine's ready user tasks into the queue; the instance's open rows.
 
     `before` holds the engine ids that were ready before the engine moved (and so have
     open rows); only the difference touches the database. `records`: audit records to
-    insert with the new tasks."""
+    insert with the new tasks; `defer`: see `_insert_tasks`, whose kept statement is
+    returned with the rows."""
     ready = {t.id: t for t in inst.ready_tasks()}
     gone = before - set(ready) - {completed}
     if gone:
@@ -251,7 +273,8 @@ def _sync_tasks(
                 "created_at": now,
             }
         )
-    return result + _insert_tasks(session, row, new, records)
+    added, pending = _insert_tasks(session, row, new, records, defer)
+    return result + added, pending
 
 
 _TASKS = UserTask.__table__
@@ -280,21 +303,24 @@ _STATEMENTS: dict[tuple[int, int, tuple[str, ...]], str] = {}
 
 
 def _insert_tasks(
-    session: Session, row: ProcessInstance, new: list[dict], records: list[dict]
-) -> list[UserTask]:
+    session: Session, row: ProcessInstance, new: list[dict], records: list[dict], defer: bool
+) -> tuple[list[UserTask], Pending | None]:
     """Insert the new tasks' rows and the move's audit records as Core statements (the
-    ORM's unit of work cost more Python than the statements). On PostgreSQL one statement
-    also saves the row's changes, its version checked as the ORM checks it (StaleDataError
-    when someone else moved it meanwhile). The new rows, as (transient) UserTask objects
-    with their ids, in the order given."""
+    ORM's unit of work cost more Python than the statements); the new rows, as (transient)
+    UserTask objects in the order given, and the statement left for the commit, if any.
+
+    On PostgreSQL one statement also saves the row's changes, its version checked as the
+    ORM checks it (StaleDataError when someone else moved it meanwhile); with `defer` it
+    is kept for the commit to send with the COMMIT (`Move.commit`), the tasks' ids set
+    then. Elsewhere the version is checked at the ORM's flush."""
     if not new:
         audit.insert(session, records)
-        return []
+        return [], None
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         audit.insert(session, records)
         found = connection.execute(_INSERT_TASKS, new).all()
-        return _task_objects(new, dict(found))
+        return _task_objects(new, dict(found)), None
     changes = _changes(row)
     params = {f"t{i}_{k}": v for i, task in enumerate(new) for k, v in task.items()}
     for i, record in enumerate(records):
@@ -303,19 +329,50 @@ def _insert_tasks(
     if changes:
         params.update({f"row_{k}": v for k, v in changes.items()})
         params.update(row_id=row.id, row_version=row.version, row_new_version=row.version + 1)
-    statement = _statement(connection.dialect, len(new), len(records), tuple(changes))
-    found = connection.exec_driver_sql(statement, params).all()
-    if changes:
-        if found[0][2] != 1:
-            raise StaleDataError("process_instances: the row's version changed meanwhile")
-        for key, value in changes.items():  # saved: the ORM has nothing left to flush
+        for key, value in changes.items():  # the statement saves them: nothing left to flush
             set_committed_value(row, key, value)
         set_committed_value(row, "version", row.version + 1)
-    return _task_objects(new, {engine_id: task_id for engine_id, task_id, *_ in found})
+    pending = Pending(
+        _statement(connection.dialect, len(new), len(records), tuple(changes)),
+        params,
+        _task_objects(new, {}),
+    )
+    if defer:
+        return pending.tasks, pending
+    try:
+        pending.saved(connection.exec_driver_sql(pending.sql, params).all())
+    except DBAPIError as exc:
+        raise _stale(exc) from exc
+    return pending.tasks, None
+
+
+@dataclass
+class Pending:
+    """A move's PostgreSQL save, compiled, with its values: the tasks it inserts get their
+    ids from the rows it returns."""
+
+    sql: str
+    params: dict[str, Any]
+    tasks: list[UserTask]
+
+    def saved(self, found: list) -> None:
+        ids = {engine_id: task_id for engine_id, task_id, *_ in found}
+        for task in self.tasks:
+            task.id = ids[task.engine_task_id]
+
+
+STALE = "stale process_instances.version"  # the save's error when the version changed
+
+
+def _stale(exc: DBAPIError) -> Exception:
+    """StaleDataError for the save's version check (as the ORM raises it), else `exc`."""
+    if STALE in str(exc.orig):
+        return StaleDataError("process_instances: the row's version changed meanwhile")
+    return exc
 
 
 def _task_objects(new: list[dict], ids: dict[str, int]) -> list[UserTask]:
-    return [UserTask(id=ids[values["engine_task_id"]], **values) for values in new]
+    return [UserTask(id=ids.get(values["engine_task_id"]), **values) for values in new]
 
 
 _ROW = ProcessInstance.__table__
@@ -376,10 +433,13 @@ def _statement(dialect: Dialect, tasks: int, records: int, changed: tuple[str, .
                 for i in range(records)
             ]
             statement = statement.add_cte(audit.INSERT.values(record_rows).cte("move_audit"))
-        updated = (
-            select(func.count()).select_from(moved).scalar_subquery()
+        # the version check: a changed version fails the statement (a cast error naming
+        # it), so that no COMMIT sent with it can keep what it inserted
+        updated = literal_column(
+            "CAST(CASE (SELECT count(*) FROM move_row) WHEN 1 THEN '1' "
+            f"ELSE '{STALE}' END AS INTEGER)"
             if moved is not None
-            else literal_column("0")
+            else "1"
         )
         found = str(statement.returning(*_RETURNED, updated).compile(dialect=dialect))
         _STATEMENTS[shape] = found

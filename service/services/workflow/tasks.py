@@ -366,25 +366,27 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     now, today = ctx.now(), ctx.today()
     row, _instance = _take(uow, actor, task_id, now)  # held: the move reads it
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
-    try:  # any flush below runs the instance UPDATE, which checks the version it loaded
-        with moving.move(ctx, uow, instance_id, now, today) as m:
+    try:  # the save checks the version the move loaded (see moving.Move.commit)
+        with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
             used = _act(uow, actor, row, m, data, ctx.definitions.names())
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id)
         uow.session.flush()
+        view = {
+            "id": m.row.id,
+            "business_key": m.row.business_key,
+            "status": m.row.status,
+            "finished": m.row.finished,
+            "open_tasks": [task_brief(t) for t in m.open_rows],
+        }
+        m.commit(uow)  # on PostgreSQL the save goes with the COMMIT: one round trip
     except StaleDataError as exc:
         raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
     except EngineError as exc:  # the diagram failed: nothing kept, an incident recorded
         raise incidents.record(
             ctx, uow, actor, exc, key, None, instance_id, task_name, data
         ) from exc
-    view = {
-        "id": m.row.id,
-        "business_key": m.row.business_key,
-        "status": m.row.status,
-        "finished": m.row.finished,
-        "open_tasks": [task_brief(t) for t in m.open_rows],
-    }
-    uow.commit()
+    for brief, task in zip(view["open_tasks"], m.open_rows, strict=True):
+        brief["id"] = brief["id"] or task.id  # a new task's id, known once the save ran
     return view
 
 
