@@ -169,13 +169,16 @@ def _start(
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
     persons.sync(uow.session, row, payload, new=True, locked=locked)
     first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
+    first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
     files.link_to_instance(uow, used, row.id, row.unit_id)
     uow.session.flush()
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]
-    uow.commit()
+    first.commit(uow)
+    for brief, task in zip(view["open_tasks"], open_rows, strict=True):
+        brief["id"] = brief["id"] or task.id  # a new task's id, known once the save ran
     return view, True
 
 
