@@ -52,6 +52,8 @@ class UnitOfWork:
                 driver.cursor().execute("COMMIT")
             rows = cursor.fetchall()
         except error as exc:
+            if driver.broken:  # the connection died: the pool must not hand it out again
+                connection.invalidate(exc)
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows

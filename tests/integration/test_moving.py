@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from conftest import applicant_data, start_form, token_headers
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db import db
@@ -123,3 +124,42 @@ def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, s
             LATER,
         )
         db.session.remove()
+
+
+def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, started):
+    """PostgreSQL: the save kept for the COMMIT meets a connection its server has dropped;
+    the request fails, nothing of it is kept, the dead connection leaves the pool and the
+    next request works."""
+    if db_name(app) != "postgresql":
+        pytest.skip("the save goes with the COMMIT on PostgreSQL alone")
+    ctx = app.extensions["memberflow"]
+    before = _snapshot(app, started)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
+                (pre_review,) = m.before
+                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            assert m.pending is not None  # kept for the commit
+            driver = db.session.connection().connection.driver_connection
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+                admin.execute(select(func.pg_terminate_backend(driver.info.backend_pid)))
+            with pytest.raises(DBAPIError):
+                m.commit(uow)
+            assert driver.broken
+        db.session.remove()
+    assert _snapshot(app, started) == before
+    # the pool hands out a live connection: the same move, sent again, lands
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
+                (pre_review,) = m.before
+                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            m.commit(uow)
+        db.session.remove()
+    queue, records, version = _snapshot(app, started)
+    assert version == before[2] + 1 and len(queue) == len(before[0]) + 1
+
+
+def db_name(app) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
