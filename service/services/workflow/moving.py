@@ -4,13 +4,17 @@
         m.complete(task.engine_task_id, data)  # or m.inst.deliver_messages(…), fire_timers(…)
         m.record(audit.Step(actor, "complete", task=task))
     m.open_rows  # the instance's open task rows
+    m.commit(uow)  # or uow.commit(): the same, but for a save kept for the COMMIT (`defer`)
 
-The move loads the row (the optimistic lock is its version counter: the UPDATE at the
-caller's next flush raises StaleDataError when someone else moved it meanwhile), its
-definition version and engine state, and notes what was open and waiting. When the block
-ends without an exception it saves: the row's state, status and end; a finished instance's
-records change and bill; the audit record of the automatic steps; the work queue; the
-waiting timers and messages; bills to pay; learning tasks. It does not flush or commit.
+The move loads the row (the optimistic lock is its version counter), its definition
+version and engine state, and notes what was open and waiting. When the block ends without
+an exception it saves: the row's state, status and end; a finished instance's records
+change and bill; the audit records; the work queue; the waiting timers and messages; bills
+to pay; learning tasks. The audit records and new tasks are Core statements; on PostgreSQL
+one statement inserts them and updates the row where its version is still the one loaded
+(kept for the COMMIT with `defer`, see `Move.commit`). Elsewhere the row's UPDATE at the
+next flush checks the version. Either way StaleDataError means someone else moved it
+meanwhile, and the request must roll back. The save does not commit.
 """
 
 from __future__ import annotations
@@ -396,10 +400,11 @@ _INSERT_TASKS = _TASKS.insert().returning(*_RETURNED)
 
 
 def _statement(dialect: Dialect, tasks: int, records: int, changed: tuple[str, ...]) -> str:
-    """PostgreSQL's INSERT of `tasks` rows of user_tasks RETURNING (engine id, id, rows
-    updated), with CTEs inserting `records` audit records and updating the `changed`
-    columns of the instance row where its version is still the one loaded; values named
-    t<i>_<column>, a<i>_<column>, row_<column>, row_id, row_version, row_new_version."""
+    """PostgreSQL's INSERT of `tasks` rows of user_tasks RETURNING (engine id, id, the
+    version check), with CTEs inserting `records` audit records and updating the `changed`
+    columns of the instance row where its version is still the one loaded (the check fails
+    the statement when no row was updated); values named t<i>_<column>, a<i>_<column>,
+    row_<column>, row_id, row_version, row_new_version."""
     shape = (tasks, records, changed)
     found = _STATEMENTS.get(shape)
     if found is None:
