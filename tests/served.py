@@ -42,6 +42,16 @@ class Server:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(p) for p in children.read_text().split()] if children.exists() else []
 
+    def workers_when(self, count: int, seconds: float = 20) -> list[int]:
+        """The workers once `count` of them are born (the master forks them one by one: the
+        first may answer before the last is born) and half a second has passed without a
+        new one, so that more than `count` show; what there are after `seconds` if fewer."""
+        deadline = time.monotonic() + seconds
+        while len(self.workers()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        return self.workers()
+
     def kill(self, signum=signal.SIGKILL) -> None:
         """Signal the server's whole process group (master and workers)."""
         if self.proc.poll() is None:

@@ -37,7 +37,7 @@ def test_serve_runs_gunicorn_with_the_configured_threaded_workers(sqlite_env, tm
         assert status == 200
         assert headers.get_all("Server") == ["memberflow"]  # not gunicorn, once
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert len(server.workers()) == 2  # --workers wins over MEMBERFLOW_WORKERS
+        assert len(server.workers_when(2)) == 2  # --workers wins over MEMBERFLOW_WORKERS
         log = server.output()
         assert "Using worker: gthread" in log and "development server" not in log
         assert server.stop() == 0
