@@ -40,7 +40,7 @@ class UnitOfWork:
         connection = session.connection()
         pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
         if connection.dialect.name != "postgresql" or pending:
-            rows = list(connection.exec_driver_sql(sql, params).all())
+            rows = connection.exec_driver_sql(sql, params).all()
             session.commit()
             return rows
         driver = connection.connection.driver_connection

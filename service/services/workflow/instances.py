@@ -177,8 +177,7 @@ def _start(
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]
     first.commit(uow)
-    for brief, task in zip(view["open_tasks"], open_rows, strict=True):
-        brief["id"] = brief["id"] or task.id  # a new task's id, known once the save ran
+    fill_task_ids(view["open_tasks"], open_rows)
     return view, True
 
 
@@ -207,6 +206,13 @@ def task_brief(t: UserTask) -> dict:
         "claimed_at": t.claimed_at,
         "created_at": t.created_at,
     }
+
+
+def fill_task_ids(briefs: list[dict], tasks: list[UserTask]) -> None:
+    """The ids of new tasks in briefs made before their save ran (kept for the COMMIT:
+    moving.Move.commit), known once it has."""
+    for brief, task in zip(briefs, tasks, strict=True):
+        brief["id"] = brief["id"] or task.id
 
 
 def _summary(row: ProcessInstance, name: str) -> dict:

@@ -146,7 +146,7 @@ class Move:
             uow.commit()
             return
         try:
-            pending.saved(uow.commit_with(pending.sql, pending.params))
+            pending.assign_ids(uow.commit_with(pending.sql, pending.params))
         except DBAPIError as exc:
             raise _stale(exc) from exc
 
@@ -282,28 +282,10 @@ def _sync_tasks(
 
 
 _TASKS = UserTask.__table__
-_TASK_COLUMNS = (
-    "instance_id",
-    "engine_task_id",
-    "process_key",
-    "task_name",
-    "title",
-    "lane",
-    "role",
-    "unit_id",
-    "agency_id",
-    "member_id",
-    "submitted_at",
-    "status_label",
-    "state",
-    "claimed_by",
-    "claimed_at",
-    "created_at",
-)
-# `_insert_tasks`'s PostgreSQL statement per shape (tasks, records, changed columns),
+# `_insert_tasks`'s PostgreSQL statement per shape (task columns, tasks, records, changed),
 # compiled once: SQLAlchemy does not cache a statement with a data-modifying CTE, and
 # compiled it anew each time
-_STATEMENTS: dict[tuple[int, int, tuple[str, ...]], str] = {}
+_STATEMENTS: dict[tuple, str] = {}
 
 
 def _insert_tasks(
@@ -337,14 +319,14 @@ def _insert_tasks(
             set_committed_value(row, key, value)
         set_committed_value(row, "version", row.version + 1)
     pending = Pending(
-        _statement(connection.dialect, len(new), len(records), tuple(changes)),
+        _statement(connection.dialect, tuple(new[0]), len(new), len(records), tuple(changes)),
         params,
         _task_objects(new, {}),
     )
     if defer:
         return pending.tasks, pending
     try:
-        pending.saved(connection.exec_driver_sql(pending.sql, params).all())
+        pending.assign_ids(connection.exec_driver_sql(pending.sql, params).all())
     except DBAPIError as exc:
         raise _stale(exc) from exc
     return pending.tasks, None
@@ -359,7 +341,7 @@ class Pending:
     params: dict[str, Any]
     tasks: list[UserTask]
 
-    def saved(self, found: list) -> None:
+    def assign_ids(self, found: list) -> None:
         ids = {engine_id: task_id for engine_id, task_id, *_ in found}
         for task in self.tasks:
             task.id = ids[task.engine_task_id]
@@ -399,18 +381,20 @@ _RETURNED = (_TASKS.c.engine_task_id, _TASKS.c.id)
 _INSERT_TASKS = _TASKS.insert().returning(*_RETURNED)
 
 
-def _statement(dialect: Dialect, tasks: int, records: int, changed: tuple[str, ...]) -> str:
-    """PostgreSQL's INSERT of `tasks` rows of user_tasks RETURNING (engine id, id, the
-    version check), with CTEs inserting `records` audit records and updating the `changed`
-    columns of the instance row where its version is still the one loaded (the check fails
-    the statement when no row was updated); values named t<i>_<column>, a<i>_<column>,
-    row_<column>, row_id, row_version, row_new_version."""
-    shape = (tasks, records, changed)
+def _statement(
+    dialect: Dialect, columns: tuple[str, ...], tasks: int, records: int, changed: tuple[str, ...]
+) -> str:
+    """PostgreSQL's INSERT of `tasks` rows of user_tasks (their `columns`) RETURNING
+    (engine id, id, the version check), with CTEs inserting `records` audit records and
+    updating the `changed` columns of the instance row where its version is still the one
+    loaded (the check fails the statement when no row was updated); values named
+    t<i>_<column>, a<i>_<column>, row_<column>, row_id, row_version, row_new_version."""
+    shape = (columns, tasks, records, changed)
     found = _STATEMENTS.get(shape)
     if found is None:
         table = audit.INSERT.table
         task_rows = [
-            {c: bindparam(f"t{i}_{c}", type_=_TASKS.c[c].type) for c in _TASK_COLUMNS}
+            {c: bindparam(f"t{i}_{c}", type_=_TASKS.c[c].type) for c in columns}
             for i in range(tasks)
         ]
         statement = _TASKS.insert().values(task_rows)

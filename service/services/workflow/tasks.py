@@ -23,7 +23,7 @@ from service.services.workflow import audit, bills, files, incidents, moving, pe
 from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import validate_form
-from service.services.workflow.instances import public_data, task_brief
+from service.services.workflow.instances import fill_task_ids, public_data, task_brief
 from service.services.workflow.scope import manages_queue, task_holders, task_scope, tasks_in_scope
 
 
@@ -385,8 +385,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         raise incidents.record(
             ctx, uow, actor, exc, key, None, instance_id, task_name, data
         ) from exc
-    for brief, task in zip(view["open_tasks"], m.open_rows, strict=True):
-        brief["id"] = brief["id"] or task.id  # a new task's id, known once the save ran
+    fill_task_ids(view["open_tasks"], m.open_rows)
     return view
 
 
