@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 
 class UnitOfWork:
@@ -26,34 +28,81 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
-    def commit_with(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        """Run one last statement (the driver's SQL, compiled beforehand) and commit; the rows
-        it returns.
+    def commit_with(self, statements: list[tuple[str, Any]]) -> list[tuple]:
+        """Run the last statements of the request (the driver's SQL, compiled beforehand,
+        each with its values: a dict, or a list of dicts for one run per dict) and commit;
+        the rows the first returns.
 
-        On PostgreSQL, when nothing else waits to be flushed, the statement and the COMMIT go
-        to the server together, in psycopg's pipeline mode: one round trip. Should the
-        statement fail, the server skips the COMMIT and the transaction stays open in error,
-        to be rolled back as any failed request is; the error is raised as SQLAlchemy's
-        (DBAPIError), as from any other statement. Elsewhere the statement runs first, then
-        the session commits as `commit` does (its pending changes flushed after it)."""
+        On PostgreSQL, when nothing else waits to be flushed, the statements and the COMMIT
+        go to the server together, in psycopg's pipeline mode: one round trip. Should one
+        fail, the server skips the rest and the COMMIT, and the transaction stays open in
+        error, to be rolled back as any failed request is; the error is raised as
+        SQLAlchemy's (DBAPIError), as from any other statement. Elsewhere the statements
+        run one by one, then the session commits as `commit` does (its pending changes
+        flushed after them)."""
         session = self.session
         connection = session.connection()
         pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
         if connection.dialect.name != "postgresql" or pending:
-            rows = connection.exec_driver_sql(sql, params).all()
+            found = [connection.exec_driver_sql(sql, params) for sql, params in statements]
+            rows = found[0].all() if found[0].returns_rows else []
             session.commit()
             return rows
         driver = connection.connection.driver_connection
         error = connection.dialect.loaded_dbapi.Error
         try:
             with driver.pipeline():
-                cursor = driver.cursor()
-                cursor.execute(sql, params)
+                cursors = []
+                for sql, params in statements:
+                    cursor = driver.cursor()
+                    if isinstance(params, list):
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+                    cursors.append(cursor)
                 driver.cursor().execute("COMMIT")
-            rows = cursor.fetchall()
+            rows = cursors[0].fetchall() if cursors[0].description is not None else []
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)
+            sql, params = statements[0]
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows
+
+
+class Later:
+    """Writes whose outcome the request does not read (they return nothing, and nothing
+    after them in the request reads what they wrote), kept to be sent with the COMMIT
+    (`UnitOfWork.commit_with`) rather than each waiting for its own round trip. Each is a
+    Core statement built once and reused (its driver SQL is compiled once, on first use),
+    with its values: a dict, or a list of dicts."""
+
+    def __init__(self, dialect: Dialect):
+        self.dialect = dialect
+        self.statements: list[tuple[str, Any]] = []
+
+    def add(self, statement: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> None:
+        key = (self.dialect.name, statement)
+        sql = _COMPILED.get(key)
+        if sql is None:
+            sql = _COMPILED[key] = str(statement.compile(dialect=self.dialect))
+        self.statements.append((sql, params))
+
+
+# each kept statement's driver SQL, by dialect and statement (statements are module-level
+# constants or built once per shape, so this stays small)
+_COMPILED: dict[tuple[str, Executable], str] = {}
+
+
+def write(
+    session: Session,
+    statement: Executable,
+    params: dict[str, Any] | list[dict[str, Any]],
+    later: Later | None = None,
+) -> None:
+    """Run a write whose outcome nobody reads: now, or kept in `later` for the COMMIT."""
+    if later is None:
+        session.execute(statement, params)
+    else:
+        later.add(statement, params)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db import db
-from service.db.models import AuditRecord, ProcessInstance, UserTask
+from service.db.models import AuditRecord, ProcessInstance, UserTask, WaitingEvent
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.services.workflow import audit, moving
@@ -158,6 +158,31 @@ def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, start
         db.session.remove()
     queue, records, version = _snapshot(app, started)
     assert version == before[2] + 1 and len(queue) == len(before[0]) + 1
+
+
+def test_a_move_whose_kept_write_fails_keeps_nothing(app, started):
+    """A write after the save (kept for the COMMIT on PostgreSQL, run at once elsewhere)
+    fails: the request fails, and neither the save nor any other write of it is kept."""
+    ctx = app.extensions["memberflow"]
+    before = _snapshot(app, started)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
+                (pre_review,) = m.before
+                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            if db_name(app) == "postgresql":
+                assert m.pending is not None and m.later is not None  # kept for the commit
+            waits = {"instance_id": started, "name": None, "correlation_key": None}
+            fine = {**waits, "kind": "timer", "due_at": LATER, "created_at": LATER}
+            with pytest.raises(DBAPIError, match="kind"):
+                m.write(moving._INSERT_WAITING, [fine, {**fine, "kind": None}])  # NOT NULL
+                m.commit(uow)
+        db.session.remove()
+    assert _snapshot(app, started) == before
+    with app.app_context():
+        waiting = select(func.count()).where(WaitingEvent.instance_id == started)
+        assert db.session.scalar(waiting) == 0
+        db.session.remove()
 
 
 def db_name(app) -> str:

@@ -91,6 +91,30 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     assert sent_after.count("\tExecute\t") == 2, wire.text
     assert said.endswith('CommandComplete "COMMIT" B 5 ReadyForQuery I'), said
 
+    # the association's review opens the bill and the payment's deadline and tells the
+    # unit: the deadline's waiting rows, the message and the new task go to the server
+    # together with the COMMIT, after the statements whose answers the step reads
+    task = open_task(client, heads["association"], started["id"])
+    with statements(app) as sent, _wire(app, True) as wire:
+        complete_task(client, heads["association"], task["id"], {"decision": "approve"})
+    with app.app_context():
+        kept = db.session.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM waiting_events WHERE instance_id = :i),"
+                " (SELECT count(*) FROM notifications WHERE kind = 'bill_issued')"
+            ),
+            {"i": started["id"]},
+        ).one()
+        db.session.remove()
+    assert kept[0] == 1 and kept[1] >= 1, kept  # the deadline and the unit's message
+    # none went through SQLAlchemy: they are psycopg's own, in the last round trip's
+    # pipeline (the save, the deadline's DELETE and INSERT, the message, the COMMIT)
+    assert not [t for t in _tables(sent, "INSERT") if t in ("waiting_events", "notifications")]
+    assert "waiting_events" not in _tables(sent, "DELETE"), sent
+    last = wire.text[wire.text[: wire.text.rindex("ReadyForQuery")].rindex("ReadyForQuery") :]
+    assert last.count("\tExecute\t") >= 5, last
+    assert 'CommandComplete\t "COMMIT"' in last, last
+
 
 @contextmanager
 def _wire(app, postgres: bool):

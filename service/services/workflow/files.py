@@ -13,10 +13,10 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from service.db.models import Bill, FeedbackFile, JoinCode, Member, StoredFile
-from service.db.uow import UnitOfWork
+from service.db.uow import Later, UnitOfWork, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.engine.formschema import values_at
@@ -200,15 +200,37 @@ def check_references(
 
 
 def link_to_instance(
-    uow: UnitOfWork, file_ids: list[str], instance_id: int, unit_id: int | None
+    uow: UnitOfWork,
+    file_ids: list[str],
+    instance_id: int,
+    unit_id: int | None,
+    later: Later | None = None,
 ) -> None:
-    """Make the files of a form visible with its application (to its reviewers and unit)."""
+    """Make the files of a form visible with its application (to its reviewers and unit):
+    now, or kept in `later` for the COMMIT. The files were checked, and locked, by
+    `check_references`."""
     if file_ids:
-        uow.session.execute(
-            update(StoredFile)
-            .where(StoredFile.id.in_(file_ids), StoredFile.instance_id.is_(None))
-            .values(instance_id=instance_id, unit_id=unit_id)
+        write(
+            uow.session,
+            _LINK,
+            [{"file_id": f, "instance_id": instance_id, "unit_id": unit_id} for f in file_ids],
+            later,
         )
+
+
+_FILES = StoredFile.__table__
+# one file per run: one statement for any number of files (kept, its SQL is compiled once)
+_LINK = (
+    _FILES.update()
+    .where(
+        _FILES.c.id == bindparam("file_id", type_=_FILES.c.id.type),
+        _FILES.c.instance_id.is_(None),
+    )
+    .values(
+        instance_id=bindparam("instance_id", type_=_FILES.c.instance_id.type),
+        unit_id=bindparam("unit_id", type_=_FILES.c.unit_id.type),
+    )
+)
 
 
 def _unused(cutoff):

@@ -172,7 +172,7 @@ def _start(
     first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
-    files.link_to_instance(uow, used, row.id, row.unit_id)
+    files.link_to_instance(uow, used, row.id, row.unit_id, first.later)
     uow.session.flush()
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]

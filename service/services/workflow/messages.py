@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Insert, Select, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, Member, Notification, OutboxMessage, ProcessInstance, Unit
+from service.db.uow import Later
 
 FILE = "rules/messages.json"
 CHANNELS = ("in_app", "email", "sms")
@@ -222,20 +223,56 @@ class Messages:
     @staticmethod
     def write(session: Session, notices: list[dict], outbox: list[dict], now: datetime) -> int:
         """Insert the notices and outbox rows not there yet; how many notices were new."""
-        new = insert_absent(session, Notification, ["account_id", "dedupe_key"], notices, now)
-        insert_absent(session, OutboxMessage, ["account_id", "channel", "dedupe_key"], outbox, now)
+        new = insert_absent(session, Notification, _NOTICE_KEYS, notices, now)
+        insert_absent(session, OutboxMessage, _OUTBOX_KEYS, outbox, now)
         return new
 
+    @staticmethod
+    def keep(later: Later, notices: list[dict], outbox: list[dict], now: datetime) -> None:
+        """`write`, kept in `later` for the COMMIT (nobody asks how many were new)."""
+        for model, keys, rows in (
+            (Notification, _NOTICE_KEYS, notices),
+            (OutboxMessage, _OUTBOX_KEYS, outbox),
+        ):
+            if rows:
+                unique = _unique(keys, rows, now)
+                later.add(_insert_each(model, keys, tuple(unique[0])), unique)
 
-def insert_absent(session: Session, model, keys: list[str], rows: list[dict], now) -> int:
+
+_NOTICE_KEYS = ("account_id", "dedupe_key")
+_OUTBOX_KEYS = ("account_id", "channel", "dedupe_key")
+
+
+def insert_absent(session: Session, model, keys, rows: list[dict], now) -> int:
     """Insert the rows not there yet (by the unique `keys`), in one statement; how many new."""
     if not rows:
         return 0
     dialect = session.get_bind(model.__mapper__).dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    unique = {tuple(r[k] for k in keys): {"created_at": now, **r} for r in rows}
     stmt = insert(model).on_conflict_do_nothing(index_elements=keys).returning(model.id)
-    return len(session.execute(stmt, list(unique.values())).all())
+    return len(session.execute(stmt, _unique(keys, rows, now)).all())
+
+
+def _unique(keys, rows: list[dict], now: datetime) -> list[dict]:
+    """The rows, one per unique `keys`, each with its created_at."""
+    return list({tuple(r[k] for k in keys): {"created_at": now, **r} for r in rows}.values())
+
+
+# `Messages.keep`'s PostgreSQL INSERT of one row ON CONFLICT DO NOTHING, per model and
+# columns: built once (its driver SQL compiled once, by `Later`), run once per row
+_INSERT_EACH: dict[tuple, Insert] = {}
+
+
+def _insert_each(model, keys, columns: tuple[str, ...]) -> Insert:
+    found = _INSERT_EACH.get((model, columns))
+    if found is None:
+        table = model.__table__
+        found = _INSERT_EACH[(model, columns)] = (
+            postgresql.insert(table)
+            .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+            .on_conflict_do_nothing(index_elements=list(keys))
+        )
+    return found
 
 
 def recipients_of(
@@ -313,8 +350,10 @@ def after_move(
     after: str,
     reason: str | None,
     now: datetime,
+    later: Later | None = None,
 ) -> None:
-    """The messages a move from status `before` to `after` sends (none for most moves)."""
+    """The messages a move from status `before` to `after` sends (none for most moves):
+    written now, or kept in `later` for the COMMIT."""
     if messages is None or before == after:
         return
     kinds = []
@@ -357,4 +396,7 @@ def after_move(
         )
         notices += more[0]
         outbox += more[1]
-    messages.write(session, notices, outbox, now)
+    if later is None:
+        messages.write(session, notices, outbox, now)
+    else:
+        messages.keep(later, notices, outbox, now)

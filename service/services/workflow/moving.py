@@ -26,15 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, literal_column, select, update
+from sqlalchemy import bindparam, inspect, literal_column, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.expression import Executable
 
 from service.db.models import ProcessInstance, UserTask, WaitingEvent
-from service.db.uow import UnitOfWork
+from service.db.uow import Later, UnitOfWork
+from service.db.uow import write as uow_write
 from service.engine import Definition, Instance
 from service.services.workflow import audit, bills, learning_waits
 from service.services.workflow.context import Context
@@ -77,6 +79,7 @@ class Move:
     saved: bool = False
     defer: bool = False  # PostgreSQL: keep the save's statement for the COMMIT (`commit`)
     pending: Pending | None = None  # the statement kept
+    later: Later | None = None  # with `defer` on PostgreSQL: the writes kept for the COMMIT
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
@@ -108,6 +111,8 @@ class Move:
         # else with the new tasks (one statement on PostgreSQL)
         records = self.records + audit.system_steps(row, inst, now)
         self.records, self.saved = [], True
+        if self.defer and session.get_bind().dialect.name == "postgresql":
+            self.later = Later(session.get_bind().dialect)
         if inst.finished:
             audit.insert(session, records)
             records = []
@@ -122,7 +127,7 @@ class Move:
             info = defn.user_tasks.get(task.task_name)
             if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
                 bills.open_bill(session, row, defn, inst.data, now)
-        events = _sync_waiting(session, row, inst, self.had_waiting)
+        events = _sync_waiting(session, row, inst, self.had_waiting, now, self.later)
         learning_waits.open_learning(session, row, events, now, self.messages, defn.name)
         after_move(
             self.messages,
@@ -134,21 +139,33 @@ class Move:
             inst.status,
             self.remark,
             now,
+            self.later,
         )
         return self.open_rows
 
     def commit(self, uow: UnitOfWork) -> None:
         """Commit the request. A save kept for the commit (`defer`) is sent with the COMMIT,
-        in one round trip when nothing else waits to be flushed; the new tasks get their
-        ids. StaleDataError, nothing kept, when the version changed meanwhile."""
+        and so are the writes kept (`later`: the waiting rows, the messages, the files
+        linked): in one round trip when nothing else waits to be flushed. The new tasks get
+        their ids. StaleDataError, nothing kept, when the version changed meanwhile."""
         pending, self.pending = self.pending, None
-        if pending is None:
+        later, self.later = self.later, None
+        statements = [(pending.sql, pending.params)] if pending is not None else []
+        statements += later.statements if later is not None else []
+        if not statements:
             uow.commit()
             return
         try:
-            pending.assign_ids(uow.commit_with(pending.sql, pending.params))
+            found = uow.commit_with(statements)
         except DBAPIError as exc:
             raise _stale(exc) from exc
+        if pending is not None:
+            pending.assign_ids(found)
+
+    def write(self, statement: Executable, params: dict | list[dict]) -> None:
+        """A write after the save whose outcome nobody reads: kept for the COMMIT with the
+        save (`defer` on PostgreSQL), else run now."""
+        uow_write(self.session, statement, params, self.later)
 
 
 def begin(
@@ -435,27 +452,47 @@ def _statement(
     return found
 
 
+_WAITING = WaitingEvent.__table__
+_DELETE_WAITING = _WAITING.delete().where(
+    _WAITING.c.instance_id == bindparam("instance_id", type_=_WAITING.c.instance_id.type)
+)
+_WAITING_COLUMNS = ("instance_id", "kind", "name", "correlation_key", "due_at", "created_at")
+_INSERT_WAITING = _WAITING.insert().values(
+    {c: bindparam(c, type_=_WAITING.c[c].type) for c in _WAITING_COLUMNS}
+)
+
+
 def _sync_waiting(
-    session: Session, row: ProcessInstance, inst: Instance, had_any: bool
+    session: Session,
+    row: ProcessInstance,
+    inst: Instance,
+    had_any: bool,
+    now: datetime,
+    later: Later | None = None,
 ) -> list[dict]:
-    """Mirror the engine's pending timers and messages into indexed rows; the events."""
+    """Mirror the engine's pending timers and messages into indexed rows (written now, or
+    kept in `later` for the COMMIT); the events."""
     events = inst.waiting_events()
     if not events and not had_any:
         return events
-    session.execute(delete(WaitingEvent).where(WaitingEvent.instance_id == row.id))
+    uow_write(session, _DELETE_WAITING, {"instance_id": row.id}, later)
+    rows = []
     for ev in events:
         try:
             due = datetime.fromisoformat(ev["due"]).astimezone(UTC)
             due = due.replace(tzinfo=None)
         except (TypeError, ValueError):
             due = None
-        session.add(
-            WaitingEvent(
-                instance_id=row.id,
-                kind=ev["kind"],
-                name=ev["name"],
-                due_at=due,
-                correlation_key=ev.get("correlation") or row.subject_id_number,
-            )
+        rows.append(
+            {
+                "instance_id": row.id,
+                "kind": ev["kind"],
+                "name": ev["name"],
+                "correlation_key": ev.get("correlation") or row.subject_id_number,
+                "due_at": due,
+                "created_at": now,
+            }
         )
+    if rows:
+        uow_write(session, _INSERT_WAITING, rows, later)
     return events

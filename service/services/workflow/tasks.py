@@ -369,7 +369,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     try:  # the save checks the version the move loaded (see moving.Move.commit)
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
             used = _act(uow, actor, row, m, data, ctx.definitions.names())
-        files.link_to_instance(uow, used, m.row.id, m.row.unit_id)
+        files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
         uow.session.flush()
         view = {
             "id": m.row.id,
