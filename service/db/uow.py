@@ -76,7 +76,8 @@ class Later:
     after them in the request reads what they wrote), kept to be sent with the COMMIT
     (`UnitOfWork.commit_with`) rather than each waiting for its own round trip. Each is a
     Core statement built once and reused (its driver SQL is compiled once, on first use),
-    with its values: a dict, or a list of dicts."""
+    with its values: a dict, or a list of dicts, given as to `Session.execute` (the
+    columns' own conversions, a JSON column's for one, are applied here)."""
 
     def __init__(self, dialect: Dialect):
         self.dialect = dialect
@@ -84,15 +85,27 @@ class Later:
 
     def add(self, statement: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> None:
         key = (self.dialect.name, statement)
-        sql = _COMPILED.get(key)
-        if sql is None:
-            sql = _COMPILED[key] = str(statement.compile(dialect=self.dialect))
+        found = _COMPILED.get(key)
+        if found is None:
+            compiled = statement.compile(dialect=self.dialect)
+            found = _COMPILED[key] = (str(compiled), dict(compiled._bind_processors))
+        sql, convert = found
+        if convert:
+            params = (
+                [_converted(p, convert) for p in params]
+                if isinstance(params, list)
+                else _converted(params, convert)
+            )
         self.statements.append((sql, params))
 
 
-# each kept statement's driver SQL, by dialect and statement (statements are module-level
-# constants or built once per shape, so this stays small)
-_COMPILED: dict[tuple[str, Executable], str] = {}
+def _converted(params: dict[str, Any], convert: dict) -> dict[str, Any]:
+    return {k: convert[k](v) if k in convert else v for k, v in params.items()}
+
+
+# each kept statement's driver SQL and its values' conversions, by dialect and statement
+# (statements are module-level constants or built once per shape, so this stays small)
+_COMPILED: dict[tuple[str, Executable], tuple[str, dict]] = {}
 
 
 def write(

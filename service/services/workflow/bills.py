@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
+from service.db.uow import Later, write
 from service.domain.actor import Actor
 from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
@@ -44,9 +46,16 @@ def bill_of(session: Session, instance_id: int) -> Bill | None:
 
 
 def open_bill(
-    session: Session, row: ProcessInstance, defn: Definition, data: dict, now: datetime
-) -> Bill:
-    """Open the form's bill (or re-open it after a return) with the amount the rules set."""
+    session: Session,
+    row: ProcessInstance,
+    defn: Definition,
+    data: dict,
+    now: datetime,
+    later: Later | None = None,
+) -> None:
+    """Open the form's bill (or re-open it after a return) with the amount the rules set:
+    one statement, run now or kept in `later` for the COMMIT. A re-opened bill keeps its
+    id, unit and creation time; everything else starts again, unpaid."""
     lines = [dict(line) for line in data.get("fee_lines") or [] if isinstance(line, dict)]
     if lines:
         amount = _money(data.get("fee_total"))
@@ -56,16 +65,48 @@ def open_bill(
         fiscal = RECEIPT_TYPES.get(defn.bill_kind or "") == "电子财政收据"  # a membership fee
         membership = amount if fiscal else Decimal("0.00")
     kind = defn.bill_kind or "个人会员费"
-    bill = bill_of(session, row.id)
-    if bill is None:
-        bill = Bill(instance_id=row.id, unit_id=row.unit_id, created_at=now)
-        session.add(bill)
-    bill.kind, bill.receipt_type = kind, RECEIPT_TYPES.get(kind, "电子发票")
-    bill.amount, bill.membership_amount, bill.lines = amount, membership, lines
-    bill.status, bill.voucher_file_id, bill.paid_at = "unpaid", None, None
-    bill.receipt_number = bill.receipt_date = bill.confirmed_by = bill.confirmed_at = None
-    bill.updated_at = now
-    return bill
+    values = {
+        "instance_id": row.id,
+        "unit_id": row.unit_id,
+        "kind": kind,
+        "receipt_type": RECEIPT_TYPES.get(kind, "电子发票"),
+        "amount": amount,
+        "membership_amount": membership,
+        "lines": lines,
+        "status": "unpaid",
+        "voucher_file_id": None,
+        "paid_at": None,
+        "receipt_number": None,
+        "receipt_date": None,
+        "confirmed_by": None,
+        "confirmed_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    write(session, _open_statement(session.get_bind().dialect.name), values, later)
+
+
+# open_bill's upsert per dialect, built once: the columns re-opening sets again are all
+# but the form, the unit and the creation time
+_OPEN: dict[str, Insert] = {}
+_KEPT_ON_REOPEN = frozenset({"id", "instance_id", "unit_id", "created_at"})
+
+
+def _open_statement(dialect: str) -> Insert:
+    found = _OPEN.get(dialect)
+    if found is None:
+        table = Bill.__table__
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).values(
+            {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
+        )
+        found = _OPEN[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.instance_id],
+            set_={
+                c.name: statement.excluded[c.name] for c in table.c if c.name not in _KEPT_ON_REOPEN
+            },
+        )
+    return found
 
 
 def void_bill(session: Session, row: ProcessInstance, now: datetime) -> None:

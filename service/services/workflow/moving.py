@@ -126,7 +126,7 @@ class Move:
         for task in self.open_rows:
             info = defn.user_tasks.get(task.task_name)
             if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
-                bills.open_bill(session, row, defn, inst.data, now)
+                bills.open_bill(session, row, defn, inst.data, now, self.later)
         events = _sync_waiting(session, row, inst, self.had_waiting, now, self.later)
         learning_waits.open_learning(session, row, events, now, self.messages, defn.name)
         after_move(
