@@ -113,6 +113,9 @@ def lines_of(data: dict) -> list[dict]:
     return [dict(p) for p in lines if isinstance(p, dict) and p.get("id_number")]
 
 
+_INSERT = InstancePerson.__table__.insert()
+
+
 def sync(
     session: Session,
     row: ProcessInstance,
@@ -136,17 +139,21 @@ def sync(
         )
     if not new:
         session.execute(delete(InstancePerson).where(InstancePerson.instance_id == row.id))
-    for i, p in enumerate(lines):
-        session.add(
-            InstancePerson(
-                instance_id=row.id,
-                member_id=members.get(p["id_number"]),
-                id_number=p["id_number"],
-                name=p.get("name") or "",
-                certificate_type=p.get("certificate_type"),
-                line=p,
-                position=i,
-            )
+    if lines:  # one Core statement for any number of persons (the ORM's flush cost more)
+        session.execute(
+            _INSERT,
+            [
+                {
+                    "instance_id": row.id,
+                    "member_id": members.get(p["id_number"]),
+                    "id_number": p["id_number"],
+                    "name": p.get("name") or "",
+                    "certificate_type": p.get("certificate_type"),
+                    "line": p,
+                    "position": i,
+                }
+                for i, p in enumerate(lines)
+            ],
         )
     row.subject_name, row.subject_id_number, row.person_count = subject_of(data)
     if len(lines) == 1 and members.get(lines[0]["id_number"]):
