@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Insert, and_, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -19,6 +20,7 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
+from service.db.uow import Later, write
 from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
 from service.domain.person_facts import membership_until
@@ -37,6 +39,7 @@ class Change:
     defn: Definition
     today: date
     now: datetime
+    later: Later | None = None  # writes nothing after reads, kept for the COMMIT (or None)
 
     @property
     def policy(self) -> dict:
@@ -75,69 +78,86 @@ def listed_levels(data: dict) -> str | None:
     return "、".join(joined_levels(data)) or None
 
 
-def grant_membership(c: Change, member: Member, level: str, new: bool = False) -> Membership:
+def grant_membership(c: Change, member_id: int, level: str) -> None:
     """The member holds `level` from today for its policy term (a lapsed or cancelled
-    membership of that level starts again); `new`: the member was just created, so it has
-    no membership to look up."""
+    membership of that level starts again): one upsert, kept for the COMMIT if it can."""
     until = membership_until(c.policy.get("membership_validity_years", 1), level, c.today)
-    membership = (
-        None
-        if new
-        else c.session.scalars(
-            select(Membership).where(Membership.member_id == member.id, Membership.level == level)
-        ).first()
-    )
-    if membership is None:
-        membership = Membership(member_id=member.id, level=level)
-        c.session.add(membership)
-    membership.valid_from, membership.valid_until = c.today, until
-    membership.cancelled_on, membership.instance_id = None, c.row.id
-    return membership
+    values = {
+        "member_id": member_id,
+        "level": level,
+        "valid_from": c.today,
+        "valid_until": until,
+        "cancelled_on": None,
+        "instance_id": c.row.id,
+    }
+    upsert = _insert(c.session, Membership, ("member_id", "level"), tuple(values))
+    write(c.session, upsert, values, c.later)
+
+
+# the join's member: every field the application gives is written, on a new record or an
+# existing one (status, unit and agency included); the rest of an existing record stays
+_JOINED = (
+    "name",
+    "id_type",
+    "gender",
+    "birth_date",
+    "mobile",
+    "address",
+    "photo_file_id",
+    "id_front_file_id",
+    "id_back_file_id",
+    "education",
+    "title",
+    "unit_id",
+    "agency_id",
+    "status",
+)
 
 
 def _member_join_approved(c: Change) -> None:
     session, inst, data = c.session, c.row, c.data
     applicant = data.get("applicant") or {}
     id_number = str(data["id_number"]).upper()
-    member = session.scalars(select(Member).where(Member.id_number == id_number)).first()
-    new = member is None
-    if new:
-        member = Member(id_number=id_number)
-        session.add(member)
     birth = applicant.get("birth_date") or data.get("birth_date")
-    member.name = data["name"]
-    member.id_type = data["id_type"]
-    member.gender = applicant.get("gender") or data.get("gender")
-    member.birth_date = date.fromisoformat(birth) if birth else None
-    member.mobile = data.get("mobile")
-    member.address = data.get("address")
-    member.photo_file_id = data.get("photo")
-    member.id_front_file_id = data.get("id_front")
-    member.id_back_file_id = data.get("id_back")
-    member.education = data.get("education")
-    member.title = data.get("title")
-    member.unit_id = inst.unit_id
-    member.agency_id = inst.agency_id  # the unit's agency when the application started
-    member.status = "自由态"
-    session.flush()
-    for level in joined_levels(data):
-        grant_membership(c, member, level, new)
-    account = session.scalars(select(Account).where(Account.username == id_number)).first()
-    if account is None:
+    values = {
+        "id_number": id_number,
+        "name": data["name"],
+        "id_type": data["id_type"],
+        "gender": applicant.get("gender") or data.get("gender"),
+        "birth_date": date.fromisoformat(birth) if birth else None,
+        "mobile": data.get("mobile"),
+        "address": data.get("address"),
+        "photo_file_id": data.get("photo"),
+        "id_front_file_id": data.get("id_front"),
+        "id_back_file_id": data.get("id_back"),
+        "education": data.get("education"),
+        "title": data.get("title"),
+        "unit_id": inst.unit_id,
+        "agency_id": inst.agency_id,  # the unit's agency when the application started
+        "status": "自由态",
+        "created_at": c.now,
+    }
+    # the instance row's own UPDATE waits for the member's id: one UPDATE, not two
+    with session.no_autoflush:
+        upsert = _insert(session, Member, ("id_number",), tuple(values), _JOINED, (Member.id,))
+        member_id = session.execute(upsert, values).scalar_one()
+        for level in joined_levels(data):
+            grant_membership(c, member_id, level)
         # no password yet: the unit issues a random one-time password (reset, or a QR code
-        # that shows it to the person), changed at the first sign-in
-        session.add(
-            Account(
-                username=id_number,
-                name=member.name,
-                role="member",
-                member_id=member.id,
-                unit_id=inst.unit_id,
-                password_hash=UNUSABLE,
-                must_change_password=True,
-            )
-        )
-    inst.member_id = member.id
+        # that shows it to the person), changed at the first sign-in. Written now: the
+        # approval's message goes to it.
+        account = {
+            "username": id_number,
+            "name": data["name"],
+            "role": "member",
+            "member_id": member_id,
+            "unit_id": inst.unit_id,
+            "password_hash": UNUSABLE,
+            "must_change_password": True,
+            "created_at": c.now,
+        }
+        session.execute(_insert(session, Account, ("username",), tuple(account), ()), account)
+    inst.member_id = member_id
 
 
 INFO_FIELDS = ("mobile", "address", "education", "title", "registration_number")
@@ -160,7 +180,7 @@ def _info_change_approved(c: Change) -> None:
         if "注册监理工程师注册证" not in quals:
             member.qualifications = [*quals, "注册监理工程师注册证"]
     if changes.get("member_level") == "专业会员":  # 普通会员 → 专业会员, paid (§2.11.2.1)
-        grant_membership(c, member, "专业会员")
+        grant_membership(c, member.id, "专业会员")
 
 
 def move_member(session: Session, member: Member, unit: Unit | None) -> None:
@@ -324,8 +344,44 @@ def apply_effects(
     defn: Definition,
     today: date,
     now: datetime,
+    later: Later | None = None,
 ) -> None:
-    """Apply the records change the end event reached declares, if it declares one."""
+    """Apply the records change the end event reached declares, if it declares one; the
+    writes nothing in the request reads again may be kept in `later` for the COMMIT."""
     name = defn.declarations.effects.get(end_event or "")
     if name is not None:
-        EFFECTS[name](Change(session, inst, data, defn, today, now))
+        EFFECTS[name](Change(session, inst, data, defn, today, now, later))
+
+
+# upserts and inserts-if-absent, per dialect, model and shape: built once
+_STATEMENTS: dict[tuple, Insert] = {}
+
+
+def _insert(
+    session: Session,
+    model,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    updated: tuple[str, ...] | None = None,
+    returning: tuple = (),
+) -> Insert:
+    """INSERT of a row of `model`, its `columns`' values named after them, that when a row
+    with the same unique `keys` exists updates its `updated` columns instead (all given
+    but the keys, when None; nothing, when empty), returning the `returning` columns."""
+    dialect = session.get_bind().dialect.name
+    shape = (dialect, model, keys, columns, updated, returning)
+    found = _STATEMENTS.get(shape)
+    if found is None:
+        table = model.__table__
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        insert = insert.values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+        if updated is None:
+            updated = tuple(c for c in columns if c not in keys)
+        if updated:
+            insert = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={c: insert.excluded[c] for c in updated}
+            )
+        else:
+            insert = insert.on_conflict_do_nothing(index_elements=list(keys))
+        found = _STATEMENTS[shape] = insert.returning(*returning) if returning else insert
+    return found

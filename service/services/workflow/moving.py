@@ -117,7 +117,9 @@ class Move:
             audit.insert(session, records)
             records = []
             row.finished_at = now
-            apply_effects(session, row, inst.end_event, inst.data, defn, self.today, now)
+            apply_effects(
+                session, row, inst.end_event, inst.data, defn, self.today, now, self.later
+            )
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
         self.open_rows, self.pending = _sync_tasks(
