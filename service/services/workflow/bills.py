@@ -145,16 +145,18 @@ def on_complete(
             receipt_number=payload.get("receipt_number"),
             receipt_date=date.fromisoformat(receipt) if receipt else today,
         )
-    bill = session.scalars(
-        update(Bill).where(Bill.instance_id == row.id).values(**values).returning(Bill),
-        execution_options={"populate_existing": True, "synchronize_session": False},
+    # a Core statement on the table: the ORM's bulk UPDATE and its object cost more Python
+    # than the row this needs (renew_memberships reads its lines)
+    table = Bill.__table__
+    bill = session.execute(
+        update(table).where(table.c.instance_id == row.id).values(**values).returning(table.c.lines)
     ).first()
     if bill is not None and confirmed:
-        renew_memberships(session, row, bill, today, policy)
+        renew_memberships(session, row, bill.lines, today, policy)
 
 
 def renew_memberships(
-    session: Session, row: ProcessInstance, bill: Bill, today: date, policy: dict
+    session: Session, row: ProcessInstance, bill_lines: list, today: date, policy: dict
 ) -> None:
     """The memberships paid for on the bill, renewed when finance confirms it.
 
@@ -168,7 +170,7 @@ def renew_memberships(
     - expired or cancelled: runs again from today (to the same day, term years later);
     - none of that level yet: a new membership from today.
     """
-    lines = [x for x in bill.lines if _money(x.get("membership_fee")) > 0]
+    lines = [x for x in bill_lines if _money(x.get("membership_fee")) > 0]
     if not lines:
         return
     term = policy.get("membership_validity_years", 1)

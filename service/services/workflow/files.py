@@ -148,6 +148,16 @@ def open_file(ctx: Context, uow: UnitOfWork, actor: Actor, file_id: str) -> tupl
     return describe(row), Blob(ctx.storage, row.sha256)
 
 
+# check_references's rows, locked (a Core query on the table: the ORM's objects cost more
+# Python, and nothing here changes them)
+_LOCK_FILES = (
+    select(StoredFile.__table__)
+    .where(StoredFile.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(StoredFile.__table__.c.id)
+    .with_for_update()
+)
+
+
 def check_references(
     uow: UnitOfWork,
     actor: Actor,
@@ -175,15 +185,8 @@ def check_references(
         wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
     if not wanted:
         return []
-    rows = {
-        r.id: r
-        for r in uow.session.scalars(
-            select(StoredFile)
-            .where(StoredFile.id.in_(set(wanted.values())))
-            .order_by(StoredFile.id)
-            .with_for_update()
-        )
-    }
+    found = uow.session.execute(_LOCK_FILES, {"ids": sorted(set(wanted.values()))})
+    rows = {r.id: r for r in found}
     errors = {}
     for field, file_id in wanted.items():
         row = rows.get(file_id)

@@ -292,19 +292,22 @@ def _recipient(row) -> tuple[int, str | None, str | None]:
 
 
 def _recipients(unit_id: int | None, member_ids: list[int], *columns) -> Select | None:
-    """The query of recipients_of, with `columns` added to each row (None: nobody)."""
+    """The query of recipients_of, with `columns` added to each row (None: nobody). On
+    the tables: a Core query costs less Python than the same through the ORM's entities."""
+    account, member = Account.__table__.c, Member.__table__.c  # the tables' columns
     conditions = []
     if unit_id is not None:
-        conditions.append(and_(Account.role == "unit_admin", Account.unit_id == unit_id))
+        conditions.append(and_(account.role == "unit_admin", account.unit_id == unit_id))
     if member_ids:
-        conditions.append(Account.member_id.in_(member_ids))
+        conditions.append(account.member_id.in_(member_ids))
     if not conditions:
         return None
     return (
-        select(Account.id, Account.email, Account.mobile, Member.mobile, *columns)
-        .outerjoin(Member, Member.id == Account.member_id)
-        .where(Account.active.is_(True), or_(*conditions))
-        .order_by(Account.id)
+        select(account.id, account.email, account.mobile, member.mobile, *columns)
+        .select_from(Account.__table__)
+        .outerjoin(Member.__table__, member.id == account.member_id)
+        .where(account.active.is_(True), or_(*conditions))
+        .order_by(account.id)
     )
 
 
@@ -321,7 +324,8 @@ def _move_recipients(unit_id: int | None, member_id: int | None) -> tuple[Select
         # no unit: compared as IS NULL, as the query built with the form's own None did
         unit = bindparam("move_unit_id") if unit_id is not None else None
         members = [bindparam("move_member_id", type_=Account.member_id.type)] if member_id else []
-        unit_name = select(Unit.name).where(Unit.id == unit).scalar_subquery()
+        units = Unit.__table__.c
+        unit_name = select(units.name).where(units.id == unit).scalar_subquery()
         _MOVE_QUERIES[shape] = _recipients(unit, members, unit_name)
     params: dict = {}
     if unit_id is not None:

@@ -251,11 +251,11 @@ def _sync_tasks(
     gone = before - set(ready) - {completed}
     if gone:
         session.execute(
-            update(UserTask)
+            update(_TASKS)
             .where(
-                UserTask.instance_id == row.id,
-                UserTask.engine_task_id.in_(gone),
-                UserTask.state == "open",
+                _TASKS.c.instance_id == row.id,
+                _TASKS.c.engine_task_id.in_(gone),
+                _TASKS.c.state == "open",
             )
             .values(state="cancelled")
         )

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.db.models import FormCounter
 
+_COUNTERS = FormCounter.__table__
+# a Core statement on the table: the ORM's bulk UPDATE cost twice the Python for nothing here
+_BUMP = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.prefix == bindparam("counter_prefix"),
+        _COUNTERS.c.day == bindparam("counter_period"),
+    )
+    .values(last=_COUNTERS.c.last + 1)
+    .returning(_COUNTERS.c.last)
+)
+
 
 def next_number(session: Session, prefix: str, period: str) -> int:
     """The next number of a counter (prefix, period), safe under concurrency."""
-    bump = (
-        update(FormCounter)
-        .where(FormCounter.prefix == prefix, FormCounter.day == period)
-        .values(last=FormCounter.last + 1)
-        .returning(FormCounter.last)
-    )
-    number = session.scalar(bump)
+    bump = {"counter_prefix": prefix, "counter_period": period}
+    number = session.scalar(_BUMP, bump)
     if number is None:
         try:
             with session.begin_nested():
                 session.add(FormCounter(prefix=prefix, day=period, last=1))
             number = 1
         except IntegrityError:  # another request started the counter first
-            number = session.scalar(bump)
+            number = session.scalar(_BUMP, bump)
     return number
 
 
