@@ -88,6 +88,8 @@ class Later:
         found = _COMPILED.get(key)
         if found is None:
             compiled = statement.compile(dialect=self.dialect)
+            # the conversions Session.execute would apply: SQLAlchemy's own table of them
+            # (not public; were it gone from a later release, every kept write would fail)
             found = _COMPILED[key] = (str(compiled), dict(compiled._bind_processors))
         sql, convert = found
         if convert:

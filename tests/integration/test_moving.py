@@ -126,6 +126,14 @@ def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, s
         db.session.remove()
 
 
+def _pre_review_saved(ctx, uow: UnitOfWork, instance_id: int) -> moving.Move:
+    """The unit's pre-review completed and saved, its save kept for the COMMIT."""
+    with moving.move(ctx, uow, instance_id, now=LATER, defer=True) as m:
+        (pre_review,) = m.before
+        m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+    return m
+
+
 def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, started):
     """PostgreSQL: the save kept for the COMMIT meets a connection its server has dropped;
     the request fails, nothing of it is kept, the dead connection leaves the pool and the
@@ -136,9 +144,7 @@ def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, start
     before = _snapshot(app, started)
     with app.app_context():
         with UnitOfWork(db.session) as uow:
-            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
-                (pre_review,) = m.before
-                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            m = _pre_review_saved(ctx, uow, started)
             assert m.pending is not None  # kept for the commit
             driver = db.session.connection().connection.driver_connection
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
@@ -151,9 +157,7 @@ def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, start
     # the pool hands out a live connection: the same move, sent again, lands
     with app.app_context():
         with UnitOfWork(db.session) as uow:
-            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
-                (pre_review,) = m.before
-                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            m = _pre_review_saved(ctx, uow, started)
             m.commit(uow)
         db.session.remove()
     queue, records, version = _snapshot(app, started)
@@ -167,9 +171,7 @@ def test_a_move_whose_kept_write_fails_keeps_nothing(app, started):
     before = _snapshot(app, started)
     with app.app_context():
         with UnitOfWork(db.session) as uow:
-            with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
-                (pre_review,) = m.before
-                m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+            m = _pre_review_saved(ctx, uow, started)
             if db_name(app) == "postgresql":
                 assert m.pending is not None and m.later is not None  # kept for the commit
             waits = {"instance_id": started, "name": None, "correlation_key": None}

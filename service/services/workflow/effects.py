@@ -39,7 +39,7 @@ class Change:
     defn: Definition
     today: date
     now: datetime
-    later: Later | None = None  # writes nothing after reads, kept for the COMMIT (or None)
+    later: Later | None = None  # for the writes nothing reads again: kept for the COMMIT
 
     @property
     def policy(self) -> dict:

@@ -12,8 +12,9 @@ an exception it saves: the row's state, status and end; a finished instance's re
 change and bill; the audit records; the work queue; the waiting timers and messages; bills
 to pay; learning tasks. The audit records and new tasks are Core statements; on PostgreSQL
 one statement inserts them and updates the row where its version is still the one loaded
-(kept for the COMMIT with `defer`, see `Move.commit`). Elsewhere the row's UPDATE at the
-next flush checks the version. Either way StaleDataError means someone else moved it
+(kept for the COMMIT with `defer`, see `Move.commit`, together with the writes after it
+that nothing reads again: `Move.later`). Elsewhere the row's UPDATE at the next flush
+checks the version. Either way StaleDataError means someone else moved it
 meanwhile, and the request must roll back. The save does not commit.
 """
 
@@ -148,7 +149,8 @@ class Move:
     def commit(self, uow: UnitOfWork) -> None:
         """Commit the request. A save kept for the commit (`defer`) is sent with the COMMIT,
         and so are the writes kept (`later`: the waiting rows, the messages, the files
-        linked): in one round trip when nothing else waits to be flushed. The new tasks get
+        linked, the bill opened, the memberships granted): in one round trip when nothing
+        else waits to be flushed. The new tasks get
         their ids. StaleDataError, nothing kept, when the version changed meanwhile."""
         pending, self.pending = self.pending, None
         later, self.later = self.later, None
