@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Insert, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -108,6 +110,40 @@ def _converted(params: dict[str, Any], convert: dict) -> dict[str, Any]:
 # each kept statement's driver SQL and its values' conversions, by dialect and statement
 # (statements are module-level constants or built once per shape, so this stays small)
 _COMPILED: dict[tuple[str, Executable], tuple[str, dict]] = {}
+
+
+# `insert_statement`'s statements, per dialect, table and shape: built once
+_INSERTS: dict[tuple, Insert] = {}
+
+
+def insert_statement(
+    dialect: str,
+    model,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    updated: tuple[str, ...] | None = None,
+    returning: tuple = (),
+) -> Insert:
+    """INSERT of one row of `model`, its `columns`' values bound by their names, that when
+    a row with the same unique `keys` exists updates its `updated` columns instead (all the
+    columns but the keys when None; none when empty: the row is left as it is), returning
+    the `returning` columns. Built once per shape, so `Later` compiles it once too."""
+    shape = (dialect, model, keys, columns, updated, returning)
+    found = _INSERTS.get(shape)
+    if found is None:
+        table = model.__table__
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        insert = insert.values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+        if updated is None:
+            updated = tuple(c for c in columns if c not in keys)
+        if updated:
+            insert = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={c: insert.excluded[c] for c in updated}
+            )
+        else:
+            insert = insert.on_conflict_do_nothing(index_elements=list(keys))
+        found = _INSERTS[shape] = insert.returning(*returning) if returning else insert
+    return found
 
 
 def write(

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.db import db
 from service.db.models import AuditRecord, ProcessInstance, UserTask, WaitingEvent
-from service.db.uow import UnitOfWork
+from service.db.uow import UnitOfWork, write
 from service.domain.actor import Actor
 from service.services.workflow import audit, moving
 
@@ -177,7 +177,8 @@ def test_a_move_whose_kept_write_fails_keeps_nothing(app, started):
             waits = {"instance_id": started, "name": None, "correlation_key": None}
             fine = {**waits, "kind": "timer", "due_at": LATER, "created_at": LATER}
             with pytest.raises(DBAPIError, match="kind"):
-                m.write(moving._INSERT_WAITING, [fine, {**fine, "kind": None}])  # NOT NULL
+                rows = [fine, {**fine, "kind": None}]  # NOT NULL
+                write(db.session, moving._INSERT_WAITING, rows, m.later)
                 m.commit(uow)
         db.session.remove()
     assert _snapshot(app, started) == before

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Insert, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
-from service.db.uow import Later, write
+from service.db.uow import Later, insert_statement, write
 from service.domain.actor import Actor
 from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
@@ -83,30 +82,19 @@ def open_bill(
         "created_at": now,
         "updated_at": now,
     }
-    write(session, _open_statement(session.get_bind().dialect.name), values, later)
+    columns = tuple(values)
+    upsert = insert_statement(
+        session.get_bind().dialect.name,
+        Bill,
+        ("instance_id",),
+        columns,
+        tuple(c for c in columns if c not in _KEPT_ON_REOPEN),
+    )
+    write(session, upsert, values, later)
 
 
-# open_bill's upsert per dialect, built once: the columns re-opening sets again are all
-# but the form, the unit and the creation time
-_OPEN: dict[str, Insert] = {}
-_KEPT_ON_REOPEN = frozenset({"id", "instance_id", "unit_id", "created_at"})
-
-
-def _open_statement(dialect: str) -> Insert:
-    found = _OPEN.get(dialect)
-    if found is None:
-        table = Bill.__table__
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(
-            {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
-        )
-        found = _OPEN[dialect] = statement.on_conflict_do_update(
-            index_elements=[table.c.instance_id],
-            set_={
-                c.name: statement.excluded[c.name] for c in table.c if c.name not in _KEPT_ON_REOPEN
-            },
-        )
-    return found
+# re-opening a bill sets again all but the form, the unit and the creation time
+_KEPT_ON_REOPEN = frozenset({"instance_id", "unit_id", "created_at"})
 
 
 def void_bill(session: Session, row: ProcessInstance, now: datetime) -> None:

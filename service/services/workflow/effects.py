@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Insert, and_, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -20,7 +19,7 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
-from service.db.uow import Later, write
+from service.db.uow import Later, insert_statement, write
 from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
 from service.domain.person_facts import membership_until
@@ -90,7 +89,8 @@ def grant_membership(c: Change, member_id: int, level: str) -> None:
         "cancelled_on": None,
         "instance_id": c.row.id,
     }
-    upsert = _insert(c.session, Membership, ("member_id", "level"), tuple(values))
+    dialect = c.session.get_bind().dialect.name
+    upsert = insert_statement(dialect, Membership, ("member_id", "level"), tuple(values))
     write(c.session, upsert, values, c.later)
 
 
@@ -138,8 +138,11 @@ def _member_join_approved(c: Change) -> None:
         "created_at": c.now,
     }
     # the instance row's own UPDATE waits for the member's id: one UPDATE, not two
+    dialect = session.get_bind().dialect.name
     with session.no_autoflush:
-        upsert = _insert(session, Member, ("id_number",), tuple(values), _JOINED, (Member.id,))
+        upsert = insert_statement(
+            dialect, Member, ("id_number",), tuple(values), _JOINED, (Member.id,)
+        )
         member_id = session.execute(upsert, values).scalar_one()
         for level in joined_levels(data):
             grant_membership(c, member_id, level)
@@ -156,7 +159,8 @@ def _member_join_approved(c: Change) -> None:
             "must_change_password": True,
             "created_at": c.now,
         }
-        session.execute(_insert(session, Account, ("username",), tuple(account), ()), account)
+        absent = insert_statement(dialect, Account, ("username",), tuple(account), ())
+        session.execute(absent, account)
     inst.member_id = member_id
 
 
@@ -351,37 +355,3 @@ def apply_effects(
     name = defn.declarations.effects.get(end_event or "")
     if name is not None:
         EFFECTS[name](Change(session, inst, data, defn, today, now, later))
-
-
-# upserts and inserts-if-absent, per dialect, model and shape: built once
-_STATEMENTS: dict[tuple, Insert] = {}
-
-
-def _insert(
-    session: Session,
-    model,
-    keys: tuple[str, ...],
-    columns: tuple[str, ...],
-    updated: tuple[str, ...] | None = None,
-    returning: tuple = (),
-) -> Insert:
-    """INSERT of a row of `model`, its `columns`' values named after them, that when a row
-    with the same unique `keys` exists updates its `updated` columns instead (all given
-    but the keys, when None; nothing, when empty), returning the `returning` columns."""
-    dialect = session.get_bind().dialect.name
-    shape = (dialect, model, keys, columns, updated, returning)
-    found = _STATEMENTS.get(shape)
-    if found is None:
-        table = model.__table__
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        insert = insert.values({c: bindparam(c, type_=table.c[c].type) for c in columns})
-        if updated is None:
-            updated = tuple(c for c in columns if c not in keys)
-        if updated:
-            insert = insert.on_conflict_do_update(
-                index_elements=list(keys), set_={c: insert.excluded[c] for c in updated}
-            )
-        else:
-            insert = insert.on_conflict_do_nothing(index_elements=list(keys))
-        found = _STATEMENTS[shape] = insert.returning(*returning) if returning else insert
-    return found

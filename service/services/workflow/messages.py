@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Insert, Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, Member, Notification, OutboxMessage, ProcessInstance, Unit
-from service.db.uow import Later
+from service.db.uow import Later, insert_statement
 
 FILE = "rules/messages.json"
 CHANNELS = ("in_app", "email", "sms")
@@ -236,7 +236,8 @@ class Messages:
         ):
             if rows:
                 unique = _unique(keys, rows, now)
-                later.add(_insert_each(model, keys, tuple(unique[0])), unique)
+                insert = insert_statement(later.dialect.name, model, keys, tuple(unique[0]), ())
+                later.add(insert, unique)
 
 
 _NOTICE_KEYS = ("account_id", "dedupe_key")
@@ -256,23 +257,6 @@ def insert_absent(session: Session, model, keys, rows: list[dict], now) -> int:
 def _unique(keys, rows: list[dict], now: datetime) -> list[dict]:
     """The rows, one per unique `keys`, each with its created_at."""
     return list({tuple(r[k] for k in keys): {"created_at": now, **r} for r in rows}.values())
-
-
-# `Messages.keep`'s PostgreSQL INSERT of one row ON CONFLICT DO NOTHING, per model and
-# columns: built once (its driver SQL compiled once, by `Later`), run once per row
-_INSERT_EACH: dict[tuple, Insert] = {}
-
-
-def _insert_each(model, keys, columns: tuple[str, ...]) -> Insert:
-    found = _INSERT_EACH.get((model, columns))
-    if found is None:
-        table = model.__table__
-        found = _INSERT_EACH[(model, columns)] = (
-            postgresql.insert(table)
-            .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
-            .on_conflict_do_nothing(index_elements=list(keys))
-        )
-    return found
 
 
 def recipients_of(

@@ -33,11 +33,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.expression import Executable
 
 from service.db.models import ProcessInstance, UserTask, WaitingEvent
-from service.db.uow import Later, UnitOfWork
-from service.db.uow import write as uow_write
+from service.db.uow import Later, UnitOfWork, write
 from service.engine import Definition, Instance
 from service.services.workflow import audit, bills, learning_waits
 from service.services.workflow.context import Context
@@ -112,8 +110,9 @@ class Move:
         # else with the new tasks (one statement on PostgreSQL)
         records = self.records + audit.system_steps(row, inst, now)
         self.records, self.saved = [], True
-        if self.defer and session.get_bind().dialect.name == "postgresql":
-            self.later = Later(session.get_bind().dialect)
+        dialect = session.get_bind().dialect
+        if self.defer and dialect.name == "postgresql":
+            self.later = Later(dialect)
         if inst.finished:
             audit.insert(session, records)
             records = []
@@ -165,11 +164,6 @@ class Move:
             raise _stale(exc) from exc
         if pending is not None:
             pending.assign_ids(found)
-
-    def write(self, statement: Executable, params: dict | list[dict]) -> None:
-        """A write after the save whose outcome nobody reads: kept for the COMMIT with the
-        save (`defer` on PostgreSQL), else run now."""
-        uow_write(self.session, statement, params, self.later)
 
 
 def begin(
@@ -479,7 +473,7 @@ def _sync_waiting(
     events = inst.waiting_events()
     if not events and not had_any:
         return events
-    uow_write(session, _DELETE_WAITING, {"instance_id": row.id}, later)
+    write(session, _DELETE_WAITING, {"instance_id": row.id}, later)
     rows = []
     for ev in events:
         try:
@@ -498,5 +492,5 @@ def _sync_waiting(
             }
         )
     if rows:
-        uow_write(session, _INSERT_WAITING, rows, later)
+        write(session, _INSERT_WAITING, rows, later)
     return events
