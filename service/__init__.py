@@ -38,7 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
     from service import headers, worker
     from service.api import register_api
-    from service.db import db
+    from service.db import begin, db
     from service.limits import limiter
     from service.services.membership import sessions
     from service.services.workflow import deploy
@@ -64,6 +64,9 @@ def create_app(config: Config | None = None) -> Flask:
     with app.app_context():
         if config.database_url.startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            db.engine.dispose()
+        else:  # a transaction's BEGIN goes with its first statement
+            sa.event.listen(db.engine, "do_connect", begin.connect)
             db.engine.dispose()
         sessions.install(db.engine, config.session_recheck_seconds)
         try:

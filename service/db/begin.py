@@ -1,0 +1,71 @@
+"""PostgreSQL connections that send a transaction's BEGIN together with its first statement.
+
+psycopg starts a transaction by sending BEGIN on its own and waiting for the answer before
+the first statement goes out: one round trip per request that carries nothing but BEGIN
+(of three for a review step). Here the first statement of a transaction goes out with its
+BEGIN in psycopg's pipeline mode, in one round trip; everything else is psycopg's own.
+
+How, with psycopg's public API only: BEGIN can be sent as a statement in a pipeline when
+the connection is in autocommit mode (psycopg sends none itself then). So the connection
+switches to autocommit, sends BEGIN and the statement together, and is inside a
+transaction as before, which only COMMIT or ROLLBACK end. `commit` and `rollback`
+switch autocommit off again as soon as the transaction has ended (psycopg allows the
+switch only then), so between transactions the connection is exactly psycopg's: every
+other way of running SQL (many rows at once, COPY, a raw connection handed to another
+library) starts its transaction as psycopg always does.
+
+A connection that SQLAlchemy puts in autocommit mode itself (isolation level AUTOCOMMIT)
+is left alone, as is a statement sent inside a pipeline already opened by the caller.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import pq
+
+_IDLE = pq.TransactionStatus.IDLE
+_PIPELINE_OFF = pq.PipelineStatus.OFF
+
+
+class Cursor(psycopg.Cursor):
+    """psycopg's cursor; the first statement of a transaction takes its BEGIN along."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        conn = self.connection
+        if (
+            conn.autocommit
+            or conn.info.transaction_status != _IDLE
+            or conn.pgconn.pipeline_status != _PIPELINE_OFF
+        ):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes with the statement
+        conn.begun_here = True
+        with conn.pipeline():
+            conn.execute(b"BEGIN")
+            super().execute(query, params, prepare=prepare, binary=binary)
+        return self
+
+
+class Connection(psycopg.Connection):
+    """psycopg's connection, making `Cursor`s, back to psycopg's own way of starting a
+    transaction as soon as one ends."""
+
+    begun_here = False  # a transaction this connection's Cursor began (autocommit is on)
+
+    def commit(self) -> None:
+        super().commit()
+        self._end()
+
+    def rollback(self) -> None:
+        super().rollback()
+        self._end()
+
+    def _end(self) -> None:
+        if self.begun_here and self.info.transaction_status == _IDLE:
+            self.begun_here = False
+            self.autocommit = False
+
+
+def connect(_dialect, _record, cargs, cparams) -> Connection:
+    """SQLAlchemy's `do_connect` event: our connection where psycopg's would be."""
+    return Connection.connect(*cargs, **{**cparams, "cursor_factory": Cursor})
