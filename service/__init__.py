@@ -64,10 +64,9 @@ def create_app(config: Config | None = None) -> Flask:
     with app.app_context():
         if config.database_url.startswith("sqlite"):
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
-            db.engine.dispose()
         else:  # a transaction's BEGIN goes with its first statement
             sa.event.listen(db.engine, "do_connect", begin.connect)
-            db.engine.dispose()
+        db.engine.dispose()  # connections made before are made again, through the hook
         sessions.install(db.engine, config.session_recheck_seconds)
         try:
             definitions.sync(db.session)
