@@ -6,8 +6,11 @@ all approved) from a bounded number of client threads for a bounded time, each c
 its own keep-alive HTTP connection. Prints lifecycles per second, the p50/p95 request
 latency, the error count, the commits per request the server made (PostgreSQL's own
 counter, pg_stat_database.xact_commit; `bench_lifecycle.py` counts the statements), and the
-CPU milliseconds per request of the server's processes and of the database's backends (read
-from /proc: steadier than the rate on a shared machine).
+CPU milliseconds per request of the server's processes, of the database's backends and of
+this script's own client threads (read from /proc: steadier than the rate on a shared
+machine), how busy the whole machine was, and the ceiling those costs allow: the
+lifecycles per second with every core busy serving them, beside the CPU per request that
+60/s would allow.
 
 `--repo DIR` runs the server and the seeding from another checkout of this repository
 (for example `git worktree add /tmp/before HEAD~3`), so two versions are measured side by
@@ -107,6 +110,17 @@ def _cpu_seconds(pids) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine so far, every core (Linux /proc/stat;
+    zeros elsewhere): idle and iowait are not busy."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields[:8]) - idle, sum(fields[:8])
 
 
 def _server_pids(root: int) -> list[int]:
@@ -276,7 +290,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         done[0] = 0
         before = _pg_counters(url)
         server_pids, backends = _server_pids(server.pid), _backend_pids(url)
-        cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
+        cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
+        machine_before = _machine_ticks()
         started = time.perf_counter()
         stop_at[0] = started + args.seconds
         threads = [threading.Thread(target=worker) for _ in range(args.clients)]
@@ -285,7 +300,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
-        cpu_after = (_cpu_seconds(server_pids), _cpu_seconds(backends))
+        cpu_after = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
+        machine_after = _machine_ticks()
         after = _pg_counters(url)
     finally:
         server.terminate()
@@ -307,6 +323,10 @@ def run(args, bl, url: str, work: Path) -> dict:
         # CPU per request: steadier than requests per second on a shared machine
         "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / max(requests, 1),
         "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / max(requests, 1),
+        # the load generator (this process's client threads) shares the cores it measures
+        "client_cpu_ms": (cpu_after[2] - cpu_before[2]) * 1000 / max(requests, 1),
+        "machine_busy": (machine_after[0] - machine_before[0])
+        / max(machine_after[1] - machine_before[1], 1),
     }
     return result
 
@@ -343,6 +363,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"commits per request     {result['commits_per_request']:8.2f}")
     print(f"server CPU ms/request   {result['server_cpu_ms']:8.2f}   (gunicorn's processes)")
     print(f"database CPU ms/request {result['database_cpu_ms']:8.2f}   (its PostgreSQL backends)")
+    print(
+        f"client CPU ms/request   {result['client_cpu_ms']:8.2f}   (this script's client threads)"
+    )
+    print(
+        f"machine CPU busy        {result['machine_busy'] * 100:7.1f}%   (all cores, every process)"
+    )
+    # what the measured costs allow: every core busy with the server, the database and the
+    # clients alone, and what 60/s would allow them (six requests per lifecycle)
+    cores = os.cpu_count() or 1
+    spent = result["server_cpu_ms"] + result["database_cpu_ms"] + result["client_cpu_ms"]
+    if spent > 0:
+        print(
+            f"ceiling at these costs  {cores * 1000 / (spent * 6):8.1f}   lifecycles/s with every "
+            f"core busy; 60/s needs <= {cores * 1000 / (60 * 6):.2f} ms of CPU per request in all "
+            f"(now {spent:.2f})"
+        )
     for line in result["first_errors"]:
         print("  error:", line[:300])
     return 0 if result["errors"] == 0 else 2
