@@ -429,6 +429,8 @@ QUEUE_COLUMNS = [
     "agency_id",
     "member_id",
 ]
+# the columns besides the role that keep an actor to its tasks (scope.task_scope)
+SCOPE_COLUMNS = ("unit_id", "agency_id", "member_id")
 
 
 def _open_queue(name: str, *scope: str) -> sa.Index:
@@ -472,7 +474,9 @@ class UserTask(Base):
             sqlite_where=sa.text("completed_by IS NOT NULL"),
             postgresql_include=["role", "state", *QUEUE_COLUMNS],
         ),
-        # a done list's total and plain pages: narrow, so counting a long list reads little
+        # a done list's total and plain pages: narrow, so counting a long list reads little;
+        # on PostgreSQL it carries the scope columns too (scope.task_scope), so every role's
+        # total is counted from it alone
         sa.Index(
             "ix_user_tasks_completed",
             "completed_by",
@@ -481,6 +485,7 @@ class UserTask(Base):
             "id",
             postgresql_where=sa.text("state = 'completed'"),
             sqlite_where=sa.text("state = 'completed'"),
+            postgresql_include=list(SCOPE_COLUMNS),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
