@@ -126,6 +126,78 @@ def test_a_move_that_changes_nothing_keeps_the_queue_and_records_the_step(app, s
         db.session.remove()
 
 
+def _timer_step(ctx, uow: UnitOfWork, instance_id: int, defer: bool) -> moving.Move:
+    """A move that opens no task (a timer that fired and changed nothing), recorded."""
+    with moving.move(ctx, uow, instance_id, now=LATER, defer=defer) as m:
+        m.record(audit.Step(Actor(None, "系统", "system"), "timer", detail={"fired": []}))
+    return m
+
+
+def test_a_kept_move_that_opens_no_task_saves_with_the_commit(app, started):
+    """A move kept for the COMMIT that opens no task (a finish, a wait) keeps its save too
+    on PostgreSQL: the row's changes and its record reach the server with the COMMIT, none
+    through the ORM before it; elsewhere they are written at once. The same rows either way."""
+    ctx = app.extensions["memberflow"]
+    queue_before, records_before, version = _snapshot(app, started)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            m = _timer_step(ctx, uow, started, defer=True)
+            if db_name(app) == "postgresql":
+                assert m.pending is not None and m.open_rows[0].id == queue_before[0][0]
+                assert not db.session.is_modified(m.row)  # nothing left for the ORM to flush
+                committed = _snapshot_in(db.session.connection(), started)
+                assert committed == (records_before, version)  # not written yet
+            else:
+                assert m.pending is None
+            m.commit(uow)
+        db.session.remove()
+    with app.app_context():
+        row = db.session.get(ProcessInstance, started)
+        assert (row.version, row.updated_at, row.status) == (version + 1, LATER, "单位预审中")
+        assert _queue(db.session, started) == queue_before
+        assert _audit_count(db.session, started) == records_before + 1
+        db.session.remove()
+
+
+def _snapshot_in(connection, instance_id: int) -> tuple[int, int]:
+    """The instance's audit records' count and its version, as this transaction sees them."""
+    table = ProcessInstance.__table__
+    records = connection.execute(
+        select(func.count())
+        .select_from(AuditRecord.__table__)
+        .where(AuditRecord.__table__.c.instance_id == instance_id)
+    ).scalar_one()
+    version = connection.execute(
+        select(table.c.version).where(table.c.id == instance_id)
+    ).scalar_one()
+    return records, version
+
+
+def test_a_kept_move_that_opens_no_task_checks_the_version(app, started):
+    """Its save checks the version the move loaded, as every save does: moved meanwhile,
+    nothing of it is kept (StaleDataError; on PostgreSQL the server skips the COMMIT)."""
+    ctx = app.extensions["memberflow"]
+    before = _snapshot(app, started)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            with pytest.raises(StaleDataError):
+                with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
+                    m.record(audit.Step(audit.SYSTEM, "timer", detail={"fired": []}))
+                    # someone else moves it meanwhile (here: in the same transaction)
+                    table = ProcessInstance.__table__
+                    db.session.connection().execute(
+                        update(table)
+                        .where(table.c.id == started)
+                        .values(version=table.c.version + 1)
+                    )
+                if db_name(app) == "postgresql":
+                    assert m.pending is not None  # the check goes with the COMMIT
+                uow.session.flush()
+                m.commit(uow)
+        db.session.remove()
+    assert _snapshot(app, started) == before
+
+
 def _pre_review_saved(ctx, uow: UnitOfWork, instance_id: int) -> moving.Move:
     """The unit's pre-review completed and saved, its save kept for the COMMIT."""
     with moving.move(ctx, uow, instance_id, now=LATER, defer=True) as m:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from conftest import applicant_data, complete_task, in_db, open_task, start_form, token_headers
+from conftest import (
+    applicant_data,
+    complete_task,
+    in_db,
+    open_task,
+    start_form,
+    step_task,
+    token_headers,
+    upload,
+)
 
 from service.db import db
 from service.db.models import UserTask
@@ -116,6 +125,47 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     last = wire.text[wire.text[: wire.text.rindex("ReadyForQuery")].rindex("ReadyForQuery") :]
     assert last.count("\tExecute\t") >= 5, last
     assert 'CommandComplete\t "COMMIT"' in last, last
+
+
+def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
+    """The finance's approval ends the join: its effects (the member, the account) are
+    written at once, as the message that follows reads them; the form's own row, which
+    nothing after reads, is saved with the COMMIT on PostgreSQL, its version checked there,
+    and not through the ORM before it (elsewhere the ORM saves it)."""
+    client = app.test_client()
+    heads = {role: token_headers(client, world.logins[role]) for role in world.logins}
+    data = applicant_data(client, heads["unit"])
+    postgres = app.extensions["memberflow"].config.database_url.startswith("postgresql")
+    started = start_form(client, heads["unit"], "member_join", data)["id"]
+    again = {k: v for k, v in data.items() if k != "variant"}
+    step_task(
+        client, heads["unit"], started, {"decision": "approve", "member_level": "普通会员", **again}
+    )
+    step_task(client, heads["agency"], started, {"decision": "approve"})
+    step_task(client, heads["association"], started, {"decision": "approve"})
+    step_task(client, heads["unit"], started, {"fee_voucher": upload(client, heads["unit"])})
+    task = open_task(client, heads["finance"], started)
+    finance = {"decision": "approve", "receipt_number": "FP1", "receipt_date": "2026-11-28"}
+    with statements(app) as sent, _wire(app, postgres) as wire:
+        view = complete_task(client, heads["finance"], task["id"], finance)
+    assert view["status"] == "审批完成" and view["finished"], view
+    assert "members" in _tables(sent, "INSERT") and "accounts" in _tables(sent, "INSERT"), sent
+    assert ("process_instances" in _tables(sent, "UPDATE")) == (not postgres), sent
+    with app.app_context():
+        row = db.session.execute(
+            sa.text(
+                "SELECT status, finished, member_id, version FROM process_instances WHERE id = :i"
+            ),
+            {"i": started},
+        ).one()
+        db.session.remove()
+    assert row[:2] == ("审批完成", True) and row[2] is not None, row
+    if not postgres:
+        return
+    said = " ".join(wire.text.split())
+    last = said[said[: said.rindex("ReadyForQuery")].rindex("ReadyForQuery") :]
+    assert "WITH move_row AS (UPDATE process_instances" in last, last
+    assert last.endswith('CommandComplete "COMMIT" B 5 ReadyForQuery I'), last
 
 
 @contextmanager

@@ -256,17 +256,16 @@ def _sync_tasks(
             .values(state="cancelled")
         )
     still_open = (before - {completed}) & set(ready)
-    result = (
-        list(
-            session.scalars(
-                select(UserTask)
-                .where(UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
-                .order_by(UserTask.id)
+    result = []
+    if still_open:
+        with session.no_autoflush:  # the row's changes are the save's (`_insert_tasks`)
+            result = list(
+                session.scalars(
+                    select(UserTask)
+                    .where(UserTask.instance_id == row.id, UserTask.engine_task_id.in_(still_open))
+                    .order_by(UserTask.id)
+                )
             )
-        )
-        if still_open
-        else []
-    )
     new = []
     for task_id, task in ready.items():
         if task_id in before:
@@ -313,16 +312,22 @@ def _insert_tasks(
     On PostgreSQL one statement also saves the row's changes, its version checked as the
     ORM checks it (StaleDataError when someone else moved it meanwhile); with `defer` it
     is kept for the commit to send with the COMMIT (`Move.commit`), the tasks' ids set
-    then. Elsewhere the version is checked at the ORM's flush."""
-    if not new:
+    then. Elsewhere the version is checked at the ORM's flush.
+
+    A kept move that opens no task (it finished, or waits for a timer or a message) keeps
+    its save too: the row's changes and the records, without the tasks' INSERT."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    if not new and not (postgres and defer):
         audit.insert(session, records)
         return [], None
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if not postgres:
         audit.insert(session, records)
         found = connection.execute(_INSERT_TASKS, new).all()
         return _task_objects(new, dict(found)), None
     changes = _changes(row)
+    if not (new or changes or records):
+        return [], None
     params = {f"t{i}_{k}": v for i, task in enumerate(new) for k, v in task.items()}
     for i, record in enumerate(records):
         params.update({f"a{i}_{k}": v for k, v in record.items()})
@@ -333,8 +338,9 @@ def _insert_tasks(
         for key, value in changes.items():  # the statement saves them: nothing left to flush
             set_committed_value(row, key, value)
         set_committed_value(row, "version", row.version + 1)
+    columns = tuple(new[0]) if new else ()
     pending = Pending(
-        _statement(connection.dialect, tuple(new[0]), len(new), len(records), tuple(changes)),
+        _statement(connection.dialect, columns, len(new), len(records), tuple(changes)),
         params,
         _task_objects(new, {}),
     )
@@ -357,6 +363,8 @@ class Pending:
     tasks: list[UserTask]
 
     def assign_ids(self, found: list) -> None:
+        if not self.tasks:  # a save that opened no task returns its version check alone
+            return
         ids = {engine_id: task_id for engine_id, task_id, *_ in found}
         for task in self.tasks:
             task.id = ids[task.engine_task_id]
@@ -403,7 +411,8 @@ def _statement(
     (engine id, id, the version check), with CTEs inserting `records` audit records and
     updating the `changed` columns of the instance row where its version is still the one
     loaded (the check fails the statement when no row was updated); values named
-    t<i>_<column>, a<i>_<column>, row_<column>, row_id, row_version, row_new_version."""
+    t<i>_<column>, a<i>_<column>, row_<column>, row_id, row_version, row_new_version.
+    Without tasks, a SELECT of the version check alone, the CTEs doing the writing."""
     shape = (columns, tasks, records, changed)
     found = _STATEMENTS.get(shape)
     if found is None:
@@ -412,7 +421,7 @@ def _statement(
             {c: bindparam(f"t{i}_{c}", type_=_TASKS.c[c].type) for c in columns}
             for i in range(tasks)
         ]
-        statement = _TASKS.insert().values(task_rows)
+        statement = _TASKS.insert().values(task_rows) if tasks else select()
         moved = None
         if changed:
             moved = (
@@ -445,7 +454,10 @@ def _statement(
             if moved is not None
             else "1"
         )
-        found = str(statement.returning(*_RETURNED, updated).compile(dialect=dialect))
+        statement = (
+            statement.returning(*_RETURNED, updated) if tasks else statement.add_columns(updated)
+        )
+        found = str(statement.compile(dialect=dialect))
         _STATEMENTS[shape] = found
     return found
 
