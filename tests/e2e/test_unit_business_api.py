@@ -105,6 +105,22 @@ def test_an_approved_rename_renames_the_unit_and_its_login_and_keeps_the_former_
     )
     assert audit.instance_id == started["id"]
     assert audit.detail == {"unit_id": world.unit_id, "before": OLD_NAME, "after": NEW_NAME}
+    # in the order things happened: the association's approval, then the rename it made
+    trail = in_db(
+        app,
+        lambda s: [
+            (r.action, r.actor_name, r.status_after)
+            for r in s.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.instance_id == started["id"])
+                .order_by(AuditRecord.id)
+            )
+        ],
+    )
+    assert trail[-2:] == [
+        ("complete", "协会审核员", "审批完成"),
+        ("unit_rename", "系统", "审批完成"),
+    ]
 
     # a second rename keeps both former names, the latest first
     again = start(client, unit, RENAME, rename_form(client, unit, "珠江工程咨询有限公司"))

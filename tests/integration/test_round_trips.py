@@ -129,9 +129,9 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
 
 def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
     """The finance's approval ends the join: its effects (the member, the account) are
-    written at once, as the message that follows reads them; the form's own row, which
-    nothing after reads, is saved with the COMMIT on PostgreSQL, its version checked there,
-    and not through the ORM before it (elsewhere the ORM saves it)."""
+    written at once, as the message that follows reads them; the form's own row and the
+    step's record, which nothing after reads, are saved with the COMMIT on PostgreSQL, the
+    version checked there, and not before it (elsewhere at once, the row by the ORM)."""
     client = app.test_client()
     heads = {role: token_headers(client, world.logins[role]) for role in world.logins}
     data = applicant_data(client, heads["unit"])
@@ -151,6 +151,7 @@ def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
     assert view["status"] == "审批完成" and view["finished"], view
     assert "members" in _tables(sent, "INSERT") and "accounts" in _tables(sent, "INSERT"), sent
     assert ("process_instances" in _tables(sent, "UPDATE")) == (not postgres), sent
+    assert ("audit_records" in _tables(sent, "INSERT")) == (not postgres), sent
     with app.app_context():
         row = db.session.execute(
             sa.text(
@@ -165,6 +166,7 @@ def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
     said = " ".join(wire.text.split())
     last = said[said[: said.rindex("ReadyForQuery")].rindex("ReadyForQuery") :]
     assert "WITH move_row AS (UPDATE process_instances" in last, last
+    assert "move_audit AS (INSERT INTO audit_records" in last, last
     assert last.endswith('CommandComplete "COMMIT" B 5 ReadyForQuery I'), last
 
 

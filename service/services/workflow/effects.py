@@ -39,6 +39,16 @@ class Change:
     today: date
     now: datetime
     later: Later | None = None  # for the writes nothing reads again: kept for the COMMIT
+    # the move's audit records kept for its save (PostgreSQL, with the COMMIT), in order
+    records: list[dict] | None = None
+
+    def record(self, step: audit.Step) -> None:
+        """Append a step to the form's audit trail: after the move's own records, with its
+        save when that is kept for the COMMIT, else at once."""
+        if self.records is None:
+            audit.write(self.session, step, self.now, self.row)
+        else:
+            self.records.append(audit.values(step, self.now, self.row))
 
     @property
     def policy(self) -> dict:
@@ -297,7 +307,7 @@ def _rename_unit(c: Change) -> None:
         .values(username=new_name, name=new_name)
     )
     detail = {"unit_id": unit.id, "before": former, "after": new_name}
-    audit.write(c.session, audit.Step(audit.SYSTEM, "unit_rename", detail=detail), c.now, c.row)
+    c.record(audit.Step(audit.SYSTEM, "unit_rename", detail=detail))
 
 
 def _admit_unit(c: Change) -> None:
@@ -323,7 +333,7 @@ def _admit_unit(c: Change) -> None:
         "before": before,
         "membership_valid_until": unit.membership_valid_until.isoformat(),
     }
-    audit.write(c.session, audit.Step(audit.SYSTEM, "unit_admit", detail=detail), c.now, c.row)
+    c.record(audit.Step(audit.SYSTEM, "unit_admit", detail=detail))
 
 
 Effect = Callable[[Change], None]
@@ -349,9 +359,11 @@ def apply_effects(
     today: date,
     now: datetime,
     later: Later | None = None,
+    records: list[dict] | None = None,
 ) -> None:
     """Apply the records change the end event reached declares, if it declares one; the
-    writes nothing in the request reads again may be kept in `later` for the COMMIT."""
+    writes nothing in the request reads again may be kept in `later` for the COMMIT, and
+    its audit records appended to `records`, the move's own, to go with its save."""
     name = defn.declarations.effects.get(end_event or "")
     if name is not None:
-        EFFECTS[name](Change(session, inst, data, defn, today, now, later))
+        EFFECTS[name](Change(session, inst, data, defn, today, now, later, records))

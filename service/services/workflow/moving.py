@@ -106,19 +106,30 @@ class Move:
         row.status = inst.status
         row.finished, row.end_event, row.updated_at = inst.finished, inst.end_event, now
         row.member_levels = listed_levels(inst.data)  # the join list's 申请普通/专业会员
-        # the steps recorded, then the engine's own: before a finish's effects add theirs,
-        # else with the new tasks (one statement on PostgreSQL)
+        # the steps recorded, then the engine's own, then a finish's effects' records: with
+        # the save when it is kept for the COMMIT (one statement on PostgreSQL), else a
+        # finish's at once, before its effects write theirs
         records = self.records + audit.system_steps(row, inst, now)
         self.records, self.saved = [], True
         dialect = session.get_bind().dialect
-        if self.defer and dialect.name == "postgresql":
+        kept = self.defer and dialect.name == "postgresql"
+        if kept:
             self.later = Later(dialect)
         if inst.finished:
-            audit.insert(session, records)
-            records = []
+            if not kept:
+                audit.insert(session, records)
+                records = []
             row.finished_at = now
             apply_effects(
-                session, row, inst.end_event, inst.data, defn, self.today, now, self.later
+                session,
+                row,
+                inst.end_event,
+                inst.data,
+                defn,
+                self.today,
+                now,
+                self.later,
+                records if kept else None,
             )
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
