@@ -127,11 +127,13 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     assert 'CommandComplete\t "COMMIT"' in last, last
 
 
-def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
-    """The finance's approval ends the join: its effects (the member, the account) are
-    written at once, as the message that follows reads them; the form's own row and the
-    step's record, which nothing after reads, are saved with the COMMIT on PostgreSQL, the
-    version checked there, and not before it (elsewhere at once, the row by the ORM)."""
+def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_clock):
+    """The payment's bill, which nothing in the request reads back, is written with the
+    COMMIT on PostgreSQL. The finance's approval ends the join: its effects (the member,
+    the account) are written at once, as the message that follows reads them; the form's
+    own row and the step's record, which nothing after reads, are saved with the COMMIT on
+    PostgreSQL, the version checked there, and not before it (elsewhere at once, the row by
+    the ORM)."""
     client = app.test_client()
     heads = {role: token_headers(client, world.logins[role]) for role in world.logins}
     data = applicant_data(client, heads["unit"])
@@ -143,7 +145,17 @@ def test_the_finish_saves_the_form_with_the_commit(app, world, pinned_clock):
     )
     step_task(client, heads["agency"], started, {"decision": "approve"})
     step_task(client, heads["association"], started, {"decision": "approve"})
-    step_task(client, heads["unit"], started, {"fee_voucher": upload(client, heads["unit"])})
+    voucher = upload(client, heads["unit"])
+    with statements(app) as sent:  # the payment: the bill paid goes with the COMMIT
+        step_task(client, heads["unit"], started, {"fee_voucher": voucher})
+    assert ("bills" in _tables(sent, "UPDATE")) == (not postgres), sent
+    with app.app_context():
+        bill = db.session.execute(
+            sa.text("SELECT status, voucher_file_id FROM bills WHERE instance_id = :i"),
+            {"i": started},
+        ).one()
+        db.session.remove()
+    assert tuple(bill) == ("paid", voucher), bill
     task = open_task(client, heads["finance"], started)
     finance = {"decision": "approve", "receipt_number": "FP1", "receipt_date": "2026-11-28"}
     with statements(app) as sent, _wire(app, postgres) as wire:

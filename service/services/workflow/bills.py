@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
@@ -104,6 +104,28 @@ def void_bill(session: Session, row: ProcessInstance, now: datetime) -> None:
         bill.status, bill.updated_at = "void", now
 
 
+_BILLS = Bill.__table__
+_OF_FORM = _BILLS.c.instance_id == bindparam("bill_instance_id", type_=_BILLS.c.instance_id.type)
+_STATUS = bindparam("bill_status", type_=_BILLS.c.status.type)
+# the bill paid, and a payment finance returned: nothing in the request reads them back, so
+# a move kept for the COMMIT keeps them too (statements built once, for `Later`)
+_PAID = (
+    update(_BILLS)
+    .where(_OF_FORM)
+    .values(
+        status=_STATUS,
+        paid_at=bindparam("bill_paid_at", type_=_BILLS.c.paid_at.type),
+        voucher_file_id=bindparam("bill_voucher", type_=_BILLS.c.voucher_file_id.type),
+        updated_at=bindparam("bill_now", type_=_BILLS.c.updated_at.type),
+    )
+)
+_UNPAID = (
+    update(_BILLS)
+    .where(_OF_FORM)
+    .values(status=_STATUS, updated_at=bindparam("bill_now", type_=_BILLS.c.updated_at.type))
+)
+
+
 def on_complete(
     session: Session,
     row: ProcessInstance,
@@ -113,13 +135,23 @@ def on_complete(
     now: datetime,
     today: date,
     policy: dict,
+    later: Later | None = None,
 ) -> None:
-    """What completing a task with a `bill` role does to the form's bill: one UPDATE …
-    RETURNING (the bill, if the form has one)."""
+    """What completing a task with a `bill` role does to the form's bill (if it has one):
+    paid, or a payment returned, in one UPDATE, kept in `later` for the COMMIT when given;
+    confirmed, in one UPDATE … RETURNING the lines, whose memberships it renews."""
     if role is None:
         return
     values: dict = {"updated_at": now}
     confirmed = role == "confirm" and payload.get("decision") != "return"
+    if later is not None and not confirmed:
+        params = {"bill_instance_id": row.id, "bill_now": now, "bill_status": "unpaid"}
+        if role == "pay":
+            params.update(
+                bill_status="paid", bill_paid_at=now, bill_voucher=payload.get("fee_voucher")
+            )
+        write(session, _PAID if role == "pay" else _UNPAID, params, later)
+        return
     if role == "pay":
         values.update(status="paid", paid_at=now, voucher_file_id=payload.get("fee_voucher"))
     elif role == "confirm" and not confirmed:

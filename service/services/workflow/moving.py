@@ -113,7 +113,7 @@ class Move:
         self.records, self.saved = [], True
         dialect = session.get_bind().dialect
         kept = self.defer and dialect.name == "postgresql"
-        if kept:
+        if kept and self.later is None:
             self.later = Later(dialect)
         if inst.finished:
             if not kept:
@@ -206,6 +206,7 @@ def load(
     row = uow.session.get(ProcessInstance, instance_id)
     defn = ctx.definitions.version(uow.session, row.definition_version_id)
     inst = Instance.load(defn, row.state, now)
+    dialect = uow.session.get_bind().dialect
     return Move(
         uow.session,
         row,
@@ -218,6 +219,8 @@ def load(
         status_before=row.status,
         messages=messages_of(ctx),
         defer=defer,
+        # kept for the COMMIT from the start: the use case's own writes may join them
+        later=Later(dialect) if defer and dialect.name == "postgresql" else None,
     )
 
 

@@ -406,7 +406,9 @@ def _act(
     persons_sent = "persons" in payload or "id_number" in payload
     lines_before = persons.lines_of(current) if persons_sent else None
     # a confirmed payment may renew memberships: before the facts the next rules read
-    bills.on_complete(uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy)
+    bills.on_complete(
+        uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy, m.later
+    )
     if info.runs_rules:
         persons.lock(uow.session, {**current, **payload})
     facts = (
