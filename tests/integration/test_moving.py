@@ -68,20 +68,28 @@ def test_a_move_whose_block_raises_saves_nothing(app, started):
         assert db.session.get(ProcessInstance, started).version == version
 
 
-@pytest.mark.parametrize("defer", [False, True], ids=["saved", "saved_with_commit"])
-def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started, defer):
+@pytest.mark.parametrize(
+    ("defer", "opens_task"),
+    [(False, True), (True, True), (True, False)],
+    ids=["saved", "saved_with_commit", "no_task_saved_with_commit"],
+)
+def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started, defer, opens_task):
     """The save checks the version the move loaded: on PostgreSQL inside the one statement
     that inserts the new task and the audit record (kept for the COMMIT with `defer`, which
-    the server then skips), on SQLite at the ORM's flush."""
+    the server then skips), or, for a kept move that opens no task (a finish, a wait), in
+    the statement of its row and records; on SQLite at the ORM's flush."""
     ctx = app.extensions["memberflow"]
     before = _snapshot(app, started)
     with app.app_context():
         with UnitOfWork(db.session) as uow:
             with pytest.raises(StaleDataError):
                 with moving.move(ctx, uow, started, now=LATER, defer=defer) as m:
-                    (pre_review,) = m.before
-                    m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
-                    m.record(audit.Step(audit.SYSTEM, "complete", remark="预审通过"))
+                    if opens_task:
+                        (pre_review,) = m.before
+                        m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
+                        m.record(audit.Step(audit.SYSTEM, "complete", remark="预审通过"))
+                    else:
+                        m.record(audit.Step(audit.SYSTEM, "timer", detail={"fired": []}))
                     # someone else moves it meanwhile (here: in the same transaction)
                     table = ProcessInstance.__table__
                     db.session.connection().execute(
@@ -89,9 +97,12 @@ def test_a_move_of_an_instance_moved_meanwhile_saves_nothing(app, started, defer
                         .where(table.c.id == started)
                         .values(version=table.c.version + 1)
                     )
+                if defer and db_name(app) == "postgresql":
+                    assert m.pending is not None  # the check goes with the COMMIT
                 uow.session.flush()
                 m.commit(uow)
-            assert m.inst.status == "机构初审中"  # the engine moved on; the save refused it
+            if opens_task:
+                assert m.inst.status == "机构初审中"  # the engine moved on; the save refused it
         db.session.remove()
     assert _snapshot(app, started) == before
 
@@ -171,31 +182,6 @@ def _snapshot_in(connection, instance_id: int) -> tuple[int, int]:
         select(table.c.version).where(table.c.id == instance_id)
     ).scalar_one()
     return records, version
-
-
-def test_a_kept_move_that_opens_no_task_checks_the_version(app, started):
-    """Its save checks the version the move loaded, as every save does: moved meanwhile,
-    nothing of it is kept (StaleDataError; on PostgreSQL the server skips the COMMIT)."""
-    ctx = app.extensions["memberflow"]
-    before = _snapshot(app, started)
-    with app.app_context():
-        with UnitOfWork(db.session) as uow:
-            with pytest.raises(StaleDataError):
-                with moving.move(ctx, uow, started, now=LATER, defer=True) as m:
-                    m.record(audit.Step(audit.SYSTEM, "timer", detail={"fired": []}))
-                    # someone else moves it meanwhile (here: in the same transaction)
-                    table = ProcessInstance.__table__
-                    db.session.connection().execute(
-                        update(table)
-                        .where(table.c.id == started)
-                        .values(version=table.c.version + 1)
-                    )
-                if db_name(app) == "postgresql":
-                    assert m.pending is not None  # the check goes with the COMMIT
-                uow.session.flush()
-                m.commit(uow)
-        db.session.remove()
-    assert _snapshot(app, started) == before
 
 
 def _pre_review_saved(ctx, uow: UnitOfWork, instance_id: int) -> moving.Move:
