@@ -137,14 +137,13 @@ def on_complete(
     policy: dict,
     later: Later | None = None,
 ) -> None:
-    """What completing a task with a `bill` role does to the form's bill (if it has one):
-    paid, or a payment returned, in one UPDATE, kept in `later` for the COMMIT when given;
-    confirmed, in one UPDATE … RETURNING the lines, whose memberships it renews."""
+    """What completing a task with a `bill` role ("pay" or "confirm") does to the form's
+    bill (if it has one): paid, or a payment returned, in one UPDATE, kept in `later` for
+    the COMMIT when given; confirmed, in one UPDATE … RETURNING the lines, whose
+    memberships it renews."""
     if role is None:
         return
-    values: dict = {"updated_at": now}
-    confirmed = role == "confirm" and payload.get("decision") != "return"
-    if later is not None and not confirmed:
+    if role == "pay" or payload.get("decision") == "return":
         params = {"bill_instance_id": row.id, "bill_now": now, "bill_status": "unpaid"}
         if role == "pay":
             params.update(
@@ -152,26 +151,23 @@ def on_complete(
             )
         write(session, _PAID if role == "pay" else _UNPAID, params, later)
         return
-    if role == "pay":
-        values.update(status="paid", paid_at=now, voucher_file_id=payload.get("fee_voucher"))
-    elif role == "confirm" and not confirmed:
-        values.update(status="unpaid")
-    elif confirmed:
-        receipt = payload.get("receipt_date")
-        values.update(
+    receipt = payload.get("receipt_date")
+    # a Core statement on the table: the ORM's bulk UPDATE and its object cost more Python
+    # than the row this needs (renew_memberships reads its lines)
+    bill = session.execute(
+        update(_BILLS)
+        .where(_BILLS.c.instance_id == row.id)
+        .values(
+            updated_at=now,
             status="confirmed",
             confirmed_by=actor.id,
             confirmed_at=now,
             receipt_number=payload.get("receipt_number"),
             receipt_date=date.fromisoformat(receipt) if receipt else today,
         )
-    # a Core statement on the table: the ORM's bulk UPDATE and its object cost more Python
-    # than the row this needs (renew_memberships reads its lines)
-    table = Bill.__table__
-    bill = session.execute(
-        update(table).where(table.c.instance_id == row.id).values(**values).returning(table.c.lines)
+        .returning(_BILLS.c.lines)
     ).first()
-    if bill is not None and confirmed:
+    if bill is not None:
         renew_memberships(session, row, bill.lines, today, policy)
 
 
