@@ -20,6 +20,9 @@ is left alone, as is a statement sent inside a pipeline already opened by the ca
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg import pq
 
@@ -38,12 +41,31 @@ class Cursor(psycopg.Cursor):
             or conn.pgconn.pipeline_status != _PIPELINE_OFF
         ):
             return super().execute(query, params, prepare=prepare, binary=binary)
-        conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes with the statement
+        with together(conn):
+            super().execute(query, params, prepare=prepare, binary=binary)
+        return self
+
+
+@contextmanager
+def together(conn: psycopg.Connection) -> Iterator[None]:
+    """Statements executed inside the block go to the server together, in one pipeline:
+    one round trip, their answers read when the block ends. When the connection is between
+    transactions, our BEGIN goes first (psycopg's own would wait for its answer alone:
+    a round trip of its own); on a connection not made here, psycopg's."""
+    if (
+        isinstance(conn, Connection)
+        and not conn.autocommit
+        and conn.info.transaction_status == _IDLE
+        and conn.pgconn.pipeline_status == _PIPELINE_OFF
+    ):
+        conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes first
         conn.begun_here = True
         with conn.pipeline():
             conn.execute(b"BEGIN")
-            super().execute(query, params, prepare=prepare, binary=binary)
-        return self
+            yield
+        return
+    with conn.pipeline():
+        yield
 
 
 class Connection(psycopg.Connection):

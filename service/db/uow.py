@@ -11,6 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
+from service.db.begin import together
+
 
 class UnitOfWork:
     """Wraps a session; rolls back on exit unless `commit` was called (only use cases commit)."""
@@ -71,6 +73,84 @@ class UnitOfWork:
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows
+
+
+class Answer:
+    """The rows one statement of `Reads` returned (tuples, as the driver gives them; read
+    them after `Reads.run`)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+
+class Reads:
+    """Statements whose answers the request reads before it goes on, sent together rather
+    than each waiting for its own round trip: on PostgreSQL in one pipeline (with BEGIN,
+    when the transaction has not begun), elsewhere one by one through the session.
+
+    The server runs them one after the other, each with its own snapshot, exactly as when
+    sent one at a time: a row lock one statement takes is held when the next one reads.
+    Their values are given as to `Session.execute`; each statement is compiled once
+    (SQLAlchemy's expanded state: an `IN` of a list gets the list's length of values).
+    The rows are the driver's, without SQLAlchemy's result conversions: select columns of
+    the driver's own types (numbers, text, dates, booleans)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._queued: list[tuple[Executable, dict[str, Any], Answer]] = []
+
+    def add(self, statement: Executable, params: dict[str, Any]) -> Answer:
+        """Queue a statement; its rows are in the answer once `run` has been called."""
+        answer = Answer()
+        self._queued.append((statement, params, answer))
+        return answer
+
+    def run(self) -> None:
+        """Send the statements queued (none: nothing is sent) and fill their answers."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        if dialect.name != "postgresql" or len(queued) == 1:
+            for statement, params, answer in queued:
+                answer.rows = [tuple(r) for r in self.session.execute(statement, params)]
+            return
+        if self.session.autoflush:  # as `Session.execute` would, the reads see what is pending
+            self.session.flush()
+        sent = [_expanded(dialect, statement, params) for statement, params, _answer in queued]
+        driver = connection.connection.driver_connection
+        error = dialect.loaded_dbapi.Error
+        try:
+            with together(driver):
+                cursors = [driver.cursor().execute(sql, params) for sql, params in sent]
+            for cursor, (_statement, _params, answer) in zip(cursors, queued, strict=True):
+                answer.rows = cursor.fetchall() if cursor.description is not None else []
+        except error as exc:
+            if driver.broken:  # the connection died: the pool must not hand it out again
+                connection.invalidate(exc)
+            # the server answers the first that failed, the pipeline's others are skipped
+            sql = ";\n".join(s for s, _ in sent)
+            raise DBAPIError.instance(sql, [p for _, p in sent], exc, error) from exc
+
+
+def _expanded(dialect: Dialect, statement: Executable, params: dict[str, Any]) -> tuple[str, dict]:
+    """A statement's driver SQL and values, as SQLAlchemy would send them."""
+    key = (dialect.name, statement)
+    compiled = _READS.get(key)
+    if compiled is None:
+        compiled = _READS[key] = statement.compile(dialect=dialect)
+    state = compiled.construct_expanded_state(params)
+    convert = state.processors
+    values = {k: convert[k](v) if k in convert else v for k, v in state.parameters.items()}
+    return state.statement, values
+
+
+# `Reads`'s compiled statements, by dialect and statement (module-level constants or built
+# once per shape, so this stays small)
+_READS: dict[tuple[str, Executable], Any] = {}
 
 
 class Later:
