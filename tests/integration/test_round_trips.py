@@ -52,13 +52,20 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     data = applicant_data(client, heads["unit"])
     postgres = app.extensions["memberflow"].config.database_url.startswith("postgresql")
 
-    with statements(app) as sent:
+    with statements(app) as sent, _wire(app, postgres) as wire:
         started = start_form(client, heads["unit"], "member_join", data)
     # a new form has no person rows to delete yet; the lock's member ids are not read twice
     assert not _tables(sent, "DELETE"), sent
     assert sum(s.startswith("SELECT members.id_number") for s in sent) == 0, sent
     # the unit's name rides with the message's recipients
     assert not any(s.startswith("SELECT units.name") for s in sent), sent
+    if postgres:
+        # the files' check, the unit, the persons' lock and the applicant's facts go to
+        # the server together with the BEGIN (prepared already), in the first round trip
+        first = _round_trips(wire)[0]
+        for part in ("FROM files", "FROM units", "UPDATE members", "EXISTS"):
+            assert part in first, first
+        assert first.count("\tExecute\t") == 5, first  # and the BEGIN
 
     task = open_task(client, heads["unit"], started["id"])
     sent_again = {k: v for k, v in data.items() if k != "variant"}
@@ -108,6 +115,11 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     task = open_task(client, heads["association"], started["id"])
     with statements(app) as sent, _wire(app, True) as wire:
         complete_task(client, heads["association"], task["id"], {"decision": "approve"})
+    # the rules run: the persons' lock and the facts they read go in one round trip. In
+    # all: BEGIN with the claim, the lock with the facts, the recipients, then the save
+    # with the COMMIT (the round trips that only prepared a statement left out)
+    executes = [t.count("\tExecute\t") for t in _round_trips(wire) if "\tExecute\t" in t]
+    assert executes[:3] == [2, 2, 1] and len(executes) == 4, executes
     with app.app_context():
         kept = db.session.execute(
             sa.text(
@@ -180,6 +192,12 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
     assert "WITH move_row AS (UPDATE process_instances" in last, last
     assert "move_audit AS (INSERT INTO audit_records" in last, last
     assert last.endswith('CommandComplete "COMMIT" B 5 ReadyForQuery I'), last
+
+
+def _round_trips(wire) -> list[str]:
+    """What the client sent in each round trip (the server's lines left out), in order."""
+    trips = wire.text.split("ReadyForQuery")[:-1]
+    return [" ".join(x for x in t.splitlines() if not x.startswith("B\t")) for t in trips]
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import ConfirmationCode, Member, ProcessInstance, StoredFile, Unit
-from service.db.uow import UnitOfWork
+from service.db.uow import Reads, UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, Gone, NotFound
 from service.domain.masking import mask_id_number, mask_name
@@ -253,7 +253,9 @@ def _locked_member(session: Session, member_id: int) -> Member:
     number = session.scalar(select(Member.id_number).where(Member.id == member_id))
     if number is None:
         raise NotFound("个人会员不存在")
-    persons.lock(session, {"id_number": number})
+    reads = Reads(session)
+    persons.lock(reads, {"id_number": number})
+    reads.run()
     return session.get(Member, member_id, populate_existing=True)
 
 

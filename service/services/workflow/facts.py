@@ -24,6 +24,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
+from service.db.uow import Reads
 from service.domain.person_facts import (
     CertificateRecord,
     MembershipRecord,
@@ -36,7 +37,7 @@ OPEN_LEARNING = ("开课未学习", "学习中")
 
 
 def _applicant(
-    session: Session,
+    reads: Reads,
     process_key: str,
     data: dict,
     today: date,
@@ -55,7 +56,9 @@ def _applicant(
     if unit_id is not None:
         params["applicant_unit_id"] = unit_id
     query = _applicant_query(instance_id is not None, unit_id is not None)
-    row = session.execute(query, params).one()
+    answer = reads.add(query, params)  # with whatever the caller queued before (a lock)
+    reads.run()
+    (row,) = answer.rows
     return {
         "is_member": bool(row[0]),
         "join_in_flight": bool(row[1]),
@@ -192,15 +195,16 @@ def person_records(
 
 
 def _persons(
-    session: Session,
+    reads: Reads,
     process_key: str,
     data: dict,
     today: date,
     instance_id: int | None,
     unit_id: int | None,
 ) -> dict:
+    reads.run()  # what the caller queued (a lock) goes first
     persons = persons_on(data)
-    records = person_records(session, [n for n, _ in persons], instance_id)
+    records = person_records(reads.session, [n for n, _ in persons], instance_id)
     facts = {n: person_facts(records.get(n), n, name, unit_id, today) for n, name in persons if n}
     return {"person_facts": facts, "process_key": process_key}
 
@@ -226,7 +230,7 @@ def name_taken(session: Session, name: str, unit_id: int | None) -> bool:
 
 
 def _unit(
-    session: Session,
+    reads: Reads,
     process_key: str,
     data: dict,
     today: date,
@@ -235,6 +239,8 @@ def _unit(
 ) -> dict:
     """The unit's own business (manual 3.24): its record, its unfinished forms of this
     business, and whether the new name a form asks for (`new_name`) is free."""
+    reads.run()  # what the caller queued (a lock) goes first
+    session = reads.session
     if unit_id is not None:  # serialize the unit's own forms: the second sees the first
         session.execute(
             update(Unit)
@@ -273,7 +279,9 @@ def _unit(
     }
 
 
-Facts = Callable[[Session, str, dict, date, int | None, int | None], dict]
+# a provider queues its queries in the `Reads` given (after what the caller queued) and
+# runs them, or runs what was queued and goes on through its session
+Facts = Callable[[Reads, str, dict, date, int | None, int | None], dict]
 
 # the facts a process may declare (`facts` property, engine/declarations.py FACTS)
 FACTS: dict[str, Facts] = {"applicant": _applicant, "persons": _persons, "unit": _unit}
@@ -303,7 +311,7 @@ PROVIDED_NAMES = FACT_KEYS | {
 
 
 def facts_for(
-    session: Session,
+    reads: Reads,
     defn: Definition,
     data: dict,
     today: date,
@@ -311,11 +319,13 @@ def facts_for(
     unit_id: int | None = None,
     names: Mapping[str, str] | None = None,
 ) -> dict:
-    """The database facts a process's rules need, for the data about to be submitted.
+    """The database facts a process's rules need, for the data about to be submitted;
+    sent to the server with what the caller queued in `reads` before (a lock), which
+    runs first.
 
     `names` (process key -> the BPMN's name) reach the rules as `process_names`, for
     reasons that name another business; the engine keeps them out of the stored state.
     """
     provider = FACTS[defn.declarations.facts or "persons"]
-    facts = provider(session, defn.key, data, today, instance_id, unit_id)
+    facts = provider(reads, defn.key, data, today, instance_id, unit_id)
     return {**facts, "process_names": dict(names or {})}

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
 
 from service.db.models import Bill, FeedbackFile, JoinCode, Member, StoredFile
-from service.db.uow import Later, UnitOfWork, write
+from service.db.uow import Later, Reads, UnitOfWork, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.engine.formschema import values_at
@@ -130,7 +132,7 @@ def describe(row: StoredFile) -> dict:
     return {"id": row.id, "name": row.name, "size": row.size, "content_type": row.content_type}
 
 
-def _visible(uow: UnitOfWork, actor: Actor, row: StoredFile) -> bool:
+def _visible(uow: UnitOfWork, actor: Actor, row: StoredFile | _Ref) -> bool:
     if sees_every_upload(actor):
         return True
     if actor.id is not None and row.uploaded_by == actor.id:
@@ -148,14 +150,25 @@ def open_file(ctx: Context, uow: UnitOfWork, actor: Actor, file_id: str) -> tupl
     return describe(row), Blob(ctx.storage, row.sha256)
 
 
-# check_references's rows, locked (a Core query on the table: the ORM's objects cost more
-# Python, and nothing here changes them)
+_REFS = StoredFile.__table__.c
+# check_references's rows, locked, with what the check reads of them (a Core query on the
+# table: the ORM's objects cost more Python, and nothing here changes them)
 _LOCK_FILES = (
-    select(StoredFile.__table__)
-    .where(StoredFile.__table__.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(StoredFile.__table__.c.id)
+    select(_REFS.id, _REFS.join_code_id, _REFS.instance_id, _REFS.uploaded_by, _REFS.unit_id)
+    .where(_REFS.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_REFS.id)
     .with_for_update()
 )
+
+
+class _Ref(NamedTuple):
+    """A `_LOCK_FILES` row."""
+
+    id: str
+    join_code_id: int | None
+    instance_id: int | None
+    uploaded_by: int | None
+    unit_id: int | None
 
 
 def check_references(
@@ -174,6 +187,25 @@ def check_references(
     already holds at the same place was checked and linked then (a linked file is never
     cleaned up), so it is neither read again nor returned.
     """
+    reads = Reads(uow.session)
+    checked = references(uow, actor, data, fields, reads, join_code_id, instance_id, known)
+    reads.run()
+    return checked()
+
+
+def references(
+    uow: UnitOfWork,
+    actor: Actor,
+    data: dict,
+    fields: set[str],
+    reads: Reads,
+    join_code_id: int | None = None,
+    instance_id: int | None = None,
+    known: dict | None = None,
+) -> Callable[[], list[str]]:
+    """`check_references`, its query queued in `reads` to go to the server with others:
+    once they have run, the function returned checks the files (FormInvalid naming each
+    field whose file is missing or not the caller's to use) and gives their ids."""
     wanted = {
         where: value
         for path in fields
@@ -184,22 +216,26 @@ def check_references(
         held = {where: value for path in fields for where, value in values_at(known, path)}
         wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
     if not wanted:
-        return []
-    found = uow.session.execute(_LOCK_FILES, {"ids": sorted(set(wanted.values()))})
-    rows = {r.id: r for r in found}
-    errors = {}
-    for field, file_id in wanted.items():
-        row = rows.get(file_id)
-        ok = row is not None and (
-            (join_code_id is not None and row.join_code_id == join_code_id)
-            or (instance_id is not None and row.instance_id == instance_id)
-            or (join_code_id is None and _visible(uow, actor, row))
-        )
-        if not ok:
-            errors[field] = "文件不存在或无权使用，请重新上传"
-    if errors:
-        raise FormInvalid(errors)
-    return list(wanted.values())
+        return list
+    answer = reads.add(_LOCK_FILES, {"ids": sorted(set(wanted.values()))})
+
+    def checked() -> list[str]:
+        rows = {r[0]: _Ref(*r) for r in answer.rows}
+        errors = {}
+        for field, file_id in wanted.items():
+            row = rows.get(file_id)
+            ok = row is not None and (
+                (join_code_id is not None and row.join_code_id == join_code_id)
+                or (instance_id is not None and row.instance_id == instance_id)
+                or (join_code_id is None and _visible(uow, actor, row))
+            )
+            if not ok:
+                errors[field] = "文件不存在或无权使用，请重新上传"
+        if errors:
+            raise FormInvalid(errors)
+        return list(wanted.values())
+
+    return checked
 
 
 def link_to_instance(

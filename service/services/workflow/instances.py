@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, func, select, union
+from sqlalchemy import bindparam, case, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
@@ -17,7 +17,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
-from service.db.uow import UnitOfWork
+from service.db.uow import Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
@@ -52,6 +52,10 @@ def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
             ProcessInstance.idempotency_owner == owner, ProcessInstance.idempotency_key == key
         )
     ).first()
+
+
+# what a start reads of the unit starting it
+_UNIT = select(Unit.agency_id, Unit.name).where(Unit.id == bindparam("unit_id"))
 
 
 def start_process(
@@ -107,33 +111,26 @@ def _start(
     validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
     payload = persons.normalize(data)
     persons.check_lines(uow.session, payload)
-    used = files.check_references(
-        uow, actor, payload, defn.start_file_fields, join_code_id=join_code_id
-    )
     today, now = ctx.today(), ctx.now()
-    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
-    agency_id = actor.agency_id or (unit.agency_id if unit else None)
-    if is_member(actor):
-        agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
     for name in defn.declarations.blank_fields:  # scripts read them even when left out
         payload.setdefault(name, None)
-    payload.update(
-        submitted_on=today.isoformat(),
-        process_key=key,
-        initiator_role=actor.role,
-        unit_name=unit.name if unit else None,
+    payload.update(submitted_on=today.isoformat(), process_key=key, initiator_role=actor.role)
+    # the files' check, the unit, the persons' lock and the facts go to the server together
+    reads = Reads(uow.session)
+    checked = files.references(
+        uow, actor, payload, defn.start_file_fields, reads, join_code_id=join_code_id
     )
-    locked = persons.lock(uow.session, payload)
-    payload.update(
-        facts_for(
-            uow.session,
-            defn,
-            payload,
-            today,
-            unit_id=actor.unit_id,
-            names=ctx.definitions.names(),
-        )
+    unit = reads.add(_UNIT, {"unit_id": actor.unit_id}) if actor.unit_id else None
+    locked = persons.lock(reads, payload)
+    facts = facts_for(
+        reads, defn, payload, today, unit_id=actor.unit_id, names=ctx.definitions.names()
     )
+    used = checked()
+    unit_agency, unit_name = unit.rows[0] if unit and unit.rows else (None, None)
+    agency_id = actor.agency_id or unit_agency
+    if is_member(actor):
+        agency_id = uow.session.get(Member, actor.member_id).agency_id or agency_id
+    payload.update(unit_name=unit_name, **facts)
     inst = Instance.start(defn, payload, now)
     persons.refuse_ineligible(inst.data, inst.facts)
     lock_field = defn.start_props.get("exclusive_subject")
@@ -167,7 +164,7 @@ def _start(
             return instance_view(uow, found, ctx.definitions), False
         # another form about the same subject won the race: said as the rules would say it
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
-    persons.sync(uow.session, row, payload, new=True, locked=locked)
+    persons.sync(uow.session, row, payload, new=True, locked=locked())
     first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
     first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))

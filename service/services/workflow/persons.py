@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
+from service.db.uow import Reads
 from service.domain import disclosure
 from service.domain.errors import FormInvalid, RuleFailed
 from service.services.workflow.facts import persons_on
@@ -170,15 +173,17 @@ _LOCK = (
 )
 
 
-def lock(session: Session, data: dict) -> dict[str, int | None]:
-    """Serialize forms about the same persons: lock their member rows, in a fixed order;
-    each ID number locked with its member's id (None: not a member yet).
+def lock(reads: Reads, data: dict) -> Callable[[], dict[str, int | None]]:
+    """Serialize forms about the same persons: lock their member rows, in a fixed order.
+    The lock is queued in `reads`, to go to the server with the reads after it (the
+    facts'); once they have run, the function returned gives each ID number locked with
+    its member's id (None: not a member yet).
 
     Taken before the facts are read, so of two forms listing one person at the same time
     the second sees the first (in flight) and is refused, instead of both passing.
     """
     numbers = sorted({n for n, _ in persons_on(data) if n})
     if not numbers:
-        return {}
-    found = session.execute(_LOCK, {"numbers": numbers}).all()
-    return {**dict.fromkeys(numbers), **dict(found)}
+        return dict
+    answer = reads.add(_LOCK, {"numbers": numbers})
+    return lambda: {**dict.fromkeys(numbers), **dict(answer.rows)}

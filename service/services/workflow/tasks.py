@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import Account, ProcessInstance, UserTask
-from service.db.uow import UnitOfWork
+from service.db.uow import Reads, UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import EngineError, Instance, TaskNotReady
@@ -409,11 +409,12 @@ def _act(
     bills.on_complete(
         uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy, m.later
     )
-    if info.runs_rules:
-        persons.lock(uow.session, {**current, **payload})
-    facts = (
-        facts_for(
-            uow.session,
+    facts = {}
+    if info.runs_rules:  # the persons' lock goes to the server with the facts' reads
+        reads = Reads(uow.session)
+        persons.lock(reads, {**current, **payload})
+        facts = facts_for(
+            reads,
             defn,
             {**current, **payload},
             today,
@@ -421,9 +422,6 @@ def _act(
             unit_id=inst_row.unit_id,
             names=names,
         )
-        if info.runs_rules
-        else {}
-    )
     try:
         m.complete(row.engine_task_id, {**payload, **facts})
     except TaskNotReady as exc:
