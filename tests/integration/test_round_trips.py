@@ -12,6 +12,7 @@ from conftest import (
     complete_task,
     in_db,
     open_task,
+    seed_world,
     start_form,
     step_task,
     token_headers,
@@ -230,3 +231,59 @@ def test_a_failed_step_leaves_its_task_open_and_unclaimed(app, world):
     # the step sent again, right this time, completes it
     view = complete_task(client, unit, task["id"], {"decision": "return", "remark": "材料不清晰"})
     assert view["status"] == "退回", view
+
+
+def test_a_form_listing_persons_reads_all_it_needs_in_its_first_round_trip(pg_app):
+    """Continuing education lists persons: their member records, memberships,
+    certificates, forms in flight, unpaid bills and open learning are read with the files'
+    check, the unit and the persons' lock, in one round trip with the BEGIN; and the rules
+    read them right: a second form about the same person is refused."""
+    from datetime import date
+
+    from service.domain.validation import make_resident_id
+    from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
+
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    number = make_resident_id("44010619800101123")
+    today = date.today()
+    expires = date(today.year + 1, 3, 1)
+    with pg_app.app_context():
+        add_member(
+            db.session,
+            MemberSeed(
+                "周建国",
+                number,
+                world.unit_id,
+                memberships={"普通会员": date(today.year + 1, 12, 31)},
+                certificates=[CertificateSeed("监理员", "JL2023000001", expires)],
+            ),
+        )
+        db.session.commit()
+        db.session.remove()
+    files = {k: upload(client, unit) for k in ("pledge", "diploma", "social_insurance")}
+    person = {"id_number": number, "name": "周建国", "certificate_type": "监理员"}
+    data = {
+        "pledge": files["pledge"],
+        "persons": [
+            {**person, "diploma": files["diploma"], "social_insurance": files["social_insurance"]}
+        ],
+    }
+    with _wire(pg_app, True) as wire:
+        start_form(client, unit, "continuing_education", data)
+    first = _round_trips(wire)[0]
+    for part in (
+        "FROM files",
+        "FROM units",
+        "UPDATE members",
+        "FROM members",
+        "FROM memberships",
+        "FROM certificates",
+        "JOIN bills",
+        "FROM learning_tasks",
+    ):
+        assert part in first, (part, first)
+    # BEGIN, the files, the unit, the lock and the six queries of the persons' records
+    assert first.count("\tExecute\t") == 10, first
+    start_form(client, unit, "continuing_education", data, expect=422)  # one in flight

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from sqlalchemy import Select, and_, bindparam, exists, not_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, not_, select, true, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -122,76 +122,124 @@ def persons_on(data: dict) -> list[tuple[str, str | None]]:
 def person_records(
     session: Session, id_numbers: list[str], instance_id: int | None = None
 ) -> dict[str, PersonRecord]:
-    """Everything the eligibility facts need about these persons, in six queries."""
+    """Everything the eligibility facts need about these persons, in one round trip."""
+    reads = Reads(session)
+    records = queue_person_records(reads, id_numbers, instance_id)
+    reads.run()
+    return records()
+
+
+def queue_person_records(
+    reads: Reads, id_numbers: list[str], instance_id: int | None = None
+) -> Callable[[], dict[str, PersonRecord]]:
+    """`person_records`, its six queries queued in `reads` (with what is queued there
+    before, to go to the server together); once they have run, the function returned
+    gives the records (a form's own instance, `instance_id`, is not in flight)."""
     ids = sorted(set(id_numbers))
     if not ids:
-        return {}
-    members = {
-        m.id_number: m for m in session.scalars(select(Member).where(Member.id_number.in_(ids)))
-    }
-    records = {
-        n: PersonRecord(
-            id_number=n,
-            name=m.name,
-            unit_id=m.unit_id,
-            birth_date=m.birth_date,
-            education=m.education,
-            title=m.title,
-            registration_number=m.registration_number,
-            qualifications=m.qualifications,
-            violation_note=m.violation_note,
+        return dict
+    queries = _person_queries(instance_id is not None)
+    params = {"person_ids": ids}
+    if instance_id is not None:
+        params["person_instance_id"] = instance_id
+    answers = [reads.add(query, params) for query in queries]
+
+    def records() -> dict[str, PersonRecord]:
+        members, memberships, certificates, in_flight, unpaid, learning = (a.rows for a in answers)
+        found = {row[1]: PersonRecord(row[1], *row[2:]) for row in members}
+        by_member = {row[0]: found[row[1]] for row in members}
+        for member_id, level, valid_until, cancelled_on in memberships:
+            by_member[member_id].memberships.append(
+                MembershipRecord(level, valid_until, cancelled_on)
+            )
+        for member_id, *certificate in certificates:
+            by_member[member_id].certificates.append(CertificateRecord(*certificate))
+        for rows, kept in (
+            (in_flight, "in_flight"),
+            (unpaid, "unpaid_bills"),
+            (learning, "open_learning"),
+        ):
+            for number, key in rows:
+                if number in found:
+                    getattr(found[number], kept).append(key)
+        return found
+
+    return records
+
+
+# `queue_person_records`'s queries, built once per shape (with or without the form's own
+# instance to leave out) and run with the persons' ID numbers bound
+_PERSON_QUERIES: dict[bool, tuple[Select, ...]] = {}
+
+
+def _person_queries(has_instance: bool) -> tuple[Select, ...]:
+    """The persons' member records, their memberships and certificates (each with its
+    member's id), then (ID number, process key) of their forms in flight, unpaid bills and
+    open learning; each of the persons' ID numbers (`person_ids`)."""
+    found = _PERSON_QUERIES.get(has_instance)
+    if found is not None:
+        return found
+    ids = bindparam("person_ids", expanding=True)
+    own = bindparam("person_instance_id", type_=ProcessInstance.id.type)
+    named = Member.id_number.in_(ids)
+    members = select(
+        Member.id,
+        Member.id_number,
+        Member.name,
+        Member.unit_id,
+        Member.birth_date,
+        Member.education,
+        Member.title,
+        Member.registration_number,
+        Member.qualifications,
+        Member.violation_note,
+    ).where(named)
+    memberships = (
+        select(
+            Membership.member_id, Membership.level, Membership.valid_until, Membership.cancelled_on
         )
-        for n, m in members.items()
-    }
-    by_member = {m.id: records[n] for n, m in members.items()}
-    if by_member:
-        for ms in session.scalars(select(Membership).where(Membership.member_id.in_(by_member))):
-            by_member[ms.member_id].memberships.append(
-                MembershipRecord(ms.level, ms.valid_until, ms.cancelled_on)
-            )
-        for c in session.scalars(select(Certificate).where(Certificate.member_id.in_(by_member))):
-            by_member[c.member_id].certificates.append(
-                CertificateRecord(
-                    c.type, c.number, c.status, c.valid_until, c.specialty_1, c.specialty_2
-                )
-            )
-    other = ProcessInstance.id != instance_id if instance_id is not None else True
+        .join(Member, Member.id == Membership.member_id)
+        .where(named)
+        .order_by(Membership.id)
+    )
+    certificates = (
+        select(
+            Certificate.member_id,
+            Certificate.type,
+            Certificate.number,
+            Certificate.status,
+            Certificate.valid_until,
+            Certificate.specialty_1,
+            Certificate.specialty_2,
+        )
+        .join(Member, Member.id == Certificate.member_id)
+        .where(named)
+        .order_by(Certificate.id)
+    )
+    other = ProcessInstance.id != own if has_instance else true()
     under_review = exists().where(
         UserTask.instance_id == ProcessInstance.id, UserTask.state == "open"
     )
-    rows = session.execute(
+    listed = InstancePerson.id_number.in_(ids)
+    in_flight = (
         select(InstancePerson.id_number, ProcessInstance.process_key)
         .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
-        .where(
-            InstancePerson.id_number.in_(ids),
-            ProcessInstance.finished.is_(False),
-            other,
-            under_review,
-        )
+        .where(listed, ProcessInstance.finished.is_(False), other, under_review)
     )
-    for n, key in rows:
-        if n in records:
-            records[n].in_flight.append(key)
-    rows = session.execute(
+    unpaid = (
         select(InstancePerson.id_number, ProcessInstance.process_key)
         .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
         .join(Bill, Bill.instance_id == ProcessInstance.id)
-        .where(InstancePerson.id_number.in_(ids), Bill.status == "unpaid", other)
+        .where(listed, Bill.status == "unpaid", other)
     )
-    for n, key in rows:
-        if n in records:
-            records[n].unpaid_bills.append(key)
-    rows = session.execute(
-        select(LearningTask.id_number, LearningTask.process_key).where(
-            LearningTask.id_number.in_(ids),
-            LearningTask.status.in_(OPEN_LEARNING),
-            LearningTask.instance_id != instance_id if instance_id is not None else True,
-        )
+    learning = select(LearningTask.id_number, LearningTask.process_key).where(
+        LearningTask.id_number.in_(ids),
+        LearningTask.status.in_(OPEN_LEARNING),
+        LearningTask.instance_id != own if has_instance else true(),
     )
-    for n, key in rows:
-        if n in records:
-            records[n].open_learning.append(key)
-    return records
+    found = (members, memberships, certificates, in_flight, unpaid, learning)
+    _PERSON_QUERIES[has_instance] = found
+    return found
 
 
 def _persons(
@@ -202,9 +250,11 @@ def _persons(
     instance_id: int | None,
     unit_id: int | None,
 ) -> dict:
-    reads.run()  # what the caller queued (a lock) goes first
     persons = persons_on(data)
-    records = person_records(reads.session, [n for n, _ in persons], instance_id)
+    # with what the caller queued before (a lock), which runs first
+    queued = queue_person_records(reads, [n for n, _ in persons], instance_id)
+    reads.run()
+    records = queued()
     facts = {n: person_facts(records.get(n), n, name, unit_id, today) for n, name in persons if n}
     return {"person_facts": facts, "process_key": process_key}
 
