@@ -67,6 +67,9 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
         for part in ("FROM files", "FROM units", "UPDATE members", "EXISTS"):
             assert part in first, first
         assert first.count("\tExecute\t") == 5, first  # and the BEGIN
+        # after the rules: the form's number and the recipients of its message together
+        (numbered,) = [t for t in _round_trips(wire) if "UPDATE form_counters" in t]
+        assert "FROM accounts" in numbered and numbered.count("\tExecute\t") == 2, numbered
 
     task = open_task(client, heads["unit"], started["id"])
     sent_again = {k: v for k, v in data.items() if k != "variant"}
@@ -116,11 +119,12 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
     task = open_task(client, heads["association"], started["id"])
     with statements(app) as sent, _wire(app, True) as wire:
         complete_task(client, heads["association"], task["id"], {"decision": "approve"})
-    # the rules run: the persons' lock and the facts they read go in one round trip. In
-    # all: BEGIN with the claim, the lock with the facts, the recipients, then the save
-    # with the COMMIT (the round trips that only prepared a statement left out)
+    # the rules run: the persons' lock, the facts they read and the recipients of the
+    # messages go in one round trip. In all: BEGIN with the claim, the lock with the facts
+    # and the recipients, then the save with the COMMIT (the round trips that only
+    # prepared a statement left out)
     executes = [t.count("\tExecute\t") for t in _round_trips(wire) if "\tExecute\t" in t]
-    assert executes[:3] == [2, 2, 1] and len(executes) == 4, executes
+    assert executes[:2] == [2, 3] and len(executes) == 3, executes
     with app.app_context():
         kept = db.session.execute(
             sa.text(
@@ -286,4 +290,18 @@ def test_a_form_listing_persons_reads_all_it_needs_in_its_first_round_trip(pg_ap
         assert part in first, (part, first)
     # BEGIN, the files, the unit, the lock and the six queries of the persons' records
     assert first.count("\tExecute\t") == 10, first
+    # the form is about one member: its message goes to the unit's admins and to the
+    # member, whose recipients were read with the form's number, not on their own
+    (numbered,) = [t for t in _round_trips(wire) if "UPDATE form_counters" in t]
+    assert "FROM accounts" in numbered, numbered
+    assert sum("FROM accounts" in t for t in _round_trips(wire)) == 1, wire.text
+    with pg_app.app_context():
+        told = db.session.execute(
+            sa.text(
+                "SELECT a.username FROM notifications n JOIN accounts a ON a.id = n.account_id"
+                " WHERE n.kind = 'submitted' ORDER BY a.username"
+            )
+        ).scalars()
+        assert sorted(told) == sorted([number, world.logins["unit"]])
+        db.session.remove()
     start_form(client, unit, "continuing_education", data, expect=422)  # one in flight

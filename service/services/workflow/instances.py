@@ -36,6 +36,7 @@ from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
 from service.services.workflow.forms import validate_form
+from service.services.workflow.messages import queue_recipients
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import instances_in_scope, is_member, may_start
 
@@ -134,10 +135,17 @@ def _start(
     inst = Instance.start(defn, payload, now)
     persons.refuse_ineligible(inst.data, inst.facts)
     lock_field = defn.start_props.get("exclusive_subject")
+    # the form's number and the recipients of its first messages are read together
+    members = locked()
+    subject = persons.subject_member(persons.lines_of(payload), members) or actor.member_id
+    reads = Reads(uow.session)
+    business_key = numbers.queue_form_number(reads, defn.business_key_prefix, today)
+    recipients = queue_recipients(reads, actor.unit_id, subject)
+    reads.run()
     row = ProcessInstance(
         process_key=key,
         definition_version_id=version_id,
-        business_key=numbers.next_form_number(uow.session, defn.business_key_prefix, today),
+        business_key=business_key(),
         unit_id=actor.unit_id,
         agency_id=agency_id,
         member_id=actor.member_id,
@@ -164,8 +172,9 @@ def _start(
             return instance_view(uow, found, ctx.definitions), False
         # another form about the same subject won the race: said as the rules would say it
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
-    persons.sync(uow.session, row, payload, new=True, locked=locked())
-    first = moving.begin(uow.session, row, inst, defn, now, today, moving.messages_of(ctx))
+    persons.sync(uow.session, row, payload, new=True, locked=members)
+    messages = moving.messages_of(ctx)
+    first = moving.begin(uow.session, row, inst, defn, now, today, messages, recipients)
     first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, Member, Notification, OutboxMessage, ProcessInstance, Unit
-from service.db.uow import Later, insert_statement
+from service.db.uow import Answer, Later, Reads, insert_statement
 
 FILE = "rules/messages.json"
 CHANNELS = ("in_app", "email", "sms")
@@ -319,6 +319,25 @@ def _move_recipients(unit_id: int | None, member_id: int | None) -> tuple[Select
     return _MOVE_QUERIES[shape], params
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """The recipients of a move's messages, read ahead (`queue_recipients`) for the form's
+    unit and member `of`; a move whose form has these still uses them (`after_move`)."""
+
+    of: tuple[int | None, int | None]
+    answer: Answer
+
+
+def queue_recipients(reads: Reads, unit_id: int | None, member_id: int | None) -> Recipients | None:
+    """Queue the query of the recipients a move of a form with this unit and member would
+    send its messages to, in `reads`: read with other statements, not in a round trip of
+    its own after the move (None: the form has nobody to tell)."""
+    query, params = _move_recipients(unit_id, member_id)
+    if query is None:
+        return None
+    return Recipients((unit_id, member_id), reads.add(query, params))
+
+
 def _subject(row: ProcessInstance, data: dict) -> str:
     persons = data.get("persons")
     if isinstance(persons, list) and persons:
@@ -339,9 +358,11 @@ def after_move(
     reason: str | None,
     now: datetime,
     later: Later | None = None,
+    recipients: Recipients | None = None,
 ) -> None:
     """The messages a move from status `before` to `after` sends (none for most moves):
-    written now, or kept in `later` for the COMMIT."""
+    written now, or kept in `later` for the COMMIT; to the `recipients` read ahead, when
+    they are the form's unit's and member's still."""
     if messages is None or before == after:
         return
     kinds = []
@@ -357,8 +378,11 @@ def after_move(
         kinds.append("approved")
     if not kinds:
         return
-    query, params = _move_recipients(row.unit_id, row.member_id)
-    found = list(session.execute(query, params)) if query is not None else []
+    if recipients is not None and recipients.of == (row.unit_id, row.member_id):
+        found = recipients.answer.rows
+    else:
+        query, params = _move_recipients(row.unit_id, row.member_id)
+        found = list(session.execute(query, params)) if query is not None else []
     if not found:
         return
     recipients = [_recipient(r) for r in found]

@@ -40,7 +40,12 @@ from service.engine import Definition, Instance
 from service.services.workflow import audit, bills, learning_waits
 from service.services.workflow.context import Context
 from service.services.workflow.effects import apply_effects, listed_levels
-from service.services.workflow.messages import Messages, after_move, load_templates
+from service.services.workflow.messages import (
+    Messages,
+    Recipients,
+    after_move,
+    load_templates,
+)
 
 
 def messages_of(ctx: Context) -> Messages:
@@ -79,6 +84,7 @@ class Move:
     defer: bool = False  # PostgreSQL: keep the save's statement for the COMMIT (`commit`)
     pending: Pending | None = None  # the statement kept
     later: Later | None = None  # with `defer` on PostgreSQL: the writes kept for the COMMIT
+    recipients: Recipients | None = None  # of the messages, read ahead with other reads
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
@@ -153,6 +159,7 @@ class Move:
             self.remark,
             now,
             self.later,
+            self.recipients,
         )
         return self.open_rows
 
@@ -185,9 +192,11 @@ def begin(
     now: datetime,
     today: date,
     messages: Messages | None = None,
+    recipients: Recipients | None = None,
 ) -> Move:
-    """The first move of a just-started instance (its row added): nothing was open before."""
-    return Move(session, row, defn, inst, now, today, messages=messages)
+    """The first move of a just-started instance (its row added): nothing was open before;
+    `recipients`: of its messages, read ahead."""
+    return Move(session, row, defn, inst, now, today, messages=messages, recipients=recipients)
 
 
 def load(

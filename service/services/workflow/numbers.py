@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import bindparam, update
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.db.models import FormCounter
+from service.db.uow import Reads
 
 _COUNTERS = FormCounter.__table__
 # a Core statement on the table: the ORM's bulk UPDATE cost twice the Python for nothing here
@@ -25,19 +27,36 @@ _BUMP = (
 
 def next_number(session: Session, prefix: str, period: str) -> int:
     """The next number of a counter (prefix, period), safe under concurrency."""
+    reads = Reads(session)
+    number = queue_number(reads, prefix, period)
+    reads.run()
+    return number()
+
+
+def queue_number(reads: Reads, prefix: str, period: str) -> Callable[[], int]:
+    """`next_number`, the counter's bump queued in `reads` (to go to the server with the
+    reads queued with it); once they have run, the function returned gives the number,
+    starting the counter first when the period has none yet."""
     bump = {"counter_prefix": prefix, "counter_period": period}
-    number = session.scalar(_BUMP, bump)
-    if number is None:
+    answer = reads.add(_BUMP, bump)
+
+    def number() -> int:
+        if answer.rows:
+            return answer.rows[0][0]
+        session = reads.session
         try:
             with session.begin_nested():
                 session.add(FormCounter(prefix=prefix, day=period, last=1))
-            number = 1
+            return 1
         except IntegrityError:  # another request started the counter first
-            number = session.scalar(_BUMP, bump)
+            return session.scalar(_BUMP, bump)
+
     return number
 
 
-def next_form_number(session: Session, prefix: str, day: date) -> str:
-    """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency)."""
+def queue_form_number(reads: Reads, prefix: str, day: date) -> Callable[[], str]:
+    """The next form number of the day, e.g. RH-20260402000001 (safe under concurrency),
+    its counter's bump queued in `reads` as `queue_number`'s."""
     key = day.strftime("%Y%m%d")
-    return f"{prefix}-{key}{next_number(session, prefix, key):06d}"
+    number = queue_number(reads, prefix, key)
+    return lambda: f"{prefix}-{key}{number():06d}"

@@ -159,8 +159,15 @@ def sync(
             ],
         )
     row.subject_name, row.subject_id_number, row.person_count = subject_of(data)
-    if len(lines) == 1 and members.get(lines[0]["id_number"]):
-        row.member_id = members[lines[0]["id_number"]]
+    member_id = subject_member(lines, members)
+    if member_id:
+        row.member_id = member_id
+
+
+def subject_member(lines: list[dict], members: dict[str, int | None]) -> int | None:
+    """The member a one-person form is about (`lines`: `lines_of` the form; `members`:
+    ID number -> member id), whom its messages go to; None for any other form."""
+    return members.get(lines[0]["id_number"]) if len(lines) == 1 else None
 
 
 _MEMBERS = Member.__table__

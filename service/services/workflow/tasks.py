@@ -24,6 +24,7 @@ from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import validate_form
 from service.services.workflow.instances import fill_task_ids, public_data, task_brief
+from service.services.workflow.messages import queue_recipients
 from service.services.workflow.scope import manages_queue, task_holders, task_scope, tasks_in_scope
 
 
@@ -413,6 +414,9 @@ def _act(
     if info.runs_rules:  # the persons' lock goes to the server with the facts' reads
         reads = Reads(uow.session)
         persons.lock(reads, {**current, **payload})
+        # and the recipients of the move's messages, should it send any (a step that runs
+        # rules mostly does: it returns the form, opens its bill, or approves it)
+        m.recipients = queue_recipients(reads, inst_row.unit_id, inst_row.member_id)
         facts = facts_for(
             reads,
             defn,
