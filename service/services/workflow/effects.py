@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -147,31 +148,73 @@ def _member_join_approved(c: Change) -> None:
         "status": "自由态",
         "created_at": c.now,
     }
+    # no password yet: the unit issues a random one-time password (reset, or a QR code
+    # that shows it to the person), changed at the first sign-in. Written now: the
+    # approval's message goes to it.
+    account = {
+        "username": id_number,
+        "name": data["name"],
+        "role": "member",
+        "unit_id": inst.unit_id,
+        "password_hash": UNUSABLE,
+        "must_change_password": True,
+        "created_at": c.now,
+    }
     # the instance row's own UPDATE waits for the member's id: one UPDATE, not two
     dialect = session.get_bind().dialect.name
     with session.no_autoflush:
-        upsert = insert_statement(
-            dialect, Member, ("id_number",), tuple(values), _JOINED, (Member.id,)
-        )
-        member_id = session.execute(upsert, values).scalar_one()
+        if dialect == "postgresql":  # the member and its account in one statement
+            both = _member_and_account(tuple(values), tuple(account))
+            params = {**values, **{f"account_{k}": v for k, v in account.items()}}
+            member_id = session.execute(both, params).scalar_one()
+        else:
+            upsert = insert_statement(
+                dialect, Member, ("id_number",), tuple(values), _JOINED, (Member.id,)
+            )
+            member_id = session.execute(upsert, values).scalar_one()
+            account["member_id"] = member_id
+            absent = insert_statement(dialect, Account, ("username",), tuple(account), ())
+            session.execute(absent, account)
         for level in joined_levels(data):
             grant_membership(c, member_id, level)
-        # no password yet: the unit issues a random one-time password (reset, or a QR code
-        # that shows it to the person), changed at the first sign-in. Written now: the
-        # approval's message goes to it.
-        account = {
-            "username": id_number,
-            "name": data["name"],
-            "role": "member",
-            "member_id": member_id,
-            "unit_id": inst.unit_id,
-            "password_hash": UNUSABLE,
-            "must_change_password": True,
-            "created_at": c.now,
-        }
-        absent = insert_statement(dialect, Account, ("username",), tuple(account), ())
-        session.execute(absent, account)
     inst.member_id = member_id
+
+
+# `_member_and_account`'s statements, per shape (the member's and the account's columns)
+_MEMBER_AND_ACCOUNT: dict[tuple, Select] = {}
+
+
+def _member_and_account(member: tuple[str, ...], account: tuple[str, ...]) -> Select:
+    """PostgreSQL: the join's member upserted (its columns `member` bound by their names)
+    and the member's account inserted unless its username is taken (its columns `account`
+    bound as account_<column>, the member's id from the upsert), as data-modifying CTEs of
+    one statement that returns the member's id."""
+    shape = (member, account)
+    found = _MEMBER_AND_ACCOUNT.get(shape)
+    if found is not None:
+        return found
+    upsert = insert_statement("postgresql", Member, ("id_number",), member, _JOINED, (Member.id,))
+    joined = upsert.cte("joined_member")
+    table = Account.__table__
+    # the columns' own defaults (an INSERT in a CTE gets none from SQLAlchemy): as literals
+    defaults = {
+        c.name: c.default.arg
+        for c in table.c
+        if c.name not in account and c.default is not None and c.default.is_scalar
+    }
+    source = select(
+        *(bindparam(f"account_{c}", type_=table.c[c].type) for c in account),
+        *(literal(v, type_=table.c[c].type) for c, v in defaults.items()),
+        joined.c.id,
+    )
+    added = (
+        postgresql.insert(table)
+        .from_select([*account, *defaults, "member_id"], source)
+        .on_conflict_do_nothing(index_elements=["username"])
+        .cte("joined_account")
+    )
+    found = _MEMBER_AND_ACCOUNT[shape] = select(joined.c.id).add_cte(added)
+    return found
 
 
 INFO_FIELDS = ("mobile", "address", "education", "title", "registration_number")
