@@ -70,6 +70,10 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
         # after the rules: the form's number and the recipients of its message together
         (numbered,) = [t for t in _round_trips(wire) if "UPDATE form_counters" in t]
         assert "FROM accounts" in numbered and numbered.count("\tExecute\t") == 2, numbered
+        # the form's person, which nothing after reads, goes with the COMMIT
+        assert "instance_persons" not in _tables(sent, "INSERT"), sent
+        last = _round_trips(wire)[-1]
+        assert "INSERT INTO instance_persons" in last and '"COMMIT"' in last, last
 
     task = open_task(client, heads["unit"], started["id"])
     sent_again = {k: v for k, v in data.items() if k != "variant"}
@@ -178,7 +182,11 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
     with statements(app) as sent, _wire(app, postgres) as wire:
         view = complete_task(client, heads["finance"], task["id"], finance)
     assert view["status"] == "审批完成" and view["finished"], view
-    assert "members" in _tables(sent, "INSERT") and "accounts" in _tables(sent, "INSERT"), sent
+    if postgres:  # the member and its account in one statement, the account a CTE's
+        (both,) = [s for s in sent if "INSERT INTO accounts" in s]
+        assert both.startswith("WITH joined_member AS (INSERT INTO members"), both
+    else:
+        assert {"members", "accounts"} <= set(_tables(sent, "INSERT")), sent
     assert ("process_instances" in _tables(sent, "UPDATE")) == (not postgres), sent
     assert ("audit_records" in _tables(sent, "INSERT")) == (not postgres), sent
     with app.app_context():
@@ -190,6 +198,19 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
         ).one()
         db.session.remove()
     assert row[:2] == ("审批完成", True) and row[2] is not None, row
+    with app.app_context():  # the member's account, which the approval's message went to
+        told = db.session.execute(
+            sa.text(
+                "SELECT a.member_id, a.role, a.is_main, a.active, a.auth_version, n.kind"
+                " FROM accounts a JOIN notifications n ON n.account_id = a.id"
+                " WHERE a.username = :u"
+            ),
+            {"u": data["id_number"]},
+        ).all()
+        db.session.remove()
+    account = {(t[0], t[1], bool(t[2]), bool(t[3]), t[4]) for t in told}
+    assert account == {(row[2], "member", False, True, 1)}, told
+    assert sorted(t[5] for t in told) == ["approved", "payment_confirmed"], told
     if not postgres:
         return
     said = " ".join(wire.text.split())

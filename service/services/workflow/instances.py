@@ -17,7 +17,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
-from service.db.uow import Reads, UnitOfWork
+from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
@@ -172,10 +172,20 @@ def _start(
             return instance_view(uow, found, ctx.definitions), False
         # another form about the same subject won the race: said as the rules would say it
         raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
-    persons.sync(uow.session, row, payload, new=True, locked=members)
+    # the form's persons are written with the COMMIT on PostgreSQL when nothing in the
+    # request reads them again: the first move neither finishes (its effects read them)
+    # nor waits (a wait for learning reads them)
+    dialect = uow.session.get_bind().dialect
+    later = (
+        Later(dialect)
+        if dialect.name == "postgresql" and not inst.finished and not inst.waiting_events()
+        else None
+    )
+    persons.sync(uow.session, row, payload, new=True, locked=members, later=later)
     messages = moving.messages_of(ctx)
     first = moving.begin(uow.session, row, inst, defn, now, today, messages, recipients)
     first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
+    first.later = later  # and the writes kept: the persons, the messages, the files linked
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
     files.link_to_instance(uow, used, row.id, row.unit_id, first.later)

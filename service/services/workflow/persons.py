@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
-from service.db.uow import Reads
+from service.db.uow import Later, Reads, write
 from service.domain import disclosure
 from service.domain.errors import FormInvalid, RuleFailed
 from service.services.workflow.facts import persons_on
@@ -116,7 +116,22 @@ def lines_of(data: dict) -> list[dict]:
     return [dict(p) for p in lines if isinstance(p, dict) and p.get("id_number")]
 
 
-_INSERT = InstancePerson.__table__.insert()
+_PERSONS = InstancePerson.__table__
+# one row per run, its columns bound by name (`Later` compiles it once)
+_LINES = _PERSONS.insert().values(
+    {
+        c: bindparam(c, type_=_PERSONS.c[c].type)
+        for c in (
+            "instance_id",
+            "member_id",
+            "id_number",
+            "name",
+            "certificate_type",
+            "line",
+            "position",
+        )
+    }
+)
 
 
 def sync(
@@ -125,10 +140,13 @@ def sync(
     data: dict,
     new: bool = False,
     locked: dict[str, int | None] | None = None,
+    later: Later | None = None,
 ) -> None:
     """Mirror the form's persons into instance_persons (used for facts, lists and scope);
     `new`: the instance was just inserted, so it has no rows to replace yet; `locked`: what
-    `lock` returned in this transaction (the member ids it read need not be read again)."""
+    `lock` returned in this transaction (the member ids it read need not be read again);
+    `later`: the new rows are kept there for the COMMIT (nothing in the request reads
+    them again), else written at once."""
     lines = lines_of(data)
     if locked is not None and all(p["id_number"] in locked for p in lines):
         members = {n: i for n, i in locked.items() if i is not None}
@@ -141,10 +159,11 @@ def sync(
             ).all()
         )
     if not new:
-        session.execute(delete(_INSERT.table).where(_INSERT.table.c.instance_id == row.id))
+        session.execute(delete(_PERSONS).where(_PERSONS.c.instance_id == row.id))
     if lines:  # one Core statement for any number of persons (the ORM's flush cost more)
-        session.execute(
-            _INSERT,
+        write(
+            session,
+            _LINES,
             [
                 {
                     "instance_id": row.id,
@@ -157,6 +176,7 @@ def sync(
                 }
                 for i, p in enumerate(lines)
             ],
+            later,
         )
     row.subject_name, row.subject_id_number, row.person_count = subject_of(data)
     member_id = subject_member(lines, members)
