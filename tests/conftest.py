@@ -9,7 +9,7 @@ import shutil
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -260,6 +260,27 @@ class World:
     other_unit_id: int
     other_unit_name: str
     logins: dict[str, str]
+
+
+def add_certified_member(app, unit_id: int, id_number: str, certificate_until: date) -> None:
+    """A member of the unit, 普通会员 to the end of next year, holding a 监理员 certificate
+    valid until `certificate_until` (with a sign-in account, as the roster makes one)."""
+    from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
+
+    certificate = CertificateSeed("监理员", "JL2023000001", certificate_until)
+    with app.app_context():
+        add_member(
+            db.session,
+            MemberSeed(
+                "周建国",
+                id_number,
+                unit_id,
+                memberships={"普通会员": date(date.today().year + 1, 12, 31)},
+                certificates=[certificate],
+            ),
+        )
+        db.session.commit()
+        db.session.remove()
 
 
 def seed_world(app) -> World:

@@ -227,10 +227,9 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
     """Two units' forms (continuing education and a unit change) race for one person."""
     from datetime import date
 
-    from conftest import upload
+    from conftest import add_certified_member, upload
 
     from service.db.models import InstancePerson
-    from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
     world = seed_world(any_app)
     client = any_app.test_client()
@@ -240,19 +239,7 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
     soon = (
         soon.replace(year=soon.year + 1) if soon.month > 8 else soon.replace(month=soon.month + 3)
     )
-    with any_app.app_context():
-        add_member(
-            db.session,
-            MemberSeed(
-                "周建国",
-                number,
-                world.unit_id,
-                memberships={"普通会员": date(date.today().year + 1, 12, 31)},
-                certificates=[CertificateSeed("监理员", "JL2023000001", soon)],
-            ),
-        )
-        db.session.commit()
-        db.session.remove()
+    add_certified_member(any_app, world.unit_id, number, soon)
     files = {k: upload(client, unit) for k in ("pledge", "diploma", "social_insurance")}
     forms = [
         (

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from conftest import (
+    add_certified_member,
     applicant_data,
     complete_task,
     in_db,
@@ -266,27 +267,12 @@ def test_a_form_listing_persons_reads_all_it_needs_in_its_first_round_trip(pg_ap
     from datetime import date
 
     from service.domain.validation import make_resident_id
-    from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
     world = seed_world(pg_app)
     client = pg_app.test_client()
     unit = token_headers(client, world.logins["unit"])
     number = make_resident_id("44010619800101123")
-    today = date.today()
-    expires = date(today.year + 1, 3, 1)
-    with pg_app.app_context():
-        add_member(
-            db.session,
-            MemberSeed(
-                "周建国",
-                number,
-                world.unit_id,
-                memberships={"普通会员": date(today.year + 1, 12, 31)},
-                certificates=[CertificateSeed("监理员", "JL2023000001", expires)],
-            ),
-        )
-        db.session.commit()
-        db.session.remove()
+    add_certified_member(pg_app, world.unit_id, number, date(date.today().year + 1, 3, 1))
     files = {k: upload(client, unit) for k in ("pledge", "diploma", "social_insurance")}
     person = {"id_number": number, "name": "周建国", "certificate_type": "监理员"}
     data = {
