@@ -34,6 +34,20 @@ def engine_options(url: str) -> dict:
     }
 
 
+def _reads_only_on_get(app: Flask) -> None:
+    """A GET (or HEAD) request's transaction only reads: READ ONLY on PostgreSQL, ended by
+    COMMIT (`db.uow.begin_read_only`). The pages' static files touch no database."""
+    from flask import request
+
+    from service.db import db
+    from service.db.uow import begin_read_only
+
+    @app.before_request
+    def _read_only() -> None:
+        if request.method in ("GET", "HEAD") and request.endpoint != "assets.static":
+            begin_read_only(db.session)
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
     from service import headers, worker
@@ -78,6 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
         finally:
             db.session.remove()
     app.extensions["memberflow"] = Context(definitions=definitions, config=config)
+    _reads_only_on_get(app)  # first: before any other hook reads the database
     deploy.install(app)  # every worker follows the newest deployment within seconds
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage
     limiter.init_app(app)

@@ -15,7 +15,9 @@ other way of running SQL (many rows at once, COPY, a raw connection handed to an
 library) starts its transaction as psycopg always does.
 
 A connection that SQLAlchemy puts in autocommit mode itself (isolation level AUTOCOMMIT)
-is left alone, as is a statement sent inside a pipeline already opened by the caller.
+is left alone, as is a statement sent inside a pipeline already opened by the caller. A
+connection made read-only (SQLAlchemy's `postgresql_readonly`, psycopg's `read_only`)
+begins its transactions READ ONLY, as psycopg's own BEGIN would.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def together(conn: psycopg.Connection) -> Iterator[None]:
         conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes first
         conn.begun_here = True
         with conn.pipeline():
-            conn.execute(b"BEGIN")
+            conn.execute(b"BEGIN READ ONLY" if conn.read_only else b"BEGIN")
             yield
         return
     with conn.pipeline():

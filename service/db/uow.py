@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.expression import Executable
 
 from service.db.begin import together
@@ -23,7 +24,19 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if _read_only(self.session):
+            # nothing to undo (PostgreSQL refused any write), even when the request failed:
+            # ended by COMMIT, as a ROLLBACK makes psycopg forget every statement it
+            # prepared on the connection
+            try:
+                self.session.commit()
+                return
+            except SQLAlchemyError:  # the connection went: the transaction is gone anyway
+                self.session.rollback()
+                if exc_type is None:
+                    raise
+                return
         self.session.rollback()
 
     def commit(self) -> None:
@@ -73,6 +86,44 @@ class UnitOfWork:
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows
+
+
+def begin_read_only(session: Session) -> None:
+    """The session's next transaction only reads (a GET): on PostgreSQL it begins READ ONLY,
+    so the server refuses any write in it, and a unit of work that ends without an error
+    ends it with COMMIT rather than ROLLBACK (the same for a transaction that cannot have
+    written; psycopg deallocates every prepared statement at a ROLLBACK, and says so in a
+    round trip of its own). Elsewhere nothing changes."""
+    session = _own(session)
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"postgresql_readonly": True})
+        session.info[_READ_ONLY] = True
+
+
+_READ_ONLY = "memberflow.read_only"  # session.info: a read-only transaction was begun
+_FAILED = pq.TransactionStatus.INERROR
+
+
+def _read_only(session: Session) -> bool:
+    """Whether the session's transaction is a read-only one of PostgreSQL's, still sound
+    (one that failed, or lost its connection, is rolled back as any other)."""
+    session = _own(session)
+    if not session.info.get(_READ_ONLY):
+        return False
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active:
+        return False
+    connection = session.connection()
+    if connection.invalidated:
+        return False
+    driver = connection.connection.driver_connection
+    # and the server's transaction is sound (not one a failed statement aborted)
+    return bool(driver.read_only) and driver.info.transaction_status != _FAILED
+
+
+def _own(session: Session | scoped_session) -> Session:
+    """The session itself (Flask-SQLAlchemy's `db.session` is a registry of them)."""
+    return session() if isinstance(session, scoped_session) else session
 
 
 class Answer:
