@@ -16,7 +16,8 @@ from service.db.begin import together
 
 
 class UnitOfWork:
-    """Wraps a session; rolls back on exit unless `commit` was called (only use cases commit)."""
+    """Wraps a session; rolls back on exit unless `commit` was called (only use cases commit).
+    A read-only transaction (a GET's, `begin_read_only`) still sound ends with COMMIT."""
 
     def __init__(self, session: Session):
         self.session = session
@@ -90,10 +91,10 @@ class UnitOfWork:
 
 def begin_read_only(session: Session) -> None:
     """The session's next transaction only reads (a GET): on PostgreSQL it begins READ ONLY,
-    so the server refuses any write in it, and a unit of work that ends without an error
-    ends it with COMMIT rather than ROLLBACK (the same for a transaction that cannot have
-    written; psycopg deallocates every prepared statement at a ROLLBACK, and says so in a
-    round trip of its own). Elsewhere nothing changes."""
+    so the server refuses any write in it, and the unit of work ends it with COMMIT rather
+    than ROLLBACK, the request failed or not, unless a statement aborted it (the same for a
+    transaction that cannot have written; psycopg deallocates every prepared statement at a
+    ROLLBACK, in a round trip of its own). Elsewhere nothing changes."""
     session = _own(session)
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"postgresql_readonly": True})
