@@ -37,11 +37,7 @@ class Cursor(psycopg.Cursor):
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         conn = self.connection
-        if (
-            conn.autocommit
-            or conn.info.transaction_status != _IDLE
-            or conn.pgconn.pipeline_status != _PIPELINE_OFF
-        ):
+        if not _begins_here(conn):
             return super().execute(query, params, prepare=prepare, binary=binary)
         with together(conn):
             super().execute(query, params, prepare=prepare, binary=binary)
@@ -54,12 +50,7 @@ def together(conn: psycopg.Connection) -> Iterator[None]:
     one round trip, their answers read when the block ends. When the connection is between
     transactions, our BEGIN goes first (psycopg's own would wait for its answer alone:
     a round trip of its own); on a connection not made here, psycopg's."""
-    if (
-        isinstance(conn, Connection)
-        and not conn.autocommit
-        and conn.info.transaction_status == _IDLE
-        and conn.pgconn.pipeline_status == _PIPELINE_OFF
-    ):
+    if _begins_here(conn):
         conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes first
         conn.begun_here = True
         with conn.pipeline():
@@ -68,6 +59,17 @@ def together(conn: psycopg.Connection) -> Iterator[None]:
         return
     with conn.pipeline():
         yield
+
+
+def _begins_here(conn: psycopg.Connection) -> bool:
+    """Whether what the connection sends next begins a transaction, with our BEGIN: one of
+    our connections, between transactions, not in autocommit mode nor in a pipeline."""
+    return (
+        isinstance(conn, Connection)
+        and not conn.autocommit
+        and conn.info.transaction_status == _IDLE
+        and conn.pgconn.pipeline_status == _PIPELINE_OFF
+    )
 
 
 class Connection(psycopg.Connection):

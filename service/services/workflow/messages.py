@@ -358,10 +358,10 @@ def after_move(
     reason: str | None,
     now: datetime,
     later: Later | None = None,
-    recipients: Recipients | None = None,
+    ahead: Recipients | None = None,
 ) -> None:
     """The messages a move from status `before` to `after` sends (none for most moves):
-    written now, or kept in `later` for the COMMIT; to the `recipients` read ahead, when
+    written now, or kept in `later` for the COMMIT; to the recipients read `ahead`, when
     they are the form's unit's and member's still."""
     if messages is None or before == after:
         return
@@ -378,8 +378,8 @@ def after_move(
         kinds.append("approved")
     if not kinds:
         return
-    if recipients is not None and recipients.of == (row.unit_id, row.member_id):
-        found = recipients.answer.rows
+    if ahead is not None and ahead.of == (row.unit_id, row.member_id):
+        found = ahead.answer.rows
     else:
         query, params = _move_recipients(row.unit_id, row.member_id)
         found = list(session.execute(query, params)) if query is not None else []
