@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import pq
 from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.expression import Executable
@@ -168,7 +168,10 @@ class Reads:
         dialect = connection.dialect
         if dialect.name != "postgresql" or len(queued) == 1:
             for statement, params, answer in queued:
-                answer.rows = [tuple(r) for r in self.session.execute(statement, params)]
+                result = self.session.execute(statement, params)
+                # a write that returns nothing: no rows (as on PostgreSQL), not an error
+                nothing = isinstance(result, CursorResult) and not result.returns_rows
+                answer.rows = [] if nothing else [tuple(r) for r in result]
             return
         if self.session.autoflush:  # as `Session.execute` would, the reads see what is pending
             self.session.flush()
@@ -189,20 +192,26 @@ class Reads:
 
 
 def _expanded(dialect: Dialect, statement: Executable, params: dict[str, Any]) -> tuple[str, dict]:
-    """A statement's driver SQL and values, as SQLAlchemy would send them."""
+    """A statement's driver SQL and values, as SQLAlchemy would send them: each value
+    converted by its column's type (a JSON column's, for one), an expanded `IN`'s too."""
     key = (dialect.name, statement)
-    compiled = _READS.get(key)
-    if compiled is None:
-        compiled = _READS[key] = statement.compile(dialect=dialect)
+    found = _READS.get(key)
+    if found is None:
+        compiled = statement.compile(dialect=dialect)
+        # the conversions of the statement's own values (as `Later`'s, SQLAlchemy's table);
+        # the expanded state's processors are only those of the values an `IN` expanded to
+        found = _READS[key] = (compiled, dict(compiled._bind_processors))
+    compiled, convert = found
     state = compiled.construct_expanded_state(params)
-    convert = state.processors
+    if state.processors:
+        convert = {**convert, **state.processors}
     values = {k: convert[k](v) if k in convert else v for k, v in state.parameters.items()}
     return state.statement, values
 
 
-# `Reads`'s compiled statements, by dialect and statement (module-level constants or built
-# once per shape, so this stays small)
-_READS: dict[tuple[str, Executable], Any] = {}
+# `Reads`'s compiled statements and their values' conversions, by dialect and statement
+# (module-level constants or built once per shape, so this stays small)
+_READS: dict[tuple[str, Executable], tuple[Any, dict]] = {}
 
 
 class Later:

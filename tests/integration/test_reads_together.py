@@ -5,6 +5,7 @@ by one; the answers are the same."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -75,6 +76,38 @@ def test_each_statement_gets_its_own_rows_in_order(app):
         assert locked.rows == [(2,)]
         reads.run()  # nothing queued: nothing sent, the answers stay
         assert count.rows == [(2,)]
+        db.session.rollback()
+
+
+def test_each_value_is_converted_by_its_columns_type(app):
+    """A JSON column's value (a dict) goes as JSON, with or without an expanded `IN` in the
+    same statement; a statement written into the same table later reads it back."""
+    table = sa.table("reads_probe", sa.column("k", sa.Integer), sa.column("v", sa.JSON))
+    keyed = sa.select(table.c.k).where(table.c.k.in_(sa.bindparam("keys", expanding=True)))
+    write = (
+        sa.update(table)
+        .where(table.c.k.in_(keyed.scalar_subquery()))
+        .values(v=sa.bindparam("value", type_=sa.JSON))
+        .returning(table.c.k)
+    )
+    plain = (
+        sa.update(table)
+        .where(table.c.k == sa.bindparam("at"))
+        .values(v=sa.bindparam("value", type_=sa.JSON))
+    )
+    with app.app_context():
+        reads = Reads(db.session)
+        two = reads.add(write, {"keys": [1, 2], "value": {"学历": "本科", "n": [1]}})
+        reads.add(plain, {"at": 3, "value": {"n": 3}})
+        back = reads.add(sa.select(_PROBE.c.k, _PROBE.c.v).order_by(_PROBE.c.k), {})
+        reads.run()
+        assert sorted(two.rows) == [(1,), (2,)]
+        stored = [(k, json.loads(v)) for k, v in back.rows]
+        assert stored == [
+            (1, {"学历": "本科", "n": [1]}),
+            (2, {"学历": "本科", "n": [1]}),
+            (3, {"n": 3}),
+        ]
         db.session.rollback()
 
 

@@ -20,13 +20,14 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
-from service.db.uow import Later, insert_statement, write
+from service.db.uow import Later, Reads, insert_statement, write
 from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
 from service.domain.person_facts import membership_until
 from service.engine import Definition
 from service.services.workflow import audit
 from service.services.workflow.facts import name_taken
+from service.services.workflow.messages import Recipients, queue_recipients_by_number
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Change:
     later: Later | None = None  # for the writes nothing reads again: kept for the COMMIT
     # the move's audit records kept for its save (PostgreSQL, with the COMMIT), in order
     records: list[dict] | None = None
+    # the recipients of the move's messages, when the effect read them with its own writes
+    recipients: Recipients | None = None
 
     def record(self, step: audit.Step) -> None:
         """Append a step to the form's audit trail: after the move's own records, with its
@@ -163,10 +166,17 @@ def _member_join_approved(c: Change) -> None:
     # the instance row's own UPDATE waits for the member's id: one UPDATE, not two
     dialect = session.get_bind().dialect.name
     with session.no_autoflush:
-        if dialect == "postgresql":  # the member and its account in one statement
+        if dialect == "postgresql":
+            # the member and its account in one statement, and the recipients of the
+            # approval's message (the new account among them) read after it, in one round trip
             both = _member_and_account(tuple(values), tuple(account))
             params = {**values, **{f"account_{k}": v for k, v in account.items()}}
-            member_id = session.execute(both, params).scalar_one()
+            reads = Reads(session)
+            joined = reads.add(both, params)
+            told = queue_recipients_by_number(reads, inst.unit_id, id_number)
+            reads.run()
+            member_id = joined.rows[0][0]
+            c.recipients = Recipients((inst.unit_id, member_id), told)
         else:
             upsert = insert_statement(
                 dialect, Member, ("id_number",), tuple(values), _JOINED, (Member.id,)
@@ -403,10 +413,14 @@ def apply_effects(
     now: datetime,
     later: Later | None = None,
     records: list[dict] | None = None,
-) -> None:
+) -> Recipients | None:
     """Apply the records change the end event reached declares, if it declares one; the
     writes nothing in the request reads again may be kept in `later` for the COMMIT, and
-    its audit records appended to `records`, the move's own, to go with its save."""
+    its audit records appended to `records`, the move's own, to go with its save. The
+    recipients of the move's messages, when the effect read them with its writes."""
     name = defn.declarations.effects.get(end_event or "")
-    if name is not None:
-        EFFECTS[name](Change(session, inst, data, defn, today, now, later, records))
+    if name is None:
+        return None
+    change = Change(session, inst, data, defn, today, now, later, records)
+    EFFECTS[name](change)
+    return change.recipients

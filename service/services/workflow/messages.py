@@ -275,14 +275,15 @@ def _recipient(row) -> tuple[int, str | None, str | None]:
     return account_id, email, mobile or member_mobile
 
 
-def _recipients(unit_id: int | None, member_ids: list[int], *columns) -> Select | None:
-    """The query of recipients_of, with `columns` added to each row (None: nobody). On
-    the tables: a Core query costs less Python than the same through the ORM's entities."""
+def _recipients(unit_id: int | None, member_ids: list | Select, *columns) -> Select | None:
+    """The query of recipients_of, with `columns` added to each row (None: nobody); the
+    members' ids a list, or a query of them. On the tables: a Core query costs less Python
+    than the same through the ORM's entities."""
     account, member = Account.__table__.c, Member.__table__.c  # the tables' columns
     conditions = []
     if unit_id is not None:
         conditions.append(and_(account.role == "unit_admin", account.unit_id == unit_id))
-    if member_ids:
+    if isinstance(member_ids, Select) or member_ids:
         conditions.append(account.member_id.in_(member_ids))
     if not conditions:
         return None
@@ -336,6 +337,32 @@ def queue_recipients(reads: Reads, unit_id: int | None, member_id: int | None) -
     if query is None:
         return None
     return Recipients((unit_id, member_id), reads.add(query, params))
+
+
+# the recipients of a form whose member is known by its ID number only, per whether the form
+# has a unit (`queue_recipients_by_number`)
+_NUMBER_QUERIES: dict[bool, Select] = {}
+
+
+def queue_recipients_by_number(reads: Reads, unit_id: int | None, id_number: str) -> Answer:
+    """Queue the query of the recipients a move would tell (as `queue_recipients`) for a
+    form of this unit whose member is the one with this ID number, in `reads`: queued after
+    the statement that writes that member and its account, it reads them in the same round
+    trip. The caller makes its `Recipients` once the member's id is known."""
+    query = _NUMBER_QUERIES.get(unit_id is not None)
+    if query is None:
+        unit = bindparam("move_unit_id") if unit_id is not None else None
+        member = Member.__table__.c
+        numbered = select(member.id).where(
+            member.id_number == bindparam("move_member_id_number", type_=member.id_number.type)
+        )
+        units = Unit.__table__.c
+        unit_name = select(units.name).where(units.id == unit).scalar_subquery()
+        query = _NUMBER_QUERIES[unit_id is not None] = _recipients(unit, numbered, unit_name)
+    params: dict = {"move_member_id_number": id_number}
+    if unit_id is not None:
+        params["move_unit_id"] = unit_id
+    return reads.add(query, params)
 
 
 def _subject(row: ProcessInstance, data: dict) -> str:

@@ -126,7 +126,7 @@ class Move:
                 audit.insert(session, records)
                 records = []
             row.finished_at = now
-            apply_effects(
+            told = apply_effects(
                 session,
                 row,
                 inst.end_event,
@@ -137,6 +137,8 @@ class Move:
                 self.later,
                 records if kept else None,
             )
+            if told is not None:  # read by the effect, for the form as it left it
+                self.recipients = told
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
         self.open_rows, self.pending = _sync_tasks(
