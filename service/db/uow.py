@@ -46,10 +46,10 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
-    def commit_with(self, statements: list[tuple[str, Any]]) -> list[tuple]:
+    def commit_with(self, statements: list[tuple[str, Any]], returning: int = 0) -> list[tuple]:
         """Run the last statements of the request (the driver's SQL, compiled beforehand,
         each with its values: a dict, or a list of dicts for one run per dict) and commit;
-        the rows the first returns.
+        the rows the statement at index `returning` returns.
 
         On PostgreSQL, when nothing else waits to be flushed, the statements and the COMMIT
         go to the server together, in psycopg's pipeline mode: one round trip. Should one
@@ -63,7 +63,7 @@ class UnitOfWork:
         pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
         if connection.dialect.name != "postgresql" or pending:
             found = [connection.exec_driver_sql(sql, params) for sql, params in statements]
-            rows = found[0].all() if found[0].returns_rows else []
+            rows = found[returning].all() if found[returning].returns_rows else []
             session.commit()
             return rows
         driver = connection.connection.driver_connection
@@ -79,7 +79,8 @@ class UnitOfWork:
                         cursor.execute(sql, params)
                     cursors.append(cursor)
                 driver.cursor().execute("COMMIT")
-            rows = cursors[0].fetchall() if cursors[0].description is not None else []
+            chosen = cursors[returning]
+            rows = chosen.fetchall() if chosen.description is not None else []
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)

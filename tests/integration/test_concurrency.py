@@ -3,9 +3,13 @@ form numbers, one application per person and sub-accounts on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections import Counter
 
 import pytest
+import sqlalchemy as sa
 from conftest import (
     PASSWORD,
     applicant_data,
@@ -360,3 +364,85 @@ def test_simultaneous_learning_passes_issue_one_certificate(any_app):
         db.session.remove()
     assert len(certs) == 1 and certs[0].number.endswith("000001")
     assert passed == ["已通过"] and finished
+
+
+def _behind_the_day_counter(app, url: str, first: dict, second: dict) -> list:
+    """Two starts (POST bodies and headers `first`, `second`) that both pass their first
+    checks, then wait on a lock: the day's form counter, locked here by another transaction
+    until both wait (the second may wait on what the first holds, behind it); released
+    together. Their replies (status, body), in the order given."""
+    holder = sa.create_engine(url)
+    replies: list = [None, None]
+
+    def start(i: int, call: dict) -> None:
+        reply = app.test_client().post("/api/v1/processes/member_join/instances", **call)
+        replies[i] = (reply.status_code, reply.get_json())
+
+    try:
+        with holder.connect() as lock, holder.connect() as look:
+            lock.execute(sa.text("SELECT last FROM form_counters FOR UPDATE"))
+            threads = [
+                threading.Thread(target=start, args=(i, call))
+                for i, call in enumerate((first, second))
+            ]
+            for t in threads:
+                t.start()
+            waiting = 0
+            for _ in range(400):  # both wait on a lock (at most 20 s)
+                waiting = look.execute(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+                look.rollback()
+                if waiting == 2:
+                    break
+                time.sleep(0.05)
+            lock.rollback()  # released
+            for t in threads:
+                t.join(timeout=60)
+    finally:
+        holder.dispose()
+    assert waiting == 2, "both starts should have waited on a lock"
+    return replies
+
+
+def test_a_start_that_waited_meets_the_same_key_or_subject_at_its_insert(pg_app, pg_url):
+    """Both starts found no earlier form and no open form about their applicant before they
+    waited; the second goes on when the first has committed. With one idempotency key it
+    replays the first's form; with one applicant its row, inserted with its COMMIT on
+    PostgreSQL, meets the first's open form's unique key, and it is refused as the rules
+    refuse a second open form. Nothing of it is kept."""
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    opened = client.post(  # the day's counter exists: the starts below wait on its row
+        "/api/v1/processes/member_join/instances",
+        headers=unit,
+        json={
+            "data": applicant_data(client, unit, id_number=make_resident_id("44010619850315301"))
+        },
+    )
+    assert opened.status_code == 201, opened.get_json()
+
+    keyed = {"headers": {**unit, "Idempotency-Key": "waited"}}
+    same = applicant_data(client, unit, id_number=make_resident_id("44010619850315302"))
+    replies = _behind_the_day_counter(
+        pg_app, pg_url, {**keyed, "json": {"data": same}}, {**keyed, "json": {"data": same}}
+    )
+    assert sorted(status for status, _ in replies) == [200, 201], replies
+    assert replies[0][1]["id"] == replies[1][1]["id"], replies
+
+    one = make_resident_id("44010619850315303")
+    replies = _behind_the_day_counter(
+        pg_app,
+        pg_url,
+        {"headers": unit, "json": {"data": applicant_data(client, unit, id_number=one)}},
+        {"headers": unit, "json": {"data": applicant_data(client, unit, id_number=one)}},
+    )
+    assert sorted(status for status, _ in replies) == [201, 422], replies
+    refused = next(body for status, body in replies if status == 422)
+    assert "申请人" in json.dumps(refused, ensure_ascii=False), refused
+    with pg_app.app_context():
+        rows = db.session.execute(select(ProcessInstance.id, ProcessInstance.business_key)).all()
+        persons = db.session.scalar(sa.text("SELECT count(*) FROM instance_persons"))
+        db.session.remove()
+    assert len(rows) == 3 and persons == 3, (rows, persons)  # nothing of the second kept

@@ -68,13 +68,30 @@ def test_each_step_of_a_join_sends_few_statements(app, world, pinned_clock):
         for part in ("FROM files", "FROM units", "UPDATE members", "EXISTS"):
             assert part in first, first
         assert first.count("\tExecute\t") == 5, first  # and the BEGIN
-        # after the rules: the form's number and the recipients of its message together
+        # after the rules: the form's number, the recipients of its message and the form's
+        # id, drawn from its sequence, together
         (numbered,) = [t for t in _round_trips(wire) if "UPDATE form_counters" in t]
-        assert "FROM accounts" in numbered and numbered.count("\tExecute\t") == 2, numbered
-        # the form's person, which nothing after reads, goes with the COMMIT
-        assert "instance_persons" not in _tables(sent, "INSERT"), sent
+        assert "FROM accounts" in numbered and "nextval(" in numbered, numbered
+        assert numbered.count("\tExecute\t") == 3, numbered
+        # the form's row, then its person, which nothing after reads, go with the COMMIT:
+        # the form's row is inserted there, with the id drawn, and not before
+        assert not {"process_instances", "instance_persons"} & set(_tables(sent, "INSERT")), sent
         last = _round_trips(wire)[-1]
-        assert "INSERT INTO instance_persons" in last and '"COMMIT"' in last, last
+        assert last.index("INSERT INTO process_instances (id,") < last.index(
+            "INSERT INTO instance_persons"
+        ), last
+        assert last.count("\tExecute\t") >= 5 and '"COMMIT"' in last, last
+    else:  # elsewhere the row is inserted at once
+        assert "process_instances" in _tables(sent, "INSERT"), sent
+    with app.app_context():  # the row was inserted with the id the view gives
+        stored = db.session.execute(
+            sa.text(
+                "SELECT business_key, version, person_count FROM process_instances WHERE id = :i"
+            ),
+            {"i": started["id"]},
+        ).one()
+        db.session.remove()
+    assert tuple(stored) == (started["business_key"], 1, 1), stored
 
     task = open_task(client, heads["unit"], started["id"])
     sent_again = {k: v for k, v in data.items() if k != "variant"}

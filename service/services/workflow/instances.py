@@ -135,12 +135,19 @@ def _start(
     inst = Instance.start(defn, payload, now)
     persons.refuse_ineligible(inst.data, inst.facts)
     lock_field = defn.start_props.get("exclusive_subject")
-    # the form's number and the recipients of its first messages are read together
+    # On PostgreSQL, when nothing in the request reads the form's rows again (its first
+    # move neither finishes, whose effects read its persons, nor waits, a wait for learning
+    # reads them), the form's row, its persons and the rest are written with the COMMIT,
+    # the row's id drawn from its sequence beforehand
+    dialect = uow.session.get_bind().dialect
+    kept = dialect.name == "postgresql" and not inst.finished and not inst.waiting_events()
+    # the form's number, its id and the recipients of its first messages are read together
     members = locked()
     subject = persons.subject_member(persons.lines_of(payload), members) or actor.member_id
     reads = Reads(uow.session)
     business_key = numbers.queue_form_number(reads, defn.business_key_prefix, today)
     recipients = queue_recipients(reads, actor.unit_id, subject)
+    drawn = reads.add(_NEXT_ID, {}) if kept else None
     reads.run()
     row = ProcessInstance(
         process_key=key,
@@ -163,38 +170,51 @@ def _start(
         submitted_at=now,
         updated_at=now,
     )
-    uow.session.add(row)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        uow.rollback()
-        if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
-            return instance_view(uow, found, ctx.definitions), False
-        # another form about the same subject won the race: said as the rules would say it
-        raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
-    # the form's persons are written with the COMMIT on PostgreSQL when nothing in the
-    # request reads them again: the first move neither finishes (its effects read them)
-    # nor waits (a wait for learning reads them)
-    dialect = uow.session.get_bind().dialect
-    later = (
-        Later(dialect)
-        if dialect.name == "postgresql" and not inst.finished and not inst.waiting_events()
-        else None
-    )
+    if drawn is not None:  # inserted with the COMMIT (moving.Move.commit), not added here
+        row.id = drawn.rows[0][0]
+    else:
+        uow.session.add(row)
+        try:
+            uow.session.flush()
+        except IntegrityError as exc:
+            return _refused(ctx, uow, owner, idempotency_key, exc)
+    later = Later(dialect) if kept else None
     persons.sync(uow.session, row, payload, new=True, locked=members, later=later)
     messages = moving.messages_of(ctx)
     first = moving.begin(uow.session, row, inst, defn, now, today, messages, recipients)
     first.defer = True  # the save goes with the COMMIT (moving.Move.commit)
     first.later = later  # and the writes kept: the persons, the messages, the files linked
+    first.insert_row = kept  # and the row itself, first
     first.record(audit.Step(actor, "start", detail={"business_key": row.business_key}))
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
     files.link_to_instance(uow, used, row.id, row.unit_id, first.later)
     uow.session.flush()
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]
-    first.commit(uow)
+    try:
+        first.commit(uow)
+    except IntegrityError as exc:
+        if not (kept and moving.row_conflict(exc)):
+            raise
+        return _refused(ctx, uow, owner, idempotency_key, exc)
     fill_task_ids(view["open_tasks"], open_rows)
     return view, True
+
+
+# the next instance row's id, drawn ahead of its INSERT (PostgreSQL)
+_NEXT_ID = select(func.nextval(func.pg_get_serial_sequence("process_instances", "id")))
+
+
+def _refused(
+    ctx: Context, uow: UnitOfWork, owner: str, idempotency_key: str | None, exc: IntegrityError
+) -> tuple[dict, bool]:
+    """A new form's row refused by a unique key: the form an earlier request with the same
+    idempotency key made, replayed; else another form about the same subject won the race,
+    said as the rules would say it. Nothing of this request is kept."""
+    uow.rollback()
+    if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
+        return instance_view(uow, found, ctx.definitions), False
+    raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
 
 
 def _open_tasks(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, list[dict]]:

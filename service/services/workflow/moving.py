@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, inspect, literal_column, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -85,6 +85,9 @@ class Move:
     pending: Pending | None = None  # the statement kept
     later: Later | None = None  # with `defer` on PostgreSQL: the writes kept for the COMMIT
     recipients: Recipients | None = None  # of the messages, read ahead with other reads
+    # PostgreSQL, a new row with `defer`: not inserted yet, its INSERT goes first with the
+    # COMMIT (its id drawn from its sequence beforehand)
+    insert_row: bool = False
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""
@@ -173,17 +176,46 @@ class Move:
         their ids. StaleDataError, nothing kept, when the version changed meanwhile."""
         pending, self.pending = self.pending, None
         later, self.later = self.later, None
-        statements = [(pending.sql, pending.params)] if pending is not None else []
+        statements = [_row_insert(uow.session, self.row)] if self.insert_row else []
+        first = len(statements)  # the save's statement, whose rows give the tasks' ids
+        statements += [(pending.sql, pending.params)] if pending is not None else []
         statements += later.statements if later is not None else []
         if not statements:
             uow.commit()
             return
         try:
-            found = uow.commit_with(statements)
+            found = uow.commit_with(statements, returning=first if pending is not None else 0)
         except DBAPIError as exc:
             raise _stale(exc) from exc
         if pending is not None:
             pending.assign_ids(found)
+
+
+_ROW = ProcessInstance.__table__
+# a new instance row, every column bound by its name (`Move.insert_row`)
+_INSERT_ROW = _ROW.insert().values({c.key: bindparam(c.key, type_=c.type) for c in _ROW.c})
+
+
+def _row_insert(session: Session, row: ProcessInstance) -> tuple[str, Any]:
+    """The INSERT of a row not added to the session, with its values as they are now (a
+    column's own default where the row has none), compiled as `Later` compiles."""
+    values = {}
+    for column in _ROW.c:
+        value = getattr(row, column.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        values[column.key] = value
+    kept = Later(session.get_bind().dialect)
+    kept.add(_INSERT_ROW, values)
+    return kept.statements[0]
+
+
+def row_conflict(exc: DBAPIError) -> bool:
+    """Whether the error is a unique key of the instance rows refusing a new row (the same
+    subject's open form, the same idempotency key), as a row inserted by `Move.commit`
+    raises it."""
+    diag = getattr(exc.orig, "diag", None)
+    return isinstance(exc, IntegrityError) and getattr(diag, "table_name", None) == _ROW.name
 
 
 def begin(
@@ -409,7 +441,6 @@ def _task_objects(new: list[dict], ids: dict[str, int]) -> list[UserTask]:
     return [UserTask(id=ids.get(values["engine_task_id"]), **values) for values in new]
 
 
-_ROW = ProcessInstance.__table__
 _ROW_COLUMNS = frozenset(c.name for c in _ROW.c) - {"id", "version"}
 
 
