@@ -206,10 +206,13 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
         member = said.index("WITH joined_member AS")
         assert "INSERT INTO accounts" in said[member : said.index("ReadyForQuery", member)]
         # the approval's recipients (the new account among them) are read after it, in its
-        # round trip, not in one of their own: the claim, the bill, the member with its
-        # recipients, the save with the COMMIT
+        # round trip, not in one of their own; the bill, read with the claim, pays for no
+        # membership, so its confirmation goes with the COMMIT: the claim, the member with
+        # its recipients, the save with the COMMIT
         assert "FROM accounts" in said[member:], said
-        assert wire.trips - wire.prepares == 4, wire.text
+        assert "json_build_array(bills.id, bills.lines)" in said[: said.index("ReadyForQuery")]
+        assert "UPDATE bills" in said[said.rindex("ReadyForQuery", 0, len(said) - 20) :], said
+        assert wire.trips - wire.prepares == 3, wire.text
     else:
         assert {"members", "accounts"} <= set(_tables(sent, "INSERT")), sent
     assert ("process_instances" in _tables(sent, "UPDATE")) == (not postgres), sent
@@ -223,6 +226,17 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
         ).one()
         db.session.remove()
     assert row[:2] == ("审批完成", True) and row[2] is not None, row
+    with app.app_context():  # the bill confirmed, as finance filled it in
+        bill = db.session.execute(
+            sa.text(
+                "SELECT status, receipt_number, receipt_date, confirmed_by IS NOT NULL"
+                " FROM bills WHERE instance_id = :i"
+            ),
+            {"i": started},
+        ).one()
+        db.session.remove()
+    assert tuple(bill)[:2] == ("confirmed", "FP1") and bill[3], bill
+    assert str(bill[2]) == "2026-11-28", bill
     with app.app_context():  # the member's account, which the approval's message went to
         told = db.session.execute(
             sa.text(

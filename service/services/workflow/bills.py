@@ -7,10 +7,11 @@ on the finance task confirms it with the receipt when finance approves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, Member, Membership, ProcessInstance
@@ -126,6 +127,41 @@ _UNPAID = (
 )
 
 
+_CONFIRMED = (
+    update(_BILLS)
+    .where(_OF_FORM)
+    .values(
+        status=_STATUS,
+        confirmed_by=bindparam("bill_confirmed_by", type_=_BILLS.c.confirmed_by.type),
+        confirmed_at=bindparam("bill_now", type_=_BILLS.c.confirmed_at.type),
+        receipt_number=bindparam("bill_receipt_number", type_=_BILLS.c.receipt_number.type),
+        receipt_date=bindparam("bill_receipt_date", type_=_BILLS.c.receipt_date.type),
+        updated_at=bindparam("bill_now", type_=_BILLS.c.updated_at.type),
+    )
+)
+
+# the form's bill as the claim of a task reads it (PostgreSQL, `with_claim`): its id and
+# its lines as a JSON array, NULL when the form has no bill
+WITH_CLAIM = (
+    select(func.json_build_array(_BILLS.c.id, _BILLS.c.lines))
+    .where(_BILLS.c.instance_id == ProcessInstance.id)
+    .scalar_subquery()
+    .label("bill_with_claim")
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """The form's bill, read with the claim of the task: `lines`, None when it has none."""
+
+    lines: list | None
+
+    @classmethod
+    def of(cls, value) -> Read:
+        """From `WITH_CLAIM`'s value."""
+        return cls(None if value is None else (value[1] or []))
+
+
 def on_complete(
     session: Session,
     row: ProcessInstance,
@@ -136,11 +172,14 @@ def on_complete(
     today: date,
     policy: dict,
     later: Later | None = None,
+    read: Read | None = None,
 ) -> None:
     """What completing a task with a `bill` role ("pay" or "confirm") does to the form's
     bill (if it has one): paid, or a payment returned, in one UPDATE, kept in `later` for
-    the COMMIT when given; confirmed, in one UPDATE … RETURNING the lines, whose
-    memberships it renews."""
+    the COMMIT when given; confirmed, in one UPDATE, and the memberships it pays for
+    renewed. When the bill was `read` with the claim and pays for no membership, nothing
+    in the request reads its confirmation again: kept in `later` too; otherwise it is
+    written at once, RETURNING the lines when they were not read."""
     if role is None:
         return
     if role == "pay" or payload.get("decision") == "return":
@@ -152,29 +191,39 @@ def on_complete(
         write(session, _PAID if role == "pay" else _UNPAID, params, later)
         return
     receipt = payload.get("receipt_date")
+    params = {
+        "bill_instance_id": row.id,
+        "bill_now": now,
+        "bill_status": "confirmed",
+        "bill_confirmed_by": actor.id,
+        "bill_receipt_number": payload.get("receipt_number"),
+        "bill_receipt_date": date.fromisoformat(receipt) if receipt else today,
+    }
+    if read is not None:
+        if read.lines is None:  # the form has no bill
+            return
+        renewing = _renewing(read.lines)
+        write(session, _CONFIRMED, params, None if renewing else later)
+        if renewing:
+            renew_memberships(session, row, renewing, today, policy)
+        return
     # a Core statement on the table: the ORM's bulk UPDATE and its object cost more Python
     # than the row this needs (renew_memberships reads its lines)
-    bill = session.execute(
-        update(_BILLS)
-        .where(_BILLS.c.instance_id == row.id)
-        .values(
-            updated_at=now,
-            status="confirmed",
-            confirmed_by=actor.id,
-            confirmed_at=now,
-            receipt_number=payload.get("receipt_number"),
-            receipt_date=date.fromisoformat(receipt) if receipt else today,
-        )
-        .returning(_BILLS.c.lines)
-    ).first()
+    bill = session.execute(_CONFIRMED.returning(_BILLS.c.lines), params).first()
     if bill is not None:
-        renew_memberships(session, row, bill.lines, today, policy)
+        renew_memberships(session, row, _renewing(bill.lines), today, policy)
+
+
+def _renewing(bill_lines: list) -> list[dict]:
+    """The lines of a bill that pay a membership fee (`renew_memberships` renews them)."""
+    return [x for x in bill_lines if isinstance(x, dict) and _money(x.get("membership_fee")) > 0]
 
 
 def renew_memberships(
-    session: Session, row: ProcessInstance, bill_lines: list, today: date, policy: dict
+    session: Session, row: ProcessInstance, bill_lines: list[dict], today: date, policy: dict
 ) -> None:
-    """The memberships paid for on the bill, renewed when finance confirms it.
+    """The memberships paid for on the bill (`bill_lines`: its `_renewing` lines), renewed
+    when finance confirms it.
 
     Each line with a membership fee renews that person's membership of the line's
     `member_level` (普通会员 when the line names none: the fee other businesses add for an
@@ -186,7 +235,7 @@ def renew_memberships(
     - expired or cancelled: runs again from today (to the same day, term years later);
     - none of that level yet: a new membership from today.
     """
-    lines = [x for x in bill_lines if _money(x.get("membership_fee")) > 0]
+    lines = bill_lines
     if not lines:
         return
     term = policy.get("membership_validity_years", 1)

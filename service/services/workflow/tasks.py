@@ -279,8 +279,8 @@ def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
 
 
 def _take(
-    uow: UnitOfWork, actor: Actor, task_id: int, now
-) -> tuple[UserTask, ProcessInstance | None]:
+    uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False
+) -> tuple[UserTask, ProcessInstance | None, bills.Read | None]:
     """Claim-or-own an open task and mark it completed by the actor, in one conditional
     UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
     rolls the whole request back, the task open and its claim as they were.
@@ -288,19 +288,24 @@ def _take(
     On PostgreSQL the same statement reads the task's instance row into the session
     (UPDATE … FROM process_instances … RETURNING both), so the move that follows loads it
     without a query; the caller holds on to it (the session's identity map keeps only weak
-    references). SQLite returns the updated table's columns alone."""
+    references). With `with_bill`, it reads the form's bill too (`bills.Read`), for a step
+    that may confirm it. SQLite returns the updated table's columns alone."""
     dialect = uow.session.get_bind().dialect.name
-    taken, params = _take_statement(dialect, actor), _take_params(actor, task_id, now)
+    with_bill = with_bill and dialect == "postgresql"
+    taken = _take_statement(dialect, actor, with_bill)
+    params = _take_params(actor, task_id, now)
     options = {"synchronize_session": False, "populate_existing": True}
+    row = instance = read = None
     if dialect == "postgresql":
         found = uow.session.execute(taken, params, execution_options=options).first()
-        row, instance = found if found is not None else (None, None)
+        if found is not None:
+            row, instance = found[:2]
+            read = bills.Read.of(found[2]) if with_bill else None
     else:  # SQLite's RETURNING names the updated table's columns alone
         row = uow.session.scalars(taken, params, execution_options=options).first()
-        instance = None
     if row is None:
         raise _why_not(_task(uow, actor, task_id), actor)
-    return row, instance
+    return row, instance, read
 
 
 # `_take`'s UPDATE, built once per dialect and shape of the actor's scope (the statement
@@ -310,13 +315,14 @@ _TAKE_STATEMENTS: dict[tuple, Any] = {}
 _SCOPE_FIELDS = ("id", "unit_id", "agency_id", "member_id")
 
 
-def _take_statement(dialect: str, actor: Actor):
-    """The UPDATE of `_take` for the actor's role; its values are `_take_params`.
+def _take_statement(dialect: str, actor: Actor, with_bill: bool = False):
+    """The UPDATE of `_take` for the actor's role (PostgreSQL: `with_bill`, returning the
+    form's bill too); its values are `_take_params`.
 
     A scope value the actor lacks (None) stays in the statement as None, so that it is
     compared as `IS NULL`, as the statement built with the actor's own values compares it.
     """
-    shape = (dialect, actor.role, *(getattr(actor, f) is None for f in _SCOPE_FIELDS))
+    shape = (dialect, actor.role, with_bill, *(getattr(actor, f) is None for f in _SCOPE_FIELDS))
     found = _TAKE_STATEMENTS.get(shape)
     if found is not None:
         return found
@@ -345,6 +351,8 @@ def _take_statement(dialect: str, actor: Actor):
     if dialect == "postgresql":
         taken = taken.where(UserTask.instance_id == ProcessInstance.id)
         taken = taken.returning(UserTask, ProcessInstance)
+        if with_bill:
+            taken = taken.returning(bills.WITH_CLAIM)
     else:
         taken = taken.returning(UserTask)
     _TAKE_STATEMENTS[shape] = taken
@@ -365,11 +373,13 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     now, today = ctx.now(), ctx.today()
-    row, _instance = _take(uow, actor, task_id, now)  # held: the move reads it
+    # held: the move reads it; the bill read with the claim when the actor's role is one
+    # that confirms bills (its confirmation may then go with the COMMIT)
+    row, _instance, bill = _take(uow, actor, task_id, now, actor.role in _confirming(ctx))
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
     try:  # the save checks the version the move loaded (see moving.Move.commit)
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
-            used = _act(uow, actor, row, m, data, ctx.definitions.names())
+            used = _act(uow, actor, row, m, data, ctx.definitions.names(), bill)
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
         uow.session.flush()
         view = {
@@ -390,10 +400,33 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     return view
 
 
+def _confirming(ctx: Context) -> frozenset[str]:
+    """The roles whose tasks confirm a form's bill in the current definitions (`bill`
+    "confirm"), kept per generation of the definitions."""
+    generation = ctx.definitions.generation
+    found = ctx.memo.get("confirming_roles")
+    if found is None or found[0] != generation:
+        roles = frozenset(
+            info.role
+            for defn in ctx.definitions.current.values()
+            for info in defn.user_tasks.values()
+            if info.bill == "confirm"
+        )
+        found = ctx.memo["confirming_roles"] = (generation, roles)
+    return found[1]
+
+
 def _act(
-    uow: UnitOfWork, actor: Actor, row: UserTask, m: moving.Move, data: dict, names: dict
+    uow: UnitOfWork,
+    actor: Actor,
+    row: UserTask,
+    m: moving.Move,
+    data: dict,
+    names: dict,
+    bill: bills.Read | None = None,
 ) -> list[str]:
-    """Check the form, apply its bill and facts, complete the task; the files it uses."""
+    """Check the form, apply its bill (`bill`: as read with the claim, if it was) and
+    facts, complete the task; the files it uses."""
     inst_row, defn, inst, now, today = m.row, m.defn, m.inst, m.now, m.today
     info = defn.user_tasks[row.task_name]
     current = inst.data
@@ -408,7 +441,7 @@ def _act(
     lines_before = persons.lines_of(current) if persons_sent else None
     # a confirmed payment may renew memberships: before the facts the next rules read
     bills.on_complete(
-        uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy, m.later
+        uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy, m.later, bill
     )
     facts = {}
     if info.runs_rules:  # the persons' lock goes to the server with the facts' reads
