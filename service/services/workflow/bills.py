@@ -140,8 +140,8 @@ _CONFIRMED = (
     )
 )
 
-# the form's bill as the claim of a task reads it (PostgreSQL, `with_claim`): its id and
-# its lines as a JSON array, NULL when the form has no bill
+# the form's bill as the claim of a task reads it (PostgreSQL, `tasks._take`'s `with_bill`):
+# its id and its lines as a JSON array, NULL when the form has no bill
 WITH_CLAIM = (
     select(func.json_build_array(_BILLS.c.id, _BILLS.c.lines))
     .where(_BILLS.c.instance_id == ProcessInstance.id)
@@ -220,10 +220,10 @@ def _renewing(bill_lines: list) -> list[dict]:
 
 
 def renew_memberships(
-    session: Session, row: ProcessInstance, bill_lines: list[dict], today: date, policy: dict
+    session: Session, row: ProcessInstance, lines: list[dict], today: date, policy: dict
 ) -> None:
-    """The memberships paid for on the bill (`bill_lines`: its `_renewing` lines), renewed
-    when finance confirms it.
+    """The memberships paid for on the bill (`lines`: its `_renewing` lines), renewed when
+    finance confirms it.
 
     Each line with a membership fee renews that person's membership of the line's
     `member_level` (普通会员 when the line names none: the fee other businesses add for an
@@ -235,7 +235,6 @@ def renew_memberships(
     - expired or cancelled: runs again from today (to the same day, term years later);
     - none of that level yet: a new membership from today.
     """
-    lines = bill_lines
     if not lines:
         return
     term = policy.get("membership_validity_years", 1)

@@ -214,8 +214,9 @@ def row_conflict(exc: DBAPIError) -> bool:
     """Whether the error is a unique key of the instance rows refusing a new row (the same
     subject's open form, the same idempotency key), as a row inserted by `Move.commit`
     raises it."""
-    diag = getattr(exc.orig, "diag", None)
-    return isinstance(exc, IntegrityError) and getattr(diag, "table_name", None) == _ROW.name
+    if not isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) != "23505":
+        return False  # not a unique violation
+    return getattr(getattr(exc.orig, "diag", None), "table_name", None) == _ROW.name
 
 
 def begin(
