@@ -179,6 +179,12 @@ def may_start(actor: Actor, start_roles) -> bool:
     return actor.role in start_roles
 
 
+def holds_lane(actor: Actor, lanes) -> bool:
+    """Whether the actor's role is one of `lanes`, roles the definitions declare (the lanes
+    of the tasks of some kind, e.g. those that confirm a form's bill)."""
+    return actor.role in lanes
+
+
 def is_staff_role(role: str | None) -> bool:
     """Whether `role` names a staff account's role (see `STAFF_ROLES`)."""
     return role in STAFF_ROLES

@@ -25,7 +25,13 @@ from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import validate_form
 from service.services.workflow.instances import fill_task_ids, public_data, task_brief
 from service.services.workflow.messages import queue_recipients
-from service.services.workflow.scope import manages_queue, task_holders, task_scope, tasks_in_scope
+from service.services.workflow.scope import (
+    holds_lane,
+    manages_queue,
+    task_holders,
+    task_scope,
+    tasks_in_scope,
+)
 
 
 def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
@@ -375,7 +381,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     now, today = ctx.now(), ctx.today()
     # held: the move reads it; the bill read with the claim when the actor's role is one
     # that confirms bills (its confirmation may then go with the COMMIT)
-    row, _instance, bill = _take(uow, actor, task_id, now, actor.role in _confirming(ctx))
+    row, _instance, bill = _take(uow, actor, task_id, now, holds_lane(actor, _confirming(ctx)))
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
     try:  # the save checks the version the move loaded (see moving.Move.commit)
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
