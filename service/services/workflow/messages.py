@@ -296,27 +296,41 @@ def _recipients(unit_id: int | None, member_ids: list | Select, *columns) -> Sel
     )
 
 
-# after_move's query, built once per shape (whether the form has a unit, a member) and run
-# with the form's ids bound: building it anew cost more Python than running it
-_MOVE_QUERIES: dict[tuple[bool, bool], Select | None] = {}
+# after_move's query, built once per shape (whether the form has a unit; its member given
+# by id, by ID number, or none) and run with the form's values bound: building it anew cost
+# more Python than running it
+_MOVE_QUERIES: dict[tuple[bool, str | None], Select | None] = {}
 
 
-def _move_recipients(unit_id: int | None, member_id: int | None) -> tuple[Select | None, dict]:
+def _move_recipients(
+    unit_id: int | None, member_id: int | None, id_number: str | None = None
+) -> tuple[Select | None, dict]:
     """The query of the recipients of a move's messages and its values: `_recipients`,
-    with the unit's name riding along with each recipient (one statement, not two)."""
-    shape = (unit_id is not None, bool(member_id))
+    with the unit's name riding along with each recipient (one statement, not two). The
+    member is given by its id, or by its ID number (`id_number`: a member written earlier
+    in the same transaction, whose id is not known yet)."""
+    by = "number" if id_number is not None else "id" if member_id else None
+    shape = (unit_id is not None, by)
     if shape not in _MOVE_QUERIES:
         # no unit: compared as IS NULL, as the query built with the form's own None did
         unit = bindparam("move_unit_id") if unit_id is not None else None
-        members = [bindparam("move_member_id", type_=Account.member_id.type)] if member_id else []
+        members: list | Select = []
+        if by == "id":
+            members = [bindparam("move_member_id", type_=Account.member_id.type)]
+        elif by == "number":
+            member = Member.__table__.c
+            number = bindparam("move_member_id_number", type_=member.id_number.type)
+            members = select(member.id).where(member.id_number == number)
         units = Unit.__table__.c
         unit_name = select(units.name).where(units.id == unit).scalar_subquery()
         _MOVE_QUERIES[shape] = _recipients(unit, members, unit_name)
     params: dict = {}
     if unit_id is not None:
         params["move_unit_id"] = unit_id
-    if member_id:
+    if by == "id":
         params["move_member_id"] = member_id
+    elif by == "number":
+        params["move_member_id_number"] = id_number
     return _MOVE_QUERIES[shape], params
 
 
@@ -339,29 +353,12 @@ def queue_recipients(reads: Reads, unit_id: int | None, member_id: int | None) -
     return Recipients((unit_id, member_id), reads.add(query, params))
 
 
-# the recipients of a form whose member is known by its ID number only, per whether the form
-# has a unit (`queue_recipients_by_number`)
-_NUMBER_QUERIES: dict[bool, Select] = {}
-
-
 def queue_recipients_by_number(reads: Reads, unit_id: int | None, id_number: str) -> Answer:
     """Queue the query of the recipients a move would tell (as `queue_recipients`) for a
     form of this unit whose member is the one with this ID number, in `reads`: queued after
     the statement that writes that member and its account, it reads them in the same round
     trip. The caller makes its `Recipients` once the member's id is known."""
-    query = _NUMBER_QUERIES.get(unit_id is not None)
-    if query is None:
-        unit = bindparam("move_unit_id") if unit_id is not None else None
-        member = Member.__table__.c
-        numbered = select(member.id).where(
-            member.id_number == bindparam("move_member_id_number", type_=member.id_number.type)
-        )
-        units = Unit.__table__.c
-        unit_name = select(units.name).where(units.id == unit).scalar_subquery()
-        query = _NUMBER_QUERIES[unit_id is not None] = _recipients(unit, numbered, unit_name)
-    params: dict = {"move_member_id_number": id_number}
-    if unit_id is not None:
-        params["move_unit_id"] = unit_id
+    query, params = _move_recipients(unit_id, None, id_number)
     return reads.add(query, params)
 
 
