@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import jsonschema_rs
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from referencing import Registry
@@ -25,7 +27,6 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from service.domain.roles import role_for_lane
-from service.domain.validation import mobile_problem
 from service.engine import shared
 from service.engine.decisions import Decisions, decisions_from_parser
 from service.engine.declarations import (
@@ -34,6 +35,7 @@ from service.engine.declarations import (
     check_required,
     read_declarations,
 )
+from service.engine.formats import FORMAT_CHECKER, quick_validator
 from service.engine.formschema import (
     UnresolvableSchema,
     dereference,
@@ -51,19 +53,6 @@ from service.engine.scripting import (
 from service.engine.timers import ServiceBpmnParser
 
 logging.getLogger("spiff").setLevel(logging.WARNING)
-
-FORMAT_CHECKER = FormatChecker()
-
-
-@FORMAT_CHECKER.checks("cn-mobile")
-def _is_mobile(value: object) -> bool:
-    return not isinstance(value, str) or mobile_problem(value) is None
-
-
-@FORMAT_CHECKER.checks("file-id")
-def _is_file_id(value: object) -> bool:
-    return not isinstance(value, str) or (len(value) == 32 and value.isalnum())
-
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -144,6 +133,8 @@ class Definition:
     start_fields: dict = field(default_factory=dict)
     start_file_fields: frozenset = frozenset()
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+    # the same forms compiled for a quick "is it valid" (formats.quick_validator)
+    quick: dict[str, jsonschema_rs.Validator] = field(default_factory=dict)
     registry: Registry | None = None
     start_roles: frozenset = frozenset()
     wait_status: dict[str, str] = field(default_factory=dict)
@@ -493,7 +484,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         (schema["$id"], DRAFT202012.create_resource(schema)) for schema in parsed.forms.values()
     )
     schemas = {"start": tasks.start_form, **{t.id: t.form for t in tasks.user_tasks.values()}}
-    validators, resolved = _compile_forms(key, schemas, registry, files)
+    validators, quick, resolved = _compile_forms(key, schemas, registry, files)
     user_tasks = _with_forms(tasks.user_tasks, resolved, registry, parsed)
     start_fields = properties_of(resolved["start"], None)
     start_role, start_props = tasks.start_role, tasks.start_props
@@ -520,6 +511,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_fields=start_fields,
         start_file_fields=file_paths_of(tasks.start_form, registry),
         validators=validators,
+        quick=quick,
         registry=registry,
         start_roles=frozenset(roles or ({start_role} if start_role else set())),
         wait_status=wait_status,
@@ -662,9 +654,10 @@ def _where_referenced(files: dict[str, str], default: str, exc: UnresolvableSche
 
 
 def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files_of_forms):
-    """For each task's form: the schema with every $ref resolved, and a validator of it
-    (what clients see; validating it follows no references: twice as fast as the form
-    with its $refs to common.schema.json)."""
+    """For each task's form: the schema with every $ref resolved, a validator of it (what
+    clients see; validating it follows no references: twice as fast as the form with its
+    $refs to common.schema.json) and its quick check (formats.quick_validator; none for a
+    schema jsonschema-rs cannot compile: jsonschema alone checks that form)."""
     problems: list[Problem] = []
     resolved: dict[str, dict] = {}
     for task_id, schema in schemas.items():
@@ -681,7 +674,13 @@ def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files
         task_id: Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
         for task_id, schema in resolved.items()
     }
-    return validators, resolved
+    quick = {}
+    for task_id, schema in resolved.items():
+        try:
+            quick[task_id] = quick_validator(schema)
+        except (ValueError, re.error):
+            pass
+    return validators, quick, resolved
 
 
 def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _Parsed) -> dict:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from service.domain.errors import FormInvalid
 from service.domain.validation import mobile_problem
+from service.engine.formats import quickly_valid
 from service.engine.formschema import properties_of
 
 _TYPE_NAMES = {
@@ -126,11 +128,21 @@ def _leaves(errors):
 
 
 def validate_form(
-    validator: Draft202012Validator, data: dict, registry=None, props: dict[str, dict] | None = None
+    validator: Draft202012Validator,
+    data: dict,
+    registry=None,
+    props: dict[str, dict] | None = None,
+    quick: jsonschema_rs.Validator | None = None,
 ) -> None:
-    """Raise FormInvalid mapping each failing field to a Chinese message."""
+    """Raise FormInvalid mapping each failing field to a Chinese message.
+
+    `quick`, the form's quick check (Definition.quick), answers for a valid form; any
+    other is checked by `validator`, whose errors are reported (see engine/formats.py).
+    """
     if not isinstance(data, dict):
         raise FormInvalid({"_form": "表单数据应为 JSON 对象"})
+    if quickly_valid(quick, data):
+        return
     props = props if props is not None else properties_of(validator.schema, registry)
     errors: dict[str, str] = {}
     for err in sorted(_leaves(validator.iter_errors(data)), key=lambda e: list(e.path)):

@@ -109,7 +109,9 @@ def _start(
     if is_member(actor) and "persons" not in defn.start_fields:
         member = uow.session.get(Member, actor.member_id)
         data.update(id_number=member.id_number, name=member.name)  # the member's own form
-    validate_form(defn.validators["start"], data, defn.registry, defn.start_fields)
+    validate_form(
+        defn.validators["start"], data, defn.registry, defn.start_fields, defn.quick.get("start")
+    )
     payload = persons.normalize(data)
     persons.check_lines(uow.session, payload)
     today, now = ctx.today(), ctx.now()

@@ -266,7 +266,7 @@ def _commit_view(uow: UnitOfWork, row: UserTask) -> dict:
     return view
 
 
-def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
+def _form_input(info, defn, current: dict, data: dict) -> dict:
     """Validate the submitted form on its own; the fields to apply.
 
     Never merged with the instance's earlier values: a field the form requires must be in
@@ -280,7 +280,10 @@ def _form_input(info, validator, registry, current: dict, data: dict) -> dict:
     if sent:
         raise FormInvalid({k: f"「{props[k].get('title', k)}」不可修改" for k in sent})
     shown = {k: current[k] for k in read_only if current.get(k) is not None}
-    validate_form(validator, {**shown, **data}, registry, props)
+    name = info.id
+    validate_form(
+        defn.validators[name], {**shown, **data}, defn.registry, props, defn.quick.get(name)
+    )
     return data
 
 
@@ -436,7 +439,7 @@ def _act(
     inst_row, defn, inst, now, today = m.row, m.defn, m.inst, m.now, m.today
     info = defn.user_tasks[row.task_name]
     current = inst.data
-    payload = _form_input(info, defn.validators[row.task_name], defn.registry, current, data)
+    payload = _form_input(info, defn, current, data)
     payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
     used = files.check_references(
