@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
-from test_check_walk import KEYS, NOW, walk
+from test_check_walk import KEYS, walk
 
 from service.engine import runtime
 
