@@ -71,7 +71,10 @@ def quick_validator(schema: dict) -> jsonschema_rs.Validator:
 
 def quickly_valid(validator: jsonschema_rs.Validator | None, data: object) -> bool:
     """Whether the quick check finds `data` valid; False when it cannot tell (no quick
-    validator, or a value it cannot take in, such as an integer beyond 64 bits)."""
+    validator, or a value it cannot take in: a date, a key that is not text, a lone
+    surrogate). The data is parsed JSON: the request's body, and read-only values of the
+    state the same request read from JSON (jsonschema-rs would take a tuple, which JSON
+    never yields, as an array, where jsonschema does not)."""
     if validator is None:
         return False
     try:
