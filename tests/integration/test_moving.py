@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from conftest import applicant_data, start_form, token_headers
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -190,6 +190,82 @@ def _pre_review_saved(ctx, uow: UnitOfWork, instance_id: int) -> moving.Move:
         (pre_review,) = m.before
         m.complete(pre_review, {"decision": "approve", "member_level": "普通会员"})
     return m
+
+
+def _statements_of(app, action) -> list[str]:
+    """The SQL statements the app's engine sends while `action()` runs."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_saved_move_leaves_nothing_for_the_orm_to_flush(app, started):
+    """PostgreSQL: the save's one statement writes everything the row changed, so the row
+    leaves the session's dirty list (else every later flush, the COMMIT's too, runs the
+    ORM's unit of work on it to find nothing to write); a flush then sends nothing, and the
+    commit keeps what the save wrote. Elsewhere the row stays dirty: its flush writes it."""
+    ctx = app.extensions["memberflow"]
+    _, _, version = _snapshot(app, started)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            m = _pre_review_saved(ctx, uow, started)
+            postgres = db_name(app) == "postgresql"
+            assert (m.row in db.session.dirty) is not postgres
+            flushed = _statements_of(app, db.session.flush)
+            assert [s.split()[0] for s in flushed] == ([] if postgres else ["UPDATE"])
+            state = m.inst.dumps()
+            m.commit(uow)
+        db.session.remove()
+    with app.app_context():
+        row = db.session.get(ProcessInstance, started)
+        assert (row.version, row.status, row.updated_at) == (version + 1, "机构初审中", LATER)
+        assert row.state == state
+        db.session.remove()
+
+
+def test_a_row_changed_after_its_save_is_written_too(app, started):
+    """A column set after the save, to a new value, is still written by the flush, its
+    version checked as the ORM checks it."""
+    ctx = app.extensions["memberflow"]
+    _, _, version = _snapshot(app, started)
+    later = datetime(2030, 1, 2, 9, 30, 0)
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            m = _pre_review_saved(ctx, uow, started)
+            m.row.updated_at = later
+            assert m.row in db.session.dirty
+            m.commit(uow)
+        db.session.remove()
+    with app.app_context():
+        row = db.session.get(ProcessInstance, started)
+        assert (row.status, row.updated_at) == ("机构初审中", later)
+        # PostgreSQL: the save's statement, then the flush's UPDATE; elsewhere the flush alone
+        assert row.version == version + (2 if db_name(app) == "postgresql" else 1)
+        db.session.remove()
+
+
+def test_a_row_with_a_change_not_yet_saved_stays_dirty(app, started):
+    """`_settle` marks a row clean only when nothing in it differs from what was saved:
+    a change the save's statement did not take stays for the flush to write."""
+    with app.app_context():
+        with UnitOfWork(db.session) as uow:
+            row = db.session.get(ProcessInstance, started)
+            row.status = "已撤回"
+            moving._settle(row)
+            assert row in db.session.dirty
+            uow.commit()
+        db.session.remove()
+    with app.app_context():
+        assert db.session.get(ProcessInstance, started).status == "已撤回"
+        db.session.remove()
 
 
 def test_a_save_whose_connection_dies_before_its_commit_keeps_nothing(app, started):
