@@ -144,7 +144,7 @@ _CONFIRMED = (
 # its id and its lines as a JSON array, NULL when the form has no bill
 WITH_CLAIM = (
     select(func.json_build_array(_BILLS.c.id, _BILLS.c.lines))
-    .where(_BILLS.c.instance_id == ProcessInstance.id)
+    .where(_BILLS.c.instance_id == ProcessInstance.__table__.c.id)
     .scalar_subquery()
     .label("bill_with_claim")
 )

@@ -9,6 +9,8 @@ Out of scope is indistinguishable from absent: callers answer 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
@@ -237,15 +239,16 @@ def instances_in_scope(stmt: Select, actor: Actor) -> Select:
     return stmt.where(false())
 
 
-def task_scope(actor: Actor) -> list:
-    """The conditions on user_tasks that keep an actor to the tasks it may act on."""
-    conditions = [UserTask.role == actor.role]
+def task_scope(actor: Actor, tasks: Any = UserTask) -> list:
+    """The conditions on user_tasks that keep an actor to the tasks it may act on (`tasks`:
+    the mapped class, or the table's columns `UserTask.__table__.c` for a Core statement)."""
+    conditions = [tasks.role == actor.role]
     if actor.role == "unit_admin":
-        conditions.append(UserTask.unit_id == actor.unit_id)
+        conditions.append(tasks.unit_id == actor.unit_id)
     elif actor.role == "agency_reviewer":
-        conditions.append(UserTask.agency_id == actor.agency_id)
+        conditions.append(tasks.agency_id == actor.agency_id)
     elif actor.role == "member":
-        conditions.append(UserTask.member_id == actor.member_id)
+        conditions.append(tasks.member_id == actor.member_id)
     elif actor.role not in UNBOUND_TASK_ROLES:
         conditions.append(false())
     return conditions

@@ -8,6 +8,7 @@ and that the instance is still the version loaded; the engine never runs a task 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -287,9 +288,21 @@ def _form_input(info, defn, current: dict, data: dict) -> dict:
     return data
 
 
+@dataclass(frozen=True)
+class Taken:
+    """The task a completion claimed, as its UPDATE returned it."""
+
+    id: int
+    instance_id: int
+    engine_task_id: str
+    process_key: str
+    task_name: str
+    title: str
+
+
 def _take(
     uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False
-) -> tuple[UserTask, ProcessInstance | None, bills.Read | None]:
+) -> tuple[Taken, ProcessInstance | None, bills.Read | None]:
     """Claim-or-own an open task and mark it completed by the actor, in one conditional
     UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
     rolls the whole request back, the task open and its claim as they were.
@@ -303,25 +316,37 @@ def _take(
     with_bill = with_bill and dialect == "postgresql"
     taken = _take_statement(dialect, actor, with_bill)
     params = _take_params(actor, task_id, now)
-    options = {"synchronize_session": False, "populate_existing": True}
-    row = instance = read = None
+    instance = read = None
     if dialect == "postgresql":
-        found = uow.session.execute(taken, params, execution_options=options).first()
+        found = uow.session.execute(
+            taken, params, execution_options={"populate_existing": True}
+        ).first()
         if found is not None:
-            row, instance = found[:2]
-            read = bills.Read.of(found[2]) if with_bill else None
+            instance, *columns = found
+            if with_bill:
+                read = bills.Read.of(columns.pop())
+            found = columns
     else:  # SQLite's RETURNING names the updated table's columns alone
-        row = uow.session.scalars(taken, params, execution_options=options).first()
-    if row is None:
+        found = uow.session.connection().execute(taken, params).first()
+    if found is None:
         raise _why_not(_task(uow, actor, task_id), actor)
-    return row, instance, read
+    return Taken(*found), instance, read
 
 
 # `_take`'s UPDATE, built once per dialect and shape of the actor's scope (the statement
 # is the same for every request of that shape, its values bound when it runs): building
-# it anew was most of the Python the request's first statement cost
+# it anew was most of the Python the request's first statement cost. It is a Core
+# statement on the table, returning the task's columns `Taken` holds; on PostgreSQL an
+# ORM select reads the instance's row from its RETURNING as an entity. (The ORM's own
+# UPDATE of UserTask cost more: it annotates the statement anew at every run, so its
+# cache key is made anew, and it built a UserTask entity nothing used.)
 _TAKE_STATEMENTS: dict[tuple, Any] = {}
 _SCOPE_FIELDS = ("id", "unit_id", "agency_id", "member_id")
+_TASK = UserTask.__table__.c
+_TAKEN = tuple(
+    _TASK[name].label(f"taken_{name}")
+    for name in ("id", "instance_id", "engine_task_id", "process_key", "task_name", "title")
+)
 
 
 def _take_statement(dialect: str, actor: Actor, with_bill: bool = False):
@@ -340,30 +365,32 @@ def _take_statement(dialect: str, actor: Actor, with_bill: bool = False):
         for f in _SCOPE_FIELDS
     }
     scoped = Actor(bound["id"], actor.name, actor.role, **{f: bound[f] for f in _SCOPE_FIELDS[1:]})
-    now = bindparam("take_now", type_=UserTask.completed_at.type)
+    now = bindparam("take_now", type_=_TASK.completed_at.type)
     taken = (
-        update(UserTask)
+        update(UserTask.__table__)
         .where(
-            UserTask.id == bindparam("take_task_id"),
-            UserTask.state == "open",
-            or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == scoped.id),
-            *task_scope(scoped),
+            _TASK.id == bindparam("take_task_id"),
+            _TASK.state == "open",
+            or_(_TASK.claimed_by.is_(None), _TASK.claimed_by == scoped.id),
+            *task_scope(scoped, _TASK),
         )
         .values(
             claimed_by=scoped.id,
-            claimed_at=func.coalesce(UserTask.claimed_at, now),
+            claimed_at=func.coalesce(_TASK.claimed_at, now),
             state="completed",
             completed_by=scoped.id,
             completed_at=now,
         )
     )
     if dialect == "postgresql":
-        taken = taken.where(UserTask.instance_id == ProcessInstance.id)
-        taken = taken.returning(UserTask, ProcessInstance)
-        if with_bill:
-            taken = taken.returning(bills.WITH_CLAIM)
+        instances = ProcessInstance.__table__
+        extra = (bills.WITH_CLAIM,) if with_bill else ()
+        returned = taken.where(_TASK.instance_id == instances.c.id).returning(
+            *instances.c, *_TAKEN, *extra
+        )
+        taken = select(ProcessInstance, *_TAKEN, *extra).from_statement(returned)
     else:
-        taken = taken.returning(UserTask)
+        taken = taken.returning(*_TAKEN)
     _TAKE_STATEMENTS[shape] = taken
     return taken
 
@@ -428,7 +455,7 @@ def _confirming(ctx: Context) -> frozenset[str]:
 def _act(
     uow: UnitOfWork,
     actor: Actor,
-    row: UserTask,
+    row: Taken,
     m: moving.Move,
     data: dict,
     names: dict,
