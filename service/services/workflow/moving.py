@@ -463,12 +463,13 @@ def _settle(row: ProcessInstance) -> None:
 
     `set_committed_value` records a saved value, but leaves the row marked as modified,
     with the attributes that were set to the value they already had (a status that did not
-    change) still in its committed state. The next flush, and the one of the COMMIT, would
-    then run the ORM's whole unit of work on it to find nothing to write (3.7 % of a
-    lifecycle's CPU in process, measured). SQLAlchemy has no public call for marking an
-    object clean; `InstanceState._commit_all` is the one its own flush makes after writing
-    a row. Should any attribute still differ from its saved value, the row stays dirty and
-    the flush writes it as before (tests/integration/test_moving.py checks both)."""
+    change) still in its committed state. The next flush (the use case's, else the
+    COMMIT's) would then run the ORM's whole unit of work on it to find nothing to write
+    (3.7 % of a lifecycle's CPU in process, measured). SQLAlchemy has no public call for
+    marking an object clean; `InstanceState._commit_all` is the one its own flush makes
+    after writing a row. Should any attribute still differ from its saved value, the row
+    stays dirty and the flush writes it as before (tests/integration/test_moving.py checks
+    both)."""
     state = inspect(row)
     if state.session is None or any(
         state.dict.get(key, before) != before for key, before in state.committed_state.items()
