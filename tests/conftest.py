@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -187,6 +188,23 @@ def make_app(url: str, tmp_path: Path, **overrides):
     app = create_app(load_config(**settings))
     _apps.append(app)
     return app
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app sends inside the block (each one a round trip)."""
+    sent: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def on_statement(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_statement)
 
 
 def design_copy(root: Path, key: str = "member_join", edit=None) -> Path:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import applicant_data, start_form, token_headers
-from sqlalchemy import event, func, select, update
+from conftest import applicant_data, start_form, statements, token_headers
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -192,21 +192,6 @@ def _pre_review_saved(ctx, uow: UnitOfWork, instance_id: int) -> moving.Move:
     return m
 
 
-def _statements_of(app, action) -> list[str]:
-    """The SQL statements the app's engine sends while `action()` runs."""
-    sent: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    return sent
-
-
 def test_a_saved_move_leaves_nothing_for_the_orm_to_flush(app, started):
     """PostgreSQL: the save's one statement writes everything the row changed, so the row
     leaves the session's dirty list (else every later flush, the COMMIT's too, runs the
@@ -219,7 +204,8 @@ def test_a_saved_move_leaves_nothing_for_the_orm_to_flush(app, started):
             m = _pre_review_saved(ctx, uow, started)
             postgres = db_name(app) == "postgresql"
             assert (m.row in db.session.dirty) is not postgres
-            flushed = _statements_of(app, db.session.flush)
+            with statements(app) as flushed:
+                db.session.flush()
             assert [s.split()[0] for s in flushed] == ([] if postgres else ["UPDATE"])
             state = m.inst.dumps()
             m.commit(uow)

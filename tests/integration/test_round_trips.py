@@ -15,6 +15,7 @@ from conftest import (
     open_task,
     seed_world,
     start_form,
+    statements,
     step_task,
     token_headers,
     upload,
@@ -23,23 +24,6 @@ from conftest import (
 from service.db import db
 from service.db.models import UserTask
 from service.db.wire import traced
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements the app sends inside the block (each one a round trip)."""
-    sent: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def on_statement(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    sa.event.listen(engine, "before_cursor_execute", on_statement)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", on_statement)
 
 
 def _tables(sent: list[str], verb: str) -> list[str]:
