@@ -99,8 +99,9 @@ def _wait_for(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit("the server did not answer within a minute")
 
 
-def _cpu_seconds(pids) -> float:
-    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+def _cpu_seconds(pids, kernel_only: bool = False) -> float:
+    """User + system CPU seconds the processes have used so far (`kernel_only`: system
+    alone); Linux /proc, 0 elsewhere."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total = 0
     for pid in pids:
@@ -108,7 +109,7 @@ def _cpu_seconds(pids) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone, or not Linux
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        total += (0 if kernel_only else int(fields[11])) + int(fields[12])  # utime, stime
     return total / tick
 
 
@@ -291,6 +292,7 @@ def run(args, bl, url: str, work: Path) -> dict:
         before = _pg_counters(url)
         server_pids, backends = _server_pids(server.pid), _backend_pids(url)
         cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
+        kernel_before = _cpu_seconds(server_pids, kernel_only=True)
         machine_before = _machine_ticks()
         started = time.perf_counter()
         stop_at[0] = started + args.seconds
@@ -301,6 +303,7 @@ def run(args, bl, url: str, work: Path) -> dict:
             t.join()
         elapsed = time.perf_counter() - started
         cpu_after = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
+        kernel_after = _cpu_seconds(server_pids, kernel_only=True)
         machine_after = _machine_ticks()
         after = _pg_counters(url)
     finally:
@@ -322,6 +325,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         "commits_per_request": (after["commits"] - before["commits"]) / max(requests, 1),
         # CPU per request: steadier than requests per second on a shared machine
         "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / max(requests, 1),
+        # of which in the kernel (system time: sockets, mostly)
+        "server_kernel_ms": (kernel_after - kernel_before) * 1000 / max(requests, 1),
         "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / max(requests, 1),
         # the load generator (this process's client threads) shares the cores it measures
         "client_cpu_ms": (cpu_after[2] - cpu_before[2]) * 1000 / max(requests, 1),
@@ -361,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"request latency p95 ms  {result['p95']:8.1f}")
     print(f"errors                  {result['errors']:8d}   (target 0)")
     print(f"commits per request     {result['commits_per_request']:8.2f}")
-    print(f"server CPU ms/request   {result['server_cpu_ms']:8.2f}   (gunicorn's processes)")
+    print(
+        f"server CPU ms/request   {result['server_cpu_ms']:8.2f}   (gunicorn's processes; "
+        f"{result['server_kernel_ms']:.2f} of it in the kernel)"
+    )
     print(f"database CPU ms/request {result['database_cpu_ms']:8.2f}   (its PostgreSQL backends)")
     print(
         f"client CPU ms/request   {result['client_cpu_ms']:8.2f}   (this script's client threads)"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.expression import Executable
 
-from service.db.begin import together
+from service.db.begin import generic_plans, together
 
 
 class UnitOfWork:
@@ -100,6 +100,15 @@ def begin_read_only(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"postgresql_readonly": True})
         session.info[_READ_ONLY] = True
+
+
+def plan_once(session: Session | scoped_session) -> None:
+    """The session's transaction, begun or next, runs each statement on the plan PostgreSQL
+    keeps for it (`begin.generic_plans`): for the work queues, whose plans follow their
+    shape, not their values. Elsewhere nothing changes."""
+    session = _own(session)
+    if session.get_bind().dialect.name == "postgresql":
+        generic_plans(session.connection().connection.driver_connection)
 
 
 _READ_ONLY = "memberflow.read_only"  # session.info: a read-only transaction was begun

@@ -18,6 +18,7 @@ from sqlalchemy import Select, exists, func, literal, literal_column, or_, selec
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
+from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.services.workflow.context import SHANGHAI, Context
@@ -223,6 +224,9 @@ def listing(
     else:
         some = query(actor, f, select(UserTask.id)).limit(count_limit + 1).subquery()
         counted = select(func.count()).select_from(some).scalar_subquery()
+    # its plan follows the list's shape, not its values: planned once per connection, not
+    # anew at every page (about 2 ms of a page at 100,000 forms)
+    plan_once(session)
     rows = session.execute(_rows(select(counted.label("total")), ids.subquery(), sort)).all()
     if rows:
         total = rows[0].total
