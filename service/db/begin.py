@@ -17,7 +17,8 @@ library) starts its transaction as psycopg always does.
 A connection that SQLAlchemy puts in autocommit mode itself (isolation level AUTOCOMMIT)
 is left alone, as is a statement sent inside a pipeline already opened by the caller. A
 connection made read-only (SQLAlchemy's `postgresql_readonly`, psycopg's `read_only`)
-begins its transactions READ ONLY, as psycopg's own BEGIN would.
+begins its transactions READ ONLY, as psycopg's own BEGIN would. A transaction asked to run
+its statements on their generic plans (`generic_plans`) gets its SET with the same BEGIN.
 """
 
 from __future__ import annotations
