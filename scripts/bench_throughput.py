@@ -99,18 +99,24 @@ def _wait_for(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit("the server did not answer within a minute")
 
 
-def _cpu_seconds(pids, kernel_only: bool = False) -> float:
-    """User + system CPU seconds the processes have used so far (`kernel_only`: system
-    alone); Linux /proc, 0 elsewhere."""
+def _cpu_split(pids) -> tuple[float, float]:
+    """(user + system, system) CPU seconds the processes have used so far, read once
+    (Linux /proc; zeros elsewhere)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
+    total = kernel = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone, or not Linux
             continue
-        total += (0 if kernel_only else int(fields[11])) + int(fields[12])  # utime, stime
-    return total / tick
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        kernel += int(fields[12])
+    return total / tick, kernel / tick
+
+
+def _cpu_seconds(pids) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+    return _cpu_split(pids)[0]
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -291,8 +297,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         done[0] = 0
         before = _pg_counters(url)
         server_pids, backends = _server_pids(server.pid), _backend_pids(url)
-        cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
-        kernel_before = _cpu_seconds(server_pids, kernel_only=True)
+        server_before, kernel_before = _cpu_split(server_pids)
+        cpu_before = (server_before, _cpu_seconds(backends), time.process_time())
         machine_before = _machine_ticks()
         started = time.perf_counter()
         stop_at[0] = started + args.seconds
@@ -302,8 +308,8 @@ def run(args, bl, url: str, work: Path) -> dict:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
-        cpu_after = (_cpu_seconds(server_pids), _cpu_seconds(backends), time.process_time())
-        kernel_after = _cpu_seconds(server_pids, kernel_only=True)
+        server_after, kernel_after = _cpu_split(server_pids)
+        cpu_after = (server_after, _cpu_seconds(backends), time.process_time())
         machine_after = _machine_ticks()
         after = _pg_counters(url)
     finally:
