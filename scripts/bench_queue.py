@@ -4,7 +4,7 @@ For each size a private PostgreSQL database (both created beside the test server
 any timing, both dropped at the end) is filled in bulk by SQL as `bench_workbench.py`
 fills it: four agencies, 400 units, the forms of the nine business types, a fifth of them
 in review with one open task each (200 at 1k, 20,000 at 100k), the rest finished with
-three completed review tasks, persons listed on the multi-person forms, a tenth of the
+three completed review tasks, every form's persons (its subject first), a tenth of the
 association's open tasks claimed, and their audit trail (which the lists read 退回原因 from).
 
 Then, through the real app (Flask's test client: routing, bearer token, use cases, SQL,

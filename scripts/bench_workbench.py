@@ -3,7 +3,7 @@
 A private PostgreSQL database (created beside the test server and dropped at the end) is
 filled in bulk by SQL: four agencies, 400 units, 100,000 forms of the nine business types
 (20,000 in review, each with one open task; the rest finished, each with three completed
-review tasks), persons listed on the multi-person forms, a tenth of the open tasks claimed,
+review tasks), every form's persons (its subject first), a tenth of the open tasks claimed,
 the audit trail (a start per form, a completion per completed task, a return on one open
 form in ten) and the levels the joins apply for.
 Then each workbench page is requested through the real app (Flask's test client: routing,
@@ -215,12 +215,23 @@ FROM process_instances p WHERE p.id > :open
                     "WHERE process_key = 'member_join'"
                 )
             )
+        # every form's persons as persons.sync mirrors them: its subject first (a one-person
+        # form has that line alone), then the others; a form of several is listed under its
+        # first person's name with their count, "王建国12等3人"
         conn.execute(
             sa.text(
                 "INSERT INTO instance_persons (instance_id, id_number, name, line, position) "
-                "SELECT p.id, '4402031990' || lpad((p.id * 10 + n)::text, 8, '0'), "
-                "'报名人' || p.id || '_' || n, '{}', n FROM process_instances p, "
-                "generate_series(1, 5) n WHERE n <= p.person_count AND p.person_count > 1"
+                "SELECT p.id, CASE WHEN n = 1 THEN p.subject_id_number "
+                "ELSE '4402031990' || lpad((p.id * 10 + n)::text, 8, '0') END, "
+                "CASE WHEN n = 1 THEN p.subject_name ELSE '报名人' || p.id || '_' || n END, "
+                "'{}', n - 1 FROM process_instances p, generate_series(1, 5) n "
+                "WHERE n <= p.person_count"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE process_instances SET subject_name = subject_name || '等' "
+                "|| person_count || '人' WHERE person_count > 1"
             )
         )
         for table in (
