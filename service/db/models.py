@@ -249,11 +249,21 @@ class FormCounter(Base):
     last: Mapped[int] = mapped_column(default=0)
 
 
-def trigram_index(name: str, column: str) -> sa.Index:
-    """A GIN trigram index, which LIKE '%…%' uses; created on PostgreSQL only (pg_trgm)."""
+def trigram_index(name: str, column: str, where: str | None = None) -> sa.Index:
+    """A GIN trigram index, which LIKE '%…%' uses; created on PostgreSQL only (pg_trgm);
+    `where`: of the rows that meet it alone."""
     return sa.Index(
-        name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+        name,
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        postgresql_where=sa.text(where) if where else None,
     ).ddl_if(dialect="postgresql")
+
+
+# the forms with a name and no person lines (no ID number): the one name a search cannot
+# find among the persons (migration 0020)
+UNLISTED_NAME = "subject_id_number IS NULL AND subject_name IS NOT NULL"
 
 
 class Draft(Base):
@@ -294,8 +304,9 @@ class ProcessInstance(Base):
         sa.Index("ix_process_instances_status_id", "status", "id"),
         sa.Index("ix_process_instances_key_id", "process_key", "id"),
         sa.Index("ix_process_instances_submitted_at", "submitted_at", "id"),
-        # the name search, part of a name: trigrams (pg_trgm) on PostgreSQL alone
-        trigram_index("ix_process_instances_subject_name_trgm", "subject_name"),
+        # the name search, part of a name, where no listed person holds the form's name:
+        # trigrams (pg_trgm) on PostgreSQL alone (the persons' names have their own)
+        trigram_index("ix_process_instances_unlisted_name_trgm", "subject_name", UNLISTED_NAME),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(sa.String(60))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import bindparam, case, func, select, union
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
@@ -380,24 +380,8 @@ def instances_query(
 
 
 def _searched(q: str):
-    """The ids of the forms `q` finds (see `_search_ways`)."""
-    return union(*(select(ProcessInstance.id).where(way) for way in _search_ways(q)))
-
-
-def _search_ways(q: str) -> list:
-    """The ways `q` finds a form, one condition each: part of the subject's or a listed
-    person's name, a whole ID number of either, or the whole form number. Each is looked up
-    by its own index (names by trigram on PostgreSQL), so a search never walks every form;
-    % and _ are searched for as themselves, not as wildcards."""
-    text, exact = q.strip(), q.strip().upper()
-    persons = select(InstancePerson.instance_id)
-    return [
-        ProcessInstance.subject_name.contains(text, autoescape=True),
-        ProcessInstance.subject_id_number == exact,
-        ProcessInstance.business_key == exact,
-        ProcessInstance.id.in_(persons.where(InstancePerson.name.contains(text, autoescape=True))),
-        ProcessInstance.id.in_(persons.where(InstancePerson.id_number == exact)),
-    ]
+    """The ids of the forms `q` finds (see `_found`)."""
+    return _found(select(ProcessInstance.id), q)
 
 
 def known_statuses(definitions: Definitions) -> list[str]:
@@ -544,11 +528,36 @@ def returned_reason():
 
 
 def _found(listed, q: str):
-    """The ids of the forms in `listed` (a select of ids, the caller's scope and filters)
-    that `q` finds: one branch per way of finding a form, each narrowed by the list's own
-    conditions, so that a name matched by trigrams is kept or dropped on the row already
-    read instead of being looked up again by id."""
-    return union(*(listed.where(way) for way in _search_ways(q)))
+    """The ids of the forms in `listed` (a select of ids: the caller's scope and filters)
+    that `q` finds, each once: part of a listed person's name, a person's whole ID number,
+    or the whole form number; % and _ are searched for as themselves, not as wildcards.
+
+    A form's subject is always one of its listed persons (persons.sync), so names and ID
+    numbers are looked up among the persons, by their narrow table's indexes (names by
+    trigram on PostgreSQL, so a search never walks every form). The form's own columns
+    hold the form number and the one name no person can: a form's with no ID number. Two
+    branches that cannot repeat each other's forms, so nothing is gathered to drop
+    duplicates; with no condition on the forms (the association's unfiltered list), the
+    persons' forms are the answer without reading the forms at all."""
+    text, exact = q.strip(), q.strip().upper()
+    named = or_(
+        InstancePerson.name.contains(text, autoescape=True), InstancePerson.id_number == exact
+    )
+    own = or_(
+        ProcessInstance.business_key == exact,
+        and_(
+            ProcessInstance.subject_id_number.is_(None),
+            ProcessInstance.subject_name.contains(text, autoescape=True),
+        ),
+    )
+    if listed.whereclause is None:
+        by_person = select(InstancePerson.instance_id.label("id")).where(named).distinct()
+    else:
+        by_person = listed.where(
+            ProcessInstance.id.in_(select(InstancePerson.instance_id).where(named))
+        )
+    person_found = exists().where(InstancePerson.instance_id == ProcessInstance.id, named)
+    return union_all(by_person, listed.where(own, ~person_found))
 
 
 def summarize(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict:
