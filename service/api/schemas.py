@@ -197,7 +197,9 @@ InstancePageSchema = page_schema(
 
 class InstanceFilters(Schema):
     key = fields.String(metadata={"description": "业务类型（流程 key）"})
-    q = fields.String(metadata={"description": "表单所列任一人员的姓名（部分即可）、完整的身份证号或完整的表单编号"})
+    q = fields.String(
+        metadata={"description": "所列任一人员的姓名（部分即可）、完整身份证号或完整表单编号"}
+    )
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
     submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
 
