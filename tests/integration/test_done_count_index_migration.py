@@ -62,8 +62,8 @@ def test_the_done_index_carries_the_scope_on_postgresql_alone(blank_url):
     assert columns_of(blank_url)[1] == (SCOPE if postgres else [])
 
 
-def predicate_of(url: str) -> str:
-    """The index's WHERE, as PostgreSQL spells it."""
+def predicate_of(url: str, name: str = NAME) -> str:
+    """A partial index's WHERE (the narrow done index's by default), as PostgreSQL spells it."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -72,7 +72,7 @@ def predicate_of(url: str) -> str:
                     "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
                     "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"
                 ),
-                {"name": NAME},
+                {"name": name},
             ).scalar_one()
     finally:
         engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import command
+from test_done_count_index_migration import predicate_of
 from test_list_indexes_migration import TABLES, indexes
 
 from service.db.migrate import alembic_config, upgrade
@@ -31,22 +32,6 @@ def declared(dialect: str) -> set[str]:
     return found
 
 
-def predicate(url: str, name: str) -> str:
-    """A partial index's WHERE, as PostgreSQL spells it."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(
-                sa.text(
-                    "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
-                    "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"
-                ),
-                {"name": name},
-            ).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def test_the_unlisted_names_index_replaces_every_name_s_on_postgresql(blank_url):
     postgres = sa.make_url(blank_url).get_backend_name() == "postgresql"
     upgrade(blank_url, "0019")
@@ -58,7 +43,7 @@ def test_the_unlisted_names_index_replaces_every_name_s_on_postgresql(blank_url)
     assert EVERY not in after and (UNLISTED in after) == postgres
     assert (PERSONS in after) == postgres
     if postgres:
-        assert predicate(blank_url, UNLISTED) == (
+        assert predicate_of(blank_url, UNLISTED) == (
             "((subject_id_number IS NULL) AND (subject_name IS NOT NULL))"
         )
     command.downgrade(alembic_config(blank_url), "0019")
