@@ -535,10 +535,11 @@ def _found(listed, q: str):
     A form's subject is always one of its listed persons (persons.sync), so names and ID
     numbers are looked up among the persons, by their narrow table's indexes (names by
     trigram on PostgreSQL, so a search never walks every form). The form's own columns
-    hold the form number and the one name no person can: a form's with no ID number. Two
-    branches that cannot repeat each other's forms, so nothing is gathered to drop
-    duplicates; with no condition on the forms (the association's unfiltered list), the
-    persons' forms are the answer without reading the forms at all."""
+    hold the form number and the one name no person can: that of a form with no ID number.
+    The two branches cannot repeat each other's forms, so only a form's several matching
+    persons are folded into one, never all the matches gathered again; with no condition on
+    the forms (the association's unfiltered list), the persons' forms are the answer
+    without reading the forms at all."""
     text, exact = q.strip(), q.strip().upper()
     named = or_(
         InstancePerson.name.contains(text, autoescape=True), InstancePerson.id_number == exact
