@@ -261,6 +261,14 @@ def trigram_index(name: str, column: str, where: str | None = None) -> sa.Index:
     ).ddl_if(dialect="postgresql")
 
 
+def characters_index(name: str, column: str) -> sa.Index:
+    """A GIN index of a column's characters, which a search of one or two characters uses
+    (they have no trigram: `service.db.search`); created on PostgreSQL only."""
+    return sa.Index(
+        name, sa.text(f"string_to_array({column}, NULL)"), postgresql_using="gin"
+    ).ddl_if(dialect="postgresql")
+
+
 # the forms with a name and no person lines (no ID number): the one name a search cannot
 # find among the persons (migration 0020)
 UNLISTED_NAME = "subject_id_number IS NULL AND subject_name IS NOT NULL"
@@ -350,6 +358,7 @@ class InstancePerson(Base):
             "ix_instance_persons_id_last4", sa.text("substr(id_number, length(id_number) - 3)")
         ),
         trigram_index("ix_instance_persons_name_trgm", "name"),
+        characters_index("ix_instance_persons_name_chars", "name"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))

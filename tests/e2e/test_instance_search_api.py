@@ -59,6 +59,9 @@ def test_a_form_is_found_by_any_listed_person_once_within_the_caller_s_scope(
     assert found(client, association, "建国", key="initial_education") == ([edu], 1)
     assert found(client, association, "建国", page_size=1) == ([wang], 3)
     assert found(client, association, "何建") == ([edu], 1)  # a person, not the subject
+    assert found(client, association, "建") == ([wang, edu, join], 3)  # one character
+    assert found(client, association, "国建") == ([], 0)  # both held, not in this order
+    assert found(client, association, "周") == ([edu], 1)
     assert found(client, association, "陈建国") == ([join], 1)  # the subject
     assert found(client, association, made["he"].lower()) == ([edu], 1)  # whole ID number
     assert found(client, association, made["he"][:-1]) == ([], 0)

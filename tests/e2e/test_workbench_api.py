@@ -145,6 +145,31 @@ def test_the_search_box_finds_a_form_by_name_id_number_last_four_or_form_number(
     assert found("  ") == sorted([chen, li, edu])  # blank: no search
 
 
+def test_a_search_of_one_or_two_characters_finds_them_together_and_in_order(
+    app, client, login, world
+):
+    """Two characters are what people type for a Chinese name (on PostgreSQL they are
+    looked up by the index of each name's characters, then as a substring): in the to-do
+    list and in the done list."""
+    made = agency_queue(app, client, login, world)
+    agency = login("agency")
+    chen, li, edu = made["chen"]["id"], made["li"]["id"], made["edu"]["id"]
+
+    def found(q, **params):
+        return sorted(forms(queue(client, agency, q=q, **params)))
+
+    assert found("强") == [chen]  # one character
+    assert found("小红") == [li]
+    assert found("美玲") == [edu]  # a listed person, not the subject
+    assert found("强志") == [] and found("红小") == []  # each character held, not in order
+    assert found("志红") == []  # each held, by different forms
+    step(app, client, agency, made["chen"], "2026-11-21T02:00:00")
+    assert found("志强", scope="done") == [chen]
+    assert found("强", scope="done") == [chen]
+    assert found("强志", scope="done") == []
+    assert found("小红", scope="done") == []  # li is still to do
+
+
 def test_filters_narrow_the_queue_by_business_type_task_agency_and_business_day(
     app, client, login, world
 ):

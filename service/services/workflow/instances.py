@@ -17,6 +17,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
+from service.db.search import contains
 from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
@@ -541,9 +542,7 @@ def _found(listed, q: str):
     the forms (the association's unfiltered list), the persons' forms are the answer
     without reading the forms at all."""
     text, exact = q.strip(), q.strip().upper()
-    named = or_(
-        InstancePerson.name.contains(text, autoescape=True), InstancePerson.id_number == exact
-    )
+    named = or_(contains(InstancePerson.name, text), InstancePerson.id_number == exact)
     own = or_(
         ProcessInstance.business_key == exact,
         and_(

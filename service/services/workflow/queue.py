@@ -18,6 +18,7 @@ from sqlalchemy import Select, exists, func, literal, literal_column, or_, selec
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
+from service.db.search import contains
 from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
@@ -132,7 +133,7 @@ def _matches(q: str):
         return UserTask.instance_id.in_(found)
     listed = exists().where(
         InstancePerson.instance_id == UserTask.instance_id,
-        InstancePerson.name.contains(text, autoescape=True),
+        contains(InstancePerson.name, text),
     )
     return or_(UserTask.unit_id.in_(units), listed)
 

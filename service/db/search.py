@@ -1,0 +1,58 @@
+"""A name search that an index can answer at every length of what was typed.
+
+`contains(column, text)` is `column LIKE '%text%'` (% and _ as themselves). On PostgreSQL a
+trigram index (pg_trgm, `models.trigram_index`) answers it from three characters on; a
+shorter text has no trigram, so PostgreSQL would read every row. Chinese names are two to
+four characters, and two (张三, or a surname and the first of a given name) is what people
+type most. So on PostgreSQL a text of one or two characters is looked for as the rows
+holding each of its characters, which the GIN index of a column's characters
+(`models.characters_index`, `string_to_array(column, NULL)`) answers, and then as a
+substring of those few rows (strpos, which no trigram plan mistakes for its own). Other
+databases get the LIKE.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean
+
+TRIGRAM = 3  # pg_trgm reads a LIKE's text in runs of three characters
+
+
+class _short_contains(FunctionElement):  # noqa: N801 (a SQL function, as SQLAlchemy's)
+    """A column contains a text of one or two characters: (column, text, the LIKE saying it
+    with % and _ escaped). PostgreSQL: the column holds each character of the text (the
+    index of characters answers that) and the text at some position; a LIKE there would be
+    planned on the trigram index, which cannot answer it, whenever the plan is made before
+    the text is known (a work queue's generic plan). Other databases: the LIKE."""
+
+    name = "short_contains"
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_short_contains)
+def _anywhere(element: _short_contains, compiler, **kw) -> str:
+    _column, _text, like = element.clauses
+    return compiler.process(like, **kw)
+
+
+@compiles(_short_contains, "postgresql")
+def _on_postgresql(element: _short_contains, compiler, **kw) -> str:
+    column, text, _like = element.clauses
+    column, text = compiler.process(column, **kw), compiler.process(text, **kw)
+    return (
+        f"(string_to_array({column}, NULL) @> string_to_array({text}, NULL)"
+        f" AND strpos({column}, {text}) > 0)"
+    )
+
+
+def contains(column, text: str):
+    """`column` contains `text` (% and _ as themselves), answerable by an index on
+    PostgreSQL however short `text` is (see the module's docstring)."""
+    like = column.contains(text, autoescape=True)
+    if len(text) >= TRIGRAM:
+        return like
+    return _short_contains(column, literal(text, String), like)
