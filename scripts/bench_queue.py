@@ -12,10 +12,13 @@ JSON; no network), as the agency reviewer of one city and as the association rev
 sees every agency, it times each request at the two sizes in turns (small, large, small,
 …, so that a neighbour's load falls on both alike):
 
-- the queue, `GET /api/v1/tasks` with scope available, mine and done, and a deep page;
+- the queue, `GET /api/v1/tasks` with scope available, mine and done, a deep page, and
+  the search (a name, two characters of one: what people type most, and which has no
+  trigram; a name in the done list);
 - the instance list, `GET /api/v1/instances` unfiltered, with each filter (business type,
-  status, submitted dates), with the search (a name, part of a name, an ID number, a form
-  number) and a deep page — by `page`, and by the `after` cursor where the reply gives one.
+  status, submitted dates), with the search (a name, part of a name, two characters, an ID
+  number, a form number) and a deep page — by `page`, and by the `after` cursor where the
+  reply gives one.
 
 Prints p50 and p95 per request at each size side by side, the growth ratio (p95 at the
 large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×.
@@ -73,6 +76,7 @@ def cursor_path(client, headers: dict, path: str, pages: int) -> str | None:
 def requests(instances: int) -> list[tuple[str, str, str]]:
     """(label, who, path) of every timed request; the searched values exist at each size."""
     name = "王建国"  # subject names are surname + given name + i % 97
+    short = "张伟"  # two characters, as a Chinese name is most often typed: no trigram
     id_number = "4401061985" + str(instances // 2 + 7).zfill(8)
     business_key = "BK-" + str(instances // 2 + 11).zfill(14)
     deep = f"page={DEEP_PAGE}&page_size=20"
@@ -85,6 +89,8 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ("queue done (assoc.)", "xiehui", "/api/v1/tasks?scope=done"),
         ("queue done, deep page", "xiehui", f"/api/v1/tasks?scope=done&{deep}"),
         ("queue search name", "xiehui", f"/api/v1/tasks?q={name}"),
+        ("queue search 2 characters", "xiehui", f"/api/v1/tasks?q={short}"),
+        ("queue done search name", "xiehui", f"/api/v1/tasks?scope=done&q={name}"),
         ("instances (agency)", "jigou1", "/api/v1/instances"),
         ("instances (assoc.)", "xiehui", "/api/v1/instances"),
         ("instances key", "xiehui", "/api/v1/instances?key=member_join"),
@@ -97,6 +103,8 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ),
         ("instances search name", "xiehui", f"/api/v1/instances?q={name}"),
         ("instances search name part", "xiehui", "/api/v1/instances?q=美玲4"),
+        ("instances search 2 characters", "xiehui", f"/api/v1/instances?q={short}"),
+        ("instances search 2 chars (agency)", "jigou1", f"/api/v1/instances?q={short}"),
         ("instances search name (agency)", "jigou1", f"/api/v1/instances?q={name}"),
         ("instances search ID number", "xiehui", f"/api/v1/instances?q={id_number}"),
         ("instances search form no.", "xiehui", f"/api/v1/instances?q={business_key}"),

@@ -340,6 +340,7 @@ def main() -> None:
                     "/workbench/todo",
                     f"/workbench/todo?q={last4[-4:]}",
                     "/workbench/todo?q=王建国",
+                    "/workbench/todo?q=张伟",  # two characters: no trigram
                     f"/workbench/todo?q={sample}",
                     "/workbench/todo?q=第12工程",
                     "/workbench/todo?sort=submitted&agency_id=2",
