@@ -109,3 +109,22 @@ def test_a_form_found_both_by_its_number_and_by_a_person_is_listed_once(app, cli
     in_db(app, named)
     for who in ("association", "unit"):
         assert found(client, login(who), number) == ([edu], 1), who
+
+
+def test_a_blank_search_is_no_search(app, client, login, world):
+    made = forms(app, client, login, world)
+    join, edu, wang = made["join"]["id"], made["edu"]["id"], made["wang"]["id"]
+
+    def nameless(session):  # a form listing nobody: no text could find it
+        session.execute(delete(InstancePerson).where(InstancePerson.instance_id == join))
+        session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == join)
+            .values(subject_id_number=None, subject_name=None)
+        )
+        session.commit()
+
+    in_db(app, nameless)
+    for q in ("", "  "):
+        assert found(client, login("association"), q) == ([wang, edu, join], 3)
+        assert found(client, login("unit"), q) == ([edu, join], 2)

@@ -368,7 +368,7 @@ def instances_query(
         stmt = stmt.where(ProcessInstance.process_key == key)
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
-    if q:
+    if q and q.strip():
         found = _searched(q).cte("searched")  # one look-up, should the page and total both ask
         stmt = stmt.where(ProcessInstance.id.in_(select(found.c.id)))
     if submitted_from:
@@ -437,7 +437,7 @@ def list_instances(
     counts to LIST_COUNTED (`total_capped` beyond): the association's list holds every form
     of every year, and counting them all would cost every page view."""
     check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
-    q = filters.pop("q", None)
+    q = (filters.pop("q", None) or "").strip()  # blank: no search, as in the queue
     listed = instances_query(actor, **filters)
     newest = ProcessInstance.id.desc()
     if q:

@@ -4,7 +4,8 @@ A trigram index answers LIKE '%…%' from three characters on; a shorter search 
 trigram, so PostgreSQL read every person for it (and, in a work queue, every task of the
 list with them). Chinese names are two to four characters, and a two-character search
 (张三) is the common one. A GIN index of each name's characters answers it: the search
-asks for the rows holding each character (`service.db.search`), the LIKE checks their order.
+asks for the rows holding each character, then for the text among them (strpos;
+`service.db.search`).
 PostgreSQL only; SQLite has neither index.
 
 Revision ID: 0021
