@@ -15,9 +15,10 @@ from conftest import (
     step_task,
     token_headers,
 )
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from test_education_api import person, seed
 
+from service.db import db
 from service.db.models import Account, AuditRecord
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
@@ -168,6 +169,45 @@ def test_a_search_of_one_or_two_characters_finds_them_together_and_in_order(
     assert found("强", scope="done") == [chen]
     assert found("强志", scope="done") == []
     assert found("小红", scope="done") == []  # li is still to do
+
+
+def test_a_search_s_total_is_exact_on_every_page_and_counted_only_for_a_full_one(
+    app, client, login, world
+):
+    """A search reads its page first; a page that is not full ends the list, so its total
+    is the rows before it and on it, and the list is not counted again."""
+    made = agency_queue(app, client, login, world)
+    agency = login("agency")
+    with app.app_context():
+        engine = db.engine
+    counted: list[str] = []
+
+    def on_statement(_conn, _cursor, statement, *_args):
+        if "count(" in statement:
+            counted.append(statement)
+
+    def searched(**params) -> dict:
+        counted.clear()
+        event.listen(engine, "before_cursor_execute", on_statement)
+        try:
+            return queue(client, agency, q="珠江", page_size=2, **params)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_statement)
+
+    first = searched()  # full: counted
+    assert (len(first["items"]), first["total"], len(counted)) == (2, 3, 1)
+    second = searched(page=2)  # one row: the total without a count
+    assert (len(second["items"]), second["total"], counted) == (1, 3, [])
+    past = searched(page=3)  # past the end: counted
+    assert (past["items"], past["total"], len(counted)) == ([], 3, 1)
+    onward = searched(after=first["next_after"])  # a cursor's offset may be stale: counted
+    assert (len(onward["items"]), onward["total"], len(counted)) == (1, 3, 1)
+    assert forms(second) == forms(onward) and onward["next_after"] is None
+    one = queue(client, agency, q="小红")
+    assert (forms(one), one["total"]) == ([made["li"]["id"]], 1)
+    step(app, client, agency, made["li"], "2026-11-21T02:00:00")
+    done = queue(client, agency, scope="done", q="小红")
+    assert (forms(done), done["total"]) == ([made["li"]["id"]], 1)
 
 
 def test_filters_narrow_the_queue_by_business_type_task_agency_and_business_day(

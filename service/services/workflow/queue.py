@@ -228,11 +228,21 @@ def listing(
     # its plan follows the list's shape, not its values: planned once per connection, not
     # anew at every page (about 2 ms of a page at 100,000 forms)
     plan_once(session)
-    rows = session.execute(_rows(select(counted.label("total")), ids.subquery(), sort)).all()
-    if rows:
-        total = rows[0].total
+    if f.q and f.q.strip() and not after:
+        # a search's page first, alone: when it is not full its rows are the last ones, so
+        # the total is known without reading the list a second time (a search finding a
+        # few rows of a long done list walks all of it for them: 45 ms at 80,000 tasks)
+        rows = session.execute(_rows(select(), ids.subquery(), sort)).all()
+        if len(rows) < size and (rows or offset == 0):
+            total = offset + len(rows)
+        else:
+            total = session.scalar(select(counted))
     else:
-        total = 0 if offset == 0 else session.scalar(select(counted))
+        rows = session.execute(_rows(select(counted.label("total")), ids.subquery(), sort)).all()
+        if rows:
+            total = rows[0].total
+        else:
+            total = 0 if offset == 0 else session.scalar(select(counted))
     capped = count_limit is not None and total > count_limit
     more = len(rows) == size and (capped or offset + size < total)
     found = {
