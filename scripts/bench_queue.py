@@ -14,7 +14,8 @@ sees every agency, it times each request at the two sizes in turns (small, large
 
 - the queue, `GET /api/v1/tasks` with scope available, mine and done, a deep page, and
   the search (a name, two characters of one: what people type most, and which has no
-  trigram; a name in the done list);
+  trigram; both found in the queue; a name found in no task of the queue; a name in the
+  done list);
 - the instance list, `GET /api/v1/instances` unfiltered, with each filter (business type,
   status, submitted dates), with the search (a name, part of a name, two characters, an ID
   number, a form number) and a deep page — by `page`, and by the `after` cursor where the
@@ -77,6 +78,10 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
     """(label, who, path) of every timed request; the searched values exist at each size."""
     name = "王建国"  # subject names are surname + given name + i % 97
     short = "张伟"  # two characters, as a Chinese name is most often typed: no trigram
+    # the association's queue holds the forms whose i % 10 is 1, 5, 8 or 9 (OPEN_TASKS):
+    # 李美玲 is i % 40 = 1, 李芳 i % 40 = 25, each a fortieth of the forms as 王建国 and 张伟
+    # are (whose forms wait for an agency: in the association's queue they find nothing)
+    queued, queued_short = "李美玲", "李芳"
     id_number = "4401061985" + str(instances // 2 + 7).zfill(8)
     business_key = "BK-" + str(instances // 2 + 11).zfill(14)
     deep = f"page={DEEP_PAGE}&page_size=20"
@@ -88,8 +93,9 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ("queue mine (assoc.)", "xiehui", "/api/v1/tasks?scope=mine"),
         ("queue done (assoc.)", "xiehui", "/api/v1/tasks?scope=done"),
         ("queue done, deep page", "xiehui", f"/api/v1/tasks?scope=done&{deep}"),
-        ("queue search name", "xiehui", f"/api/v1/tasks?q={name}"),
-        ("queue search 2 characters", "xiehui", f"/api/v1/tasks?q={short}"),
+        ("queue search name", "xiehui", f"/api/v1/tasks?q={queued}"),
+        ("queue search 2 characters", "xiehui", f"/api/v1/tasks?q={queued_short}"),
+        ("queue search, not in the queue", "xiehui", f"/api/v1/tasks?q={name}"),
         ("queue done search name", "xiehui", f"/api/v1/tasks?scope=done&q={name}"),
         ("instances (agency)", "jigou1", "/api/v1/instances"),
         ("instances (assoc.)", "xiehui", "/api/v1/instances"),
@@ -145,6 +151,10 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
     print(f"{instances:,} instances seeded in {counts.pop('seconds')} s: {counts}", flush=True)
     size.client = size.app.test_client()
     size.headers = {who: token(size.client, who) for who in ("jigou1", "xiehui")}
+    for label, who, path in requests(instances):  # each search times what it says
+        if "search" in label:
+            total = size.client.get(path, headers=size.headers[who]).get_json()["total"]
+            assert (total == 0) == label.endswith("not in the queue"), (label, total)
     return size
 
 
