@@ -342,6 +342,43 @@ def test_a_list_row_names_the_claimer_the_unit_and_the_agency_with_offset_dateti
     assert made["li"]["id"] not in forms(queue(client, second))
 
 
+BRIEF = ("id", "task_name", "title", "role", "status", "claimed_by", "claimed_at", "created_at")
+
+
+def test_a_list_row_shows_its_task_as_the_task_s_own_reply_does(app, client, login, world):
+    """The lists read a task's columns, not the task: what they show of it is what the
+    task's own reply shows, in the queue (to do, mine, done) and in the form list."""
+    made = agency_queue(app, client, login, world)
+    agency = login("agency")
+
+    def own(task_id: int) -> dict:
+        reply = client.get(f"/api/v1/tasks/{task_id}", headers=agency)
+        assert reply.status_code == 200, reply.get_json()
+        return {k: reply.get_json()[k] for k in BRIEF}
+
+    waiting = queue(client, agency)["items"]
+    assert len(waiting) == 3
+    for row in waiting:
+        assert {k: row[k] for k in BRIEF} == own(row["id"])
+        assert row["waiting_since"] == row["created_at"]
+        assert (row["completed_by"], row["completed_at"]) == (None, None)
+    chen = next(t for t in waiting if t["instance"]["id"] == made["chen"]["id"])
+    assert client.post(f"/api/v1/tasks/{chen['id']}/claim", headers=agency).status_code == 200
+    (held,) = queue(client, agency, scope="mine")["items"]
+    assert held["claimed_by"] == account_id(app, "jigou") and held["claimed_at"]
+    assert {k: held[k] for k in BRIEF} == own(chen["id"])
+    listed = client.get("/api/v1/instances", headers=agency).get_json()["items"]
+    briefs = {t["id"]: t for form in listed for t in form["open_tasks"]}
+    assert set(briefs) == {row["id"] for row in waiting}
+    for task_id, brief in briefs.items():
+        assert brief == own(task_id)
+    step(app, client, agency, made["chen"], "2026-11-21T02:00:00")
+    (done,) = queue(client, agency, scope="done")["items"]
+    assert done["id"] == chen["id"] and {k: done[k] for k in BRIEF} == own(chen["id"])
+    assert done["completed_by"] == held["claimed_by"]
+    assert done["completed_at"] == "2026-11-21T02:00:00+00:00"
+
+
 def test_counts_per_business_type_and_task_match_the_list(app, client, login, world):
     agency_queue(app, client, login, world)
     agency = login("agency")

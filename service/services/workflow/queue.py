@@ -23,7 +23,7 @@ from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.services.workflow.context import SHANGHAI, Context
-from service.services.workflow.instances import task_brief
+from service.services.workflow.instances import BRIEF_COLUMNS, task_brief
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import manages_queue, sees_all_agencies, task_scope
 
@@ -162,6 +162,13 @@ def query(actor: Actor, f: Filters, stmt: Select) -> Select:
 
 
 _CLAIMER, _COMPLETER = aliased(Account, name="claimer"), aliased(Account, name="completer")
+# what a row shows of its task: read as columns, not as an entity (the rows are only shown)
+TASK_COLUMNS = (
+    *BRIEF_COLUMNS,
+    UserTask.completed_by,
+    UserTask.completed_at,
+    UserTask.submitted_at,  # a sort key (SEEKS)
+)
 # what a row shows besides its task: the instance's columns (never its engine state), names
 ROW_COLUMNS = [
     ProcessInstance.business_key,
@@ -256,8 +263,7 @@ def listing(
         "next_after": None,
     }
     if more:
-        last = rows[-1].UserTask
-        key = tuple(getattr(last, c.key) for c in columns)
+        key = tuple(getattr(rows[-1], c.key) for c in columns)
         found["next_after"] = cursor_token(f"{f.scope}:{sort}", offset + size, key)
     if count_limit is not None:
         found["total_capped"] = capped
@@ -267,7 +273,7 @@ def listing(
 def _rows(stmt: Select, ids, sort: str) -> Select:
     """The page's tasks (the ids subquery) with what their rows show."""
     return (
-        stmt.add_columns(UserTask, *ROW_COLUMNS)
+        stmt.add_columns(*TASK_COLUMNS, *ROW_COLUMNS)
         .select_from(UserTask)
         .join(ids, ids.c.id == UserTask.id)
         .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
@@ -280,16 +286,15 @@ def _rows(stmt: Select, ids, sort: str) -> Select:
 
 
 def _item(ctx: Context, row) -> dict:
-    task = row.UserTask
-    item = task_brief(task)
+    item = task_brief(row)
     item.update(
         claimed_by_name=row.claimed_by_name,
-        completed_by=task.completed_by,
-        completed_at=task.completed_at,
+        completed_by=row.completed_by,
+        completed_at=row.completed_at,
         completed_by_name=row.completed_by_name,
-        waiting_since=task.created_at,
+        waiting_since=row.created_at,
         instance={
-            "id": task.instance_id,
+            "id": row.instance_id,
             "business_key": row.business_key,
             "process_key": row.instance_process_key,
             "process_name": _process_name(ctx, row.instance_process_key),
