@@ -221,7 +221,7 @@ def _refused(
 
 
 # what a task's brief shows (`task_brief`), with its instance: read as columns by the lists,
-# whose rows are never changed (an entity costs the ORM about twice as much to load)
+# which only show their rows (no entity in the session's identity map to load and track)
 BRIEF_COLUMNS = (
     UserTask.id,
     UserTask.instance_id,
