@@ -171,43 +171,91 @@ def test_a_search_of_one_or_two_characters_finds_them_together_and_in_order(
     assert found("小红", scope="done") == []  # li is still to do
 
 
+def explained(engine, statement: str, params) -> dict:
+    """PostgreSQL's plan of a statement as it ran (EXPLAIN ANALYZE, as JSON)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+        return cursor.fetchone()[0][0]["Plan"]
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def total_counted(plan: dict) -> list[int]:
+    """How often the statement's total ran: the loops of each InitPlan that reads
+    user_tasks itself (the page's own count reads the page)."""
+    return [
+        node["Actual Loops"]
+        for node in plan_nodes(plan)
+        if node.get("Subplan Name", "").startswith("InitPlan")
+        and any(n.get("Relation Name") == "user_tasks" for n in plan_nodes(node))
+    ]
+
+
+def reads_of(plan: dict, table: str) -> int:
+    """How many of the plan's scans of `table` ran."""
+    return sum(1 for n in plan_nodes(plan) if n.get("Relation Name") == table and n["Actual Loops"])
+
+
 def test_a_search_s_total_is_exact_on_every_page_and_counted_only_for_a_full_one(
-    app, client, login, world
+    app, client, login, world, db_url
 ):
-    """A search reads its page first; a page that is not full ends the list, so its total
-    is the rows before it and on it, and the list is not counted again."""
+    """A search's page and total are one statement, whose count runs only when the page is
+    full: a page that is not ends the list, so its total is the rows before it and on it."""
     made = agency_queue(app, client, login, world)
     agency = login("agency")
     with app.app_context():
         engine = db.engine
-    counted: list[str] = []
+    sent: list[tuple] = []
 
-    def on_statement(_conn, _cursor, statement, *_args):
-        if "count(" in statement:
-            counted.append(statement)
+    def on_statement(_conn, _cursor, statement, params, *_args):
+        if "FROM user_tasks" in statement:  # the list's (not the caller's account)
+            sent.append((statement, params))
 
-    def searched(**params) -> dict:
-        counted.clear()
+    def searched(q="珠江", page_size=2, **params) -> dict:
+        sent.clear()
         event.listen(engine, "before_cursor_execute", on_statement)
         try:
-            return queue(client, agency, q="珠江", page_size=2, **params)
+            return queue(client, agency, q=q, page_size=page_size, **params)
         finally:
             event.remove(engine, "before_cursor_execute", on_statement)
 
+    def counted() -> list[int]:  # the loops of the total's count, on PostgreSQL
+        return total_counted(explained(engine, *sent[0])) if on_postgresql else []
+
+    on_postgresql = db_url.startswith("postgresql")
+
+    expect = (lambda n: [n]) if on_postgresql else (lambda n: [])
     first = searched()  # full: counted
-    assert (len(first["items"]), first["total"], len(counted)) == (2, 3, 1)
+    assert (len(first["items"]), first["total"], len(sent)) == (2, 3, 1)
+    assert counted() == expect(1)
     second = searched(page=2)  # one row: the total without a count
-    assert (len(second["items"]), second["total"], counted) == (1, 3, [])
-    past = searched(page=3)  # past the end: counted
-    assert (past["items"], past["total"], len(counted)) == ([], 3, 1)
+    assert (len(second["items"]), second["total"], len(sent)) == (1, 3, 1)
+    assert counted() == expect(0)
+    past = searched(page=3)  # past the end: the page, then the count
+    assert (past["items"], past["total"], len(sent)) == ([], 3, 2)
     onward = searched(after=first["next_after"])  # a cursor's offset may be stale: counted
-    assert (len(onward["items"]), onward["total"], len(counted)) == (1, 3, 1)
+    assert (len(onward["items"]), onward["total"], len(sent)) == (1, 3, 1)
     assert forms(second) == forms(onward) and onward["next_after"] is None
-    one = queue(client, agency, q="小红")
-    assert (forms(one), one["total"]) == ([made["li"]["id"]], 1)
+    one = searched(q="小红", page_size=20)  # a person's name, the page not full
+    assert (forms(one), one["total"], counted()) == ([made["li"]["id"]], 1, expect(0))
+    full = searched(q="小红", page_size=1)  # full: the persons read for the page and count
+    assert (forms(full), full["total"], counted()) == ([made["li"]["id"]], 1, expect(1))
+    if on_postgresql:  # once, by the page and the count alike
+        assert reads_of(explained(engine, *sent[0]), "instance_persons") == 1
     step(app, client, agency, made["li"], "2026-11-21T02:00:00")
     done = queue(client, agency, scope="done", q="小红")
     assert (forms(done), done["total"]) == ([made["li"]["id"]], 1)
+    done = searched(q="小红", page_size=1, scope="done")
+    assert (forms(done), done["total"], counted()) == ([made["li"]["id"]], 1, expect(1))
 
 
 def test_filters_narrow_the_queue_by_business_type_task_agency_and_business_day(

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import Select, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
@@ -109,7 +109,18 @@ def last_four(column):
     return func.substr(column, func.length(column) - literal_column("3"))
 
 
-def _matches(q: str):
+def named(q: str):
+    """A name search's persons, as a CTE that one statement may read in two places (the
+    page and its total): PostgreSQL then reads the persons once. None for a number search,
+    which looks its few rows up by index."""
+    text = q.strip()
+    if _DIGIT.search(text.upper()):
+        return None
+    found = select(InstancePerson.instance_id).where(contains(InstancePerson.name, text))
+    return found.cte("named")
+
+
+def _matches(q: str, persons=None):
     """One search box. With a digit it is a number: an ID number (whole, or its last four),
     a form number (whole), or part of a unit's name; without, a name: part of a listed
     person's or of the unit's.
@@ -120,7 +131,7 @@ def _matches(q: str):
     holds each task's instance, so its count never reads a task's row (a correlated EXISTS
     was planned on the narrower index and read 80,000 rows for a long done list's total).
     A form's subject is always one of its listed persons (persons.sync), so the persons
-    hold every name and ID number.
+    hold every name and ID number. `persons`: the name's persons as `named` made them.
     """
     text = q.strip()
     exact = text.upper()
@@ -135,21 +146,23 @@ def _matches(q: str):
             select(ProcessInstance.id).where(ProcessInstance.unit_id.in_(units)),
         )
         return UserTask.instance_id.in_(found)
-    listed = UserTask.instance_id.in_(
-        select(InstancePerson.instance_id).where(contains(InstancePerson.name, text))
-    )
-    return or_(UserTask.unit_id.in_(units), listed)
+    if persons is None:
+        persons = select(InstancePerson.instance_id).where(contains(InstancePerson.name, text))
+    else:
+        persons = select(persons.c.instance_id)
+    return or_(UserTask.unit_id.in_(units), UserTask.instance_id.in_(persons))
 
 
-def query(actor: Actor, f: Filters, stmt: Select) -> Select:
-    """`stmt` (a select on user_tasks) narrowed to the list `f` describes."""
+def query(actor: Actor, f: Filters, stmt: Select, persons=None) -> Select:
+    """`stmt` (a select on user_tasks) narrowed to the list `f` describes; `persons`: see
+    `_matches`."""
     stmt = stmt.where(*_in_scope(actor, f.scope))
     if f.key:
         stmt = stmt.where(UserTask.process_key == f.key)
     if f.task_name:
         stmt = stmt.where(UserTask.task_name == f.task_name)
     if f.q and f.q.strip():
-        stmt = stmt.where(_matches(f.q))
+        stmt = stmt.where(_matches(f.q, persons))
     if f.agency_id is not None:
         stmt = stmt.where(UserTask.agency_id == f.agency_id)
     if f.submitted_from:
@@ -222,7 +235,9 @@ def listing(
             {"page": "页码须不小于1"} if page < 1 else {"page_size": "每页条数须为1–200"}
         )
     columns, descending = SEEKS[sort]
-    ids = query(actor, f, select(UserTask.id)).order_by(*ORDERS[sort]).limit(size)
+    searched = bool(f.q and f.q.strip()) and not after
+    persons = named(f.q) if searched else None
+    ids = query(actor, f, select(UserTask.id), persons).order_by(*ORDERS[sort]).limit(size)
     if after:
         cursor = read_cursor(after, f"{f.scope}:{sort}", (datetime, int))
         ids = ids.where(seek(columns, descending, cursor.key))
@@ -231,21 +246,28 @@ def listing(
         offset = (page - 1) * size
         ids = ids.offset(offset)
     if count_limit is None:
-        counted = query(actor, f, select(func.count(UserTask.id))).scalar_subquery()
+        counted = query(actor, f, select(func.count(UserTask.id)), persons).scalar_subquery()
     else:
-        some = query(actor, f, select(UserTask.id)).limit(count_limit + 1).subquery()
+        some = query(actor, f, select(UserTask.id), persons).limit(count_limit + 1).subquery()
         counted = select(func.count()).select_from(some).scalar_subquery()
     # its plan follows the list's shape, not its values: planned once per connection, not
     # anew at every page (about 2 ms of a page at 100,000 forms)
     plan_once(session)
-    if f.q and f.q.strip() and not after:
-        # a search's page first, alone: when it is not full its rows are the last ones, so
-        # the total is known without reading the list a second time (a search finding a
-        # few rows of a long done list walks all of it for them: 45 ms at 80,000 tasks)
-        rows = session.execute(_rows(select(), ids.subquery(), sort)).all()
-        if len(rows) < size and (rows or offset == 0):
+    if searched:
+        # a search's total is counted only when its page is full: a page that is not ends
+        # the list, so its rows are the last ones (a search finding a few rows of a long
+        # done list would walk all of it twice: 45 ms at 80,000 tasks). One statement: the
+        # count is a CASE's branch, which the databases evaluate only when taken, and the
+        # page and the count read the same persons (`named`)
+        page_ids = ids.cte("page")
+        full = select(func.count()).select_from(page_ids).scalar_subquery() == size
+        total_column = case((full, counted), else_=None).label("total")
+        rows = session.execute(_rows(select(total_column), page_ids, sort)).all()
+        if rows and rows[0].total is not None:
+            total = rows[0].total
+        elif rows or offset == 0:
             total = offset + len(rows)
-        else:
+        else:  # a page past the end
             total = session.scalar(select(counted))
     else:
         rows = session.execute(_rows(select(counted.label("total")), ids.subquery(), sort)).all()
