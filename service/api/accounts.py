@@ -1,10 +1,11 @@
 """Password resets (FAQ 3.8, 3.9), disabling accounts, and the initial-password QR code."""
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service.api.common import actor, ctx, uow
 from service.api.confirmations import ConfirmationCodeSchema
+from service.api.planned import Schema
 from service.limits import signin_guard
 from service.services.membership import confirmations, password_codes, passwords
 

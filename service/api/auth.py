@@ -2,10 +2,11 @@
 
 from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
+from service.api.planned import Schema
 from service.limits import signin_guard
 from service.services.membership import accounts, passwords, signin
 

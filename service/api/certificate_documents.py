@@ -3,9 +3,10 @@
 import io
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from service.api.common import Int32, actor, ctx, uow
+from service.api.planned import Schema
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents

@@ -7,9 +7,10 @@ import re
 from http import HTTPStatus
 
 from flask import current_app, g, jsonify, make_response, request
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
+from service.api.planned import Schema
 from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor

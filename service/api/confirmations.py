@@ -2,9 +2,10 @@
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service.api.common import actor, ctx, uow
+from service.api.planned import Schema
 from service.api.schemas import UtcDateTime
 from service.services.membership import confirmations
 

@@ -2,10 +2,11 @@
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from service.api import schemas
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
+from service.api.planned import Schema
 from service.services.workflow import drafts
 
 blp = Blueprint("drafts", __name__, url_prefix="/api/v1", description="暂存表单")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service import worker
 from service.api import schemas
@@ -18,6 +18,7 @@ from service.api.members import (
     EnrolmentExportQuery,
     LearningExportQuery,
 )
+from service.api.planned import Schema
 from service.httputil import attachment
 from service.services.schedules import jobs
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service import worker
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.api.jobs import JobSchema
+from service.api.planned import Schema
 from service.services.membership import legacy_import
 from service.services.schedules import jobs
 

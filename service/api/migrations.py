@@ -2,10 +2,11 @@
 retrying an incident's failed step once its form is on a fixed version."""
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from service.api.common import actor, ctx, uow
 from service.api.incidents import IncidentSchema
+from service.api.planned import Schema
 from service.api.schemas import TaskBriefSchema
 from service.services.workflow import incident_retry, migration
 

@@ -5,11 +5,12 @@ from http import HTTPStatus
 
 from flask import jsonify
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service.api import schemas
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
+from service.api.planned import Schema
 from service.domain.errors import NotFound
 from service.domain.roles import role_for_lane
 from service.services.workflow import deploy

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from service.api.common import Int32, PageArgs, page_schema
+from service.api.planned import Schema
 from service.domain.person_facts import CERTIFICATE_TYPES
 
 

@@ -1,9 +1,10 @@
 """单位信息: a unit's own registration data, 工商信息 and qualifications (its admins)."""
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from service.api.common import actor, uow
+from service.api.planned import Schema
 from service.api.schemas import UtcDateTime
 from service.services.membership import unit_admin, unit_information
 
