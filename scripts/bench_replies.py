@@ -1,6 +1,6 @@
 """Benchmark what writing a reply costs: marshmallow's own dump against the planned one.
 
-A private PostgreSQL database (dropped at the end) is filled as `bench_queue.py` fills it,
+A private PostgreSQL database (dropped at the end) is filled by `bench_queue.build`,
 at 1,000 forms by default: a reply's cost does not grow with the database. Then each
 request below goes through the real app (Flask's test client: routing, bearer token, use
 cases, SQL, the reply's schema, JSON), alternately with `service.api.planned.PLANNED` off
@@ -28,8 +28,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_queue import OPEN_SHARE, token  # noqa: E402
-from bench_workbench import DEFAULT_PG, private_database, seed  # noqa: E402
+from bench_queue import build  # noqa: E402
+from bench_workbench import DEFAULT_PG  # noqa: E402
 
 
 def fields_in(value) -> int:
@@ -46,28 +46,16 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    from service import create_app
     from service.api import planned
-    from service.config import load_config
     from service.db import db
-    from service.db.migrate import upgrade
 
     base = os.environ.get("MEMBERFLOW_TEST_PG_URL", DEFAULT_PG)
-    url, admin, name = private_database(base)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    size = None
     try:
-        upgrade(url)
         with tempfile.TemporaryDirectory() as tmp:
-            app = create_app(
-                load_config(
-                    database_url=url,
-                    instance_dir=Path(tmp),
-                    files_dir=Path(tmp) / "files",
-                    secret_key="bench",
-                )
-            )
-            seed(app, args.instances, args.instances // OPEN_SHARE)
-            client = app.test_client()
-            headers = {who: token(client, who) for who in ("jigou1", "xiehui")}
+            size = build(base, admin, args.instances, Path(tmp))
+            client, headers = size.client, size.headers
             requests = [
                 ("instance list (assoc.)", "xiehui", "/api/v1/instances"),
                 ("instance list, 100 rows", "xiehui", "/api/v1/instances?page_size=100"),
@@ -100,12 +88,13 @@ def main() -> None:
                     f"{off - on:8.2f}{on / off:7.2f}"
                 )
             planned.PLANNED = True
-            with app.app_context():
+            with size.app.app_context():
                 db.session.remove()
                 db.engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if size is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{size.name}" WITH (FORCE)'))
         admin.dispose()
 
 
