@@ -6,10 +6,11 @@ from typing import Any
 
 from psycopg import pq
 from sqlalchemy import Insert, bindparam
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.sql.expression import Executable
 
 from service.db.begin import generic_plans, together
@@ -169,14 +170,19 @@ class Reads:
         self._queued.append((statement, params, answer))
         return answer
 
-    def run(self) -> None:
-        """Send the statements queued (none: nothing is sent) and fill their answers."""
+    def run(self, direct: bool = False) -> None:
+        """Send the statements queued (none: nothing is sent) and fill their answers.
+
+        A single statement goes through the session, unless `direct`: then it goes to the
+        driver as several do (on PostgreSQL), without SQLAlchemy's execution around it
+        (its result object, its rows' conversions), which costs more Python than sending
+        it; its rows are the driver's as ever."""
         queued, self._queued = self._queued, []
         if not queued:
             return
         connection = self.session.connection()
         dialect = connection.dialect
-        if dialect.name != "postgresql" or len(queued) == 1:
+        if dialect.name != "postgresql" or (len(queued) == 1 and not direct):
             for statement, params, answer in queued:
                 result = self.session.execute(statement, params)
                 # a write that returns nothing: no rows (as on PostgreSQL), not an error
@@ -199,6 +205,36 @@ class Reads:
             # the server answers the first that failed, the pipeline's others are skipped
             sql = ";\n".join(s for s, _ in sent)
             raise DBAPIError.instance(sql, [p for _, p in sent], exc, error) from exc
+
+
+def loaded(session: Session | scoped_session, cls: type, values: dict[str, Any]) -> Any:
+    """The entity of `cls` whose row `values` holds (every column, by attribute key), in the
+    session as a query with `populate_existing` would leave it: persistent, every attribute
+    loaded and unchanged, read back without SQL. For a row read at the driver level (a
+    `Reads` answer): SQLAlchemy's ORM builds its loading machinery anew at every query,
+    which for a wide row cost more Python than the statement's whole round trip.
+
+    An entity the session holds already is refreshed with these values (what it had
+    changed of them dropped, as `populate_existing` drops it). The values must be the
+    column's own Python values, as the ORM's loading would give them (the driver's numbers,
+    text, dates and booleans are)."""
+    session = _own(session)
+    mapper = sa_inspect(cls)
+    key = mapper.identity_key_from_primary_key(
+        [values[mapper.get_property_by_column(c).key] for c in mapper.primary_key]
+    )
+    found = session.identity_map.get(key)
+    if found is None:
+        found = mapper.class_manager.new_instance()
+        found.__dict__.update(values)
+        make_transient_to_detached(found)  # its key from its primary key, nothing changed
+        session.add(found)  # persistent, as a loaded row is; no SQL
+        return found
+    state = sa_inspect(found)
+    state.dict.update(values)
+    # what the ORM's own loading does to an entity it populates: its history reset
+    state._commit_all(state.dict, session.identity_map)
+    return found
 
 
 def _expanded(dialect: Dialect, statement: Executable, params: dict[str, Any]) -> tuple[str, dict]:

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import Account, ProcessInstance, UserTask
-from service.db.uow import Reads, UnitOfWork
+from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.engine import EngineError, Instance, TaskNotReady
@@ -308,7 +308,8 @@ def _take(
     rolls the whole request back, the task open and its claim as they were.
 
     On PostgreSQL the same statement reads the task's instance row into the session
-    (UPDATE … FROM process_instances … RETURNING both), so the move that follows loads it
+    (UPDATE … FROM process_instances … RETURNING both, read by the driver and made the
+    session's entity by `uow.loaded`), so the move that follows loads it
     without a query; the caller holds on to it (the session's identity map keeps only weak
     references). With `with_bill`, it reads the form's bill too (`bills.Read`), for a step
     that may confirm it. SQLite returns the updated table's columns alone."""
@@ -318,11 +319,16 @@ def _take(
     params = _take_params(actor, task_id, now)
     instance = read = None
     if dialect == "postgresql":
-        found = uow.session.execute(
-            taken, params, execution_options={"populate_existing": True}
-        ).first()
+        reads = Reads(uow.session)
+        answer = reads.add(taken, params)
+        reads.run(direct=True)  # the driver's row: the instance's columns, the task's, the bill
+        found = answer.rows[0] if answer.rows else None
         if found is not None:
-            instance, *columns = found
+            width = len(_INSTANCE_KEYS)
+            instance = loaded(
+                uow.session, ProcessInstance, dict(zip(_INSTANCE_KEYS, found[:width], strict=True))
+            )
+            columns = list(found[width:])
             if with_bill:
                 read = bills.Read.of(columns.pop())
             found = columns
@@ -336,13 +342,20 @@ def _take(
 # `_take`'s UPDATE, built once per dialect and shape of the actor's scope (the statement
 # is the same for every request of that shape, its values bound when it runs): building
 # it anew was most of the Python the request's first statement cost. It is a Core
-# statement on the table, returning the task's columns `Taken` holds; on PostgreSQL an
-# ORM select reads the instance's row from its RETURNING as an entity. (The ORM's own
+# statement on the table, returning the task's columns `Taken` holds; on PostgreSQL it
+# returns the instance's row too, which the driver reads (`Reads.run(direct=True)`) and
+# `uow.loaded` makes the session's entity (an ORM select from the RETURNING built its
+# loading machinery anew at every request: about a tenth of a completion's CPU under
+# bench_throughput.py, sampled). (The ORM's own
 # UPDATE of UserTask cost more: it annotates the statement anew at every run, so its
 # cache key is made anew, and it built a UserTask entity nothing used.)
 _TAKE_STATEMENTS: dict[tuple, Any] = {}
 _SCOPE_FIELDS = ("id", "unit_id", "agency_id", "member_id")
 _TASK = UserTask.__table__.c
+# the instance's attributes, in the order of its table's columns (which the UPDATE returns)
+_INSTANCE_KEYS = tuple(
+    ProcessInstance.__mapper__.get_property_by_column(c).key for c in ProcessInstance.__table__.c
+)
 _TAKEN = tuple(
     _TASK[name].label(f"taken_{name}")
     for name in ("id", "instance_id", "engine_task_id", "process_key", "task_name", "title")
@@ -385,10 +398,9 @@ def _take_statement(dialect: str, actor: Actor, with_bill: bool = False):
     if dialect == "postgresql":
         instances = ProcessInstance.__table__
         extra = (bills.WITH_CLAIM,) if with_bill else ()
-        returned = taken.where(_TASK.instance_id == instances.c.id).returning(
+        taken = taken.where(_TASK.instance_id == instances.c.id).returning(
             *instances.c, *_TAKEN, *extra
         )
-        taken = select(ProcessInstance, *_TAKEN, *extra).from_statement(returned)
     else:
         taken = taken.returning(*_TAKEN)
     _TAKE_STATEMENTS[shape] = taken
