@@ -40,9 +40,16 @@ from service.services.workflow import tasks  # noqa: E402
 KEYS = tasks._INSTANCE_KEYS
 
 
+# the way before read the RETURNING by this ORM select, built once per shape as `_take`
+# built it (not anew per claim)
+_ORM = {}
+
+
 def by_orm(session, statement, params):
     """The way before: an ORM select from the UPDATE's RETURNING."""
-    orm = sa.select(ProcessInstance, *tasks._TAKEN).from_statement(statement)
+    orm = _ORM.get(statement)
+    if orm is None:
+        orm = _ORM[statement] = sa.select(ProcessInstance, *tasks._TAKEN).from_statement(statement)
     found = session.execute(orm, params, execution_options={"populate_existing": True}).first()
     return found[0], tuple(found[1:])
 
