@@ -76,8 +76,16 @@ def person_line(id_number: str, name: str, ids: dict) -> dict:
     }
 
 
-def engine_lifecycle(defn, persons: int) -> None:
-    """One enrolment of `persons` through the engine alone, state dumped and loaded per step."""
+def _dumped(inst, states: list[str] | None) -> str:
+    text = inst.dumps()
+    if states is not None:
+        states.append(text)
+    return text
+
+
+def engine_lifecycle(defn, persons: int, states: list[str] | None = None) -> None:
+    """One enrolment of `persons` through the engine alone, state dumped and loaded per step
+    (`states`, if given, gets each state dumped)."""
     today = date(2026, 11, 28)
     numbers = [next_id_number() for _ in range(persons)]
     facts = {
@@ -120,13 +128,13 @@ def engine_lifecycle(defn, persons: int) -> None:
         ("unit_pay", {"fee_voucher": "a" * 32}),
         ("finance_review", {**FINANCE, "person_facts": facts}),
     ):
-        inst = Instance.load(defn, inst.dumps())
+        inst = Instance.load(defn, _dumped(inst, states))
         task = next(t for t in inst.ready_tasks() if t.name == name)
         inst.complete(task.id, payload)
-    inst = Instance.load(defn, inst.dumps())
+    inst = Instance.load(defn, _dumped(inst, states))
     passes = {n: {"passed": True} for n in numbers}
     assert len(inst.deliver_messages("learning_passed", passes)) == persons
-    inst = Instance.load(defn, inst.dumps())
+    inst = Instance.load(defn, _dumped(inst, states))
     assert inst.finished, inst.status
 
 

@@ -158,7 +158,9 @@ def python_calls(lifecycle: Callable[[], None]) -> int:
     return pstats.Stats(profile).total_calls
 
 
-def engine_lifecycle(defn) -> None:
+def engine_lifecycle(defn, states: list[str] | None = None) -> None:
+    """One lifecycle through the engine alone; `states` (if given) gets the state as each
+    request would save it: after the start and after each task."""
     inst = Instance.start(
         defn,
         dict(
@@ -173,9 +175,13 @@ def engine_lifecycle(defn) -> None:
             join_in_flight=False,
         ),
     )
+    if states is not None:
+        states.append(inst.dumps())
     while not inst.finished:
         task = inst.ready_tasks()[0]
         inst.complete(task.id, payload(task.name, "a" * 32, inst.data))
+        if states is not None:
+            states.append(inst.dumps())
     assert inst.status == DONE, inst.status
 
 
