@@ -8,11 +8,11 @@ the spec of the instance's definition version, which the catalogue already holds
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -109,6 +109,12 @@ class _Workflow(BpmnWorkflow):
     other query goes to SpiffWorkflow's iterator, and so does this one in a tree deep
     enough for the iterator's depth limit to matter.
     """
+
+    # each task id of the state this workflow was loaded from, as the state wrote it
+    # (`_SpeclessWorkflowConverter.from_dict`): saving the state again writes those ids
+    # from here rather than formatting every UUID anew (UUID.__str__ is Python code, five
+    # times the cost of a dict look-up). A workflow started, not loaded, has none.
+    id_texts: Mapping[UUID, str] = MappingProxyType({})
 
     def update_waiting_tasks(self) -> None:
         waiting = TaskState.WAITING
@@ -217,6 +223,12 @@ class _Registry(DefaultRegistry):
         return super().restore(val, **kwargs)
 
 
+# a workflow's `id_texts` where it has none (SpiffWorkflow's sub-workflows): each id of a
+# task is written as `texts.get(id) or str(id)`, the text a loaded id was read from (which
+# UUID() reads back as the same id: the state keeps its meaning) or the id formatted
+_NO_TEXTS: Mapping[UUID, str] = MappingProxyType({})
+
+
 def _uuid(text: str, parsed: dict[str, UUID]) -> UUID:
     """The UUID of `text`: of the state's task ids (`parsed`, each parsed once: an id is
     also its parent's child, its children's parent and its key), or parsed now."""
@@ -259,6 +271,8 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         parsed = {key: UUID(key) for key in dct["tasks"]}
         workflow.tasks = self._tasks_from_dict(dct["tasks"], workflow, parsed)
         workflow.task_tree = workflow.tasks.get(_uuid(dct["root"], parsed))
+        if isinstance(workflow, _Workflow):
+            workflow.id_texts = {uuid: text for text, uuid in parsed.items()}
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
@@ -339,10 +353,11 @@ class _DeltaTaskConverter(TaskConverter):
             }
             if parent_id is None:
                 delta["from_owner"] = True
+        texts = getattr(task.workflow, "id_texts", _NO_TEXTS)
         return {
-            "id": str(task.id),
-            "parent": str(parent_id) if parent_id is not None else None,
-            "children": [str(child) for child in task._children],
+            "id": texts.get(task.id) or str(task.id),
+            "parent": (texts.get(parent_id) or str(parent_id)) if parent_id is not None else None,
+            "children": [texts.get(child) or str(child) for child in task._children],
             "last_state_change": task.last_state_change,
             "state": task._state,
             "task_spec": task.task_spec.name,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -132,3 +133,65 @@ def test_what_orjson_would_write_otherwise_is_left_to_json(value):
 
 def test_text_json_wrote_and_orjson_refuses_is_still_read():
     assert _state_dict('{"big":18446744073709551616,"x":NaN}')["big"] == 2**64
+
+
+def _join_instance() -> tuple[object, Instance]:
+    defn = load_definitions(REPO / "processes", REPO / "rules", REPO / "forms")["member_join"]
+    inst = Instance.start(
+        defn,
+        {
+            "variant": "full",
+            "name": "李四",
+            "id_type": "resident_id",
+            "id_number": "440308199901101512",
+            "birth_date": None,
+            "mobile": "13800138000",
+            "submitted_on": "2026-11-28",
+            "is_member": False,
+            "join_in_flight": False,
+        },
+    )
+    return defn, inst
+
+
+def test_a_loaded_state_s_ids_are_written_back_as_it_wrote_them_and_new_ones_formatted():
+    defn, started = _join_instance()
+    assert not started.workflow.id_texts  # started, not loaded: nothing to reuse
+    state = started.dumps()
+    loaded = Instance.load(defn, state)
+    keys = json.loads(state)["tasks"]
+    assert loaded.workflow.id_texts == {UUID(k): k for k in keys}
+    task = loaded.ready_tasks()[0]
+    loaded.complete(task.id, {"decision": "approve", "member_level": "普通会员"})
+    written = _SERIALIZER.to_dict(loaded.workflow)
+    new = set(written["tasks"]) - set(keys)
+    assert new  # the move made tasks the loaded state did not hold
+    # what is written with the texts kept is what formatting every id anew writes
+    loaded.workflow.id_texts = {}
+    assert _SERIALIZER.to_dict(loaded.workflow) == written
+
+
+def test_an_id_is_written_as_the_text_it_was_read_from_and_read_back_as_the_same_id():
+    defn, started = _join_instance()
+    loaded = Instance.load(defn, started.dumps())
+    # texts UUID() reads as the same ids, though not as str() writes them
+    loaded.workflow.id_texts = {
+        u: "{" + t.upper() + "}" for u, t in loaded.workflow.id_texts.items()
+    }
+    text = loaded.dumps()
+    written = json.loads(text)["tasks"]
+    assert all(
+        v["id"].startswith("{") and all(c.startswith("{") for c in v["children"])
+        for v in written.values()
+    )
+    again = Instance.load(defn, text)
+    assert set(again.workflow.tasks) == set(loaded.workflow.tasks)
+    for uuid, task in loaded.workflow.tasks.items():
+        twin = again.workflow.tasks[uuid]
+        assert (twin.parent and twin.parent.id) == (task.parent and task.parent.id)
+        assert [c.id for c in twin.children] == [c.id for c in task.children]
+        assert (twin.state, twin.task_spec.name, twin.data) == (
+            task.state,
+            task.task_spec.name,
+            task.data,
+        )
