@@ -49,5 +49,5 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    if bind.execute(sa.text("SHOW server_version_num")).scalar_one() >= "140000":
+    if int(bind.execute(sa.text("SHOW server_version_num")).scalar_one()) >= 140000:
         bind.execute(sa.text(SET_DEFAULT))
