@@ -239,15 +239,78 @@ def loaded(session: Session | scoped_session, cls: type, values: dict[str, Any])
 
 def _expanded(dialect: Dialect, statement: Executable, params: dict[str, Any]) -> tuple[str, dict]:
     """A statement's driver SQL and values, as SQLAlchemy would send them: each value
-    converted by its column's type (a JSON column's, for one), an expanded `IN`'s too."""
+    converted by its column's type (a JSON column's, for one), an expanded `IN`'s too.
+
+    SQLAlchemy expands a statement's `IN` lists and sorts its values anew at every call
+    (`construct_expanded_state`), though what it writes depends only on the lists'
+    lengths: so it is asked once per statement and lengths, with a marker for each value,
+    and what it wrote is kept as a recipe (the SQL, and for each value the driver gets:
+    which parameter and item it is, or the statement's own constant, and its
+    conversion). A statement whose SQL may hold the values themselves (literal binds) or
+    whose lists are of tuples is expanded by SQLAlchemy at every call, as before."""
     key = (dialect.name, statement)
     found = _READS.get(key)
     if found is None:
         compiled = statement.compile(dialect=dialect)
+        binds = compiled.binds.values()
+        expanding = tuple(sorted({b.key for b in binds if b.expanding}))
+        plain = not compiled.literal_execute_params and not any(
+            b.expanding and b.type._is_tuple_type for b in binds
+        )
         # the conversions of the statement's own values (as `Later`'s, SQLAlchemy's table);
         # the expanded state's processors are only those of the values an `IN` expanded to
-        found = _READS[key] = (compiled, dict(compiled._bind_processors))
-    compiled, convert = found
+        found = _READS[key] = (compiled, dict(compiled._bind_processors), expanding, plain)
+    compiled, convert, expanding, plain = found
+    if not plain:
+        return _expanded_by_sqlalchemy(compiled, convert, params)
+    # (an expanding parameter not given holds its list in the statement: a constant)
+    shape = (key, tuple(len(params[n]) for n in expanding if n in params), frozenset(params))
+    recipe = _RECIPES.get(shape)
+    if recipe is None:
+        if len(_RECIPES) >= _MAX_RECIPES:  # lengths seldom seen: start afresh, not grow
+            _RECIPES.clear()
+        recipe = _RECIPES[shape] = _recipe(compiled, convert, expanding, params)
+    sql, parts = recipe
+    values = {}
+    for out, name, index, constant, processor in parts:
+        value = constant if name is None else params[name] if index is None else params[name][index]
+        values[out] = value if processor is None else processor(value)
+    return sql, values
+
+
+class _Marker:
+    """A value's place in what SQLAlchemy expands (`_recipe`): parameter and list item."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, name: str, index: int | None):
+        self.name, self.index = name, index
+
+
+def _recipe(compiled, convert: dict, expanding: tuple[str, ...], params: dict[str, Any]):
+    """What SQLAlchemy writes for `params`' names and lists' lengths: the SQL, and for each
+    value sent (in its order) its key, its parameter and list item (or the statement's own
+    constant) and its conversion."""
+    markers = {
+        name: [_Marker(name, i) for i in range(len(value))]
+        if name in expanding
+        else _Marker(name, None)
+        for name, value in params.items()
+    }
+    state = compiled.construct_expanded_state(markers)
+    processors = {**convert, **state.processors} if state.processors else convert
+    parts = []
+    for out, value in state.parameters.items():
+        processor = processors.get(out)
+        if isinstance(value, _Marker):
+            parts.append((out, value.name, value.index, None, processor))
+        else:  # a value the statement holds itself
+            parts.append((out, None, None, value, processor))
+    return state.statement, tuple(parts)
+
+
+def _expanded_by_sqlalchemy(compiled, convert: dict, params: dict[str, Any]) -> tuple[str, dict]:
+    """What `_expanded` gives, asked of SQLAlchemy at this call."""
     state = compiled.construct_expanded_state(params)
     if state.processors:
         convert = {**convert, **state.processors}
@@ -255,9 +318,13 @@ def _expanded(dialect: Dialect, statement: Executable, params: dict[str, Any]) -
     return state.statement, values
 
 
-# `Reads`'s compiled statements and their values' conversions, by dialect and statement
-# (module-level constants or built once per shape, so this stays small)
-_READS: dict[tuple[str, Executable], tuple[Any, dict]] = {}
+# `Reads`'s compiled statements, their values' conversions, their expanding parameters'
+# names and whether a recipe serves them, by dialect and statement (module-level
+# constants or built once per shape, so this stays small); and their recipes, by
+# statement, lists' lengths and parameters' names (a few per statement)
+_READS: dict[tuple[str, Executable], tuple[Any, dict, tuple[str, ...], bool]] = {}
+_RECIPES: dict[tuple, tuple[str, tuple]] = {}
+_MAX_RECIPES = 4096
 
 
 class Later:
