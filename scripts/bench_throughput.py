@@ -13,11 +13,16 @@ lifecycles per second with every core busy serving them, beside the CPU per requ
 60/s would allow.
 
 `--repo DIR` runs the server and the seeding from another checkout of this repository
-(for example `git worktree add /tmp/before HEAD~3`), so two versions are measured side by
-side by running the script twice in a row on the same machine.
+(for example `git worktree add /tmp/before HEAD~3`). `--against DIR` serves a second
+checkout at the same time, each on its own private database: every client thread takes the
+two servers in turns, a whole lifecycle each, so a neighbour's load falls on both alike, and
+the two servers' figures are printed side by side with their ratio (each server's CPU from
+its own processes and its own database's backends; the clients' CPU shared out by requests).
+With two servers each gets about half of the machine: compare their ratio, not the figures
+of a server run alone.
 
 Run:  python scripts/bench_throughput.py [--seconds 20] [--clients 8] [--workers 2]
-          [--threads 8] [--repo DIR]
+          [--threads 8] [--repo DIR] [--against DIR]
 Target: >= 60 lifecycles/s on 2 cores with 0 errors.
 """
 
@@ -35,6 +40,8 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -114,9 +121,16 @@ def _cpu_split(pids) -> tuple[float, float]:
     return total / tick, kernel / tick
 
 
-def _cpu_seconds(pids) -> float:
-    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
-    return _cpu_split(pids)[0]
+def _cpu_by_pid(pids) -> dict[int, float]:
+    """Each process's user + system CPU seconds so far (Linux /proc; none elsewhere)."""
+    return {pid: _cpu_split([pid])[0] for pid in pids}
+
+
+def _backends_cpu(url: str, before: dict[int, float]) -> float:
+    """The CPU seconds the database's backends used since `before` (`_cpu_by_pid` of its
+    backends then): a backend the server's pool opened since counts from its start."""
+    now = _cpu_by_pid(set(before) | set(_backend_pids(url)))
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -180,25 +194,54 @@ def _pg_counters(url: str) -> dict:
     return {"commits": commits}
 
 
-def run(args, bl, url: str, work: Path) -> dict:
-    app = bl.make_app(url, work)  # migrate and seed with the measured checkout's code
-    with app.app_context():
-        from service.db import db
+@dataclass
+class Server:
+    """One measured server: its checkout, its private database and what the clients use."""
 
-        db.session.remove()
-        db.engine.dispose()
-    port = _free_port()
+    repo: Path
+    url: str
+    work: Path
+    port: int = 0
+    proc: subprocess.Popen | None = None
+    heads: dict = field(default_factory=dict)
+    ids: dict = field(default_factory=dict)
+    # what the measured run saw
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    done: int = 0
+
+
+def _seed(server: Server) -> None:
+    """Migrate and seed the server's database with its own checkout's code (two checkouts
+    cannot share this process), as bench_lifecycle seeds it."""
+    code = (
+        "import sys; from pathlib import Path; "
+        f"sys.path[:0] = [{str(server.repo)!r}, {str(server.repo / 'scripts')!r}]; "
+        "import bench_lifecycle as bl; "
+        f"app = bl.make_app({server.url!r}, Path({str(server.work)!r})); "
+        "from service.db import db; ctx = app.app_context(); ctx.push(); "
+        "db.session.remove(); db.engine.dispose()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(server.repo)}
+    subprocess.run([sys.executable, "-c", code], cwd=server.repo, env=env, check=True)
+
+
+def _start(args, bl, server: Server) -> None:
+    """Seed the database, start `memberflow serve` on it, sign in and upload the files."""
+    server.work.mkdir(parents=True, exist_ok=True)
+    _seed(server)
+    server.port = _free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(args.repo),
-        "MEMBERFLOW_DATABASE_URL": url,
+        "PYTHONPATH": str(server.repo),
+        "MEMBERFLOW_DATABASE_URL": server.url,
         "MEMBERFLOW_SECRET_KEY": "bench",
-        "MEMBERFLOW_INSTANCE_DIR": str(work),
-        "MEMBERFLOW_FILES_DIR": str(work / "files"),
+        "MEMBERFLOW_INSTANCE_DIR": str(server.work),
+        "MEMBERFLOW_FILES_DIR": str(server.work / "files"),
         "MEMBERFLOW_JOIN_RATE_LIMIT": "1000000 per minute",
         "MEMBERFLOW_SIGNIN_ATTEMPTS": "1000000",
     }
-    server = subprocess.Popen(
+    server.proc = subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -207,164 +250,195 @@ def run(args, bl, url: str, work: Path) -> dict:
             "--host",
             "127.0.0.1",
             "--port",
-            str(port),
+            str(server.port),
             "--workers",
             str(args.workers),
             "--threads",
             str(args.threads),
         ],
-        cwd=args.repo,
+        cwd=server.repo,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(work / "server.log", "wb"),  # noqa: SIM115 - closed with the process
+        stderr=open(server.work / "server.log", "wb"),  # noqa: SIM115 - closed with the process
     )
-    try:
-        _wait_for(port, server)
-        setup = Client(port)
-        heads = {}
-        for role, username in bl.USERS.items():
-            status, body = setup.call(
-                "POST", "/api/v1/auth/token", {"username": username, "password": bl.PASSWORD}
-            )
-            assert status == 200, (status, body)
-            heads[role] = {"Authorization": f"Bearer {body['access_token']}"}
-        ids = {}
-        for name in (*bl.MATERIALS, "fee_voucher"):
-            raw, ctype = _multipart(f"{name}.png", bl.png_bytes())
-            status, body = setup.call(
-                "POST", "/api/v1/files", headers=heads["unit_admin"], raw=raw, ctype=ctype
-            )
-            assert status == 201, (status, body)
-            ids[name] = body["id"]
-        lock = threading.Lock()
-        latencies: list[float] = []
-        errors: list[str] = []
-        done = [0]
-        stop_at = [0.0]
+    _wait_for(server.port, server.proc)
+    setup = Client(server.port)
+    for role, username in bl.USERS.items():
+        status, body = setup.call(
+            "POST", "/api/v1/auth/token", {"username": username, "password": bl.PASSWORD}
+        )
+        assert status == 200, (status, body)
+        server.heads[role] = {"Authorization": f"Bearer {body['access_token']}"}
+    for name in (*bl.MATERIALS, "fee_voucher"):
+        raw, ctype = _multipart(f"{name}.png", bl.png_bytes())
+        status, body = setup.call(
+            "POST", "/api/v1/files", headers=server.heads["unit_admin"], raw=raw, ctype=ctype
+        )
+        assert status == 201, (status, body)
+        server.ids[name] = body["id"]
 
-        def lifecycle(client: Client, mine: list[float]) -> bool:
-            with lock:
-                data = bl.application(ids)
+
+def _stop(server: Server) -> None:
+    if server.proc is None:
+        return
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+def run(args, bl, servers: list[Server]) -> list[dict]:
+    """Drive lifecycles through every server at once, each client thread taking them in
+    turns (so that a neighbour's load falls on both alike); each server's figures."""
+    lock = threading.Lock()
+    stop_at = [0.0]
+
+    def lifecycle(server: Server, client: Client, mine: list[float]) -> bool:
+        heads, ids = server.heads, server.ids
+        with lock:
+            data = bl.application(ids)
+        t0 = time.perf_counter()
+        status, view = client.call(
+            "POST",
+            "/api/v1/processes/member_join/instances",
+            {"data": data},
+            heads["unit_admin"],
+        )
+        mine.append((time.perf_counter() - t0) * 1000)
+        if status != 201:
+            server.errors.append(f"start {status}: {view}")
+            return False
+        while not view["finished"]:
+            task = view["open_tasks"][0]
             t0 = time.perf_counter()
             status, view = client.call(
                 "POST",
-                "/api/v1/processes/member_join/instances",
-                {"data": data},
-                heads["unit_admin"],
+                f"/api/v1/tasks/{task['id']}/complete",
+                {"data": bl.payload(task["task_name"], ids["fee_voucher"], data)},
+                heads[task["role"]],
             )
             mine.append((time.perf_counter() - t0) * 1000)
-            if status != 201:
-                errors.append(f"start {status}: {view}")
+            if status != 200:
+                server.errors.append(f"{task['task_name']} {status}: {view}")
                 return False
-            while not view["finished"]:
-                task = view["open_tasks"][0]
-                t0 = time.perf_counter()
-                status, view = client.call(
-                    "POST",
-                    f"/api/v1/tasks/{task['id']}/complete",
-                    {"data": bl.payload(task["task_name"], ids["fee_voucher"], data)},
-                    heads[task["role"]],
-                )
-                mine.append((time.perf_counter() - t0) * 1000)
-                if status != 200:
-                    errors.append(f"{task['task_name']} {status}: {view}")
-                    return False
-            return True
+        return True
 
-        def worker() -> None:
-            client = Client(port)
-            mine: list[float] = []
-            count = 0
-            while time.perf_counter() < stop_at[0]:
-                try:
-                    if lifecycle(client, mine):
-                        count += 1
-                except Exception as exc:  # noqa: BLE001 - every failure is counted
-                    errors.append(repr(exc))
-            with lock:
-                latencies.extend(mine)
-                done[0] += count
+    def worker(first: int) -> None:
+        clients = [Client(server.port) for server in servers]
+        mine: list[list[float]] = [[] for _ in servers]
+        counts = [0] * len(servers)
+        turn = first
+        while time.perf_counter() < stop_at[0]:
+            i = turn % len(servers)
+            turn += 1
+            try:
+                if lifecycle(servers[i], clients[i], mine[i]):
+                    counts[i] += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                servers[i].errors.append(repr(exc))
+        with lock:
+            for server, times, count in zip(servers, mine, counts, strict=True):
+                server.latencies.extend(times)
+                server.done += count
 
-        # warm up every worker process and thread before measuring
-        stop_at[0] = time.perf_counter() + min(3.0, args.seconds / 4)
-        warm = [threading.Thread(target=worker) for _ in range(args.clients)]
-        for t in warm:
-            t.start()
-        for t in warm:
-            t.join()
-        latencies.clear()
-        errors.clear()
-        done[0] = 0
-        before = _pg_counters(url)
-        server_pids, backends = _server_pids(server.pid), _backend_pids(url)
-        server_before, kernel_before = _cpu_split(server_pids)
-        cpu_before = (server_before, _cpu_seconds(backends), time.process_time())
-        machine_before = _machine_ticks()
+    def drive(seconds: float) -> float:
         started = time.perf_counter()
-        stop_at[0] = started + args.seconds
-        threads = [threading.Thread(target=worker) for _ in range(args.clients)]
+        stop_at[0] = started + seconds
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.clients)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.perf_counter() - started
-        server_after, kernel_after = _cpu_split(server_pids)
-        cpu_after = (server_after, _cpu_seconds(backends), time.process_time())
-        machine_after = _machine_ticks()
-        after = _pg_counters(url)
+        return time.perf_counter() - started
+
+    drive(min(3.0, args.seconds / 4))  # warm up every worker process and thread first
+    for server in servers:
+        server.latencies.clear()
+        server.errors.clear()
+        server.done = 0
+    before = [_pg_counters(server.url) for server in servers]
+    pids = [_server_pids(s.proc.pid) for s in servers]
+    backends = [_cpu_by_pid(_backend_pids(s.url)) for s in servers]
+    cpu_before = [_cpu_split(p) for p in pids]
+    client_before = time.process_time()
+    machine_before = _machine_ticks()
+    elapsed = drive(args.seconds)
+    cpu_after = [_cpu_split(p) for p in pids]
+    db_cpu = [_backends_cpu(s.url, b) for s, b in zip(servers, backends, strict=True)]
+    client_after = time.process_time()
+    machine_after = _machine_ticks()
+    after = [_pg_counters(server.url) for server in servers]
+    all_requests = sum(len(server.latencies) for server in servers)
+    results = []
+    for n, server in enumerate(servers):
+        requests = len(server.latencies)
+        per = max(requests, 1)
+        server_b, kernel_b = cpu_before[n]
+        server_a, kernel_a = cpu_after[n]
+        results.append(
+            {
+                "lifecycles": server.done,
+                "seconds": elapsed,
+                "per_second": server.done / elapsed,
+                "requests": requests,
+                "p50": statistics.median(server.latencies) if server.latencies else float("nan"),
+                "p95": statistics.quantiles(server.latencies, n=20)[-1]
+                if requests > 1
+                else float("nan"),
+                "errors": len(server.errors),
+                "first_errors": server.errors[:3],
+                "commits_per_request": (after[n]["commits"] - before[n]["commits"]) / per,
+                # CPU per request: steadier than requests per second on a shared machine
+                "server_cpu_ms": (server_a - server_b) * 1000 / per,
+                # of which in the kernel (system time: sockets, mostly)
+                "server_kernel_ms": (kernel_a - kernel_b) * 1000 / per,
+                "database_cpu_ms": db_cpu[n] * 1000 / per,
+                # the load generator (this process's client threads) shares the cores it
+                # measures; its CPU is shared out by requests
+                "client_cpu_ms": (client_after - client_before) * 1000 / max(all_requests, 1),
+                "machine_busy": (machine_after[0] - machine_before[0])
+                / max(machine_after[1] - machine_before[1], 1),
+            }
+        )
+    return results
+
+
+@contextmanager
+def _databases(count: int):
+    """`count` private PostgreSQL databases beside the test server's, dropped afterwards;
+    None, said loudly, if the server is unreachable."""
+    import sqlalchemy as sa
+    from bench_lifecycle import PG_URL
+
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    names = [f"memberflow_bench_{os.getpid()}_{n}" for n in range(count)]
+    try:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        print(
+            f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — SKIPPED "
+            f"({str(exc).splitlines()[0]}) !!!!!!!!",
+            flush=True,
+        )
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield [
+            sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+            for name in names
+        ]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    requests = len(latencies)
-    result = {
-        "lifecycles": done[0],
-        "seconds": elapsed,
-        "per_second": done[0] / elapsed,
-        "requests": requests,
-        "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p95": statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else float("nan"),
-        "errors": len(errors),
-        "first_errors": errors[:3],
-        "commits_per_request": (after["commits"] - before["commits"]) / max(requests, 1),
-        # CPU per request: steadier than requests per second on a shared machine
-        "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / max(requests, 1),
-        # of which in the kernel (system time: sockets, mostly)
-        "server_kernel_ms": (kernel_after - kernel_before) * 1000 / max(requests, 1),
-        "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / max(requests, 1),
-        # the load generator (this process's client threads) shares the cores it measures
-        "client_cpu_ms": (cpu_after[2] - cpu_before[2]) * 1000 / max(requests, 1),
-        "machine_busy": (machine_after[0] - machine_before[0])
-        / max(machine_after[1] - machine_before[1], 1),
-    }
-    return result
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured time")
-    parser.add_argument("--clients", type=int, default=8, help="client threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
-    parser.add_argument(
-        "--repo", type=Path, default=HERE.parent, help="the checkout whose server is measured"
-    )
-    args = parser.parse_args(argv)
-    args.repo = args.repo.resolve()
-    sys.path[:0] = [str(args.repo), str(args.repo / "scripts")]
-    import bench_lifecycle as bl  # the measured checkout's seeding and payloads
-
-    print(
-        f"server: {args.repo} — {args.workers} workers × {args.threads} threads; "
-        f"{args.clients} clients for {args.seconds:.0f} s; {os.cpu_count()} cores",
-        flush=True,
-    )
-    with tempfile.TemporaryDirectory(prefix="memberflow-throughput-") as tmp:
-        result = bl.with_pg_database(lambda url: run(args, bl, url, Path(tmp)))
-    if result is None:
-        return 1
+def _report(result: dict) -> None:
     print(f"lifecycles per second   {result['per_second']:8.1f}   (target >= 60)")
     print(f"lifecycles              {result['lifecycles']:8d}   in {result['seconds']:.1f} s")
     print(f"requests                {result['requests']:8d}")
@@ -395,7 +469,81 @@ def main(argv: list[str] | None = None) -> int:
         )
     for line in result["first_errors"]:
         print("  error:", line[:300])
-    return 0 if result["errors"] == 0 else 2
+
+
+def _compare(repos: list[Path], results: list[dict]) -> None:
+    """Both servers' figures side by side, and the second's over the first's."""
+    rows = [
+        ("request latency p50 ms", "p50", "{:.1f}"),
+        ("request latency p95 ms", "p95", "{:.1f}"),
+        ("errors", "errors", "{:d}"),
+        ("commits per request", "commits_per_request", "{:.2f}"),
+        ("server CPU ms/request", "server_cpu_ms", "{:.2f}"),
+        ("database CPU ms/request", "database_cpu_ms", "{:.2f}"),
+    ]
+    print(f"A: {repos[0]}\nB: {repos[1]}")
+    print(
+        f"lifecycles: {results[0]['lifecycles']} and {results[1]['lifecycles']} in "
+        f"{results[0]['seconds']:.1f} s (the clients take the servers in turns: their counts "
+        "match by design; compare the latency and the CPU)"
+    )
+    print(f"{'':26s} {'A':>9s} {'B':>9s} {'B ÷ A':>7s}")
+    for label, key, form in rows:
+        a, b = results[0][key], results[1][key]
+        ratio = f"{b / a:7.2f}" if a else "      -"
+        print(f"{label:26s} {form.format(a):>9s} {form.format(b):>9s} {ratio}")
+    for name, result in zip("AB", results, strict=True):
+        for line in result["first_errors"]:
+            print(f"  error ({name}):", line[:300])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured time")
+    parser.add_argument("--clients", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--repo", type=Path, default=HERE.parent, help="the checkout whose server is measured"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a second checkout, served at the same time: the clients take the two servers "
+        "in turns, and the figures are printed side by side",
+    )
+    args = parser.parse_args(argv)
+    repos = [args.repo.resolve()] + ([args.against.resolve()] if args.against else [])
+    # the clients' payloads and seeding helpers: this checkout's (the API is the same)
+    sys.path[:0] = [str(HERE.parent), str(HERE)]
+    import bench_lifecycle as bl
+
+    print(
+        f"server{'s' if len(repos) > 1 else ''}: {', '.join(map(str, repos))} — "
+        f"{args.workers} workers × {args.threads} threads each; "
+        f"{args.clients} clients for {args.seconds:.0f} s; {os.cpu_count()} cores",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="memberflow-throughput-") as tmp:
+        with _databases(len(repos)) as urls:
+            if urls is None:
+                return 1
+            servers = [
+                Server(repo, url, Path(tmp) / f"s{n}")
+                for n, (repo, url) in enumerate(zip(repos, urls, strict=True))
+            ]
+            try:
+                for server in servers:
+                    _start(args, bl, server)
+                results = run(args, bl, servers)
+            finally:
+                for server in servers:
+                    _stop(server)
+    if len(results) == 1:
+        _report(results[0])
+    else:
+        _compare(repos, results)
+    return 0 if all(result["errors"] == 0 for result in results) else 2
 
 
 if __name__ == "__main__":
