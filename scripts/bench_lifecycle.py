@@ -390,27 +390,43 @@ def round_trips(app, lifecycle: Callable) -> tuple[float, str]:
     )
 
 
-def with_pg_database(fn: Callable[[str], object]):
-    """fn(url) on a private, fresh PostgreSQL database; None if the server is unreachable."""
+@contextmanager
+def pg_databases(count: int = 1, skipped: str = "SKIPPED"):
+    """`count` private, fresh PostgreSQL databases (their URLs), dropped afterwards; None,
+    said loudly (`skipped`: what is left out), if the server is unreachable."""
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"memberflow_bench_{os.getpid()}"
+    names = [
+        f"memberflow_bench_{os.getpid()}" + (f"_{n}" if count > 1 else "") for n in range(count)
+    ]
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            for name in names:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         print(
-            f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — (c, PostgreSQL) SKIPPED "
+            f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — {skipped} "
             f"({str(exc).splitlines()[0]}) !!!!!!!!",
             flush=True,
         )
         admin.dispose()
-        return None
+        yield None
+        return
     try:
-        return fn(sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        yield [
+            sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+            for name in names
+        ]
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def with_pg_database(fn: Callable[[str], object]):
+    """fn(url) on a private, fresh PostgreSQL database; None if the server is unreachable."""
+    with pg_databases(1, "(c, PostgreSQL) SKIPPED") as urls:
+        return None if urls is None else fn(urls[0])
 
 
 def on_app(url: str, workdir: Path, bench, runs: int, warmup: int) -> list[float]:

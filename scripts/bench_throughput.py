@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -404,40 +403,6 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
     return results
 
 
-@contextmanager
-def _databases(count: int):
-    """`count` private PostgreSQL databases beside the test server's, dropped afterwards;
-    None, said loudly, if the server is unreachable."""
-    import sqlalchemy as sa
-    from bench_lifecycle import PG_URL
-
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    names = [f"memberflow_bench_{os.getpid()}_{n}" for n in range(count)]
-    try:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        print(
-            f"!!!!!!!! PostgreSQL NOT REACHABLE at {PG_URL} — SKIPPED "
-            f"({str(exc).splitlines()[0]}) !!!!!!!!",
-            flush=True,
-        )
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield [
-            sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-            for name in names
-        ]
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _report(result: dict) -> None:
     print(f"lifecycles per second   {result['per_second']:8.1f}   (target >= 60)")
     print(f"lifecycles              {result['lifecycles']:8d}   in {result['seconds']:.1f} s")
@@ -525,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="memberflow-throughput-") as tmp:
-        with _databases(len(repos)) as urls:
+        with bl.pg_databases(len(repos)) as urls:
             if urls is None:
                 return 1
             servers = [

@@ -21,16 +21,14 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@pytest.fixture(scope="module")
-def join_state() -> dict:
-    """A member_join state at the association's review: Chinese text, dates as text,
-    nested data, the engine's own bookkeeping."""
+def _join_instance(name: str = "张三") -> tuple[object, Instance]:
+    """A member_join just started (its definition, its instance)."""
     defn = load_definitions(REPO / "processes", REPO / "rules", REPO / "forms")["member_join"]
     inst = Instance.start(
         defn,
         {
             "variant": "full",
-            "name": "张三",
+            "name": name,
             "id_type": "resident_id",
             "id_number": "440308199901101512",
             "birth_date": None,
@@ -40,6 +38,14 @@ def join_state() -> dict:
             "join_in_flight": False,
         },
     )
+    return defn, inst
+
+
+@pytest.fixture(scope="module")
+def join_state() -> dict:
+    """A member_join state at the association's review: Chinese text, dates as text,
+    nested data, the engine's own bookkeeping."""
+    _defn, inst = _join_instance()
     for decision in ("approve", "approve"):
         task = inst.ready_tasks()[0]
         inst.complete(task.id, {"decision": decision, "remark": "材料齐全，同意。\n第二行"})
@@ -135,27 +141,8 @@ def test_text_json_wrote_and_orjson_refuses_is_still_read():
     assert _state_dict('{"big":18446744073709551616,"x":NaN}')["big"] == 2**64
 
 
-def _join_instance() -> tuple[object, Instance]:
-    defn = load_definitions(REPO / "processes", REPO / "rules", REPO / "forms")["member_join"]
-    inst = Instance.start(
-        defn,
-        {
-            "variant": "full",
-            "name": "李四",
-            "id_type": "resident_id",
-            "id_number": "440308199901101512",
-            "birth_date": None,
-            "mobile": "13800138000",
-            "submitted_on": "2026-11-28",
-            "is_member": False,
-            "join_in_flight": False,
-        },
-    )
-    return defn, inst
-
-
 def test_a_loaded_state_s_ids_are_written_back_as_it_wrote_them_and_new_ones_formatted():
-    defn, started = _join_instance()
+    defn, started = _join_instance("李四")
     assert not started.workflow.id_texts  # started, not loaded: nothing to reuse
     state = started.dumps()
     loaded = Instance.load(defn, state)
@@ -172,7 +159,7 @@ def test_a_loaded_state_s_ids_are_written_back_as_it_wrote_them_and_new_ones_for
 
 
 def test_an_id_is_written_as_the_text_it_was_read_from_and_read_back_as_the_same_id():
-    defn, started = _join_instance()
+    defn, started = _join_instance("李四")
     loaded = Instance.load(defn, started.dumps())
     # texts UUID() reads as the same ids, though not as str() writes them
     loaded.workflow.id_texts = {
