@@ -30,14 +30,13 @@ def test_the_characters_index_comes_and_goes_on_postgresql(blank_url):
     upgrade(blank_url, "0020")
     before = indexes(blank_url)
     assert CHARACTERS not in before
-    upgrade(blank_url)
+    upgrade(blank_url, "0021")
     after = indexes(blank_url)
-    assert after == declared("postgresql" if postgres else "sqlite")
     assert after - before == ({CHARACTERS} if postgres else set())
     command.downgrade(alembic_config(blank_url), "0020")
     assert indexes(blank_url) == before
     upgrade(blank_url)
-    assert indexes(blank_url) == after
+    assert indexes(blank_url) == declared("postgresql" if postgres else "sqlite")
 
 
 def generic_plan(conn, stmt) -> str:
