@@ -255,7 +255,13 @@ def test_a_search_s_total_is_exact_on_every_page_and_counted_only_for_a_full_one
     done = queue(client, agency, scope="done", q="小红")
     assert (forms(done), done["total"]) == ([made["li"]["id"]], 1)
     done = searched(q="小红", page_size=1, scope="done")
-    assert (forms(done), done["total"], counted()) == ([made["li"]["id"]], 1, expect(1))
+    # a done list's total is counted by the forms' lookups or by the walk (queue.
+    # _counted_by_forms): here by the lookups, and the walk never runs
+    assert (forms(done), done["total"], counted()) == (
+        [made["li"]["id"]],
+        1,
+        [1, 0] if on_postgresql else [],
+    )
 
 
 def test_filters_narrow_the_queue_by_business_type_task_agency_and_business_day(

@@ -11,10 +11,21 @@ the search looks numbers up by index and names within each listed form.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
@@ -36,6 +47,10 @@ COMPLETED = literal("completed", literal_execute=True)
 _DIGIT = re.compile(r"[0-9]")
 _LAST_FOUR = re.compile(r"[0-9X]{4}")
 DONE_COUNTED = 10000  # a done list grows for years: its total counts this far
+# a done list's name search counts its total form by form (an index probe each, about 2 µs
+# at 100,000 forms) when its persons list at most this many forms; more, and it walks the
+# caller's done tasks (about 0.2 µs each) as a search of any other list does
+DRIVEN_FORMS = 5000
 
 
 @dataclass(frozen=True)
@@ -135,7 +150,7 @@ def _matches(q: str, persons=None):
     """
     text = q.strip()
     exact = text.upper()
-    units = select(Unit.id).where(Unit.name.contains(text, autoescape=True))
+    units = _units(text)
     if _DIGIT.search(exact):
         numbers = [InstancePerson.id_number == exact]
         if _LAST_FOUR.fullmatch(exact):
@@ -151,6 +166,31 @@ def _matches(q: str, persons=None):
     else:
         persons = select(persons.c.instance_id)
     return or_(UserTask.unit_id.in_(units), UserTask.instance_id.in_(persons))
+
+
+def _units(text: str) -> Select:
+    """The units whose name holds the searched text."""
+    return select(Unit.id).where(Unit.name.contains(text, autoescape=True))
+
+
+def _counted_by_forms(actor: Actor, f: Filters, persons, walked):
+    """A done list's name-search total: `walked` (the caller's done tasks walked against the
+    persons' forms), or, when no unit's name holds the text and the persons list few forms,
+    the caller's done tasks of each of those forms, counted by an index probe per form.
+
+    A reviewer's done list grows for years (80,000 tasks for the association's at 100,000
+    forms: 19 ms to walk); the forms a name lists grow with the name's answer (2,500 there:
+    5 ms of probes). The databases evaluate only the CASE's branch taken."""
+    forms = select(persons.c.instance_id).distinct().subquery("forms")
+    each = (
+        query(actor, replace(f, q=None), select(func.count()).select_from(UserTask))
+        .where(UserTask.instance_id == forms.c.instance_id)
+        .correlate(forms)
+        .scalar_subquery()
+    )
+    by_forms = select(func.coalesce(func.sum(each), 0)).select_from(forms).scalar_subquery()
+    few = select(func.count()).select_from(persons).scalar_subquery() <= DRIVEN_FORMS
+    return case((and_(~exists(_units(f.q.strip())), few), by_forms), else_=walked)
 
 
 def query(actor: Actor, f: Filters, stmt: Select, persons=None) -> Select:
@@ -250,6 +290,8 @@ def listing(
     else:
         some = query(actor, f, select(UserTask.id), persons).limit(count_limit + 1).subquery()
         counted = select(func.count()).select_from(some).scalar_subquery()
+    if persons is not None and f.scope == "done":
+        counted = _counted_by_forms(actor, f, persons, counted)
     # its plan follows the list's shape, not its values: planned once per connection, not
     # anew at every page (about 2 ms of a page at 100,000 forms)
     plan_once(session)
