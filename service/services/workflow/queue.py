@@ -48,8 +48,9 @@ _DIGIT = re.compile(r"[0-9]")
 _LAST_FOUR = re.compile(r"[0-9X]{4}")
 DONE_COUNTED = 10000  # a done list grows for years: its total counts this far
 # a done list's name search counts its total form by form (an index probe each, about 2 µs
-# at 100,000 forms) when its persons list at most this many forms; more, and it walks the
-# caller's done tasks (about 0.2 µs each) as a search of any other list does
+# at 100,000 forms) when the name matches at most this many listed persons (so at most as
+# many forms); more, and it walks the caller's done tasks (about 0.2 µs each), as a search
+# of any other list does, to the 10,001st match
 DRIVEN_FORMS = 5000
 
 
@@ -175,7 +176,7 @@ def _units(text: str) -> Select:
 
 def _counted_by_forms(actor: Actor, f: Filters, persons, walked):
     """A done list's name-search total: `walked` (the caller's done tasks walked against the
-    persons' forms), or, when no unit's name holds the text and the persons list few forms,
+    persons' forms), or, when no unit's name holds the text and the name matches few persons,
     the caller's done tasks of each of those forms, counted by an index probe per form.
 
     A reviewer's done list grows for years (80,000 tasks for the association's at 100,000
