@@ -27,13 +27,14 @@ ACTORS = [
 ]
 
 
-def columns_of(url: str) -> tuple[list[str], list[str]]:
-    """The index's key columns and its included ones, in order, as the database has them."""
+def columns_of(url: str, name: str = NAME) -> tuple[list[str], list[str]]:
+    """An index's key columns and its included ones, in order, as the database has them
+    (the narrow done index's by default)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
-                rows = conn.exec_driver_sql(f"PRAGMA index_xinfo('{NAME}')").all()
+                rows = conn.exec_driver_sql(f"PRAGMA index_xinfo('{name}')").all()
                 return [r.name for r in rows if r.key and r.name], []  # no INCLUDE here
             rows = conn.execute(
                 sa.text(
@@ -43,7 +44,7 @@ def columns_of(url: str) -> tuple[list[str], list[str]]:
                     "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
                     "WHERE c.relname = :name ORDER BY k.n"
                 ),
-                {"name": NAME},
+                {"name": name},
             ).all()
             return [r.attname for r in rows if r.is_key], [r.attname for r in rows if not r.is_key]
     finally:
