@@ -8,7 +8,9 @@ latency, the error count, the commits per request the server made (PostgreSQL's 
 counter, pg_stat_database.xact_commit; `bench_lifecycle.py` counts the statements), and the
 CPU milliseconds per request of the server's processes, of the database's backends and of
 this script's own client threads (read from /proc: steadier than the rate on a shared
-machine), how busy the whole machine was, and the ceiling those costs allow: the
+machine), each server process's share of a core (a worker's Python runs one thread at a
+time: a worker near a whole core holds its requests back), how busy the whole machine
+was, and the ceiling those costs allow: the
 lifecycles per second with every core busy serving them, beside the CPU per request that
 60/s would allow.
 
@@ -360,10 +362,12 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
     pids = [_server_pids(s.proc.pid) for s in servers]
     backends = [_cpu_by_pid(_backend_pids(s.url)) for s in servers]
     cpu_before = [_cpu_split(p) for p in pids]
+    each_before = [_cpu_by_pid(p) for p in pids]
     client_before = time.process_time()
     machine_before = _machine_ticks()
     elapsed = drive(args.seconds)
     cpu_after = [_cpu_split(p) for p in pids]
+    each_after = [_cpu_by_pid(p) for p in pids]
     db_cpu = [_backends_cpu(s.url, b) for s, b in zip(servers, backends, strict=True)]
     client_after = time.process_time()
     machine_after = _machine_ticks()
@@ -393,6 +397,17 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
                 # of which in the kernel (system time: sockets, mostly)
                 "server_kernel_ms": (kernel_a - kernel_b) * 1000 / per,
                 "database_cpu_ms": db_cpu[n] * 1000 / per,
+                # each process's share of one core (the workers, busiest first; the master
+                # and any process under 1 % left out): a worker's Python runs one thread at a
+                # time, so a worker near 1.0 holds its requests back however idle the rest
+                "process_cores": sorted(
+                    (
+                        cores
+                        for pid, cpu in each_after[n].items()
+                        if (cores := (cpu - each_before[n].get(pid, cpu)) / elapsed) >= 0.01
+                    ),
+                    reverse=True,
+                ),
                 # the load generator (this process's client threads) shares the cores it
                 # measures; its CPU is shared out by requests
                 "client_cpu_ms": (client_after - client_before) * 1000 / max(all_requests, 1),
@@ -422,6 +437,8 @@ def _report(result: dict) -> None:
     print(
         f"machine CPU busy        {result['machine_busy'] * 100:7.1f}%   (all cores, every process)"
     )
+    shares = ", ".join(f"{cores:.2f}" for cores in result["process_cores"])
+    print(f"server processes' cores {shares:>8s}   (each one's share of a core, busiest first)")
     # what the measured costs allow: every core busy with the server, the database and the
     # clients alone, and what 60/s would allow them (six requests per lifecycle)
     cores = os.cpu_count() or 1
