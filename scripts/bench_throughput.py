@@ -10,9 +10,8 @@ CPU milliseconds per request of the server's processes, of the database's backen
 this script's own client threads (read from /proc: steadier than the rate on a shared
 machine), each server process's share of a core (a worker's Python runs one thread at a
 time: a worker near a whole core holds its requests back), how busy the whole machine
-was, and the ceiling those costs allow: the
-lifecycles per second with every core busy serving them, beside the CPU per request that
-60/s would allow.
+was, and the ceiling those costs allow: the lifecycles per second with every core busy
+serving them, beside the CPU per request that 60/s would allow.
 
 `--repo DIR` runs the server and the seeding from another checkout of this repository
 (for example `git worktree add /tmp/before HEAD~3`). `--against DIR` serves a second
