@@ -8,6 +8,8 @@ the database connections it inherited and opens its own.
 
 from __future__ import annotations
 
+import gc
+
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import WSGIRequestHandler
@@ -42,6 +44,32 @@ def _forget_connections(app: Flask, close: bool) -> None:
         db.engine.dispose(close=close)
 
 
+# The cyclic garbage collector's young generation is collected every this many allocations
+# (Python's default is 700). A request builds and drops an engine's task tree, whose
+# parent-child links are cycles only the collector frees: at 700 a busy worker collected
+# dozens of times a second, each time moving the objects of the requests still in flight on
+# to the older generations, where they are walked again. Measured with gc.callbacks in both
+# workers under bench_throughput: the collector's CPU per request fell from 0.23 ms (the
+# default) to 0.14 ms with the freeze below and to about 0.08 ms with this threshold as
+# well, each young collection then taking about 3 ms.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def tune_collector() -> int:
+    """Ready the garbage collector for a long-running server; returns the objects frozen.
+
+    Called in the master once the app is built, before the workers fork: everything built
+    so far (the app, the definitions, the libraries) goes to the collector's permanent
+    generation, so a worker's full collections no longer walk it (they took about 90 ms
+    each, every few seconds; about 5 ms after) nor write to its pages, which the workers
+    then keep sharing with the master. The workers inherit the threshold above."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
+    return gc.get_freeze_count()
+
+
 class _Gunicorn(BaseApplication):
     """gunicorn run in-process with our settings, serving an app already built."""
 
@@ -62,6 +90,7 @@ class _Gunicorn(BaseApplication):
 def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     """Serve `app` with gunicorn's threaded workers until SIGTERM/SIGINT."""
     _forget_connections(app, close=True)  # the master serves no requests: it keeps no connection
+    frozen = tune_collector()
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -69,6 +98,11 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -
         "worker_class": "gthread",
         # connections inherited from the master are its own; each worker opens its own
         "post_fork": lambda _server, _worker: _forget_connections(app, close=False),
+        "when_ready": lambda server: server.log.info(
+            "Garbage collector: %d objects frozen; young generation collected every %d allocations",
+            frozen,
+            YOUNG_COLLECTION_THRESHOLD,
+        ),
         "accesslog": "-",
         "errorlog": "-",
         "timeout": 60,

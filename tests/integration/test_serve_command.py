@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -40,6 +43,13 @@ def test_serve_runs_gunicorn_with_the_configured_threaded_workers(sqlite_env, tm
         assert len(server.workers_when(2)) == 2  # --workers wins over MEMBERFLOW_WORKERS
         log = server.output()
         assert "Using worker: gthread" in log and "development server" not in log
+        # the master froze what it built before the workers forked, and tuned the collector
+        frozen = re.search(
+            r"Garbage collector: (\d+) objects frozen; young generation "
+            r"collected every 10000 allocations",
+            log,
+        )
+        assert frozen and int(frozen[1]) > 100_000, log
         assert server.stop() == 0
     finally:
         server.reap()
@@ -76,3 +86,18 @@ def test_production_refuses_the_development_server_and_unknown_environments(sqli
     weak = {**sqlite_env, "MEMBERFLOW_ENV": "production", "MEMBERFLOW_SECRET_KEY": "short"}
     done = run(weak, "db", "upgrade")
     assert done.returncode == 1 and "32 字节" in done.stderr, done.stderr
+
+
+def test_tune_collector_freezes_the_built_heap_and_raises_the_young_threshold():
+    # in a process of its own: freezing is for good, and pytest's heap is not a server's
+    code = (
+        "import gc, json; from service.server import tune_collector; "
+        "before = gc.get_threshold(); frozen = tune_collector(); "
+        "print(json.dumps([before, gc.get_threshold(), frozen, gc.get_freeze_count()]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after, frozen, count = json.loads(done.stdout)
+    assert before == [700, 10, 10]  # Python's default, against which the figures were measured
+    assert after == [10_000, 10, 10]
+    assert frozen == count > 10_000  # the modules imported so far, at least
