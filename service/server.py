@@ -45,13 +45,13 @@ def _forget_connections(app: Flask, close: bool) -> None:
 
 
 # The cyclic garbage collector's young generation is collected every this many allocations
-# (Python's default is 700). A request builds and drops an engine's task tree, whose
-# parent-child links are cycles only the collector frees: at 700 a busy worker collected
-# dozens of times a second, each time moving the objects of the requests still in flight on
-# to the older generations, where they are walked again. Measured with gc.callbacks in both
-# workers under bench_throughput: the collector's CPU per request fell from 0.23 ms (the
-# default) to 0.14 ms with the freeze below and to about 0.08 ms with this threshold as
-# well, each young collection then taking about 3 ms.
+# (Python's default is 700). A request builds and drops an engine's task tree, whose tasks
+# and workflow refer to each other: cycles only the collector frees. At 700 a busy worker
+# collected dozens of times a second, each time moving the objects of the requests still in
+# flight on to the older generations, where they are walked again. Measured with
+# gc.callbacks in both workers under bench_throughput: the collector's CPU per request fell
+# from 0.23 ms (the default) to 0.14 ms with the freeze below and to about 0.08 ms with this
+# threshold as well, each young collection then taking about 3 ms.
 YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
