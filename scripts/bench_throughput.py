@@ -22,8 +22,14 @@ its own processes and its own database's backends; the clients' CPU shared out b
 With two servers each gets about half of the machine: compare their ratio, not the figures
 of a server run alone.
 
+`--db-host HOST`, given once per server (A, then B), names how that server reaches
+PostgreSQL: an address, or the folder of its Unix socket (`/var/run/postgresql`); by
+default, the host of MEMBERFLOW_BENCH_PG_URL (127.0.0.1, over TCP). `--against` the same
+checkout with `--db-host 127.0.0.1 --db-host /var/run/postgresql` measures the socket
+against TCP side by side.
+
 Run:  python scripts/bench_throughput.py [--seconds 20] [--clients 8] [--workers 2]
-          [--threads 8] [--repo DIR] [--against DIR]
+          [--threads 8] [--repo DIR] [--against DIR] [--db-host HOST ...]
 Target: >= 60 lifecycles/s on 2 cores with 0 errors.
 """
 
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import socket
@@ -478,6 +485,28 @@ def _compare(repos: list[Path], results: list[dict]) -> None:
             print(f"  error ({name}):", line[:300])
 
 
+def _through(url: str, host: str | None) -> str:
+    """`url` reaching its server at `host`: an address, or a socket's folder (libpq's
+    `host` parameter, which takes both); unchanged when `host` is None."""
+    if host is None:
+        return url
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url).set(host=None, port=None)
+    return parsed.update_query_dict({"host": host}).render_as_string(hide_password=False)
+
+
+def _reached(url: str) -> str:
+    """How a server reaches PostgreSQL, for the report: its socket's folder or its address."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    host = parsed.query.get("host") or parsed.host or "/var/run/postgresql"
+    if host.startswith("/"):
+        return f"Unix socket in {host}"
+    return f"TCP {host}:{parsed.port or 5432}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time")
@@ -493,8 +522,18 @@ def main(argv: list[str] | None = None) -> int:
         help="a second checkout, served at the same time: the clients take the two servers "
         "in turns, and the figures are printed side by side",
     )
+    parser.add_argument(
+        "--db-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="how each server in turn (A, then B) reaches PostgreSQL: an address, or the "
+        "folder of its Unix socket; default: MEMBERFLOW_BENCH_PG_URL's host",
+    )
     args = parser.parse_args(argv)
     repos = [args.repo.resolve()] + ([args.against.resolve()] if args.against else [])
+    if len(args.db_host) > len(repos):
+        parser.error(f"--db-host given {len(args.db_host)} times for {len(repos)} server(s)")
     # the clients' payloads and seeding helpers: this checkout's (the API is the same)
     sys.path[:0] = [str(HERE.parent), str(HERE)]
     import bench_lifecycle as bl
@@ -509,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         with bl.pg_databases(len(repos)) as urls:
             if urls is None:
                 return 1
+            urls = [_through(url, host) for url, host in itertools.zip_longest(urls, args.db_host)]
+            print("database: " + ", ".join(_reached(url) for url in urls), flush=True)
             servers = [
                 Server(repo, url, Path(tmp) / f"s{n}")
                 for n, (repo, url) in enumerate(zip(repos, urls, strict=True))
