@@ -51,6 +51,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -168,8 +170,6 @@ def _server_pids(root: int) -> list[int]:
 
 def _backend_pids(url: str) -> list[int]:
     """The PostgreSQL backends serving the benchmark's database (the server's pool)."""
-    import sqlalchemy as sa
-
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
@@ -186,8 +186,6 @@ def _backend_pids(url: str) -> list[int]:
 
 
 def _pg_counters(url: str) -> dict:
-    import sqlalchemy as sa
-
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -490,16 +488,12 @@ def _through(url: str, host: str | None) -> str:
     `host` parameter, which takes both); unchanged when `host` is None."""
     if host is None:
         return url
-    import sqlalchemy as sa
-
     parsed = sa.make_url(url).set(host=None, port=None)
     return parsed.update_query_dict({"host": host}).render_as_string(hide_password=False)
 
 
 def _reached(url: str) -> str:
     """How a server reaches PostgreSQL, for the report: its socket's folder or its address."""
-    import sqlalchemy as sa
-
     parsed = sa.make_url(url)
     host = parsed.query.get("host") or parsed.host or "/var/run/postgresql"
     if host.startswith("/"):
