@@ -28,8 +28,13 @@ default, the host of MEMBERFLOW_BENCH_PG_URL (127.0.0.1, over TCP). `--against` 
 checkout with `--db-host 127.0.0.1 --db-host /var/run/postgresql` measures the socket
 against TCP side by side.
 
+`--rounds N` measures N windows of `--seconds` one after the other on the same servers (warmed
+up once) and prints a line per round, then the median of each figure over the rounds (the
+lifecycles, requests and errors summed): the rate on a shared machine drifts from one
+window to the next by more than most changes measured here.
+
 Run:  python scripts/bench_throughput.py [--seconds 20] [--clients 8] [--workers 2]
-          [--threads 8] [--repo DIR] [--against DIR] [--db-host HOST ...]
+          [--threads 8] [--rounds 1] [--repo DIR] [--against DIR] [--db-host HOST ...]
 Target: >= 60 lifecycles/s on 2 cores with 0 errors.
 """
 
@@ -293,9 +298,10 @@ def _stop(server: Server) -> None:
         server.proc.kill()
 
 
-def run(args, bl, servers: list[Server]) -> list[dict]:
+def run(args, bl, servers: list[Server]) -> list[list[dict]]:
     """Drive lifecycles through every server at once, each client thread taking them in
-    turns (so that a neighbour's load falls on both alike); each server's figures."""
+    turns (so that a neighbour's load falls on both alike); each round's figures of each
+    server."""
     lock = threading.Lock()
     stop_at = [0.0]
 
@@ -358,6 +364,11 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
         return time.perf_counter() - started
 
     drive(min(3.0, args.seconds / 4))  # warm up every worker process and thread first
+    return [measure(servers, drive, args.seconds) for _ in range(args.rounds)]
+
+
+def measure(servers: list[Server], drive, seconds: float) -> list[dict]:
+    """One measured window of `seconds`: each server's figures."""
     for server in servers:
         server.latencies.clear()
         server.errors.clear()
@@ -369,7 +380,7 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
     each_before = [_cpu_by_pid(p) for p in pids]
     client_before = time.process_time()
     machine_before = _machine_ticks()
-    elapsed = drive(args.seconds)
+    elapsed = drive(seconds)
     cpu_after = [_cpu_split(p) for p in pids]
     each_after = [_cpu_by_pid(p) for p in pids]
     db_cpu = [_backends_cpu(s.url, b) for s, b in zip(servers, backends, strict=True)]
@@ -420,6 +431,58 @@ def run(args, bl, servers: list[Server]) -> list[dict]:
             }
         )
     return results
+
+
+# a round's figures whose median over the rounds is reported (the counts are summed)
+_MEDIANS = (
+    "per_second",
+    "p50",
+    "p95",
+    "commits_per_request",
+    "server_cpu_ms",
+    "server_kernel_ms",
+    "database_cpu_ms",
+    "client_cpu_ms",
+    "machine_busy",
+)
+
+
+def _median(rounds: list[dict]) -> dict:
+    """One server's rounds as one result: the median of each figure, the counts summed,
+    each process's share of a core from the round whose rate is the median's (the lower
+    middle one for an even count)."""
+    middle = sorted(rounds, key=lambda r: r["per_second"])[(len(rounds) - 1) // 2]
+    result = {key: statistics.median(r[key] for r in rounds) for key in _MEDIANS}
+    result.update(
+        {key: sum(r[key] for r in rounds) for key in ("lifecycles", "seconds", "requests")},
+        errors=sum(r["errors"] for r in rounds),
+        first_errors=[line for r in rounds for line in r["first_errors"]][:3],
+        process_cores=middle["process_cores"],
+    )
+    return result
+
+
+def _rounds(rounds: list[list[dict]]) -> None:
+    """A line per round, before the medians' report."""
+    for n, results in enumerate(rounds, 1):
+        if len(results) == 1:
+            r = results[0]
+            print(
+                f"round {n}: {r['per_second']:5.1f} lifecycles/s, p95 {r['p95']:.1f} ms, "
+                f"{r['errors']} errors; CPU ms/request: server {r['server_cpu_ms']:.2f}, "
+                f"database {r['database_cpu_ms']:.2f}; machine {r['machine_busy'] * 100:.1f}% busy"
+            )
+        else:
+            a, b = results
+            print(
+                f"round {n}: {a['lifecycles']} and {b['lifecycles']} lifecycles; server CPU "
+                f"ms/request {a['server_cpu_ms']:.2f} and {b['server_cpu_ms']:.2f} "
+                f"(B ÷ A {b['server_cpu_ms'] / a['server_cpu_ms']:.2f}), database "
+                f"{a['database_cpu_ms']:.2f} and {b['database_cpu_ms']:.2f} "
+                f"({b['database_cpu_ms'] / a['database_cpu_ms']:.2f}); "
+                f"{a['errors'] + b['errors']} errors"
+            )
+    print(f"medians of {len(rounds)} rounds (counts summed):")
 
 
 def _report(result: dict) -> None:
@@ -517,6 +580,13 @@ def main(argv: list[str] | None = None) -> int:
         "in turns, and the figures are printed side by side",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measured windows of --seconds each, one after the other on the same servers: "
+        "a line per round, then the median of each figure",
+    )
+    parser.add_argument(
         "--db-host",
         action="append",
         default=[],
@@ -525,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
         "folder of its Unix socket; default: MEMBERFLOW_BENCH_PG_URL's host",
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     repos = [args.repo.resolve()] + ([args.against.resolve()] if args.against else [])
     if len(args.db_host) > len(repos):
         parser.error(f"--db-host given {len(args.db_host)} times for {len(repos)} server(s)")
@@ -551,10 +623,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for server in servers:
                     _start(args, bl, server)
-                results = run(args, bl, servers)
+                rounds = run(args, bl, servers)
             finally:
                 for server in servers:
                     _stop(server)
+    if len(rounds) > 1:
+        _rounds(rounds)
+    results = [_median(list(each)) for each in zip(*rounds, strict=True)]
     if len(results) == 1:
         _report(results[0])
     else:
