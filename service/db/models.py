@@ -136,6 +136,10 @@ class Account(Base):
     __table_args__ = (
         sa.UniqueConstraint("unit_id", "sub_slot", name="uq_accounts_unit_sub_slot"),
         sa.CheckConstraint("sub_slot IS NULL OR (sub_slot BETWEEN 1 AND 3)", name="sub_slot"),
+        # the recipients of a form's messages (messages._recipients): its unit's admins and
+        # its member's own account, found without reading the unit's every staff account
+        sa.Index("ix_accounts_unit_role", "unit_id", "role"),
+        sa.Index("ix_accounts_member_id", "member_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(200), unique=True)

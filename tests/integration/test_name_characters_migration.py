@@ -42,6 +42,13 @@ def test_the_characters_index_comes_and_goes_on_postgresql(blank_url):
 def generic_plan(conn, stmt) -> str:
     """PostgreSQL's generic plan of `stmt` (its parameters unknown when it is planned), as a
     work queue runs it, with sequential scans ruled out."""
+    return plan_of(conn, stmt, "force_generic_plan", seqscan=False)
+
+
+def plan_of(conn, stmt, mode: str, seqscan: bool = True) -> str:
+    """PostgreSQL's plan of `stmt`, prepared as the driver prepares it, under `mode` (the
+    plan_cache_mode: force_generic_plan or force_custom_plan); `seqscan`: whether the
+    planner may read a table whole."""
     compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
     names: list[str] = []
 
@@ -56,8 +63,8 @@ def generic_plan(conn, stmt) -> str:
         for v in (compiled.params[name] for name in names)
     )
     cursor = conn.connection.cursor()
-    cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-    cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
+    cursor.execute(f"SET LOCAL enable_seqscan = {'on' if seqscan else 'off'}")
     cursor.execute("PREPARE searched AS " + sql)
     cursor.execute(f"EXPLAIN EXECUTE searched({values})")
     plan = "\n".join(row[0] for row in cursor.fetchall())
