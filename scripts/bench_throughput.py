@@ -13,6 +13,13 @@ time: a worker near a whole core holds its requests back), how busy the whole ma
 was, and the ceiling those costs allow: the lifecycles per second with every core busy
 serving them, beside the CPU per request that 60/s would allow.
 
+Each client uploads its own materials and fee voucher once and names them in each of its
+lifecycles (a start locks the rows of the files it names until it commits: clients sharing
+one set waited on each other, as applicants never do). Before each measured window every
+database is settled by VACUUM ANALYZE, as autovacuum keeps a production one: this
+machine's PostgreSQL runs without autovacuum, and a database filled by the run was planned
+without statistics.
+
 `--repo DIR` runs the server and the seeding from another checkout of this repository
 (for example `git worktree add /tmp/before HEAD~3`). `--against DIR` serves a second
 checkout at the same time, each on its own private database: every client thread takes the
@@ -214,7 +221,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen | None = None
     heads: dict = field(default_factory=dict)
-    ids: dict = field(default_factory=dict)
+    uploads: list[dict] = field(default_factory=list)  # each client's own file ids, by name
     # what the measured run saw
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -279,13 +286,18 @@ def _start(args, bl, server: Server) -> None:
         )
         assert status == 200, (status, body)
         server.heads[role] = {"Authorization": f"Bearer {body['access_token']}"}
-    for name in (*bl.MATERIALS, "fee_voucher"):
-        raw, ctype = _multipart(f"{name}.png", bl.png_bytes())
-        status, body = setup.call(
-            "POST", "/api/v1/files", headers=server.heads["unit_admin"], raw=raw, ctype=ctype
-        )
-        assert status == 201, (status, body)
-        server.ids[name] = body["id"]
+    # each client its own uploads, as each applicant has: a start locks the rows of the
+    # files it names until it commits, so clients sharing them waited on each other
+    for _client in range(args.clients):
+        ids = {}
+        for name in (*bl.MATERIALS, "fee_voucher"):
+            raw, ctype = _multipart(f"{name}.png", bl.png_bytes())
+            status, body = setup.call(
+                "POST", "/api/v1/files", headers=server.heads["unit_admin"], raw=raw, ctype=ctype
+            )
+            assert status == 201, (status, body)
+            ids[name] = body["id"]
+        server.uploads.append(ids)
 
 
 def _stop(server: Server) -> None:
@@ -305,8 +317,8 @@ def run(args, bl, servers: list[Server]) -> list[list[dict]]:
     lock = threading.Lock()
     stop_at = [0.0]
 
-    def lifecycle(server: Server, client: Client, mine: list[float]) -> bool:
-        heads, ids = server.heads, server.ids
+    def lifecycle(server: Server, client: Client, mine: list[float], ids: dict) -> bool:
+        heads = server.heads
         with lock:
             data = bl.application(ids)
         t0 = time.perf_counter()
@@ -344,7 +356,7 @@ def run(args, bl, servers: list[Server]) -> list[list[dict]]:
             i = turn % len(servers)
             turn += 1
             try:
-                if lifecycle(servers[i], clients[i], mine[i]):
+                if lifecycle(servers[i], clients[i], mine[i], servers[i].uploads[first]):
                     counts[i] += 1
             except Exception as exc:  # noqa: BLE001 - every failure is counted
                 servers[i].errors.append(repr(exc))
@@ -364,7 +376,24 @@ def run(args, bl, servers: list[Server]) -> list[list[dict]]:
         return time.perf_counter() - started
 
     drive(min(3.0, args.seconds / 4))  # warm up every worker process and thread first
-    return [measure(servers, drive, args.seconds) for _ in range(args.rounds)]
+    rounds = []
+    for _ in range(args.rounds):
+        for server in servers:
+            _settle(server.url)
+        rounds.append(measure(servers, drive, args.seconds))
+    return rounds
+
+
+def _settle(url: str) -> None:
+    """VACUUM ANALYZE the database, as autovacuum keeps a production one: this machine's
+    PostgreSQL runs without autovacuum, so a database filled by the run would otherwise be
+    planned without statistics and read its dead rows."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
 
 
 def measure(servers: list[Server], drive, seconds: float) -> list[dict]:
