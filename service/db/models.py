@@ -276,6 +276,8 @@ def characters_index(name: str, column: str) -> sa.Index:
 # the forms with a name and no person lines (no ID number): the one name a search cannot
 # find among the persons (migration 0020)
 UNLISTED_NAME = "subject_id_number IS NULL AND subject_name IS NOT NULL"
+# the rows a member's own forms are found by (most forms and persons name no member)
+MEMBER_SET = "member_id IS NOT NULL"
 
 
 class Draft(Base):
@@ -316,6 +318,14 @@ class ProcessInstance(Base):
         sa.Index("ix_process_instances_status_id", "status", "id"),
         sa.Index("ix_process_instances_key_id", "process_key", "id"),
         sa.Index("ix_process_instances_submitted_at", "submitted_at", "id"),
+        # a member's own forms (scope.instances_in_scope): those whose member it is
+        sa.Index(
+            "ix_process_instances_member_id",
+            "member_id",
+            "id",
+            postgresql_where=sa.text(MEMBER_SET),
+            sqlite_where=sa.text(MEMBER_SET),
+        ),
         # the name search, part of a name, where no listed person holds the form's name:
         # trigrams (pg_trgm) on PostgreSQL alone (the persons' names have their own)
         trigram_index("ix_process_instances_unlisted_name_trgm", "subject_name", UNLISTED_NAME),
@@ -363,6 +373,14 @@ class InstancePerson(Base):
         ),
         trigram_index("ix_instance_persons_name_trgm", "name"),
         characters_index("ix_instance_persons_name_chars", "name"),
+        # a member's own forms (scope.instances_in_scope): those listing it among their persons
+        sa.Index(
+            "ix_instance_persons_member_id",
+            "member_id",
+            "instance_id",
+            postgresql_where=sa.text(MEMBER_SET),
+            sqlite_where=sa.text(MEMBER_SET),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, false, select, union
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, InstancePerson, Member, ProcessInstance, UserTask
@@ -231,12 +231,25 @@ def instances_in_scope(stmt: Select, actor: Actor) -> Select:
     if actor.role == "agency_reviewer":
         return stmt.where(ProcessInstance.agency_id == actor.agency_id)
     if actor.role == "member":
-        listed = exists().where(
-            InstancePerson.instance_id == ProcessInstance.id,
-            InstancePerson.member_id == actor.member_id,
-        )
-        return stmt.where(or_(ProcessInstance.member_id == actor.member_id, listed))
+        return stmt.where(ProcessInstance.id.in_(member_forms(actor.member_id)))
     return stmt.where(false())
+
+
+_SUBJECT_OF = ProcessInstance.__table__.alias("subject_of")
+
+
+def member_forms(member_id: int | None):
+    """The ids of the forms a member sees: those whose member it is and those listing it among
+    their persons, each found by its index (migration 0025), so that a member's list costs
+    what the member's few forms cost (an OR with an EXISTS walked every form newest first and
+    looked each one's persons up: 72 ms at 100,000 forms). An account without a member sees
+    none (compared with `=`, its None would have matched every form naming no member)."""
+    if member_id is None:
+        return select(ProcessInstance.id).where(false())
+    return union(
+        select(_SUBJECT_OF.c.id).where(_SUBJECT_OF.c.member_id == member_id),
+        select(InstancePerson.instance_id).where(InstancePerson.member_id == member_id),
+    )
 
 
 def task_scope(actor: Actor, tasks: Any = UserTask) -> list:
