@@ -19,7 +19,8 @@ sees every agency, it times each request at the two sizes in turns (small, large
 - the instance list, `GET /api/v1/instances` unfiltered, with each filter (business type,
   status, submitted dates), with the search (a name, part of a name, two characters, an ID
   number, a form number) and a deep page — by `page`, and by the `after` cursor where the
-  reply gives one.
+  reply gives one;
+- a member's own list (signed in as a member listed on five forms, one of them its own).
 
 Prints p50 and p95 per request at each size side by side, the growth ratio (p95 at the
 large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×.
@@ -47,6 +48,8 @@ from bench_workbench import DEFAULT_PG, PASSWORD, private_database, seed  # noqa
 TARGET_P95_MS = 20.0
 TARGET_GROWTH = 1.3
 OPEN_SHARE = 5  # one form in five waits for a review
+MEMBER = "huiyuan"  # a member listed on MEMBER_FORMS forms, signed in on its phone
+MEMBER_FORMS = 5
 DEEP_PAGE = 40  # with 20 per page: the 801st row onwards
 
 
@@ -115,6 +118,7 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ("instances search ID number", "xiehui", f"/api/v1/instances?q={id_number}"),
         ("instances search form no.", "xiehui", f"/api/v1/instances?q={business_key}"),
         ("instances deep page", "xiehui", f"/api/v1/instances?{deep}"),
+        ("instances (member)", MEMBER, "/api/v1/instances"),
     ]
 
 
@@ -149,13 +153,59 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
     )
     counts = seed(size.app, instances, instances // OPEN_SHARE)
     print(f"{instances:,} instances seeded in {counts.pop('seconds')} s: {counts}", flush=True)
+    add_member(url, instances)
     size.client = size.app.test_client()
-    size.headers = {who: token(size.client, who) for who in ("jigou1", "xiehui")}
+    size.headers = {who: token(size.client, who) for who in ("jigou1", "xiehui", MEMBER)}
+    listed = size.client.get("/api/v1/instances", headers=size.headers[MEMBER]).get_json()
+    assert listed["total"] == MEMBER_FORMS, listed
     for label, who, path in requests(instances):  # each search times what it says
         if "search" in label:
             total = size.client.get(path, headers=size.headers[who]).get_json()["total"]
             assert (total == 0) == label.endswith("not in the queue"), (label, total)
     return size
+
+
+def add_member(url: str, instances: int) -> None:
+    """A member with its account, listed among the persons of MEMBER_FORMS forms spread over
+    the ids (the first of them its own form too); the database analysed again."""
+    from service.services.membership.credentials import hash_password
+
+    forms = [instances // 2 + 7 + k * (instances // 10) for k in range(MEMBER_FORMS)]
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            member = conn.execute(
+                sa.text(
+                    "INSERT INTO members (name, id_type, id_number, unit_id, status, created_at) "
+                    "VALUES ('会员甲', '居民身份证', '440106198599999999', 1, '自由态', now()) "
+                    "RETURNING id"
+                )
+            ).scalar_one()
+            conn.execute(
+                sa.text(
+                    "UPDATE instance_persons ip SET member_id = :member FROM process_instances p "
+                    "WHERE ip.instance_id = p.id AND ip.id_number = p.subject_id_number "
+                    "AND p.id = ANY(:forms)"
+                ),
+                {"member": member, "forms": forms},
+            )
+            conn.execute(
+                sa.text("UPDATE process_instances SET member_id = :member WHERE id = :form"),
+                {"member": member, "form": forms[0]},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO accounts (username, name, password_hash, role, unit_id, "
+                    "member_id, is_main, active, created_at, must_change_password, "
+                    "auth_version) VALUES (:username, '会员甲', :hash, 'member', 1, :member, "
+                    "false, true, now(), false, 1)"
+                ),
+                {"username": MEMBER, "hash": hash_password(PASSWORD), "member": member},
+            )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
 
 
 def one(size: Size, who: str, path: str) -> float:
