@@ -35,15 +35,17 @@ def account_indexes(url: str) -> set[str]:
 def test_the_recipients_indexes_come_and_go(blank_url):
     upgrade(blank_url, "0023")
     before = account_indexes(blank_url)
-    upgrade(blank_url)
+    upgrade(blank_url, "0024")
     after = account_indexes(blank_url)
     assert after - before == NEW
-    declared = {i.name for i in Base.metadata.tables["accounts"].indexes}
-    assert after == declared
     command.downgrade(alembic_config(blank_url), "0023")
     assert account_indexes(blank_url) == before
-    upgrade(blank_url)
+    upgrade(blank_url, "0024")
     assert account_indexes(blank_url) == after
+    upgrade(blank_url)
+    assert account_indexes(blank_url) == {
+        i.name for i in Base.metadata.tables["accounts"].indexes
+    }  # as the models declare them
 
 
 @pytest.fixture
