@@ -423,6 +423,14 @@ class LearningTask(Base):
     __table_args__ = (
         sa.UniqueConstraint("instance_id", "id_number"),
         sa.Index("ix_learning_tasks_id_number_status", "id_number", "status"),
+        # a member's own learning, newest first (learning.learning_query)
+        sa.Index(
+            "ix_learning_tasks_member_id",
+            "member_id",
+            "id",
+            postgresql_where=sa.text(MEMBER_SET),
+            sqlite_where=sa.text(MEMBER_SET),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))

@@ -202,7 +202,8 @@ def records_in_scope(actor: Actor, unit_column, member_column=None) -> list | No
     if is_unit_admin(actor):
         return [unit_column == actor.unit_id]
     if is_member(actor) and member_column is not None:
-        return [member_column == actor.member_id]
+        # an account without a member sees none (`== None` would match those naming none)
+        return [member_column == actor.member_id if actor.member_id is not None else false()]
     if sees_everything(actor):
         return []
     return None
