@@ -20,7 +20,8 @@ sees every agency, it times each request at the two sizes in turns (small, large
   status, submitted dates), with the search (a name, part of a name, two characters, an ID
   number, a form number) and a deep page — by `page`, and by the `after` cursor where the
   reply gives one;
-- a member's own list (signed in as a member listed on five forms, one of them its own).
+- a member's own list (signed in as a member listed on five forms, one of them its own), and
+  its learning tasks among one per form.
 
 Prints p50 and p95 per request at each size side by side, the growth ratio (p95 at the
 large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×.
@@ -119,6 +120,7 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ("instances search form no.", "xiehui", f"/api/v1/instances?q={business_key}"),
         ("instances deep page", "xiehui", f"/api/v1/instances?{deep}"),
         ("instances (member)", MEMBER, "/api/v1/instances"),
+        ("learning tasks (member)", MEMBER, "/api/v1/learning-tasks"),
     ]
 
 
@@ -156,8 +158,9 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
     add_member(url, instances)
     size.client = size.app.test_client()
     size.headers = {who: token(size.client, who) for who in ("jigou1", "xiehui", MEMBER)}
-    listed = size.client.get("/api/v1/instances", headers=size.headers[MEMBER]).get_json()
-    assert listed["total"] == MEMBER_FORMS, listed
+    for path in ("/api/v1/instances", "/api/v1/learning-tasks"):
+        listed = size.client.get(path, headers=size.headers[MEMBER]).get_json()
+        assert listed["total"] == MEMBER_FORMS, (path, listed)
     for label, who, path in requests(instances):  # each search times what it says
         if "search" in label:
             total = size.client.get(path, headers=size.headers[who]).get_json()["total"]
@@ -167,7 +170,8 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
 
 def add_member(url: str, instances: int) -> None:
     """A member with its account, listed among the persons of MEMBER_FORMS forms spread over
-    the ids (the first of them its own form too); the database analysed again."""
+    the ids (the first of them its own form too); a learning task per form, the member's on
+    its forms; the database analysed again."""
     from service.services.membership.credentials import hash_password
 
     forms = [instances // 2 + 7 + k * (instances // 10) for k in range(MEMBER_FORMS)]
@@ -192,6 +196,18 @@ def add_member(url: str, instances: int) -> None:
             conn.execute(
                 sa.text("UPDATE process_instances SET member_id = :member WHERE id = :form"),
                 {"member": member, "form": forms[0]},
+            )
+            # a learning task for each form's subject (as an approved enrolment opens one per
+            # person), the member's for its forms
+            conn.execute(
+                sa.text(
+                    "INSERT INTO learning_tasks (instance_id, member_id, unit_id, id_number, "
+                    "name, process_key, required_hours, completed_hours, exam_attempts, status, "
+                    "opened_at, updated_at) SELECT id, CASE WHEN id = ANY(:forms) THEN :member "
+                    "END, unit_id, subject_id_number, subject_name, process_key, 24, 0, 0, "
+                    "'开课未学习', submitted_at, submitted_at FROM process_instances"
+                ),
+                {"member": member, "forms": forms},
             )
             conn.execute(
                 sa.text(
