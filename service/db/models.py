@@ -276,8 +276,20 @@ def characters_index(name: str, column: str) -> sa.Index:
 # the forms with a name and no person lines (no ID number): the one name a search cannot
 # find among the persons (migration 0020)
 UNLISTED_NAME = "subject_id_number IS NULL AND subject_name IS NOT NULL"
-# the rows a member's own forms are found by (most forms and persons name no member)
+# the rows a member's own records are found by (most forms, persons and tasks name no member)
 MEMBER_SET = "member_id IS NOT NULL"
+
+
+def member_index(name: str, *columns: str) -> sa.Index:
+    """An index of the rows that name a member, by member then `columns`: what a member
+    signed in lists (migrations 0025, 0026)."""
+    return sa.Index(
+        name,
+        "member_id",
+        *columns,
+        postgresql_where=sa.text(MEMBER_SET),
+        sqlite_where=sa.text(MEMBER_SET),
+    )
 
 
 class Draft(Base):
@@ -319,13 +331,7 @@ class ProcessInstance(Base):
         sa.Index("ix_process_instances_key_id", "process_key", "id"),
         sa.Index("ix_process_instances_submitted_at", "submitted_at", "id"),
         # a member's own forms (scope.instances_in_scope): those whose member it is
-        sa.Index(
-            "ix_process_instances_member_id",
-            "member_id",
-            "id",
-            postgresql_where=sa.text(MEMBER_SET),
-            sqlite_where=sa.text(MEMBER_SET),
-        ),
+        member_index("ix_process_instances_member_id", "id"),
         # the name search, part of a name, where no listed person holds the form's name:
         # trigrams (pg_trgm) on PostgreSQL alone (the persons' names have their own)
         trigram_index("ix_process_instances_unlisted_name_trgm", "subject_name", UNLISTED_NAME),
@@ -374,13 +380,7 @@ class InstancePerson(Base):
         trigram_index("ix_instance_persons_name_trgm", "name"),
         characters_index("ix_instance_persons_name_chars", "name"),
         # a member's own forms (scope.instances_in_scope): those listing it among their persons
-        sa.Index(
-            "ix_instance_persons_member_id",
-            "member_id",
-            "instance_id",
-            postgresql_where=sa.text(MEMBER_SET),
-            sqlite_where=sa.text(MEMBER_SET),
-        ),
+        member_index("ix_instance_persons_member_id", "instance_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))
@@ -424,13 +424,7 @@ class LearningTask(Base):
         sa.UniqueConstraint("instance_id", "id_number"),
         sa.Index("ix_learning_tasks_id_number_status", "id_number", "status"),
         # a member's own learning, newest first (learning.learning_query)
-        sa.Index(
-            "ix_learning_tasks_member_id",
-            "member_id",
-            "id",
-            postgresql_where=sa.text(MEMBER_SET),
-            sqlite_where=sa.text(MEMBER_SET),
-        ),
+        member_index("ix_learning_tasks_member_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("process_instances.id"))

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from test_list_indexes_migration import indexes
-from test_name_characters_migration import plan_of
+from test_name_characters_migration import plans_of, scalars_of
 
 from service.db.migrate import alembic_config, upgrade
 from service.db.models import Base, ProcessInstance
@@ -101,15 +101,10 @@ def _member(member_id) -> Actor:
 
 def test_a_member_sees_its_own_forms_and_those_listing_it(many_forms):
     url, member = many_forms
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            ids = instances_query(_member(member)).with_only_columns(ProcessInstance.id)
-            assert sorted(conn.scalars(ids)) == sorted([*MINE, SUBJECT])
-            nobody = instances_query(_member(None)).with_only_columns(ProcessInstance.id)
-            assert list(conn.scalars(nobody)) == []  # not every form naming no member
-    finally:
-        engine.dispose()
+    ids = instances_query(_member(member)).with_only_columns(ProcessInstance.id)
+    assert sorted(scalars_of(url, ids)) == sorted([*MINE, SUBJECT])
+    nobody = instances_query(_member(None)).with_only_columns(ProcessInstance.id)
+    assert scalars_of(url, nobody) == []  # not every form naming no member
 
 
 @pytest.mark.parametrize("mode", ("force_generic_plan", "force_custom_plan"))
@@ -122,17 +117,10 @@ def test_a_member_s_page_and_total_read_only_its_forms(many_forms, mode):
         "page": listed.order_by(ProcessInstance.id.desc()).limit(20),
         "total": sa.select(sa.func.count()).select_from(listed.limit(10001).subquery()),
     }
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            for label, stmt in statements.items():
-                plan = plan_of(conn, stmt, mode)
-                for table in ("process_instances", "instance_persons"):
-                    assert f"Seq Scan on {table}" not in plan, (label, plan)
-                for name in NEW.values():
-                    assert name in plan, (label, name, plan)
-                # the newest-first walk of every form, testing each: what the OR planned
-                assert "Index Scan Backward using pk_process_instances" not in plan, plan
-                conn.rollback()
-    finally:
-        engine.dispose()
+    for label, plan in plans_of(url, statements, mode).items():
+        for table in ("process_instances", "instance_persons"):
+            assert f"Seq Scan on {table}" not in plan, (label, plan)
+        for name in NEW.values():
+            assert name in plan, (label, name, plan)
+        # the newest-first walk of every form, testing each: what the OR planned
+        assert "Index Scan Backward using pk_process_instances" not in plan, plan

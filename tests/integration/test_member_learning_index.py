@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from test_name_characters_migration import plan_of
+from test_name_characters_migration import plans_of, scalars_of
 
 from service.db.migrate import alembic_config, upgrade
 from service.db.models import LearningTask
@@ -100,15 +100,10 @@ def _member(member_id) -> Actor:
 def test_a_member_lists_its_own_learning_and_no_other(many_tasks):
     url, member, mine = many_tasks
     assert len(mine) == len(range(7, TASKS + 1, EVERY))
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            ids = learning_query(_member(member)).with_only_columns(LearningTask.id)
-            assert sorted(conn.scalars(ids)) == mine
-            nobody = learning_query(_member(None)).with_only_columns(LearningTask.id)
-            assert list(conn.scalars(nobody)) == []  # not the tasks naming no member
-    finally:
-        engine.dispose()
+    ids = learning_query(_member(member)).with_only_columns(LearningTask.id)
+    assert sorted(scalars_of(url, ids)) == mine
+    nobody = learning_query(_member(None)).with_only_columns(LearningTask.id)
+    assert scalars_of(url, nobody) == []  # not the tasks naming no member
 
 
 @pytest.mark.parametrize("mode", ("force_generic_plan", "force_custom_plan"))
@@ -119,13 +114,6 @@ def test_a_member_s_learning_page_and_total_read_its_index(many_tasks, mode):
         "page": listed.order_by(LearningTask.id.desc()).limit(20),
         "total": sa.select(sa.func.count()).select_from(listed.subquery()),
     }
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            for label, stmt in statements.items():
-                plan = plan_of(conn, stmt, mode)
-                assert "Seq Scan on learning_tasks" not in plan, (label, plan)
-                assert NAME in plan, (label, plan)
-                conn.rollback()
-    finally:
-        engine.dispose()
+    for label, plan in plans_of(url, statements, mode).items():
+        assert "Seq Scan on learning_tasks" not in plan, (label, plan)
+        assert NAME in plan, (label, plan)

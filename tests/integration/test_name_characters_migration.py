@@ -45,6 +45,30 @@ def generic_plan(conn, stmt) -> str:
     return plan_of(conn, stmt, "force_generic_plan", seqscan=False)
 
 
+def plans_of(url: str, statements: dict, mode: str) -> dict[str, str]:
+    """`plan_of` each labelled statement on the database at `url`, sequential scans allowed."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            plans = {}
+            for label, stmt in statements.items():
+                plans[label] = plan_of(conn, stmt, mode)
+                conn.rollback()
+            return plans
+    finally:
+        engine.dispose()
+
+
+def scalars_of(url: str, stmt) -> list:
+    """The first column of each row `stmt` reads from the database at `url`."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(stmt))
+    finally:
+        engine.dispose()
+
+
 def plan_of(conn, stmt, mode: str, seqscan: bool = True) -> str:
     """PostgreSQL's plan of `stmt`, prepared as the driver prepares it, under `mode` (the
     plan_cache_mode: force_generic_plan or force_custom_plan); `seqscan`: whether the
