@@ -44,7 +44,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_workbench import DEFAULT_PG, PASSWORD, private_database, seed  # noqa: E402
+from bench_workbench import DEFAULT_PG, PASSWORD, private_database, seed, settle  # noqa: E402
 
 TARGET_P95_MS = 20.0
 TARGET_GROWTH = 1.3
@@ -218,10 +218,9 @@ def add_member(url: str, instances: int) -> None:
                 ),
                 {"username": MEMBER, "hash": hash_password(PASSWORD), "member": member},
             )
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM ANALYZE"))
     finally:
         engine.dispose()
+    settle(url)
 
 
 def one(size: Size, who: str, path: str) -> float:

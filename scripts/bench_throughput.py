@@ -66,6 +66,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_workbench import settle  # noqa: E402
 
 
 def _free_port() -> int:
@@ -379,21 +381,9 @@ def run(args, bl, servers: list[Server]) -> list[list[dict]]:
     rounds = []
     for _ in range(args.rounds):
         for server in servers:
-            _settle(server.url)
+            settle(server.url)  # as autovacuum keeps a production database
         rounds.append(measure(servers, drive, args.seconds))
     return rounds
-
-
-def _settle(url: str) -> None:
-    """VACUUM ANALYZE the database, as autovacuum keeps a production one: this machine's
-    PostgreSQL runs without autovacuum, so a database filled by the run would otherwise be
-    planned without statistics and read its dead rows."""
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("VACUUM ANALYZE"))
-    finally:
-        engine.dispose()
 
 
 def measure(servers: list[Server], drive, seconds: float) -> list[dict]:
