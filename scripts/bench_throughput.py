@@ -48,9 +48,7 @@ Target: >= 60 lifecycles/s on 2 cores with 0 errors.
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
-import json
 import os
 import socket
 import statistics
@@ -63,6 +61,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
@@ -77,29 +76,92 @@ def _free_port() -> int:
 
 
 class Client:
-    """One keep-alive connection to the server, JSON in and out."""
+    """One keep-alive HTTP/1.1 connection to the server, JSON in and out.
+
+    Written on a bare socket: the load generator shares the cores it measures, and
+    http.client (its reply's headers parsed by the email package) cost about 2.7 times the
+    CPU per request (266 against 99 µs on a canned 3 KB reply, 5 December 2026). Each
+    request goes out in one send; a reply is read by its Content-Length (chunked, or to the
+    end of a closed connection, where it has none)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock, self.buffer = sock, b""
+        return sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
 
     def call(self, method: str, path: str, body=None, headers=None, raw=None, ctype=None):
-        heads = dict(headers or {})
-        data = raw
+        data = raw or b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         if body is not None:
-            data = json.dumps(body).encode()
-            heads["Content-Type"] = "application/json"
-        elif ctype:
-            heads["Content-Type"] = ctype
+            data = orjson.dumps(body)
+            ctype = "application/json"
+        if ctype:
+            lines.append(f"Content-Type: {ctype}")
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(data)}")
         try:
-            self.conn.request(method, path, body=data, headers=heads)
-            reply = self.conn.getresponse()
-            payload = reply.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            sock = self.sock or self._connect()
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
+            status, payload = self._reply(sock)
+        except (OSError, ValueError):
+            self.close()
             raise
-        return reply.status, (json.loads(payload) if payload else None)
+        return status, (orjson.loads(payload) if payload else None)
+
+    def _more(self, sock: socket.socket) -> bytes:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def _reply(self, sock: socket.socket) -> tuple[int, bytes]:
+        buffer = self.buffer
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            buffer += self._more(sock)
+        head = buffer[:end].decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        rest = buffer[end + 4 :]
+        if "content-length" in fields:
+            length = int(fields["content-length"])
+            while len(rest) < length:
+                rest += self._more(sock)
+            payload, self.buffer = rest[:length], rest[length:]
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            payload = b""
+            while True:
+                while (eol := rest.find(b"\r\n")) < 0:
+                    rest += self._more(sock)
+                size = int(rest[:eol].split(b";")[0], 16)
+                while len(rest) < eol + 2 + size + 2:
+                    rest += self._more(sock)
+                payload += rest[eol + 2 : eol + 2 + size]
+                rest = rest[eol + 2 + size + 2 :]
+                if size == 0:
+                    break
+            self.buffer = rest
+        else:  # no length: the reply ends with the connection
+            while chunk := sock.recv(65536):
+                rest += chunk
+            payload = rest
+            fields["connection"] = "close"
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, payload
 
 
 def _multipart(name: str, content: bytes) -> tuple[bytes, str]:
