@@ -35,6 +35,10 @@ default, the host of MEMBERFLOW_BENCH_PG_URL (127.0.0.1, over TCP). `--against` 
 checkout with `--db-host 127.0.0.1 --db-host /var/run/postgresql` measures the socket
 against TCP side by side.
 
+`--python PATH`, given once per server (A, then B), names the interpreter that server runs on
+(a virtualenv's python with the project installed; by default this script's own). `--against`
+the same checkout with two of them measures two interpreters side by side.
+
 `--rounds N` measures N windows of `--seconds` one after the other on the same servers (warmed
 up once) and prints a line per round, then the median of each figure over the rounds (the
 lifecycles, requests and errors summed): the rate on a shared machine drifts from one
@@ -42,6 +46,7 @@ window to the next by more than most changes measured here.
 
 Run:  python scripts/bench_throughput.py [--seconds 20] [--clients 8] [--workers 2]
           [--threads 8] [--rounds 1] [--repo DIR] [--against DIR] [--db-host HOST ...]
+          [--python PATH ...]
 Target: >= 60 lifecycles/s on 2 cores with 0 errors.
 """
 
@@ -282,6 +287,7 @@ class Server:
     repo: Path
     url: str
     work: Path
+    python: str = sys.executable  # the interpreter the server runs on
     port: int = 0
     proc: subprocess.Popen | None = None
     heads: dict = field(default_factory=dict)
@@ -324,7 +330,7 @@ def _start(args, bl, server: Server) -> None:
     }
     server.proc = subprocess.Popen(
         [
-            sys.executable,
+            server.python,
             "-c",
             "from service.cli import main; main()",
             "serve",
@@ -627,6 +633,17 @@ def _compare(repos: list[Path], results: list[dict]) -> None:
             print(f"  error ({name}):", line[:300])
 
 
+def _interpreter(path: str) -> str:
+    """An interpreter as its path and version (the servers' interpreters may differ)."""
+    version = subprocess.run(
+        [path, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return f"{path} ({version})"
+
+
 def _through(url: str, host: str | None) -> str:
     """`url` reaching its server at `host`: an address, or a socket's folder (libpq's
     `host` parameter, which takes both); unchanged when `host` is None."""
@@ -675,12 +692,21 @@ def main(argv: list[str] | None = None) -> int:
         help="how each server in turn (A, then B) reaches PostgreSQL: an address, or the "
         "folder of its Unix socket; default: MEMBERFLOW_BENCH_PG_URL's host",
     )
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the interpreter each server in turn (A, then B) runs on, with the project "
+        "installed (a virtualenv's python); default: this script's",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     repos = [args.repo.resolve()] + ([args.against.resolve()] if args.against else [])
-    if len(args.db_host) > len(repos):
-        parser.error(f"--db-host given {len(args.db_host)} times for {len(repos)} server(s)")
+    for option, given in (("--db-host", args.db_host), ("--python", args.python)):
+        if len(given) > len(repos):
+            parser.error(f"{option} given {len(given)} times for {len(repos)} server(s)")
     # the clients' payloads and seeding helpers: this checkout's (the API is the same)
     sys.path[:0] = [str(HERE.parent), str(HERE)]
     import bench_lifecycle as bl
@@ -697,9 +723,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             urls = [_through(url, host) for url, host in itertools.zip_longest(urls, args.db_host)]
             print("database: " + ", ".join(_reached(url) for url in urls), flush=True)
+            pythons = [
+                path or sys.executable for path, _ in itertools.zip_longest(args.python, repos)
+            ]
+            print("python: " + ", ".join(_interpreter(path) for path in pythons), flush=True)
             servers = [
-                Server(repo, url, Path(tmp) / f"s{n}")
-                for n, (repo, url) in enumerate(zip(repos, urls, strict=True))
+                Server(repo, url, Path(tmp) / f"s{n}", python)
+                for n, (repo, url, python) in enumerate(zip(repos, urls, pythons, strict=True))
             ]
             try:
                 for server in servers:
