@@ -29,7 +29,9 @@ def ctx() -> Context:
 
 def uow() -> UnitOfWork:
     """A unit of work on this request's session."""
-    return UnitOfWork(db.session)
+    # the request's Session itself, not the scoped proxy: each use of the proxy looks the
+    # app context's session up again (about twenty times in a task's completion)
+    return UnitOfWork(db.session())
 
 
 def page_actor() -> Actor | None:
