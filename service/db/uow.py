@@ -81,7 +81,7 @@ class UnitOfWork:
                     cursors.append(cursor)
                 driver.cursor().execute("COMMIT")
             chosen = cursors[returning]
-            rows = chosen.fetchall() if chosen.description is not None else []
+            rows = chosen.fetchall() if _has_rows(chosen) else []
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)
@@ -89,6 +89,22 @@ class UnitOfWork:
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows
+
+
+# the statuses of a result that holds rows (with its columns, any result does)
+_ROW_STATUSES = frozenset(
+    getattr(pq.ExecStatus, name)
+    for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
+    if hasattr(pq.ExecStatus, name)
+)
+
+
+def _has_rows(cursor) -> bool:
+    """What `cursor.description is not None` tells, whether the cursor's result holds rows,
+    read from its result's status: psycopg builds `description` anew at each reading, a
+    Column object per column (about 200 per join lifecycle)."""
+    result = cursor.pgresult
+    return bool(result) and (result.nfields > 0 or result.status in _ROW_STATUSES)
 
 
 def begin_read_only(session: Session) -> None:
@@ -198,7 +214,7 @@ class Reads:
             with together(driver):
                 cursors = [driver.cursor().execute(sql, params) for sql, params in sent]
             for cursor, (_statement, _params, answer) in zip(cursors, queued, strict=True):
-                answer.rows = cursor.fetchall() if cursor.description is not None else []
+                answer.rows = cursor.fetchall() if _has_rows(cursor) else []
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)

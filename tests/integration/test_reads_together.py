@@ -29,6 +29,7 @@ _LOCK = (
     .values(k=_PROBE.c.k)
     .returning(_PROBE.c.k)
 )
+_TOUCH = sa.update(_PROBE).where(_PROBE.c.k == sa.bindparam("touch_k")).values(v=_PROBE.c.v)
 
 
 def _with_probe(url, tmp_path):
@@ -67,6 +68,7 @@ def test_each_statement_gets_its_own_rows_in_order(app):
         count = reads.add(_COUNT, {"v": "a"})
         none = reads.add(_BY_KEYS, {"keys": [9]})
         locked = reads.add(_LOCK, {"lock_k": 2})
+        touched = reads.add(_TOUCH, {"touch_k": 3})  # a write returning nothing
         assert two.rows == [] and count.rows == []  # nothing before `run`
         reads.run()
         assert two.rows == [(1, "a"), (3, "a")]
@@ -74,6 +76,7 @@ def test_each_statement_gets_its_own_rows_in_order(app):
         assert count.rows == [(2,)]
         assert none.rows == []
         assert locked.rows == [(2,)]
+        assert touched.rows == []
         reads.run()  # nothing queued: nothing sent, the answers stay
         assert count.rows == [(2,)]
         db.session.rollback()
