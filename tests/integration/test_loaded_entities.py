@@ -10,8 +10,8 @@ from conftest import applicant_data, open_task, start_form, statements, token_he
 from sqlalchemy import inspect, select, text
 
 from service.db import db
-from service.db.models import Account, ProcessInstance
-from service.db.uow import Reads, UnitOfWork, loaded
+from service.db.models import Account, ProcessInstance, UserTask
+from service.db.uow import Reads, UnitOfWork, loaded, transient
 from service.services.membership import accounts
 from service.services.workflow import tasks
 from service.services.workflow.context import Context
@@ -130,5 +130,56 @@ def test_the_claim_hands_the_move_the_instance_the_database_holds(app, world, st
             text("SELECT state FROM user_tasks WHERE id = :i"), {"i": task["id"]}
         ).scalar_one()
         assert state == "completed"  # claimed and completed, not yet committed
+        db.session.rollback()
+        db.session.remove()
+
+
+def _task_values(instance: ProcessInstance) -> dict:
+    """A queue row's columns as `moving._sync_tasks` gives them for a new task."""
+    now = instance.updated_at
+    return {
+        "instance_id": instance.id,
+        "engine_task_id": "e" * 32,
+        "process_key": instance.process_key,
+        "task_name": "unit_pre_review",
+        "title": "单位预审",
+        "lane": "单位",
+        "role": "unit_admin",
+        "unit_id": instance.unit_id,
+        "agency_id": instance.agency_id,
+        "member_id": None,
+        "submitted_at": instance.submitted_at,
+        "status_label": "单位预审中",
+        "state": "open",
+        "claimed_by": None,
+        "claimed_at": None,
+        "created_at": now,
+    }
+
+
+def test_a_transient_entity_is_the_one_its_constructor_makes(app, started):
+    """`uow.transient` makes what `cls(**values)` makes, without its attribute events: the
+    same attributes, transient; an unknown name refused alike; and the ORM saves it as it
+    saves a constructed one."""
+    with app.app_context():
+        values = _task_values(db.session.get(ProcessInstance, started))
+        made, built = transient(UserTask, values), UserTask(**values)
+        assert type(made) is UserTask
+        assert {k: getattr(made, k) for k in values} == values
+        assert {k: getattr(built, k) for k in values} == values
+        assert inspect(made).transient and made.id is None
+        with pytest.raises(TypeError, match="no_such_column"):
+            transient(UserTask, {**values, "no_such_column": 1})
+        with pytest.raises(TypeError, match="no_such_column"):
+            UserTask(**values, no_such_column=1)
+        made.id = None  # assigned later, as `Pending.assign_ids` does
+        db.session.add(made)
+        db.session.flush()
+        assert made.id is not None and inspect(made).persistent
+        stored = db.session.execute(
+            text("SELECT task_name, title, state, unit_id FROM user_tasks WHERE id = :i"),
+            {"i": made.id},
+        ).one()
+        assert tuple(stored) == ("unit_pre_review", "单位预审", "open", values["unit_id"])
         db.session.rollback()
         db.session.remove()

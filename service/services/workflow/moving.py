@@ -35,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import ProcessInstance, UserTask, WaitingEvent
-from service.db.uow import Later, UnitOfWork, write
+from service.db.uow import Later, UnitOfWork, transient, write
 from service.engine import Definition, Instance
 from service.services.workflow import audit, bills, learning_waits
 from service.services.workflow.context import Context
@@ -440,7 +440,9 @@ def _stale(exc: DBAPIError) -> Exception:
 
 
 def _task_objects(new: list[dict], ids: dict[str, int]) -> list[UserTask]:
-    return [UserTask(id=ids.get(values["engine_task_id"]), **values) for values in new]
+    return [
+        transient(UserTask, {"id": ids.get(values["engine_task_id"]), **values}) for values in new
+    ]
 
 
 _ROW_COLUMNS = frozenset(c.name for c in _ROW.c) - {"id", "version"}
