@@ -723,8 +723,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             urls = [_through(url, host) for url, host in itertools.zip_longest(urls, args.db_host)]
             print("database: " + ", ".join(_reached(url) for url in urls), flush=True)
-            pythons = [
-                path or sys.executable for path, _ in itertools.zip_longest(args.python, repos)
+            pythons = [  # absolute: each server starts in its own checkout
+                os.path.abspath(path) if path else sys.executable
+                for path, _ in itertools.zip_longest(args.python, repos)
             ]
             print("python: " + ", ".join(_interpreter(path) for path in pythons), flush=True)
             servers = [
