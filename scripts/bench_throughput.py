@@ -162,8 +162,8 @@ class Client:
         else:  # no length: the reply ends with the connection
             while chunk := sock.recv(65536):
                 rest += chunk
-            payload = rest
-            fields["connection"] = "close"
+            self.close()
+            return status, rest
         if fields.get("connection", "").lower() == "close":
             self.close()
         return status, payload

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.api.planned import Schema
 from service.db import db
-from service.db.uow import UnitOfWork
+from service.db.uow import UnitOfWork, request_uow
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, ServiceError, Unauthorized
 from service.engine import EngineError
@@ -30,9 +30,7 @@ def ctx() -> Context:
 
 def uow() -> UnitOfWork:
     """A unit of work on this request's session."""
-    # the request's Session itself, not the scoped proxy: each use of the proxy looks the
-    # app context's session up again (about twenty times in a task's completion)
-    return UnitOfWork(db.session())
+    return request_uow()
 
 
 def actor() -> Actor:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.sql.expression import Executable
 
+from service.db import db
 from service.db.begin import generic_plans, together
 
 
@@ -89,6 +90,13 @@ class UnitOfWork:
             raise DBAPIError.instance(sql, params, exc, error) from exc
         session.commit()  # the server has committed: the session's own COMMIT sends nothing
         return rows
+
+
+def request_uow() -> UnitOfWork:
+    """A unit of work on the app context's session (a request's): the Session itself, not
+    flask-sqlalchemy's scoped proxy, each use of which looks the app context's session up
+    again (about twenty times in a task's completion)."""
+    return UnitOfWork(db.session())
 
 
 # the statuses of a result that holds rows (with its columns, any result does)

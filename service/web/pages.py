@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 
-from service.db import db
-from service.db.uow import UnitOfWork
+from service.db.uow import UnitOfWork, request_uow
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge, Unauthorized
 from service.services.membership import accounts
@@ -29,9 +28,7 @@ def ctx() -> Context:
 
 def uow() -> UnitOfWork:
     """A unit of work on this request's session."""
-    # the request's Session itself, not the scoped proxy: each use of the proxy looks the
-    # app context's session up again (about twenty times in a task's completion)
-    return UnitOfWork(db.session())
+    return request_uow()
 
 
 def page_actor() -> Actor | None:
