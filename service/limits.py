@@ -84,7 +84,8 @@ class AppLimiter(Limiter):
         app.config["RATELIMIT_STORAGE_URI"] = "memberflow://"
         super().init_app(app)
         hooks = app.before_request_funcs.setdefault(None, [])
-        hooks[hooks.index(self._check_request_limit)] = self._check_app_wide_limits
+        if self._check_request_limit in hooks:  # not when initialised on this app before
+            hooks[hooks.index(self._check_request_limit)] = self._check_app_wide_limits
 
     def _check_app_wide_limits(self) -> None:
         """flask-limiter's check before every request, run only when a limit needs it.
