@@ -428,6 +428,30 @@ def upload(client, headers, content: bytes | None = None, name: str = "photo.png
     return reply.get_json()["id"]
 
 
+def new_join_code(app) -> str:
+    """A full join code of the unit seeded here (`seed_world`), made by its administrator."""
+    world = seed_world(app)
+    client = app.test_client()
+    headers = token_headers(client, world.logins["unit"])
+    return client.post(
+        f"/api/v1/units/{world.unit_id}/join-codes", headers=headers, json={"variant": "full"}
+    ).get_json()["code"]
+
+
+def join_code_uploads(app, address: str, count: int) -> list[int]:
+    """The statuses of `count` uploads through a new join code of the unit seeded here, from
+    one client address."""
+    code, client = new_join_code(app), app.test_client()
+    return [
+        client.post(
+            f"/api/v1/join-codes/{code}/files",
+            environ_base={"REMOTE_ADDR": address},
+            data={"file": (io.BytesIO(png_bytes()), "a.png")},
+        ).status_code
+        for _ in range(count)
+    ]
+
+
 def applicant_data(client, headers, id_number: str | None = None, **overrides) -> dict:
     """A complete (full variant) join application with uploaded materials."""
     files = {

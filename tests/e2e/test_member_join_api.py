@@ -582,24 +582,10 @@ def test_join_codes_expire_and_cannot_be_forged(client, login, world, app):
 
 
 def test_public_join_endpoints_are_rate_limited(db_url, tmp_path):
-    from conftest import make_app, seed_world
+    from conftest import join_code_uploads, make_app
 
     app = make_app(db_url, tmp_path, join_upload_rate="3 per minute")
-    world = seed_world(app)
-    client = app.test_client()
-    headers = token_headers(client, world.logins["unit"])
-    code = client.post(
-        f"/api/v1/units/{world.unit_id}/join-codes", headers=headers, json={"variant": "full"}
-    ).get_json()["code"]
-    env = {"REMOTE_ADDR": "127.0.0.77"}
-    codes = [
-        client.post(
-            f"/api/v1/join-codes/{code}/files",
-            environ_base=env,
-            data={"file": (io.BytesIO(png_bytes()), "a.png")},
-        ).status_code
-        for _ in range(4)
-    ]
+    codes = join_code_uploads(app, "127.0.0.77", 4)
     assert codes == [201, 201, 201, 429]
 
 

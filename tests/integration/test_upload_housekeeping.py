@@ -7,7 +7,14 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
-from conftest import applicant_data, in_db, make_app, png_bytes, race, seed_world, token_headers
+from conftest import (
+    applicant_data,
+    in_db,
+    make_app,
+    new_join_code,
+    png_bytes,
+    race,
+)
 from sqlalchemy import select
 
 from service.db import db
@@ -99,12 +106,7 @@ def test_simultaneous_uploads_through_one_join_code_never_pass_its_quota(pg_url,
     images = [png_bytes(f"#{i:02x}{i:02x}40") for i in range(12)]
     size = len(images[0])
     app = make_app(pg_url, tmp_path, join_quota_files=100, join_quota_bytes=size * 4 + size // 2)
-    world = seed_world(app)
-    client = app.test_client()
-    unit = token_headers(client, world.logins["unit"])
-    code = client.post(
-        f"/api/v1/units/{world.unit_id}/join-codes", headers=unit, json={"variant": "full"}
-    ).get_json()["code"]
+    code = new_join_code(app)
 
     def send(i: int) -> int:
         reply = app.test_client().post(
