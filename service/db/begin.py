@@ -29,6 +29,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import pq
 
+from service.db.pipeline import Prepared
+
 _IDLE = pq.TransactionStatus.IDLE
 _PIPELINE_OFF = pq.PipelineStatus.OFF
 
@@ -51,17 +53,29 @@ def together(conn: psycopg.Connection) -> Iterator[None]:
     one round trip, their answers read when the block ends. When the connection is between
     transactions, our BEGIN goes first (psycopg's own would wait for its answer alone:
     a round trip of its own); on a connection not made here, psycopg's."""
-    if _begins_here(conn):
-        conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes first
-        conn.begun_here = True
-        with conn.pipeline():
-            conn.execute(b"BEGIN READ ONLY" if conn.read_only else b"BEGIN")
-            if conn.generic_plans:
-                conn.execute(_GENERIC_PLANS)
-            yield
-        return
+    opening = begun(conn) if _begins_here(conn) else []
     with conn.pipeline():
+        for command in opening:
+            conn.execute(command)
         yield
+
+
+def begun(conn: psycopg.Connection) -> list[bytes]:
+    """The commands that begin the transaction before what the connection sends next, to
+    be sent with it: on one of ours between transactions, our BEGIN (and the SET of
+    `generic_plans`), the connection switched to autocommit so that psycopg sends none of
+    its own. On another connection between transactions, not in autocommit mode, a BEGIN
+    too (what psycopg would send before the statement, were it sent through psycopg). None
+    inside a transaction or in autocommit mode."""
+    opening = [b"BEGIN READ ONLY" if conn.read_only else b"BEGIN"]
+    if not _begins_here(conn):
+        plain = not conn.autocommit and conn.info.transaction_status == _IDLE
+        return opening if plain else []
+    conn.autocommit = True  # psycopg sends no BEGIN of its own: ours goes first
+    conn.begun_here = True
+    if conn.generic_plans:
+        opening.append(_GENERIC_PLANS)
+    return opening
 
 
 def _begins_here(conn: psycopg.Connection) -> bool:
@@ -82,6 +96,19 @@ class Connection(psycopg.Connection):
     begun_here = False  # a transaction this connection's Cursor began (autocommit is on)
     # the next transaction begun here plans each prepared statement once (`generic_plans`)
     generic_plans = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # the statements `pipeline.run` prepared on this connection
+        self.prepared_here = Prepared()
+
+    def _deallocate(self, name: bytes | None):
+        """psycopg's DEALLOCATE (after a ROLLBACK, or a DROP or ALTER it ran: a generator
+        of psycopg's internals, as `Connection.commit` runs); DEALLOCATE ALL drops the
+        server's every prepared statement, `pipeline.run`'s too, which it forgets."""
+        if name is None:
+            self.prepared_here.forget()
+        return super()._deallocate(name)
 
     def commit(self) -> None:
         super().commit()

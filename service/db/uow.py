@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.sql.expression import Executable
 
-from service.db import db
-from service.db.begin import generic_plans, together
+from service.db import db, pipeline
+from service.db.begin import begun, generic_plans
 
 
 class UnitOfWork:
@@ -71,18 +71,7 @@ class UnitOfWork:
         driver = connection.connection.driver_connection
         error = connection.dialect.loaded_dbapi.Error
         try:
-            with driver.pipeline():
-                cursors = []
-                for sql, params in statements:
-                    cursor = driver.cursor()
-                    if isinstance(params, list):
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
-                    cursors.append(cursor)
-                driver.cursor().execute("COMMIT")
-            chosen = cursors[returning]
-            rows = chosen.fetchall() if _has_rows(chosen) else []
+            rows = pipeline.run(driver, statements, begun(driver), commit=True)[returning]
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)
@@ -97,22 +86,6 @@ def request_uow() -> UnitOfWork:
     flask-sqlalchemy's scoped proxy, each use of which looks the app context's session up
     again (about twenty times in a task's completion)."""
     return UnitOfWork(db.session())
-
-
-# the statuses of a result that holds rows (with its columns, any result does)
-_ROW_STATUSES = frozenset(
-    getattr(pq.ExecStatus, name)
-    for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
-    if hasattr(pq.ExecStatus, name)
-)
-
-
-def _has_rows(cursor) -> bool:
-    """What `cursor.description is not None` tells, whether the cursor's result holds rows,
-    read from its result's status: psycopg builds `description` anew at each reading, a
-    Column object per column (about 200 per join lifecycle)."""
-    result = cursor.pgresult
-    return bool(result) and (result.nfields > 0 or result.status in _ROW_STATUSES)
 
 
 def begin_read_only(session: Session) -> None:
@@ -219,10 +192,9 @@ class Reads:
         driver = connection.connection.driver_connection
         error = dialect.loaded_dbapi.Error
         try:
-            with together(driver):
-                cursors = [driver.cursor().execute(sql, params) for sql, params in sent]
-            for cursor, (_statement, _params, answer) in zip(cursors, queued, strict=True):
-                answer.rows = cursor.fetchall() if _has_rows(cursor) else []
+            found = pipeline.run(driver, sent, begun(driver))
+            for rows, (_statement, _params, answer) in zip(found, queued, strict=True):
+                answer.rows = rows
         except error as exc:
             if driver.broken:  # the connection died: the pool must not hand it out again
                 connection.invalidate(exc)
