@@ -121,10 +121,11 @@ def run(
             else:
                 runs.append((query, None, (), None, number if index == len(many) - 1 else -1))
     names = prepared.names
-    # per result awaited: the statement whose rows it holds (-1: none), or the key of a
-    # statement prepared here (a tuple), to forget should its Parse not be done
+    # per result awaited: the statement whose rows it holds (-1: none), the key of a
+    # statement prepared here (a tuple), to forget should its Parse not be done, or a
+    # statement closed here, to remember should its DEALLOCATE not be done
     expected: list[int | tuple] = [-1] * len(begin)
-    closing: list[bytes] = []
+    closing: list[_Closing] = []
     pgconn.enter_pipeline_mode()
     try:
         for command in begin:
@@ -142,7 +143,7 @@ def run(
                 pgconn.send_prepare(name, query, param_types=types)
                 expected.append(key)
                 if len(names) > MAX_PREPARED:
-                    closing.append(names.popitem(last=False)[1])
+                    closing.append(_Closing(*names.popitem(last=False)))
             else:
                 names.move_to_end(key)
             pgconn.send_query_prepared(name, dumped, param_formats=formats)
@@ -150,9 +151,9 @@ def run(
         if commit:
             pgconn.send_query_params(b"COMMIT", None)
             expected.append(-1)
-        for name in closing:
-            pgconn.send_query_params(b"DEALLOCATE " + name, None)
-            expected.append(-1)
+        for closed in closing:
+            pgconn.send_query_params(b"DEALLOCATE " + closed.name, None)
+            expected.append(closed)
         pgconn.pipeline_sync()
         _flush(pgconn)
         rows: list[list[tuple]] = [[] for _ in statements]
@@ -167,6 +168,15 @@ def run(
                 # server's): nobody knows what the server still owes, so the connection
                 # ends here (broken, the pool drops it) and the failure goes on as it was
                 pgconn.finish()
+
+
+class _Closing:
+    """A prepared statement closed in this pipeline (beyond `MAX_PREPARED`)."""
+
+    __slots__ = ("key", "name")
+
+    def __init__(self, key: tuple[bytes, tuple[int, ...]], name: bytes):
+        self.key, self.name = key, name
 
 
 def _flush(pgconn: pq.abc.PGconn) -> None:
@@ -201,6 +211,9 @@ def _answers(conn, pgconn, tx, expected: list, rows: list[list[tuple]], names) -
         if status not in _OK:
             if isinstance(awaited, tuple):
                 names.pop(awaited, None)
+            elif isinstance(awaited, _Closing):  # still on the server: closed at a later turn
+                names[awaited.key] = awaited.name
+                names.move_to_end(awaited.key, last=False)
             if status == _FATAL:
                 failure = failure or errors.error_from_result(result, encoding=conn.info.encoding)
             elif status != _ABORTED:

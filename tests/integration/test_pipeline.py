@@ -208,6 +208,26 @@ def test_beyond_the_limit_the_least_recently_used_statement_is_closed(conn, monk
     conn.rollback()
 
 
+def test_a_close_the_failure_skipped_is_remembered(conn, monkeypatch):
+    """A pipeline that fails skips the DEALLOCATE of what it evicted: those statements stay
+    on the server, so the connection still counts them (and closes them at a later turn);
+    what it knows is what the server holds."""
+    monkeypatch.setattr(pipeline, "MAX_PREPARED", 2)
+    for k in range(2):
+        pipeline.run(conn, [(_SELECT + f" AND {k} = {k}", {"k": k})], begin.begun(conn))
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        pipeline.run(
+            conn,
+            [("SELECT 1 / %(zero)s", {"zero": 0}), (_SELECT + " AND 2 = 2", {"k": 2})],
+            begin.begun(conn),
+        )
+    conn.rollback()
+    known = sorted(name.decode() for name in conn.prepared_here.names.values())
+    assert known == _ours(conn)
+    assert {"_mf_1", "_mf_2"} <= set(known)  # the two evicted, not closed
+    conn.rollback()
+
+
 def test_on_a_connection_not_ours_statements_go_unprepared_in_a_transaction(conninfo):
     """psycopg's own connection: nothing tells when its statements would be dropped, so
     none is prepared; a BEGIN goes first as psycopg's would."""
