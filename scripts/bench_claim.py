@@ -58,7 +58,7 @@ def by_driver(session, statement, params):
     """The way now (`tasks._take`): the driver's row, the entity made by `uow.loaded`."""
     reads = Reads(session)
     answer = reads.add(statement, params)
-    reads.run(direct=True)
+    reads.run()
     (row,) = answer.rows
     width = len(KEYS)
     return loaded(session, ProcessInstance, dict(zip(KEYS, row[:width], strict=True))), row[width:]

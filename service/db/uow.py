@@ -167,19 +167,17 @@ class Reads:
         self._queued.append((statement, params, answer))
         return answer
 
-    def run(self, direct: bool = False) -> None:
-        """Send the statements queued (none: nothing is sent) and fill their answers.
-
-        A single statement goes through the session, unless `direct`: then it goes to the
-        driver as several do (on PostgreSQL), without SQLAlchemy's execution around it
-        (its result object, its rows' conversions), which costs more Python than sending
-        it; its rows are the driver's as ever."""
+    def run(self) -> None:
+        """Send the statements queued (none: nothing is sent) and fill their answers: on
+        PostgreSQL in one pipeline (`db.pipeline`), a single statement too (it costs less
+        Python there than SQLAlchemy's execution around it, its result object and its rows'
+        conversions); elsewhere each through the session."""
         queued, self._queued = self._queued, []
         if not queued:
             return
         connection = self.session.connection()
         dialect = connection.dialect
-        if dialect.name != "postgresql" or (len(queued) == 1 and not direct):
+        if dialect.name != "postgresql":
             for statement, params, answer in queued:
                 result = self.session.execute(statement, params)
                 # a write that returns nothing: no rows (as on PostgreSQL), not an error

@@ -31,7 +31,7 @@ def _driver_row(session, instance_id: int) -> dict:
     """The instance's row as the driver reads it (no SQLAlchemy result conversion)."""
     reads = Reads(session)
     answer = reads.add(select(*_TABLE.c).where(_TABLE.c.id == instance_id), {})
-    reads.run(direct=True)
+    reads.run()
     (row,) = answer.rows
     return dict(zip(_KEYS, row, strict=True))
 

@@ -321,7 +321,7 @@ def _take(
     if dialect == "postgresql":
         reads = Reads(uow.session)
         answer = reads.add(taken, params)
-        reads.run(direct=True)  # the driver's row: the instance's columns, the task's, the bill
+        reads.run()  # the driver's row: the instance's columns, the task's, the bill
         found = answer.rows[0] if answer.rows else None
         if found is not None:
             width = len(_INSTANCE_KEYS)
@@ -343,7 +343,7 @@ def _take(
 # is the same for every request of that shape, its values bound when it runs): building
 # it anew was most of the Python the request's first statement cost. It is a Core
 # statement on the table, returning the task's columns `Taken` holds; on PostgreSQL it
-# returns the instance's row too, which the driver reads (`Reads.run(direct=True)`) and
+# returns the instance's row too, which the driver reads (`Reads.run`) and
 # `uow.loaded` makes the session's entity (an ORM select from the RETURNING built its
 # loading machinery anew at every request: about a tenth of a completion's CPU under
 # bench_throughput.py, sampled). (The ORM's own
