@@ -298,12 +298,32 @@ class Progress:
         self._lock = threading.Lock()
 
     def _write(self, **values) -> None:
-        with self._lock, self.engine.begin() as conn:
-            conn.execute(
-                update(Job)
-                .where(Job.id == self.job_id, Job.token == self.token, Job.status == RUNNING)
-                .values(heartbeat_at=self.ctx.now(), **values)
-            )
+        statement = (
+            update(Job)
+            .where(Job.id == self.job_id, Job.token == self.token, Job.status == RUNNING)
+            .values(heartbeat_at=self.ctx.now(), **values)
+        )
+        with self._lock, self.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                with conn.begin():
+                    conn.execute(statement)
+                return
+            # SQLite lets one connection write at a time, and the work's own transaction (an
+            # import's rows) may be that one: waiting for it would wait for this very thread
+            # (its busy timeout, then "database is locked" failed the job). So the progress is
+            # written only when nobody holds the lock; else the next step writes it, or the
+            # job's end, which the work's transaction writes itself.
+            raw = conn.connection.driver_connection
+            waited = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                with conn.begin():
+                    conn.execute(statement)
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc.orig):
+                    raise
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
     def start(self, total: int | None) -> None:
         """The work has `total` rows."""
