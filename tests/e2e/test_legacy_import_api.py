@@ -223,6 +223,25 @@ def test_a_hostile_or_wrong_workbook_is_refused_and_changes_nothing(
     assert in_db(app, _counts) == before
 
 
+def _imported_in_background(client, headers, rows) -> dict:
+    """Start an import of `rows` as a background job (202) and wait for its end: the job as
+    the API shows it once its summary is there (the import commits the job's end, its
+    summary follows), or after ten seconds."""
+    started = client.post(
+        "/api/v1/legacy-imports/jobs",
+        headers=headers,
+        data={"file": (io.BytesIO(workbook(rows)), "旧平台.xlsx")},
+    )
+    assert started.status_code == 202, started.get_json()
+    done = wait_for_job(client, headers, started.get_json()["id"])
+    for _ in range(100):
+        if done["summary"] is not None:
+            break
+        time.sleep(0.1)
+        done = client.get(f"/api/v1/jobs/{done['id']}", headers=headers).get_json()
+    return done
+
+
 def test_a_large_file_imports_as_a_background_job_all_or_nothing(app, client, login):
     headers = login("admin")
     before = in_db(app, _counts)
@@ -239,17 +258,7 @@ def test_a_large_file_imports_as_a_background_job_all_or_nothing(app, client, lo
         assert failed["errors"]["第3行.身份证号"] == "身份证号码校验位不正确"
         assert in_db(app, _counts) == before
 
-        good = client.post(
-            "/api/v1/legacy-imports/jobs",
-            headers=headers,
-            data={"file": (io.BytesIO(workbook(_good_rows())), "旧平台.xlsx")},
-        )
-        done = wait_for_job(client, headers, good.get_json()["id"])
-        for _ in range(100):  # the import commits the job's end; its summary follows
-            if done["summary"] is not None:
-                break
-            time.sleep(0.1)
-            done = client.get(f"/api/v1/jobs/{done['id']}", headers=headers).get_json()
+        done = _imported_in_background(client, headers, _good_rows())
     assert done["status"] == "succeeded", done
     assert done["summary"]["counts"]["members_created"] == 3
     assert done["rows_done"] == done["rows_total"] == 3
@@ -276,18 +285,7 @@ def test_a_background_import_writing_its_progress_at_every_chunk_succeeds(
     headers = login("admin")
     before = in_db(app, _counts)
     with job_runner(app):
-        started = client.post(
-            "/api/v1/legacy-imports/jobs",
-            headers=headers,
-            data={"file": (io.BytesIO(workbook(_good_rows())), "旧平台.xlsx")},
-        )
-        assert started.status_code == 202, started.get_json()
-        done = wait_for_job(client, headers, started.get_json()["id"])
-        for _ in range(100):  # the import commits the job's end; its summary follows
-            if done["summary"] is not None:
-                break
-            time.sleep(0.1)
-            done = client.get(f"/api/v1/jobs/{done['id']}", headers=headers).get_json()
+        done = _imported_in_background(client, headers, _good_rows())
     assert done["status"] == "succeeded", done
     assert done["rows_done"] == done["rows_total"] == 3
     assert in_db(app, _counts)["Member"] == before["Member"] + 3
