@@ -37,8 +37,6 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QU
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
 _ABORTED = pq.ExecStatus.PIPELINE_ABORTED
 _FATAL = pq.ExecStatus.FATAL_ERROR
-_IDLE = pq.TransactionStatus.IDLE
-_TEXT = pq.Format.TEXT
 
 
 class Prepared:
@@ -112,14 +110,14 @@ def run(
         query, order = _converted(sql)
         many = params if isinstance(params, list) else [params]
         for index, values in enumerate(many):
+            kept = number if index == len(many) - 1 else -1  # its rows: the last run's
             if order:
                 dumped = tx.dump_sequence(
                     [values[name] for name in order], [PyFormat.AUTO] * len(order)
                 )
-                kept = number if index == len(many) - 1 else -1
                 runs.append((query, dumped, tuple(tx.types), list(tx.formats), kept))
             else:
-                runs.append((query, None, (), None, number if index == len(many) - 1 else -1))
+                runs.append((query, None, (), None, kept))
     names = prepared.names
     # per result awaited: the statement whose rows it holds (-1: none), the key of a
     # statement prepared here (a tuple), to forget should its Parse not be done, or a

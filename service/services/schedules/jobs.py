@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -287,6 +288,29 @@ def _claimable(stale_before: datetime | None):
 # --- running a job --------------------------------------------------------------------------
 
 
+@contextmanager
+def _unless_locked(conn: sa.Connection) -> Iterator[None]:
+    """The block's write, done now or not at all on SQLite.
+
+    SQLite lets one connection write at a time, and the work's own transaction (an import's
+    rows) may be that one: waiting for it would wait for this very thread (SQLite's busy
+    timeout, then "database is locked" failed the job). So on SQLite the block waits for
+    nobody, and a write the lock refuses is skipped. Elsewhere the block runs as it is."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    waited = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        if "locked" not in str(exc.orig):
+            raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(waited)}")
+
+
 class Progress:
     """Rows done of rows total, written through a connection of its own (the work's
     transaction may be reading for a long time) at most every PROGRESS_SECONDS."""
@@ -298,32 +322,17 @@ class Progress:
         self._lock = threading.Lock()
 
     def _write(self, **values) -> None:
+        """The job's row, now; on SQLite skipped while the work's transaction holds the
+        lock (`_unless_locked`): the next step writes it, or the job's end, which the
+        work's transaction writes itself."""
         statement = (
             update(Job)
             .where(Job.id == self.job_id, Job.token == self.token, Job.status == RUNNING)
             .values(heartbeat_at=self.ctx.now(), **values)
         )
-        with self._lock, self.engine.connect() as conn:
-            if conn.dialect.name != "sqlite":
-                with conn.begin():
-                    conn.execute(statement)
-                return
-            # SQLite lets one connection write at a time, and the work's own transaction (an
-            # import's rows) may be that one: waiting for it would wait for this very thread
-            # (its busy timeout, then "database is locked" failed the job). So the progress is
-            # written only when nobody holds the lock; else the next step writes it, or the
-            # job's end, which the work's transaction writes itself.
-            raw = conn.connection.driver_connection
-            waited = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-            raw.execute("PRAGMA busy_timeout = 0")
-            try:
-                with conn.begin():
-                    conn.execute(statement)
-            except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc.orig):
-                    raise
-            finally:
-                raw.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        with self._lock, self.engine.connect() as conn, _unless_locked(conn):
+            with conn.begin():
+                conn.execute(statement)
 
     def start(self, total: int | None) -> None:
         """The work has `total` rows."""
