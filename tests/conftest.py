@@ -59,6 +59,14 @@ def pytest_report_header(config):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every page test drives Chromium: it runs alone (the `alone` marker), as the test
+    files that time threads, processes or servers say of themselves."""
+    for item in items:
+        if item.path.parent.name == "browser":
+            item.add_marker(pytest.mark.alone)
+
+
 def require_pg() -> None:
     """Skip loudly without PostgreSQL — but under CI=true its absence is a failure."""
     if not _pg_available():

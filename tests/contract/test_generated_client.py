@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, png_bytes
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 PACKAGE = "memberflow_client"
 # the API's title is Chinese (for people): the test names the package
 CONFIG = (

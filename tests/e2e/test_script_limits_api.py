@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from service.db.models import AuditRecord, ProcessInstance, UserTask
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 

@@ -15,6 +15,8 @@ from openpyxl import Workbook, load_workbook
 
 from service.db.models import Job
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 
 def _rows(reply) -> list[tuple]:
     wb = load_workbook(io.BytesIO(reply.data), read_only=True)

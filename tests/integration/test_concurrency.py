@@ -29,6 +29,8 @@ from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
 from service.services.membership import accounts
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 
 @pytest.fixture
 def any_app(db_url, tmp_path):

@@ -20,6 +20,8 @@ from service.db.models import (
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import MemberSeed, add_member
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 API = "/api/v1"
 
 

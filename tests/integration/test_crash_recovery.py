@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from http.client import HTTPException
 
+import pytest
 import sqlalchemy as sa
 from conftest import make_app, pdf_bytes, png_bytes, seed_world
 from served import start
@@ -18,6 +19,8 @@ from service.db import db
 from service.db.models import AuditRecord, ProcessInstance, UserTask
 from service.domain.validation import make_resident_id
 from service.engine import Instance
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 LOAD_THREADS = 4
 LOAD_SECONDS = 3.0

@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import PASSWORD, REPO, applicant_data, make_app, seed_world, token_headers
 from sqlalchemy import func, select
@@ -21,6 +22,8 @@ from service.db import db
 from service.db.models import DefinitionDeployment
 from service.domain.validation import make_resident_id
 from service.services.workflow.moving import messages_of
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 RECHECK = 0.5  # seconds; MEMBERFLOW_DEFINITIONS_RECHECK is 2 by default
 OLD_STATUS, NEW_STATUS = 'value="协会初审中"', 'value="协会审核中"'

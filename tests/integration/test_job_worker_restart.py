@@ -28,6 +28,8 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.services.schedules import jobs
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 MEMBERFLOW = Path(sys.executable).with_name("memberflow")
 if not MEMBERFLOW.exists():
     MEMBERFLOW = Path(shutil.which("memberflow") or "memberflow")

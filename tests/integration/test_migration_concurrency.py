@@ -31,6 +31,8 @@ from service.domain.validation import make_resident_id
 from service.engine import Instance
 from service.services.workflow.migration import BUSY, run_plan
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 KEY = "member_join"
 FORMS = 48
 REVIEWERS = 4

@@ -17,6 +17,8 @@ from service.db.uow import UnitOfWork, write
 from service.domain.actor import Actor
 from service.services.workflow import audit, moving
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 LATER = datetime(2030, 1, 1, 8, 0, 0)
 
 

@@ -18,6 +18,8 @@ from psycopg import pq
 
 from service.db import begin, pipeline
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 _SELECT = "SELECT k, v FROM pipeline_probe WHERE k = %(k)s"
 _INSERT = "INSERT INTO pipeline_probe (k, v) VALUES (%(k)s, %(v)s) RETURNING k"
 

@@ -16,6 +16,8 @@ from service.db import db
 from service.db.uow import Reads
 from service.db.wire import traced
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 _PROBE = sa.table("reads_probe", sa.column("k", sa.Integer), sa.column("v", sa.String))
 _BY_KEYS = (
     sa.select(_PROBE.c.k, _PROBE.c.v)

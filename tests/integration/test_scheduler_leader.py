@@ -27,6 +27,8 @@ from service.services.schedules import scheduler
 from service.services.schedules.leader import FileLeaderLock, PgLeaderLock, leader_lock
 from service.services.schedules.scheduler import run_job, tidy_job_runs
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PINNED = datetime(2026, 11, 28, 4, 0, 0)
 # the installed console script, beside this interpreter (or on PATH)

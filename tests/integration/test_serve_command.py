@@ -15,6 +15,8 @@ from served import MEMBERFLOW, start
 
 from service.db.migrate import upgrade
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 
 @pytest.fixture
 def sqlite_env(tmp_path) -> dict:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import sqlalchemy as sa
 from conftest import make_app, seed_world, token_headers
 
 from service.db import db
 from service.db.models import Account
 from service.db.uow import UnitOfWork
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 
 def _account_reads(app, call) -> int:

@@ -15,6 +15,8 @@ from conftest import PASSWORD, REPO, make_app, race, seed_world
 
 from service.services.membership.signin_limits import SigninGuard, SigninPolicy
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own; the keys are removed after
 
 

@@ -5,7 +5,11 @@ import socket
 import struct
 import time
 
+import pytest
+
 from tests.conftest import serve
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 
 def test_a_dropped_static_download_leaves_no_open_file(app):

@@ -19,6 +19,8 @@ from served import start
 from service.db.models import AuditRecord, StoredFile, UserTask
 from service.domain.validation import make_resident_id
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 REDIS = "redis://127.0.0.1:6379"
 
 

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from conftest import (
     applicant_data,
     in_db,
@@ -23,6 +24,8 @@ from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import MemberSeed, add_member
 from service.services.schedules.scheduler import JOBS, run_job
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 
 def upload(client, headers, content: bytes) -> str:

@@ -3,6 +3,7 @@ PostgreSQL: the database decides, exactly one of them wins, the other gets 409."
 
 from __future__ import annotations
 
+import pytest
 from conftest import (
     applicant_data,
     form_values,
@@ -19,6 +20,8 @@ from test_concurrency import add_reviewers
 from service.db import db
 from service.db.models import Account, AuditRecord, UserTask
 from service.domain.validation import make_resident_id
+
+pytestmark = pytest.mark.alone  # see scripts/test
 
 ROUNDS = 6
 

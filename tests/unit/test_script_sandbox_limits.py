@@ -15,6 +15,8 @@ from service.engine.budget import ScriptLimitExceeded
 from service.engine.helpers import build_helpers
 from service.engine.scripting import RestrictedEnvironment
 
+pytestmark = pytest.mark.alone  # see scripts/test
+
 REPO = Path(__file__).resolve().parent.parent.parent
 POLICY = {
     "business_combinations": {"continuing_education": ["specialty_change", "upgrade_education"]},
