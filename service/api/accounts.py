@@ -1,8 +1,8 @@
 """Password resets (FAQ 3.8, 3.9), disabling accounts, and the initial-password QR code."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.confirmations import ConfirmationCodeSchema
 from service.api.planned import Schema

@@ -1,10 +1,10 @@
 """Signing in and out, and one's own password: /auth/token, me, password, logout(-all)."""
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.planned import Schema
 from service.limits import signin_guard

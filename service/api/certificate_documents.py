@@ -2,9 +2,9 @@
 
 import io
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from service.api.blueprint import Blueprint
 from service.api.common import Int32, actor, ctx, uow
 from service.api.planned import Schema
 from service.httputil import attachment

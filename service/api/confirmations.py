@@ -1,9 +1,9 @@
 """扫码确认（调动、离职、补充身份证照片）."""
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime

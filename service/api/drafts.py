@@ -1,10 +1,10 @@
 """暂存: start forms saved without submitting, then submitted or deleted."""
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.services.workflow import drafts

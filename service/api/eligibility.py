@@ -1,8 +1,7 @@
 """Who may do a business, with reasons: per unit member, and for a form before it is sent."""
 
-from flask_smorest import Blueprint
-
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.services.workflow import eligibility
 

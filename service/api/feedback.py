@@ -1,9 +1,9 @@
 """问题反馈: units and members ask the association; the secretariat and its reviewers answer."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.httputil import send_stored

@@ -1,9 +1,9 @@
 """Uploaded files: upload (jpg/png/pdf ≤ 10 MB, checked from the bytes) and download, scoped."""
 
 from flask import request
-from flask_smorest import Blueprint
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.domain.errors import FormInvalid
 from service.httputil import send_stored

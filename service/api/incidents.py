@@ -1,8 +1,8 @@
 """Incidents (流程出错) and settling a stuck form: 终止 by the secretariat, 撤回 by the unit."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from service.api.blueprint import Blueprint
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime

@@ -1,9 +1,9 @@
 """Process instances (业务表单): start, list, summary, one with its approval record."""
 
 from flask import request
-from flask_smorest import Blueprint
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.services.workflow import instances
 

@@ -4,11 +4,11 @@ their progress; download the result for a day."""
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from service import worker
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.certificate_documents import BatchDownloadRequest
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.files import read_upload

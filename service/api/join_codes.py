@@ -1,9 +1,9 @@
 """Join codes: created by a unit; read, uploaded to and applied through by the public."""
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.limits import limiter

@@ -1,8 +1,7 @@
 """Learning results from the learning platform (JSON batch or its Excel export), and tasks."""
 
-from flask_smorest import Blueprint
-
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.domain.errors import NotFound

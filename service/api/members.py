@@ -6,10 +6,10 @@ import tempfile
 from collections.abc import Callable
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import Int32, PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.domain.person_facts import CERTIFICATE_TYPES

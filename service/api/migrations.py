@@ -1,9 +1,9 @@
 """Migration plans (one version of a process to another), one form's migration, and
 retrying an incident's failed step once its form is on a fixed version."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.incidents import IncidentSchema
 from service.api.planned import Schema

@@ -4,10 +4,10 @@ versions, without a restart."""
 from http import HTTPStatus
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.files import read_upload
 from service.api.planned import Schema

@@ -1,8 +1,7 @@
 """Certificates, bills and the specialty dictionary."""
 
-from flask_smorest import Blueprint
-
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.services.membership import records
 

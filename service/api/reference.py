@@ -1,8 +1,7 @@
 """Reference data and accounts: agencies, units, staff, unit sub-accounts."""
 
-from flask_smorest import Blueprint
-
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, uow
 from service.services.membership import accounts, directory
 

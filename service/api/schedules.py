@@ -1,8 +1,8 @@
 """注师继教周批次与系统通知: the weekly CPD batches and their reports; notices."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from service.api.blueprint import Blueprint
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime

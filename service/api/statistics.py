@@ -1,8 +1,7 @@
 """The 首页 figures: members, certificates by type, the last three years, 单/双证, ages."""
 
-from flask_smorest import Blueprint
-
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.services.membership import statistics
 

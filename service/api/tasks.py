@@ -1,9 +1,9 @@
 """The work queue: list, count, read, claim, unclaim, complete; release and reassign."""
 
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from service.api import schemas
+from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.services.workflow import prefill, tasks
 

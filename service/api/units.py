@@ -1,8 +1,8 @@
 """单位信息: a unit's own registration data, 工商信息 and qualifications (its admins)."""
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from service.api.blueprint import Blueprint
 from service.api.common import actor, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime
