@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from service.httputil import PAGE_ERRORS
@@ -37,6 +38,16 @@ from service.web import (
 csrf = CSRFProtect()
 
 
+class PageSessions(SecureCookieSessionInterface):
+    """The pages' signed session cookie; the API's requests open none (they are signed in by
+    bearer token alone), which spares each of them the cookie's serializer."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def register_web(app: Flask) -> None:
     """Attach the pages, their session settings, CSRF protection and error pages."""
     config = app.extensions["memberflow"].config
@@ -50,6 +61,7 @@ def register_web(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=config.token_ttl_seconds,
         WTF_CSRF_SSL_STRICT=config.secure_cookies,
     )
+    app.session_interface = PageSessions()
     csrf.init_app(app)
     for module in (
         assets,
