@@ -14,6 +14,12 @@ Beside each it prints this process's CPU milliseconds per lifecycle and the func
 of one more lifecycle (cProfile's count: what a neighbour's load cannot move, so two
 versions of the code compare fairly on a shared machine), and the ratios of all three.
 
+For (c) on PostgreSQL it also says where a lifecycle's time goes: this process's CPU, the
+CPU of the database's backends (the scheduler's count, /proc/PID/schedstat, when the server
+runs on this machine) and the rest (waits: each COMMIT's flush to disk, wake-ups), and so
+what the ratio would be were our own code to cost nothing beside the engine (the floor the
+database sets), and how much of our own CPU per request the target leaves.
+
 Each application has its own valid resident ID (one join application per person); the
 materials and fee voucher are uploaded once and reused. Databases are fresh, built by the
 migrations; for PostgreSQL a private database memberflow_bench_<pid> is created on
@@ -133,12 +139,19 @@ class Samples(list):
 
     cpu: list[float]
     calls: int
+    database_cpu: float | None = None  # PostgreSQL's backends, ms per lifecycle (mean)
 
 
-def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> Samples:
-    """Milliseconds of each of `runs` lifecycles, after `warmup` untimed ones."""
+def timed(
+    lifecycle: Callable[[], None], runs: int, warmup: int, backends: Callable | None = None
+) -> Samples:
+    """Milliseconds of each of `runs` lifecycles, after `warmup` untimed ones; with
+    `backends` (a function giving the PostgreSQL backends' pids once the warm-up has opened
+    them), the CPU those backends spent per timed lifecycle too."""
     for _ in range(warmup):
         lifecycle()
+    pids = backends() if backends is not None else []
+    before = _on_cpu_ms(pids)
     samples = Samples()
     samples.cpu = []
     for _ in range(runs):
@@ -146,8 +159,43 @@ def timed(lifecycle: Callable[[], None], runs: int, warmup: int) -> Samples:
         lifecycle()
         samples.append((time.perf_counter() - t0) * 1000)
         samples.cpu.append((time.process_time() - c0) * 1000)
+    if pids and before is not None:
+        after = _on_cpu_ms(pids)
+        samples.database_cpu = None if after is None else (after - before) / runs
     samples.calls = python_calls(lifecycle)
     return samples
+
+
+def _on_cpu_ms(pids: list[int]) -> float | None:
+    """The milliseconds these processes (this machine's) have run on a CPU so far: the
+    scheduler's own count in nanoseconds (/proc/PID/schedstat), finer than /proc/PID/stat's
+    ticks of 10 ms; None where it cannot be read (another machine's server, not Linux)."""
+    total = 0
+    try:
+        for pid in pids:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e6
+
+
+def backend_pids(app) -> list[int]:
+    """The pids of the PostgreSQL backends serving the app's database (its pool's)."""
+    with app.app_context():
+        url = db.engine.url
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def python_calls(lifecycle: Callable[[], None]) -> int:
@@ -327,7 +375,13 @@ def api_lifecycle(client, heads: dict, ids: dict, step=nullcontext) -> None:
 def api_bench(app, runs: int, warmup: int) -> list[float]:
     """(c): the REST API through Flask's test client."""
     client, heads, ids = api_setup(app)
-    samples = timed(lambda: api_lifecycle(client, heads, ids), runs, warmup)
+    postgres = app.extensions["memberflow"].config.database_url.startswith("postgresql")
+    samples = timed(
+        lambda: api_lifecycle(client, heads, ids),
+        runs,
+        warmup,
+        (lambda: backend_pids(app)) if postgres else None,
+    )
     ROUND_TRIPS[app.extensions["memberflow"].config.database_url.split(":")[0]] = round_trips(
         app, lambda step: api_lifecycle(client, heads, ids, step)
     )
@@ -473,6 +527,23 @@ def report(results: dict[str, list[float]]) -> None:
         ratio = statistics.median(results["(c) PostgreSQL, no fsync"]) / base
         print(f"  {'(c PG, no fsync)/(a)':<20}{ratio:>8.1f}   (diagnostic: synchronous_commit=off)")
     print("target: (c, PostgreSQL)/(a) <= 8")
+    pg = results.get("(c) API, PostgreSQL")
+    if pg is not None and pg.database_cpu is not None:
+        wall, ours = statistics.median(pg), statistics.median(pg.cpu)
+        database, engine = pg.database_cpu, statistics.median(results[base_key].cpu)
+        rest = max(wall - ours - database, 0.0)
+        print(
+            "where a lifecycle's time goes on PostgreSQL (ms): this process's CPU "
+            f"{ours:.1f} (the engine's own {engine:.1f} of it), PostgreSQL's backends' CPU "
+            f"{database:.1f}, the rest {rest:.1f} (waits: each COMMIT's flush to disk, wake-ups)"
+        )
+        floor = (engine + database + rest) / base
+        budget = 8 * base - engine - database - rest
+        print(
+            f"  with nothing of ours but the engine the ratio would be {floor:.1f}; the target "
+            f"leaves {budget:.1f} ms of our own CPU per lifecycle besides the engine "
+            f"({budget / 6:.2f} per request; now {(ours - engine) / 6:.2f})"
+        )
     for name, (trips, what) in ROUND_TRIPS.items():
         print(f"round trips per request, {name}: {trips:.1f} {what} (target <= 3)")
     if STEP_TRIPS:
