@@ -72,6 +72,12 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     expect(page.locator("h1")).to_contain_text("机构初审")
     expect(page.locator("#h-application + dl")).to_contain_text("个人会员入会申请")
     expect(page.locator(".materials img")).to_have_count(5)
+    # each material's size stays on one line however its card wraps the file's name
+    sizes = page.locator(".material figcaption .nowrap")
+    expect(sizes).to_have_count(5)
+    for size in sizes.all():
+        assert re.fullmatch(r"\d+ KB|\d+\.\d MB", size.inner_text()), size.inner_text()
+        assert size.evaluate("e => e.getClientRects().length") == 1, size.inner_text()
     expect(page.locator("svg.bpmn-diagram g.current")).to_have_attribute(
         "data-element-id", "agency_review"
     )
