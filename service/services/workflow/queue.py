@@ -287,7 +287,10 @@ def listing(
         offset = (page - 1) * size
         ids = ids.offset(offset)
     if count_limit is None:
-        counted = query(actor, f, select(func.count(UserTask.id)), persons).scalar_subquery()
+        # count(*), not count(id): the count indexes (models._count_index) hold no id
+        counted = query(
+            actor, f, select(func.count()).select_from(UserTask), persons
+        ).scalar_subquery()
     else:
         some = query(actor, f, select(UserTask.id), persons).limit(count_limit + 1).subquery()
         counted = select(func.count()).select_from(some).scalar_subquery()
