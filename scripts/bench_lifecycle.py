@@ -181,21 +181,13 @@ def _on_cpu_ms(pids: list[int]) -> float | None:
 
 def backend_pids(app) -> list[int]:
     """The pids of the PostgreSQL backends serving the app's database (its pool's)."""
+    here = str(Path(__file__).resolve().parent)  # on the path unless imported by a test
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    from bench_throughput import _backend_pids
+
     with app.app_context():
-        url = db.engine.url
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    sa.text(
-                        "SELECT pid FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            )
-    finally:
-        engine.dispose()
+        return _backend_pids(db.engine.url.render_as_string(hide_password=False))
 
 
 def python_calls(lifecycle: Callable[[], None]) -> int:

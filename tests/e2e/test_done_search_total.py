@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import form_values, step_task
+from plans import explained
 from sqlalchemy import event
 from test_workbench_api import (
     agency_queue,
     at,
-    explained,
     forms,
     queue,
     step,

@@ -15,6 +15,7 @@ from conftest import (
     step_task,
     token_headers,
 )
+from plans import explained, plan_nodes
 from sqlalchemy import event, select, update
 from test_education_api import person, seed
 
@@ -169,24 +170,6 @@ def test_a_search_of_one_or_two_characters_finds_them_together_and_in_order(
     assert found("强", scope="done") == [chen]
     assert found("强志", scope="done") == []
     assert found("小红", scope="done") == []  # li is still to do
-
-
-def explained(engine, statement: str, params) -> dict:
-    """PostgreSQL's plan of a statement as it ran (EXPLAIN ANALYZE, as JSON)."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
-        return cursor.fetchone()[0][0]["Plan"]
-    finally:
-        raw.rollback()
-        raw.close()
-
-
-def plan_nodes(node: dict):
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
 
 
 def total_counted(plan: dict) -> list[int]:

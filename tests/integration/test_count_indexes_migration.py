@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from plans import explained, plan_nodes
 from sqlalchemy import event
 from sqlalchemy.sql import visitors
 from test_done_count_index_migration import ACTORS, columns_of, predicate_of
@@ -56,27 +57,9 @@ def test_every_role_s_total_names_only_columns_its_count_index_holds():
             assert named <= held, (scope, actor.role, sorted(named - held))
 
 
-def explained(engine, statement: str, params) -> dict:
-    """PostgreSQL's plan of a statement as it would run (EXPLAIN, as JSON)."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, params)
-        return cursor.fetchone()[0][0]["Plan"]
-    finally:
-        raw.rollback()
-        raw.close()
-
-
 def _indexes_read(plan: dict) -> set[tuple[str, str]]:
     """(scan, index) of every index scan in a plan (EXPLAIN's JSON)."""
-    found, nodes = set(), [plan]
-    while nodes:
-        node = nodes.pop()
-        if "Index Name" in node:
-            found.add((node["Node Type"], node["Index Name"]))
-        nodes.extend(node.get("Plans", []))
-    return found
+    return {(n["Node Type"], n["Index Name"]) for n in plan_nodes(plan) if "Index Name" in n}
 
 
 def _total_plan(plan: dict) -> dict:
