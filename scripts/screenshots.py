@@ -172,7 +172,7 @@ def pages(s: Shooter, app) -> None:
         s.shot(page, "secretariat_reassign")
     s.shot(page, "secretariat_forms_returned", "/forms?status=" + "退回")
     s.shot(page, "secretariat_join_list", "/forms?key=member_join")
-    secretariat_pages(s, page)
+    secretariat_pages(s, page, app)
     # --- a designer: the catalogue, a process's versions, the deploy page --------------------
     page.context.clear_cookies()
     s.login(page, "sheji")
@@ -401,9 +401,10 @@ def finance_pages(s: Shooter, page) -> None:
     s.shot(page, "finance_bills_waiting", "/finance/bills?status=paid")
 
 
-def secretariat_pages(s: Shooter, page) -> None:
-    """The secretariat's agencies, units and staff (web/secretariat.py); `page` is signed in
-    as the secretariat. Only jigou4 is changed (no later shot signs in with it)."""
+def secretariat_pages(s: Shooter, page, app) -> None:
+    """The secretariat's agencies, units and staff (web/secretariat.py), then the operators'
+    pages with a failed step on them; `page` is signed in as the secretariat. Only jigou4 is
+    changed (no later shot signs in with it)."""
     s.shot(page, "secretariat_agencies", "/admin/agencies")
     s.shot(page, "secretariat_agency_edit", "/admin/agencies/1")
     s.shot(page, "secretariat_units", "/admin/units")
@@ -421,8 +422,59 @@ def secretariat_pages(s: Shooter, page) -> None:
     page.get_by_role("button", name="重置密码 jigou4").click()
     s.shot(page, "secretariat_one_time_password")
     s.shot(page, "operations_process_map", "/processes/member_join/map")
+    failed_step(app)
     s.shot(page, "operations_incidents", "/incidents")
     s.shot(page, "operations_migration", "/processes/member_join/migrations")
+
+
+def failed_step(app) -> None:
+    """A 流程出错 for the operators' page: a demo form waiting at 机构初审, its approval taken
+    through the engine on a copy of its diagram whose agency gateway reads a misspelt name
+    (a designer's mistake), and the failure recorded as the service records one."""
+    from service.db.models import Account, ProcessInstance, UserTask
+    from service.db.uow import UnitOfWork
+    from service.engine.catalogue import build_definition
+    from service.engine.runtime import EngineError, Instance
+    from service.services.membership import accounts
+    from service.services.workflow import incidents
+
+    with app.app_context():
+        ctx, session = app.extensions["memberflow"], db.session
+        task = session.scalars(
+            select(UserTask).where(UserTask.task_name == "agency_review", UserTask.state == "open")
+        ).first()
+        row = session.get(ProcessInstance, task.instance_id)
+        reviewer = session.scalars(
+            select(Account).where(
+                Account.role == "agency_reviewer", Account.agency_id == row.agency_id
+            )
+        ).first()
+        defn = ctx.definitions.version(session, row.definition_version_id)
+        name = f"processes/{row.process_key}.bpmn"
+        right = 'decision == "return"'
+        assert right in defn.files[name], name
+        broken = build_definition(
+            row.process_key,
+            {**defn.files, name: defn.files[name].replace(right, 'decison == "return"')},
+        )
+        data = {"decision": "approve", "remark": "材料齐全，同意"}
+        try:
+            Instance.load(broken, row.state).complete(task.engine_task_id, data)
+        except EngineError as exc:
+            incidents.record(
+                ctx,
+                UnitOfWork(session),
+                accounts.actor_of(reviewer),
+                exc,
+                row.process_key,
+                row.definition_version_id,
+                row.id,
+                task.task_name,
+                data,
+            )
+        else:
+            raise AssertionError("the misspelt condition did not fail")
+        db.session.remove()
 
 
 def member_pages(s: Shooter, page) -> None:

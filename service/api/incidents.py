@@ -28,7 +28,13 @@ class IncidentSchema(Schema):
     instance_id = fields.Integer(
         allow_none=True, metadata={"description": "出错的表单（发起时出错为 null）"}
     )
+    business_key = fields.String(
+        allow_none=True, metadata={"description": "出错的表单的业务单号（发起时出错为 null）"}
+    )
     task_name = fields.String(allow_none=True, metadata={"description": "出错时办理的任务"})
+    task_title = fields.String(
+        allow_none=True, metadata={"description": "该任务在流程图中的名称，如 机构初审"}
+    )
     message = fields.String(metadata={"description": "出错的文件、元素与原因"})
     actor_name = fields.String(metadata={"description": "最近一次遇到的人"})
     status = fields.String()

@@ -54,10 +54,13 @@ def render_error(status: int, message: str, errors: dict | None = None):
         message = "页面不存在或您无权查看"
     if status == 429:
         message = _rate_message(message)
+    heading = HEADINGS.get(status, "出错了")
+    if errors and set(errors) == {"incident"}:  # a StepFailed: its message names the number
+        heading, errors = "流程执行出错", None
     html = render_template(
         "error.html",
         status=status,
-        heading=HEADINGS.get(status, "出错了"),
+        heading=heading,
         message=message,
         advice=ADVICE.get(status),
         errors=errors or {},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.errors import Conflict, FormInvalid, NotFound, StepFailed
 from service.services.workflow import (
     definitions,
     incident_retry,
@@ -166,6 +166,6 @@ def incident_retry_page(who, incident_id):
         with uow() as u:
             incident_retry.retry(ctx(), u, who, incident_id)
         flash("已重试，出错的步骤已完成", "info")
-    except (Conflict, FormInvalid) as exc:
+    except (Conflict, FormInvalid, StepFailed) as exc:  # StepFailed: failed again, counted
         flash(exc.message, "error")
     return redirect(url_for("operations.incidents_page"))

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from markupsafe import Markup
 
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
+from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, StepFailed
 from service.services.membership import accounts
 from service.services.workflow import review, tasks
 from service.services.workflow.scope import manages_queue, sees_all_agencies
@@ -214,6 +214,9 @@ def complete(who, task_id):
     except Conflict as exc:
         flash(_lost(task_id, who, exc), "error")
         return redirect(url_for("workbench.task_page", task_id=task_id))
+    except StepFailed as exc:  # the diagram failed: nothing kept; the page as it was filled
+        flash(exc.message, "error")
+        return _render_task(who, task_id, data, None, exc.status)
     decision = form.buttons.label if form.buttons and data.get("decision") else "提交"
     if form.buttons and data.get("decision"):
         decision = dict(form.buttons.options).get(data["decision"], decision)

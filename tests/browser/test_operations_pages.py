@@ -1,15 +1,19 @@
 """流程运行图 in Chromium: the secretariat opens it from the menu, reads where forms wait on
-the diagram (shaded, with counts) and in the table, and switches process and version."""
+the diagram (shaded, with counts) and in the table, and switches process and version; moves
+running forms to a new version; and repairs a step a designer's mistake stopped (流程出错:
+the reviewer's page keeps what was filled, the fix deployed, the form migrated, 重试)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 from browsing import assert_labelled, sign_in
 from conftest import REPO
+from playwright.sync_api import expect
 from test_designer_pages import add_designer, bundle, upload
-from test_reviewer_pages import join_at_agency
+from test_reviewer_pages import join_at_agency, status_of
 
 pytestmark = pytest.mark.postgres
 
@@ -41,19 +45,8 @@ def test_after_a_deploy_the_secretariat_moves_the_running_forms_from_the_pages(
     live, contexts, tmp_path
 ):
     case = join_at_agency(live)  # waiting at 机构初审 on version 1
-    add_designer(live)
-    design = tmp_path / "design"
-    for folder in ("processes", "rules", "forms"):
-        shutil.copytree(REPO / folder, design / folder)
-    bpmn = design / "processes" / "member_join.bpmn"
-    text = bpmn.read_text(encoding="utf-8")
-    assert 'value="机构初审中"' in text
-    bpmn.write_text(text.replace('value="机构初审中"', 'value="机构审核中"'), encoding="utf-8")
-    designer = contexts().new_page()
-    sign_in(designer, live, "sheji")
-    designer.goto(live.url + "/processes/deploy")
-    upload(designer, bundle(design))
-    assert "第 2 版" in designer.get_by_role("table", name="部署后的版本").inner_text()
+    deploy = designer_deploying(live, contexts, tmp_path)
+    deploy(2, lambda text: swap(text, 'value="机构初审中"', 'value="机构审核中"'))
 
     page = contexts().new_page()
     sign_in(page, live, "admin")
@@ -76,3 +69,93 @@ def test_after_a_deploy_the_secretariat_moves_the_running_forms_from_the_pages(
     assert "机构审核中" in page.content()  # the form now shows version 2's label
     assert "迁移流程版本" in page.get_by_role("region", name="审批记录").inner_text()
     assert case["id"]
+
+
+def test_a_designers_mistake_stops_a_step_and_is_repaired_from_the_pages(live, contexts, tmp_path):
+    case = join_at_agency(live)  # waiting at 机构初审 on version 1
+    deploy = designer_deploying(live, contexts, tmp_path)
+    # a condition comparing the remark (text) with a number: passes the deploy's checks,
+    # fails when an approval reaches it
+    deploy(2, lambda text: swap(text, RETURN, RETURN + " or remark > 100"))
+    admin = contexts().new_page()
+    sign_in(admin, live, "admin")
+    migrate(admin, live, 1, 2)
+
+    # the agency's approval fails on version 2: an incident number, the form unchanged
+    reviewer = contexts().new_page()
+    sign_in(reviewer, live, "jigou")
+    reviewer.get_by_role("link", name=case["business_key"]).click()
+    reviewer.get_by_label("审核意见").fill("材料齐全，同意入会")
+    reviewer.get_by_role("button", name="通过").click()
+    said = reviewer.locator(".flash.error")
+    expect(said).to_contain_text("流程执行出错，本次提交未保存")
+    number = re.search(r"INC-\d{8}-\d{4}", said.inner_text()).group(0)
+    # still on the review page, as it was filled
+    expect(reviewer.get_by_label("审核意见")).to_have_value("材料齐全，同意入会")
+    expect(reviewer.get_by_role("button", name="通过")).to_be_visible()
+    assert status_of(live, case["id"]) == "机构初审中"
+
+    # the secretariat reads it on 流程出错: the form, the step by its name, the cause
+    admin.get_by_role("navigation", name="功能菜单").get_by_role("link", name="流程出错").click()
+    row = admin.get_by_role("table", name="流程出错").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(number)
+    expect(row).to_contain_text("机构初审")
+    expect(row).to_contain_text("agency_review")
+    expect(row).to_contain_text("remark > 100")
+    expect(row.get_by_role("link", name=case["business_key"])).to_be_visible()
+    retry = row.get_by_role("button", name=f"重试 {number}")
+    box, table = retry.bounding_box(), admin.locator("main").bounding_box()
+    assert box["x"] + box["width"] <= table["x"] + table["width"], "重试 is cut off"
+    assert_labelled(admin)
+
+    # the designer deploys the fix, the secretariat moves the form onto it and retries
+    deploy(3, lambda text: swap(text, RETURN, "decision == 'return'"))
+    migrate(admin, live, 2, 3)
+    admin.goto(live.url + "/incidents")
+    admin.get_by_role("button", name=f"重试 {number}").click()
+    expect(admin.locator(".flash")).to_contain_text("已重试，出错的步骤已完成")
+    expect(admin.get_by_role("table", name="流程出错")).to_contain_text("没有待处理的流程出错")
+    admin.get_by_label("状态").select_option(label="已处理")
+    admin.get_by_role("button", name="查询").click()
+    expect(admin.get_by_role("table", name="流程出错")).to_contain_text("重试成功（版本 3）")
+    assert status_of(live, case["id"]) == "协会初审中"
+
+
+RETURN = 'decision == "return"'  # the agency gateway's condition of 退回
+
+
+def swap(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new)
+
+
+def designer_deploying(live, contexts, tmp_path):
+    """A designer signed in, and `deploy(version, edit)`: deploy the design with its
+    member_join.bpmn rewritten by `edit(text)` from the repository's, which becomes member_join's
+    version `version`."""
+    add_designer(live)
+    design = tmp_path / "design"
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, design / folder)
+    original = (REPO / "processes" / "member_join.bpmn").read_text(encoding="utf-8")
+    designer = contexts().new_page()
+    sign_in(designer, live, "sheji")
+
+    def deploy(version: int, edit) -> None:
+        (design / "processes" / "member_join.bpmn").write_text(edit(original), encoding="utf-8")
+        designer.goto(live.url + "/processes/deploy")
+        upload(designer, bundle(design))
+        deployed = designer.get_by_role("table", name="部署后的版本").inner_text()
+        assert f"第 {version} 版" in deployed
+
+    return deploy
+
+
+def migrate(page, live, source: int, target: int) -> None:
+    """Move member_join's running forms from version `source` to `target` on 迁移流程版本."""
+    page.goto(live.url + "/processes/member_join/migrations")
+    page.get_by_label("原版本").select_option(str(source))
+    page.get_by_label("目标版本").select_option(str(target))
+    page.get_by_role("button", name="执行迁移").click()
+    expect(page.get_by_role("status")).to_contain_text("已迁移 1 件")

@@ -1,12 +1,15 @@
 """A diagram that fails at run time (a misspelt name in a condition) gives the reviewer a 409
 with an incident number instead of a 500; nothing of the step is kept; operators list the
-incident; the unit withdraws (撤回) or the secretariat terminates (终止) the stuck form, and
-the applicant may apply again. SQLite and PostgreSQL."""
+incident (with its form's number and its step's name); the unit withdraws (撤回) or the
+secretariat terminates (终止) the stuck form, and the applicant may apply again. A timer
+that fails is an incident too, and the other forms' timers still run; a retry that fails
+again is counted on its incident. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,33 +17,45 @@ from conftest import (
     app_on_design,
     applicant_data,
     form_values,
+    in_db,
     open_task,
     seed_world,
     token_headers,
 )
+from sqlalchemy import select
+from test_payment_deadline_api import fire_at
+
+from service.db.models import WaitingEvent
+from service.domain.validation import make_resident_id
 
 REPO = Path(__file__).resolve().parents[2]
 AGENCY_RETURN = '<bpmn:sequenceFlow id="flow_agency_return" name="退回" sourceRef="agency_gateway" targetRef="return_merge">\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "return"'  # noqa: E501
 
 
-@pytest.fixture
-def broken(db_url, tmp_path):
-    """member_join whose agency gateway reads `decison` (misspelt): fails at run time."""
+def served_with(db_url, tmp_path, edit):
+    """The app serving a copy of the design whose member_join.bpmn `edit(text)` rewrote, a
+    seeded world, a client and each login's headers."""
     design = tmp_path / "design"
     for folder in ("processes", "rules", "forms"):
         shutil.copytree(REPO / folder, design / folder)
     bpmn = design / "processes" / "member_join.bpmn"
-    text = bpmn.read_text(encoding="utf-8")
-    assert AGENCY_RETURN in text
-    bpmn.write_text(
-        text.replace(AGENCY_RETURN, AGENCY_RETURN.replace("decision ==", "decison ==")),
-        encoding="utf-8",
-    )
+    bpmn.write_text(edit(bpmn.read_text(encoding="utf-8")), encoding="utf-8")
     app = app_on_design(db_url, tmp_path, design)
     world = seed_world(app)
     client = app.test_client()
     heads = {who: token_headers(client, name) for who, name in world.logins.items()}
     return app, client, heads, world
+
+
+@pytest.fixture
+def broken(db_url, tmp_path):
+    """member_join whose agency gateway reads `decison` (misspelt): fails at run time."""
+
+    def misspelt(text: str) -> str:
+        assert AGENCY_RETURN in text
+        return text.replace(AGENCY_RETURN, AGENCY_RETURN.replace("decision ==", "decison =="))
+
+    return served_with(db_url, tmp_path, misspelt)
 
 
 def _stuck_form(client, heads) -> tuple[dict, dict]:
@@ -174,3 +189,152 @@ def test_the_form_page_shows_the_incident_and_lets_the_unit_withdraw(broken):
     admin = app.test_client()
     sign_in(admin, "admin")
     assert "终止表单" not in text(admin.get(url))  # finished: nothing to settle
+
+
+PAYMENT_EXPIRED = (
+    '<bpmn:sequenceFlow id="flow_payment_expired" sourceRef="payment_deadline" '
+    'targetRef="payment_expired_end" />'
+)
+# the deadline's way to 逾期未缴费 through a script reading an unknown name
+THROUGH_A_SCRIPT = """<bpmn:sequenceFlow id="flow_payment_expired" sourceRef="payment_deadline" targetRef="close_unpaid" />
+    <bpmn:scriptTask id="close_unpaid" name="关闭未缴费表单">
+      <bpmn:incoming>flow_payment_expired</bpmn:incoming>
+      <bpmn:outgoing>flow_close_unpaid</bpmn:outgoing>
+      <bpmn:script>closed_on = deadlin</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="flow_close_unpaid" sourceRef="close_unpaid" targetRef="payment_expired_end" />"""  # noqa: E501
+
+SCRIPT_DRAWN = """<bpmndi:BPMNShape id="close_unpaid_di" bpmnElement="close_unpaid">
+        <dc:Bounds x="2040" y="180" width="80" height="40" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="flow_close_unpaid_di" bpmnElement="flow_close_unpaid">
+        <di:waypoint x="2040" y="200" />
+        <di:waypoint x="2008" y="238" />
+      </bpmndi:BPMNEdge>
+    """
+
+
+@pytest.fixture
+def broken_deadline(db_url, tmp_path):
+    """member_join whose payment deadline leads to 逾期未缴费 through a script reading an
+    unknown name: the deadline's timer fails when it fires."""
+
+    def through_a_script(text: str) -> str:
+        assert PAYMENT_EXPIRED in text
+        text = text.replace(PAYMENT_EXPIRED, THROUGH_A_SCRIPT).replace(
+            "<bpmn:incoming>flow_payment_expired</bpmn:incoming>\n    </bpmn:endEvent>",
+            "<bpmn:incoming>flow_close_unpaid</bpmn:incoming>\n    </bpmn:endEvent>",
+        )
+        assert "<bpmn:incoming>flow_close_unpaid</bpmn:incoming>" in text
+        return text.replace("</bpmndi:BPMNPlane>", SCRIPT_DRAWN + "</bpmndi:BPMNPlane>")
+
+    return served_with(db_url, tmp_path, through_a_script)
+
+
+def _awaiting_payment(client, heads, id_number: str) -> dict:
+    """A new join form approved up to 待缴费 (its payment deadline running)."""
+    data = applicant_data(client, heads["unit"], id_number)
+    inst = client.post(
+        "/api/v1/processes/member_join/instances", headers=heads["unit"], json={"data": data}
+    ).get_json()
+    values = form_values(client, heads["unit"], inst["id"])
+    for who, answer in (
+        ("unit", {**values, "decision": "approve", "member_level": "普通会员"}),
+        ("agency", {"decision": "approve", "remark": "同意"}),
+        ("association", {"decision": "approve", "remark": "同意"}),
+    ):
+        task = open_task(client, heads[who], inst["id"])
+        done = client.post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=heads[who], json={"data": answer}
+        )
+        assert done.status_code == 200, done.get_json()
+    assert done.get_json()["status"] == "待缴费"
+    return inst
+
+
+def test_a_timer_that_fails_is_an_incident_and_the_others_still_run(broken_deadline):
+    app, client, heads, world = broken_deadline
+    forms = [
+        _awaiting_payment(client, heads, make_resident_id(base))
+        for base in ("44010619850315231", "44010619900101123")
+    ]
+
+    def deadlines(s):
+        return dict(
+            s.execute(
+                select(WaitingEvent.instance_id, WaitingEvent.due_at).where(
+                    WaitingEvent.kind == "timer"
+                )
+            ).all()
+        )
+
+    due = in_db(app, deadlines)
+    assert sorted(due) == sorted(f["id"] for f in forms)
+    later = max(due.values()) + timedelta(hours=1)
+    # each form's timer fails: nothing fired, nothing raised, the second form's timer tried
+    # after the first one's failed
+    assert fire_at(app, later) == 0
+    listed = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()
+    assert listed["total"] == 2
+    by_form = {i["instance_id"]: i for i in listed["items"]}
+    assert sorted(by_form) == sorted(due)
+    for form in forms:
+        incident = by_form[form["id"]]
+        assert (incident["process_key"], incident["task_name"], incident["task_title"]) == (
+            "member_join",
+            "timer",
+            "定时事件",
+        )
+        assert incident["business_key"] == form["business_key"]
+        assert "[close_unpaid]" in incident["message"] and "deadlin" in incident["message"]
+        # nothing of the firing kept: still waiting for the payment, its deadline still due
+        view = client.get(f"/api/v1/instances/{form['id']}", headers=heads["unit"]).get_json()
+        assert view["status"] == "待缴费"
+        assert [t["task_name"] for t in view["open_tasks"]] == ["unit_pay"]
+    assert in_db(app, deadlines) == due
+    # the next run fails again: counted on the same incidents
+    assert fire_at(app, later + timedelta(minutes=5)) == 0
+    again = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert sorted((i["number"], i["occurrences"]) for i in again) == sorted(
+        (i["number"], 2) for i in listed["items"]
+    )
+
+
+def test_a_retry_that_fails_again_is_counted_and_said_on_the_page(broken):
+    from test_account_pages_http import csrf, sign_in, text
+
+    app, client, heads, world = broken
+    inst, failed, _data = _stuck_form(client, heads)
+    number = failed.get_json()["errors"]["incident"]
+    page = app.test_client()
+    sign_in(page, "admin")
+    listed = text(page.get("/incidents"))
+    assert number in listed and "机构初审" in listed and "agency_review" in listed
+    [incident] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert incident["business_key"] == inst["business_key"] and inst["business_key"] in listed
+    # not fixed yet: the retry fails as the step did, on the same incident, said in place
+    retried = page.post(
+        f"/incidents/{incident['id']}/retry", data={"csrf_token": csrf(page, "/incidents")}
+    )
+    assert retried.status_code == 302 and retried.headers["Location"].endswith("/incidents")
+    after = text(page.get("/incidents"))
+    assert f"事故编号 {number}" in after and "流程执行出错" in after
+    [again] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert (again["number"], again["occurrences"], again["status"]) == (number, 2, "open")
+    view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["agency"]).get_json()
+    assert view["status"] == "机构初审中"
+
+
+def test_a_page_that_meets_a_failed_step_says_so(app):
+    """Where a page has no place of its own for it, the error page names a failed step as
+    one (not as 数据已变化), its number said once in the message."""
+    from service.web.errors import render_error
+
+    message = "流程执行出错，本次提交未保存（事故编号 INC-20261206-0001）：……"
+    with app.test_request_context("/forms/1"):
+        html, status = render_error(409, message, {"incident": "INC-20261206-0001"})
+        changed, _ = render_error(409, "该任务已被其他人认领", None)
+    assert status == 409
+    assert "<h1>流程执行出错</h1>" in html and "数据已变化" not in html
+    assert html.count("INC-20261206-0001") == 1
+    assert "<h1>数据已变化</h1>" in changed

@@ -89,7 +89,7 @@ def retry(ctx: Context, uow: UnitOfWork, actor: Actor, incident_id: int) -> dict
         now,
         row,
     )
-    if found.task_name == "timer":
+    if found.task_name == incidents.TIMER_STEP:
         view = _fire_timers(ctx, uow, row)
     else:
         task_id = session.scalar(
@@ -103,4 +103,5 @@ def retry(ctx: Context, uow: UnitOfWork, actor: Actor, incident_id: int) -> dict
             raise Conflict(f"出错的任务（{found.task_name}）已不在待办中，无法重试")
         person = _person(uow, found.actor_id)
         view = tasks.complete_task(ctx, uow, person, task_id, found.data or {})
-    return {"incident": incidents.incident_view(session.get(Incident, incident_id)), **view}
+    settled = session.get(Incident, incident_id)
+    return {"incident": incidents.described(ctx, session, settled, row.business_key), **view}

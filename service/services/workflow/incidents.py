@@ -39,6 +39,8 @@ from service.services.workflow.scope import (
 
 TERMINATED, WITHDRAWN = "已终止", "已撤回"
 STATUS_LABELS = {"open": "待处理", "closed": "已处理"}
+# the step of an incident a timer's firing raised (no user task was being done)
+TIMER_STEP, TIMER_TITLE = "timer", "定时事件"
 
 
 def record(
@@ -46,20 +48,25 @@ def record(
     uow: UnitOfWork,
     actor: Actor,
     error: Exception,
-    process_key: str,
+    process_key: str | None,
     version_id: int | None = None,
     instance_id: int | None = None,
     task_name: str | None = None,
     data: dict | None = None,
 ) -> StepFailed:
-    """Roll the step back, record (or count) its incident, commit; the error to raise."""
+    """Roll the step back, record (or count) its incident, commit; the error to raise. The
+    process and its version are the form's where the caller does not name them."""
     uow.rollback()
     now = ctx.now()
     message = str(error)[:2000]
-    if version_id is None and instance_id is not None:
-        version_id = uow.session.scalar(
-            select(ProcessInstance.definition_version_id).where(ProcessInstance.id == instance_id)
-        )
+    if instance_id is not None and (version_id is None or process_key is None):
+        found_key, found_version = uow.session.execute(
+            select(ProcessInstance.process_key, ProcessInstance.definition_version_id).where(
+                ProcessInstance.id == instance_id
+            )
+        ).one()
+        process_key = process_key or found_key
+        version_id = found_version if version_id is None else version_id
     found = None
     if instance_id is not None:
         found = uow.session.scalars(
@@ -107,13 +114,19 @@ def _operator(actor: Actor) -> None:
         raise NotFound("没有该功能")
 
 
-def incident_view(i: Incident) -> dict:
+def incident_view(
+    i: Incident, business_key: str | None = None, task_title: str | None = None
+) -> dict:
+    """An incident as the lists show it; with its form's number and its step's name (as the
+    diagram it failed on names the step) where the caller knows them."""
     return {
         "id": i.id,
         "number": i.number,
         "process_key": i.process_key,
         "instance_id": i.instance_id,
+        "business_key": business_key,
         "task_name": i.task_name,
+        "task_title": task_title,
         "message": i.message,
         "actor_name": i.actor_name,
         "status": i.status,
@@ -124,6 +137,29 @@ def incident_view(i: Incident) -> dict:
         "closed_at": i.closed_at,
         "resolution": i.resolution,
     }
+
+
+def described(ctx: Context, session, i: Incident, business_key: str | None = None) -> dict:
+    """`incident_view` with the step's name: from the version the form failed on, else the
+    process's current diagram; None where neither has the step (or it failed at a start)."""
+    return incident_view(i, business_key, step_title(ctx, session, i))
+
+
+def step_title(ctx: Context, session, i: Incident) -> str | None:
+    if not i.task_name:
+        return None
+    if i.task_name == TIMER_STEP:
+        return TIMER_TITLE
+    defn = None
+    if i.definition_version_id is not None:
+        try:
+            defn = ctx.definitions.version(session, i.definition_version_id)
+        except NotFound:
+            defn = None
+    if defn is None:
+        defn = ctx.definitions.current.get(i.process_key)
+    info = defn.user_tasks.get(i.task_name) if defn is not None else None
+    return info.title if info is not None else None
 
 
 def list_incidents(
@@ -140,11 +176,13 @@ def list_incidents(
         raise NotFound("没有该功能")
     if status not in (None, "open", "closed"):
         raise FormInvalid({"status": "状态应为 open（待处理）或 closed（已处理）"})
-    stmt = select(Incident)
+    stmt = select(Incident, ProcessInstance.business_key).outerjoin(
+        ProcessInstance, ProcessInstance.id == Incident.instance_id
+    )
     if status:
         stmt = stmt.where(Incident.status == status)
     total, rows = page_of(uow.session, stmt, Incident.id.desc(), page, page_size)
-    items = [incident_view(i) for i in rows.scalars()]
+    items = [described(ctx, uow.session, i, key) for i, key in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 

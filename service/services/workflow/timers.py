@@ -41,7 +41,9 @@ def fire_due_timers(ctx: Context, uow: UnitOfWork, limit: int = 200) -> int:
         except StaleDataError:
             uow.rollback()  # someone moved it meanwhile; the next run sees it again
         except EngineError as exc:  # the diagram failed on its timer: an incident, once
-            incidents.record(ctx, uow, audit.SYSTEM, exc, None, None, instance_id, "timer")
+            incidents.record(
+                ctx, uow, audit.SYSTEM, exc, None, None, instance_id, incidents.TIMER_STEP
+            )
     return fired_total
 
 
