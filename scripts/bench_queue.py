@@ -24,7 +24,9 @@ sees every agency, it times each request at the two sizes in turns (small, large
   its learning tasks among one per form.
 
 Prints p50 and p95 per request at each size side by side, the growth ratio (p95 at the
-large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×.
+large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×;
+after each search, what it found at each size (its total) and how many persons its text
+names, which its cost follows.
 On a shared machine the tail follows the neighbours' load: compare runs made side by side.
 
 Run:  python scripts/bench_queue.py [--sizes 1000 100000] [--runs 60]
@@ -40,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
@@ -134,6 +137,8 @@ class Size:
     app: object = None
     client: object = None
     headers: dict = field(default_factory=dict)
+    found: dict = field(default_factory=dict)  # each search's total at this size
+    named: dict = field(default_factory=dict)  # the persons each search's text names
 
 
 def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
@@ -165,6 +170,8 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
         if "search" in label:
             total = size.client.get(path, headers=size.headers[who]).get_json()["total"]
             assert (total == 0) == label.endswith("not in the queue"), (label, total)
+            size.found[label] = total
+            size.named[label] = persons_named(url, parse_qs(urlsplit(path).query)["q"][0])
     return size
 
 
@@ -221,6 +228,32 @@ def add_member(url: str, instances: int) -> None:
     finally:
         engine.dispose()
     settle(url)
+
+
+def persons_named(url: str, text: str) -> int:
+    """How many persons of the forms have `text` in their name."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(
+                sa.text("SELECT count(*) FROM instance_persons WHERE strpos(name, :text) > 0"),
+                {"text": text},
+            )
+    finally:
+        engine.dispose()
+
+
+def found_note(sizes: list[Size], label: str) -> str:
+    """What a search found at each size (its total) and how many persons its text names: a
+    search reads every person its text names, so its cost follows that count, not the
+    table's size alone (a search whose names are in no task of the queue finds nothing)."""
+    if not all(label in size.found and label in size.named for size in sizes):
+        return ""
+
+    def each(counts: str) -> str:
+        return " → ".join(f"{getattr(size, counts)[label]:,}" for size in sizes)
+
+    return f"  (found {each('found')}; persons named {each('named')})"
 
 
 def one(size: Size, who: str, path: str) -> float:
@@ -310,7 +343,7 @@ def main() -> None:
             f"{p95_large:14.1f}",
             f"{growth:8.2f}" if growth else f"{'—':>8}",
         ]
-        print(f"{label:<36}{''.join(cells)}{flag}")
+        print(f"{label:<36}{''.join(cells)}{flag}{found_note(sizes, label)}")
     print(
         f"\nworst p95 at {tail}: {worst_p95:.1f} ms (target ≤ {TARGET_P95_MS:.0f}); "
         f"worst growth {head} → {tail}: {worst_growth:.2f}× (target ≤ {TARGET_GROWTH}×); "
