@@ -35,6 +35,9 @@ class IncidentSchema(Schema):
     task_title = fields.String(
         allow_none=True, metadata={"description": "该任务在流程图中的名称，如 机构初审"}
     )
+    retryable = fields.Boolean(
+        metadata={"description": "可否重试（登记学习结果时出错的：修复后重新导入学习记录）"}
+    )
     message = fields.String(metadata={"description": "出错的文件、元素与原因"})
     actor_name = fields.String(metadata={"description": "最近一次遇到的人"})
     status = fields.String()

@@ -2,11 +2,13 @@
 with an incident number instead of a 500; nothing of the step is kept; operators list the
 incident (with its form's number and its step's name); the unit withdraws (撤回) or the
 secretariat terminates (终止) the stuck form, and the applicant may apply again. A timer
-that fails is an incident too, and the other forms' timers still run; a retry that fails
-again is counted on its incident. SQLite and PostgreSQL."""
+that fails is an incident too, and the other forms' timers still run; so is a learning
+result's import failing on a pass (nothing of it kept; imported again once fixed); a retry
+that fails again is counted on its incident. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from datetime import timedelta
@@ -20,10 +22,14 @@ from conftest import (
     in_db,
     open_task,
     seed_world,
+    step_task,
     token_headers,
+    upload,
 )
+from jobs_support import job_runner, wait_for_job
 from sqlalchemy import select
-from test_payment_deadline_api import fire_at
+from test_education_api import excel
+from test_payment_deadline_api import enrol, fire_at
 
 from service.db.models import WaitingEvent
 from service.domain.validation import make_resident_id
@@ -32,13 +38,13 @@ REPO = Path(__file__).resolve().parents[2]
 AGENCY_RETURN = '<bpmn:sequenceFlow id="flow_agency_return" name="退回" sourceRef="agency_gateway" targetRef="return_merge">\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "return"'  # noqa: E501
 
 
-def served_with(db_url, tmp_path, edit):
-    """The app serving a copy of the design whose member_join.bpmn `edit(text)` rewrote, a
-    seeded world, a client and each login's headers."""
+def served_with(db_url, tmp_path, edit, diagram: str = "member_join.bpmn"):
+    """The app serving a copy of the design whose processes/`diagram` `edit(text)` rewrote,
+    a seeded world, a client and each login's headers."""
     design = tmp_path / "design"
     for folder in ("processes", "rules", "forms"):
         shutil.copytree(REPO / folder, design / folder)
-    bpmn = design / "processes" / "member_join.bpmn"
+    bpmn = design / "processes" / diagram
     bpmn.write_text(edit(bpmn.read_text(encoding="utf-8")), encoding="utf-8")
     app = app_on_design(db_url, tmp_path, design)
     world = seed_world(app)
@@ -191,27 +197,31 @@ def test_the_form_page_shows_the_incident_and_lets_the_unit_withdraw(broken):
     assert "终止表单" not in text(admin.get(url))  # finished: nothing to settle
 
 
-PAYMENT_EXPIRED = (
-    '<bpmn:sequenceFlow id="flow_payment_expired" sourceRef="payment_deadline" '
-    'targetRef="payment_expired_end" />'
-)
-# the deadline's way to 逾期未缴费 through a script reading an unknown name
-THROUGH_A_SCRIPT = """<bpmn:sequenceFlow id="flow_payment_expired" sourceRef="payment_deadline" targetRef="close_unpaid" />
-    <bpmn:scriptTask id="close_unpaid" name="关闭未缴费表单">
-      <bpmn:incoming>flow_payment_expired</bpmn:incoming>
-      <bpmn:outgoing>flow_close_unpaid</bpmn:outgoing>
-      <bpmn:script>closed_on = deadlin</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:sequenceFlow id="flow_close_unpaid" sourceRef="close_unpaid" targetRef="payment_expired_end" />"""  # noqa: E501
-
-SCRIPT_DRAWN = """<bpmndi:BPMNShape id="close_unpaid_di" bpmnElement="close_unpaid">
-        <dc:Bounds x="2040" y="180" width="80" height="40" />
-      </bpmndi:BPMNShape>
-      <bpmndi:BPMNEdge id="flow_close_unpaid_di" bpmnElement="flow_close_unpaid">
-        <di:waypoint x="2040" y="200" />
-        <di:waypoint x="2008" y="238" />
-      </bpmndi:BPMNEdge>
-    """
+def through_a_script(text, flow, source, end, script, code, at) -> str:
+    """`text` with the sequence flow `flow` (`source` → the end event `end`) taken through a
+    script task `script` running `code`, drawn at `at` (x, y)."""
+    old = f'<bpmn:sequenceFlow id="{flow}" sourceRef="{source}" targetRef="{end}" />'
+    incoming = f"<bpmn:incoming>{flow}</bpmn:incoming>\n    </bpmn:endEvent>"
+    assert old in text and incoming in text
+    detour = (
+        f'<bpmn:sequenceFlow id="{flow}" sourceRef="{source}" targetRef="{script}" />\n'
+        f'    <bpmn:scriptTask id="{script}" name="脚本">\n'
+        f"      <bpmn:incoming>{flow}</bpmn:incoming>\n"
+        f"      <bpmn:outgoing>{script}_to_end</bpmn:outgoing>\n"
+        f"      <bpmn:script>{code}</bpmn:script>\n"
+        f"    </bpmn:scriptTask>\n"
+        f'    <bpmn:sequenceFlow id="{script}_to_end" sourceRef="{script}" targetRef="{end}" />'
+    )
+    text = text.replace(incoming, incoming.replace(flow, f"{script}_to_end")).replace(old, detour)
+    x, y = at
+    drawn = (
+        f'<bpmndi:BPMNShape id="{script}_di" bpmnElement="{script}">'
+        f'<dc:Bounds x="{x}" y="{y}" width="80" height="40" /></bpmndi:BPMNShape>'
+        f'<bpmndi:BPMNEdge id="{script}_to_end_di" bpmnElement="{script}_to_end">'
+        f'<di:waypoint x="{x + 40}" y="{y + 40}" /><di:waypoint x="{x + 40}" y="{y + 60}" />'
+        "</bpmndi:BPMNEdge>"
+    )
+    return text.replace("</bpmndi:BPMNPlane>", drawn + "</bpmndi:BPMNPlane>", 1)
 
 
 @pytest.fixture
@@ -219,16 +229,18 @@ def broken_deadline(db_url, tmp_path):
     """member_join whose payment deadline leads to 逾期未缴费 through a script reading an
     unknown name: the deadline's timer fails when it fires."""
 
-    def through_a_script(text: str) -> str:
-        assert PAYMENT_EXPIRED in text
-        text = text.replace(PAYMENT_EXPIRED, THROUGH_A_SCRIPT).replace(
-            "<bpmn:incoming>flow_payment_expired</bpmn:incoming>\n    </bpmn:endEvent>",
-            "<bpmn:incoming>flow_close_unpaid</bpmn:incoming>\n    </bpmn:endEvent>",
+    def detoured(text: str) -> str:
+        return through_a_script(
+            text,
+            "flow_payment_expired",
+            "payment_deadline",
+            "payment_expired_end",
+            "close_unpaid",
+            "closed_on = deadlin",
+            (2040, 180),
         )
-        assert "<bpmn:incoming>flow_close_unpaid</bpmn:incoming>" in text
-        return text.replace("</bpmndi:BPMNPlane>", SCRIPT_DRAWN + "</bpmndi:BPMNPlane>")
 
-    return served_with(db_url, tmp_path, through_a_script)
+    return served_with(db_url, tmp_path, detoured)
 
 
 def _awaiting_payment(client, heads, id_number: str) -> dict:
@@ -338,3 +350,99 @@ def test_a_page_that_meets_a_failed_step_says_so(app):
     assert "<h1>流程执行出错</h1>" in html and "数据已变化" not in html
     assert html.count("INC-20261206-0001") == 1
     assert "<h1>数据已变化</h1>" in changed
+
+
+FINANCE_APPROVE = {
+    "decision": "approve",
+    "remark": "已到账",
+    "receipt_number": "FP2026000456",
+    "receipt_date": "2026-11-28",
+}
+
+
+@pytest.fixture
+def broken_learning(db_url, tmp_path):
+    """The education diagram whose pass leads to 学习完成 through a script reading an unknown
+    name: a learning result's import fails on the pass."""
+
+    def detoured(text: str) -> str:
+        return through_a_script(
+            text,
+            "learning_passed_to_end",
+            "learning_passed",
+            "learning_passed_end",
+            "note_pass",
+            "passed_on = learning_reslt",
+            (3830, 1230),
+        )
+
+    return served_with(db_url, tmp_path, detoured, "shared/education.bpmn")
+
+
+def test_a_learning_import_that_fails_on_a_pass_keeps_nothing_and_is_an_incident(
+    broken_learning,
+):
+    app, client, heads, world = broken_learning
+    inst, data = enrol(app, client, heads.__getitem__, world)
+    step_task(client, heads["unit"], inst["id"], {"fee_voucher": upload(client, heads["unit"])})
+    done = step_task(client, heads["finance"], inst["id"], FINANCE_APPROVE)
+    assert done["status"] == "审批完成" and not done["finished"]
+    [person] = data["persons"]
+    record = {
+        "id_number": person["id_number"],
+        "name": person["name"],
+        "completed_hours": 24,
+        "exam_status": "已通过",
+        "exam_attempts": 1,
+    }
+    reply = client.post(
+        "/api/v1/learning-records", headers=heads["association"], json={"records": [record]}
+    )
+    assert reply.status_code == 409, reply.get_json()
+    number = reply.get_json()["errors"]["incident"]
+    assert f"事故编号 {number}" in reply.get_json()["message"]
+    # nothing of the import kept: the learning task as it was, the form still learning
+    [task] = client.get("/api/v1/learning-tasks", headers=heads["unit"]).get_json()["items"]
+    assert (task["status"], float(task["completed_hours"])) == ("开课未学习", 0)
+    view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["unit"]).get_json()
+    assert view["status"] == "审批完成" and not view["finished"]
+
+    [incident] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert (incident["number"], incident["process_key"], incident["instance_id"]) == (
+        number,
+        "initial_education",
+        inst["id"],
+    )
+    assert (incident["task_name"], incident["task_title"], incident["retryable"]) == (
+        "learning",
+        "登记学习结果",
+        False,
+    )
+    assert "[note_pass]" in incident["message"] and "learning_reslt" in incident["message"]
+    # not retried from the incident: the results are imported again once fixed
+    retried = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=heads["admin"])
+    assert retried.status_code == 409 and "重新导入学习记录" in retried.get_json()["message"]
+
+    # the same file imported in the background: the job fails saying so, counted on the incident
+    workbook = excel([(person["id_number"], person["name"], 24, "已通过", 1)])
+    with job_runner(app):
+        started = client.post(
+            "/api/v1/learning-records/import-jobs",
+            headers=heads["association"],
+            data={"file": (io.BytesIO(workbook), "学习记录.xlsx")},
+        )
+        assert started.status_code == 202, started.get_json()
+        job = wait_for_job(client, heads["association"], started.get_json()["id"])
+    assert job["status"] == "failed" and f"事故编号 {number}" in job["error"], job
+    [again] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert (again["number"], again["occurrences"]) == (number, 2)
+    [task] = client.get("/api/v1/learning-tasks", headers=heads["unit"]).get_json()["items"]
+    assert task["status"] == "开课未学习"
+    # on 流程出错: the step by its name, and the way out instead of a 重试 that cannot work
+    from test_account_pages_http import sign_in, text
+
+    page = app.test_client()
+    sign_in(page, "admin")
+    listed = text(page.get("/incidents"))
+    assert number in listed and "登记学习结果" in listed and "修复后重新导入" in listed
+    assert f"重试 {number}" not in page.get("/incidents").get_data(as_text=True)

@@ -20,9 +20,10 @@ from service.db.models import LearningTask, Member, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
+from service.engine import EngineError
 from service.services.documents.excel_import import Limits, read_table
 from service.services.education.certificates import apply_learning_passed
-from service.services.workflow import audit, moving
+from service.services.workflow import audit, incidents, moving
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import Change
 from service.services.workflow.learning_waits import EXPIRED, LEARNING_MESSAGE, OPEN, PASSED
@@ -217,22 +218,27 @@ def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
         }
         for task in tasks
     }
-    with moving.move(ctx, uow, instance_id, now, today) as m:
-        delivered = m.inst.deliver_messages(LEARNING_MESSAGE, payloads)
-        if set(delivered) != set(payloads):  # recorded meanwhile, or the deadline passed
-            raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
-        change = Change(uow.session, m.row, m.inst.data, m.defn, today, now)
-        apply_learning_passed(change, tasks, m.messages)
-        for task in tasks:
-            m.record(
-                audit.Step(
-                    actor,
-                    "learning",
-                    decision="passed",
-                    remark=f"{task.name}（{task.id_number}）学习考试通过",
-                    detail={"id_number": task.id_number, "learning_task_id": task.id},
+    try:
+        with moving.move(ctx, uow, instance_id, now, today) as m:
+            delivered = m.inst.deliver_messages(LEARNING_MESSAGE, payloads)
+            if set(delivered) != set(payloads):  # recorded meanwhile, or the deadline passed
+                raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
+            change = Change(uow.session, m.row, m.inst.data, m.defn, today, now)
+            apply_learning_passed(change, tasks, m.messages)
+            for task in tasks:
+                m.record(
+                    audit.Step(
+                        actor,
+                        "learning",
+                        decision="passed",
+                        remark=f"{task.name}（{task.id_number}）学习考试通过",
+                        detail={"id_number": task.id_number, "learning_task_id": task.id},
+                    )
                 )
-            )
+    except EngineError as exc:  # the diagram failed on a pass: nothing of the import kept
+        raise incidents.record(
+            ctx, uow, actor, exc, None, None, instance_id, incidents.LEARNING_STEP, payloads
+        ) from exc
 
 
 def _shanghai_day_start(day: date) -> datetime:

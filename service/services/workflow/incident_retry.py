@@ -76,6 +76,11 @@ def retry(ctx: Context, uow: UnitOfWork, actor: Actor, incident_id: int) -> dict
         raise Conflict(f"事故 {found.number} 已处理（{found.resolution or '已关闭'}），无需重试")
     if found.instance_id is None:
         raise Conflict(f"事故 {found.number} 发生在发起时，没有表单可重试；请申请人重新提交")
+    if found.task_name == incidents.LEARNING_STEP:
+        raise Conflict(
+            f"事故 {found.number} 发生在登记学习结果时，无法在此重试；"
+            "请在流程修复并迁移表单后重新导入学习记录"
+        )
     row = session.get(ProcessInstance, found.instance_id)
     if row.finished:
         raise Conflict(f"该表单已结束（{row.status}），无法重试")

@@ -41,6 +41,9 @@ TERMINATED, WITHDRAWN = "已终止", "已撤回"
 STATUS_LABELS = {"open": "待处理", "closed": "已处理"}
 # the step of an incident a timer's firing raised (no user task was being done)
 TIMER_STEP, TIMER_TITLE = "timer", "定时事件"
+# the step of an incident a learning pass's delivery raised (an import of learning results);
+# not retried from the incident: once fixed and migrated, the results are imported again
+LEARNING_STEP, LEARNING_TITLE = "learning", "登记学习结果"
 
 
 def record(
@@ -127,6 +130,8 @@ def incident_view(
         "business_key": business_key,
         "task_name": i.task_name,
         "task_title": task_title,
+        # retried from the incident (`incident_retry.retry`): a form's step, not an import's
+        "retryable": i.instance_id is not None and i.task_name != LEARNING_STEP,
         "message": i.message,
         "actor_name": i.actor_name,
         "status": i.status,
@@ -148,8 +153,8 @@ def described(ctx: Context, session, i: Incident, business_key: str | None = Non
 def step_title(ctx: Context, session, i: Incident) -> str | None:
     if not i.task_name:
         return None
-    if i.task_name == TIMER_STEP:
-        return TIMER_TITLE
+    if i.task_name in (TIMER_STEP, LEARNING_STEP):
+        return TIMER_TITLE if i.task_name == TIMER_STEP else LEARNING_TITLE
     defn = None
     if i.definition_version_id is not None:
         try:
