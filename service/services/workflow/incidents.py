@@ -44,6 +44,8 @@ TIMER_STEP, TIMER_TITLE = "timer", "定时事件"
 # the step of an incident a learning pass's delivery raised (an import of learning results);
 # not retried from the incident: once fixed and migrated, the results are imported again
 LEARNING_STEP, LEARNING_TITLE = "learning", "登记学习结果"
+# the names of those steps, which no diagram holds as a user task
+SERVICE_STEPS = {TIMER_STEP: TIMER_TITLE, LEARNING_STEP: LEARNING_TITLE}
 
 
 def record(
@@ -153,14 +155,14 @@ def described(ctx: Context, session, i: Incident, business_key: str | None = Non
 def step_title(ctx: Context, session, i: Incident) -> str | None:
     if not i.task_name:
         return None
-    if i.task_name in (TIMER_STEP, LEARNING_STEP):
-        return TIMER_TITLE if i.task_name == TIMER_STEP else LEARNING_TITLE
+    if i.task_name in SERVICE_STEPS:
+        return SERVICE_STEPS[i.task_name]
     defn = None
     if i.definition_version_id is not None:
         try:
             defn = ctx.definitions.version(session, i.definition_version_id)
         except NotFound:
-            defn = None
+            pass  # the version's row is gone: the process's current diagram names it
     if defn is None:
         defn = ctx.definitions.current.get(i.process_key)
     info = defn.user_tasks.get(i.task_name) if defn is not None else None
