@@ -138,6 +138,7 @@ def test_certificate_unit_change_eligibility(reasons, reason, facts, expected):
 
 # --- certificate_cancellation: person["certificate_types"] are the types to cancel --------------
 
+NOTHING_HELD = "没有可注销的证书（未持有证书或均已注销）"
 TWO_CERTIFICATES = {"certificates": {"监理员": cert(), "安全监理员": cert("expired", months=0)}}
 
 CANCELLATION = {
@@ -156,6 +157,19 @@ CANCELLATION = {
         ["未持有专业监理工程师、安全监理员证书（或已注销），不能办理注销"],
     ),
     "nothing chosen": ({}, [], ["请选择要注销的证书类型"]),
+    # the person picker asks with the types a person holds: none held is said as such
+    "no certificate held": ({"certificates": {}}, [], [NOTHING_HELD]),
+    "every certificate cancelled": (
+        {"certificates": {"监理员": cert("cancelled")}},
+        [],
+        [NOTHING_HELD],
+    ),
+    "no certificate held, a type chosen": (
+        {"certificates": {}},
+        ["监理员"],
+        ["未持有监理员证书（或已注销），不能办理注销"],
+    ),
+    "unknown, nothing chosen": ({"known": False, "certificates": {}}, [], [UNKNOWN]),
     "membership need not be valid": ({"ordinary_membership": "cancelled"}, ["监理员"], []),
     "continuing in flight": (
         {"in_flight": ["continuing_education"]},
