@@ -300,7 +300,9 @@ def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, wo
     incomplete = complete(
         client, login("unit"), task["id"], {"decision": "approve", "member_level": "普通会员"}, 422
     )
-    assert {"address", "education", "title", "diploma"} <= set(incomplete["errors"])
+    assert {"address", "education.level", "education.school", "title", "diploma"} <= set(
+        incomplete["errors"]
+    )
     assert "学历" in incomplete["errors"]["diploma_verification"]
     rest = {
         k: full[k] for k in ("address", "education", "title", "diploma", "diploma_verification")
@@ -346,13 +348,19 @@ def test_an_invalid_id_number_is_refused_with_the_reason(client, login, world):
 
 def test_bad_form_fields_are_named_in_chinese(client, login, world):
     data = applicant_data(client, login("unit"), mobile="12345", title="特级")
-    del data["name"]
+    del data["name"], data["photo"], data["education"]
     reply = client.post(
         "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
     )
     assert reply.status_code == 422
     errors = reply.get_json()["errors"]
     assert errors["name"] == "请填写「姓名」"
+    assert errors["photo"] == "请上传「个人照片」"  # a file is uploaded, not typed
+    # a missing group names each of its required fields, so the page marks those boxes
+    assert "education" not in errors
+    assert errors["education.level"] == "请填写「学历」"
+    assert errors["education.school"] == "请填写「毕业院校」"
+    assert errors["education.graduated_on"] == "请填写「毕业时间」"
     assert "手机号码" in errors["mobile"]
     assert "职称" in errors["title"]
     broken = client.post(

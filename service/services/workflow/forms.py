@@ -119,6 +119,35 @@ def _message(err, props, registry, root) -> tuple[str, str]:
     return field, f"{title}填写有误"
 
 
+def _is_file(node: dict) -> bool:
+    """A field filled by uploading a file (or a list of them), not by typing."""
+    items = node.get("items") if node.get("type") == "array" else None
+    return node.get("format") == "file-id" or (
+        isinstance(items, dict) and items.get("format") == "file-id"
+    )
+
+
+def _missing(props: dict[str, dict], path: list, root=None, registry=None) -> str:
+    """What to say of a required field that was not given: 请上传 a file, 请填写 the rest."""
+    verb = "请上传" if _is_file(_node(props, path, root, registry)) else "请填写"
+    return f"{verb}{_title(props, path, root, registry)}"
+
+
+def _required_leaves(props: dict[str, dict], path: list, validator, registry) -> list[list]:
+    """The fields to name for a missing required field at `path`: the field itself, or, for
+    a group of fields (an object with required fields of its own, 最高学历 say), each of
+    those, so that a page marks the boxes to fill and not the group's frame."""
+    node = _node(props, path, validator.schema, registry)
+    inner = [str(name) for name in node.get("required") or []]
+    if node.get("type") != "object" or not inner:
+        return [path]
+    return [
+        leaf
+        for name in inner
+        for leaf in _required_leaves(props, [*path, name], validator, registry)
+    ]
+
+
 def _leaves(errors):
     for err in errors:
         if err.context and err.validator not in ("anyOf", "oneOf"):
@@ -150,9 +179,10 @@ def validate_form(
             base = [str(p) for p in err.absolute_path]
             for missing in err.validator_value:
                 if isinstance(err.instance, dict) and missing not in err.instance:
-                    field = ".".join(base + [missing])
-                    title = _title(props, base + [missing], validator.schema, registry)
-                    errors.setdefault(field, f"请填写{title}")
+                    for path in _required_leaves(props, base + [missing], validator, registry):
+                        errors.setdefault(
+                            ".".join(path), _missing(props, path, validator.schema, registry)
+                        )
             continue
         field, message = _message(err, props, registry, validator.schema)
         if field:
