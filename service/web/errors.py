@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from service.db import db
 from service.limits import limiter
@@ -27,6 +27,11 @@ ADVICE = {
     410: "请联系您的单位重新获取二维码后再扫码。",
     429: "为保护数据安全，短时间内的请求次数有限制，请稍等一分钟后再试。",
     500: "请稍后重试；如果一直出现，请联系协会秘书处。",
+}
+# the phone pages have no menu: what a person who scanned a code or looks up a certificate
+# can do instead
+PUBLIC_ADVICE = {
+    404: "请核对扫描的二维码或输入的地址；二维码来自单位的，请联系单位重新获取。",
 }
 
 
@@ -52,19 +57,27 @@ def render_error(status: int, message: str, errors: dict | None = None):
     db.session.rollback()
     if status == 404 and message in ("请求的资源不存在",):
         message = "页面不存在或您无权查看"
+    public = _public()
+    advice = (PUBLIC_ADVICE if public else {}).get(status) or ADVICE.get(status)
     if status == 429:
         message = _rate_message(message)
+        if "秒后再试" in message:  # the message says when already
+            advice = None
     heading = HEADINGS.get(status, "出错了")
     if errors and set(errors) == {"incident"}:  # a StepFailed: its message names the number
         heading, errors = "流程执行出错", None
+    back = None
+    if request.path.startswith("/lookup"):
+        back = (url_for("public.lookup"), "返回证书查询")
     html = render_template(
         "error.html",
         status=status,
         heading=heading,
         message=message,
-        advice=ADVICE.get(status),
+        advice=advice,
         errors=errors or {},
-        public=_public(),
+        public=public,
+        back=back,
     )
     return html, status
 

@@ -114,6 +114,10 @@ def test_an_expired_or_unknown_join_code_shows_a_page_saying_what_to_do(live, co
     expect(page.locator(".error-page")).to_contain_text("请向单位索取新的二维码")
     assert page.goto(f"{live.url}/join/forged-code").status == 404
     expect(page.locator(".error-page")).to_contain_text("申请码无效")
+    # the phone pages have no menu to go back to: the advice says what a scanner can do
+    expect(page.locator(".error-page")).to_contain_text("请核对扫描的二维码")
+    expect(page.locator(".error-page")).not_to_contain_text("菜单")
+    expect(page.locator(".error-page .code")).to_have_count(0)  # no bare 404 to a phone
 
 
 def member_with_certificate(live) -> tuple[str, str]:
@@ -190,6 +194,9 @@ def test_the_lookup_finds_a_certificate_and_explains_its_rate_limit(live, contex
     assert reply.status == 429
     expect(page.locator(".error-page")).to_contain_text("证书查询过于频繁")
     expect(page.locator(".error-page")).to_contain_text("秒后再试")
+    expect(page.locator(".error-page")).not_to_contain_text("一分钟")  # said once, exactly
+    page.get_by_role("link", name="返回证书查询").click()
+    expect(page).to_have_url(f"{live.url}/lookup")
 
 
 def test_a_person_looks_up_by_id_number_and_downloads_the_e_certificate(live, contexts):
