@@ -30,8 +30,16 @@ def test_the_secretariat_reads_the_heat_map_and_switches_process(live, contexts)
     assert hot.get_attribute("data-count") == "1"
     assert "hot-5" in hot.get_attribute("class")
     assert hot.locator(".badge text").text_content() == "1"
-    row = page.get_by_role("table", name="各步骤在办数量").locator("tbody tr").first
+    table = page.get_by_role("table", name="各步骤在办数量")
+    row = table.locator("tbody tr").first
     assert "1" in row.inner_text()
+    # a column of counts has its heading over the counts (right-aligned like them)
+    heading = table.get_by_role("columnheader", name="等待办理")
+    expect(heading).to_have_css("text-align", "right")
+    expect(table.get_by_role("columnheader", name="步骤")).to_have_css("text-align", "left")
+    right = heading.bounding_box()["x"] + heading.bounding_box()["width"]
+    count = row.locator("td").nth(2).bounding_box()
+    assert abs(right - (count["x"] + count["width"])) < 1
     assert_labelled(page)
     page.get_by_label("版本", exact=True).select_option(index=0)
     page.get_by_role("button", name="查看").click()

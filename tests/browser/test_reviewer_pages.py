@@ -60,6 +60,16 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     sign_in(page, live, "jigou")
     expect(page).to_have_url(re.compile(r"/workbench/todo"))
     assert_labelled(page)
+    # the search box's hint says whole what it finds (it was cut off after 单号)
+    hint_fits = """box => {
+        const style = getComputedStyle(box);
+        const ctx = document.createElement("canvas").getContext("2d");
+        ctx.font = style.font;
+        const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        const inner = box.clientWidth - padding;
+        return ctx.measureText(box.placeholder).width <= inner;
+    }"""
+    assert page.get_by_label("关键字").evaluate(hint_fits)
     page.get_by_label("关键字").fill(case["id_number"][-4:])
     page.get_by_role("button", name="查询").click()
     rows = page.locator("table.grid tbody tr")

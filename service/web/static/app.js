@@ -118,3 +118,39 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// a column of numbers has its heading over them: a header cell takes the class `num` when
+// every cell of its column in the body does (the cells are right-aligned by that class);
+// only for tables whose header and rows have one cell per column (no colspan)
+(function () {
+  "use strict";
+
+  function align(table) {
+    var head = table.tHead && table.tHead.rows[0];
+    var rows = table.tBodies.length ? table.tBodies[0].rows : [];
+    if (!head || !rows.length) { return; }
+    var headers = head.cells;
+    var numeric = [];
+    for (var i = 0; i < headers.length; i++) {
+      if (headers[i].colSpan !== 1) { return; }
+      numeric.push(true);
+    }
+    for (var r = 0; r < rows.length; r++) {
+      var cells = rows[r].cells;
+      if (cells.length !== headers.length) { return; }
+      for (var c = 0; c < cells.length; c++) {
+        if (!cells[c].classList.contains("num")) { numeric[c] = false; }
+      }
+    }
+    numeric.forEach(function (yes, c) { if (yes) { headers[c].classList.add("num"); } });
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.grid"), align);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
