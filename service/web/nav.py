@@ -16,15 +16,20 @@ from service.web.pages import ctx, uow
 class Item:
     label: str
     url: str
+    active: bool = False  # the page's own item (menu() marks one at most)
 
-    @property
-    def active(self) -> bool:
-        """The page is this item's (or below it) and has every parameter the item names."""
+    def match(self) -> tuple[int, int] | None:
+        """How closely the page is this item's: None unless the page is its path (or below
+        it) with every parameter the item names; else the path's length and the number of
+        parameters, so that the closest of several items wins (暂存表单 /business/drafts
+        over 业务办理 /business)."""
         path, _, query = self.url.partition("?")
         if not (request.path == path or request.path.startswith(path.rstrip("/") + "/")):
-            return False
+            return None
         wanted = parse_qs(query)
-        return all(request.args.getlist(name) == values for name, values in wanted.items())
+        if not all(request.args.getlist(name) == values for name, values in wanted.items()):
+            return None
+        return len(path.rstrip("/")), len(wanted)
 
 
 @dataclass
@@ -207,7 +212,19 @@ def _member_pages(notices: Item) -> Section:
 
 
 def menu(actor: Actor) -> list[Section]:
-    """The sections of the left menu for this person."""
+    """The sections of the left menu for this person, the page's own item marked: the one
+    item closest to the page (the same page may be linked from two sections: each link of
+    it is marked)."""
+    sections = _sections(actor)
+    matches = [(m, item) for sec in sections for item in sec.items if (m := item.match())]
+    if matches:
+        best = max(m for m, _ in matches)
+        for m, item in matches:
+            item.active = m == best
+    return sections
+
+
+def _sections(actor: Actor) -> list[Section]:
     forms = Item("业务查询", url_for("forms.index"))
     home = Item("首页", url_for("home.index"))
     lookup = Item("证书查询", url_for("public.lookup"))

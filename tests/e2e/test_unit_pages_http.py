@@ -419,3 +419,25 @@ def test_the_units_home_counts_its_forms_and_shows_its_notices(client, app, worl
     read = client.post("/notices/read-all", data={"csrf_token": token, "next": "/home"})
     assert read.status_code == 302 and read.headers["Location"] == "/home"
     assert "未读 0" in text(client.get("/home"))
+
+
+CURRENT = re.compile(r'<a href="[^"]*" aria-current="page">([^<]+)</a>')
+
+
+def test_the_menu_marks_the_one_item_of_the_page(client, app, world):
+    """A page below another item's path is its own item's alone (暂存表单 lives under
+    业务办理's /business, 提交反馈 under 我的反馈's /feedback); a queue with a business's
+    filter is that business's item, without one the queue's."""
+    sign_in(client, world.logins["unit"])
+    for path, item in [
+        ("/business", "业务办理"),
+        ("/business/drafts", "暂存表单"),
+        (START, "初始教育"),
+        ("/feedback/new", "问题反馈"),
+        ("/feedback", "我的反馈"),
+        ("/workbench/todo", "待办任务"),
+        ("/workbench/todo?key=member_join", "个人会员申请预审"),
+    ]:
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        assert CURRENT.findall(text(reply)) == [item], path
