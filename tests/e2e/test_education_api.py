@@ -168,6 +168,10 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
         b: "开课未学习",
     }
     assert {t["deadline"] for t in tasks["items"]} == {"2027-06-30"}
+    # the unit is told, the deadline written as every message writes a date (no leading 0)
+    notices = client.get("/api/v1/notifications", headers=unit).get_json()["items"]
+    opened = [n["body"] for n in notices if n["title"].startswith("学习已开通")]
+    assert len(opened) == 2 and all("请在2027年6月30日前完成" in body for body in opened)
 
     association = login("association")
     # a bad row (unknown ID number) rejects the whole file: nothing is imported

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import Certificate, LearningTask, Member
+from service.domain.dates import zh_date
 from service.domain.person_facts import years_later
 from service.services.workflow.effects import Change
 from service.services.workflow.messages import recipients_of
@@ -140,7 +141,7 @@ def _tell(c: Change, messages, member: Member, held: dict[int, tuple]) -> None:
                 "person": member.name,
                 "certificate_type": cert.type,
                 "certificate_number": cert.number,
-                "valid_until": f"{cert.valid_until:%Y年%m月%d日}",
+                "valid_until": zh_date(cert.valid_until),
             },
             f"certificate_issued:{cert.id}:{cert.valid_until.isoformat()}:{c.row.id}",
             c.now,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from service.db.models import Account, LearningTask, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
+from service.domain.dates import zh_date
 from service.services.membership.accounts import actor_of
 from service.services.schedules.notifications import policy_int
 from service.services.workflow import queue
@@ -47,7 +48,7 @@ def learning_deadline_messages(ctx: Context, uow: UnitOfWork) -> int:
             {
                 "person": task.name,
                 "process_name": defn.name if defn else task.process_key,
-                "deadline": f"{task.deadline:%Y年%m月%d日}",
+                "deadline": zh_date(task.deadline),
                 "completed_hours": _hours(task.completed_hours),
                 "required_hours": _hours(task.required_hours),
             },

@@ -23,6 +23,7 @@ from sqlalchemy.orm import defer
 from service.db.models import Account, CpdBatch, CpdCompletion, Member, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
+from service.domain.dates import zh_date
 from service.domain.errors import Conflict, NotFound
 from service.services.documents.excel import Column, workbook_bytes
 from service.services.schedules import notifications
@@ -235,17 +236,13 @@ def _notices(uow: UnitOfWork, batch: CpdBatch, kind: str, title: str, body) -> l
     ]
 
 
-def _zh(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def record_publication(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -> dict:
     """周三公布: the association published the batch's list (in the CPD QQ group); each
     person and their unit are told when learning opens. Once per batch."""
     _require_reader(actor)
     batch = _batch_for_update(uow, batch_id)
     if batch.published_at is not None:
-        raise Conflict(f"该批次已于{_zh(to_local(batch.published_at).date())}记录公布名单")
+        raise Conflict(f"该批次已于{zh_date(to_local(batch.published_at).date())}记录公布名单")
     now = ctx.now()
     batch.published_at, batch.published_by = now, actor.id
     open_on = batch_view(batch)["open_on"]
@@ -257,7 +254,7 @@ def record_publication(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: in
             "cpd_published",
             "注师继教开通名单已公布",
             lambda c: (
-                f"{c.name}已列入本周注师继教拟开通学习名单，将于{_zh(open_on)}在{PLATFORM}"
+                f"{c.name}已列入本周注师继教拟开通学习名单，将于{zh_date(open_on)}在{PLATFORM}"
                 f"开通学习（学习平台账号为身份证号，初始密码{INITIAL_PASSWORD}）。"
             ),
         ),
@@ -276,7 +273,7 @@ def record_opening(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -
     if batch.published_at is None:
         raise Conflict("请先记录该批次的名单公布（周三），再记录开通学习")
     if batch.opened_at is not None:
-        raise Conflict(f"该批次已于{_zh(to_local(batch.opened_at).date())}记录开通学习")
+        raise Conflict(f"该批次已于{zh_date(to_local(batch.opened_at).date())}记录开通学习")
     now = ctx.now()
     batch.opened_at, batch.opened_by = now, actor.id
     today = ctx.today()
@@ -288,7 +285,7 @@ def record_opening(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -
             "cpd_opened",
             "注师继续教育学习已开通",
             lambda c: (
-                f"{c.name}的注师继续教育学习已于{_zh(today)}在{PLATFORM}开通，"
+                f"{c.name}的注师继续教育学习已于{zh_date(today)}在{PLATFORM}开通，"
                 f"请以身份证号登录（初始密码{INITIAL_PASSWORD}）并按时完成学习。"
             ),
         ),

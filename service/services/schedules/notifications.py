@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select, update
 from service.db.models import Account, Certificate, Member, Membership, Notification
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
+from service.domain.dates import zh_date
 from service.domain.errors import NotFound
 from service.domain.person_facts import add_months
 from service.services.workflow.context import Context
@@ -30,10 +31,6 @@ def policy_int(ctx: Context, name: str, default: int) -> int:
         if name in defn.policy:
             return int(defn.policy[name])
     return default
-
-
-def _zh_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # who is told about a member: every active admin of the member's unit, and the member
@@ -67,7 +64,7 @@ def _certificate_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dic
             "title": "培训证书即将到期",
             "body": (
                 f"{member.name}（身份证号 {member.id_number}）的{cert.type}证书"
-                f"（证书编号 {cert.number}）将于{_zh_date(cert.valid_until)}到期，"
+                f"（证书编号 {cert.number}）将于{zh_date(cert.valid_until)}到期，"
                 "请在到期前办理普通会员继续教育（延续）。"
             ),
             "dedupe_key": f"{CERTIFICATE_EXPIRY}:{cert.id}:{cert.valid_until.isoformat()}",
@@ -101,7 +98,7 @@ def _membership_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dict
             "title": "会籍即将到期",
             "body": (
                 f"{member.name}（身份证号 {member.id_number}）的{ms.level}会籍"
-                f"将于{_zh_date(ms.valid_until)}到期，请及时缴纳会费续期。"
+                f"将于{zh_date(ms.valid_until)}到期，请及时缴纳会费续期。"
             ),
             "dedupe_key": f"{MEMBERSHIP_EXPIRY}:{ms.id}:{ms.valid_until.isoformat()}",
             "member_id": member.id,

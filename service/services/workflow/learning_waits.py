@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, LearningTask, ProcessInstance
+from service.domain.dates import zh_date
 from service.services.workflow.context import SHANGHAI
 from service.services.workflow.messages import Messages, recipients_of
 
@@ -75,7 +76,7 @@ def open_learning(
                     "business_key": row.business_key,
                     "process_name": process_name,
                     "person": person.name if person else n,
-                    "deadline": f"{deadline:%Y年%m月%d日}" if deadline else "学习期限",
+                    "deadline": zh_date(deadline) if deadline else "学习期限",
                 },
                 f"learning_opened:{row.id}:{n}",
                 now,
