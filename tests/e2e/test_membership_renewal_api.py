@@ -151,6 +151,9 @@ def test_one_form_one_bill_and_each_membership_renewed_at_its_level(app, client,
     paid = pay(client, unit, inst["id"])
     assert paid["status"] == "财务复核中"
     assert bill(app, inst["id"])["status"] == "paid" and bill(app, inst["id"])["voucher"]
+    # said as finance's list of bills says it: paid, and waiting for finance (待确认)
+    shown = client.get(f"{API}/instances/{inst['id']}", headers=unit).get_json()
+    assert shown["bill"]["status_label"] == "已缴费，待财务确认"
     # nothing renews before finance confirms
     assert memberships(app, lapsed)["普通会员"][1] == date(2026, 6, 30)
 

@@ -26,9 +26,10 @@ RECEIPT_TYPES = {
     "单位会员费": "电子财政收据",
     "会员教育辅助费": "电子发票",
 }
+# as finance's list of bills (finance/invoices.STATES) says them, from the payer's side
 STATUS_LABELS = {
     "unpaid": "未缴费",
-    "paid": "已缴费",
+    "paid": "已缴费，待财务确认",
     "confirmed": "财务已确认",
     "void": "已作废",
 }
