@@ -142,6 +142,26 @@ def test_an_unknown_filter_is_a_clear_422_not_an_empty_list(client, world, query
     assert reply.status_code == 422
     assert "查询条件有误" in text(reply)
     assert f'id="{field}" ' not in text(reply) or 'aria-invalid="true"' in text(reply)
+    # the list says nothing was looked for, not that nothing was found
+    assert "未执行查询" in text(reply) and "没有符合条件" not in text(reply)
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("xiehui", "/forms?key=no_such_process"),
+        ("caiwu", "/finance/invoices?receipt_from=2026-12-01&receipt_to=2026-01-01"),
+        ("caiwu", "/finance/bills?state=sideways"),
+        ("admin", "/admin/units?state=sideways"),
+        ("admin", "/admin/staff?role=nobody"),
+    ],
+)
+def test_a_refused_query_is_not_shown_as_an_empty_result(client, world, who, path):
+    sign_in(client, who)
+    reply = client.get(path)
+    assert reply.status_code == 422, path
+    assert "未执行查询" in text(reply), path
+    assert "没有符合条件" not in text(reply) and "没有开票记录" not in text(reply), path
 
 
 def test_an_unknown_status_is_422_on_the_page_and_the_api(client, world, login):
