@@ -606,7 +606,7 @@ CertificatePageSchema = page_schema(CertificateSchema, "CertificatePageSchema")
 class BillQuery(PageArgs):
     status = fields.String(
         validate=validate.OneOf(["unpaid", "paid", "confirmed"]),
-        metadata={"description": "unpaid 未缴费 / paid 已缴费，待财务确认 / confirmed 财务已确认 / void 已作废"},
+        metadata={"description": "unpaid 未缴费 / paid 已缴费，待财务确认 / confirmed 财务已确认"},
     )
 
 
