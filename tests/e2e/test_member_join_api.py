@@ -358,7 +358,7 @@ def test_bad_form_fields_are_named_in_chinese(client, login, world):
     assert errors["photo"] == "请上传「个人照片」"  # a file is uploaded, not typed
     # a missing group names each of its required fields, so the page marks those boxes
     assert "education" not in errors
-    assert errors["education.level"] == "请填写「学历」"
+    assert errors["education.level"] == "请选择「学历」"  # one of a list of values
     assert errors["education.school"] == "请填写「毕业院校」"
     assert errors["education.graduated_on"] == "请填写「毕业时间」"
     assert "手机号码" in errors["mobile"]

@@ -128,8 +128,10 @@ def _is_file(node: dict) -> bool:
 
 
 def _missing(props: dict[str, dict], path: list, root=None, registry=None) -> str:
-    """What to say of a required field that was not given: 请上传 a file, 请填写 the rest."""
-    verb = "请上传" if _is_file(_node(props, path, root, registry)) else "请填写"
+    """What to say of a required field that was not given: 请上传 a file, 请选择 one of a
+    list of values (a select or radio buttons on the page), 请填写 the rest."""
+    node = _node(props, path, root, registry)
+    verb = "请上传" if _is_file(node) else "请选择" if "enum" in node else "请填写"
     return f"{verb}{_title(props, path, root, registry)}"
 
 
