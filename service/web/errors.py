@@ -31,7 +31,7 @@ ADVICE = {
 # the phone pages have no menu: what a person who scanned a code or looks up a certificate
 # can do instead
 PUBLIC_ADVICE = {
-    404: "请核对扫描的二维码或输入的地址；二维码来自单位的，请联系单位重新获取。",
+    404: "请核对扫描的二维码或输入的地址是否完整。",
 }
 
 
