@@ -36,6 +36,9 @@ _TOKEN = re.compile(r"[!-~]+ ?|\s|.")  # an ASCII word with its space, or one ot
 _VERTICAL_FORMS = {"（": "︵", "）": "︶", "(": "︵", ")": "︶", "…": "︙", "—": "︱", "-": "︱"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
+# the smallest scale a diagram is drawn at: its 12px labels stay readable (about 10px);
+# a wider diagram scrolls sideways in its frame rather than shrinking its words away
+LEGIBLE = 0.8
 STYLE = """
 .bpmn-diagram text{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;font-size:12px;
 font-weight:normal;font-style:normal;letter-spacing:normal;fill:#222}
@@ -151,7 +154,8 @@ def render_svg(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" '
         f'viewBox="{_n(x)} {_n(y)} {_n(w)} {_n(h)}" width="100%" '
-        f'style="max-width: {_n(w)}px" role="img" aria-labelledby="{labelled}">'
+        f'style="max-width: {_n(w)}px; min-width: {_n(w * LEGIBLE)}px" role="img" '
+        f'aria-labelledby="{labelled}">'
         f'<title id="{layout.ref}-title">{heading}</title>{desc}<style>{STYLE}</style>'
         f'<defs><marker id="{layout.ref}-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
         'markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto">'

@@ -30,6 +30,13 @@ def test_the_secretariat_reads_the_heat_map_and_switches_process(live, contexts)
     assert hot.get_attribute("data-count") == "1"
     assert "hot-5" in hot.get_attribute("class")
     assert hot.locator(".badge text").text_content() == "1"
+    # the diagram is not shrunk past reading: a step's 12px label shows at 9.6px or more
+    # (the frame scrolls sideways instead)
+    label = hot.locator("text").first
+    size = label.evaluate(
+        "t => parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a"
+    )
+    assert size >= 9.5, size
     table = page.get_by_role("table", name="各步骤在办数量")
     row = table.locator("tbody tr").first
     assert "1" in row.inner_text()
