@@ -64,6 +64,12 @@ def test_a_units_round_trip_enrol_return_resubmit_pay_and_learn(live, contexts):
     # the form: two lines, their materials, the fee before submitting
     expect(page.locator(".person-lines legend")).to_contain_text("报名人员（2人）")
     assert_labelled(page)
+    # the table of persons is wider than the page: 移除, which the hint below names, stays
+    # in sight at its right edge rather than past it
+    frame = page.locator(".lines-scroll").bounding_box()
+    drop = page.get_by_label("移除第1行").locator("xpath=ancestor::td").bounding_box()
+    assert page.locator(".lines-scroll").evaluate("e => e.scrollWidth > e.clientWidth")
+    assert drop["x"] + drop["width"] <= frame["x"] + frame["width"] + 1, (drop, frame)
     for line in (1, 2):
         page.get_by_label(f"第{line}行 专业1").fill("房屋建筑工程")
         for title in ("最高学历证书", "本单位社保证明", "学历/职称验证材料"):
