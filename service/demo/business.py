@@ -99,8 +99,15 @@ def _walk(ctx, instance_id: int, actors: dict[str, Actor], steps: list[tuple[str
         with UnitOfWork(db.session) as uow:
             view = instances.get_instance(ctx, uow, actors["association_reviewer"], instance_id)
         task = next(t for t in view["open_tasks"] if t["task_name"] == task_name)
+        if "receipt_number" in data:  # each bill its own invoice number
+            data = {**data, "receipt_number": receipt_number(data["receipt_number"], instance_id)}
         with UnitOfWork(db.session) as uow:
             tasks.complete_task(ctx, uow, actors[task["role"]], task["id"], data)
+
+
+def receipt_number(prefix: str, instance_id: int) -> str:
+    """A demo invoice's number: the kind and year of `prefix` (GDFP2026…), then the form's id."""
+    return f"{prefix[:8]}{instance_id:06d}"
 
 
 def _start(ctx, unit: Actor, key: str, data: dict) -> int:

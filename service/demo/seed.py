@@ -11,7 +11,7 @@ from sqlalchemy import select
 from service.db import db
 from service.db.models import Account, Agency
 from service.db.uow import UnitOfWork
-from service.demo.business import load_business_demo
+from service.demo.business import load_business_demo, receipt_number
 from service.demo.images import sample_png
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
@@ -146,8 +146,8 @@ def _advance(ctx, instance_id: int, target: str, reviewers: dict[str, Actor]) ->
         "finance_review": {
             "decision": "approve",
             "remark": "已到账",
-            "receipt_number": "GDCZ2026000001",
-            "receipt_date": "2026-11-28",
+            "receipt_number": receipt_number("GDCZ2026", instance_id),
+            "receipt_date": ctx.today().isoformat(),
         },
     }
     for _ in range(12):
