@@ -73,6 +73,7 @@ class Shooter:
     def __init__(self, browser, base: str, out: Path):
         self.browser, self.base, self.out = browser, base, out
         self.count = 0
+        self.too_wide: list[str] = []  # pages wider than their screen (a table not framed)
 
     def context(self, width: int = 1280, phone: bool = False):
         return self.browser.new_context(
@@ -96,6 +97,8 @@ class Shooter:
         page.wait_for_load_state("networkidle")
         self.count += 1
         target = self.out / f"{self.count:02d}_{name}.png"
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            self.too_wide.append(target.name)
         page.screenshot(path=str(target), full_page=full)
         print(f"{target}  {page.title()}")
 
@@ -116,10 +119,16 @@ def run(out: Path) -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                pages(Shooter(browser, base, out), app)
+                shooter = Shooter(browser, base, out)
+                pages(shooter, app)
                 browser.close()
         finally:
             server.shutdown()
+    if shooter.too_wide:
+        sys.exit(
+            "pages wider than their screen (scrolled sideways as a whole): "
+            + ", ".join(shooter.too_wide)
+        )
 
 
 def pages(s: Shooter, app) -> None:

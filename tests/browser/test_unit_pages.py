@@ -93,6 +93,10 @@ def test_a_units_round_trip_enrol_return_resubmit_pay_and_learn(live, contexts):
     page.get_by_role("link", name="我的业务").click()
     row = page.locator("table.grid tbody tr", has_text=business_key)
     expect(row.locator(".badge")).to_have_text("退回")
+    # the unit's name is read a line or two, and a wide list scrolls in its frame, the
+    # page itself never wider than the screen
+    assert row.locator("td.unit-name").bounding_box()["height"] < 3 * 20
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     row.get_by_role("link", name=business_key).click()
     expect(page.locator(".timeline")).to_contain_text("请补充专业2")
     page.get_by_role("link", name="修改并重新提交").click()
