@@ -100,7 +100,8 @@ def db_upgrade() -> None:
 @main.command("create-admin")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
-def create_admin(username: str, password: str) -> None:
+@click.option("--name", default="", help="显示的姓名（默认：秘书处管理员）")
+def create_admin(username: str, password: str, name: str) -> None:
     """Create a secretariat administrator account."""
     from service.db import db as database
     from service.db.uow import UnitOfWork
@@ -110,7 +111,7 @@ def create_admin(username: str, password: str) -> None:
     app = _app()
     with app.app_context(), UnitOfWork(database.session) as uow:
         try:
-            accounts.create_admin(uow, username, password)
+            accounts.create_admin(uow, username, password, name)
         except ServiceError as exc:
             raise click.ClickException(f"{exc.message} {exc.errors or ''}") from exc
     click.echo(f"已创建秘书处管理员 {username}")

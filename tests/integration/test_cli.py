@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from service.cli import main as cli
@@ -44,6 +45,19 @@ def test_a_fresh_database_is_upgraded_seeded_and_the_logins_printed(env):
     assert code == 0 and "mishu" in output
     code, output = run("create-admin", "--username", "mishu", "--password", "mishu123")
     assert code != 0 and "已被使用" in output
+    code, _ = run(
+        "create-admin", "--username", "mishu2", "--password", "mishu234", "--name", "李秘书"
+    )
+    assert code == 0
+    from service import create_app
+    from service.db import db
+    from service.db.models import Account
+
+    with create_app().app_context():
+        names = dict(db.session.execute(sa.select(Account.username, Account.name)).all())
+        db.session.remove()
+    # the pages name a person, not a login: the role's name unless one is given
+    assert (names["mishu"], names["mishu2"]) == ("秘书处管理员", "李秘书")
 
 
 def test_the_demo_has_applications_at_every_status(env):

@@ -207,12 +207,13 @@ def create_sub_account(
     return {"id": account.id, "username": login, "name": account.name, "unit_id": unit_id}
 
 
-def create_admin(uow: UnitOfWork, username: str, password: str) -> dict:
-    """The first secretariat administrator (command line only)."""
+def create_admin(uow: UnitOfWork, username: str, password: str, name: str = "") -> dict:
+    """The first secretariat administrator (command line only), named as the pages show
+    the person (who replied, who claimed): `name`, or the role's name, not the login."""
     check_password(password, username)
     account = Account(
         username=username,
-        name=username,
+        name=name.strip() or "秘书处管理员",
         role="secretariat_admin",
         password_hash=hash_password(password),
     )
