@@ -116,7 +116,7 @@ def test_a_unit_submits_and_the_association_replies_and_closes(client, login, wo
     assert client.post(f"{API}/{made['id']}/close", headers=unit).status_code == 403
     closed = client.post(f"{API}/{made['id']}/close", headers=login("admin"))
     assert closed.status_code == 200 and closed.get_json()["status"] == "已关闭"
-    assert closed.get_json()["closed_by_name"] == "admin"
+    assert closed.get_json()["closed_by_name"] == "秘书处管理员"
     late = client.post(f"{API}/{made['id']}/reply", headers=assoc, json={"body": "补充"})
     assert late.status_code == 409 and "已关闭" in late.get_json()["message"]
     assert client.post(f"{API}/{made['id']}/close", headers=assoc).status_code == 409

@@ -172,8 +172,8 @@ def test_executing_the_plan_moves_the_movable_forms_which_then_complete_on_versi
             select(AuditRecord).where(AuditRecord.action == "migrate").order_by(AuditRecord.id)
         ).all()
         assert [(r.instance_id, r.remark, r.actor_name) for r in records] == [
-            (first, "迁移至版本 2", "admin"),
-            (second, "迁移至版本 2", "admin"),
+            (first, "迁移至版本 2", "秘书处管理员"),
+            (second, "迁移至版本 2", "秘书处管理员"),
         ]
         assert records[0].detail == {"from_version": 1, "to_version": 2}
         assert (records[0].status_before, records[0].status_after) == ("机构初审中", "机构审核中")

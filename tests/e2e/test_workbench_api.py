@@ -469,7 +469,7 @@ def test_the_secretariat_releases_a_claimed_task_and_the_release_is_audited(
     assert reply.get_json()["claimed_by"] is None and reply.get_json()["claimed_by_name"] is None
     holder = account_id(app, "xiehui")
     assert audit_rows(app, task["id"], "release") == [
-        ("admin", {"from": holder}, "协会初审中", "协会初审中")
+        ("秘书处管理员", {"from": holder}, "协会初审中", "协会初审中")
     ]
     assert queue(client, admin, scope="claimed")["total"] == 0
     again = client.post(f"/api/v1/tasks/{task['id']}/release", headers=admin)
@@ -515,7 +515,7 @@ def test_the_secretariat_reassigns_only_to_an_active_account_that_may_act_and_it
     assert moved.get_json()["claimed_by_name"] == "协会审核员二"
     holder = account_id(app, "xiehui")
     assert audit_rows(app, task["id"], "reassign") == [
-        ("admin", {"from": holder, "to": second}, "协会初审中", "协会初审中")
+        ("秘书处管理员", {"from": holder, "to": second}, "协会初审中", "协会初审中")
     ]
     # the former holder may no longer act; the new one may
     lost = client.post(
