@@ -274,8 +274,12 @@ def test_invoice_records_filter_by_dates_and_unit_and_export_with_chinese_header
     assert bills["confirmed"] not in other
     backwards = client.get("/finance/invoices?receipt_from=2026-11-28&receipt_to=2026-11-01")
     assert backwards.status_code == 422
-    assert "开票日期起不能晚于开票日期止" in text(backwards)
+    assert "开票日期起（2026-11-28）不能晚于开票日期止（2026-11-01）" in text(backwards)
     assert 'id="receipt_from-error"' in text(backwards)
+    # with no end given the end is today: the message says so, the box being empty
+    ahead = client.get("/finance/invoices?receipt_from=2099-01-01")
+    assert ahead.status_code == 422
+    assert "开票日期起（2099-01-01）不能晚于开票日期止（默认为今天 " in text(ahead)
 
     reply = client.get("/finance/invoices/export.xlsx?receipt_from=2026-11-01")
     assert reply.status_code == 200 and reply.mimetype == XLSX_MIMETYPE

@@ -125,7 +125,9 @@ def test_starting_a_job_checks_scope_and_filters_at_once(app, client, login, wor
         json={"receipt_from": "2026-05-01", "receipt_to": "2026-01-01"},
     )
     assert bills.status_code == 422
-    assert bills.get_json()["errors"]["receipt_from"] == "开票日期起不能晚于开票日期止"
+    assert bills.get_json()["errors"]["receipt_from"] == (
+        "开票日期起（2026-05-01）不能晚于开票日期止（2026-01-01）"
+    )
     refused = client.post(
         "/api/v1/learning-records/import-jobs",
         headers=unit,

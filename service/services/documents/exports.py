@@ -179,12 +179,20 @@ BILL_COLUMNS = [
 ]
 
 
-def _bill_range(ctx: Context, receipt_from: date | None, receipt_to: date | None) -> tuple:
-    """The receipt date range; by default from 1 January of the end's year to today."""
+def receipt_range(
+    ctx: Context, receipt_from: date | None, receipt_to: date | None
+) -> tuple[date, date]:
+    """The receipt date range (the list's and its Excel's); by default from 1 January of the
+    end's year to today. A start after the end is refused saying both, the end being today
+    when none was given."""
+    given_end = receipt_to
     receipt_to = receipt_to or ctx.today()
     receipt_from = receipt_from or date(receipt_to.year, 1, 1)
     if receipt_from > receipt_to:
-        raise FormInvalid({"receipt_from": "开票日期起不能晚于开票日期止"})
+        end = f"{receipt_to}" if given_end else f"默认为今天 {receipt_to}"
+        raise FormInvalid(
+            {"receipt_from": f"开票日期起（{receipt_from}）不能晚于开票日期止（{end}）"}
+        )
     return receipt_from, receipt_to
 
 
@@ -209,7 +217,7 @@ def export_bills(
     progress=None,
 ) -> int:
     """开票记录: confirmed bills whose receipt date is in the range, by date; rows written."""
-    start, end = _bill_range(ctx, receipt_from, receipt_to)
+    start, end = receipt_range(ctx, receipt_from, receipt_to)
     stmt = (
         select(
             Bill.receipt_date,

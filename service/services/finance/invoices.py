@@ -15,7 +15,7 @@ from service.db.models import Bill, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
-from service.services.documents.exports import ISSUER
+from service.services.documents.exports import ISSUER, receipt_range
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
@@ -37,17 +37,6 @@ def _unit_condition(unit: str | None) -> list:
         return []
     text = unit.strip()
     return [Unit.name.contains(text, autoescape=True) | (Unit.credit_code == text.upper())]
-
-
-def receipt_range(
-    ctx: Context, receipt_from: date | None, receipt_to: date | None
-) -> tuple[date, date]:
-    """The receipt date range; by default from 1 January of the end's year to today."""
-    receipt_to = receipt_to or ctx.today()
-    receipt_from = receipt_from or date(receipt_to.year, 1, 1)
-    if receipt_from > receipt_to:
-        raise FormInvalid({"receipt_from": "开票日期起不能晚于开票日期止"})
-    return receipt_from, receipt_to
 
 
 def _names(ctx: Context) -> dict[str, str]:

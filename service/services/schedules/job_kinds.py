@@ -97,7 +97,7 @@ BILL_DATES = ("receipt_from", "receipt_to")
 
 def _check_bills(ctx, uow, actor, params) -> None:
     values = _dated(params, *BILL_DATES)
-    exports._bill_range(ctx, values.get("receipt_from"), values.get("receipt_to"))
+    exports.receipt_range(ctx, values.get("receipt_from"), values.get("receipt_to"))
     exports._bill_scope(actor, values.get("unit_id"))
 
 
