@@ -112,6 +112,7 @@ def test_an_expired_or_unknown_join_code_shows_a_page_saying_what_to_do(live, co
     assert reply.status == 410
     expect(page.get_by_role("heading", name="二维码已失效")).to_be_visible()
     expect(page.locator(".error-page")).to_contain_text("请向单位索取新的二维码")
+    expect(page.locator(".error-page")).not_to_contain_text("重新获取二维码")  # said once
     assert page.goto(f"{live.url}/join/forged-code").status == 404
     expect(page.locator(".error-page")).to_contain_text("申请码无效")
     # the phone pages have no menu to go back to: the advice says what a scanner can do
