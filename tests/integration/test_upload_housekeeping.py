@@ -4,7 +4,7 @@ simultaneous uploads (threads on PostgreSQL)."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -36,10 +36,12 @@ def upload(client, headers, content: bytes) -> str:
     return reply.get_json()["id"]
 
 
-def run_cleanup(app, after: timedelta) -> dict:
+def run_cleanup(app, after: timedelta, at: datetime | None = None) -> dict:
+    """The cleanup job run `after` from now, or at the moment `at`."""
     ctx = app.extensions["memberflow"]
     clock = ctx.clock
-    ctx.clock = lambda: clock() + after
+    moment = at or clock() + after
+    ctx.clock = lambda: moment
     try:
         with app.app_context():
             try:
@@ -92,7 +94,8 @@ def test_uploads_no_application_used_within_a_day_are_deleted_with_their_last_bl
 
     before = in_db(app, hashes)
     assert run_cleanup(app, timedelta(hours=23)) == {"files": 0, "blobs": 0}
-    result = run_cleanup(app, timedelta(days=1, minutes=5))
+    a_day_on = app.extensions["memberflow"].clock() + timedelta(days=1, minutes=5)
+    result = run_cleanup(app, timedelta(0), at=a_day_on)
     after = in_db(app, hashes)
     assert set(before) - set(after) == {abandoned, twin_old}
     assert result == {"files": 2, "blobs": 1}
@@ -100,8 +103,9 @@ def test_uploads_no_application_used_within_a_day_are_deleted_with_their_last_bl
     assert storage.exists(before[twin_old])  # the voucher's row still refers to these bytes
     for kept in (used, voucher, photo):
         assert storage.exists(before[kept])
-    # the job runs once per hour slot: a second run in the same hour does nothing
-    assert run_cleanup(app, timedelta(days=1, minutes=6)) is None
+    # the job runs once per hour slot: a second run in the same hour does nothing (run at
+    # the same moment: a minute later was the next hour's slot when the first ran at :59)
+    assert run_cleanup(app, timedelta(0), at=a_day_on) is None
     assert "unused_uploads" in JOBS
 
 
