@@ -120,7 +120,7 @@ def agency_form(who, agency_id=None):
 @bp.route("/units")
 @signed_in(ADMIN)
 def units(who):
-    """单位: search by name or credit code, filter by agency and 在用 / 停用."""
+    """单位: search by name or credit code, filter by agency and 正常 / 已停用."""
     return _listing(
         "secretariat/units.html",
         ("q", "agency_id", "state"),
@@ -221,7 +221,7 @@ def unit_password(who, unit_id):
 @bp.route("/staff")
 @signed_in(ADMIN)
 def staff(who):
-    """工作人员: search by login or name, filter by role, agency and 在用 / 停用."""
+    """工作人员: search by login or name, filter by role, agency and 正常 / 已停用."""
     return _listing(
         "secretariat/staff.html",
         ("q", "role", "agency_id", "state"),

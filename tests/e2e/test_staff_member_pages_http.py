@@ -446,7 +446,14 @@ def test_the_secretariat_manages_agencies_and_staff_with_errors_at_their_field(a
     assert reviewer.get("/workbench/todo").status_code == 200
     post(client, f"/admin/staff/{jigou}/disable", {}, "/admin/staff")
     assert reviewer.get("/workbench/todo").status_code == 302  # signed out
-    assert "停用" in text(client.get("/admin/staff?q=jigou&state=disabled"))
+    # the account's state is named as the unit's own account pages name it
+    disabled = client.get("/admin/staff?q=jigou&state=disabled").get_data(as_text=True)
+    assert '<span class="badge s-已停用">已停用</span>' in disabled and "在用" not in disabled
+    assert '<option value="disabled" selected>已停用</option>' in disabled
+    active = client.get("/admin/staff?q=xiehui&state=active").get_data(as_text=True)
+    assert '<span class="badge s-正常">正常</span>' in active and "s-已停用" not in active
+    refused = client.get("/admin/staff?state=off").get_data(as_text=True)
+    assert "状态应为：正常 或 已停用" in refused
     admin = in_db(app, lambda s: s.scalar(select(Account.id).where(Account.username == "admin")))
     mine = post(client, f"/admin/staff/{admin}/disable", {}, "/admin/staff")
     assert "不能停用当前登录的账号" in text(client.get(mine.headers["Location"]))

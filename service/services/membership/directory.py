@@ -27,7 +27,7 @@ from service.services.workflow import audit
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
 
-STATES = {"active": "在用", "disabled": "停用"}
+STATES = {"active": "正常", "disabled": "已停用"}  # as the unit's own account pages say
 
 
 def _secretariat(actor: Actor) -> None:
@@ -213,7 +213,7 @@ def list_units(
     account may sign in; `q` is part of the name or the full credit code."""
     _secretariat(actor)
     if state is not None and state not in STATES:
-        raise FormInvalid({"state": "状态应为：在用 或 停用"})
+        raise FormInvalid({"state": "状态应为：正常 或 已停用"})
     main = (
         select(Account.active)
         .where(Account.unit_id == Unit.id, Account.is_main.is_(True))
@@ -442,7 +442,7 @@ def list_staff(
     if role is not None and not is_staff_role(role):
         raise FormInvalid({"role": "角色应为：" + "、".join(ROLES[r] for r in STAFF_ROLES)})
     if state is not None and state not in STATES:
-        raise FormInvalid({"state": "状态应为：在用 或 停用"})
+        raise FormInvalid({"state": "状态应为：正常 或 已停用"})
     stmt = (
         select(Account, Agency.name)
         .outerjoin(Agency, Agency.id == Account.agency_id)
