@@ -141,7 +141,6 @@ class Definition:
     correlations: dict[str, str] = field(default_factory=dict)
     decisions: Decisions | None = None
     end_bills: dict[str, str] = field(default_factory=dict)  # end event -> "void"
-    start_event: str | None = None  # the id of the diagram's start event
     declarations: Declarations = field(default_factory=Declarations)  # see declarations.py
 
     @property
@@ -518,7 +517,6 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         correlations=correlations,
         decisions=decisions,
         end_bills=tasks.end_bills,
-        start_event=tasks.start_event,
         declarations=declarations,
     )
 
@@ -567,7 +565,6 @@ class _Tasks:
     prefix: str
     start_form: dict = field(default_factory=dict)
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
-    start_event: str | None = None
     start_role: str | None = None
     start_props: dict[str, str] = field(default_factory=dict)
     end_status: dict[str, str] = field(default_factory=dict)
@@ -593,7 +590,6 @@ def _read_tasks(key: str, parsed: _Parsed, problems: list[Problem]) -> _Tasks:
         if kind == "UserTask":
             tasks.user_tasks[ts.name] = _user_task(key, ts, props, parsed, problems)
         elif kind == "StartEvent" and ts.name in parsed.lines and ts.name in parsed.spec.task_specs:
-            tasks.start_event = ts.name
             tasks.start_role = role_for_lane(ts.lane)
             tasks.start_props = dict(props)
             tasks.prefix = props.get("business_key_prefix", tasks.prefix)

@@ -563,6 +563,17 @@ class Instance:
             REQUEST_FACTS.reset(token)
         self._steps()
 
+    def passed_steps(self) -> set[str]:
+        """The diagram's elements this instance has passed through: the ids of the top
+        process's completed tasks, automatic steps, gateways and events among them (a page
+        draws the path taken, not only the user tasks its record names)."""
+        completed = TaskState.COMPLETED
+        return {
+            task.task_spec.bpmn_id
+            for task in self.workflow.tasks.values()
+            if task._state & completed and task.task_spec.bpmn_id
+        }
+
     @property
     def finished(self) -> bool:
         return self.workflow.completed

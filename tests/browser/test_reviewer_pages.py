@@ -91,6 +91,18 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     expect(page.locator("svg.bpmn-diagram g.current")).to_have_attribute(
         "data-element-id", "agency_review"
     )
+    # the path taken is green, its automatic rule task too; the step waited at is in view
+    # although the diagram is wider than its frame (it opens there, not at its left edge)
+    expect(
+        page.locator('svg.bpmn-diagram g.done[data-element-id="check_eligibility"]')
+    ).to_have_count(1)
+    frame, step = page.locator(".diagram"), page.locator("svg.bpmn-diagram g.current")
+    assert frame.evaluate("f => f.scrollWidth > f.clientWidth")
+    seen, box = frame.bounding_box(), step.bounding_box()
+    assert seen["x"] <= box["x"] and box["x"] + box["width"] <= seen["x"] + seen["width"], (
+        seen,
+        box,
+    )
     assert_labelled(page)
     page.get_by_label("审核意见").fill("学历证书照片不清晰，请重新上传")
     page.get_by_role("button", name="退回").click()

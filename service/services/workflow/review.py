@@ -13,7 +13,7 @@ from service.db.models import Account, Agency, ProcessInstance, StoredFile, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.roles import ROLES
-from service.engine import Definition
+from service.engine import Definition, Instance
 from service.engine.formschema import values_at
 from service.services.workflow import instances, tasks
 from service.services.workflow.context import Context
@@ -130,11 +130,9 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
     agency = uow.session.get(Agency, row.agency_id) if row.agency_id else None
     record = _record(uow, defn, view["approval_record"])
     current = {t["task_name"] for t in view["open_tasks"]}
-    done = {r["task_name"] for r in record if r["task_name"]} - current
-    if defn.start_event:
-        done.add(defn.start_event)
-    if row.end_event:
-        done.add(row.end_event)
+    # the path taken, automatic steps and gateways included (the record names only the
+    # people's steps: a rule task passed stayed white between green ones)
+    done = Instance.load(defn, row.state).passed_steps() - current
     holders = _names(uow, [t["claimed_by"] for t in view["open_tasks"]])
     for t in view["open_tasks"]:
         t["claimed_by_name"] = holders.get(t["claimed_by"])

@@ -1,5 +1,15 @@
 // memberflow pages work without this script; it only helps: an upload is checked for its
 // size and type before it is sent (the server checks again), and a chosen image is previewed.
+
+// run `fn` once the page is read (at once when it already is)
+function whenRead(fn) {
+  "use strict";
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fn);
+  } else {
+    fn();
+  }
+}
 (function () {
   "use strict";
 
@@ -101,14 +111,9 @@
     }, DELAY);
   }
 
-  function start() {
+  whenRead(function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-job-progress]"), follow);
-  }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  });
 })();
 
 // a form with data-confirm asks first (删除 a draft); without script it submits at once
@@ -145,12 +150,28 @@ document.addEventListener("submit", (event) => {
     numeric.forEach(function (yes, c) { if (yes) { headers[c].classList.add("num"); } });
   }
 
-  function start() {
+  whenRead(function () {
     Array.prototype.forEach.call(document.querySelectorAll("table.grid"), align);
+  });
+})();
+
+// a diagram wider than its frame scrolls sideways; it opens with its current step in view
+// (centred), not at its left edge, where the step a form waits at may lie out of sight; a
+// process map, which has no current step, opens at its first step where forms wait
+(function () {
+  "use strict";
+
+  function reveal(frame) {
+    var step = frame.querySelector("svg.bpmn-diagram g.current") ||
+      frame.querySelector("svg.bpmn-diagram g.hot");
+    if (!step || frame.scrollWidth <= frame.clientWidth) { return; }
+    var box = step.getBoundingClientRect();
+    var seen = frame.getBoundingClientRect();
+    var middle = box.left + box.width / 2 - seen.left + frame.scrollLeft;
+    frame.scrollLeft = Math.max(0, middle - frame.clientWidth / 2);
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+
+  whenRead(function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".diagram"), reveal);
+  });
 })();
