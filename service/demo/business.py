@@ -21,8 +21,9 @@ REVIEW = {"decision": "approve", "remark": "同意"}
 FINANCE = {"decision": "approve", "remark": "已到账", "receipt_number": "GDFP2026000001"}
 
 
-def _seed_members(unit_id: int, today: date) -> dict[str, str]:
-    """Members with certificates and memberships in the states the rules distinguish."""
+def _seed_members(unit_id: int, today: date, term) -> dict[str, str]:
+    """Members with certificates and memberships in the states the rules distinguish;
+    `term`: the policy's membership_validity_years."""
     year = today + timedelta(days=300)
     soon = add_months(today, 4)
     people = {
@@ -87,6 +88,7 @@ def _seed_members(unit_id: int, today: date) -> dict[str, str]:
                 certificates=seeds,
                 **extra,
             ),
+            term,
         )
         ids[name] = id_number
     db.session.commit()
@@ -162,7 +164,7 @@ def load_business_demo(ctx, actors: dict[str, Actor], upload) -> None:
     """Members of the first unit and forms of every business type in every state."""
     unit = actors["unit_admin"]
     today = ctx.today()
-    ids = _seed_members(unit.unit_id, today)
+    ids = _seed_members(unit.unit_id, today, ctx.policy("membership_validity_years", 1))
 
     def line(name: str, **fields) -> dict:
         return {"id_number": ids[name], "name": name, **fields}

@@ -73,12 +73,24 @@ def years_later(start: date, years: int) -> date:
         return start.replace(year=start.year + years, day=28)
 
 
-def membership_until(term, level: str, start: date) -> date:
-    """The last day of a membership of `level` starting `start`: the same day `term` years
-    later, where `term` is the policy's `membership_validity_years` — one number for every
-    level, or one per level (manual: 普通会员 3 years, 专业会员 1, its annual fee)."""
+def membership_years(term, level: str) -> int:
+    """The years a membership of `level` runs, `term` being the policy's
+    `membership_validity_years`: one number for every level, or one per level (manual:
+    普通会员 3 years, 专业会员 1, its annual fee)."""
     years = term.get(level, term.get("普通会员", 1)) if isinstance(term, dict) else term
-    return years_later(start, int(years))
+    return int(years)
+
+
+def membership_until(term, level: str, start: date) -> date:
+    """The last day of a membership of `level` starting `start`: the same day its term's
+    years later (`membership_years`)."""
+    return years_later(start, membership_years(term, level))
+
+
+def membership_from(term, level: str, until: date) -> date:
+    """The first day of a membership of `level` whose last day is `until` (the inverse of
+    `membership_until`: an imported membership carries its end only)."""
+    return years_later(until, -membership_years(term, level))
 
 
 def months_until(today: date, until: date) -> int:

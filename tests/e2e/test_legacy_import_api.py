@@ -331,3 +331,31 @@ def test_a_rerun_never_takes_back_a_cancellation_made_on_the_new_platform(app, c
         lambda s: s.scalar(select(Certificate.status).where(Certificate.number == "JLY00000001")),
     )
     assert status == "cancelled"
+
+
+def test_an_imported_membership_starts_its_levels_term_before_its_end(app, client, login):
+    """The export carries a membership's end only: 普通会籍 runs three years and 专业会籍 one
+    (policy's membership_validity_years), so each starts that long before its end; a rerun
+    with a later end keeps the start the import first wrote."""
+    headers = login("admin")
+    row = person(5)  # every fifth person holds both levels
+    assert row["专业会籍有效期"] == date(2027, 6, 30)
+    assert _post(client, headers, workbook([row])).status_code == 200
+
+    def terms(session):
+        member_id = select(Member.id).where(Member.id_number == row["身份证号"]).scalar_subquery()
+        found = session.execute(
+            select(Membership.level, Membership.valid_from, Membership.valid_until).where(
+                Membership.member_id == member_id
+            )
+        ).all()
+        return {level: (start, end) for level, start, end in found}
+
+    ordinary_end = row["普通会籍有效期"]
+    assert in_db(app, terms) == {
+        "普通会员": (ordinary_end.replace(year=ordinary_end.year - 3), ordinary_end),
+        "专业会员": (date(2026, 6, 30), date(2027, 6, 30)),
+    }
+    later = {**row, "专业会籍有效期": date(2028, 6, 30)}
+    assert _post(client, headers, workbook([later])).status_code == 200
+    assert in_db(app, terms)["专业会员"] == (date(2026, 6, 30), date(2028, 6, 30))

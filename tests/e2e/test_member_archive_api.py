@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 import pytest
 from conftest import in_db, member_headers
-from sqlalchemy import update
+from sqlalchemy import select, update
 from test_every_process_refuses_with_reasons import form_for
 
-from service.db.models import Member
+from service.db.models import Member, Membership
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
@@ -252,3 +252,39 @@ def test_a_person_with_an_unfinished_business_shows_it_as_the_status(
     assert ended.status_code == 200, ended.get_json()
     listed = client.get(f"/api/v1/units/{u}/members?q=周建国", headers=unit).get_json()
     assert listed["items"][0]["status"] == "自由态"
+
+
+def test_a_carried_over_member_joined_when_its_first_membership_began(app, client, login, world):
+    """A member carried over (roster) with no join date of its own: 入会日期 is the start of
+    its earliest membership, each starting its level's term before its end (3 years for
+    普通会员, 1 for 专业会员), not the day the row was written."""
+    term = {"普通会员": 3, "专业会员": 1}
+
+    def add(s):
+        add_member(
+            s,
+            MemberSeed(
+                "林晓东",
+                make_resident_id("44010619880303777"),
+                world.unit_id,
+                memberships={"普通会员": date(2027, 5, 1), "专业会员": date(2027, 2, 1)},
+            ),
+            term,
+        )
+        s.commit()
+
+    in_db(app, add)
+    reply = client.get(f"/api/v1/units/{world.unit_id}/members?q=林晓东", headers=login("unit"))
+    (item,) = reply.get_json()["items"]
+    assert item["joined_on"] == "2024-05-01"  # 普通会员 2024-05-01 – 2027-05-01
+    starts = in_db(
+        app,
+        lambda s: dict(
+            s.execute(
+                select(Membership.level, Membership.valid_from)
+                .join(Member, Member.id == Membership.member_id)
+                .where(Member.name == "林晓东")
+            ).all()
+        ),
+    )
+    assert starts == {"普通会员": date(2024, 5, 1), "专业会员": date(2026, 2, 1)}

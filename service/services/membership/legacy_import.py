@@ -75,7 +75,8 @@ class _Import(FileState):
         super().__init__(uow)
         self.now, self.today = ctx.now(), ctx.today()
         self.write = write
-        self.writer = Writer(uow.session, self.now, self.today)
+        self.term = ctx.policy("membership_validity_years", 1)
+        self.writer = Writer(uow.session, self.now, self.today, self.term)
         self.errors: dict[str, str] = {}
         self.invalid = self.valid = 0
         self.report: list[dict] | None = [] if row_report else None
@@ -134,7 +135,7 @@ class _Import(FileState):
             plan.member_updates.append({"id": member.id, **changes})
         for level, values in row.memberships.items():
             stored = found["memberships"].get((member.id, level))
-            outcome = membership_change(stored, values, self.today)
+            outcome = membership_change(stored, values, self.today, self.term)
             touched |= self._count("memberships", outcome, plan, member.id, level, values)
         for cert_type, values in row.certificates.items():
             stored = found["certificates"].get((member.id, cert_type))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.db.bulk import insert_rows
 from service.db.models import Account, Certificate, Member, Membership, Unit
 from service.domain.passwords import UNUSABLE
-from service.domain.person_facts import years_later
+from service.domain.person_facts import membership_from, years_later
 from service.services.membership.legacy_checks import LegacyUnit
 from service.services.membership.legacy_rows import LegacyRow
 from service.services.workflow.context import SHANGHAI
@@ -35,8 +35,9 @@ class Plan:
 class Writer:
     """Writes plans in the import's transaction, stamped with its time and business day."""
 
-    def __init__(self, session: Session, now: datetime, today: date):
+    def __init__(self, session: Session, now: datetime, today: date, term=1):
         self.session, self.now, self.today = session, now, today
+        self.term = term  # the policy's membership_validity_years
 
     def write(self, plan: Plan) -> None:
         s = self.session
@@ -146,7 +147,8 @@ class Writer:
         return {
             "member_id": member_id,
             "level": level,
-            "valid_from": years_later(until, -1),
+            # the export carries the end only: the start is a term before it
+            "valid_from": membership_from(self.term, level, until),
             "valid_until": until,
             "cancelled_on": min(self.today, until) if cancelled else None,
         }
@@ -187,7 +189,11 @@ def member_changes(member: Member, row: LegacyRow, unit: LegacyUnit) -> dict:
     return {k: v for k, v in wanted.items() if getattr(member, k) != v}
 
 
-def membership_change(stored: Membership | None, values, today: date) -> tuple[str, dict | None]:
+def membership_change(
+    stored: Membership | None, values, today: date, term=1
+) -> tuple[str, dict | None]:
+    """What importing a membership's (end, cancelled) does to the stored one; `term`: the
+    policy's membership_validity_years."""
     until, cancelled = values
     if stored is None:
         return "created", None
@@ -198,7 +204,7 @@ def membership_change(stored: Membership | None, values, today: date) -> tuple[s
     return "updated", {
         "id": stored.id,
         "valid_until": until,
-        "valid_from": min(stored.valid_from, years_later(until, -1)),
+        "valid_from": min(stored.valid_from, membership_from(term, stored.level, until)),
         "cancelled_on": min(today, until) if cancelled else None,
     }
 

@@ -8,15 +8,16 @@ the benchmarks use it too).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, Certificate, Member, Membership, Unit
 from service.domain.passwords import UNUSABLE
-from service.domain.person_facts import years_later
+from service.domain.person_facts import membership_from, years_later
 from service.domain.validation import parse_id
+from service.services.workflow.context import SHANGHAI
 
 
 @dataclass
@@ -44,13 +45,20 @@ class MemberSeed:
     violation_note: str | None = None
 
 
-def add_member(session: Session, seed: MemberSeed) -> Member:
-    """Create (or refresh) a member with memberships, certificates and a member login."""
+def add_member(session: Session, seed: MemberSeed, term=1) -> Member:
+    """Create (or refresh) a member with memberships, certificates and a member login.
+    `term`: the policy's membership_validity_years; a membership starts a term before its
+    end, and a new member joined (入会日期) when the first of them started."""
     unit = session.get(Unit, seed.unit_id)
     info = parse_id("resident_id", seed.id_number)
     member = session.scalars(select(Member).where(Member.id_number == seed.id_number)).first()
+    starts = {
+        level: membership_from(term, level, until) for level, until in seed.memberships.items()
+    }
     if member is None:
         member = Member(id_number=seed.id_number, id_type="resident_id")
+        if starts:  # 入会日期, shown from created_at: when the first membership started
+            member.created_at = datetime.combine(min(starts.values()), time()) - SHANGHAI
         session.add(member)
     member.name, member.mobile = seed.name, seed.mobile
     member.gender, member.birth_date = info.gender, info.birth_date
@@ -68,10 +76,7 @@ def add_member(session: Session, seed: MemberSeed) -> Member:
     for level, until in seed.memberships.items():
         session.add(
             Membership(
-                member_id=member.id,
-                level=level,
-                valid_from=years_later(until, -1),
-                valid_until=until,
+                member_id=member.id, level=level, valid_from=starts[level], valid_until=until
             )
         )
     for c in seed.certificates:

@@ -27,10 +27,7 @@ CERTIFICATE_EXPIRY, MEMBERSHIP_EXPIRY = "certificate_expiry", "membership_expiry
 
 def policy_int(ctx: Context, name: str, default: int) -> int:
     """A policy parameter from rules/policy.json (shared by every definition)."""
-    for defn in ctx.definitions.current.values():
-        if name in defn.policy:
-            return int(defn.policy[name])
-    return default
+    return int(ctx.policy(name, default))
 
 
 # who is told about a member: every active admin of the member's unit, and the member

@@ -35,3 +35,10 @@ class Context:
     def today(self) -> date:
         """Today's date in Asia/Shanghai, the association's business day."""
         return (self.clock() + SHANGHAI).date()
+
+    def policy(self, name: str, default=None):
+        """A parameter of rules/policy.json, which every definition shares."""
+        for defn in self.definitions.current.values():
+            if name in defn.policy:
+                return defn.policy[name]
+        return default
