@@ -35,10 +35,10 @@ class ConfirmationCodeSchema(Schema):
 
 class ConfirmRequest(Schema):
     id_front_file_id = fields.String(
-        metadata={"description": "身份证正面（国徽面）照片的文件编号（仅补充身份证照片）"}
+        metadata={"description": "身份证件人像面照片的文件编号（仅补充身份证照片）"}
     )
     id_back_file_id = fields.String(
-        metadata={"description": "身份证反面（头像面）照片的文件编号（仅补充身份证照片）"}
+        metadata={"description": "身份证件国徽面照片的文件编号（仅补充身份证照片）"}
     )
     mobile = fields.String(metadata={"description": "本人手机号码（仅补充身份证照片）"})
 

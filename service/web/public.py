@@ -116,6 +116,7 @@ def _confirm_page(code: str, error: str | None = None, errors=None, status: int 
         errors=errors or {},
         values=request.form,
         max_bytes=ctx().config.max_upload_bytes,
+        id_photos=confirmations.ID_PHOTOS,
     )
     return html, status
 

@@ -425,6 +425,10 @@ def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world
     assert "补充身份证照片" in page and "请本人登录后确认" in page
     member_headers(client, number)  # the member's own password is now PASSWORD
     sign_in(client, number)
+    # each side is named as the join form names it: its id_front is the 人像面 too
+    form = client.get(f"/confirm/{code}").get_data(as_text=True)
+    assert '<label for="f-id_front_file_id">身份证件人像面照片' in form
+    assert '<label for="f-id_back_file_id">身份证件国徽面照片' in form
     token = csrf(client, f"/confirm/{code}")
     photo = png_bytes()
     wrong = client.post(
@@ -437,7 +441,7 @@ def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world
         content_type="multipart/form-data",
     )
     assert wrong.status_code == 422
-    assert "手机号" in text(wrong)
+    assert "手机号" in text(wrong) and "请上传身份证件国徽面照片" in text(wrong)
     reply = client.post(
         f"/confirm/{code}",
         data={

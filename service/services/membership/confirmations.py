@@ -40,9 +40,11 @@ KINDS = {
 }
 PER_PERSON = frozenset({"resignation", "id_photos", "password"})
 UNIT_WIDE = frozenset({"transfer"})  # one code per unit, scanned by many, until it expires
+# the sides as the join form names them: its id_front is the 人像面 (the member record's
+# id_front_file_id holds the same side whichever page uploaded it)
 ID_PHOTOS = {
-    "id_front_file_id": "身份证正面（国徽面）照片",
-    "id_back_file_id": "身份证反面（头像面）照片",
+    "id_front_file_id": "身份证件人像面照片",
+    "id_back_file_id": "身份证件国徽面照片",
 }
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 INVALID = "二维码无效，请向单位索取新的二维码"
