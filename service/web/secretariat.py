@@ -297,6 +297,12 @@ def staff_active(who, account_id, action):
     else:
         word = "启用" if done["active"] else "停用（其登录已全部失效）"
         flash(f"已{word}：{done['username']}", "success")
+        if done.get("unstaffed_agency"):
+            flash(
+                f"“{done['unstaffed_agency']}”已没有可办理的初审人员：其单位的表单将停在"
+                "机构初审，无人可以认领。请新建或启用该机构的初审人员。",
+                "error",
+            )
     return redirect(back_to(url_for("secretariat.staff")))
 
 

@@ -464,6 +464,44 @@ def test_the_secretariat_manages_agencies_and_staff_with_errors_at_their_field(a
     assert client.get(f"/admin/staff/{member_account}").status_code == 404  # not staff
 
 
+def test_disabling_an_agencys_last_reviewer_warns_and_its_count_drops(app, client, world):
+    """An agency whose units send forms with no reviewer left would let them wait at 机构初审
+    unclaimed: the secretariat is told at once, and the agencies list counts only reviewers
+    who may work."""
+    sign_in(client, "admin")
+
+    def row_of_shantou() -> str:
+        page = client.get("/admin/agencies?q=汕头").get_data(as_text=True)
+        return page[page.index("汕头市建筑业协会") : page.index("编辑 汕头市建筑业协会")]
+
+    assert "无人可初审" not in row_of_shantou() and ">1</a>" in row_of_shantou()
+    st = in_db(app, lambda s: s.scalar(select(Account.id).where(Account.username == "jigou_st")))
+    done = post(client, f"/admin/staff/{st}/disable", {}, "/admin/staff")
+    flashed = text(client.get(done.headers["Location"]))
+    assert "已停用（其登录已全部失效）：jigou_st" in flashed
+    assert "“汕头市建筑业协会”已没有可办理的初审人员" in flashed
+    assert "无人可初审" in row_of_shantou() and ">0</a>" in row_of_shantou()
+
+    # Guangzhou keeps a reviewer when another of its reviewers is disabled: no warning
+    created = post(
+        client,
+        "/admin/staff/new",
+        {
+            "username": "jigou8",
+            "name": "广州二审员",
+            "role": "agency_reviewer",
+            "agency_id": str(world.agency_id),
+        },
+    )
+    assert created.status_code == 200
+    second = in_db(app, lambda s: s.scalar(select(Account.id).where(Account.username == "jigou8")))
+    done = post(client, f"/admin/staff/{second}/disable", {}, "/admin/staff")
+    assert "已没有可办理的初审人员" not in text(client.get(done.headers["Location"]))
+
+    post(client, f"/admin/staff/{st}/enable", {}, "/admin/staff")
+    assert "无人可初审" not in row_of_shantou() and ">1</a>" in row_of_shantou()
+
+
 def test_secretariat_posts_without_a_csrf_token_change_nothing(app, client, world):
     sign_in(client, "admin")
     reply = client.post("/admin/agencies/new", data={"name": "茂名市建设监理协会", "city": "茂名"})

@@ -58,14 +58,11 @@ def _like(column, q: str):
 def list_agencies(
     uow: UnitOfWork, actor: Actor, q: str | None = None, page: int = 1, page_size: int = 20
 ) -> dict:
-    """会员服务机构, with how many units and reviewers each has; `q` is part of the name or city."""
+    """会员服务机构, with how many units and reviewers (not disabled) each has; `q` is part of
+    the name or city."""
     _secretariat(actor)
     units = select(func.count()).where(Unit.agency_id == Agency.id).scalar_subquery()
-    staff = (
-        select(func.count())
-        .where(Account.agency_id == Agency.id, Account.role == "agency_reviewer")
-        .scalar_subquery()
-    )
+    staff = select(func.count()).where(*_reviewers_of(Agency.id)).scalar_subquery()
     stmt = select(Agency, units.label("units"), staff.label("staff"))
     if q and q.strip():
         stmt = stmt.where(or_(_like(Agency.name, q), _like(Agency.city, q)))
@@ -538,10 +535,26 @@ def update_staff(
 
 
 def set_staff_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:
-    """停用 / 启用 a staff account (disabling ends its sessions at once)."""
+    """停用 / 启用 a staff account (disabling ends its sessions at once). Disabling an
+    agency's last reviewer names the agency (`unstaffed_agency`): its units' forms would
+    wait at 机构初审 with no one to claim them."""
     _secretariat(actor)
-    _staff_account(uow, account_id)
-    return passwords.set_account_active(uow, actor, account_id, active)
+    account = _staff_account(uow, account_id)
+    role, agency_id = account.role, account.agency_id
+    done = passwords.set_account_active(uow, actor, account_id, active)
+    if not active and role == "agency_reviewer" and agency_id is not None:
+        if not uow.session.scalar(select(func.count()).where(*_reviewers_of(agency_id))):
+            done["unstaffed_agency"] = uow.session.get(Agency, agency_id).name
+    return done
+
+
+def _reviewers_of(agency_id) -> tuple:
+    """The conditions of an agency's reviewers who may work (not disabled)."""
+    return (
+        Account.agency_id == agency_id,
+        Account.role == "agency_reviewer",
+        Account.active.is_(True),
+    )
 
 
 def reset_staff_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
