@@ -20,6 +20,9 @@ class OneTimePasswordSchema(Schema):
     name = fields.String()
     password = fields.String(metadata={"description": "一次性密码：只显示这一次，登录后须修改"})
     must_change_password = fields.Boolean()
+    active = fields.Boolean(
+        metadata={"description": "账号是否正常（未停用）：已停用的账号须先启用，密码才能登录"}
+    )
     message = fields.String()
 
 

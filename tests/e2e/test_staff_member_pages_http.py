@@ -481,6 +481,9 @@ def test_disabling_an_agencys_last_reviewer_warns_and_its_count_drops(app, clien
     assert "已停用（其登录已全部失效）：jigou_st" in flashed
     assert "“汕头市建筑业协会”已没有可办理的初审人员" in flashed
     assert "无人可初审" in row_of_shantou() and ">0</a>" in row_of_shantou()
+    # a password issued to the disabled account says it signs no one in until enabled
+    issued = post(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
+    assert ONE_TIME.search(text(issued)) and "该账号目前已停用" in text(issued)
 
     # Guangzhou keeps a reviewer when another of its reviewers is disabled: no warning
     created = post(
@@ -500,6 +503,8 @@ def test_disabling_an_agencys_last_reviewer_warns_and_its_count_drops(app, clien
 
     post(client, f"/admin/staff/{st}/enable", {}, "/admin/staff")
     assert "无人可初审" not in row_of_shantou() and ">1</a>" in row_of_shantou()
+    issued = post(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
+    assert ONE_TIME.search(text(issued)) and "已停用" not in text(issued)
 
 
 def test_secretariat_posts_without_a_csrf_token_change_nothing(app, client, world):

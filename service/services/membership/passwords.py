@@ -70,6 +70,7 @@ def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str) -> dict:
         "name": account.name,
         "password": password,
         "must_change_password": True,
+        "active": account.active,  # a disabled account's password signs no one in
         "message": ONCE,
     }
     uow.commit()
