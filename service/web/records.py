@@ -36,14 +36,21 @@ def index(who):
                 summary = instances.summarize(c, u, who, **filters)
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
-    statuses = instances.known_statuses(c.definitions)
+    if errors:  # nothing listed, but the panel still counts what there is (0 read as none)
+        with uow() as u:
+            summary = instances.summarize(c, u, who)
     picked = c.definitions.current.get(filters.get("key") or "")
+    # a business picked: every status of its own diagram (no step it does not have); else
+    # the usual chain's and those some form shows
+    statuses = instances.known_statuses(c.definitions, filters.get("key") if picked else None)
+    if picked is None:
+        statuses = [s for s in statuses if s in summary["counts"] or s in instances.STATUS_ORDER]
     html = render_template(
         "records/index.html",
         listing=listing,
         join_list=picked is not None and _asks_levels(picked),
         summary=summary,
-        statuses=[s for s in statuses if s in summary["counts"] or s in instances.STATUS_ORDER],
+        statuses=statuses,
         processes=sorted((k, d.name) for k, d in c.definitions.current.items()),
         filters=request.args,
         errors=errors,

@@ -60,6 +60,16 @@ def index(who):
     return redirect(url_for("workbench.queue", scope="claimed" if manages_queue(who) else "todo"))
 
 
+def _panel(c, u, who: Actor, scope: str, count_filters: dict) -> tuple[dict, dict]:
+    """The counts panel of a queue (`count_filters` narrowing it) and its tabs' totals."""
+    counts = tasks.queue_counts(c, u, who, scope=SCOPES[scope], **count_filters)
+    tabs = {scope: counts["total"]}
+    if scope in ("todo", "mine"):
+        other = "mine" if scope == "todo" else "todo"
+        tabs[other] = tasks.queue_counts(c, u, who, scope=SCOPES[other])["total"]
+    return counts, tabs
+
+
 @bp.route("/<scope>")
 @signed_in(QUEUE_ROLES | {"secretariat_admin"})
 def queue(who, scope):
@@ -68,8 +78,7 @@ def queue(who, scope):
         raise NotFound("页面不存在或您无权查看")
     filters, paging, errors = parse_query(request.args)
     listing = {"items": [], "total": 0, **paging}
-    counts = {"total": 0, "by_process": []}
-    tabs = {}
+    counts, tabs = {"total": 0, "by_process": []}, {}
     if not errors:
         try:
             with uow() as u:
@@ -79,13 +88,14 @@ def queue(who, scope):
                 else:
                     listing = tasks.list_tasks(c, u, who, scope=SCOPES[scope], **filters, **paging)
                     count_filters = {k: v for k, v in filters.items() if k != "sort"}
-                    counts = tasks.queue_counts(c, u, who, scope=SCOPES[scope], **count_filters)
-                    tabs[scope] = counts["total"]
-                if scope in ("todo", "mine"):
-                    other = "mine" if scope == "todo" else "todo"
-                    tabs[other] = tasks.queue_counts(c, u, who, scope=SCOPES[other])["total"]
+                    counts, tabs = _panel(c, u, who, scope, count_filters)
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
+    if errors and scope != "done":
+        # a refused query lists nothing, but the panel and the tabs still say what waits (0
+        # there read as an empty queue): the whole queue's counts, unfiltered
+        with uow() as u:
+            counts, tabs = _panel(ctx(), u, who, scope, {})
     if scope in ("todo", "mine") and not errors:
         session["queue"] = {"scope": scope, "filters": request.args.to_dict()}
     html = render_template(

@@ -101,3 +101,35 @@ def test_the_join_list_page_has_the_manuals_columns(client, login, world):
 
     other = client.get("/forms").get_data(as_text=True)  # all businesses: the usual columns
     assert "申请普通会员" not in other and "报名人数" in other
+
+
+def panel(page: str) -> list[str]:
+    """The status panel's labels, in order (全部 first)."""
+    aside = page[page.index('<aside class="status-panel"') : page.index("</aside>")]
+    return re.findall(r"<span>([^<]+)</span><span class=\"n\">", aside)
+
+
+def test_the_status_panel_offers_the_business_own_steps_in_the_chains_order(client, login, world):
+    """A business's list offers only the statuses its diagram can show; a status the usual
+    chain does not name (单位会员入会's 协会审核中) is offered there, with the steps, before
+    the outcomes."""
+    sign_in(client, world.logins["association"])
+    join = panel(client.get("/forms?key=member_join").get_data(as_text=True))
+    assert join[:7] == [
+        "全部",
+        "单位预审中",
+        "机构初审中",
+        "协会初审中",
+        "待缴费",
+        "财务复核中",
+        "审批完成",
+    ]
+    assert "协会复核中" not in join and "协会审核中" not in join
+    unit_join = panel(client.get("/forms?key=unit_membership_join").get_data(as_text=True))
+    assert "协会初审中" not in unit_join and "单位预审中" not in unit_join
+    assert unit_join.index("协会审核中") < unit_join.index("审批完成")
+    every = panel(client.get("/forms").get_data(as_text=True))  # the usual chain's
+    assert every.index("协会复核中") < every.index("审批完成") < every.index("退回")
+    # a refused query lists nothing, yet the panel counts what there is
+    refused = client.get("/forms?key=member_join&submitted_from=2026-13-01")
+    assert refused.status_code == 422 and panel(refused.get_data(as_text=True))[0] == "全部"

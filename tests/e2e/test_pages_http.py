@@ -269,6 +269,22 @@ def test_the_review_page_draws_the_task_form_from_its_schema(client, world, logi
     assert client.get(f"/api/v1/tasks/{task_id}", headers=other).get_json()["state"] == "open"
 
 
+def test_a_refused_queue_query_still_counts_what_waits(client, world, login):
+    """The panel and the tabs of a refused query count the whole queue: 0 there read as an
+    empty queue while a form waited. No pager says 共 0 条 under a list that was not read."""
+    unit = login("unit")
+    view = start(client, unit, "member_join", applicant_data(client, unit))
+    values = {**form_values(client, unit, view["id"]), "decision": "approve"}
+    step_task(client, unit, view["id"], {**values, "member_level": "普通会员"})
+    sign_in(client, "jigou")
+    reply = client.get("/workbench/todo?colour=red")
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert re.search(r'<span>全部</span><span class="n">1</span>', html), html
+    assert re.search(r'待办任务<span class="count">1</span>', html)
+    assert "共 0 条" not in text(reply) and "未执行查询" in text(reply)
+
+
 def test_after_a_decision_the_reviewer_goes_on_to_the_next_task_of_the_same_queue(
     client, world, login
 ):

@@ -401,15 +401,28 @@ def _searched(q: str):
     return _found(select(ProcessInstance.id), q)
 
 
-def known_statuses(definitions: Definitions) -> list[str]:
-    """Every status label the deployed diagrams can show, in the chain's usual order."""
+def known_statuses(definitions: Definitions, key: str | None = None) -> list[str]:
+    """Every status label the deployed diagrams (the one of business `key`, when given) can
+    show, in the chain's usual order: a status `STATUS_ORDER` does not name comes after the
+    named ones a form passes on its way, before the outcomes (审批完成 and after) when a
+    person's step shows it, after them when an end event does."""
     found: list[str] = []
-    for defn in definitions.current.values():
-        labels = [t.status for t in defn.user_tasks.values()]
-        labels += list(defn.wait_status.values()) + list(defn.end_status.values())
+    ongoing: set[str] = set()
+    for k, defn in definitions.current.items():
+        if key is not None and k != key:
+            continue
+        labels = [t.status for t in defn.user_tasks.values()] + list(defn.wait_status.values())
+        ongoing.update(labels)
+        labels += list(defn.end_status.values())
         found += [label for label in labels if label and label not in found]
-    ordered = [s for s in STATUS_ORDER if s in found]
-    return ordered + [s for s in found if s not in ordered]
+    outcomes = STATUS_ORDER.index("审批完成")
+
+    def place(status: str) -> float:
+        if status in STATUS_ORDER:
+            return STATUS_ORDER.index(status)
+        return outcomes - 0.5 if status in ongoing else len(STATUS_ORDER)
+
+    return sorted(found, key=place)  # stable: the diagrams' own order among equals
 
 
 STATUS_ORDER = (
