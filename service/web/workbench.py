@@ -130,7 +130,8 @@ def claim(who, task_id):
     try:
         with uow() as u:
             task = tasks.claim_task(ctx(), u, who, task_id)
-        flash(f"已认领：{task['title']}", "success")
+            number = tasks.form_number(u, task_id)
+        flash(f"已认领：{number}（{task['title']}）", "success")
     except Conflict as exc:
         flash(_lost(task_id, who, exc), "error")
     return redirect(back_to(_list_url()))
@@ -143,7 +144,8 @@ def release(who, task_id):
     try:
         with uow() as u:
             task = tasks.unclaim_task(ctx(), u, who, task_id)
-        flash(f"已释放：{task['title']}，其他人可以认领", "success")
+            number = tasks.form_number(u, task_id)
+        flash(f"已释放：{number}（{task['title']}），其他人可以认领", "success")
     except Conflict as exc:
         flash(_lost(task_id, who, exc), "error")
     return redirect(back_to(_list_url()))
@@ -265,7 +267,8 @@ def release_any(who, task_id):
     try:
         with uow() as u:
             task = tasks.release_task(ctx(), u, who, task_id)
-        flash(f"已释放：{task['title']}", "success")
+            number = tasks.form_number(u, task_id)
+        flash(f"已释放：{number}（{task['title']}）", "success")
     except Conflict as exc:
         flash(exc.message, "error")
     return redirect(back_to(url_for("workbench.queue", scope="claimed")))

@@ -76,7 +76,10 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(case["business_key"])
     rows.first.get_by_role("button", name="认领").click()
-    expect(page.locator(".flash.success")).to_contain_text("已认领")
+    # the message names the form claimed, not only its step
+    expect(page.locator(".flash.success")).to_contain_text(
+        f"已认领：{case['business_key']}（机构初审）"
+    )
     expect(rows.first).to_contain_text("我")
     rows.first.get_by_role("link", name="办理").click()
     expect(page.locator("h1")).to_contain_text("机构初审")

@@ -364,6 +364,8 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
     assert in_db(app, lambda s: s.get(UserTask, task_id).claimed_by) == other
     client.post(f"/workbench/tasks/{task_id}/release-any", data={"csrf_token": token})
     assert in_db(app, lambda s: s.get(UserTask, task_id).claimed_by) is None
+    released = text(client.get("/workbench/claimed"))
+    assert f"已释放：{view['business_key']}（机构初审）" in released
     actions = in_db(
         app,
         lambda s: s.scalars(

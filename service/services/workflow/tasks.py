@@ -123,6 +123,15 @@ def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     return view
 
 
+def form_number(uow: UnitOfWork, task_id: int) -> str | None:
+    """The 单号 of a task's form: a message about the task names the form it is for."""
+    return uow.session.scalar(
+        select(ProcessInstance.business_key)
+        .join(UserTask, UserTask.instance_id == ProcessInstance.id)
+        .where(UserTask.id == task_id)
+    )
+
+
 def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     """Claim an open task; Conflict when someone else has it or it is done."""
     row = _task(uow, actor, task_id)
