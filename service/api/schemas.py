@@ -623,7 +623,12 @@ class BillSchema(Schema):
     status_label = fields.String()
     voucher_file_id = fields.String(allow_none=True)
     paid_at = UtcDateTime(allow_none=True)
-    receipt_type = fields.String(metadata={"description": "电子财政收据 / 电子发票"})
+    receipt_type = fields.String(
+        metadata={
+            "description": "电子财政收据 / 电子发票；教育辅助费与补缴的会员费同单时为"
+            "“电子发票、电子财政收据”（各开一张）"
+        }
+    )
     receipt_number = fields.String(allow_none=True)
     receipt_date = fields.Date(allow_none=True)
     confirmed_at = UtcDateTime(allow_none=True)

@@ -12,12 +12,14 @@ from conftest import start_form as start
 from conftest import step_task as step
 from openpyxl import Workbook
 from sqlalchemy import select
+from test_pages_http import sign_in
 
 from service.db import db
 from service.db.models import Bill, Certificate, LearningTask, Member, Membership
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
+from service.services.workflow.bills import added_membership
 from service.services.workflow.timers import fire_due_timers
 
 TODAY = date(2026, 11, 28)
@@ -170,6 +172,13 @@ def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, cl
     n = seed(app, world.unit_id, "叶子豪", "44010619830303890", certs, until=date(2026, 6, 30))
     inst = enrol(client, unit, "continuing_education", [(n, "叶子豪")], certificate_type="监理员")
     approve(app, client, login, inst["id"], "260.00")
+    # the support fee's 电子发票 and the membership fee's 电子财政收据: both are issued
+    bill = in_db(app, lambda s: s.scalars(select(Bill).where(Bill.instance_id == inst["id"])).one())
+    assert (bill.kind, bill.receipt_type) == ("会员教育辅助费", "电子发票、电子财政收据")
+    assert added_membership(bill) == "200.00"
+    sign_in(client, "caiwu")
+    listed = client.get("/finance/bills?status=confirmed").get_data(as_text=True)
+    assert "含会员费 ¥200.00" in listed
 
     def membership(s):
         m = s.scalars(select(Member).where(Member.id_number == n)).one()

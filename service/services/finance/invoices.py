@@ -16,6 +16,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.services.documents.exports import ISSUER, receipt_range
+from service.services.workflow.bills import added_membership
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
@@ -185,6 +186,7 @@ def list_bills(
             "persons": inst.subject_name,
             "kind": bill.kind,
             "amount": f"{bill.amount:.2f}",
+            "added_membership": added_membership(bill),
             "status": bill.status,
             "status_label": STATES.get(bill.status, bill.status),
             "created_at": bill.created_at,

@@ -20,10 +20,12 @@ from service.domain.actor import Actor
 from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
 
-# 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md)
+# 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md); a
+# support fee billed with a lapsed membership's fee takes both
+FISCAL = "电子财政收据"
 RECEIPT_TYPES = {
-    "个人会员费": "电子财政收据",
-    "单位会员费": "电子财政收据",
+    "个人会员费": FISCAL,
+    "单位会员费": FISCAL,
     "会员教育辅助费": "电子发票",
 }
 # as finance's list of bills (finance/invoices.STATES) says them, from the payer's side
@@ -63,14 +65,17 @@ def open_bill(
         membership = sum((_money(x.get("membership_fee")) for x in lines), Decimal("0.00"))
     else:  # a single fee for the form (the join's membership fee, a unit's 单位会费)
         amount = _money(data.get("fee_total") or data.get("fee_amount"))
-        fiscal = RECEIPT_TYPES.get(defn.bill_kind or "") == "电子财政收据"  # a membership fee
+        fiscal = RECEIPT_TYPES.get(defn.bill_kind or "") == FISCAL  # a membership fee
         membership = amount if fiscal else Decimal("0.00")
     kind = defn.bill_kind or "个人会员费"
+    receipt = RECEIPT_TYPES.get(kind, "电子发票")
+    if membership and receipt != FISCAL:  # a lapsed membership's fee added: two receipts
+        receipt = f"{receipt}、{FISCAL}"
     values = {
         "instance_id": row.id,
         "unit_id": row.unit_id,
         "kind": kind,
-        "receipt_type": RECEIPT_TYPES.get(kind, "电子发票"),
+        "receipt_type": receipt,
         "amount": amount,
         "membership_amount": membership,
         "lines": lines,
@@ -275,6 +280,14 @@ def renew_memberships(
                 None,
             )
             ms.instance_id = row.id
+
+
+def added_membership(bill: Bill) -> str | None:
+    """The membership fee billed beside another kind of fee (a lapsed membership renewed
+    with an education form: its own receipt), as money text; None when there is none."""
+    if bill.membership_amount and RECEIPT_TYPES.get(bill.kind) != FISCAL:
+        return f"{bill.membership_amount:.2f}"
+    return None
 
 
 def bill_view(bill: Bill) -> dict:
