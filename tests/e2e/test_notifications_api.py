@@ -229,3 +229,40 @@ def test_bad_notification_requests_are_refused_with_reasons(client, login):
     assert client.get("/api/v1/notifications?page_size=500", headers=unit).status_code == 422
     assert client.post("/api/v1/notifications/999/read", headers=unit).status_code == 404
     assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_no_expiry_reminder_while_the_person_is_renewing_that_certificate(
+    app, client, login, world
+):
+    """A certificate whose holder is on an unfinished continuing-education form (a business
+    whose learning renews certificates) is not reminded about: the unit is doing what the
+    reminder asks. Another business in flight (a specialty change) does not stop it."""
+    from test_other_education_api import enrol, supervisor
+    from test_other_education_api import seed as seed_member
+
+    unit = login("unit")
+    due = date(2027, 3, 31)  # within six months of TODAY
+    renewing = seed_member(app, world.unit_id, "叶子豪", "44010619830303890", [supervisor(due)])
+    changing = seed_member(
+        app, world.unit_id, "林建华", "44010619840404901", [supervisor(due, number="JL2024000002")]
+    )
+    enrol(client, unit, "continuing_education", [(renewing, "叶子豪")], certificate_type="监理员")
+    enrol(
+        client,
+        unit,
+        "specialty_change",
+        [(changing, "林建华")],
+        specialty_1="市政公用工程",
+        specialty_2="房屋建筑工程",
+    )
+    run_reminders(app)
+    ids = account_ids(app)
+    reminded = set(
+        in_db(
+            app,
+            lambda s: s.scalars(
+                select(Notification.account_id).where(Notification.kind == "certificate_expiry")
+            ).all(),
+        )
+    )
+    assert ids[changing] in reminded and ids[renewing] not in reminded

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 
-from service.db.models import Account, Certificate, Member, Membership, Notification
+from service.db.models import (
+    Account,
+    Certificate,
+    InstancePerson,
+    Member,
+    Membership,
+    Notification,
+    ProcessInstance,
+)
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.dates import zh_date
@@ -23,6 +31,7 @@ from service.services.workflow.messages import insert_absent
 from service.services.workflow.paging import page_of
 
 CERTIFICATE_EXPIRY, MEMBERSHIP_EXPIRY = "certificate_expiry", "membership_expiry"
+RENEWS = "renew_certificate"  # the learning_effect of a business that renews certificates
 
 
 def policy_int(ctx: Context, name: str, default: int) -> int:
@@ -38,8 +47,28 @@ RECIPIENTS = (
 )
 
 
+def _renewing(ctx: Context):
+    """Whether the member is on an unfinished form of a business whose passed learning renews
+    a certificate (its declared `learning_effect`): already renewing, not to be reminded."""
+    keys = [
+        key
+        for key, defn in ctx.definitions.current.items()
+        if defn.declarations.learning_effect == RENEWS
+    ]
+    return exists(
+        select(InstancePerson.id)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .where(
+            InstancePerson.id_number == Member.id_number,
+            ProcessInstance.finished.is_(False),
+            ProcessInstance.process_key.in_(keys),
+        )
+    )
+
+
 def _certificate_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dict]:
     months = policy_int(ctx, "certificate_expiry_reminder_months", 6)
+    renewing = _renewing(ctx)
     rows = [
         row
         for recipients in RECIPIENTS
@@ -51,6 +80,7 @@ def _certificate_notices(ctx: Context, uow: UnitOfWork, today: date) -> list[dic
                 Certificate.status == "valid",
                 Certificate.valid_until >= today,
                 Certificate.valid_until <= add_months(today, months),
+                ~renewing,
             )
         )
     ]
