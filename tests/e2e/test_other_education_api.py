@@ -15,7 +15,15 @@ from sqlalchemy import select
 from test_pages_http import sign_in
 
 from service.db import db
-from service.db.models import Bill, Certificate, LearningTask, Member, Membership
+from service.db.models import (
+    Account,
+    Bill,
+    Certificate,
+    LearningTask,
+    Member,
+    Membership,
+    Notification,
+)
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
@@ -179,6 +187,17 @@ def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, cl
     sign_in(client, "caiwu")
     listed = client.get("/finance/bills?status=confirmed").get_data(as_text=True)
     assert "含会员费 ¥200.00" in listed
+    # the unit's messages in the order things happened: paid, approved, learning opened
+    told = in_db(
+        app,
+        lambda s: s.scalars(
+            select(Notification.kind)
+            .join(Account, Account.id == Notification.account_id)
+            .where(Account.username == world.unit_name)
+            .order_by(Notification.id)
+        ).all(),
+    )
+    assert told[-3:] == ["payment_confirmed", "approved", "learning_opened"], told
 
     def membership(s):
         m = s.scalars(select(Member).where(Member.id_number == n)).one()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import InstancePerson, LearningTask, ProcessInstance
+from service.db.uow import Later
 from service.domain.dates import zh_date
 from service.services.workflow.context import SHANGHAI
 from service.services.workflow.messages import Messages, recipients_of
@@ -35,9 +36,11 @@ def open_learning(
     now,
     messages: Messages | None = None,
     process_name: str = "",
+    later: Later | None = None,
 ) -> None:
     """A wait for a person's learning result opens that person's learning task, once, and
-    tells the person and the unit (业务消息 learning_opened)."""
+    tells the person and the unit (业务消息 learning_opened): the messages written in one
+    statement, now or kept in `later` for the COMMIT (after the move's own, kept before)."""
     waits = {
         ev["correlation"]: ev
         for ev in events
@@ -63,13 +66,13 @@ def open_learning(
             )
         )
     }
+    notices, outbox = [], []
     for n in new:
         person = persons.get(n)
         data = waits[n].get("data") or {}
         deadline = _deadline(deadlines.get(n))
         if messages is not None:
-            messages.send(
-                session,
+            more = messages.rows(
                 "learning_opened",
                 recipients_of(session, row.unit_id, [person.member_id] if person else []),
                 {
@@ -83,6 +86,8 @@ def open_learning(
                 member_id=person.member_id if person else None,
                 unit_id=row.unit_id,
             )
+            notices += more[0]
+            outbox += more[1]
         session.add(
             LearningTask(
                 instance_id=row.id,
@@ -98,6 +103,11 @@ def open_learning(
                 updated_at=now,
             )
         )
+    if messages is not None:
+        if later is None:
+            messages.write(session, notices, outbox, now)
+        else:
+            messages.keep(later, notices, outbox, now)
 
 
 def expire(session: Session, row: ProcessInstance, id_number: str, now) -> None:

@@ -152,7 +152,8 @@ class Move:
             if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
                 bills.open_bill(session, row, defn, inst.data, now, self.later)
         events = _sync_waiting(session, row, inst, self.had_waiting, now, self.later)
-        learning_waits.open_learning(session, row, events, now, self.messages, defn.name)
+        # the move's own messages first (缴费已确认, 审批完成), then what it opened (学习已开通):
+        # a list of messages, newest first, reads them in the order they happened
         after_move(
             self.messages,
             session,
@@ -165,6 +166,9 @@ class Move:
             now,
             self.later,
             self.recipients,
+        )
+        learning_waits.open_learning(
+            session, row, events, now, self.messages, defn.name, self.later
         )
         return self.open_rows
 
