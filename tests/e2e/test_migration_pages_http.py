@@ -25,6 +25,9 @@ def test_a_plan_is_tried_then_executed_from_the_page(two_versions):  # noqa: F81
     page = f"/processes/{KEY}/migrations"
     shown = text(client.get(page))
     assert "第 1 版" in shown and "第 2 版" in shown
+    # the map offers the migration where there is a version to move to, and only there
+    assert "迁移流程版本</a>" in text(client.get(f"/processes/{KEY}/map"))
+    assert "迁移流程版本</a>" not in text(client.get("/processes/unit_name_change/map"))
     form = {"from_version": "1", "to_version": "2", "csrf_token": _csrf(client, page)}
     tried = client.post(page, data={**form, "action": "dry_run"})
     assert tried.status_code == 200
