@@ -5,7 +5,8 @@ schema's `title`s label the fields, enums show their `x-labels`, `readOnly` fiel
 `format: file-id` fields are uploads and arrays of objects are tables. Two annotations of
 our own steer the widget: `x-widget` (`buttons`, `textarea`) and `x-accept` (an upload's
 `accept`, e.g. `image/*`). Conditional branches (`if`/`then`) apply when the values known
-at drawing time satisfy their `if`; a field a branch forbids (`not: {}`) is not drawn.
+at drawing time satisfy their `if`; a field a branch forbids (`not: {}`) is not drawn. A
+field's `default` is its value when the values give none.
 """
 
 from __future__ import annotations
@@ -209,6 +210,17 @@ def build_fields(
     fixed = fixed or {}
     known = {**values, **fixed}
     props, required, groups = collect(schemas, known)
+    # a field the values leave out starts at its schema's `default` (a form drawn afresh):
+    # the branches its value selects decide what is drawn and required
+    defaults = {
+        k: s["default"]
+        for k, s in props.items()
+        if "default" in s and k not in known and not only_known
+    }
+    if defaults:
+        values = {**values, **defaults}
+        known = {**values, **fixed}
+        props, required, groups = collect(schemas, known)
     result = []
     for key, schema in props.items():
         if schema.get("not") == {}:

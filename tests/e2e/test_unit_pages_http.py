@@ -441,3 +441,20 @@ def test_the_menu_marks_the_one_item_of_the_page(client, app, world):
         reply = client.get(path)
         assert reply.status_code == 200, path
         assert CURRENT.findall(text(reply)) == [item], path
+
+
+def test_the_join_form_opens_as_the_full_form_with_its_required_fields_marked(client, world):
+    """A unit's join form starts at 完整版 (the schema's default): the fields that version
+    requires carry their * before anything is typed, and the rule the stars cannot show
+    (a diploma report, or a video when there is none) is said at the top."""
+    sign_in(client, world.logins["unit"])
+    html = client.get("/business/member_join/form").get_data(as_text=True)
+    assert re.search(r'name="variant" value="full"[^>]*checked', html)
+    starred = set(
+        re.findall(r'<(?:label for="f-|legend id="f-)([\w.-]+)[^>]*>[^<]*<span class="req"', html)
+    )
+    assert {"address", "diploma", "photo", "mobile"} <= starred, starred
+    assert "须上传学历验证报告（无法提供时上传视频证明）" in text(
+        client.get("/business/member_join/form")
+    )
+    assert "证件为通行证或护照时必填" in html
