@@ -19,7 +19,7 @@ from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition
 from service.services.membership import records
 from service.services.workflow import drafts, eligibility, instances
-from service.web import lists, schemaform
+from service.web import lists, nav, schemaform
 from service.web.pages import ctx, signed_in, store_uploads, uow
 
 bp = Blueprint("business", __name__, url_prefix="/business")
@@ -98,9 +98,8 @@ def _picked(values: list[str], errors: dict) -> list[int]:
 @signed_in(ROLES)
 def index(who):
     """The businesses a unit starts, under the manual's menu words for their category."""
-    startable = [
-        d for _, d in sorted(ctx().definitions.current.items()) if "unit_admin" in d.start_roles
-    ]
+    current = ctx().definitions.current
+    startable = [current[k] for k in nav.offered(who)]
     groups = [
         (title, [d for d in startable if d.declarations.category == category])
         for title, category in GROUPS

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from service.services.membership import accounts, statistics
 from service.services.schedules import notifications
 from service.services.workflow import instances, scope, tasks
-from service.web import charts, lists
+from service.web import charts, lists, nav
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("home", __name__, url_prefix="/home")
@@ -52,10 +52,11 @@ def _unit_cards(who) -> dict:
         notices = notifications.list_notifications(c, u, who, page_size=NOTICES_SHOWN)
     statuses = [s for s in instances.STATUS_ORDER if s in overall["counts"]]
     statuses += [s for s in overall["counts"] if s not in statuses]
+    offer = set(nav.offered(who))  # what it has not yet done, of what it may start
     return {
         "statuses": statuses,
         "by_type": [row for row in by_type if row["total"]],
-        "idle": [row["name"] for row in by_type if not row["total"]],
+        "idle": [row["name"] for row in by_type if not row["total"] and row["key"] in offer],
         "returned": overall["counts"].get("退回", 0),
         "to_pay": overall["counts"].get("待缴费", 0),
         "to_pre_review": pre_review["total"],

@@ -53,6 +53,20 @@ def _is_member_unit(actor: Actor) -> bool:
     return unit is not None and bool(unit["member_unit"])
 
 
+UNIT_JOIN = "unit_membership_join"  # a unit joins as 单位会员: offered to non-members only
+
+
+def offered(actor: Actor) -> list[str]:
+    """The businesses a unit administrator is offered to start, by key: those its role
+    starts, without 单位会员入会 once the unit is a member (业务办理, the home page)."""
+    keys = [
+        k for k, d in sorted(ctx().definitions.current.items()) if "unit_admin" in d.start_roles
+    ]
+    if UNIT_JOIN in keys and _is_member_unit(actor):
+        keys.remove(UNIT_JOIN)
+    return keys
+
+
 def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
     """A unit administrator's menu in the manual's order and words (UI.md): 单位信息,
     人员管理, 缴费业务, 普通会员教育学习报名 and 学习进度, the certificate businesses, 注师继教."""
@@ -69,7 +83,7 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
         return [Item(label, url_for("business.pick", key=key))]
 
     member_unit = _is_member_unit(actor)
-    join_unit = start("单位会员入会", "unit_membership_join")  # for a non-member unit only
+    join_unit = start("单位会员入会", UNIT_JOIN)  # for a non-member unit only
     shown.add("member_join")  # a unit's joins arrive as 个人会员申请预审 (the queue below)
     # FAQ 3.17: the learning-progress lookup is opened to member units (单位会员) only
     progress = [

@@ -458,3 +458,21 @@ def test_the_join_form_opens_as_the_full_form_with_its_required_fields_marked(cl
         client.get("/business/member_join/form")
     )
     assert "证件为通行证或护照时必填" in html
+
+
+def test_a_member_unit_is_not_offered_to_join_as_a_unit_again(client, app, world):
+    """单位会员入会 is for a unit that is not a member: a member unit's 业务办理 and home page
+    leave it out (the menu did already); once the unit is not a member, both offer it."""
+    from service.db.models import Unit
+
+    sign_in(client, world.logins["unit"])
+    assert "单位会员入会" not in text(client.get("/business"))
+    assert "单位会员入会" not in text(client.get("/home"))
+
+    def leave(s):
+        s.get(Unit, world.unit_id).member_unit = False
+        s.commit()
+
+    in_db(app, leave)
+    assert "单位会员入会" in text(client.get("/business"))
+    assert re.search(r"尚未办理：[^<]*单位会员入会", text(client.get("/home")))
