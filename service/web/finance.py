@@ -90,6 +90,10 @@ def bills_page(who):
                 listing = invoices.list_bills(ctx(), u, who, **filters, **paging)
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
+    if errors:  # nothing listed, but each state's count still says what there is
+        with uow() as u:
+            whole = invoices.list_bills(ctx(), u, who, page=1, page_size=1)
+        listing.update(counts=whole["counts"], all=whole["all"])
     html = render_template(
         "finance/bills.html",
         listing=listing,

@@ -255,6 +255,10 @@ def test_finance_sees_bills_by_state_with_counts(client, world, bills):
     assert bills["unpaid"] in found and bills["confirmed"] not in found
     bad = client.get("/finance/bills?status=lost")
     assert bad.status_code == 422 and "缴费状态应为" in text(bad)
+    # a refused query lists nothing, yet each state still counts what there is
+    assert (
+        dict(re.findall(r"<span>(\S+?)</span><span class=\"n\">(\d+)</span>", text(bad))) == counts
+    )
     assert 'href="/finance/invoices"' in page  # the menu: 开票记录
 
 

@@ -291,6 +291,19 @@ def test_a_wrong_archive_filter_is_a_422_naming_it(unit_client, query, message):
     assert export.status_code == 422 and message in text(export)
 
 
+def test_a_wrong_filter_value_stays_in_sight_beside_its_error(unit_client):
+    """The boxes a refused filter names show what was given (a number box would show it
+    empty; a list of choices would show 全部), so the error points at something."""
+    reply = unit_client.get("/unit/members?age_min=老&title=特级&education=博士后")
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert re.search(r'<input id="age_min" type="text" name="age_min" value="老"', html)
+    assert '<option value="特级" selected>特级（无效）</option>' in html
+    assert '<option value="博士后" selected>博士后（无效）</option>' in html
+    fine = unit_client.get("/unit/members?title=中级").get_data(as_text=True)
+    assert "（无效）" not in fine and '<option value="中级" selected>' in fine
+
+
 def test_the_archive_export_has_the_lists_filters_and_only_the_units_members(
     app, unit_client, world
 ):
