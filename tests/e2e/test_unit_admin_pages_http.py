@@ -553,3 +553,24 @@ def test_learning_progress_is_filtered_and_exported(app, client, world):
     assert export.status_code == 200 and export.mimetype == XLSX_MIMETYPE
     sheet = load_workbook(io.BytesIO(export.data)).worksheets[0]
     assert [r[2].value for r in sheet.iter_rows(min_row=2)] == ["周建国"]
+
+
+def test_only_a_valid_certificate_row_can_be_ticked_for_the_zip(app, unit_client, world):
+    """The zip holds valid certificates only: an expired certificate's row offers no box to
+    tick (ticking it packed nothing, silently), a valid one's picks its holder."""
+    member = seed(
+        app,
+        world.unit_id,
+        "邓丽华",
+        "44010619870707456",
+        certificates=[
+            CertificateSeed("监理员", "JL2026000011", NEXT_YEAR),
+            CertificateSeed("安全监理员", "AQ2020000011", LAST_YEAR),
+        ],
+    )
+    html = unit_client.get("/unit/certificates?q=邓丽华").get_data(as_text=True)
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    rows = [row for row in body.split("<tr>") if "JL2026000011" in row or "AQ2020000011" in row]
+    ticks = {("JL2026000011" in row): 'type="checkbox"' in row for row in rows}
+    assert ticks == {True: True, False: False}, rows
+    assert f'name="member_ids" value="{member}"' in html
