@@ -22,12 +22,14 @@ def batches(who):
     """The closed batches, newest cut-off first, with what has been recorded of each."""
     _filters, paging, errors = lists.parse(request.args, ())
     listing = {"items": [], "total": 0, "page": 1, "page_size": 20}
-    if not errors:
-        with uow() as u:
+    with uow() as u:
+        if not errors:
             listing = cpd_batches.list_batches(ctx(), u, who, **paging)
+        coming = cpd_batches.coming_batch(ctx(), u, who)
     html = render_template(
         "cpd/batches.html",
         listing=listing,
+        coming=coming,
         errors=errors,
         page_sizes=lists.PAGE_SIZES,
         pages=lists.page_count(listing),

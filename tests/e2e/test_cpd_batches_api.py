@@ -306,3 +306,26 @@ def test_the_association_records_publication_and_opening_on_the_batches_page(
     unit = app.test_client()
     sign_in(unit, world.unit_name)
     assert unit.get("/cpd-batches").status_code in (403, 404)
+
+
+def test_the_batches_page_shows_who_the_coming_batch_holds(app, client, login, world):
+    """Before Tuesday's cut-off the association sees who is on the coming report: the
+    persons completed since the last batch, under the cut-off they wait for; once that
+    batch closes they leave the list, which then waits for the next week's cut-off."""
+    from test_account_pages_http import sign_in, text
+
+    person = engineer(app, world.unit_id, "黄伟明", "44010619800101123")
+    run_batch_job(app, CUT_OFF - WEEK + SECOND)  # last week's batch, closed (empty)
+    key = complete_cpd_at(app, client, login, person, "黄伟明", CUT_OFF - SECOND)
+    set_clock(app, CUT_OFF - SECOND)
+    page = app.test_client()
+    sign_in(page, "xiehui")
+    html = text(page.get("/cpd-batches"))
+    coming = html[html.index('id="h-coming"') : html.index("</section>")]
+    assert "下一批：2026-12-01" in coming and "已有 1 人" in coming
+    assert "黄伟明" in coming and person in coming and key in coming
+
+    run_batch_job(app, CUT_OFF + SECOND)
+    html = text(page.get("/cpd-batches"))
+    coming = html[html.index('id="h-coming"') : html.index("</section>")]
+    assert "下一批：2026-12-08" in coming and "已有 0 人" in coming and "黄伟明" not in coming

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -310,6 +310,46 @@ def list_batches(
     total, rows = page_of(uow.session, stmt, CpdBatch.cut_off_at.desc(), page, page_size)
     items = [batch_view(b) for b in rows.scalars()]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+WAITING_SHOWN = 200  # the coming batch's persons listed on its page (the count is whole)
+
+
+def coming_batch(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
+    """The batch still open: its cut-off (the latest one when that batch has not been closed
+    yet, else the next) and the persons whose enrolment completed since the last batch, in
+    completion order (association staff only): who will be on the coming report."""
+    _require_reader(actor)
+    weekly = parse_weekly(ctx.config.cpd_cutoff)
+    cut_off = latest_cut_off(ctx.now(), weekly)
+    if _batch_at(uow, cut_off) is not None:
+        cut_off = next_cut_off(ctx.now(), weekly)
+    waiting = CpdCompletion.batch_id.is_(None)
+    count = uow.session.scalar(select(func.count()).select_from(CpdCompletion).where(waiting))
+    rows = uow.session.execute(
+        select(CpdCompletion, Unit.name, ProcessInstance.business_key)
+        .join(ProcessInstance, ProcessInstance.id == CpdCompletion.instance_id)
+        .outerjoin(Unit, Unit.id == CpdCompletion.unit_id)
+        .where(waiting)
+        .order_by(CpdCompletion.completed_at, CpdCompletion.id)
+        .limit(WAITING_SHOWN)
+    )
+    return {
+        "cut_off_at": cut_off,
+        "cut_off_on": to_local(cut_off).date(),
+        "person_count": count,
+        "persons": [
+            {
+                "name": c.name,
+                "id_number": c.id_number,
+                "unit_name": unit_name,
+                "instance_id": c.instance_id,
+                "business_key": business_key,
+                "completed_at": c.completed_at,
+            }
+            for c, unit_name, business_key in rows
+        ],
+    }
 
 
 def batch_report(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -> tuple[str, bytes]:
