@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from service.services.schedules import notifications
+from service.services.membership import feedback
+from service.services.schedules import cpd_batches, notifications
 from service.web import lists
 from service.web.pages import back_to, ctx, signed_in, uow
 
@@ -12,6 +13,15 @@ bp = Blueprint("notices", __name__, url_prefix="/notices")
 READ_FILTER = {"": None, "unread": False, "read": True}
 # the reminders the scheduler writes are 系统消息; anything a person's business sends is 业务消息
 SYSTEM_KINDS = frozenset({notifications.CERTIFICATE_EXPIRY, notifications.MEMBERSHIP_EXPIRY})
+
+
+# who a notice comes from (消息发起人): people of the association write these; the system
+# writes every other (reminders, a form's progress)
+SENDERS = {
+    feedback.REPLY_KIND: "协会秘书处",
+    cpd_batches.PUBLISHED: "协会",
+    cpd_batches.OPENED: "协会",
+}
 
 
 def kind_label(kind: str) -> str:
@@ -34,7 +44,7 @@ def index(who):
             )
     for n in listing["items"]:
         n["kind_label"] = kind_label(n["kind"])
-        n["sender"] = "系统"
+        n["sender"] = SENDERS.get(n["kind"], "系统")
     html = render_template(
         "notices/index.html",
         listing=listing,

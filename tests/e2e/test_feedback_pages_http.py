@@ -85,6 +85,9 @@ def test_a_unit_submits_the_secretariat_replies_and_the_unit_reads_it(app, world
     assert "已核实，请重新查询。" in mine and "已关闭" in mine
     notices = text(unit.get("/notices"))
     assert "问题反馈已回复：找不到陈志强" in notices
+    # a reply comes from the secretariat (消息发起人), not from 系统
+    row = notices[notices.rindex("<tr", 0, notices.index("问题反馈已回复")) :]
+    assert '<td class="nowrap">协会秘书处</td>' in row[: row.index("</tr>")]
     # the unit may not reply or close
     refused = unit.post(
         f"/feedback/{feedback_id}/close", data={"csrf_token": csrf(unit, detail_url)}

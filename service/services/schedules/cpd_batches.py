@@ -172,6 +172,7 @@ def _report_rows(uow: UnitOfWork, batch_id: int) -> list[tuple]:
 
 
 PUBLISH_WEEKDAY, OPEN_WEEKDAY = 2, 4  # Wednesday and Friday (manual 2.11.2.2)
+PUBLISHED, OPENED = "cpd_published", "cpd_opened"  # the notices' kinds
 PLATFORM = "中国建设监理协会注师继续教育平台"
 
 
@@ -251,7 +252,7 @@ def record_publication(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: in
         _notices(
             uow,
             batch,
-            "cpd_published",
+            PUBLISHED,
             "注师继教开通名单已公布",
             lambda c: (
                 f"{c.name}已列入本周注师继教拟开通学习名单，将于{zh_date(open_on)}在{PLATFORM}"
@@ -282,7 +283,7 @@ def record_opening(ctx: Context, uow: UnitOfWork, actor: Actor, batch_id: int) -
         _notices(
             uow,
             batch,
-            "cpd_opened",
+            OPENED,
             "注师继续教育学习已开通",
             lambda c: (
                 f"{c.name}的注师继续教育学习已于{zh_date(today)}在{PLATFORM}开通，"
