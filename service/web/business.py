@@ -17,7 +17,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
 from service.engine import Definition
-from service.services.membership import records
+from service.services.membership import profile, records
 from service.services.workflow import drafts, eligibility, instances
 from service.web import lists, nav, schemaform
 from service.web.pages import ctx, signed_in, store_uploads, uow
@@ -38,9 +38,10 @@ GROUPS = (
 PICKED_FIELDS = ("id_number", "name")  # a picked person's fields: shown, never typed
 
 
-def _definition(key: str) -> Definition:
+def _definition(key: str, role: str = "unit_admin") -> Definition:
+    """The business `key` when its diagram lets `role` start it; else the 404 page."""
     defn = ctx().definitions.current.get(key)
-    if defn is None or "unit_admin" not in defn.start_roles:
+    if defn is None or role not in defn.start_roles:
         raise NotFound("页面不存在或您无权查看")
     return defn
 
@@ -227,7 +228,9 @@ def _draw(
     status: int = 200,
     token: str | None = None,
     draft_id: int | None = None,
+    own: bool = False,
 ):
+    """The start form; `own`: a member's form for themself (no picker, no drafts)."""
     form = schemaform.build_form(defn.start_form, values, errors)
     rows = {}
     if preview:
@@ -238,7 +241,8 @@ def _draw(
         "business/form.html",
         defn=defn,
         form=form,
-        fixed=PICKED_FIELDS if defn.eligibility_decision else (),
+        fixed=PICKED_FIELDS if defn.eligibility_decision or own else (),
+        own=own,
         preview=preview,
         preview_rows=rows,
         charged="business_fee" in (defn.decisions or ()),
@@ -316,6 +320,46 @@ def submit(who, key):
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+    if created:
+        flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
+    else:
+        flash(f"该表单已提交过：{view['business_key']}，当前状态：{view['status']}", "info")
+    return redirect(url_for("forms.detail", instance_id=view["id"]))
+
+
+# --- a member's own form -------------------------------------------------------------------
+
+
+def _own_person(who: Actor) -> dict:
+    """The signed-in member's own 证件号码 and 姓名, the form's person (never typed)."""
+    with uow() as u:
+        person = profile.my_record(ctx(), u, who)["person"]
+    return {"id_number": person["id_number"], "name": person["name"]}
+
+
+@bp.route("/<key>/mine")
+@signed_in({"member"})
+def own_form(who, key):
+    """A business a member starts for themself (个人会员信息变更: the unit pre-reviews it)."""
+    return _draw(_definition(key, "member"), _own_person(who), own=True)
+
+
+@bp.route("/<key>/mine", methods=["POST"])
+@signed_in({"member"})
+def submit_own(who, key):
+    """提交 a member's own form: the person is the member, whatever the form says."""
+    defn = _definition(key, "member")
+    token = (request.form.get("idempotency_key") or "").strip()[:64] or None
+    data, upload_errors = _posted(who, defn)
+    data.update(_own_person(who))
+    if upload_errors:
+        return _draw(defn, data, upload_errors, status=422, token=token, own=True)
+    try:
+        with uow() as u:
+            view, created = instances.start_process(ctx(), u, who, key, data, idempotency_key=token)
+    except (FormInvalid, RuleFailed) as exc:
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        return _draw(defn, data, errors, status=422, token=token, own=True)
     if created:
         flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
     else:

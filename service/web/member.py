@@ -11,6 +11,7 @@ from service.services.documents import certificate_documents
 from service.services.documents.exports import training_category
 from service.services.membership import profile
 from service.services.schedules import notifications
+from service.web import nav
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("member", __name__)
@@ -30,7 +31,11 @@ def profile_page(who):
         task["category"] = training_category(c, task["process_key"], task["certificate_type"])
         task["process_name"] = names.get(task["process_key"], task["process_key"])
     return render_template(
-        "member/profile.html", record=record, unread=unread, max_attempts=MAX_ATTEMPTS
+        "member/profile.html",
+        record=record,
+        unread=unread,
+        max_attempts=MAX_ATTEMPTS,
+        own_businesses=nav.member_businesses(),
     )
 
 

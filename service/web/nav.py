@@ -212,12 +212,21 @@ def _feedback_handler() -> Section:
     return Section("系统问题", [Item("问题反馈", url_for("feedback_pages.index"))])
 
 
+def member_businesses() -> list[tuple[str, str]]:
+    """(key, name) of the businesses a member starts for themself (their diagrams' start
+    roles name `member`: 个人会员信息变更)."""
+    current = ctx().definitions.current
+    return [(k, d.name) for k, d in sorted(current.items()) if "member" in d.start_roles]
+
+
 def _member_pages(notices: Item) -> Section:
-    """个人会员's own pages (service/web/member.py)."""
+    """个人会员's own pages (service/web/member.py) and the businesses a member starts."""
+    own = [Item(name, url_for("business.own_form", key=k)) for k, name in member_businesses()]
     return Section(
         "个人会员",
         [
             Item("我的信息", url_for("member.profile_page")),
+            *own,
             Item("我的业务", url_for("forms.index")),
             notices,
             Item("修改密码", url_for("account.password")),

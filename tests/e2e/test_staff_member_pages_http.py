@@ -9,12 +9,12 @@ import re
 from datetime import date, datetime
 
 import pytest
-from conftest import PASSWORD, in_db, member_headers, upload
+from conftest import PASSWORD, in_db, member_headers, png_bytes, upload
 from conftest import step_task as step
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.db.models import Account, Notification, Unit
+from service.db.models import Account, Notification, ProcessInstance, Unit
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
@@ -517,3 +517,41 @@ def test_secretariat_posts_without_a_csrf_token_change_nothing(app, client, worl
     assert reply.status_code == 400 and "缺少安全令牌" in text(reply)
     assert "茂名" not in text(client.get("/admin/agencies"))
     assert client.post(f"/admin/units/{world.unit_id}/password-reset").status_code == 400
+
+
+def test_a_member_applies_for_an_information_change_from_their_own_pages(app, client, world):
+    """A member starts 个人会员信息变更 for themself (its diagram lets a member start it):
+    the form shows their own name and number, not typed; a number posted in their place is
+    ignored; the form goes to the unit's pre-review. A business only a unit starts has no
+    page for a member."""
+    number, member_id = seed_member(app, world.unit_id, "林婉清", "44010619880808234")
+    other, _ = seed_member(app, world.unit_id, "李四", "44010619900101456")
+    member_headers(client, number)
+    sign_in(client, number)
+    me = text(client.get("/me"))
+    assert 'href="/business/member_info_change/mine"' in me  # the menu and the record
+    page = text(client.get("/business/member_info_change/mine"))
+    assert "林婉清" in page and number in page and "留存" not in page
+    posted = client.post(
+        "/business/member_info_change/mine",
+        data={
+            "csrf_token": TOKEN.search(page).group(1),
+            "id_number": other,  # not theirs: the form's person is the member
+            "name": "李四",
+            "changes.mobile": "13922334455",
+            "diploma_scan": (io.BytesIO(png_bytes()), "学历证书.png"),
+            "action": "submit",
+        },
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 302, text(posted)[-2000:]
+    detail = text(client.get(posted.headers["Location"]))
+    assert "单位预审中" in detail and "林婉清" in detail
+
+    def started(s):
+        row = s.scalars(select(ProcessInstance).where(ProcessInstance.member_id == member_id))
+        return [(r.process_key, r.status, r.unit_id) for r in row]
+
+    assert in_db(app, started) == [("member_info_change", "单位预审中", world.unit_id)]
+    assert client.get("/business/continuing_education/mine").status_code == 404
+    assert client.get("/business/member_info_change/form").status_code in (403, 404)
