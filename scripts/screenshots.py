@@ -494,6 +494,7 @@ def member_pages(s: Shooter, page) -> None:
     s.shot(page, "member_profile", "/me")
     s.shot(page, "member_notices", "/notices")
     s.shot(page, "member_forms", "/forms")
+    s.shot(page, "member_info_change_form", "/business/member_info_change/mine")
 
 
 if __name__ == "__main__":
