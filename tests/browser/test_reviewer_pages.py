@@ -163,6 +163,11 @@ def test_finance_views_the_voucher_then_confirms_the_payment(live, contexts):
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") > 0
     viewer.close()
+    # the receipt's boxes say up front when they are required (the * cannot: 退回 needs none)
+    for label in ("票据号码", "开票日期"):
+        expect(page.get_by_label(label)).to_have_accessible_description(
+            re.compile("复核通过时必填")
+        )
     page.get_by_role("button", name="通过").click()  # without the receipt: refused in place
     expect(page.locator(".errorbox")).to_contain_text("票据号码")
     expect(page.get_by_label("票据号码")).to_have_attribute("aria-invalid", "true")
