@@ -99,10 +99,11 @@ def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
 
 
 def subject_of(data: dict) -> tuple[str | None, str | None, int]:
-    """The name and ID number a form is listed under, and how many persons it has."""
+    """The name and ID number a form is listed under, and how many persons it has (a one-
+    person form: one; a unit's own business, naming nobody: none)."""
     persons = persons_on(data)
     if not persons:
-        return data.get("name"), data.get("id_number"), 1
+        return data.get("name"), data.get("id_number"), 1 if data.get("id_number") else 0
     n, name = persons[0]
     label = name if len(persons) == 1 else f"{name}等{len(persons)}人"
     return label, n, len(persons)
