@@ -297,5 +297,9 @@ def _sections(actor: Actor) -> list[Section]:
     if actor.role == "unit_admin":
         return _unit_menu(actor, home, jobs)
     if actor.role == "member":
-        return [_member_pages(notices), _queue("待办事项"), _feedback_submitter()]
+        # a queue only where some diagram gives a member a step of their own (none does now)
+        current = ctx().definitions.current.values()
+        works = any(t.role == "member" for d in current for t in d.user_tasks.values())
+        queue = [_queue("待办事项")] if works else []
+        return [_member_pages(notices), *queue, _feedback_submitter()]
     return []

@@ -530,6 +530,7 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
     sign_in(client, number)
     me = text(client.get("/me"))
     assert 'href="/business/member_info_change/mine"' in me  # the menu and the record
+    assert 'href="/workbench/todo"' not in me  # no diagram gives a member a step of their own
     page = text(client.get("/business/member_info_change/mine"))
     assert "林婉清" in page and number in page and "留存" not in page
     posted = client.post(
