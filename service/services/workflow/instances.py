@@ -403,26 +403,31 @@ def _searched(q: str):
 
 def known_statuses(definitions: Definitions, key: str | None = None) -> list[str]:
     """Every status label the deployed diagrams (the one of business `key`, when given) can
-    show, in the chain's usual order: a status `STATUS_ORDER` does not name comes after the
-    named ones a form passes on its way, before the outcomes (审批完成 and after) when a
-    person's step shows it, after them when an end event does."""
-    found: list[str] = []
-    ongoing: set[str] = set()
+    show, once each, in the chain's usual order (`STATUS_ORDER`). A status it does not name
+    goes where its diagram puts it: a person's step just before the next step of the chain
+    its diagram has after it (before the outcomes, 审批完成 and after, when none), an end
+    event's after the outcomes."""
+    found: dict[str, float] = {}
+    outcomes = STATUS_ORDER.index("审批完成")
     for k, defn in definitions.current.items():
         if key is not None and k != key:
             continue
-        labels = [t.status for t in defn.user_tasks.values()] + list(defn.wait_status.values())
-        ongoing.update(labels)
-        labels += list(defn.end_status.values())
-        found += [label for label in labels if label and label not in found]
-    outcomes = STATUS_ORDER.index("审批完成")
-
-    def place(status: str) -> float:
-        if status in STATUS_ORDER:
-            return STATUS_ORDER.index(status)
-        return outcomes - 0.5 if status in ongoing else len(STATUS_ORDER)
-
-    return sorted(found, key=place)  # stable: the diagrams' own order among equals
+        steps = [t.status for t in defn.user_tasks.values()] + list(defn.wait_status.values())
+        steps = [label for label in dict.fromkeys(steps) if label]
+        for i, label in enumerate(steps):
+            if label in STATUS_ORDER or label in found:
+                continue
+            later = [STATUS_ORDER.index(s) for s in steps[i + 1 :] if s in STATUS_ORDER]
+            found[label] = (min(later) if later else outcomes) - 0.5
+        for label in defn.end_status.values():
+            if label and label not in found:
+                found[label] = (
+                    STATUS_ORDER.index(label) if label in STATUS_ORDER else len(STATUS_ORDER)
+                )
+        for label in steps:
+            if label in STATUS_ORDER:
+                found.setdefault(label, STATUS_ORDER.index(label))
+    return sorted(found, key=found.__getitem__)  # stable: the diagrams' own order among equals
 
 
 STATUS_ORDER = (
