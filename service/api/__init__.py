@@ -44,12 +44,12 @@ from service.api.schemas import ErrorSchema
 
 DESCRIPTION = (
     "广东省建设监理协会会员服务平台的工作流 API。除标注为公开（security: []）的接口外，"
-    "均须带 Authorization: Bearer 令牌，未登录先答复 401，再检查参数。"
-    "错误答复一律为 JSON {code, status, message, errors}：message 是中文说明，"
+    "均须带 Authorization: Bearer 令牌，未登录先返回 401，再检查参数。"
+    "错误响应一律为 JSON {code, status, message, errors}：message 是中文说明，"
     "errors 以字段路径（如 persons.0.id_number）指明各处错误。"
-    f"JSON 请求体不超过{MAX_JSON_BYTES // 1024 // 1024}MB（超过答复 413）、嵌套不超过"
+    f"JSON 请求体不超过{MAX_JSON_BYTES // 1024 // 1024}MB（超过返回 413）、嵌套不超过"
     f"{MAX_JSON_DEPTH}层，整数在 ±2147483647 以内，文本不能含空字符；上传文件不超过10MB。"
-    "每个接口只接受文档列出的查询参数，其他参数答复 422。日期与时间均为 ISO 8601。"
+    "每个接口只接受文档列出的查询参数，其他参数返回 422。日期与时间均为 ISO 8601。"
 )
 
 

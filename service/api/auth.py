@@ -88,7 +88,7 @@ def set_email(body):
 @blp.alt_response(422, description="当前密码不正确，或新密码不符合规则")
 @blp.alt_response(429, description="当前密码输错次数过多，暂时锁定（Retry-After 给出秒数）")
 def change_password(body):
-    """修改本人密码：其他设备上的登录全部失效，答复新的访问令牌"""
+    """修改本人密码：其他设备上的登录全部失效，返回新的访问令牌"""
     who, c = actor(), ctx().config
     with uow() as u:
         account = passwords.change_own_password(

@@ -43,7 +43,7 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 100},
     "description": "重复提交时只创建一张表单：同一账号（或同一申请码）用同一值再次提交，"
-    "答复已创建的表单",
+    "返回已创建的表单",
 }
 
 

@@ -6,6 +6,7 @@ from service.engine.catalogue import (
     Problem,
     UserTaskInfo,
     build_definition,
+    flow_order,
     load_definitions,
 )
 from service.engine.migrate import Migration, Obstacle, migrate_state
@@ -25,6 +26,7 @@ __all__ = [
     "TaskNotReady",
     "UserTaskInfo",
     "build_definition",
+    "flow_order",
     "load_definitions",
     "migrate_state",
 ]

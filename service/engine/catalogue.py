@@ -713,6 +713,26 @@ def _decisions(bpmn_name: str, parser, scripts: Scripts, start_props: dict) -> D
     return decisions
 
 
+def flow_order(defn: Definition) -> list[str]:
+    """The user tasks of a definition in the order its flow reaches them from the start (a
+    breadth-first walk of the sequence flows; sub-processes' tasks where they are entered),
+    not the file's order: the order people meet the steps in."""
+    wanted, found = set(defn.user_tasks), []
+    seen, queue = set(), [defn.spec.start]
+    while queue:
+        current = queue.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if current.name in wanted:
+            found.append(current.name)
+        sub = defn.subprocess_specs.get(getattr(current, "spec", None) or "")
+        if sub is not None:
+            queue.append(sub.start)
+        queue.extend(current.outputs)
+    return found + [name for name in defn.user_tasks if name not in seen]
+
+
 def _rules_follow(task_spec, spec, subprocess_specs) -> bool:
     """Whether a business rule task runs between this user task and the next wait.
 

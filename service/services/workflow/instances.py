@@ -22,7 +22,7 @@ from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
-from service.engine import Definition, EngineError, Instance
+from service.engine import Definition, EngineError, Instance, flow_order
 from service.services.workflow import (
     audit,
     bills,
@@ -412,7 +412,8 @@ def known_statuses(definitions: Definitions, key: str | None = None) -> list[str
     for k, defn in definitions.current.items():
         if key is not None and k != key:
             continue
-        steps = [t.status for t in defn.user_tasks.values()] + list(defn.wait_status.values())
+        tasks = defn.user_tasks
+        steps = [tasks[n].status for n in flow_order(defn)] + list(defn.wait_status.values())
         steps = [label for label in dict.fromkeys(steps) if label]
         for i, label in enumerate(steps):
             if label in STATUS_ORDER or label in found:

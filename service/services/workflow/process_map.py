@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from service.db.models import DefinitionVersion, Incident, ProcessInstance, UserTask
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
+from service.engine import flow_order
 from service.services.workflow.scope import sees_process_maps
 
 
@@ -71,15 +72,21 @@ def process_map(ctx, uow, actor: Actor, key: str, number: int | None = None) -> 
         "running": running or 0,
         "waiting": waiting,
         "incidents": stuck,
-        "steps": _steps(titles, waiting, stuck),
+        "steps": _steps(titles, waiting, stuck, flow_order(defn)),
         "bpmn": defn.bpmn,
     }
 
 
-def _steps(titles: dict[str, str], waiting: dict[str, int], stuck: dict[str, int]) -> list[dict]:
-    """The steps with instances, busiest first (the table beside the picture, for people
-    who cannot read colours)."""
-    ids = sorted(set(waiting) | set(stuck), key=lambda i: (-waiting.get(i, 0), i))
+def _steps(
+    titles: dict[str, str], waiting: dict[str, int], stuck: dict[str, int], order: list[str]
+) -> list[dict]:
+    """The steps with instances, busiest first, equals in the diagram's order (`order`: its
+    user tasks'): the table beside the picture, for people who cannot read colours."""
+    place = {name: i for i, name in enumerate(order)}
+    ids = sorted(
+        set(waiting) | set(stuck),
+        key=lambda i: (-waiting.get(i, 0), place.get(i, len(place)), i),
+    )
     return [
         {
             "element_id": i,

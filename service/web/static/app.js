@@ -175,3 +175,17 @@ document.addEventListener("submit", (event) => {
     Array.prototype.forEach.call(document.querySelectorAll(".diagram"), reveal);
   });
 })();
+
+// a start form's table of persons wider than its frame says so above it: a required column
+// may lie beyond the right edge (and under the 移除 column kept in sight there)
+(function () {
+  "use strict";
+  whenRead(function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".lines-scroll"), function (frame) {
+      var hint = frame.previousElementSibling;
+      if (hint && hint.classList.contains("scroll-hint") && frame.scrollWidth > frame.clientWidth) {
+        hint.hidden = false;
+      }
+    });
+  });
+})();
