@@ -5,6 +5,7 @@ The list reads them from the instance row and the audit trail, never the engine 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from conftest import form_values, open_task
@@ -136,3 +137,22 @@ def test_the_status_panel_offers_the_business_own_steps_in_the_chains_order(clie
     # a refused query lists nothing, yet the panel counts what there is
     refused = client.get("/forms?key=member_join&submitted_from=2026-13-01")
     assert refused.status_code == 422 and panel(refused.get_data(as_text=True))[0] == "全部"
+
+
+def test_an_unpaid_bill_says_by_when_it_must_be_paid(app, client, login, world):
+    """A bill waiting for its voucher shows its deadline (the 缴费期限 timer: the policy's 30
+    days), after which the form closes; once paid the deadline is no longer shown."""
+    inst = start_join(client, login)
+    approve_to_end(client, login, inst["id"], stop_at="unit_pay")
+    sign_in(client, world.logins["unit"])
+    page = client.get(f"/forms/{inst['id']}").get_data(as_text=True)
+    due = re.search(
+        r"<th>缴费期限</th><td colspan=\"3\"><strong>(\d{4}-\d\d-\d\d) \d\d:\d\d</strong>", page
+    )
+    assert due, page[page.index('id="h-bill"') :][:1500]
+    with app.app_context():
+        today = app.extensions["memberflow"].today()
+    assert date.fromisoformat(due.group(1)) == today + timedelta(days=30)
+    assert "逾期未缴费的，表单将关闭" in page
+    approve_to_end(client, login, inst["id"], from_task="unit_pay", stop_at="finance_review")
+    assert "<th>缴费期限</th>" not in client.get(f"/forms/{inst['id']}").get_data(as_text=True)

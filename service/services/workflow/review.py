@@ -7,9 +7,17 @@ a task or form out of the caller's scope is NotFound.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from service.db.models import Account, Agency, ProcessInstance, StoredFile, Unit, UserTask
+from service.db.models import (
+    Account,
+    Agency,
+    ProcessInstance,
+    StoredFile,
+    Unit,
+    UserTask,
+    WaitingEvent,
+)
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.roles import ROLES
@@ -133,6 +141,16 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
     # the path taken, automatic steps and gateways included (the record names only the
     # people's steps: a rule task passed stayed white between green ones)
     done = Instance.load(defn, row.state).passed_steps() - current
+    bill = view.get("bill")
+    if bill is not None and bill["status"] == "unpaid":
+        # the timer waiting beside the payment (缴费期限): past it the form closes
+        bill["due_at"] = uow.session.scalar(
+            select(func.min(WaitingEvent.due_at)).where(
+                WaitingEvent.instance_id == instance_id,
+                WaitingEvent.kind == "timer",
+                WaitingEvent.due_at.is_not(None),
+            )
+        )
     holders = _names(uow, [t["claimed_by"] for t in view["open_tasks"]])
     for t in view["open_tasks"]:
         t["claimed_by_name"] = holders.get(t["claimed_by"])
