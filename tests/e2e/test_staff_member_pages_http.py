@@ -533,6 +533,9 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
     assert 'href="/workbench/todo"' not in me  # no diagram gives a member a step of their own
     page = text(client.get("/business/member_info_change/mine"))
     assert "林婉清" in page and number in page and "留存" not in page
+    # the level change, one choice alone, is a box that can be unticked (not a radio button)
+    raw = client.get("/business/member_info_change/mine").get_data(as_text=True)
+    assert '<input type="checkbox" name="changes.member_level" value="专业会员"' in raw
     posted = client.post(
         "/business/member_info_change/mine",
         data={
