@@ -260,7 +260,8 @@ def load_demo(app) -> list[tuple[str, str, str]]:
                     "level": "本科",
                     "school": "华南理工大学",
                     "major": "土木工程",
-                    "graduated_on": "2012-07-01",
+                    # a bachelor's degree at 22: the year of birth is in the ID's prefix
+                    "graduated_on": f"{int(prefix[6:10]) + 22}-07-01",
                 },
                 "title": "中级",
                 **materials,
