@@ -6,10 +6,12 @@ shows the queue at every stage. Running it twice changes nothing.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from service.db import db
-from service.db.models import Account, Agency
+from service.db.models import Account, Agency, Unit
 from service.db.uow import UnitOfWork
 from service.demo.business import load_business_demo, receipt_number
 from service.demo.images import sample_png
@@ -219,6 +221,12 @@ def load_demo(app) -> list[tuple[str, str, str]]:
                     member,
                     PASSWORD,
                 )
+        # the member units carried over joined years ago and are paid to the end of the year
+        # (as 单位会员入会 leaves a unit: effects._admit_unit)
+        for row in db.session.scalars(select(Unit).where(Unit.member_unit.is_(True))):
+            row.joined_on = date(2019, 3, 1)
+            row.membership_valid_until = date(ctx.today().year, 12, 31)
+        db.session.commit()
         unit = _actor(UNITS[0][0])
         with UnitOfWork(db.session) as uow:
             accounts.create_sub_account(uow, unit, unit.unit_id, "张敏", "13800138000", PASSWORD)
