@@ -447,9 +447,11 @@ def learning_progress(who):
     """普通会员教育学习进度: the unit's members' learning tasks, filtered, with the export."""
     filters, paging, errors = _learning_filters(request.args)
     listing = {"items": [], "total": 0, **paging}
+    counts: dict[str, int] = {}
     if not errors:
         with uow() as u:
             listing = learning.list_learning(ctx(), u, who, **filters, **paging)
+            counts = learning.count_learning(ctx(), u, who, **filters)
     for item in listing["items"]:
         item["category"] = exports.training_category(
             ctx(), item["process_key"], item["certificate_type"]
@@ -461,6 +463,7 @@ def learning_progress(who):
         filters=request.args,
         errors=errors,
         statuses=LEARNING_STATUSES,
+        counts=counts,
         processes=_processes(),
         page_sizes=lists.PAGE_SIZES,
         pages=lists.page_count(listing),

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import LearningTask, Member, ProcessInstance, Unit
@@ -325,6 +325,18 @@ def list_learning(
     total, rows = page_of(uow.session, stmt, LearningTask.id.desc(), page, page_size)
     items = [learning_view(t) for t in rows.scalars()]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def count_learning(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict[str, int]:
+    """How many of the caller's learning tasks the filters find, by status (the status
+    filter itself left out): the list's status panel."""
+    check_progress_lookup(uow, actor)
+    filters.pop("status", None)
+    found = learning_query(actor, **filters).subquery()
+    rows = uow.session.execute(
+        select(found.c.status, func.count()).select_from(found).group_by(found.c.status)
+    )
+    return dict(rows.all())
 
 
 def learning_view(t: LearningTask) -> dict:
