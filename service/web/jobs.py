@@ -157,7 +157,8 @@ def progress(who, job_id):
     """The progress bar alone (app.js swaps it in while the job runs)."""
     with uow() as u:
         job = jobs.get_job(ctx(), u, who, job_id)
-    return render_template("jobs/_progress.html", job=job), 200, NO_STORE
+    listed = request.args.get("listed") == "1"  # a box of the jobs list, not a job's page
+    return render_template("jobs/_progress.html", job=job, listed=listed), 200, NO_STORE
 
 
 @bp.route("/<int:job_id>/download")
