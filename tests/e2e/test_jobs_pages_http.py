@@ -167,7 +167,7 @@ def test_the_invoice_learning_and_certificate_buttons_start_jobs_too(app, client
 
 
 def test_a_waiting_job_s_note_is_on_its_own_page_not_on_the_jobs_list(app, client, world):
-    """"可以离开本页，完成后在“后台任务”中查看结果" helps on a job's own page; on the jobs list
+    """ "可以离开本页，完成后在“后台任务”中查看结果" helps on a job's own page; on the jobs list
     (and in the box the list refreshes) it would send a person to where they are."""
     app.extensions["memberflow"].config.job_sync_rows = 50
     seed_members(app, world.unit_id, 60)
