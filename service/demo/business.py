@@ -6,12 +6,13 @@ started, in progress, passed and expired — so each business type can be tried 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from service.db import db
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.person_facts import add_months
+from service.domain.person_facts import add_months, years_later
 from service.domain.validation import make_resident_id
 from service.services.education import learning
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
@@ -19,6 +20,13 @@ from service.services.workflow import instances, tasks, timers
 
 REVIEW = {"decision": "approve", "remark": "同意"}
 FINANCE = {"decision": "approve", "remark": "已到账", "receipt_number": "GDFP2026000001"}
+
+
+def _numbered_in(number: str, year: int) -> str:
+    """A certificate number carrying the year it was issued (JL2024000101: numbers count
+    per year of issue), the seed's own year replaced: a seeded certificate's issue date is
+    its expiry less three years (roster.add_member), which moves with the demo's day."""
+    return re.sub(r"^([A-Z]+)\d{4}", lambda m: f"{m.group(1)}{year}", number)
 
 
 def _seed_members(unit_id: int, today: date, term) -> dict[str, str]:
@@ -73,7 +81,11 @@ def _seed_members(unit_id: int, today: date, term) -> dict[str, str]:
         id_number = make_resident_id(prefix)
         seeds = [
             CertificateSeed(
-                t, number, until, "房屋建筑工程", "市政公用工程" if t == "监理员" else None
+                t,
+                _numbered_in(number, years_later(until, -3).year),
+                until,
+                "房屋建筑工程",
+                "市政公用工程" if t == "监理员" else None,
             )
             for t, until, number in certs
         ]
