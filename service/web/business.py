@@ -320,6 +320,11 @@ def submit(who, key):
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+    return _started(view, created)
+
+
+def _started(view: dict, created: bool):
+    """After 提交: say what was started (or that this very form was already), then show it."""
     if created:
         flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
     else:
@@ -360,11 +365,7 @@ def submit_own(who, key):
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, own=True)
-    if created:
-        flash(f"已提交：{view['business_key']}，当前状态：{view['status']}", "success")
-    else:
-        flash(f"该表单已提交过：{view['business_key']}，当前状态：{view['status']}", "info")
-    return redirect(url_for("forms.detail", instance_id=view["id"]))
+    return _started(view, created)
 
 
 # --- 暂存 -----------------------------------------------------------------------------------
