@@ -219,7 +219,7 @@ def test_a_unit_change_is_refused_while_the_person_is_in_another_form(app, clien
 
     form = change_form(client, unit, "unit_renamed", [(n, "陈家豪")])
     body = start(client, unit, "certificate_unit_change", form, expect=422)
-    reason = "有尚未办结的表单（个人会员信息变更），不能同时办理"
+    reason = "有办理中的表单（个人会员信息变更），不能同时办理"
     assert body["errors"]["persons.0"] == reason
     assert body["errors"]["eligibility"] == [f"陈家豪（{n}）：{reason}"]
     assert in_db(app, lambda s: s.scalar(select(func.count(ProcessInstance.id)))) == 1

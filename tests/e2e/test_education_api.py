@@ -141,7 +141,10 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
         headers=unit,
         json={"data": {"pledge": pledge, "persons": [person(client, unit, a, "周建国")]}},
     )
-    assert again.status_code == 422 and "办理中" in again.get_json()["message"]
+    assert (
+        again.status_code == 422
+        and "有办理中的表单（普通会员初始教育）" in again.get_json()["message"]
+    )
 
     step(client, login("agency"), inst["id"], {"decision": "approve"})
     paying = step(client, login("association"), inst["id"], {"decision": "approve"})

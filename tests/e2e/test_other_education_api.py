@@ -38,7 +38,7 @@ FINANCE_APPROVE = {
     "receipt_number": "FP2026000789",
     "receipt_date": "2026-11-28",
 }
-C1 = "有尚未办结的表单（{}），不能同时办理"
+C1 = "有办理中的表单（{}），不能同时办理"
 
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")

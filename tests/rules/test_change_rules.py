@@ -11,7 +11,7 @@ EXPIRED_JL = "持有的监理员证书已过期，只能办理证书注销"
 MS_CANCELLED = "普通会员会籍已注销，须重新入会后才能办理"
 EXPIRED_MEMBERSHIP = {"ordinary_membership": "expired", "membership_until": "2025-12-31"}
 ONLY_EXPIRED_JL = {"certificates": {"监理员": cert("expired", months=0)}}
-NOT_IN_FLIGHT = "有尚未办结的表单（{}），不能同时办理"
+NOT_IN_FLIGHT = "有办理中的表单（{}），不能同时办理"
 
 
 def cases(table: dict):
