@@ -168,16 +168,21 @@ def test_the_invoice_learning_and_certificate_buttons_start_jobs_too(app, client
 
 def test_a_waiting_job_s_note_is_on_its_own_page_not_on_the_jobs_list(app, client, world):
     """ "可以离开本页，完成后在“后台任务”中查看结果" helps on a job's own page; on the jobs list
-    (and in the box the list refreshes) it would send a person to where they are."""
+    (and in the box the list refreshes) it would send a person to where they are. On
+    PostgreSQL nothing runs the job here (no worker), so it waits throughout; on SQLite the
+    app's own worker thread may finish it meanwhile, and a finished job has no note."""
     app.extensions["memberflow"].config.job_sync_rows = 50
     seed_members(app, world.unit_id, 60)
     sign_in(client, world.logins["unit"])
-    queued = export(client)  # no job runner here: the job waits
+    queued = export(client)
     job_id = int(JOB_URL.search(queued.headers["Location"]).group(1))
+    waits = app.extensions["memberflow"].config.database_url.startswith("postgresql")
     note = "可以离开本页"
-    assert note in text(client.get(f"/jobs/{job_id}"))
     listed = text(client.get("/jobs"))
     assert f'href="/jobs/{job_id}"' in listed and note not in listed
     assert f"/jobs/{job_id}/progress?listed=1" in listed
     assert note not in text(client.get(f"/jobs/{job_id}/progress?listed=1"))
-    assert note in text(client.get(f"/jobs/{job_id}/progress"))
+    for own in (f"/jobs/{job_id}", f"/jobs/{job_id}/progress"):
+        html = text(client.get(own))
+        if waits or 'data-finished="0"' in html:
+            assert note in html, own
