@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ class Definition:
     decisions: Decisions | None = None
     end_bills: dict[str, str] = field(default_factory=dict)  # end event -> "void"
     declarations: Declarations = field(default_factory=Declarations)  # see declarations.py
+    flow: tuple[str, ...] = ()  # the user tasks in the order the flow reaches them (flow_order)
 
     @property
     def eligibility_decision(self) -> str | None:
@@ -518,6 +520,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         decisions=decisions,
         end_bills=tasks.end_bills,
         declarations=declarations,
+        flow=_walk_flow(parsed.spec, parsed.subprocess_specs, list(user_tasks)),
     )
 
 
@@ -714,23 +717,28 @@ def _decisions(bpmn_name: str, parser, scripts: Scripts, start_props: dict) -> D
 
 
 def flow_order(defn: Definition) -> list[str]:
-    """The user tasks of a definition in the order its flow reaches them from the start (a
-    breadth-first walk of the sequence flows; sub-processes' tasks where they are entered),
-    not the file's order: the order people meet the steps in."""
-    wanted, found = set(defn.user_tasks), []
-    seen, queue = set(), [defn.spec.start]
+    """The user tasks of a definition in the order its flow reaches them from the start, not
+    the file's order: the order people meet the steps in (walked once, when it was built)."""
+    return list(defn.flow)
+
+
+def _walk_flow(spec, subprocess_specs: dict, user_tasks: list[str]) -> tuple[str, ...]:
+    """`user_tasks` in the order a breadth-first walk of the sequence flows from the start
+    reaches them (sub-processes' tasks where they are entered); any it never reaches last."""
+    wanted, found = set(user_tasks), []
+    seen, queue = set(), deque([spec.start])
     while queue:
-        current = queue.pop(0)
+        current = queue.popleft()
         if current.name in seen:
             continue
         seen.add(current.name)
         if current.name in wanted:
             found.append(current.name)
-        sub = defn.subprocess_specs.get(getattr(current, "spec", None) or "")
+        sub = subprocess_specs.get(getattr(current, "spec", None) or "")
         if sub is not None:
             queue.append(sub.start)
         queue.extend(current.outputs)
-    return found + [name for name in defn.user_tasks if name not in seen]
+    return tuple(found + [name for name in user_tasks if name not in seen])
 
 
 def _rules_follow(task_spec, spec, subprocess_specs) -> bool:

@@ -342,16 +342,25 @@ def public_data(data: dict) -> dict:
 
 def get_instance(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
     """One instance with data, open tasks and approval record, if in the caller's scope."""
+    return instance_detail(ctx, uow, actor, instance_id)[0]
+
+
+def instance_detail(
+    ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int
+) -> tuple[dict, Instance]:
+    """`get_instance`'s view and the engine instance it was read from (a page drawing the
+    path taken reads that too, without loading the state again)."""
     row = _load(uow, actor, instance_id)
     defn = ctx.definitions.version(uow.session, row.definition_version_id)
     view = instance_view(uow, row, ctx.definitions)
-    view["data"] = public_data(Instance.load(defn, row.state).data)
+    inst = Instance.load(defn, row.state)
+    view["data"] = public_data(inst.data)
     view["approval_record"] = approval_record(uow, row.id)
     bill = bills.bill_of(uow.session, row.id)
     view["bill"] = bills.bill_view(bill) if bill is not None else None
     view["person_count"] = row.person_count
     view["version"] = ctx.definitions.version_number(uow.session, row.definition_version_id)
-    return view
+    return view, inst
 
 
 # what a list row shows of an instance: never its engine state

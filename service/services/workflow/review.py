@@ -21,7 +21,7 @@ from service.db.models import (
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.roles import ROLES
-from service.engine import Definition, Instance
+from service.engine import Definition
 from service.engine.formschema import values_at
 from service.services.workflow import instances, tasks
 from service.services.workflow.context import Context
@@ -131,16 +131,15 @@ def _record(uow: UnitOfWork, defn: Definition, record: list[dict]) -> list[dict]
 
 def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
     """An application as its reader sees it: data, schemas, materials, bill, record, diagram."""
-    view = instances.get_instance(ctx, uow, actor, instance_id)
-    row = uow.session.get(ProcessInstance, instance_id)
-    defn = ctx.definitions.version(uow.session, row.definition_version_id)
+    view, inst = instances.instance_detail(ctx, uow, actor, instance_id)
+    row, defn = uow.session.get(ProcessInstance, instance_id), inst.defn
     unit = uow.session.get(Unit, row.unit_id) if row.unit_id else None
     agency = uow.session.get(Agency, row.agency_id) if row.agency_id else None
     record = _record(uow, defn, view["approval_record"])
     current = {t["task_name"] for t in view["open_tasks"]}
     # the path taken, automatic steps and gateways included (the record names only the
     # people's steps: a rule task passed stayed white between green ones)
-    done = Instance.load(defn, row.state).passed_steps() - current
+    done = inst.passed_steps() - current
     bill = view.get("bill")
     if bill is not None and bill["status"] == "unpaid":
         # the timer waiting beside the payment (缴费期限): past it the form closes
