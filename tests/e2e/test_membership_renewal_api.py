@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from conftest import in_db, member_headers, upload
+from conftest import form_values, in_db, member_headers, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from sqlalchemy import func, select, update
@@ -295,6 +295,36 @@ def test_a_person_transferred_in_renews_an_expired_membership_at_the_new_unit(
     assert in_db(
         app, lambda s: s.scalar(select(Member.unit_id).where(Member.id_number == mover))
     ) == (world.unit_id)
+
+
+def test_a_finance_return_keeps_no_receipt_and_a_receipt_after_today_is_refused(
+    app, client, login, world
+):
+    """A receipt finance typed before deciding to return is not kept on the form (its bill
+    is unpaid again; the next review would show the stale number filled in), and a receipt
+    dated after today is refused, naming the field, with nothing changed."""
+    unit, finance = login("unit"), login("finance")
+    a = seed(app, world.unit_id, "罗文杰", "44050719820303345", {"普通会员": date(2026, 6, 30)})
+    inst = start(client, unit, KEY, {"persons": [line(a, "罗文杰", "普通会员")]})
+    pay(client, unit, inst["id"])
+    typed = {"receipt_number": "CZ-STALE-1", "receipt_date": "2026-11-27"}
+    back = step(
+        client, finance, inst["id"], {"decision": "return", "remark": "凭证不清晰", **typed}
+    )
+    assert back["status"] == "退回"
+    data = client.get(f"{API}/instances/{inst['id']}", headers=unit).get_json()["data"]
+    assert (data.get("receipt_number"), data.get("receipt_date")) == (None, None)
+    again = step(
+        client, unit, inst["id"], {"persons": [line(a, "罗文杰", "普通会员")], "remark": "已更正"}
+    )
+    pay(client, unit, again["id"])
+    assert form_values(client, finance, inst["id"]).get("receipt_number") is None
+
+    late = {**RECEIPT, "receipt_date": (TODAY + timedelta(days=1)).isoformat()}
+    refused = step(client, finance, inst["id"], late, expect=422)
+    assert refused["errors"] == {"receipt_date": "开票日期不能晚于今天（2026-11-28）"}
+    assert bill(app, inst["id"])["status"] == "paid"
+    assert step(client, finance, inst["id"], RECEIPT)["status"] == "审批完成"
 
 
 def test_a_finance_return_puts_the_bill_back_to_unpaid_and_the_resubmission_reissues_it(

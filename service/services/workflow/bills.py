@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from service.db.models import Bill, Member, Membership, ProcessInstance
 from service.db.uow import Later, insert_statement, write
 from service.domain.actor import Actor
+from service.domain.errors import FormInvalid
 from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
 
@@ -35,6 +36,31 @@ STATUS_LABELS = {
     "confirmed": "财务已确认",
     "void": "已作废",
 }
+
+
+# the receipt finance registers when it confirms a bill (forms/common.schema.json's receipt);
+# the bill keeps it, and a return registers none
+RECEIPT_FIELDS = ("receipt_number", "receipt_date")
+
+
+def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dict:
+    """The confirming step's form as it applies: a return keeps no receipt (the bill is
+    unpaid again, and its next confirmation registers its own), so the form's receipt
+    fields are emptied, a stale one included; an approval's receipt may not be dated after
+    today."""
+    if role != "confirm":
+        return payload
+    if payload.get("decision") == "return":
+        return {**payload, **{k: None for k in RECEIPT_FIELDS if k in fields}}
+    issued = payload.get("receipt_date")
+    if isinstance(issued, str):
+        try:
+            late = date.fromisoformat(issued) > today
+        except ValueError:  # the form's own format check has its say
+            late = False
+        if late:
+            raise FormInvalid({"receipt_date": f"开票日期不能晚于今天（{today.isoformat()}）"})
+    return payload
 
 
 def _money(value) -> Decimal:

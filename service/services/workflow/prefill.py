@@ -8,14 +8,21 @@ changes what it must and sends the whole form back.
 from __future__ import annotations
 
 from service.engine.formschema import properties_of
+from service.services.workflow.bills import RECEIPT_FIELDS
 
-# asked afresh at each review, never carried over from the previous one
-FRESH = ("decision", "remark")
+# asked afresh at each review, never carried over from the previous one: the decision and
+# remark (the approval record keeps them) and finance's receipt (the bill keeps it)
+FRESH = ("decision", "remark", *RECEIPT_FIELDS)
+
+
+def application_values(data: dict) -> dict:
+    """A form's data as its application shows it: without what each review asks afresh."""
+    return {k: v for k, v in data.items() if k not in FRESH}
 
 
 def form_values(form: dict, data: dict) -> dict:
     """The instance's values of a (self-contained) task form's fields, without its read-only
-    fields (not the caller's to send) and the review's own decision and remark."""
+    fields (not the caller's to send) and what the review asks afresh (`FRESH`)."""
     props = properties_of(form, None)
     return {
         k: data[k]

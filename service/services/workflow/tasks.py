@@ -488,6 +488,7 @@ def _act(
     info = defn.user_tasks[row.task_name]
     current = inst.data
     payload = _form_input(info, defn, current, data)
+    payload = bills.receipt_checked(payload, info.bill, info.fields, today)
     payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
     used = files.check_references(
