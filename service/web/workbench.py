@@ -13,7 +13,7 @@ from markupsafe import Markup
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, StepFailed
 from service.services.membership import accounts
-from service.services.workflow import review, tasks
+from service.services.workflow import prefill, review, tasks
 from service.services.workflow.scope import manages_queue, sees_all_agencies
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
@@ -51,7 +51,17 @@ def _choices(who: Actor) -> dict:
     if sees_all_agencies(who):
         with uow() as u:
             agencies = accounts.list_agencies(u)
-    return {"processes": [p for p in processes if p["tasks"]], "agencies": agencies}
+    processes = [p for p in processes if p["tasks"]]
+    # without a business type a step is its id in every business: named by all its titles
+    # (association_review is 协会初审 in one diagram, 协会复核 in another), as it filters
+    titles: dict[str, list[str]] = {}
+    for p in processes:
+        for t in p["tasks"]:
+            titles.setdefault(t["id"], [])
+            if t["title"] not in titles[t["id"]]:
+                titles[t["id"]].append(t["title"])
+    steps = [{"id": k, "title": "、".join(v)} for k, v in titles.items()]
+    return {"processes": processes, "steps": steps, "agencies": agencies}
 
 
 @bp.route("/")
@@ -116,7 +126,16 @@ def queue(who, scope):
     return html, 422 if errors else 200
 
 
-def _list_url(scope: str = "todo") -> str:
+def _came_from() -> str:
+    """The list the reviewer last looked at (待办任务 before they looked at any)."""
+    scope = (session.get("queue") or {}).get("scope")
+    return scope if scope in SCOPES else "todo"
+
+
+def _list_url(scope: str | None = None) -> str:
+    """The list `scope` (the one the reviewer came from, by default) with its filters kept
+    when it is the one they came from."""
+    scope = scope or _came_from()
     remembered = session.get("queue") or {}
     if remembered.get("scope") == scope:
         return url_for("workbench.queue", scope=scope, **remembered.get("filters", {}))
@@ -178,24 +197,21 @@ def _render_task(who: Actor, task_id: int, values=None, errors=None, status: int
     form = None
     if task["can_act"]:
         fields, _, _ = schemaform.collect(task["form"], app["data"])
-        prefill = {k: v for k, v in _shown(app["data"]).items() if k in fields}
-        form = schemaform.build_form(task["form"], {**prefill, **(values or {})}, errors)
+        shown = prefill.application_values(app["data"])
+        filled = {k: v for k, v in shown.items() if k in fields}
+        form = schemaform.build_form(task["form"], {**filled, **(values or {})}, errors)
         schemaform.borrow_labels(form, app["schemas"])
     html = render_template(
         "workbench/review.html",
         task=task,
         app=app,
         form=form,
-        fields=schemaform.view_fields(app["schemas"], _shown(app["data"])),
+        fields=schemaform.view_fields(app["schemas"], prefill.application_values(app["data"])),
         diagram=_diagram(app),
         list_url=_list_url(),
+        list_title=SCOPE_TITLES[_came_from()],
     )
     return html, status
-
-
-def _shown(data: dict) -> dict:
-    """The application's values, without the last reviewer's decision (it is in the record)."""
-    return {k: v for k, v in data.items() if k not in ("decision", "remark")}
 
 
 @bp.route("/tasks/<int:task_id>")
@@ -240,21 +256,24 @@ def complete(who, task_id):
 
 
 def _next_task_url(who: Actor) -> str:
-    """The next task of the queue the reviewer came from (its filters kept), else the list."""
-    remembered = session.get("queue") or {"scope": "todo", "filters": {}}
-    filters, _paging, errors = parse_query(remembered.get("filters") or {})
+    """The next task of the queue the reviewer came from, 待办任务 or 我的认领 (its
+    filters kept), else that list."""
+    scope = _came_from() if _came_from() in ("todo", "mine") else "todo"
+    remembered = session.get("queue") or {}
+    kept = remembered.get("filters") if remembered.get("scope") == scope else None
+    filters, _paging, errors = parse_query(kept or {})
     if not errors:
         try:
             with uow() as u:
                 found = tasks.list_tasks(
-                    ctx(), u, who, scope=SCOPES["todo"], **filters, page=1, page_size=1
+                    ctx(), u, who, scope=SCOPES[scope], **filters, page=1, page_size=1
                 )
         except FormInvalid:
             found = {"items": []}
         if found["items"]:
             return url_for("workbench.task_page", task_id=found["items"][0]["id"])
-    flash("当前队列已没有待办任务", "info")
-    return _list_url(remembered.get("scope", "todo"))
+    flash("我的认领中已没有任务" if scope == "mine" else "当前队列已没有待办任务", "info")
+    return _list_url(scope)
 
 
 # --- the secretariat: release or reassign a claimed task ---------------------------------------

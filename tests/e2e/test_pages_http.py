@@ -327,6 +327,59 @@ def test_after_a_decision_the_reviewer_goes_on_to_the_next_task_of_the_same_queu
     assert "当前队列已没有待办任务" in text(client.get("/workbench/todo"))
 
 
+def test_from_my_claimed_tasks_the_next_task_is_my_next_claimed_one(client, world, login):
+    """Working 我的认领, a decision opens the reviewer's next claimed task, not the longest
+    waiting task of 待办 (which someone may be about to claim), and the way back says 我的认领."""
+    unit = login("unit")
+    views = [
+        start(client, unit, "member_join", applicant_data(client, unit, id_number=number))
+        for number in (
+            make_resident_id("44010619850315231"),
+            make_resident_id("44010619900620432"),
+            make_resident_id("44010619920808123"),
+        )
+    ]
+    for view in views:
+        values = {**form_values(client, unit, view["id"]), "decision": "approve"}
+        step_task(client, unit, view["id"], {**values, "member_level": "普通会员"})
+    tasks = in_db(
+        client.application,
+        lambda s: s.scalars(
+            select(UserTask.id).where(UserTask.state == "open").order_by(UserTask.id)
+        ).all(),
+    )
+    agency = login("agency")
+    for task_id in tasks[1:]:  # the first, the longest waiting, stays unclaimed
+        assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=agency).status_code == 200
+    sign_in(client, "jigou")
+    client.get("/workbench/mine")
+    page = client.get(f"/workbench/tasks/{tasks[1]}")
+    assert "← 返回我的认领" in text(page) and 'href="/workbench/mine"' in page.get_data(True)
+    token = csrf(client, "/workbench/mine")
+    reply = client.post(
+        f"/workbench/tasks/{tasks[1]}", data={"decision": "approve", "csrf_token": token}
+    )
+    assert reply.headers["Location"] == f"/workbench/tasks/{tasks[2]}"
+    reply = client.post(
+        f"/workbench/tasks/{tasks[2]}", data={"decision": "approve", "csrf_token": token}
+    )
+    assert reply.headers["Location"] == "/workbench/mine"
+    assert "我的认领中已没有任务" in text(client.get("/workbench/mine"))
+
+
+def test_the_step_filter_names_a_step_by_every_title_it_has(client, world):
+    """association_review is 协会初审 in the join and 协会复核 or 协会审核 elsewhere: without a
+    business picked its one choice names them all (it lists them all); with one picked, the
+    choices are that business's steps by their own titles."""
+    sign_in(client, "xiehui")
+    html = client.get("/workbench/todo").get_data(as_text=True)
+    choice = re.search(r'<option value="association_review"[^>]*>([^<]+)</option>', html)[1]
+    assert set(choice.split("、")) == {"协会初审", "协会复核", "协会审核"}
+    html = client.get("/workbench/todo?key=member_join").get_data(as_text=True)
+    choice = re.search(r'<option value="association_review"[^>]*>([^<]+)</option>', html)[1]
+    assert choice == "协会初审"
+
+
 def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
     app, client, world, login
 ):
