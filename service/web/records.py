@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.services.education import learning
-from service.services.workflow import incidents, instances, review, scope
+from service.services.workflow import incidents, instances, prefill, review, scope
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow
@@ -43,8 +43,10 @@ def index(who):
     # a business picked: every status of its own diagram (no step it does not have); else
     # the usual chain's and those some form shows
     statuses = instances.known_statuses(c.definitions, filters.get("key") if picked else None)
-    if picked is None:
-        statuses = [s for s in statuses if s in summary["counts"] or s in instances.STATUS_ORDER]
+    usual = instances.STATUS_ORDER if picked is None else statuses
+    # a withdrawn or terminated form is rare: its status is offered when there is one
+    usual = [s for s in usual if s not in instances.ENDED_BY_PEOPLE]
+    statuses = [s for s in statuses if s in summary["counts"] or s in usual]
     html = render_template(
         "records/index.html",
         listing=listing,
@@ -74,7 +76,7 @@ def detail(who, instance_id):
     with uow() as u:
         app = review.application(ctx(), u, who, instance_id)
         learning_tasks = _learning(u, who, app)
-    data = {k: v for k, v in app["data"].items() if k not in ("decision", "remark")}
+    data = prefill.application_values(app["data"])
     d = app["diagram"]
     return render_template(
         "records/detail.html",

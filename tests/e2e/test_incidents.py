@@ -139,6 +139,11 @@ def test_the_unit_withdraws_a_stuck_form_and_the_person_applies_again(broken):
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["unit"]).get_json()
     assert view["finished"] is True and view["open_tasks"] == []
     assert view["approval_record"][-1]["action"] == "withdraw"
+    assert view["approval_record"][-1]["task_title"] == "撤回"  # not 发起申请
+    # a status the lists filter by (it was refused: no diagram draws it)
+    listed = client.get("/api/v1/instances?status=已撤回", headers=heads["unit"])
+    assert listed.status_code == 200, listed.get_json()
+    assert [i["id"] for i in listed.get_json()["items"]] == [inst["id"]]
     assert client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["total"] == 0
     again = client.post(
         "/api/v1/processes/member_join/instances", headers=heads["unit"], json={"data": data}
@@ -172,6 +177,7 @@ def test_the_secretariat_terminates_and_a_form_under_review_is_not_withdrawn(bro
     assert done.status_code == 200 and done.get_json()["status"] == "已终止"
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["admin"]).get_json()
     assert view["approval_record"][-1]["remark"] == "申请人放弃入会"
+    assert view["approval_record"][-1]["task_title"] == "终止"
     assert client.get("/api/v1/tasks", headers=heads["agency"]).get_json()["total"] == 0
     assert client.post(url, headers=heads["admin"], json={"reason": "再次"}).status_code == 409
 

@@ -43,7 +43,13 @@ from service.services.workflow.scope import instances_in_scope, is_member, may_s
 
 RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate", "migrate", "retry")
 # what a record without a task says it was (the start; an operator's migration or retry)
-ACTION_TITLES = {"migrate": "迁移流程版本", "retry": "重试出错步骤"}
+# the record's steps that no task of the diagram took: their own names
+ACTION_TITLES = {
+    "withdraw": "撤回",
+    "terminate": "终止",
+    "migrate": "迁移流程版本",
+    "retry": "重试出错步骤",
+}
 
 LIST_COUNTED = 10000  # an instance list's total counts this far
 
@@ -437,7 +443,13 @@ def known_statuses(definitions: Definitions, key: str | None = None) -> list[str
         for label in steps:
             if label in STATUS_ORDER:
                 found.setdefault(label, STATUS_ORDER.index(label))
-    return sorted(found, key=found.__getitem__)  # stable: the diagrams' own order among equals
+    ordered = sorted(found, key=found.__getitem__)  # stable: the diagrams' own order
+    # a form of any business may be withdrawn by its unit or terminated by the secretariat,
+    # which no diagram draws: those endings come last
+    return ordered + [s for s in ENDED_BY_PEOPLE if s not in found]
+
+
+ENDED_BY_PEOPLE = (incidents.WITHDRAWN, incidents.TERMINATED)
 
 
 STATUS_ORDER = (
