@@ -48,6 +48,30 @@ def _reads_only_on_get(app: Flask) -> None:
             begin_read_only(db.session)
 
 
+# a page's form sends its files with it (the join form up to eight): the request may carry
+# this many of the largest file; the API takes one file, or one JSON body, per request
+PAGE_FILES = 10
+
+
+def page_form_bytes(config: Config) -> int:
+    """The largest request a page's form may send: `PAGE_FILES` files and its fields."""
+    return PAGE_FILES * config.max_upload_bytes + 256 * 1024
+
+
+def _body_limits(app: Flask, config: Config) -> None:
+    """An API request's body is at most one file (or a JSON body, which the guards bound
+    further); a page's form may carry several files (`page_form_bytes`, the app's
+    MAX_CONTENT_LENGTH). Set before any hook reads the body."""
+    from flask import request
+
+    api_bytes = config.max_upload_bytes + 256 * 1024
+
+    @app.before_request
+    def _api_body_limit() -> None:
+        if request.path.startswith("/api/"):
+            request.max_content_length = api_bytes
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the WSGI app: parse the definitions (a broken file stops start-up), wire the API."""
     from service import headers, worker
@@ -69,7 +93,7 @@ def create_app(config: Config | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         SQLALCHEMY_DATABASE_URI=config.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(config.database_url),
-        MAX_CONTENT_LENGTH=config.max_upload_bytes + 256 * 1024,
+        MAX_CONTENT_LENGTH=page_form_bytes(config),
         TESTING=config.testing,
         JSON_AS_ASCII=False,
     )
@@ -93,6 +117,7 @@ def create_app(config: Config | None = None) -> Flask:
             db.session.remove()
     app.extensions["memberflow"] = Context(definitions=definitions, config=config)
     _reads_only_on_get(app)  # first: before any other hook reads the database
+    _body_limits(app, config)  # before any hook reads the body
     deploy.install(app)  # every worker follows the newest deployment within seconds
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage
     limiter.init_app(app)

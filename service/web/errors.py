@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 
 from service.db import db
 from service.limits import limiter
@@ -68,6 +68,9 @@ def render_error(status: int, message: str, errors: dict | None = None):
     back = None
     if request.path.startswith("/lookup"):
         back = (url_for("public.lookup"), "返回证书查询")
+    if status == 413 and _over_the_request_limit():
+        message, advice = _too_large()
+        back = _the_page_before()
     html = render_template(
         "error.html",
         status=status,
@@ -79,6 +82,35 @@ def render_error(status: int, message: str, errors: dict | None = None):
         back=back,
     )
     return html, status
+
+
+def _over_the_request_limit() -> bool:
+    """The request was refused before a page read it: larger than a page's form may send."""
+    limit = request.max_content_length
+    return bool(limit and request.content_length and request.content_length > limit)
+
+
+def _too_large() -> tuple[str, str]:
+    """What a refused form's sender reads: how large its request was, and the limits."""
+    config = current_app.extensions["memberflow"].config
+    each, total = _size(config.max_upload_bytes), _size(request.max_content_length)
+    return (
+        f"本次提交的文件合计约 {_size(request.content_length)}，超过了上限：每个文件不超过"
+        f"{each}，一次提交合计不超过{total}。",
+        "请返回上一页，换用较小的照片（如手机拍照时选择较低的分辨率）后重新提交。",
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)}MB" if n >= 1024 * 1024 else f"{n // 1024}KB"
+
+
+def _the_page_before() -> tuple[str, str] | None:
+    """A link back to the page the form was on, when it was one of ours."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url):
+        return referrer, "返回上一页"
+    return None
 
 
 def csrf_error(_exc):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import PASSWORD, in_db, member_headers, png_bytes, token_headers
+from conftest import PASSWORD, in_db, member_headers, pdf_bytes, png_bytes, token_headers
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -89,6 +89,13 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     page = contexts(PHONE, phone=True).new_page()
     page.goto(f"{live.url}/join/{join_code(live, 'full')}")
     page.get_by_label("个人照片").set_input_files(image())
+    # a document may be a scanned PDF: the page's own check lets it through (a photo may not)
+    diploma = page.get_by_label("最高学历证书")
+    diploma.set_input_files(
+        {"name": "证书.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}
+    )
+    expect(diploma).not_to_have_js_property("value", "")
+    expect(page.locator("#f-diploma-check")).not_to_contain_text("不是允许的格式")
     page.get_by_label("手机号码").fill("12345")
     assert_labelled(page)
     page.get_by_role("button", name="提交").click()

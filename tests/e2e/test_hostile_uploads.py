@@ -13,6 +13,10 @@ from conftest import applicant_data, make_app, pdf_bytes, png_bytes, seed_world,
 from PIL import Image, PngImagePlugin
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from service import PAGE_FILES
 
 HTML = b"<html><body><script>alert(document.cookie)</script></body></html>"
 
@@ -250,3 +254,64 @@ def test_a_day_old_unused_upload_no_longer_counts_against_the_quota(quota_app):
     finally:
         ctx.clock = clock
     assert reply.status_code == 201
+
+
+def big_png(i: int, size: int) -> bytes:
+    """A PNG padded to `size` bytes (what counts here is the request's size)."""
+    content = colour(i)
+    return content + b"\0" * (size - len(content))
+
+
+def png_file(content: bytes, name: str) -> FileStorage:
+    return FileStorage(io.BytesIO(content), filename=f"{name}.png", content_type="image/png")
+
+
+def post_form(client, path: str, values: dict, **kw):
+    """A multipart POST encoded in memory (the test client spools a large one to a temporary
+    file it leaves open when the request is refused unread)."""
+    boundary, body = encode_multipart(values)
+    content_type = f"multipart/form-data; boundary={boundary}"
+    return client.post(path, data=body, content_type=content_type, **kw)
+
+
+def test_a_page_form_may_carry_several_files_of_the_largest_size_and_says_when_it_is_over(
+    db_url, tmp_path
+):
+    """A page's form sends its files with it: five photos each under the per-file limit
+    went over a request limit of one file (413, the applicant's typing lost). The pages
+    take `PAGE_FILES` of them; past that the page says the total and the limits, with a way
+    back. The API still takes one file per request."""
+    each = 64 * 1024
+    app = make_app(db_url, tmp_path, max_upload_bytes=each)
+    client = app.test_client()
+    world = seed_world(app)
+    unit = token_headers(client, world.logins["unit"])
+    code = join_code(client, world, unit)
+    page = client.get(f"/join/{code}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    names = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+    # five files just under the limit each: over one file's request limit (64 KB + 256 KB)
+    files = {n: png_file(big_png(i, each - 100), n) for i, n in enumerate(names)}
+    reply = post_form(client, f"/join/{code}", {"csrf_token": token, "name": "陈志强", **files})
+    assert reply.status_code != 413, reply.status_code
+    assert "请填写" in reply.get_data(as_text=True)  # the form itself answers, field by field
+
+    files = {f"f{i}": png_file(big_png(i, each), str(i)) for i in range(PAGE_FILES + 5)}
+    refused = post_form(
+        client,
+        f"/join/{code}",
+        {"csrf_token": token, **files},
+        headers={"Referer": f"http://localhost/join/{code}"},
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 413
+    assert "合计约" in text and "每个文件不超过64KB" in text
+    assert f"一次提交合计不超过{(PAGE_FILES * each + 256 * 1024) // 1024}KB" in text
+    assert f'href="http://localhost/join/{code}"' in text and "返回上一页" in text
+
+    api = client.post(
+        "/api/v1/files",
+        headers=unit,
+        data={"file": (io.BytesIO(big_png(1, 2 * each + 256 * 1024)), "big.png")},
+    )
+    assert api.status_code == 413 and api.is_json
