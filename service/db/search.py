@@ -13,12 +13,15 @@ databases get the LIKE.
 
 from __future__ import annotations
 
-from sqlalchemy import String, literal
+import re
+
+from sqlalchemy import String, func, literal, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
 
 TRIGRAM = 3  # pg_trgm reads a LIKE's text in runs of three characters
+LAST_FOUR = re.compile(r"[0-9X]{4}")  # what a search of an ID number's last four looks like
 
 
 class _short_contains(FunctionElement):  # noqa: N801 (a SQL function, as SQLAlchemy's)
@@ -56,3 +59,8 @@ def contains(column, text: str):
     if len(text) >= TRIGRAM:
         return like
     return _short_contains(column, literal(text, String), like)
+
+
+def last_four(column):
+    """The last four characters of an ID number, spelt as the expression index spells it."""
+    return func.substr(column, func.length(column) - literal_column("3"))

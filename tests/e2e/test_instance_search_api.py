@@ -1,8 +1,8 @@
 """The instance list's search box (GET /api/v1/instances?q=) on SQLite and PostgreSQL: a form
 is found by any of its listed persons (its subject is one of them), by a person's whole ID
-number or by its whole form number, each form once and counted once, within the caller's
-scope and filters; and a form with a name and no ID number, which no person line can
-hold, by its own name."""
+number or its last four characters, or by its whole form number, each form once and counted
+once, within the caller's scope and filters; and a form with a name and no ID number, which
+no person line can hold, by its own name."""
 
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ def test_a_form_is_found_by_any_listed_person_once_within_the_caller_s_scope(
     assert found(client, association, "陈建国") == ([join], 1)  # the subject
     assert found(client, association, made["he"].lower()) == ([edu], 1)  # whole ID number
     assert found(client, association, made["he"][:-1]) == ([], 0)
+    assert found(client, association, made["he"][-4:]) == ([edu], 1)  # its last four
+    assert found(client, login("other_unit"), made["he"][-4:]) == ([], 0)
     assert found(client, association, made["join"]["business_key"].lower()) == ([join], 1)
     assert found(client, association, "%") == ([], 0)
     # each caller within its scope

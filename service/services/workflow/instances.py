@@ -17,7 +17,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
-from service.db.search import contains
+from service.db.search import LAST_FOUR, contains, last_four
 from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
@@ -586,8 +586,9 @@ def returned_reason():
 
 def _found(listed, q: str):
     """The ids of the forms in `listed` (a select of ids: the caller's scope and filters)
-    that `q` finds, each once: part of a listed person's name, a person's whole ID number,
-    or the whole form number; % and _ are searched for as themselves, not as wildcards.
+    that `q` finds, each once: part of a listed person's name, a person's whole ID number
+    or its last four characters, or the whole form number; % and _ are searched for as
+    themselves, not as wildcards.
 
     A form's subject is always one of its listed persons (persons.sync), so names and ID
     numbers are looked up among the persons, by their narrow table's indexes (names by
@@ -598,7 +599,10 @@ def _found(listed, q: str):
     the forms (the association's unfiltered list), the persons' forms are the answer
     without reading the forms at all."""
     text, exact = q.strip(), q.strip().upper()
-    named = or_(contains(InstancePerson.name, text), InstancePerson.id_number == exact)
+    numbers = [InstancePerson.id_number == exact]
+    if LAST_FOUR.fullmatch(exact):  # as the queue's search: by its expression index
+        numbers.append(last_four(InstancePerson.id_number) == exact)
+    named = or_(contains(InstancePerson.name, text), *numbers)
     own = or_(
         ProcessInstance.business_key == exact,
         and_(

@@ -21,7 +21,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    literal_column,
     or_,
     select,
     union_all,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
-from service.db.search import contains
+from service.db.search import LAST_FOUR, contains, last_four
 from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
@@ -45,7 +44,6 @@ MAX_PAGE_SIZE = 200  # as the API's PageArgs
 OPEN = literal("open", literal_execute=True)
 COMPLETED = literal("completed", literal_execute=True)
 _DIGIT = re.compile(r"[0-9]")
-_LAST_FOUR = re.compile(r"[0-9X]{4}")
 DONE_COUNTED = 10000  # a done list grows for years: its total counts this far
 # a done list's name search counts its total form by form (an index probe each, about 2 µs
 # at 100,000 forms) when the name matches at most this many listed persons (so at most as
@@ -120,11 +118,6 @@ def _in_scope(actor: Actor, scope: str) -> list:
     return [*conditions, or_(UserTask.claimed_by.is_(None), UserTask.claimed_by == actor.id)]
 
 
-def last_four(column):
-    """The last four characters of an ID number, spelt as the expression index spells it."""
-    return func.substr(column, func.length(column) - literal_column("3"))
-
-
 def named(q: str):
     """A name search's persons, as a CTE that one statement may read in two places (the
     page and its total): PostgreSQL then reads the persons once. None for a number search,
@@ -154,7 +147,7 @@ def _matches(q: str, persons=None):
     units = _units(text)
     if _DIGIT.search(exact):
         numbers = [InstancePerson.id_number == exact]
-        if _LAST_FOUR.fullmatch(exact):
+        if LAST_FOUR.fullmatch(exact):
             numbers.append(last_four(InstancePerson.id_number) == exact)
         found = union_all(
             select(ProcessInstance.id).where(ProcessInstance.business_key == exact),

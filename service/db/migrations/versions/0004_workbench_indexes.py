@@ -40,7 +40,7 @@ OPEN_QUEUES = {
 # PostgreSQL vacuums the (small, often updated) queue table after 2% of it changed, not 20%
 AUTOVACUUM = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_factor")
 HELD = "state = 'open' AND claimed_by IS NOT NULL"
-# the expression service.services.workflow.queue.last_four() writes, so the planners match it
+# the expression service.db.search.last_four() writes, so the planners match it
 LAST_FOUR = "substr(id_number, length(id_number) - 3)"
 
 
