@@ -68,6 +68,8 @@ def render_error(status: int, message: str, errors: dict | None = None):
     back = None
     if request.path.startswith("/lookup"):
         back = (url_for("public.lookup"), "返回证书查询")
+        if status == 409:  # a certificate that is not valid has no electronic certificate
+            heading = "不能下载电子证"
     if status == 413 and _over_the_request_limit():
         message, advice = _too_large()
         back = _the_page_before()

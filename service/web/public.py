@@ -183,7 +183,9 @@ def _asked(args) -> bool:
 def lookup():
     """证书查询: by certificate number, or by ID number (manual §3.10)."""
     result, errors, message = None, {}, None
-    if _asked(request.args):
+    if not _asked(request.args) and any(f in request.args for f in LOOKUP_FIELDS):
+        errors = {"number": "请填写证书编号或身份证号"}  # 查询 pressed with nothing filled in
+    elif _asked(request.args):
         query = {f: (request.args.get(f) or "").replace("\x00", "")[:50] for f in LOOKUP_FIELDS}
         try:
             with uow() as u:

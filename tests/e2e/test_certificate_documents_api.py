@@ -336,7 +336,26 @@ def test_anyone_downloads_the_e_certificate_of_a_valid_certificate_only(app, cli
     assert missing.get_json()["message"] == "未查到证书，请核对证书编号或身份证号"
     page = client.get("/lookup/certificate.pdf", query_string={"number": "JL2025000001"})
     assert page.status_code == 200 and page.data.startswith(b"%PDF")
-    assert client.get("/lookup/certificate.pdf?number=AQ2020000009").status_code == 409
+    refused = client.get("/lookup/certificate.pdf?number=AQ2020000009")
+    assert refused.status_code == 409
+    assert "<h1>不能下载电子证</h1>" in refused.get_data(as_text=True)  # not 数据已变化
+
+
+def test_the_lookup_page_reads_numbers_typed_with_spaces_and_asks_for_one_when_empty(
+    app, client, world
+):
+    _, id_number = seed(
+        app, world.unit_id, "周建国", "44010619800101123", cert("监理员", "JL2025000001")
+    )
+    spaced = f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}"
+    page = client.get("/lookup", query_string={"id_number": spaced})
+    assert page.status_code == 200 and "JL2025000001" in page.get_data(as_text=True)
+    page = client.get("/lookup", query_string={"number": " JL 2025 000001 "})
+    assert page.status_code == 200 and "周建国" in page.get_data(as_text=True)
+    empty = client.get("/lookup", query_string={"number": "", "id_number": "", "name": ""})
+    assert empty.status_code == 422
+    assert "请填写证书编号或身份证号" in empty.get_data(as_text=True)
+    assert client.get("/lookup").status_code == 200  # the page itself asks nothing yet
 
 
 def test_a_lookup_that_does_not_match_answers_like_an_absent_certificate(app, client, world):

@@ -254,8 +254,9 @@ NOT_FOUND = "未查到证书，请核对证书编号或身份证号"
 def _lookup_criteria(number: str | None, id_number: str | None, name: str | None) -> list:
     """By certificate number alone, or by ID number alone (manual §3.10); a name, when
     given as well, must match too."""
-    number = (number or "").strip().upper() or None
-    id_number = (id_number or "").strip().upper() or None
+    # a number is read with its spaces left out (typed in groups, or pasted from a message)
+    number = "".join((number or "").split()).upper() or None
+    id_number = "".join((id_number or "").split()).upper() or None
     name = (name or "").strip() or None
     if not number and not id_number:
         raise FormInvalid({"number": "请填写证书编号或身份证号"})
@@ -303,7 +304,7 @@ def lookup(
 def public_certificate_pdf(ctx: Context, uow: UnitOfWork, number: str) -> tuple[str, bytes]:
     """(Public) the electronic certificate of a valid certificate, by its number: what the
     lookup's 下载电子证 gives. Expired, suspended or cancelled certificates have none."""
-    number = (number or "").strip().upper()
+    number = "".join((number or "").split()).upper()
     if not number or len(number) > 30:
         raise FormInvalid({"number": "请填写证书编号（不超过30个字符）"})
     found = uow.session.execute(
