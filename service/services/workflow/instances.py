@@ -39,7 +39,12 @@ from service.services.workflow.facts import FACT_KEYS, facts_for
 from service.services.workflow.forms import validate_form
 from service.services.workflow.messages import queue_recipients
 from service.services.workflow.paging import cursor_token, read_cursor, seek
-from service.services.workflow.scope import instances_in_scope, is_member, may_start
+from service.services.workflow.scope import (
+    instances_in_scope,
+    is_member,
+    line_reader,
+    may_start,
+)
 
 RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate", "migrate", "retry")
 # what a record without a task says it was (the start; an operator's migration or retry)
@@ -366,6 +371,12 @@ def instance_detail(
     view["bill"] = bills.bill_view(bill) if bill is not None else None
     view["person_count"] = row.person_count
     view["version"] = ctx.definitions.version_number(uow.session, row.definition_version_id)
+    own = line_reader(uow.session, actor)
+    if own is not None:  # a member: of the other persons on the form, names only
+        view["data"] = disclosure.own_lines(view["data"], own)
+        view["subject_id_number"] = disclosure.own_number(view["subject_id_number"], own)
+        if view["bill"] is not None and isinstance(view["bill"]["lines"], list):
+            view["bill"]["lines"] = disclosure.own_lines_of(view["bill"]["lines"], own)
     return view, inst
 
 
@@ -541,9 +552,12 @@ def list_instances(
     else:
         total = 0 if offset == 0 else uow.session.scalar(select(counted))
     tasks = _open_tasks(uow, [r.id for r in rows])
+    own = line_reader(uow.session, actor) if rows else None
     items = []
     for r in rows:
         item = _summary(r, _process_name(ctx.definitions, r.process_key))
+        if own is not None:  # a member: another person's ID number masked
+            item["subject_id_number"] = disclosure.own_number(r.subject_id_number, own)
         item.update(
             open_tasks=tasks[r.id],
             unit_name=r.unit_name,

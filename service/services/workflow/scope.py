@@ -286,6 +286,18 @@ def tasks_in_scope(stmt: Select, actor: Actor) -> Select:
     return stmt.where(*task_scope(actor))
 
 
+def line_reader(session: Session, actor: Actor) -> str | None:
+    """Whose person line the actor reads in full on the forms it sees: None, every line (a
+    unit, its agency, the association, finance); a member, only their own — the ID number
+    returned ("" for an account without a member), the other persons by name with the ID
+    number masked and their materials hidden (`domain.disclosure.own_lines`)."""
+    if not is_member(actor):
+        return None
+    if actor.member_id is None:
+        return ""
+    return session.scalar(select(Member.id_number).where(Member.id == actor.member_id)) or ""
+
+
 def can_see_instance(session: Session, actor: Actor, instance_id: int) -> bool:
     """Whether the actor may read this instance."""
     stmt = instances_in_scope(
