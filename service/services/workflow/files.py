@@ -17,14 +17,19 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
 
-from service.db.models import Bill, FeedbackFile, JoinCode, Member, StoredFile
+from service.db.models import Bill, FeedbackFile, InstancePerson, JoinCode, Member, StoredFile
 from service.db.uow import Later, Reads, UnitOfWork, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.engine.formschema import values_at
 from service.services.workflow import upload_checks
 from service.services.workflow.context import Context
-from service.services.workflow.scope import administers_unit, can_see_instance, sees_every_upload
+from service.services.workflow.scope import (
+    administers_unit,
+    can_see_instance,
+    line_reader,
+    sees_every_upload,
+)
 from service.storage import Blob
 
 ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
@@ -139,7 +144,33 @@ def _visible(uow: UnitOfWork, actor: Actor, row: StoredFile | _Ref) -> bool:
         return True
     if administers_unit(actor, row.unit_id):
         return True
-    return row.instance_id is not None and can_see_instance(uow.session, actor, row.instance_id)
+    if row.instance_id is None or not can_see_instance(uow.session, actor, row.instance_id):
+        return False
+    own = line_reader(uow.session, actor)
+    return own is None or not _on_others_line(uow, row.id, row.instance_id, own)
+
+
+def _on_others_line(uow: UnitOfWork, file_id: str, instance_id: int, own: str) -> bool:
+    """Whether the file is one of another person's materials on the form (a line of its
+    persons other than the one with ID number `own`), and not also on that person's own."""
+    lines = uow.session.execute(
+        select(InstancePerson.id_number, InstancePerson.line).where(
+            InstancePerson.instance_id == instance_id
+        )
+    ).all()
+    holders = {number for number, line in lines if file_id in _strings(line)}
+    return bool(holders) and own not in holders
+
+
+def _strings(value) -> set[str]:
+    """Every string inside a line's values (its file ids among them), however nested."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _strings(v)}
+    return set()
 
 
 def open_file(ctx: Context, uow: UnitOfWork, actor: Actor, file_id: str) -> tuple[dict, Blob]:
