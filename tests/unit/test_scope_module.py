@@ -171,3 +171,14 @@ def test_records_in_scope_role_by_role(with_member):
 def test_may_start_follows_the_definitions_lanes():
     assert scope.may_start(_actor("unit_admin"), ("unit_admin", "member"))
     assert not scope.may_start(_actor("agency_reviewer"), ("unit_admin", "member"))
+
+
+def test_lines_in_scope_keeps_a_member_to_their_own_line_of_a_form():
+    expected = {role: "" for role in ORDER} | {
+        "member": "instance_persons.member_id = :member_id_1"
+    }
+    for role in ORDER:
+        got = " AND ".join(str(c) for c in scope.lines_in_scope(_actor(role)))
+        assert got == expected[role], role
+    nobody = Actor(7, "某人", "member", member_id=None)
+    assert [str(c) for c in scope.lines_in_scope(nobody)] == ["false"]

@@ -30,7 +30,7 @@ from service.services.membership.members import (
 )
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import instances_query
-from service.services.workflow.scope import is_unit_admin, sees_everything
+from service.services.workflow.scope import is_unit_admin, lines_in_scope, sees_everything
 
 CHUNK = 500
 ISSUER = "广东省建设监理协会"
@@ -360,6 +360,7 @@ def export_enrolments(
         .join(forms, forms.c.id == InstancePerson.instance_id)
         .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
         .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .where(*lines_in_scope(actor))  # a member: their own line of each form
         .order_by(ProcessInstance.id.desc(), InstancePerson.position)
     )
     names = _process_names(ctx)

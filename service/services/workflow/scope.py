@@ -298,6 +298,16 @@ def line_reader(session: Session, actor: Actor) -> str | None:
     return session.scalar(select(Member.id_number).where(Member.id == actor.member_id)) or ""
 
 
+def lines_in_scope(actor: Actor) -> list:
+    """The conditions on instance_persons keeping the actor to the person lines it reads in
+    full (see `line_reader`): a member to its own, everyone else to every line."""
+    if not is_member(actor):
+        return []
+    if actor.member_id is None:  # compared with `=`, None would match lines naming none
+        return [false()]
+    return [InstancePerson.member_id == actor.member_id]
+
+
 def can_see_instance(session: Session, actor: Actor, instance_id: int) -> bool:
     """Whether the actor may read this instance."""
     stmt = instances_in_scope(
