@@ -130,3 +130,14 @@ def test_a_blank_search_is_no_search(app, client, login, world):
     for q in ("", "  "):
         assert found(client, login("association"), q) == ([wang, edu, join], 3)
         assert found(client, login("unit"), q) == ([edu, join], 2)
+
+
+def test_dates_the_wrong_way_round_are_a_mistake_not_an_empty_list(client, login, world):
+    """As the queue says it: the list answered 0 forms and no reason."""
+    reply = client.get(
+        "/api/v1/instances",
+        headers=login("unit"),
+        query_string={"submitted_from": "2026-12-07", "submitted_to": "2026-12-01"},
+    )
+    assert reply.status_code == 422
+    assert reply.get_json()["errors"] == {"submitted_to": "提交日期止不能早于提交日期起"}

@@ -528,3 +528,14 @@ def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world
     member = in_db(app, lambda s: s.get(Member, member_id))
     assert member.mobile == "13922223333" and member.id_front_file_id and member.id_back_file_id
     assert client.get(f"/confirm/{code}").status_code == 410
+
+
+def test_a_page_past_the_end_of_a_list_says_so(client, world, login):
+    """Not 没有符合条件的业务表单 beside 共 1 条: the forms are there, on an earlier page."""
+    unit = login("unit")
+    start(client, unit, "member_join", applicant_data(client, unit))
+    sign_in(client, world.logins["unit"])
+    page = text(client.get("/forms?page=99"))
+    assert "第 99 页已超出列表末尾（共 1 条），请翻回前面的页" in page
+    assert "没有符合条件的业务表单" not in page
+    assert "没有符合条件的业务表单" in text(client.get("/forms?q=无此人"))

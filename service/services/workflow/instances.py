@@ -477,9 +477,18 @@ STATUS_ORDER = (
 )
 
 
-def check_filters(definitions: Definitions, key: str | None, status: str | None) -> None:
-    """An unknown business type or status is a mistake to report, not an empty list."""
+def check_filters(
+    definitions: Definitions,
+    key: str | None,
+    status: str | None,
+    submitted_from=None,
+    submitted_to=None,
+) -> None:
+    """An unknown business type or status, or dates the wrong way round, is a mistake to
+    report, not an empty list."""
     errors = {}
+    if submitted_from and submitted_to and submitted_from > submitted_to:
+        errors["submitted_to"] = "提交日期止不能早于提交日期起"  # as the queue says it
     if key and key not in definitions.current:
         errors["key"] = f"没有名为 {key} 的业务类型"
     if status and status not in known_statuses(definitions):
@@ -503,7 +512,13 @@ def list_instances(
     `next_after`) seeks to the page after that one instead of counting rows off. The total
     counts to LIST_COUNTED (`total_capped` beyond): the association's list holds every form
     of every year, and counting them all would cost every page view."""
-    check_filters(ctx.definitions, filters.get("key"), filters.get("status"))
+    check_filters(
+        ctx.definitions,
+        filters.get("key"),
+        filters.get("status"),
+        filters.get("submitted_from"),
+        filters.get("submitted_to"),
+    )
     q = (filters.pop("q", None) or "").strip()  # blank: no search, as in the queue
     listed = instances_query(actor, **filters)
     newest = ProcessInstance.id.desc()
