@@ -50,7 +50,10 @@ def _stored_files(who, kept: list[str], errors: dict) -> list[str]:
     """The files chosen now, stored, after those kept from an earlier attempt."""
     chosen = [f for f in request.files.getlist("files") if f and f.filename]
     if len(kept) + len(chosen) > feedback.MAX_FILES:
-        errors["files"] = f"附件最多{feedback.MAX_FILES}个（现有{len(kept) + len(chosen)}个）"
+        errors["files"] = (
+            f"附件最多{feedback.MAX_FILES}个（已上传{len(kept)}个，又选择了{len(chosen)}个）："
+            "请取消勾选不需要的已上传附件，或少选几个"
+        )
         return kept
     store, ids = store_uploads(who), list(kept)
     for upload in chosen:
