@@ -220,7 +220,9 @@ def test_a_join_code_takes_only_its_quota_of_uploads_until_they_are_used(quota_a
         data={"csrf_token": token, "name": "陈志强", "photo": (io.BytesIO(colour(10)), "p.png")},
         content_type="multipart/form-data",
     )
-    assert reply.status_code == 422 and "上传额度" in reply.get_data(as_text=True)
+    assert reply.status_code == 422 and "上传额度已用完：请让单位另发一个申请码" in reply.get_data(
+        as_text=True
+    )
 
     # applying takes the files into use, which frees the quota
     data = applicant_data(client, unit)

@@ -85,7 +85,7 @@ def _check_join_quota(ctx: Context, uow: UnitOfWork, join_code_id: int, size: in
             "通过此申请码上传但尚未提交申请的材料已达上限"
             f"（{config.join_quota_files}个文件或{config.join_quota_bytes // 1048576}MB），"
             "请先提交申请，或一天后再上传",
-            {"file": "此申请码的上传额度已用完"},
+            {"file": "此申请码的上传额度已用完：请让单位另发一个申请码，或一天后再上传"},
         )
 
 
