@@ -56,8 +56,16 @@ def test_a_sub_account_is_added_reset_once_and_disabled(live, contexts):
     expect(page.locator(".flash.success")).to_contain_text("已新增子账号")
     row = page.locator("table.grid tbody tr", has_text="13800138000")
     expect(row).to_contain_text("正常")
+    asked = []
+
+    def accept(dialog):  # each of these asks first: it cannot be taken back
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     row.get_by_role("button", name="重置密码").click()
     password = page.locator("#one-time-password").inner_text()
+    assert asked == ["重置后张敏的原密码立即失效，新的一次性密码只显示一次。确定重置？"]
     assert len(password) >= 8
     page.get_by_role("link", name="我已记下，返回").click()
     expect(page.get_by_role("heading", name="子账号管理")).to_be_visible()
@@ -67,8 +75,10 @@ def test_a_sub_account_is_added_reset_once_and_disabled(live, contexts):
     sign_in(other, live, "13800138000", password)
     expect(other.get_by_role("heading", name="修改密码")).to_be_visible()
     # disabled: that sign-in ends at its next page load
+    page.once("dialog", accept)
     row.get_by_role("button", name="停用").click()
     expect(page.locator("table.grid tbody tr", has_text="13800138000")).to_contain_text("已停用")
+    assert asked[-1] == "停用后张敏立即退出、不能再登录，直到重新启用。确定停用？"
     other.reload()
     expect(other).to_have_url(re.compile(r"/login\?next="))
 
