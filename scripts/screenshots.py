@@ -292,6 +292,7 @@ def unit_admin_pages(s: Shooter, page) -> None:
         page.get_by_role("button", name="新增子账号").click()
     s.shot(page, "unit_accounts_full")
     page.goto(s.base + "/unit/accounts")
+    page.once("dialog", lambda dialog: dialog.accept())  # 重置密码 asks first
     page.get_by_role("button", name="重置密码").first.click()
     s.shot(page, "unit_sub_account_one_time_password")
 
@@ -426,8 +427,10 @@ def secretariat_pages(s: Shooter, page, app) -> None:
     s.shot(page, "secretariat_staff", "/admin/staff")
     s.shot(page, "secretariat_staff_new", "/admin/staff/new")
     page.goto(s.base + "/admin/staff?q=jigou4")
+    page.once("dialog", lambda dialog: dialog.accept())  # 停用 and 重置密码 ask first
     page.get_by_role("button", name="停用 jigou4").click()
     s.shot(page, "secretariat_staff_disabled")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="重置密码 jigou4").click()
     s.shot(page, "secretariat_one_time_password")
     s.shot(page, "operations_process_map", "/processes/member_join/map")
