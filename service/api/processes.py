@@ -81,6 +81,10 @@ class DeployedProcessSchema(Schema):
     version = fields.Integer(metadata={"description": "此后新表单使用的版本号"})
     digest = fields.String(metadata={"description": "文件内容的哈希"})
     new = fields.Boolean(metadata={"description": "true：本次部署新增的版本"})
+    was = fields.Integer(
+        allow_none=True,
+        metadata={"description": "部署前运行的版本号（与 version 不同、new 为 false：改用旧版）"},
+    )
 
 
 class DeploySchema(Schema):

@@ -98,10 +98,23 @@ def incidents_page(who):
     return html, 422 if errors else 200
 
 
-def _versions(who, key: str) -> list[int]:
+def _versions(who, key: str) -> list[dict]:
+    """The versions of `key`, newest first, with which one is current and their counts."""
     with uow() as u:
-        listed = definitions.list_versions(ctx(), u, who, key)
-    return [v["number"] for v in listed["items"]]
+        return definitions.list_versions(ctx(), u, who, key)["items"]
+
+
+def _default_plan(versions: list[dict]) -> tuple[int | None, int | None]:
+    """(from, to) a migration is most likely about: onto the current version (after going
+    back to an older one it is not the newest), from the newest other version with forms
+    running on it (else the newest other one)."""
+    current = next((v["number"] for v in versions if v["current"]), None)
+    if current is None and versions:
+        current = versions[0]["number"]
+    others = [v for v in versions if v["number"] != current]
+    running = [v for v in others if v["running"]]
+    source = (running or others or [None])[0]
+    return (source["number"] if source else None), current
 
 
 def _version_field(name: str, errors: dict) -> int | None:
@@ -120,7 +133,7 @@ def migration_page(who, key):
     """迁移流程版本: choose two versions, try the plan (试运行) and then execute it."""
     if key not in ctx().definitions.current:
         raise NotFound("没有该业务流程")
-    numbers = _versions(who, key)
+    versions = _versions(who, key)
     errors: dict = {}
     source = _version_field("from_version", errors)
     target = _version_field("to_version", errors)
@@ -148,9 +161,9 @@ def migration_page(who, key):
         "operations/migration.html",
         key=key,
         name=ctx().definitions.current[key].name,
-        numbers=numbers,
-        source=source if source is not None else (numbers[1] if len(numbers) > 1 else None),
-        target=target if target is not None else (numbers[0] if numbers else None),
+        versions=versions,
+        source=source if source is not None else _default_plan(versions)[0],
+        target=target if target is not None else _default_plan(versions)[1],
         result=result,
         shown=(result or {}).get("items", [])[:MIGRATION_SHOWN],
         errors=errors,

@@ -144,6 +144,7 @@ def test_a_deploy_gives_changed_processes_a_new_version_that_new_forms_start_on(
     assert (by_key["member_join"]["version"], by_key["member_join"]["new"]) == (2, True)
     assert (by_key["engineer_cpd"]["version"], by_key["engineer_cpd"]["new"]) == (1, False)
     assert [k for k, p in by_key.items() if p["new"]] == ["member_join"]
+    assert (by_key["member_join"]["was"], by_key["engineer_cpd"]["was"]) == (1, 1)
 
     shown = client.get("/api/v1/processes/member_join", headers=unit).get_json()
     assert shown["version"] == 2 and NEW_STATUS in shown["bpmn"]
@@ -167,6 +168,13 @@ def test_a_deploy_gives_changed_processes_a_new_version_that_new_forms_start_on(
     again = deploy(client, designer, bundle(design))
     assert again.status_code == 200 and again.get_json()["changed"] is False
     assert recorded(app) == before
+
+    # the first version's files again: back to version 1, which is no new version, and
+    # not "unchanged" either (the deploy page said 未变)
+    bpmn.write_text(text, encoding="utf-8")
+    back = deploy(client, designer, bundle(design)).get_json()
+    joined = {p["key"]: p for p in back["processes"]}["member_join"]
+    assert (joined["version"], joined["new"], joined["was"]) == (1, False, 2)
 
 
 def test_a_bundle_that_fails_the_check_is_refused_whole_with_every_problem(

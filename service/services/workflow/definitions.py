@@ -168,10 +168,13 @@ class Definitions:
             )
             session.add(row)
             session.flush()
+        # the version each process ran before: deploying an older version's files again
+        # goes back to it (no new version, yet not unchanged)
+        before = {k: int(v) for k, v in (newest.versions if newest is not None else {}).items()}
         numbers = dict(
             session.execute(
                 select(DefinitionVersion.id, DefinitionVersion.number).where(
-                    DefinitionVersion.id.in_(ids.values())
+                    DefinitionVersion.id.in_([*ids.values(), *before.values()])
                 )
             ).all()
         )
@@ -187,6 +190,7 @@ class Definitions:
                     "version": numbers[ids[key]],
                     "digest": definitions[key].digest,
                     "new": key in created,
+                    "was": numbers.get(before[key]) if key in before else None,
                 }
                 for key in sorted(ids)
             ],
