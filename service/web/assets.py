@@ -101,4 +101,5 @@ def install(app: Flask) -> None:
     @app.context_processor
     def _frame() -> dict:
         who = page_actor()
-        return {"me": who, "menu": nav.menu(who) if who else []}
+        sections = nav.menu(who) if who else []
+        return {"me": who, "menu": sections, "searches_forms": nav.lists_forms(sections)}

@@ -247,6 +247,13 @@ def menu(actor: Actor) -> list[Section]:
     return sections
 
 
+def lists_forms(sections: list[Section]) -> bool:
+    """Whether the menu leads to the forms' list (业务查询 / 我的业务), which the top bar's
+    search box searches: a designer's does not (they read no forms)."""
+    listed = url_for("forms.index")
+    return any(item.url.split("?")[0] == listed for sec in sections for item in sec.items)
+
+
 def _sections(actor: Actor) -> list[Section]:
     forms = Item("业务查询", url_for("forms.index"))
     home = Item("首页", url_for("home.index"))

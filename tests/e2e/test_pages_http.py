@@ -539,3 +539,15 @@ def test_a_page_past_the_end_of_a_list_says_so(client, world, login):
     assert "第 99 页已超出列表末尾（共 1 条），请翻回前面的页" in page
     assert "没有符合条件的业务表单" not in page
     assert "没有符合条件的业务表单" in text(client.get("/forms?q=无此人"))
+
+
+def test_the_top_search_box_is_offered_to_those_who_read_forms(client, world):
+    """It searches 业务查询: a designer, who reads no forms, found nothing with it ever."""
+    from test_deploy_api import designer_headers
+
+    designer_headers(client)
+    sign_in(client, "sheji")
+    assert 'class="topsearch"' not in text(client.get("/processes/catalogue"))
+    client.post("/logout", data={"csrf_token": csrf(client, "/processes/catalogue")})
+    sign_in(client, world.logins["unit"])
+    assert 'class="topsearch"' in text(client.get("/home"))
