@@ -72,6 +72,7 @@ def deploy_page(who):
         problems=problems,
         error=error,
         history=history[:10],
+        names={k: d.name for k, d in ctx().definitions.current.items()},
         recheck=ctx().definitions.recheck,
     )
     return html, status, NO_STORE
