@@ -44,6 +44,12 @@ from service.engine.formschema import (
     properties_of,
 )
 from service.engine.helpers import policy_helpers
+from service.engine.problem_text import (
+    json_schema_problem,
+    json_syntax,
+    schema_message,
+    xml_syntax,
+)
 from service.engine.references import check_references, decision_ids
 from service.engine.scripting import (
     ScriptRejected,
@@ -205,7 +211,7 @@ def _parse_xml(name: str, text: str, problems: list[Problem]):
     try:
         return etree.fromstring(text.encode("utf-8"))
     except etree.XMLSyntaxError as exc:
-        problems.append(Problem(name, None, exc.lineno, f"XML 格式错误：{exc.msg}"))
+        problems.append(Problem(name, None, exc.lineno, xml_syntax(exc.msg)))
         return None
 
 
@@ -280,7 +286,7 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
             schema = json.loads(text)
             Draft202012Validator.check_schema(schema)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(name, None, exc.lineno, f"JSON 格式错误：{exc.msg}"))
+            problems.append(Problem(name, None, exc.lineno, json_syntax(exc.msg, exc.colno)))
             continue
         except SchemaError as exc:
             problems.append(
@@ -288,7 +294,7 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
                     name,
                     "/".join(map(str, exc.path)) or None,
                     None,
-                    f"不是有效的 JSON Schema：{exc.message}",
+                    json_schema_problem(list(exc.path), exc.instance, exc.validator),
                 )
             )
             continue
@@ -374,10 +380,30 @@ def _parse(key: str, files: dict[str, str], known_decisions=None) -> _Parsed:
     return _Parsed(parser, spec, subprocess_specs, root, lines, policy, forms, bpmn_name)
 
 
-def _validation_problem(exc: ValidationException, name: str) -> Problem:
-    """SpiffWorkflow's validation error as a problem of the file it names (else `name`)."""
-    message = str(exc).split("\n")[0]
-    return Problem(exc.file_name or name, exc.id or None, exc.line_number or None, message)
+def _validation_problem(exc: ValidationException, name: str, root=None) -> Problem:
+    """SpiffWorkflow's validation error as a problem of the file it names (else `name`), in
+    Chinese where it is a schema check's; without an element, the one with an id at its
+    line or around it in `root` (the file's XML), when given."""
+    message = schema_message(str(exc))
+    line = exc.line_number or None
+    element = exc.id or (_element_at(root, line) if root is not None and line else None)
+    return Problem(exc.file_name or name, element, line, message)
+
+
+def _element_at(root, line: int) -> str | None:
+    """The id of the element at `line`, or of the nearest one around it that has an id."""
+    found = None
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.sourceline is None or el.sourceline > line:
+            continue
+        if el.sourceline == line and el.get("id"):
+            return el.get("id")
+        holder = el
+        while holder is not None and holder.get("id") is None:
+            holder = holder.getparent()
+        if holder is not None:
+            found = holder.get("id")
+    return found
 
 
 def _add_diagrams(
@@ -402,7 +428,7 @@ def _add_diagrams(
                 _check_dmn_xml(name, tree, problems)
                 parser.add_dmn_xml(tree, filename=name)
         except ValidationException as exc:
-            problems.append(_validation_problem(exc, shown))
+            problems.append(_validation_problem(exc, shown, tree))
     return root
 
 
@@ -414,7 +440,7 @@ def _read_policy(files: dict[str, str], problems: list[Problem]) -> dict[str, An
     try:
         entries = json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.append(Problem(POLICY_FILE, None, exc.lineno, f"JSON 格式错误：{exc.msg}"))
+        problems.append(Problem(POLICY_FILE, None, exc.lineno, json_syntax(exc.msg, exc.colno)))
         return {}
     if not isinstance(entries, dict):
         problems.append(
@@ -578,7 +604,10 @@ def _form_for(key: str, parsed: _Parsed, task_id: str, problems: list[Problem]) 
     """The form file of one task (start: the start form); a missing file is a problem."""
     name = f"forms/{key}/{task_id}.schema.json"
     if name not in parsed.forms:
-        problems.append(Problem(name, task_id, parsed.lines.get(task_id), "缺少该任务的表单文件"))
+        # the file is what is missing: no line of it to name; the task's is the diagram's
+        line = parsed.lines.get(task_id)
+        where = f"（{parsed.bpmn_name} 第 {line} 行的任务）" if line else ""
+        problems.append(Problem(name, task_id, None, f"缺少该任务的表单文件{where}"))
         return {}
     return parsed.forms[name]
 

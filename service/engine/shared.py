@@ -23,6 +23,8 @@ import json
 import re
 from html import escape
 
+from service.engine.problem_text import json_syntax
+
 SUFFIX = ".shared.json"
 SHARED_FOLDER = "processes/shared/"
 _PLACEHOLDER = re.compile(r"__([a-z][a-z0-9]*(?:_[a-z0-9]+)*)__")
@@ -93,7 +95,7 @@ def _read(name: str, text: str) -> dict:
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TemplateProblem(name, exc.lineno, f"JSON 格式错误：{exc.msg}") from exc
+        raise TemplateProblem(name, exc.lineno, json_syntax(exc.msg, exc.colno)) from exc
     if not isinstance(spec, dict):
         raise TemplateProblem(name, 1, '应为对象：{"template": …, "values": {…}}')
     return spec
