@@ -47,6 +47,8 @@ DESCRIPTION = (
     "均须带 Authorization: Bearer 令牌，未登录先返回 401，再检查参数。"
     "错误响应一律为 JSON {code, status, message, errors}：message 是中文说明，"
     "errors 以字段路径（如 persons.0.id_number）指明各处错误。"
+    "请求体须为接口列出的类型（通常是 application/json；文件上传为 multipart/form-data），"
+    "其他类型返回 415。"
     f"JSON 请求体不超过{MAX_JSON_BYTES // 1024 // 1024}MB（超过返回 413）、嵌套不超过"
     f"{MAX_JSON_DEPTH}层，整数在 ±2147483647 以内，文本不能含空字符；上传文件不超过10MB。"
     "每个接口只接受文档列出的查询参数，其他参数返回 422。日期与时间均为 ISO 8601。"

@@ -4,12 +4,13 @@ An apispec plugin completes each operation as flask-smorest describes it:
 
 - an `operationId` from the view's endpoint (`instances.start` → `instances_start`);
 - every 4xx the operation can answer, each with the error schema `{code, status, message,
-  errors}`: 400 (a body that is not JSON), 401 and 403 (unless public), 404, 413 (with a
-  body), 422, and those the view declares (409, 410, 429);
+  errors}`: 400 (a body that is not JSON), 401 and 403 (unless public), 404, 413 and 415
+  (with a body), 422, and those the view declares (409, 410, 429);
 - operations documented with `security: []` are public; every other one needs a bearer token.
 
-The plugin also remembers, per endpoint, whether it is public and which query parameters it
-documents: the request guards (`guards.py`) enforce exactly what the document says.
+The plugin also remembers, per endpoint, whether it is public, which query parameters it
+documents and which media types its request body may have: the request guards (`guards.py`)
+enforce exactly what the document says.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ContractPlugin(BasePlugin):
         self._public: set[str] = set()
         self._documented: set[str] = set()
         self._query: dict[tuple[str, str], set[str]] = {}
+        self._body: dict[tuple[str, str], set[str]] = {}
 
     def init_spec(self, spec) -> None:
         self.spec = spec
@@ -49,6 +51,9 @@ class ContractPlugin(BasePlugin):
             self._query[(endpoint, method.upper())] = {
                 p["name"] for p in params if isinstance(p, dict) and p.get("in") == "query"
             }
+            body = operation.get("requestBody")
+            if isinstance(body, dict):
+                self._body[(endpoint, method.upper())] = set(body.get("content") or ())
             self._document_errors(operation, public)
 
     def _document_errors(self, operation: dict, public: bool) -> None:
@@ -57,7 +62,7 @@ class ContractPlugin(BasePlugin):
         if not public:
             codes += [401, 403]
         if "requestBody" in operation:
-            codes += [400, 413]
+            codes += [400, 413, 415]
         for code in codes:
             responses.setdefault(
                 str(code), self.spec.components.get_ref("response", HTTPStatus(code).name)
@@ -84,3 +89,7 @@ class ContractPlugin(BasePlugin):
     def query_names(self, endpoint: str, method: str) -> set[str] | None:
         """The query parameters an operation documents (None: not an API operation)."""
         return self._query.get((endpoint, method))
+
+    def body_types(self, endpoint: str, method: str) -> set[str] | None:
+        """The media types an operation's request body may have (None: it documents no body)."""
+        return self._body.get((endpoint, method))

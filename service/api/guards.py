@@ -5,7 +5,9 @@ view it reached:
 
 1. a path holding a NUL byte names nothing (404);
 2. an API operation that needs a signed-in caller gets 401 before any input is checked;
-3. an API operation takes only the query parameters it documents (422 names the others);
+3. an API operation takes only the query parameters it documents (422 names the others),
+   and a body only of a media type it documents (415: a form or text sent to a JSON
+   operation would otherwise be read as an empty body, and a PUT would wipe the record);
 4. text (query, form fields, file names, the Idempotency-Key header) holds no NUL byte,
    which no database column can store (422 naming the field);
 5. a JSON body is at most `MAX_JSON_BYTES` (413); nested at most `MAX_JSON_DEPTH` deep;
@@ -27,7 +29,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
 from service.api.common import actor
-from service.domain.errors import FormInvalid, NotFound, TooLarge
+from service.domain.errors import FormInvalid, NotFound, TooLarge, UnsupportedMediaType
 
 INT32_MAX = 2**31 - 1
 MAX_JSON_BYTES = 1024 * 1024  # 1 MiB: a form of 200 persons is about 100 KB
@@ -166,6 +168,31 @@ def _check_query_names(contract) -> None:
         raise FormInvalid(errors, "请求参数有误：不支持的查询参数 " + "、".join(unknown))
 
 
+BODY_MESSAGES = {
+    "application/json": "请求体应为 JSON（Content-Type: application/json）",
+    "multipart/form-data": "请求体应为上传的文件（Content-Type: multipart/form-data）",
+}
+
+
+def _has_body() -> bool:
+    length = request.content_length
+    if length is None:  # sent in chunks: no length up front
+        return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return length > 0
+
+
+def _check_body_type(contract) -> None:
+    """A body the operation cannot read is refused, not taken for an empty one."""
+    allowed = contract.body_types(request.endpoint or "", request.method)
+    if not allowed or not _has_body():
+        return
+    if request.mimetype in allowed or ("application/json" in allowed and request.is_json):
+        return
+    kind = min(allowed)
+    wanted = BODY_MESSAGES.get(kind, f"请求体的类型应为 {kind}")
+    raise UnsupportedMediaType(f"{wanted}，本次请求未做任何更改")
+
+
 def bound_path_integers(app: Flask) -> None:
     """`<int:…>` in every route added from now on is a `PathInt` (call before adding routes)."""
     app.url_map.converters["int"] = PathInt
@@ -180,5 +207,6 @@ def register_guards(app: Flask, contract) -> None:
         if request.path.startswith("/api/"):
             _check_signed_in(contract)
             _check_query_names(contract)
+            _check_body_type(contract)
         _check_fields()
         _check_json()

@@ -53,6 +53,12 @@ class TooLarge(ServiceError):
     status = 413
 
 
+class UnsupportedMediaType(ServiceError):
+    """A request body of a kind the operation does not take (e.g. text where JSON is due)."""
+
+    status = 415
+
+
 class FormInvalid(ServiceError):
     """Form data failed its schema; `errors` maps each field to what is wrong."""
 
