@@ -49,11 +49,11 @@ def add_reviewers(app, n: int, role: str = "association_reviewer") -> list[str]:
     return names
 
 
-def at_association_review(app, world):
+def at_association_review(app, world, id_number: str | None = None):
     client = app.test_client()
     unit = token_headers(client, world.logins["unit"])
     agency = token_headers(client, world.logins["agency"])
-    data = applicant_data(client, unit)
+    data = applicant_data(client, unit, id_number=id_number)
     inst = client.post(
         "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
     ).get_json()
@@ -143,6 +143,59 @@ def test_two_simultaneous_completions_advance_the_engine_once(any_app, same_revi
         ).all()
         assert len(completions) == 1
         assert db.session.get(UserTask, task["id"]).state == "completed"
+
+
+@pytest.mark.parametrize("ending", ["terminate", "withdraw"])
+def test_ending_a_form_while_its_task_is_completed_is_a_409_never_a_500(any_app, ending):
+    """The secretariat's 终止 against the association's review; the unit's 撤回 against its own
+    pre-review. Each round one wins and the other is refused (or, the task done first, the
+    form is ended where the step left it); the form ends once or moves once."""
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    if ending == "terminate":
+        ender = token_headers(client, world.logins["admin"])
+        completer = token_headers(client, world.logins["association"])
+        decided = {"decision": "approve", "remark": "同意"}
+    else:
+        ender = completer = unit
+    for n in range(6):
+        id_number = make_resident_id(f"4401061985031{n:02d}31")
+        if ending == "terminate":
+            inst, task = at_association_review(any_app, world, id_number)
+        else:
+            inst = client.post(
+                "/api/v1/processes/member_join/instances",
+                headers=unit,
+                json={"data": applicant_data(client, unit, id_number=id_number)},
+            ).get_json()
+            task = open_task(client, unit, inst["id"])
+            decided = {"decision": "approve", "member_level": "普通会员"}
+            decided.update(form_values(client, unit, inst["id"]))
+
+        def act(i, inst=inst, task=task, decided=decided):
+            c = any_app.test_client()
+            if i == 0:
+                url, body = f"/api/v1/tasks/{task['id']}/complete", {"data": decided}
+                reply = c.post(url, headers=completer, json=body)
+            else:
+                url = f"/api/v1/instances/{inst['id']}/{ending}"
+                reply = c.post(url, headers=ender, json={"reason": "申请人放弃"})
+            return reply.status_code, reply.get_json()
+
+        (completed, _), (ended, body) = race(2, act)
+        assert {completed, ended} <= {200, 409}, (completed, ended, body)
+        with any_app.app_context():
+            row = db.session.get(ProcessInstance, inst["id"])
+            tasks = db.session.scalars(
+                select(UserTask.state).where(UserTask.instance_id == inst["id"])
+            ).all()
+            db.session.remove()
+        if ended == 200:
+            assert row.finished and "open" not in tasks
+        else:  # the step went first: the form moved on, and was not ended
+            assert completed == 200 and not row.finished
+            assert "该业务表单已被其他人处理" in body["message"] or "审核中" in body["message"]
 
 
 def test_simultaneous_starts_with_one_idempotency_key_create_one_instance(pg_app):
