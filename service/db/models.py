@@ -357,6 +357,8 @@ class ProcessInstance(Base):
     started_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     idempotency_owner: Mapped[str | None] = mapped_column(sa.String(40))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
+    # SHA-256 of the form data the key came with: the key replays that request alone
+    idempotency_digest: Mapped[str | None] = mapped_column(sa.String(64))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -314,9 +314,11 @@ def submit(who, key):
     try:
         with uow() as u:
             if draft_id is not None:
-                view, created = drafts.submit_draft(c, u, who, draft_id, data, token)
+                view, created = drafts.submit_draft(c, u, who, draft_id, data, token, tied=False)
             else:
-                view, created = instances.start_process(c, u, who, key, data, idempotency_key=token)
+                view, created = instances.start_process(
+                    c, u, who, key, data, idempotency_key=token, tied=False
+                )
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
@@ -361,7 +363,9 @@ def submit_own(who, key):
         return _draw(defn, data, upload_errors, status=422, token=token, own=True)
     try:
         with uow() as u:
-            view, created = instances.start_process(ctx(), u, who, key, data, idempotency_key=token)
+            view, created = instances.start_process(
+                ctx(), u, who, key, data, idempotency_key=token, tied=False
+            )
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, own=True)

@@ -78,6 +78,7 @@ def join_submit(code):
                 join_codes.with_variant(row, data),
                 idempotency_key=(request.form.get("attempt") or "")[:64] or None,
                 join_code_id=row.id,
+                tied=False,  # the page's uploads are stored anew at each send
             )
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}

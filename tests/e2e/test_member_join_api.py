@@ -388,6 +388,26 @@ def test_the_same_idempotency_key_starts_one_instance(client, login, world):
     assert client.get("/api/v1/instances", headers=login("unit")).get_json()["total"] == 1
 
 
+def test_an_idempotency_key_replays_only_the_request_it_came_with(client, login, world):
+    data = applicant_data(client, login("unit"))
+    headers = {**login("unit"), "Idempotency-Key": "form-123"}
+    url = "/api/v1/processes/{}/instances"
+    first = client.post(url.format("member_join"), headers=headers, json={"data": data})
+    assert first.status_code == 201, first.get_json()
+    for key, sent in (
+        ("unit_name_change", {"new_name": "广州珠江工程咨询集团有限公司"}),  # another business
+        ("unit_name_change", data),
+        ("member_join", {**data, "mobile": "13900000000"}),  # other data
+    ):
+        reused = client.post(url.format(key), headers=headers, json={"data": sent})
+        assert reused.status_code == 422, reused.get_json()
+        body = reused.get_json()
+        assert "已用于另一次提交" in body["message"] and "Idempotency-Key" in body["errors"]
+    again = client.post(url.format("member_join"), headers=headers, json={"data": data})
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    assert client.get("/api/v1/instances", headers=login("unit")).get_json()["total"] == 1
+
+
 def test_scope_out_of_range_answers_404(client, login, world):
     inst = start_join(client, login)
     assert (

@@ -165,15 +165,17 @@ def submit_draft(
     draft_id: int,
     data=None,
     idempotency_key: str | None = None,
+    tied: bool = True,
 ) -> tuple[dict, bool]:
     """提交: start the process from the draft (with `data`, when given, as last edited) and
-    delete the draft in the same transaction; a refused start keeps the draft."""
+    delete the draft in the same transaction; a refused start keeps the draft (`tied`: as
+    `instances.start_process`)."""
     draft = _own(uow, actor, draft_id, lock=True)
     key = draft.process_key
     payload = _checked(data) if data is not None else dict(draft.data)
     uow.session.delete(draft)
     view, created = instances.start_process(
-        ctx, uow, actor, key, payload, idempotency_key=idempotency_key
+        ctx, uow, actor, key, payload, idempotency_key=idempotency_key, tied=tied
     )
     if not created:  # the same submission again: the form exists, the draft goes
         uow.session.execute(delete(Draft).where(Draft.id == draft_id, *_scope(actor)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_all
@@ -67,6 +69,32 @@ def _existing(uow: UnitOfWork, owner: str, key: str) -> ProcessInstance | None:
     ).first()
 
 
+def _digest(data) -> str:
+    """What an Idempotency-Key is tied to besides the business type: the form data sent."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _KeyTaken(Exception):
+    """A concurrent request with the same idempotency key saved its form first."""
+
+    def __init__(self, found: ProcessInstance):
+        super().__init__(found.id)
+        self.found = found
+
+
+def _replayed(
+    ctx: Context, uow: UnitOfWork, found: ProcessInstance, key: str, data, tied: bool
+) -> tuple[dict, bool]:
+    """The form the key made, for the same request again; another request is refused (the
+    data compared where the key is `tied` to it and the form kept its digest)."""
+    changed = tied and found.idempotency_digest not in (None, _digest(data))
+    if found.process_key != key or changed:
+        message = "该 Idempotency-Key 已用于另一次提交（业务类型或填写内容不同），请使用新的 Key"
+        raise FormInvalid({"Idempotency-Key": message}, message)
+    return instance_view(uow, found, ctx.definitions), False
+
+
 # what a start reads of the unit starting it
 _UNIT = select(Unit.agency_id, Unit.name).where(Unit.id == bindparam("unit_id"))
 
@@ -79,8 +107,14 @@ def start_process(
     data: dict,
     idempotency_key: str | None = None,
     join_code_id: int | None = None,
+    tied: bool = True,
 ) -> tuple[dict, bool]:
-    """Start an instance; returns its view and whether it was created (False: replayed)."""
+    """Start an instance; returns its view and whether it was created (False: replayed).
+
+    The same `idempotency_key` again replays the form it started, for the same business type
+    and, where the key is `tied` to them (the API's Idempotency-Key), the same data; another
+    request with it is refused. A page's own token is not tied: a form sent twice stores its
+    uploads twice, under new ids."""
     version_id, defn = ctx.definitions.latest(key)
     if join_code_id is None and not may_start(actor, defn.start_roles):
         raise Forbidden(f"当前账号无权发起“{defn.name}”")
@@ -88,18 +122,20 @@ def start_process(
     if idempotency_key:
         found = _existing(uow, owner, idempotency_key)
         if found is not None:
-            return instance_view(uow, found, ctx.definitions), False
+            return _replayed(ctx, uow, found, key, data, tied)
     try:
         return _start(
             ctx, uow, actor, key, data, idempotency_key, join_code_id, owner, version_id, defn
         )
     except EngineError as exc:  # the diagram failed at its first steps: nothing kept
         raise incidents.record(ctx, uow, actor, exc, key, version_id, data=data) from exc
+    except _KeyTaken as taken:
+        return _replayed(ctx, uow, taken.found, key, data, tied)
     except RuleFailed:
         # a concurrent request with the same key may have won between our look-up and now
         uow.rollback()
         if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
-            return instance_view(uow, found, ctx.definitions), False
+            return _replayed(ctx, uow, found, key, data, tied)
         raise
 
 
@@ -117,6 +153,7 @@ def _start(
 ) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
+    digest = _digest(data) if idempotency_key else None
     data = dict(data)
     if is_member(actor) and "persons" not in defn.start_fields:
         member = uow.session.get(Member, actor.member_id)
@@ -181,6 +218,7 @@ def _start(
         started_by=actor.id,
         idempotency_owner=owner if idempotency_key else None,
         idempotency_key=idempotency_key or None,
+        idempotency_digest=digest,
         submitted_at=now,
         updated_at=now,
     )
@@ -191,7 +229,7 @@ def _start(
         try:
             uow.session.flush()
         except IntegrityError as exc:
-            return _refused(ctx, uow, owner, idempotency_key, exc)
+            raise _refused(uow, owner, idempotency_key) from exc
     later = Later(dialect) if kept else None
     persons.sync(uow.session, row, payload, new=True, locked=members, later=later)
     messages = moving.messages_of(ctx)
@@ -210,7 +248,7 @@ def _start(
     except IntegrityError as exc:
         if not (kept and moving.row_conflict(exc)):
             raise
-        return _refused(ctx, uow, owner, idempotency_key, exc)
+        raise _refused(uow, owner, idempotency_key) from exc
     fill_task_ids(view["open_tasks"], open_rows)
     return view, True
 
@@ -219,16 +257,14 @@ def _start(
 _NEXT_ID = select(func.nextval(func.pg_get_serial_sequence("process_instances", "id")))
 
 
-def _refused(
-    ctx: Context, uow: UnitOfWork, owner: str, idempotency_key: str | None, exc: IntegrityError
-) -> tuple[dict, bool]:
+def _refused(uow: UnitOfWork, owner: str, idempotency_key: str | None) -> Exception:
     """A new form's row refused by a unique key: the form an earlier request with the same
-    idempotency key made, replayed; else another form about the same subject won the race,
-    said as the rules would say it. Nothing of this request is kept."""
+    idempotency key made, to replay; else another form about the same subject won the race,
+    said as the rules would say it. Nothing of this request is kept. The error to raise."""
     uow.rollback()
     if idempotency_key and (found := _existing(uow, owner, idempotency_key)):
-        return instance_view(uow, found, ctx.definitions), False
-    raise RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED]) from exc
+        return _KeyTaken(found)
+    return RuleFailed([disclosure.APPLICANT_NOT_DISCLOSED])
 
 
 # what a task's brief shows (`task_brief`), with its instance: read as columns by the lists,
