@@ -38,7 +38,7 @@ def actor() -> Actor:
     password change while the account still has a one-time password."""
     if "actor" not in g:
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        if header[:7].lower() != "bearer ":  # the scheme's name is case-insensitive (RFC 7235)
             raise Unauthorized("请先登录（缺少 Authorization: Bearer 令牌）")
         c = ctx()
         # read in the request's own transaction: the use case continues it

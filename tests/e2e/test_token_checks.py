@@ -52,6 +52,16 @@ def test_a_kept_token_signed_out_is_refused(client, world):
     assert reply.status_code == 401
 
 
+def test_the_scheme_is_read_in_any_case(client, world):
+    token = token_headers(client, world.logins["unit"])["Authorization"].removeprefix("Bearer ")
+    for scheme in ("bearer", "BEARER", "bEaReR"):
+        reply = client.get(ME, headers={"Authorization": f"{scheme} {token}"})
+        assert reply.status_code == 200, (scheme, reply.get_json())
+    for other in (f"Basic {token}", token, f"Bearer{token}"):
+        reply = client.get(ME, headers={"Authorization": other})
+        assert reply.status_code == 401 and "缺少 Authorization" in reply.get_json()["message"]
+
+
 def test_the_api_opens_no_page_session_and_the_pages_do(app):
     with app.test_request_context("/api/v1/processes"):
         assert isinstance(session._get_current_object(), NullSession)
