@@ -96,6 +96,9 @@ def test_a_failing_step_is_an_incident_not_a_500(broken):
     number = body["errors"]["incident"]
     assert re.fullmatch(r"INC-\d{8}-\d{4}", number)
     assert number in body["message"] and "未保存" in body["message"]
+    # Chinese alone: what failed where is the incident's, for the designers (below)
+    assert not re.search(r"[A-Za-z]", body["message"].replace(number, ""))
+    assert "流程设计人员将修复" in body["message"]
     # nothing of the step was kept: the form waits at the agency, the task still open
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["agency"]).get_json()
     assert view["status"] == "机构初审中"

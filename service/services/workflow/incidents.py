@@ -4,7 +4,8 @@ diagram failed (a designer's mistake, not the person's).
 Nothing of the step is kept: the request rolls back, then the incident is recorded in its
 own transaction with a number (INC-20261201-0001) the person quotes, the form as
 submitted and what failed where. The same failure again on the same form counts on the
-open incident. The person gets a 409 with the number instead of a 500, and the form stays
+open incident. The person gets a 409 with the number instead of a 500 (in Chinese alone: what
+failed where is for the designers, on the incident), and the form stays
 where it was, so once the designer's fix is deployed the step can simply be taken again.
 
 A form stuck on a failing step can be settled: the secretariat terminates it (终止), the
@@ -107,10 +108,11 @@ def record(
         uow.session.add(found)
     number = found.number
     uow.commit()
-    detail = message.removeprefix("流程执行出错：")
+    # the person reads what happened and what to do; what failed where (the engine's words,
+    # in English) is the designers', on the incident (流程出错, GET /incidents)
     return StepFailed(
-        f"流程执行出错，本次提交未保存（事故编号 {number}）：{detail}。"
-        "已记录，请联系流程设计人员修复后重新提交；如需放弃该表单，可由单位撤回或由协会秘书处终止。",
+        f"流程执行出错，本次提交未保存（事故编号 {number}）。此问题已记录，流程设计人员将修复，"
+        "修复后请重新提交；如需放弃该表单，可由单位撤回或由协会秘书处终止。",
         number,
     )
 
