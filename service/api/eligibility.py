@@ -22,6 +22,10 @@ def unit_eligibility(args, unit_id):
 @blp.arguments(schemas.DataRequest)
 @blp.response(200, schemas.PreviewSchema)
 def preview(body, key):
-    """提交前预检：表单上每名人员是否符合条件；证书注销时提示是否同时注销会籍"""
+    """提交前预检：表单上每名人员是否符合条件；证书注销时提示是否同时注销会籍
+
+    只办理一名人员（表单没有 persons 人员名单）的业务不预检，返回 422：直接提交即可，
+    不符合办理条件时提交会说明原因。
+    """
     with uow() as u:
         return eligibility.preview(ctx(), u, actor(), key, body["data"])

@@ -108,6 +108,23 @@ def test_a_member_with_a_violation_record_cannot_change_information(app, client,
     assert body["errors"] == {"eligibility": [reason]}, body
 
 
+def test_a_one_person_form_is_not_previewed_and_says_why_in_its_own_terms(
+    app, client, login, world
+):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "杨志刚", "44010619800101123")
+    data = info_change(client, unit, n, "杨志刚")
+    reply = client.post(
+        "/api/v1/processes/member_info_change/preview", headers=unit, json={"data": data}
+    )
+    assert reply.status_code == 422, reply.get_json()
+    body = reply.get_json()
+    assert list(body["errors"]) == ["process"] and "persons" not in body["message"]
+    assert "个人会员信息变更" in body["message"] and "一名人员" in body["message"]
+    assert "process=member_info_change" in body["message"]
+    start(client, unit, "member_info_change", data)  # the same data starts (201)
+
+
 # --- engineer_cpd -------------------------------------------------------------------------
 
 

@@ -199,10 +199,20 @@ def unit_eligibility(
 def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
     """What the rules would say of each person on a form, before it is submitted, and for a
     business with a fee each eligible person's fee and the total (when every person is
-    eligible and employed by the unit: a fee may tell of a membership, as a reason would)."""
+    eligible and employed by the unit: a fee may tell of a membership, as a reason would).
+    A form of one person (no `persons` list) is not previewed: its diagram builds the person
+    the rules read, and its start says the reasons."""
     if not is_unit_admin(actor):
         raise NotFound("没有可预览的业务")
     defn = _definition(ctx, key)
+    if "persons" not in defn.start_fields:  # one person, checked by the diagram's own script
+        message = (
+            f"“{defn.name}”每张表单只办理一名人员，没有人员名单可预检：请直接提交"
+            f"（POST /api/v1/processes/{key}/instances），不符合办理条件时会说明原因；"
+            "本单位哪些人员可以办理，可查询 GET /api/v1/units/{单位编号}/eligibility"
+            f"?process={key}"
+        )
+        raise FormInvalid({"process": message}, message)
     if not isinstance(data, dict):
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     payload = normalize(data)
