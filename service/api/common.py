@@ -153,7 +153,8 @@ def register_error_handlers(app) -> None:
         # a script, condition or rule of a diagram failed: a designer's bug, named precisely
         db.session.rollback()
         log.error("engine error: %s", exc)
-        return error_reply(409, f"{exc}（本次操作未保存，请联系流程设计人员）")
+        # the cause is the designer's to read (logged); the caller reads what happened
+        return error_reply(409, "流程执行出错，本次操作未保存：请联系流程设计人员修复后重试")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

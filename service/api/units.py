@@ -1,6 +1,6 @@
 """单位信息: a unit's own registration data, 工商信息 and qualifications (its admins)."""
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validates_schema
 
 from service.api.blueprint import Blueprint
 from service.api.common import actor, uow
@@ -47,6 +47,19 @@ class UnitInformationRequest(Schema):
         allow_none=True,
         metadata={"description": "资质列表（每条见 UnitQualification，最多30条）"},
     )
+
+    @validates_schema(pass_original=True)
+    def _something_sent(self, _data, original, **_kwargs):
+        """The record is replaced whole: a request that sends neither part would wipe it."""
+        if not isinstance(original, dict) or not original.keys() & {
+            "registration",
+            "qualifications",
+        }:
+            raise ValidationError(
+                "请提交 registration（工商信息）和 qualifications（资质列表）：单位信息整体替换，"
+                "空的请求会清空全部信息",
+                "registration",
+            )
 
 
 class AgencyBriefSchema(Schema):

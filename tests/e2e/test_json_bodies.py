@@ -106,3 +106,18 @@ def test_an_empty_body_and_uploads_are_not_refused(client, login):
     as_json = client.post(f"{API}/files", headers=admin, json={"file": "x"})
     assert as_json.status_code == 415
     assert "multipart/form-data" in as_json.get_json()["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", None])
+def test_unit_information_put_with_no_body_is_refused_and_kept(
+    client, login, world, content_type
+):
+    """A PUT replaces the whole record: one with nothing sent would wipe it."""
+    url = f"{API}/units/{world.unit_id}/information"
+    unit = login("unit")
+    body = {"registration": REGISTRATION, "qualifications": QUALIFICATIONS}
+    assert client.put(url, headers=unit, json=body).status_code == 200
+    reply = client.put(url, headers=unit, data=b"", content_type=content_type)
+    assert reply.status_code == 422, reply.get_json()
+    kept = client.get(url, headers=unit).get_json()
+    assert kept["registration"] == REGISTRATION and kept["qualifications"] == QUALIFICATIONS
