@@ -109,9 +109,7 @@ def test_an_empty_body_and_uploads_are_not_refused(client, login):
 
 
 @pytest.mark.parametrize("content_type", ["application/json", None])
-def test_unit_information_put_with_no_body_is_refused_and_kept(
-    client, login, world, content_type
-):
+def test_unit_information_put_with_no_body_is_refused_and_kept(client, login, world, content_type):
     """A PUT replaces the whole record: one with nothing sent would wipe it."""
     url = f"{API}/units/{world.unit_id}/information"
     unit = login("unit")
