@@ -41,6 +41,7 @@ from service.engine.formschema import (
     UnresolvableSchema,
     dereference,
     file_paths_of,
+    past_paths_of,
     properties_of,
 )
 from service.engine.helpers import policy_helpers
@@ -107,6 +108,7 @@ class UserTaskInfo:
     form: dict
     fields: dict = field(default_factory=dict)
     file_fields: frozenset = frozenset()
+    past_fields: frozenset = frozenset()  # dates that may not be after today
     runs_rules: bool = False
     bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
@@ -139,6 +141,7 @@ class Definition:
     start_props: dict[str, str] = field(default_factory=dict)
     start_fields: dict = field(default_factory=dict)
     start_file_fields: frozenset = frozenset()
+    start_past_fields: frozenset = frozenset()  # dates that may not be after today
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     # the same forms compiled for a quick "is it valid" (formats.quick_validator)
     quick: dict[str, jsonschema_rs.Validator] = field(default_factory=dict)
@@ -537,6 +540,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_props=start_props,
         start_fields=start_fields,
         start_file_fields=file_paths_of(tasks.start_form, registry),
+        start_past_fields=past_paths_of(tasks.start_form, registry),
         validators=validators,
         quick=quick,
         registry=registry,
@@ -721,6 +725,7 @@ def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _P
             form=resolved[name],  # what clients see: self-contained, no $ref to follow
             fields=properties_of(resolved[name], None),
             file_fields=file_paths_of(info.form, registry),
+            past_fields=past_paths_of(info.form, registry),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
         for name, info in user_tasks.items()

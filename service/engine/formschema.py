@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from referencing import Registry
@@ -43,6 +44,18 @@ def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
 
 def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every uploaded-file field, nested ones too: `fee_voucher`, `persons.*.diploma`."""
+    return paths_of(schema, registry, lambda node: node.get("format") == "file-id")
+
+
+def past_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every date field that may not be after today (`x-not-after-today`)."""
+    return paths_of(schema, registry, lambda node: node.get("x-not-after-today") is True)
+
+
+def paths_of(
+    schema: dict, registry: Registry | None, wanted: Callable[[dict], bool]
+) -> frozenset[str]:
+    """Paths of every field whose schema is `wanted`, nested ones too (`persons.*.name`)."""
     if registry is None:
         registry = Registry()
     found: set[str] = set()
@@ -60,7 +73,7 @@ def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
         node, resolver = resolve(node, resolver)
         if "$id" in node:
             resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
-        if node.get("format") == "file-id" and path:
+        if path and wanted(node):
             found.add(path)
         for name, sub in (node.get("properties") or {}).items():
             walk(sub, resolver, f"{path}.{name}" if path else name, depth + 1)

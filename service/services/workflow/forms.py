@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from service.domain.errors import FormInvalid
 from service.domain.validation import mobile_problem
 from service.engine.formats import quickly_valid
-from service.engine.formschema import properties_of
+from service.engine.formschema import properties_of, values_at
 
 _TYPE_NAMES = {
     "string": "文本",
@@ -189,5 +191,22 @@ def validate_form(
         field, message = _message(err, props, registry, validator.schema)
         if field:
             errors.setdefault(field, message)
+    if errors:
+        raise FormInvalid(errors)
+
+
+def refuse_future_dates(data: dict, paths: frozenset, props: dict[str, dict], today: date) -> None:
+    """Raise FormInvalid naming each date after `today` in a field that may not be (its
+    schema says `x-not-after-today`: a birth date, a graduation); `paths` are those fields'
+    (Definition.start_past_fields, UserTaskInfo.past_fields), `data` passed its schema."""
+    errors: dict[str, str] = {}
+    for path in sorted(paths):
+        for field, value in values_at(data, path):
+            try:
+                late = isinstance(value, str) and date.fromisoformat(value) > today
+            except ValueError:
+                continue
+            if late:
+                errors[field] = f"{_title(props, field.split('.'))}不能晚于今天"
     if errors:
         raise FormInvalid(errors)

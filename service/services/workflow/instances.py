@@ -38,7 +38,7 @@ from service.services.workflow import (
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
-from service.services.workflow.forms import validate_form
+from service.services.workflow.forms import refuse_future_dates, validate_form
 from service.services.workflow.messages import queue_recipients
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import (
@@ -161,9 +161,10 @@ def _start(
     validate_form(
         defn.validators["start"], data, defn.registry, defn.start_fields, defn.quick.get("start")
     )
+    today, now = ctx.today(), ctx.now()
+    refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today)
     payload = persons.normalize(data)
     persons.check_lines(uow.session, payload)
-    today, now = ctx.today(), ctx.now()
     for name in defn.declarations.blank_fields:  # scripts read them even when left out
         payload.setdefault(name, None)
     payload.update(submitted_on=today.isoformat(), process_key=key, initiator_role=actor.role)

@@ -1,0 +1,70 @@
+"""What the join form accepts, over the API: each refusal a 422 naming the field, before the
+engine runs (no form, no incident)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import applicant_data, form_values, in_db, open_task
+from sqlalchemy import func, select
+
+from service.db.models import Incident, ProcessInstance
+
+START = "/api/v1/processes/member_join/instances"
+TOMORROW = "2026-11-29"  # the pinned business day is 2026-11-28
+
+
+def passport(**overrides) -> dict:
+    return {
+        "id_type": "passport",
+        "id_number": "E12345678",
+        "birth_date": "1990-05-01",
+        "gender": "女",
+        **overrides,
+    }
+
+
+def nothing_kept(app) -> bool:
+    def counts(session):
+        return [
+            session.scalar(select(func.count()).select_from(t)) for t in (Incident, ProcessInstance)
+        ]
+
+    return in_db(app, counts) == [0, 0]
+
+
+def refused(client, headers, data) -> dict:
+    reply = client.post(START, headers=headers, json={"data": data})
+    assert reply.status_code == 422, reply.get_json()
+    return reply.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "id_type, id_number", [("passport", "E12345678"), ("hk_macau_permit", "H12345678")]
+)
+def test_a_birth_date_after_today_is_refused_at_the_field_for_a_document_without_one(
+    app, client, login, world, pinned_clock, id_type, id_number
+):
+    unit = login("unit")
+    data = applicant_data(
+        client, unit, **passport(id_type=id_type, id_number=id_number, birth_date=TOMORROW)
+    )
+    assert refused(client, unit, data) == {"birth_date": "「出生日期」不能晚于今天"}
+    assert nothing_kept(app)
+
+
+def test_the_unit_cannot_set_a_birth_date_after_today_at_pre_review(
+    app, client, login, world, pinned_clock
+):
+    unit = login("unit")
+    reply = client.post(
+        START, headers=unit, json={"data": applicant_data(client, unit, **passport())}
+    )
+    assert reply.status_code == 201, reply.get_json()
+    instance_id = reply.get_json()["id"]
+    values = form_values(client, unit, instance_id)
+    task = open_task(client, unit, instance_id)
+    data = {**values, "birth_date": TOMORROW, "decision": "approve", "member_level": "普通会员"}
+    reply = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=unit, json={"data": data})
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {"birth_date": "「出生日期」不能晚于今天"}
+    assert open_task(client, unit, instance_id)["id"] == task["id"]
