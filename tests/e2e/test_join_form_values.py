@@ -68,3 +68,26 @@ def test_the_unit_cannot_set_a_birth_date_after_today_at_pre_review(
     assert reply.status_code == 422, reply.get_json()
     assert reply.get_json()["errors"] == {"birth_date": "「出生日期」不能晚于今天"}
     assert open_task(client, unit, instance_id)["id"] == task["id"]
+
+
+def test_a_graduation_or_a_birth_date_after_today_is_refused_with_a_resident_id(
+    app, client, login, world, pinned_clock
+):
+    unit = login("unit")
+    data = applicant_data(client, unit, birth_date="2031-01-01")  # the ID number: 1985
+    data["education"] = {**data["education"], "graduated_on": "2030-07-01"}
+    assert refused(client, unit, data) == {
+        "birth_date": "「出生日期」不能晚于今天",
+        "education.graduated_on": "「毕业时间」不能晚于今天",
+    }
+    assert nothing_kept(app)
+
+
+def test_a_stated_birth_date_must_be_the_one_the_resident_id_gives(app, client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, birth_date="1990-01-01")  # the ID number: 1985-03-15
+    errors = refused(client, unit, data)
+    assert errors == {"birth_date": "「出生日期」与证件号码中的出生日期（1985-03-15）不一致"}
+    assert nothing_kept(app)
+    data["birth_date"] = "1985-03-15"
+    assert client.post(START, headers=unit, json={"data": data}).status_code == 201

@@ -165,6 +165,7 @@ def _start(
     refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today)
     payload = persons.normalize(data)
     persons.check_lines(uow.session, payload)
+    persons.check_identity(payload, today)
     for name in defn.declarations.blank_fields:  # scripts read them even when left out
         payload.setdefault(name, None)
     payload.update(submitted_on=today.isoformat(), process_key=key, initiator_role=actor.role)

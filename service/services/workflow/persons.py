@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
 from service.db.uow import Later, Reads, write
 from service.domain import disclosure
 from service.domain.errors import FormInvalid, RuleFailed
+from service.domain.validation import InvalidValue, parse_id
 from service.services.workflow.facts import persons_on
 
 SPECIALTY_FIELDS = ("specialty_1", "specialty_2")
@@ -60,6 +62,20 @@ def check_lines(session: Session, data: dict) -> None:
                 errors[f"persons.{i}.specialty_2"] = "专业2不能与专业1相同"
     if errors:
         raise FormInvalid(errors)
+
+
+def check_identity(data: dict, today: date) -> None:
+    """A birth date the form states must be the one its resident ID or residence permit
+    number gives (the number's is the one kept on the member)."""
+    id_type, number, stated = data.get("id_type"), data.get("id_number"), data.get("birth_date")
+    if not (isinstance(id_type, str) and isinstance(number, str) and isinstance(stated, str)):
+        return
+    try:
+        born = parse_id(id_type, number, today).birth_date
+    except InvalidValue:
+        return  # the rules say why the number is not valid
+    if born is not None and stated != born.isoformat():
+        raise FormInvalid({"birth_date": f"「出生日期」与证件号码中的出生日期（{born}）不一致"})
 
 
 def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:

@@ -492,6 +492,7 @@ def _act(
     refuse_future_dates(payload, info.past_fields, info.fields, today)
     payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
+    persons.check_identity(payload, today)
     used = files.check_references(
         uow, actor, payload, info.file_fields, instance_id=inst_row.id, known=current
     )
