@@ -7,6 +7,7 @@ Chinese sentence that can be shown to the user as-is.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -161,6 +162,22 @@ def mobile_problem(mobile: str) -> str | None:
         normalize_mobile(mobile)
     except InvalidValue as exc:
         return exc.message
+    return None
+
+
+# what a person's name may hold besides letters, marks, numbers (〇) and spaces: the
+# separators of transliterated and foreign names (张·伊力, O'Brien, Tai-man)
+_NAME_PUNCTUATION = frozenset("·・•．.'’-‐－")
+
+
+def name_problem(name: str) -> str | None:
+    """Return None when a person's name may be printed as it is, else what is wrong with it
+    (to follow the field's name: 「姓名」不能包含…); emptiness is the form's to check."""
+    kinds = {unicodedata.category(ch) for ch in name if ch not in _NAME_PUNCTUATION}
+    if kinds & {"Cc", "Cf"}:  # U+202E reverses the text after it, U+200B is invisible
+        return "不能包含控制字符或不可见字符"
+    if any(kind[0] not in "LMN" and kind != "Zs" for kind in kinds):  # emoji, symbols
+        return "只能包含文字、间隔号和空格"
     return None
 
 

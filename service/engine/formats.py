@@ -1,7 +1,7 @@
 """The forms' formats, and a quick check that a submitted form is valid.
 
 `FORMAT_CHECKER` holds the formats the forms use beyond JSON Schema's own ("cn-mobile",
-"file-id"); jsonschema's validators check every format through it.
+"person-name", "file-id"); jsonschema's validators check every format through it.
 
 Most forms people send are valid, and jsonschema spends most of a request's form check
 walking a valid form to find no error. `quick_validator` compiles the same schema with
@@ -24,7 +24,7 @@ import re
 import jsonschema_rs
 from jsonschema import FormatChecker
 
-from service.domain.validation import mobile_problem
+from service.domain.validation import mobile_problem, name_problem
 
 FORMAT_CHECKER = FormatChecker()
 
@@ -32,6 +32,11 @@ FORMAT_CHECKER = FormatChecker()
 @FORMAT_CHECKER.checks("cn-mobile")
 def _is_mobile(value: object) -> bool:
     return not isinstance(value, str) or mobile_problem(value) is None
+
+
+@FORMAT_CHECKER.checks("person-name")
+def _is_person_name(value: object) -> bool:
+    return not isinstance(value, str) or name_problem(value) is None
 
 
 @FORMAT_CHECKER.checks("file-id")

@@ -91,3 +91,36 @@ def test_a_stated_birth_date_must_be_the_one_the_resident_id_gives(app, client, 
     assert nothing_kept(app)
     data["birth_date"] = "1985-03-15"
     assert client.post(START, headers=unit, json={"data": data}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("name", "   ", "请填写「姓名」"),
+        ("name", "\u3000 ", "请填写「姓名」"),  # a full-width space is a space too
+        ("name", "张\u202e三", "「姓名」不能包含控制字符或不可见字符"),  # right-to-left override
+        ("name", "张\u200b三", "「姓名」不能包含控制字符或不可见字符"),  # zero-width space
+        ("name", "张三😀", "「姓名」只能包含文字、间隔号和空格"),
+        ("address", "   ", "请填写「通讯地址」"),
+        ("education.school", " ", "请填写「毕业院校」"),
+        ("education.major", "\u3000", "请填写「所学专业」"),
+    ],
+)
+def test_blank_text_and_a_name_that_cannot_be_printed_are_refused(
+    app, client, login, world, field, value, error
+):
+    unit = login("unit")
+    data = applicant_data(client, unit)
+    if field.startswith("education."):
+        data["education"] = {**data["education"], field.split(".")[1]: value}
+    else:
+        data[field] = value
+    assert refused(client, unit, data) == {field: error}
+    assert nothing_kept(app)
+
+
+def test_a_name_with_a_separator_dot_is_accepted(client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, name="阿卜杜·热合曼")
+    reply = client.post(START, headers=unit, json={"data": data})
+    assert reply.status_code == 201, reply.get_json()

@@ -15,6 +15,7 @@ from service.domain.validation import (
     make_credit_code,
     make_resident_id,
     mobile_problem,
+    name_problem,
     normalize_mobile,
     parse_id,
 )
@@ -319,3 +320,23 @@ def test_make_credit_code_output_passes_validation(prefix17):
 def test_make_helpers_reject_malformed_prefixes(maker, prefix17):
     with pytest.raises(InvalidValue):
         maker(prefix17)
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("陈志强", None),
+        ("阿卜杜·热合曼", None),  # 间隔号
+        ("CHAN Tai-man", None),
+        ("O'Brien", None),
+        ("王〇", None),  # 〇 is a letter-like number
+        ("张\u202e三", "不能包含控制字符或不可见字符"),  # Cf: right-to-left override
+        ("张\u200b三", "不能包含控制字符或不可见字符"),  # Cf: zero-width space
+        ("张\x1c三", "不能包含控制字符或不可见字符"),  # Cc, though Python's `re` calls it a space
+        ("张\ufeff三", "不能包含控制字符或不可见字符"),
+        ("张三😀", "只能包含文字、间隔号和空格"),
+        ("张三(男)", "只能包含文字、间隔号和空格"),
+    ],
+)
+def test_name_problem_refuses_what_cannot_be_printed_on_a_certificate(name, problem):
+    assert name_problem(name) == problem

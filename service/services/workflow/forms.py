@@ -8,7 +8,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from service.domain.errors import FormInvalid
-from service.domain.validation import mobile_problem
+from service.domain.validation import mobile_problem, name_problem
 from service.engine.formats import quickly_valid
 from service.engine.formschema import properties_of, values_at
 
@@ -99,6 +99,8 @@ def _message(err, props, registry, root) -> tuple[str, str]:
     if err.validator == "format":
         if err.validator_value == "cn-mobile":
             return field, mobile_problem(str(err.instance)) or f"{title}格式不正确"
+        if err.validator_value == "person-name":
+            return field, f"{title}{name_problem(str(err.instance)) or '填写有误'}"
         if err.validator_value == "date":
             return field, f"{title}应为有效日期，格式 YYYY-MM-DD"
         if err.validator_value == "file-id":
@@ -110,7 +112,7 @@ def _message(err, props, registry, root) -> tuple[str, str]:
             _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
         )
         return field, f"{title}应为{names}"
-    if err.validator == "minLength" or (err.validator == "pattern" and err.instance == ""):
+    if err.validator == "minLength" or (err.validator == "pattern" and not err.instance.strip()):
         return field, f"请填写{title}"
     if err.validator == "maxLength":
         return field, f"{title}不能超过{err.validator_value}个字"
