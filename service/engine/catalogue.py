@@ -41,6 +41,7 @@ from service.engine.formschema import (
     UnresolvableSchema,
     dereference,
     file_paths_of,
+    mobile_paths_of,
     past_paths_of,
     properties_of,
 )
@@ -109,6 +110,7 @@ class UserTaskInfo:
     fields: dict = field(default_factory=dict)
     file_fields: frozenset = frozenset()
     past_fields: frozenset = frozenset()  # dates that may not be after today
+    mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     runs_rules: bool = False
     bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
@@ -142,6 +144,7 @@ class Definition:
     start_fields: dict = field(default_factory=dict)
     start_file_fields: frozenset = frozenset()
     start_past_fields: frozenset = frozenset()  # dates that may not be after today
+    start_mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     # the same forms compiled for a quick "is it valid" (formats.quick_validator)
     quick: dict[str, jsonschema_rs.Validator] = field(default_factory=dict)
@@ -541,6 +544,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_fields=start_fields,
         start_file_fields=file_paths_of(tasks.start_form, registry),
         start_past_fields=past_paths_of(tasks.start_form, registry),
+        start_mobile_fields=mobile_paths_of(tasks.start_form, registry),
         validators=validators,
         quick=quick,
         registry=registry,
@@ -726,6 +730,7 @@ def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _P
             fields=properties_of(resolved[name], None),
             file_fields=file_paths_of(info.form, registry),
             past_fields=past_paths_of(info.form, registry),
+            mobile_fields=mobile_paths_of(info.form, registry),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
         for name, info in user_tasks.items()

@@ -47,6 +47,11 @@ def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     return paths_of(schema, registry, lambda node: node.get("format") == "file-id")
 
 
+def mobile_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every mobile number field (format `cn-mobile`), nested ones too."""
+    return paths_of(schema, registry, lambda node: node.get("format") == "cn-mobile")
+
+
 def past_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every date field that may not be after today (`x-not-after-today`)."""
     return paths_of(schema, registry, lambda node: node.get("x-not-after-today") is True)

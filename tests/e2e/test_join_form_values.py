@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import applicant_data, form_values, in_db, open_task
 from sqlalchemy import func, select
+from test_member_join_api import approve_to_end
 
-from service.db.models import Incident, ProcessInstance
+from service.db.models import Incident, Member, ProcessInstance
 
 START = "/api/v1/processes/member_join/instances"
 TOMORROW = "2026-11-29"  # the pinned business day is 2026-11-28
@@ -124,3 +125,24 @@ def test_a_name_with_a_separator_dot_is_accepted(client, login, world):
     data = applicant_data(client, unit, name="阿卜杜·热合曼")
     reply = client.post(START, headers=unit, json={"data": data})
     assert reply.status_code == 201, reply.get_json()
+
+
+def test_a_mobile_number_is_kept_as_its_11_digits_through_to_the_member(app, client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, mobile="+86 139-1234-5678")
+    reply = client.post(START, headers=unit, json={"data": data})
+    assert reply.status_code == 201, reply.get_json()
+    instance_id = reply.get_json()["id"]
+    view = client.get(f"/api/v1/instances/{instance_id}", headers=login("unit")).get_json()
+    assert view["data"]["mobile"] == "13912345678"
+    # the unit's pre-review sends the form again, as typed
+    values = {**form_values(client, unit, instance_id), "mobile": "139 1234 5678"}
+    task = open_task(client, unit, instance_id)
+    data = {**values, "decision": "approve", "member_level": "普通会员"}
+    reply = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=unit, json={"data": data})
+    assert reply.status_code == 200, reply.get_json()
+    view = client.get(f"/api/v1/instances/{instance_id}", headers=login("agency")).get_json()
+    assert view["data"]["mobile"] == "13912345678"
+    approve_to_end(client, login, instance_id, from_task="agency_review")
+    mobile = in_db(app, lambda s: s.scalar(select(Member.mobile)))
+    assert mobile == "13912345678"

@@ -38,7 +38,11 @@ from service.services.workflow import (
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
-from service.services.workflow.forms import refuse_future_dates, validate_form
+from service.services.workflow.forms import (
+    normalized_mobiles,
+    refuse_future_dates,
+    validate_form,
+)
 from service.services.workflow.messages import queue_recipients
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import (
@@ -163,7 +167,7 @@ def _start(
     )
     today, now = ctx.today(), ctx.now()
     refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today)
-    payload = persons.normalize(data)
+    payload = persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
     for name in defn.declarations.blank_fields:  # scripts read them even when left out

@@ -23,7 +23,11 @@ from service.engine import EngineError, Instance, TaskNotReady
 from service.services.workflow import audit, bills, files, incidents, moving, persons, queue
 from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
-from service.services.workflow.forms import refuse_future_dates, validate_form
+from service.services.workflow.forms import (
+    normalized_mobiles,
+    refuse_future_dates,
+    validate_form,
+)
 from service.services.workflow.instances import fill_task_ids, public_data, task_brief
 from service.services.workflow.messages import queue_recipients
 from service.services.workflow.scope import (
@@ -490,6 +494,7 @@ def _act(
     payload = _form_input(info, defn, current, data)
     payload = bills.receipt_checked(payload, info.bill, info.fields, today)
     refuse_future_dates(payload, info.past_fields, info.fields, today)
+    payload = normalized_mobiles(payload, info.mobile_fields)
     payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
