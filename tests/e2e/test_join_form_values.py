@@ -146,3 +146,21 @@ def test_a_mobile_number_is_kept_as_its_11_digits_through_to_the_member(app, cli
     approve_to_end(client, login, instance_id, from_task="agency_review")
     mobile = in_db(app, lambda s: s.scalar(select(Member.mobile)))
     assert mobile == "13912345678"
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_an_empty_birth_date_or_gender_where_the_document_has_none_asks_for_it(
+    app, client, login, world, empty
+):
+    unit = login("unit")
+    data = applicant_data(client, unit, **passport(birth_date=empty, gender=None))
+    assert refused(client, unit, data) == {
+        "birth_date": "请填写「出生日期」",
+        "gender": "请选择「性别」",
+    }
+    del data["birth_date"], data["gender"]
+    assert refused(client, unit, data) == {
+        "birth_date": "请填写「出生日期」",
+        "gender": "请选择「性别」",
+    }
+    assert nothing_kept(app)

@@ -77,6 +77,9 @@ def _message(err, props, registry, root) -> tuple[str, str]:
     if schema.get("x-error"):
         return schema.get("x-error-field", field), schema["x-error"]
     title = _title(props, path, root, registry) if path else "表单"
+    if path and err.validator in ("type", "format") and err.instance in (None, ""):
+        # left empty (null, or "" from a blank box) where a value is required: as if not given
+        return field, _missing(props, path, root, registry)
     if err.validator in ("additionalProperties", "unevaluatedProperties"):
         known = set(props if not path else (_node(props, path, root, registry)["properties"]))
         known |= set(schema.get("properties") or {})
