@@ -3,8 +3,11 @@ engine runs (no form, no incident)."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
-from conftest import applicant_data, form_values, in_db, open_task
+from conftest import applicant_data, form_values, in_db, new_join_code, open_task, png_bytes
 from sqlalchemy import func, select
 from test_member_join_api import approve_to_end
 
@@ -163,4 +166,43 @@ def test_an_empty_birth_date_or_gender_where_the_document_has_none_asks_for_it(
         "birth_date": "请填写「出生日期」",
         "gender": "请选择「性别」",
     }
+    assert nothing_kept(app)
+
+
+def test_an_invalid_id_number_is_refused_at_its_field(app, client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, id_number="440308199901101513")
+    reply = client.post(START, headers=unit, json={"data": data})
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {"id_number": "身份证号码校验位不正确"}
+    assert "校验位" in reply.get_json()["message"]
+    assert nothing_kept(app)
+
+
+def test_the_join_page_shows_an_invalid_id_number_under_its_field(app):
+    client, code = app.test_client(), new_join_code(app)
+    page = client.get(f"/join/{code}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    files = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+    reply = client.post(
+        f"/join/{code}",
+        data={
+            "csrf_token": token,
+            "name": "陈志强",
+            "id_type": "resident_id",
+            "id_number": "440308199901101513",
+            "mobile": "13802511234",
+            "address": "广州市天河区体育西路100号",
+            "education.level": "本科",
+            "education.school": "华南理工大学",
+            "education.major": "土木工程",
+            "education.graduated_on": "2008-07-01",
+            "title": "中级",
+            **{k: (io.BytesIO(png_bytes()), f"{k}.png") for k in files},
+        },
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert '<p class="error" id="f-id_number-error">身份证号码校验位不正确</p>' in html
     assert nothing_kept(app)

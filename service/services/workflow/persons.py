@@ -65,16 +65,17 @@ def check_lines(session: Session, data: dict) -> None:
 
 
 def check_identity(data: dict, today: date) -> None:
-    """A birth date the form states must be the one its resident ID or residence permit
-    number gives (the number's is the one kept on the member)."""
+    """The form's identity document number must be valid for its type (said at the field,
+    before the rules run), and a birth date the form states must be the one a resident ID
+    or residence permit number gives (the number's is the one kept on the member)."""
     id_type, number, stated = data.get("id_type"), data.get("id_number"), data.get("birth_date")
-    if not (isinstance(id_type, str) and isinstance(number, str) and isinstance(stated, str)):
+    if not (isinstance(id_type, str) and isinstance(number, str)):
         return
     try:
         born = parse_id(id_type, number, today).birth_date
-    except InvalidValue:
-        return  # the rules say why the number is not valid
-    if born is not None and stated != born.isoformat():
+    except InvalidValue as exc:
+        raise FormInvalid({"id_number": exc.message}) from None
+    if born is not None and isinstance(stated, str) and stated != born.isoformat():
         raise FormInvalid({"birth_date": f"「出生日期」与证件号码中的出生日期（{born}）不一致"})
 
 
