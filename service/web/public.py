@@ -65,8 +65,12 @@ def join_submit(code):
     data, upload_errors = schemaform.read_form(
         form, request.form, request.files, store_uploads(applicant, row.id)
     )
-    if upload_errors:
-        return _join_page(code, data, upload_errors, 422)
+    if upload_errors:  # and what else is wrong, so that one send shows every mistake
+        defn = c.definitions.current[join_codes.join_process(c)]
+        problems = instances.start_form_problems(
+            defn, join_codes.with_variant(row, data), c.today()
+        )
+        return _join_page(code, data, {**problems, **upload_errors}, 422)
     try:
         with uow() as u:
             applicant, row = join_codes.applicant(c, u, code)

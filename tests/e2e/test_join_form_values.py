@@ -206,3 +206,38 @@ def test_the_join_page_shows_an_invalid_id_number_under_its_field(app):
     html = reply.get_data(as_text=True)
     assert '<p class="error" id="f-id_number-error">身份证号码校验位不正确</p>' in html
     assert nothing_kept(app)
+
+
+def test_the_join_page_says_every_mistake_at_once_when_an_upload_fails(app):
+    """A bad file was said alone; the missing name and the wrong ID number only on the next
+    send, and the next: three or four sends to learn what one could say."""
+    client, code = app.test_client(), new_join_code(app)
+    page = client.get(f"/join/{code}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    reply = client.post(
+        f"/join/{code}",
+        data={
+            "csrf_token": token,
+            "id_type": "resident_id",
+            "id_number": "440308199901101513",
+            "mobile": "13802511234",
+            "photo": (io.BytesIO(b"not an image"), "photo.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    errors = dict(re.findall(r'<p class="error" id="f-([\w.]+)-error">([^<]+)</p>', html))
+    assert "photo" in errors and "请上传" not in errors["photo"]  # the file's own fault
+    assert errors["id_number"] == "身份证号码校验位不正确"
+    assert errors["name"].startswith("请填写")
+    assert nothing_kept(app)
+
+
+def test_the_api_says_a_missing_name_and_a_wrong_id_number_in_one_reply(app, client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, id_number="440308199901101513")
+    del data["name"]
+    errors = refused(client, unit, data)
+    assert errors["id_number"] == "身份证号码校验位不正确" and "name" in errors
+    assert nothing_kept(app)

@@ -143,6 +143,27 @@ def start_process(
         raise
 
 
+def start_form_problems(defn: Definition, data: dict, today) -> dict[str, str]:
+    """What is wrong with a start form's values, by field: the schema's refusals, dates after
+    today, the ID number — all of them, so that one send shows every mistake (the ID
+    number's was said only once the schema passed). A page whose uploads failed says these
+    as well."""
+    start = defn.validators["start"], data, defn.registry, defn.start_fields
+    checks = (
+        lambda: validate_form(*start, defn.quick.get("start")),
+        lambda: refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today),
+        lambda: persons.check_identity(persons.normalize(data), today),
+    )
+    found: dict[str, str] = {}
+    for check in checks:  # each on its own: one's refusal does not hide the others'
+        try:
+            check()
+        except FormInvalid as exc:
+            for field, message in (exc.errors or {}).items():
+                found.setdefault(field, message)
+    return found
+
+
 def _start(
     ctx: Context,
     uow: UnitOfWork,
@@ -162,14 +183,12 @@ def _start(
     if is_member(actor) and "persons" not in defn.start_fields:
         member = uow.session.get(Member, actor.member_id)
         data.update(id_number=member.id_number, name=member.name)  # the member's own form
-    validate_form(
-        defn.validators["start"], data, defn.registry, defn.start_fields, defn.quick.get("start")
-    )
     today, now = ctx.today(), ctx.now()
-    refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today)
+    problems = start_form_problems(defn, data, today)
+    if problems:
+        raise FormInvalid(problems)
     payload = persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
     persons.check_lines(uow.session, payload)
-    persons.check_identity(payload, today)
     for name in defn.declarations.blank_fields:  # scripts read them even when left out
         payload.setdefault(name, None)
     payload.update(submitted_on=today.isoformat(), process_key=key, initiator_role=actor.role)
