@@ -296,8 +296,9 @@ def submit(who, key):
     data, upload_errors = _posted(who, defn)
     if request.form.get("action") == "draft":  # 留存: kept as typed, checked at 提交
         return _keep_draft(who, defn, data, draft_id, token)
-    if upload_errors:
-        return _draw(defn, data, upload_errors, status=422, token=token, draft_id=draft_id)
+    if upload_errors:  # with what else is wrong: one send shows every mistake
+        errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
+        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
     c = ctx()
     if request.form.get("action") == "preview" and defn.eligibility_decision and _many(defn):
         try:
@@ -360,7 +361,8 @@ def submit_own(who, key):
     data, upload_errors = _posted(who, defn)
     data.update(_own_person(who))
     if upload_errors:
-        return _draw(defn, data, upload_errors, status=422, token=token, own=True)
+        errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
+        return _draw(defn, data, errors, status=422, token=token, own=True)
     try:
         with uow() as u:
             view, created = instances.start_process(

@@ -161,6 +161,19 @@ def test_an_enrolment_is_previewed_with_its_fee_then_refused_at_the_field_then_s
     assert 'href="#f-persons-1-specialty_1"' in text(wrong)  # the summary links to the field
     assert in_db(app, lambda s: s.scalar(select(ProcessInstance.id))) is None
 
+    # a file that is no image beside a field left empty: both said in the one reply (the
+    # file was said alone, the empty field on the next send)
+    posted = lines([a, {**b, "specialty_1": ""}])
+    posted["persons.0.diploma"] = (io.BytesIO(b"not an image"), "diploma.png")
+    both = client.post(
+        f"{START}/form",
+        data={**posted, "csrf_token": token, "action": "submit", "idempotency_key": key},
+        content_type="multipart/form-data",
+    )
+    assert both.status_code == 422
+    assert 'id="f-persons-0-diploma-error"' in text(both)
+    assert re.search(r'id="f-persons-1-specialty_1-error">请填写', text(both))
+
     done = client.post(
         f"{START}/form",
         data={**lines([a, b]), "csrf_token": token, "action": "submit", "idempotency_key": key},
@@ -440,7 +453,11 @@ def test_the_menu_marks_the_one_item_of_the_page(client, app, world):
     ]:
         reply = client.get(path)
         assert reply.status_code == 200, path
-        assert CURRENT.findall(text(reply)) == [item], path
+        # the side menu (its folded copy on narrow screens marks the same item)
+        side = text(reply).split('<nav class="sidemenu"', 1)[1].split("</nav>", 1)[0]
+        assert CURRENT.findall(side) == [item], path
+        fold = text(reply).split('<details class="menufold">', 1)[1].split("</details>", 1)[0]
+        assert CURRENT.findall(fold) == [item], path
 
 
 def test_the_join_form_opens_as_the_full_form_with_its_required_fields_marked(client, world):
