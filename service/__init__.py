@@ -49,13 +49,14 @@ def _reads_only_on_get(app: Flask) -> None:
 
 
 # a page's form sends its files with it (the join form up to eight): the request may carry
-# this many of the largest file; the API takes one file, or one JSON body, per request
+# this many of the largest image or PDF and one video besides (the join form's 视频证明);
+# the API takes one file, or one JSON body, per request
 PAGE_FILES = 10
 
 
 def page_form_bytes(config: Config) -> int:
-    """The largest request a page's form may send: `PAGE_FILES` files and its fields."""
-    return PAGE_FILES * config.max_upload_bytes + 256 * 1024
+    """The largest request a page's form may send: `PAGE_FILES` files, a video and its fields."""
+    return PAGE_FILES * config.max_upload_bytes + config.max_video_bytes + 256 * 1024
 
 
 def _body_limits(app: Flask, config: Config) -> None:
@@ -64,7 +65,7 @@ def _body_limits(app: Flask, config: Config) -> None:
     MAX_CONTENT_LENGTH). Set before any hook reads the body."""
     from flask import request
 
-    api_bytes = config.max_upload_bytes + 256 * 1024
+    api_bytes = config.largest_upload_bytes + 256 * 1024
 
     @app.before_request
     def _api_body_limit() -> None:

@@ -28,7 +28,8 @@ class Config:
     forms_dir: Path
     instance_dir: Path
     token_ttl_seconds: int = 8 * 3600
-    max_upload_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024  # an image or PDF
+    max_video_bytes: int = 50 * 1024 * 1024  # a video (MP4/MOV), where a form's field takes one
     public_base_url: str = "http://127.0.0.1:5000"
     join_upload_rate: str = "30 per minute"
     lookup_rate: str = "20 per minute"
@@ -50,7 +51,7 @@ class Config:
     workers: int = 2  # gunicorn worker processes (`memberflow serve`)
     threads: int = 8  # threads per worker
     join_quota_files: int = 40  # uploads through one join code not yet used by an application
-    join_quota_bytes: int = 100 * 1024 * 1024  # … and their total size, within a day
+    join_quota_bytes: int = 200 * 1024 * 1024  # … and their total size, within a day
     job_sync_rows: int = 1000  # a page's export up to this many rows downloads at once; more: a job
     statistics_ttl_seconds: int = 300  # how long the 首页 figures of one scope are kept
     # how long a worker trusts what it read of an account's sessions (services/membership/sessions)
@@ -64,6 +65,19 @@ class Config:
     # how often a worker checks for a new deployment of the process files (deploy.py)
     definitions_recheck_seconds: float = 2.0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def largest_upload_bytes(self) -> int:
+        """The largest file any upload may be: a video's limit or an image's, the larger."""
+        return max(self.max_upload_bytes, self.max_video_bytes)
+
+    @property
+    def upload_limits(self) -> str:
+        """The upload limits as users read them: 图片和 PDF 文件不超过10MB，视频不超过50MB."""
+        return (
+            f"图片和 PDF 文件不超过{self.max_upload_bytes // 1048576}MB，"
+            f"视频不超过{self.max_video_bytes // 1048576}MB"
+        )
 
     @property
     def https(self) -> bool:
@@ -159,7 +173,8 @@ def load_config(**overrides) -> Config:
         workers=_count(env, "MEMBERFLOW_WORKERS", 2, minimum=1),
         threads=_count(env, "MEMBERFLOW_THREADS", 8, minimum=1),
         join_quota_files=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_FILES", 40, minimum=1),
-        join_quota_bytes=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_MB", 100, minimum=1)
+        max_video_bytes=_count(env, "MEMBERFLOW_MAX_VIDEO_MB", 50, minimum=1) * 1024 * 1024,
+        join_quota_bytes=_count(env, "MEMBERFLOW_JOIN_UPLOAD_QUOTA_MB", 200, minimum=1)
         * 1024
         * 1024,
         job_sync_rows=_count(env, "MEMBERFLOW_JOB_SYNC_ROWS", 1000),

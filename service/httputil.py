@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from urllib.parse import quote
 
-from flask import Response, send_file
+from flask import Response, request, send_file
 
 # app.extensions key: the pages' error renderer, used for errors outside /api/
 PAGE_ERRORS = "memberflow.page_errors"
@@ -24,19 +24,31 @@ def attachment(content, mimetype: str, filename: str, fallback: str) -> Response
     return reply
 
 
-# what a stored upload may do when opened as a page of its own: nothing
-STORED_FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# what a stored upload may do when opened as a page of its own: nothing (an image or a
+# video opened alone is shown by the browser's own page, which loads the file itself)
+STORED_FILE_POLICY = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+)
 
 
 def send_stored(meta: dict, stream) -> Response:
-    """An uploaded file: images inline, anything else as a download; never sniffed.
+    """An uploaded file: images and videos inline, anything else as a download; never sniffed.
 
-    `meta` is the file's description (name, content_type); `stream` its open bytes.
+    `meta` is the file's description (name, content_type, size); `stream` its open bytes. A
+    video answers byte ranges: players fetch it in parts (Safari plays nothing otherwise).
     """
     mimetype = meta["content_type"]
-    if mimetype.startswith("image/"):
-        reply = send_file(stream, mimetype=mimetype, download_name=meta["name"])
+    if mimetype.startswith(("image/", "video/")):
+        video = mimetype.startswith("video/")
+        reply = send_file(
+            stream, mimetype=mimetype, download_name=meta["name"], conditional=not video
+        )
         reply.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(meta['name'])}"
+        if video:
+            reply.content_length = meta["size"]
+            reply.make_conditional(
+                request.environ, accept_ranges=True, complete_length=meta["size"]
+            )
     else:
         extension = mimetype.rsplit("/", 1)[-1]
         reply = attachment(stream, mimetype, meta["name"], f"material.{extension}")

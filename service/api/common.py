@@ -130,7 +130,6 @@ _HTTP_MESSAGES = {
     404: "请求的资源不存在",
     405: "不支持该请求方法",
     409: "数据已被其他人修改，请刷新后重试",
-    413: "请求内容过大：上传文件不能超过10MB，JSON 请求体不能超过1MB",
     415: "请求内容类型不受支持",
     422: "请求参数有误",
     429: "操作过于频繁，请稍后再试",
@@ -168,6 +167,8 @@ def register_error_handlers(app) -> None:
                 flat.update(_flatten(messages))
             errors = flat
         message = _HTTP_MESSAGES.get(status, exc.description or HTTPStatus(status).phrase)
+        if status == 413:  # the limits as configured
+            message = f"请求内容过大：上传的{ctx().config.upload_limits}；JSON 请求体不能超过1MB"
         if errors and status == 422:
             message = "请求参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items())
         reply = make_response(error_reply(status, message, errors))

@@ -1,4 +1,5 @@
-"""Uploaded files: upload (jpg/png/pdf ≤ 10 MB, checked from the bytes) and download, scoped."""
+"""Uploaded files: upload (jpg/png/pdf ≤ 10 MB, mp4/mov ≤ 50 MB, checked from the bytes) and
+download, scoped."""
 
 from flask import request
 
@@ -23,8 +24,10 @@ def read_upload() -> tuple[str, bytes]:
 @blp.route("", methods=["POST"])
 @blp.arguments(schemas.FileUpload, location="files")
 @blp.response(201, schemas.FileSchema)
-@blp.alt_response(413, description="超过10MB")
-@blp.alt_response(422, description="不是 jpg/png/pdf，图片无法解码，或 PDF 含脚本、启动动作")
+@blp.alt_response(413, description="图片、PDF 超过10MB，或视频超过50MB（按配置）")
+@blp.alt_response(
+    422, description="不是 jpg/png/pdf/mp4/mov，图片无法解码，PDF 含脚本、启动动作，或视频不完整"
+)
 def upload(_files):
     """上传材料，返回文件编号供表单引用"""
     who = actor()
@@ -36,7 +39,7 @@ def upload(_files):
 @blp.route("/<file_id>")
 @blp.response(200, content_type="application/octet-stream")
 def download(file_id):
-    """下载材料（仅限有权查看的人；图片直接显示，其他文件作为附件下载）"""
+    """下载材料（仅限有权查看的人；图片、视频直接显示，其他文件作为附件下载）"""
     who = actor()
     with uow() as u:
         meta, blob = files.open_file(ctx(), u, who, file_id)

@@ -54,7 +54,7 @@ def qr(code):
 @limiter.limit(_join_rate)
 @blp.doc(security=[])
 def upload(_files, code):
-    """（公开，限流）申请人上传材料：jpg/png/pdf，不超过10MB"""
+    """（公开，限流）申请人上传材料：jpg/png/pdf 不超过10MB，视频 mp4/mov 不超过50MB"""
     name, content = read_upload()
     c = ctx()
     with uow() as u:

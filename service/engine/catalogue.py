@@ -69,6 +69,7 @@ DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 COMMON_FORM = "forms/common.schema.json"
 POLICY_FILE = "rules/policy.json"
 FORMS_BASE_URI = "https://forms.memberflow.invalid/"
+VIDEO = "video/"  # an upload field whose x-accept names a video type takes videos
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class UserTaskInfo:
     file_fields: frozenset = frozenset()
     past_fields: frozenset = frozenset()  # dates that may not be after today
     mobile_fields: frozenset = frozenset()  # kept as their 11 digits
+    video_fields: frozenset = frozenset()  # the file fields whose x-accept takes a video
     runs_rules: bool = False
     bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
@@ -145,6 +147,7 @@ class Definition:
     start_file_fields: frozenset = frozenset()
     start_past_fields: frozenset = frozenset()  # dates that may not be after today
     start_mobile_fields: frozenset = frozenset()  # kept as their 11 digits
+    start_video_fields: frozenset = frozenset()
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     # the same forms compiled for a quick "is it valid" (formats.quick_validator)
     quick: dict[str, jsonschema_rs.Validator] = field(default_factory=dict)
@@ -545,6 +548,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_file_fields=file_paths_of(tasks.start_form, registry),
         start_past_fields=past_paths_of(tasks.start_form, registry),
         start_mobile_fields=mobile_paths_of(tasks.start_form, registry),
+        start_video_fields=file_paths_of(tasks.start_form, registry, VIDEO),
         validators=validators,
         quick=quick,
         registry=registry,
@@ -731,6 +735,7 @@ def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _P
             file_fields=file_paths_of(info.form, registry),
             past_fields=past_paths_of(info.form, registry),
             mobile_fields=mobile_paths_of(info.form, registry),
+            video_fields=file_paths_of(info.form, registry, VIDEO),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
         for name, info in user_tasks.items()

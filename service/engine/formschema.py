@@ -42,9 +42,17 @@ def properties_of(schema: dict, registry: Registry | None) -> dict[str, dict]:
     return found
 
 
-def file_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
-    """Paths of every uploaded-file field, nested ones too: `fee_voucher`, `persons.*.diploma`."""
-    return paths_of(schema, registry, lambda node: node.get("format") == "file-id")
+def file_paths_of(
+    schema: dict, registry: Registry | None, accepting: str | None = None
+) -> frozenset[str]:
+    """Paths of every uploaded-file field, nested ones too: `fee_voucher`, `persons.*.diploma`;
+    with `accepting` (e.g. `video/`), only those whose `x-accept` names such a type."""
+
+    def wanted(node: dict) -> bool:
+        accepted = accepting is None or accepting in str(node.get("x-accept") or "")
+        return node.get("format") == "file-id" and accepted
+
+    return paths_of(schema, registry, wanted)
 
 
 def mobile_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:

@@ -49,7 +49,7 @@ class S3Storage:
             return body.read()
 
     def open(self, key: str) -> BinaryIO:
-        return io.BytesIO(self.read(key))  # uploads are at most 10 MB
+        return io.BytesIO(self.read(key))  # uploads are at most a video: 50 MB by default
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))

@@ -94,7 +94,11 @@ def install(app: Flask) -> None:
         file_size=file_size,
         masked=mask_id_number,
     )
-    app.jinja_env.globals.update(static_url=static_url, role_label=ROLES.get)
+    # a video field's upload limit, for the forms' macros (service/web/templates/_macros.html)
+    max_video_bytes = app.extensions["memberflow"].config.max_video_bytes
+    app.jinja_env.globals.update(
+        static_url=static_url, role_label=ROLES.get, max_video_bytes=max_video_bytes
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

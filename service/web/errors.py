@@ -96,10 +96,11 @@ def _too_large() -> tuple[str, str]:
     """What a refused form's sender reads: how large its request was, and the limits."""
     config = current_app.extensions["memberflow"].config
     each, total = _size(config.max_upload_bytes), _size(request.max_content_length)
+    video = _size(config.max_video_bytes)
     return (
         f"本次提交的文件合计约 {_size(request.content_length)}，超过了上限：每个文件不超过"
-        f"{each}，一次提交合计不超过{total}。",
-        "请返回上一页，换用较小的照片（如手机拍照时选择较低的分辨率）后重新提交。",
+        f"{each}（视频不超过{video}），一次提交合计不超过{total}。",
+        "请返回上一页，换用较小的照片或较短的视频（如手机拍摄时选择较低的分辨率）后重新提交。",
     )
 
 

@@ -96,7 +96,7 @@ def store_uploads(actor: Actor, join_code_id: int | None = None):
                     u,
                     actor,
                     upload.filename,
-                    upload.read(c.config.max_upload_bytes + 1),
+                    upload.read(c.config.largest_upload_bytes + 1),
                     join_code_id=join_code_id,
                 )["id"]
         except (FormInvalid, TooLarge) as exc:

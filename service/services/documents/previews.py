@@ -94,6 +94,8 @@ def _thumbnail(content: bytes, content_type: str) -> bytes:
 
 def thumbnail(blob: Blob, content_type: str) -> bytes:
     """A PNG no larger than 240×240 of an image, or of a PDF's first page."""
+    if content_type.startswith("video/"):  # shown by a player, not drawn: its bytes unread
+        return _thumbs.get("video", lambda: _placeholder("VIDEO"))
     return _thumbs.get((blob.key, content_type), lambda: _thumbnail(blob.read(), content_type))
 
 

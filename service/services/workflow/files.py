@@ -33,6 +33,8 @@ from service.services.workflow.scope import (
 from service.storage import Blob
 
 ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
+VIDEO_TYPES = upload_checks.VIDEO_TYPES
+NO_VIDEO = "此项不能上传视频，请上传 JPG、PNG 图片或 PDF 文件"
 UNUSED_AFTER = timedelta(days=1)  # an upload no application used by then is deleted
 _BLOB_LOCK_SPACE = 0x6D66  # "mf": the advisory-lock key space of blob hashes
 
@@ -89,6 +91,19 @@ def _check_join_quota(ctx: Context, uow: UnitOfWork, join_code_id: int, size: in
         )
 
 
+def _check_size(config, content: bytes) -> None:
+    """A video up to `max_video_bytes`, any other file up to `max_upload_bytes`."""
+    video = upload_checks.video_type(content) is not None
+    limit = config.max_video_bytes if video else config.max_upload_bytes
+    if len(content) > limit:
+        what = "视频" if video else "图片和 PDF 文件"
+        raise TooLarge(
+            f"{what}不能超过{limit // 1048576}MB"
+            + ("" if video else f"（视频不超过{config.max_video_bytes // 1048576}MB）"),
+            {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过{what}的上限"},
+        )
+
+
 def store_upload(
     ctx: Context,
     uow: UnitOfWork,
@@ -101,14 +116,9 @@ def store_upload(
 
     Through a join code (`join_code_id`) the code's upload quota applies.
     """
-    max_bytes = ctx.config.max_upload_bytes
     if not content:
         raise FormInvalid({"file": "请选择要上传的文件（文件为空）"})
-    if len(content) > max_bytes:
-        raise TooLarge(
-            f"文件不能超过{max_bytes // (1024 * 1024)}MB",
-            {"file": f"文件大小为{len(content) / 1048576:.1f}MB，超过上限"},
-        )
+    _check_size(ctx.config, content)
     mime = upload_checks.content_type(content)
     digest = hashlib.sha256(content).hexdigest()
     _lock_blob(uow, digest)
@@ -185,7 +195,14 @@ _REFS = StoredFile.__table__.c
 # check_references's rows, locked, with what the check reads of them (a Core query on the
 # table: the ORM's objects cost more Python, and nothing here changes them)
 _LOCK_FILES = (
-    select(_REFS.id, _REFS.join_code_id, _REFS.instance_id, _REFS.uploaded_by, _REFS.unit_id)
+    select(
+        _REFS.id,
+        _REFS.join_code_id,
+        _REFS.instance_id,
+        _REFS.uploaded_by,
+        _REFS.unit_id,
+        _REFS.content_type,
+    )
     .where(_REFS.id.in_(bindparam("ids", expanding=True)))
     .order_by(_REFS.id)
     .with_for_update()
@@ -200,6 +217,7 @@ class _Ref(NamedTuple):
     instance_id: int | None
     uploaded_by: int | None
     unit_id: int | None
+    content_type: str
 
 
 def check_references(
@@ -210,8 +228,10 @@ def check_references(
     join_code_id: int | None = None,
     instance_id: int | None = None,
     known: dict | None = None,
+    videos: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """The file ids a form refers to, each checked to exist and be usable by the caller.
+    """The file ids a form refers to, each checked to exist and be usable by the caller,
+    and to be a video only at a path of `videos` (the fields whose schema takes one).
 
     Their rows stay locked until the form commits, so the clean-up of unused uploads
     never deletes a file a form is taking into use. A file the instance's data `known`
@@ -219,7 +239,7 @@ def check_references(
     cleaned up), so it is neither read again nor returned.
     """
     reads = Reads(uow.session)
-    checked = references(uow, actor, data, fields, reads, join_code_id, instance_id, known)
+    checked = references(uow, actor, data, fields, reads, join_code_id, instance_id, known, videos)
     reads.run()
     return checked()
 
@@ -233,16 +253,19 @@ def references(
     join_code_id: int | None = None,
     instance_id: int | None = None,
     known: dict | None = None,
+    videos: frozenset[str] = frozenset(),
 ) -> Callable[[], list[str]]:
     """`check_references`, its query queued in `reads` to go to the server with others:
     once they have run, the function returned checks the files (FormInvalid naming each
-    field whose file is missing or not the caller's to use) and gives their ids."""
-    wanted = {
-        where: value
-        for path in fields
-        for where, value in values_at(data, path)
-        if isinstance(value, str)
-    }
+    field whose file is missing, not the caller's to use, or a video where the field takes
+    none) and gives their ids."""
+    wanted, takes_video = {}, set()
+    for path in fields:
+        for where, value in values_at(data, path):
+            if isinstance(value, str):
+                wanted[where] = value
+                if path in videos:
+                    takes_video.add(where)
     if known and wanted:
         held = {where: value for path in fields for where, value in values_at(known, path)}
         wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
@@ -262,6 +285,8 @@ def references(
             )
             if not ok:
                 errors[field] = "文件不存在或无权使用，请重新上传"
+            elif row.content_type in VIDEO_TYPES and field not in takes_video:
+                errors[field] = NO_VIDEO
         if errors:
             raise FormInvalid(errors)
         return list(wanted.values())

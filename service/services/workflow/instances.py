@@ -195,7 +195,13 @@ def _start(
     # the files' check, the unit, the persons' lock and the facts go to the server together
     reads = Reads(uow.session)
     checked = files.references(
-        uow, actor, payload, defn.start_file_fields, reads, join_code_id=join_code_id
+        uow,
+        actor,
+        payload,
+        defn.start_file_fields,
+        reads,
+        join_code_id=join_code_id,
+        videos=defn.start_video_fields,
     )
     unit = reads.add(_UNIT, {"unit_id": actor.unit_id}) if actor.unit_id else None
     locked = persons.lock(reads, payload)

@@ -102,6 +102,7 @@ def _materials(uow: UnitOfWork, defn: Definition, data: dict) -> list[dict]:
                 "size": row.size,
                 "content_type": row.content_type,
                 "is_image": row.content_type.startswith("image/"),
+                "is_video": row.content_type.startswith("video/"),
             }
         )
     order = {p: i for i, p in enumerate(found)}

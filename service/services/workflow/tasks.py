@@ -499,7 +499,13 @@ def _act(
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
     used = files.check_references(
-        uow, actor, payload, info.file_fields, instance_id=inst_row.id, known=current
+        uow,
+        actor,
+        payload,
+        info.file_fields,
+        instance_id=inst_row.id,
+        known=current,
+        videos=info.video_fields,
     )
     # a form sent whole again (the unit's pre-review) mostly lists the same persons
     persons_sent = "persons" in payload or "id_number" in payload
