@@ -428,6 +428,30 @@ def pdf_bytes(pages: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def box(kind: bytes, body: bytes) -> bytes:
+    """One ISO base media box: its size, its type, its body."""
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def mp4_bytes(brand: bytes = b"isom", payload: bytes = b"\0" * 64) -> bytes:
+    """A small, whole MP4 (or with brand `qt  `, a MOV): ftyp, a movie header, media data."""
+    ftyp = box(b"ftyp", brand + (512).to_bytes(4, "big") + brand + b"mp41")
+    mvhd = box(
+        b"mvhd",
+        bytes(4)  # version 0, no flags
+        + bytes(8)  # created, modified
+        + (1000).to_bytes(4, "big")  # time scale
+        + (1000).to_bytes(4, "big")  # duration: one second
+        + (0x00010000).to_bytes(4, "big")  # rate 1.0
+        + (0x0100).to_bytes(2, "big")  # volume 1.0
+        + bytes(10)
+        + bytes(36)  # the matrix (unused here)
+        + bytes(24)
+        + (2).to_bytes(4, "big"),  # next track id
+    )
+    return ftyp + box(b"moov", mvhd) + box(b"mdat", payload)
+
+
 def upload(client, headers, content: bytes | None = None, name: str = "photo.png") -> str:
     reply = client.post(
         "/api/v1/files", headers=headers, data={"file": (io.BytesIO(content or png_bytes()), name)}

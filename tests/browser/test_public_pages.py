@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import PASSWORD, in_db, member_headers, pdf_bytes, png_bytes, token_headers
+from conftest import (
+    PASSWORD,
+    in_db,
+    member_headers,
+    mp4_bytes,
+    pdf_bytes,
+    png_bytes,
+    token_headers,
+)
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -104,6 +112,43 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     expect(page.get_by_label("手机号码")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-mobile-error")).to_be_visible()
     expect(page.locator("#f-photo ~ .current-file")).to_contain_text("已上传")
+
+
+def test_an_applicant_without_a_diploma_report_sends_a_video_instead(live, contexts):
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/join/{join_code(live, 'full')}")
+    video = page.get_by_label("视频证明")
+    expect(video).to_have_attribute("accept", "video/mp4,video/quicktime")
+    expect(page.locator(".form .hint").last).to_contain_text("视频证明支持 MP4、MOV 视频")
+    video.set_input_files(image("still.png"))  # a photo is not the video asked for
+    expect(page.locator("#f-video_proof-check")).to_contain_text("MP4 或 MOV 视频")
+    expect(video).to_have_js_property("value", "")
+    clip = {"name": "VID_0001.mp4", "mimeType": "video/mp4", "buffer": mp4_bytes()}
+    video.set_input_files(clip)
+    expect(video).not_to_have_js_property("value", "")
+    expect(page.locator("#f-video_proof-check")).to_have_text("")
+    id_number = make_resident_id("44010619900101234")
+    page.get_by_label("姓名").fill("钱小军")
+    page.get_by_label("证件类型").select_option(label="居民身份证")
+    page.get_by_label("证件号码").fill(id_number)
+    page.get_by_label("手机号码").fill("13922224444")
+    page.get_by_label("通讯地址").fill("广州市天河区体育西路100号")
+    page.locator("#f-education-level").select_option("本科")
+    page.get_by_label("毕业院校").fill("华南理工大学")
+    page.get_by_label("所学专业").fill("土木工程")
+    page.get_by_label("毕业时间").fill("2012-07-01")
+    page.get_by_role("radio", name="中级").check()
+    for label in ("个人照片", "身份证件人像面", "身份证件国徽面", "最高学历证书"):
+        page.get_by_label(label).set_input_files(image())
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_role("heading", name="申请已提交")).to_be_visible()
+    data = in_db(
+        live.app,
+        lambda s: s.scalars(
+            select(ProcessInstance).where(ProcessInstance.subject_id_number == id_number)
+        ).one(),
+    )
+    assert data.status == "单位预审中"
 
 
 def test_an_expired_or_unknown_join_code_shows_a_page_saying_what_to_do(live, contexts):

@@ -10,8 +10,10 @@ import pytest
 from conftest import (
     PASSWORD,
     applicant_data,
+    box,
     form_values,
     make_app,
+    mp4_bytes,
     open_task,
     png_bytes,
     seed_world,
@@ -29,30 +31,6 @@ from service.services.workflow.files import NO_VIDEO
 
 MB = 1024 * 1024
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def box(kind: bytes, body: bytes) -> bytes:
-    """One ISO base media box: its size, its type, its body."""
-    return (8 + len(body)).to_bytes(4, "big") + kind + body
-
-
-def mp4_bytes(brand: bytes = b"isom", payload: bytes = b"\0" * 64) -> bytes:
-    """A small, whole MP4 (or with brand `qt  `, a MOV): ftyp, a movie header, media data."""
-    ftyp = box(b"ftyp", brand + (512).to_bytes(4, "big") + brand + b"mp41")
-    mvhd = box(
-        b"mvhd",
-        bytes(4)  # version 0, no flags
-        + bytes(8)  # created, modified
-        + (1000).to_bytes(4, "big")  # time scale
-        + (1000).to_bytes(4, "big")  # duration: one second
-        + (0x00010000).to_bytes(4, "big")  # rate 1.0
-        + (0x0100).to_bytes(2, "big")  # volume 1.0
-        + bytes(10)
-        + bytes(36)  # the matrix (unused here)
-        + bytes(24)
-        + (2).to_bytes(4, "big"),  # next track id
-    )
-    return ftyp + box(b"moov", mvhd) + box(b"mdat", payload)
 
 
 def post_form(client, path: str, values: dict, **kw):
