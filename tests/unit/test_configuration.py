@@ -4,7 +4,9 @@ the start with a sentence saying what to set."""
 from __future__ import annotations
 
 import pytest
+from flask import Flask, request
 
+from service import _body_limits, page_form_bytes
 from service.config import ConfigError, load_config
 
 STRONG = "k" * 32
@@ -63,3 +65,19 @@ def test_storage_is_the_local_folder_or_an_s3_bucket(env):
         env.setenv("MEMBERFLOW_STORAGE", wrong)
         with pytest.raises(ConfigError, match="MEMBERFLOW_STORAGE"):
             load_config()
+
+
+def test_the_largest_video_is_set_in_megabytes_and_the_request_limits_follow(env):
+    assert load_config().max_video_bytes == 50 * 1024 * 1024
+    env.setenv("MEMBERFLOW_MAX_VIDEO_MB", "80")
+    config = load_config()
+    assert config.max_video_bytes == 80 * 1024 * 1024 > config.max_upload_bytes
+    assert page_form_bytes(config) > 10 * config.max_upload_bytes + config.max_video_bytes
+    app = Flask(__name__)
+    _body_limits(app, config)
+    with app.test_request_context("/api/v1/files", method="POST"):
+        app.preprocess_request()
+        assert request.max_content_length > config.max_video_bytes
+    env.setenv("MEMBERFLOW_MAX_VIDEO_MB", "0")
+    with pytest.raises(ConfigError, match="MEMBERFLOW_MAX_VIDEO_MB"):
+        load_config()
