@@ -317,3 +317,18 @@ def test_a_page_form_may_carry_several_files_of_the_largest_size_and_says_when_i
         data={"file": (io.BytesIO(big_png(1, 2 * each + 256 * 1024)), "big.png")},
     )
     assert api.status_code == 413 and api.is_json
+
+
+def test_an_upload_s_name_keeps_no_invisible_characters_or_folders(client, login):
+    """A right-to-left override made "invoice\u202efdp.exe" read as "invoiceexe.pdf" on
+    every page that lists the file; a name may not carry a folder either."""
+    unit = login("unit")
+    for sent, kept in [
+        ("invoice\u202efdp.png", "invoicefdp.png"),
+        ("zero\u200bwidth.png", "zerowidth.png"),
+        ("a/b/c.png", "c.png"),
+        ("\u202e", "upload"),
+    ]:
+        reply = post_file(client, unit, png_bytes(), sent)
+        assert reply.status_code == 201, reply.get_json()
+        assert reply.get_json()["name"] == kept, sent

@@ -9,6 +9,7 @@ storing and deleting the same hash never interleave (`_lock_blob`).
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -127,7 +128,7 @@ def store_upload(
     row = StoredFile(
         id=uuid.uuid4().hex,
         sha256=digest,
-        name=(name or "upload")[:200],
+        name=shown_name(name),
         size=len(content),
         content_type=mime,
         uploaded_by=actor.id,
@@ -141,6 +142,15 @@ def store_upload(
         ctx.storage.put(digest, content)
     uow.commit()
     return describe(row)
+
+
+def shown_name(name: str | None) -> str:
+    """An upload's name as it is kept and shown: its last path part, without control or
+    invisible format characters (a right-to-left override makes "a\u202egnp.exe" read as
+    "aexe.png"), at most 200 characters; "upload" when nothing is left."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(kept.split())[:200] or "upload"
 
 
 def describe(row: StoredFile) -> dict:
