@@ -43,18 +43,8 @@ _SCHEMA = [  # the BPMN/DMN schema's check (XSD), libxml2's wording
     ),
     (
         re.compile(
-            r"Element '([^']+)', attribute '([^']+)': \[[^\]]*\] '([^']*)' is not a valid "
-            r"value of the atomic type '([^']+)'"
-        ),
-        lambda m: (
-            f"元素 <{_local(m[1])}> 的属性 {_local(m[2])} 的值“{m[3]}”无效"
-            f"（应为 {_local(m[4])} 类型）"
-        ),
-    ),
-    (
-        re.compile(
-            r"Element '([^']+)', attribute '([^']+)': '([^']*)' is not a valid value of the "
-            r"atomic type '([^']+)'"
+            r"Element '([^']+)', attribute '([^']+)': (?:\[[^\]]*\] )?'([^']*)' is not a "
+            r"valid value of the atomic type '([^']+)'"
         ),
         lambda m: (
             f"元素 <{_local(m[1])}> 的属性 {_local(m[2])} 的值“{m[3]}”无效"
