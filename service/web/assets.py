@@ -96,8 +96,16 @@ def install(app: Flask) -> None:
     )
     # a video field's upload limit, for the forms' macros (service/web/templates/_macros.html)
     max_video_bytes = app.extensions["memberflow"].config.max_video_bytes
+
+    def today_iso() -> str:
+        """The business day (the app's clock), for a date box that may not go past it."""
+        return app.extensions["memberflow"].today().isoformat()
+
     app.jinja_env.globals.update(
-        static_url=static_url, role_label=ROLES.get, max_video_bytes=max_video_bytes
+        static_url=static_url,
+        role_label=ROLES.get,
+        max_video_bytes=max_video_bytes,
+        today_iso=today_iso,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -241,3 +241,13 @@ def test_the_api_says_a_missing_name_and_a_wrong_id_number_in_one_reply(app, cli
     errors = refused(client, unit, data)
     assert errors["id_number"] == "身份证号码校验位不正确" and "name" in errors
     assert nothing_kept(app)
+
+
+def test_the_join_page_s_date_boxes_that_may_not_pass_today_stop_at_today(app, pinned_clock):
+    """The browser's date picker offers no day after today for a birth date or a graduation
+    (the server refuses one either way)."""
+    client, code = app.test_client(), new_join_code(app)
+    html = client.get(f"/join/{code}").get_data(as_text=True)
+    boxes = dict(re.findall(r'<input type="date" id="([^"]+)"([^>]*)>', html))
+    for box in ("f-birth_date", "f-education-graduated_on"):
+        assert 'max="2026-11-28"' in boxes[box], boxes  # the pinned business day
