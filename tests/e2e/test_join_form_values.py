@@ -97,6 +97,20 @@ def test_a_stated_birth_date_must_be_the_one_the_resident_id_gives(app, client, 
     assert client.post(START, headers=unit, json={"data": data}).status_code == 201
 
 
+def test_a_stated_gender_must_be_the_one_the_resident_id_gives(app, client, login, world):
+    """Reviewers read the form's 性别; the member keeps the number's."""
+    unit = login("unit")
+    data = applicant_data(client, unit)
+    own = "男" if int(data["id_number"][16]) % 2 else "女"
+    other = "女" if own == "男" else "男"
+    errors = refused(client, unit, {**data, "gender": other})
+    assert errors == {"gender": f"「性别」与证件号码中的性别（{own}）不一致"}
+    assert nothing_kept(app)
+    assert (
+        client.post(START, headers=unit, json={"data": {**data, "gender": own}}).status_code == 201
+    )
+
+
 @pytest.mark.parametrize(
     "field, value, error",
     [

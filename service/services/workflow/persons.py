@@ -66,17 +66,24 @@ def check_lines(session: Session, data: dict) -> None:
 
 def check_identity(data: dict, today: date) -> None:
     """The form's identity document number must be valid for its type (said at the field,
-    before the rules run), and a birth date the form states must be the one a resident ID
-    or residence permit number gives (the number's is the one kept on the member)."""
+    before the rules run), and a birth date or gender the form states must be the one a
+    resident ID or residence permit number gives (the number's is the one kept on the
+    member)."""
     id_type, number, stated = data.get("id_type"), data.get("id_number"), data.get("birth_date")
     if not (isinstance(id_type, str) and isinstance(number, str)):
         return
     try:
-        born = parse_id(id_type, number, today).birth_date
+        found = parse_id(id_type, number, today)
     except InvalidValue as exc:
         raise FormInvalid({"id_number": exc.message}) from None
+    errors = {}
+    born, gender = found.birth_date, data.get("gender")
     if born is not None and isinstance(stated, str) and stated != born.isoformat():
-        raise FormInvalid({"birth_date": f"「出生日期」与证件号码中的出生日期（{born}）不一致"})
+        errors["birth_date"] = f"「出生日期」与证件号码中的出生日期（{born}）不一致"
+    if found.gender and isinstance(gender, str) and gender and gender != found.gender:
+        errors["gender"] = f"「性别」与证件号码中的性别（{found.gender}）不一致"
+    if errors:
+        raise FormInvalid(errors)
 
 
 def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
