@@ -9,7 +9,9 @@ which is what marshmallow makes of them — so the reply is marshmallow's, value
 (`tests/unit/test_planned_dump.py` compares the two for every reply schema).
 
 A schema with dump hooks or its own `get_attribute`, and a value that is not a dict, are
-dumped by marshmallow itself. Loading is marshmallow's, untouched.
+dumped by marshmallow itself. Loading is marshmallow's, but for one check before it: an
+Integer field given a number with a fraction (1.5) is refused, where marshmallow would take
+int(1.5), that is 1.
 """
 
 from __future__ import annotations
@@ -43,6 +45,22 @@ def _formatter(field: fields.Field) -> Callable[[Any, str, Any], Any]:
 
 class Schema(marshmallow.Schema):
     """A reply's schema: marshmallow's, with a planned `dump` (see the module)."""
+
+    @marshmallow.pre_load
+    def _whole_numbers(self, data, **_kwargs):
+        """An Integer field given 1.5 is refused ("1" from a query string and 2.0 stay)."""
+        if not isinstance(data, dict):
+            return data
+        wrong = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if isinstance(field, fields.Integer) and isinstance(value, float):
+                if not value.is_integer():
+                    wrong[key] = "应为整数"
+        if wrong:
+            raise marshmallow.ValidationError(wrong)
+        return data
 
     def _steps(self) -> list[Step] | None:
         """(key, attribute, formatter, field) of each dumped field; None: not plannable."""

@@ -119,3 +119,20 @@ def test_unit_information_put_with_no_body_is_refused_and_kept(client, login, wo
     assert reply.status_code == 422, reply.get_json()
     kept = client.get(url, headers=unit).get_json()
     assert kept["registration"] == REGISTRATION and kept["qualifications"] == QUALIFICATIONS
+
+
+def test_an_integer_given_a_fraction_is_refused_not_cut(client, login, world):
+    """marshmallow took int(1.5): a specialty's order 1.5 was saved as 1, an export filter's
+    age 1.5 ran as 1. A whole number written 2.0 is still 2."""
+    admin = login("admin")
+    before = client.get(f"{API}/specialties", headers=admin).get_json()["items"]
+    reply = client.patch(f"{API}/specialties/1", headers=admin, json={"sort": 1.5})
+    assert reply.status_code == 422 and reply.get_json()["errors"] == {"sort": "应为整数"}
+    assert client.get(f"{API}/specialties", headers=admin).get_json()["items"] == before
+    assert (
+        client.patch(f"{API}/specialties/1", headers=admin, json={"sort": 2.0}).status_code == 200
+    )
+    unit = login("unit")
+    url = f"{API}/units/{world.unit_id}/members/export-jobs"
+    refused = client.post(url, headers=unit, json={"age_min": 1.5})
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {"age_min": "应为整数"}
