@@ -18,7 +18,10 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="业务
     schema=schemas.InstanceSchema,
     description="同一 Idempotency-Key 再次提交：返回已创建的表单",
 )
-@blp.alt_response(422, description="表单或办理条件不符，errors 说明各字段或原因")
+@blp.alt_response(
+    422,
+    description="表单或办理条件不符，errors 说明各字段或原因；Idempotency-Key 已用于另一次提交",
+)
 @blp.doc(parameters=[schemas.IDEMPOTENCY_KEY])
 def start(body, key):
     """发起业务（可带 Idempotency-Key 请求头，重复提交只创建一次）"""

@@ -42,8 +42,8 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-    "description": "重复提交时只创建一张表单：同一账号（或同一申请码）用同一值再次提交，"
-    "返回已创建的表单",
+    "description": "重复提交时只创建一张表单：同一账号（或同一申请码）用同一值再次提交同一业务、"
+    "同一内容，返回已创建的表单；同一值用于另一业务或不同内容时返回 422",
 }
 
 

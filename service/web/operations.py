@@ -157,13 +157,14 @@ def migration_page(who, key):
                 errors = {"_form": exc.message}
     if errors:
         status = 422
+    planned = _default_plan(versions)
     html = render_template(
         "operations/migration.html",
         key=key,
         name=ctx().definitions.current[key].name,
         versions=versions,
-        source=source if source is not None else _default_plan(versions)[0],
-        target=target if target is not None else _default_plan(versions)[1],
+        source=source if source is not None else planned[0],
+        target=target if target is not None else planned[1],
         result=result,
         shown=(result or {}).get("items", [])[:MIGRATION_SHOWN],
         errors=errors,

@@ -258,7 +258,8 @@ def complete(who, task_id):
 def _next_task_url(who: Actor) -> str:
     """The next task of the queue the reviewer came from, 待办任务 or 我的认领 (its
     filters kept), else that list."""
-    scope = _came_from() if _came_from() in ("todo", "mine") else "todo"
+    scope = _came_from()
+    scope = scope if scope in ("todo", "mine") else "todo"
     remembered = session.get("queue") or {}
     kept = remembered.get("filters") if remembered.get("scope") == scope else None
     filters, _paging, errors = parse_query(kept or {})
