@@ -23,3 +23,15 @@ UNLABELLED = """() => [...document.querySelectorAll(
 def assert_labelled(page) -> None:
     """Every input a person can fill has its own <label> (read by screen readers)."""
     assert page.evaluate(UNLABELLED) == [], page.url
+
+
+# WCAG 2 A and AA, checked by axe-core (bundled by axe-playwright-python; no network)
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}, "resultTypes": ["violations"]}
+
+
+def accessibility_problems(page) -> list[str]:
+    """What axe-core finds against WCAG 2 A/AA on the page as it is now: rule and element."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, options=WCAG).response["violations"]
+    return [f"{v['id']} {n['target']}" for v in found for n in v["nodes"]]

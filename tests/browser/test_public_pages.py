@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browsing import assert_labelled, sign_in
+from browsing import accessibility_problems, assert_labelled, sign_in
 from conftest import (
     PASSWORD,
     in_db,
@@ -52,6 +52,7 @@ def test_an_applicant_on_a_phone_applies_with_photos_and_gets_a_form_number(live
     expect(page.locator(".card").first).to_contain_text("简码版")
     expect(page.get_by_label("通讯地址")).to_have_count(0)  # the unit fills it in later
     assert_labelled(page)
+    assert accessibility_problems(page) == []  # WCAG 2 A/AA by axe-core
     photo = page.get_by_label("个人照片")
     expect(photo).to_have_attribute("accept", "image/*")
     expect(photo).to_have_attribute("capture", "user")
@@ -112,6 +113,7 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     expect(page.get_by_label("手机号码")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-mobile-error")).to_be_visible()
     expect(page.locator("#f-photo ~ .current-file")).to_contain_text("已上传")
+    assert accessibility_problems(page) == []  # the full form, with its errors shown
 
 
 def test_an_applicant_without_a_diploma_report_sends_a_video_instead(live, contexts):
