@@ -435,3 +435,76 @@ def test_a_configured_truetype_font_is_embedded_in_the_certificate(db_url, tmp_p
 def test_a_missing_font_file_stops_start_up(tmp_path):
     with pytest.raises(ConfigError, match="字体文件不存在"):
         load_config(instance_dir=tmp_path, certificate_font=str(tmp_path / "nope.ttf"))
+
+
+def one_inch_photo(background: str) -> bytes:
+    """A head and shoulders (with a white collar inside the jacket) on `background`."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (240, 320), background)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((72, 48, 168, 168), fill="#e6c3aa")
+    draw.rectangle((100, 150, 140, 182), fill="#e1bea5")  # the neck
+    draw.rounded_rectangle((32, 172, 208, 360), 40, fill="#283c3c")
+    draw.polygon([(104, 178), (136, 178), (120, 225)], fill="#fafafa")  # the collar
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("background", ["#78aae6", "#fafafa"])
+def test_the_certificate_prints_the_photo_on_red_made_from_a_plain_background(
+    app, client, login, world, background
+):
+    """Manual §2.1.2 ③: 上传净色底一寸照片，系统自动生成红底照片 … 用于培训证书."""
+    photo = upload(client, login("unit"), one_inch_photo(background))
+    _, id_number = seed(
+        app,
+        world.unit_id,
+        "黄丽萍",
+        "44010619850505123",
+        cert("监理员", "JL2025000102"),
+        photo=photo,
+    )
+    reply = document(client, member_headers(client, id_number), certificate_id(app, "JL2025000102"))
+    assert reply.status_code == 200, reply.get_json()
+    [printed] = [
+        i.image.convert("RGB")
+        for i in PdfReader(io.BytesIO(reply.data)).pages[0].images
+        if i.image.size[0] < i.image.size[1]  # the portrait photo, not the square QR code
+    ]
+    w, h = printed.size
+
+    def near(xy, colour):
+        return all(abs(a - b) <= 40 for a, b in zip(printed.getpixel(xy), colour, strict=True))
+
+    assert near((3, 3), (255, 0, 0)) and near((w - 4, 3), (255, 0, 0))  # the background
+    assert near((w // 2, h * 100 // 320), (0xE6, 0xC3, 0xAA))  # the face is kept
+    assert near((w // 2, h * 190 // 320), (0xFA, 0xFA, 0xFA))  # and the white collar
+
+
+def test_a_photo_without_a_plain_background_is_printed_as_it_was(app, client, login, world):
+    from PIL import Image, ImageChops
+
+    noisy = io.BytesIO()
+    Image.effect_noise((240, 320), 90).convert("RGB").save(noisy, "PNG")
+    photo = upload(client, login("unit"), noisy.getvalue())
+    _, id_number = seed(
+        app,
+        world.unit_id,
+        "黄丽萍",
+        "44010619850505123",
+        cert("监理员", "JL2025000103"),
+        photo=photo,
+    )
+    reply = document(client, member_headers(client, id_number), certificate_id(app, "JL2025000103"))
+    [printed] = [
+        i.image.convert("RGB")
+        for i in PdfReader(io.BytesIO(reply.data)).pages[0].images
+        if i.image.size[0] < i.image.size[1]
+    ]
+    r, g, b = printed.split()
+    strong = [r.point(lambda v: 255 if v > 200 else 0)]
+    strong += [c.point(lambda v: 255 if v < 60 else 0) for c in (g, b)]
+    red = ImageChops.multiply(ImageChops.multiply(*strong[:2]), strong[2]).histogram()[255]
+    assert red < printed.size[0] * printed.size[1] // 50  # no red painted in

@@ -27,6 +27,7 @@ from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
 from service.services.documents.certificate_pdf import Document, font_for, render_pdf
+from service.services.documents.photo import red_background
 from service.services.membership.records import STATUS_LABELS
 from service.services.workflow.context import Context
 from service.services.workflow.scope import administers_unit, is_member, sees_every_person
@@ -76,7 +77,8 @@ def public_facts(cert: Certificate, member: Member, today: date) -> dict:
 
 
 def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Image | None:
-    """The member's stored photo, shrunk for print; None when missing or not an image."""
+    """The member's stored photo, shrunk for print and on red (红底) when its background is
+    plain; None when missing or not an image."""
     row = uow.session.get(StoredFile, file_id) if file_id else None
     if row is None or not row.content_type.startswith("image/"):
         return None
@@ -89,7 +91,7 @@ def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Ima
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Warning, BlobMissing):
         return None
     image.thumbnail((300, 400))
-    return image
+    return red_background(image) or image
 
 
 def _document(ctx: Context, uow: UnitOfWork, cert: Certificate, member: Member) -> Document:
