@@ -192,6 +192,7 @@ def _secretariat_pages() -> Section:
             Item("会员服务机构", url_for("secretariat.agencies")),
             Item("单位管理", url_for("secretariat.units")),
             Item("工作人员", url_for("secretariat.staff")),
+            Item("专业字典", url_for("secretariat.specialties")),
         ],
     )
 

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.errors import Conflict, FormInvalid
 from service.domain.roles import ROLES
-from service.services.membership import accounts, directory
+from service.services.membership import accounts, directory, records
 from service.web import lists
 from service.web.pages import back_to, signed_in, uow
 
@@ -313,3 +313,48 @@ def staff_password(who, account_id):
     with uow() as u:
         issued = directory.reset_staff_password(u, who, account_id)
     return _one_time(issued, f"已重置“{issued['username']}”的密码", url_for("secretariat.staff"))
+
+
+# --- 专业字典 ------------------------------------------------------------------------------
+
+
+def _specialties_page(errors: dict | None = None, name: str = ""):
+    with uow() as u:
+        listing = records.list_specialties(u, include_inactive=True)
+    html = render_template(
+        "secretariat/specialties.html", listing=listing, errors=errors or {}, name=name
+    )
+    return html, 422 if errors else 200
+
+
+@bp.route("/specialties", methods=["GET", "POST"])
+@signed_in(ADMIN)
+def specialties(who):
+    """专业字典: the specialties the education forms offer, in order; 新增 at the end."""
+    if request.method == "GET":
+        return _specialties_page()
+    name = request.form.get("name") or ""
+    try:
+        with uow() as u:
+            added = records.add_specialty(u, who, name)
+    except (FormInvalid, Conflict) as exc:
+        said = exc.message if isinstance(exc, Conflict) else (exc.errors or {}).get("name")
+        return _specialties_page({"name": said or exc.message}, name)
+    flash(f"已新增专业：{added['name']}", "success")
+    return redirect(url_for("secretariat.specialties"))
+
+
+@bp.route(
+    "/specialties/<int:specialty_id>/<any(disable, enable, up, down):action>", methods=["POST"]
+)
+@signed_in(ADMIN)
+def specialty_action(who, specialty_id, action):
+    """停用 / 启用 (forms stop or start offering it; certificates keep their names), 上移 / 下移."""
+    with uow() as u:
+        if action in ("up", "down"):
+            row = records.move_specialty(u, who, specialty_id, -1 if action == "up" else 1)
+        else:
+            row = records.update_specialty(u, who, specialty_id, action == "enable", None)
+    if action in ("disable", "enable"):
+        flash(f"已{'启用' if row['active'] else '停用'}：{row['name']}", "success")
+    return redirect(url_for("secretariat.specialties") + f"#s-{specialty_id}")

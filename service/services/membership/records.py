@@ -135,6 +135,26 @@ def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
     return view
 
 
+def move_specialty(uow: UnitOfWork, actor: Actor, specialty_id: int, step: int) -> dict:
+    """Move a specialty one place up (step -1) or down (+1) in the dictionary's order, by
+    swapping places with its neighbour there; at either end it stays. One commit."""
+    _secretariat(actor)
+    order = list(uow.session.scalars(select(Specialty).order_by(Specialty.sort, Specialty.id)))
+    at = next((i for i, row in enumerate(order) if row.id == specialty_id), None)
+    if at is None:
+        raise NotFound("专业不存在")
+    other = at + step
+    if 0 <= other < len(order):
+        order[at], order[other] = order[other], order[at]
+        for place, row in enumerate(order, start=1):
+            row.sort = place
+        uow.session.flush()
+    row = order[other] if 0 <= other < len(order) else order[at]
+    view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
+    uow.commit()
+    return view
+
+
 def update_specialty(
     uow: UnitOfWork, actor: Actor, specialty_id: int, active: bool | None, sort: int | None
 ) -> dict:
