@@ -452,27 +452,29 @@ def one_inch_photo(background: str) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("background", ["#78aae6", "#fafafa"])
-def test_the_certificate_prints_the_photo_on_red_made_from_a_plain_background(
-    app, client, login, world, background
-):
-    """Manual §2.1.2 ③: 上传净色底一寸照片，系统自动生成红底照片 … 用于培训证书."""
-    photo = upload(client, login("unit"), one_inch_photo(background))
+def printed_photo(app, client, login, world, photo: bytes, number: str):
+    """The photo as the certificate `number` of a new holder of `photo` prints it."""
+    file_id = upload(client, login("unit"), photo)
+    certificate = cert("监理员", number)
     _, id_number = seed(
-        app,
-        world.unit_id,
-        "黄丽萍",
-        "44010619850505123",
-        cert("监理员", "JL2025000102"),
-        photo=photo,
+        app, world.unit_id, "黄丽萍", "44010619850505123", certificate, photo=file_id
     )
-    reply = document(client, member_headers(client, id_number), certificate_id(app, "JL2025000102"))
+    reply = document(client, member_headers(client, id_number), certificate_id(app, number))
     assert reply.status_code == 200, reply.get_json()
     [printed] = [
         i.image.convert("RGB")
         for i in PdfReader(io.BytesIO(reply.data)).pages[0].images
         if i.image.size[0] < i.image.size[1]  # the portrait photo, not the square QR code
     ]
+    return printed
+
+
+@pytest.mark.parametrize("background", ["#78aae6", "#fafafa"])
+def test_the_certificate_prints_the_photo_on_red_made_from_a_plain_background(
+    app, client, login, world, background
+):
+    """Manual §2.1.2 ③: 上传净色底一寸照片，系统自动生成红底照片 … 用于培训证书."""
+    printed = printed_photo(app, client, login, world, one_inch_photo(background), "JL2025000102")
     w, h = printed.size
 
     def near(xy, colour):
@@ -488,21 +490,7 @@ def test_a_photo_without_a_plain_background_is_printed_as_it_was(app, client, lo
 
     noisy = io.BytesIO()
     Image.effect_noise((240, 320), 90).convert("RGB").save(noisy, "PNG")
-    photo = upload(client, login("unit"), noisy.getvalue())
-    _, id_number = seed(
-        app,
-        world.unit_id,
-        "黄丽萍",
-        "44010619850505123",
-        cert("监理员", "JL2025000103"),
-        photo=photo,
-    )
-    reply = document(client, member_headers(client, id_number), certificate_id(app, "JL2025000103"))
-    [printed] = [
-        i.image.convert("RGB")
-        for i in PdfReader(io.BytesIO(reply.data)).pages[0].images
-        if i.image.size[0] < i.image.size[1]
-    ]
+    printed = printed_photo(app, client, login, world, noisy.getvalue(), "JL2025000103")
     r, g, b = printed.split()
     strong = [r.point(lambda v: 255 if v > 200 else 0)]
     strong += [c.point(lambda v: 255 if v < 60 else 0) for c in (g, b)]
