@@ -25,6 +25,7 @@ from lxml import etree
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from service.domain.roles import role_for_lane
@@ -385,8 +386,28 @@ def _parse(key: str, files: dict[str, str], known_decisions=None) -> _Parsed:
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
         raise DefinitionError([_validation_problem(exc, bpmn_name)]) from exc
+    _connect_loop_merges(spec, subprocess_specs)
     lines = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
     return _Parsed(parser, spec, subprocess_specs, root, lines, policy, forms, bpmn_name)
+
+
+def _connect_loop_merges(spec, subprocess_specs: dict) -> None:
+    """Let every multi-instance (and loop) task merge each finished instance, from the start.
+
+    A multi-instance task learns that one of its instances finished through a callback on
+    the instance's spec, which SpiffWorkflow connects only when the task creates an
+    instance in this process (or when it deserializes a spec with the state; ours is kept
+    out). A process that loads a state whose instances another process created (another
+    worker, the server after a restart) never merged them: a learning branch whose person
+    passed ended, but the form's call activity waited forever and the form never finished.
+    Connected here, once per parsed spec, as SpiffWorkflow's own spec converter does.
+    """
+    for process in (spec, *subprocess_specs.values()):
+        for task_spec in process.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = process.task_specs[task_spec.task_spec]
+                if not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
 
 
 def _validation_problem(exc: ValidationException, name: str, root=None) -> Problem:
