@@ -158,6 +158,21 @@ def fire_timers() -> None:
     click.echo(f"已触发 {fired} 个到期的定时事件")
 
 
+@main.command("resume-forms")
+def resume_forms() -> None:
+    """Run on the forms stuck with nothing to wait for (learning passed, form unfinished)."""
+    from service.db import db as database
+    from service.db.uow import UnitOfWork
+    from service.services.workflow.resume import resume_stuck_forms
+
+    app = _app()
+    with app.app_context():
+        moved = resume_stuck_forms(app.extensions["memberflow"], UnitOfWork(database.session))
+        database.session.remove()
+        database.engine.dispose()  # a one-off run: its connections end with it
+    click.echo(f"已继续办理 {len(moved)} 张表单" + (f"：{moved}" if moved else ""))
+
+
 @main.command("deliver-messages")
 def deliver_messages() -> None:
     """Send the 业务消息 due now by email and SMS (the scheduler does this every minute)."""

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -718,6 +719,37 @@ class Instance:
         if delivered:
             self._steps()
         return delivered
+
+    def merge_ended_instances(self) -> int:
+        """Merge every ended instance of a multi-instance task that has not heard of it,
+        then run on; how many were merged.
+
+        A state saved by a process in which the diagram's merges were not connected (before
+        `catalogue._connect_loop_merges`: the person passed, the learning branch ended, but
+        the form's learning task kept waiting) is stuck so: nothing waits any more, so no
+        event would move it. Merging what ended lets the task, and the form, finish."""
+        merged = 0
+        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+            spec = task.task_spec
+            if not isinstance(spec, MultiInstanceTask):
+                continue
+            done = task.internal_data.setdefault("merged", [])
+            for child in list(task.children):
+                if (
+                    child.task_spec.name == spec.task_spec
+                    and child.state == TaskState.COMPLETED
+                    and str(child.id) not in done
+                    and task.state == TaskState.STARTED
+                ):
+                    self.changed()
+                    try:
+                        spec.merge_child(self.workflow, child)
+                    except SpiffWorkflowException as exc:
+                        raise _wrap(self.defn, exc) from exc
+                    merged += 1
+        if merged:
+            self._steps()
+        return merged
 
     def fire_timers(self, now: datetime) -> list[dict]:
         """Fire every timer due at `now` (the service's clock) and run on; what fired."""

@@ -15,9 +15,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from click.testing import CliRunner
 from conftest import make_app, token_headers, upload
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from test_other_education_api import approve, enrol, seed, supervisor
 
+from service.cli import main as cli
 from service.engine import catalogue
 
 # business: its form line beyond the materials, the certificate the member holds (valid
@@ -103,13 +106,14 @@ def certificates(until: date | None, i: int) -> list:
     return [] if until is None else [supervisor(until, number=f"JL20240000{i + 1:02d}")]
 
 
-def enrolled(app, client, login, world, key: str, count: int) -> tuple[int, list]:
-    """A form of `key` for the first `count` people, approved and paid: learning is open."""
+def enrolled(app, client, login, world, key: str, count: int, first: int = 0) -> tuple[int, list]:
+    """A form of `key` for `count` people from PEOPLE[first], approved and paid: learning
+    is open."""
     line, until, fee = BUSINESSES[key]
     unit = login("unit")
     people = [
         (seed(app, world.unit_id, name, prefix, certificates(until, i)), name)
-        for i, (name, prefix) in enumerate(PEOPLE[:count])
+        for i, (name, prefix) in enumerate(PEOPLE[first : first + count], first)
     ]
     extra = dict(line)
     if key == "initial_education":
@@ -167,3 +171,45 @@ def test_passes_recorded_on_the_approving_server_one_by_one_end_the_form(
     for person in reversed(people):
         assert server.passes([person])["passed"] == 1
     assert_ended(server, world, instance_id, people)
+
+
+def as_parsed_before_the_fix() -> None:
+    """The diagrams built since the cache was emptied, as a process parsed them before the
+    fix: no multi-instance task hears of an instance that ends in a process that did not
+    create it."""
+    for defn in catalogue._BUILT.values():
+        for process in (defn.spec, *defn.subprocess_specs.values()):
+            for spec in process.task_specs.values():
+                if isinstance(spec, MultiInstanceTask):
+                    child = process.task_specs[spec.task_spec]
+                    child.completed_event.disconnect(spec.merge_child)
+
+
+def test_resume_forms_finishes_the_forms_stuck_before_the_fix(
+    app, client, login, world, restart, db_url, tmp_path, monkeypatch
+):
+    stuck, people = enrolled(app, client, login, world, "continuing_education", 1)
+    waiting, others = enrolled(app, client, login, world, "specialty_change", 2, 1)
+    old = restart(DAY_2)
+    as_parsed_before_the_fix()
+    assert old.passes(people)["passed"] == 1
+    assert old.passes(others[:1])["passed"] == 1
+    form = old.form(stuck)
+    assert (form["finished"], form["status"]) == (False, "审批完成")
+    assert old.archive_status(world.unit_id, people[0][0]) == "普通会员继续教育办理中"
+
+    # a new process (the command) runs on the stuck form; the one still waiting for a
+    # person's result is left as it is
+    monkeypatch.setattr(catalogue, "_BUILT", {})
+    monkeypatch.setenv("MEMBERFLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("MEMBERFLOW_INSTANCE_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["resume-forms"])
+    assert (result.exit_code, result.output) == (0, f"已继续办理 1 张表单：[{stuck}]\n")
+    assert_ended(old, world, stuck, people)
+    form = old.form(waiting)
+    assert (form["finished"], form["status"]) == (False, "审批完成")
+    # the other person's pass, recorded by a fixed server, ends the second form too
+    assert restart(DAY_3).passes(others[1:])["passed"] == 1
+    assert_ended(old, world, waiting, others)
+    # nothing left to resume
+    assert CliRunner().invoke(cli, ["resume-forms"]).output == "已继续办理 0 张表单\n"
