@@ -536,12 +536,15 @@ class LearningImportSchema(Schema):
     received = fields.Integer(metadata={"description": "收到的记录数"})
     updated = fields.Integer(metadata={"description": "更新的学习任务数"})
     passed = fields.Integer(metadata={"description": "本次记为考试通过的人数"})
+    failed = fields.Integer(
+        metadata={"description": "本次考试次数用完仍未通过、学习结束（未通过）的人数"}
+    )
 
 
 class LearningQuery(PageArgs):
     status = fields.String(
-        validate=validate.OneOf(["开课未学习", "学习中", "已通过", "已过期"]),
-        metadata={"description": "开课未学习 / 学习中 / 已通过 / 已过期"},
+        validate=validate.OneOf(["开课未学习", "学习中", "已通过", "未通过", "已过期"]),
+        metadata={"description": "开课未学习 / 学习中 / 已通过 / 未通过 / 已过期"},
     )
     q = fields.String(metadata={"description": "姓名或身份证号"})
     mobile = fields.String(metadata={"description": "报考人手机号"})

@@ -720,6 +720,28 @@ class Instance:
             self._steps()
         return delivered
 
+    def fire_timers_of(self, correlations: set[str]) -> list[str]:
+        """Fire now, whatever their due time, the timers that wait beside the given
+        correlation values, and run on; the correlation values whose timer fired. (A
+        learning that ended before its deadline on a diagram version that has no other way
+        to end it.)"""
+        fired = []
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            timers = [
+                ev
+                for ev in getattr(definition, "event_definitions", None) or [definition]
+                if isinstance(ev, TimerEventDefinition)
+            ]
+            correlation = self._correlation(task) if timers else None
+            if correlation in correlations and correlation not in fired:
+                task.internal_data["event_fired"] = True
+                fired.append(correlation)
+        if fired:
+            self.workflow.refresh_timers()
+            self._steps()
+        return fired
+
     def merge_ended_instances(self) -> int:
         """Merge every ended instance of a multi-instance task that has not heard of it,
         then run on; how many were merged.

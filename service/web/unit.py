@@ -73,7 +73,7 @@ ARCHIVE_LABELS = {
 }
 CERTIFICATE_FILTERS = ("q", "certificate_type")
 LEARNING_FILTERS = ("q", "mobile", "status", "process", "year", "opened_from", "opened_to")
-LEARNING_STATUSES = ("开课未学习", "学习中", "已通过", "已过期")
+LEARNING_STATUSES = ("开课未学习", "学习中", "已通过", "未通过", "已过期")
 LEARNING_LABELS = {
     "q": "姓名 / 身份证号",
     "mobile": "手机号",

@@ -58,19 +58,24 @@ def learning(key: str) -> Instance:
 
 
 def waits(inst: Instance) -> list[tuple]:
-    """(ID number, kind, due) of every event waited for, names checked."""
+    """(ID number, event name, due) of every event waited for."""
     events = restored(inst).waiting_events()
     for event in events:
-        assert event["name"] == {"message": "learning_passed", "timer": "会籍到期"}[event["kind"]]
-    return sorted((e["correlation"], e["kind"], e["due"]) for e in events)
+        assert event["kind"] == ("timer" if event["name"] == "会籍到期" else "message")
+    return sorted((e["correlation"], e["name"], e["due"]) for e in events)
 
 
 def waits_of(*numbers: str) -> list[tuple]:
-    """One result message and one deadline (end of the membership day, +08:00) per person."""
+    """Per person: the pass, the final failure and the deadline (end of the membership day,
+    +08:00)."""
     return sorted(
         event
         for n in numbers
-        for event in [(n, "message", None), (n, "timer", DEADLINES[n] + "T23:59:59+08:00")]
+        for event in [
+            (n, "learning_passed", None),
+            (n, "learning_failed", None),
+            (n, "会籍到期", DEADLINES[n] + "T23:59:59+08:00"),
+        ]
     )
 
 
@@ -202,4 +207,28 @@ def test_each_deadline_fires_on_its_own_day(key):
     assert waits(inst) == waits_of(ID_B)
     inst = restored(inst)
     assert [f["correlation"] for f in inst.fire_timers(B_DEADLINE_UTC)] == [ID_B]
+    assert restored(inst).end_event == "approved_end"
+
+
+@pytest.mark.parametrize("key", EDUCATION)
+def test_a_final_failure_ends_the_persons_learning_and_with_a_pass_the_form(key):
+    inst = restored(learning(key))
+    assert inst.deliver_messages("learning_failed", {ID_A: {"exam_attempts": 10}}) == [ID_A]
+    inst = restored(inst)
+    assert not inst.finished
+    assert waits(inst) == waits_of(ID_B)
+    assert inst.deliver_message("learning_passed", ID_B, {})
+    inst = restored(inst)
+    assert inst.finished
+    assert inst.end_event == "approved_end"
+
+
+@pytest.mark.parametrize("key", EDUCATION)
+def test_a_deadline_fired_early_for_one_person_ends_only_that_persons_learning(key):
+    inst = restored(learning(key))
+    assert inst.fire_timers_of({ID_B}) == [ID_B]
+    inst = restored(inst)
+    assert waits(inst) == waits_of(ID_A)
+    assert inst.fire_timers_of({ID_B}) == []
+    assert inst.deliver_messages("learning_failed", {ID_A: {}}) == [ID_A]
     assert restored(inst).end_event == "approved_end"

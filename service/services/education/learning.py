@@ -3,8 +3,10 @@
 Results arrive as a JSON batch or as the platform's Excel export. A batch is checked as a
 whole: one bad row rejects the batch with a per-row report and nothing is imported. A
 pass delivers the BPMN message the person's learning branch waits for and applies the
-certificate effect. A deadline that passes expires the learning task (the BPMN timer fires in
-workflow/timers.py).
+certificate effect. A failure at the last attempt the policy allows (rules/policy.json
+max_exam_attempts, FAQ 3.18) delivers the failure message: the learning ends 未通过, the
+certificate unchanged, and the person may enrol again. A deadline that passes expires the
+learning task (the BPMN timer fires in workflow/timers.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from service.services.education.certificates import apply_learning_passed
 from service.services.workflow import audit, incidents, moving
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import Change
-from service.services.workflow.learning_waits import EXPIRED, LEARNING_MESSAGE, OPEN, PASSED
+from service.services.workflow.learning_waits import (
+    EXPIRED,
+    FAILED,
+    LEARNING_FAILED,
+    LEARNING_MESSAGE,
+    OPEN,
+    PASSED,
+)
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
 
@@ -149,6 +158,11 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
         return None, f"{task.name}的学习任务已过期"
     if task.status == PASSED and status != "已通过":
         return None, f"{task.name}已记录考试通过，不能改为{status}"
+    if task.status == FAILED and status != "未通过":
+        return None, (
+            f"{task.name}已考试{task.exam_attempts}次未通过，学习任务已结束，"
+            f"不能改为{status}；请重新报名"
+        )
     return (task, hours, status, attempts), None
 
 
@@ -174,28 +188,33 @@ def record_results(
             errors, f"学习记录有{len(errors)}行有误，未导入任何记录：" + next(iter(errors.values()))
         )
     now, today = ctx.now(), ctx.today()
-    passed_by_instance: dict[int, list[LearningTask]] = defaultdict(list)
+    # per form: the persons who passed, those who failed their last allowed attempt
+    ended: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
     updated = 0
     for task, hours, status, attempts in accepted:
-        if task.status == PASSED:
-            continue  # re-importing a pass changes nothing
+        if task.status in (PASSED, FAILED):
+            continue  # re-importing a pass or a final failure changes nothing
         task.completed_hours, task.exam_attempts, task.updated_at = hours, attempts, now
         if status == "已通过":
             task.status, task.passed_at = PASSED, now
-            passed_by_instance[task.instance_id].append(task)
+            ended[task.instance_id][0].append(task)
+        elif status == "未通过" and attempts >= max_attempts:
+            task.status = FAILED
+            ended[task.instance_id][1].append(task)
         elif hours > 0 or attempts > 0:
             task.status = "学习中"
         updated += 1
     try:
-        for instance_id, tasks in passed_by_instance.items():
-            _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today)
+        for instance_id, (passed, failed) in ended.items():
+            _deliver_results(ctx, uow, actor, instance_id, passed, failed, now, today)
         uow.session.flush()
     except StaleDataError as exc:
         raise Conflict("相关业务表单正在被处理，请稍后重新导入") from exc
     result = {
         "received": len(records),
         "updated": updated,
-        "passed": sum(len(t) for t in passed_by_instance.values()),
+        "passed": sum(len(p) for p, _ in ended.values()),
+        "failed": sum(len(f) for _, f in ended.values()),
     }
     uow.commit()
     return result
@@ -208,37 +227,55 @@ def _max_attempts(ctx: Context) -> int:
     return 10
 
 
-def _deliver_passes(ctx, uow, actor, instance_id, tasks, now, today) -> None:
-    payloads = {
+def _payloads(tasks: list[LearningTask], day_key: str, today: date) -> dict[str, dict]:
+    return {
         task.id_number: {
             "id_number": task.id_number,
             "completed_hours": str(task.completed_hours),
             "exam_attempts": task.exam_attempts,
-            "passed_on": today.isoformat(),
+            day_key: today.isoformat(),
         }
         for task in tasks
     }
+
+
+def _deliver_results(ctx, uow, actor, instance_id, passed, failed, now, today) -> None:
+    """One move of the form: each pass and each final failure ends that person's learning."""
+    passes = _payloads(passed, "passed_on", today)
+    failures = _payloads(failed, "failed_on", today)
     try:
         with moving.move(ctx, uow, instance_id, now, today) as m:
-            delivered = m.inst.deliver_messages(LEARNING_MESSAGE, payloads)
-            if set(delivered) != set(payloads):  # recorded meanwhile, or the deadline passed
+            delivered = m.inst.deliver_messages(LEARNING_MESSAGE, passes) if passes else []
+            ended = m.inst.deliver_messages(LEARNING_FAILED, failures) if failures else []
+            rest = set(failures) - set(ended)
+            if rest:  # a form started on a diagram without the failure's path: its deadline's
+                ended += m.inst.fire_timers_of(rest)
+            if set(delivered) != set(passes) or set(ended) != set(failures):
+                # recorded meanwhile, or the deadline passed
                 raise Conflict("学习记录已被他人登记或学习任务已结束，请刷新后重试")
-            change = Change(uow.session, m.row, m.inst.data, m.defn, today, now)
-            apply_learning_passed(change, tasks, m.messages)
-            for task in tasks:
-                m.record(
-                    audit.Step(
-                        actor,
-                        "learning",
-                        decision="passed",
-                        remark=f"{task.name}（{task.id_number}）学习考试通过",
-                        detail={"id_number": task.id_number, "learning_task_id": task.id},
-                    )
-                )
-    except EngineError as exc:  # the diagram failed on a pass: nothing of the import kept
+            if passed:
+                change = Change(uow.session, m.row, m.inst.data, m.defn, today, now)
+                apply_learning_passed(change, passed, m.messages)
+            for task in passed:
+                m.record(_learning_step(actor, task, "passed", "学习考试通过"))
+            for task in failed:
+                ending = f"考试{task.exam_attempts}次未通过，学习结束"
+                m.record(_learning_step(actor, task, "failed", ending))
+    except EngineError as exc:  # the diagram failed on a result: nothing of the import kept
+        payloads = {**passes, **failures}
         raise incidents.record(
             ctx, uow, actor, exc, None, None, instance_id, incidents.LEARNING_STEP, payloads
         ) from exc
+
+
+def _learning_step(actor: Actor, task: LearningTask, decision: str, what: str) -> audit.Step:
+    return audit.Step(
+        actor,
+        "learning",
+        decision=decision,
+        remark=f"{task.name}（{task.id_number}）{what}",
+        detail={"id_number": task.id_number, "learning_task_id": task.id},
+    )
 
 
 def _shanghai_day_start(day: date) -> datetime:

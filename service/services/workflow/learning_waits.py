@@ -16,8 +16,10 @@ from service.services.workflow.context import SHANGHAI
 from service.services.workflow.messages import Messages, recipients_of
 
 LEARNING_MESSAGE = "learning_passed"
+# the person failed the exam as many times as the policy allows (max_exam_attempts)
+LEARNING_FAILED = "learning_failed"
 OPEN = ("开课未学习", "学习中")
-PASSED, EXPIRED = "已通过", "已过期"
+PASSED, EXPIRED, FAILED = "已通过", "已过期", "未通过"
 
 
 def _deadline(due: str | None) -> date | None:
