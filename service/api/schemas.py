@@ -613,6 +613,21 @@ class BillQuery(PageArgs):
     )
 
 
+class BillReceiptSchema(Schema):
+    receipt_type = fields.String(
+        metadata={
+            "description": "票据名称：电子财政收据（会员费）/ 电子发票（会员教育辅助费）；"
+            "分开登记之前确认的缴费单为“电子发票、电子财政收据”"
+        }
+    )
+    fee_kind = fields.String(metadata={"description": "费用类型：该票据所开的费用"})
+    amount = fields.String(metadata={"description": "该票据的金额"})
+    receipt_number = fields.String(allow_none=True, metadata={"description": "票号"})
+    receipt_date = fields.Date(metadata={"description": "开票日期"})
+    receipt_code = fields.String(allow_none=True, metadata={"description": "票据代码"})
+    receipt_serial = fields.String(allow_none=True, metadata={"description": "票据编码"})
+
+
 class BillSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
@@ -632,9 +647,18 @@ class BillSchema(Schema):
             "“电子发票、电子财政收据”（各开一张）"
         }
     )
-    receipt_number = fields.String(allow_none=True)
+    receipt_number = fields.String(
+        allow_none=True, metadata={"description": "票号（两张票据的为会员教育辅助费电子发票的）"}
+    )
     receipt_date = fields.Date(allow_none=True)
     confirmed_at = UtcDateTime(allow_none=True)
+    receipts = fields.List(
+        fields.Nested(BillReceiptSchema),
+        metadata={
+            "description": "财务确认时登记的票据，每张一项：补缴会员费的教育缴费单有两张"
+            "（会员教育辅助费的电子发票、个人会员费的电子财政收据）"
+        },
+    )
 
 
 BillPageSchema = page_schema(BillSchema, "BillPageSchema")

@@ -418,6 +418,25 @@ class Bill(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BillReceipt(Base):
+    """One document finance issued for a confirmed bill (开票记录's row): an 电子财政收据 for
+    its membership fees, an 电子发票 for its support fees; a bill with both kinds of fee
+    has one of each. A bill confirmed before documents were kept apart has a single one
+    of its whole amount, named as the bill named its receipt ("电子发票、电子财政收据")."""
+
+    __tablename__ = "bill_receipts"
+    __table_args__ = (sa.Index("ix_bill_receipts_receipt_date", "receipt_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(sa.ForeignKey("bills.id"), index=True)
+    receipt_type: Mapped[str] = mapped_column(sa.String(20))  # 票据名称
+    fee_kind: Mapped[str] = mapped_column(sa.String(20))  # 费用类型
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
+    receipt_number: Mapped[str | None] = mapped_column(sa.String(50), index=True)  # 票号
+    receipt_code: Mapped[str | None] = mapped_column(sa.String(50))  # 票据代码
+    receipt_serial: Mapped[str | None] = mapped_column(sa.String(50))  # 票据编码
+    receipt_date: Mapped[date]
+
+
 class LearningTask(Base):
     """One person's learning after an approved education enrolment."""
 

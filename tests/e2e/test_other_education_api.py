@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import in_db, upload
+from conftest import form_values, in_db, open_task, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from openpyxl import Workbook
 from sqlalchemy import select
+from test_exports_api import by_header, workbook
 from test_pages_http import sign_in
 
 from service.db import db
@@ -79,15 +81,20 @@ def enrol(client, headers, key, persons, expect=201, **extra) -> dict:
     return start(client, headers, key, data, expect)
 
 
-def approve(app, client, login, instance_id, amount: str) -> None:
+def approve(app, client, login, instance_id, amount: str, receipts=FINANCE_APPROVE) -> None:
     """机构初审 → 协会初审 → 待缴费 (bill `amount`) → 财务复核: learning opens."""
+    pay(app, client, login, instance_id, amount)
+    done = step(client, login("finance"), instance_id, receipts)
+    assert (done["status"], done["finished"]) == ("审批完成", False)
+
+
+def pay(app, client, login, instance_id, amount: str) -> None:
+    """机构初审 → 协会初审 → 待缴费 (bill `amount`) → the unit pays: 财务复核 waits."""
     step(client, login("agency"), instance_id, APPROVE)
     assert step(client, login("association"), instance_id, APPROVE)["status"] == "待缴费"
     assert in_db(app, lambda s: bill_amount(s, instance_id)) == amount
     unit = login("unit")
     step(client, unit, instance_id, {"fee_voucher": upload(client, unit)})
-    done = step(client, login("finance"), instance_id, FINANCE_APPROVE)
-    assert (done["status"], done["finished"]) == ("审批完成", False)
 
 
 def bill_amount(s, instance_id) -> str:
@@ -174,12 +181,23 @@ def test_continuing_education_extends_the_certificate_from_its_old_expiry(
     assert renewed["renewed_on"] == TODAY
 
 
+# finance's two documents for a support fee billed with a lapsed membership's fee
+BOTH_RECEIPTS = {
+    **FINANCE_APPROVE,
+    "receipt_code": "144032400110",
+    "membership_receipt_number": "0000541188",
+    "membership_receipt_date": "2026-11-27",
+    "membership_receipt_code": "44070124",
+    "membership_receipt_serial": "GD-FS-2026",
+}
+
+
 def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, client, login, world):
     unit = login("unit")
     certs = [supervisor(date(2027, 3, 31))]
     n = seed(app, world.unit_id, "叶子豪", "44010619830303890", certs, until=date(2026, 6, 30))
     inst = enrol(client, unit, "continuing_education", [(n, "叶子豪")], certificate_type="监理员")
-    approve(app, client, login, inst["id"], "260.00")
+    approve(app, client, login, inst["id"], "260.00", BOTH_RECEIPTS)
     # the support fee's 电子发票 and the membership fee's 电子财政收据: both are issued
     bill = in_db(app, lambda s: s.scalars(select(Bill).where(Bill.instance_id == inst["id"])).one())
     assert (bill.kind, bill.receipt_type) == ("会员教育辅助费", "电子发票、电子财政收据")
@@ -211,6 +229,82 @@ def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, cl
         fire_due_timers(app.extensions["memberflow"], UnitOfWork(db.session))
         db.session.remove()
     assert learning(app, n)[0][1] == "开课未学习"  # the old, lapsed date set no deadline
+
+
+def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, client, login, world):
+    """Manual §3.5: 电子财政收据 for the membership fee, 电子发票 for the support fee; finance
+    registers each with its own number and date, and 开票记录 (page, export) lists each."""
+    unit, finance = login("unit"), login("finance")
+    certs = [supervisor(date(2027, 3, 31))]
+    n = seed(app, world.unit_id, "罗建平", "44010619840404567", certs, until=date(2026, 6, 30))
+    inst = enrol(client, unit, "continuing_education", [(n, "罗建平")], certificate_type="监理员")
+    pay(app, client, login, inst["id"], "260.00")
+    task_id = open_task(client, finance, inst["id"])["id"]
+    task = client.get(f"/api/v1/tasks/{task_id}", headers=finance).get_json()
+    assert task["instance"]["data"]["membership_total"] == "200.00"
+    assert "membership_receipt_number" in json.dumps(task["form"])
+    # one number is not enough: the membership fee's receipt is asked for by name
+    body = step(client, finance, inst["id"], FINANCE_APPROVE, 422)
+    assert set(body["errors"]) == {"membership_receipt_number", "membership_receipt_date"}
+    assert "电子财政收据" in body["errors"]["membership_receipt_number"]
+    late = {**BOTH_RECEIPTS, "membership_receipt_date": "2026-11-29"}
+    body = step(client, finance, inst["id"], late, 422)
+    assert body["errors"] == {"membership_receipt_date": "开票日期不能晚于今天（2026-11-28）"}
+    # a return keeps no receipt: the unit resubmits and pays again, finance registers both
+    returned = {**BOTH_RECEIPTS, "decision": "return", "remark": "凭证金额不符"}
+    step(client, finance, inst["id"], returned)
+    view = client.get(f"/api/v1/instances/{inst['id']}", headers=unit).get_json()
+    assert view["bill"]["status"] == "unpaid" and view["bill"]["receipts"] == []
+    assert all(view["data"].get(k) is None for k in BOTH_RECEIPTS if "receipt" in k)
+    step(client, unit, inst["id"], form_values(client, unit, inst["id"]))
+    pay(app, client, login, inst["id"], "260.00")
+    step(client, finance, inst["id"], BOTH_RECEIPTS)
+
+    view = client.get(f"/api/v1/instances/{inst['id']}", headers=unit).get_json()
+    assert view["bill"]["receipts"] == [
+        {
+            "receipt_type": "电子发票",
+            "fee_kind": "会员教育辅助费",
+            "amount": "60.00",
+            "receipt_number": "FP2026000789",
+            "receipt_date": "2026-11-28",
+            "receipt_code": "144032400110",
+            "receipt_serial": None,
+        },
+        {
+            "receipt_type": "电子财政收据",
+            "fee_kind": "个人会员费",
+            "amount": "200.00",
+            "receipt_number": "0000541188",
+            "receipt_date": "2026-11-27",
+            "receipt_code": "44070124",
+            "receipt_serial": "GD-FS-2026",
+        },
+    ]
+    header, rows = workbook(client.get("/api/v1/bills/export.xlsx", headers=unit), "开票记录.xlsx")
+    got = [
+        {k: c.value for k, c in by_header(header, row).items()}
+        for row in rows
+        if by_header(header, row)["业务单号"].value == inst["business_key"]
+    ]
+    assert [
+        (r["票据名称"], r["费用类型"], r["金额"], r["票号"], r["票据代码"], r["票据编码"])
+        for r in got
+    ] == [
+        ("电子财政收据", "个人会员费", 200, "0000541188", "44070124", "GD-FS-2026"),
+        ("电子发票", "会员教育辅助费", 60, "FP2026000789", "144032400110", None),
+    ]
+    assert [r["开票日期"].date() for r in got] == [date(2026, 11, 27), date(2026, 11, 28)]
+
+    sign_in(client, "caiwu")
+    page = client.get("/finance/invoices").get_data(as_text=True)
+    assert "<th>票据编码</th><th>票据名称</th><th>票据代码</th><th>票号</th>" in page
+    rows = [r for r in page.split("<tr>") if inst["business_key"] in r]
+    assert len(rows) == 2
+    assert "电子发票" in rows[0] and "FP2026000789" in rows[0] and "60.00" in rows[0]
+    assert "电子财政收据" in rows[1] and "44070124" in rows[1] and "200.00" in rows[1]
+    found = client.get("/finance/invoices?q=0000541188").get_data(as_text=True)
+    assert found.count(inst["business_key"]) == 1 and "0000541188" in found
 
 
 def excel(rows) -> bytes:

@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 
-from service.db.models import Bill, ProcessInstance, Unit
+from service.db.models import Bill, BillReceipt, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.services.documents.exports import ISSUER, receipt_range
-from service.services.workflow.bills import added_membership
+from service.services.workflow.bills import added_membership, receipts_by_bill
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
@@ -55,32 +55,36 @@ def list_invoices(
     page: int = 1,
     page_size: int = 20,
 ) -> dict:
-    """开票记录: confirmed bills with a receipt date in the range, newest first, with the
-    range used and the total amount of every row (not just this page)."""
+    """开票记录: the documents of confirmed bills (a row each: a bill with a support fee and
+    a lapsed membership's fee has an 电子发票 and an 电子财政收据) with a receipt date in the
+    range, newest first, with the range used and the total amount of every row (not just
+    this page)."""
     start, end = receipt_range(ctx, receipt_from, receipt_to)
     conditions = [
         Bill.status == "confirmed",
-        Bill.receipt_date >= start,
-        Bill.receipt_date <= end,
+        BillReceipt.receipt_date >= start,
+        BillReceipt.receipt_date <= end,
         *_scope(actor),
         *_unit_condition(unit),
     ]
     if q:
         text = q.strip()
         conditions.append(
-            or_(Bill.receipt_number == text, ProcessInstance.business_key == text.upper())
+            or_(BillReceipt.receipt_number == text, ProcessInstance.business_key == text.upper())
         )
     base = (
-        select(Bill, ProcessInstance, Unit.name.label("unit_name"))
+        select(BillReceipt, Bill, ProcessInstance, Unit.name.label("unit_name"))
+        .join(Bill, Bill.id == BillReceipt.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .outerjoin(Unit, Unit.id == Bill.unit_id)
         .where(*conditions)
     )
-    newest = base.order_by(Bill.receipt_date.desc())
-    total, rows = page_of(uow.session, newest, Bill.id.desc(), page, page_size)
+    newest = base.order_by(BillReceipt.receipt_date.desc())
+    total, rows = page_of(uow.session, newest, BillReceipt.id.desc(), page, page_size)
     amount = uow.session.scalar(
-        select(func.coalesce(func.sum(Bill.amount), 0))
-        .select_from(Bill)
+        select(func.coalesce(func.sum(BillReceipt.amount), 0))
+        .select_from(BillReceipt)
+        .join(Bill, Bill.id == BillReceipt.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .outerjoin(Unit, Unit.id == Bill.unit_id)
         .where(*conditions)
@@ -90,19 +94,21 @@ def list_invoices(
         {
             "bill_id": bill.id,
             "instance_id": inst.id,
-            "receipt_date": bill.receipt_date,
+            "receipt_date": receipt.receipt_date,
             "unit_name": unit_name,
             "issuer": ISSUER,
-            "receipt_type": bill.receipt_type,
-            "receipt_number": bill.receipt_number,
+            "receipt_serial": receipt.receipt_serial,
+            "receipt_type": receipt.receipt_type,
+            "receipt_code": receipt.receipt_code,
+            "receipt_number": receipt.receipt_number,
             "business_key": inst.business_key,
             "process_name": names.get(inst.process_key, inst.process_key),
-            "kind": bill.kind,
-            "amount": f"{bill.amount:.2f}",
+            "kind": receipt.fee_kind,
+            "amount": f"{receipt.amount:.2f}",
             "payer": unit_name or inst.subject_name,
             "persons": inst.subject_name,
         }
-        for bill, inst, unit_name in rows
+        for receipt, bill, inst, unit_name in rows
     ]
     return {
         "items": items,
@@ -152,7 +158,7 @@ def list_bills(
         conditions.append(
             or_(
                 ProcessInstance.business_key == text.upper(),
-                Bill.receipt_number == text,
+                Bill.id.in_(select(BillReceipt.bill_id).where(BillReceipt.receipt_number == text)),
                 Unit.name.contains(text, autoescape=True),
             )
         )
@@ -176,6 +182,8 @@ def list_bills(
         stmt = stmt.where(Bill.status == status)
     total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
     names = _names(ctx)
+    rows = rows.all()
+    receipts = receipts_by_bill(uow.session, [bill.id for bill, _inst, _unit in rows])
     items = [
         {
             "bill_id": bill.id,
@@ -193,7 +201,8 @@ def list_bills(
             "paid_at": bill.paid_at,
             "confirmed_at": bill.confirmed_at,
             "receipt_type": bill.receipt_type,
-            "receipt_number": bill.receipt_number,
+            "receipt_number": _numbers(receipts.get(bill.id)) or bill.receipt_number,
+            "receipts": receipts.get(bill.id, []),
         }
         for bill, inst, unit_name in rows
     ]
@@ -205,3 +214,9 @@ def list_bills(
         "counts": counts,
         "all": sum(counts.values()),
     }
+
+
+def _numbers(receipts: list[dict] | None) -> str | None:
+    """The numbers of a bill's documents, as one text (an 电子发票's and an 电子财政收据's)."""
+    numbers = [r["receipt_number"] for r in receipts or [] if r["receipt_number"]]
+    return "、".join(numbers) or None

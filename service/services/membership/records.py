@@ -10,7 +10,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CertificateRecord, certificate_status
-from service.services.workflow.bills import bill_view
+from service.services.workflow.bills import bill_view, receipts_by_bill
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import may_edit_dictionaries, records_in_scope
@@ -89,8 +89,14 @@ def list_bills(
     if status:
         stmt = stmt.where(Bill.status == status)
     total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
+    rows = rows.all()
+    receipts = receipts_by_bill(uow.session, [bill.id for bill, _inst in rows])
     items = [
-        {**bill_view(bill), "business_key": inst.business_key, "process_key": inst.process_key}
+        {
+            **bill_view(bill, receipts.get(bill.id)),
+            "business_key": inst.business_key,
+            "process_key": inst.process_key,
+        }
         for bill, inst in rows
     ]
     return {"items": items, "total": total, "page": page, "page_size": page_size}

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Bill, Member, Membership, ProcessInstance
+from service.db.models import Bill, BillReceipt, Member, Membership, ProcessInstance
 from service.db.uow import Later, insert_statement, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
@@ -38,28 +38,65 @@ STATUS_LABELS = {
 }
 
 
-# the receipt finance registers when it confirms a bill (forms/common.schema.json's receipt);
-# the bill keeps it, and a return registers none
-RECEIPT_FIELDS = ("receipt_number", "receipt_date")
+# the documents finance registers when it confirms a bill (forms/common.schema.json's
+# receipt and membership_receipt): the bill's own (`receipt_…`, the receipt its kind takes)
+# and, for a support fee billed with a lapsed membership's fee, the membership fee's
+# 电子财政收据 (`membership_receipt_…`); each of number, date, 票据代码 and 票据编码. The
+# bill's documents keep them (`BillReceipt`), and a return registers none
+RECEIPT_PARTS = ("receipt_number", "receipt_date", "receipt_code", "receipt_serial")
+MEMBERSHIP = "membership_"
+RECEIPT_FIELDS = (*RECEIPT_PARTS, *(MEMBERSHIP + k for k in RECEIPT_PARTS))
+RECEIPT_DATES = ("receipt_date", MEMBERSHIP + "receipt_date")
+# the fee kind of the membership fee added to a support fee (an education's persons)
+ADDED_MEMBERSHIP = "个人会员费"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document a bill needs: `prefix` names its fields on finance's form."""
+
+    prefix: str
+    receipt_type: str
+    fee_kind: str
+    amount: Decimal
+
+
+def documents_of(kind: str, amount, membership) -> list[Document]:
+    """The documents a bill of `kind` needs (manual §3.5): a membership fee's 电子财政收据,
+    a support fee's 电子发票; a support fee billed with a lapsed membership's fee (its
+    `membership` part) takes both, each of its own part of the amount."""
+    amount, membership = _money(amount), _money(membership)
+    own = RECEIPT_TYPES.get(kind, "电子发票")
+    if own == FISCAL or membership <= 0:
+        return [Document("", own, kind, amount)]
+    return [
+        Document("", own, kind, amount - membership),
+        Document(MEMBERSHIP, FISCAL, ADDED_MEMBERSHIP, membership),
+    ]
 
 
 def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dict:
     """The confirming step's form as it applies: a return keeps no receipt (the bill is
     unpaid again, and its next confirmation registers its own), so the form's receipt
-    fields are emptied, a stale one included; an approval's receipt may not be dated after
+    fields are emptied, a stale one included; an approval's receipts may not be dated after
     today."""
     if role != "confirm":
         return payload
     if payload.get("decision") == "return":
         return {**payload, **{k: None for k in RECEIPT_FIELDS if k in fields}}
-    issued = payload.get("receipt_date")
-    if isinstance(issued, str):
+    late = {}
+    for name in RECEIPT_DATES:
+        issued = payload.get(name)
+        if not isinstance(issued, str):
+            continue
         try:
-            late = date.fromisoformat(issued) > today
+            after = date.fromisoformat(issued) > today
         except ValueError:  # the form's own format check has its say
-            late = False
-        if late:
-            raise FormInvalid({"receipt_date": f"开票日期不能晚于今天（{today.isoformat()}）"})
+            after = False
+        if after:
+            late[name] = f"开票日期不能晚于今天（{today.isoformat()}）"
+    if late:
+        raise FormInvalid(late)
     return payload
 
 
@@ -172,10 +209,38 @@ _CONFIRMED = (
     )
 )
 
+_RECEIPTS = BillReceipt.__table__
+# a confirmation's documents: those of an earlier confirmation of the bill dropped first
+_DROP_RECEIPTS = delete(_RECEIPTS).where(
+    _RECEIPTS.c.bill_id == bindparam("bill_id", type_=_RECEIPTS.c.bill_id.type)
+)
+_RECEIPT_COLUMNS = (
+    "bill_id",
+    "receipt_type",
+    "fee_kind",
+    "amount",
+    "receipt_number",
+    "receipt_code",
+    "receipt_serial",
+    "receipt_date",
+)
+_ADD_RECEIPT = insert(_RECEIPTS).values(
+    {name: bindparam(name, type_=_RECEIPTS.c[name].type) for name in _RECEIPT_COLUMNS}
+)
+
 # the form's bill as the claim of a task reads it (PostgreSQL, `tasks._take`'s `with_bill`):
-# its id and its lines as a JSON array, NULL when the form has no bill
+# its id, its lines, kind, amount and membership part as a JSON array, NULL when the form
+# has no bill
 WITH_CLAIM = (
-    select(func.json_build_array(_BILLS.c.id, _BILLS.c.lines))
+    select(
+        func.json_build_array(
+            _BILLS.c.id,
+            _BILLS.c.lines,
+            _BILLS.c.kind,
+            _BILLS.c.amount,
+            _BILLS.c.membership_amount,
+        )
+    )
     .where(_BILLS.c.instance_id == ProcessInstance.__table__.c.id)
     .scalar_subquery()
     .label("bill_with_claim")
@@ -187,11 +252,18 @@ class Read:
     """The form's bill, read with the claim of the task: `lines`, None when it has none."""
 
     lines: list | None
+    id: int | None = None
+    kind: str = ""
+    amount: Decimal = Decimal("0.00")
+    membership: Decimal = Decimal("0.00")
 
     @classmethod
     def of(cls, value) -> Read:
-        """From `WITH_CLAIM`'s value."""
-        return cls(None if value is None else (value[1] or []))
+        """From `WITH_CLAIM`'s value (or a RETURNING row's id, lines, kind, amounts)."""
+        if value is None:
+            return cls(None)
+        bill_id, lines, kind, amount, membership = value
+        return cls(lines or [], bill_id, kind, _money(amount), _money(membership))
 
 
 def on_complete(
@@ -208,10 +280,10 @@ def on_complete(
 ) -> None:
     """What completing a task with a `bill` role ("pay" or "confirm") does to the form's
     bill (if it has one): paid, or a payment returned, in one UPDATE, kept in `later` for
-    the COMMIT when given; confirmed, in one UPDATE, and the memberships it pays for
-    renewed. When the bill was `read` with the claim and pays for no membership, nothing
-    in the request reads its confirmation again: kept in `later` too; otherwise it is
-    written at once, RETURNING the lines when they were not read."""
+    the COMMIT when given; confirmed, in one UPDATE, with its documents (`receipts_of`),
+    and the memberships it pays for renewed. When the bill was `read` with the claim and
+    pays for no membership, nothing in the request reads its confirmation again: kept in
+    `later` too; otherwise it is written at once, RETURNING what was not read."""
     if role is None:
         return
     if role == "pay" or payload.get("decision") == "return":
@@ -236,14 +308,54 @@ def on_complete(
             return
         renewing = _renewing(read.lines)
         write(session, _CONFIRMED, params, None if renewing else later)
-        if renewing:
-            renew_memberships(session, row, renewing, today, policy)
-        return
-    # a Core statement on the table: the ORM's bulk UPDATE and its object cost more Python
-    # than the row this needs (renew_memberships reads its lines)
-    bill = session.execute(_CONFIRMED.returning(_BILLS.c.lines), params).first()
-    if bill is not None:
-        renew_memberships(session, row, _renewing(bill.lines), today, policy)
+    else:
+        # a Core statement on the table: the ORM's bulk UPDATE and its object cost more
+        # Python than the row this needs (renew_memberships reads its lines)
+        found = session.execute(
+            _CONFIRMED.returning(
+                _BILLS.c.id,
+                _BILLS.c.lines,
+                _BILLS.c.kind,
+                _BILLS.c.amount,
+                _BILLS.c.membership_amount,
+            ),
+            params,
+        ).first()
+        if found is None:
+            return
+        read = Read.of(tuple(found))
+        renewing = _renewing(read.lines)
+    write(session, _DROP_RECEIPTS, {"bill_id": read.id}, later)
+    write(session, _ADD_RECEIPT, receipts_of(read, payload, today), later)
+    if renewing:
+        renew_memberships(session, row, renewing, today, policy)
+
+
+def receipts_of(bill: Read, payload: dict, today: date) -> list[dict]:
+    """The rows of a confirmed bill's documents (`documents_of`), each with the number,
+    date, 票据代码 and 票据编码 finance gave it on the form. A form that asks for one
+    document only (a definition deployed before documents were kept apart) registers one
+    of the bill's whole amount, named as the bill names its receipt."""
+    needed = documents_of(bill.kind, bill.amount, bill.membership)
+    if len(needed) > 1 and payload.get(MEMBERSHIP + "receipt_number") is None:
+        own = RECEIPT_TYPES.get(bill.kind, "电子发票")
+        needed = [Document("", f"{own}、{FISCAL}", bill.kind, bill.amount)]
+    rows = []
+    for doc in needed:
+        issued = payload.get(doc.prefix + "receipt_date")
+        rows.append(
+            {
+                "bill_id": bill.id,
+                "receipt_type": doc.receipt_type,
+                "fee_kind": doc.fee_kind,
+                "amount": doc.amount,
+                "receipt_number": payload.get(doc.prefix + "receipt_number"),
+                "receipt_code": payload.get(doc.prefix + "receipt_code"),
+                "receipt_serial": payload.get(doc.prefix + "receipt_serial"),
+                "receipt_date": date.fromisoformat(issued) if issued else today,
+            }
+        )
+    return rows
 
 
 def _renewing(bill_lines: list) -> list[dict]:
@@ -316,7 +428,33 @@ def added_membership(bill: Bill) -> str | None:
     return None
 
 
-def bill_view(bill: Bill) -> dict:
+def receipts_by_bill(session: Session, bill_ids) -> dict[int, list[dict]]:
+    """The documents of each of the bills, in the order they were registered."""
+    ids = sorted(set(bill_ids))
+    found: dict[int, list[dict]] = {}
+    if not ids:
+        return found
+    rows = session.scalars(
+        select(BillReceipt).where(BillReceipt.bill_id.in_(ids)).order_by(BillReceipt.id)
+    )
+    for r in rows:
+        found.setdefault(r.bill_id, []).append(receipt_view(r))
+    return found
+
+
+def receipt_view(r: BillReceipt) -> dict:
+    return {
+        "receipt_type": r.receipt_type,
+        "fee_kind": r.fee_kind,
+        "amount": f"{r.amount:.2f}",
+        "receipt_number": r.receipt_number,
+        "receipt_date": r.receipt_date,
+        "receipt_code": r.receipt_code,
+        "receipt_serial": r.receipt_serial,
+    }
+
+
+def bill_view(bill: Bill, receipts: list[dict] | None = None) -> dict:
     return {
         "id": bill.id,
         "instance_id": bill.instance_id,
@@ -332,4 +470,5 @@ def bill_view(bill: Bill) -> dict:
         "receipt_number": bill.receipt_number,
         "receipt_date": bill.receipt_date,
         "confirmed_at": bill.confirmed_at,
+        "receipts": receipts or [],
     }

@@ -435,7 +435,11 @@ def instance_detail(
     view["data"] = public_data(inst.data)
     view["approval_record"] = approval_record(uow, row.id)
     bill = bills.bill_of(uow.session, row.id)
-    view["bill"] = bills.bill_view(bill) if bill is not None else None
+    view["bill"] = (
+        bills.bill_view(bill, bills.receipts_by_bill(uow.session, [bill.id]).get(bill.id))
+        if bill is not None
+        else None
+    )
     view["person_count"] = row.person_count
     view["version"] = ctx.definitions.version_number(uow.session, row.definition_version_id)
     own = line_reader(uow.session, actor)
