@@ -196,9 +196,7 @@ def _render_task(who: Actor, task_id: int, values=None, errors=None, status: int
     task, app = page["task"], page["application"]
     form = None
     if task["can_act"]:
-        fields, _, _ = schemaform.collect(task["form"], app["data"])
-        shown = prefill.application_values(app["data"])
-        filled = {k: v for k, v in shown.items() if k in fields}
+        filled = _filled(task["form"], app["data"])
         form = schemaform.build_form(task["form"], {**filled, **(values or {})}, errors)
         schemaform.borrow_labels(form, app["schemas"])
     html = render_template(
@@ -214,6 +212,14 @@ def _render_task(who: Actor, task_id: int, values=None, errors=None, status: int
     return html, status
 
 
+def _filled(schema: dict, data: dict) -> dict:
+    """The form's fields the application fills in: what the page shows in them, and what
+    its branches follow (finance's 电子财政收据 boxes are there when a membership fee is)."""
+    fields, _, _ = schemaform.collect(schema, data)
+    shown = prefill.application_values(data)
+    return {k: v for k, v in shown.items() if k in fields}
+
+
 @bp.route("/tasks/<int:task_id>")
 @signed_in(QUEUE_ROLES)
 def task_page(who, task_id):
@@ -227,7 +233,8 @@ def complete(who, task_id):
     """通过 / 退回 / 提交: complete the task, then on to the next one in the queue."""
     with uow() as u:
         task = tasks.get_task(ctx(), u, who, task_id)
-    form = schemaform.build_form(task["form"])
+    # read as it was drawn: the boxes the application's values draw are read back too
+    form = schemaform.build_form(task["form"], _filled(task["form"], task["instance"]["data"]))
     data, upload_errors = schemaform.read_form(
         form, request.form, request.files, store_uploads(who)
     )

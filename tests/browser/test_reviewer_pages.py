@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from browsing import assert_labelled, sign_in
@@ -14,7 +15,9 @@ from sqlalchemy import select
 from service.db.models import AuditRecord, ProcessInstance, StoredFile, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
+from service.domain.validation import make_resident_id
 from service.services.membership import accounts
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 APPROVE = {"decision": "approve", "remark": "同意"}
@@ -301,3 +304,84 @@ def test_another_agencys_task_form_and_materials_answer_the_404_page(live, conte
     expect(page.locator("table.grid tbody")).to_contain_text("暂无待办任务")
     sign_in(page, live, "jigou")  # the right agency sees all of it
     assert page.goto(live.url + f"/workbench/tasks/{task_id}").status == 200
+
+
+def education_with_a_lapsed_membership_at_finance(live) -> dict:
+    """A continuing education of one person whose 普通会籍 has lapsed, paid by the unit: its
+    bill of 260.00 (60.00 会员教育辅助费 + 200.00 个人会员费) waits for 财务复核."""
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    today = live.app.extensions["memberflow"].today()
+    id_number = make_resident_id("44010619840404567")
+
+    def add(s):
+        cert = CertificateSeed("监理员", "JL2024000001", today + timedelta(days=90))
+        memberships = {"普通会员": today - timedelta(days=60)}
+        seed = MemberSeed(
+            "罗建平", id_number, live.world.unit_id, memberships=memberships, certificates=[cert]
+        )
+        add_member(s, seed)
+        s.commit()
+
+    in_db(live.app, add)
+    person = {
+        "id_number": id_number,
+        "name": "罗建平",
+        "diploma": upload(client, unit),
+        "social_insurance": upload(client, unit),
+        "certificate_type": "监理员",
+    }
+    data = {"pledge": upload(client, unit), "persons": [person]}
+    view = start(client, unit, "continuing_education", data)
+    step_task(client, token_headers(client, "jigou"), view["id"], APPROVE)
+    step_task(client, token_headers(client, "xiehui"), view["id"], APPROVE)
+    step_task(client, unit, view["id"], {"fee_voucher": upload(client, unit)})
+    return {**view, "today": today.isoformat()}
+
+
+def test_finance_registers_an_invoice_and_a_fiscal_receipt_for_a_bill_with_both_fees(
+    live, contexts
+):
+    # a box by its accessible name (a label's text grows a * once 通过 makes it required)
+    def box(page, name):
+        return page.get_by_role("textbox", name=name, exact=True)
+
+    case = education_with_a_lapsed_membership_at_finance(live)
+    page = contexts().new_page()
+    sign_in(page, live, "caiwu")
+    page.get_by_role("link", name=case["business_key"]).click()
+    form = page.locator("form", has=page.get_by_role("button", name="通过"))
+    expect(form).to_contain_text("其中补缴个人会员费（元）")
+    expect(form).to_contain_text("200.00")
+    invoice, fiscal = "电子发票号码（会员教育辅助费）", "电子财政收据号码（个人会员费）"
+    for label in (invoice, "电子发票开票日期", fiscal, "电子财政收据开票日期"):
+        expect(box(page, label)).to_have_accessible_description(re.compile("复核通过时必填"))
+    for kind in ("电子发票", "电子财政收据"):  # 票据代码 and 票据编码: optional
+        for label in (f"{kind}票据代码", f"{kind}票据编码"):
+            expect(box(page, label)).to_be_visible()
+    box(page, invoice).fill("FP2026000789")
+    box(page, "电子发票开票日期").fill(case["today"])
+    page.get_by_role("button", name="通过").click()  # the fiscal receipt missing: refused
+    expect(page.locator(".errorbox")).to_contain_text(fiscal)
+    expect(box(page, fiscal)).to_have_attribute("aria-invalid", "true")
+    expect(box(page, invoice)).to_have_value("FP2026000789")
+    box(page, fiscal).fill("0000541188")
+    box(page, "电子财政收据开票日期").fill(case["today"])
+    box(page, "电子财政收据票据代码").fill("44070124")
+    page.get_by_role("button", name="通过").click()
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：审批完成")
+
+    page.goto(live.url + "/finance/invoices")
+    table = page.get_by_role("table", name="开票记录")
+    expect(table.locator("thead")).to_contain_text("开票机构票据编码票据名称票据代码票号")
+    rows = table.locator("tbody tr", has_text=case["business_key"])
+    expect(rows).to_have_count(2)
+    invoice_row = rows.filter(has_text="FP2026000789")
+    expect(invoice_row).to_contain_text("电子发票")
+    expect(invoice_row).to_contain_text("会员教育辅助费")
+    expect(invoice_row).to_contain_text("¥60.00")
+    fiscal_row = rows.filter(has_text="0000541188")
+    expect(fiscal_row).to_contain_text("电子财政收据")
+    expect(fiscal_row).to_contain_text("44070124")
+    expect(fiscal_row).to_contain_text("个人会员费")
+    expect(fiscal_row).to_contain_text("¥200.00")

@@ -45,14 +45,14 @@ def cert(cert_type, number, until=date(2028, 12, 31), status="valid") -> Certifi
     return CertificateSeed(cert_type, number, until, status=status)
 
 
-def pay_chain(client, login, instance_id) -> dict:
-    """机构初审 → 协会初审 → 待缴费 → 财务复核, all approved."""
+def pay_chain(client, login, instance_id, receipts=FINANCE_APPROVE) -> dict:
+    """机构初审 → 协会初审 → 待缴费 → 财务复核, all approved (finance with `receipts`)."""
     assert step(client, login("agency"), instance_id, APPROVE)["status"] == "协会初审中"
     assert step(client, login("association"), instance_id, APPROVE)["status"] == "待缴费"
     unit = login("unit")
     paid = step(client, unit, instance_id, {"fee_voucher": upload(client, unit)})
     assert paid["status"] == "财务复核中"
-    return step(client, login("finance"), instance_id, FINANCE_APPROVE)
+    return step(client, login("finance"), instance_id, receipts)
 
 
 def change_form(client, headers, reason, persons) -> dict:
@@ -186,10 +186,24 @@ def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
         change_form(client, unit, "new_employment", persons),
     )
     assert inst["status"] == "机构初审中" and inst["agency_id"] == world.agency_id
-    assert pay_chain(client, login, inst["id"])["status"] == "审批完成"
+    # the support fees' 电子发票 and the lapsed membership fee's 电子财政收据, each its own
+    both = {
+        **FINANCE_APPROVE,
+        "membership_receipt_number": "0000541189",
+        "membership_receipt_date": "2026-11-28",
+    }
+    assert pay_chain(client, login, inst["id"], both)["status"] == "审批完成"
 
     amount, membership, status, fees = bill_of(app, inst["id"])
     assert (amount, membership, status) == ("240.00", "200.00", "confirmed")
+    receipts = client.get(f"/api/v1/instances/{inst['id']}", headers=unit).get_json()
+    assert [
+        (r["receipt_type"], r["fee_kind"], r["amount"], r["receipt_number"])
+        for r in receipts["bill"]["receipts"]
+    ] == [
+        ("电子发票", "会员教育辅助费", "40.00", "FP2026000456"),
+        ("电子财政收据", "个人会员费", "200.00", "0000541189"),
+    ]
     assert fees == {lapsed: ("20.00", "200.00"), current: ("20.00", "0.00")}
 
     def placement(s, n):

@@ -292,8 +292,17 @@ def test_invoice_records_filter_by_dates_and_unit_and_export_with_chinese_header
         in reply.headers["Content-Disposition"]
     )
     rows = list(load_workbook(io.BytesIO(reply.data)).worksheets[0].values)
-    assert rows[0][:6] == ("序号", "开票日期", "单位名称", "开票机构", "票据名称", "票号")
-    assert len(rows) == 2 and rows[1][2] == world.unit_name and rows[1][5] == "0012345678"
+    assert rows[0][:8] == (
+        "序号",
+        "开票日期",
+        "单位名称",
+        "开票机构",
+        "票据编码",
+        "票据名称",
+        "票据代码",
+        "票号",
+    )
+    assert len(rows) == 2 and rows[1][2] == world.unit_name and rows[1][7] == "0012345678"
     none = client.get(f"/finance/invoices/export.xlsx?unit={world.other_unit_name}")
     assert len(list(load_workbook(io.BytesIO(none.data)).worksheets[0].values)) == 1
     vague = client.get("/finance/invoices/export.xlsx?unit=监理有限公司")  # both units match

@@ -54,9 +54,29 @@ def test_a_review_form_puts_the_decision_and_its_remark_with_the_buttons():
     form = build_form(finance)
     assert names(form.actions) == ["decision", "remark"]
     assert form.buttons.options == [("approve", "通过"), ("return", "退回")]
-    assert names(form.fields) == ["receipt_number", "receipt_date"]
+    receipt = ["receipt_number", "receipt_date", "receipt_code", "receipt_serial"]
+    assert names(form.fields) == receipt
     assert by_key(form.fields, "receipt_date").widget == "date"
     assert by_key(form.actions, "remark").widget == "textarea"
+
+
+def test_finance_is_asked_for_a_document_per_kind_of_fee_the_bill_carries():
+    """An education's bill with a lapsed membership's fee: an 电子发票 for the support fee
+    and an 电子财政收据 for the membership fee, each with its own number and date."""
+    finance = DEFINITIONS["continuing_education"].user_tasks["finance_review"].form
+    receipt = ["receipt_number", "receipt_date", "receipt_code", "receipt_serial"]
+    alone = build_form(finance, {"membership_total": "0.00"})
+    assert names(alone.fields) == [*receipt, "membership_total"]
+    assert by_key(alone.fields, "receipt_number").title == "电子发票号码（会员教育辅助费）"
+    both = build_form(finance, {"membership_total": "200.00", "decision": "approve"})
+    assert names(both.fields) == [
+        *receipt,
+        "membership_total",
+        *(f"membership_{k}" for k in receipt),
+    ]
+    number = by_key(both.fields, "membership_receipt_number")
+    assert (number.title, number.required) == ("电子财政收据号码（个人会员费）", True)
+    assert by_key(both.fields, "membership_receipt_code").required is False
 
 
 def test_errors_land_on_their_field_and_the_rest_are_listed_for_the_form():
