@@ -115,6 +115,13 @@ def _walk(ctx, instance_id: int, actors: dict[str, Actor], steps: list[tuple[str
         task = next(t for t in view["open_tasks"] if t["task_name"] == task_name)
         if "receipt_number" in data:  # each bill its own invoice number
             data = {**data, "receipt_number": receipt_number(data["receipt_number"], instance_id)}
+            if view["data"].get("membership_total") not in (None, "0.00"):
+                # a lapsed membership's fee on the bill: its own 电子财政收据
+                data = {
+                    **data,
+                    "membership_receipt_number": receipt_number("GDCZ2026", instance_id),
+                    "membership_receipt_date": data.get("receipt_date"),
+                }
         with UnitOfWork(db.session) as uow:
             tasks.complete_task(ctx, uow, actors[task["role"]], task["id"], data)
 
