@@ -197,8 +197,11 @@ def test_the_payment_and_the_finish_save_with_the_commit(app, world, pinned_cloc
         # membership, so its confirmation goes with the COMMIT: the claim, the member with
         # its recipients, the save with the COMMIT
         assert "FROM accounts" in said[member:], said
-        assert "json_build_array(bills.id, bills.lines)" in said[: said.index("ReadyForQuery")]
-        assert "UPDATE bills" in said[said.rindex("ReadyForQuery", 0, len(said) - 20) :], said
+        claim = said[: said.index("ReadyForQuery")]
+        assert "json_build_array(bills.id, bills.lines, bills.kind, bills.amount" in claim
+        commit = said[said.rindex("ReadyForQuery", 0, len(said) - 20) :]
+        assert "UPDATE bills" in commit, said
+        assert "INSERT INTO bill_receipts" in commit, said  # its document, with the COMMIT
         assert wire.trips - wire.prepares == 3, wire.text
     else:
         assert {"members", "accounts"} <= set(_tables(sent, "INSERT")), sent
