@@ -30,6 +30,7 @@ class AccountStateSchema(Schema):
     id = fields.Integer()
     username = fields.String()
     active = fields.Boolean()
+    released = fields.Integer(metadata={"description": "停用时退回待认领的任务数"})
 
 
 class ClaimRequest(Schema):

@@ -184,6 +184,8 @@ def unit_edit(who, unit_id):
             errors = {**(exc.errors or {}), **errors}
         else:
             flash(f"已保存：{saved['name']}", "success")
+            if saved["agency_id"] != unit["agency_id"]:
+                flash(_moved_text(saved["moved"]), "success")
             return redirect(url_for("secretariat.units"))
     html = render_template(
         "secretariat/unit_form.html",
@@ -193,6 +195,17 @@ def unit_edit(who, unit_id):
         agency_options=_agency_options(),
     )
     return html, 422 if errors else 200
+
+
+def _moved_text(moved: dict) -> str:
+    """What followed a unit to its new 初审机构."""
+    text = (
+        f"已转到新的初审机构：未办结表单{moved['forms']}件（其中机构初审任务{moved['tasks']}个），"
+        f"个人会员{moved['members']}人"
+    )
+    if moved["released"]:
+        text += f"；原机构人员已认领的{moved['released']}个任务已退回待认领"
+    return text
 
 
 @bp.route("/units/<int:unit_id>/<any(disable, enable):action>", methods=["POST"])
@@ -273,6 +286,7 @@ def staff_form(who, account_id=None):
                 what = f"工作人员账号“{saved['username']}”已创建"
                 return _one_time(saved, what, url_for("secretariat.staff"))
             flash(f"已保存：{saved['name']}", "success")
+            _flash_handover(saved)
             return redirect(url_for("secretariat.staff"))
     html = render_template(
         "secretariat/staff_form.html",
@@ -297,13 +311,22 @@ def staff_active(who, account_id, action):
     else:
         word = "启用" if done["active"] else "停用（其登录已全部失效）"
         flash(f"已{word}：{done['username']}", "success")
-        if done.get("unstaffed_agency"):
-            flash(
-                f"“{done['unstaffed_agency']}”已没有可办理的初审人员：其单位的表单将停在"
-                "机构初审，无人可以认领。请新建或启用该机构的初审人员。",
-                "error",
-            )
+        _flash_handover(done)
     return redirect(back_to(url_for("secretariat.staff")))
+
+
+def _flash_handover(done: dict) -> None:
+    """What a disabled or re-scoped reviewer left behind: the tasks released, an agency
+    left without reviewers."""
+    if done.get("released"):
+        released = done["released"]
+        flash(f"其认领中的{released}个任务已退回待认领，同岗位的其他人员可以认领", "success")
+    if done.get("unstaffed_agency"):
+        flash(
+            f"“{done['unstaffed_agency']}”已没有可办理的初审人员：其单位的表单将停在"
+            "机构初审，无人可以认领。请新建或启用该机构的初审人员。",
+            "error",
+        )
 
 
 @bp.route("/staff/<int:account_id>/password-reset", methods=["POST"])

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Account, Agency, Unit, utcnow
+from service.db.models import Account, Agency, Member, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound
@@ -23,7 +23,7 @@ from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code
 from service.services.membership import accounts, passwords
 from service.services.membership.credentials import end_sessions
-from service.services.workflow import audit
+from service.services.workflow import audit, handover
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
 
@@ -362,13 +362,46 @@ def update_unit(
     unit.name, unit.credit_code, unit.member_unit = name, code, member_unit
     unit.agency_id = agency_id
     for account in _unit_admins(uow, unit_id):
-        account.agency_id = agency_id
         if account.is_main:
             account.username = account.name = name
-    _flush(uow, "name", "该单位名称或统一社会信用代码已注册")
-    _log(uow, actor, "unit_update", unit_id=unit.id, before=before, name=name, credit_code=code)
+    _flush(uow, "name", "该单位名称已注册（或已被用作登录名）")
+    moved = {"forms": 0, "tasks": 0, "released": 0, "members": 0}
+    if agency_id != before["agency_id"]:
+        moved = _move_unit(uow, actor, unit_id, before["agency_id"], agency_id)
+    _log(
+        uow,
+        actor,
+        "unit_update",
+        unit_id=unit.id,
+        before=before,
+        name=name,
+        credit_code=code,
+        agency_id=agency_id,
+        moved=moved,
+    )
     uow.commit()
-    return get_unit(uow, actor, unit_id)
+    return {**get_unit(uow, actor, unit_id), "moved": moved}
+
+
+def _move_unit(uow: UnitOfWork, actor: Actor, unit_id: int, old: int, new: int) -> dict:
+    """A unit moved to another agency (初审机构) takes along its accounts, its members and
+    its unfinished forms with their open tasks (DOMAIN: the unit's and member's agency
+    decides who gets 机构初审); claims by the old agency's reviewers are released."""
+    session = uow.session
+    session.execute(
+        update(Account)
+        .where(Account.unit_id == unit_id)
+        .values(agency_id=new)
+        .execution_options(synchronize_session="fetch")
+    )
+    members = session.execute(
+        update(Member)
+        .where(Member.unit_id == unit_id)
+        .values(agency_id=new)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    moved = handover.move_unit_forms(session, actor, unit_id, old, new, utcnow())
+    return {**moved, "members": members}
 
 
 def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -> dict:
@@ -519,33 +552,59 @@ def update_staff(
     agency_id: int | None,
 ) -> dict:
     """Change a staff member's name, role or agency; a new role or agency ends their
-    sessions (what they may see changes). The login stays."""
+    sessions and puts the tasks they hold back in their queues (they may no longer act on
+    them). The login stays."""
     _secretariat(actor)
     account = _staff_account(uow, account_id)
     name, role, agency_id = _staff_values(uow, name, role, agency_id, {})
     if account.id == actor.id and role != account.role:
         raise FormInvalid({"role": "不能修改当前登录账号自己的角色"})
     before = {"name": account.name, "role": account.role, "agency_id": account.agency_id}
-    if (role, agency_id) != (account.role, account.agency_id):
+    released = 0
+    rescoped = (role, agency_id) != (account.role, account.agency_id)
+    if rescoped:
         end_sessions(account)
     account.name, account.role, account.agency_id = name, role, agency_id
-    _log(uow, actor, "staff_update", account_id=account.id, before=before, role=role)
+    if rescoped:
+        released = handover.release_held(uow.session, actor, account.id, utcnow())
+    _log(
+        uow,
+        actor,
+        "staff_update",
+        account_id=account.id,
+        before=before,
+        role=role,
+        agency_id=agency_id,
+        released=released,
+    )
+    unstaffed = _unstaffed(uow, before["role"], before["agency_id"]) if rescoped else None
     uow.commit()
-    return get_staff(uow, actor, account_id)
+    view = get_staff(uow, actor, account_id)
+    return {**view, "released": released, "unstaffed_agency": unstaffed}
 
 
 def set_staff_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:
-    """停用 / 启用 a staff account (disabling ends its sessions at once). Disabling an
-    agency's last reviewer names the agency (`unstaffed_agency`): its units' forms would
-    wait at 机构初审 with no one to claim them."""
+    """停用 / 启用 a staff account (disabling ends its sessions at once and releases the
+    tasks it holds: `released`). Disabling an agency's last reviewer names the agency
+    (`unstaffed_agency`): its units' forms would wait at 机构初审 with no one to claim them."""
     _secretariat(actor)
     account = _staff_account(uow, account_id)
     role, agency_id = account.role, account.agency_id
     done = passwords.set_account_active(uow, actor, account_id, active)
-    if not active and role == "agency_reviewer" and agency_id is not None:
-        if not uow.session.scalar(select(func.count()).where(*_reviewers_of(agency_id))):
-            done["unstaffed_agency"] = uow.session.get(Agency, agency_id).name
+    if not active:
+        done["unstaffed_agency"] = _unstaffed(uow, role, agency_id)
     return done
+
+
+def _unstaffed(uow: UnitOfWork, role: str, agency_id: int | None) -> str | None:
+    """The name of the agency an agency reviewer was taken from, if no reviewer who may
+    work is left in it."""
+    if role != "agency_reviewer" or agency_id is None:
+        return None
+    uow.session.flush()
+    if uow.session.scalar(select(func.count()).where(*_reviewers_of(agency_id))):
+        return None
+    return uow.session.get(Agency, agency_id).name
 
 
 def _reviewers_of(agency_id) -> tuple:

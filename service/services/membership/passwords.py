@@ -21,7 +21,7 @@ from service.services.membership.credentials import (
     set_password,
 )
 from service.services.membership.signin_limits import SigninGuard
-from service.services.workflow import audit
+from service.services.workflow import audit, handover
 from service.services.workflow.scope import administers_unit, may_manage_accounts
 
 ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须修改"
@@ -126,14 +126,23 @@ def reset_account_password(uow: UnitOfWork, actor: Actor, account_id: int) -> di
 
 
 def set_account_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:
-    """The secretariat disables or enables an account; disabling ends its sessions at once."""
+    """The secretariat disables or enables an account; disabling ends its sessions at once
+    and puts the tasks it holds back in their queues (`released`: how many)."""
     account = _secretariat_target(uow, actor, account_id)
     if account.id == actor.id and not active:
         raise Conflict("不能停用当前登录的账号")
+    released = 0
     if account.active != active:
         account.active = active
         end_sessions(account)
         _audit(uow, actor, "account_enable" if active else "account_disable", account)
-    reply = {"id": account.id, "username": account.username, "active": account.active}
+    if not active:  # what a disabled account holds would wait for it, hidden from colleagues
+        released = handover.release_held(uow.session, actor, account.id, utcnow())
+    reply = {
+        "id": account.id,
+        "username": account.username,
+        "active": account.active,
+        "released": released,
+    }
     uow.commit()
     return reply

@@ -230,6 +230,7 @@ ROW_COLUMNS = [
     Unit.name.label("unit_name"),
     Agency.name.label("agency_name"),
     _CLAIMER.name.label("claimed_by_name"),
+    _CLAIMER.active.label("claimed_by_active"),
     _COMPLETER.name.label("completed_by_name"),
 ]
 ORDERS = {
@@ -350,6 +351,7 @@ def _item(ctx: Context, row) -> dict:
     item = task_brief(row)
     item.update(
         claimed_by_name=row.claimed_by_name,
+        claimed_by_disabled=row.claimed_by_active is False,
         completed_by=row.completed_by,
         completed_at=row.completed_at,
         completed_by_name=row.completed_by_name,
