@@ -50,7 +50,7 @@ def agency_directory():
 def create_unit(body):
     """新增单位及其主账号（登录名为单位全称）"""
     with uow() as u:
-        return accounts.create_unit(
+        return directory.create_unit(
             u,
             actor(),
             body["name"],
@@ -67,14 +67,14 @@ def create_unit(body):
 def create_staff(body):
     """新增协会、机构或财务工作人员账号"""
     with uow() as u:
-        return accounts.create_staff(
+        return directory.create_staff(
             u,
             actor(),
             body["username"],
             body["name"],
-            body["password"],
             body["role"],
             body["agency_id"],
+            body["password"],
         )
 
 

@@ -202,3 +202,28 @@ def make_credit_code(prefix17: str) -> str:
     if len(prefix) != 17 or any(ch not in _CREDIT_ALPHABET for ch in prefix):
         raise InvalidValue("统一社会信用代码前17位应由数字和大写字母组成（不含I、O、Z、S、V）")
     return prefix + _credit_check_char(prefix)
+
+
+# A staff login: letters, digits, underscores or Chinese characters, as the form's hint says
+_STAFF_LOGIN_RE = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff]{1,50}")
+# logins kept for others: members sign in with their ID number (18-character resident IDs
+# and residence permits, 回乡证 H/M + 8 or 10 digits, 台胞证 8 digits), a unit's
+# sub-accounts with their mobile number (11 digits): a staff login of such a shape could be
+# a person's login one day
+_RESERVED_LOGINS = (
+    (re.compile(r"[0-9]{17}[0-9Xx]"), "18位证件号码是个人会员的登录名"),
+    (re.compile(r"[HMhm][0-9]{8}([0-9]{2})?"), "港澳居民来往内地通行证号码是个人会员的登录名"),
+    (re.compile(r"[0-9]+"), "纯数字是个人会员证件号码和单位子账号手机号的登录名形式"),
+)
+
+
+def staff_login_problem(login: str) -> str | None:
+    """None when `login` (stripped) may be a staff login, else the Chinese reason: it must
+    be letters, digits, underscores or Chinese, and not of a shape members' and
+    sub-accounts' logins have."""
+    if not _STAFF_LOGIN_RE.fullmatch(login):
+        return "登录名只能包含字母、数字、下划线或中文，不超过50个字"
+    for pattern, why in _RESERVED_LOGINS:
+        if pattern.fullmatch(login):
+            return f"{why}，工作人员登录名不能使用"
+    return None

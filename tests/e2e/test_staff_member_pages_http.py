@@ -435,7 +435,7 @@ def test_the_secretariat_manages_agencies_and_staff_with_errors_at_their_field(a
     assert no_agency.status_code == 422
     assert field_error(text(no_agency), "agency_id") == "会员服务机构人员必须选择所属机构"
     taken = post(client, form, {"username": "jigou", "name": "重名", "role": "finance_reviewer"})
-    assert field_error(text(taken), "username") == "该登录名已被使用"
+    assert field_error(text(taken), "username") == "该登录名已被使用（登录名不区分大小写）"
     created = post(
         client,
         form,

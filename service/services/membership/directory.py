@@ -20,9 +20,9 @@ from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound
 from service.domain.passwords import one_time_password
 from service.domain.roles import ROLES
-from service.domain.validation import InvalidValue, check_credit_code
+from service.domain.validation import InvalidValue, check_credit_code, staff_login_problem
 from service.services.membership import accounts, passwords
-from service.services.membership.credentials import end_sessions
+from service.services.membership.credentials import check_password, end_sessions
 from service.services.workflow import audit, handover
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
@@ -282,9 +282,11 @@ def _unit_values(
     credit_code: str | None,
     agency_id: int | None,
     unit_id: int | None = None,
+    errors: dict | None = None,
 ) -> tuple[str, str, int]:
-    """The checked fields; FormInvalid names every field that is wrong or already taken."""
-    errors: dict[str, str] = {}
+    """The checked fields; FormInvalid names every field that is wrong or already taken
+    (with the `errors` found before)."""
+    errors = {} if errors is None else errors
     name = _text(errors, "name", name, "单位名称", 200)
     code = ""
     try:
@@ -304,7 +306,7 @@ def _unit_free(uow: UnitOfWork, name: str, code: str, unit_id: int | None, error
     if name and "name" not in errors:
         by_name = uow.session.scalar(select(Unit.id).where(Unit.name == name))
         login = uow.session.execute(
-            select(Account.unit_id, Account.is_main).where(Account.username == name)
+            select(Account.unit_id, Account.is_main).where(_same_login(name))
         ).first()
         own_login = login is not None and login.is_main and login.unit_id == unit_id
         if (by_name is not None and by_name != unit_id) or (login is not None and not own_login):
@@ -322,19 +324,36 @@ def create_unit(
     credit_code: str | None,
     agency_id: int | None,
     member_unit: bool,
+    password: str | None = None,
 ) -> dict:
-    """A unit and its main account (login = the unit's full name) with a one-time password,
-    answered once; each field that is wrong or taken is named."""
-    _secretariat(actor)
-    name, code, agency_id = _unit_values(uow, name, credit_code, agency_id)
-    password = one_time_password()
+    """A unit and its main account (login = the unit's full name); each field that is wrong
+    or taken is named, all at once. The pages give it a one-time password, answered once and
+    changed at the first sign-in; the API gives it the `password` its caller chose."""
+    if not may_manage_accounts(actor):
+        raise Forbidden("当前账号无权进行此操作")
+    errors: dict[str, str] = {}
+    if password is not None:
+        _password_problem(errors, password, (name or "").strip())
+    name, code, agency_id = _unit_values(uow, name, credit_code, agency_id, errors=errors)
+    one_time = password is None
+    if one_time:
+        password = one_time_password()
     unit = accounts.create_unit(uow, actor, name, code, agency_id, member_unit, password)
+    if not one_time:
+        return unit
     main = uow.session.scalars(
         select(Account).where(Account.unit_id == unit["id"], Account.is_main.is_(True))
     ).one()
     main.must_change_password = True
     uow.commit()
     return {**unit, "username": main.username, "password": password}
+
+
+def _password_problem(errors: dict, password: str, login: str) -> None:
+    try:
+        check_password(password, login)
+    except FormInvalid as exc:
+        errors.update(exc.errors or {})
 
 
 def update_unit(
@@ -510,7 +529,7 @@ def _staff_values(
 ) -> tuple[str, str, int | None]:
     name = _text(errors, "name", name, "姓名", 200)
     if not is_staff_role(role):
-        errors["role"] = "请选择角色"
+        errors["role"] = "请选择角色：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)
     if role == "agency_reviewer" and (
         agency_id is None or uow.session.get(Agency, agency_id) is None
     ):
@@ -520,6 +539,12 @@ def _staff_values(
     return name, role, agency_id if role == "agency_reviewer" else None
 
 
+def _same_login(login: str):
+    """An account whose login is `login` but for letter case: logins are unique so (one
+    could not tell JIGOU1 from jigou1 when reading them)."""
+    return func.lower(Account.username) == login.lower()
+
+
 def create_staff(
     uow: UnitOfWork,
     actor: Actor,
@@ -527,16 +552,29 @@ def create_staff(
     name: str | None,
     role: str | None,
     agency_id: int | None,
+    password: str | None = None,
 ) -> dict:
-    """A staff account (the API's use case) with a one-time password, answered once."""
-    _secretariat(actor)
+    """A staff account with a one-time password answered once (the pages), or the
+    `password` its caller chose (the API); every wrong field is named at once."""
+    if not may_manage_accounts(actor):
+        raise Forbidden("当前账号无权进行此操作")
     errors: dict[str, str] = {}
-    login = _text(errors, "username", username, "登录名", 200)
-    if login and uow.session.scalar(select(Account.id).where(Account.username == login)):
-        errors["username"] = "该登录名已被使用"
+    login = _text(errors, "username", username, "登录名", 50)
+    if login and "username" not in errors:
+        problem = staff_login_problem(login)
+        if problem:
+            errors["username"] = problem
+        elif uow.session.scalar(select(Account.id).where(_same_login(login))):
+            errors["username"] = "该登录名已被使用（登录名不区分大小写）"
+    if password is not None:
+        _password_problem(errors, password, login)
     name, role, agency_id = _staff_values(uow, name, role, agency_id, errors)
-    password = one_time_password()
+    one_time = password is None
+    if one_time:
+        password = one_time_password()
     created = accounts.create_staff(uow, actor, login, name, password, role, agency_id)
+    if not one_time:
+        return created
     account = uow.session.get(Account, created["id"])
     account.must_change_password = True
     uow.commit()

@@ -172,12 +172,15 @@ def _member_join_approved(c: Change) -> None:
             both = _member_and_account(tuple(values), tuple(account))
             params = {**values, **{f"account_{k}": v for k, v in account.items()}}
             reads = Reads(session)
+            taken = reads.add(_LOGIN_TAKEN, {"username": id_number})
             joined = reads.add(both, params)
             told = queue_recipients_by_number(reads, inst.unit_id, id_number)
             reads.run()
+            _refuse_taken_login(taken.rows)
             member_id = joined.rows[0][0]
             c.recipients = Recipients((inst.unit_id, member_id), told)
         else:
+            _refuse_taken_login(session.execute(_LOGIN_TAKEN, {"username": id_number}).all())
             upsert = insert_statement(
                 dialect, Member, ("id_number",), tuple(values), _JOINED, (Member.id,)
             )
@@ -188,6 +191,23 @@ def _member_join_approved(c: Change) -> None:
         for level in joined_levels(data):
             grant_membership(c, member_id, level)
     inst.member_id = member_id
+
+
+# another kind of account signing in with the applicant's ID number (a staff login made
+# before such logins were refused): the member's account could not be made, so the approval
+# is refused rather than finishing with a member who can never sign in. A member account of
+# that number is the same person's (joining again): it is kept.
+_LOGIN_TAKEN = select(Account.username, Account.role).where(
+    Account.username == bindparam("username"), Account.role != "member"
+)
+
+
+def _refuse_taken_login(rows) -> None:
+    if rows:
+        raise Conflict(
+            f"该证件号码已被其他账号（{rows[0][0]}）用作登录名，无法为其开通个人会员账号："
+            "请秘书处停用并更换该账号后再审批"
+        )
 
 
 # `_member_and_account`'s statements, per shape (the member's and the account's columns)
