@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, url_for
 from service.domain.masking import mask_id_number
 from service.domain.roles import ROLES
 from service.services.workflow.context import SHANGHAI
-from service.web import nav
+from service.web import lists, nav
 from service.web.pages import ctx, page_actor
 
 STATIC = Path(__file__).parent / "static"
@@ -106,6 +106,7 @@ def install(app: Flask) -> None:
         role_label=ROLES.get,
         max_video_bytes=max_video_bytes,
         today_iso=today_iso,
+        query_labels=lists.LABELS,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

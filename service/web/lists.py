@@ -13,6 +13,31 @@ MAX_PAGE = 100000
 MAX_ID = 2**31 - 1
 MAX_CURSOR = 400  # as the API's `after`
 
+# what each list page's query parameters are called on the page, so that every error names
+# its field (`_macros.query_errors`; a page may pass its own words for a field)
+LABELS = {
+    "page": "页码",
+    "page_size": "每页条数",
+    "after": "翻页",
+    "agency_id": "初审机构",
+    "q": "查询内容",
+    "status": "状态",
+    "state": "状态",
+    "role": "角色",
+    "key": "业务类型",
+    "process": "业务类型",
+    "task_name": "任务",
+    "sort": "排序",
+    "submitted_from": "提交日期（起）",
+    "submitted_to": "提交日期（止）",
+    "receipt_from": "开票日期（起）",
+    "receipt_to": "开票日期（止）",
+    "unit": "单位",
+    "read": "阅读状态",
+    "category": "问题类型",
+    "certificate_type": "证书类型",
+}
+
 
 def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None:
     try:
