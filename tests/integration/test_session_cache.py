@@ -100,3 +100,35 @@ def test_another_process_learns_of_a_sign_out_within_its_window(pg_url, tmp_path
     assert strict.test_client().get("/api/v1/tasks", headers=heads).status_code == 401
     time.sleep(1.1)
     assert there.test_client().get("/api/v1/tasks", headers=heads).status_code == 401
+
+
+def test_on_postgresql_every_process_refuses_a_disabled_account_at_once(pg_url, tmp_path):
+    """The change is announced with its commit (NOTIFY) and heard by the other process at
+    its next request, long before its recheck window ends; its requests still read no
+    account meanwhile."""
+    here = make_app(pg_url, tmp_path / "a")
+    world = seed_world(here)
+    there = make_app(pg_url, tmp_path / "b", session_recheck_seconds=600)
+    heads = token_headers(here.test_client(), world.logins["association"])
+    other = token_headers(here.test_client(), world.logins["finance"])
+    elsewhere = there.test_client()
+    assert elsewhere.get("/api/v1/tasks", headers=heads).status_code == 200
+    assert elsewhere.get("/api/v1/tasks", headers=other).status_code == 200
+    reads = _account_reads(there, lambda: elsewhere.get("/api/v1/tasks", headers=heads))
+    assert reads == 0
+    admin = token_headers(here.test_client(), "admin")
+    with here.app_context():
+        account = db.session.scalar(
+            sa.select(Account.id).where(Account.username == world.logins["association"])
+        )
+        db.session.remove()
+    done = here.test_client().post(f"/api/v1/accounts/{account}/disable", headers=admin)
+    assert done.status_code == 200
+    deadline = time.monotonic() + 2  # the NOTIFY's way through the server: milliseconds
+    status = 200
+    while status == 200 and time.monotonic() < deadline:
+        status = elsewhere.get("/api/v1/tasks", headers=heads).status_code
+    assert status == 401
+    # the other accounts' entries were kept: no read for them
+    reads = _account_reads(there, lambda: elsewhere.get("/api/v1/tasks", headers=other))
+    assert reads == 0

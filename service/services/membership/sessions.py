@@ -12,9 +12,15 @@ per database:
   session drops the entries it touches at once (a password change, "sign out
   everywhere", a disabled account, a member moved to another unit, a unit moved to
   another agency), so within one process a signed-out session is refused immediately;
-- another process (a second gunicorn worker, the scheduler) learns of a change when its
-  entry is older than `ttl`: that is the whole window in which a revoked session can still
-  be used elsewhere.
+- on PostgreSQL such a commit also announces the accounts it touched (NOTIFY, sent with
+  the COMMIT's transaction), and each process listens on a connection of its own that it
+  reads without waiting before it trusts an entry (`db.listen`: a non-blocking read of a
+  socket, no statement): another process (a second gunicorn worker, the scheduler) drops
+  the entries at its next request too, so a disabled account, a password reset or "sign
+  out everywhere" is refused at once by every process;
+- without that (SQLite, or the listening connection lost) another process learns of a
+  change when its entry is older than `ttl`: the whole window in which a revoked session
+  can still be used elsewhere. A new or lost listening connection drops every entry.
 
 The entry holds the account's current role, unit and agency rather than trusting the
 token for them: a member's unit changes when a transfer is approved, and the caller's
@@ -31,11 +37,14 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from service.db.listen import Listener
 from service.db.models import Account, RevokedToken, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Unauthorized
 
+CHANNEL = "memberflow_sessions"  # PostgreSQL's NOTIFY channel of changed accounts
+EVERY = "*"  # the note that every entry is to be dropped
 SIGNED_OUT = "登录已失效，请重新登录"
 GONE = "账号不存在或已停用"
 
@@ -56,15 +65,17 @@ class Entry:
 class SessionCache:
     """Per-account entries of one database, safe to share between a worker's threads."""
 
-    def __init__(self, ttl: float):
+    def __init__(self, ttl: float, listener: Listener | None = None):
         self.ttl = ttl
+        self.listener = listener
         self._entries: dict[int, Entry] = {}
         self._lock = threading.Lock()
 
     def entry(self, session: Session, account_id: int) -> Entry | None:
-        """The account's entry: kept if younger than `ttl`, else read now (None: no such
-        account)."""
+        """The account's entry: kept if younger than `ttl` and no process announced a change
+        to it, else read now (None: no such account)."""
         if self.ttl > 0:
+            self._hear()
             with self._lock:
                 kept = self._entries.get(account_id)
             if kept is not None and time.monotonic() - kept.read_at < self.ttl:
@@ -74,6 +85,17 @@ class SessionCache:
             with self._lock:
                 self._entries[account_id] = found
         return found
+
+    def _hear(self) -> None:
+        """Drop the entries other processes announced changes to (all of them when what
+        was announced is not known)."""
+        if self.listener is None:
+            return
+        heard = self.listener.drain()
+        if heard is None or EVERY in heard:
+            self.forget()
+        elif heard:
+            self.forget(int(i) for note in heard for i in note.split(",") if i)
 
     def forget(self, account_ids=None) -> None:
         """Drop the entries of these accounts (None: every entry)."""
@@ -134,10 +156,12 @@ _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def install(engine: sa.Engine, ttl: float) -> SessionCache:
-    """Keep session entries for this engine's database (called once per app)."""
+    """Keep session entries for this engine's database (called once per app); on
+    PostgreSQL, hear other processes' changes (`CHANNEL`)."""
     cache = _CACHES.get(engine)
     if cache is None:
-        cache = _CACHES[engine] = SessionCache(ttl)
+        pg = engine.dialect.name == "postgresql"
+        cache = _CACHES[engine] = SessionCache(ttl, Listener(engine, CHANNEL) if pg else None)
     cache.ttl = ttl
     return cache
 
@@ -194,6 +218,25 @@ def _note_statement(state) -> None:
 def _tables(statement):
     table = getattr(statement, "table", None)
     return [table] if table is not None else []
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _announce(session: Session) -> None:
+    """On PostgreSQL, tell the other processes which accounts this commit changes (NOTIFY,
+    delivered when it commits; nothing when it changes none)."""
+    try:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+    except sa.exc.UnboundExecutionError:
+        return
+    session.flush()  # the commit's last changes are noted too
+    touched = session.info.get(_TOUCHED)
+    if not touched:
+        return
+    note = EVERY if None in touched else ",".join(str(i) for i in sorted(touched))
+    if len(note) > 7000:  # NOTIFY's payload is under 8000 bytes
+        note = EVERY
+    session.execute(sa.select(sa.func.pg_notify(CHANNEL, note)))
 
 
 @sa.event.listens_for(Session, "after_commit")
