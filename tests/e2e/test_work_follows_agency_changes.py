@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 from conftest import PASSWORD, in_db, token_headers, upload
-from sqlalchemy import select
+from conftest import step_task as step
+from sqlalchemy import select, update
 
 from service.db.models import Account, AuditRecord, Member, ProcessInstance, Unit, UserTask
 from service.domain.validation import make_resident_id
@@ -183,3 +184,32 @@ def test_disabling_or_rescoping_a_reviewer_releases_the_tasks_they_hold(app, cli
     reply = client.post(f"/api/v1/accounts/{jigou}/disable", headers=login("admin"))
     assert reply.status_code == 200 and reply.get_json()["released"] == 1
     assert holder() is None
+
+
+def test_the_held_task_list_marks_a_disabled_holder(app, client, world, login):
+    """A task still held by a disabled account (held before disabling released claims) is
+    marked, so the secretariat sees which to release."""
+    form = enrolment(app, client, login, world.unit_id, "张三", "44010619850303123")
+    task = agency_task(app, form).id
+    assert client.post(f"/api/v1/tasks/{task}/claim", headers=login("agency")).status_code == 200
+
+    def disable_only(s):
+        s.execute(update(Account).where(Account.username == "jigou").values(active=False))
+        s.commit()
+
+    in_db(app, disable_only)
+    page = text(admin_pages(app).get("/workbench/claimed"))
+    row = page[page.index("广州初审员") - 10 :]
+    assert '<span class="badge s-已停用">已停用</span>' in row[: row.index("</td>")]
+
+
+def test_disabling_a_unit_releases_the_tasks_its_accounts_hold(app, client, world, login):
+    form = enrolment(app, client, login, world.unit_id, "张三", "44010619850303123")
+    for who in ("agency", "association"):
+        step(client, login(who), form, {"decision": "approve"})
+    task = agency_task(app, form)
+    assert task.role == "unit_admin"
+    assert client.post(f"/api/v1/tasks/{task.id}/claim", headers=login("unit")).status_code == 200
+    admin = admin_pages(app)
+    flashed(admin, post(admin, f"/admin/units/{world.unit_id}/disable", {}, "/admin/units"))
+    assert agency_task(app, form).claimed_by is None

@@ -429,12 +429,14 @@ def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在")
-    changed = 0
+    changed = released = 0
     for account in _unit_admins(uow, unit_id):
         if account.active != active:
             account.active = active
             end_sessions(account)
             changed += 1
+        if not active:  # the unit's tasks they held go back to the unit's queue
+            released += handover.release_held(uow.session, actor, account.id, utcnow())
     _log(
         uow,
         actor,
@@ -442,6 +444,7 @@ def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -
         unit_id=unit.id,
         name=unit.name,
         accounts=changed,
+        released=released,
     )
     uow.commit()
     return {"id": unit.id, "name": unit.name, "active": active, "accounts": changed}
