@@ -409,7 +409,7 @@ def _move_unit(uow: UnitOfWork, actor: Actor, unit_id: int, old: int, new: int) 
     session = uow.session
     session.execute(
         update(Account)
-        .where(Account.unit_id == unit_id)
+        .where(Account.unit_id == unit_id, Account.role == "unit_admin")
         .values(agency_id=new)
         .execution_options(synchronize_session="fetch")
     )
