@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import PASSWORD, in_db, token_headers, upload
+from conftest import PASSWORD, in_db, member_headers, token_headers, upload
 from conftest import step_task as step
 from sqlalchemy import select, update
 
@@ -213,3 +213,28 @@ def test_disabling_a_unit_releases_the_tasks_its_accounts_hold(app, client, worl
     admin = admin_pages(app)
     flashed(admin, post(admin, f"/admin/units/{world.unit_id}/disable", {}, "/admin/units"))
     assert agency_task(app, form).claimed_by is None
+
+
+def test_after_a_move_a_members_own_form_goes_to_the_new_agency(app, client, world, login):
+    from test_member_and_cpd_api import info_change, seed, start  # the info change's data
+
+    number = seed(app, world.unit_id, "林婉清", "44010619880808234")
+    admin = admin_pages(app)
+    moved = post(
+        admin,
+        f"/admin/units/{world.unit_id}",
+        {
+            "name": world.unit_name,
+            "credit_code": in_db(app, lambda s: s.get(Unit, world.unit_id).credit_code),
+            "agency_id": str(world.other_agency_id),
+            "member_unit": "1",
+        },
+    )
+    assert "个人会员1人" in flashed(admin, moved)
+    member = member_headers(client, number)
+    inst = start(client, member, "member_info_change", info_change(client, member))
+    step(client, login("unit"), inst["id"], {"decision": "approve"})
+    agency = in_db(app, lambda s: s.get(ProcessInstance, inst["id"]).agency_id)
+    assert agency == world.other_agency_id
+    assert available(client, login("agency")) == []
+    assert available(client, login("other_agency")) == [agency_task(app, inst["id"]).id]
