@@ -140,9 +140,16 @@ def claim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dic
     """Claim an open task; Conflict when someone else has it or it is done."""
     row = _task(uow, actor, task_id)
     now = ctx.now()
+    # the scope again in the WHERE: a task moved to another agency (its unit moved) while
+    # this claim waited for its row is not claimed by the old agency's reviewer
     won = uow.session.execute(
         update(UserTask)
-        .where(UserTask.id == task_id, UserTask.state == "open", UserTask.claimed_by.is_(None))
+        .where(
+            UserTask.id == task_id,
+            UserTask.state == "open",
+            UserTask.claimed_by.is_(None),
+            *task_scope(actor),
+        )
         .values(claimed_by=actor.id, claimed_at=now)
     ).rowcount
     if not won:
