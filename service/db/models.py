@@ -297,7 +297,11 @@ class Draft(Base):
     the person) who saved it until it is submitted or deleted."""
 
     __tablename__ = "drafts"
-    __table_args__ = (sa.Index("ix_drafts_scope", "unit_id", "owner_id", "updated_at"),)
+    __table_args__ = (
+        sa.Index("ix_drafts_scope", "unit_id", "owner_id", "updated_at"),
+        # a page still open on a deleted draft never addresses a newer one (migration 0035)
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(sa.String(64))
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
@@ -306,6 +310,13 @@ class Draft(Base):
     data: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # each 留存 bumps `version`: a page carrying an older one saved over nothing it has not seen
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    # a submitted draft stays as a marker (its data emptied): the form it became is the one
+    # its submitter's idempotency key names, what a page still open on the draft is told
+    submitted_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    submitted_key: Mapped[str | None] = mapped_column(sa.String(100))
 
 
 class ProcessInstance(Base):
@@ -775,6 +786,8 @@ class Job(Base):
     __table_args__ = (
         sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),
         sa.Index("ix_jobs_status", "status"),
+        # old jobs are deleted: a job page still open never shows a newer one (migration 0035)
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))

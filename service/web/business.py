@@ -229,8 +229,12 @@ def _draw(
     token: str | None = None,
     draft_id: int | None = None,
     own: bool = False,
+    draft_version: int | None = None,
+    notice: dict | None = None,
 ):
-    """The start form; `own`: a member's form for themself (no picker, no drafts)."""
+    """The start form; `own`: a member's form for themself (no picker, no drafts). `notice`:
+    why a stale page's 留存 or 提交 was refused ({message, form: the form the draft became}),
+    with 另存为新的暂存表单 offered."""
     form = schemaform.build_form(defn.start_form, values, errors)
     rows = {}
     if preview:
@@ -251,6 +255,8 @@ def _draw(
         picker_url=url_for("business.pick", key=defn.key),
         specialties=specialties,
         draft_id=draft_id,
+        draft_version=draft_version,
+        notice=notice,
     )
     return html, status
 
@@ -293,12 +299,17 @@ def submit(who, key):
     defn = _definition(key)
     token = (request.form.get("idempotency_key") or "").strip()[:64] or None
     draft_id = _draft_id(request.form.get("draft_id"))
+    version = _draft_id(request.form.get("draft_version"))
     data, upload_errors = _posted(who, defn)
-    if request.form.get("action") == "draft":  # 留存: kept as typed, checked at 提交
-        return _keep_draft(who, defn, data, draft_id, token)
+    action = request.form.get("action")
+    if action == "draft_new":  # 另存为新的暂存表单: a stale page's data, kept apart
+        return _keep_draft(who, defn, data, None, token)
+    if action == "draft":  # 留存: kept as typed, checked at 提交
+        return _keep_draft(who, defn, data, draft_id, token, version)
+    draft = {"draft_id": draft_id, "draft_version": version}
     if upload_errors:  # with what else is wrong: one send shows every mistake
         errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
-        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+        return _draw(defn, data, errors, status=422, token=token, **draft)
     c = ctx()
     if request.form.get("action") == "preview" and defn.eligibility_decision and _many(defn):
         try:
@@ -311,18 +322,26 @@ def submit(who, key):
             for item in found["items"]
             if not item["eligible"]
         }
-        return _draw(defn, data, reasons, preview=found, token=token, draft_id=draft_id)
+        return _draw(defn, data, reasons, preview=found, token=token, **draft)
     try:
         with uow() as u:
             if draft_id is not None:
-                view, created = drafts.submit_draft(c, u, who, draft_id, data, token, tied=False)
+                view, created = drafts.submit_draft(
+                    c, u, who, draft_id, data, token, tied=False, key=key, version=version
+                )
             else:
                 view, created = instances.start_process(
                     c, u, who, key, data, idempotency_key=token, tied=False
                 )
+    except drafts.StaleDraft as exc:
+        return _stale(defn, data, token, draft_id, exc, "提交")
+    except NotFound as exc:
+        if draft_id is None:
+            raise
+        return _draft_gone(who, defn, data, token, draft_id, exc)
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
-        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+        return _draw(defn, data, errors, status=422, token=token, **draft)
     return _started(view, created)
 
 
@@ -385,21 +404,74 @@ def _draft_id(raw: str | None) -> int | None:
     return number if 1 <= number <= lists.MAX_ID else None
 
 
-def _keep_draft(who: Actor, defn: Definition, data: dict, draft_id: int | None, token):
-    """留存: save the form as typed (new or again), then the drafts list."""
+def _keep_draft(
+    who: Actor,
+    defn: Definition,
+    data: dict,
+    draft_id: int | None,
+    token,
+    version: int | None = None,
+):
+    """留存: save the form as typed (new or again), then the drafts list. Again over a
+    newer 留存, or on a draft deleted or submitted meanwhile: the page again with the
+    typed values, saying so (nothing saved)."""
     try:
         with uow() as u:
             if draft_id is not None:
-                drafts.update_draft(ctx(), u, who, draft_id, data)
+                drafts.update_draft(ctx(), u, who, draft_id, data, key=defn.key, version=version)
             else:
                 drafts.save_draft(ctx(), u, who, defn.key, data)
     except FormInvalid as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
-        return _draw(defn, data, errors, status=422, token=token, draft_id=draft_id)
+        return _draw(
+            defn, data, errors, status=422, token=token, draft_id=draft_id, draft_version=version
+        )
+    except drafts.StaleDraft as exc:
+        return _stale(defn, data, token, draft_id, exc, "留存")
+    except NotFound as exc:
+        if draft_id is None:
+            raise
+        return _draft_gone(who, defn, data, token, draft_id, exc)
     except Conflict as exc:
         return _draw(defn, data, {"_form": exc.message}, status=409, token=token)
     flash(f"已留存：{defn.name}。可在“暂存表单”中继续填写和提交。", "success")
     return redirect(url_for("business.drafts_page"))
+
+
+def _stale(defn: Definition, data: dict, token, draft_id: int, exc, verb: str):
+    """A page older than the draft's last 留存: the typed values again, who saved when; the
+    page now carries the draft's version, so that the person decides: the same button again
+    saves (or submits) this page over it, or 另存为新的暂存表单 keeps both."""
+    notice = {
+        "message": f"{exc.message}再次点击“{verb}”将以本页内容为准；"
+        "也可点击“另存为新的暂存表单”，两份都保留。"
+    }
+    return _draw(
+        defn,
+        data,
+        status=409,
+        token=token,
+        draft_id=draft_id,
+        draft_version=exc.version,
+        notice=notice,
+    )
+
+
+def _draft_gone(who: Actor, defn: Definition, data: dict, token, draft_id: int, exc):
+    """A page whose draft was submitted (or deleted) meanwhile: the typed values again, the
+    form the draft became named, and 另存为新的暂存表单 offered."""
+    with uow() as u:
+        form = drafts.submitted_form(u, who, draft_id)
+    if form:
+        message = "该暂存表单已提交，表单编号："
+    else:
+        message = f"{exc.message}。"
+    notice = {
+        "message": message,
+        "form": form,
+        "after": "本页填写的内容尚未保存，可点击“另存为新的暂存表单”保留。",
+    }
+    return _draw(defn, data, status=409, token=token, notice=notice)
 
 
 @bp.route("/drafts")
@@ -428,7 +500,7 @@ def draft_form(who, draft_id: int):
     with uow() as u:
         draft = drafts.get_draft(ctx(), u, who, draft_id)
     defn = _definition(draft["process_key"])
-    return _draw(defn, draft["data"], draft_id=draft_id)
+    return _draw(defn, draft["data"], draft_id=draft_id, draft_version=draft["version"])
 
 
 @bp.route("/drafts/<int:draft_id>/delete", methods=["POST"])

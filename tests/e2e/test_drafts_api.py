@@ -140,3 +140,102 @@ def test_the_unit_keeps_and_finishes_a_draft_on_its_pages(app, world):
     assert gone.status_code == 302
     assert "暂无暂存表单" in text(page.get("/business/drafts"))
     assert page.get(f"/business/drafts/{draft_url}").status_code == 404
+
+
+def _draft_ids(page) -> list[str]:
+    from test_account_pages_http import text
+
+    listed = text(page.get("/business/drafts"))
+    return [part.split('"')[0] for part in listed.split('href="/business/drafts/')[1:]]
+
+
+def _keep(page, key: str, fields: dict, draft: str | None = None, version: str | None = None):
+    from test_account_pages_http import csrf
+
+    form = f"/business/{key}/form"
+    data = {**fields, "action": "draft", "csrf_token": csrf(page, form)}
+    if draft:
+        data.update(draft_id=draft, draft_version=version or "")
+    return page.post(form, data=data)
+
+
+def test_a_page_left_open_on_a_deleted_draft_never_saves_over_another(app, world):
+    """A deleted draft's id is never given again (SQLite: AUTOINCREMENT), and a page of one
+    business never saves or submits a draft of another: refused, the typed values kept."""
+    from test_account_pages_http import csrf, sign_in, text
+
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    assert _keep(page, "member_join", {"name": "冯佩珊"}).status_code == 302
+    [first] = _draft_ids(page)
+    page.post(f"/business/drafts/{first}/delete", data={"csrf_token": csrf(page)})
+    assert _keep(page, "member_join", {"name": "邓丽华"}).status_code == 302
+    [second] = _draft_ids(page)
+    assert int(second) > int(first)
+
+    # the first page, still open, saves again: the draft it showed is gone, nothing else moves
+    stale = _keep(page, "member_join", {"name": "冯佩珊改"}, draft=first, version="1")
+    assert stale.status_code == 409
+    assert "该暂存表单已被删除或已提交" in text(stale) and 'value="冯佩珊改"' in text(stale)
+    assert "另存为新的暂存表单" in text(stale)
+    # a page of another business addressing the draft by id is refused the same way
+    other = _keep(page, "unit_name_change", {"name": "别的业务"}, draft=second, version="1")
+    assert other.status_code == 409 and "该暂存表单已被删除或已提交" in text(other)
+    submit = page.post(
+        "/business/unit_name_change/form",
+        data={"draft_id": second, "action": "submit", "csrf_token": csrf(page)},
+    )
+    assert submit.status_code == 409 and "该暂存表单已被删除或已提交" in text(submit)
+    opened = text(page.get(f"/business/drafts/{second}"))
+    assert 'value="邓丽华"' in opened
+    # 另存为新的暂存表单 keeps the stale page's values as a draft of its own
+    kept = page.post(
+        "/business/member_join/form",
+        data={"name": "冯佩珊改", "action": "draft_new", "csrf_token": csrf(page)},
+    )
+    assert kept.status_code == 302 and len(_draft_ids(page)) == 2
+
+
+def test_a_draft_saved_meanwhile_or_submitted_is_not_overwritten(app, client, login, world):
+    """The same draft open twice: the older page's 留存 is refused with who saved when, its
+    values kept; once decided, the same button saves. After the draft was submitted, the
+    page names the form it became."""
+    from test_account_pages_http import csrf, sign_in, text
+
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    assert _keep(page, "member_join", {"name": "陈志强"}).status_code == 302
+    [draft] = _draft_ids(page)
+    assert 'name="draft_version" value="1"' in text(page.get(f"/business/drafts/{draft}"))
+    assert _keep(page, "member_join", {"name": "第二个标签页"}, draft, "1").status_code == 302
+    stale = _keep(page, "member_join", {"name": "第一个标签页"}, draft, "1")
+    assert stale.status_code == 409
+    body = text(stale)
+    assert "再次留存" in body and "本页的修改尚未保存" in body
+    assert 'value="第一个标签页"' in body and 'name="draft_version" value="2"' in body
+    assert 'value="第二个标签页"' in text(page.get(f"/business/drafts/{draft}"))
+    assert _keep(page, "member_join", {"name": "第一个标签页"}, draft, "2").status_code == 302
+    assert 'value="第一个标签页"' in text(page.get(f"/business/drafts/{draft}"))
+
+    # submitted in another tab: the old page's 留存 names the form, keeps its values
+    full = applicant_data(client, login("unit"))
+    unit = login("unit")
+    assert client.put(f"{API}/drafts/{draft}", headers=unit, json={"data": full}).status_code == 200
+    submitted = client.post(f"{API}/drafts/{draft}/submit", headers=unit, json={})
+    assert submitted.status_code == 201, submitted.get_json()
+    number = submitted.get_json()["business_key"]
+    late = _keep(page, "member_join", {"name": "第一个标签页"}, draft, "4")
+    assert late.status_code == 409
+    assert "该暂存表单已提交，表单编号：" in text(late) and number in text(late)
+    assert 'value="第一个标签页"' in text(late) and "另存为新的暂存表单" in text(late)
+    again = page.post(
+        "/business/member_join/form",
+        data={
+            "draft_id": draft,
+            "draft_version": "4",
+            "action": "submit",
+            "csrf_token": csrf(page),
+        },
+    )
+    assert again.status_code == 409 and number in text(again)
+    assert _draft_ids(page) == []

@@ -5,16 +5,22 @@ A draft keeps the data as typed — nothing is checked but its size and shape, s
 half-filled form is the point — and belongs to the unit that saved it (a unit's main and
 sub-accounts share their drafts, as they share everything of the unit) or, for anyone
 else, to the account. Submitting a draft starts the process with the full checks and
-deletes the draft in the same transaction: a refused submission keeps the draft.
+marks the draft submitted in the same transaction (the row stays, emptied, as a marker
+naming the form it became): a refused submission keeps the draft.
+
+A page open on a draft carries its `version` and business: saving or submitting over a
+newer 留存 (another tab, a colleague) is refused with who saved it when (StaleDraft), and
+a page of another business never touches the draft.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select, update
 
-from service.db.models import Draft
+from service.db.models import Account, Draft, ProcessInstance
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -25,13 +31,25 @@ from service.services.workflow.scope import is_unit_admin, may_start
 
 MAX_BYTES = 256 * 1024  # a draft's data as JSON; uploads are stored apart, by id
 MAX_DRAFTS = 50  # per unit (or per account)
-GONE = "暂存表单不存在或已提交"
+GONE = "该暂存表单已被删除或已提交"
+
+
+class StaleDraft(Conflict):
+    """The draft was saved again since the page showed it: who saved it, when, and the
+    version now (a page that decides to save over it anyway sends that one)."""
+
+    def __init__(self, saved_by: str, saved_at, version: int):
+        super().__init__(
+            f"该暂存表单已于 {saved_at:%Y-%m-%d %H:%M} 由 {saved_by} 再次留存，本页的修改尚未保存。"
+        )
+        self.saved_by, self.saved_at, self.version = saved_by, saved_at, version
 
 
 def _scope(actor: Actor) -> list:
+    held = Draft.submitted_key.is_(None)
     if is_unit_admin(actor):
-        return [Draft.unit_id == actor.unit_id]
-    return [Draft.owner_id == actor.id]
+        return [Draft.unit_id == actor.unit_id, held]
+    return [Draft.owner_id == actor.id, held]
 
 
 def _definition(ctx: Context, actor: Actor, key: str):
@@ -78,20 +96,51 @@ def _view(ctx: Context, draft: Draft, with_data: bool = False) -> dict:
         "status": "暂存",
         "created_at": draft.created_at,
         "updated_at": draft.updated_at,
+        "version": draft.version,
     }
     if with_data:
         view["data"] = draft.data
     return view
 
 
-def _own(uow: UnitOfWork, actor: Actor, draft_id: int, lock: bool = False) -> Draft:
+def _own(
+    uow: UnitOfWork,
+    actor: Actor,
+    draft_id: int,
+    lock: bool = False,
+    key: str | None = None,
+    version: int | None = None,
+) -> Draft:
+    """The actor's draft `draft_id`; with `key`, only a draft of that business (a page of
+    another business never touches it); with `version`, only as the page showed it."""
     stmt = select(Draft).where(Draft.id == draft_id, *_scope(actor))
     if lock:
         stmt = stmt.with_for_update()
     draft = uow.session.scalars(stmt).first()
-    if draft is None:
+    if draft is None or (key is not None and draft.process_key != key):
         raise NotFound(GONE)
+    if version is not None and draft.version != version:
+        who = uow.session.get(Account, draft.updated_by or draft.owner_id)
+        raise StaleDraft(who.name if who else "其他账号", draft.updated_at, draft.version)
     return draft
+
+
+def submitted_form(uow: UnitOfWork, actor: Actor, draft_id: int) -> dict | None:
+    """The form a submitted draft of the actor's became ({id, business_key}), or None."""
+    scope = [Draft.id == draft_id, Draft.submitted_key.is_not(None)]
+    scope.append(
+        Draft.unit_id == actor.unit_id if is_unit_admin(actor) else Draft.owner_id == actor.id
+    )
+    marker = uow.session.scalars(select(Draft).where(*scope)).first()
+    if marker is None:
+        return None
+    found = uow.session.execute(
+        select(ProcessInstance.id, ProcessInstance.business_key).where(
+            ProcessInstance.idempotency_owner == f"account:{marker.submitted_by}",
+            ProcessInstance.idempotency_key == marker.submitted_key,
+        )
+    ).first()
+    return {"id": found.id, "business_key": found.business_key} if found else None
 
 
 def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> dict:
@@ -110,6 +159,7 @@ def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> d
         data=data,
         created_at=now,
         updated_at=now,
+        updated_by=actor.id,
     )
     uow.session.add(draft)
     uow.session.flush()
@@ -118,13 +168,23 @@ def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> d
     return view
 
 
-def update_draft(ctx: Context, uow: UnitOfWork, actor: Actor, draft_id: int, data) -> dict:
-    """留存 again: the draft's data replaced."""
-    draft = _own(uow, actor, draft_id, lock=True)
+def update_draft(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    draft_id: int,
+    data,
+    key: str | None = None,
+    version: int | None = None,
+) -> dict:
+    """留存 again: the draft's data replaced (`key`, `version`: as the page showed it)."""
+    draft = _own(uow, actor, draft_id, lock=True, key=key, version=version)
     defn = _definition(ctx, actor, draft.process_key)
     draft.data = _checked(data)
     draft.summary = _summary(defn, draft.data)
     draft.updated_at = ctx.now()
+    draft.updated_by = actor.id
+    draft.version += 1
     view = _view(ctx, draft, with_data=True)
     uow.commit()
     return view
@@ -166,18 +226,26 @@ def submit_draft(
     data=None,
     idempotency_key: str | None = None,
     tied: bool = True,
+    key: str | None = None,
+    version: int | None = None,
 ) -> tuple[dict, bool]:
     """提交: start the process from the draft (with `data`, when given, as last edited) and
-    delete the draft in the same transaction; a refused start keeps the draft (`tied`: as
-    `instances.start_process`)."""
-    draft = _own(uow, actor, draft_id, lock=True)
+    mark the draft submitted in the same transaction; a refused start keeps the draft
+    (`tied`: as `instances.start_process`; `key`, `version`: as the page showed it). Without
+    an idempotency key the draft's submission is given one: the marker names the form."""
+    draft = _own(uow, actor, draft_id, lock=True, key=key, version=version)
     key = draft.process_key
     payload = _checked(data) if data is not None else dict(draft.data)
-    uow.session.delete(draft)
+    idempotency_key = idempotency_key or f"draft:{draft_id}:{uuid.uuid4().hex}"
+    marked = {"submitted_by": actor.id, "submitted_key": idempotency_key, "data": {}}
+    for name, value in marked.items():
+        setattr(draft, name, value)
     view, created = instances.start_process(
         ctx, uow, actor, key, payload, idempotency_key=idempotency_key, tied=tied
     )
-    if not created:  # the same submission again: the form exists, the draft goes
-        uow.session.execute(delete(Draft).where(Draft.id == draft_id, *_scope(actor)))
+    if not created:  # the same submission again: the form exists, the draft is done
+        uow.session.execute(
+            update(Draft).where(Draft.id == draft_id, *_scope(actor)).values(**marked)
+        )
         uow.commit()
     return view, created
