@@ -178,8 +178,7 @@ def _lost(task_id: int, who: Actor, exc: Conflict) -> str:
     except NotFound:
         return exc.message
     if task["state"] != "open":
-        who_did = task.get("completed_by_name")
-        return f"该任务已由{who_did}办结" if who_did else "该任务已办结"
+        return task["ended"]
     if task.get("claimed_by_name") and not task["mine"]:
         return f"该任务已被{task['claimed_by_name']}认领，您不能再认领或办理"
     return exc.message

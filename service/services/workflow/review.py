@@ -186,5 +186,6 @@ def task_review(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> di
         completed_at=row.completed_at,
         mine=row.claimed_by == actor.id,
         can_act=row.state == "open" and row.claimed_by in (None, actor.id),
+        ended=tasks.ended_note(uow.session, row) if row.state != "open" else None,
     )
     return {"task": task, "application": application(ctx, uow, actor, task["instance"]["id"])}

@@ -13,9 +13,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import Account, ProcessInstance, UserTask
+from service.db.models import Account, AuditRecord, ProcessInstance, UserTask
 from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
@@ -50,7 +51,7 @@ def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
 
 def _why_not(row: UserTask, actor: Actor) -> Conflict:
     if row.state != "open":
-        return Conflict("该任务已办结，请刷新待办列表")
+        return _closed(row)
     if row.claimed_by is not None and row.claimed_by != actor.id:
         return Conflict("该任务已被其他人认领")
     return Conflict("任务状态已变化，请刷新后重试")
@@ -268,9 +269,38 @@ def assignees(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> list
     return [{"id": r.id, "name": r.name, "username": r.username} for r in rows]
 
 
+def _closed(row: UserTask) -> Conflict:
+    """A task no longer open: done, or its form withdrawn or terminated (said so)."""
+    if row.state == "cancelled":
+        return Conflict(ended_note(object_session(row), row))
+    return Conflict("该任务已办结，请刷新待办列表")
+
+
+def ended_note(session, row: UserTask) -> str:
+    """Why a task is no longer open, in words: done (by whom), or its form withdrawn by the
+    unit or terminated by the secretariat (with the reason) — never "done" for those."""
+    if row.state == "cancelled":
+        status = session.scalar(
+            select(ProcessInstance.status).where(ProcessInstance.id == row.instance_id)
+        )
+        if status == incidents.WITHDRAWN:
+            return "该表单已由单位撤回，无需办理"
+        if status != incidents.TERMINATED:  # the diagram moved on without it (a deadline)
+            return "该任务已取消，无需办理"
+        reason = session.scalar(
+            select(AuditRecord.remark)
+            .where(AuditRecord.instance_id == row.instance_id, AuditRecord.action == "terminate")
+            .order_by(AuditRecord.id.desc())
+            .limit(1)
+        )
+        return f"该表单已被秘书处终止（原因：{reason or '未填写'}），无需办理"
+    who_did = session.scalar(select(Account.name).where(Account.id == row.completed_by))
+    return f"该任务已由{who_did}办结" if who_did else "该任务已办结"
+
+
 def _not_held(row: UserTask) -> Conflict:
     if row.state != "open":
-        return Conflict("该任务已办结，请刷新待办列表")
+        return _closed(row)
     return Conflict("该任务未被认领")
 
 
