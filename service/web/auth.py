@@ -22,7 +22,15 @@ from service.services.membership import (
     passwords,
     signin,
 )
-from service.web.pages import QUEUE_ROLES, ctx, page_actor, safe_next, signed_in, uow
+from service.web.pages import (
+    QUEUE_ROLES,
+    SIGNED_OUT,
+    ctx,
+    page_actor,
+    safe_next,
+    signed_in,
+    uow,
+)
 
 bp = Blueprint("account", __name__)
 # what a person with a one-time password may open before changing it
@@ -94,7 +102,15 @@ def login():
                     return redirect(url_for("account.password", next=going))
                 return redirect(going)
     status = 401 if error and request.method == "POST" else 200
-    return render_template("login.html", error=error, username=username, next=target), status
+    ended = request.values.get("reason") == "expired" and not error
+    html = render_template(
+        "login.html",
+        error=error,
+        username=username,
+        next=target,
+        notice=f"{SIGNED_OUT}。" if ended else None,
+    )
+    return html, status
 
 
 @bp.route("/logout", methods=["POST"])

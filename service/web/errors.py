@@ -8,6 +8,7 @@ from flask import current_app, render_template, request, url_for
 
 from service.db import db
 from service.limits import limiter
+from service.web.pages import SIGNED_OUT, page_actor, page_to_return
 
 HEADINGS = {
     400: "请求无法处理",
@@ -117,5 +118,23 @@ def _the_page_before() -> tuple[str, str] | None:
 
 
 def csrf_error(_exc):
-    """A POST without a valid CSRF token: refused, with a way back."""
-    return render_error(400, "页面已过期或来源无法验证（缺少安全令牌），请刷新页面后重新提交。")
+    """A POST without a valid CSRF token: refused, with a way back. When the session ended
+    meanwhile (timed out, signed out in another tab), the page says so, that nothing was
+    saved, and links to the sign-in page that returns to the form's page (the page also marks
+    itself for app.js, which restores what was typed there once signed in again)."""
+    if request.path.startswith(("/login", "/logout")) or page_actor() is not None:
+        return render_error(400, "页面已过期或来源无法验证（缺少安全令牌），请刷新页面后重新提交。")
+    db.session.rollback()
+    back = page_to_return()
+    html = render_template(
+        "error.html",
+        status=401,
+        heading=HEADINGS[401],
+        message=f"{SIGNED_OUT}。本次提交的内容尚未保存。",
+        advice="重新登录后将回到原页面，并尽量恢复您填写的内容（上传的文件需重新选择）。",
+        errors={},
+        public=_public(),
+        back=(url_for("account.login", next=back, reason="expired"), "重新登录"),
+        kept_form=back,
+    )
+    return html, 401

@@ -42,7 +42,8 @@ def page_actor() -> Actor | None:
                     uow(), account_id, session.get("auth_version"), session.get("sid")
                 )
             except Unauthorized:
-                session.clear()  # disabled or deleted: signed out at once
+                session.clear()  # disabled, deleted or signed out elsewhere: at once
+                g.signed_out = True
         g.page_actor = found
     return g.page_actor
 
@@ -57,6 +58,38 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+SIGNED_OUT = "登录已超时或已在其他页面退出，请重新登录"
+
+
+def page_to_return() -> str:
+    """The page (a GET) a person returns to after signing in again: this page for a GET;
+    for a POST, the page of ours the form was on, else this address when it is a page too —
+    never a POST-only address (signing in would end at 405)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if (
+        referrer.scheme in ("http", "https")
+        and referrer.netloc == request.host
+        and not referrer.path.startswith(("/login", "/api/"))
+    ):
+        target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        if safe_next(target, "") == target:
+            return target
+    adapter = current_app.url_map.bind(request.host)
+    if adapter.test(request.path, method="GET"):
+        return request.path
+    return "/"
+
+
+def sign_in_again():
+    """To the sign-in page, saying why when the session ended (timed out, signed out in
+    another tab, revoked), then back to `page_to_return`."""
+    ended = request.method not in ("GET", "HEAD") or g.get("signed_out")
+    reason = {"reason": "expired"} if ended else {}
+    return redirect(url_for("account.login", next=page_to_return(), **reason))
+
+
 def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
     """Pages for signed-in people (others go to the sign-in page), optionally some roles only.
 
@@ -68,7 +101,7 @@ def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
         def wrapper(*args, **kwargs):
             who = page_actor()
             if who is None:
-                return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+                return sign_in_again()
             if roles is not None and who.role not in roles:
                 raise NotFound("页面不存在或您无权查看")
             return view(who, *args, **kwargs)

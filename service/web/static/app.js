@@ -189,3 +189,96 @@ document.addEventListener("submit", (event) => {
     });
   });
 })();
+
+// a form sent after the session ended (timed out, 退出 in another tab, revoked) is refused,
+// never saved; what was typed is kept in this tab alone (sessionStorage) for one send: the
+// refusal page (data-kept-form) or the sign-in page that says why (#signed-out) keeps it,
+// and once signed in again, the same page gets its values back (not files, not passwords).
+// Any other page after a send forgets it; it is dropped after two hours in any case.
+(function () {
+  "use strict";
+  var SENT = "memberflow:sent", KEPT = "memberflow:kept", HOURS2 = 2 * 3600 * 1000;
+  var store;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) { return; }
+  var here = location.pathname + location.search;
+  var skipped = { hidden: 1, file: 1, password: 1, submit: 1, button: 1, reset: 1 };
+
+  function read(key) {
+    try {
+      var kept = JSON.parse(store.getItem(key) || "null");
+      return kept && Date.now() - kept.at < HOURS2 ? kept : null;
+    } catch (e) { return null; }
+  }
+
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !skipped[el.type] && !el.disabled;
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+    if (form.querySelector("input[type=password]")) { store.removeItem(SENT); return; }
+    var values = [];
+    fields(form).forEach(function (el) {
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
+      if (el.type === "select-multiple") {
+        Array.prototype.forEach.call(el.selectedOptions, function (o) {
+          values.push([el.name, o.value]);
+        });
+        return;
+      }
+      values.push([el.name, el.value]);
+    });
+    if (!values.length) { store.removeItem(SENT); return; }
+    var action = form.getAttribute("action") || here;
+    store.setItem(SENT, JSON.stringify({ at: Date.now(), page: here, action: action, values: values }));
+  }, true);
+
+  function restore(kept) {
+    var form = Array.prototype.filter.call(document.forms, function (f) {
+      return (f.getAttribute("action") || here) === kept.action;
+    })[0];
+    if (!form) { return false; }
+    var byName = {};
+    kept.values.forEach(function (pair) { (byName[pair[0]] = byName[pair[0]] || []).push(pair[1]); });
+    var used = {};
+    fields(form).forEach(function (el) {
+      var list = byName[el.name];
+      if (!list) { return; }
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = list.indexOf(el.value) >= 0;
+      } else if (el.type === "select-multiple") {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = list.indexOf(o.value) >= 0; });
+      } else {
+        var i = used[el.name] || 0;
+        if (i < list.length) { el.value = list[i]; }
+        used[el.name] = i + 1;
+      }
+    });
+    var note = document.createElement("p");
+    note.className = "flash info";
+    note.id = "restored-form";
+    note.setAttribute("role", "status");
+    note.textContent = "已恢复您登录超时前填写的内容，请核对后再提交（上传的文件需重新选择）。";
+    form.insertBefore(note, form.firstChild);
+    return true;
+  }
+
+  whenRead(function () {
+    var refused = document.querySelector("[data-kept-form]") || document.getElementById("signed-out");
+    var sent = read(SENT);
+    store.removeItem(SENT);
+    if (refused) {
+      if (sent) { store.setItem(KEPT, JSON.stringify(sent)); }
+      return;
+    }
+    var kept = read(KEPT);
+    if (!kept) { store.removeItem(KEPT); return; }
+    if (location.pathname === "/login" || location.pathname === "/password") { return; }
+    store.removeItem(KEPT);
+    if (kept.page === here) { restore(kept); }
+  });
+})();
