@@ -23,6 +23,7 @@ from service.services.membership import (
     signin,
 )
 from service.web.pages import (
+    ONE_TIME_KEY,
     QUEUE_ROLES,
     SIGNED_OUT,
     ctx,
@@ -195,3 +196,25 @@ def agencies_page(who):
     with uow() as u:
         listed = directory.agency_directory(u, who)
     return render_template("agencies.html", listed=listed)
+
+
+# the pages that show a new one-time password (pages.show_once), by kind
+ONE_TIME_PAGES = {
+    "unit": "unit/one_time_password.html",
+    "secretariat": "secretariat/one_time.html",
+}
+
+
+@bp.route("/one-time/<token>")
+@signed_in()
+def one_time(who, token):
+    """A new one-time password, shown this once; again (reload, back) it is not shown, and
+    nothing is reset again."""
+    back = safe_next(request.args.get("back"), home_url(who.role))
+    kept = session.get(ONE_TIME_KEY)
+    if not kept or kept.get("token") != token or kept.get("kind") not in ONE_TIME_PAGES:
+        html = render_template("one_time_gone.html", back=back)
+        return html, 410, {"Cache-Control": "no-store"}
+    session.pop(ONE_TIME_KEY)
+    html = render_template(ONE_TIME_PAGES[kept["kind"]], back=back, **kept["values"])
+    return html, 200, {"Cache-Control": "no-store"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -109,6 +110,18 @@ def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
         return wrapper
 
     return decorate
+
+
+ONE_TIME_KEY = "one_time_view"
+
+
+def show_once(kind: str, back: str, **values):
+    """A page with a new one-time password, shown once: post/redirect/get. The POST keeps
+    the page's values in the session for one display and redirects to it; reloading (or
+    going back to) that page never resets the password again, and shows it no more."""
+    token = secrets.token_urlsafe(12)
+    session[ONE_TIME_KEY] = {"token": token, "kind": kind, "values": values}
+    return redirect(url_for("account.one_time", token=token, back=safe_next(back, "/")))
 
 
 def back_to(default: str) -> str:

@@ -10,7 +10,7 @@ from service.domain.errors import Conflict, FormInvalid
 from service.domain.roles import ROLES
 from service.services.membership import accounts, directory, records
 from service.web import lists
-from service.web.pages import back_to, signed_in, uow
+from service.web.pages import back_to, show_once, signed_in, uow
 
 bp = Blueprint("secretariat", __name__, url_prefix="/admin")
 ADMIN = frozenset({"secretariat_admin"})
@@ -63,8 +63,7 @@ def _listing(template: str, names: tuple, ids: tuple, load, **extra):
 
 def _one_time(issued: dict, what: str, back: str):
     """The page that shows a new one-time password once."""
-    html = render_template("secretariat/one_time.html", issued=issued, what=what, back=back)
-    return html, 200, NO_STORE
+    return show_once("secretariat", back, issued=issued, what=what)
 
 
 # --- 会员服务机构 --------------------------------------------------------------------------

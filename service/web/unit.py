@@ -33,7 +33,7 @@ from service.services.membership import (
     unit_information,
 )
 from service.web import lists
-from service.web.pages import ctx, signed_in, uow
+from service.web.pages import ctx, show_once, signed_in, uow
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
 UNIT = frozenset({"unit_admin"})
@@ -347,9 +347,7 @@ def member_password_reset(who, member_id):
     """重置密码 (FAQ 3.8), also a new member's first password: shown in this reply only."""
     with uow() as u:
         issued = passwords.reset_member_password(u, who, _unit_id(who), member_id)
-    back = url_for("unit.member", member_id=member_id)
-    html = render_template("unit/one_time_password.html", issued=issued, back=back)
-    return html, 200, NO_STORE
+    return show_once("unit", url_for("unit.member", member_id=member_id), issued=issued)
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -577,6 +575,4 @@ def account_password_reset(who, account_id):
     """重置子账号密码: the new one-time password in this reply only."""
     with uow() as u:
         issued = passwords.reset_sub_account_password(u, who, _unit_id(who), account_id)
-    back = url_for("unit.accounts_page")
-    html = render_template("unit/one_time_password.html", issued=issued, back=back)
-    return html, 200, NO_STORE
+    return show_once("unit", url_for("unit.accounts_page"), issued=issued)

@@ -23,6 +23,16 @@ pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 ONE_TIME = re.compile(r'id="one-time-password">([^<]+)<')
+
+
+def shown_once(client, path: str, data: dict, form: str | None = None):
+    """POST a form that issues a one-time password: it redirects to the page showing it
+    once (post/redirect/get); that page, as fetched."""
+    issued = post(client, path, data, form)
+    assert issued.status_code == 302, issued.status_code
+    return client.get(issued.headers["Location"])
+
+
 NEXT_YEAR = date(2027, 6, 30)
 APPROVE = {"decision": "approve"}
 RECEIPT = {"decision": "approve", "receipt_number": "0012345678", "receipt_date": "2026-11-20"}
@@ -358,7 +368,7 @@ def test_creating_a_unit_names_each_wrong_or_taken_field(app, client, world):
 def test_the_secretariat_creates_renames_disables_and_resets_a_unit(app, client, world):
     sign_in(client, "admin")
     name = "佛山新城监理有限公司"
-    created = post(
+    created = shown_once(
         client,
         "/admin/units/new",
         {
@@ -407,7 +417,7 @@ def test_the_secretariat_creates_renames_disables_and_resets_a_unit(app, client,
     refused = post(unit, "/login", {"username": world.unit_name, "password": PASSWORD})
     assert refused.status_code == 401
     post(client, f"/admin/units/{world.unit_id}/enable", {}, "/admin/units")
-    reset = post(client, f"/admin/units/{world.unit_id}/password-reset", {}, "/admin/units")
+    reset = shown_once(client, f"/admin/units/{world.unit_id}/password-reset", {}, "/admin/units")
     new = ONE_TIME.search(text(reset)).group(1)
     assert post(unit, "/login", {"username": world.unit_name, "password": new}).status_code == 302
 
@@ -436,7 +446,7 @@ def test_the_secretariat_manages_agencies_and_staff_with_errors_at_their_field(a
     assert field_error(text(no_agency), "agency_id") == "会员服务机构人员必须选择所属机构"
     taken = post(client, form, {"username": "jigou", "name": "重名", "role": "finance_reviewer"})
     assert field_error(text(taken), "username") == "该登录名已被使用（登录名不区分大小写）"
-    created = post(
+    created = shown_once(
         client,
         form,
         {
@@ -495,11 +505,11 @@ def test_disabling_an_agencys_last_reviewer_warns_and_its_count_drops(app, clien
     assert "“汕头市建筑业协会”已没有可办理的初审人员" in flashed
     assert "无人可初审" in row_of_shantou() and ">0</a>" in row_of_shantou()
     # a password issued to the disabled account says it signs no one in until enabled
-    issued = post(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
+    issued = shown_once(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
     assert ONE_TIME.search(text(issued)) and "该账号目前已停用" in text(issued)
 
     # Guangzhou keeps a reviewer when another of its reviewers is disabled: no warning
-    created = post(
+    created = shown_once(
         client,
         "/admin/staff/new",
         {
@@ -516,7 +526,7 @@ def test_disabling_an_agencys_last_reviewer_warns_and_its_count_drops(app, clien
 
     post(client, f"/admin/staff/{st}/enable", {}, "/admin/staff")
     assert "无人可初审" not in row_of_shantou() and ">1</a>" in row_of_shantou()
-    issued = post(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
+    issued = shown_once(client, f"/admin/staff/{st}/password-reset", {}, "/admin/staff")
     assert ONE_TIME.search(text(issued)) and "已停用" not in text(issued)
 
 

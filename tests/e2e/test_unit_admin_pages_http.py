@@ -330,7 +330,9 @@ def test_a_new_members_initial_password_is_shown_once_and_signs_them_in(app, cli
     sign_in(client, world.logins["unit"])
     before = text(client.get(f"/unit/members/{mine}"))
     assert "尚未发放初始密码" in before and "发放初始密码" in before
-    reply = post(client, f"/unit/members/{mine}/password-reset")
+    issued = post(client, f"/unit/members/{mine}/password-reset")
+    assert issued.status_code == 302  # post/redirect/get: a reload never resets again
+    reply = client.get(issued.headers["Location"])
     assert reply.status_code == 200
     assert reply.headers["Cache-Control"] == "no-store"
     password = BIG.search(text(reply)).group(1)
@@ -338,6 +340,9 @@ def test_a_new_members_initial_password_is_shown_once_and_signs_them_in(app, cli
     after = client.get(f"/unit/members/{mine}")
     assert password not in text(after) and "已发放一次性密码" in text(after)
     assert password not in text(client.get("/unit/members"))
+    again = client.get(issued.headers["Location"])  # reloaded: not shown, not reset
+    assert again.status_code == 410 and password not in text(again)
+    assert "一次性密码已显示过" in text(again)
     # the member signs in with it and is sent to change it first
     person = app.test_client()
     landing = sign_in(person, number, password)
@@ -422,7 +427,8 @@ def test_a_sub_account_is_edited_disabled_enabled_and_its_password_reset_once(ap
     assert post(client, f"/unit/accounts/{account_id}/enable").status_code == 302
     sign_in(app.test_client(), "13900139000", "Zhangmin2026")
     # reset: the one-time password shows in this reply only
-    reply = post(client, f"/unit/accounts/{account_id}/password-reset")
+    issued = post(client, f"/unit/accounts/{account_id}/password-reset")
+    reply = client.get(issued.headers["Location"])
     assert reply.status_code == 200 and reply.headers["Cache-Control"] == "no-store"
     password = BIG.search(text(reply)).group(1)
     assert password not in text(client.get("/unit/accounts"))
