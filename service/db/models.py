@@ -827,6 +827,8 @@ class Feedback(Base):
         sa.Index("ix_feedback_member_created", "member_id", "created_at"),
         sa.Index("ix_feedback_submitter_created", "submitted_by", "created_at"),
         sa.Index("ix_feedback_status_created", "status", "created_at"),
+        # the same 提交反馈 sent twice (back and send again) is one feedback (migration 0035)
+        sa.Index("uq_feedback_idempotency", "submitted_by", "idempotency_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(sa.String(20))
@@ -839,6 +841,7 @@ class Feedback(Base):
     submitter_name: Mapped[str] = mapped_column(sa.String(200))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
     closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     closed_by_name: Mapped[str | None] = mapped_column(sa.String(200))
     closed_at: Mapped[datetime | None]

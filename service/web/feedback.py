@@ -4,6 +4,8 @@ reply and close. The same use cases as /api/v1/feedback."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.errors import Conflict, FormInvalid, TooManyRequests
@@ -75,14 +77,22 @@ def new(who):
     errors: dict = {}
     file_ids: list[str] = []
     status = 200
+    token = (request.form.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     if request.method == "POST":
         values = {name: request.form.get(name, "") for name in FIELDS}
+        with uow() as u:  # sent again (back, send again): the first one, nothing stored
+            made = feedback.already_submitted(u, who, token)
+        if made is not None:
+            flash("该问题反馈已提交过，以下为已提交的反馈。", "info")
+            return redirect(url_for("feedback_pages.detail", feedback_id=made["id"]))
         kept = [k for k in request.form.getlist("kept") if k][: feedback.MAX_FILES]
         file_ids = _stored_files(who, kept, errors)
         if not errors:
             try:
                 with uow() as u:
-                    made = feedback.submit_feedback(ctx(), u, who, file_ids=file_ids, **values)
+                    made = feedback.submit_feedback(
+                        ctx(), u, who, file_ids=file_ids, idempotency_key=token, **values
+                    )
             except FormInvalid as exc:
                 for name, message in (exc.errors or {"_form": exc.message}).items():
                     errors["files" if name.startswith("file_ids") else name] = message
@@ -90,7 +100,10 @@ def new(who):
                 errors["_form"] = exc.message
                 status = 429
             else:
-                flash("问题反馈已提交，协会回复后会发送系统通知。", "success")
+                if made.get("replayed"):
+                    flash("该问题反馈已提交过，以下为已提交的反馈。", "info")
+                else:
+                    flash("问题反馈已提交，协会回复后会发送系统通知。", "success")
                 return redirect(url_for("feedback_pages.detail", feedback_id=made["id"]))
         status = status if status != 200 else 422 if errors else 200
     html = render_template(
@@ -98,6 +111,7 @@ def new(who):
         values=values,
         errors=errors,
         kept=file_ids if errors else [],
+        token=token,
         categories=feedback.CATEGORIES,
         limits={
             "title": feedback.MAX_TITLE,

@@ -169,3 +169,29 @@ def test_the_menus_of_each_role(app, client, world):
         sign_in(page, login)
         assert page.get("/feedback").status_code == 404
         assert 'href="/feedback"' not in text(page.get("/notices")), login
+
+
+def test_the_same_feedback_page_sent_twice_is_one_feedback(app, world):
+    """Back and 提交反馈 again (the same page's token): the first feedback is shown, no second
+    one is made, its screenshot not stored again."""
+    from conftest import in_db
+    from sqlalchemy import func, select
+
+    from service.db.models import Feedback, StoredFile
+
+    unit = app.test_client()
+    sign_in(unit, world.unit_name)
+    form = text(unit.get(NEW))
+    token = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    fields = {"category": "报名条件咨询", "title": "重复提交", "content": "同一页面提交两次。"}
+    first = submit_page(unit, {**fields, "idempotency_key": token}, [(png_bytes(), "截图.png")])
+    assert first.status_code == 302
+    files = in_db(app, lambda s: s.scalar(select(func.count()).select_from(StoredFile)))
+    again = submit_page(unit, {**fields, "idempotency_key": token}, [(png_bytes(), "截图.png")])
+    assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
+    assert "该问题反馈已提交过" in text(unit.get(again.headers["Location"]))
+    count = in_db(app, lambda s: s.scalar(select(func.count()).select_from(Feedback)))
+    assert count == 1
+    assert in_db(app, lambda s: s.scalar(select(func.count()).select_from(StoredFile))) == files
+    other = submit_page(unit, {**fields, "title": "另一条"})  # a new page: a new feedback
+    assert other.status_code == 302 and other.headers["Location"] != first.headers["Location"]

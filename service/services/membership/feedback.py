@@ -16,6 +16,7 @@ import math
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
     Account,
@@ -216,11 +217,16 @@ def submit_feedback(
     content,
     business_key=None,
     file_ids=None,
+    idempotency_key: str | None = None,
 ) -> dict:
     """提交反馈: checked field by field (every wrong field named at once), then the daily
-    limit; the attachments are taken into use with it."""
+    limit; the attachments are taken into use with it. The same `idempotency_key` again (a
+    page sent twice) is the feedback it made: its view, `replayed` true, nothing new."""
     if not may_submit_feedback(actor) or actor.id is None:
         raise Forbidden("只有单位管理员和个人会员可以提交问题反馈")
+    key = (idempotency_key or "").strip()[:64] or None
+    if key and (found := already_submitted(uow, actor, key)) is not None:
+        return found
     errors: dict = {}
     if category not in CATEGORIES:
         errors["category"] = f"请选择问题类型：{'、'.join(CATEGORIES)}"
@@ -251,15 +257,36 @@ def submit_feedback(
         member_id=None if is_unit_admin(actor) else actor.member_id,
         created_at=now,
         updated_at=now,
+        idempotency_key=key,
     )
     uow.session.add(row)
-    uow.session.flush()
+    try:
+        uow.session.flush()
+    except IntegrityError:  # the same page sent twice at once: the other request made it
+        uow.rollback()
+        found = already_submitted(uow, actor, key) if key else None
+        if found is None:
+            raise
+        return found
     for position, file_id in enumerate(ids):
         uow.session.add(FeedbackFile(feedback_id=row.id, file_id=file_id, position=position))
     uow.session.flush()
     view = _view(uow, actor, row)
     uow.commit()
     return view
+
+
+def already_submitted(uow: UnitOfWork, actor: Actor, key: str | None) -> dict | None:
+    """The feedback the actor's page with idempotency `key` made (its view, `replayed`), or
+    None."""
+    if not key or actor.id is None:
+        return None
+    row = uow.session.scalars(
+        select(Feedback).where(
+            Feedback.submitted_by == actor.id, Feedback.idempotency_key == key[:64]
+        )
+    ).first()
+    return {**_view(uow, actor, row), "replayed": True} if row is not None else None
 
 
 def list_feedback(

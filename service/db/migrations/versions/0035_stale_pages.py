@@ -7,7 +7,9 @@ rebuilt with AUTOINCREMENT on SQLite (PostgreSQL's sequences never reuse an id).
 gains its `version` (each 留存 bumps it; a page carrying an older one is refused), who saved it
 last, and, once submitted, who submitted it under which idempotency key: the row stays as a
 marker (its data emptied), so that a page still open on it names the form it became.
-Going back drops the columns and the markers; the tables keep AUTOINCREMENT, harmless.
+A feedback keeps the idempotency key its page sent (unique per submitter): the same 提交反馈
+sent again (back, send again) is the first one. Going back drops the columns and the draft
+markers; the tables keep AUTOINCREMENT, harmless.
 
 Revision ID: 0035
 Revises: 0029
@@ -43,9 +45,16 @@ def upgrade() -> None:
             batch.add_column(sa.Column(name, sa.Integer(), nullable=True))
             batch.create_foreign_key(f"fk_drafts_{name}_accounts", "accounts", [name], ["id"])
         batch.add_column(sa.Column("submitted_key", sa.String(100), nullable=True))
+    op.add_column("feedback", sa.Column("idempotency_key", sa.String(64), nullable=True))
+    op.create_index(
+        "uq_feedback_idempotency", "feedback", ["submitted_by", "idempotency_key"], unique=True
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_feedback_idempotency", table_name="feedback")
+    with op.batch_alter_table("feedback") as batch:
+        batch.drop_column("idempotency_key")
     op.execute("DELETE FROM drafts WHERE submitted_key IS NOT NULL")
     with op.batch_alter_table("drafts") as batch:
         for name in ("updated_by", "submitted_by"):
