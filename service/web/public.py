@@ -7,10 +7,13 @@ business in flight; the lookup is rate-limited with the API's counter.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
+from service.domain import disclosure
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
 from service.httputil import attachment
 from service.limits import limiter
@@ -84,7 +87,12 @@ def join_submit(code):
                 join_code_id=row.id,
                 tied=False,  # the page's uploads are stored anew at each send
             )
-    except (FormInvalid, RuleFailed) as exc:
+    except RuleFailed as exc:
+        already = disclosure.APPLICANT_NOT_DISCLOSED in exc.reasons
+        if already and _applied_here(code, data):  # back and send again: its own application
+            return redirect(url_for("public.join_done", code=code, again=1))
+        return _join_page(code, data, dict(exc.errors or {}) or {"_form": exc.message}, 422)
+    except FormInvalid as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _join_page(code, data, errors, 422)
     session["join_result"] = {
@@ -92,17 +100,44 @@ def join_submit(code):
         "status": view["status"],
         "unit_name": info["unit_name"],
         "variant": row.variant,
+        "code": code,
+        "applicant": _applicant_digest(data),
     }
     return redirect(url_for("public.join_done", code=code))
 
 
+def _applicant_digest(data: dict) -> str | None:
+    """The ID number an application was for, as a keyed digest (the session cookie is
+    signed, not encrypted: it never carries the number itself)."""
+    number = str(data.get("id_number") or "").strip().upper()
+    if not number:
+        return None
+    key = current_app.secret_key.encode() if current_app.secret_key else b""
+    return hmac.new(key, f"join:{number}".encode(), hashlib.sha256).hexdigest()
+
+
+def _applied_here(code: str, data: dict) -> bool:
+    """Whether this browser's session applied with this code for this ID number: the
+    refusal it gets again (one application at a time) is its own application, said so to
+    it alone — anyone else still reads the rules' message, which discloses nothing."""
+    result = session.get("join_result") or {}
+    digest = _applicant_digest(data)
+    return bool(
+        digest
+        and result.get("code") == code
+        and hmac.compare_digest(str(result.get("applicant") or ""), digest)
+    )
+
+
 @bp.route("/join/<code>/done")
 def join_done(code):
-    """The result: the form number and what happens next."""
+    """The result: the form number and what happens next (`again`: the same application
+    sent again, as after going back)."""
     result = session.get("join_result")
     if not result:
         return redirect(url_for("public.join", code=code))
-    return render_template("public/join_done.html", result=result, code=code)
+    again = request.args.get("again") == "1"
+    return render_template("public/join_done.html", result=result, code=code, again=again)
 
 
 # --- confirmations ---------------------------------------------------------------------------

@@ -265,3 +265,53 @@ def test_the_join_page_s_date_boxes_that_may_not_pass_today_stop_at_today(app, p
     boxes = dict(re.findall(r'<input type="date" id="([^"]+)"([^>]*)>', html))
     for box in ("f-birth_date", "f-education-graduated_on"):
         assert 'max="2026-11-28"' in boxes[box], boxes  # the pinned business day
+
+
+def _join_fields(id_number: str) -> dict:
+    files = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
+    return {
+        "name": "陈志强",
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "mobile": "13802511234",
+        "address": "广州市天河区体育西路100号",
+        "education.level": "本科",
+        "education.school": "华南理工大学",
+        "education.major": "土木工程",
+        "education.graduated_on": "2008-07-01",
+        "title": "中级",
+        **{k: (io.BytesIO(png_bytes()), f"{k}.png") for k in files},
+    }
+
+
+def test_the_join_page_sent_again_after_going_back_names_the_own_application(app):
+    """Back (a new page, a new attempt token) and send again: the browser that applied is
+    told its own form number; another browser sending the same ID number learns nothing."""
+    from service.domain.validation import make_resident_id
+
+    code = new_join_code(app)
+    number = make_resident_id("44030819900110151")
+
+    def send(client):
+        page = client.get(f"/join/{code}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        return client.post(
+            f"/join/{code}",
+            data={"csrf_token": token, **_join_fields(number)},
+            content_type="multipart/form-data",
+        )
+
+    applicant = app.test_client()
+    first = send(applicant)
+    assert first.status_code == 302, first.get_data(as_text=True)
+    done = applicant.get(first.headers["Location"]).get_data(as_text=True)
+    business_key = re.search(r'class="big-number">([^<]+)<', done)[1]
+    again = send(applicant)
+    assert again.status_code == 302 and again.headers["Location"].endswith("again=1")
+    shown = applicant.get(again.headers["Location"]).get_data(as_text=True)
+    assert f"您已提交过申请，单号 {business_key}" in shown
+    stranger = send(app.test_client())
+    assert stranger.status_code == 422
+    html = stranger.get_data(as_text=True)
+    assert "该证件号码目前不能申请入会" in html and business_key not in html
+    assert in_db(app, lambda s: s.scalar(select(func.count()).select_from(ProcessInstance))) == 1
