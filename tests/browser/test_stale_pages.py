@@ -55,3 +55,55 @@ def test_a_form_sent_after_signing_out_elsewhere_gets_its_values_back(live, cont
     assert form.url == live.url + FORM
     expect(form.locator("#restored-form")).to_be_visible()
     expect(form.locator('input[name="name"]')).to_have_value("冯佩珊")
+
+
+def test_a_tab_open_on_a_deleted_draft_never_saves_over_a_newer_one(live, contexts):
+    context = contexts()
+    one = context.new_page()
+    sign_in(one, live, live.world.logins["unit"])
+    one.goto(live.url + FORM)
+    one.locator('input[name="name"]').fill("冯佩珊")
+    one.get_by_role("button", name="留存").click()
+    one.get_by_role("link", name="继续填写").first.click()
+    two = context.new_page()
+    two.goto(live.url + "/business/drafts")
+    two.once("dialog", lambda dialog: dialog.accept())
+    two.get_by_role("button", name="删除").first.click()
+    expect(two.locator(".flashes")).to_contain_text("已删除暂存表单")
+    two.goto(live.url + FORM)
+    two.locator('input[name="name"]').fill("邓丽华")
+    two.get_by_role("button", name="留存").click()
+
+    one.get_by_role("button", name="留存").click()
+    expect(one.locator("#stale-draft")).to_contain_text("该暂存表单已被删除或已提交")
+    expect(one.locator('input[name="name"]')).to_have_value("冯佩珊")
+    one.goto(live.url + "/business/drafts")
+    expect(one.locator("table")).to_contain_text("邓丽华")
+    expect(one.locator("table")).not_to_contain_text("冯佩珊")
+
+
+def test_a_join_sent_again_after_going_back_names_the_own_form(live, contexts):
+    from test_public_pages import image, join_code
+
+    from service.domain.validation import make_resident_id
+
+    code, number = join_code(live, "short"), make_resident_id("44010619920315432")
+    page = contexts(375, phone=True).new_page()
+    page.goto(f"{live.url}/join/{code}")
+
+    def fill_and_send():
+        page.get_by_label("姓名").fill("赵小梅")
+        page.get_by_label("证件类型").select_option(label="居民身份证")
+        page.get_by_label("证件号码").fill(number)
+        page.get_by_label("手机号码").fill("13922223333")
+        page.get_by_label("个人照片").set_input_files(image("photo.png"))
+        page.get_by_label("身份证件人像面").set_input_files(image("front.png"))
+        page.get_by_label("身份证件国徽面").set_input_files(image("back.png"))
+        page.get_by_role("button", name="提交").click()
+
+    fill_and_send()
+    form_number = page.locator(".big-number").inner_text()
+    page.go_back()
+    page.reload()  # a fresh page: a new attempt token
+    fill_and_send()
+    expect(page.locator("#applied-before")).to_contain_text(f"您已提交过申请，单号 {form_number}")
