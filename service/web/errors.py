@@ -8,7 +8,7 @@ from flask import current_app, render_template, request, url_for
 
 from service.db import db
 from service.limits import limiter
-from service.web.pages import SIGNED_OUT, page_actor, page_to_return
+from service.web.pages import SIGNED_OUT, needs_sign_in, page_actor, page_to_return
 
 HEADINGS = {
     400: "请求无法处理",
@@ -122,7 +122,7 @@ def csrf_error(_exc):
     meanwhile (timed out, signed out in another tab), the page says so, that nothing was
     saved, and links to the sign-in page that returns to the form's page (the page also marks
     itself for app.js, which restores what was typed there once signed in again)."""
-    if request.path.startswith(("/login", "/logout")) or page_actor() is not None:
+    if not needs_sign_in() or page_actor() is not None:  # a public page, or still signed in
         return render_error(400, "页面已过期或来源无法验证（缺少安全令牌），请刷新页面后重新提交。")
     db.session.rollback()
     back = page_to_return()

@@ -83,6 +83,12 @@ def page_to_return() -> str:
     return "/"
 
 
+def needs_sign_in() -> bool:
+    """Whether this request's page is for signed-in people only (`signed_in`)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "signed_in", False))
+
+
 def sign_in_again():
     """To the sign-in page, saying why when the session ended (timed out, signed out in
     another tab, revoked), then back to `page_to_return`."""
@@ -107,6 +113,7 @@ def signed_in(roles: frozenset[str] | set[str] | None = None) -> Callable:
                 raise NotFound("页面不存在或您无权查看")
             return view(who, *args, **kwargs)
 
+        wrapper.signed_in = True  # a page for signed-in people (errors.csrf_error reads it)
         return wrapper
 
     return decorate

@@ -80,3 +80,12 @@ def test_a_revoked_session_returns_to_the_page_not_to_a_post_only_address(app, w
         FORM, data={"csrf_token": token}, headers={"Referer": "http://evil.example/x"}
     )
     assert _query(other_site.headers["Location"])["next"] == FORM  # the form has a GET page
+
+
+def test_a_public_form_with_an_expired_token_is_not_told_about_signing_in(app, world):
+    from test_account_pages_http import text
+
+    page = app.test_client()
+    refused = page.post("/login", data={"username": "x", "password": "y", "csrf_token": "old"})
+    assert refused.status_code == 400 and "登录已超时" not in text(refused)
+    assert "缺少安全令牌" in text(refused)
