@@ -122,10 +122,23 @@ def csrf_error(_exc):
     meanwhile (timed out, signed out in another tab), the page says so, that nothing was
     saved, and links to the sign-in page that returns to the form's page (the page also marks
     itself for app.js, which restores what was typed there once signed in again)."""
-    if not needs_sign_in() or page_actor() is not None:  # a public page, or still signed in
+    if not needs_sign_in():  # a public page
         return render_error(400, "页面已过期或来源无法验证（缺少安全令牌），请刷新页面后重新提交。")
     db.session.rollback()
     back = page_to_return()
+    if page_actor() is not None:  # still signed in: the page was open too long
+        html = render_template(
+            "error.html",
+            status=400,
+            heading=HEADINGS[400],
+            message="页面已过期或来源无法验证（缺少安全令牌），本次提交的内容尚未保存。",
+            advice="请返回原页面重新提交：您填写的内容会尽量恢复（上传的文件需重新选择）。",
+            errors={},
+            public=False,
+            back=(back, "返回原页面"),
+            kept_form=back,
+        )
+        return html, 400
     html = render_template(
         "error.html",
         status=401,

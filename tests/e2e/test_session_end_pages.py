@@ -89,3 +89,18 @@ def test_a_public_form_with_an_expired_token_is_not_told_about_signing_in(app, w
     refused = page.post("/login", data={"username": "x", "password": "y", "csrf_token": "old"})
     assert refused.status_code == 400 and "登录已超时" not in text(refused)
     assert "缺少安全令牌" in text(refused)
+
+
+def test_a_page_open_too_long_leads_back_to_itself(app, world):
+    from test_account_pages_http import sign_in, text
+
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    stale = page.post(
+        FORM,
+        data={"name": "陈志强", "action": "draft", "csrf_token": "expired"},
+        headers={"Referer": f"http://localhost{FORM}"},
+    )
+    assert stale.status_code == 400 and "尚未保存" in text(stale)
+    assert f'href="{FORM}"' in text(stale) and f'data-kept-form="{FORM}"' in text(stale)
+    assert in_db(app, lambda s: s.scalars(select(Draft)).all()) == []
