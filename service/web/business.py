@@ -506,8 +506,12 @@ def draft_form(who, draft_id: int):
 @bp.route("/drafts/<int:draft_id>/delete", methods=["POST"])
 @signed_in(ROLES)
 def delete_draft(who, draft_id: int):
-    """删除 a draft."""
-    with uow() as u:
-        drafts.delete_draft(ctx(), u, who, draft_id)
-    flash("已删除暂存表单", "success")
+    """删除 a draft (one deleted or submitted meanwhile, from a list left open: said so)."""
+    try:
+        with uow() as u:
+            drafts.delete_draft(ctx(), u, who, draft_id)
+    except NotFound as exc:
+        flash(exc.message, "error")
+    else:
+        flash("已删除暂存表单", "success")
     return redirect(url_for("business.drafts_page"))

@@ -140,6 +140,10 @@ def test_the_unit_keeps_and_finishes_a_draft_on_its_pages(app, world):
     assert gone.status_code == 302
     assert "暂无暂存表单" in text(page.get("/business/drafts"))
     assert page.get(f"/business/drafts/{draft_url}").status_code == 404
+    # 删除 again from a list left open: said so, back on the list
+    again = page.post(f"/business/drafts/{draft_url}/delete", data={"csrf_token": token})
+    assert again.status_code == 302
+    assert "该暂存表单已被删除或已提交" in text(page.get("/business/drafts"))
 
 
 def _draft_ids(page) -> list[str]:
