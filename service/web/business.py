@@ -316,7 +316,8 @@ def submit(who, key):
             with uow() as u:
                 found = eligibility.preview(c, u, who, key, data)
         except FormInvalid as exc:
-            return _draw(defn, data, exc.errors or {"_form": exc.message}, status=422, token=token)
+            errors = exc.errors or {"_form": exc.message}
+            return _draw(defn, data, errors, status=422, token=token, **draft)
         reasons = {
             f"persons.{item['index']}": "；".join(item["reasons"])
             for item in found["items"]

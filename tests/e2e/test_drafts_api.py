@@ -216,6 +216,14 @@ def test_a_draft_saved_meanwhile_or_submitted_is_not_overwritten(app, client, lo
     assert stale.status_code == 409
     body = text(stale)
     assert "再次留存" in body and "本页的修改尚未保存" in body
+    from datetime import timedelta
+
+    from conftest import in_db
+
+    from service.db.models import Draft
+
+    saved = in_db(app, lambda s: s.get(Draft, int(draft)).updated_at) + timedelta(hours=8)
+    assert f"已于 {saved:%Y-%m-%d %H:%M} 由 {world.unit_name} 再次留存" in body  # Beijing time
     assert 'value="第一个标签页"' in body and 'name="draft_version" value="2"' in body
     assert 'value="第二个标签页"' in text(page.get(f"/business/drafts/{draft}"))
     assert _keep(page, "member_join", {"name": "第一个标签页"}, draft, "2").status_code == 302

@@ -25,7 +25,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.services.workflow import instances
-from service.services.workflow.context import Context
+from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, may_start
 
@@ -35,12 +35,14 @@ GONE = "该暂存表单已被删除或已提交"
 
 
 class StaleDraft(Conflict):
-    """The draft was saved again since the page showed it: who saved it, when, and the
-    version now (a page that decides to save over it anyway sends that one)."""
+    """The draft was saved again since the page showed it: who saved it, when (stored as
+    UTC, said in Beijing time), and the version now (a page that decides to save over it
+    anyway sends that one)."""
 
     def __init__(self, saved_by: str, saved_at, version: int):
         super().__init__(
-            f"该暂存表单已于 {saved_at:%Y-%m-%d %H:%M} 由 {saved_by} 再次留存，本页的修改尚未保存。"
+            f"该暂存表单已于 {saved_at + SHANGHAI:%Y-%m-%d %H:%M} 由 {saved_by} 再次留存，"
+            "本页的修改尚未保存。"
         )
         self.saved_by, self.saved_at, self.version = saved_by, saved_at, version
 
