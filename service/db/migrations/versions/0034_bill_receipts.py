@@ -10,7 +10,7 @@ so 开票记录 and its export show them as they did. Going back drops the table
 still hold their first document's number and date).
 
 Revision ID: 0034
-Revises: 0029
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0034"
-down_revision = "0029"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 

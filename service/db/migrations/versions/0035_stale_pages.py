@@ -12,7 +12,7 @@ sent again (back, send again) is the first one. Going back drops the columns and
 markers; the tables keep AUTOINCREMENT, harmless.
 
 Revision ID: 0035
-Revises: 0029
+Revises: 0034
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0035"
-down_revision = "0029"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
