@@ -55,8 +55,12 @@ class PublicCertificateSchema(Schema):
     first_issued_on = fields.Date(metadata={"description": "发证日期"})
     valid_until = fields.Date(metadata={"description": "有效期至"})
     unit_name = fields.String(metadata={"description": "证书上的工作单位"})
-    status = fields.String(metadata={"description": "valid / expired / cancelled"})
-    status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销"})
+    status = fields.String(metadata={"description": "valid / expired / cancelled / upgraded"})
+    status_label = fields.String(metadata={"description": "有效 / 已过期 / 已注销 / 已升级"})
+    superseded_by = fields.String(
+        allow_none=True,
+        metadata={"description": "换发的新证书编号（注销后重新取证、监理员升级后），无则为空"},
+    )
     downloadable = fields.Boolean(
         metadata={"description": "true：有效证书，可下载电子证（见 document.pdf）"}
     )

@@ -107,11 +107,20 @@ class Specialty(Base):
 
 
 class Certificate(Base):
-    """A training certificate; at most one of each type per person."""
+    """A training certificate. A person holds at most one current certificate of each type;
+    one replaced by a newer one (reissued after cancellation, upgraded) stays, with the
+    number that replaced it, so that its number is still looked up."""
 
     __tablename__ = "certificates"
     __table_args__ = (
-        sa.UniqueConstraint("member_id", "type"),
+        sa.Index(
+            "uq_certificates_member_id",
+            "member_id",
+            "type",
+            unique=True,
+            sqlite_where=sa.text("superseded_by IS NULL"),
+            postgresql_where=sa.text("superseded_by IS NULL"),
+        ),
         # the 首页 statistics count valid certificates per holder from this index alone
         sa.Index("ix_certificates_holder_validity", "member_id", "valid_until", "status"),
     )
@@ -129,6 +138,13 @@ class Certificate(Base):
     cancelled_on: Mapped[date | None]
     instance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("process_instances.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the number of the certificate that replaced this one; None while it is the current one
+    superseded_by: Mapped[str | None] = mapped_column(sa.String(30))
+
+    @classmethod
+    def current(cls):
+        """The condition of a person's current certificates (not replaced by a newer one)."""
+        return cls.superseded_by.is_(None)
 
 
 class Account(Base):

@@ -29,6 +29,11 @@ def _numbered_in(number: str, year: int) -> str:
     return re.sub(r"^([A-Z]+)\d{4}", lambda m: f"{m.group(1)}{year}", number)
 
 
+# the demo unit's name before it was renamed: 邓丽华's certificates still carry it, so that
+# the unit's 证书变更(单位名称) has something to change
+FORMER_UNIT_NAME = "广州珠江建设监理有限公司"
+
+
 def _seed_members(unit_id: int, today: date, term) -> dict[str, str]:
     """Members with certificates and memberships in the states the rules distinguish;
     `term`: the policy's membership_validity_years."""
@@ -86,6 +91,7 @@ def _seed_members(unit_id: int, today: date, term) -> dict[str, str]:
                 until,
                 "房屋建筑工程",
                 "市政公用工程" if t == "监理员" else None,
+                unit_name=FORMER_UNIT_NAME if name == "邓丽华" else None,
             )
             for t, until, number in certs
         ]

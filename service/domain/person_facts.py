@@ -20,10 +20,13 @@ ORDINARY, PROFESSIONAL = "普通会员", "专业会员"
 class CertificateRecord:
     type: str
     number: str
-    status: str  # stored status: valid / cancelled (expiry is derived from the date)
+    # stored status: valid / cancelled / upgraded (监理员 turned 专业监理工程师); expiry is
+    # derived from the date
+    status: str
     valid_until: date
     specialty_1: str | None = None
     specialty_2: str | None = None
+    unit_name: str | None = None  # the unit name printed on it
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class PersonRecord:
     registration_number: str | None = None
     qualifications: list | None = None
     violation_note: str | None = None
+    unit_name: str | None = None  # the current name of the person's unit
     memberships: list[MembershipRecord] = field(default_factory=list)
     certificates: list[CertificateRecord] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
@@ -105,9 +109,9 @@ def months_until(today: date, until: date) -> int:
 
 
 def certificate_status(cert: CertificateRecord, today: date) -> str:
-    """valid / expired / cancelled as of today."""
-    if cert.status == "cancelled":
-        return "cancelled"
+    """valid / expired / cancelled / upgraded as of today."""
+    if cert.status in ("cancelled", "upgraded"):
+        return cert.status
     return "expired" if cert.valid_until < today else "valid"
 
 
@@ -149,6 +153,13 @@ def specialties_agree(certs: Iterable[CertificateRecord], today: date) -> bool:
         if certificate_status(c, today) == "valid"
     }
     return len(pairs) <= 1
+
+
+def carry_unit_name(record: PersonRecord, today: date) -> bool:
+    """Whether the person holds a valid certificate and every valid one already carries the
+    current name of the person's unit (a unit-name change would change nothing)."""
+    valid = [c for c in record.certificates if certificate_status(c, today) == "valid"]
+    return bool(valid and record.unit_name) and all(c.unit_name == record.unit_name for c in valid)
 
 
 def person_facts(
@@ -197,6 +208,7 @@ def person_facts(
         "title": record.title or "无",
         "has_registration": _has_registration(record),
         "specialties_agree": specialties_agree(record.certificates, today),
+        "certificates_carry_unit_name": carry_unit_name(record, today),
     }
 
 
@@ -223,4 +235,5 @@ def unknown_person(id_number: str) -> dict:
         "title": "无",
         "has_registration": False,
         "specialties_agree": True,
+        "certificates_carry_unit_name": False,
     }

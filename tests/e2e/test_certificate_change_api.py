@@ -223,6 +223,7 @@ def test_a_new_employer_takes_over_a_person_and_renews_an_expired_membership(
 def test_a_unit_change_is_refused_while_the_person_is_in_another_form(app, client, login, world):
     unit = login("unit")
     n = seed(app, world.unit_id, "陈家豪", "44010619900909567", [cert("监理员", "JL2024000301")])
+    in_db(app, lambda s: (s.execute(update(Certificate).values(unit_name=OLD_NAME)), s.commit()))
     info = {
         "id_number": n,
         "name": "陈家豪",
@@ -237,6 +238,47 @@ def test_a_unit_change_is_refused_while_the_person_is_in_another_form(app, clien
     assert body["errors"]["persons.0"] == reason
     assert body["errors"]["eligibility"] == [f"陈家豪（{n}）：{reason}"]
     assert in_db(app, lambda s: s.scalar(select(func.count(ProcessInstance.id)))) == 1
+
+
+def test_a_unit_change_that_changes_no_name_is_refused(app, client, login, world):
+    """Every valid certificate already carries the unit's current name: nothing to reprint
+    and nothing to charge, whichever the reason; one with another name may be changed."""
+    unit = login("unit")
+    same = seed(app, world.unit_id, "陈伟强", "44010619790707123", [cert("监理员", "JL2024000501")])
+    mixed = seed(
+        app,
+        world.unit_id,
+        "何丽娟",
+        "44010619810808234",
+        [cert("监理员", "JL2024000502"), cert("安全监理员", "AQ2024000502")],
+    )
+    in_db(
+        app,
+        lambda s: (
+            s.execute(
+                update(Certificate)
+                .where(Certificate.number == "AQ2024000502")
+                .values(unit_name=OLD_NAME)
+            ),
+            s.commit(),
+        ),
+    )
+    lines = [{"id_number": same, "name": "陈伟强"}, {"id_number": mixed, "name": "何丽娟"}]
+    unchanged = "证书上的单位名称已是本单位现名称，无需办理证书变更(单位名称)"
+    for reason in ("new_employment", "unit_renamed"):
+        reply = client.post(
+            "/api/v1/processes/certificate_unit_change/preview",
+            headers=unit,
+            json={"data": {"reason": reason, "persons": lines}},
+        )
+        assert reply.status_code == 200, reply.get_json()
+        items = reply.get_json()["items"]
+        assert [(i["eligible"], i["reasons"]) for i in items] == [(False, [unchanged]), (True, [])]
+
+    form = change_form(client, unit, "new_employment", [(same, "陈伟强")])
+    body = start(client, unit, "certificate_unit_change", form, expect=422)
+    assert body["errors"]["persons.0"] == unchanged
+    assert in_db(app, lambda s: s.scalar(select(func.count(ProcessInstance.id)))) == 0
 
 
 # --- certificate_cancellation -------------------------------------------------------------

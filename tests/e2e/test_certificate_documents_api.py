@@ -258,6 +258,7 @@ def test_a_batch_is_refused_whole_for_strangers_empty_or_oversized_selections(
 
 
 PUBLIC_FIELDS = {
+    "superseded_by",
     "name",
     "id_number_masked",
     "type",
@@ -298,6 +299,7 @@ def test_anyone_looks_a_certificate_up_by_number_or_by_id_number(app, client, wo
         "unit_name": world.unit_name,
         "status": "valid",
         "status_label": "有效",
+        "superseded_by": None,
         "downloadable": True,
     }
     assert id_number not in by_number.get_data(as_text=True)

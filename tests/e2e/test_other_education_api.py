@@ -347,6 +347,72 @@ def test_an_upgrade_turns_the_supervisor_certificate_into_an_engineer_one(
     assert held.get("监理员", {}).get("status") != "valid"
 
 
+def lookup(client, **args) -> list[tuple]:
+    """The public lookup's (number, type, status_label, superseded_by), in its order."""
+    reply = client.get("/api/v1/public/certificates", query_string=args)
+    assert reply.status_code == 200, reply.get_json()
+    items = reply.get_json()["items"]
+    return [(i["number"], i["type"], i["status_label"], i["superseded_by"]) for i in items]
+
+
+def archived(client, headers, unit_id, id_number) -> list[tuple]:
+    """The person's certificates as the unit's archive shows them (one row per person)."""
+    reply = client.get(f"/api/v1/units/{unit_id}/members?q={id_number}", headers=headers)
+    assert reply.status_code == 200, reply.get_json()
+    (row,) = reply.get_json()["items"]
+    return [(c["type"], c["number"], c["status"]) for c in row["certificates"]]
+
+
+def test_a_certificate_issued_again_after_cancellation_is_a_new_one(app, client, login, world):
+    """邓丽华's cancelled 监理员 stays findable under its own number as 已注销 when initial
+    education issues her a new one (manual §2.10.2: the lookup shows the change)."""
+    unit = login("unit")
+    cancelled = supervisor(number="JL2024000103", status="cancelled")
+    n = seed(app, world.unit_id, "邓丽华", "44010619880303123", [cancelled])
+    specialties = {"specialty_1": "房屋建筑工程", "specialty_2": "市政公用工程"}
+    inst = enrol(
+        client,
+        unit,
+        "initial_education",
+        [(n, "邓丽华")],
+        certificate_type="监理员",
+        verification=upload(client, unit),
+        **specialties,
+    )
+    approve(app, client, login, inst["id"], "60.00")
+    assert record(client, login, [(n, "邓丽华", 24, "通过", 1)])["passed"] == 1
+
+    (new,) = [c for c in lookup(client, id_number=n) if c[0] != "JL2024000103"]
+    assert new[0].startswith("JL2026") and new[1:] == ("监理员", "有效", None)
+    assert lookup(client, number="JL2024000103") == [("JL2024000103", "监理员", "已注销", new[0])]
+    assert lookup(client, number=new[0]) == [new]
+    # what reads "her 监理员 certificate" reads the new one: the archive, the rules
+    assert archived(client, unit, world.unit_id, n) == [("监理员", new[0], "valid")]
+    listed = client.get(
+        f"/api/v1/units/{world.unit_id}/eligibility?process=certificate_cancellation",
+        headers=unit,
+    )
+    (mine,) = [i for i in listed.get_json()["items"] if i["id_number"] == n]
+    assert mine["eligible"], mine
+
+
+def test_an_upgraded_supervisor_certificate_stays_findable_as_upgraded(app, client, login, world):
+    unit = login("unit")
+    n = seed(app, world.unit_id, "梁志远", "44010619860606234", [supervisor(number="JL2024000102")])
+    inst = enrol(client, unit, "upgrade_education", [(n, "梁志远")])
+    approve(app, client, login, inst["id"], "100.00")
+    assert record(client, login, [(n, "梁志远", 8, "已通过", 1)])["passed"] == 1
+
+    (engineer,) = [c for c in lookup(client, id_number=n) if c[1] == "专业监理工程师"]
+    assert engineer[0].startswith("ZJ2026") and engineer[2:] == ("有效", None)
+    assert lookup(client, number="JL2024000102") == [
+        ("JL2024000102", "监理员", "已升级", engineer[0])
+    ]
+    assert archived(client, unit, world.unit_id, n) == [("专业监理工程师", engineer[0], "valid")]
+    pdf = client.get("/api/v1/public/certificates/JL2024000102/document.pdf")
+    assert pdf.status_code == 409 and "已升级" in pdf.get_json()["message"]
+
+
 def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login, world):
     unit = login("unit")
     certs = [
@@ -374,7 +440,9 @@ def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login,
 
 def test_three_education_forms_run_together_but_block_a_unit_change(app, client, login, world):
     unit = login("unit")
-    n = seed(app, world.unit_id, "曹国强", "44010619790909567", [supervisor(date(2027, 3, 31))])
+    # printed before the unit was renamed, so that a unit-name change has something to change
+    old_name = supervisor(date(2027, 3, 31), unit_name="广州珠江建设监理有限公司")
+    n = seed(app, world.unit_id, "曹国强", "44010619790909567", [old_name])
     me = [(n, "曹国强")]
     enrol(client, unit, "continuing_education", me, certificate_type="监理员")
     enrol(client, unit, "specialty_change", me, specialty_1="市政公用工程")

@@ -93,6 +93,7 @@ ALL_CLEAR = {
     "title": "中级",
     "has_registration": True,
     "specialties_agree": True,
+    "certificates_carry_unit_name": False,
 }
 
 

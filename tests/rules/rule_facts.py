@@ -59,6 +59,7 @@ ALL_CLEAR_FACTS = {
     "title": "中级",
     "has_registration": False,
     "specialties_agree": True,
+    "certificates_carry_unit_name": False,
 }
 
 ALL_CLEAR_PERSON = {

@@ -90,6 +90,8 @@ RENAMED_EXPIRED = (
     "普通会员会籍已过期（有效期至2025-12-31），单位名称变更须会籍在有效期内，请先缴纳个人会员会费"
 )
 
+SAME = "证书上的单位名称已是本单位现名称，无需办理证书变更(单位名称)"
+
 UNIT_CHANGE = {
     # the person consented by scanning the unit's transfer code, and so belongs to it now
     "new employment of a person who consented": (NEW, {}, []),
@@ -103,6 +105,13 @@ UNIT_CHANGE = {
         [MS_CANCELLED],
     ),
     "unit renamed": (RENAMED, {}, []),
+    # every valid certificate already carries the unit's current name: nothing would change
+    "unit renamed, names already current": (
+        RENAMED,
+        {"certificates_carry_unit_name": True},
+        [SAME],
+    ),
+    "new employment, names already current": (NEW, {"certificates_carry_unit_name": True}, [SAME]),
     "unit renamed, person not in unit": (RENAMED, NEWCOMER, [NOT_IN_UNIT]),
     "unit renamed with an expired membership": (RENAMED, EXPIRED_MEMBERSHIP, [RENAMED_EXPIRED]),
     "no certificate": (RENAMED, {"certificates": {}}, ["未持有有效的培训证书，不能办理证书变更"]),

@@ -73,6 +73,8 @@ def public_facts(cert: Certificate, member: Member, today: date) -> dict:
         "unit_name": cert.unit_name,
         "status": status,
         "status_label": STATUS_LABELS[status],
+        # the certificate that replaced this one (reissued, or 监理员 upgraded), if any
+        "superseded_by": cert.superseded_by,
     }
 
 
@@ -164,7 +166,7 @@ def _unit_members(uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[
 
 def _certificates_of(uow: UnitOfWork, members: list[Member]) -> dict[int, list[Certificate]]:
     held: dict[int, list[Certificate]] = {m.id: [] for m in members}
-    stmt = select(Certificate).where(Certificate.member_id.in_(list(held)))
+    stmt = select(Certificate).where(Certificate.member_id.in_(list(held)), Certificate.current())
     for cert in uow.session.scalars(stmt):
         held[cert.member_id].append(cert)
     for certs in held.values():

@@ -26,8 +26,13 @@ def certificate_number(session: Session, cert_type: str, today: date) -> str:
 
 
 def _certificate(c: Change, member: Member, cert_type: str) -> Certificate | None:
+    """The person's current certificate of a type (not one replaced by a newer one)."""
     return c.session.scalars(
-        select(Certificate).where(Certificate.member_id == member.id, Certificate.type == cert_type)
+        select(Certificate).where(
+            Certificate.member_id == member.id,
+            Certificate.type == cert_type,
+            Certificate.current(),
+        )
     ).first()
 
 
@@ -35,18 +40,48 @@ def _validity(c: Change, start: date) -> date:
     return years_later(start, c.years("certificate_validity_years", 3)) - timedelta(days=1)
 
 
+def _supersede(c: Change, old: Certificate | None, number: str, status: str) -> None:
+    """The old certificate stays, replaced by `number`: the lookup still finds it, with a
+    status that is no longer 有效."""
+    if old is None:
+        return
+    # an upgraded certificate ends as such even if it lapsed during the learning; one still
+    # valid when reissued is cancelled (an expired or cancelled one keeps its status)
+    if old.status == "valid" and (status == "upgraded" or old.valid_until >= c.today):
+        old.status, old.cancelled_on = status, c.today
+    old.superseded_by, old.updated_at = number, c.now
+    c.session.flush()  # the one current certificate per type is free before the new one
+
+
+def _issue(
+    c: Change, member: Member, cert_type: str, number: str, specialties: tuple
+) -> Certificate:
+    """A new certificate record, issued today with the form's unit name."""
+    cert = Certificate(
+        member_id=member.id,
+        type=cert_type,
+        number=number,
+        specialty_1=specialties[0],
+        specialty_2=specialties[1],
+        first_issued_on=c.today,
+        renewed_on=None,
+        valid_until=_validity(c, c.today),
+        unit_name=c.unit_name(),
+        status="valid",
+        cancelled_on=None,
+        instance_id=c.row.id,
+        updated_at=c.now,
+    )
+    c.session.add(cert)
+    return cert
+
+
 def _initial_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
     number = certificate_number(c.session, task.certificate_type, c.today)
-    cert = _certificate(c, member, task.certificate_type)
-    if cert is None:
-        cert = Certificate(member_id=member.id, type=task.certificate_type, number=number)
-        c.session.add(cert)
-    cert.number = number
-    cert.specialty_1, cert.specialty_2 = line.get("specialty_1"), line.get("specialty_2")
-    cert.first_issued_on, cert.renewed_on = c.today, None
-    cert.valid_until, cert.unit_name = _validity(c, c.today), c.unit_name()
-    cert.status, cert.cancelled_on = "valid", None
-    cert.instance_id, cert.updated_at = c.row.id, c.now
+    # a certificate held before (cancelled, or expired) stays under its own number
+    _supersede(c, _certificate(c, member, task.certificate_type), number, "cancelled")
+    specialties = (line.get("specialty_1"), line.get("specialty_2"))
+    _issue(c, member, task.certificate_type, number, specialties)
 
 
 def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
@@ -60,30 +95,24 @@ def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member
 
 
 def _upgrade_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
-    number = certificate_number(c.session, "专业监理工程师", c.today)
     old = _certificate(c, member, "监理员")
-    target = _certificate(c, member, "专业监理工程师")
     if old is None:
         return
-    if target is None:
-        target, old_kept = old, False
-    else:
-        old_kept = True
+    number = certificate_number(c.session, "专业监理工程师", c.today)
     specialties = (old.specialty_1, old.specialty_2)
-    target.type = "专业监理工程师"
-    target.number = number
-    target.specialty_1, target.specialty_2 = specialties
-    target.first_issued_on, target.renewed_on = c.today, None
-    target.valid_until, target.unit_name = _validity(c, c.today), c.unit_name()
-    target.status, target.cancelled_on = "valid", None
-    target.instance_id, target.updated_at = c.row.id, c.now
-    if old_kept:  # an earlier, cancelled engineer certificate is reused; the 监理员 one ends
-        old.status, old.cancelled_on, old.updated_at = "cancelled", c.today, c.now
+    # the 监理员 certificate ends as 已升级; an earlier (cancelled) engineer one stays too
+    _supersede(c, _certificate(c, member, "专业监理工程师"), number, "cancelled")
+    _supersede(c, old, number, "upgraded")
+    _issue(c, member, "专业监理工程师", number, specialties)
 
 
 def _specialty_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
     for cert in c.session.scalars(
-        select(Certificate).where(Certificate.member_id == member.id, Certificate.status == "valid")
+        select(Certificate).where(
+            Certificate.member_id == member.id,
+            Certificate.status == "valid",
+            Certificate.current(),
+        )
     ):
         cert.specialty_1, cert.specialty_2 = line.get("specialty_1"), line.get("specialty_2")
         cert.instance_id, cert.updated_at = c.row.id, c.now

@@ -165,7 +165,9 @@ class FileState:
             ):
                 memberships[(m.member_id, m.level)] = m
             for c in self.session.scalars(
-                select(Certificate).where(Certificate.member_id.in_(member_ids))
+                select(Certificate).where(
+                    Certificate.member_id.in_(member_ids), Certificate.current()
+                )
             ):
                 certificates[(c.member_id, c.type)] = c
         numbers = [c[0] for r in rows for c in r.certificates.values()]

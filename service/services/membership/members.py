@@ -120,7 +120,11 @@ def _membership_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement
 
 
 def _certificate_conditions(f: ArchiveFilters) -> list[ColumnElement]:
-    held = [Certificate.member_id == Member.id, Certificate.status != "cancelled"]
+    held = [
+        Certificate.member_id == Member.id,
+        Certificate.status != "cancelled",
+        Certificate.current(),
+    ]
     conditions = []
     if f.has_certificates is not None:
         any_held = exists().where(*held)
@@ -204,7 +208,7 @@ def _columns() -> tuple[list, list[tuple]]:
         columns += [m.valid_until.label(f"{key}_until"), m.cancelled_on.label(f"{key}_cancelled")]
     for cert_type, alias, labels in _CERT_LABELS:
         c = aliased(Certificate, name=alias)
-        joins.append((c, and_(c.member_id == Member.id, c.type == cert_type)))
+        joins.append((c, and_(c.member_id == Member.id, c.type == cert_type, c.current())))
         columns += [getattr(c, name).label(label) for name, label in labels.items()]
     return columns, joins
 

@@ -15,7 +15,7 @@ from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import may_edit_dictionaries, records_in_scope
 
-STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销"}
+STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销", "upgraded": "已升级"}
 
 
 def list_certificates(

@@ -29,6 +29,7 @@ class CertificateSeed:
     specialty_2: str | None = None
     status: str = "valid"
     first_issued_on: date | None = None
+    unit_name: str | None = None  # printed on it; the member's unit's name when None
 
 
 @dataclass
@@ -89,7 +90,7 @@ def add_member(session: Session, seed: MemberSeed, term=1) -> Member:
                 specialty_2=c.specialty_2,
                 first_issued_on=c.first_issued_on or years_later(c.valid_until, -3),
                 valid_until=c.valid_until,
-                unit_name=unit.name,
+                unit_name=c.unit_name or unit.name,
                 status=c.status,
             )
         )

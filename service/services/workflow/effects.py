@@ -295,7 +295,9 @@ def _unit_change_approved(c: Change) -> None:
             move_member(c.session, member, unit)
         for cert in c.session.scalars(
             select(Certificate).where(
-                Certificate.member_id == member.id, Certificate.status != "cancelled"
+                Certificate.member_id == member.id,
+                Certificate.status != "cancelled",
+                Certificate.current(),
             )
         ):
             cert.unit_name, cert.updated_at, cert.instance_id = unit.name, c.now, c.row.id
@@ -307,7 +309,9 @@ def _cancellation_approved(c: Change) -> None:
             continue
         cancelling = set((person.line or {}).get("certificate_types") or [])
         certs = list(
-            c.session.scalars(select(Certificate).where(Certificate.member_id == member.id))
+            c.session.scalars(
+                select(Certificate).where(Certificate.member_id == member.id, Certificate.current())
+            )
         )
         for cert in certs:
             if cert.type in cancelling and cert.status != "cancelled":

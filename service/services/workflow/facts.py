@@ -182,18 +182,24 @@ def _person_queries(has_instance: bool) -> tuple[Select, ...]:
     ids = bindparam("person_ids", expanding=True)
     own = bindparam("person_instance_id", type_=ProcessInstance.id.type)
     named = Member.id_number.in_(ids)
-    members = select(
-        Member.id,
-        Member.id_number,
-        Member.name,
-        Member.unit_id,
-        Member.birth_date,
-        Member.education,
-        Member.title,
-        Member.registration_number,
-        Member.qualifications,
-        Member.violation_note,
-    ).where(named)
+    members = (
+        select(
+            Member.id,
+            Member.id_number,
+            Member.name,
+            Member.unit_id,
+            Member.birth_date,
+            Member.education,
+            Member.title,
+            Member.registration_number,
+            Member.qualifications,
+            Member.violation_note,
+            Unit.name,
+        )
+        .select_from(Member)
+        .outerjoin(Unit, Unit.id == Member.unit_id)
+        .where(named)
+    )
     memberships = (
         select(
             Membership.member_id, Membership.level, Membership.valid_until, Membership.cancelled_on
@@ -211,9 +217,10 @@ def _person_queries(has_instance: bool) -> tuple[Select, ...]:
             Certificate.valid_until,
             Certificate.specialty_1,
             Certificate.specialty_2,
+            Certificate.unit_name,
         )
         .join(Member, Member.id == Certificate.member_id)
-        .where(named)
+        .where(named, Certificate.current())
         .order_by(Certificate.id)
     )
     other = ProcessInstance.id != own if has_instance else true()
