@@ -360,6 +360,59 @@ def test_the_enrolment_list_export_has_one_row_per_person(client, login, world, 
         assert len(rows) == count, (who, query)
 
 
+def test_renewals_are_not_first_and_show_the_certificates_specialties(app, client, login, world):
+    """A continuing-education line is never a first time, and neither it nor an upgrade line
+    chooses specialties: the row shows those of the certificate it is about."""
+    unit = login("unit")
+    renewing = seed(
+        app,
+        world.unit_id,
+        "王五",
+        make_resident_id("44010619800303123"),
+        certificates=[
+            CertificateSeed(
+                "监理员", "JL2024000301", date(2027, 3, 31), "房屋建筑工程", "市政公用工程"
+            )
+        ],
+    )
+    upgrading = seed(
+        app,
+        world.unit_id,
+        "赵六",
+        make_resident_id("44010619810404234"),
+        certificates=[
+            CertificateSeed("安全监理员", "AQ2024000302", date(2028, 12, 31), "通信工程"),
+            CertificateSeed("监理员", "JL2024000302", date(2028, 12, 31), "机电安装工程"),
+        ],
+    )
+    for key, n, name, extra in (
+        ("continuing_education", renewing, "王五", {"certificate_type": "监理员"}),
+        ("upgrade_education", upgrading, "赵六", {}),
+    ):
+        line = {
+            "id_number": n,
+            "name": name,
+            "diploma": upload(client, unit),
+            "social_insurance": upload(client, unit),
+            **extra,
+        }
+        data = {"pledge": upload(client, unit), "persons": [line]}
+        reply = client.post(f"/api/v1/processes/{key}/instances", headers=unit, json={"data": data})
+        assert reply.status_code == 201, reply.get_json()
+
+    header, rows = workbook(
+        client.get("/api/v1/enrolments/export.xlsx", headers=unit), "报名表.xlsx"
+    )
+    shown = [
+        tuple(by_header(header, r)[c].value for c in ("姓名", "专业1", "专业2", "是否首次"))
+        for r in rows
+    ]
+    assert shown == [
+        ("赵六", "机电安装工程", None, "是"),
+        ("王五", "房屋建筑工程", "市政公用工程", "否"),
+    ]
+
+
 def test_a_person_enrolled_again_for_the_same_training_is_not_first(app, client, login, enrolment):
     def enrol_again(s):
         """A later form of the same kind listing the first person again."""

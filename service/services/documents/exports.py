@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import BinaryIO
 
-from sqlalchemy import Row, Select, exists, func, select
+from sqlalchemy import Row, Select, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from service.db.models import (
     Bill,
     BillReceipt,
+    Certificate,
     InstancePerson,
     LearningTask,
     Member,
@@ -308,13 +309,49 @@ def training_category(ctx: Context, process_key: str, certificate_type: str | No
     return defn.declarations.training_label(defn.name, certificate_type)
 
 
-def _first_enrolment():
-    """True when no earlier form of the same kind lists this person for this certificate."""
+# the passed learning that gives a person a certificate they do not hold yet (初始教育,
+# 员升师); a renewal or a specialty change is never a first time (`learning_effect`)
+FIRST_TIME_EFFECTS = ("issue_certificate", "upgrade_certificate")
+
+
+def _first_time_processes(ctx: Context, keys: list[str]) -> list[str]:
+    """The enrolment processes whose forms may be a person's first (是否首次)."""
+    current = ctx.definitions.current
+    return [
+        k
+        for k in keys
+        if k in current and current[k].declarations.learning_effect in FIRST_TIME_EFFECTS
+    ]
+
+
+def _held_specialty(column):
+    """The specialty on the person's current certificate the line is about (its type, or
+    any they hold when the line names none, a 监理员/专业监理工程师 one first): what a
+    continuing, upgrade or specialty-change line shows when it has no specialties itself."""
+    return (
+        select(column)
+        .where(
+            Certificate.member_id == InstancePerson.member_id,
+            Certificate.current(),
+            or_(
+                InstancePerson.certificate_type.is_(None),
+                Certificate.type == InstancePerson.certificate_type,
+            ),
+        )
+        .order_by(case((Certificate.type == "安全监理员", 1), else_=0), Certificate.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _first_enrolment(first_time: list[str]):
+    """True when the form's business gives a certificate not held yet and no earlier form
+    of the same kind lists this person for this certificate."""
     earlier, earlier_form = aliased(InstancePerson), aliased(ProcessInstance)
     same_type = func.coalesce(earlier.certificate_type, "") == func.coalesce(
         InstancePerson.certificate_type, ""
     )
-    return ~exists().where(
+    return ProcessInstance.process_key.in_(first_time) & ~exists().where(
         earlier.id_number == InstancePerson.id_number,
         earlier.instance_id == earlier_form.id,
         earlier_form.process_key == ProcessInstance.process_key,
@@ -371,7 +408,9 @@ def export_enrolments(
             InstancePerson.id_number,
             InstancePerson.certificate_type,
             InstancePerson.line,
-            _first_enrolment().label("first"),
+            _first_enrolment(_first_time_processes(ctx, keys)).label("first"),
+            _held_specialty(Certificate.specialty_1).label("held_specialty_1"),
+            _held_specialty(Certificate.specialty_2).label("held_specialty_2"),
         )
         .select_from(InstancePerson)
         .join(forms, forms.c.id == InstancePerson.instance_id)
@@ -390,14 +429,16 @@ def export_enrolments(
 def _enrolment_rows(ctx: Context, rows: Iterable[Row], names: dict[str, str]) -> Iterator[tuple]:
     for r in rows:
         line = r.line if isinstance(r.line, dict) else {}
+        specialties = (line.get("specialty_1"), line.get("specialty_2"))
+        if not any(specialties):  # the line chose none: those of the certificate it is about
+            specialties = (r.held_specialty_1, r.held_specialty_2)
         yield (
             r.business_key,
             names.get(r.process_key, r.process_key),
             training_category(ctx, r.process_key, r.certificate_type),
             r.name,
             r.id_number,
-            line.get("specialty_1"),
-            line.get("specialty_2"),
+            *specialties,
             _yes_no(r.first),
             r.unit_name,
             r.status,
