@@ -413,6 +413,53 @@ def test_an_upgraded_supervisor_certificate_stays_findable_as_upgraded(app, clie
     assert pdf.status_code == 409 and "已升级" in pdf.get_json()["message"]
 
 
+def test_a_second_certificate_is_enrolled_with_the_held_specialties(app, client, login, world):
+    """陈志强 holds 安全监理员 (房屋建筑工程): his 监理员 initial education must name the same
+    specialties in the same order (双证专业名称和顺序一致, manual §2.8.1(3))."""
+    unit = login("unit")
+    safety = supervisor(cert_type="安全监理员", number="AQ2026000001", specialty_2=None)
+    n = seed(app, world.unit_id, "陈志强", "44010619840404123", [safety])
+    me = [(n, "陈志强")]
+    extra = {"certificate_type": "监理员", "verification": upload(client, unit)}
+    swapped = {"specialty_1": "市政公用工程", "specialty_2": "房屋建筑工程"}
+    body = enrol(client, unit, "initial_education", me, 422, **extra, **swapped)
+    reason = (
+        "已持有证书的专业为：房屋建筑工程。双证的专业名称和顺序须一致，请按此顺序填写专业1、专业2"
+    )
+    assert body["errors"]["persons.0"] == reason
+    assert in_db(app, lambda s: s.scalars(select(LearningTask)).first()) is None
+
+    inst = enrol(client, unit, "initial_education", me, **extra, specialty_1="房屋建筑工程")
+    approve(app, client, login, inst["id"], "60.00")
+    assert record(client, login, [(n, "陈志强", 24, "通过", 1)])["passed"] == 1
+    held = {t: c["specialties"] for t, c in certificates(app, n).items()}
+    assert held == {"安全监理员": ("房屋建筑工程", None), "监理员": ("房屋建筑工程", None)}
+
+
+def test_a_specialty_change_is_the_sync_of_two_certificates_that_disagree(
+    app, client, login, world
+):
+    """Two certificates with different specialties (from before the rule above) may enrol in
+    a specialty change, which writes the chosen pair on both: there is no other 专业同步."""
+    unit = login("unit")
+    certs = [
+        supervisor(),
+        supervisor(cert_type="安全监理员", number="AQ2024000009", specialty_2=None),
+    ]
+    n = seed(app, world.unit_id, "邓丽华", "44010619870707456", certs)
+    listed = client.get(
+        f"/api/v1/units/{world.unit_id}/eligibility?process=specialty_change", headers=unit
+    )
+    (mine,) = [i for i in listed.get_json()["items"] if i["id_number"] == n]
+    assert (mine["eligible"], mine["reasons"]) == (True, [])
+
+    inst = enrol(client, unit, "specialty_change", [(n, "邓丽华")], specialty_1="房屋建筑工程")
+    approve(app, client, login, inst["id"], "60.00")
+    assert record(client, login, [(n, "邓丽华", 16, "通过", 1)])["passed"] == 1
+    held = {t: c["specialties"] for t, c in certificates(app, n).items()}
+    assert held == {"监理员": ("房屋建筑工程", None), "安全监理员": ("房屋建筑工程", None)}
+
+
 def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login, world):
     unit = login("unit")
     certs = [

@@ -52,6 +52,14 @@ ENGINEER_EDUCATION = (
 
 # --- initial_education: person["certificate_type"] is the type to enrol for ------------------
 
+SAFETY = {"certificate_type": "安全监理员"}
+HELD_PAIR = {"specialty_1": "房屋建筑工程", "specialty_2": "市政公用工程"}
+SWAPPED = {"specialty_1": "市政公用工程", "specialty_2": "房屋建筑工程"}
+DIFFERENT = (
+    "已持有证书的专业为：房屋建筑工程、市政公用工程。"
+    "双证的专业名称和顺序须一致，请按此顺序填写专业1、专业2"
+)
+
 INITIAL = {
     "all clear 安全监理员": (*junior("安全监理员", 40), []),
     "安全监理员 exactly 60": (*junior("安全监理员", 60), []),
@@ -135,6 +143,19 @@ INITIAL = {
         {"known": False, "in_unit": False, "ordinary_membership": "none", "age": None},
         {"certificate_type": "安全监理员"},
         [UNKNOWN],
+    ),
+    # a second certificate carries the first one's specialties, in the same order (§2.8.1(3))
+    "安全监理员 with the held certificate's specialties": ({}, {**SAFETY, **HELD_PAIR}, []),
+    "安全监理员 with the specialties swapped": ({}, {**SAFETY, **SWAPPED}, [DIFFERENT]),
+    "安全监理员 without the held specialty 2": (
+        {},
+        {**SAFETY, "specialty_1": "房屋建筑工程"},
+        [DIFFERENT],
+    ),
+    "安全监理员, nothing held: any specialties": (
+        {"certificates": {}},
+        {**SAFETY, **SWAPPED},
+        [],
     ),
     "several at once": (
         {"age": 70, "ordinary_membership": "cancelled", "in_unit": False},
@@ -300,12 +321,13 @@ NO_VALID = "未持有有效的培训证书，不能办理专业变更"
 
 SPECIALTY = {
     "all clear": ({}, []),
+    # the specialty change is itself the 专业同步 (manual §2.8.1(3)): it rewrites both
     "two certificates that disagree": (
         {
             "certificates": {"监理员": cert(), "安全监理员": cert()},
             "specialties_agree": False,
         },
-        ["两本证书的专业不一致，请先办理专业同步"],
+        [],
     ),
     "no certificate": ({"certificates": {}}, [NO_VALID]),
     "only a cancelled certificate": ({"certificates": {"监理员": cert("cancelled")}}, [NO_VALID]),
