@@ -30,11 +30,15 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:  # a migration that fails (e.g. a refused downgrade) leaves no connection open
+        with engine.connect() as conn:
+            context.configure(
+                connection=conn, target_metadata=target_metadata, render_as_batch=True
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():
