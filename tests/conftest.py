@@ -288,12 +288,15 @@ class World:
     logins: dict[str, str]
 
 
-def add_certified_member(app, unit_id: int, id_number: str, certificate_until: date) -> None:
+def add_certified_member(
+    app, unit_id: int, id_number: str, certificate_until: date, unit_name: str | None = None
+) -> None:
     """A member of the unit, 普通会员 to the end of next year, holding a 监理员 certificate
-    valid until `certificate_until` (with a sign-in account, as the roster makes one)."""
+    valid until `certificate_until` (with a sign-in account, as the roster makes one), with
+    `unit_name` printed on it (default: the unit's name)."""
     from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
-    certificate = CertificateSeed("监理员", "JL2023000001", certificate_until)
+    certificate = CertificateSeed("监理员", "JL2023000001", certificate_until, unit_name=unit_name)
     with app.app_context():
         add_member(
             db.session,

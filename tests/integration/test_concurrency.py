@@ -298,7 +298,8 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
     soon = (
         soon.replace(year=soon.year + 1) if soon.month > 8 else soon.replace(month=soon.month + 3)
     )
-    add_certified_member(any_app, world.unit_id, number, soon)
+    # printed before the unit's renaming, so that the unit change alone would be eligible
+    add_certified_member(any_app, world.unit_id, number, soon, unit_name="广州珠江建设监理有限公司")
     files = {k: upload(client, unit) for k in ("pledge", "diploma", "social_insurance")}
     forms = [
         (
