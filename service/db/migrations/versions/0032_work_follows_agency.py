@@ -10,7 +10,7 @@ account that is disabled, of another role or, for a 机构初审 task, of anothe
 back to its queue. Going back changes nothing: the old values were wrong.
 
 Revision ID: 0032
-Revises: 0029 (re-point to the newest revision when merging)
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0032"
-down_revision = "0029"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
