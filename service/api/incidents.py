@@ -36,8 +36,12 @@ class IncidentSchema(Schema):
         allow_none=True, metadata={"description": "该任务在流程图中的名称，如 机构初审"}
     )
     retryable = fields.Boolean(
-        metadata={"description": "可否重试（登记学习结果时出错的：修复后重新导入学习记录）"}
+        metadata={
+            "description": "可否重试（待处理且有表单的；发起时出错的没有表单，"
+            "登记学习结果时出错的：修复后重新导入学习记录）"
+        }
     )
+    closable = fields.Boolean(metadata={"description": "可否关闭（待处理的）"})
     message = fields.String(metadata={"description": "出错的文件、元素与原因"})
     actor_name = fields.String(metadata={"description": "最近一次遇到的人"})
     status = fields.String()
@@ -61,6 +65,15 @@ class SettleRequest(Schema):
     )
 
 
+class CloseRequest(Schema):
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=150, error="关闭说明不能超过150个字"),
+        metadata={"description": "关闭说明（可不填），记入处理结果"},
+    )
+
+
 class SettledSchema(Schema):
     id = fields.Integer()
     business_key = fields.String()
@@ -76,6 +89,16 @@ def list_incidents(args):
     """流程出错记录（秘书处管理员）：事故编号、出错的表单与任务、文件与元素、出现次数"""
     with uow() as u:
         return incidents.list_incidents(ctx(), u, actor(), **args)
+
+
+@blp.route("/incidents/<int:incident_id>/close", methods=["POST"])
+@blp.arguments(CloseRequest)
+@blp.response(200, IncidentSchema)
+@blp.alt_response(409, description="事故已处理")
+def close_incident(body, incident_id):
+    """关闭事故（秘书处、流程设计人员）：如发起时出错、无表单可重试的事故；记录由谁关闭与说明"""
+    with uow() as u:
+        return incidents.close(ctx(), u, actor(), incident_id, body["reason"])
 
 
 @blp.route("/instances/<int:instance_id>/terminate", methods=["POST"])

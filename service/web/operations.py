@@ -91,6 +91,7 @@ def incidents_page(who):
         listing=listing,
         status=status,
         names=names,
+        opens_forms=scope.sees_everything(who),
         errors=errors,
         page_sizes=lists.PAGE_SIZES,
         pages=lists.page_count(listing),
@@ -182,4 +183,17 @@ def incident_retry_page(who, incident_id):
         flash("已重试，出错的步骤已完成", "info")
     except (Conflict, FormInvalid, StepFailed) as exc:  # StepFailed: failed again, counted
         flash(exc.message, "error")
+    return redirect(url_for("operations.incidents_page"))
+
+
+@bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
+@signed_in()
+def incident_close_page(who, incident_id):
+    """关闭: settle an incident by hand (a start's, which no form carries), with a note."""
+    try:
+        with uow() as u:
+            found = incidents.close(ctx(), u, who, incident_id, request.form.get("reason"))
+        flash(f"事故 {found['number']} 已关闭", "info")
+    except (Conflict, FormInvalid) as exc:
+        flash(exc.message if not exc.errors else "；".join(exc.errors.values()), "error")
     return redirect(url_for("operations.incidents_page"))

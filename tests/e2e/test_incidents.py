@@ -455,3 +455,75 @@ def test_a_learning_import_that_fails_on_a_pass_keeps_nothing_and_is_an_incident
     listed = text(page.get("/incidents"))
     assert number in listed and "登记学习结果" in listed and "修复后重新导入" in listed
     assert f"重试 {number}" not in page.get("/incidents").get_data(as_text=True)
+
+
+INELIGIBLE = "len(failure_reasons) &gt; 0"
+
+
+@pytest.fixture
+def broken_start(db_url, tmp_path):
+    """member_join whose first gateway reads `failure_reasonz`: every start fails."""
+
+    def misspelt(text: str) -> str:
+        assert INELIGIBLE in text
+        return text.replace(INELIGIBLE, INELIGIBLE.replace("reasons", "reasonz"), 1)
+
+    return served_with(db_url, tmp_path, misspelt)
+
+
+def _failed_start(client, heads, data) -> dict:
+    failed = client.post(
+        "/api/v1/processes/member_join/instances", headers=heads["unit"], json={"data": data}
+    )
+    assert failed.status_code == 409, failed.get_json()
+    number = failed.get_json()["errors"]["incident"]
+    listed = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    [incident] = [i for i in listed if i["number"] == number]
+    assert incident["instance_id"] is None and not incident["retryable"]
+    assert incident["closable"]
+    return incident
+
+
+def test_a_start_incident_is_closed_by_hand_or_by_the_units_next_start(
+    broken_start, db_url, tmp_path
+):
+    app, client, heads, world = broken_start
+    data = applicant_data(client, heads["unit"])
+    first = _failed_start(client, heads, data)
+    # closed by hand (the secretariat, designers), saying who and why; not by the unit
+    url = f"/api/v1/incidents/{first['id']}/close"
+    assert client.post(url, headers=heads["unit"], json={}).status_code == 404
+    long = client.post(url, headers=heads["admin"], json={"reason": "长" * 151})
+    assert long.status_code == 422 and "reason" in long.get_json()["errors"]
+    closed = client.post(url, headers=heads["admin"], json={"reason": "已电话告知单位"})
+    assert closed.status_code == 200, closed.get_json()
+    body = closed.get_json()
+    assert (body["status"], body["resolution"]) == ("closed", "由秘书处管理员关闭：已电话告知单位")
+    assert body["closed_at"] and not body["closable"]
+    assert client.post(url, headers=heads["admin"], json={}).status_code == 409
+
+    # another start fails; once fixed, the unit's next start of it closes that incident
+    second = _failed_start(client, heads, data)
+    design = tmp_path / "fixed"
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, design / folder)
+    fixed = app_on_design(db_url, tmp_path, design).test_client()
+    # another unit's start leaves it open
+    other = applicant_data(
+        fixed, heads["other_unit"], id_number=make_resident_id("44010219900620432")
+    )
+    started = fixed.post(
+        "/api/v1/processes/member_join/instances", headers=heads["other_unit"], json={"data": other}
+    )
+    assert started.status_code == 201, started.get_json()
+    still = fixed.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert [i["number"] for i in still] == [second["number"]]
+    started = fixed.post(
+        "/api/v1/processes/member_join/instances", headers=heads["unit"], json={"data": data}
+    )
+    assert started.status_code == 201, started.get_json()
+    assert fixed.get("/api/v1/incidents", headers=heads["admin"]).get_json()["total"] == 0
+    done = fixed.get("/api/v1/incidents?status=closed", headers=heads["admin"]).get_json()
+    [again] = [i for i in done["items"] if i["number"] == second["number"]]
+    key = started.get_json()["business_key"]
+    assert again["resolution"].endswith(f"重新发起解决（表单 {key}）")

@@ -397,3 +397,40 @@ def test_a_form_waiting_to_pay_keeps_its_deadline_and_a_step_it_took_must_exist(
     assert deadlines(new) == before  # the 30-day payment deadline did not start over
     step_task(client, heads["unit"], inst, {"fee_voucher": upload(client, heads["unit"])})
     assert step_task(client, heads["finance"], inst, RECEIPT)["status"] == "审批完成"
+
+
+def test_the_person_submitting_again_after_the_fix_closes_the_incident(db_url, tmp_path):
+    """The 409 tells the reviewer to submit again once fixed: when he does (the form
+    migrated to the fixed version), the step's open incident is closed, saying by whom —
+    not left open to be retried on a finished form."""
+    broken = app_on(db_url, tmp_path, design(tmp_path / "v1", misspelt))
+    world = seed_world(broken)
+    client = broken.test_client()
+    heads = {who: token_headers(client, name) for who, name in world.logins.items()}
+    inst = submit(client, heads, 0)
+    task = open_task(client, heads["agency"], inst)
+    failed = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=heads["agency"],
+        json={"data": {"decision": "approve"}},
+    )
+    assert failed.status_code == 409, failed.get_json()
+    number = failed.get_json()["errors"]["incident"]
+
+    fixed = app_on(db_url, tmp_path, design(tmp_path / "v2"))
+    client = fixed.test_client()
+    moved = client.post(
+        f"/api/v1/instances/{inst}/migrate", headers=heads["admin"], json={"to_version": 2}
+    )
+    assert moved.status_code == 200, moved.get_json()
+    done = step_task(client, heads["agency"], inst, {"decision": "approve"})
+    assert done["status"] == "协会初审中"
+    assert client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["total"] == 0
+    [closed] = client.get("/api/v1/incidents?status=closed", headers=heads["admin"]).get_json()[
+        "items"
+    ]
+    assert closed["number"] == number and closed["status_label"] == "已处理"
+    assert closed["resolution"] == "已由广州初审员重新提交解决"
+    assert closed["closed_at"] and not closed["retryable"]
+    retried = client.post(f"/api/v1/incidents/{closed['id']}/retry", headers=heads["admin"])
+    assert retried.status_code == 409 and "已处理" in retried.get_json()["message"]

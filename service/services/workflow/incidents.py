@@ -15,10 +15,11 @@ and closes its incidents, so the person may apply again.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import (
+    Account,
     Bill,
     Incident,
     LearningTask,
@@ -26,7 +27,7 @@ from service.db.models import (
     UserTask,
     WaitingEvent,
 )
-from service.db.uow import UnitOfWork
+from service.db.uow import Later, UnitOfWork, write
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound, StepFailed
 from service.services.workflow import audit
@@ -36,6 +37,7 @@ from service.services.workflow.paging import page_of
 from service.services.workflow.scope import (
     administers_unit,
     may_manage_accounts,
+    may_migrate,
     sees_incidents,
 )
 
@@ -117,6 +119,124 @@ def record(
     )
 
 
+_INCIDENTS = Incident.__table__.c
+# (every value bound by its name, as `Later` sends the statement: literals included)
+_CLOSING = {"close_open": "open", "close_closed": "closed"}
+# a step's open incident closed by the step's success (the same form and task, or timer)
+_CLOSE_STEP = (
+    update(Incident.__table__)
+    .where(
+        _INCIDENTS.instance_id == bindparam("close_instance_id"),
+        _INCIDENTS.task_name == bindparam("close_task_name"),
+        _INCIDENTS.status == bindparam("close_open"),
+    )
+    .values(
+        status=bindparam("close_closed"),
+        closed_at=bindparam("close_at", type_=_INCIDENTS.closed_at.type),
+        resolution=bindparam("close_resolution"),
+    )
+)
+
+
+def close_succeeded(
+    session,
+    instance_id: int,
+    task_name: str,
+    actor: Actor,
+    now,
+    later: Later | None = None,
+) -> None:
+    """The failed step has now been taken (the person submitted again, a timer fired): its
+    open incident, if any, is closed, saying by whom (with the step's other writes; kept
+    for the COMMIT where the request keeps them)."""
+    how = "定时事件再次触发成功" if task_name == TIMER_STEP else f"已由{actor.name}重新提交解决"
+    params = {
+        **_CLOSING,
+        "close_instance_id": instance_id,
+        "close_task_name": task_name,
+        "close_at": now,
+        "close_resolution": how[:200],
+    }
+    write(session, _CLOSE_STEP, params, later)
+
+
+# a start's open incidents closed by a later start of the same business by the same unit
+# (any of its accounts) or, for an actor of no unit, by the same account
+_START_OPEN = (
+    _INCIDENTS.status == bindparam("close_open"),
+    _INCIDENTS.instance_id.is_(None),
+    _INCIDENTS.process_key == bindparam("close_key"),
+)
+_START_VALUES = {
+    "status": bindparam("close_closed"),
+    "closed_at": bindparam("close_at", type_=_INCIDENTS.closed_at.type),
+    "resolution": bindparam("close_resolution"),
+}
+_CLOSE_UNIT_START = (
+    update(Incident.__table__)
+    .where(
+        *_START_OPEN,
+        _INCIDENTS.actor_id.in_(
+            select(Account.id).where(Account.unit_id == bindparam("close_unit_id"))
+        ),
+    )
+    .values(_START_VALUES)
+)
+_CLOSE_OWN_START = (
+    update(Incident.__table__)
+    .where(*_START_OPEN, _INCIDENTS.actor_id == bindparam("close_actor_id"))
+    .values(_START_VALUES)
+)
+
+
+def close_started(
+    session, key: str, actor: Actor, business_key: str, now, later: Later | None = None
+) -> None:
+    """A start of `key` went through: the open incidents of the same unit's (or account's)
+    earlier starts of it that failed are closed, naming the form that started."""
+    params = {
+        **_CLOSING,
+        "close_key": key,
+        "close_at": now,
+        "close_resolution": f"已由{actor.name}重新发起解决（表单 {business_key}）"[:200],
+    }
+    if actor.unit_id is not None:
+        write(session, _CLOSE_UNIT_START, {**params, "close_unit_id": actor.unit_id}, later)
+    elif actor.id is not None:
+        write(session, _CLOSE_OWN_START, {**params, "close_actor_id": actor.id}, later)
+
+
+def close(
+    ctx: Context, uow: UnitOfWork, actor: Actor, incident_id: int, reason: str | None
+) -> dict:
+    """关闭 (secretariat, designers): settle an open incident by hand, with who and why — a
+    start's, which no form carries to end or retry, or one dealt with otherwise."""
+    if not may_migrate(actor):
+        raise NotFound("没有该功能")
+    reason = (reason or "").strip()
+    if len(reason) > 150:
+        raise FormInvalid({"reason": "关闭说明不能超过150个字"})
+    found = uow.session.scalars(
+        select(Incident).where(Incident.id == incident_id).with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound("事故记录不存在")
+    if found.status != "open":
+        raise Conflict(f"事故 {found.number} 已处理（{found.resolution or '已关闭'}），无需关闭")
+    found.status, found.closed_at = "closed", ctx.now()
+    found.resolution = f"由{actor.name}关闭" + (f"：{reason}" if reason else "")
+    business_key = (
+        uow.session.scalar(
+            select(ProcessInstance.business_key).where(ProcessInstance.id == found.instance_id)
+        )
+        if found.instance_id is not None
+        else None
+    )
+    view = described(ctx, uow.session, found, business_key)
+    uow.commit()
+    return view
+
+
 def _operator(actor: Actor) -> None:
     if not may_manage_accounts(actor):
         raise NotFound("没有该功能")
@@ -136,7 +256,11 @@ def incident_view(
         "task_name": i.task_name,
         "task_title": task_title,
         # retried from the incident (`incident_retry.retry`): a form's step, not an import's
-        "retryable": i.instance_id is not None and i.task_name != LEARNING_STEP,
+        "retryable": i.status == "open"
+        and i.instance_id is not None
+        and i.task_name != LEARNING_STEP,
+        # closed by hand (`close`): any open one, a start's above all (nothing else ends it)
+        "closable": i.status == "open",
         "message": i.message,
         "actor_name": i.actor_name,
         "status": i.status,

@@ -272,6 +272,7 @@ def _start(
     open_rows = first.save(dumped=row.state)  # the engine has not moved since the row was made
     files.link_to_instance(uow, used, row.id, row.unit_id, first.later)
     uow.session.flush()
+    incidents.close_started(uow.session, key, actor, row.business_key, now, first.later)
     view = _summary(row, defn.name)
     view["open_tasks"] = [task_brief(t) for t in open_rows]
     try:

@@ -479,6 +479,7 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
             used = _act(uow, actor, row, m, data, ctx.definitions.names(), bill)
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
+        incidents.close_succeeded(uow.session, instance_id, task_name, actor, now, m.later)
         uow.session.flush()
         view = {
             "id": m.row.id,

@@ -36,6 +36,10 @@ def fire_due_timers(ctx: Context, uow: UnitOfWork, limit: int = 200) -> int:
                 fired = m.inst.fire_timers(now)
                 _expire_ended_learning(m, fired)
             m.record(audit.Step(audit.SYSTEM, "timer", detail={"fired": fired}))
+            if fired:
+                incidents.close_succeeded(
+                    uow.session, instance_id, incidents.TIMER_STEP, audit.SYSTEM, now
+                )
             uow.commit()
             fired_total += len(fired)
         except StaleDataError:
