@@ -15,10 +15,10 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed
+from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, StepFailed
 from service.engine import Definition
 from service.services.membership import profile, records
-from service.services.workflow import drafts, eligibility, instances
+from service.services.workflow import drafts, eligibility, incidents, instances
 from service.web import lists, nav, schemaform
 from service.web.pages import ctx, signed_in, store_uploads, uow
 
@@ -343,6 +343,9 @@ def submit(who, key):
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, **draft)
+    except StepFailed as exc:  # the diagram failed: no form made; the form as it was filled
+        flash(exc.message, "error")
+        return _draw(defn, data, None, status=exc.status, token=token, **draft)
     return _started(view, created)
 
 
@@ -391,6 +394,9 @@ def submit_own(who, key):
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(defn, data, errors, status=422, token=token, own=True)
+    except StepFailed as exc:  # the diagram failed: no form made; the form as it was filled
+        flash(exc.message.replace(incidents.KEEP_DRAFT, ""), "error")  # members keep no drafts
+        return _draw(defn, data, None, status=exc.status, token=token, own=True)
     return _started(view, created)
 
 

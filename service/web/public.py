@@ -14,12 +14,19 @@ import uuid
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from service.domain import disclosure
-from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
+from service.domain.errors import (
+    Conflict,
+    Forbidden,
+    FormInvalid,
+    NotFound,
+    RuleFailed,
+    StepFailed,
+)
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
 from service.services.membership import confirmations, join_codes
-from service.services.workflow import instances
+from service.services.workflow import incidents, instances
 from service.web import schemaform
 from service.web.pages import ctx, page_actor, store_uploads, uow
 
@@ -95,6 +102,9 @@ def join_submit(code):
     except FormInvalid as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _join_page(code, data, errors, 422)
+    except StepFailed as exc:  # the diagram failed: no form made; the form as it was filled
+        message = exc.message.replace(incidents.KEEP_DRAFT, "")  # no drafts here
+        return _join_page(code, data, {"_form": message}, exc.status)
     session["join_result"] = {
         "business_key": view["business_key"],
         "status": view["status"],

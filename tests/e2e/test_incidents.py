@@ -527,3 +527,41 @@ def test_a_start_incident_is_closed_by_hand_or_by_the_units_next_start(
     [again] = [i for i in done["items"] if i["number"] == second["number"]]
     key = started.get_json()["business_key"]
     assert again["resolution"].endswith(f"重新发起解决（表单 {key}）")
+
+
+def test_a_start_form_that_fails_keeps_what_the_unit_typed(db_url, tmp_path):
+    """提交 of a start form whose diagram fails at run time: the form again, as typed, with
+    the failure above it and advice for a start (no form exists to withdraw)."""
+    from test_unit_pages_http import TOKEN, png, seed, sign_in, text
+
+    facts = "facts = person_facts[id_number]</spiffworkflow:preScript>"
+
+    def misspelt(text_: str) -> str:
+        assert facts in text_
+        return text_.replace(facts, facts.replace("person_facts", "person_factz"), 1)
+
+    app, _client, heads, world = served_with(db_url, tmp_path, misspelt, "member_info_change.bpmn")
+    person = seed(app, world.unit_id, "周建国", "44010619800101123")
+    page = app.test_client()
+    sign_in(page, world.logins["unit"])
+    form = "/business/member_info_change/form"
+    opened = text(page.get(f"{form}?member={person['id']}"))
+    failed = page.post(
+        form,
+        data={
+            "csrf_token": TOKEN.search(opened).group(1),
+            "id_number": person["id_number"],
+            "name": "周建国",
+            "changes.mobile": "13912345678",
+            "diploma_scan": png(),
+            "action": "submit",
+        },
+        content_type="multipart/form-data",
+    )
+    assert failed.status_code == 409
+    html = text(failed)
+    assert "流程执行出错" in html and "表单未创建" in html and "可先留存" in html
+    assert "撤回" not in html and "终止" not in html
+    assert 'value="13912345678"' in html and 'name="idempotency_key"' in html
+    [incident] = _client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
+    assert incident["number"] in html and incident["instance_id"] is None

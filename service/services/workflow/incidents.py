@@ -48,6 +48,8 @@ TIMER_STEP, TIMER_TITLE = "timer", "定时事件"
 # the step of an incident a learning pass's delivery raised (an import of learning results);
 # not retried from the incident: once fixed and migrated, the results are imported again
 LEARNING_STEP, LEARNING_TITLE = "learning", "登记学习结果"
+# a failed start's advice on a page that keeps drafts (留存); elsewhere it is left out
+KEEP_DRAFT = "；填写的内容可先留存"
 # the names of those steps, which no diagram holds as a user task
 SERVICE_STEPS = {TIMER_STEP: TIMER_TITLE, LEARNING_STEP: LEARNING_TITLE}
 
@@ -112,6 +114,12 @@ def record(
     uow.commit()
     # the person reads what happened and what to do; what failed where (the engine's words,
     # in English) is the designers', on the incident (流程出错, GET /incidents)
+    if instance_id is None:  # a start: no form exists, there is nothing to withdraw
+        return StepFailed(
+            f"流程执行出错，本次提交未保存，表单未创建（事故编号 {number}）。此问题已记录，"
+            f"流程设计人员将修复，修复后请重新提交{KEEP_DRAFT}。",
+            number,
+        )
     return StepFailed(
         f"流程执行出错，本次提交未保存（事故编号 {number}）。此问题已记录，流程设计人员将修复，"
         "修复后请重新提交；如需放弃该表单，可由单位撤回或由协会秘书处终止。",
