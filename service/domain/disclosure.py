@@ -24,6 +24,18 @@ APPLICANT_NOT_DISCLOSED = "该证件号码目前不能申请入会；具体情�
 APPLICANT_RECORD_FACTS = ("is_member", "join_in_flight")
 
 
+def reason_list(value) -> list[str]:
+    """A decision table's reasons as a list: a COLLECT table gives a list, a UNIQUE table
+    one string (a reason, never to be split into its characters), none matched nothing."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
 def employs(facts: dict | None) -> bool:
     """Whether the unit filling in the form employs the person (`in_unit` of their facts)."""
     return bool(facts and facts.get("in_unit"))
@@ -32,7 +44,7 @@ def employs(facts: dict | None) -> bool:
 def person_reasons(reasons: list[str], facts: dict | None) -> list[str]:
     """The reasons the form's unit may read for one person on it."""
     if not reasons or employs(facts):
-        return list(reasons)
+        return reason_list(reasons)
     return [NOT_DISCLOSED]
 
 

@@ -79,6 +79,25 @@ class Decisions:
         return result
 
 
+def unique_overlap(task) -> list | None:
+    """For a business rule task that ran a UNIQUE table: its rules that match the task's
+    data, when more than one does. SpiffWorkflow takes the first match of a
+    UNIQUE table and says nothing of the others (DMNEngine.decide), so a designer's
+    overlapping rules are found by checking every rule again here. None otherwise (a
+    COLLECT table, one match or none, or a rule that fails on the data: reported where it
+    ran)."""
+    engine = getattr(task.task_spec, "dmnEngine", None)
+    table = getattr(engine, "decision_table", None)
+    if table is None or table.hit_policy != "UNIQUE":
+        return None
+    check = engine._DMNEngine__check_rule  # the engine's own test of one rule (private)
+    try:
+        matched = [rule for rule in table.rules if check(rule, task)]
+    except Exception:  # noqa: BLE001 - a cell failing on the data is the run's to report
+        return None
+    return matched if len(matched) > 1 else None
+
+
 def decisions_from_parser(
     parser: SpiffBpmnParser, scripts: Scripts, now: datetime | None = None
 ) -> Decisions:

@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.task import TaskState
 
 from service.engine.catalogue import Definition
+from service.engine.decisions import unique_overlap
 from service.engine.formsample import SampleError, sample_form
 from service.engine.runtime import EngineError, Instance
 from service.engine.walk_choices import candidates, choice_fields, label, mutate, value_at
@@ -126,6 +127,7 @@ class _Walker:
         self.variants: list[tuple] = []  # fact variants that fail the eligibility table
         self.baseline: tuple = ()
         self.base_samples: dict[str, dict] = {}
+        self.overlaps_seen: set = set()  # the tasks checked, the tables reported
 
     # -- findings
     def error(self, element: str | None, message: str, path, file: str | None = None) -> None:
@@ -165,6 +167,40 @@ class _Walker:
                 pair = (parent.task_spec.name, task.task_spec.name)
                 for flow in self.map.flows.get(pair, ()):
                     self.taken.add(flow)
+                if task.state & TaskState.COMPLETED and hasattr(task.task_spec, "dmnEngine"):
+                    self.check_unique(task)
+
+    def check_unique(self, task) -> None:
+        """A UNIQUE table two of whose rules matched the sample: an error naming the table's
+        file and the rules (SpiffWorkflow took the first silently)."""
+        if task.id in self.overlaps_seen:
+            return
+        self.overlaps_seen.add(task.id)
+        matched = unique_overlap(task)
+        if not matched:
+            return
+        # a multi-instance task's instances run a spec of their own ("<id> [child]")
+        element = task.task_spec.name.removesuffix(" [child]")
+        decision = self.map.decision_of.get(element, task.task_spec.dmnEngine.decision_table.id)
+        if ("decision", decision) in self.overlaps_seen:  # once a table: fixed, walked again
+            return
+        self.overlaps_seen.add(("decision", decision))
+        file, _line = self.map.decision_places.get(decision, (f"rules/{decision}.dmn", None))
+        lines = self.map.rule_lines
+        rules = "、".join(
+            f"第{r.row_number}条（{r.id}，第{lines.get((decision, r.id), '?')}行）" for r in matched
+        )
+        self.result.findings.append(
+            Finding(
+                "error",
+                file,
+                decision,
+                self.map.rule_lines.get((decision, matched[1].id)),
+                f"规则表 {decision} 的命中策略为 UNIQUE（只取一条），但走查样例同时符合{rules}："
+                f"引擎只取第一条，其余被忽略（在“{self.map.names.get(element, element)}”"
+                f" {element} 处）。请让这些规则互斥，或把命中策略改为 COLLECT",
+            )
+        )
 
     # -- data
     def start_data(self, option: _Option) -> dict:

@@ -6,7 +6,7 @@ the eligibility decision table.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -33,6 +33,10 @@ class ProcessMap:
     children: dict[str, list[str]]  # sub-process -> its start events
     decision_of: dict[str, str]  # business rule task -> decision id
     eligibility: str | None = None  # the table that says who may start
+    # decision id -> (its DMN file, the line of its decision element), to name a table
+    decision_places: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # (decision id, rule id) -> the line of the rule
+    rule_lines: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def _local(el) -> str | None:
@@ -98,6 +102,9 @@ def _read_decisions(defn: Definition, root, m: ProcessMap, eligibility: str | No
         if not name.endswith(".dmn"):
             continue
         for decision in etree.fromstring(text.encode("utf-8")).iter(f"{{{DMN_NS}}}decision"):
+            m.decision_places[decision.get("id")] = (name, decision.sourceline)
+            for rule in decision.iter(f"{{{DMN_NS}}}rule"):
+                m.rule_lines[(decision.get("id"), rule.get("id"))] = rule.sourceline
             inputs = [
                 (i.findtext(f"{{{DMN_NS}}}inputExpression/{{{DMN_NS}}}text") or "").strip()
                 for i in decision.iter(f"{{{DMN_NS}}}input")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,3 +140,24 @@ def test_memberflow_check_walk_json_gives_the_failing_path(monkeypatch):
         "association_review",
         "unit_resubmit",
     ]
+
+
+def test_a_unique_table_two_of_whose_rules_match_a_sample_fails_the_walk(tmp_path):
+    """SpiffWorkflow takes the first match of a UNIQUE table and ignores the rest: the walk
+    checks every rule again and names the table's file, its rules and their lines."""
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    dmn = tmp_path / "rules" / "member_info_change_eligibility.dmn"
+    dmn.write_text(
+        dmn.read_text(encoding="utf-8").replace('hitPolicy="COLLECT"', 'hitPolicy="UNIQUE"'),
+        encoding="utf-8",
+    )
+    defns = load_definitions(tmp_path / "processes", tmp_path / "rules", tmp_path / "forms")
+    result = walk(defns, "member_info_change")
+    [finding] = result.errors  # once per table
+    assert finding.file == "rules/member_info_change_eligibility.dmn"
+    assert finding.element == "member_info_change_eligibility" and finding.line
+    assert "命中策略为 UNIQUE" in finding.message and "COLLECT" in finding.message
+    assert "rule_already_professional" in finding.message and "核验变更条件" in finding.message
+    # the repository's own UNIQUE tables (fees, hours) never match twice
+    assert repo_walk("member_info_change").errors == []

@@ -93,8 +93,8 @@ def _context(
 
 def _judge(defn: Definition, context: dict, now: datetime) -> dict:
     found = defn.decisions.evaluate(defn.eligibility_decision, context, now)
-    reasons = found.get("failure_reasons", [])
-    answer = {"eligible": not reasons, "reasons": list(reasons)}
+    reasons = disclosure.reason_list(found.get("failure_reasons"))  # UNIQUE: one string
+    answer = {"eligible": not reasons, "reasons": reasons}
     if CANCELLATION_DECISION in defn.decisions and "certificate_types" in context["person"]:
         facts = context["facts"]
         cancelling = set(context["person"].get("certificate_types") or [])

@@ -102,10 +102,10 @@ def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
                 "index": i,
                 "id_number": p.get("id_number"),
                 "name": p.get("name"),
-                "reasons": disclosure.person_reasons(list(reasons), facts.get(p.get("id_number"))),
+                "reasons": disclosure.person_reasons(reasons, facts.get(p.get("id_number"))),
             }
             for i, (p, reasons) in enumerate(zip(data["persons"], per_person, strict=False))
-            if reasons
+            if disclosure.reason_list(reasons)
         ]
         if failures:
             raise RuleFailed(
@@ -113,13 +113,11 @@ def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
                 persons=failures,
             )
         return
-    reasons = data.get("failure_reasons")
+    reasons = disclosure.reason_list(data.get("failure_reasons"))
     if reasons:
         if facts:  # a one-person form: the person's facts, by the form's ID number
-            raise RuleFailed(
-                disclosure.person_reasons(list(reasons), facts.get(data.get("id_number")))
-            )
-        raise RuleFailed(disclosure.applicant_reasons(list(reasons), data))
+            raise RuleFailed(disclosure.person_reasons(reasons, facts.get(data.get("id_number"))))
+        raise RuleFailed(disclosure.applicant_reasons(reasons, data))
 
 
 def subject_of(data: dict) -> tuple[str | None, str | None, int]:
