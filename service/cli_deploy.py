@@ -91,7 +91,12 @@ def deploy(folder: Path | None, deployed_by: str | None, as_json: bool) -> None:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     for p in result["processes"]:
-        word, state = ("已部署", "新版本") if p["new"] else ("正常", "未变")
+        if p["new"]:
+            word, state = "已部署", "新版本"
+        elif p.get("was") and p["was"] != p["version"]:  # back (or on) to a version it had
+            word, state = "已部署", f"改用已有版本，原为第 {p['was']} 版"
+        else:
+            word, state = "正常", "未变"
         click.echo(f"{word} {p['key']}（{p['name']}）：第 {p['version']} 版（{state}）")
     if result["changed"]:
         click.echo(

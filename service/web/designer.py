@@ -65,7 +65,12 @@ def deploy_page(who):
                 error, status = exc.message, exc.status
     if result and result["changed"]:
         created = [p["key"] for p in result["processes"] if p["new"]]
-        history.insert(0, {**result, "created": created})
+        switched = [
+            {"key": p["key"], "from": p["was"], "to": p["version"]}
+            for p in result["processes"]
+            if not p["new"] and p.get("was") and p["was"] != p["version"]
+        ]
+        history.insert(0, {**result, "created": created, "switched": switched})
     html = render_template(
         "designer/deploy.html",
         result=result,

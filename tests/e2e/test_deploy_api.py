@@ -305,3 +305,29 @@ def test_a_hostile_zip_is_refused_before_anything_is_parsed(db_url, tmp_path):
     many = zip_of({f"forms/a/f{i}.json": "{}" for i in range(501)} | {"processes/a.bpmn": "<x/>"})
     assert deploy(client, designer, many).status_code == 422
     assert recorded(app) == before
+
+
+def test_the_deploy_page_lists_a_switch_back_to_an_existing_version(db_url, tmp_path):
+    """最近的部署 says which processes went back to a version they had, not "—"."""
+    from test_account_pages_http import sign_in, text
+
+    design = design_copy(tmp_path)
+    app = app_on(db_url, tmp_path, design)
+    seed_world(app)
+    client = app.test_client()
+    designer = designer_headers(client)
+    bpmn = design / "processes" / "member_join.bpmn"
+    original = bpmn.read_text(encoding="utf-8")
+    bpmn.write_text(original.replace(OLD_STATUS, NEW_STATUS), encoding="utf-8")
+    assert deploy(client, designer, bundle(design)).status_code == 200
+    bpmn.write_text(original, encoding="utf-8")
+    back = deploy(client, designer, bundle(design))
+    assert back.status_code == 200, back.get_json()
+    page = app.test_client()
+    sign_in(page, "sheji")
+    html = text(page.get("/processes/deploy"))
+    rows = html.split('aria-label="最近的部署"')[1].split("</table>")[0].split("<tr>")
+    newest = rows[2]  # after the header's row
+    assert "改用已有版本：个人会员入会申请" in newest, newest
+    assert "第 1 版（原为第 2 版）" in newest and "—" not in newest
+    assert "个人会员入会申请（<code>member_join</code>）" in rows[3]  # its version 2

@@ -193,3 +193,14 @@ def test_memberflow_deploy_and_versions_from_the_command_line(db_url, tmp_path, 
     assert unknown.exit_code == 1 and "没有名为 no_such_process 的业务流程" in unknown.output
     same = CliRunner().invoke(cli, ["deploy", "--by", "sheji"])
     assert same.exit_code == 0 and "未做任何更改" in same.output
+    # the earlier files again: back to version 1, said as a switch (not 未变)
+    bpmn.write_text(
+        bpmn.read_text(encoding="utf-8").replace(NEW_STATUS, OLD_STATUS), encoding="utf-8"
+    )
+    back = CliRunner().invoke(cli, ["deploy", "--by", "sheji"])
+    assert back.exit_code == 0, back.output
+    assert (
+        "已部署 member_join（个人会员入会申请）：第 1 版（改用已有版本，原为第 2 版）"
+        in back.output
+    )
+    assert "未做任何更改" not in back.output

@@ -440,18 +440,40 @@ def catalogue(ctx, uow, actor) -> list[dict]:
 
 
 def list_deployments(uow, actor, limit: int = 10) -> list[dict]:
-    """The last deployments, newest first: when, by whom, which processes got a version."""
+    """The last deployments, newest first: when, by whom, which processes got a version, and
+    which went back (or on) to a version they had (`switched`: key, from and to numbers)."""
     if not sees_definitions(actor):
         raise NotFound("没有该功能")
-    rows = uow.session.scalars(
-        select(DefinitionDeployment).order_by(DefinitionDeployment.id.desc()).limit(limit)
+    rows = list(
+        uow.session.scalars(
+            select(DefinitionDeployment).order_by(DefinitionDeployment.id.desc()).limit(limit + 1)
+        )
     )
-    return [
-        {
-            "generation": row.id,
-            "deployed_at": row.created_at,
-            "deployed_by": row.deployed_by,
-            "created": list(row.created or []),
-        }
-        for row in rows
-    ]
+    ids = {v for row in rows for v in (row.versions or {}).values()}
+    numbers = dict(
+        uow.session.execute(
+            select(DefinitionVersion.id, DefinitionVersion.number).where(
+                DefinitionVersion.id.in_(ids)
+            )
+        ).all()
+    )
+    found = []
+    for row, before in zip(rows, [*rows[1:], None], strict=False):
+        if len(found) == limit:
+            break
+        created, was = set(row.created or []), (before.versions or {}) if before else {}
+        switched = [
+            {"key": key, "from": numbers.get(was[key]), "to": numbers.get(version)}
+            for key, version in sorted((row.versions or {}).items())
+            if key not in created and key in was and was[key] != version
+        ]
+        found.append(
+            {
+                "generation": row.id,
+                "deployed_at": row.created_at,
+                "deployed_by": row.deployed_by,
+                "created": list(row.created or []),
+                "switched": switched,
+            }
+        )
+    return found
