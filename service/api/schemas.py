@@ -272,6 +272,9 @@ class TaskListItemSchema(TaskHeldSchema):
     completed_at = UtcDateTime(allow_none=True)
     completed_by_name = fields.String(allow_none=True, metadata={"description": "办理人姓名"})
     waiting_since = UtcDateTime(metadata={"description": "进入该环节的时间"})
+    stuck = fields.Boolean(
+        metadata={"description": "表单在流程中出错、有待处理的事故（见 GET /incidents）"}
+    )
     instance = fields.Nested(TaskInstanceSchema)
 
 

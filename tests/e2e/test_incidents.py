@@ -565,3 +565,30 @@ def test_a_start_form_that_fails_keeps_what_the_unit_typed(db_url, tmp_path):
     assert 'value="13912345678"' in html and 'name="idempotency_key"' in html
     [incident] = _client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
     assert incident["number"] in html and incident["instance_id"] is None
+
+
+def test_the_task_page_and_the_queue_say_the_form_is_stuck(broken):
+    """The reviewer whose submission failed sees it where he works: on the 审核 page of the
+    task (with what to do) and as a mark on his queue's row, not only on the form's page."""
+    from test_account_pages_http import sign_in, text
+
+    app, client, heads, world = broken
+    inst, failed, _data = _stuck_form(client, heads)
+    number = failed.get_json()["errors"]["incident"]
+    task = open_task(client, heads["agency"], inst["id"])
+    page = app.test_client()
+    sign_in(page, "jigou")
+    review = text(page.get(f"/workbench/tasks/{task['id']}"))
+    assert f"事故编号 {number}" in review and "重新提交本步骤" in review
+    queue = text(page.get("/workbench/todo"))
+    row = queue.split(inst["business_key"])[1].split("</tr>")[0]
+    assert "流程出错" in row
+    listed = client.get("/api/v1/tasks", headers=heads["agency"]).get_json()["items"]
+    assert [t["stuck"] for t in listed if t["instance"]["id"] == inst["id"]] == [True]
+    # another form of the same queue is not marked
+    other = applicant_data(client, heads["unit"], id_number=make_resident_id("44010219900620432"))
+    started = client.post(
+        "/api/v1/processes/member_join/instances", headers=heads["unit"], json={"data": other}
+    ).get_json()
+    mine = client.get("/api/v1/tasks", headers=heads["unit"]).get_json()["items"]
+    assert [t["stuck"] for t in mine if t["instance"]["id"] == started["id"]] == [False]

@@ -27,7 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from service.db.models import Account, Agency, InstancePerson, ProcessInstance, Unit, UserTask
+from service.db.models import (
+    Account,
+    Agency,
+    Incident,
+    InstancePerson,
+    ProcessInstance,
+    Unit,
+    UserTask,
+)
 from service.db.search import LAST_FOUR, contains, last_four
 from service.db.uow import plan_once
 from service.domain.actor import Actor
@@ -232,6 +240,10 @@ ROW_COLUMNS = [
     _CLAIMER.name.label("claimed_by_name"),
     _CLAIMER.active.label("claimed_by_active"),
     _COMPLETER.name.label("completed_by_name"),
+    # the form is stuck on an open incident: one probe of ix_incidents_open per row shown
+    exists()
+    .where(Incident.status == OPEN, Incident.instance_id == UserTask.instance_id)
+    .label("stuck"),
 ]
 ORDERS = {
     "waiting": (UserTask.created_at, UserTask.id),
@@ -356,6 +368,7 @@ def _item(ctx: Context, row) -> dict:
         completed_at=row.completed_at,
         completed_by_name=row.completed_by_name,
         waiting_since=row.created_at,
+        stuck=bool(row.stuck),
         instance={
             "id": row.instance_id,
             "business_key": row.business_key,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from service.db.models import (
     Account,
     Agency,
+    Incident,
     ProcessInstance,
     StoredFile,
     Unit,
@@ -188,4 +189,12 @@ def task_review(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> di
         can_act=row.state == "open" and row.claimed_by in (None, actor.id),
         ended=tasks.ended_note(uow.session, row) if row.state != "open" else None,
     )
+    found = uow.session.execute(
+        select(Incident.number, Incident.task_name).where(
+            Incident.instance_id == row.instance_id, Incident.status == "open"
+        )
+    ).all()
+    # the form is stuck on a failed step: this one (a submission that was not kept), or other
+    task["incidents"] = [n for n, name in found if name == row.task_name]
+    task["other_incidents"] = [n for n, name in found if name != row.task_name]
     return {"task": task, "application": application(ctx, uow, actor, task["instance"]["id"])}
