@@ -41,6 +41,9 @@ class MigrationItemSchema(Schema):
     business_key = fields.String()
     status = fields.String()
     waiting = fields.List(fields.String(), metadata={"description": "等待办理的用户任务"})
+    waiting_titles = fields.List(
+        fields.String(), metadata={"description": "等待办理的用户任务在流程图中的名称"}
+    )
     movable = fields.Boolean(metadata={"description": "能否迁移"})
     reasons = fields.List(fields.String(), metadata={"description": "不能迁移（或未迁移）的原因"})
     migrated = fields.Boolean(metadata={"description": "本次已迁移"})

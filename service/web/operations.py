@@ -158,6 +158,8 @@ def migration_page(who, key):
                 errors = {"_form": exc.message}
     if errors:
         status = 422
+    elif result is not None and not result["dry_run"]:  # the forms moved: the counts anew
+        versions = _versions(who, key)
     planned = _default_plan(versions)
     html = render_template(
         "operations/migration.html",
@@ -169,6 +171,7 @@ def migration_page(who, key):
         result=result,
         shown=(result or {}).get("items", [])[:MIGRATION_SHOWN],
         errors=errors,
+        opens_forms=scope.sees_everything(who),
     )
     return html, status
 

@@ -344,6 +344,15 @@ def test_a_retry_that_fails_again_is_counted_and_said_on_the_page(broken):
     assert (again["number"], again["occurrences"], again["status"]) == (number, 2, "open")
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["agency"]).get_json()
     assert view["status"] == "机构初审中"
+    # a designer reads the list too, the form's number unlinked (its page is not his)
+    from test_deploy_api import designer_headers
+
+    designer_headers(client)
+    designer = app.test_client()
+    sign_in(designer, "sheji")
+    listed = text(designer.get("/incidents"))
+    assert inst["business_key"] in listed and f"/forms/{inst['id']}" not in listed
+    assert f'href="/forms/{inst["id"]}"' in after  # the secretariat's is a link
 
 
 def test_a_page_that_meets_a_failed_step_says_so(app):

@@ -34,10 +34,16 @@ def test_a_plan_is_tried_then_executed_from_the_page(two_versions):  # noqa: F81
     html = text(tried)
     assert "试运行结果（未迁移）" in html and "办理中 3 件，可迁移 2 件，不能迁移 1 件" in html
     assert "不能迁移" in html and "association_review" in html
+    assert ">第 1 版（3 份办理中）</option>" in html
+    assert f'href="/forms/{first}"' in html  # the secretariat opens the forms
     done = client.post(page, data={**form, "action": "execute"})
     html = text(done)
     assert "迁移结果" in html and "已迁移 2 件" in html
     assert len(re.findall(r"s-已迁移", html)) == 2
+    # the selector counts what is left on each version now, not before the migration
+    assert ">第 1 版（1 份办理中）</option>" in html, html
+    # the waiting step by its name, its id beside it
+    assert '协会初审<br><span class="muted">association_review</span>' in html
     view = client.get(f"/api/v1/instances/{first}", headers=heads["admin"]).get_json()
     assert view["version"] == 2
     assert [r["task_title"] for r in view["approval_record"]][-1] == "迁移流程版本"
@@ -107,3 +113,23 @@ def test_a_failed_step_is_migrated_and_retried_from_the_incidents_page(db_url, t
     assert view["status"] == "协会初审中"
     titles = [r["task_title"] for r in view["approval_record"]]
     assert "迁移流程版本" in titles and "重试出错步骤" in titles
+
+
+def test_a_designer_sees_the_forms_numbers_without_links_to_pages_closed_to_him(
+    two_versions,  # noqa: F811
+):
+    """Designers plan migrations but open no form: its number is shown, not linked to a
+    page that would answer 404."""
+    from test_deploy_api import designer_headers
+
+    app, client, heads, (first, _second, _third) = two_versions
+    designer_headers(client)
+    sign_in(client, "sheji")
+    page = f"/processes/{KEY}/migrations"
+    form = {"from_version": "1", "to_version": "2", "csrf_token": _csrf(client, page)}
+    html = text(client.post(page, data={**form, "action": "dry_run"}))
+    business_key = client.get(f"/api/v1/instances/{first}", headers=heads["admin"]).get_json()[
+        "business_key"
+    ]
+    assert business_key in html and "/forms/" not in html
+    assert client.get(f"/forms/{first}").status_code == 404

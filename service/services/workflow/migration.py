@@ -134,6 +134,11 @@ def _form_reasons(target: Definition, inst: Instance, number: int) -> list[str]:
     return reasons
 
 
+def _step_title(defn: Definition, name: str) -> str:
+    info = defn.user_tasks.get(name)
+    return info.title if info is not None else name
+
+
 def _assess(plan: _Plan, row: ProcessInstance, now) -> tuple[Migration | None, dict]:
     """The instance rebuilt on the target version (None: it cannot move), and its item."""
     moved = migrate_state(plan.source, plan.target, row.state, now)
@@ -145,6 +150,8 @@ def _assess(plan: _Plan, row: ProcessInstance, now) -> tuple[Migration | None, d
         "business_key": row.business_key,
         "status": row.status,
         "waiting": moved.waiting,
+        # the steps' names, as the version the form runs on names them
+        "waiting_titles": [_step_title(plan.source, name) for name in moved.waiting],
         "movable": not reasons,
         "reasons": reasons,
         "migrated": False,
@@ -331,6 +338,7 @@ def _execute(ctx, uow, actor, plan: _Plan, ids: list[int], items: dict, batch_si
             "business_key": business_key,
             "status": status,
             "waiting": [],
+            "waiting_titles": [],
             "movable": False,
             "reasons": [BUSY],
             "migrated": False,
