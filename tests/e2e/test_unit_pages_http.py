@@ -493,3 +493,18 @@ def test_a_member_unit_is_not_offered_to_join_as_a_unit_again(client, app, world
     in_db(app, leave)
     assert "单位会员入会" in text(client.get("/business"))
     assert re.search(r"尚未办理：[^<]*单位会员入会", text(client.get("/home")))
+
+
+def test_the_specialty_hint_shows_only_on_a_form_with_a_specialty_column(client, app, world):
+    person = seed(app, world.unit_id, "周建国", "44010619800101123")
+    sign_in(client, world.logins["unit"])
+    hint = "专业从协会专业字典中选择"
+    with_column = text(client.get(f"{START}/form?certificate_type=监理员&member={person['id']}"))
+    assert 'list="specialty-names"' in with_column and hint in with_column
+    without = text(
+        client.get(
+            f"/business/continuing_education/form?certificate_type=监理员&member={person['id']}"
+        )
+    )
+    assert "周建国" in without and 'list="specialty-names"' not in without
+    assert hint not in without and "重新选择人员" in without
