@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -347,18 +348,30 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
     help="Print the result as JSON (ok, problems with file/element/line/message, processes).",
 )
 @click.option("--walk", is_flag=True, help="Run every process in memory on sample data instead.")
-def check(as_json: bool, walk: bool) -> None:
+@click.option(
+    "--from",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder holding processes/, rules/ and forms/ [default: the configured folders].",
+)
+def check(as_json: bool, walk: bool, folder: Path | None) -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""
     import json
 
+    # --from DIR: the folders a deploy of DIR would read (as `memberflow deploy --from DIR`)
+    dirs = (
+        {f"{name}_dir": folder / name for name in ("processes", "rules", "forms")}
+        if folder is not None
+        else {}
+    )
     if walk:  # every gateway flow and return loop, on sample data (service/cli_walk.py)
         from service.cli_walk import run_walk
 
-        return run_walk(_config(secret_key="check"), as_json)
+        return run_walk(_config(secret_key="check", **dirs), as_json)
 
     from service.services.workflow.deploy import check_folders
 
-    config = _config(secret_key="check")
+    config = _config(secret_key="check", **dirs)
     checked = check_folders(config.processes_dir, config.rules_dir, config.forms_dir)
     problems, definitions, templates = checked.problems, checked.definitions, checked.templates
     if as_json:

@@ -48,6 +48,7 @@ from service.engine.formschema import (
 )
 from service.engine.helpers import policy_helpers
 from service.engine.problem_text import (
+    code_problem,
     json_schema_problem,
     json_syntax,
     schema_message,
@@ -255,7 +256,7 @@ def _check_code(name, el, text, kind, problems) -> None:
         else:
             compile_expression(text)
     except (ScriptRejected, SyntaxError) as exc:
-        problems.append(Problem(name, element, el.sourceline, f"表达式或脚本不被允许：{exc}"))
+        problems.append(Problem(name, element, el.sourceline, code_problem(exc)))
 
 
 def _check_bpmn_xml(name: str, root, problems: list[Problem]) -> None:

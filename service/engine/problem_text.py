@@ -157,3 +157,46 @@ def json_schema_problem(path: list, instance, validator: str) -> str:
     if where:
         return f"不是有效的 JSON Schema：「{where}」的值 {shown} 不符合规范（{validator}）"
     return f"不是有效的 JSON Schema：{shown} 不符合规范（{validator}）"
+
+
+# A script's or expression's failure at run time, as Python names it: what it means, for the
+# designer reading an incident (the engine's own words follow it, as they were)
+_ERROR_KINDS = {
+    "NameError": "使用了未定义的名称（拼写有误，或该变量此前没有赋值）",
+    "ZeroDivisionError": "除数为零",
+    "KeyError": "数据中没有要取的项",
+    "TypeError": "数据类型不符（如把文字当作数字计算，或对空值取值）",
+    "AttributeError": "该对象没有这个属性或方法",
+    "IndexError": "下标超出列表范围",
+    "ValueError": "取值不合法",
+    "SyntaxError": "语法错误",
+}
+_ERROR_NAME = re.compile(r"\b([A-Z]\w*Error)\b")
+
+
+def runtime_error(error_type: str | None, detail: str) -> str:
+    """A run-time failure said in Chinese first (its kind), then the engine's text."""
+    kind = error_type if error_type and error_type != "unknown" else None
+    if kind is None:
+        found = _ERROR_NAME.search(detail)
+        kind = found[1] if found else None
+    lead = _ERROR_KINDS.get(kind or "", "执行出错")
+    original = detail if not kind or kind in detail else f"{detail}（{kind}）"
+    return f"{lead}。原文：{original}"
+
+
+_RESTRICTED_SYNTAX = re.compile(r"^Line (\d+): SyntaxError: (.*?)(?: at statement: .*)?$", re.S)
+
+
+def code_problem(exc: Exception) -> str:
+    """Why an expression or script of a file was refused at check: a syntax error said as
+    one (with its line), else what the sandbox does not allow."""
+    if isinstance(exc, SyntaxError):
+        line = f"第{exc.lineno}行" if exc.lineno else ""
+        return f"语法错误{('（' + line + '）') if line else ''}：{exc.msg}"
+    text = str(exc)
+    parts = [p.strip() for p in text.split("；")]
+    syntax = [m for m in (_RESTRICTED_SYNTAX.match(p) for p in parts) if m]
+    if syntax and len(syntax) == len(parts):
+        return "；".join(f"语法错误（第{m[1]}行）：{m[2].strip()}" for m in syntax)
+    return f"表达式或脚本不被允许：{text}"

@@ -36,6 +36,7 @@ from SpiffWorkflow.task import Task, TaskState
 
 from service.engine.budget import ScriptLimitExceeded
 from service.engine.catalogue import Definition
+from service.engine.problem_text import runtime_error
 from service.engine.scripting import REQUEST_FACTS
 from service.engine.timers import timer_serializer_config
 
@@ -460,13 +461,23 @@ def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
     spec = getattr(exc, "task_spec", None) or getattr(task, "task_spec", None)
     element = getattr(spec, "name", None) or "?"
     line = getattr(exc, "line_number", None)
-    where = f"processes/{defn.key}.bpmn [{element}]" + (f" 脚本第{line}行" if line else "")
+    at = _element_line(defn.bpmn, element)
+    where = f"processes/{defn.key}.bpmn" + (f" 第{at}行" if at else "") + f" [{element}]"
+    where += f" 脚本第{line}行" if line else ""
     limit = _limit_behind(exc)
     if limit is not None:  # stopped by its budget: say so, plainly
         return EngineError(f"流程执行出错：{where}：{'脚本' if line else '表达式'}{limit}")
     detail = str(exc).split("\n")[0]
-    inner = getattr(exc, "error_type", None) or ""
-    return EngineError(f"流程执行出错：{where}：{detail} {inner}".strip())
+    # the kind of failure in Chinese first; the engine's words after it, for the designer
+    return EngineError(
+        f"流程执行出错：{where}：{runtime_error(getattr(exc, 'error_type', None), detail)}"
+    )
+
+
+def _element_line(bpmn: str, element: str) -> int | None:
+    """The line of an element in its BPMN text (read only when a step has failed)."""
+    mark = f'id="{element}"'
+    return next((i for i, row in enumerate(bpmn.splitlines(), 1) if mark in row), None)
 
 
 class Instance:

@@ -127,6 +127,7 @@ class _Walker:
         self.variants: list[tuple] = []  # fact variants that fail the eligibility table
         self.baseline: tuple = ()
         self.base_samples: dict[str, dict] = {}
+        self.trial_failed = False  # a start on some fact variant raised (an error found)
         self.overlaps_seen: set = set()  # the tasks checked, the tables reported
 
     # -- findings
@@ -249,6 +250,7 @@ class _Walker:
         except Exception as exc:  # noqa: BLE001 - reported with its path
             start = self.map.names.get("start_event", "开始")
             self.engine_error(exc, [Step("start_event", start, label(variant))], None)
+            self.trial_failed = True
             return None
         self.collect(inst)
         return self.outcome(inst)
@@ -286,7 +288,9 @@ class _Walker:
         data = self.start_data(_Option("", ""))
         base, best = self.climb(data, ())
         self.baseline = base
-        if best is None or not best[0] or best[1]:
+        # a start that failed is an error of its own, which may be why no sample passed:
+        # then no warning that blames the samples
+        if (best is None or not best[0] or best[1]) and not self.trial_failed:
             reasons = "、".join(sorted(best[1])) if best else ""
             self.warn(
                 "start_event",

@@ -161,3 +161,42 @@ def test_a_unique_table_two_of_whose_rules_match_a_sample_fails_the_walk(tmp_pat
     assert "rule_already_professional" in finding.message and "核验变更条件" in finding.message
     # the repository's own UNIQUE tables (fees, hours) never match twice
     assert repo_walk("member_info_change").errors == []
+
+
+def test_a_start_that_fails_is_an_error_in_chinese_without_a_warning_blaming_the_samples(
+    tmp_path,
+):
+    """A misspelt name in the eligibility check's script: every start fails. The walk says
+    so in Chinese first (名称未定义), keeping the engine's words, and does not also claim it
+    could not make an eligible sample."""
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    bpmn = tmp_path / "processes" / "member_info_change.bpmn"
+    facts = "facts = person_facts[id_number]</spiffworkflow:preScript>"
+    text = bpmn.read_text(encoding="utf-8")
+    bpmn.write_text(text.replace(facts, facts.replace("person_facts", "person_factz"), 1), "utf-8")
+    defns = load_definitions(tmp_path / "processes", tmp_path / "rules", tmp_path / "forms")
+    result = walk(defns, "member_info_change")
+    assert result.errors
+    message = result.errors[0].message
+    assert "使用了未定义的名称" in message and "person_factz" in message, message
+    assert message.index("未定义") < message.index("原文")
+    assert not [w for w in result.warnings if "无法生成符合办理条件" in w.message]
+
+
+def test_memberflow_check_reads_another_folder_with_from(tmp_path):
+    """`check --from DIR` (and `check --walk --from DIR`) read DIR's three folders, as
+    `deploy --from DIR` would."""
+    for folder in ("processes", "rules", "forms"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    bpmn = tmp_path / "processes" / "member_info_change.bpmn"
+    facts = "facts = person_facts[id_number]</spiffworkflow:preScript>"
+    text = bpmn.read_text(encoding="utf-8")
+    bpmn.write_text(text.replace(facts, facts.replace("[id_number]", "[id_number"), 1), "utf-8")
+    refused = CliRunner().invoke(cli, ["check", "--from", str(tmp_path)])
+    assert refused.exit_code == 1 and "member_info_change.bpmn" in refused.output
+    assert "语法错误" in refused.output
+    walked = CliRunner().invoke(cli, ["check", "--walk", "--from", str(tmp_path)])
+    assert walked.exit_code == 1 and "memberflow check" in walked.output
+    missing = CliRunner().invoke(cli, ["check", "--from", str(tmp_path / "none")])
+    assert missing.exit_code == 2

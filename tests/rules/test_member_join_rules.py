@@ -270,3 +270,11 @@ def test_the_loader_refuses_an_unknown_bill_property(design, old, new, element):
     [problem] = [p for p in load_problems(design) if p.element == element]
     assert problem.file == BPMN_NAME and "bill" in problem.message
     assert problem.line == line_of(original, f'id="{element}"')
+
+
+def test_the_loader_calls_a_syntax_error_a_syntax_error(design):
+    """An unclosed bracket is 语法错误 with its line, not something "not allowed"."""
+    edit_bpmn(design, FIRST_PRESCRIPT, "failure_reasons = len(\napplicant = id_facts(")
+    [problem] = [p for p in load_problems(design) if p.element == "check_eligibility"]
+    assert problem.message.startswith("语法错误（第"), problem.message
+    assert "不被允许" not in problem.message
