@@ -10,7 +10,11 @@ where it was, so once the designer's fix is deployed the step can simply be take
 
 A form stuck on a failing step can be settled: the secretariat terminates it (终止), the
 unit withdraws its own (撤回); either ends it, cancels its open tasks, voids an unpaid bill
-and closes its incidents, so the person may apply again.
+and closes its incidents, so the person may apply again. Once fixed and migrated, the step
+taken again closes its incident: the person's own submission (`close_succeeded`, with the
+step's other writes) or an operator's retry (incident_retry.py). A start's incident, which
+no form carries, closes at the same unit's next successful start of the business
+(`close_started`), and any open incident may be closed by hand (`close`, 关闭).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ the open incidents per step: the association's reviewers, the secretariat, desig
 
 DESIGNERS = frozenset({"designer"})
 """Process designers: deploy new versions of processes/, rules/ and forms/ without a
-restart (memberflow deploy, POST /processes/deploy), read the versions and the incidents.
+restart (memberflow deploy, POST /processes/deploy), read the versions and the incidents,
+migrate forms and retry or close incidents (`MIGRATORS`).
 They review no task and see no unit's, member's or instance's records."""
 
 DEFINITION_READERS = SEES_EVERYTHING | DESIGNERS
@@ -53,8 +54,9 @@ INCIDENT_READERS = ADMINISTRATORS | DESIGNERS
 """Who lists the incidents (流程出错); settling a stuck form stays with the secretariat."""
 
 MIGRATORS = ADMINISTRATORS | DESIGNERS
-"""Who moves running instances to another version of their process (migration plans) and
-retries an incident's failed step once it is fixed: the secretariat and designers."""
+"""Who moves running instances to another version of their process (migration plans),
+retries an incident's failed step once it is fixed and closes an incident by hand: the
+secretariat and designers."""
 
 UNIT_BOUND = frozenset({"unit_admin", "applicant"})
 """Roles whose instances are their unit's (`applicant`: a join code's anonymous starter)."""
