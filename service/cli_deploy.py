@@ -106,6 +106,8 @@ def deploy(folder: Path | None, deployed_by: str | None, as_json: bool) -> None:
         )
     else:
         click.echo("与当前部署完全相同，未做任何更改")
+    for notice in result.get("notices") or []:
+        click.echo(f"提示 {notice}")
 
 
 @main.command()

@@ -94,6 +94,10 @@ class DeploySchema(Schema):
     deployed_by = fields.String()
     messages_changed = fields.Boolean(metadata={"description": "业务消息模板是否改变"})
     refresh_seconds = fields.Float(metadata={"description": "其他服务器最迟多少秒后使用新版本"})
+    notices = fields.List(
+        fields.String(),
+        metadata={"description": "提示：办理中的表单在等待新版本中没有的任务（不能迁移到新版本）"},
+    )
     processes = fields.List(fields.Nested(DeployedProcessSchema))
 
 

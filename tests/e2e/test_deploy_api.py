@@ -331,3 +331,34 @@ def test_the_deploy_page_lists_a_switch_back_to_an_existing_version(db_url, tmp_
     assert "改用已有版本：个人会员入会申请" in newest, newest
     assert "第 1 版（原为第 2 版）" in newest and "—" not in newest
     assert "个人会员入会申请（<code>member_join</code>）" in rows[3]  # its version 2
+
+
+def test_a_deploy_says_when_running_forms_wait_at_a_task_the_new_version_lacks(db_url, tmp_path):
+    """Renaming a task strands the forms waiting at it on their version: the deploy says so
+    (they keep running there and cannot be migrated as they are)."""
+    from conftest import step_task
+    from test_migration_api import submit
+
+    design = design_copy(tmp_path)
+    app = app_on(db_url, tmp_path, design)
+    world = seed_world(app)
+    client = app.test_client()
+    heads = {who: token_headers(client, name) for who, name in world.logins.items()}
+    designer = designer_headers(client)
+    waiting = submit(client, heads, 0)
+    step_task(client, heads["agency"], waiting, {"decision": "approve"})  # → association
+    bpmn = design / "processes" / "member_join.bpmn"
+    text = bpmn.read_text(encoding="utf-8")
+    bpmn.write_text(text.replace("association_review", "association_check"), encoding="utf-8")
+    forms = design / "forms" / "member_join"
+    (forms / "association_review.schema.json").rename(forms / "association_check.schema.json")
+    done = deploy(client, designer, bundle(design))
+    assert done.status_code == 200, done.get_json()
+    [notice] = done.get_json()["notices"]
+    assert "1 份办理中的表单在等待「协会初审」（association_review）" in notice, notice
+    assert "第 2 版没有该任务" in notice
+    # back to the files of version 1, which has the task: nothing stranded, no notice
+    bpmn.write_text(text, encoding="utf-8")
+    (forms / "association_check.schema.json").rename(forms / "association_review.schema.json")
+    again = deploy(client, designer, bundle(design))
+    assert again.status_code == 200 and again.get_json()["notices"] == []

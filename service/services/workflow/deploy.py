@@ -27,8 +27,9 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import func, select
 
-from service.db.models import Account
+from service.db.models import Account, DefinitionVersion, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
@@ -152,7 +153,48 @@ def deploy_folders(ctx, uow: UnitOfWork, deployed_by: str, folder: Path | None =
         )
     messages = Path(dirs[1]) / "messages.json"
     text = messages.read_text(encoding="utf-8") if messages.exists() else None
-    return ctx.definitions.deploy(uow.session, checked.definitions, text, deployed_by)
+    result = ctx.definitions.deploy(uow.session, checked.definitions, text, deployed_by)
+    result["notices"] = stranded_waits(uow, result, checked.definitions)
+    return result
+
+
+def stranded_waits(uow: UnitOfWork, result: dict, definitions: dict) -> list[str]:
+    """For each process the deploy moved to another version: the tasks running forms (on
+    its other versions) wait at that this version lacks — those forms keep running on their
+    own version and cannot be migrated onto this one as they are. One query per process
+    that changed."""
+    notices = []
+    for p in result["processes"]:
+        if not p["new"] and not (p.get("was") and p["was"] != p["version"]):
+            continue
+        defn = definitions.get(p["key"])
+        version_id = uow.session.scalar(
+            select(DefinitionVersion.id).where(
+                DefinitionVersion.process_key == p["key"], DefinitionVersion.number == p["version"]
+            )
+        )
+        if defn is None or version_id is None:
+            continue
+        rows = uow.session.execute(
+            select(UserTask.task_name, UserTask.title, func.count(UserTask.id))
+            .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+            .where(
+                UserTask.process_key == p["key"],
+                UserTask.state == "open",
+                ProcessInstance.definition_version_id != version_id,
+            )
+            .group_by(UserTask.task_name, UserTask.title)
+            .order_by(UserTask.task_name)
+        ).all()
+        for name, title, n in rows:
+            if name not in defn.user_tasks:
+                notices.append(
+                    f"{p['name']}：{n} 份办理中的表单在等待「{title}」（{name}），"
+                    f"第 {p['version']} 版没有该任务。这些表单仍按原版本办理，"
+                    f"不能迁移到第 {p['version']} 版"
+                )
+    uow.rollback()  # read only: the deploy itself is committed
+    return notices
 
 
 def deploy_zip(ctx, uow: UnitOfWork, actor: Actor, content: bytes) -> dict:
