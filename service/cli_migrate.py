@@ -17,7 +17,16 @@ from service.cli import _app, main
 @click.option("--to", "to_version", type=click.IntRange(min=1), required=True)
 @click.option("--dry-run", is_flag=True, help="Only say which forms can move and why not.")
 @click.option("--batch", type=click.IntRange(min=1, max=5000), default=200, show_default=True)
-def migrate(key: str, from_version: int, to_version: int, dry_run: bool, batch: int) -> None:
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Map a user task of version A to the one of version B that replaces it (repeatable).",
+)
+def migrate(
+    key: str, from_version: int, to_version: int, dry_run: bool, batch: int, mappings: tuple
+) -> None:
     """Move the running forms of KEY from version A to version B (numbers as listed by
     GET /processes/KEY/versions), in batches of one transaction each. Exit 1 when a form
     could not move."""
@@ -27,6 +36,16 @@ def migrate(key: str, from_version: int, to_version: int, dry_run: bool, batch: 
     from service.domain.errors import ServiceError
     from service.services.workflow.migration import run_plan
 
+    task_map = {}
+    for pair in mappings:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            click.echo(
+                f"错误 --map 应为 原任务=新任务，如 association_review=association_check：{pair}",
+                err=True,
+            )
+            sys.exit(2)
+        task_map[old.strip()] = new.strip()
     app = _app()
     operator = Actor(None, "命令行迁移", "secretariat_admin")
     with app.app_context():
@@ -41,9 +60,11 @@ def migrate(key: str, from_version: int, to_version: int, dry_run: bool, batch: 
                     to_version,
                     dry_run=dry_run,
                     batch_size=batch,
+                    task_map=task_map,
                 )
         except ServiceError as exc:
-            click.echo(f"错误 {exc.message}", err=True)
+            detail = "；".join((exc.errors or {}).values()) if isinstance(exc.errors, dict) else ""
+            click.echo(f"错误 {detail or exc.message}", err=True)
             sys.exit(1)
         finally:
             database.session.remove()

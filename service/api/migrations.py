@@ -27,6 +27,16 @@ class PlanRequest(Schema):
     dry_run = fields.Boolean(
         load_default=True, metadata={"description": "true（默认）：只检查不迁移；false：执行迁移"}
     )
+    task_map = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        load_default=None,
+        metadata={
+            "description": "任务映射：原版本的用户任务 → 目标版本中接替它的用户任务（同一泳道），"
+            '如 {"association_review": "association_check"}；等待原任务的表单迁移到新任务上，'
+            "保留认领、数据与审批记录"
+        },
+    )
 
 
 class InstanceMigrateRequest(Schema):
@@ -34,6 +44,16 @@ class InstanceMigrateRequest(Schema):
         required=True, validate=VERSION, metadata={"description": "目标版本号"}
     )
     dry_run = fields.Boolean(load_default=False, metadata={"description": "true：只检查"})
+    task_map = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        load_default=None,
+        metadata={
+            "description": "任务映射：原版本的用户任务 → 目标版本中接替它的用户任务（同一泳道），"
+            '如 {"association_review": "association_check"}；等待原任务的表单迁移到新任务上，'
+            "保留认领、数据与审批记录"
+        },
+    )
 
 
 class MigrationItemSchema(Schema):

@@ -138,10 +138,27 @@ def _predict_again(inst: Instance, again: list[tuple[str, dict[str, int], list[s
     inst.changed()
 
 
+def _rename(wf: dict, renames: dict[str, str]) -> None:
+    """Put the tasks of renamed specs (a plan's task mapping) on their new ids."""
+    for task in wf["tasks"].values():
+        if task["task_spec"] in renames:
+            task["task_spec"] = renames[task["task_spec"]]
+
+
 def migrate_state(
-    source: Definition, target: Definition, state: str, now: datetime | None = None
+    source: Definition,
+    target: Definition,
+    state: str,
+    now: datetime | None = None,
+    renames: dict[str, str] | None = None,
 ) -> Migration:
-    """Rebuild a state saved on `source` around `target`'s spec, or say why it cannot move."""
+    """Rebuild a state saved on `source` around `target`'s spec, or say why it cannot move.
+
+    `renames` maps a user task of `source` to the one of `target` that takes its place (a
+    task renamed, as a Camunda migration plan's instruction maps one activity to another):
+    its tasks keep their ids, data and state on the new spec. The caller checks that the
+    two are user tasks of the same lane."""
+    renames = renames or {}
     wf = json.loads(state)
     ready = {
         task_id: t["task_spec"]
@@ -149,7 +166,12 @@ def migrate_state(
         if t["state"] & TaskState.READY and t["task_spec"] in source.user_tasks
     }
     waiting = list(ready.values())
+    ready = {task_id: renames.get(name, name) for task_id, name in ready.items()}
     found: list[Obstacle] = []
+    if renames:
+        _rename(wf, renames)
+        for sub in wf.get("subprocesses", {}).values():
+            _rename(sub, renames)
     again = _prune(wf, source.spec)
     _check(wf, source.spec, target.spec, found)
     for sub in wf.get("subprocesses", {}).values():

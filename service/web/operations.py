@@ -138,6 +138,8 @@ def migration_page(who, key):
     errors: dict = {}
     source = _version_field("from_version", errors)
     target = _version_field("to_version", errors)
+    mapping_text = (request.form.get("task_map") or "").strip()
+    task_map = _task_map(mapping_text, errors)
     result = None
     status = 200
     if request.method == "POST" and not errors:
@@ -150,7 +152,7 @@ def migration_page(who, key):
             try:
                 with uow() as u:
                     result = migration.run_plan(
-                        ctx(), u, who, key, source, target, dry_run=not execute
+                        ctx(), u, who, key, source, target, dry_run=not execute, task_map=task_map
                     )
             except FormInvalid as exc:
                 errors = exc.errors or {"_form": exc.message}
@@ -172,8 +174,24 @@ def migration_page(who, key):
         shown=(result or {}).get("items", [])[:MIGRATION_SHOWN],
         errors=errors,
         opens_forms=scope.sees_everything(who),
+        mapping_text=mapping_text,
     )
     return html, status
+
+
+def _task_map(text: str, errors: dict) -> dict[str, str]:
+    """任务映射 as typed: one "原任务=新任务" a line (or separated by commas)."""
+    found: dict[str, str] = {}
+    for part in text.replace("，", ",").replace(",", "\n").splitlines():
+        if not part.strip():
+            continue
+        old, sep, new = part.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            example = "如 association_review=association_check"
+            errors["task_map"] = f"任务映射每行应为 原任务=新任务，{example}：{part.strip()[:60]}"
+            return {}
+        found[old.strip()] = new.strip()
+    return found
 
 
 @bp.route("/incidents/<int:incident_id>/retry", methods=["POST"])

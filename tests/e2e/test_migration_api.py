@@ -275,6 +275,16 @@ def test_the_command_line_runs_a_plan(two_versions, db_url, tmp_path, monkeypatc
     assert view["version"] == 2
     bad = CliRunner().invoke(cli, ["migrate", KEY, "--from", "1", "--to", "5"])
     assert bad.exit_code == 1 and "没有版本 5" in bad.output
+    # the form waiting at the renamed task moves with a mapping (--map OLD=NEW)
+    args = ["migrate", KEY, "--from", "1", "--to", "2"]
+    wrong = CliRunner().invoke(cli, [*args, "--map", "association_review"])
+    assert wrong.exit_code == 2 and "原任务=新任务" in wrong.output
+    unfit = CliRunner().invoke(cli, [*args, "--map", "association_review=agency_review"])
+    assert unfit.exit_code == 1 and "不在同一泳道" in unfit.output
+    mapped = CliRunner().invoke(cli, [*args, "--map", "association_review=association_check"])
+    assert mapped.exit_code == 0 and "已迁移 1 张" in mapped.output, mapped.output
+    view = client.get(f"/api/v1/instances/{third}", headers=heads["admin"]).get_json()
+    assert view["version"] == 2 and view["open_tasks"][0]["task_name"] == "association_check"
 
 
 # --- the failing step: incident, fix, migration, retry --------------------------------------
@@ -434,3 +444,51 @@ def test_the_person_submitting_again_after_the_fix_closes_the_incident(db_url, t
     assert closed["closed_at"] and not closed["retryable"]
     retried = client.post(f"/api/v1/incidents/{closed['id']}/retry", headers=heads["admin"])
     assert retried.status_code == 409 and "已处理" in retried.get_json()["message"]
+
+
+def test_a_renamed_task_is_mapped_and_the_form_waiting_at_it_moves_keeping_its_claim(
+    two_versions,
+):
+    """Version 2 renames association_review to association_check: with a task mapping the
+    form waiting there moves onto the renamed task, with the same task row, its claim and
+    its record; a mapping that does not fit is a 422 naming task_map."""
+    app, client, heads, (first, second, third) = two_versions
+    url = f"/api/v1/processes/{KEY}/migrations"
+    task = open_task(client, heads["association"], third)
+    claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=heads["association"])
+    assert claimed.status_code == 200, claimed.get_json()
+    for wrong, words in (
+        ({"agency_review": "association_check"}, "仍存在，无需映射"),
+        ({"association_review": "no_such_task"}, "版本2没有用户任务 no_such_task"),
+        ({"association_review": "agency_review"}, "不在同一泳道"),
+    ):
+        refused = client.post(
+            url,
+            headers=heads["admin"],
+            json={"from_version": 1, "to_version": 2, "task_map": wrong},
+        )
+        assert refused.status_code == 422, (wrong, refused.get_json())
+        assert words in refused.get_json()["errors"]["task_map"], refused.get_json()
+    mapping = {"association_review": "association_check"}
+    tried = client.post(
+        url,
+        headers=heads["admin"],
+        json={"from_version": 1, "to_version": 2, "task_map": mapping},
+    ).get_json()
+    assert (tried["movable"], tried["not_movable"]) == (3, 0), tried
+    done = client.post(
+        url,
+        headers=heads["admin"],
+        json={"from_version": 1, "to_version": 2, "dry_run": False, "task_map": mapping},
+    ).get_json()
+    assert done["migrated"] == 3, done
+    view = client.get(f"/api/v1/instances/{third}", headers=heads["association"]).get_json()
+    assert view["version"] == 2
+    [moved] = view["open_tasks"]
+    assert (moved["id"], moved["task_name"]) == (task["id"], "association_check")
+    mine = client.get("/api/v1/tasks?scope=mine", headers=heads["association"]).get_json()
+    assert [t["id"] for t in mine["items"]] == [task["id"]]  # still his claim
+    assert finish(client, heads, third, agency=False)["status"] == "审批完成"
+    record = client.get(f"/api/v1/instances/{third}", headers=heads["admin"]).get_json()
+    steps = [r.get("task_name") for r in record["approval_record"]]
+    assert "agency_review" in steps and "association_check" in steps

@@ -133,3 +133,20 @@ def test_a_designer_sees_the_forms_numbers_without_links_to_pages_closed_to_him(
     ]
     assert business_key in html and "/forms/" not in html
     assert client.get(f"/forms/{first}").status_code == 404
+
+
+def test_a_task_mapping_is_typed_on_the_page(two_versions):  # noqa: F811
+    app, client, heads, (first, second, third) = two_versions
+    sign_in(client, "admin")
+    page = f"/processes/{KEY}/migrations"
+    form = {"from_version": "1", "to_version": "2", "csrf_token": _csrf(client, page)}
+    bad = client.post(page, data={**form, "action": "dry_run", "task_map": "association_review"})
+    assert bad.status_code == 422 and "原任务=新任务" in text(bad)
+    mapping = {"task_map": "association_review=association_check"}
+    tried = text(client.post(page, data={**form, **mapping, "action": "dry_run"}))
+    assert "办理中 3 件，可迁移 3 件，不能迁移 0 件" in tried
+    assert "association_review=association_check</textarea>" in tried
+    done = text(client.post(page, data={**form, **mapping, "action": "execute"}))
+    assert "已迁移 3 件" in done
+    view = client.get(f"/api/v1/instances/{third}", headers=heads["admin"]).get_json()
+    assert view["open_tasks"][0]["task_name"] == "association_check"

@@ -15,7 +15,7 @@ an audit record (迁移至版本 N, and who). The engine part is `engine.migrate
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -59,6 +59,7 @@ class _Plan:
     target_number: int
     source: Definition
     target: Definition
+    task_map: dict[str, str] = field(default_factory=dict)  # old user task -> new one
 
 
 def _operator(actor: Actor) -> None:
@@ -77,7 +78,14 @@ def _version_id(uow: UnitOfWork, key: str, number: int, field: str) -> int:
     return found
 
 
-def _plan(ctx: Context, uow: UnitOfWork, key: str, source: int, target: int) -> _Plan:
+def _plan(
+    ctx: Context,
+    uow: UnitOfWork,
+    key: str,
+    source: int,
+    target: int,
+    task_map: dict[str, str] | None = None,
+) -> _Plan:
     if key not in ctx.definitions.current:
         raise NotFound(f"没有名为 {key} 的业务流程")
     if source == target:
@@ -85,15 +93,38 @@ def _plan(ctx: Context, uow: UnitOfWork, key: str, source: int, target: int) -> 
     source_id = _version_id(uow, key, source, "from_version")
     target_id = _version_id(uow, key, target, "to_version")
     version = ctx.definitions.version
-    return _Plan(
-        key,
-        source_id,
-        target_id,
-        source,
-        target,
-        version(uow.session, source_id),
-        version(uow.session, target_id),
-    )
+    old, new = version(uow.session, source_id), version(uow.session, target_id)
+    task_map = _checked_map(task_map or {}, old, new, source, target)
+    return _Plan(key, source_id, target_id, source, target, old, new, task_map)
+
+
+def _checked_map(
+    task_map: dict, old: Definition, new: Definition, source: int, target: int
+) -> dict[str, str]:
+    """A plan's task mapping: each a user task of the source version that the target lacks,
+    onto a user task of the target in the same lane (one task each). 422 naming it else."""
+    if not isinstance(task_map, dict) or len(task_map) > 50:
+        raise FormInvalid({"task_map": "任务映射应为“原任务: 新任务”的对象（至多50项）"})
+    problems = []
+    for a, b in task_map.items():
+        if not isinstance(a, str) or not isinstance(b, str):
+            problems.append("任务映射的原任务与新任务都应为任务标识（文字）")
+        elif a not in old.user_tasks:
+            problems.append(f"版本{source}没有用户任务 {a}")
+        elif b not in new.user_tasks:
+            problems.append(f"版本{target}没有用户任务 {b}")
+        elif a in new.user_tasks:
+            problems.append(f"任务 {a} 在版本{target}中仍存在，无需映射")
+        elif old.user_tasks[a].lane != new.user_tasks[b].lane:
+            problems.append(
+                f"任务「{old.user_tasks[a].title}」（{a}）与「{new.user_tasks[b].title}」（{b}）"
+                "不在同一泳道，不能映射"
+            )
+    if len(set(task_map.values())) != len(task_map):
+        problems.append("任务映射中有两个原任务映射到同一个新任务")
+    if problems:
+        raise FormInvalid({"task_map": "；".join(problems)})
+    return dict(task_map)
 
 
 def _obstacle_reason(o: Obstacle, number: int) -> str:
@@ -141,7 +172,7 @@ def _step_title(defn: Definition, name: str) -> str:
 
 def _assess(plan: _Plan, row: ProcessInstance, now) -> tuple[Migration | None, dict]:
     """The instance rebuilt on the target version (None: it cannot move), and its item."""
-    moved = migrate_state(plan.source, plan.target, row.state, now)
+    moved = migrate_state(plan.source, plan.target, row.state, now, plan.task_map)
     reasons = [_obstacle_reason(o, plan.target_number) for o in moved.obstacles]
     if moved.instance is not None:
         reasons += _form_reasons(plan.target, moved.instance, plan.target_number)
@@ -192,7 +223,11 @@ def _apply(uow: UnitOfWork, actor: Actor, plan: _Plan, moves: list, now) -> None
                 "remark": f"迁移至版本 {plan.target_number}",
                 "status_before": before,
                 "status_after": row.status,
-                "detail": {"from_version": plan.source_number, "to_version": plan.target_number},
+                "detail": {
+                    "from_version": plan.source_number,
+                    "to_version": plan.target_number,
+                    **({"task_map": plan.task_map} if plan.task_map else {}),
+                },
                 "at": now,
             }
         )
@@ -202,6 +237,17 @@ def _apply(uow: UnitOfWork, actor: Actor, plan: _Plan, moves: list, now) -> None
         session.execute(insert(AuditRecord), records)
     _mirror_waits(session, {row.id for row, _ in waits}, waits, now)
     ids = [row.id for row, _ in moves]
+    for name, new_name in plan.task_map.items():  # a mapped task: its queue rows renamed
+        info = plan.target.user_tasks[new_name]
+        session.execute(
+            update(UserTask)
+            .where(
+                UserTask.instance_id.in_(ids),
+                UserTask.state == "open",
+                UserTask.task_name == name,
+            )
+            .values(task_name=new_name, title=info.title, lane=info.lane, status_label=info.status)
+        )
     for name, info in _changed_tasks(plan).items():
         values = {"title": info.title, "lane": info.lane, "status_label": info.status}
         if info.lane != plan.source.user_tasks[name].lane:  # another lane: that role's pool
@@ -303,7 +349,7 @@ def _batch(ctx, uow, actor, plan: _Plan, ids: list[int], items: dict, lock_tasks
 
 
 def _execute(ctx, uow, actor, plan: _Plan, ids: list[int], items: dict, batch_size: int):
-    lock_tasks = bool(_changed_tasks(plan))
+    lock_tasks = bool(_changed_tasks(plan) or plan.task_map)
     pending, rounds = ids, 0
     while pending and rounds < ROUNDS:
         deferred: list[int] = []
@@ -381,12 +427,13 @@ def run_plan(
     to_version: int,
     dry_run: bool = True,
     batch_size: int = BATCH,
+    task_map: dict[str, str] | None = None,
 ) -> dict:
     """A migration plan from version `from_version` to `to_version` of `key`: per running
     instance whether it can move and why not; unless `dry_run`, the movable ones moved in
     batches of `batch_size`, each batch one transaction."""
     _operator(actor)
-    plan = _plan(ctx, uow, key, from_version, to_version)
+    plan = _plan(ctx, uow, key, from_version, to_version, task_map)
     ids = _running_ids(uow, plan.source_id)
     items: dict[int, dict] = {}
     started = time.perf_counter()
@@ -417,6 +464,7 @@ def migrate_instance(
     instance_id: int,
     to_version: int,
     dry_run: bool = False,
+    task_map: dict[str, str] | None = None,
 ) -> dict:
     """Move one running instance to version `to_version` of its process (one transaction);
     409 with the reasons when it cannot move."""
@@ -427,7 +475,7 @@ def migrate_instance(
     if row.finished:
         raise Conflict(f"该表单已结束（{row.status}），无需迁移")
     source = ctx.definitions.version_number(uow.session, row.definition_version_id)
-    plan = _plan(ctx, uow, row.process_key, source, to_version)
+    plan = _plan(ctx, uow, row.process_key, source, to_version, task_map)
     versions = {"from_version": source, "to_version": to_version, "dry_run": dry_run}
     if dry_run:
         item = _assess(plan, row, ctx.now())[1]
@@ -435,7 +483,8 @@ def migrate_instance(
         return {**item, **versions}
     items: dict[int, dict] = {}
     try:  # locked as a plan's batch locks it: never waiting on a person's move
-        busy = _batch(ctx, uow, actor, plan, [row.id], items, bool(_changed_tasks(plan)))
+        changed = bool(_changed_tasks(plan) or plan.task_map)
+        busy = _batch(ctx, uow, actor, plan, [row.id], items, changed)
     except StaleDataError as exc:
         raise Conflict("该业务表单已被其他人处理，请刷新后重试") from exc
     item = items.get(instance_id)
