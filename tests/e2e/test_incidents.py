@@ -515,6 +515,22 @@ def test_a_start_incident_is_closed_by_hand_or_by_the_units_next_start(
     assert body["closed_at"] and not body["closable"]
     assert client.post(url, headers=heads["admin"], json={}).status_code == 409
 
+    # 关闭 on the page 流程出错 (another person's start fails too)
+    from test_account_pages_http import csrf, sign_in, text
+
+    someone = applicant_data(client, heads["unit"], id_number=make_resident_id("44010319870101123"))
+    third = _failed_start(client, heads, someone)
+    page = app.test_client()
+    sign_in(page, "admin")
+    listed = text(page.get("/incidents"))
+    assert f'aria-label="关闭 {third["number"]}"' in listed and "发起时出错" in listed
+    closed = page.post(
+        f"/incidents/{third['id']}/close", data={"csrf_token": csrf(page, "/incidents")}
+    )
+    assert closed.status_code == 302
+    assert f"事故 {third['number']} 已关闭" in text(page.get("/incidents"))
+    assert client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["total"] == 0
+
     # another start fails; once fixed, the unit's next start of it closes that incident
     second = _failed_start(client, heads, data)
     design = tmp_path / "fixed"
