@@ -29,6 +29,7 @@ from service.api import (
     schedules,
     statistics,
     tasks,
+    unit_password_requests,
     units,
 )
 from service.api.common import register_error_handlers
@@ -114,6 +115,7 @@ def register_api(app: Flask) -> None:
         files,
         reference,
         units,
+        unit_password_requests,
         jobs,
     ):
         api.register_blueprint(module.blp)

@@ -884,3 +884,35 @@ class FeedbackReply(Base):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
     author_name: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnitPasswordRequest(Base):
+    """单位账号密码重置 (manual FAQ 3.9(2)): a unit that lost its main account's password
+    asks on the sign-in page, with its stamped application form; the secretariat checks it
+    and resets the password (已重置) or refuses (已拒绝, with the reason). At most one
+    request of a unit is 待处理 at a time (the partial unique index)."""
+
+    __tablename__ = "unit_password_requests"
+    __table_args__ = (
+        sa.Index("ix_unit_password_requests_status_created", "status", "created_at"),
+        sa.Index(
+            "uq_unit_password_requests_pending",
+            "unit_id",
+            unique=True,
+            postgresql_where=sa.text("status = '待处理'"),
+            sqlite_where=sa.text("status = '待处理'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(sa.String(30), unique=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(sa.String(50))
+    contact_mobile: Mapped[str] = mapped_column(sa.String(11))
+    file_id: Mapped[str] = mapped_column(sa.ForeignKey("files.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(10))
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    handled_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    handled_by_name: Mapped[str | None] = mapped_column(sa.String(200))
+    handled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -193,6 +193,7 @@ def _secretariat_pages() -> Section:
             Item("单位管理", url_for("secretariat.units")),
             Item("工作人员", url_for("secretariat.staff")),
             Item("专业字典", url_for("secretariat.specialties")),
+            Item("密码重置申请", url_for("secretariat.password_requests")),
         ],
     )
 

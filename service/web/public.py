@@ -1,4 +1,5 @@
-"""The pages a QR code opens on a phone, and the public certificate lookup.
+"""The pages a QR code opens on a phone, the public certificate lookup and the units'
+password-reset request (单位账号密码重置).
 
 The same use cases and rules as the API: a join code's form is its process's start form; a
 confirmation code is single use (410 once used or expired) and refused while the person has
@@ -25,7 +26,7 @@ from service.domain.errors import (
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
-from service.services.membership import confirmations, join_codes
+from service.services.membership import confirmations, join_codes, unit_password_requests
 from service.services.workflow import incidents, instances
 from service.web import schemaform
 from service.web.pages import ctx, page_actor, store_uploads, uow
@@ -259,3 +260,60 @@ def lookup_document():
     with uow() as u:
         name, pdf = certificate_documents.public_certificate_pdf(ctx(), u, number)
     return attachment(pdf, "application/pdf", name, "certificate.pdf")
+
+
+# --- 单位账号密码重置 -------------------------------------------------------------------------
+
+RESET_FIELDS = ("unit_name", "credit_code", "contact_name", "contact_mobile")
+
+
+def _reset_page(values=None, errors=None, message=None, status: int = 200):
+    html = render_template(
+        "public/unit_password_reset.html",
+        values=values or {},
+        errors=errors or {},
+        message=message,
+        max_bytes=ctx().config.max_upload_bytes,
+    )
+    return html, status
+
+
+@bp.route("/unit-password-reset")
+def unit_password_reset():
+    """单位账号密码重置 (FAQ 3.9(2)): the form, no sign-in."""
+    return _reset_page()
+
+
+@bp.route("/unit-password-reset", methods=["POST"])
+@limiter.shared_limit(_lookup_rate, scope="unit-password-reset")
+def unit_password_reset_submit():
+    """Send the request: every mistake at its field, then the unit, then one pending only."""
+    c = ctx()
+    values = {f: request.form.get(f, "") for f in RESET_FIELDS}
+    upload = request.files.get("file")
+    content = upload.read(c.config.largest_upload_bytes + 1) if upload and upload.filename else None
+    try:
+        with uow() as u:
+            result = unit_password_requests.submit_request(
+                c, u, **values, file_name=upload.filename if upload else None, content=content
+            )
+    except FormInvalid as exc:
+        errors = dict(exc.errors or {})
+        return _reset_page(values, errors, errors.pop("_form", None), 422)
+    except Conflict as exc:
+        return _reset_page(values, {}, exc.message, 409)
+    session["unit_password_reset"] = {
+        "number": result["number"],
+        "unit_name": result["unit_name"],
+        "mobile": values["contact_mobile"].strip(),
+    }
+    return redirect(url_for("public.unit_password_reset_done"))
+
+
+@bp.route("/unit-password-reset/done")
+def unit_password_reset_done():
+    """Received: the request number and what happens next."""
+    result = session.get("unit_password_reset")
+    if not result:
+        return redirect(url_for("public.unit_password_reset"))
+    return render_template("public/unit_password_reset_done.html", result=result)

@@ -1,6 +1,7 @@
 """秘书处管理员's pages: 会员服务机构, 单位 and 工作人员 — list, search, create, edit,
-停用 / 启用 and 重置密码. A new or reset password is shown once, on the answer to the POST
-itself (never put in the session or a redirect), and is not cached."""
+停用 / 启用 and 重置密码 — and the units' 密码重置申请 (单位账号密码重置). A new or reset
+password is shown once, on the answer to the POST itself (never put in the session or a
+redirect), and is not cached."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.errors import Conflict, FormInvalid
 from service.domain.roles import ROLES
-from service.services.membership import accounts, directory, records
+from service.httputil import send_stored
+from service.services.membership import accounts, directory, records, unit_password_requests
 from service.web import lists
-from service.web.pages import back_to, show_once, signed_in, uow
+from service.web.pages import back_to, ctx, show_once, signed_in, uow
 
 bp = Blueprint("secretariat", __name__, url_prefix="/admin")
 ADMIN = frozenset({"secretariat_admin"})
@@ -380,3 +382,87 @@ def specialty_action(who, specialty_id, action):
     if action in ("disable", "enable"):
         flash(f"已{'启用' if row['active'] else '停用'}：{row['name']}", "success")
     return redirect(url_for("secretariat.specialties") + f"#s-{specialty_id}")
+
+
+# --- 密码重置申请 (单位账号密码重置, FAQ 3.9(2)) -----------------------------------------------
+
+
+@bp.route("/password-requests")
+@signed_in(ADMIN)
+def password_requests(who):
+    """密码重置申请: 待处理 / 已重置 / 已拒绝 with their counts, newest first."""
+    counts = dict.fromkeys(unit_password_requests.STATUSES, 0)
+
+    def load(u, filters, paging):
+        listing = unit_password_requests.list_requests(ctx(), u, who, **filters, **paging)
+        counts.update(listing["counts"])
+        return listing
+
+    return _listing(
+        "secretariat/password_requests.html",
+        ("status",),
+        (),
+        load,
+        counts=counts,
+        statuses=unit_password_requests.STATUSES,
+    )
+
+
+def _password_request(who, request_id: int, errors=None, reason: str = "", status: int = 200):
+    with uow() as u:
+        item = unit_password_requests.get_request(ctx(), u, who, request_id)
+    html = render_template(
+        "secretariat/password_request.html",
+        item=item,
+        errors=errors or {},
+        reason=reason,
+        limit=unit_password_requests.MAX_REASON,
+    )
+    return html, status
+
+
+@bp.route("/password-requests/<int:request_id>")
+@signed_in(ADMIN)
+def password_request(who, request_id):
+    """One request: the unit, its contact, the stamped form; 通过并重置 and 拒绝."""
+    return _password_request(who, request_id)
+
+
+@bp.route("/password-requests/<int:request_id>/approve", methods=["POST"])
+@signed_in(ADMIN)
+def password_request_approve(who, request_id):
+    """通过并重置: the main account's one-time password, shown once on this answer."""
+    try:
+        with uow() as u:
+            done = unit_password_requests.approve_request(ctx(), u, who, request_id)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("secretariat.password_request", request_id=request_id))
+    html = render_template("secretariat/password_request_reset.html", item=done)
+    return html, 200, NO_STORE
+
+
+@bp.route("/password-requests/<int:request_id>/refuse", methods=["POST"])
+@signed_in(ADMIN)
+def password_request_refuse(who, request_id):
+    """拒绝, with the reason (required)."""
+    reason = request.form.get("reason", "")
+    try:
+        with uow() as u:
+            unit_password_requests.refuse_request(ctx(), u, who, request_id, reason)
+    except FormInvalid as exc:
+        return _password_request(who, request_id, exc.errors, reason, 422)
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash("已拒绝该密码重置申请。", "success")
+    return redirect(url_for("secretariat.password_request", request_id=request_id))
+
+
+@bp.route("/password-requests/<int:request_id>/form")
+@signed_in(ADMIN)
+def password_request_form(who, request_id):
+    """The stamped form itself (the secretariat only)."""
+    with uow() as u:
+        meta, blob = unit_password_requests.open_form(ctx(), u, who, request_id)
+    return send_stored(meta, blob.open())

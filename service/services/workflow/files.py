@@ -18,7 +18,15 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
 
-from service.db.models import Bill, FeedbackFile, InstancePerson, JoinCode, Member, StoredFile
+from service.db.models import (
+    Bill,
+    FeedbackFile,
+    InstancePerson,
+    JoinCode,
+    Member,
+    StoredFile,
+    UnitPasswordRequest,
+)
 from service.db.uow import Later, Reads, UnitOfWork, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
@@ -117,10 +125,31 @@ def store_upload(
 
     Through a join code (`join_code_id`) the code's upload quota applies.
     """
+    row = keep_upload(ctx, uow, actor, name, content, join_code_id)
+    uow.commit()
+    return describe(row)
+
+
+def check_upload(ctx: Context, content: bytes) -> str:
+    """An upload's checked content type (size, then the bytes); FormInvalid or TooLarge,
+    with the message at `file`, when it may not be kept."""
     if not content:
         raise FormInvalid({"file": "请选择要上传的文件（文件为空）"})
     _check_size(ctx.config, content)
-    mime = upload_checks.content_type(content)
+    return upload_checks.content_type(content)
+
+
+def keep_upload(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    name: str,
+    content: bytes,
+    join_code_id: int | None = None,
+) -> StoredFile:
+    """`store_upload` without the commit: the file's row is part of the caller's
+    transaction (the blob is in the storage at once; unreferenced, it is cleaned up)."""
+    mime = check_upload(ctx, content)
     digest = hashlib.sha256(content).hexdigest()
     _lock_blob(uow, digest)
     if join_code_id is not None:
@@ -140,8 +169,7 @@ def store_upload(
     uow.session.flush()
     if not ctx.storage.exists(digest):
         ctx.storage.put(digest, content)
-    uow.commit()
-    return describe(row)
+    return row
 
 
 def shown_name(name: str | None) -> str:
@@ -339,7 +367,8 @@ _LINK = (
 
 
 def _unused(cutoff):
-    """Uploads older than `cutoff` that no application, member record, bill or feedback uses."""
+    """Uploads older than `cutoff` that no application, member record, bill, feedback or
+    password-reset request uses."""
     refers = [
         sa.exists().where(column == StoredFile.id)
         for column in (
@@ -348,6 +377,7 @@ def _unused(cutoff):
             Member.id_back_file_id,
             Bill.voucher_file_id,
             FeedbackFile.file_id,  # a 问题反馈's screenshots
+            UnitPasswordRequest.file_id,  # a 单位账号密码重置's stamped form
         )
     ]
     return sa.and_(
