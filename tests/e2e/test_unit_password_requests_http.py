@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta
 
 from conftest import PASSWORD, in_db, pdf_bytes, png_bytes, race, seed_world, token_headers
 from sqlalchemy import func, select
 
+from service.db import db
 from service.db.models import AuditRecord, StoredFile, UnitPasswordRequest
+from service.db.uow import UnitOfWork
 from service.domain.validation import make_credit_code
 from service.services.membership import unit_password_requests as requests_
+from service.services.workflow import files
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 ONE_TIME = re.compile(r'id="one-time-password">([^<]+)<')
@@ -348,3 +352,16 @@ def test_two_requests_of_one_unit_at_once_keep_one_pending(pg_app):
         ),
     )
     assert pending == 1
+
+
+def test_the_stamped_form_survives_the_clean_up_of_unused_uploads(app, client, world):
+    assert client.post(API, content_type=MULTIPART, data=request_form(world)).status_code == 201
+    ctx = app.extensions["memberflow"]
+    ctx.clock = lambda: datetime.now() + timedelta(days=3)
+    with app.app_context():
+        try:
+            files.delete_unused_uploads(ctx, UnitOfWork(db.session))
+        finally:
+            db.session.remove()
+    form = in_db(app, lambda s: s.scalar(select(UnitPasswordRequest.file_id)))
+    assert form in in_db(app, lambda s: set(s.scalars(select(StoredFile.id))))
