@@ -10,7 +10,16 @@ import io
 import re
 from datetime import datetime, timedelta
 
-from conftest import PASSWORD, in_db, pdf_bytes, png_bytes, race, seed_world, token_headers
+from conftest import (
+    PASSWORD,
+    in_db,
+    make_app,
+    pdf_bytes,
+    png_bytes,
+    race,
+    seed_world,
+    token_headers,
+)
 from sqlalchemy import func, select
 
 from service.db import db
@@ -365,3 +374,17 @@ def test_the_stamped_form_survives_the_clean_up_of_unused_uploads(app, client, w
             db.session.remove()
     form = in_db(app, lambda s: s.scalar(select(UnitPasswordRequest.file_id)))
     assert form in in_db(app, lambda s: set(s.scalars(select(StoredFile.id))))
+
+
+def test_the_sends_are_limited_per_client_address_apart_from_the_lookup(db_url, tmp_path):
+    app = make_app(db_url, tmp_path, lookup_rate="2 per minute")
+    world = seed_world(app)
+    client = app.test_client()
+    wrong = {"unit_name": "某某公司", "credit_code": "x"}
+    for _ in range(2):
+        reply = client.post(API, content_type=MULTIPART, data=wrong)
+        assert reply.status_code == 422
+    assert client.post(API, content_type=MULTIPART, data=wrong).status_code == 429
+    assert ask(client, world).status_code == 429  # the page counts with the API
+    assert client.get(PAGE).status_code == 200  # the form itself is not counted
+    assert client.get("/lookup?number=JL0000").status_code == 404  # the lookup's own counter
