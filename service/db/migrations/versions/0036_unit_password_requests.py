@@ -5,7 +5,7 @@ status (待处理 / 已重置 / 已拒绝) and who handled it when. A partial un
 待处理 request per unit. Going back drops the table.
 
 Revision ID: 0036
-Revises: 0029
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0036"
-down_revision = "0029"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
