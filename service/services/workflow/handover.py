@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.db.models import ProcessInstance, UserTask
 from service.domain.actor import Actor
 from service.services.workflow import audit
+from service.services.workflow.scope import agency_lane
 
 
 def move_unit_forms(
@@ -45,13 +46,9 @@ def move_unit_forms(
     )
     open_tasks = UserTask.instance_id.in_(forms), UserTask.state == "open"
     held = session.execute(
-        select(*_HELD).where(
-            *open_tasks, UserTask.role == "agency_reviewer", UserTask.claimed_by.is_not(None)
-        )
+        select(*_HELD).where(*open_tasks, agency_lane(), UserTask.claimed_by.is_not(None))
     ).all()
-    agency_tasks = session.scalar(
-        select(func.count()).where(*open_tasks, UserTask.role == "agency_reviewer")
-    )
+    agency_tasks = session.scalar(select(func.count()).where(*open_tasks, agency_lane()))
     session.execute(
         update(UserTask)
         .where(*open_tasks)

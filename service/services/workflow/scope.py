@@ -269,6 +269,12 @@ def task_scope(actor: Actor, tasks: Any = UserTask) -> list:
     return conditions
 
 
+def agency_lane(tasks: Any = UserTask):
+    """The condition of the tasks an agency's reviewers work (机构初审): those that follow
+    their form's agency when a unit moves to another one."""
+    return tasks.role == "agency_reviewer"
+
+
 def task_holders(task: UserTask) -> list:
     """The conditions on accounts that may hold `task`: `task_scope` seen from the task."""
     conditions = [Account.active.is_(True), Account.role == task.role]

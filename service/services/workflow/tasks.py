@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import Account, AuditRecord, ProcessInstance, UserTask
+from service.db.models import Account, AuditRecord, Incident, ProcessInstance, UserTask
 from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
@@ -348,6 +348,7 @@ class Taken:
     process_key: str
     task_name: str
     title: str
+    stuck: bool  # the form has an open incident at this step (the step then closes it)
 
 
 def _take(
@@ -406,9 +407,21 @@ _TASK = UserTask.__table__.c
 _INSTANCE_KEYS = tuple(
     ProcessInstance.__mapper__.get_property_by_column(c).key for c in ProcessInstance.__table__.c
 )
-_TAKEN = tuple(
-    _TASK[name].label(f"taken_{name}")
-    for name in ("id", "instance_id", "engine_task_id", "process_key", "task_name", "title")
+_INCIDENT = Incident.__table__.c
+_TAKEN = (
+    *(
+        _TASK[name].label(f"taken_{name}")
+        for name in ("id", "instance_id", "engine_task_id", "process_key", "task_name", "title")
+    ),
+    # read in the same statement, so that a step closes its incident without a statement
+    # of its own when, as nearly always, there is none
+    exists()
+    .where(
+        _INCIDENT.instance_id == _TASK.instance_id,
+        _INCIDENT.task_name == _TASK.task_name,
+        _INCIDENT.status == "open",
+    )
+    .label("taken_stuck"),
 )
 
 
@@ -479,7 +492,8 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
             used = _act(uow, actor, row, m, data, ctx.definitions.names(), bill)
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
-        incidents.close_succeeded(uow.session, instance_id, task_name, actor, now, m.later)
+        if row.stuck:
+            incidents.close_succeeded(uow.session, instance_id, task_name, actor, now, m.later)
         uow.session.flush()
         view = {
             "id": m.row.id,
