@@ -26,7 +26,7 @@ from service.db.models import Base
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services.membership import accounts
+from service.services.membership import accounts, sessions
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -180,6 +180,7 @@ def _dispose_apps():
         app = _apps.pop()
         with app.app_context():
             db.session.remove()
+            sessions.uninstall(db.engine)
             db.engine.dispose()
 
 

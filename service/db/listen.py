@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 
 import psycopg
 import sqlalchemy as sa
@@ -18,14 +19,20 @@ import sqlalchemy as sa
 
 class Listener:
     """The payloads announced on `channel`; None from `drain` when the connection is new
-    (made in this call: what was announced before it is unknown) or lost."""
+    (made in this call: what was announced before it is unknown) or lost.
+
+    It keeps the engine's connection arguments, not the engine, and adds no event to it (an
+    engine event, even one that never fires, sends every statement through SQLAlchemy's
+    event dispatch): its owner calls `close` when it is done with the engine, and a listener
+    that is dropped without it closes its connection as it goes."""
 
     def __init__(self, engine: sa.Engine, channel: str):
-        self.engine, self.channel = engine, channel
+        self.channel = channel
+        self._args = engine.dialect.create_connect_args(engine.url)
         self._conn: psycopg.Connection | None = None
         self._pid = 0
         self._lock = threading.Lock()
-        sa.event.listen(engine, "engine_disposed", lambda _engine: self.close())
+        self._finalizer: weakref.finalize | None = None
 
     def drain(self) -> list[str] | None:
         """The payloads announced since the last call, or None when they are not known (a
@@ -51,18 +58,29 @@ class Listener:
 
     def _connect(self) -> None:
         self._drop()
-        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        cargs, cparams = self._args
         try:
             conn = psycopg.connect(*cargs, **{**cparams, "autocommit": True})
             conn.execute(f'LISTEN "{self.channel}"')
         except psycopg.Error:
             return  # no listener this time: the caller trusts nothing and reads
         self._conn, self._pid = conn, os.getpid()
+        self._finalizer = weakref.finalize(self, _close, conn, self._pid)
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and self._pid == os.getpid():
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if conn is not None:
+            _close(conn, self._pid)
+
+
+def _close(conn: psycopg.Connection, pid: int) -> None:
+    """Close a listening connection made in this process (a forked child leaves its
+    parent's socket alone)."""
+    if pid == os.getpid():
+        try:
+            conn.close()
+        except psycopg.Error:
+            pass

@@ -5,6 +5,7 @@ another process."""
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -12,8 +13,10 @@ import sqlalchemy as sa
 from conftest import make_app, seed_world, token_headers
 
 from service.db import db
+from service.db.listen import Listener
 from service.db.models import Account
 from service.db.uow import UnitOfWork
+from service.services.membership import sessions
 
 pytestmark = pytest.mark.alone  # see scripts/test
 
@@ -132,3 +135,40 @@ def test_on_postgresql_every_process_refuses_a_disabled_account_at_once(pg_url, 
     # the other accounts' entries were kept: no read for them
     reads = _account_reads(there, lambda: elsewhere.get("/api/v1/tasks", headers=other))
     assert reads == 0
+
+
+def _listening(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_listener_costs_no_statement_anything_and_closes_with_its_app(pg_url, tmp_path):
+    """The session cache adds no event to the engine (an engine event, even one that never
+    fires, sends every statement through SQLAlchemy's event dispatch), and its listening
+    connection is closed when the app is done, or when the listener is dropped."""
+    app = make_app(pg_url, tmp_path)
+    world = seed_world(app)
+    client = app.test_client()
+    heads = token_headers(client, world.logins["association"])
+    assert client.get("/api/v1/tasks", headers=heads).status_code == 200
+    with app.app_context():
+        engine = db.engine
+    assert not engine._has_events  # SQLAlchemy's flag for "dispatch on every execute"
+    assert _listening(pg_url) == 1
+    sessions.uninstall(engine)
+    assert _listening(pg_url) == 0
+    listener = Listener(engine, sessions.CHANNEL)
+    assert listener.drain() is None and listener.drain() == []
+    assert _listening(pg_url) == 1
+    del listener
+    gc.collect()
+    assert _listening(pg_url) == 0

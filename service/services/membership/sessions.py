@@ -166,6 +166,14 @@ def install(engine: sa.Engine, ttl: float) -> SessionCache:
     return cache
 
 
+def uninstall(engine: sa.Engine) -> None:
+    """Forget this engine's entries and close its listening connection (an app whose engine
+    is disposed for good: the tests, after each one)."""
+    cache = _CACHES.pop(engine, None)
+    if cache is not None and cache.listener is not None:
+        cache.listener.close()
+
+
 def _cache_of(session: Session) -> SessionCache | None:
     try:
         bind = session.get_bind()
