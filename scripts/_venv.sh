@@ -1,7 +1,7 @@
 # Sourced by scripts/test and scripts/demo: a virtualenv in .venv with the project
 # installed (editable, with the dev tools); reinstalled when pyproject.toml changes.
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+if [ ! -x .venv/bin/python ] || [ ! -f .venv/bin/activate ]; then
+  python3 -m venv --clear .venv  # also a venv half made by an interrupted first run
 fi
 . .venv/bin/activate
 stamp=.venv/.memberflow-installed
