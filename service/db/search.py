@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import String, func, literal, literal_column
+from sqlalchemy import String, func, literal, literal_column, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
@@ -64,3 +64,13 @@ def contains(column, text: str):
 def last_four(column):
     """The last four characters of an ID number, spelt as the expression index spells it."""
     return func.substr(column, func.length(column) - literal_column("3"))
+
+
+def id_number_matches(column, text: str):
+    """`column` (an ID number) is `text` whole, or ends with it when `text` looks like the
+    last four characters of one (the lists' search box: 身份证号（或后四位）)."""
+    exact = text.strip().upper()
+    whole = column == exact
+    if LAST_FOUR.fullmatch(exact):
+        return or_(whole, last_four(column) == exact)
+    return whole

@@ -540,6 +540,22 @@ def test_learning_progress_filters_by_year_start_date_mobile_and_training(
     assert len(rows) == count
 
 
+def test_learning_progress_and_its_export_find_a_learner_by_the_last_four(client, login, enrolment):
+    """The search box says 身份证号（或后四位）, as every list's (UI.md)."""
+    unit = login("unit")
+    for q in (SAMPLE_ID[-4:], enrolment["b"][-4:].lower()):
+        listed = client.get(f"/api/v1/learning-tasks?q={q}", headers=unit).get_json()
+        expected = SAMPLE_ID if q == SAMPLE_ID[-4:] else enrolment["b"]
+        assert [t["id_number"] for t in listed["items"]] == [expected], q
+        _, rows = workbook(
+            client.get(f"/api/v1/learning-tasks/export.xlsx?q={q}", headers=unit), "学习进度.xlsx"
+        )
+        assert [r[3].value for r in rows] == [expected], q
+    # three or five characters are not a last four: the whole number or a name only
+    for q in (SAMPLE_ID[-3:], SAMPLE_ID[-5:]):
+        assert client.get(f"/api/v1/learning-tasks?q={q}", headers=unit).get_json()["total"] == 0
+
+
 def test_learning_progress_finds_a_learner_by_mobile(app, client, login, enrolment):
     def give_mobile(s):
         s.execute(

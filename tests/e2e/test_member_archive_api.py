@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from io import BytesIO
 
 import pytest
 from conftest import in_db, member_headers
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 from test_every_process_refuses_with_reasons import form_for
 
@@ -189,6 +191,24 @@ def test_name_id_number_title_education_and_status_filters(client, login, world,
     assert len(names(client, unit, u, "status=自由态")) == 5
     assert names(client, unit, u, "status=退会") == set()
     assert names(client, unit, u, f"agency_id={world.other_agency_id}") == set()
+
+
+def test_the_archive_export_and_certificates_find_a_person_by_the_last_four(
+    client, login, world, people
+):
+    """UI.md: every list searchable by the last four characters of an ID number."""
+    unit, u = login("unit"), world.unit_id
+    zhou, feng = people["周建国"], people["冯老伯"]
+    assert names(client, unit, u, f"q={zhou[-4:]}") == {"周建国"}
+    assert names(client, unit, u, f"q={feng[-4:].lower()}") == {"冯老伯"}
+    assert names(client, unit, u, f"q={zhou[-5:]}") == set()  # not a last four
+    assert names(client, unit, u, "q=" + people["别单位"][-4:]) == set()  # another unit's
+    export = client.get(f"/api/v1/units/{u}/members/export.xlsx?q={zhou[-4:]}", headers=unit)
+    assert export.status_code == 200
+    rows = list(load_workbook(BytesIO(export.data)).active.iter_rows(min_row=2, values_only=True))
+    assert [r[3] for r in rows] == ["周建国"]
+    certificates = client.get(f"/api/v1/certificates?q={zhou[-4:]}", headers=unit).get_json()
+    assert {c["number"] for c in certificates["items"]} == {"JL2023000001", "AQ2020000001"}
 
 
 def test_the_archive_is_seen_by_its_unit_agency_and_association_only(client, login, world, people):

@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.db.models import LearningTask, Member, ProcessInstance, Unit
+from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -326,7 +327,7 @@ def learning_query(
     if q:
         stmt = stmt.where(
             LearningTask.name.contains(q.strip(), autoescape=True)
-            | (LearningTask.id_number == q.strip().upper())
+            | id_number_matches(LearningTask.id_number, q)
         )
     if mobile:
         stmt = stmt.where(

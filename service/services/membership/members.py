@@ -26,6 +26,7 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
+from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
@@ -147,7 +148,7 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
     if f.q and f.q.strip():
         q = f.q.strip()
         conditions.append(
-            or_(Member.name.contains(q, autoescape=True), Member.id_number == q.upper())
+            or_(Member.name.contains(q, autoescape=True), id_number_matches(Member.id_number, q))
         )
     if f.title == NO_TITLE:
         conditions.append(or_(Member.title.is_(None), Member.title == NO_TITLE))

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import Bill, Certificate, Member, ProcessInstance, Specialty
+from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
@@ -39,7 +40,7 @@ def list_certificates(
         q = q.strip()
         stmt = stmt.where(
             Member.name.contains(q, autoescape=True)
-            | (Member.id_number == q.upper())
+            | id_number_matches(Member.id_number, q)
             | (Certificate.number == q)
         )
     total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)
