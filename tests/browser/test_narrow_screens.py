@@ -6,10 +6,15 @@ from text by more than colour), nor at 1280 px on the pages that differ there.""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from browsing import accessibility_problems, sign_in
-from conftest import applicant_data, start_form, token_headers
+from conftest import applicant_data, in_db, open_task, start_form, step_task, token_headers, upload
 from playwright.sync_api import expect
+
+from service.domain.validation import make_resident_id
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.alone]
 PHONE = 375
@@ -70,3 +75,63 @@ def test_wide_pages_with_a_diagram_or_links_in_text_pass_axe(live, contexts):
         if found := accessibility_problems(page):
             problems[href] = found
     assert problems == {}, problems
+
+
+def test_a_form_its_task_and_a_person_with_tables_fit_a_phone(live, contexts):
+    """The detail pages' column (.review-grid) shrinks to the phone: their tables (the persons,
+    the bill, the certificates) scroll in their own box instead of widening the page."""
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    id_number = make_resident_id("44010619850315231")
+
+    def add(s):
+        seed = MemberSeed(
+            "陈志强",
+            id_number,
+            live.world.unit_id,
+            memberships={"普通会员": date(2027, 12, 31)},
+            certificates=[
+                CertificateSeed(
+                    "安全监理员", "AQ2024000001", date(2028, 3, 31), "房屋建筑工程", "市政公用工程"
+                )
+            ],
+        )
+        member = add_member(s, seed)
+        s.commit()
+        return member.id
+
+    member_id = in_db(live.app, add)
+    line = {
+        "id_number": id_number,
+        "name": "陈志强",
+        "certificate_type": "监理员",
+        "specialty_1": "房屋建筑工程",
+        "specialty_2": "市政公用工程",
+        "diploma": upload(client, unit),
+        "social_insurance": upload(client, unit),
+        "verification": upload(client, unit),
+    }
+    form = start_form(
+        client, unit, "initial_education", {"pledge": upload(client, unit), "persons": [line]}
+    )
+    for who in ("agency", "association"):
+        step_task(
+            client,
+            token_headers(client, live.world.logins[who]),
+            form["id"],
+            {"decision": "approve"},
+        )
+    pay = open_task(client, unit, form["id"])
+    page = contexts(PHONE, phone=True).new_page()
+    sign_in(page, live, live.world.logins["unit"])
+    wide = {}
+    for href in (
+        f"/forms/{form['id']}",
+        f"/workbench/tasks/{pay['id']}",
+        f"/unit/members/{member_id}",
+    ):
+        page.goto(live.url + href)
+        expect(page.locator("main h1")).to_be_visible()
+        if (width := page.evaluate(WIDE)) > PHONE:
+            wide[href] = width
+    assert wide == {}, wide
