@@ -47,6 +47,12 @@ _CREDIT_FORMAT_MESSAGE = "统一社会信用代码应为18位，由数字和大�
 _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_SEPARATORS_RE = re.compile(r"[\s\-]")
 _MOBILE_MESSAGE = "手机号码应为11位中国大陆手机号"
+# an ID number in a spreadsheet cell of the number format: Excel keeps 15 significant digits,
+# so the last ones (and an X) are already gone, and what is left may pass the check digit
+ID_NUMBER_CELL_IS_NUMBER = (
+    "身份证号单元格是数字格式，Excel 只保留前15位，后几位数字和 X 已丢失："
+    "请把该列设为文本格式，重新填写身份证号后再导入"
+)
 
 
 class InvalidValue(ValueError):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from service.db import db
 from service.db.models import Bill, Certificate, LearningTask, ProcessInstance
-from service.domain.validation import make_resident_id
+from service.domain.validation import ID_NUMBER_CELL_IS_NUMBER, make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 TODAY = date(2026, 11, 28)
@@ -198,6 +198,15 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
         data={"file": (io.BytesIO(no_column), "x.xlsx")},
     )
     assert reply.status_code == 422 and "考试次数" in reply.get_json()["message"]
+    # an ID number typed into a number-format cell has lost its last digits: said so
+    as_number = excel([(float(a[:15] + "000"), "周建国", 24, "已通过", 1)])
+    reply = client.post(
+        "/api/v1/learning-records/import",
+        headers=association,
+        data={"file": (io.BytesIO(as_number), "x.xlsx")},
+    )
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {"第2行": ID_NUMBER_CELL_IS_NUMBER}
 
     good = excel([(a, "周建国", 24, "已通过", 2), (b, "何美玲", 6, "未通过", 1)])
     reply = client.post(

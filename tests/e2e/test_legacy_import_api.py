@@ -10,11 +10,12 @@ import pytest
 from conftest import in_db
 from hostile_xlsx import row, shared_strings_bomb, sheet, xlsx
 from jobs_support import job_runner, wait_for_job
-from legacy_workbook import person, unit_of, workbook
+from legacy_workbook import HEADERS, person, unit_of, workbook
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from service.db.models import Account, AuditRecord, Certificate, Member, Membership, Unit
-from service.domain.validation import make_credit_code
+from service.domain.validation import ID_NUMBER_CELL_IS_NUMBER, make_credit_code
 
 OUR_UNIT = ("广州珠江工程建设监理有限公司", make_credit_code("91440101190468342"))
 
@@ -312,6 +313,41 @@ def test_more_reasons_a_row_is_refused_and_text_dates_are_read(app, client, logi
     assert by_row[5]["problems"][0]["column"] == "所在工作单位"
     assert f"已是统一社会信用代码为{OUR_UNIT[1]}的单位" in by_row[5]["problems"][0]["reason"]
     assert [p["column"] for p in by_row[6]["problems"]] == ["手机号", "学历"]
+
+
+def _with_number_cells(rows: list[dict]) -> bytes:
+    """The rows as a workbook whose numbers stay numbers (Excel's number format), unlike
+    `workbook`, which writes every text column as text."""
+    wb = Workbook()
+    wb.active.append(HEADERS)
+    for r in rows:
+        wb.active.append([r.get(h) for h in HEADERS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_an_id_number_in_a_number_cell_is_refused_not_read_as_another_person(app, client, login):
+    """Excel keeps 15 significant digits of a number: 440106195801060002 typed in a number
+    cell is 4.4010619580106E+17, whose digits (440106195801059968) pass the check digit as
+    another person's ID number. Such a cell is refused with what to do, whatever it holds."""
+    real = person(3008)["身份证号"]
+    assert real == "440106195801060002"
+    rows = [
+        person(3008, **{"身份证号": float(real[:15] + "000")}),
+        person(3001, **{"身份证号": int(person(3001)["身份证号"])}),  # written exactly
+        person(3002),
+    ]
+    before = in_db(app, _counts)
+    reply = _post(client, login("admin"), _with_number_cells(rows))
+    assert reply.status_code == 422, reply.get_json()
+    errors = reply.get_json()["errors"]
+    assert errors == {
+        "第2行.身份证号": ID_NUMBER_CELL_IS_NUMBER,
+        "第3行.身份证号": ID_NUMBER_CELL_IS_NUMBER,
+    }
+    assert "请把该列设为文本格式" in ID_NUMBER_CELL_IS_NUMBER
+    assert in_db(app, _counts) == before
 
 
 def test_a_rerun_never_takes_back_a_cancellation_made_on_the_new_platform(app, client, login):

@@ -23,6 +23,7 @@ from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
+from service.domain.validation import ID_NUMBER_CELL_IS_NUMBER
 from service.engine import EngineError
 from service.services.documents.excel_import import Limits, read_table
 from service.services.education.certificates import apply_learning_passed
@@ -122,7 +123,10 @@ def _candidates(uow: UnitOfWork, records: list[tuple[str, dict]]) -> dict[str, l
 
 def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     """The learning task a row updates, its clean values, or the row's problem."""
-    n = str(record.get("id_number") or "").strip().upper()
+    raw = record.get("id_number")
+    if isinstance(raw, int | float) and not isinstance(raw, bool):  # a number-format cell
+        return None, ID_NUMBER_CELL_IS_NUMBER
+    n = str(raw or "").strip().upper()
     if not n:
         return None, "身份证号不能为空"
     key = str(record.get("business_key") or "").strip().upper()

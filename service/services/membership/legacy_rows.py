@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from service.domain.person_facts import CERTIFICATE_TYPES, ORDINARY, PROFESSIONAL
 from service.domain.validation import (
+    ID_NUMBER_CELL_IS_NUMBER,
     InvalidValue,
     check_credit_code,
     normalize_mobile,
@@ -164,8 +165,11 @@ def read_row(number: int, values: tuple, index: dict[str, int], today: date) -> 
 
 
 def _person(r: _Reader, row: LegacyRow, today: date) -> None:
-    number = _text(r.raw("身份证号")).upper()
-    if not number:
+    raw = r.raw("身份证号")
+    number = _text(raw).upper()
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        r.problem("身份证号", ID_NUMBER_CELL_IS_NUMBER)
+    elif not number:
         r.problem("身份证号", "请填写身份证号")
     else:
         try:
