@@ -17,7 +17,7 @@ import zipfile
 from datetime import date
 from urllib.parse import urlencode
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
 from service.db.models import Certificate, Member, StoredFile, Unit
@@ -27,7 +27,7 @@ from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
 from service.services.documents.certificate_pdf import Document, font_for, render_pdf
-from service.services.documents.photo import red_background
+from service.services.documents.photo import red_background, upright_rgb
 from service.services.membership.records import STATUS_LABELS
 from service.services.workflow.context import Context
 from service.services.workflow.scope import administers_unit, is_member, sees_every_person
@@ -89,7 +89,7 @@ def _load_photo(ctx: Context, uow: UnitOfWork, file_id: str | None) -> Image.Ima
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content)) as image:
-                image = ImageOps.exif_transpose(image).convert("RGB")
+                image = upright_rgb(image)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Warning, BlobMissing):
         return None
     image.thumbnail((300, 400))

@@ -10,13 +10,25 @@ plain colour (a room, a street) is left as it was: painting red into it would do
 
 from __future__ import annotations
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 RED = (255, 0, 0)  # 证件照红底
 NEAR = 48  # how far (largest channel difference, 0-255) a background pixel may stray
 PLAIN = 18.0  # the largest standard deviation of an edge channel still called plain
 INSIDE, OUTSIDE, BACKGROUND = 0, 255, 128
 STEP = 4  # the joining is worked out on a copy this many times smaller
+
+
+def upright_rgb(image: Image.Image) -> Image.Image:
+    """The picture as a person sees it, in RGB: turned as its EXIF orientation says (a phone
+    stores a portrait photo as landscape pixels with a tag) and any transparency on white
+    (dropping the alpha channel would show whatever colour the hidden pixels carry)."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
 
 
 def _edge_pixels(image: Image.Image) -> Image.Image:

@@ -17,6 +17,7 @@ import pypdfium2
 from PIL import Image, ImageDraw
 
 from service.domain.errors import NotFound
+from service.services.documents.photo import upright_rgb
 from service.storage import Blob
 
 THUMB_SIZE = (240, 240)
@@ -85,7 +86,7 @@ def _thumbnail(content: bytes, content_type: str) -> bytes:
         else:
             image = Image.open(io.BytesIO(content))
             image.draft("RGB", (THUMB_SIZE[0] * 2, THUMB_SIZE[1] * 2))  # JPEG: decode small
-            image = image.convert("RGB")
+            image = upright_rgb(image)  # a phone's portrait photo stands, not lies
         image.thumbnail(THUMB_SIZE)
         return _png(image)
     except (OSError, ValueError, Image.DecompressionBombError, pypdfium2.PdfiumError):
