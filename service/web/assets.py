@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from flask import Blueprint, Flask, url_for
+from flask import Blueprint, Flask, Response, request, url_for
 
 from service.domain.masking import mask_id_number
 from service.domain.roles import ROLES
@@ -16,6 +16,10 @@ from service.web import lists, nav
 from service.web.pages import ctx, page_actor
 
 STATIC = Path(__file__).parent / "static"
+# a static file asked for with its current content version (`static_url`) never changes at
+# that address: a phone keeps it a year and asks nothing again (on 3G each revalidation is
+# a round trip of its own); any other address of it is revalidated every time
+FOREVER = "public, max-age=31536000, immutable"
 bp = Blueprint(
     "assets",
     __name__,
@@ -85,6 +89,15 @@ def install(app: Flask) -> None:
 
     def static_url(name: str) -> str:
         return url_for("assets.static", filename=name, v=versions.get(name, "0"))
+
+    @app.after_request
+    def _keep_versioned(response: Response) -> Response:
+        if request.endpoint == "assets.static" and response.status_code in (200, 304):
+            name = (request.view_args or {}).get("filename")
+            asked = request.args.get("v")
+            if asked and asked == versions.get(name):
+                response.headers["Cache-Control"] = FOREVER
+        return response
 
     app.jinja_env.filters.update(
         local_time=local_time,
