@@ -77,3 +77,22 @@ def test_a_landscape_phone_keeps_the_top_bar_links_whole(live, contexts):
     for link in links.all():
         assert link.evaluate(BOX)[1] <= line * 1.5, link.inner_text()  # one line: 首页, not 首/页
     assert page.evaluate("document.documentElement.scrollWidth") <= 667
+
+
+def test_a_heic_photo_is_refused_on_the_phone_saying_what_to_do(live, contexts):
+    page = contexts(375, phone=True).new_page()
+    page.goto(f"{live.url}/join/{join_code(live, 'short')}")
+    photo = page.get_by_label("个人照片")
+    photo.set_input_files(
+        {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": b"\0\0\0\x18ftypheic"}
+    )
+    check = page.locator("#f-photo-check")
+    expect(check).to_contain_text("HEIC")
+    expect(check).to_contain_text("兼容性最佳")
+    expect(photo).to_have_js_property("value", "")
+    # a phone that names no type: told by the name
+    photo.set_input_files({"name": "IMG_0002.heif", "mimeType": "", "buffer": b"\0"})
+    expect(check).to_contain_text("HEIC/HEIF")
+    # anything else keeps the plain message
+    photo.set_input_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"})
+    expect(check).to_contain_text("不是允许的格式")

@@ -102,3 +102,20 @@ def test_a_phone_photo_is_printed_upright_on_the_certificate(app, client, login,
     assert h > w
     assert near(printed.getpixel((w // 2, h * 100 // 320)), FACE)
     assert near(printed.getpixel((w // 2, h * 260 // 320)), JACKET)
+
+
+def heic_bytes() -> bytes:
+    """The start of an iPhone photo (HEIC): an `ftyp` box of brand heic, then its boxes."""
+    ftyp = b"ftypheic" + bytes(4) + b"mif1heic"
+    return (8 + len(ftyp) - 4).to_bytes(4, "big") + ftyp + bytes(2000)
+
+
+def test_a_heic_photo_is_refused_saying_how_to_send_one_that_is_taken(client, login):
+    reply = client.post(
+        "/api/v1/files",
+        headers=login("unit"),
+        data={"file": (io.BytesIO(heic_bytes()), "IMG_0001.HEIC")},
+    )
+    assert reply.status_code == 422
+    message = reply.get_json()["errors"]["file"]
+    assert "HEIC" in message and "JPG" in message and "兼容性最佳" in message

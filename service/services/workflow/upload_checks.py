@@ -47,6 +47,12 @@ _ACTIVE_ACTIONS = {"/JavaScript", "/Launch"}
 _MAX_PDF_OBJECTS = 200_000
 
 WRONG_TYPE = "只能上传 JPG、PNG 图片、PDF 文件或 MP4、MOV 视频（按文件内容识别，不看扩展名）"
+# what phones save photos as by default (iPhones, many Android phones): said with the way out
+PHONE_PHOTO_TYPES = {"image/heic", "image/heif", "image/avif"}
+PHONE_PHOTO = (
+    "这是手机的 HEIC/HEIF 格式照片，本平台只收 JPG 或 PNG 图片：请在手机“设置 → 相机 → 格式”"
+    "中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传"
+)
 
 
 def video_type(content: bytes) -> str | None:
@@ -68,6 +74,8 @@ def content_type(content: bytes) -> str:
         _check_video(content)
         return video
     kind = filetype.guess(content)
+    if kind is not None and kind.mime in PHONE_PHOTO_TYPES:
+        raise FormInvalid({"file": PHONE_PHOTO})
     if kind is None or kind.mime not in ALLOWED_TYPES:
         raise FormInvalid({"file": WRONG_TYPE})
     if kind.mime == "application/pdf":

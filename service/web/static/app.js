@@ -24,6 +24,9 @@ function whenRead(fn) {
     });
   }
 
+  // what phones save photos as by default (by its type, or its name where the type is blank)
+  var HEIC = /(^image\/(heic|heif|avif)|\.(heic|heif|avif))$/i;
+
   function messageFor(input) {
     var id = input.id + "-check";
     var box = document.getElementById(id);
@@ -51,7 +54,11 @@ function whenRead(fn) {
     var allowed = input.getAttribute("data-types") || "";
     var typeOk = allowed ? allowed.split(",").indexOf(file.type) >= 0 : accepts(input, file);
     var problem = "";
-    if (!typeOk) {
+    var photoField = !allowed || allowed.indexOf("image/jpeg") >= 0;
+    if (!typeOk && photoField && (HEIC.test(file.type) || HEIC.test(file.name))) {
+      problem = "“" + file.name + "”是手机的 HEIC/HEIF 格式照片，本平台只收 JPG 或 PNG 图片：" +
+        "请在手机“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传";
+    } else if (!typeOk) {
       problem = "“" + file.name + "”不是允许的格式：" + (input.getAttribute("data-type-names") || "JPG、PNG 或 PDF");
     } else if (max && file.size > max) {
       problem = "“" + file.name + "”有 " + (file.size / 1048576).toFixed(1) + "MB，超过了 " +
