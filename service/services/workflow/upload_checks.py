@@ -50,8 +50,8 @@ WRONG_TYPE = "只能上传 JPG、PNG 图片、PDF 文件或 MP4、MOV 视频（�
 # what phones save photos as by default (iPhones, many Android phones): said with the way out
 PHONE_PHOTO_TYPES = {"image/heic", "image/heif", "image/avif"}
 PHONE_PHOTO = (
-    "这是手机的 HEIC/HEIF 格式照片，本平台只收 JPG 或 PNG 图片：请在手机“设置 → 相机 → 格式”"
-    "中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传"
+    "这是手机的 HEIC/HEIF 格式照片，本平台只收 JPG、PNG 图片、PDF 文件或 MP4、MOV 视频：请在手机"
+    "“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传"
 )
 
 
