@@ -29,6 +29,8 @@ from service.web.pages import (
     ctx,
     page_actor,
     safe_next,
+    show_once,
+    sign_in_again,
     signed_in,
     uow,
 )
@@ -162,12 +164,13 @@ def password(who):
 
 @bp.route("/initial-password/<code>", methods=["GET", "POST"])
 def initial_password(code):
-    """扫码领取初始密码: the person enters the full ID number and sees the password once."""
+    """扫码领取初始密码: the person enters the full ID number and sees the password once
+    (post/redirect/get, pages.show_once)."""
     with uow() as u:
         info = confirmations.describe(ctx(), u, code)
     if info["kind"] != "password":
         return redirect(url_for("public.confirm", code=code))
-    error, issued = None, None
+    error = None
     if request.method == "POST":
         try:
             with uow() as u:
@@ -177,8 +180,11 @@ def initial_password(code):
         except FormInvalid as exc:
             error = exc.errors.get("id_number", exc.message)
         except TooManyRequests as exc:
-            return _refused("public/initial_password.html", exc, info=info, issued=None)
-    html = render_template("public/initial_password.html", info=info, issued=issued, error=error)
+            return _refused("public/initial_password.html", exc, info=info)
+        else:
+            shown = {k: info[k] for k in ("kind_label", "unit_name", "person_name")}
+            return show_once("initial", url_for("account.login"), info=shown, issued=issued)
+    html = render_template("public/initial_password.html", info=info, error=error)
     return html, 422 if error else 200, {"Cache-Control": "no-store"}
 
 
@@ -198,23 +204,30 @@ def agencies_page(who):
     return render_template("agencies.html", listed=listed)
 
 
-# the pages that show a new one-time password (pages.show_once), by kind
+# the pages that show a new one-time password (pages.show_once), by kind; the public ones
+# are for people who cannot sign in yet (扫码领取初始密码)
 ONE_TIME_PAGES = {
     "unit": "unit/one_time_password.html",
     "secretariat": "secretariat/one_time.html",
+    "password_request": "secretariat/password_request_reset.html",
+    "initial": "public/initial_password_shown.html",
 }
+PUBLIC_ONE_TIME = frozenset({"initial"})
 
 
 @bp.route("/one-time/<token>")
-@signed_in()
-def one_time(who, token):
+def one_time(token):
     """A new one-time password, shown this once; again (reload, back) it is not shown, and
-    nothing is reset again."""
-    back = safe_next(request.args.get("back"), home_url(who.role))
+    nothing is reset again. Signed in only, except the public kinds."""
+    who = page_actor()
     kept = session.get(ONE_TIME_KEY)
-    if not kept or kept.get("token") != token or kept.get("kind") not in ONE_TIME_PAGES:
-        html = render_template("one_time_gone.html", back=back)
+    kind = kept.get("kind") if kept and kept.get("token") == token else None
+    if who is None and kind is not None and kind not in PUBLIC_ONE_TIME:
+        return sign_in_again()
+    back = safe_next(request.args.get("back"), home_url(who.role) if who else "/login")
+    if kind not in ONE_TIME_PAGES:
+        html = render_template("one_time_gone.html", back=back, public=who is None)
         return html, 410, {"Cache-Control": "no-store"}
     session.pop(ONE_TIME_KEY)
-    html = render_template(ONE_TIME_PAGES[kept["kind"]], back=back, **kept["values"])
+    html = render_template(ONE_TIME_PAGES[kind], back=back, **kept["values"])
     return html, 200, {"Cache-Control": "no-store"}

@@ -16,7 +16,6 @@ from service.web.pages import back_to, ctx, show_once, signed_in, uow
 
 bp = Blueprint("secretariat", __name__, url_prefix="/admin")
 ADMIN = frozenset({"secretariat_admin"})
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _agencies() -> list[dict]:
@@ -431,15 +430,25 @@ def password_request(who, request_id):
 @bp.route("/password-requests/<int:request_id>/approve", methods=["POST"])
 @signed_in(ADMIN)
 def password_request_approve(who, request_id):
-    """通过并重置: the main account's one-time password, shown once on this answer."""
+    """通过并重置: the main account's one-time password, shown once (post/redirect/get)."""
     try:
         with uow() as u:
             done = unit_password_requests.approve_request(ctx(), u, who, request_id)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("secretariat.password_request", request_id=request_id))
-    html = render_template("secretariat/password_request_reset.html", item=done)
-    return html, 200, NO_STORE
+    return show_once(
+        "password_request", url_for("secretariat.password_requests"), item=_shown_reset(done)
+    )
+
+
+def _shown_reset(done: dict) -> dict:
+    """What the once-shown page of an approval draws (kept in the session until shown)."""
+    keep = ("number", "unit_name", "username", "password", "contact_name", "contact_mobile")
+    item = {key: done.get(key) for key in keep}
+    item["sms_sent"] = bool(done.get("sms_sent"))
+    item["inactive"] = bool(done.get("account")) and done["account"].get("active") is False
+    return item
 
 
 @bp.route("/password-requests/<int:request_id>/refuse", methods=["POST"])

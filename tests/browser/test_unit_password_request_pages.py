@@ -51,6 +51,10 @@ def test_a_contact_asks_on_a_phone_and_the_secretariat_approves(live, contexts):
     password = admin.locator("#one-time-password").inner_text()
     assert len(password) >= 8
     expect(admin.locator("main")).to_contain_text("平台暂未接入短信")
+    expect(admin).to_have_url(re.compile(r"/one-time/"))  # post/redirect/get
+    admin.reload()  # shown once: a reload neither shows it again nor resets it again
+    expect(admin.locator("#one-time-gone")).to_contain_text("一次性密码已显示过")
+    expect(admin.locator("#one-time-password")).to_have_count(0)
 
     unit = contexts().new_page()
     sign_in(unit, live, live.world.unit_name, password)

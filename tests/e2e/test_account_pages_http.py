@@ -144,9 +144,15 @@ def test_the_initial_password_page_shows_the_password_once(app, client, login, w
     path = f"/initial-password/{code}"
     wrong = post(client, path, {"id_number": make_resident_id("44010619770707123")})
     assert wrong.status_code == 422 and "不符" in text(wrong)
-    shown = post(client, path, {"id_number": number})
+    claimed = post(client, path, {"id_number": number})
+    # post/redirect/get: the password is on the page it redirects to, shown that once
+    assert claimed.status_code == 302 and claimed.headers["Location"].startswith("/one-time/")
+    shown = client.get(claimed.headers["Location"])
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     password = re.search(r'id="one-time-password">([^<]+)<', text(shown)).group(1)
-    assert len(password) == 10
+    assert len(password) == 10 and "孙*" in text(shown) and 'href="/login"' in text(shown)
+    again = client.get(claimed.headers["Location"])  # reload: not shown, no sign-in asked
+    assert again.status_code == 410 and "one-time-password" not in text(again)
+    assert "重新生成" in text(again)
     assert client.get(path).status_code == 410
     assert sign_in(client, number, password).headers["Location"].startswith("/password")

@@ -200,9 +200,18 @@ def test_a_unit_asks_on_the_public_page_and_the_secretariat_resets_its_main_acco
         {},
         f"/admin/password-requests/{request_id}",
     )
-    assert approved.status_code == 200 and approved.headers["Cache-Control"] == "no-store"
-    one_time = ONE_TIME.search(text(approved)).group(1)
-    assert "平台暂未接入短信" in text(approved) and "李明" in text(approved)
+    # post/redirect/get: the password is on the page it redirects to, shown that once
+    assert approved.status_code == 302 and approved.headers["Location"].startswith("/one-time/")
+    assert ONE_TIME.search(text(approved)) is None
+    shown = admin.get(approved.headers["Location"])
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    one_time = ONE_TIME.search(text(shown)).group(1)
+    assert "平台暂未接入短信" in text(shown) and "李明" in text(shown)
+    assert number in text(shown) and world.unit_name in text(shown)
+    assert 'href="/admin/password-requests"' in text(shown)
+    reloaded = admin.get(approved.headers["Location"])  # reload: not shown, not reset again
+    assert reloaded.status_code == 410 and ONE_TIME.search(text(reloaded)) is None
+    assert "一次性密码已显示过" in text(reloaded) and resets(app) == 1
     assert unit.get("/forms").status_code == 302  # its sessions ended at once
     assert (
         post(
