@@ -1,11 +1,16 @@
-"""暂存: start forms saved without submitting, then submitted or deleted."""
+"""暂存: start forms saved without submitting, then submitted or deleted.
+
+A draft carries a `version`, raised by each 留存; 再次留存 and 提交 send the version they
+were based on, and one over a newer 留存 (another client, a colleague) is refused with 409
+naming who saved it when — as the pages refuse a stale 留存/提交.
+"""
 
 from flask import request
 from marshmallow import fields, validate
 
 from service.api import schemas
 from service.api.blueprint import Blueprint
-from service.api.common import PageArgs, actor, ctx, page_schema, uow
+from service.api.common import Int32, PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.services.workflow import drafts
 
@@ -20,6 +25,9 @@ class DraftSchema(Schema):
     status = fields.String(metadata={"description": "暂存"})
     created_at = schemas.UtcDateTime()
     updated_at = schemas.UtcDateTime(metadata={"description": "最后留存时间"})
+    version = fields.Integer(
+        metadata={"description": "版本号：每次留存加1；再次留存、提交时原样送回"}
+    )
     data = fields.Dict(metadata={"description": "暂存的表单数据（列表中不含）"})
 
 
@@ -34,11 +42,27 @@ class DraftQuery(PageArgs):
     )
 
 
+def _based_on() -> Int32:
+    return Int32(
+        required=True,
+        min=1,
+        metadata={
+            "description": "所依据的暂存表单版本号（打开时读到的 version）；"
+            "其间他人再次留存过的，拒绝并答复409"
+        },
+    )
+
+
+class UpdateDraftRequest(schemas.DataRequest):
+    version = _based_on()
+
+
 class SubmitDraftRequest(Schema):
     data = fields.Dict(
         load_default=None,
         metadata={"description": "最后修改后的表单数据；不填则按暂存的内容提交"},
     )
+    version = _based_on()
 
 
 @blp.route("/processes/<key>/drafts", methods=["POST"])
@@ -70,13 +94,16 @@ def get_draft(draft_id):
 
 
 @blp.route("/drafts/<int:draft_id>", methods=["PUT"])
-@blp.arguments(schemas.DataRequest)
+@blp.arguments(UpdateDraftRequest)
 @blp.response(200, DraftSchema)
 @blp.alt_response(404, description="暂存表单不存在或已提交")
+@blp.alt_response(409, description="其间他人再次留存过：message 说明由谁、何时留存")
 def update_draft(body, draft_id):
-    """再次留存：替换暂存的表单数据"""
+    """再次留存：替换暂存的表单数据（version 须为打开时读到的版本号）"""
     with uow() as u:
-        return drafts.update_draft(ctx(), u, actor(), draft_id, body["data"])
+        return drafts.update_draft(
+            ctx(), u, actor(), draft_id, body["data"], version=body["version"]
+        )
 
 
 @blp.route("/drafts/<int:draft_id>", methods=["DELETE"])
@@ -92,10 +119,12 @@ def delete_draft(draft_id):
 @blp.arguments(SubmitDraftRequest)
 @blp.response(201, schemas.InstanceSchema)
 @blp.alt_response(200, schema=schemas.InstanceSchema, description="同一 Idempotency-Key 再次提交")
+@blp.alt_response(409, description="其间他人再次留存过：message 说明由谁、何时留存")
 @blp.alt_response(422, description="表单或办理条件不符：暂存表单保留，errors 说明原因")
 @blp.doc(parameters=[schemas.IDEMPOTENCY_KEY])
 def submit(body, draft_id):
-    """提交暂存表单：发起业务并删除该暂存表单（校验不通过时暂存表单保留）"""
+    """提交暂存表单：发起业务并删除该暂存表单（校验不通过时暂存表单保留；version 须为
+    打开时读到的版本号）"""
     with uow() as u:
         view, created = drafts.submit_draft(
             ctx(),
@@ -104,5 +133,6 @@ def submit(body, draft_id):
             draft_id,
             body["data"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            version=body["version"],
         )
     return view, 201 if created else 200

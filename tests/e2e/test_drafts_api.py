@@ -23,7 +23,7 @@ def test_a_unit_saves_finishes_and_submits_a_draft(client, login, world):
         "陈志强",
         "个人会员入会申请",
     )
-    assert draft["data"] == {"name": "陈志强"}
+    assert draft["data"] == {"name": "陈志强"} and draft["version"] == 1
 
     # a sub-account of the same unit shares it; another unit never sees it
     made = client.post(
@@ -41,15 +41,18 @@ def test_a_unit_saves_finishes_and_submits_a_draft(client, login, world):
     assert client.delete(f"{API}/drafts/{draft['id']}", headers=other).status_code == 404
 
     # submitting it half-filled is refused with the fields, and the draft stays
-    refused = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={})
+    refused = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={"version": 1})
     assert refused.status_code == 422
     assert "id_number" in refused.get_json()["errors"]
     assert client.get(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 200
 
     full = applicant_data(client, unit)
-    again = client.put(f"{API}/drafts/{draft['id']}", headers=sub, json={"data": full})
+    again = client.put(
+        f"{API}/drafts/{draft['id']}", headers=sub, json={"data": full, "version": 1}
+    )
     assert again.status_code == 200 and again.get_json()["data"] == full
-    submitted = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={})
+    assert again.get_json()["version"] == 2
+    submitted = client.post(f"{API}/drafts/{draft['id']}/submit", headers=unit, json={"version": 2})
     assert submitted.status_code == 201, submitted.get_json()
     assert submitted.get_json()["status"] == "单位预审中"
     assert client.get(f"{API}/drafts/{draft['id']}", headers=unit).status_code == 404
@@ -232,8 +235,9 @@ def test_a_draft_saved_meanwhile_or_submitted_is_not_overwritten(app, client, lo
     # submitted in another tab: the old page's 留存 names the form, keeps its values
     full = applicant_data(client, login("unit"))
     unit = login("unit")
-    assert client.put(f"{API}/drafts/{draft}", headers=unit, json={"data": full}).status_code == 200
-    submitted = client.post(f"{API}/drafts/{draft}/submit", headers=unit, json={})
+    put = client.put(f"{API}/drafts/{draft}", headers=unit, json={"data": full, "version": 3})
+    assert put.status_code == 200
+    submitted = client.post(f"{API}/drafts/{draft}/submit", headers=unit, json={"version": 4})
     assert submitted.status_code == 201, submitted.get_json()
     number = submitted.get_json()["business_key"]
     late = _keep(page, "member_join", {"name": "第一个标签页"}, draft, "4")
@@ -251,3 +255,58 @@ def test_a_draft_saved_meanwhile_or_submitted_is_not_overwritten(app, client, lo
     )
     assert again.status_code == 409 and number in text(again)
     assert _draft_ids(page) == []
+
+
+def test_a_stale_api_write_never_overwrites_a_newer_draft(app, client, login, world):
+    """Two clients read the same draft (version 1); the second's 再次留存 wins, and the first's
+    PUT or 提交 based on version 1 is refused with 409 naming who saved it when — nothing
+    changed; a PUT or 提交 without the version is refused at that field."""
+    from datetime import timedelta
+
+    from conftest import in_db
+
+    from service.db.models import Draft, ProcessInstance
+
+    unit = login("unit")
+    made = client.post(
+        f"{API}/units/{world.unit_id}/accounts",
+        headers=unit,
+        json={"name": "张敏", "mobile": "13800138000", "password": PASSWORD},
+    )
+    assert made.status_code == 201, made.get_json()
+    sub = token_headers(client, "13800138000")
+    draft = client.post(
+        f"{API}/processes/member_join/drafts", headers=unit, json={"data": {"name": "陈志强"}}
+    ).get_json()
+    path = f"{API}/drafts/{draft['id']}"
+    read = client.get(path, headers=unit).get_json()
+    assert read["version"] == 1
+    full = applicant_data(client, sub)
+    newer = client.put(path, headers=sub, json={"data": full, "version": 1})
+    assert newer.status_code == 200 and newer.get_json()["version"] == 2
+
+    stale = client.put(path, headers=unit, json={"data": {"name": "旧内容"}, "version": 1})
+    assert stale.status_code == 409, stale.get_json()
+    body = stale.get_json()
+    saved = in_db(app, lambda s: s.get(Draft, draft["id"]).updated_at) + timedelta(hours=8)
+    assert body["message"].startswith(f"该暂存表单已于 {saved:%Y-%m-%d %H:%M} 由 张敏 再次留存")
+    assert "第2版" in body["errors"]["version"]
+    late = client.post(f"{path}/submit", headers=unit, json={"data": {"name": "旧"}, "version": 1})
+    assert late.status_code == 409 and "由 张敏 再次留存" in late.get_json()["message"]
+    as_stored = client.post(f"{path}/submit", headers=unit, json={"version": 1})
+    assert as_stored.status_code == 409
+    kept = client.get(path, headers=unit).get_json()
+    assert (kept["data"], kept["version"]) == (full, 2)  # nothing overwritten
+    assert in_db(app, lambda s: s.query(ProcessInstance).count()) == 0
+
+    for bad in ({"data": full}, {"data": full, "version": "二"}, {"data": full, "version": 0}):
+        refused = client.put(path, headers=unit, json=bad)
+        assert refused.status_code == 422 and "version" in refused.get_json()["errors"]
+    unversioned = client.post(f"{path}/submit", headers=unit, json={})
+    assert unversioned.status_code == 422 and "version" in unversioned.get_json()["errors"]
+    assert client.get(path, headers=unit).get_json()["version"] == 2
+
+    # decided on the newer one: the same request with its version goes through
+    submitted = client.post(f"{path}/submit", headers=unit, json={"version": 2})
+    assert submitted.status_code == 201, submitted.get_json()
+    assert client.get(path, headers=unit).status_code == 404

@@ -37,12 +37,13 @@ GONE = "该暂存表单已被删除或已提交"
 class StaleDraft(Conflict):
     """The draft was saved again since the page showed it: who saved it, when (stored as
     UTC, said in Beijing time), and the version now (a page that decides to save over it
-    anyway sends that one)."""
+    anyway sends that one; the API's `errors.version` says it)."""
 
     def __init__(self, saved_by: str, saved_at, version: int):
         super().__init__(
             f"该暂存表单已于 {saved_at + SHANGHAI:%Y-%m-%d %H:%M} 由 {saved_by} 再次留存，"
-            "本页的修改尚未保存。"
+            "本页的修改尚未保存。",
+            {"version": f"暂存表单现为第{version}版，请重新打开后再修改或提交"},
         )
         self.saved_by, self.saved_at, self.version = saved_by, saved_at, version
 
