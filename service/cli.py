@@ -90,11 +90,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
-    from service.db.migrate import upgrade
+    from service.db.migrate import MigrationRefused, upgrade
 
     config = _config()
     _sqlite_folder(config.database_url)
-    upgrade(config.database_url)
+    try:
+        upgrade(config.database_url)
+    except MigrationRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("数据库已升级到最新版本")
 
 

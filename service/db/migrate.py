@@ -10,6 +10,11 @@ from alembic.config import Config as AlembicConfig
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class MigrationRefused(RuntimeError):
+    """A migration that found data it must not change by itself: its message (Chinese) says
+    what and how to fix it; nothing was changed. `memberflow db upgrade` prints it alone."""
+
+
 def alembic_config(database_url: str) -> AlembicConfig:
     """An Alembic configuration for the given database, without an ini file."""
     cfg = AlembicConfig()

@@ -156,6 +156,9 @@ class Account(Base):
         # its member's own account, found without reading the unit's every staff account
         sa.Index("ix_accounts_unit_role", "unit_id", "role"),
         sa.Index("ix_accounts_member_id", "member_id"),
+        # logins are unique whatever their letter case (migration 0037): two requests at
+        # once cannot make both `Abc` and `abc`
+        sa.Index("uq_accounts_username_lower", sa.text("lower(username)"), unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(200), unique=True)

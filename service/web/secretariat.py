@@ -261,7 +261,7 @@ def _staff_values() -> tuple[dict, dict]:
 @signed_in(ADMIN)
 def staff_form(who, account_id=None):
     """新增 or 编辑 a staff account; a new one's one-time password is shown once."""
-    person, values, errors = None, {}, {}
+    person, values, errors, status = None, {}, {}, 422
     if account_id is not None:
         with uow() as u:
             person = directory.get_staff(u, who, account_id)
@@ -281,6 +281,10 @@ def staff_form(who, account_id=None):
                     saved = directory.update_staff(u, who, account_id, **posted)
         except FormInvalid as exc:
             errors = {**(exc.errors or {}), **errors}
+        except Conflict as exc:  # a login taken meanwhile: said at its field
+            if not exc.errors:
+                raise
+            errors, status = {**exc.errors, **errors}, 409
         else:
             if account_id is None:
                 what = f"工作人员账号“{saved['username']}”已创建"
@@ -296,7 +300,7 @@ def staff_form(who, account_id=None):
         agency_options=_agency_options(),
         roles=[(r, ROLES[r]) for r in directory.STAFF_ROLES],
     )
-    return html, 422 if errors else 200
+    return html, status if errors else 200
 
 
 @bp.route("/staff/<int:account_id>/<any(disable, enable):action>", methods=["POST"])

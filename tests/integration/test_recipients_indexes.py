@@ -8,6 +8,8 @@ the recipients' query read every account of the unit to keep its admins, and eve
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -26,7 +28,9 @@ def account_indexes(url: str) -> set[str]:
     """The names of the ix_ indexes on accounts, as the database has them."""
     engine = sa.create_engine(url)
     try:
-        found = sa.inspect(engine).get_indexes("accounts")
+        with warnings.catch_warnings():  # SQLite: the lower(username) index is not reflected
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection", sa.exc.SAWarning)
+            found = sa.inspect(engine).get_indexes("accounts")
     finally:
         engine.dispose()
     return {index["name"] for index in found if index["name"].startswith("ix_")}
@@ -44,7 +48,7 @@ def test_the_recipients_indexes_come_and_go(blank_url):
     assert account_indexes(blank_url) == after
     upgrade(blank_url)
     assert account_indexes(blank_url) == {
-        i.name for i in Base.metadata.tables["accounts"].indexes
+        i.name for i in Base.metadata.tables["accounts"].indexes if i.name.startswith("ix_")
     }  # as the models declare them
 
 

@@ -65,6 +65,22 @@ def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
         _unique(uow, exc, field, message)
 
 
+LOGIN_TAKEN = "该登录名已被使用（登录名不区分大小写）"
+
+
+def _insert_account(uow: UnitOfWork, account: Account) -> None:
+    """Add an account whose login the caller checked; one taken meanwhile — the unique
+    index on lower(username) decides a race of `Abc` and `abc` — is a Conflict (409)."""
+    uow.session.add(account)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        uow.rollback()
+        raise Conflict(
+            f"{LOGIN_TAKEN}：刚刚已有同名账号创建，请换一个登录名", {"username": LOGIN_TAKEN}
+        ) from exc
+
+
 def create_agency(
     uow: UnitOfWork, actor: Actor, name: str, city: str, contact: dict | None = None
 ) -> dict:
@@ -150,7 +166,7 @@ def create_staff(
         agency_id=agency_id if role == "agency_reviewer" else None,
         password_hash=hash_password(password),
     )
-    _insert(uow, account, "username", "该登录名已被使用")
+    _insert_account(uow, account)
     uow.commit()
     return {"id": account.id, "username": account.username, "role": role}
 
@@ -217,7 +233,7 @@ def create_admin(uow: UnitOfWork, username: str, password: str, name: str = "") 
         role="secretariat_admin",
         password_hash=hash_password(password),
     )
-    _insert(uow, account, "username", "该登录名已被使用")
+    _insert_account(uow, account)
     uow.commit()
     return {"id": account.id, "username": username}
 
