@@ -122,6 +122,7 @@ def application(file_ids: dict) -> dict:
             "graduated_on": "2008-07-01",
         },
         "title": "中级",
+        "declaration": True,
         **{k: file_ids[k] for k in MATERIALS},
     }
 

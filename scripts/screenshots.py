@@ -234,6 +234,7 @@ def pages(s: Shooter, app) -> None:
             f"#f-{field}",
             {"name": f"{kind}.png", "mimeType": "image/png", "buffer": sample_png(kind)},
         )
+    page.check("#f-declaration")
     s.shot(page, "phone_join_short_filled")
     page.get_by_role("button", name="提交").click()
     s.shot(page, "phone_join_done")

@@ -508,6 +508,7 @@ def applicant_data(client, headers, id_number: str | None = None, **overrides) -
             "graduated_on": "2008-07-01",
         },
         "title": "中级",
+        "declaration": True,  # 入会声明 (manual 2.1.1)
         **files,
     }
     data.update(overrides)

@@ -272,6 +272,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
                     "graduated_on": f"{int(prefix[6:10]) + 22}-07-01",
                 },
                 "title": "中级",
+                "declaration": True,
                 **materials,
             }
             with UnitOfWork(db.session) as uow:

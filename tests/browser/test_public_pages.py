@@ -26,6 +26,7 @@ from service.services.membership.roster import CertificateSeed, MemberSeed, add_
 
 pytestmark = pytest.mark.postgres
 PHONE = 375
+DECLARATION = "申请人拥护本会章程、有自愿加入本会意愿、遵守职业道德，从事工程建设监理及相关服务业务"
 
 
 def join_code(live, variant: str = "short") -> str:
@@ -71,6 +72,7 @@ def test_an_applicant_on_a_phone_applies_with_photos_and_gets_a_form_number(live
     expect(page.locator("#f-photo-preview")).to_be_visible()
     page.get_by_label("身份证件人像面").set_input_files(image("front.png"))
     page.get_by_label("身份证件国徽面").set_input_files(image("back.png"))
+    page.get_by_label(DECLARATION).check()  # 入会声明, the manual's 2.1.1 in its words
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_role("heading", name="申请已提交")).to_be_visible()
     number = page.locator(".big-number").inner_text()
@@ -142,6 +144,7 @@ def test_an_applicant_without_a_diploma_report_sends_a_video_instead(live, conte
     page.get_by_role("radio", name="中级").check()
     for label in ("个人照片", "身份证件人像面", "身份证件国徽面", "最高学历证书"):
         page.get_by_label(label).set_input_files(image())
+    page.get_by_label(DECLARATION).check()
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_role("heading", name="申请已提交")).to_be_visible()
     data = in_db(

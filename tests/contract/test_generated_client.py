@@ -130,6 +130,7 @@ def test_a_generated_client_drives_a_join_from_the_qr_code_to_membership(live, g
             "graduated_on": "2010-07-01",
         },
         "title": "中级",
+        "declaration": True,
         **files,
     }
     applied = api("join_codes", "apply").sync(

@@ -212,6 +212,8 @@ def test_the_join_page_shows_an_invalid_id_number_under_its_field(app):
             "education.major": "土木工程",
             "education.graduated_on": "2008-07-01",
             "title": "中级",
+            "declaration": "on",
+            "declaration__present": "1",
             **{k: (io.BytesIO(png_bytes()), f"{k}.png") for k in files},
         },
         content_type="multipart/form-data",
@@ -280,6 +282,8 @@ def _join_fields(id_number: str) -> dict:
         "education.major": "土木工程",
         "education.graduated_on": "2008-07-01",
         "title": "中级",
+        "declaration": "on",
+        "declaration__present": "1",
         **{k: (io.BytesIO(png_bytes()), f"{k}.png") for k in files},
     }
 

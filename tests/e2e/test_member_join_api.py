@@ -276,7 +276,7 @@ def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, wo
         json={"variant": "short"},
     ).get_json()["code"]
     full = applicant_data(client, login("unit"))
-    short = {k: full[k] for k in ("name", "id_type", "id_number", "mobile")}
+    short = {k: full[k] for k in ("name", "id_type", "id_number", "mobile", "declaration")}
     for k in ("photo", "id_front", "id_back"):
         reply = client.post(
             f"/api/v1/join-codes/{code}/files", data={"file": (io.BytesIO(png_bytes()), "a.png")}

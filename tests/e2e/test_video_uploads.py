@@ -199,6 +199,8 @@ def send_join_page(client, code: str, page: str, **files):
         "education.major": "土木工程",
         "education.graduated_on": "2008-07-01",
         "title": "中级",
+        "declaration": "on",
+        "declaration__present": "1",
         **{k: picture(k) for k in ("photo", "id_front", "id_back", "diploma")},
         **files,
     }

@@ -40,6 +40,7 @@ def application(seq: int, files: dict) -> dict:
             "graduated_on": "2008-07-01",
         },
         "title": "中级",
+        "declaration": True,
         **files,
     }
 

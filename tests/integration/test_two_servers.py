@@ -151,6 +151,7 @@ def test_two_servers_share_one_database_one_object_store_and_one_rate_limit(
                     "graduated_on": "2008-07-01",
                 },
                 "title": "中级",
+                "declaration": True,
                 **ids,
             }
             status, started = http.call(
