@@ -46,6 +46,7 @@ _CREDIT_FORMAT_MESSAGE = "统一社会信用代码应为18位，由数字和大�
 
 _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_SEPARATORS_RE = re.compile(r"[\s\-]")
+_SPACES_RE = re.compile(r"\s+")  # Unicode: the ideographic space U+3000 and NBSP too
 _MOBILE_MESSAGE = "手机号码应为11位中国大陆手机号"
 # an ID number in a spreadsheet cell of the number format: Excel keeps 15 significant digits,
 # so the last ones (and an X) are already gone, and what is left may pass the check digit
@@ -70,6 +71,53 @@ class IdInfo:
     number: str
     birth_date: date | None
     gender: str | None
+
+
+def clean_code(value: object) -> str:
+    """An ID number, credit code or mobile as typed, made comparable: NFKC (a Chinese input
+    method's full-width ４４０１… and Ｘ become 4401… and X), every space gone (the
+    ideographic U+3000 too), letters upper-case. Used before checking and before looking up."""
+    text = unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value or ""))
+    return _SPACES_RE.sub("", text).upper()
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def clean_name(name: object) -> str:
+    """A person's name as kept and compared: no outer spaces; no inner space next to a
+    Chinese (wide) character ("刘 志强", "刘　强" → "刘志强", "刘强"); one space between
+    words in Latin letters ("John  Smith" → "John Smith", for foreign staff)."""
+    words = _SPACES_RE.split(name.strip()) if isinstance(name, str) else []
+    out = ""
+    for word in words:
+        if out and word and not _wide(out[-1]) and not _wide(word[0]):
+            out += " "
+        out += word
+    return out
+
+
+def mobile_term(mobile: object) -> str:
+    """A mobile typed into a search box as it is stored (its 11 digits), or cleaned text."""
+    try:
+        return normalize_mobile(mobile if isinstance(mobile, str) else "")
+    except InvalidValue:
+        return clean_code(mobile)
+
+
+def login_name(username: object) -> str:
+    """What a sign-in name is looked up as: an ID number or mobile typed with full-width
+    digits or spaces as its clean form (members and sub-accounts sign in with those), any
+    other (a unit's full name, a staff login) only without its outer spaces."""
+    text = username.strip() if isinstance(username, str) else ""
+    code = clean_code(text)
+    if re.fullmatch(r"[0-9]{17}[0-9X]|[HM][0-9]{8}([0-9]{2})?|[0-9]{8}", code):
+        return code
+    try:
+        return normalize_mobile(text)
+    except InvalidValue:
+        return text
 
 
 def _resident_check_char(prefix17: str) -> str:
@@ -111,7 +159,7 @@ def parse_id(id_type: str, number: str, today: date | None = None) -> IdInfo:
     """Validate an identity document number and derive birth date and gender when possible."""
     if id_type not in ID_TYPES:
         raise InvalidValue("证件类型无效，应为：" + "、".join(ID_TYPES.values()))
-    normalized = (number or "").strip().upper()
+    normalized = clean_code(number)
     if not normalized:
         raise InvalidValue(f"请填写{ID_TYPES[id_type]}号码")
     if id_type in ("resident_id", "residence_permit"):
@@ -133,7 +181,7 @@ def id_problem(id_type: str, number: str, today: date | None = None) -> str | No
 
 def check_credit_code(code: str) -> str:
     """Return the normalized unified social credit code or raise InvalidValue."""
-    normalized = (code or "").strip().upper()
+    normalized = clean_code(code)
     if len(normalized) != 18 or any(ch not in _CREDIT_ALPHABET for ch in normalized):
         raise InvalidValue(_CREDIT_FORMAT_MESSAGE)
     if _credit_check_char(normalized[:17]) != normalized[17]:
@@ -152,7 +200,7 @@ def credit_code_problem(code: str) -> str | None:
 
 def normalize_mobile(mobile: str) -> str:
     """Return the 11-digit mainland mobile number or raise InvalidValue."""
-    digits = _MOBILE_SEPARATORS_RE.sub("", mobile or "")
+    digits = _MOBILE_SEPARATORS_RE.sub("", unicodedata.normalize("NFKC", mobile or ""))
     if digits.startswith("+86"):
         digits = digits.removeprefix("+86")
     else:

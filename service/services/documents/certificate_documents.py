@@ -26,6 +26,7 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
+from service.domain.validation import clean_code, clean_name
 from service.services.documents.certificate_pdf import Document, font_for, render_pdf
 from service.services.documents.photo import red_background, upright_rgb
 from service.services.membership.records import STATUS_LABELS
@@ -259,9 +260,9 @@ def _lookup_criteria(number: str | None, id_number: str | None, name: str | None
     """By certificate number alone, or by ID number alone (manual §3.10); a name, when
     given as well, must match too."""
     # a number is read with its spaces left out (typed in groups, or pasted from a message)
-    number = "".join((number or "").split()).upper() or None
-    id_number = "".join((id_number or "").split()).upper() or None
-    name = (name or "").strip() or None
+    number = clean_code(number) or None
+    id_number = clean_code(id_number) or None  # full-width digits, Ｘ and spaces too
+    name = clean_name(name) or None
     if not number and not id_number:
         raise FormInvalid({"number": "请填写证书编号或身份证号"})
     criteria = []
@@ -308,7 +309,7 @@ def lookup(
 def public_certificate_pdf(ctx: Context, uow: UnitOfWork, number: str) -> tuple[str, bytes]:
     """(Public) the electronic certificate of a valid certificate, by its number: what the
     lookup's 下载电子证 gives. Expired, suspended or cancelled certificates have none."""
-    number = "".join((number or "").split()).upper()
+    number = clean_code(number)
     if not number or len(number) > 30:
         raise FormInvalid({"number": "请填写证书编号（不超过30个字符）"})
     found = uow.session.execute(

@@ -23,7 +23,12 @@ from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
-from service.domain.validation import ID_NUMBER_CELL_IS_NUMBER
+from service.domain.validation import (
+    ID_NUMBER_CELL_IS_NUMBER,
+    clean_code,
+    clean_name,
+    mobile_term,
+)
 from service.engine import EngineError
 from service.services.documents.excel_import import Limits, read_table
 from service.services.education.certificates import apply_learning_passed
@@ -105,7 +110,7 @@ def _attempts(value) -> int | None:
 
 
 def _candidates(uow: UnitOfWork, records: list[tuple[str, dict]]) -> dict[str, list]:
-    ids = {str(r.get("id_number") or "").strip().upper() for _, r in records}
+    ids = {clean_code(r.get("id_number")) for _, r in records}
     found: dict[str, list] = defaultdict(list)
     if ids:
         rows = uow.session.execute(
@@ -126,10 +131,10 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     raw = record.get("id_number")
     if isinstance(raw, int | float) and not isinstance(raw, bool):  # a number-format cell
         return None, ID_NUMBER_CELL_IS_NUMBER
-    n = str(raw or "").strip().upper()
+    n = clean_code(raw)
     if not n:
         return None, "身份证号不能为空"
-    key = str(record.get("business_key") or "").strip().upper()
+    key = clean_code(record.get("business_key"))
     options = [(t, k) for t, k in candidates.get(n, []) if not key or k == key]
     open_options = [(t, k) for t, k in options if t.status in OPEN]
     if not options:
@@ -140,8 +145,8 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     if (task.id, n) in seen:
         return None, f"身份证号 {n} 在本批记录中重复"
     seen.add((task.id, n))
-    name = str(record.get("name") or "").strip()
-    if name != task.name:
+    name = clean_name(str(record.get("name") or ""))
+    if name != clean_name(task.name):
         return None, f"姓名“{name}”与身份证号 {n} 的学员“{task.name}”不符"
     hours = _hours(record.get("completed_hours"))
     if hours is None:
@@ -330,12 +335,14 @@ def learning_query(
         stmt = stmt.where(LearningTask.status == status)
     if q:
         stmt = stmt.where(
-            LearningTask.name.contains(q.strip(), autoescape=True)
-            | id_number_matches(LearningTask.id_number, q)
+            LearningTask.name.contains(clean_name(q), autoescape=True)
+            | id_number_matches(LearningTask.id_number, clean_code(q))
         )
     if mobile:
         stmt = stmt.where(
-            LearningTask.member_id.in_(select(Member.id).where(Member.mobile == mobile.strip()))
+            LearningTask.member_id.in_(
+                select(Member.id).where(Member.mobile == mobile_term(mobile))
+            )
         )
     if process:
         stmt = stmt.where(LearningTask.process_key == process)

@@ -15,6 +15,7 @@ from service.db.models import Bill, BillReceipt, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
+from service.domain.validation import clean_code
 from service.services.documents.exports import ISSUER, receipt_range
 from service.services.workflow.bills import added_membership, receipts_by_bill
 from service.services.workflow.context import Context
@@ -37,7 +38,7 @@ def _unit_condition(unit: str | None) -> list:
     if not unit:
         return []
     text = unit.strip()
-    return [Unit.name.contains(text, autoescape=True) | (Unit.credit_code == text.upper())]
+    return [Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))]
 
 
 def _names(ctx: Context) -> dict[str, str]:

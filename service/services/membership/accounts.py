@@ -15,7 +15,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.domain.roles import ROLES
-from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
+from service.domain.validation import InvalidValue, check_credit_code, clean_name, normalize_mobile
 from service.services.membership import sessions
 from service.services.membership.credentials import check_password, hash_password
 from service.services.workflow.scope import (
@@ -161,7 +161,7 @@ def create_staff(
     check_password(password, username.strip())
     account = Account(
         username=username.strip(),
-        name=name.strip(),
+        name=clean_name(name),
         role=role,
         agency_id=agency_id if role == "agency_reviewer" else None,
         password_hash=hash_password(password),
@@ -200,7 +200,7 @@ def create_sub_account(
         raise Conflict(f"每个单位最多设置{MAX_SUB_ACCOUNTS}个子账号，本单位已满")
     account = Account(
         username=login,
-        name=name.strip(),
+        name=clean_name(name),
         role="unit_admin",
         unit_id=unit_id,
         agency_id=unit.agency_id,

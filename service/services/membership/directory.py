@@ -20,7 +20,12 @@ from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound
 from service.domain.passwords import one_time_password
 from service.domain.roles import ROLES
-from service.domain.validation import InvalidValue, check_credit_code, staff_login_problem
+from service.domain.validation import (
+    InvalidValue,
+    check_credit_code,
+    clean_code,
+    staff_login_problem,
+)
 from service.services.membership import accounts, passwords
 from service.services.membership.credentials import check_password, end_sessions
 from service.services.workflow import audit, handover
@@ -226,7 +231,7 @@ def list_units(
         Agency, Agency.id == Unit.agency_id
     )
     if q and q.strip():
-        stmt = stmt.where(or_(_like(Unit.name, q), Unit.credit_code == q.strip().upper()))
+        stmt = stmt.where(or_(_like(Unit.name, q), Unit.credit_code == clean_code(q)))
     if agency_id is not None:
         stmt = stmt.where(Unit.agency_id == agency_id)
     if state is not None:

@@ -115,7 +115,7 @@ class _Import(FileState):
         return {
             "row": row.number,
             "name": row.name,
-            "id_number": row.id_number,
+            "id_number": row.id_number or row.typed_id,  # a refused number as it was typed
             "valid": action is not None,
             "action": ACTIONS.get(action or ""),
             "problems": [{"column": c, "reason": r} for c, r in row.problems],

@@ -17,6 +17,8 @@ from service.domain.validation import (
     ID_NUMBER_CELL_IS_NUMBER,
     InvalidValue,
     check_credit_code,
+    clean_code,
+    clean_name,
     normalize_mobile,
     parse_id,
 )
@@ -45,7 +47,8 @@ class LegacyRow:
 
     number: int
     name: str = ""
-    id_number: str = ""
+    id_number: str = ""  # as checked and kept (clean_code); empty when refused
+    typed_id: str = ""  # as the cell holds it, for the row report of a refused number
     birth_date: date | None = None
     gender: str | None = None
     mobile: str | None = None
@@ -143,10 +146,10 @@ def read_row(number: int, values: tuple, index: dict[str, int], today: date) -> 
     """One data row, checked on its own (cross-row and database checks come later)."""
     row = LegacyRow(number)
     r = _Reader(index, values, row)
-    row.name = r.text("姓名", 50, required=True)
+    row.name = clean_name(r.text("姓名", 50, required=True))
     _person(r, row, today)
     row.unit_name = r.text("所在工作单位", 200, required=True)
-    code = _text(r.raw("统一社会信用代码")).upper()
+    code = _text(r.raw("统一社会信用代码"))
     if not code:
         r.problem("统一社会信用代码", "请填写单位的统一社会信用代码")
     else:
@@ -166,10 +169,10 @@ def read_row(number: int, values: tuple, index: dict[str, int], today: date) -> 
 
 def _person(r: _Reader, row: LegacyRow, today: date) -> None:
     raw = r.raw("身份证号")
-    number = _text(raw).upper()
+    number = row.typed_id = _text(raw)
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         r.problem("身份证号", ID_NUMBER_CELL_IS_NUMBER)
-    elif not number:
+    elif not clean_code(number):
         r.problem("身份证号", "请填写身份证号")
     else:
         try:

@@ -40,7 +40,7 @@ from service.domain.person_facts import (
     membership_status,
     years_later,
 )
-from service.domain.validation import age_on
+from service.domain.validation import age_on, clean_code, clean_name
 from service.services.membership.records import STATUS_LABELS
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.paging import page_of
@@ -148,7 +148,10 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
     if f.q and f.q.strip():
         q = f.q.strip()
         conditions.append(
-            or_(Member.name.contains(q, autoescape=True), id_number_matches(Member.id_number, q))
+            or_(
+                Member.name.contains(clean_name(q), autoescape=True),
+                id_number_matches(Member.id_number, clean_code(q)),
+            )
         )
     if f.title == NO_TITLE:
         conditions.append(or_(Member.title.is_(None), Member.title == NO_TITLE))

@@ -14,6 +14,7 @@ from service.db.models import Account, Member
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
+from service.domain.validation import clean_code
 from service.services.membership.confirmations import INVALID, mark_used, resolve
 from service.services.membership.credentials import issue_one_time_password
 from service.services.membership.signin_limits import SigninGuard
@@ -34,7 +35,7 @@ def claim_password(
     account = uow.session.scalars(
         select(Account).where(Account.member_id == row.member_id, Account.role == "member")
     ).first()
-    if account is None or (id_number or "").strip().upper() != member.id_number:
+    if account is None or clean_code(id_number) != member.id_number:
         raise FormInvalid({"id_number": "身份证号与该二维码的人员不符"})
     guard.succeeded(f"password-code:{row.id}")
     now = ctx.now()

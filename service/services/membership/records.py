@@ -11,6 +11,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CertificateRecord, certificate_status
+from service.domain.validation import clean_code, clean_name
 from service.services.workflow.bills import bill_view, receipts_by_bill
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
@@ -39,8 +40,8 @@ def list_certificates(
     if q:
         q = q.strip()
         stmt = stmt.where(
-            Member.name.contains(q, autoescape=True)
-            | id_number_matches(Member.id_number, q)
+            Member.name.contains(clean_name(q), autoescape=True)
+            | id_number_matches(Member.id_number, clean_code(q))
             | (Certificate.number == q)
         )
     total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)

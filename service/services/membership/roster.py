@@ -51,13 +51,13 @@ def add_member(session: Session, seed: MemberSeed, term=1) -> Member:
     `term`: the policy's membership_validity_years; a membership starts a term before its
     end, and a new member joined (入会日期) when the first of them started."""
     unit = session.get(Unit, seed.unit_id)
-    info = parse_id("resident_id", seed.id_number)
-    member = session.scalars(select(Member).where(Member.id_number == seed.id_number)).first()
+    info = parse_id("resident_id", seed.id_number)  # kept as parsed: "４４０１…" as "4401…"
+    member = session.scalars(select(Member).where(Member.id_number == info.number)).first()
     starts = {
         level: membership_from(term, level, until) for level, until in seed.memberships.items()
     }
     if member is None:
-        member = Member(id_number=seed.id_number, id_type="resident_id")
+        member = Member(id_number=info.number, id_type="resident_id")
         if starts:  # 入会日期, shown from created_at: when the first membership started
             member.created_at = datetime.combine(min(starts.values()), time()) - SHANGHAI
         session.add(member)
@@ -94,10 +94,10 @@ def add_member(session: Session, seed: MemberSeed, term=1) -> Member:
                 status=c.status,
             )
         )
-    if session.scalars(select(Account).where(Account.username == seed.id_number)).first() is None:
+    if session.scalars(select(Account).where(Account.username == member.id_number)).first() is None:
         session.add(
             Account(
-                username=seed.id_number,
+                username=member.id_number,
                 name=seed.name,
                 role="member",
                 member_id=member.id,

@@ -22,6 +22,7 @@ from service.db.models import Account, RevokedToken, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Unauthorized
+from service.domain.validation import login_name
 from service.services.membership import sessions
 from service.services.membership.credentials import end_sessions, password_matches
 from service.services.membership.signin_limits import SigninGuard
@@ -51,7 +52,7 @@ def new_session_id() -> str:
 def check_credentials(uow: UnitOfWork, guard: SigninGuard, username: str, password: str):
     """The account whose name and password these are; Unauthorized (or TooManyRequests from
     the limiter) otherwise. An unknown name costs the same time and the same attempts."""
-    username = (username or "").strip()
+    username = login_name(username)  # an ID number or mobile typed full-width or spaced
     guard.before(username)
     account = uow.session.scalars(select(Account).where(Account.username == username)).first()
     if not password_matches(account.password_hash if account else None, password):

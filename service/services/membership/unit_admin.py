@@ -17,7 +17,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.passwords import UNUSABLE
-from service.domain.validation import InvalidValue, normalize_mobile
+from service.domain.validation import InvalidValue, clean_name, normalize_mobile
 from service.services.membership import accounts, members
 from service.services.membership.credentials import end_sessions
 from service.services.workflow import audit
@@ -90,7 +90,7 @@ def list_sub_accounts(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
 
 
 def _name(name: str | None) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)
     if not name:
         raise FormInvalid({"name": "请填写姓名"})
     if len(name) > MAX_NAME:

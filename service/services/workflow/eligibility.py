@@ -18,6 +18,7 @@ from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
+from service.domain.validation import clean_code, clean_name
 from service.engine import Definition
 from service.engine.helpers import money_total
 from service.services.workflow.context import Context
@@ -160,14 +161,12 @@ def unit_eligibility(
     if member_ids is not None:
         stmt = stmt.where(Member.id.in_(member_ids))
     if q and q.strip():
-        text = q.strip()
+        code = clean_code(q)  # an ID number typed with full-width digits or spaces
         stmt = stmt.where(
             or_(
-                Member.name.contains(text, autoescape=True),
-                Member.id_number == text.upper(),
-                Member.id_number.endswith(text.upper(), autoescape=True)
-                if len(text) == 4
-                else false(),
+                Member.name.contains(clean_name(q), autoescape=True),
+                Member.id_number == code,
+                Member.id_number.endswith(code, autoescape=True) if len(code) == 4 else false(),
             )
         )
     total, rows = page_of(uow.session, stmt, Member.id, page, page_size)

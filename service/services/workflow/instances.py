@@ -24,6 +24,7 @@ from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
+from service.domain.validation import clean_code, clean_name
 from service.engine import Definition, EngineError, Instance, flow_order
 from service.services.workflow import (
     audit,
@@ -143,16 +144,26 @@ def start_process(
         raise
 
 
+def cleaned(defn: Definition, data: dict) -> dict:
+    """A start form's values as they are checked and kept: mobiles as their 11 digits, ID
+    numbers and names without full-width digits or padding spaces (persons.normalize)."""
+    if not isinstance(data, dict):
+        return data
+    return persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
+
+
 def start_form_problems(defn: Definition, data: dict, today) -> dict[str, str]:
     """What is wrong with a start form's values, by field: the schema's refusals, dates after
     today, the ID number — all of them, so that one send shows every mistake (the ID
     number's was said only once the schema passed). A page whose uploads failed says these
-    as well."""
+    as well. The values are checked as they will be kept (`cleaned`): an ID number or
+    mobile typed with full-width digits or spaces is not refused for it."""
+    data = cleaned(defn, data)
     start = defn.validators["start"], data, defn.registry, defn.start_fields
     checks = (
         lambda: validate_form(*start, defn.quick.get("start")),
         lambda: refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today),
-        lambda: persons.check_identity(persons.normalize(data), today),
+        lambda: persons.check_identity(data, today),
     )
     found: dict[str, str] = {}
     for check in checks:  # each on its own: one's refusal does not hide the others'
@@ -187,7 +198,7 @@ def _start(
     problems = start_form_problems(defn, data, today)
     if problems:
         raise FormInvalid(problems)
-    payload = persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
+    payload = cleaned(defn, data)
     persons.check_lines(uow.session, payload)
     for name in defn.declarations.blank_fields:  # scripts read them even when left out
         payload.setdefault(name, None)
@@ -699,7 +710,7 @@ def _found(listed, q: str):
     persons are folded into one, never all the matches gathered again; with no condition on
     the forms (the association's unfiltered list), the persons' forms are the answer
     without reading the forms at all."""
-    text, exact = q.strip(), q.strip().upper()
+    text, exact = clean_name(q), clean_code(q)  # "４４０１ ０６…" is looked up as "440106…"
     numbers = [InstancePerson.id_number == exact]
     if LAST_FOUR.fullmatch(exact):  # as the queue's search: by its expression index
         numbers.append(last_four(InstancePerson.id_number) == exact)

@@ -12,26 +12,34 @@ from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
 from service.db.uow import Later, Reads, write
 from service.domain import disclosure
 from service.domain.errors import FormInvalid, RuleFailed
-from service.domain.validation import InvalidValue, parse_id
+from service.domain.validation import InvalidValue, clean_code, clean_name, parse_id
 from service.services.workflow.facts import persons_on
 
 SPECIALTY_FIELDS = ("specialty_1", "specialty_2")
 
 
 def normalize(data: dict) -> dict:
-    """Upper-case and trim ID numbers and names where the form lists persons."""
+    """The form's ID numbers and persons' names as kept: an ID number typed with full-width
+    digits or spaces as its clean form, a name without padding (validation.clean_code,
+    clean_name), in the persons' list or for the form's one person. Run before the form is
+    checked, so that "４４０１…" is checked, stored and compared as "4401…"; a value of the
+    wrong type is left for the form's check to refuse."""
     out = dict(data)
     if isinstance(out.get("persons"), list):
         out["persons"] = [_clean_line(p) if isinstance(p, dict) else p for p in out["persons"]]
-    elif out.get("id_number"):
-        out["id_number"] = str(out["id_number"]).strip().upper()
+        return out
+    if isinstance(out.get("id_number"), str):
+        out["id_number"] = clean_code(out["id_number"])
+    if isinstance(out.get("name"), str):
+        out["name"] = clean_name(out["name"])
     return out
 
 
 def _clean_line(line: dict) -> dict:
-    clean = {**line, "id_number": str(line.get("id_number") or "").strip().upper()}
+    number = line.get("id_number")
+    clean = {**line, "id_number": clean_code(number) if isinstance(number, str) else number or ""}
     if isinstance(line.get("name"), str):
-        clean["name"] = line["name"].strip()
+        clean["name"] = clean_name(line["name"])
     return clean
 
 

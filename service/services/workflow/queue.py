@@ -40,6 +40,7 @@ from service.db.search import LAST_FOUR, contains, last_four
 from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
+from service.domain.validation import clean_code, clean_name
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import BRIEF_COLUMNS, task_brief
 from service.services.workflow.paging import cursor_token, read_cursor, seek
@@ -130,10 +131,9 @@ def named(q: str):
     """A name search's persons, as a CTE that one statement may read in two places (the
     page and its total): PostgreSQL then reads the persons once. None for a number search,
     which looks its few rows up by index."""
-    text = q.strip()
-    if _DIGIT.search(text.upper()):
+    if _DIGIT.search(clean_code(q)):
         return None
-    found = select(InstancePerson.instance_id).where(contains(InstancePerson.name, text))
+    found = select(InstancePerson.instance_id).where(contains(InstancePerson.name, clean_name(q)))
     return found.cte("named")
 
 
@@ -150,8 +150,7 @@ def _matches(q: str, persons=None):
     A form's subject is always one of its listed persons (persons.sync), so the persons
     hold every name and ID number. `persons`: the name's persons as `named` made them.
     """
-    text = q.strip()
-    exact = text.upper()
+    text, exact = q.strip(), clean_code(q)  # "４４０１ ０６…" is looked up as "440106…"
     units = _units(text)
     if _DIGIT.search(exact):
         numbers = [InstancePerson.id_number == exact]
@@ -164,7 +163,9 @@ def _matches(q: str, persons=None):
         )
         return UserTask.instance_id.in_(found)
     if persons is None:
-        persons = select(InstancePerson.instance_id).where(contains(InstancePerson.name, text))
+        persons = select(InstancePerson.instance_id).where(
+            contains(InstancePerson.name, clean_name(text))
+        )
     else:
         persons = select(persons.c.instance_id)
     return or_(UserTask.unit_id.in_(units), UserTask.instance_id.in_(persons))

@@ -543,11 +543,12 @@ def _act(
     inst_row, defn, inst, now, today = m.row, m.defn, m.inst, m.now, m.today
     info = defn.user_tasks[row.task_name]
     current = inst.data
+    # checked as kept: mobiles as 11 digits, ID numbers and names cleaned (persons.normalize)
+    data = normalized_mobiles(data, info.mobile_fields) if isinstance(data, dict) else data
+    data = persons.normalize(data) if isinstance(data, dict) and "persons" in data else data
     payload = _form_input(info, defn, current, data)
     payload = bills.receipt_checked(payload, info.bill, info.fields, today)
     refuse_future_dates(payload, info.past_fields, info.fields, today)
-    payload = normalized_mobiles(payload, info.mobile_fields)
-    payload = persons.normalize(payload) if "persons" in payload else payload
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
     used = files.check_references(
