@@ -29,8 +29,12 @@ from service.domain.errors import FormInvalid, ServiceError, TooLarge
 
 MB = 1024 * 1024
 NOT_XLSX = "不是有效的 Excel 文件（.xlsx）"
+SAVE_AS_XLSX = "请在 Excel 中另存为 .xlsx 格式（文件 → 另存为 → Excel 工作簿）后重新导入"
+HEADER_IN_ROW_1 = "表头（列名）须在第1行：请删除表头上方的标题行或空行"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an .xls (Excel 97-2003) or encrypted file
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _ROW, _SHARED_STRING = f"{_MAIN} row", f"{_MAIN} si"
+_MERGE_CELL = f"{_MAIN} mergeCell"
 _CHUNK = 64 * 1024
 _XML_STARTS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # markup or a BOM
 
@@ -139,6 +143,37 @@ def _not_xlsx() -> FormInvalid:
     return FormInvalid({"file": NOT_XLSX}, f"{NOT_XLSX}，未导入任何记录")
 
 
+def _other_format(content: bytes) -> FormInvalid:
+    """What to say of a file that is no zip at all: an .xls or a .csv is to be saved as .xlsx."""
+    if content.startswith(_OLE2):
+        what = "这是旧版 Excel 文件（.xls）或已加密的文件"
+    else:
+        sample = content[:4096]
+        try:
+            text = sample.decode("utf-8") if not sample.startswith(b"\xff\xfe") else ""
+        except UnicodeDecodeError:
+            try:
+                text = sample.decode("gb18030")
+            except UnicodeDecodeError:
+                text = ""
+        if not (text and ("," in text or "\t" in text) and "\x00" not in text):
+            return _not_xlsx()
+        what = "这是 CSV 文本文件"
+    return FormInvalid(
+        {"file": f"{what}，{SAVE_AS_XLSX}"}, f"{what}，未导入任何记录；{SAVE_AS_XLSX}"
+    )
+
+
+def merged_cell(ref: str) -> FormInvalid:
+    """A merged cell: its value is only in its first cell, the others read as empty."""
+    problem = f"含合并单元格（{ref}）"
+    return FormInvalid(
+        {"file": problem},
+        f"Excel 文件{problem}，未导入任何记录；请取消合并单元格"
+        "（开始 → 合并后居中 → 取消单元格合并），并在每一行填写完整后重新导入",
+    )
+
+
 def _timeout(limits: Limits) -> TooLarge:
     seconds = f"{limits.seconds:g}"
     return TooLarge(
@@ -164,7 +199,7 @@ def _directory_size(content: bytes) -> tuple[int, int]:
     """(entries, bytes) of the zip directory, read from its end record before zipfile does."""
     start = content.rfind(b"PK\x05\x06", max(0, len(content) - 22 - 65535))
     if start < 0 or len(content) - start < 22:
-        raise _not_xlsx()
+        raise _other_format(content) if not content.startswith(b"PK") else _not_xlsx()
     entries, size = struct.unpack_from("<HL", content, start + 10)
     if entries == 0xFFFF or size == 0xFFFFFFFF:  # zip64: the real figures are further back
         locator = start - 20
@@ -229,6 +264,8 @@ class _XmlScan:
             self.item_elements += 1
             if self.item_elements > self.limits.max_item_elements:
                 raise _malformed("单行的单元格过多")
+        elif name == _MERGE_CELL:
+            raise merged_cell(attrs.get("ref", ""))
         elif name == _ROW or name == _SHARED_STRING:
             # openpyxl clears a row or a shared string once read: only the count stays
             self.in_item, self.item_elements = self.depth, 0

@@ -30,7 +30,7 @@ from service.domain.validation import (
     mobile_term,
 )
 from service.engine import EngineError
-from service.services.documents.excel_import import Limits, read_table
+from service.services.documents.excel_import import HEADER_IN_ROW_1, Limits, read_table
 from service.services.education.certificates import apply_learning_passed
 from service.services.workflow import audit, incidents, moving
 from service.services.workflow.context import SHANGHAI, Context
@@ -78,7 +78,9 @@ def read_workbook(content: bytes, limits: Limits = IMPORT_LIMITS) -> list[tuple[
     if missing:
         raise FormInvalid(
             {"file": "缺少列：" + "、".join(missing)},
-            "Excel 文件缺少必需的列：" + "、".join(missing) + "，未导入任何记录",
+            "Excel 文件缺少必需的列："
+            + "、".join(missing)
+            + f"，未导入任何记录；{HEADER_IN_ROW_1}",
         )
     index = {
         field: table.header.index(col)

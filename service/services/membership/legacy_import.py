@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid
-from service.services.documents.excel_import import MB, Limits
+from service.services.documents.excel_import import HEADER_IN_ROW_1, MB, Limits
 from service.services.documents.xlsx_rows import stream_first_sheet
 from service.services.membership.legacy_checks import FileState
 from service.services.membership.legacy_rows import (
@@ -190,7 +190,9 @@ def import_workbook(
     if missing:
         raise FormInvalid(
             {"file": "缺少列：" + "、".join(missing)},
-            "Excel 文件缺少必需的列：" + "、".join(missing) + "，未导入任何记录",
+            "Excel 文件缺少必需的列："
+            + "、".join(missing)
+            + f"，未导入任何记录；{HEADER_IN_ROW_1}",
         )
     index, today = column_index(sheet.header), ctx.today()
     if not dry_run and uow.session.get_bind().dialect.name == "postgresql":
