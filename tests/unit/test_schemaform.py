@@ -110,6 +110,8 @@ def test_a_filled_join_form_reads_back_as_data_the_service_accepts():
         mobile="13802511234",
         address="广州市天河区",
         title="中级",
+        declaration="on",  # the ticked 入会声明
+        declaration__present="1",
         **{
             "education.level": "本科",
             "education.school": "华南理工大学",
