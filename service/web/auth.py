@@ -189,9 +189,11 @@ def initial_password(code):
 
 
 @bp.route("/help")
-@signed_in()
-def help_page(who):
-    """帮助: how the pages work, for the role signed in."""
+def help_page():
+    """帮助: how the pages work, for the role signed in; someone not signed in (an applicant
+    who scanned a join code) gets the public 常见问题 instead of the sign-in page."""
+    if page_actor() is None:
+        return redirect(url_for("public.faq"))
     return render_template("help.html")
 
 

@@ -49,6 +49,7 @@ def _join_page(code: str, values=None, errors=None, status: int = 200):
     form = schemaform.build_form(
         info["form"], values or {}, errors, fixed={"variant": info["variant"]}
     )
+    schemaform.fill_own_details(form)  # the applicant types their own name, mobile, address
     html = render_template(
         "public/join.html",
         info=info,
@@ -226,6 +227,13 @@ LOOKUP_FIELDS = ("number", "id_number", "name")
 
 def _asked(args) -> bool:
     return any((args.get(f) or "").strip() for f in LOOKUP_FIELDS)
+
+
+@bp.route("/faq")
+def faq():
+    """常见问题: the manual's FAQ for applicants, members and units, without signing in (a
+    person who scanned a join code has no account); the pages' help per role stays at /help."""
+    return render_template("public/faq.html", max_bytes=ctx().config.max_upload_bytes)
 
 
 @bp.route("/lookup")

@@ -45,6 +45,10 @@ class Field:
     max_length: int | None = None
     nullable: bool = False
     group: int = 0  # which schema node declared it: the decision group is drawn last
+    # the browser's `autocomplete` token, where the person typing fills in their own details
+    # (the applicant on the join page: `name`, `tel`, `street-address`); a unit or a reviewer
+    # typing someone else's is never offered their own
+    autocomplete: str | None = None
 
     @property
     def label(self) -> str:
@@ -296,6 +300,18 @@ def build_form(
             form.errors.append(message)
         elif isinstance(message, list):  # a rule's reasons
             form.errors.extend(m for m in message if isinstance(m, str))
+    return form
+
+
+OWN_DETAILS = {"name": "name", "mobile": "tel", "address": "street-address"}
+
+
+def fill_own_details(form: Form) -> Form:
+    """Marks the top-level fields a person fills about themself (the applicant's name, mobile
+    and address) for the browser's autofill."""
+    for f in form.fields:
+        if f.key in OWN_DETAILS and f.name == f.key:
+            f.autocomplete = OWN_DETAILS[f.key]
     return form
 
 

@@ -1,5 +1,6 @@
 // memberflow pages work without this script; it only helps: an upload is checked for its
-// size and type before it is sent (the server checks again), and a chosen image is previewed.
+// size and type before it is sent (the server checks again), a phone's photo is scaled down
+// before it is sent (a photo field's data-shrink), and a chosen image is previewed.
 
 // run `fn` once the page is read (at once when it already is)
 function whenRead(fn) {
@@ -42,15 +43,82 @@ function whenRead(fn) {
     return box;
   }
 
+  // A photo (4-5 MB from a phone's camera, minutes on 3G) is scaled down before it is sent:
+  // its longest side to the field's data-shrink pixels, as a JPEG at 0.85, drawn upright (the
+  // browser turns an image by its EXIF orientation; where it does not say it does, the photo
+  // goes as it is, and the server turns it). A picture already that small goes unchanged, as
+  // does one the browser cannot draw (the server's checks decide). Without this script, or
+  // without canvas or DataTransfer, the original is sent and the server takes it (≤ its limit).
+  var QUALITY = 0.85;
+
+  function canShrink(input, file) {
+    return input.hasAttribute("data-shrink") && /^image\/(jpeg|png)$/.test(file.type) &&
+      window.URL && window.DataTransfer && window.File && window.HTMLCanvasElement &&
+      HTMLCanvasElement.prototype.toBlob && window.CSS && CSS.supports &&
+      CSS.supports("image-orientation", "from-image");
+  }
+
+  // calls done(a smaller File) or done(null) when the photo is best sent as it is
+  function shrink(file, longest, done) {
+    var url = URL.createObjectURL(file);
+    var picture = new Image();
+    picture.onload = function () {
+      var width = picture.naturalWidth, height = picture.naturalHeight;  // upright
+      var scale = longest / Math.max(width, height);
+      if (!(scale < 1)) { URL.revokeObjectURL(url); done(null); return; }
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(width * scale));
+      canvas.height = Math.max(1, Math.round(height * scale));
+      var pen = canvas.getContext("2d");
+      pen.fillStyle = "#fff";  // a transparent PNG's background: white, as the server shows it
+      pen.fillRect(0, 0, canvas.width, canvas.height);
+      pen.imageSmoothingEnabled = true;
+      pen.imageSmoothingQuality = "high";
+      pen.drawImage(picture, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      canvas.toBlob(function (blob) {
+        if (!blob || blob.size >= file.size) { done(null); return; }
+        var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+        try {
+          done(new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified }));
+        } catch (e) { done(null); }
+      }, "image/jpeg", QUALITY);
+    };
+    picture.onerror = function () { URL.revokeObjectURL(url); done(null); };
+    picture.src = url;
+  }
+
+  // a form sent while a photo is being scaled down waits for it, then goes by itself
+  function sendWhenReady(form) {
+    if (!form || form.getAttribute("data-send-when-ready") !== "1") { return; }
+    if (form.querySelector("input[data-shrinking]")) { return; }
+    form.removeAttribute("data-send-when-ready");
+    if (form.querySelector("input[type=file][aria-invalid=true]")) { return; }
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.querySelector && form.querySelector("input[data-shrinking]")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      form.setAttribute("data-send-when-ready", "1");
+    }
+  }, true);
+
   function check(input) {
     var box = messageFor(input);
     var preview = document.getElementById(input.id + "-preview");
     box.textContent = "";
+    box.className = "error";
     input.removeAttribute("aria-invalid");
     if (preview) { preview.hidden = true; }
     var file = input.files && input.files[0];
+    var turn = (input.shrinkTurn || 0) + 1;
+    input.shrinkTurn = turn;  // a photo picked again while the last one shrinks wins
+    input.removeAttribute("data-shrinking");
+    input.removeAttribute("data-original-bytes");
     if (!file) { return; }
-    var max = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
     var allowed = input.getAttribute("data-types") || "";
     var typeOk = allowed ? allowed.split(",").indexOf(file.type) >= 0 : accepts(input, file);
     var problem = "";
@@ -60,15 +128,41 @@ function whenRead(fn) {
         "请在手机“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传";
     } else if (!typeOk) {
       problem = "“" + file.name + "”不是允许的格式：" + (input.getAttribute("data-type-names") || "JPG、PNG 或 PDF");
-    } else if (max && file.size > max) {
-      problem = "“" + file.name + "”有 " + (file.size / 1048576).toFixed(1) + "MB，超过了 " +
-        Math.round(max / 1048576) + "MB 的上限，请压缩或重新拍摄";
     }
-    if (problem) {
-      box.textContent = problem;
-      input.setAttribute("aria-invalid", "true");
-      input.value = "";
-      return;
+    if (problem) { return refuse(input, box, problem); }
+    if (!canShrink(input, file)) { return accept(input, box, preview, file); }
+    input.setAttribute("data-shrinking", "1");
+    box.className = "hint";
+    box.textContent = "正在压缩照片…";
+    shrink(file, parseInt(input.getAttribute("data-shrink"), 10), function (smaller) {
+      if (input.shrinkTurn !== turn) { return; }
+      input.removeAttribute("data-shrinking");
+      box.textContent = "";
+      box.className = "error";
+      if (smaller) {
+        var list = new DataTransfer();
+        list.items.add(smaller);
+        input.files = list.files;  // what the form sends (no change event: not checked again)
+        input.setAttribute("data-original-bytes", String(file.size));
+      }
+      accept(input, box, preview, smaller || file);
+      sendWhenReady(input.form);
+    });
+  }
+
+  function refuse(input, box, problem) {
+    box.className = "error";
+    box.textContent = problem;
+    input.setAttribute("aria-invalid", "true");
+    input.value = "";
+  }
+
+  // the size check (after scaling down: a 12 MB photo may fit once smaller), then the preview
+  function accept(input, box, preview, file) {
+    var max = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
+    if (max && file.size > max) {
+      return refuse(input, box, "“" + file.name + "”有 " + (file.size / 1048576).toFixed(1) +
+        "MB，超过了 " + Math.round(max / 1048576) + "MB 的上限，请压缩或重新拍摄");
     }
     if (preview && file.type.indexOf("image/") === 0 && window.URL) {
       preview.src = URL.createObjectURL(file);
