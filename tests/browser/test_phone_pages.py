@@ -15,7 +15,7 @@ from conftest import PASSWORD, in_db, member_headers
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
-from test_public_pages import join_code, member_with_certificate
+from test_public_pages import DECLARATION, join_code, member_with_certificate
 
 from service.db.models import Account, Notification, ProcessInstance, StoredFile
 from service.domain.validation import make_resident_id
@@ -220,6 +220,7 @@ def test_a_phone_photo_is_scaled_down_before_it_is_sent(live, contexts):
     page.get_by_label("身份证件国徽面").set_input_files(
         {"name": "IMG_2003.JPG", "mimeType": "image/jpeg", "buffer": landscape}
     )
+    page.get_by_label(DECLARATION).check()
     page.get_by_role("button", name="提交").click()  # at once: the form waits for the photos
     expect(page.get_by_role("heading", name="申请已提交")).to_be_visible()
     number = page.locator(".big-number").inner_text()

@@ -83,7 +83,7 @@ def test_a_tab_open_on_a_deleted_draft_never_saves_over_a_newer_one(live, contex
 
 
 def test_a_join_sent_again_after_going_back_names_the_own_form(live, contexts):
-    from test_public_pages import image, join_code
+    from test_public_pages import DECLARATION, image, join_code
 
     from service.domain.validation import make_resident_id
 
@@ -99,6 +99,7 @@ def test_a_join_sent_again_after_going_back_names_the_own_form(live, contexts):
         page.get_by_label("个人照片").set_input_files(image("photo.png"))
         page.get_by_label("身份证件人像面").set_input_files(image("front.png"))
         page.get_by_label("身份证件国徽面").set_input_files(image("back.png"))
+        page.get_by_label(DECLARATION).check()
         page.get_by_role("button", name="提交").click()
 
     fill_and_send()
