@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service.db import db
 from service.db.models import InstancePerson, Member, ProcessInstance
 from service.domain.validation import make_resident_id
-from service.services.membership.roster import MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")
 
@@ -128,3 +128,24 @@ def test_the_legacy_import_keeps_typed_values_clean_and_reports_a_refused_one_as
         return session.execute(select(Member.id_number, Member.name, Member.mobile)).one()
 
     assert tuple(in_db(app, stored)) == (good["身份证号"], "刘志强", "13800000001")
+
+
+def test_a_certificate_number_typed_full_width_or_in_groups_finds_the_certificate(
+    app, client, login, world
+):
+    number = make_resident_id("44010619800101246")
+    with app.app_context():
+        certificates = [
+            CertificateSeed("监理员", "JL2026000123", date(2029, 6, 30)),
+            CertificateSeed("安全监理员", "aq 2019 07", date(2029, 6, 30)),  # imported as typed
+        ]
+        seed = MemberSeed("刘志强", number, world.unit_id, certificates=certificates)
+        add_member(db.session, seed)
+        db.session.commit()
+        db.session.remove()
+    unit = login("unit")
+    for q in ("ＪＬ２０２６ ０００１２３", "\u3000jl2026000123 ", "JL2026000123", " aq 2019 07 "):
+        reply = client.get("/api/v1/certificates", query_string={"q": q}, headers=unit)
+        assert reply.status_code == 200, reply.get_json()
+        found = [item["number"] for item in reply.get_json()["items"]]
+        assert found == (["aq 2019 07"] if "aq" in q else ["JL2026000123"]), q

@@ -38,11 +38,13 @@ def list_certificates(
     if certificate_type:
         stmt = stmt.where(Certificate.type == certificate_type)
     if q:
-        q = q.strip()
+        q, code = q.strip(), clean_code(q)  # full-width digits and spaces, as everywhere
         stmt = stmt.where(
             Member.name.contains(clean_name(q), autoescape=True)
-            | id_number_matches(Member.id_number, clean_code(q))
-            | (Certificate.number == q)
+            | id_number_matches(Member.id_number, code)
+            # a number as issued (JL2026000001) is found however typed; an imported one
+            # kept with lower-case letters or spaces is still found as it was typed
+            | Certificate.number.in_(sorted({code, q}))
         )
     total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)
     today = ctx.today()
