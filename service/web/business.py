@@ -82,6 +82,47 @@ def _many(defn: Definition) -> bool:
     return "persons" in defn.start_fields
 
 
+def _limit(defn: Definition) -> int:
+    """How many persons one form takes: its schema's `maxItems` (200 on every form)."""
+    declared = (defn.start_fields.get("persons") or {}).get("maxItems")
+    return min(declared, MAX_PICKED) if isinstance(declared, int) else MAX_PICKED
+
+
+def _select(
+    who: Actor, defn: Definition, filters: dict, listing: dict, picked: list[int], errors: dict
+) -> None:
+    """全选本页 / 全选筛选结果: the eligible persons of this page, or of every page the filter
+    finds, join those already picked, unless together they are more than a form takes
+    (then nothing is added and `errors` says why)."""
+    limit = _limit(defn)
+    if filters.get("select_all"):
+        with uow() as u:
+            found = eligibility.eligible_member_ids(
+                ctx(),
+                u,
+                who,
+                who.unit_id,
+                defn.key,
+                limit,
+                certificate_type=filters.get("certificate_type"),
+                reason=filters.get("reason"),
+                q=filters.get("q"),
+            )
+        scope = "筛选结果中"
+    else:
+        found = [p["member_id"] for p in listing["items"] if p["eligible"]]
+        scope = "本页"
+    added = [i for i in found if i not in picked]
+    if len(picked) + len(added) > limit:
+        errors["select"] = (
+            f"{scope}可以办理的人员连同已选的{len(picked)}人超过{limit}人"
+            f"（每张表单最多{limit}人），未作全选；请输入姓名或身份证号缩小范围后再全选，"
+            "或分多张表单办理"
+        )
+        return
+    picked += added
+
+
 def _picked(values: list[str], errors: dict) -> list[int]:
     ids = []
     for raw in values[:MAX_PICKED]:
@@ -120,10 +161,16 @@ def pick(who, key):
     if not defn.eligibility_decision:
         return redirect(url_for("business.form", key=key))
     choices = _choices(defn)
-    names = ("q", "member", *choices)
-    filters, paging, errors = lists.parse(request.args, names)
+    selects = ("select_page", "select_all")  # 全选本页 / 全选筛选结果, naming the page shown
+    names = ("q", "member", *selects, *choices)
+    filters, paging, errors = lists.parse(request.args, names, ids=selects)
     filters.pop("member", None)
     picked = _picked(request.args.getlist("member"), errors)
+    selecting = [n for n in selects if filters.get(n)]
+    if selecting and not _many(defn):
+        errors[selecting[0]] = f"“{defn.name}”一次只能办理一名人员，不能全选"
+    elif selecting:
+        paging["page"] = filters[selecting[0]]
     for name, choice in choices.items():
         allowed = [v for v, _ in choice["options"]]
         if filters.get(name) and filters[name] not in allowed:
@@ -147,6 +194,8 @@ def pick(who, key):
                 )
         except FormInvalid as exc:
             errors = {**errors, **(exc.errors or {"_form": exc.message})}
+    if listing and selecting and not errors:
+        _select(who, defn, filters, listing, picked, errors)
     html = render_template(
         "business/pick.html",
         defn=defn,
@@ -158,6 +207,7 @@ def pick(who, key):
         many=_many(defn),
         errors=errors,
         pages=lists.page_count(listing) if listing else 1,
+        limit=_limit(defn),
     )
     return html, 422 if errors else 200
 

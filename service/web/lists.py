@@ -36,6 +36,8 @@ LABELS = {
     "read": "阅读状态",
     "category": "问题类型",
     "certificate_type": "证书类型",
+    "select_page": "全选本页",
+    "select_all": "全选筛选结果",
 }
 
 

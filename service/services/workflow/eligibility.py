@@ -29,6 +29,7 @@ from service.services.workflow.scope import administers_unit, is_unit_admin, see
 
 CANCELLATION_DECISION = "certificate_cancellation_membership"
 FEE_DECISION = "business_fee"  # the fee table a process calls after the association's review
+ELIGIBLE_BATCH = 200  # members judged at a time when every eligible one is wanted
 
 
 def _definition(ctx: Context, key: str) -> Definition:
@@ -193,6 +194,43 @@ def unit_eligibility(
         "page": page,
         "page_size": page_size,
     }
+
+
+def eligible_member_ids(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    process: str,
+    limit: int,
+    certificate_type: str | None = None,
+    reason: str | None = None,
+    q: str | None = None,
+) -> list[int]:
+    """The ids of a unit's members eligible for a business whom `q` finds (every member
+    without `q`), in the list's order: all of them, or the first `limit` + 1 when there are
+    more than `limit` (a caller refuses then, and the rest need not be judged)."""
+    found: list[int] = []
+    page = 1
+    while True:
+        listing = unit_eligibility(
+            ctx,
+            uow,
+            actor,
+            unit_id,
+            process,
+            certificate_type=certificate_type,
+            reason=reason,
+            q=q,
+            page=page,
+            page_size=ELIGIBLE_BATCH,
+        )
+        found += [item["member_id"] for item in listing["items"] if item["eligible"]]
+        if len(found) > limit:
+            return found[: limit + 1]
+        if page * ELIGIBLE_BATCH >= listing["total"]:
+            return found
+        page += 1
 
 
 def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
