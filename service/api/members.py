@@ -59,7 +59,14 @@ class ArchiveFilterArgs(Schema):
 
 
 class ArchiveQuery(ArchiveFilterArgs, PageArgs):
-    pass
+    sort = fields.String(
+        load_default="archive",
+        validate=validate.OneOf(list(members.ARCHIVE_SORTS)),
+        metadata={
+            "description": "排序：archive 档案顺序（默认）/ joined 入会日期（最近的在前）/ "
+            "ordinary_until、professional_until 该会籍有效期（最早到期的在前，无该会籍的在后）"
+        },
+    )
 
 
 class ArchiveCertificateSchema(Schema):
@@ -143,10 +150,10 @@ _XLSX_DOC = {"content_type": XLSX_MIMETYPE, "description": "Excel 文件（.xlsx
 @blp.alt_response(422, description="筛选条件有误，errors 指明字段")
 def list_archive(args, unit_id):
     """单位人员档案：会籍、学历、职称、状态与证书，可按会员类型、证书、年龄、入会时间等筛选"""
-    page, page_size = args.pop("page"), args.pop("page_size")
+    page, page_size, sort = args.pop("page"), args.pop("page_size"), args.pop("sort")
     with uow() as u:
         return members.list_archive(
-            ctx(), u, actor(), unit_id, _filters(args), page=page, page_size=page_size
+            ctx(), u, actor(), unit_id, _filters(args), page=page, page_size=page_size, sort=sort
         )
 
 

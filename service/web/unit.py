@@ -56,6 +56,7 @@ ARCHIVE_FILTERS = (
     "title",
     "education",
     "status",
+    "sort",
 )
 ARCHIVE_LABELS = {
     "q": "姓名 / 身份证号",
@@ -70,6 +71,7 @@ ARCHIVE_LABELS = {
     "title": "职称",
     "education": "学历",
     "status": "状态",
+    "sort": "排序",
 }
 CERTIFICATE_FILTERS = ("q", "certificate_type")
 LEARNING_FILTERS = ("q", "mobile", "status", "process", "year", "opened_from", "opened_to")
@@ -254,6 +256,9 @@ def confirm_code_print(who, code):
 def _archive_filters(args) -> tuple[dict, dict, dict]:
     """The archive's filters from the URL, checked field by field (errors name the field)."""
     filters, paging, errors = lists.parse(args, ARCHIVE_FILTERS)
+    paging["sort"] = filters.pop("sort", "archive")  # the list's order; the export keeps its own
+    if paging["sort"] not in members.ARCHIVE_SORTS:
+        errors["sort"] = "应为 " + "、".join(members.ARCHIVE_SORTS.values()) + " 之一"
     for name in ("membership_expired", "has_certificates"):
         if name in filters:
             if filters[name] not in YES_NO:
@@ -303,6 +308,7 @@ def archive(who):
         labels=ARCHIVE_LABELS,
         filters=request.args,
         errors=errors,
+        sorts=members.ARCHIVE_SORTS,
         levels=members.LEVELS,
         certificate_types=CERTIFICATE_TYPES,
         titles=TITLES,

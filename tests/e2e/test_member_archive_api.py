@@ -308,3 +308,26 @@ def test_a_carried_over_member_joined_when_its_first_membership_began(app, clien
         ),
     )
     assert starts == {"普通会员": date(2024, 5, 1), "专业会员": date(2026, 2, 1)}
+
+
+def test_the_archive_sorts_by_joining_or_by_the_membership_that_ends_first(
+    client, login, world, people
+):
+    unit, url = login("unit"), f"/api/v1/units/{world.unit_id}/members?page_size=3"
+
+    def order(sort: str, page: int = 1) -> list[str]:
+        reply = client.get(f"{url}&sort={sort}&page={page}", headers=unit)
+        assert reply.status_code == 200, reply.get_json()
+        return [i["name"] for i in reply.get_json()["items"]]
+
+    # 入会日期, the latest first: the three seeded today, then 何美玲 and 周建国 of 2025
+    assert order("joined") == ["差一天", "整四十", "冯老伯"]
+    assert order("joined", 2) == ["何美玲", "周建国"]
+    # 普通会籍有效期, the earliest first, ties by the archive's order
+    assert order("ordinary_until") == ["何美玲", "周建国", "冯老伯"]
+    assert order("ordinary_until", 2) == ["整四十", "差一天"]
+    # 专业会籍有效期: the one who holds it, then those without
+    assert order("professional_until")[0] == "何美玲"
+    assert order("archive") == ["周建国", "何美玲", "冯老伯"]
+    wrong = client.get(f"{url}&sort=age", headers=unit)
+    assert wrong.status_code == 422 and "sort" in wrong.get_json()["errors"], wrong.get_json()

@@ -272,6 +272,18 @@ def test_the_archive_lists_the_units_members_with_the_manuals_filters(app, unit_
     assert names({"q": "吴海"}) == []
 
 
+def test_the_archive_page_sorts_by_the_membership_that_ends_first(app, unit_client, world):
+    seed(app, world.unit_id, "周建国", "44010619800101123")
+    seed(app, world.unit_id, "李晓红", "44010619950505234", memberships={"普通会员": LAST_YEAR})
+    reply = unit_client.get("/unit/members", query_string={"sort": "ordinary_until"})
+    assert reply.status_code == 200, text(reply)[:400]
+    found = re.findall(r'/unit/members/\d+">([^<]+)</a></td>', text(reply))
+    assert [n for n in found if n != "查看"] == ["李晓红", "周建国"]
+    assert '<option value="ordinary_until" selected>' in text(reply)
+    wrong = unit_client.get("/unit/members", query_string={"sort": "age"})
+    assert wrong.status_code == 422 and "排序：应为 档案顺序" in text(wrong)
+
+
 @pytest.mark.parametrize(
     "query, message",
     [

@@ -307,6 +307,28 @@ def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -
     }
 
 
+# the archive's orders (the page's 排序): within one unit (ix_members_unit_id finds its
+# rows, a few hundred, sorted there), each ending on the member's id so pages never overlap;
+# a 有效期 order puts the members without that membership last
+ARCHIVE_SORTS = {
+    "archive": "档案顺序",
+    "joined": "入会日期（最近的在前）",
+    "ordinary_until": "普通会籍有效期（最早到期的在前）",
+    "professional_until": "专业会籍有效期（最早到期的在前）",
+}
+
+
+def _archive_order(stmt: Select, sort: str) -> tuple:
+    if sort == "joined":
+        return (Member.created_at.desc(), Member.id.desc())
+    if sort in ("ordinary_until", "professional_until"):
+        until = stmt.selected_columns[sort]
+        return (until.is_(None), until, Member.id)
+    if sort != "archive":
+        raise FormInvalid({"sort": "排序应为 " + "、".join(ARCHIVE_SORTS.values())})
+    return (Member.id,)
+
+
 def list_archive(
     ctx: Context,
     uow: UnitOfWork,
@@ -315,12 +337,14 @@ def list_archive(
     filters: ArchiveFilters,
     page: int = 1,
     page_size: int = 20,
+    sort: str = "archive",
 ) -> dict:
-    """单位人员档案: the unit's members with levels, validity and certificates, paginated."""
+    """单位人员档案: the unit's members with levels, validity and certificates, paginated,
+    in one of ARCHIVE_SORTS."""
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
     stmt = archive_query(unit_id, today, filters)
-    total, rows = page_of(uow.session, stmt, Member.id, page, page_size)
+    total, rows = page_of(uow.session, stmt, _archive_order(stmt, sort), page, page_size)
     names = ctx.definitions.names()
     items = [archive_record(row, today, names) for row in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}

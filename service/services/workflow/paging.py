@@ -26,9 +26,11 @@ BAD_CURSOR = "翻页游标 after 无效：请原样使用上一页返回的 next
 
 
 def page_of(session: Session, stmt: Select, order, page: int, page_size: int) -> tuple[int, Result]:
-    """The total number of rows of `stmt`, and the rows of page `page` in `order`."""
+    """The total number of rows of `stmt`, and the rows of page `page` in `order` (a column
+    or a tuple of them)."""
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.execute(stmt.order_by(order).limit(page_size).offset((page - 1) * page_size))
+    keys = order if isinstance(order, tuple) else (order,)
+    rows = session.execute(stmt.order_by(*keys).limit(page_size).offset((page - 1) * page_size))
     return total, rows
 
 
