@@ -77,11 +77,40 @@ def _fields(facts: dict) -> list[tuple[str, str]]:
     ]
 
 
-def _fit(text: str, size: float, width: float, font: str) -> float:
-    """The largest font size ≤ size (≥ 8) at which text fits the width."""
-    while size > 8 and pdfmetrics.stringWidth(text, font, size) > width:
+_ROW = 30  # points between two rows of the details
+_SIZE, _ONE_LINE_FLOOR, _FLOOR = 15, 11, 8  # a value's size: at most, on one line, at least
+_LEADING = 1.15
+
+
+def _wrap(text: str, size: float, width: float, font: str) -> list[str]:
+    """`text` broken into lines no wider than `width`, by character (Chinese has no spaces)."""
+    lines, line = [], ""
+    for ch in text:
+        if line and pdfmetrics.stringWidth(line + ch, font, size) > width:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    return [*lines, line]
+
+
+def _fit(text: str, width: float, font: str, max_lines: int) -> tuple[float, list[str]]:
+    """The size and lines a value is written in within `width`: one line, shrunk to no
+    less than 11 points; else broken over at most `max_lines` lines, shrunk to no less
+    than 8; a value longer still (never one the forms accept) ends its last line in "…"."""
+    size = _SIZE
+    while size > _ONE_LINE_FLOOR and pdfmetrics.stringWidth(text, font, size) > width:
         size -= 0.5
-    return size
+    lines = _wrap(text, size, width, font)
+    while len(lines) > max_lines and size > _FLOOR:
+        size -= 0.5
+        lines = _wrap(text, size, width, font)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and pdfmetrics.stringWidth(last + "…", font, size) > width:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last + "…"]
+    return size, lines
 
 
 def _frame(canvas: Canvas, width: float, height: float) -> None:
@@ -115,15 +144,24 @@ def _photo(canvas: Canvas, photo: Image.Image | None, x: float, y: float, font: 
 
 
 def _details(canvas: Canvas, facts: dict, x: float, top: float, font: str) -> None:
+    """The fields one per row. A value too long for its row at 11 points takes two lines
+    centred on the row; the last row (工作单位, the longest) runs down over the free space
+    below it. Nothing reaches the QR code on the right or the page's edge."""
     value_x, width = x + 90, 330
-    for index, (label, value) in enumerate(_fields(facts)):
-        y = top - index * 30
+    fields = _fields(facts)
+    for index, (label, value) in enumerate(fields):
+        y = top - index * _ROW
         canvas.setFillColor(_GREY)
         canvas.setFont(font, 13)
         canvas.drawString(x, y, f"{label}：")
         canvas.setFillColor(_INK)
-        canvas.setFont(font, _fit(value, 15, width, font))
-        canvas.drawString(value_x, y, value)
+        last = index == len(fields) - 1
+        size, lines = _fit(value, width, font, 6 if last else 2)
+        canvas.setFont(font, size)
+        leading = size * _LEADING
+        first = y if last else y + (len(lines) - 1) * leading / 2
+        for number, line in enumerate(lines):
+            canvas.drawString(value_x, first - number * leading, line)
 
 
 def _qr(canvas: Canvas, url: str, x: float, y: float, font: str) -> None:
