@@ -4,7 +4,7 @@ Every export is a list of `Column`s and an iterable of row tuples. Text columns 
 always written as strings, never as numbers or formulas; those whose text Excel would
 read as a number (ID numbers, certificate numbers, form numbers) also get the "@"
 format, so Excel never shows an ID number in scientific notation. Date columns are real
-Excel dates; everything else is written as it is.
+Excel dates; everything else is written as it is, but text is text in any column.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ def _cell(ws, value, column: Column, styles: dict):
     if value is None or value == "":
         return None
     kind = column.kind
+    if isinstance(value, str):
+        kind = "text"  # a text in a number or date column is text too: never a formula
     if kind not in styles:
         return value
     if kind == "text":

@@ -1,0 +1,20 @@
+"""Every export's cells: text a user typed is never a live formula, in any column."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from service.services.documents.excel import Column, workbook_bytes
+
+TYPED = ["=1+2", '=HYPERLINK("http://example.com","x")', "+1", "-1", "@SUM(A1)", "#N/A"]
+
+
+@pytest.mark.parametrize("kind", ["text", "number", "date", "datetime", "money"])
+def test_typed_text_is_a_string_cell_in_every_kind_of_column(kind):
+    content = workbook_bytes("导出", [Column("值", kind)], [(value,) for value in TYPED])
+    sheet = load_workbook(io.BytesIO(content)).active
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert [(c.value, c.data_type) for c in cells] == [(v, "s") for v in TYPED]
