@@ -167,6 +167,23 @@ def test_the_archive_export_has_the_manuals_columns_and_typed_cells(client, logi
     assert li["毕业时间"].value is None
 
 
+def test_a_control_character_kept_in_a_record_is_left_out_not_a_failed_export(
+    app, client, login, world
+):
+    """Text saved before input refused control characters (a BEL pasted into 毕业院校)."""
+    seed(
+        app,
+        world.unit_id,
+        "王五",
+        make_resident_id("44010619800101131"),
+        education={"level": "本科", "school": "广东工业大学\x07", "major": "工程\x0b管理"},
+    )
+    reply = client.get(f"/api/v1/units/{world.unit_id}/members/export.xlsx", headers=login("unit"))
+    header, rows = workbook(reply, "单位人员档案导出表.xlsx")
+    wang = by_header(header, rows[0])
+    assert (wang["毕业院校"].value, wang["所学专业"].value) == ("广东工业大学", "工程管理")
+
+
 def test_the_archive_export_has_exactly_the_rows_the_list_filters(client, login, world, archive):
     unit = login("unit")
     base = f"/api/v1/units/{world.unit_id}/members"

@@ -18,3 +18,11 @@ def test_typed_text_is_a_string_cell_in_every_kind_of_column(kind):
     sheet = load_workbook(io.BytesIO(content)).active
     cells = [row[1] for row in sheet.iter_rows(min_row=2)]
     assert [(c.value, c.data_type) for c in cells] == [(v, "s") for v in TYPED]
+
+
+def test_control_characters_are_left_out_instead_of_failing_the_whole_export():
+    typed = ["广东工业大学\x07", "工程\x0b管理", "\x1b", "换行\n和制表\t保留"]
+    content = workbook_bytes("导出", [Column("值")], [(value,) for value in typed])
+    sheet = load_workbook(io.BytesIO(content)).active
+    values = [row[1].value for row in sheet.iter_rows(min_row=2)]
+    assert values == ["广东工业大学", "工程管理", None, "换行\n和制表\t保留"]

@@ -4,7 +4,8 @@ Every export is a list of `Column`s and an iterable of row tuples. Text columns 
 always written as strings, never as numbers or formulas; those whose text Excel would
 read as a number (ID numbers, certificate numbers, form numbers) also get the "@"
 format, so Excel never shows an ID number in scientific notation. Date columns are real
-Excel dates; everything else is written as it is, but text is text in any column.
+Excel dates; everything else is written as it is, but text is text in any column, and
+without the control characters an xlsx file cannot hold (stored before input refused them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -68,6 +70,12 @@ def _cell(ws, value, column: Column, styles: dict):
         return value
     if kind == "text":
         value = str(value)
+        if not value.isprintable():  # cheap test first: control characters are rare
+            # a control character (a BEL pasted into a school's name) cannot be stored in
+            # the sheet's XML: openpyxl would refuse the whole export; it shows nothing anyway
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            if not value:
+                return None
         if not _needs_text_format(value):
             return value  # plain text: written as a string as it is, no per-cell style needed
     elif kind == "date" and isinstance(value, datetime):
