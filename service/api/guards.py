@@ -9,11 +9,14 @@ view it reached:
    and a body only of a media type it documents (415: a form or text sent to a JSON
    operation would otherwise be read as an empty body, and a PUT would wipe the record);
 4. text (query, form fields, file names, the Idempotency-Key header) holds no NUL byte,
-   which no database column can store (422 naming the field);
+   which no database column can store, and query and form fields no other control
+   character but tab, line feed and carriage return: none is typed, and an xlsx export, a
+   PDF or an XML file cannot hold one (422 naming the field);
 5. a JSON body is at most `MAX_JSON_BYTES` (413); nested at most `MAX_JSON_DEPTH` deep;
-   its strings and keys hold no NUL byte and no lone surrogate (not UTF-8); its numbers are
-   finite and its integers fit the database's integer columns (422 naming the field, as
-   the form's own errors do: `name`, `persons.0.id_number` inside `{"data": …}`).
+   its strings and keys hold no NUL byte or other control character (as in 4.) and no lone
+   surrogate (not UTF-8); its numbers are finite and its integers fit the database's
+   integer columns (422 naming the field, as the form's own errors do: `name`,
+   `persons.0.id_number` inside `{"data": …}`).
 
 Integer path segments are bounded by `PathInt` (beyond the database's integer range the
 URL does not exist: 404); integer query parameters by their schemas (`common.Int32`).
@@ -37,6 +40,8 @@ MAX_JSON_DEPTH = 32
 IDEMPOTENCY_KEY_LENGTH = 100  # the column's width
 SURROGATE = re.compile("[\ud800-\udfff]")
 NUL_MESSAGE = "不能包含空字符（\\u0000）"
+# the C0 control characters but tab, line feed and carriage return (XML 1.0 refuses them)
+CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class PathInt(IntegerConverter):
@@ -46,9 +51,20 @@ class PathInt(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, INT32_MAX if max is None else max, signed)
 
 
-def _text_problem(value: str) -> str | None:
+def _control_problem(value: str) -> str | None:
+    """What is wrong with a text holding a NUL byte or another control character, if any."""
     if "\x00" in value:
         return NUL_MESSAGE
+    found = CONTROL.search(value)
+    if found:
+        return f"不能包含控制字符（\\u{ord(found.group()):04x}），请删除后重新填写"
+    return None
+
+
+def _text_problem(value: str) -> str | None:
+    problem = _control_problem(value)
+    if problem:
+        return problem
     if SURROGATE.search(value):
         return "含有无效的字符（单独的代理项 \\ud800–\\udfff），请使用 UTF-8 文本"
     return None
@@ -67,10 +83,10 @@ def _check_fields() -> None:
     form = request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
     for source in (request.args, request.form) if form else (request.args,):
         for name, value in source.items(multi=True):
-            if "\x00" in name:
-                errors["_request"] = "参数名" + NUL_MESSAGE
-            elif "\x00" in value:
-                errors[name] = NUL_MESSAGE
+            if problem := _control_problem(name):
+                errors["_request"] = "参数名" + problem
+            elif problem := _control_problem(value):
+                errors[name] = problem
     if form:
         for name, upload in request.files.items(multi=True):
             if "\x00" in (upload.filename or ""):

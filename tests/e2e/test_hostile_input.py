@@ -4,7 +4,9 @@ the database's range, NUL bytes, lone surrogates, deep or oversized JSON; the or
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from conftest import applicant_data
 
 MAX_JSON_BYTES = 1024 * 1024  # as documented in the OpenAPI description: 1MB
@@ -87,3 +89,58 @@ def test_a_method_the_path_does_not_take_answers_405_with_allow(client, login):
     assert reply.status_code == 405
     assert "GET" in reply.headers["Allow"]
     assert reply.get_json()["code"] == 405
+
+
+@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x0b", "\x1f"])
+def test_a_control_character_in_any_text_answers_422_naming_the_field_and_saves_nothing(
+    client, login, world, control
+):
+    """A BEL pasted into 毕业院校 would be stored, then break every xlsx export of the unit."""
+    code = join_code(client, login, world)
+    data = applicant_data(client, login("unit"))
+    data["education"]["school"] = f"广东工业大学{control}"
+    reply = client.post(f"/api/v1/join-codes/{code}/applications", json={"data": data})
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"education.school"}
+    assert f"\\u{ord(control):04x}" in reply.get_json()["message"]
+    assert client.get("/api/v1/instances", headers=login("unit")).get_json()["total"] == 0
+    reply = client.get(f"/api/v1/instances?q=张{control}", headers=login("unit"))
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"q"}
+
+
+def test_tab_line_feed_and_carriage_return_are_still_text(client, login):
+    unit = login("unit")
+    data = applicant_data(client, unit)
+    data["address"] = "广州市越秀区\r\n东风中路1号\t3楼"
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+    )
+    assert reply.status_code == 201, reply.get_json()
+
+
+def test_a_page_form_with_a_control_character_answers_a_422_page_and_saves_nothing(client, world):
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    page = client.get("/login").get_data(as_text=True)
+    client.post(
+        "/login",
+        data={
+            "username": world.logins["unit"],
+            "password": "secret123",
+            "csrf_token": token.search(page).group(1),
+        },
+    )
+    page = client.get("/feedback/new").get_data(as_text=True)
+    reply = client.post(
+        "/feedback/new",
+        data={
+            "csrf_token": token.search(page).group(1),
+            "category": "其他",
+            "title": "打印测试\x07反馈",
+            "content": "问题描述",
+        },
+    )
+    assert reply.status_code == 422
+    assert "不能包含控制字符（\\u0007）" in reply.get_data(as_text=True)
+    listed = client.get("/feedback").get_data(as_text=True)
+    assert "打印测试" not in listed
