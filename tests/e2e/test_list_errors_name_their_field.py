@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -42,3 +43,36 @@ def test_filter_and_pager_errors_name_their_field_on_every_list(app, world):
     assert refused(reviewer, "/workbench/todo?submitted_from=2026-13-01") == [
         "提交日期（起）：应为有效日期（YYYY-MM-DD）"
     ]
+
+
+SEARCH_PAGES = [
+    ("admin", "/admin/units"),
+    ("admin", "/admin/staff"),
+    ("admin", "/admin/agencies"),
+    ("association", "/workbench/todo"),
+    ("association", "/forms"),
+    ("association", "/feedback"),
+    ("finance", "/finance/invoices"),
+    ("finance", "/finance/bills"),
+    ("unit", "/unit/members"),
+    ("unit", "/unit/certificates"),
+    ("unit", "/unit/learning"),
+]
+GET_FORM = re.compile(r'<form[^>]*method="get"[^>]*>(.*?)</form>', re.S)
+TYPED_INPUT = re.compile(r'<input(?=[^>]*type="(?:search|text)")[^>]*>')
+MAXLENGTH = re.compile(r'maxlength="(\d+)"')
+
+
+@pytest.mark.parametrize(("role", "url"), SEARCH_PAGES)
+def test_every_search_box_is_bounded_so_its_url_stays_within_the_servers_limit(
+    app, world, role, url
+):
+    """A search box takes at most 100 characters (900 bytes in the URL, if Chinese): 500
+    pasted into an unbounded box made a request line longer than the server reads, and
+    gunicorn answered with its own English page “414 URI Too Long”."""
+    html = signed_in(app, world.logins[role]).get(url).get_data(as_text=True)
+    boxes = [box for form in GET_FORM.findall(html) for box in TYPED_INPUT.findall(form)]
+    assert len(boxes) >= 2, url  # the page's own search and the one at the top
+    for box in boxes:
+        found = MAXLENGTH.search(box)
+        assert found and int(found.group(1)) <= 100, (url, box)
