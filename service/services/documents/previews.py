@@ -9,6 +9,7 @@ bytes are read from the storage only on a miss.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from service.storage import Blob
 
 THUMB_SIZE = (240, 240)
 PAGE_WIDTH = 1100  # pixels of a drawn PDF page
+# at most this many pixels a drawn page (an A4 page 1100 wide is 1.7 million): a page 400
+# points wide and 14,400 tall (PDF allows it) would otherwise be 1100 × 39,600 pixels,
+# seconds of CPU and some 300 MB, under the one pdfium lock every preview waits for
+MAX_PAGE_PIXELS = 6_000_000
 MAX_PAGES = 20
 _PDFIUM = threading.Lock()  # pdfium is not thread-safe
 
@@ -71,7 +76,8 @@ def _render_pdf_page(content: bytes, index: int, width: int) -> Image.Image | No
             if index >= len(pdf):
                 return None
             page = pdf[index]
-            scale = min(width / max(page.get_width(), 1), 3.0)
+            w, h = max(page.get_width(), 1), max(page.get_height(), 1)
+            scale = min(width / w, 3.0, math.sqrt(MAX_PAGE_PIXELS / (w * h)))
             return page.render(scale=scale).to_pil().convert("RGB")
         finally:
             pdf.close()
