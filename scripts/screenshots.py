@@ -247,6 +247,7 @@ def pages(s: Shooter, app) -> None:
     for _ in range(2):
         page.goto(base + "/lookup?number=NOPE")
     s.shot(page, "phone_lookup_rate_limited", "/lookup?number=NOPE")
+    s.shot(page, "phone_faq", "/faq")  # the public 常见问题, signed out
     phone.close()
     docs = s.context()
     page = docs.new_page()

@@ -124,6 +124,7 @@ def test_a_filled_join_form_reads_back_as_data_the_service_accepts():
     data, errors = read_form(form, body, files, store)
     assert errors == {}
     assert data["name"] == "陈志强"
+    assert [f.name for f in form.all_fields()][-1] == "declaration"  # just above 提交
     assert data["birth_date"] is None  # empty and nullable
     assert "gender" not in data  # not sent at all
     assert "variant" not in data
