@@ -95,7 +95,7 @@ def payload(task_name: str, voucher_id: str, data: dict | None = None) -> dict:
         return {"fee_voucher": voucher_id}
     sent = dict(PAYLOADS.get(task_name, {"decision": "approve"}))
     if task_name == "unit_pre_review" and data is not None:
-        sent.update({k: v for k, v in data.items() if k != "variant"})
+        sent.update({k: v for k, v in data.items() if k not in ("variant", "declaration")})
     return sent
 
 
