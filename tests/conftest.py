@@ -26,7 +26,13 @@ from service.db.models import Base
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
-from service.services.membership import accounts, sessions
+from service.services.membership import accounts, credentials, sessions
+
+# Argon2id at its smallest cost in this process: the same algorithm through the same code,
+# 0.1 ms a hash instead of ~28 ms (nearly every test seeds seven accounts and signs in). A
+# hash records its own cost, so servers the tests start in other processes, which keep the
+# production cost, still verify these; the cost itself is tested in test_credentials.
+credentials._HASHER = credentials.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -60,11 +66,12 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every page test drives Chromium: it runs alone (the `alone` marker), as the test
-    files that time threads, processes or servers say of themselves."""
+    """Every page test drives Chromium (the `browser` marker): scripts/test runs them after
+    the rest, a file per core, before the files that time threads, processes or servers
+    (the `alone` marker, which they say of themselves)."""
     for item in items:
         if item.path.parent.name == "browser":
-            item.add_marker(pytest.mark.alone)
+            item.add_marker(pytest.mark.browser)
 
 
 def require_pg() -> None:

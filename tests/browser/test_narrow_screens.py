@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
-pytestmark = [pytest.mark.postgres, pytest.mark.alone]
+pytestmark = pytest.mark.postgres
 PHONE = 375
 WIDE = "document.documentElement.scrollWidth"
 

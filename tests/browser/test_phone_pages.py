@@ -21,7 +21,7 @@ from service.db.models import Account, Notification, ProcessInstance, StoredFile
 from service.domain.validation import make_resident_id
 from service.services.documents.photo import upright_rgb
 
-pytestmark = [pytest.mark.postgres, pytest.mark.alone]
+pytestmark = pytest.mark.postgres
 THUMB = 44  # px: the smallest box a finger hits reliably
 BOX = "(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
 # what reaches past the right edge of a page `w` wide (a failure names it)
