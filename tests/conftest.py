@@ -130,22 +130,37 @@ def pg_migrated():
 _seeded: dict[str, list] = {}
 
 
-def _truncate_pg(url: str) -> None:
-    """Empty every table, then put back the reference rows the migrations seeded."""
+# procrastinate's queue (background jobs) beside our tables, referencing tables first
+QUEUE_TABLES = (
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_jobs",
+    "procrastinate_workers",
+)
+
+
+def _empty_pg(url: str, truncate: bool = False) -> None:
+    """Empty every table (ours and the job queue's: no row outlives its test), start every
+    sequence again at 1, then put back the reference rows the migrations seeded.
+
+    DELETE rather than TRUNCATE: TRUNCATE gives each of the 40-odd tables and their indexes
+    new files, about 0.25 s a test; deleting the few rows a test leaves takes about 0.04 s.
+    A deleted table keeps the planner's statistics of the rows it held: the plan tests
+    ANALYZE what they build, and one that reads the plans of an empty database as the
+    migrations leave it asks for `truncate` (`fresh_statistics`)."""
     engine = sa.create_engine(url)
     table = Base.metadata.tables["specialties"]
     with engine.begin() as conn:
         if url not in _seeded:
             _seeded[url] = [dict(r._mapping) for r in conn.execute(sa.select(table))]
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        # procrastinate's queue (background jobs) beside our tables: no entry outlives its test
-        conn.execute(
-            sa.text(
-                "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_workers, "
-                "procrastinate_periodic_defers RESTART IDENTITY CASCADE"
-            )
-        )
+        ours = [t.name for t in reversed(Base.metadata.sorted_tables)]  # referencing first
+        if truncate:
+            everything = ", ".join((*QUEUE_TABLES, *ours))
+            conn.exec_driver_sql(f"TRUNCATE {everything} RESTART IDENTITY CASCADE")
+        else:
+            deletes = (f"DELETE FROM {name}" for name in (*QUEUE_TABLES, *ours))
+            conn.exec_driver_sql("; ".join(deletes))
+            conn.exec_driver_sql("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
         conn.execute(table.insert(), _seeded[url])
         conn.execute(
             sa.text(
@@ -164,7 +179,7 @@ def db_url(request, tmp_path, sqlite_template) -> str:
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_migrated")
-    _truncate_pg(url)
+    _empty_pg(url)
     return url
 
 
@@ -172,8 +187,16 @@ def db_url(request, tmp_path, sqlite_template) -> str:
 def pg_url(request) -> str:
     """PostgreSQL only (the concurrency proofs)."""
     url = request.getfixturevalue("pg_migrated")
-    _truncate_pg(url)
+    _empty_pg(url)
     return url
+
+
+@pytest.fixture
+def fresh_statistics(pg_url) -> str:
+    """PostgreSQL emptied by TRUNCATE: no table keeps the planner's statistics of an earlier
+    test's rows (for the plans of an empty database as the migrations leave it)."""
+    _empty_pg(pg_url, truncate=True)
+    return pg_url
 
 
 _apps: list = []

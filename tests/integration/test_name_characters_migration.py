@@ -105,9 +105,9 @@ def plan_of(conn, stmt, mode: str, seqscan: bool = True) -> str:
     ],
 )
 def test_a_short_search_is_planned_on_the_characters_and_a_long_one_on_trigrams(
-    pg_url, q, used, unused
+    fresh_statistics, q, used, unused
 ):
-    engine = sa.create_engine(pg_url)
+    engine = sa.create_engine(fresh_statistics)
     searches = {
         "to do": queue.query(ASSOCIATION, queue.Filters(q=q), sa.select(UserTask.id)),
         "done": queue.query(ASSOCIATION, queue.Filters(scope="done", q=q), sa.select(UserTask.id)),
