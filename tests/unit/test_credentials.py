@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from argon2 import PasswordHasher, extract_parameters
+from argon2 import extract_parameters
+
+from service.services.membership.credentials import hash_password
 
 SCRIPT = """
 import sys
@@ -19,7 +21,7 @@ print(stored)
 
 
 def test_a_service_process_stores_argon2id_at_owasps_minimum_cost_and_verifies_any_cost():
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("secret123")
+    cheap = hash_password("secret123")  # at the cost conftest sets for this process
     # a fresh interpreter: what a server or the command line stores
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, cheap], capture_output=True, text=True, timeout=60
