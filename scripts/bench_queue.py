@@ -21,7 +21,11 @@ sees every agency, it times each request at the two sizes in turns (small, large
   number, a form number) and a deep page — by `page`, and by the `after` cursor where the
   reply gives one;
 - a member's own list (signed in as a member listed on five forms, one of them its own), and
-  its learning tasks among one per form.
+  its learning tasks among one per form;
+- the same searches of a name that ten forms hold at both sizes (five in the
+  association's queue, five it has done): a common name is held by a hundred times as many
+  forms at 100,000 as at 1,000, so its search's growth follows the forms it finds; this
+  one's growth is the table's size alone.
 
 Prints p50 and p95 per request at each size side by side, the growth ratio (p95 at the
 large size ÷ p95 at the small one), and the verdict against p95 ≤ 20 ms and growth ≤ 1.3×;
@@ -55,6 +59,7 @@ OPEN_SHARE = 5  # one form in five waits for a review
 MEMBER = "huiyuan"  # a member listed on MEMBER_FORMS forms, signed in on its phone
 MEMBER_FORMS = 5
 DEEP_PAGE = 40  # with 20 per page: the 801st row onwards
+RARE = "欧阳明月"  # a name (and a surname, 欧阳) that no generated name holds
 
 
 def token(client, username: str) -> dict:
@@ -124,7 +129,21 @@ def requests(instances: int) -> list[tuple[str, str, str]]:
         ("instances deep page", "xiehui", f"/api/v1/instances?{deep}"),
         ("instances (member)", MEMBER, "/api/v1/instances"),
         ("learning tasks (member)", MEMBER, "/api/v1/learning-tasks"),
+        ("queue search rare name", "xiehui", f"/api/v1/tasks?q={RARE}"),
+        ("queue done search rare name", "xiehui", f"/api/v1/tasks?scope=done&q={RARE}"),
+        ("instances search rare name", "xiehui", f"/api/v1/instances?q={RARE}"),
+        ("instances search rare 2 chars", "xiehui", f"/api/v1/instances?q={RARE[:2]}"),
+        ("instances search rare (agency)", "jigou1", f"/api/v1/instances?q={RARE}"),
     ]
+
+
+def rare_forms(instances: int) -> list[int]:
+    """The forms whose subject is named RARE at this size: five open in the association's
+    queue (ids whose last digit is 1, 5, 8 or 9, `bench_workbench.OPEN_TASKS`) and five
+    finished, which the association reviewer has done; all ten in the first agency's area
+    (units 1 to 100: an id whose remainder by 400 is below 100) at both sizes."""
+    finished = (instances // OPEN_SHARE // 400 + 1) * 400 + 1  # the first after the open
+    return [1, 5, 8, 9, 11] + [finished + k for k in range(5)]
 
 
 @dataclass
@@ -160,7 +179,8 @@ def build(base: str, admin: sa.Engine, instances: int, tmp: Path) -> Size:
     )
     counts = seed(size.app, instances, instances // OPEN_SHARE)
     print(f"{instances:,} instances seeded in {counts.pop('seconds')} s: {counts}", flush=True)
-    add_member(url, instances)
+    add_rare_name(url, instances)
+    add_member(url, instances)  # and analyse
     size.client = size.app.test_client()
     size.headers = {who: token(size.client, who) for who in ("jigou1", "xiehui", MEMBER)}
     for path in ("/api/v1/instances", "/api/v1/learning-tasks"):
@@ -228,6 +248,32 @@ def add_member(url: str, instances: int) -> None:
     finally:
         engine.dispose()
     settle(url)
+
+
+def add_rare_name(url: str, instances: int) -> None:
+    """Name the subject of each of `rare_forms` RARE (its person and its form's list name,
+    "欧阳明月等3人" where it has others)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            forms = {"forms": rare_forms(instances), "name": RARE}
+            conn.execute(
+                sa.text(
+                    "UPDATE instance_persons ip SET name = :name FROM process_instances p "
+                    "WHERE ip.instance_id = p.id AND ip.position = 0 AND p.id = ANY(:forms)"
+                ),
+                forms,
+            )
+            conn.execute(
+                sa.text(
+                    "UPDATE process_instances SET subject_name = :name || CASE WHEN "
+                    "person_count > 1 THEN '等' || person_count || '人' ELSE '' END "
+                    "WHERE id = ANY(:forms)"
+                ),
+                forms,
+            )
+    finally:
+        engine.dispose()
 
 
 def persons_named(url: str, text: str) -> int:

@@ -74,3 +74,33 @@ def id_number_matches(column, text: str):
     if LAST_FOUR.fullmatch(exact):
         return or_(whole, last_four(column) == exact)
     return whole
+
+
+class _among_few(FunctionElement):  # noqa: N801 (a SQL function, as SQLAlchemy's)
+    """A column is one of a few values a subquery gives (column, subquery). PostgreSQL:
+    `= ANY(ARRAY(subquery))`, which its planner can answer only by looking each value up in
+    an index on the column, whatever it guesses of the subquery's size; an IN (subquery) it
+    may plan as a hash of the values against every row of the column's other conditions.
+    Other databases: the IN."""
+
+    name = "among_few"
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_among_few)
+def _among_anywhere(element: _among_few, compiler, **kw) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} IN {values})"
+
+
+@compiles(_among_few, "postgresql")
+def _among_on_postgresql(element: _among_few, compiler, **kw) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} = ANY(ARRAY{values}))"
+
+
+def among_few(column, values):
+    """`column` is one of the values `values` (a one-column select) gives, each looked up by
+    an index on the column on PostgreSQL: for a few values (see `_among_few`)."""
+    return _among_few(column, values.scalar_subquery())

@@ -6,9 +6,9 @@ and PostgreSQL; on PostgreSQL the plan says which of them ran."""
 from __future__ import annotations
 
 import pytest
-from conftest import form_values, step_task
-from plans import explained
-from sqlalchemy import event
+from conftest import form_values, in_db, step_task
+from plans import explained, plan_nodes
+from sqlalchemy import event, select
 from test_workbench_api import (
     agency_queue,
     at,
@@ -19,6 +19,7 @@ from test_workbench_api import (
 )
 
 from service.db import db
+from service.db.models import Account, ProcessInstance, UserTask
 from service.services.workflow import queue as queue_module
 
 RETURN = {"decision": "return", "remark": "请补充材料"}
@@ -93,3 +94,85 @@ def test_both_ways_count_the_same_totals(app, client, login, reviewed, db_url, m
     monkeypatch.setattr(queue_module, "DRIVEN_FORMS", 0)
     for who, params, total in SEARCHES:
         assert searched(who, params) == (total, [0, 1] if postgres else []), (who, params)
+
+
+def sorted_done(app, username: str, subject: str) -> list[int]:
+    """The tasks `username` completed of the forms of `subject`, newest completed first."""
+
+    def read(session):
+        return session.scalars(
+            select(UserTask.id)
+            .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+            .join(Account, Account.id == UserTask.completed_by)
+            .where(Account.username == username, ProcessInstance.subject_name == subject)
+            .order_by(UserTask.completed_at.desc(), UserTask.id.desc())
+        ).all()
+
+    return in_db(app, read)
+
+
+def page_read(plan: dict) -> list[int]:
+    """Which way the page of a done list's name search was read: the loops of what lies under
+    each branch of the page's CTE, [by the forms, walked]."""
+    cte = next(n for n in plan_nodes(plan) if n.get("Subplan Name") == "CTE page")
+    branches = next(n for n in plan_nodes(cte) if n["Node Type"] == "Append")["Plans"]
+    return [
+        next(n for n in branch["Plans"] if n["Parent Relationship"] == "Outer")["Actual Loops"]
+        for branch in branches
+    ]
+
+
+def test_both_ways_read_the_same_pages(app, client, login, reviewed, db_url, monkeypatch):
+    """A rare name's page is read form by form (the caller's done tasks of each form its
+    persons are listed on) instead of walking every done task of the caller to the page's
+    end; past `DRIVEN_PAGE` persons, or when a unit's name holds the text, it is walked.
+    Either way the pages hold the same tasks in the same order, in each sort, page by page."""
+    with app.app_context():
+        engine = db.engine
+    postgres = db_url.startswith("postgresql")
+    sent: list[tuple] = []
+
+    def on_statement(_conn, _cursor, statement, params, *_args):
+        if "FROM user_tasks" in statement:
+            sent.append((statement, params))
+
+    def pages(who: str, params: dict) -> tuple[list[list[int]], list[list[int]]]:
+        """Every page of one task, then the page past the end; how each page was read."""
+        tasks, read = [], []
+        for number in range(1, 9):
+            sent.clear()
+            event.listen(engine, "before_cursor_execute", on_statement)
+            try:
+                page = queue(client, login(who), scope="done", page=number, page_size=1, **params)
+            finally:
+                event.remove(engine, "before_cursor_execute", on_statement)
+            tasks.append([t["id"] for t in page["items"]])
+            if postgres:
+                read.append(page_read(explained(engine, *sent[0])))
+            if not page["items"]:
+                return tasks, read
+        raise AssertionError(f"more pages than tasks: {params}")
+
+    assert queue_module.DRIVEN_PAGE >= 2  # every name below lists at most two persons
+    sorts = ({}, {"sort": "submitted"}, {"sort": "submitted_asc"}, {"sort": "waiting"})
+    found = {}
+    for who, params, total in SEARCHES:
+        for sort in sorts:
+            asked = {**params, **sort}
+            tasks, read = pages(who, asked)
+            assert sum(len(t) for t in tasks) == total, (who, asked, tasks)
+            by_unit = params["q"] == "珠江"
+            way = [[0, 1]] if by_unit else [[1, 0]]
+            assert read == (way * len(tasks) if postgres else []), (who, asked)
+            found[who, str(asked)] = tasks
+    # the done tasks of li's form, newest completed first, are the agency's two of it
+    li = sorted_done(app, "jigou", "李小红")
+    assert len(li) == 2 and found["agency", str({"q": "小红"})] == [[t] for t in li] + [[]]
+    # walked, every search's pages are the same
+    monkeypatch.setattr(queue_module, "DRIVEN_PAGE", 0)
+    for who, params, _total in SEARCHES:
+        for sort in sorts:
+            asked = {**params, **sort}
+            tasks, read = pages(who, asked)
+            assert tasks == found[who, str(asked)], (who, asked)
+            assert read == ([[0, 1]] * len(tasks) if postgres else []), (who, asked)

@@ -40,3 +40,19 @@ def test_a_search_row_says_what_it_found_at_each_size(bench):
     assert bench.found_note([small, large], "queue available (agency)") == ""
     large.found["instances search name"], large.named["instances search name"] = 2_500, 2_500
     assert bench.found_note([small, large], "instances search name") == ""
+
+
+@pytest.mark.parametrize("instances", [1_000, 100_000])
+def test_the_rare_name_is_held_by_the_same_kind_of_forms_at_each_size(bench, instances):
+    """Five forms in the association's queue, five finished (which it has done), all in the
+    first agency's area, at every size: its search finds the same at 1,000 and 100,000."""
+    import bench_workbench
+
+    tasks = bench_workbench.OPEN_TASKS  # the open form i waits for tasks[i % len(tasks)]
+    forms = bench.rare_forms(instances)
+    opened = instances // bench.OPEN_SHARE
+    queue = {n for n, task in enumerate(tasks) if task[2] == "association_reviewer"}
+    assert len(set(forms)) == 10 and all(1 <= form <= instances for form in forms)
+    waiting = [form for form in forms if form <= opened]
+    assert len(waiting) == 5 and all(form % len(tasks) in queue for form in waiting)
+    assert all(1 + (form % 400) // 100 == 1 for form in forms)  # agency of the seeded units
