@@ -12,7 +12,7 @@ learning task (the BPMN timer fires in workflow/timers.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, func, select
@@ -33,7 +33,7 @@ from service.engine import EngineError
 from service.services.documents.excel_import import HEADER_IN_ROW_1, Limits, read_table
 from service.services.education.certificates import apply_learning_passed
 from service.services.workflow import audit, incidents, moving
-from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.context import Context, day_after, day_start
 from service.services.workflow.effects import Change
 from service.services.workflow.learning_waits import (
     EXPIRED,
@@ -290,11 +290,6 @@ def _learning_step(actor: Actor, task: LearningTask, decision: str, what: str) -
     )
 
 
-def _shanghai_day_start(day: date) -> datetime:
-    """00:00 of a Shanghai business day, as stored (naive UTC)."""
-    return datetime.combine(day, datetime.min.time()) - SHANGHAI
-
-
 NOT_A_MEMBER_UNIT = (
     "教育学习进度查询仅对单位会员开放（FAQ 3.17），成为单位会员后可查看本单位人员的学习进度"
 )
@@ -350,15 +345,13 @@ def learning_query(
         stmt = stmt.where(LearningTask.process_key == process)
     if year:
         stmt = stmt.where(
-            LearningTask.opened_at >= _shanghai_day_start(date(year, 1, 1)),
-            LearningTask.opened_at < _shanghai_day_start(date(year + 1, 1, 1)),
+            LearningTask.opened_at >= day_start(date(year, 1, 1)),
+            LearningTask.opened_at < day_after(date(year, 12, 31)),
         )
     if opened_from:
-        stmt = stmt.where(LearningTask.opened_at >= _shanghai_day_start(opened_from))
+        stmt = stmt.where(LearningTask.opened_at >= day_start(opened_from))
     if opened_to:
-        stmt = stmt.where(
-            LearningTask.opened_at < _shanghai_day_start(opened_to + timedelta(days=1))
-        )
+        stmt = stmt.where(LearningTask.opened_at < day_after(opened_to))
     return stmt
 
 

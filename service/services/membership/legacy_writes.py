@@ -17,7 +17,7 @@ from service.domain.passwords import UNUSABLE
 from service.domain.person_facts import membership_from, years_later
 from service.services.membership.legacy_checks import LegacyUnit
 from service.services.membership.legacy_rows import LegacyRow
-from service.services.workflow.context import SHANGHAI
+from service.services.workflow.context import day_start
 
 
 class Plan:
@@ -139,7 +139,7 @@ class Writer:
             "agency_id": unit.agency_id,
             "status": "自由态",
             # 入会日期 is shown from created_at (Shanghai day): keep the old platform's
-            "created_at": _shanghai_midnight(joined) if joined else self.now,
+            "created_at": day_start(joined) if joined else self.now,
         }
 
     def _membership_values(self, member_id, level, values, _unit) -> dict:
@@ -169,10 +169,6 @@ class Writer:
             "cancelled_on": self.today if cancelled else None,
             "updated_at": self.now,
         }
-
-
-def _shanghai_midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time()) - SHANGHAI
 
 
 def member_changes(member: Member, row: LegacyRow, unit: LegacyUnit) -> dict:

@@ -12,7 +12,7 @@ a membership's `valid_from` is rewritten at every renewal, so it is not a join d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
@@ -42,7 +42,7 @@ from service.domain.person_facts import (
 )
 from service.domain.validation import age_on, clean_code, clean_name
 from service.services.membership.records import STATUS_LABELS
-from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.context import SHANGHAI, Context, day_after, day_start
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import may_see_unit
 
@@ -102,11 +102,6 @@ def unit_in_scope(uow: UnitOfWork, actor: Actor, unit_id: int) -> Unit:
     return unit
 
 
-def utc_day_start(day: date) -> datetime:
-    """The naive UTC instant a Shanghai business day starts."""
-    return datetime.combine(day, time()) - SHANGHAI
-
-
 def _membership_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
     held = [Membership.member_id == Member.id, Membership.cancelled_on.is_(None)]
     if f.level:
@@ -142,9 +137,9 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
     if f.age_max is not None:  # aged at most n: not yet n + 1
         conditions.append(Member.birth_date > years_later(today, -(f.age_max + 1)))
     if f.joined_from:
-        conditions.append(Member.created_at >= utc_day_start(f.joined_from))
+        conditions.append(Member.created_at >= day_start(f.joined_from))
     if f.joined_to:
-        conditions.append(Member.created_at < utc_day_start(f.joined_to + timedelta(days=1)))
+        conditions.append(Member.created_at < day_after(f.joined_to))
     if f.q and f.q.strip():
         q = f.q.strip()
         conditions.append(

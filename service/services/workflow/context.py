@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from service.config import Config
 from service.db.models import utcnow
@@ -12,6 +12,19 @@ from service.services.workflow.definitions import Definitions
 from service.storage import Storage, open_storage
 
 SHANGHAI = timedelta(hours=8)
+
+
+def day_start(day: date) -> datetime:
+    """The naive UTC instant a Shanghai business day starts, as stored (for 0001-01-01, the
+    first instant there is: a date filter may hold any date a calendar has)."""
+    midnight = datetime.combine(day, time())
+    return midnight - SHANGHAI if midnight - datetime.min >= SHANGHAI else datetime.min
+
+
+def day_after(day: date) -> datetime:
+    """The naive UTC instant the Shanghai business day after `day` starts: the exclusive end
+    of a range of days ending with `day` (for 9999-12-31, the last instant there is)."""
+    return datetime.max if day == date.max else day_start(day + timedelta(days=1))
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +35,7 @@ from service.services.workflow import (
     numbers,
     persons,
 )
-from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.context import Context, day_after, day_start
 from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
 from service.services.workflow.forms import (
@@ -497,10 +496,10 @@ def instances_query(
         found = _searched(q).cte("searched")  # one look-up, should the page and total both ask
         stmt = stmt.where(ProcessInstance.id.in_(select(found.c.id)))
     if submitted_from:
-        start = datetime.combine(submitted_from, time()) - SHANGHAI
+        start = day_start(submitted_from)
         stmt = stmt.where(ProcessInstance.submitted_at >= start)
     if submitted_to:
-        end = datetime.combine(submitted_to, time()) + timedelta(days=1) - SHANGHAI
+        end = day_after(submitted_to)
         stmt = stmt.where(ProcessInstance.submitted_at < end)
     return stmt
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import (
     Select,
@@ -41,7 +41,7 @@ from service.db.uow import plan_once
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.domain.validation import clean_code, clean_name
-from service.services.workflow.context import SHANGHAI, Context
+from service.services.workflow.context import Context, day_after, day_start
 from service.services.workflow.instances import BRIEF_COLUMNS, task_brief
 from service.services.workflow.paging import cursor_token, read_cursor, seek
 from service.services.workflow.scope import manages_queue, sees_all_agencies, task_scope
@@ -239,10 +239,10 @@ def query(actor: Actor, f: Filters, stmt: Select, persons=None) -> Select:
     if f.agency_id is not None:
         stmt = stmt.where(UserTask.agency_id == f.agency_id)
     if f.submitted_from:
-        start = datetime.combine(f.submitted_from, time()) - SHANGHAI
+        start = day_start(f.submitted_from)
         stmt = stmt.where(UserTask.submitted_at >= start)
     if f.submitted_to:
-        end = datetime.combine(f.submitted_to, time()) + timedelta(days=1) - SHANGHAI
+        end = day_after(f.submitted_to)
         stmt = stmt.where(UserTask.submitted_at < end)
     return stmt
 
