@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from service.db.models import Account, RevokedToken, utcnow
 from service.db.uow import UnitOfWork
@@ -53,11 +53,14 @@ def check_credentials(uow: UnitOfWork, guard: SigninGuard, username: str, passwo
     """The account whose name and password these are; Unauthorized (or TooManyRequests from
     the limiter) otherwise. An unknown name costs the same time and the same attempts."""
     username = login_name(username)  # an ID number or mobile typed full-width or spaced
-    guard.before(username)
-    account = uow.session.scalars(select(Account).where(Account.username == username)).first()
+    # a login is one whatever its letter case (as uq_accounts_username_lower keeps it), and
+    # so are its attempts
+    guard.before(username.lower())
+    same = func.lower(Account.username) == func.lower(username)
+    account = uow.session.scalars(select(Account).where(same)).first()
     if not password_matches(account.password_hash if account else None, password):
         raise Unauthorized(BAD_CREDENTIALS)
-    guard.succeeded(username)
+    guard.succeeded(username.lower())
     if not account.active:
         raise Unauthorized("该账号已停用，请联系协会秘书处")
     return account
