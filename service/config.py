@@ -34,7 +34,7 @@ class Config:
     join_upload_rate: str = "30 per minute"
     lookup_rate: str = "20 per minute"
     certificate_font: str | None = None  # a TrueType file embedded in certificate PDFs
-    ratelimit_storage: str = "memory://"  # on PostgreSQL, memory:// means the database
+    ratelimit_storage: str = "memory://"  # memory:// means the database (limits.open_storage)
     signin_attempts: int = 5  # failed sign-ins per login name before it locks
     signin_lockout_seconds: int = 900  # the first lockout; each further one within a day doubles
     signin_address_failures: int = 30  # failed sign-ins per client address per 10 minutes

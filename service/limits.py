@@ -3,8 +3,8 @@
 Both count in one storage per app, shared by every worker and host of that app:
 
 - `MEMBERFLOW_RATELIMIT_STORAGE=redis://…` (or any other `limits` storage URL): there;
-- otherwise, on PostgreSQL: the database's `rate_counters` table;
-- otherwise (the embedded SQLite default): in this process's memory.
+- otherwise: the database's `rate_counters` table (PostgreSQL, or the embedded SQLite,
+  whose server has two worker processes as well).
 
 flask-limiter keeps one storage per Limiter object, and the decorators need one module-level
 limiter; so the limiter's storage is `memberflow://`, which hands each call to the storage of
@@ -19,24 +19,22 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 
 from service.db import db
-from service.db.rate_counters import PostgresStorage
+from service.db.rate_counters import DatabaseStorage
 from service.services.membership.signin_limits import SigninGuard, SigninPolicy
 
 STORAGE = "memberflow.ratelimit_storage"
 
 
 def open_storage(uri: str | None, engine: sa.Engine) -> Storage:
-    """The storage an app counts in: the configured URL, else its PostgreSQL, else memory."""
+    """The storage an app counts in: the configured URL, else its database."""
     scheme = urlsplit(uri or "memory://").scheme
     if scheme not in ("", "memory"):
         options = {"key_prefix": "memberflow"} if scheme.startswith(("redis", "valkey")) else {}
         return storage_from_string(uri, **options)
-    if engine.dialect.name == "postgresql":
-        return PostgresStorage(engine)
-    return MemoryStorage()
+    return DatabaseStorage(engine)
 
 
 class AppStorage(Storage):

@@ -1,5 +1,6 @@
 """The sign-in limiter and the public limits under real concurrency: threads and a second
-process against one PostgreSQL database, and Redis when it is configured."""
+process against one database (PostgreSQL, and the embedded SQLite, whose server runs two
+worker processes too), and Redis when it is configured."""
 
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ def token(client, username: str, password: str) -> int:
     return client.post("/api/v1/auth/token", json=body).status_code
 
 
-def test_simultaneous_wrong_passwords_never_check_more_passwords_than_the_limit(pg_app):
-    seed_world(pg_app)
-    results = race(24, lambda _i: token(pg_app.test_client(), "jigou", "wrong-password"))
+def test_simultaneous_wrong_passwords_never_check_more_passwords_than_the_limit(app):
+    seed_world(app)
+    results = race(24, lambda _i: token(app.test_client(), "jigou", "wrong-password"))
     assert results.count(401) == 5 and results.count(429) == 19, results
-    assert token(pg_app.test_client(), "jigou", PASSWORD) == 429  # locked: the right one waits
+    assert token(app.test_client(), "jigou", PASSWORD) == 429  # locked: the right one waits
 
 
 SECOND_PROCESS = """
@@ -49,15 +50,17 @@ print(json.dumps(codes))
 """
 
 
-def test_a_lockout_and_the_lookup_limit_hold_across_processes_sharing_postgresql(pg_url, tmp_path):
-    app = make_app(pg_url, tmp_path, lookup_rate="3 per minute")
+def test_a_lockout_and_the_lookup_limit_hold_across_processes_sharing_the_database(
+    db_url, tmp_path
+):
+    app = make_app(db_url, tmp_path, lookup_rate="3 per minute")
     seed_world(app)
     client = app.test_client()
     assert [token(client, "jigou", "wrong-password") for _ in range(5)] == [401] * 5
     lookups = [client.get("/api/v1/public/certificates?number=NOPE").status_code for _ in range(2)]
     assert 429 not in lookups
     other = subprocess.run(
-        [sys.executable, "-c", SECOND_PROCESS, pg_url, str(tmp_path / "second"), PASSWORD],
+        [sys.executable, "-c", SECOND_PROCESS, db_url, str(tmp_path / "second"), PASSWORD],
         cwd=REPO,
         capture_output=True,
         text=True,

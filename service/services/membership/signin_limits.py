@@ -1,10 +1,10 @@
 """The sign-in limiter: attempts per login name and failures per client address.
 
-Counters live in a `limits` storage shared by every worker and host (PostgreSQL, or Redis
-when configured; in-process memory only on the embedded SQLite default), the same storage
-as the public lookup's and the join codes' limits. Each attempt reserves its place with
-one atomic increment *before* the password is checked, so any number of simultaneous
-requests never check more passwords than the limit allows.
+Counters live in a `limits` storage shared by every worker and host (the database, or
+Redis when configured), the same storage as the public lookup's and the join codes'
+limits. Each attempt reserves its place with one atomic increment *before* the password
+is checked, so any number of simultaneous requests never check more passwords than the
+limit allows.
 
 - Per login name (known or not: an unknown name is treated exactly the same): at most
   `attempts` failures within `lockout` seconds of the first; the next attempt locks the
