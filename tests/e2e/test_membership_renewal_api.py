@@ -323,6 +323,12 @@ def test_a_finance_return_keeps_no_receipt_and_a_receipt_after_today_is_refused(
     late = {**RECEIPT, "receipt_date": (TODAY + timedelta(days=1)).isoformat()}
     refused = step(client, finance, inst["id"], late, expect=422)
     assert refused["errors"] == {"receipt_date": "开票日期不能晚于今天（2026-11-28）"}
+    # nor more than a year before today: a year typed 0001 (or 2025 for 2026)
+    for early in ("0001-01-01", "2025-11-26"):
+        refused = step(client, finance, inst["id"], {**RECEIPT, "receipt_date": early}, 422)
+        assert refused["errors"] == {
+            "receipt_date": "开票日期不能早于一年前（2025-11-27），请核对年份"
+        }
     assert bill(app, inst["id"])["status"] == "paid"
     assert step(client, finance, inst["id"], RECEIPT)["status"] == "审批完成"
 

@@ -8,7 +8,7 @@ on the finance task confirms it with the receipt when finance approves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -47,6 +47,7 @@ RECEIPT_PARTS = ("receipt_number", "receipt_date", "receipt_code", "receipt_seri
 MEMBERSHIP = "membership_"
 RECEIPT_FIELDS = (*RECEIPT_PARTS, *(MEMBERSHIP + k for k in RECEIPT_PARTS))
 RECEIPT_DATES = ("receipt_date", MEMBERSHIP + "receipt_date")
+RECEIPT_AGE = timedelta(days=366)  # a receipt is issued for a bill being confirmed
 # the fee kind of the membership fee added to a support fee (an education's persons)
 ADDED_MEMBERSHIP = "个人会员费"
 
@@ -78,25 +79,29 @@ def documents_of(kind: str, amount, membership) -> list[Document]:
 def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dict:
     """The confirming step's form as it applies: a return keeps no receipt (the bill is
     unpaid again, and its next confirmation registers its own), so the form's receipt
-    fields are emptied, a stale one included; an approval's receipts may not be dated after
-    today."""
+    fields are emptied, a stale one included; an approval's receipts may be dated neither
+    after today nor more than a year before it (a mistyped year, such as 0001, would keep
+    the receipt out of every 开票记录 of this year)."""
     if role != "confirm":
         return payload
     if payload.get("decision") == "return":
         return {**payload, **{k: None for k in RECEIPT_FIELDS if k in fields}}
-    late = {}
+    wrong = {}
     for name in RECEIPT_DATES:
         issued = payload.get(name)
         if not isinstance(issued, str):
             continue
         try:
-            after = date.fromisoformat(issued) > today
+            day = date.fromisoformat(issued)
         except ValueError:  # the form's own format check has its say
-            after = False
-        if after:
-            late[name] = f"开票日期不能晚于今天（{today.isoformat()}）"
-    if late:
-        raise FormInvalid(late)
+            continue
+        if day > today:
+            wrong[name] = f"开票日期不能晚于今天（{today.isoformat()}）"
+        elif day < today - RECEIPT_AGE:
+            earliest = (today - RECEIPT_AGE).isoformat()
+            wrong[name] = f"开票日期不能早于一年前（{earliest}），请核对年份"
+    if wrong:
+        raise FormInvalid(wrong)
     return payload
 
 
