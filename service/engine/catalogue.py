@@ -48,10 +48,13 @@ from service.engine.formschema import (
 )
 from service.engine.helpers import policy_helpers
 from service.engine.problem_text import (
+    TIMER_KINDS,
     code_problem,
     json_schema_problem,
     json_syntax,
     schema_message,
+    timer_event,
+    timer_lead,
     xml_syntax,
 )
 from service.engine.references import check_references, decision_ids
@@ -236,12 +239,13 @@ def _own_properties(el) -> dict[str, str]:
     return props
 
 
-def _check_code(name, el, text, kind, problems) -> None:
-    """Compile one expression or script in the sandbox; record a refusal."""
+def _check_code(name, el, text, kind, problems, owner=None, lead: str = "") -> None:
+    """Compile one expression or script in the sandbox; record a refusal, naming the element
+    `owner` (default: the nearest with an id) and starting the message with `lead`."""
     text = (text or "").strip()
     if not text:
         return
-    owner = el
+    owner = el if owner is None else owner
     while owner is not None and owner.get("id") is None:
         owner = owner.getparent()
     element = owner.get("id") if owner is not None else None
@@ -256,13 +260,16 @@ def _check_code(name, el, text, kind, problems) -> None:
         else:
             compile_expression(text)
     except (ScriptRejected, SyntaxError) as exc:
-        problems.append(Problem(name, element, el.sourceline, code_problem(exc)))
+        problems.append(Problem(name, element, el.sourceline, lead + code_problem(exc)))
 
 
 def _check_bpmn_xml(name: str, root, problems: list[Problem]) -> None:
-    for tag in ("conditionExpression", "script", "timeDuration", "timeDate", "timeCycle"):
+    for tag in ("conditionExpression", "script"):
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             _check_code(name, el, el.text, "script" if tag == "script" else "expr", problems)
+    for tag in TIMER_KINDS:  # named by their event (names.py checks the names they read)
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            _check_code(name, el, el.text, "expr", problems, timer_event(el), timer_lead(el))
     for tag in ("preScript", "postScript"):
         for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
             _check_code(name, el, el.text, "script", problems)

@@ -1,9 +1,10 @@
 """What `memberflow check` finds before it fails at run time: names nothing defines.
 
-SpiffWorkflow evaluates conditions, scripts and DMN cells only when an instance reaches
-them, so a misspelt variable (`decison`), an unknown helper (`strr`, `id_fact`), a
-`policy("…")` parameter rules/policy.json lacks, or a form whose `required` names a field
-it never declares parses cleanly and strands every instance that gets there.
+SpiffWorkflow evaluates conditions, scripts, timers (timeDuration, timeDate, timeCycle) and
+DMN cells only when an instance reaches them, so a misspelt variable (`decison`), an
+unknown helper (`strr`, `id_fact`, `polcy`), a `policy("…")` parameter rules/policy.json
+lacks, or a form whose `required` names a field it never declares parses cleanly and
+strands every instance that gets there.
 
 Each name read by an expression is resolved against what can exist in its process: the
 fields of its forms (and the shared common.schema.json), the names its scripts, pre- and
@@ -11,7 +12,8 @@ post-scripts assign, its multi-instance items and collections, the outputs of th
 decisions it calls, the names the service puts into the data (`provided`), the helpers
 and the sandbox's builtins. A DMN cell is resolved against the processes that call its
 decision. An unknown name is reported once per element, in Chinese, with the file, the
-element id, the line and the nearest known names.
+element id, the line and the nearest known names; a timer's by the id of its event, the
+message naming the event and the kind of timer.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from lxml import etree
 
 from service.engine import shared
 from service.engine.helpers import dated_helpers, policy_helpers
+from service.engine.problem_text import TIMER_KINDS, timer_event, timer_lead
 
 CELL = "cell_value_"  # what a DMN input entry's `?` stands for while it is parsed
 EXPRESSION_TAGS = {"conditionExpression": "eval", "script": "exec"}
+# a timer's duration, date or cycle: an expression the engine evaluates only when the event
+# is reached (engine/timers.py), so a wrong name in it strands every instance that gets there
+TIMER_TAGS = {tag: "eval" for tag in TIMER_KINDS}
 SCRIPT_TAGS = {"preScript", "postScript"}
 MI_TAGS = {"loopDataInputRef", "loopDataOutputRef"}
 
@@ -125,7 +131,8 @@ class _Process:
     key: str
     file: str
     known: set[str]
-    reads: list[tuple[str, str | None, int | None, set[str], list[str]]]  # element, reads
+    # (lead of the message, element, line, names read, policy names) of each expression
+    reads: list[tuple[str, str | None, int | None, set[str], list[str]]]
     decisions: set[str]
 
 
@@ -164,14 +171,18 @@ def _scan_process(key: str, rel: str, tree) -> _Process:
             known.update(n for n in (el.get("name"), el.get("id")) if n)
         elif tag == "calledDecisionId" and text:
             decisions.add(text)
-        elif (tag in EXPRESSION_TAGS or tag in SCRIPT_TAGS) and text:
-            mode = EXPRESSION_TAGS.get(tag, "exec")
+        elif (tag in EXPRESSION_TAGS or tag in SCRIPT_TAGS or tag in TIMER_TAGS) and text:
+            mode = EXPRESSION_TAGS.get(tag) or TIMER_TAGS.get(tag) or "exec"
             parsed = _parse(text, mode)
             if parsed is None:
                 continue
             read, bound = _names(parsed)
             known |= bound
-            reads.append((tag, _element_of(el), el.sourceline, read - bound, _policy_calls(parsed)))
+            if tag in TIMER_TAGS:  # named by its event, not its timerEventDefinition
+                lead, element = timer_lead(el), _element_of(timer_event(el))
+            else:
+                lead, element = "", _element_of(el)
+            reads.append((lead, element, el.sourceline, read - bound, _policy_calls(parsed)))
     return _Process(key, rel, known, reads, decisions)
 
 
@@ -208,7 +219,7 @@ def _nearest(name: str, known: set[str]) -> str:
 def check_names(
     processes_dir: Path, rules_dir: Path, forms_dir: Path, provided: Iterable[str] = ()
 ) -> list[NameProblem]:
-    """Every name read by a condition, script or DMN cell that nothing defines, every
+    """Every name read by a condition, script, timer or DMN cell that nothing defines, every
     `policy("…")` parameter missing from rules/policy.json, and every form `required` name
     the form never declares."""
     policy = _read_json(Path(rules_dir) / "policy.json") or {}
@@ -259,8 +270,10 @@ def check_names(
         for decision in process.decisions:
             process.known |= outputs_of.get(decision, set())
         known = process.known | base
-        for _tag, element, line, read, policy_names in process.reads:
-            problems += _unknown(process.file, element, line, read, known, policy_names, policy)
+        for lead, element, line, read, policy_names in process.reads:
+            problems += _unknown(
+                process.file, element, line, read, known, policy_names, policy, lead
+            )
 
     everything = set().union(*(p.known for p in processes)) if processes else set()
     for file, (decisions, cells) in cells_of.items():
@@ -268,17 +281,21 @@ def check_names(
         known = base | (set().union(*(p.known for p in callers)) if callers else everything)
         for element, line, read, policy_names in cells:
             problems += _unknown(file, element, line, read, known, policy_names, policy)
-    return problems
+    return list(dict.fromkeys(problems))  # a shared template's, once (not once per type)
 
 
-def _unknown(file, element, line, read, known, policy_names, policy) -> list[NameProblem]:
+def _unknown(
+    file, element, line, read, known, policy_names, policy, lead: str = ""
+) -> list[NameProblem]:
+    """The problems of one expression; `lead` says which expression when the element alone
+    does not (a timer's)."""
     found = [
         NameProblem(
             file,
             element,
             line,
-            f"名称 {name} 未定义：不是表单字段、脚本赋值、决策表输出、辅助函数或系统提供的数据"
-            f"{_nearest(name, known)}",
+            f"{lead}名称 {name} 未定义："
+            f"不是表单字段、脚本赋值、决策表输出、辅助函数或系统提供的数据{_nearest(name, known)}",
         )
         for name in sorted(read - known)
     ]
@@ -289,7 +306,7 @@ def _unknown(file, element, line, read, known, policy_names, policy) -> list[Nam
                     file,
                     element,
                     line,
-                    f'policy("{name}") 读取的参数在 rules/policy.json 中不存在'
+                    f'{lead}policy("{name}") 读取的参数在 rules/policy.json 中不存在'
                     f"{_nearest(name, set(policy))}",
                 )
             )

@@ -188,6 +188,29 @@ def runtime_error(error_type: str | None, detail: str) -> str:
 _RESTRICTED_SYNTAX = re.compile(r"^Line (\d+): SyntaxError: (.*?)(?: at statement: .*)?$", re.S)
 
 
+# a timer's expression (BPMN timeDuration, timeDate, timeCycle) -> what it gives, in Chinese
+TIMER_KINDS = {"timeDuration": "时长", "timeDate": "日期", "timeCycle": "周期"}
+
+
+def timer_event(el):
+    """The event (start, boundary or intermediate) timer expression `el` belongs to: a
+    problem in it names the event, which the designer sees, not its timerEventDefinition."""
+    owner = el.getparent()
+    if owner is not None and _local(str(owner.tag)) == "timerEventDefinition":
+        owner = owner.getparent()
+    return owner
+
+
+def timer_lead(el) -> str:
+    """The lead of a problem in timer expression `el`, naming its event and the kind of timer
+    (定时器“缴费期限”的时长表达式（timeDuration）中，…)."""
+    kind = _local(str(el.tag))
+    event = timer_event(el)
+    name = (event.get("name") or event.get("id") or "") if event is not None else ""
+    named = f"“{name}”" if name else ""
+    return f"定时器{named}的{TIMER_KINDS.get(kind, '')}表达式（{kind}）中，"
+
+
 def code_problem(exc: Exception) -> str:
     """Why an expression or script of a file was refused at check: a syntax error said as
     one (with its line), else what the sandbox does not allow."""
