@@ -385,3 +385,37 @@ def test_finance_registers_an_invoice_and_a_fiscal_receipt_for_a_bill_with_both_
     expect(fiscal_row).to_contain_text("44070124")
     expect(fiscal_row).to_contain_text("个人会员费")
     expect(fiscal_row).to_contain_text("¥200.00")
+
+
+def test_a_long_return_reason_keeps_to_its_cell_and_its_lines(live, contexts):
+    """A reason written as numbered lines keeps them on the form's record, and one with a long
+    unbroken word (a URL, a certificate number) wraps inside the join list's 退回原因 cell
+    instead of running over 初审机构; the list shows its first lines, the whole on hover."""
+    case = join_at_agency(live)
+    client = live.client()
+    word = "HTTPS://EXAMPLE.ORG/" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 3
+    reason = f"1. 学历证明不清晰\n2. 请补充 {word}\n3. 照片背景须为白色"
+    step_task(
+        client, token_headers(client, "jigou"), case["id"], {"decision": "return", "remark": reason}
+    )
+    page = contexts(width=1366).new_page()
+    sign_in(page, live, "admin")
+    page.goto(live.url + "/forms?key=member_join&status=退回")
+    cell = page.locator("table.grid td.reason").first
+    expect(cell).to_contain_text("学历证明不清晰")
+    inside = """cell => {
+        const next = cell.nextElementSibling.getBoundingClientRect();
+        const text = cell.querySelector('.clamp');
+        return text.scrollWidth <= text.clientWidth + 1
+            && text.getBoundingClientRect().right <= next.left + 1;
+    }"""
+    assert cell.evaluate(inside)
+    assert cell.locator(".clamp").get_attribute("title") == reason
+    page.goto(live.url + f"/forms/{case['id']}")
+    remark = page.locator(".timeline .remark", has_text="学历证明不清晰")
+    # three lines, as written (they ran into one paragraph)
+    lines = remark.evaluate(
+        "e => Math.round(e.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(e).lineHeight))"
+    )
+    assert lines >= 3, lines
