@@ -397,3 +397,13 @@ def test_the_sends_are_limited_per_client_address_apart_from_the_lookup(db_url, 
     assert ask(client, world).status_code == 429  # the page counts with the API
     assert client.get(PAGE).status_code == 200  # the form itself is not counted
     assert client.get("/lookup?number=JL0000").status_code == 404  # the lookup's own counter
+
+
+def test_a_request_s_number_carries_the_shanghai_day(app, client, world):
+    """Sent at 01:30 in Shanghai (17:30 the day before in UTC), its number says the Shanghai
+    day, as a form's number does (CZ20261207…, not CZ20261206…)."""
+    app.extensions["memberflow"].clock = lambda: datetime(2026, 12, 6, 17, 30)
+    sent = ask(client, world, file=(io.BytesIO(pdf_bytes()), "申请表.pdf"))
+    assert sent.status_code == 302, text(sent)[:300]
+    number = NUMBER.search(text(client.get(f"{PAGE}/done"))).group(1)
+    assert number.startswith("CZ20261207"), number

@@ -163,7 +163,7 @@ def submit_request(
     except IntegrityError as exc:  # another request of the unit was sent at the same moment
         uow.rollback()
         raise Conflict(ALREADY) from exc
-    row.number = f"CZ{now:%Y%m%d}{row.id:05d}"
+    row.number = f"CZ{ctx.today():%Y%m%d}{row.id:05d}"  # the Shanghai day, as form numbers
     audit.write(
         uow.session,
         audit.Step(
