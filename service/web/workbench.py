@@ -246,7 +246,11 @@ def complete(who, task_id):
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _render_task(who, task_id, data, errors, 422)
     except Conflict as exc:
-        flash(_lost(task_id, who, exc), "error")
+        lost = _lost(task_id, who, exc)
+        remark = data.get("remark") if isinstance(data, dict) else None
+        if isinstance(remark, str) and remark.strip():  # typed, not kept: shown to copy
+            lost += f"。您填写的意见未提交，可复制留用：{remark.strip()}"
+        flash(lost, "error")
         return redirect(url_for("workbench.task_page", task_id=task_id))
     except StepFailed as exc:  # the diagram failed: nothing kept; the page as it was filled
         flash(exc.message, "error")

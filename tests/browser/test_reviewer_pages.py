@@ -7,7 +7,16 @@ from datetime import timedelta
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import PASSWORD, applicant_data, form_values, in_db, step_task, token_headers, upload
+from conftest import (
+    PASSWORD,
+    applicant_data,
+    form_values,
+    in_db,
+    open_task,
+    step_task,
+    token_headers,
+    upload,
+)
 from conftest import start_form as start
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -419,3 +428,26 @@ def test_a_long_return_reason_keeps_to_its_cell_and_its_lines(live, contexts):
         " / parseFloat(getComputedStyle(e).lineHeight))"
     )
     assert lines >= 3, lines
+
+
+def test_a_reason_typed_on_a_task_a_colleague_claimed_meanwhile_is_shown_to_copy(live, contexts):
+    """Reviewer A types a return reason on an unclaimed task; B claims it first; A's 退回 is
+    refused with who holds it, and what A typed is shown to copy (it was lost)."""
+    case = join_at_agency(live)
+    client = live.client()
+    step_task(client, token_headers(client, "jigou"), case["id"], APPROVE)
+    page = contexts().new_page()
+    sign_in(page, live, "xiehui")
+    page.get_by_role("link", name=case["business_key"]).click()
+    reason = "身份证照片不清晰，请重新上传正反面"
+    page.get_by_label("意见").fill(reason)
+    other = second_reviewer(live)
+    headers = token_headers(client, other)
+    task = open_task(client, headers, case["id"])
+    claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers)
+    assert claimed.status_code == 200, claimed.get_json()
+    page.get_by_role("button", name="退回").click()
+    flash = page.locator(".flash.error")
+    expect(flash).to_contain_text("协会审核员乙")
+    expect(flash).to_contain_text(reason)
+    assert status_of(live, case["id"]) == "协会初审中"
