@@ -17,6 +17,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from service.services.workflow import upload_checks
+
 MAX_ROWS = 200
 TEXTAREA_LENGTH = 200
 RADIO_OPTIONS = 4
@@ -45,6 +47,7 @@ class Field:
     max_length: int | None = None
     nullable: bool = False
     group: int = 0  # which schema node declared it: the decision group is drawn last
+    row: int | None = None  # in a table's row: the row's index (第 row + 1 行)
     # the browser's `autocomplete` token, where the person typing fills in their own details
     # (the applicant on the join page: `name`, `tel`, `street-address`); a unit or a reviewer
     # typing someone else's is never offered their own
@@ -72,6 +75,9 @@ class Form:
     title: str | None = None
     description: str | None = None
     errors: list[str] = field(default_factory=list)  # errors no field on the page owns
+    # a table row's own errors (a rule's reasons for one person): (the row's name, message
+    # naming the row), listed above the form as well as at the row
+    row_errors: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def buttons(self) -> Field | None:
@@ -83,14 +89,26 @@ class Form:
 
     @property
     def summary(self) -> list[tuple[str | None, str]]:
-        """What to fix, for the box above the form: (field name to link to, message)."""
+        """What to fix, for the box above the form: (field name to link to, message), each
+        message naming its field and, in a table, its row (“第1行「专业2」：…”), as the
+        message beside the field need not."""
         items: list[tuple[str | None, str]] = [(None, message) for message in self.errors]
+        items += self.row_errors
         for f in _walk(self.all_fields()):
             if f.error:
-                items.append(
-                    (f.name, f"{f.title}：{f.error}" if f.title not in f.error else f.error)
-                )
+                items.append((f.name, _said_above(f)))
         return items
+
+
+def _said_above(f: Field) -> str:
+    """A field's error as the summary says it: with the field's title, and its row's number
+    in a table, unless the message names them already."""
+    if f.row is None:
+        return f.error if f.title in f.error else f"{f.title}：{f.error}"
+    line = f"第{f.row + 1}行"
+    if line in f.error:
+        return f.error
+    return f"{line}：{f.error}" if f.title in f.error else f"{line}「{f.title}」：{f.error}"
 
 
 def _types(schema: dict) -> list[str]:
@@ -266,6 +284,9 @@ def build_fields(
                 )
                 for i, line in enumerate(lines)
             ]
+            for i, row in enumerate(item.rows):
+                for f in _walk(row):
+                    f.row = i if f.row is None else f.row  # (an inner table's rows keep theirs)
         result.append(item)
     return result
 
@@ -294,13 +315,21 @@ def build_form(
             # a rule's reasons for one person (`persons.0`): kept with the row; the top of the
             # form lists them already when `eligibility` names every person's reasons
             tables[table].row_reasons[int(row)] = message.split("；")
-            if listed:
-                continue
+            if not listed:
+                form.row_errors.append((name, f"{_row_label(tables[table], int(row))}：{message}"))
+            continue
         if isinstance(message, str):
             form.errors.append(message)
         elif isinstance(message, list):  # a rule's reasons
             form.errors.extend(m for m in message if isinstance(m, str))
     return form
+
+
+def _row_label(table: Field, row: int) -> str:
+    """“第2行 何美玲”: a table row's number, and its person's name when it has one."""
+    cells = table.rows[row] if row < len(table.rows) else []
+    name = next((c.value for c in cells if c.key == "name" and isinstance(c.value, str)), "")
+    return f"第{row + 1}行 {name}".rstrip()
 
 
 OWN_DETAILS = {"name": "name", "mobile": "tel", "address": "street-address"}
@@ -376,7 +405,7 @@ class _Reader:
             try:
                 return self.store(f.name, upload)
             except UploadRefused as exc:
-                self.errors[f.name] = exc.message
+                self.errors[f.name] = exc.said_at(f)
         current = (self.form.get(f"{f.name}__current") or "").strip()
         return current or _MISSING
 
@@ -430,11 +459,22 @@ _MISSING = _Missing()
 
 
 class UploadRefused(Exception):
-    """An upload the service refused; `message` says why, for the field."""
+    """An upload the service refused; `message` says why, for the field. Raised from the
+    service's refusal (`raise UploadRefused(…) from exc`), which `said_at` rewords for the
+    field the file was chosen for."""
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+    def said_at(self, f: Field) -> str:
+        """Why, at field `f`: a file of a type the platform takes none of is told the types
+        this field takes (its `accept`, which the page's file input offers), not the
+        platform's (a photo field takes no PDF nor video)."""
+        cause = self.__cause__
+        if isinstance(cause, upload_checks.WrongType) and f.accept:
+            return cause.said_for(upload_checks.accepted_types(f.accept))
+        return self.message
 
 
 def _renamed(f: Field, old: str, new: str) -> Field:

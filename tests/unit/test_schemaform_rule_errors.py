@@ -22,6 +22,9 @@ def test_a_persons_reasons_are_listed_once_and_kept_with_its_row():
     form = build_form(EDUCATION.start_form, LINES, errors)
     assert form.errors == ["蔡文华（4401…）：证书尚未到期"]
     assert table(form).row_reasons == {0: ["证书尚未到期"]}
-    # without the list (a field error of the row itself) it is shown above the form
+    assert form.summary == [(None, "蔡文华（4401…）：证书尚未到期")]
+    # without the list (a preview's reasons, a field error of the row itself) it is shown
+    # above the form as well, naming the row and linking to it
     form = build_form(EDUCATION.start_form, LINES, {"persons.0": "每名人员应为一个对象"})
-    assert form.errors == ["每名人员应为一个对象"]
+    assert form.errors == []
+    assert form.summary == [("persons.0", "第1行 蔡文华：每名人员应为一个对象")]

@@ -24,7 +24,7 @@ from service.engine.helpers import money_total
 from service.services.workflow.context import Context
 from service.services.workflow.facts import person_records
 from service.services.workflow.paging import page_of
-from service.services.workflow.persons import normalize
+from service.services.workflow.persons import line_errors, normalize
 from service.services.workflow.scope import administers_unit, is_unit_admin, sees_every_person
 
 CANCELLATION_DECISION = "certificate_cancellation_membership"
@@ -233,10 +233,26 @@ def eligible_member_ids(
         page += 1
 
 
+def _line_refusals(errors: dict[str, str], i: int, props: dict) -> list[str]:
+    """The errors of line `i` among `errors` (persons.line_errors, by path), each naming its
+    field: “专业2：专业“…”不在专业字典中”."""
+    prefix, said = f"persons.{i}.", []
+    for path, message in errors.items():
+        if not path.startswith(prefix):
+            continue
+        field = path[len(prefix) :]
+        title = props.get(field, {}).get("title", field)
+        said.append(message if title in message else f"{title}：{message}")
+    return said
+
+
 def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -> dict:
     """What the rules would say of each person on a form, before it is submitted, and for a
     business with a fee each eligible person's fee and the total (when every person is
     eligible and employed by the unit: a fee may tell of a membership, as a reason would).
+    A line the start would refuse as filled in (persons.line_errors, the start's own check:
+    a person twice, a specialty not in the dictionary or twice) is not eligible either: its
+    reasons say that first, then the rules'. Materials may still be missing.
     A form of one person (no `persons` list) is not previewed: its diagram builds the person
     the rules read, and its start says the reasons."""
     if not is_unit_admin(actor):
@@ -257,6 +273,8 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     if not isinstance(lines, list) or not lines:
         raise FormInvalid({"persons": "请至少填写一名人员"})
     _check_lines(defn, lines)
+    refused = line_errors(uow.session, payload)
+    props, _ = _line_fields(defn)
     unit = uow.session.get(Unit, actor.unit_id)
     today, names = ctx.today(), ctx.definitions.names()
     now = ctx.now()  # the moment the rules' today() sees
@@ -276,7 +294,10 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
         answer = _judge(defn, context, now)
         item = {"index": i, "id_number": line["id_number"], "name": line.get("name")}
         item.update(_shown(answer, facts))
-        if charged and answer["eligible"] and disclosure.employs(facts):
+        wrong = _line_refusals(refused, i, props)
+        if wrong:  # the start would refuse the line as it is: not eligible, said first
+            item.update(eligible=False, reasons=wrong + item["reasons"])
+        elif charged and answer["eligible"] and disclosure.employs(facts):
             item.update(_fee(defn, context, now))  # (may tell of another unit's member)
         items.append(item)
     view = {"process": defn.key, "process_name": defn.name, "items": items}

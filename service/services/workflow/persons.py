@@ -44,10 +44,19 @@ def _clean_line(line: dict) -> dict:
 
 
 def check_lines(session: Session, data: dict) -> None:
-    """Field errors the schema cannot express: a person twice, a specialty not in the list."""
+    """Field errors the schema cannot express: a person twice, a specialty not in the list
+    (FormInvalid, by each line's field: `line_errors`)."""
+    errors = line_errors(session, data)
+    if errors:
+        raise FormInvalid(errors)
+
+
+def line_errors(session: Session, data: dict) -> dict[str, str]:
+    """What `check_lines` refuses of a form's persons, by path (`persons.1.specialty_2`): the
+    start and a resubmission refuse the form for it, the preview says it at each line."""
     persons = data.get("persons")
     if not isinstance(persons, list):
-        return
+        return {}
     errors: dict[str, str] = {}
     seen: dict[str, int] = {}
     for i, p in enumerate(persons):
@@ -68,8 +77,7 @@ def check_lines(session: Session, data: dict) -> None:
                     errors[f"persons.{i}.{f}"] = f"专业“{p[f]}”不在专业字典中"
             if p.get("specialty_1") and p.get("specialty_1") == p.get("specialty_2"):
                 errors[f"persons.{i}.specialty_2"] = "专业2不能与专业1相同"
-    if errors:
-        raise FormInvalid(errors)
+    return errors
 
 
 def check_identity(data: dict, today: date) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Collection
 
 import filetype
 from PIL import Image
@@ -46,13 +47,82 @@ _ACTIVE_KEYS = {"/JS", "/JavaScript"}
 _ACTIVE_ACTIONS = {"/JavaScript", "/Launch"}
 _MAX_PDF_OBJECTS = 200_000
 
-WRONG_TYPE = "只能上传 JPG、PNG 图片、PDF 文件或 MP4、MOV 视频（按文件内容识别，不看扩展名）"
+# how a message names the checked types: each by its usual name, in ALLOWED_TYPES' order,
+# grouped as images, PDF files and videos
+_TYPE_NAMES = {
+    "image/jpeg": "JPG",
+    "image/png": "PNG",
+    "application/pdf": "PDF",
+    "video/mp4": "MP4",
+    "video/quicktime": "MOV",
+}
+_TYPE_GROUPS = (("image/", "图片"), ("application/", "文件"), ("video/", "视频"))
 # what phones save photos as by default (iPhones, many Android phones): said with the way out
 PHONE_PHOTO_TYPES = {"image/heic", "image/heif", "image/avif"}
-PHONE_PHOTO = (
-    "这是手机的 HEIC/HEIF 格式照片，本平台只收 JPG、PNG 图片、PDF 文件或 MP4、MOV 视频：请在手机"
-    "“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传"
-)
+
+
+def accepted_types(accept: str | None) -> list[str]:
+    """The checked types (ALLOWED_TYPES) an upload field takes, by its `accept` (the form
+    schema's `x-accept`, as the page's file input carries it: MIME types, `image/*` or
+    extensions, comma-separated); every checked type when it names none of them."""
+    wanted = [a.strip().lower() for a in (accept or "").split(",") if a.strip()]
+
+    def takes(mime: str) -> bool:
+        return any(
+            w == mime
+            or (w.endswith("/*") and mime.startswith(w[:-1]))
+            or w.lstrip(".") == ALLOWED_TYPES[mime]
+            for w in wanted
+        )
+
+    return [mime for mime in ALLOWED_TYPES if takes(mime)] or list(ALLOWED_TYPES)
+
+
+def type_names(types: Collection[str] | None = None) -> str:
+    """Checked types as a message names them (“JPG、PNG 图片或 PDF 文件”); None: every one."""
+    types = ALLOWED_TYPES if types is None else types
+    groups = []
+    for start, noun in _TYPE_GROUPS:
+        names = [_TYPE_NAMES[m] for m in ALLOWED_TYPES if m in types and m.startswith(start)]
+        if names:
+            groups.append(f"{'、'.join(names)} {noun}")
+    if len(groups) < 2:
+        return "".join(groups) or type_names(None)
+    return "、".join(groups[:-1]) + "或 " + groups[-1]
+
+
+def wrong_type(types: Collection[str] | None = None) -> str:
+    """The refusal of a file of another type, naming `types` (None: all the platform takes)."""
+    return f"只能上传 {type_names(types)}（按文件内容识别，不看扩展名）"
+
+
+def phone_photo(types: Collection[str] | None = None) -> str:
+    """The refusal of a phone's HEIC/HEIF photo, with how to send one that is taken."""
+    where = f"此项只收 {type_names(types)}" if types else f"本平台只收 {type_names()}"
+    return (
+        f"这是手机的 HEIC/HEIF 格式照片，{where}：请在手机“设置 → 相机 → 格式”中选择"
+        "“兼容性最佳”后重新拍摄，或将照片截屏、转存为 JPG 后上传"
+    )
+
+
+WRONG_TYPE = wrong_type()  # said where no field is known (the upload API): the platform's
+PHONE_PHOTO = phone_photo()
+
+
+class WrongType(FormInvalid):
+    """An upload of none of the checked types, refused at `file` with all the platform takes;
+    `found` is the type its bytes show (None: unknown). A page says it at its field with
+    what that field takes (`said_for`)."""
+
+    def __init__(self, found: str | None):
+        self.found = found
+        super().__init__({"file": self.said_for(None)})
+
+    def said_for(self, types: Collection[str] | None) -> str:
+        """The refusal for a field taking `types` (None: anything the platform takes)."""
+        if self.found in PHONE_PHOTO_TYPES and (types is None or "image/jpeg" in types):
+            return phone_photo(types)
+        return wrong_type(types)
 
 
 def video_type(content: bytes) -> str | None:
@@ -74,15 +144,14 @@ def content_type(content: bytes) -> str:
         _check_video(content)
         return video
     kind = filetype.guess(content)
-    if kind is not None and kind.mime in PHONE_PHOTO_TYPES:
-        raise FormInvalid({"file": PHONE_PHOTO})
-    if kind is None or kind.mime not in ALLOWED_TYPES:
-        raise FormInvalid({"file": WRONG_TYPE})
-    if kind.mime == "application/pdf":
+    mime = kind.mime if kind is not None else None
+    if mime not in ALLOWED_TYPES:
+        raise WrongType(mime)  # (a phone's HEIC photo is said with the way out)
+    if mime == "application/pdf":
         _check_pdf(content)
     else:
-        _check_image(content, kind.mime)
-    return kind.mime
+        _check_image(content, mime)
+    return mime
 
 
 def _check_image(content: bytes, mime: str) -> None:
