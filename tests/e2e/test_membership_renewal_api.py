@@ -13,6 +13,7 @@ from conftest import form_values, in_db, member_headers, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from sqlalchemy import func, select, update
+from test_pages_http import sign_in
 
 from service.db.models import Bill, Member, Membership, Notification, ProcessInstance
 from service.domain.disclosure import NOT_DISCLOSED
@@ -360,6 +361,18 @@ def test_a_finance_return_puts_the_bill_back_to_unpaid_and_the_resubmission_reis
     returned = bill(app, inst["id"])
     assert (returned["status"], returned["amount"]) == ("unpaid", "400.00")
     assert {n: memberships(app, n) for n in held} == held  # nothing renewed
+    # the pages say it unpaid, not paid on the day of the returned voucher
+    pages = app.test_client()
+    sign_in(pages, world.logins["finance"])
+    row = re.search(
+        rf"<tr>(?:(?!</tr>).)*{inst['business_key']}(?:(?!</tr>).)*</tr>",
+        pages.get("/finance/bills").get_data(as_text=True),
+        re.S,
+    ).group(0)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert "未缴费" in cells[1] and cells[8].strip() == "—", cells
+    form = pages.get(f"/forms/{inst['id']}").get_data(as_text=True)
+    assert "的缴费已被财务退回，待重新缴费" in form and "退回的凭证" in form
 
     # the unit corrects the level of 陈国栋 (专业会员 lapsed) and resubmits: billed again
     again = step(
