@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench_lifecycle import (
@@ -53,7 +53,11 @@ from service.engine import Instance, load_definitions
 from service.services.membership.roster import MemberSeed, add_member
 
 REVIEW = {"decision": "approve"}
-FINANCE = {"decision": "approve", "receipt_number": "FP-1", "receipt_date": "2026-11-28"}
+FINANCE = {
+    "decision": "approve",
+    "receipt_number": "FP-1",
+    "receipt_date": (datetime.now(UTC) + timedelta(hours=8)).date().isoformat(),  # today
+}
 STEPS = ("start", "agency_review", "association_review", "unit_pay", "finance_review", "learning")
 _serial = itertools.count(1)
 
@@ -198,7 +202,8 @@ def api_bench(app, sizes: list[int], runs: int, warmup: int) -> dict[int, dict[s
                 201,
             )
             lap["start"], clock = time.perf_counter() - clock, time.perf_counter()
-            for data in (REVIEW, REVIEW, {"fee_voucher": ids["fee_voucher"]}, FINANCE):
+            receipt = {**FINANCE, "receipt_number": f"FP-{view['id']}"}  # each bill its own
+            for data in (REVIEW, REVIEW, {"fee_voucher": ids["fee_voucher"]}, receipt):
                 task = view["open_tasks"][0]
                 view = expect(
                     client.post(

@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -79,13 +79,10 @@ USERS = {
 MATERIALS = ("photo", "id_front", "id_back", "diploma", "diploma_verification")
 PAYLOADS = {
     "unit_pre_review": {"decision": "approve", "member_level": "普通会员"},
-    "finance_review": {
-        "decision": "approve",
-        "receipt_number": "R-1",
-        "receipt_date": "2026-11-28",
-    },
+    "finance_review": {"decision": "approve"},
 }
 _serial = itertools.count()
+_receipts = itertools.count(1)  # each bill its own receipt number (another's is refused)
 
 
 def payload(task_name: str, voucher_id: str, data: dict | None = None) -> dict:
@@ -94,6 +91,9 @@ def payload(task_name: str, voucher_id: str, data: dict | None = None) -> dict:
     if task_name == "unit_pay":
         return {"fee_voucher": voucher_id}
     sent = dict(PAYLOADS.get(task_name, {"decision": "approve"}))
+    if task_name == "finance_review":  # a receipt of today (Shanghai), numbered afresh
+        today = (datetime.now(UTC) + timedelta(hours=8)).date()
+        sent.update(receipt_number=f"R-{next(_receipts)}", receipt_date=today.isoformat())
     if task_name == "unit_pre_review" and data is not None:
         sent.update({k: v for k, v in data.items() if k not in ("variant", "declaration")})
     return sent

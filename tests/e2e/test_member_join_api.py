@@ -78,7 +78,9 @@ def approve_to_end(
             values = form_values(client, login("unit"), instance_id)
             who, data = "unit", {**values, "decision": "approve", "member_level": level}
         elif name == "finance_review":
-            who, data = "finance", dict(FINANCE_APPROVE)
+            # each form's own receipt number (one another form holds is refused)
+            number = f"GD-CZ-2026-{instance_id:06d}"
+            who, data = "finance", {**FINANCE_APPROVE, "receipt_number": number}
         else:
             who, data = REVIEWS[name], {"decision": "approve", "remark": "同意"}
         results.append(step(client, login, instance_id, who, data, name))

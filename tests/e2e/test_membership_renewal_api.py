@@ -324,12 +324,10 @@ def test_a_finance_return_keeps_no_receipt_and_a_receipt_after_today_is_refused(
     late = {**RECEIPT, "receipt_date": (TODAY + timedelta(days=1)).isoformat()}
     refused = step(client, finance, inst["id"], late, expect=422)
     assert refused["errors"] == {"receipt_date": "开票日期不能晚于今天（2026-11-28）"}
-    # nor more than a year before today: a year typed 0001 (or 2025 for 2026)
-    for early in ("0001-01-01", "2025-11-26"):
+    # nor before 2000: a year typed 0001 or 1926
+    for early in ("0001-01-01", "1926-11-28", "1999-12-31"):
         refused = step(client, finance, inst["id"], {**RECEIPT, "receipt_date": early}, 422)
-        assert refused["errors"] == {
-            "receipt_date": "开票日期不能早于一年前（2025-11-27），请核对年份"
-        }
+        assert refused["errors"] == {"receipt_date": "开票日期不能早于 2000-01-01，请核对年份"}
     assert bill(app, inst["id"])["status"] == "paid"
     assert step(client, finance, inst["id"], RECEIPT)["status"] == "审批完成"
 
@@ -500,3 +498,29 @@ def test_a_renewal_left_unpaid_closes_at_the_deadline_and_frees_the_person(
     assert detail["bill"]["status"] == "void"
     assert memberships(app, lapsed)["普通会员"][1] == date(2026, 6, 30)  # nothing renewed
     assert start(client, unit, KEY, data)["status"] == "待缴费"  # free for a new form
+
+
+def test_a_receipt_number_another_form_s_bill_holds_is_refused(app, client, login, world):
+    """Finance typing a receipt number already registered on another form's bill is refused
+    at the field, naming that form, with nothing changed; the same number under another
+    票据代码 (a number is unique within its code) and the form's own number again are not."""
+    unit, finance = login("unit"), login("finance")
+    forms = []
+    for name, prefix in (("罗文杰", "44050719820303345"), ("陈国栋", "44010619790909567")):
+        person = seed(app, world.unit_id, name, prefix, {"普通会员": date(2026, 6, 30)})
+        form = start(client, unit, KEY, {"persons": [line(person, name, "普通会员")]})
+        pay(client, unit, form["id"])
+        forms.append(form)
+    first, second = forms
+    coded = {**RECEIPT, "receipt_code": "44060122"}
+    assert step(client, finance, first["id"], coded)["status"] == "审批完成"
+
+    for typed in (RECEIPT, coded, {**coded, "receipt_number": " CZ2026000321 "}):
+        refused = step(client, finance, second["id"], typed, expect=422)
+        assert refused["errors"] == {
+            "receipt_number": f"票据号码 CZ2026000321 已登记在业务单 {first['business_key']} "
+            "的缴费单上，请核对"
+        }, typed
+        assert bill(app, second["id"])["status"] == "paid"
+    other_code = {**RECEIPT, "receipt_code": "44060123"}
+    assert step(client, finance, second["id"], other_code)["status"] == "审批完成"

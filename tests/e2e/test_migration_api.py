@@ -79,7 +79,7 @@ def finish(client, heads, inst: int, agency: bool = True) -> dict:
         step_task(client, heads["agency"], inst, {"decision": "approve"})
     step_task(client, heads["association"], inst, {"decision": "approve"})
     step_task(client, heads["unit"], inst, {"fee_voucher": upload(client, heads["unit"])})
-    return step_task(client, heads["finance"], inst, RECEIPT)
+    return step_task(client, heads["finance"], inst, {**RECEIPT, "receipt_number": f"R-{inst}"})
 
 
 @pytest.fixture

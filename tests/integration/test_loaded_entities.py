@@ -118,7 +118,7 @@ def test_the_claim_hands_the_move_the_instance_the_database_holds(app, world, st
         ).one()
         actor = accounts.actor_of(account)
         uow = UnitOfWork(db.session)
-        taken, instance, _bill = tasks._take(uow, actor, task["id"], ctx.now())
+        taken, instance, _bill, _held = tasks._take(uow, actor, task["id"], ctx.now())
         assert taken.id == task["id"] and taken.instance_id == started
         if postgres:
             assert {key: getattr(instance, key) for key in _KEYS} == expected

@@ -8,13 +8,13 @@ on the finance task confirms it with the receipt when finance approves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Bill, BillReceipt, Member, Membership, ProcessInstance
+from service.db.models import Bill, BillReceipt, Member, Membership, ProcessInstance, UserTask
 from service.db.uow import Later, insert_statement, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
@@ -47,7 +47,8 @@ RECEIPT_PARTS = ("receipt_number", "receipt_date", "receipt_code", "receipt_seri
 MEMBERSHIP = "membership_"
 RECEIPT_FIELDS = (*RECEIPT_PARTS, *(MEMBERSHIP + k for k in RECEIPT_PARTS))
 RECEIPT_DATES = ("receipt_date", MEMBERSHIP + "receipt_date")
-RECEIPT_AGE = timedelta(days=366)  # a receipt is issued for a bill being confirmed
+# no electronic invoice or fiscal receipt is older (a date before is a mistyped year)
+RECEIPT_EARLIEST = date(2000, 1, 1)
 # the fee kind of the membership fee added to a support fee (an education's persons)
 ADDED_MEMBERSHIP = "个人会员费"
 
@@ -80,8 +81,8 @@ def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dic
     """The confirming step's form as it applies: a return keeps no receipt (the bill is
     unpaid again, and its next confirmation registers its own), so the form's receipt
     fields are emptied, a stale one included; an approval's receipts may be dated neither
-    after today nor more than a year before it (a mistyped year, such as 0001, would keep
-    the receipt out of every 开票记录 of this year)."""
+    after today nor before `RECEIPT_EARLIEST` (a mistyped year, such as 0001, kept the
+    receipt out of every 开票记录 of its year)."""
     if role != "confirm":
         return payload
     if payload.get("decision") == "return":
@@ -97,9 +98,9 @@ def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dic
             continue
         if day > today:
             wrong[name] = f"开票日期不能晚于今天（{today.isoformat()}）"
-        elif day < today - RECEIPT_AGE:
-            earliest = (today - RECEIPT_AGE).isoformat()
-            wrong[name] = f"开票日期不能早于一年前（{earliest}），请核对年份"
+        elif day < RECEIPT_EARLIEST:
+            earliest = RECEIPT_EARLIEST.isoformat()
+            wrong[name] = f"开票日期不能早于 {earliest}，请核对年份"
     if wrong:
         raise FormInvalid(wrong)
     return payload
@@ -477,3 +478,62 @@ def bill_view(bill: Bill, receipts: list[dict] | None = None) -> dict:
         "confirmed_at": bill.confirmed_at,
         "receipts": receipts or [],
     }
+
+
+# --- a receipt number registered on another form's bill ------------------------------------
+
+_RECEIPTS = BillReceipt.__table__.c
+
+
+def typed_numbers(data: dict) -> list[str]:
+    """The receipt numbers finance typed on a confirming form (its own and a membership
+    fee's), as kept: without their outer spaces."""
+    found = []
+    for prefix in ("", MEMBERSHIP):
+        number = data.get(prefix + "receipt_number")
+        if isinstance(number, str) and number.strip():
+            found.append(number.strip())
+    return found
+
+
+def used_receipts(numbers: list[str], task_id: int):
+    """A read of the documents of other forms' bills registered under one of `numbers`:
+    (number, 票据代码, business key) each, for the form of task `task_id` to be refused
+    what another form already holds (`refuse_used`)."""
+    task = UserTask.__table__.c
+    other = select(task.instance_id).where(task.id == bindparam("used_task_id")).scalar_subquery()
+    stmt = (
+        select(_RECEIPTS.receipt_number, _RECEIPTS.receipt_code, ProcessInstance.business_key)
+        .join(Bill, Bill.id == _RECEIPTS.bill_id)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .where(
+            _RECEIPTS.receipt_number.in_(bindparam("used_numbers", expanding=True)),
+            Bill.instance_id != other,
+        )
+        .order_by(ProcessInstance.business_key)
+    )
+    return stmt, {"used_numbers": numbers, "used_task_id": task_id}
+
+
+def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:
+    """FormInvalid naming each receipt number of an approval that another form's bill holds
+    already (`used`: `used_receipts`' rows), unless the two 票据代码 differ (a number is
+    unique within its code)."""
+    if role != "confirm" or payload.get("decision") == "return" or not used:
+        return
+    wrong = {}
+    for prefix in ("", MEMBERSHIP):
+        number, code = payload.get(prefix + "receipt_number"), payload.get(prefix + "receipt_code")
+        if not isinstance(number, str) or not number.strip():
+            continue
+        for held, held_code, business_key in used:
+            if held != number.strip():
+                continue
+            if code and held_code and str(code).strip() != held_code:
+                continue
+            wrong[prefix + "receipt_number"] = (
+                f"票据号码 {held} 已登记在业务单 {business_key} 的缴费单上，请核对"
+            )
+            break
+    if wrong:
+        raise FormInvalid(wrong)

@@ -352,8 +352,8 @@ class Taken:
 
 
 def _take(
-    uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False
-) -> tuple[Taken, ProcessInstance | None, bills.Read | None]:
+    uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False, lookup=None
+) -> tuple[Taken, ProcessInstance | None, bills.Read | None, list[tuple]]:
     """Claim-or-own an open task and mark it completed by the actor, in one conditional
     UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
     rolls the whole request back, the task open and its claim as they were.
@@ -363,16 +363,21 @@ def _take(
     session's entity by `uow.loaded`), so the move that follows loads it
     without a query; the caller holds on to it (the session's identity map keeps only weak
     references). With `with_bill`, it reads the form's bill too (`bills.Read`), for a step
-    that may confirm it. SQLite returns the updated table's columns alone."""
+    that may confirm it; `lookup` (a statement and its values) is read beside it, in the
+    same round trip, its rows returned last. SQLite returns the updated table's columns
+    alone."""
     dialect = uow.session.get_bind().dialect.name
     with_bill = with_bill and dialect == "postgresql"
     taken = _take_statement(dialect, actor, with_bill)
     params = _take_params(actor, task_id, now)
     instance = read = None
+    looked_up: list[tuple] = []
     if dialect == "postgresql":
         reads = Reads(uow.session)
         answer = reads.add(taken, params)
+        extra = reads.add(*lookup) if lookup is not None else None
         reads.run()  # the driver's row: the instance's columns, the task's, the bill
+        looked_up = extra.rows if extra is not None else []
         found = answer.rows[0] if answer.rows else None
         if found is not None:
             width = len(_INSTANCE_KEYS)
@@ -385,9 +390,11 @@ def _take(
             found = columns
     else:  # SQLite's RETURNING names the updated table's columns alone
         found = uow.session.connection().execute(taken, params).first()
+        if lookup is not None:
+            looked_up = [tuple(r) for r in uow.session.execute(*lookup)]
     if found is None:
         raise _why_not(_task(uow, actor, task_id), actor)
-    return Taken(*found), instance, read
+    return Taken(*found), instance, read, looked_up
 
 
 # `_take`'s UPDATE, built once per dialect and shape of the actor's scope (the statement
@@ -486,11 +493,15 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     now, today = ctx.now(), ctx.today()
     # held: the move reads it; the bill read with the claim when the actor's role is one
     # that confirms bills (its confirmation may then go with the COMMIT)
-    row, _instance, bill = _take(uow, actor, task_id, now, holds_lane(actor, _confirming(ctx)))
+    confirms = holds_lane(actor, _confirming(ctx))
+    # the receipt numbers finance typed, looked up on other forms' bills with the claim
+    typed = bills.typed_numbers(data) if confirms else []
+    lookup = bills.used_receipts(typed, task_id) if typed else None
+    row, _instance, bill, held = _take(uow, actor, task_id, now, confirms, lookup)
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
     try:  # the save checks the version the move loaded (see moving.Move.commit)
         with moving.move(ctx, uow, instance_id, now, today, defer=True) as m:
-            used = _act(uow, actor, row, m, data, ctx.definitions.names(), bill)
+            used = _act(uow, actor, row, m, data, ctx.definitions.names(), bill, held)
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
         if row.stuck:
             incidents.close_succeeded(uow.session, instance_id, task_name, actor, now, m.later)
@@ -537,6 +548,7 @@ def _act(
     data: dict,
     names: dict,
     bill: bills.Read | None = None,
+    used_receipts: list[tuple] = (),
 ) -> list[str]:
     """Check the form, apply its bill (`bill`: as read with the claim, if it was) and
     facts, complete the task; the files it uses."""
@@ -548,6 +560,7 @@ def _act(
     data = persons.normalize(data) if isinstance(data, dict) and "persons" in data else data
     payload = _form_input(info, defn, current, data)
     payload = bills.receipt_checked(payload, info.bill, info.fields, today)
+    bills.refuse_used(payload, info.bill, used_receipts)
     refuse_future_dates(payload, info.past_fields, info.fields, today)
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
