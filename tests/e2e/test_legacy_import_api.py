@@ -300,6 +300,8 @@ def test_more_reasons_a_row_is_refused_and_text_dates_are_read(app, client, logi
         # our unit's name with another (new) credit code
         person(4, **{"所在工作单位": OUR_UNIT[0], "统一社会信用代码": unit_of(7)[1]}),
         person(5, **{"学历": "高中", "手机号": "1380013"}),
+        # one specialty twice, which the forms refuse too
+        person(6, **{"监理员专业1": "房屋建筑工程", "监理员专业2": "房屋建筑工程"}),
     ]
     report = _post(client, login("admin"), workbook(rows), dry_run=True).get_json()
     by_row = {r["row"]: r for r in report["rows"]}
@@ -313,6 +315,7 @@ def test_more_reasons_a_row_is_refused_and_text_dates_are_read(app, client, logi
     assert by_row[5]["problems"][0]["column"] == "所在工作单位"
     assert f"已是统一社会信用代码为{OUR_UNIT[1]}的单位" in by_row[5]["problems"][0]["reason"]
     assert [p["column"] for p in by_row[6]["problems"]] == ["手机号", "学历"]
+    assert by_row[7]["problems"] == [{"column": "监理员专业2", "reason": "专业2不能与专业1相同"}]
 
 
 def _with_number_cells(rows: list[dict]) -> bytes:

@@ -89,6 +89,8 @@ class FileState:
             for i, sp in ((1, sp1), (2, sp2)):
                 if sp and sp not in self.specialties:
                     row.problems.append((f"{cert_type}专业{i}", f"专业“{sp}”不在专业字典中"))
+            if sp1 and sp1 == sp2:  # as the forms refuse it (persons.line_errors)
+                row.problems.append((f"{cert_type}专业2", "专业2不能与专业1相同"))
         agency_id = self.agencies.get(row.agency_name) if row.agency_name else None
         if row.agency_name and agency_id is None:
             row.problems.append(
