@@ -221,7 +221,18 @@ def digest_of(files: dict[str, str]) -> str:
     return h.hexdigest()
 
 
+# a DTD or entity declaration: no BPMN or DMN file needs one, and a bundle's upload refuses
+# it (deploy._read_text); the folders `check` and `deploy --from` read refuse it the same way
+_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+DTD_REFUSED = "不允许包含 DTD 或实体声明"
+
+
 def _parse_xml(name: str, text: str, problems: list[Problem]):
+    declared = _DTD.search(text)
+    if declared:
+        line = text.count("\n", 0, declared.start()) + 1
+        problems.append(Problem(name, None, line, DTD_REFUSED))
+        return None
     try:
         return etree.fromstring(text.encode("utf-8"))
     except etree.XMLSyntaxError as exc:

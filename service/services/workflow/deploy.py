@@ -34,6 +34,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.engine import DefinitionError, load_definitions
+from service.engine.catalogue import DTD_REFUSED
 from service.services.workflow.definitions import deployed_keys
 from service.services.workflow.scope import may_deploy
 
@@ -313,7 +314,7 @@ def _read_text(archive: zipfile.ZipFile, name: str, info: zipfile.ZipInfo) -> st
     except UnicodeDecodeError as exc:
         raise _refuse(f"{name} 不是 UTF-8 编码的文本") from exc
     if name.endswith((".bpmn", ".dmn")) and _DTD.search(text):
-        raise _refuse(f"{name} 不允许包含 DTD 或实体声明")
+        raise _refuse(f"{name} {DTD_REFUSED}")
     return text
 
 
