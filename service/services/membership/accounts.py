@@ -1,6 +1,9 @@
 """Accounts and the reference data the secretariat keeps; the Actor a session stands for.
 
-Signing in and tokens are in `signin`, password changes and resets in `passwords`.
+Signing in and tokens are in `signin`, password changes and resets in `passwords`. Each
+creation writes one audit record (`agency_create`, `unit_create`, `staff_create`,
+`sub_account_create`) in the transaction that makes the row, naming it in the remark and
+never the password.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Account, Agency, Unit
+from service.db.models import Account, Agency, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -18,6 +21,7 @@ from service.domain.roles import ROLES
 from service.domain.validation import InvalidValue, check_credit_code, clean_name, normalize_mobile
 from service.services.membership import sessions
 from service.services.membership.credentials import check_password, hash_password
+from service.services.workflow import audit
 from service.services.workflow.scope import (
     STAFF_ROLES,
     is_staff_role,
@@ -49,6 +53,11 @@ def actor_for_account(uow: UnitOfWork, account_id, version, session_id: str | No
 def _require_secretariat(actor: Actor) -> None:
     if not may_manage_accounts(actor):
         raise Forbidden("当前账号无权进行此操作")
+
+
+def _log(uow: UnitOfWork, actor: Actor, action: str, remark: str, **detail) -> None:
+    """The audit record of a creation, written with it (committed or rolled back together)."""
+    audit.write(uow.session, audit.Step(actor, action, remark=remark, detail=detail), utcnow())
 
 
 def _unique(uow: UnitOfWork, exc: IntegrityError, field: str, message: str):
@@ -88,6 +97,16 @@ def create_agency(
     _require_secretariat(actor)
     agency = Agency(name=name.strip(), city=city.strip(), **(contact or {}))
     _insert(uow, agency, "name", "已存在同名的会员服务机构")
+    _log(
+        uow,
+        actor,
+        "agency_create",
+        f"新增会员服务机构“{agency.name}”（{agency.city}）",
+        agency_id=agency.id,
+        name=agency.name,
+        city=agency.city,
+        **{field: value for field, value in (contact or {}).items() if value},
+    )
     uow.commit()
     return {"id": agency.id, "name": agency.name, "city": agency.city}
 
@@ -100,35 +119,53 @@ def create_unit(
     agency_id: int,
     member_unit: bool,
     password: str,
+    must_change_password: bool = False,
 ) -> dict:
-    """A unit and its main account (login = the unit's full name)."""
+    """A unit and its main account (login = the unit's full name), whose password must be
+    changed at the first sign-in if `must_change_password` (a one-time password)."""
     _require_secretariat(actor)
     try:
         code = check_credit_code(credit_code)
     except InvalidValue as exc:
         raise FormInvalid({"credit_code": exc.message}) from exc
     check_password(password, name.strip())
-    if uow.session.get(Agency, agency_id) is None:
+    agency = uow.session.get(Agency, agency_id)
+    if agency is None:
         raise FormInvalid({"agency_id": "初审机构不存在"})
     name = name.strip()
     unit = Unit(name=name, credit_code=code, agency_id=agency_id, member_unit=member_unit)
     uow.session.add(unit)
     try:
         uow.session.flush()
-        uow.session.add(
-            Account(
-                username=name,
-                name=name,
-                role="unit_admin",
-                unit_id=unit.id,
-                agency_id=agency_id,
-                is_main=True,
-                password_hash=hash_password(password),
-            )
+        main = Account(
+            username=name,
+            name=name,
+            role="unit_admin",
+            unit_id=unit.id,
+            agency_id=agency_id,
+            is_main=True,
+            password_hash=hash_password(password),
+            must_change_password=must_change_password,
         )
+        uow.session.add(main)
         uow.session.flush()
     except IntegrityError as exc:
         _unique(uow, exc, "name", "该单位名称或统一社会信用代码已注册")
+    kind = "会员单位" if member_unit else "非会员单位"
+    _log(
+        uow,
+        actor,
+        "unit_create",
+        f"新增单位“{name}”（{kind}，统一社会信用代码 {code}，初审机构 {agency.name}）及其主账号",
+        unit_id=unit.id,
+        name=name,
+        credit_code=code,
+        agency_id=agency_id,
+        member_unit=member_unit,
+        account_id=main.id,
+        username=main.username,
+        must_change_password=must_change_password,
+    )
     uow.commit()
     return {
         "id": unit.id,
@@ -147,26 +184,43 @@ def create_staff(
     password: str,
     role: str,
     agency_id: int | None,
+    must_change_password: bool = False,
 ) -> dict:
-    """An account for association, agency or finance staff."""
+    """An account for association, agency or finance staff (with a one-time password if
+    `must_change_password`)."""
     _require_secretariat(actor)
     if not is_staff_role(role):
         raise FormInvalid(
             {"role": "角色须为：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)}
         )
-    if role == "agency_reviewer" and (
-        agency_id is None or uow.session.get(Agency, agency_id) is None
-    ):
-        raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
+    agency = None
+    if role == "agency_reviewer":
+        agency = uow.session.get(Agency, agency_id) if agency_id is not None else None
+        if agency is None:
+            raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
     check_password(password, username.strip())
     account = Account(
         username=username.strip(),
         name=clean_name(name),
         role=role,
-        agency_id=agency_id if role == "agency_reviewer" else None,
+        agency_id=agency.id if agency is not None else None,
         password_hash=hash_password(password),
+        must_change_password=must_change_password,
     )
     _insert_account(uow, account)
+    where = f"：{agency.name}" if agency is not None else ""
+    _log(
+        uow,
+        actor,
+        "staff_create",
+        f"新增工作人员账号“{account.username}”（{account.name}，{ROLES[role]}{where}）",
+        account_id=account.id,
+        username=account.username,
+        name=account.name,
+        role=role,
+        agency_id=account.agency_id,
+        must_change_password=must_change_password,
+    )
     uow.commit()
     return {"id": account.id, "username": account.username, "role": role}
 
@@ -219,6 +273,17 @@ def create_sub_account(
         if taken:
             raise FormInvalid({"mobile": "该手机号已被其他账号使用"}) from exc
         raise Conflict("子账号同时创建冲突，或本单位子账号已满，请刷新后重试") from exc
+    _log(
+        uow,
+        actor,
+        "sub_account_create",
+        f"新增单位“{unit.name}”的子账号“{login}”（{account.name}）",
+        account_id=account.id,
+        username=login,
+        name=account.name,
+        unit_id=unit_id,
+        sub_slot=account.sub_slot,
+    )
     uow.commit()
     return {"id": account.id, "username": login, "name": account.name, "unit_id": unit_id}
 

@@ -1,10 +1,11 @@
 """The secretariat's reference data as lists: agencies, units and staff — search, create,
 edit, disable and enable, reset a password.
 
-Creating uses `accounts` (the API's use cases) and then gives the new login a one-time
-password, shown once and changed at the first sign-in. Disabling a unit disables every
-account of the unit (its main account and sub-accounts), so no one signs in for it; an
-agency has no login of its own, its reviewers are disabled one by one as staff.
+Creating uses `accounts` (the API's use cases), which writes the audit record with the new
+row; the pages give the new login a one-time password, shown once and changed at the first
+sign-in (in the same transaction). Disabling a unit disables every account of the unit (its
+main account and sub-accounts), so no one signs in for it; an agency has no login of its
+own, its reviewers are disabled one by one as staff.
 """
 
 from __future__ import annotations
@@ -343,15 +344,12 @@ def create_unit(
     one_time = password is None
     if one_time:
         password = one_time_password()
-    unit = accounts.create_unit(uow, actor, name, code, agency_id, member_unit, password)
+    unit = accounts.create_unit(
+        uow, actor, name, code, agency_id, member_unit, password, must_change_password=one_time
+    )  # one transaction with its audit record `unit_create` (never the password)
     if not one_time:
         return unit
-    main = uow.session.scalars(
-        select(Account).where(Account.unit_id == unit["id"], Account.is_main.is_(True))
-    ).one()
-    main.must_change_password = True
-    uow.commit()
-    return {**unit, "username": main.username, "password": password}
+    return {**unit, "username": unit["name"], "password": password}
 
 
 def _password_problem(errors: dict, password: str, login: str) -> None:
@@ -580,12 +578,11 @@ def create_staff(
     one_time = password is None
     if one_time:
         password = one_time_password()
-    created = accounts.create_staff(uow, actor, login, name, password, role, agency_id)
+    created = accounts.create_staff(
+        uow, actor, login, name, password, role, agency_id, must_change_password=one_time
+    )  # one transaction with its audit record `staff_create` (never the password)
     if not one_time:
         return created
-    account = uow.session.get(Account, created["id"])
-    account.must_change_password = True
-    uow.commit()
     return {**created, "name": name, "password": password}
 
 

@@ -1,17 +1,19 @@
-"""Reading the records the processes change: certificates, bills; the specialty dictionary."""
+"""Reading the records the processes change: certificates, bills; the specialty dictionary
+(each change of it one audit record: `specialty_create`, `specialty_update`, `specialty_move`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Bill, Certificate, Member, ProcessInstance, Specialty
+from service.db.models import Bill, Certificate, Member, ProcessInstance, Specialty, utcnow
 from service.db.search import id_number_matches
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CertificateRecord, certificate_status
 from service.domain.validation import clean_code, clean_name
+from service.services.workflow import audit
 from service.services.workflow.bills import bill_view, receipts_by_bill
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
@@ -126,6 +128,10 @@ def _secretariat(actor: Actor) -> None:
         raise NotFound("没有该功能")
 
 
+def _log(uow: UnitOfWork, actor: Actor, action: str, remark: str, **detail) -> None:
+    audit.write(uow.session, audit.Step(actor, action, remark=remark, detail=detail), utcnow())
+
+
 def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
     """Add a specialty to the dictionary (secretariat)."""
     _secretariat(actor)
@@ -140,6 +146,15 @@ def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
     except IntegrityError as exc:
         uow.rollback()
         raise Conflict(f"专业“{name}”已在字典中", {"name": "已存在"}) from exc
+    _log(
+        uow,
+        actor,
+        "specialty_create",
+        f"新增专业“{row.name}”（排序 {row.sort}）",
+        specialty_id=row.id,
+        name=row.name,
+        sort=row.sort,
+    )
     view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
     uow.commit()
     return view
@@ -154,11 +169,24 @@ def move_specialty(uow: UnitOfWork, actor: Actor, specialty_id: int, step: int) 
     if at is None:
         raise NotFound("专业不存在")
     other = at + step
-    if 0 <= other < len(order):
+    if 0 <= other < len(order):  # at either end nothing changes and nothing is recorded
+        moved, neighbour = order[at], order[other]
+        before = moved.sort
         order[at], order[other] = order[other], order[at]
         for place, row in enumerate(order, start=1):
             row.sort = place
         uow.session.flush()
+        _log(
+            uow,
+            actor,
+            "specialty_move",
+            f"专业“{moved.name}”{'上移' if step < 0 else '下移'}一位，与“{neighbour.name}”互换位置",
+            specialty_id=moved.id,
+            name=moved.name,
+            before=before,
+            after=moved.sort,
+            swapped_with=neighbour.id,
+        )
     row = order[other] if 0 <= other < len(order) else order[at]
     view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
     uow.commit()
@@ -168,16 +196,33 @@ def move_specialty(uow: UnitOfWork, actor: Actor, specialty_id: int, step: int) 
 def update_specialty(
     uow: UnitOfWork, actor: Actor, specialty_id: int, active: bool | None, sort: int | None
 ) -> dict:
-    """Retire or reorder a specialty (certificates keep the name they carry)."""
+    """Retire or reorder a specialty (certificates keep the name they carry); a change is
+    one audit record, a request that changes nothing none."""
     _secretariat(actor)
     row = uow.session.get(Specialty, specialty_id)
     if row is None:
         raise NotFound("专业不存在")
-    if active is not None:
+    before = {"active": row.active, "sort": row.sort}
+    said = [f"专业“{row.name}”"]  # 停用专业“…”，排序由 3 改为 5
+    if active is not None and active != row.active:
         row.active = active
-    if sort is not None:
+        said[0] = ("启用" if active else "停用") + said[0]
+    if sort is not None and sort != row.sort:
         row.sort = sort
+        said.append(f"排序由 {before['sort']} 改为 {sort}")
     uow.session.flush()
+    after = {"active": row.active, "sort": row.sort}
+    if after != before:
+        _log(
+            uow,
+            actor,
+            "specialty_update",
+            "，".join(said),
+            specialty_id=row.id,
+            name=row.name,
+            before=before,
+            after=after,
+        )
     view = {"id": row.id, "name": row.name, "active": row.active, "sort": row.sort}
     uow.commit()
     return view
