@@ -357,6 +357,8 @@ def test_a_deploy_says_when_running_forms_wait_at_a_task_the_new_version_lacks(d
     [notice] = done.get_json()["notices"]
     assert "1 份办理中的表单在等待「协会初审」（association_review）" in notice, notice
     assert "第 2 版没有该任务" in notice
+    # and the way to move them: a task mapping on the migration page (or the CLI's --map)
+    assert "任务映射" in notice and "association_review=新任务名" in notice
     # back to the files of version 1, which has the task: nothing stranded, no notice
     bpmn.write_text(text, encoding="utf-8")
     (forms / "association_check.schema.json").rename(forms / "association_review.schema.json")
