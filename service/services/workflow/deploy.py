@@ -192,8 +192,9 @@ def stranded_waits(uow: UnitOfWork, result: dict, definitions: dict) -> list[str
                 notices.append(
                     f"{p['name']}：{n} 份办理中的表单在等待「{title}」（{name}），"
                     f"第 {p['version']} 版没有该任务。这些表单仍按原版本办理；"
-                    f"要迁移到第 {p['version']} 版，请在「流程运行图」的「迁移流程版本」中用任务映射指定它对应的"
-                    f"新任务（如 {name}=新任务名，或 memberflow migrate --map）"
+                    f"要迁移到第 {p['version']} 版，请在「流程运行图」的「迁移流程版本」中"
+                    f"用任务映射指定它对应的新任务（如 {name}=新任务名，"
+                    "或 memberflow migrate --map）"
                 )
     uow.rollback()  # read only: the deploy itself is committed
     return notices
