@@ -55,6 +55,22 @@ def file_paths_of(
     return paths_of(schema, registry, wanted)
 
 
+def image_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every uploaded-file field that takes images alone: its `x-accept` names
+    image types only (`image/*`, `image/png`, `.jpg`), a photo (个人照片, 身份证件人像面)."""
+
+    def wanted(node: dict) -> bool:
+        accept = [a.strip().lower() for a in str(node.get("x-accept") or "").split(",")]
+        accept = [a for a in accept if a]
+        return (
+            node.get("format") == "file-id"
+            and bool(accept)
+            and all(a.startswith("image/") or a in (".jpg", ".jpeg", ".png") for a in accept)
+        )
+
+    return paths_of(schema, registry, wanted)
+
+
 def mobile_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every mobile number field (format `cn-mobile`), nested ones too."""
     return paths_of(schema, registry, lambda node: node.get("format") == "cn-mobile")

@@ -44,6 +44,8 @@ from service.storage import Blob
 ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
 VIDEO_TYPES = upload_checks.VIDEO_TYPES
 NO_VIDEO = "此项不能上传视频，请上传 JPG、PNG 图片或 PDF 文件"
+ONLY_IMAGES = "此项只能上传 JPG、PNG 图片（照片），请重新上传"
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 UNUSED_AFTER = timedelta(days=1)  # an upload no application used by then is deleted
 _BLOB_LOCK_SPACE = 0x6D66  # "mf": the advisory-lock key space of blob hashes
 
@@ -267,9 +269,11 @@ def check_references(
     instance_id: int | None = None,
     known: dict | None = None,
     videos: frozenset[str] = frozenset(),
+    images: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The file ids a form refers to, each checked to exist and be usable by the caller,
-    and to be a video only at a path of `videos` (the fields whose schema takes one).
+    to be a video only at a path of `videos` (the fields whose schema takes one), and an
+    image at a path of `images` (the fields that take images alone: photos).
 
     Their rows stay locked until the form commits, so the clean-up of unused uploads
     never deletes a file a form is taking into use. A file the instance's data `known`
@@ -277,7 +281,9 @@ def check_references(
     cleaned up), so it is neither read again nor returned.
     """
     reads = Reads(uow.session)
-    checked = references(uow, actor, data, fields, reads, join_code_id, instance_id, known, videos)
+    checked = references(
+        uow, actor, data, fields, reads, join_code_id, instance_id, known, videos, images
+    )
     reads.run()
     return checked()
 
@@ -292,18 +298,21 @@ def references(
     instance_id: int | None = None,
     known: dict | None = None,
     videos: frozenset[str] = frozenset(),
+    images: frozenset[str] = frozenset(),
 ) -> Callable[[], list[str]]:
     """`check_references`, its query queued in `reads` to go to the server with others:
     once they have run, the function returned checks the files (FormInvalid naming each
-    field whose file is missing, not the caller's to use, or a video where the field takes
-    none) and gives their ids."""
-    wanted, takes_video = {}, set()
+    field whose file is missing, not the caller's to use, a video where the field takes
+    none, or other than an image where it takes images alone, `images`) and gives their ids."""
+    wanted, takes_video, photos = {}, set(), set()
     for path in fields:
         for where, value in values_at(data, path):
             if isinstance(value, str):
                 wanted[where] = value
                 if path in videos:
                     takes_video.add(where)
+                if path in images:
+                    photos.add(where)
     if known and wanted:
         held = {where: value for path in fields for where, value in values_at(known, path)}
         wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
@@ -323,6 +332,8 @@ def references(
             )
             if not ok:
                 errors[field] = "文件不存在或无权使用，请重新上传"
+            elif field in photos and row.content_type not in IMAGE_TYPES:
+                errors[field] = ONLY_IMAGES
             elif row.content_type in VIDEO_TYPES and field not in takes_video:
                 errors[field] = NO_VIDEO
         if errors:

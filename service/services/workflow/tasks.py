@@ -572,6 +572,7 @@ def _act(
         instance_id=inst_row.id,
         known=current,
         videos=info.video_fields,
+        images=info.image_fields,
     )
     # a form sent whole again (the unit's pre-review) mostly lists the same persons
     persons_sent = "persons" in payload or "id_number" in payload
