@@ -27,7 +27,7 @@ from werkzeug.test import encode_multipart
 
 from service import page_form_bytes
 from service.domain.validation import make_resident_id
-from service.services.workflow.files import NO_VIDEO
+from service.services.workflow.files import NO_VIDEO, ONLY_IMAGES
 
 MB = 1024 * 1024
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -87,7 +87,7 @@ def test_a_video_goes_in_the_video_proof_and_is_refused_in_a_photo_field(client,
         json={"data": {**data, "photo": video, "video_proof": video}},
     )
     assert refused.status_code == 422
-    assert refused.get_json()["errors"] == {"photo": NO_VIDEO}
+    assert refused.get_json()["errors"] == {"photo": ONLY_IMAGES}  # a photo: images alone
     view = start(client, unit, "member_join", {**data, "video_proof": video})
     step_task(
         client,
@@ -236,4 +236,5 @@ def test_the_join_page_names_the_field_a_video_does_not_belong_in(client, login,
     page = client.get(f"/join/{code}").get_data(as_text=True)
     reply = send_join_page(client, code, page, video_proof=a_video(), **{field: a_video()})
     assert reply.status_code == 422
-    assert re.search(rf'id="f-{field}-error">{NO_VIDEO}<', reply.text), reply.text[:3000]
+    said = ONLY_IMAGES if field == "photo" else NO_VIDEO  # a photo takes images alone
+    assert re.search(rf'id="f-{field}-error">{re.escape(said)}<', reply.text), reply.text[:3000]
