@@ -496,13 +496,10 @@ def typed_numbers(data: dict) -> list[str]:
     return found
 
 
-def used_receipts(numbers: list[str], task_id: int):
-    """A read of the documents of other forms' bills registered under one of `numbers`:
-    (number, 票据代码, business key) each, for the form of task `task_id` to be refused
-    what another form already holds (`refuse_used`)."""
+def _used_statement():
     task = UserTask.__table__.c
     other = select(task.instance_id).where(task.id == bindparam("used_task_id")).scalar_subquery()
-    stmt = (
+    return (
         select(_RECEIPTS.receipt_number, _RECEIPTS.receipt_code, ProcessInstance.business_key)
         .join(Bill, Bill.id == _RECEIPTS.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
@@ -512,7 +509,16 @@ def used_receipts(numbers: list[str], task_id: int):
         )
         .order_by(ProcessInstance.business_key)
     )
-    return stmt, {"used_numbers": numbers, "used_task_id": task_id}
+
+
+_USED = _used_statement()  # built once: its values are bound when it runs
+
+
+def used_receipts(numbers: list[str], task_id: int):
+    """A read of the documents of other forms' bills registered under one of `numbers`:
+    (number, 票据代码, business key) each, for the form of task `task_id` to be refused
+    what another form already holds (`refuse_used`)."""
+    return _USED, {"used_numbers": numbers, "used_task_id": task_id}
 
 
 def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:
