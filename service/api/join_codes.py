@@ -30,7 +30,7 @@ def create(body, unit_id):
 
 @blp.route("/join-codes/<code>")
 @blp.response(200, schemas.JoinCodeSchema)
-@blp.alt_response(410, description="申请码已过期")
+@blp.alt_response(410, description="申请码已过期，或该单位账号已停用（不受理申请）")
 @blp.doc(security=[])
 def describe(code):
     """（公开）申请码对应的单位、版本和要填写的表单"""
@@ -40,6 +40,7 @@ def describe(code):
 
 @blp.route("/join-codes/<code>/qr.png")
 @blp.response(200, content_type="image/png")
+@blp.alt_response(410, description="申请码已过期，或该单位账号已停用（不受理申请）")
 @blp.doc(security=[])
 def qr(code):
     """（公开）申请码二维码图片，内容为申请页面地址"""
@@ -51,6 +52,7 @@ def qr(code):
 @blp.route("/join-codes/<code>/files", methods=["POST"])
 @blp.arguments(schemas.FileUpload, location="files")
 @blp.response(201, schemas.FileSchema)
+@blp.alt_response(410, description="申请码已过期，或该单位账号已停用（不受理申请）")
 @limiter.limit(_join_rate)
 @blp.doc(security=[])
 def upload(_files, code):
@@ -66,6 +68,7 @@ def upload(_files, code):
 @blp.arguments(schemas.DataRequest)
 @blp.response(201, schemas.InstanceSchema)
 @blp.alt_response(422, description="表单或入会条件不符")
+@blp.alt_response(410, description="申请码已过期，或该单位账号已停用（不受理申请）")
 @limiter.limit(_join_rate)
 @blp.doc(security=[], parameters=[schemas.IDEMPOTENCY_KEY])
 def apply(body, code):

@@ -61,7 +61,11 @@ def unclaim(task_id):
 @blp.arguments(schemas.DataRequest)
 @blp.response(200, schemas.CompletedSchema)
 @blp.alt_response(409, description="并发办理时落败，或任务已办结")
-@blp.alt_response(422, description="表单不符，errors 说明各字段")
+@blp.alt_response(
+    422,
+    description="表单不符，errors 说明各字段（如财务复核的票号已登记在其他业务单的缴费单上、"
+    "开票日期晚于今天或早于 2000 年、照片项上传了非图片文件）",
+)
 def complete(body, task_id):
     """办理任务：按表单提交，流程推进到下一环节"""
     with uow() as u:
