@@ -46,7 +46,6 @@ ID_PHOTOS = {
     "id_front_file_id": "身份证件人像面照片",
     "id_back_file_id": "身份证件国徽面照片",
 }
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 INVALID = "二维码无效，请向单位索取新的二维码"
 PASSWORD_CODE_DAYS = 7  # a code that hands out a password is not left lying about for a year
 
@@ -227,7 +226,7 @@ def _id_photo_changes(uow: UnitOfWork, actor: Actor, body: dict) -> dict:
     errors = {
         f: f"{label}须为 JPG 或 PNG 图片"
         for f, label in ID_PHOTOS.items()
-        if kinds.get(body[f]) not in IMAGE_TYPES
+        if kinds.get(body[f]) not in files.IMAGE_TYPES
     }
     if errors:
         raise FormInvalid(errors)

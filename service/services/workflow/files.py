@@ -45,7 +45,8 @@ ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
 VIDEO_TYPES = upload_checks.VIDEO_TYPES
 NO_VIDEO = "此项不能上传视频，请上传 JPG、PNG 图片或 PDF 文件"
 ONLY_IMAGES = "此项只能上传 JPG、PNG 图片（照片），请重新上传"
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+# the checked image types (a photo field takes these alone)
+IMAGE_TYPES = frozenset(t for t in upload_checks.ALLOWED_TYPES if t.startswith("image/"))
 UNUSED_AFTER = timedelta(days=1)  # an upload no application used by then is deleted
 _BLOB_LOCK_SPACE = 0x6D66  # "mf": the advisory-lock key space of blob hashes
 
