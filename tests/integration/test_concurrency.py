@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import Counter
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -19,15 +20,18 @@ from conftest import (
     race,
     seed_world,
     token_headers,
+    upload,
 )
 from sqlalchemy import func, select
 
 from service.db import db
-from service.db.models import Account, AuditRecord, ProcessInstance, UserTask
+from service.db.models import Account, AuditRecord, Bill, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
 from service.services.membership import accounts
+from service.services.membership.roster import MemberSeed, add_member
+from service.services.workflow.bills import RECEIPT_LOCK_SPACE
 
 pytestmark = pytest.mark.alone  # see scripts/test
 
@@ -284,7 +288,6 @@ def test_simultaneous_sub_accounts_never_exceed_three(pg_app):
 
 def test_simultaneous_forms_listing_one_person_start_one(any_app):
     """Two units' forms (continuing education and a unit change) race for one person."""
-    from datetime import date
 
     from conftest import add_certified_member, upload
 
@@ -350,9 +353,6 @@ def test_simultaneous_forms_listing_one_person_start_one(any_app):
 
 def test_simultaneous_learning_passes_issue_one_certificate(any_app):
     """Two association reviewers record the same pass at once: one certificate, one number."""
-    from datetime import date
-
-    from conftest import upload
 
     from service.db.models import Certificate, LearningTask
     from service.services.membership.roster import MemberSeed, add_member
@@ -502,3 +502,101 @@ def test_a_start_that_waited_meets_the_same_key_or_subject_at_its_insert(pg_app,
         persons = db.session.scalar(sa.text("SELECT count(*) FROM instance_persons"))
         db.session.remove()
     assert len(rows) == 3 and persons == 3, (rows, persons)  # nothing of the second kept
+
+
+def test_simultaneous_confirmations_with_one_receipt_number_register_it_once(pg_app, pg_url):
+    """Two finance reviewers confirm two forms' bills with one 票号 at the same instant. Each
+    request claims its task, then waits for the number's lock (held here by another
+    connection until both wait); released together, the first registers the number and the
+    second, reading after the first's COMMIT, is refused at the field naming the first form,
+    its bill still paid and its task open. Without the lock both found the number free."""
+    ctx = pg_app.extensions["memberflow"]
+    ctx.clock = lambda: datetime(2026, 11, 28, 4, 0, 0)  # business day 2026-11-28
+    world = seed_world(pg_app)
+    client = pg_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    finance = token_headers(client, world.logins["finance"])
+    receipt = {
+        "decision": "approve",
+        "receipt_number": "CZ2026000321",
+        "receipt_date": "2026-11-28",
+    }
+    forms = []
+    for name, prefix in (("罗文杰", "44050719820303345"), ("陈国栋", "44010619790909567")):
+        person = make_resident_id(prefix)
+        with pg_app.app_context():  # a member whose 普通会员 lapsed: one to renew
+            add_member(
+                db.session,
+                MemberSeed(
+                    name, person, world.unit_id, memberships={"普通会员": date(2026, 6, 30)}
+                ),
+            )
+            db.session.commit()
+            db.session.remove()
+        line = {"id_number": person, "name": name, "member_level": "普通会员"}
+        reply = client.post(
+            "/api/v1/processes/membership_renewal/instances",
+            headers=unit,
+            json={"data": {"persons": [line]}},
+        )
+        assert reply.status_code == 201, reply.get_json()
+        form = reply.get_json()
+        paid = {"fee_voucher": upload(client, unit)}
+        task = open_task(client, unit, form["id"])
+        assert (
+            client.post(
+                f"/api/v1/tasks/{task['id']}/complete", headers=unit, json={"data": paid}
+            ).status_code
+            == 200
+        )
+        forms.append(form)
+    tasks = [open_task(client, finance, form["id"])["id"] for form in forms]
+
+    holder = sa.create_engine(pg_url)
+    replies: list = [None, None]
+
+    def confirm(i: int) -> None:
+        reply = pg_app.test_client().post(
+            f"/api/v1/tasks/{tasks[i]}/complete", headers=finance, json={"data": receipt}
+        )
+        replies[i] = (reply.status_code, reply.get_json())
+
+    try:
+        with holder.connect() as lock, holder.connect() as look:
+            lock.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:number))"),
+                {"space": RECEIPT_LOCK_SPACE, "number": receipt["receipt_number"]},
+            )
+            threads = [threading.Thread(target=confirm, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            waiting = 0
+            for _ in range(400):  # both wait on the number's lock (at most 20 s)
+                waiting = look.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    )
+                ).scalar_one()
+                look.rollback()
+                if waiting == 2:
+                    break
+                time.sleep(0.05)
+            lock.rollback()  # released
+            for t in threads:
+                t.join(timeout=60)
+    finally:
+        holder.dispose()
+    assert waiting == 2, ("both confirmations should have waited on the number", replies)
+    assert sorted(status for status, _ in replies) == [200, 422], replies
+    first = next(i for i, (status, _) in enumerate(replies) if status == 200)
+    second = 1 - first
+    assert replies[second][1]["errors"] == {
+        "receipt_number": "票据号码 CZ2026000321 已登记在业务单 "
+        f"{forms[first]['business_key']} 的缴费单上，请核对"
+    }, replies
+    with pg_app.app_context():
+        status = dict(db.session.execute(select(Bill.instance_id, Bill.status)).all())
+        db.session.remove()
+    assert status == {forms[first]["id"]: "confirmed", forms[second]["id"]: "paid"}, status
+    assert open_task(client, finance, forms[second]["id"])["id"] == tasks[second]

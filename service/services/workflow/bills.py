@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Bill, BillReceipt, Member, Membership, ProcessInstance, UserTask
@@ -512,13 +512,30 @@ def _used_statement():
 
 
 _USED = _used_statement()  # built once: its values are bound when it runs
+RECEIPT_LOCK_SPACE = 0x6D72  # "mr": the advisory-lock key space of receipt numbers
+# PostgreSQL: a transaction-level advisory lock on each number (its hashtext), taken in the
+# keys' order (two forms typing the same two numbers never wait on each other crosswise)
+_LOCK_NUMBERS = text(
+    "SELECT count(pg_advisory_xact_lock(:lock_space, k)) FROM"
+    " (SELECT DISTINCT hashtext(n) AS k FROM unnest(CAST(:lock_numbers AS text[])) AS n"
+    " ORDER BY k OFFSET 0) AS keys"
+)
 
 
-def used_receipts(numbers: list[str], task_id: int):
-    """A read of the documents of other forms' bills registered under one of `numbers`:
-    (number, 票据代码, business key) each, for the form of task `task_id` to be refused
-    what another form already holds (`refuse_used`)."""
-    return _USED, {"used_numbers": numbers, "used_task_id": task_id}
+def used_receipts(numbers: list[str], task_id: int, dialect: str) -> list[tuple]:
+    """The reads (statement, values) for the form of task `task_id` to be refused a number
+    another form already holds (`refuse_used`); the last one's rows are the documents of
+    other forms' bills registered under one of `numbers`: (number, 票据代码, business key).
+
+    Without a lock two finance reviewers confirming two forms with one number at the same
+    instant would each find it free. On PostgreSQL the read therefore waits first for a lock
+    on each number, held until the transaction ends; it is a statement of its own, so the
+    read's snapshot is taken after the wait and sees what the other confirmation committed.
+    SQLite has one writer at a time, and the claim before the read is a write."""
+    read = (_USED, {"used_numbers": numbers, "used_task_id": task_id})
+    if dialect != "postgresql":
+        return [read]
+    return [(_LOCK_NUMBERS, {"lock_space": RECEIPT_LOCK_SPACE, "lock_numbers": numbers}), read]
 
 
 def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:

@@ -352,7 +352,7 @@ class Taken:
 
 
 def _take(
-    uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False, lookup=None
+    uow: UnitOfWork, actor: Actor, task_id: int, now, with_bill: bool = False, lookup=()
 ) -> tuple[Taken, ProcessInstance | None, bills.Read | None, list[tuple]]:
     """Claim-or-own an open task and mark it completed by the actor, in one conditional
     UPDATE; its row stays locked. Only a commit keeps it: a form or a step that fails
@@ -363,9 +363,9 @@ def _take(
     session's entity by `uow.loaded`), so the move that follows loads it
     without a query; the caller holds on to it (the session's identity map keeps only weak
     references). With `with_bill`, it reads the form's bill too (`bills.Read`), for a step
-    that may confirm it; `lookup` (a statement and its values) is read beside it, in the
-    same round trip, its rows returned last. SQLite returns the updated table's columns
-    alone."""
+    that may confirm it; `lookup` (statements and their values, run in turn) is read beside
+    it, in the same round trip, the last one's rows returned last. SQLite returns the
+    updated table's columns alone."""
     dialect = uow.session.get_bind().dialect.name
     with_bill = with_bill and dialect == "postgresql"
     taken = _take_statement(dialect, actor, with_bill)
@@ -375,9 +375,9 @@ def _take(
     if dialect == "postgresql":
         reads = Reads(uow.session)
         answer = reads.add(taken, params)
-        extra = reads.add(*lookup) if lookup is not None else None
+        extras = [reads.add(statement, values) for statement, values in lookup]
         reads.run()  # the driver's row: the instance's columns, the task's, the bill
-        looked_up = extra.rows if extra is not None else []
+        looked_up = extras[-1].rows if extras else []
         found = answer.rows[0] if answer.rows else None
         if found is not None:
             width = len(_INSTANCE_KEYS)
@@ -390,8 +390,8 @@ def _take(
             found = columns
     else:  # SQLite's RETURNING names the updated table's columns alone
         found = uow.session.connection().execute(taken, params).first()
-        if lookup is not None:
-            looked_up = [tuple(r) for r in uow.session.execute(*lookup)]
+        for statement, values in lookup:
+            looked_up = [tuple(r) for r in uow.session.execute(statement, values)]
     if found is None:
         raise _why_not(_task(uow, actor, task_id), actor)
     return Taken(*found), instance, read, looked_up
@@ -496,7 +496,8 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
     confirms = holds_lane(actor, _confirming(ctx))
     # the receipt numbers finance typed, looked up on other forms' bills with the claim
     typed = bills.typed_numbers(data) if confirms else []
-    lookup = bills.used_receipts(typed, task_id) if typed else None
+    dialect = uow.session.get_bind().dialect.name
+    lookup = bills.used_receipts(typed, task_id, dialect) if typed else ()
     row, _instance, bill, held = _take(uow, actor, task_id, now, confirms, lookup)
     instance_id, task_name, key = row.instance_id, row.task_name, row.process_key
     try:  # the save checks the version the move loaded (see moving.Move.commit)
