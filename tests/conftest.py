@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -204,14 +205,28 @@ _apps: list = []
 
 @pytest.fixture(autouse=True)
 def _dispose_apps():
-    """Close every app's connection pool after each test (no connection outlives its test)."""
+    """Close every app's connection pool after each test (no connection outlives its test).
+
+    A live server's request may still be running when its test ends (a page's poll: the
+    server stops accepting, but a request it took goes on); the pool is closed once such
+    requests have given their connections back, since `dispose` closes only the connections
+    in the pool and one returned later would be left to the garbage collector (psycopg's
+    ResourceWarning, an error in whichever test it happens to fall in)."""
     yield
+    held = []
     while _apps:
         app = _apps.pop()
         with app.app_context():
             db.session.remove()
-            sessions.uninstall(db.engine)
-            db.engine.dispose()
+            engine = db.engine
+            deadline = time.monotonic() + 15
+            while engine.pool.checkedout() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if engine.pool.checkedout():
+                held.append(engine.pool.checkedout())
+            sessions.uninstall(engine)
+            engine.dispose()
+    assert not held, f"connections still checked out 15 s after the test: {held}"
 
 
 def make_app(url: str, tmp_path: Path, **overrides):
