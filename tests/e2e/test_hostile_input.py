@@ -66,6 +66,25 @@ def test_json_nested_a_thousand_deep_is_refused_on_the_public_application(client
     assert f"{MAX_JSON_DEPTH}层" in reply.get_json()["message"]
 
 
+def test_an_integer_of_thousands_of_digits_answers_422_naming_the_field(client, login, world):
+    """Python refuses to read an integer of more than 4,300 digits (a ValueError that is not
+    a JSON syntax error): a 422 naming the field, signed in or not, never a 500."""
+    digits = "9" * 5000
+    body = '{"username": "admin", "password": "x", "attempt": ' + digits + "}"
+    reply = post_raw(client, "/api/v1/auth/token", body)
+    assert reply.status_code == 422, reply.get_data(as_text=True)[:300]
+    assert reply.get_json()["errors"] == {"attempt": "数值位数过多"}
+    code = join_code(client, login, world)
+    body = '{"data": {"name": "张三", "mobile": ' + digits + "}}"
+    reply = post_raw(client, f"/api/v1/join-codes/{code}/applications", body)
+    assert reply.status_code == 422, reply.get_data(as_text=True)[:300]
+    assert reply.get_json()["errors"] == {"mobile": "数值位数过多"}
+    body = '{"data": {"persons": [{"id_number": 1' + "0" * 4400 + "}]}}"
+    reply = post_raw(client, "/api/v1/processes/member_join/instances", body, login("unit"))
+    assert reply.status_code == 422, reply.get_data(as_text=True)[:300]
+    assert reply.get_json()["errors"] == {"persons.0.id_number": "数值位数过多"}
+
+
 def test_a_json_body_over_the_documented_size_answers_413_before_it_is_read(client, login):
     unit = login("unit")
     text = json.dumps({"data": {"name": "张" * (MAX_JSON_BYTES // 3 + 10)}})
