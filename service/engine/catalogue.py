@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from service.domain.roles import role_for_lane
-from service.engine import shared
+from service.engine import json_files, shared
 from service.engine.decisions import Decisions, decisions_from_parser
 from service.engine.declarations import (
     Declarations,
@@ -52,7 +52,6 @@ from service.engine.problem_text import (
     TIMER_KINDS,
     code_problem,
     json_schema_problem,
-    json_syntax,
     schema_message,
     timer_event,
     timer_lead,
@@ -315,10 +314,10 @@ def _form_registry(files: dict[str, str], problems: list[Problem]) -> dict[str, 
         if not name.startswith("forms/"):
             continue
         try:
-            schema = json.loads(text)
+            schema = json_files.read(text)
             Draft202012Validator.check_schema(schema)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(name, None, exc.lineno, json_syntax(exc.msg, exc.colno)))
+        except json_files.JsonFileProblem as exc:
+            problems.append(Problem(name, None, exc.line, exc.message))
             continue
         except SchemaError as exc:
             problems.append(
@@ -490,9 +489,9 @@ def _read_policy(files: dict[str, str], problems: list[Problem]) -> dict[str, An
         return {}
     text = files[POLICY_FILE]
     try:
-        entries = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(POLICY_FILE, None, exc.lineno, json_syntax(exc.msg, exc.colno)))
+        entries = json_files.read(text)
+    except json_files.JsonFileProblem as exc:
+        problems.append(Problem(POLICY_FILE, None, exc.line, exc.message))
         return {}
     if not isinstance(entries, dict):
         problems.append(

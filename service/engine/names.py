@@ -21,14 +21,13 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from service.engine import shared
+from service.engine import json_files, shared
 from service.engine.helpers import dated_helpers, policy_helpers
 from service.engine.problem_text import TIMER_KINDS, timer_event, timer_lead
 
@@ -121,8 +120,8 @@ def _required(node, path: str = "") -> Iterable[tuple[str, str]]:
 
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json_files.read(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # JsonFileProblem is a ValueError
         return None  # the catalogue reports it
 
 

@@ -19,11 +19,10 @@ type that uses it, and an instance keeps running on the template it started with
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
 
-from service.engine.problem_text import json_syntax
+from service.engine import json_files
 
 SUFFIX = ".shared.json"
 SHARED_FOLDER = "processes/shared/"
@@ -93,9 +92,9 @@ def render(key: str, files: dict[str, str]) -> str:
 
 def _read(name: str, text: str) -> dict:
     try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TemplateProblem(name, exc.lineno, json_syntax(exc.msg, exc.colno)) from exc
+        spec = json_files.read(text)
+    except json_files.JsonFileProblem as exc:
+        raise TemplateProblem(name, exc.line, exc.message) from exc
     if not isinstance(spec, dict):
         raise TemplateProblem(name, 1, '应为对象：{"template": …, "values": {…}}')
     return spec

@@ -76,6 +76,31 @@ def test_broken_xml_and_json_say_what_is_wrong(design):
     )
 
 
+def test_json_too_deep_or_with_too_long_a_number_is_a_problem_of_its_file(design):
+    """What Python's reader refuses without a syntax error (nesting past the stack, an
+    integer of thousands of digits) and nesting our checks would walk too deep: each a
+    problem naming its file, never an exception out of check or deploy."""
+    forms = design / "forms" / "engineer_cpd"
+    deep, deeper, long = (
+        forms / "agency_review.schema.json",
+        forms / "association_review.schema.json",
+        design / "rules" / "policy.json",
+    )
+    deep.write_text('{"type": "object", "x-deep": ' + "[" * 100 + "]" * 100 + "}")
+    deeper.write_text('{"type": "object", "x-deep": ' + '{"a": ' * 5000 + "1" + "}" * 5001)
+    long.write_text(long.read_text(encoding="utf-8").replace("{", '{\n"x": ' + "7" * 5000 + ",", 1))
+    found = {p["file"]: (p["line"], p["message"]) for p in _problems(design)}
+    assert found["forms/engineer_cpd/agency_review.schema.json"] == (
+        None,
+        "JSON 嵌套层数超过64层",
+    )
+    assert found["forms/engineer_cpd/association_review.schema.json"] == (
+        None,
+        "JSON 嵌套层数超过64层",
+    )
+    assert found["rules/policy.json"] == (2, "JSON 中的数值位数过多（超过 4000 位）")
+
+
 def test_a_form_that_is_no_json_schema_names_the_keyword(design):
     form = design / "forms" / "engineer_cpd" / "agency_review.schema.json"
     form.write_text('{"type": "aray"}', encoding="utf-8")
