@@ -46,6 +46,7 @@ from service.engine.formschema import (
     mobile_paths_of,
     past_paths_of,
     properties_of,
+    video_only_paths_of,
 )
 from service.engine.helpers import policy_helpers
 from service.engine.problem_text import (
@@ -119,6 +120,7 @@ class UserTaskInfo:
     mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     video_fields: frozenset = frozenset()  # the file fields whose x-accept takes a video
     image_fields: frozenset = frozenset()  # the file fields whose x-accept takes images alone
+    video_only_fields: frozenset = frozenset()  # … and those whose x-accept takes videos alone
     runs_rules: bool = False
     bill: str | None = None  # "pay": the unit pays the form's bill here; "confirm": finance
 
@@ -155,6 +157,7 @@ class Definition:
     start_mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     start_video_fields: frozenset = frozenset()
     start_image_fields: frozenset = frozenset()
+    start_video_only_fields: frozenset = frozenset()
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
     # the same forms compiled for a quick "is it valid" (formats.quick_validator)
     quick: dict[str, jsonschema_rs.Validator] = field(default_factory=dict)
@@ -592,6 +595,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_mobile_fields=mobile_paths_of(tasks.start_form, registry),
         start_video_fields=file_paths_of(tasks.start_form, registry, VIDEO),
         start_image_fields=image_paths_of(tasks.start_form, registry),
+        start_video_only_fields=video_only_paths_of(tasks.start_form, registry),
         validators=validators,
         quick=quick,
         registry=registry,
@@ -780,6 +784,7 @@ def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _P
             mobile_fields=mobile_paths_of(info.form, registry),
             video_fields=file_paths_of(info.form, registry, VIDEO),
             image_fields=image_paths_of(info.form, registry),
+            video_only_fields=video_only_paths_of(info.form, registry),
             runs_rules=_rules_follow(spec.task_specs[name], spec, subprocess_specs),
         )
         for name, info in user_tasks.items()

@@ -71,6 +71,22 @@ def image_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     return paths_of(schema, registry, wanted)
 
 
+def video_only_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every uploaded-file field that takes videos alone: its `x-accept` names
+    video types only (`video/*`, `video/mp4`, `.mp4`), a 视频证明."""
+
+    def wanted(node: dict) -> bool:
+        accept = [a.strip().lower() for a in str(node.get("x-accept") or "").split(",")]
+        accept = [a for a in accept if a]
+        return (
+            node.get("format") == "file-id"
+            and bool(accept)
+            and all(a.startswith("video/") or a in (".mp4", ".mov") for a in accept)
+        )
+
+    return paths_of(schema, registry, wanted)
+
+
 def mobile_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every mobile number field (format `cn-mobile`), nested ones too."""
     return paths_of(schema, registry, lambda node: node.get("format") == "cn-mobile")

@@ -44,6 +44,7 @@ from service.storage import Blob
 ALLOWED_TYPES = upload_checks.ALLOWED_TYPES
 VIDEO_TYPES = upload_checks.VIDEO_TYPES
 NO_VIDEO = "此项不能上传视频，请上传 JPG、PNG 图片或 PDF 文件"
+ONLY_VIDEO = "此项只能上传 MP4、MOV 视频，请重新上传"
 ONLY_IMAGES = "此项只能上传 JPG、PNG 图片（照片），请重新上传"
 # the checked image types (a photo field takes these alone)
 IMAGE_TYPES = frozenset(t for t in upload_checks.ALLOWED_TYPES if t.startswith("image/"))
@@ -271,10 +272,12 @@ def check_references(
     known: dict | None = None,
     videos: frozenset[str] = frozenset(),
     images: frozenset[str] = frozenset(),
+    videos_only: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The file ids a form refers to, each checked to exist and be usable by the caller,
-    to be a video only at a path of `videos` (the fields whose schema takes one), and an
-    image at a path of `images` (the fields that take images alone: photos).
+    to be a video only at a path of `videos` (the fields whose schema takes one), an
+    image at a path of `images` (the fields that take images alone: photos) and a video at
+    a path of `videos_only` (the fields that take videos alone: a 视频证明).
 
     Their rows stay locked until the form commits, so the clean-up of unused uploads
     never deletes a file a form is taking into use. A file the instance's data `known`
@@ -283,7 +286,17 @@ def check_references(
     """
     reads = Reads(uow.session)
     checked = references(
-        uow, actor, data, fields, reads, join_code_id, instance_id, known, videos, images
+        uow,
+        actor,
+        data,
+        fields,
+        reads,
+        join_code_id,
+        instance_id,
+        known,
+        videos,
+        images,
+        videos_only,
     )
     reads.run()
     return checked()
@@ -300,12 +313,14 @@ def references(
     known: dict | None = None,
     videos: frozenset[str] = frozenset(),
     images: frozenset[str] = frozenset(),
+    videos_only: frozenset[str] = frozenset(),
 ) -> Callable[[], list[str]]:
     """`check_references`, its query queued in `reads` to go to the server with others:
     once they have run, the function returned checks the files (FormInvalid naming each
     field whose file is missing, not the caller's to use, a video where the field takes
-    none, or other than an image where it takes images alone, `images`) and gives their ids."""
-    wanted, takes_video, photos = {}, set(), set()
+    none, other than an image where it takes images alone, `images`, or other than a video
+    where it takes videos alone, `videos_only`) and gives their ids."""
+    wanted, takes_video, photos, films = {}, set(), set(), set()
     for path in fields:
         for where, value in values_at(data, path):
             if isinstance(value, str):
@@ -314,6 +329,8 @@ def references(
                     takes_video.add(where)
                 if path in images:
                     photos.add(where)
+                if path in videos_only:
+                    films.add(where)
     if known and wanted:
         held = {where: value for path in fields for where, value in values_at(known, path)}
         wanted = {where: v for where, v in wanted.items() if held.get(where) != v}
@@ -335,6 +352,8 @@ def references(
                 errors[field] = "文件不存在或无权使用，请重新上传"
             elif field in photos and row.content_type not in IMAGE_TYPES:
                 errors[field] = ONLY_IMAGES
+            elif field in films and row.content_type not in VIDEO_TYPES:
+                errors[field] = ONLY_VIDEO
             elif row.content_type in VIDEO_TYPES and field not in takes_video:
                 errors[field] = NO_VIDEO
         if errors:

@@ -213,6 +213,7 @@ def _start(
         join_code_id=join_code_id,
         videos=defn.start_video_fields,
         images=defn.start_image_fields,
+        videos_only=defn.start_video_only_fields,
     )
     unit = reads.add(_UNIT, {"unit_id": actor.unit_id}) if actor.unit_id else None
     locked = persons.lock(reads, payload)

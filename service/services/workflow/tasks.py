@@ -574,6 +574,7 @@ def _act(
         known=current,
         videos=info.video_fields,
         images=info.image_fields,
+        videos_only=info.video_only_fields,
     )
     # a form sent whole again (the unit's pre-review) mostly lists the same persons
     persons_sent = "persons" in payload or "id_number" in payload
