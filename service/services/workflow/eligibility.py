@@ -272,6 +272,10 @@ def preview(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data: dict) -
     lines = payload.get("persons")
     if not isinstance(lines, list) or not lines:
         raise FormInvalid({"persons": "请至少填写一名人员"})
+    most = defn.start_fields["persons"].get("maxItems")
+    if isinstance(most, int) and len(lines) > most:  # as the start refuses it, before any work
+        message = defn.start_fields["persons"].get("x-error") or f"报名人员不能超过{most}人"
+        raise FormInvalid({"persons": message}, message)
     _check_lines(defn, lines)
     refused = line_errors(uow.session, payload)
     props, _ = _line_fields(defn)
