@@ -59,10 +59,10 @@ class JobSchema(Schema):
     summary = fields.Dict(allow_none=True, metadata={"description": "结果摘要（如导入的人数）"})
     input_name = fields.String(allow_none=True, metadata={"description": "上传的文件名"})
     result = fields.Nested(JobResultSchema, allow_none=True)
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
-    expires_at = fields.DateTime(allow_none=True, metadata={"description": "结果可下载至"})
+    created_at = schemas.UtcDateTime()
+    started_at = schemas.UtcDateTime(allow_none=True)
+    finished_at = schemas.UtcDateTime(allow_none=True)
+    expires_at = schemas.UtcDateTime(allow_none=True, metadata={"description": "结果可下载至"})
 
 
 JobPageSchema = page_schema(JobSchema, "JobPageSchema")

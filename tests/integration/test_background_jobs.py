@@ -5,7 +5,7 @@ owner; a failure says why in Chinese and changes nothing."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -46,6 +46,10 @@ def test_an_archive_export_runs_in_the_background_and_downloads_for_a_day(
     assert done["status"] == "succeeded", done
     assert (done["rows_done"], done["rows_total"], done["percent"]) == (1200, 1200, 100)
     assert done["status_label"] == "已完成" and done["attempts"] == 1
+    for name in ("created_at", "started_at", "finished_at", "expires_at"):  # UTC, said so
+        assert done[name].endswith("+00:00"), (name, done[name])
+    kept_until = datetime.fromisoformat(done["expires_at"])
+    assert timedelta(hours=23) < kept_until - datetime.fromisoformat(done["finished_at"])
     assert done["result"]["name"] == "单位人员档案导出表.xlsx"
     reply = client.get(f"/api/v1/jobs/{job['id']}/result", headers=unit)
     assert reply.status_code == 200
