@@ -222,13 +222,16 @@ def mobile_problem(mobile: str) -> str | None:
 # what a person's name may hold besides letters, marks, numbers (〇) and spaces: the
 # separators of transliterated and foreign names (张·伊力, O'Brien, Tai-man)
 _NAME_PUNCTUATION = frozenset("·・•．.'’-‐－")
+# letters by their category that print as nothing: the Hangul fillers
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def name_problem(name: str) -> str | None:
     """Return None when a person's name may be printed as it is, else what is wrong with it
     (to follow the field's name: 「姓名」不能包含…); emptiness is the form's to check."""
     kinds = {unicodedata.category(ch) for ch in name if ch not in _NAME_PUNCTUATION}
-    if kinds & {"Cc", "Cf"}:  # U+202E reverses the text after it, U+200B is invisible
+    # U+202E reverses the text after it, U+200B is invisible
+    if kinds & {"Cc", "Cf"} or not _BLANK_LETTERS.isdisjoint(name):
         return "不能包含控制字符或不可见字符"
     if any(kind[0] not in "LMN" and kind != "Zs" for kind in kinds):  # emoji, symbols
         return "只能包含文字、间隔号和空格"

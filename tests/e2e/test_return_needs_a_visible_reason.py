@@ -11,6 +11,7 @@ from conftest import applicant_data, form_values, in_db, open_task, start_form
 from service.db.models import ProcessInstance
 
 BLANK = ["   ", "\u3000", "\u00a0", "\u200b", "\u200b\u200c\u200d", "\ufeff", "\u2060 \u200e"]
+BLANK += ["\u180e", "\u3164", "\u115f\u1160", "\uffa0", "\u2061\u2064"]  # blank letters, too
 
 
 @pytest.fixture

@@ -334,6 +334,8 @@ def test_make_helpers_reject_malformed_prefixes(maker, prefix17):
         ("张\u200b三", "不能包含控制字符或不可见字符"),  # Cf: zero-width space
         ("张\x1c三", "不能包含控制字符或不可见字符"),  # Cc, though Python's `re` calls it a space
         ("张\ufeff三", "不能包含控制字符或不可见字符"),
+        ("\u3164", "不能包含控制字符或不可见字符"),  # Lo, but blank: the Hangul filler
+        ("张\uffa0三", "不能包含控制字符或不可见字符"),  # its half-width form
         ("张三😀", "只能包含文字、间隔号和空格"),
         ("张三(男)", "只能包含文字、间隔号和空格"),
     ],
