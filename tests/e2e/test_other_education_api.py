@@ -252,6 +252,24 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     late = {**BOTH_RECEIPTS, "membership_receipt_date": "2026-11-29"}
     body = step(client, finance, inst["id"], late, 422)
     assert body["errors"] == {"membership_receipt_date": "开票日期不能晚于今天（2026-11-28）"}
+    # the two documents under one number (and one code, or where either has none): refused
+    # (under two codes, as here, one number is two documents: a number is unique in its code)
+    number = FINANCE_APPROVE["receipt_number"]
+    for same in (
+        {
+            **BOTH_RECEIPTS,
+            "membership_receipt_number": number,
+            "membership_receipt_code": "144032400110",
+        },
+        {
+            **{k: v for k, v in BOTH_RECEIPTS.items() if k != "receipt_code"},
+            "membership_receipt_number": f" {number} ",
+        },
+        {**BOTH_RECEIPTS, "membership_receipt_number": number, "membership_receipt_code": ""},
+    ):
+        body = step(client, finance, inst["id"], same, 422)
+        said = "电子财政收据与电子发票是两张票据，票据号码不能相同，请核对"
+        assert body["errors"] == {"membership_receipt_number": said}, same
     # a return keeps no receipt: the unit resubmits and pays again, finance registers both
     returned = {**BOTH_RECEIPTS, "decision": "return", "remark": "凭证金额不符"}
     step(client, finance, inst["id"], returned)

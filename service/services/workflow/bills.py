@@ -101,9 +101,26 @@ def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dic
         elif day < RECEIPT_EARLIEST:
             earliest = RECEIPT_EARLIEST.isoformat()
             wrong[name] = f"开票日期不能早于 {earliest}，请核对年份"
+    if _same_number(payload):
+        wrong[MEMBERSHIP + "receipt_number"] = (
+            "电子财政收据与电子发票是两张票据，票据号码不能相同，请核对"
+        )
     if wrong:
         raise FormInvalid(wrong)
     return payload
+
+
+def _same_number(payload: dict) -> bool:
+    """Whether the bill's two documents (its support fees' and its membership fees') were
+    given one 票号 under one 票据代码, or where either has none: as a number another form's
+    bill holds is refused (`refuse_used`)."""
+    numbers = [payload.get(prefix + "receipt_number") for prefix in ("", MEMBERSHIP)]
+    if not all(isinstance(n, str) and n.strip() for n in numbers):
+        return False
+    if numbers[0].strip() != numbers[1].strip():
+        return False
+    codes = [payload.get(prefix + "receipt_code") for prefix in ("", MEMBERSHIP)]
+    return not (all(codes) and str(codes[0]).strip() != str(codes[1]).strip())
 
 
 def _money(value) -> Decimal:
