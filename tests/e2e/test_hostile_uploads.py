@@ -241,6 +241,40 @@ def test_a_join_code_takes_only_its_quota_of_uploads_until_they_are_used(quota_a
     assert again.status_code == 201
 
 
+def test_the_same_photos_sent_again_after_a_refused_application_take_no_more_quota(quota_app):
+    """An applicant whose page was refused (a mistyped mobile) and who chooses the same
+    photos again sends the same contents: they count once against the code's quota, so a
+    few mistakes cannot lock the code's other applicants out for a day. Other contents
+    still count, and are refused past the quota."""
+    client = quota_app.test_client()
+    world = seed_world(quota_app)
+    code = join_code(client, world, token_headers(client, world.logins["unit"]))
+    page = client.get(f"/join/{code}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    for attempt in range(4):  # 4 × 3 files, 3 contents: within the quota of 5
+        reply = client.post(
+            f"/join/{code}",
+            data={
+                "csrf_token": token,
+                "name": "陈志强",
+                "mobile": "1390000",
+                **{
+                    field: (io.BytesIO(colour(i)), f"{field}.png")
+                    for i, field in enumerate(("photo", "id_front", "id_back"))
+                },
+            },
+            content_type="multipart/form-data",
+        )
+        said = reply.get_data(as_text=True)
+        assert reply.status_code == 422 and "上传额度" not in said, (attempt, said[-2000:])
+    url = f"/api/v1/join-codes/{code}/files"
+    for i in (0, 1, 2, 3, 4):  # two new contents fit; the same three again take nothing
+        reply = client.post(url, data={"file": (io.BytesIO(colour(i)), f"{i}.png")})
+        assert reply.status_code == 201, (i, reply.get_json())
+    refused = client.post(url, data={"file": (io.BytesIO(colour(5)), "5.png")})
+    assert refused.status_code == 413, refused.get_json()
+
+
 def test_a_day_old_unused_upload_no_longer_counts_against_the_quota(quota_app):
     client = quota_app.test_client()
     world = seed_world(quota_app)

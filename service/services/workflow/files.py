@@ -74,8 +74,14 @@ def _lock_blob(uow: UnitOfWork, digest: str) -> None:
         )
 
 
-def _check_join_quota(ctx: Context, uow: UnitOfWork, join_code_id: int, size: int) -> None:
-    """An applicant's code holds a day's worth of uploads not yet used by an application.
+def _check_join_quota(
+    ctx: Context, uow: UnitOfWork, join_code_id: int, size: int, digest: str
+) -> None:
+    """An applicant's code holds a day's worth of uploads not yet used by an application,
+    counted by content: a file whose content (`digest`) the code holds unused already takes
+    no more (an applicant choosing the same photos again after a refused page; the blob is
+    stored once). Otherwise a few mistyped applications used up the code of the unit's
+    other applicants for a day.
 
     The code's row is locked first, so simultaneous uploads through it count one by one.
     """
@@ -85,15 +91,25 @@ def _check_join_quota(ctx: Context, uow: UnitOfWork, join_code_id: int, size: in
         .values(id=JoinCode.id)
         .execution_options(synchronize_session=False)
     )
-    count, total = uow.session.execute(
-        select(
-            sa.func.count(StoredFile.id), sa.func.coalesce(sa.func.sum(StoredFile.size), 0)
-        ).where(
+    held = (
+        select(StoredFile.sha256, sa.func.max(StoredFile.size).label("size"))
+        .where(
             StoredFile.join_code_id == join_code_id,
             StoredFile.instance_id.is_(None),
             StoredFile.created_at >= ctx.now() - UNUSED_AFTER,
         )
+        .group_by(StoredFile.sha256)
+        .subquery()
+    )
+    count, total, again = uow.session.execute(
+        select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(held.c.size), 0),
+            sa.func.coalesce(sa.func.max(sa.case((held.c.sha256 == digest, 1), else_=0)), 0),
+        ).select_from(held)
     ).one()
+    if again:
+        return
     config = ctx.config
     if count + 1 > config.join_quota_files or total + size > config.join_quota_bytes:
         raise TooLarge(
@@ -157,7 +173,7 @@ def keep_upload(
     digest = hashlib.sha256(content).hexdigest()
     _lock_blob(uow, digest)
     if join_code_id is not None:
-        _check_join_quota(ctx, uow, join_code_id, len(content))
+        _check_join_quota(ctx, uow, join_code_id, len(content), digest)
     row = StoredFile(
         id=uuid.uuid4().hex,
         sha256=digest,
