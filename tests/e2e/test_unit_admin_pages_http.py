@@ -606,3 +606,54 @@ def test_only_a_valid_certificate_row_can_be_ticked_for_the_zip(app, unit_client
     ticks = {("JL2026000011" in row): 'type="checkbox"' in row for row in rows}
     assert ticks == {True: True, False: False}, rows
     assert f'name="member_ids" value="{member}"' in html
+
+
+def test_a_sub_account_sees_the_sub_accounts_but_only_the_main_account_manages_them(
+    app, client, world
+):
+    """Manual 3.15: sub-accounts are added in the main account (登录公司主账号→单位信息→
+    管理员维护). A sub-account does the unit's business as the main account does, but may
+    not add, edit, disable or reset another sub-account (it would take one over): its page
+    lists them without the buttons and says who manages them; each POST is a 403 and
+    nothing changes, through the pages and the API alike."""
+    sign_in(client, world.logins["unit"])
+    assert add_sub(client, "张敏", "13800138000", "Zhangmin2026").status_code == 302
+    assert add_sub(client, "李强", "13700137001", "Liqiang2026x").status_code == 302
+    other = in_db(
+        app, lambda s: s.scalar(select(Account.id).where(Account.username == "13700137001"))
+    )
+    sub = app.test_client()
+    landing = sign_in(sub, "13800138000", "Zhangmin2026")
+    assert landing.status_code == 302
+    page = text(sub.get("/unit/accounts"))
+    assert "李强" in page and "请用主账号登录后操作" in page
+    assert "重置密码</button>" not in page and "新增子账号</button>" not in page
+    for path, form in (
+        ("/unit/accounts", {"name": "王五", "mobile": "13600136000", "password": "Wangwu2026x"}),
+        (f"/unit/accounts/{other}/edit", {"name": "李强强", "mobile": "13600136001"}),
+        (f"/unit/accounts/{other}/disable", {}),
+        (f"/unit/accounts/{other}/password-reset", {}),
+    ):
+        if path == "/unit/accounts":
+            form["password2"] = form["password"]
+        reply = post(sub, path, form)
+        assert reply.status_code == 403, (path, text(reply)[:500])
+        assert "子账号由单位主账号管理" in text(reply), path
+    token = sub.post(
+        "/api/v1/auth/token", json={"username": "13800138000", "password": "Zhangmin2026"}
+    ).get_json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    for path, body in (
+        (
+            f"/api/v1/units/{world.unit_id}/accounts",
+            {"name": "王五", "mobile": "13600136000", "password": "Wangwu2026x"},
+        ),
+        (f"/api/v1/units/{world.unit_id}/accounts/{other}/password-reset", None),
+    ):
+        reply = sub.post(path, headers=bearer, json=body)
+        assert reply.status_code == 403, (path, reply.get_json())
+        assert "子账号由单位主账号管理" in reply.get_json()["message"]
+    assert sub_accounts(app, world.unit_id) == [("13800138000", True), ("13700137001", True)]
+    sign_in(app.test_client(), "13700137001", "Liqiang2026x")  # its password unchanged
+    # the main account's page keeps its buttons
+    assert "重置密码</button>" in text(client.get("/unit/accounts"))

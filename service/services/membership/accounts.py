@@ -24,8 +24,10 @@ from service.services.membership.credentials import check_password, hash_passwor
 from service.services.workflow import audit
 from service.services.workflow.scope import (
     STAFF_ROLES,
+    SUB_ACCOUNTS_BY_MAIN,
     is_staff_role,
     is_unit_admin,
+    manages_sub_accounts,
     may_manage_accounts,
 )
 
@@ -228,10 +230,13 @@ def create_staff(
 def create_sub_account(
     uow: UnitOfWork, actor: Actor, unit_id: int, name: str, mobile: str, password: str
 ) -> dict:
-    """A unit sub-account (login = mobile number); at most three per unit."""
+    """A unit sub-account (login = mobile number); at most three per unit. Added by the
+    unit's main account or the secretariat (`manages_sub_accounts`)."""
     if is_unit_admin(actor):
         if actor.unit_id != unit_id:
             raise NotFound("单位不存在")
+        if not manages_sub_accounts(uow.session, actor, unit_id):
+            raise Forbidden(SUB_ACCOUNTS_BY_MAIN)
     else:
         _require_secretariat(actor)
     unit = uow.session.get(Unit, unit_id)

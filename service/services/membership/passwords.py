@@ -22,7 +22,12 @@ from service.services.membership.credentials import (
 )
 from service.services.membership.signin_limits import SigninGuard
 from service.services.workflow import audit, handover
-from service.services.workflow.scope import administers_unit, may_manage_accounts
+from service.services.workflow.scope import (
+    SUB_ACCOUNTS_BY_MAIN,
+    administers_unit,
+    manages_sub_accounts,
+    may_manage_accounts,
+)
 
 ONCE = "请将新密码告知本人：它只显示这一次，首次登录后须修改"
 
@@ -99,9 +104,12 @@ def reset_member_password(uow: UnitOfWork, actor: Actor, unit_id: int, member_id
 def reset_sub_account_password(
     uow: UnitOfWork, actor: Actor, unit_id: int, account_id: int
 ) -> dict:
-    """A unit admin (the main account or any sub-account: they have equal rights) resets a
-    sub-account's password. The main account's is reset by the secretariat (FAQ 3.9)."""
+    """The unit's main account (or the secretariat) resets a sub-account's password; a
+    sub-account may not (`manages_sub_accounts`). The main account's is reset by the
+    secretariat (FAQ 3.9)."""
     _unit_admin(actor, unit_id)
+    if not manages_sub_accounts(uow.session, actor, unit_id):
+        raise Forbidden(SUB_ACCOUNTS_BY_MAIN)
     account = uow.session.get(Account, account_id)
     if account is None or account.unit_id != unit_id or account.role != "unit_admin":
         raise NotFound("该账号不存在或不是本单位的子账号")

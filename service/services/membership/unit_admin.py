@@ -2,7 +2,9 @@
 contacts (单位信息), its sub-accounts (子账号: list, add, edit, disable and enable), and one
 member's archive row with the state of the member's account.
 
-A unit's main account and its sub-accounts have equal rights over the unit (FAQ 3.8), but
+A unit's main account and its sub-accounts have equal rights in the unit's business (FAQ
+3.8: either resets a member's password), but the sub-accounts are managed by the main
+account (FAQ 3.15: 登录公司主账号→单位信息→管理员维护; `scope.manages_sub_accounts`), and
 the main account itself is kept by the secretariat (its password reset needs a stamped
 letter, FAQ 3.9). Anything of another unit is NotFound: scope never leaks.
 """
@@ -15,14 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from service.db.models import Account, Agency, Member, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.domain.passwords import UNUSABLE
 from service.domain.validation import InvalidValue, clean_name, normalize_mobile
 from service.services.membership import accounts, members
 from service.services.membership.credentials import end_sessions
 from service.services.workflow import audit
 from service.services.workflow.context import Context
-from service.services.workflow.scope import is_unit_admin
+from service.services.workflow.scope import (
+    SUB_ACCOUNTS_BY_MAIN,
+    is_unit_admin,
+    manages_sub_accounts,
+)
 
 MAX_NAME = 50
 
@@ -86,7 +92,14 @@ def list_sub_accounts(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
         "items": subs,
         "max": accounts.MAX_SUB_ACCOUNTS,
         "free": accounts.MAX_SUB_ACCOUNTS - len(subs),
+        "manages": manages_sub_accounts(uow.session, actor, unit_id),  # the main account
     }
+
+
+def _managing(uow: UnitOfWork, actor: Actor, unit_id: int) -> None:
+    """Forbidden unless the actor manages the unit's sub-accounts (its main account)."""
+    if not manages_sub_accounts(uow.session, actor, unit_id):
+        raise Forbidden(SUB_ACCOUNTS_BY_MAIN)
 
 
 def _name(name: str | None) -> str:
@@ -103,6 +116,7 @@ def add_sub_account(
 ) -> dict:
     """A new sub-account (login = its mobile number); the fourth is refused (Conflict)."""
     own_unit(uow, actor, unit_id)
+    _managing(uow, actor, unit_id)
     return accounts.create_sub_account(uow, actor, unit_id, _name(name), mobile, password)
 
 
@@ -132,6 +146,7 @@ def update_sub_account(
     """Change a sub-account's name and mobile (the mobile is its login). A new login ends
     the account's sessions. Commits."""
     account = _sub_account(uow, actor, unit_id, account_id)
+    _managing(uow, actor, unit_id)
     errors = {}
     try:
         name = _name(name)
@@ -164,6 +179,7 @@ def set_sub_account_active(
 ) -> dict:
     """Disable (its sessions end at once) or enable a sub-account. Commits."""
     account = _sub_account(uow, actor, unit_id, account_id)
+    _managing(uow, actor, unit_id)
     if account.id == actor.id and not active:
         raise Conflict("不能停用当前登录的账号")
     if account.active != active:

@@ -163,6 +163,21 @@ def administers_unit(actor: Actor, unit_id: int | None) -> bool:
     return is_unit_admin(actor) and actor.unit_id == unit_id
 
 
+SUB_ACCOUNTS_BY_MAIN = "子账号由单位主账号管理（新增、编辑、停用、重置密码），请用主账号登录后操作"
+
+
+def manages_sub_accounts(session: Session, actor: Actor, unit_id: int | None) -> bool:
+    """Whether the actor adds, edits, disables and resets the unit's sub-accounts: the
+    unit's main account (manual 3.15: 登录公司主账号→单位信息→管理员维护) and the
+    secretariat. A sub-account has the main account's rights in the unit's business, not
+    over the other sub-accounts (it would take one over by resetting its password)."""
+    if may_manage_accounts(actor):
+        return True
+    if not administers_unit(actor, unit_id):
+        return False
+    return session.scalar(select(Account.sub_slot).where(Account.id == actor.id)) is None
+
+
 def reviews_agency(actor: Actor, agency_id: int | None) -> bool:
     """Whether the actor is the reviewer of this very agency."""
     return actor.role == "agency_reviewer" and actor.agency_id == agency_id
