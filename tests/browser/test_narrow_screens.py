@@ -77,11 +77,9 @@ def test_wide_pages_with_a_diagram_or_links_in_text_pass_axe(live, contexts):
     assert problems == {}, problems
 
 
-def test_a_form_its_task_and_a_person_with_tables_fit_a_phone(live, contexts):
-    """The detail pages' column (.review-grid) shrinks to the phone: their tables (the persons,
-    the bill, the certificates) scroll in their own box instead of widening the page."""
-    client = live.client()
-    unit = token_headers(client, live.world.logins["unit"])
+def education_form(live, client, unit) -> tuple[dict, int]:
+    """An 初始教育 form of one person (陈志强, a member with a certificate), as the unit starts
+    it over the API, and that person's id."""
     id_number = make_resident_id("44010619850315231")
 
     def add(s):
@@ -114,6 +112,15 @@ def test_a_form_its_task_and_a_person_with_tables_fit_a_phone(live, contexts):
     form = start_form(
         client, unit, "initial_education", {"pledge": upload(client, unit), "persons": [line]}
     )
+    return form, member_id
+
+
+def test_a_form_its_task_and_a_person_with_tables_fit_a_phone(live, contexts):
+    """The detail pages' column (.review-grid) shrinks to the phone: their tables (the persons,
+    the bill, the certificates) scroll in their own box instead of widening the page."""
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    form, member_id = education_form(live, client, unit)
     for who in ("agency", "association"):
         step_task(
             client,
@@ -135,3 +142,26 @@ def test_a_form_its_task_and_a_person_with_tables_fit_a_phone(live, contexts):
         if (width := page.evaluate(WIDE)) > PHONE:
             wide[href] = width
     assert wide == {}, wide
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_returned_form_to_correct_fits_the_screen(live, contexts, width):
+    """修改并重新提交: the persons to correct are a table of inputs in a fieldset (as wide as
+    its widest content unless told otherwise) whose inputs have hidden labels; the table
+    scrolls in its own box, on a desktop as on a phone, and the page never sideways."""
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    form, _ = education_form(live, client, unit)
+    agency = token_headers(client, live.world.logins["agency"])
+    step_task(client, agency, form["id"], {"decision": "return", "remark": "请补充社保证明"})
+    resubmit = open_task(client, unit, form["id"])
+    page = contexts(width, phone=width < 900).new_page()
+    sign_in(page, live, live.world.logins["unit"])
+    page.goto(f"{live.url}/workbench/tasks/{resubmit['id']}")
+    table = page.locator("form table.lines")
+    expect(table.get_by_label("第1行 证件号码")).to_be_visible()
+    box = page.locator("form .table-scroll")
+    # the table is wider than its box (it scrolls there) ...
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+    # ... and the page is as wide as the screen
+    assert page.evaluate(WIDE) <= width, page.evaluate(WIDE)
