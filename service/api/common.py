@@ -52,11 +52,12 @@ def actor() -> Actor:
     return g.actor
 
 
-def error_reply(status: int, message: str, errors: dict | None = None):
-    """The error as JSON for the API; outside /api/ as the pages' error page, when there is one."""
+def error_reply(status: int, message: str, errors: dict | None = None, title: str | None = None):
+    """The error as JSON for the API; outside /api/ as the pages' error page, when there is one
+    (headed `title` when the error has its own)."""
     render_page = current_app.extensions.get(PAGE_ERRORS)
     if render_page is not None and not request.path.startswith("/api/"):
-        return render_page(status, message, errors)
+        return render_page(status, message, errors, title=title)
     body = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if errors:
         body["errors"] = errors
@@ -142,7 +143,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
         db.session.rollback()
-        reply = make_response(error_reply(exc.status, exc.message, exc.errors))
+        reply = make_response(error_reply(exc.status, exc.message, exc.errors, exc.title))
         if getattr(exc, "retry_after", None):  # TooManyRequests: when to try again
             reply.headers["Retry-After"] = str(exc.retry_after)
         return reply

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base class: a message for people, optional field errors."""
+    """Base class: a message for people, optional field errors, and optionally the heading
+    an error page gives it (`title`, e.g. 不能下载电子证) where the status's own heading (409's
+    数据已变化, said of a lost race) would not fit; the API's JSON has no heading."""
 
     status = 400
 
-    def __init__(self, message: str, errors: dict | None = None):
+    def __init__(self, message: str, errors: dict | None = None, *, title: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
+        self.title = title
 
 
 class NotFound(ServiceError):

@@ -52,8 +52,9 @@ def _rate_message(fallback: str) -> str:
     return f"{what}过于频繁：每个网络地址在限定时间内最多{amount}次，请约 {wait} 秒后再试。"
 
 
-def render_error(status: int, message: str, errors: dict | None = None):
-    """The error page for a page request (the API answers JSON instead)."""
+def render_error(status: int, message: str, errors: dict | None = None, title: str | None = None):
+    """The error page for a page request (the API answers JSON instead), headed by the
+    error's own `title` when it has one, else by its status's heading."""
     db.session.rollback()
     if status == 404 and message in ("请求的资源不存在",):
         message = "页面不存在或您无权查看"
@@ -63,14 +64,12 @@ def render_error(status: int, message: str, errors: dict | None = None):
         message = _rate_message(message)
         if "秒后再试" in message:  # the message says when already
             advice = None
-    heading = HEADINGS.get(status, "出错了")
+    heading = title or HEADINGS.get(status, "出错了")
     if errors and set(errors) == {"incident"}:  # a StepFailed: its message names the number
         heading, errors = "流程执行出错", None
     back = None
     if request.path.startswith("/lookup"):
         back = (url_for("public.lookup"), "返回证书查询")
-        if status == 409:  # a certificate that is not valid has no electronic certificate
-            heading = "不能下载电子证"
     if status == 413 and _over_the_request_limit():
         message, advice = _too_large()
         back = _the_page_before()

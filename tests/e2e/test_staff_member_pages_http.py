@@ -14,7 +14,7 @@ from conftest import step_task as step
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.db.models import Account, Notification, ProcessInstance, Unit
+from service.db.models import Account, Certificate, Notification, ProcessInstance, Unit
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
@@ -190,6 +190,77 @@ def test_a_new_member_changes_the_one_time_password_first_then_lands_on_my_info(
     assert done.headers["Location"] == "/me"
     page = text(client.get("/me"))
     assert "孙立新" in page and "暂无培训证书" in page and 'href="/password"' in page
+
+
+def test_a_cancelled_certificates_pdf_is_refused_under_a_heading_that_says_so(app, world):
+    """A cancelled certificate has no electronic certificate: asked by its holder or their
+    unit, the 409 page is headed 不能下载电子证, not 409's 数据已变化 (said of a lost race)."""
+    number, member_id = seed_member(
+        app,
+        world.unit_id,
+        "黄海",
+        "44010619790101123",
+        certificates=[CertificateSeed("安全监理员", "AQ-2019-0001", NEXT_YEAR, status="cancelled")],
+    )
+    cert = in_db(
+        app, lambda s: s.scalar(select(Certificate.id).where(Certificate.member_id == member_id))
+    )
+    member, unit = app.test_client(), app.test_client()
+    member_headers(member, number)
+    sign_in(member, number)
+    sign_in(unit, world.logins["unit"])
+    for client, path in (
+        (member, f"/certificates/{cert}/document.pdf"),
+        (unit, f"/unit/certificates/{cert}.pdf"),
+    ):
+        refused = client.get(path)
+        page = text(refused)
+        assert refused.status_code == 409, path
+        assert "<h1>不能下载电子证</h1>" in page and "数据已变化" not in page, path
+        assert "证书已注销，不能下载电子证" in page, path
+
+
+def test_my_info_shows_the_status_the_units_archive_shows(app, client, login, world):
+    """人员状态 on 我的信息 is the archive's 状态, computed the same way: while a form about the
+    member is unfinished (a 证书注销 at 协会复核中) both say 证书注销办理中, else 自由态."""
+    number, member_id = seed_member(
+        app,
+        world.unit_id,
+        "黄海",
+        "44010619790101123",
+        certificates=[CertificateSeed("安全监理员", "AQ-2019-0001", NEXT_YEAR)],
+    )
+    member, unit = app.test_client(), app.test_client()
+    member_headers(member, number)
+    sign_in(member, number)
+    sign_in(unit, world.logins["unit"])
+
+    def statuses() -> tuple[str, str, str]:
+        mine = re.search(r"<dt>人员状态</dt><dd>([^<]*)</dd>", text(member.get("/me")))
+        record = re.search(
+            r"<dt>状态</dt><dd>([^<]*)</dd>", text(unit.get(f"/unit/members/{member_id}"))
+        )
+        listed = re.search(
+            rf"{number}</td>(?:.*?)<td>(自由态|[^<]*办理中)</td>",
+            text(unit.get("/unit/members", query_string={"q": number})),
+            re.S,
+        )
+        return mine.group(1), record.group(1), listed.group(1)
+
+    assert statuses() == ("自由态", "自由态", "自由态")
+    headers = login("unit")
+    person = {"id_number": number, "name": "黄海", "certificate_types": ["安全监理员"]}
+    data = {"cancellation_application": upload(client, headers), "persons": [person]}
+    reply = client.post(
+        "/api/v1/processes/certificate_cancellation/instances", headers=headers, json={"data": data}
+    )
+    assert reply.status_code == 201, reply.get_json()
+    assert reply.get_json()["status"] == "协会复核中"
+    assert statuses() == ("证书注销办理中",) * 3
+    done = step(client, login("association"), reply.get_json()["id"], APPROVE)
+    assert done["status"] == "审批完成"
+    mine, record, listed = statuses()
+    assert mine == record == listed and "办理中" not in mine
 
 
 # --- 系统通知 -------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ from service.storage import BlobMissing
 
 LOOKUP_PATH = "/api/v1/public/certificates"
 MAX_BATCH = 500
+# the error page's heading for a certificate without an electronic one (not 409's 数据已变化)
+NO_DOCUMENT = "不能下载电子证"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 _TYPE_ORDER = {t: i for i, t in enumerate(CERTIFICATE_TYPES)}
 
@@ -137,7 +139,7 @@ def certificate_pdf(
         raise NotFound("证书不存在")
     cert, member = found
     if cert.status == "cancelled":
-        raise Conflict("证书已注销，不能下载电子证")
+        raise Conflict("证书已注销，不能下载电子证", title=NO_DOCUMENT)
     doc = _document(ctx, uow, cert, member)
     return file_name(doc.facts), render_pdf(doc)
 
@@ -322,6 +324,6 @@ def public_certificate_pdf(ctx: Context, uow: UnitOfWork, number: str) -> tuple[
     cert, member = found
     status = _status(cert, ctx.today())
     if status != "valid":
-        raise Conflict(f"证书{STATUS_LABELS[status]}，不能下载电子证")
+        raise Conflict(f"证书{STATUS_LABELS[status]}，不能下载电子证", title=NO_DOCUMENT)
     doc = _document(ctx, uow, cert, member)
     return file_name(doc.facts), render_pdf(doc)

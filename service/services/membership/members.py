@@ -176,6 +176,29 @@ def _in_flight() -> list[ColumnElement]:
     ]
 
 
+def in_business():
+    """The business (process key) of the person's latest unfinished form, or NULL: a scalar
+    subquery correlated to the Member of the enclosing query."""
+    return (
+        select(ProcessInstance.process_key)
+        .select_from(InstancePerson)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .where(*_in_flight())
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def person_status(status: str, business: str | None, names: dict[str, str] | None) -> str:
+    """A person's 状态 as the archive and 我的信息 show it: the member's own (自由态), or the
+    business it is in while one is unfinished (`business`, a process key, named by `names`:
+    process key -> business name; DOMAIN.md)."""
+    if not business:
+        return status
+    return IN_BUSINESS.format(name=(names or {}).get(business, business))
+
+
 def _columns() -> tuple[list, list[tuple]]:
     """The archive row's columns, and the joins that bring the levels and certificates."""
     columns = [
@@ -188,14 +211,7 @@ def _columns() -> tuple[list, list[tuple]]:
         Member.education,
         Member.title,
         Member.status,
-        select(ProcessInstance.process_key)
-        .select_from(InstancePerson)
-        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
-        .where(*_in_flight())
-        .order_by(ProcessInstance.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("in_business"),
+        in_business().label("in_business"),
         Member.created_at,
         Unit.name.label("unit_name"),
         Agency.name.label("agency_name"),
@@ -289,11 +305,7 @@ def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -
         "joined_on": (row.created_at + SHANGHAI).date() if row.created_at else None,
         "unit_name": row.unit_name,
         "agency_name": row.agency_name,
-        "status": (
-            IN_BUSINESS.format(name=(names or {}).get(row.in_business, row.in_business))
-            if row.in_business
-            else row.status
-        ),
+        "status": person_status(row.status, row.in_business, names),
         "ordinary_membership": ordinary,
         "ordinary_valid_until": ordinary_until,
         "professional_membership": professional,

@@ -12,7 +12,7 @@ from service.domain.errors import NotFound
 from service.domain.person_facts import ORDINARY, PROFESSIONAL
 from service.domain.validation import age_on
 from service.services.education import learning
-from service.services.membership import records
+from service.services.membership import members, records
 from service.services.workflow.context import Context
 from service.services.workflow.scope import is_member
 
@@ -40,14 +40,14 @@ def my_record(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
     if not is_member(actor) or actor.member_id is None:
         raise NotFound("没有个人会员信息")
     found = uow.session.execute(
-        select(Member, Unit.name, Agency.name)
+        select(Member, Unit.name, Agency.name, members.in_business())
         .outerjoin(Unit, Unit.id == Member.unit_id)
         .outerjoin(Agency, Agency.id == Member.agency_id)
         .where(Member.id == actor.member_id)
     ).first()
     if found is None:
         raise NotFound("没有个人会员信息")
-    member, unit_name, agency_name = found
+    member, unit_name, agency_name, business = found
     today = ctx.today()
     order = {ORDINARY: 0, PROFESSIONAL: 1}
     memberships = sorted(
@@ -76,7 +76,8 @@ def my_record(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
             "graduated_on": education.get("graduated_on"),
             "title": member.title,
             "registration_number": member.registration_number,
-            "status": member.status,
+            # as the unit's archive shows it: the business in flight (证书注销办理中) first
+            "status": members.person_status(member.status, business, ctx.definitions.names()),
             "unit_name": unit_name,
             "agency_name": agency_name,
         },
