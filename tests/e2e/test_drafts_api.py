@@ -295,6 +295,9 @@ def test_a_stale_api_write_never_overwrites_a_newer_draft(app, client, login, wo
     assert late.status_code == 409 and "由 张敏 再次留存" in late.get_json()["message"]
     as_stored = client.post(f"{path}/submit", headers=unit, json={"version": 1})
     assert as_stored.status_code == 409
+    ahead = client.put(path, headers=unit, json={"data": {"name": "新"}, "version": 6})
+    assert ahead.status_code == 409, ahead.get_json()  # a version it never had: no one saved
+    assert ahead.get_json()["message"] == "版本号有误：暂存表单现为第2版，请重新打开后再修改或提交"
     kept = client.get(path, headers=unit).get_json()
     assert (kept["data"], kept["version"]) == (full, 2)  # nothing overwritten
     assert in_db(app, lambda s: s.query(ProcessInstance).count()) == 0

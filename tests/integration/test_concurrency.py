@@ -600,3 +600,34 @@ def test_simultaneous_confirmations_with_one_receipt_number_register_it_once(pg_
         db.session.remove()
     assert status == {forms[first]["id"]: "confirmed", forms[second]["id"]: "paid"}, status
     assert open_task(client, finance, forms[second]["id"])["id"] == tasks[second]
+
+
+def test_simultaneous_submits_of_one_draft_start_one_form_and_the_rest_find_it_gone(any_app):
+    """Six submits of one draft at once: one form is started, and every other submit is
+    told the draft was submitted (404 该暂存表单已被删除或已提交), not that its applicant
+    already has a form open. On SQLite, too, the draft is taken before it is read."""
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    saved = client.post(
+        "/api/v1/processes/member_join/drafts",
+        headers=unit,
+        json={"data": applicant_data(client, unit)},
+    )
+    assert saved.status_code == 201, saved.get_json()
+    draft = saved.get_json()["id"]
+
+    def submit(_i: int):
+        reply = any_app.test_client().post(
+            f"/api/v1/drafts/{draft}/submit", headers=unit, json={"version": 1}
+        )
+        return reply.status_code, reply.get_json()
+
+    replies = race(6, submit)
+    assert sorted(status for status, _ in replies) == [201] + [404] * 5, replies
+    assert all(
+        body["message"] == "该暂存表单已被删除或已提交" for status, body in replies if status == 404
+    ), replies
+    with any_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+        db.session.remove()

@@ -115,13 +115,28 @@ def _own(
     version: int | None = None,
 ) -> Draft:
     """The actor's draft `draft_id`; with `key`, only a draft of that business (a page of
-    another business never touches it); with `version`, only as the page showed it."""
+    another business never touches it); with `version`, only as the page showed it.
+
+    `lock`: the draft's row is held until the transaction ends, so that simultaneous
+    submits of one draft go one after the other and the later ones find it submitted.
+    PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks but one writer at a time: a
+    write to the row first makes this transaction that writer before anything is read."""
     stmt = select(Draft).where(Draft.id == draft_id, *_scope(actor))
-    if lock:
+    if lock and uow.session.get_bind().dialect.name == "sqlite":
+        uow.session.execute(
+            update(Draft)
+            .where(Draft.id == draft_id)
+            .values(id=Draft.id)
+            .execution_options(synchronize_session=False)
+        )
+    elif lock:
         stmt = stmt.with_for_update()
     draft = uow.session.scalars(stmt).first()
     if draft is None or (key is not None and draft.process_key != key):
         raise NotFound(GONE)
+    if version is not None and version > draft.version:  # a version it never had
+        message = f"暂存表单现为第{draft.version}版，请重新打开后再修改或提交"
+        raise Conflict(f"版本号有误：{message}", {"version": message})
     if version is not None and draft.version != version:
         who = uow.session.get(Account, draft.updated_by or draft.owner_id)
         raise StaleDraft(who.name if who else "其他账号", draft.updated_at, draft.version)
