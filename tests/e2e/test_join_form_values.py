@@ -314,6 +314,7 @@ def test_the_join_page_sent_again_after_going_back_names_the_own_application(app
     assert again.status_code == 302 and again.headers["Location"].endswith("again=1")
     shown = applicant.get(again.headers["Location"]).get_data(as_text=True)
     assert f"您已提交过申请，单号 {business_key}" in shown
+    assert "本次填写的内容未保存" in shown  # a corrected name sent again is not taken silently
     stranger = send(app.test_client())
     assert stranger.status_code == 422
     html = stranger.get_data(as_text=True)

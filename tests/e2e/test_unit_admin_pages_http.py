@@ -436,6 +436,10 @@ def test_a_sub_account_is_edited_disabled_enabled_and_its_password_reset_once(ap
     assert post(client, f"/unit/accounts/{account_id}/disable").status_code == 302
     assert sub_accounts(app, world.unit_id) == [("13900139000", False)]
     sign_in(app.test_client(), "13900139000", "Zhangmin2026", expect=401)
+    refused = app.test_client().post(
+        "/api/v1/auth/token", json={"username": "13900139000", "password": "Zhangmin2026"}
+    )  # told whom to ask: its unit disabled it
+    assert refused.get_json()["message"] == "该账号已停用，请联系本单位主账号（单位管理员）启用"
     assert post(client, f"/unit/accounts/{account_id}/enable").status_code == 302
     sign_in(app.test_client(), "13900139000", "Zhangmin2026")
     # reset: the one-time password shows in this reply only

@@ -62,8 +62,16 @@ def check_credentials(uow: UnitOfWork, guard: SigninGuard, username: str, passwo
         raise Unauthorized(BAD_CREDENTIALS)
     guard.succeeded(username.lower())
     if not account.active:
-        raise Unauthorized("该账号已停用，请联系协会秘书处")
+        raise Unauthorized(disabled_message(account))
     return account
+
+
+def disabled_message(account: Account) -> str:
+    """Why a disabled account cannot sign in, and whom to ask: a sub-account its unit's
+    main account disabled (or may enable), anyone else the secretariat."""
+    if account.role == "unit_admin" and account.sub_slot is not None:
+        return "该账号已停用，请联系本单位主账号（单位管理员）启用"
+    return "该账号已停用，请联系协会秘书处"
 
 
 def token_reply(account: Account, secret: str, ttl: int) -> dict:
