@@ -465,6 +465,9 @@ class BillReceipt(Base):
     receipt_code: Mapped[str | None] = mapped_column(sa.String(50))  # 票据代码
     receipt_serial: Mapped[str | None] = mapped_column(sa.String(50))  # 票据编码
     receipt_date: Mapped[date]
+    # the unit's name when the document was issued (a later rename leaves it); None for a
+    # document registered before migration 0038: the unit's current name is shown
+    payer_name: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class LearningTask(Base):

@@ -12,7 +12,7 @@ from conftest import form_values, in_db, open_task, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_exports_api import by_header, workbook
 from test_pages_http import sign_in
 
@@ -25,6 +25,7 @@ from service.db.models import (
     Member,
     Membership,
     Notification,
+    Unit,
 )
 from service.db.uow import UnitOfWork
 from service.domain.validation import make_resident_id
@@ -325,6 +326,28 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     assert "电子财政收据" in rows[1] and "44070124" in rows[1] and "200.00" in rows[1]
     found = client.get("/finance/invoices?q=0000541188").get_data(as_text=True)
     assert found.count(inst["business_key"]) == 1 and "0000541188" in found
+
+    # the unit renamed afterwards (单位名称变更): the documents keep the name they were
+    # issued to, on the page, in its unit filter (either name) and in the export
+    renamed = "广州珠江工程咨询集团有限公司"
+
+    def rename(s):
+        s.execute(update(Unit).where(Unit.id == world.unit_id).values(name=renamed))
+        s.commit()
+
+    in_db(app, rename)
+    for unit_filter in (world.unit_name, "咨询集团"):
+        page = client.get(f"/finance/invoices?unit={unit_filter}").get_data(as_text=True)
+        rows = [r for r in page.split("<tr>") if inst["business_key"] in r]
+        assert len(rows) == 2, unit_filter
+        assert all(world.unit_name in r and renamed not in r for r in rows), rows
+    header, rows = workbook(client.get("/api/v1/bills/export.xlsx", headers=unit), "开票记录.xlsx")
+    names = {
+        by_header(header, row)["单位名称"].value
+        for row in rows
+        if by_header(header, row)["业务单号"].value == inst["business_key"]
+    }
+    assert names == {world.unit_name}
 
 
 def excel(rows) -> bytes:

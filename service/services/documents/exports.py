@@ -43,6 +43,9 @@ from service.services.workflow.scope import is_unit_admin, lines_in_scope, sees_
 
 CHUNK = 500
 ISSUER = "广东省建设监理协会"
+# the name a document was issued to: the unit's then (bill_receipts.payer_name), or for a
+# document registered before that was kept (migration 0038) the unit's name now
+ISSUED_TO = func.coalesce(BillReceipt.payer_name, Unit.name)
 ENROLMENT_GROUP = "enrolment"  # the processes whose BPMN declares export_group="enrolment"
 
 
@@ -234,7 +237,7 @@ def export_bills(
     stmt = (
         select(
             BillReceipt.receipt_date,
-            Unit.name,
+            ISSUED_TO.label("name"),
             BillReceipt.receipt_serial,
             BillReceipt.receipt_type,
             BillReceipt.receipt_code,

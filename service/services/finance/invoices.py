@@ -16,7 +16,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.validation import clean_code
-from service.services.documents.exports import ISSUER, receipt_range
+from service.services.documents.exports import ISSUED_TO, ISSUER, receipt_range
 from service.services.workflow.bills import added_membership, receipts_by_bill
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
@@ -33,12 +33,16 @@ def _scope(actor: Actor) -> list:
     return where
 
 
-def _unit_condition(unit: str | None) -> list:
-    """A unit by part of its name or by its full credit code."""
+def _unit_condition(unit: str | None, issued: bool = False) -> list:
+    """A unit by part of its name or by its full credit code (`issued`: of a document, by
+    the name it was issued to as well)."""
     if not unit:
         return []
     text = unit.strip()
-    return [Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))]
+    found = Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))
+    if issued:
+        found = found | BillReceipt.payer_name.contains(text, autoescape=True)
+    return [found]
 
 
 def _names(ctx: Context) -> dict[str, str]:
@@ -66,7 +70,7 @@ def list_invoices(
         BillReceipt.receipt_date >= start,
         BillReceipt.receipt_date <= end,
         *_scope(actor),
-        *_unit_condition(unit),
+        *_unit_condition(unit, issued=True),
     ]
     if q:
         text = q.strip()
@@ -74,7 +78,7 @@ def list_invoices(
             or_(BillReceipt.receipt_number == text, ProcessInstance.business_key == text.upper())
         )
     base = (
-        select(BillReceipt, Bill, ProcessInstance, Unit.name.label("unit_name"))
+        select(BillReceipt, Bill, ProcessInstance, ISSUED_TO.label("unit_name"))
         .join(Bill, Bill.id == BillReceipt.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .outerjoin(Unit, Unit.id == Bill.unit_id)

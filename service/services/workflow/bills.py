@@ -14,7 +14,15 @@ from decimal import Decimal
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Bill, BillReceipt, Member, Membership, ProcessInstance, UserTask
+from service.db.models import (
+    Bill,
+    BillReceipt,
+    Member,
+    Membership,
+    ProcessInstance,
+    Unit,
+    UserTask,
+)
 from service.db.uow import Later, insert_statement, write
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
@@ -247,8 +255,19 @@ _RECEIPT_COLUMNS = (
     "receipt_serial",
     "receipt_date",
 )
+# each document with the name of the bill's unit as it is now (开票记录 keeps the name the
+# document was issued to; a later 单位名称变更 leaves it), read in the same statement
+_PAYER = (
+    select(Unit.__table__.c.name)
+    .join(_BILLS, _BILLS.c.unit_id == Unit.__table__.c.id)
+    .where(_BILLS.c.id == bindparam("bill_id", type_=_RECEIPTS.c.bill_id.type))
+    .scalar_subquery()
+)
 _ADD_RECEIPT = insert(_RECEIPTS).values(
-    {name: bindparam(name, type_=_RECEIPTS.c[name].type) for name in _RECEIPT_COLUMNS}
+    {
+        **{name: bindparam(name, type_=_RECEIPTS.c[name].type) for name in _RECEIPT_COLUMNS},
+        "payer_name": _PAYER,
+    }
 )
 
 # the form's bill as the claim of a task reads it (PostgreSQL, `tasks._take`'s `with_bill`):
