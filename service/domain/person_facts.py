@@ -36,6 +36,20 @@ class MembershipRecord:
     cancelled_on: date | None = None
 
 
+# the states of a registered-engineer CPD enrolment still in effect (manual 2.11.2.2): approved
+# and waiting for the weekly batch, or reported in a batch whose learning has not been opened
+# on the national platform yet; after the opening the person learns there
+CPD_AWAITING_REPORT, CPD_AWAITING_OPENING, CPD_NONE = "awaiting_report", "awaiting_opening", "none"
+
+
+@dataclass(frozen=True)
+class CpdEnrolmentRecord:
+    """An approved CPD enrolment of the person whose learning has not been opened yet."""
+
+    state: str  # CPD_AWAITING_REPORT or CPD_AWAITING_OPENING
+    completed_on: date  # the day (Asia/Shanghai) the association approved it
+
+
 @dataclass
 class PersonRecord:
     """What the database knows about a person, gathered by the service."""
@@ -55,6 +69,7 @@ class PersonRecord:
     in_flight: list[str] = field(default_factory=list)
     unpaid_bills: list[str] = field(default_factory=list)
     open_learning: list[str] = field(default_factory=list)
+    cpd_enrolments: list[CpdEnrolmentRecord] = field(default_factory=list)
 
 
 def add_months(day: date, months: int) -> date:
@@ -133,6 +148,15 @@ def _membership_until(records: Iterable[MembershipRecord], level: str) -> str | 
     return None
 
 
+def cpd_enrolment(records: Iterable[CpdEnrolmentRecord]) -> tuple[str, str | None]:
+    """The state of the person's latest CPD enrolment still in effect, and the day it was
+    approved (ISO); (CPD_NONE, None) without one."""
+    latest = max(records, key=lambda r: r.completed_on, default=None)
+    if latest is None:
+        return CPD_NONE, None
+    return latest.state, latest.completed_on.isoformat()
+
+
 def major_category(education: dict | None) -> str | None:
     if not education:
         return None
@@ -176,6 +200,7 @@ def person_facts(
             years = age_on(date.fromisoformat(graduated), today)
         except ValueError:
             years = None
+    cpd_state, cpd_on = cpd_enrolment(record.cpd_enrolments)
     certificates = {}
     for c in record.certificates:
         status = certificate_status(c, today)
@@ -199,6 +224,8 @@ def person_facts(
         "in_flight": sorted(set(record.in_flight)),
         "unpaid_bills": sorted(set(record.unpaid_bills)),
         "open_learning": sorted(set(record.open_learning)),
+        "cpd_enrolment": cpd_state,
+        "cpd_enrolled_on": cpd_on,
         "certificates": certificates,
         "valid_types": [t for t, c in certificates.items() if c["status"] == "valid"],
         "expired_types": [t for t, c in certificates.items() if c["status"] == "expired"],
@@ -226,6 +253,8 @@ def unknown_person(id_number: str) -> dict:
         "in_flight": [],
         "unpaid_bills": [],
         "open_learning": [],
+        "cpd_enrolment": CPD_NONE,
+        "cpd_enrolled_on": None,
         "certificates": {},
         "valid_types": [],
         "expired_types": [],

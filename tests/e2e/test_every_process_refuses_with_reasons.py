@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import upload
+from conftest import mp4_bytes, upload
 from test_education_api import seed
 
 from service.domain.disclosure import NOT_DISCLOSED
@@ -27,13 +27,15 @@ FORM_FIELDS = {"certificate_unit_change": {"reason": "unit_renamed"}}
 def form_for(app, key: str, headers, client, id_number: str, name: str) -> dict:
     """A complete start form for one person, every uploaded material filled in."""
     defn = app.extensions["memberflow"].definitions.current[key]
-    file_id = upload(client, headers)
+    photo = upload(client, headers)
+    video = upload(client, headers, mp4_bytes(), "视频.mp4")  # a field that takes videos alone
     if key == "member_info_change":
         data = {"id_number": id_number, "name": name, "changes": {"mobile": "13911112222"}}
     else:
         data = {**FORM_FIELDS.get(key, {})}
         data["persons"] = [{"id_number": id_number, "name": name, **PERSON_FIELDS[key]}]
     for path in defn.start_file_fields:
+        file_id = video if path in defn.start_video_only_fields else photo
         if path.startswith("persons.*."):
             if "persons" in data:
                 data["persons"][0][path.rsplit(".", 1)[-1]] = file_id

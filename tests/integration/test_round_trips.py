@@ -289,8 +289,9 @@ def test_a_failed_step_leaves_its_task_open_and_unclaimed(app, world):
 
 def test_a_form_listing_persons_reads_all_it_needs_in_its_first_round_trip(pg_app):
     """Continuing education lists persons: their member records, memberships,
-    certificates, forms in flight, unpaid bills and open learning are read with the files'
-    check, the unit and the persons' lock, in one round trip with the BEGIN; and the rules
+    certificates, forms in flight, unpaid bills, open learning and CPD enrolments awaiting
+    their batch or its opening are read with the files' check, the unit and the persons'
+    lock, in one round trip with the BEGIN; and the rules
     read them right: a second form about the same person is refused."""
     from datetime import date
 
@@ -321,10 +322,11 @@ def test_a_form_listing_persons_reads_all_it_needs_in_its_first_round_trip(pg_ap
         "FROM certificates",
         "JOIN bills",
         "FROM learning_tasks",
+        "JOIN cpd_completions",
     ):
         assert part in first, (part, first)
-    # BEGIN, the files, the unit, the lock and the six queries of the persons' records
-    assert first.count("\tExecute\t") == 10, first
+    # BEGIN, the files, the unit, the lock and the seven queries of the persons' records
+    assert first.count("\tExecute\t") == 11, first
     # the form is about one member: its message goes to the unit's admins and to the
     # member, whose recipients were read with the form's number, not on their own
     (numbered,) = [t for t in _round_trips(wire) if "UPDATE form_counters" in t]

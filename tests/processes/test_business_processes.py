@@ -75,6 +75,8 @@ ALL_CLEAR = {
     "in_flight": [],
     "unpaid_bills": [],
     "open_learning": [],
+    "cpd_enrolment": "none",
+    "cpd_enrolled_on": None,
     "certificates": {
         "监理员": {
             "status": "valid",

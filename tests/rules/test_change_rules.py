@@ -228,6 +228,19 @@ CPD = {
         [NOT_IN_FLIGHT.format("普通会员继续教育")],
     ),
     "not in unit": ({"in_unit": False}, [NOT_IN_UNIT]),
+    "enrolled, waiting for the weekly report": (
+        {"cpd_enrolment": "awaiting_report", "cpd_enrolled_on": "2026-11-27"},
+        ["已报名专业会员(注师)继教（2026-11-27审批完成），正等待每周上报开通学习，不能重复报名"],
+    ),
+    "reported, learning not opened yet": (
+        {"cpd_enrolment": "awaiting_opening", "cpd_enrolled_on": "2026-11-20"},
+        ["已列入注师继教上报名单（2026-11-20审批完成），尚未开通学习，不能重复报名"],
+    ),
+    "enrolled without a known day": (
+        {"cpd_enrolment": "awaiting_report", "cpd_enrolled_on": None},
+        ["已报名专业会员(注师)继教，正等待每周上报开通学习，不能重复报名"],
+    ),
+    "learning opened: may enrol again": ({"cpd_enrolment": "none"}, []),
 }
 
 

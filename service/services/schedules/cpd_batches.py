@@ -8,6 +8,11 @@ A batch takes every completion not yet in a batch whose time is at or before its
 in one UPDATE: a completion exactly at the cut-off is in this batch, and the next batch
 only sees rows still without a batch, so nobody is reported twice. Completions older than
 the nominal period (the scheduler was down) are still taken: nothing is lost.
+
+A person is listed once in a batch, with their first completion in it: the eligibility
+table refuses an enrolment while an earlier one waits for its batch or for the opening of
+learning (`cpd_enrolment`), but forms approved before that rule, or a person on two forms
+that were both in flight, could leave two completions waiting (`_first_per_person`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -145,6 +150,13 @@ def _batch_at(uow: UnitOfWork, cut_off: datetime) -> CpdBatch | None:
     return uow.session.scalars(select(CpdBatch).where(CpdBatch.cut_off_at == cut_off)).first()
 
 
+def _first_per_person(*where) -> ColumnElement[bool]:
+    """Of the completions `where` finds, the first of each person (by ID number): a person
+    is listed once in a batch, whatever forms completed for them."""
+    first = select(func.min(CpdCompletion.id)).where(*where).group_by(CpdCompletion.id_number)
+    return CpdCompletion.id.in_(first)
+
+
 def _report_rows(uow: UnitOfWork, batch_id: int) -> list[tuple]:
     """One report line per person of the batch, in completion order."""
     result = uow.session.execute(
@@ -152,7 +164,7 @@ def _report_rows(uow: UnitOfWork, batch_id: int) -> list[tuple]:
         .join(ProcessInstance, ProcessInstance.id == CpdCompletion.instance_id)
         .outerjoin(Member, Member.id == CpdCompletion.member_id)
         .outerjoin(Unit, Unit.id == CpdCompletion.unit_id)
-        .where(CpdCompletion.batch_id == batch_id)
+        .where(_first_per_person(CpdCompletion.batch_id == batch_id))
         .order_by(CpdCompletion.completed_at, CpdCompletion.id)
     )
     return [
@@ -220,7 +232,7 @@ def _notices(uow: UnitOfWork, batch: CpdBatch, kind: str, title: str, body) -> l
             select(CpdCompletion, Member, Account.id)
             .join(Member, Member.id == CpdCompletion.member_id)
             .join(Account, recipients)
-            .where(CpdCompletion.batch_id == batch.id)
+            .where(_first_per_person(CpdCompletion.batch_id == batch.id))
         )
     ]
     return [
@@ -325,7 +337,7 @@ def coming_batch(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
     cut_off = latest_cut_off(ctx.now(), weekly)
     if _batch_at(uow, cut_off) is not None:
         cut_off = next_cut_off(ctx.now(), weekly)
-    waiting = CpdCompletion.batch_id.is_(None)
+    waiting = _first_per_person(CpdCompletion.batch_id.is_(None))
     count = uow.session.scalar(select(func.count()).select_from(CpdCompletion).where(waiting))
     rows = uow.session.execute(
         select(CpdCompletion, Unit.name, ProcessInstance.business_key)

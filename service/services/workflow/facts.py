@@ -7,15 +7,17 @@ below); the rules (DMN) decide what they mean.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, bindparam, exists, not_, select, true, update
+from sqlalchemy import Select, and_, bindparam, exists, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
     Account,
     Bill,
     Certificate,
+    CpdBatch,
+    CpdCompletion,
     InstancePerson,
     LearningTask,
     Member,
@@ -26,7 +28,10 @@ from service.db.models import (
 )
 from service.db.uow import Reads
 from service.domain.person_facts import (
+    CPD_AWAITING_OPENING,
+    CPD_AWAITING_REPORT,
     CertificateRecord,
+    CpdEnrolmentRecord,
     MembershipRecord,
     PersonRecord,
     person_facts,
@@ -34,6 +39,7 @@ from service.domain.person_facts import (
 from service.engine import Definition
 
 OPEN_LEARNING = ("开课未学习", "学习中")
+SHANGHAI = timedelta(hours=8)  # a stored (naive UTC) time's day in Asia/Shanghai
 
 
 def _applicant(
@@ -132,7 +138,7 @@ def person_records(
 def queue_person_records(
     reads: Reads, id_numbers: list[str], instance_id: int | None = None
 ) -> Callable[[], dict[str, PersonRecord]]:
-    """`person_records`, its six queries queued in `reads` (with what is queued there
+    """`person_records`, its seven queries queued in `reads` (with what is queued there
     before, to go to the server together); once they have run, the function returned
     gives the records (a form's own instance, `instance_id`, is not in flight)."""
     ids = sorted(set(id_numbers))
@@ -145,7 +151,9 @@ def queue_person_records(
     answers = [reads.add(query, params) for query in queries]
 
     def records() -> dict[str, PersonRecord]:
-        members, memberships, certificates, in_flight, unpaid, learning = (a.rows for a in answers)
+        members, memberships, certificates, in_flight, unpaid, learning, cpd = (
+            a.rows for a in answers
+        )
         found = {row[1]: PersonRecord(row[1], *row[2:]) for row in members}
         by_member = {row[0]: found[row[1]] for row in members}
         for member_id, level, valid_until, cancelled_on in memberships:
@@ -162,6 +170,11 @@ def queue_person_records(
             for number, key in rows:
                 if number in found:
                     getattr(found[number], kept).append(key)
+        for number, batch_id, completed_at in cpd:
+            if number in found:
+                state = CPD_AWAITING_REPORT if batch_id is None else CPD_AWAITING_OPENING
+                day = (completed_at + SHANGHAI).date()
+                found[number].cpd_enrolments.append(CpdEnrolmentRecord(state, day))
         return found
 
     return records
@@ -175,7 +188,8 @@ _PERSON_QUERIES: dict[bool, tuple[Select, ...]] = {}
 def _person_queries(has_instance: bool) -> tuple[Select, ...]:
     """The persons' member records, their memberships and certificates (each with its
     member's id), then (ID number, process key) of their forms in flight, unpaid bills and
-    open learning; each of the persons' ID numbers (`person_ids`)."""
+    open learning, and (ID number, batch, completion time) of their approved CPD enrolments
+    whose learning has not been opened; each of the persons' ID numbers (`person_ids`)."""
     found = _PERSON_QUERIES.get(has_instance)
     if found is not None:
         return found
@@ -244,7 +258,26 @@ def _person_queries(has_instance: bool) -> tuple[Select, ...]:
         LearningTask.status.in_(OPEN_LEARNING),
         LearningTask.instance_id != own if has_instance else true(),
     )
-    found = (members, memberships, certificates, in_flight, unpaid, learning)
+    # reached through the persons' form lines (indexed by ID number) and each completion's
+    # (form, ID number) key: the completions themselves have no index of ID numbers
+    cpd = (
+        select(CpdCompletion.id_number, CpdCompletion.batch_id, CpdCompletion.completed_at)
+        .select_from(InstancePerson)
+        .join(
+            CpdCompletion,
+            and_(
+                CpdCompletion.instance_id == InstancePerson.instance_id,
+                CpdCompletion.id_number == InstancePerson.id_number,
+            ),
+        )
+        .outerjoin(CpdBatch, CpdBatch.id == CpdCompletion.batch_id)
+        .where(
+            listed,
+            InstancePerson.instance_id != own if has_instance else true(),
+            or_(CpdCompletion.batch_id.is_(None), CpdBatch.opened_at.is_(None)),
+        )
+    )
+    found = (members, memberships, certificates, in_flight, unpaid, learning, cpd)
     _PERSON_QUERIES[has_instance] = found
     return found
 
