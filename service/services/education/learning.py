@@ -94,21 +94,34 @@ def read_workbook(content: bytes, limits: Limits = IMPORT_LIMITS) -> list[tuple[
 
 
 def _hours(value) -> Decimal | None:
+    """A number of hours not below 0 (how large it may be is the task's to say), else None."""
+    if isinstance(value, bool):
+        return None
     try:
         hours = Decimal(str(value).strip())
     except (InvalidOperation, AttributeError):
         return None
-    return hours if hours.is_finite() and Decimal("0") <= hours <= Decimal("9999") else None
+    return hours if hours.is_finite() and hours >= 0 else None
 
 
-def _attempts(value) -> int | None:
+def _shown(number: Decimal) -> str:
+    """Hours as a message writes them: 8, 7.5 (no trailing zeros; an exponent only for a
+    number of more than 15 digits, which no learning task has)."""
+    number = number.normalize()
+    return f"{number:f}" if number.adjusted() < 15 else str(number)
+
+
+def _attempts(value) -> Decimal | None:
+    """A whole number of attempts not below 0, else None (how many is the policy's to say)."""
     if isinstance(value, bool):
         return None
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, AttributeError):
         return None
-    return int(number) if number == number.to_integral_value() and number >= 0 else None
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
+        return None
+    return number
 
 
 def _candidates(uow: UnitOfWork, records: list[tuple[str, dict]]) -> dict[str, list]:
@@ -156,26 +169,47 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     status = EXAM_STATUSES.get(str(record.get("exam_status") or "").strip())
     if status is None:
         return None, "考试状态应为 未考试、未通过 或 已通过"
-    attempts = _attempts(record.get("exam_attempts") or 0)
-    if attempts is None:
+    count = _attempts(record.get("exam_attempts") or 0)
+    if count is None:
         return None, "考试次数应为不小于0的整数"
-    if attempts > max_attempts:
-        return None, f"考试次数不能超过{max_attempts}次（现为{attempts}次）"
-    if status == "已通过" and attempts < 1:
-        return None, "考试通过时考试次数至少为1次"
+    if count > max_attempts:
+        return None, f"考试次数不能超过{max_attempts}次（现为{_shown(count)}次）"
+    attempts = int(count)
+    problem = _contradiction(task, hours, status, attempts)
+    if problem:
+        return None, problem
+    return (task, hours, status, attempts), None
+
+
+def _contradiction(task: LearningTask, hours: Decimal, status: str, attempts: int) -> str | None:
+    """What a row's values contradict, in themselves or against what the task records: the
+    status agrees with the attempts, the hours are at most the task's required hours, and
+    neither the hours nor the attempts go back on what is recorded."""
+    need, done = _shown(task.required_hours), _shown(task.completed_hours or Decimal("0"))
+    if status == "未考试" and attempts != 0:
+        return f"考试状态为未考试时考试次数应为0（现为{attempts}次）"
+    if status in ("未通过", "已通过") and attempts < 1:
+        return f"考试状态为{status}时考试次数至少为1次"
+    if hours > task.required_hours:
+        return f"已完成学时不能超过学习任务要求的{need}学时（现为{_shown(hours)}）"
     if status == "已通过" and hours < task.required_hours:
-        need = f"{task.required_hours.normalize():f}"
-        return None, f"已完成学时{hours.normalize():f}不足要求的{need}学时，不能记为考试通过"
+        return f"已完成学时{_shown(hours)}不足要求的{need}学时，不能记为考试通过"
     if task.status == EXPIRED:
-        return None, f"{task.name}的学习任务已过期"
+        return f"{task.name}的学习任务已过期"
     if task.status == PASSED and status != "已通过":
-        return None, f"{task.name}已记录考试通过，不能改为{status}"
+        return f"{task.name}已记录考试通过，不能改为{status}"
     if task.status == FAILED and status != "未通过":
-        return None, (
+        return (
             f"{task.name}已考试{task.exam_attempts}次未通过，学习任务已结束，"
             f"不能改为{status}；请重新报名"
         )
-    return (task, hours, status, attempts), None
+    if status == "未考试" and (task.exam_attempts or 0) > 0:
+        return f"{task.name}已记录考试{task.exam_attempts}次，考试状态不能改为未考试"
+    if hours < (task.completed_hours or 0):
+        return f"已完成学时不能少于已记录的{done}学时（现为{_shown(hours)}）"
+    if attempts < (task.exam_attempts or 0):
+        return f"考试次数不能少于已记录的{task.exam_attempts}次（现为{attempts}次）"
+    return None
 
 
 def record_results(
