@@ -528,6 +528,75 @@ def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login,
     }
 
 
+def listed(client, headers, unit_id, query: str, id_number: str) -> dict:
+    """One person's answer in the unit's eligibility list for `query`."""
+    reply = client.get(f"/api/v1/units/{unit_id}/eligibility?{query}", headers=headers)
+    assert reply.status_code == 200, reply.get_json()
+    (item,) = [i for i in reply.get_json()["items"] if i["id_number"] == id_number]
+    return item
+
+
+def test_initial_education_keeps_to_the_two_certificate_combinations(app, client, login, world):
+    """FAQ 3.12: a person holds two types at most, 监理员+安全监理员 or 专业监理工程师+安全监理员;
+    FAQ 3.19: a 监理员 becomes 专业监理工程师 through 员升师, not through initial education."""
+    unit = login("unit")
+    both = [
+        supervisor(cert_type="专业监理工程师", number="ZJ2024000001"),
+        supervisor(cert_type="安全监理员", number="AQ2024000104"),
+    ]
+    engineer = seed(app, world.unit_id, "邓丽华", "44010619870707456", both)
+    holder = seed(app, world.unit_id, "梁志远", "44010619820303345", [supervisor()])
+
+    query = "process=initial_education&certificate_type=监理员"
+    refused = listed(client, unit, world.unit_id, query, engineer)
+    reason = (
+        "已持有专业监理工程师证书，不能再报名监理员初始教育"
+        "（一人最多持有两类证书：监理员+安全监理员，或专业监理工程师+安全监理员，手册 3.12）"
+    )
+    assert (refused["eligible"], refused["reasons"]) == (False, [reason])
+
+    extra = {
+        "certificate_type": "专业监理工程师",
+        "verification": upload(client, unit),
+        "specialty_1": "房屋建筑工程",
+        "specialty_2": "市政公用工程",
+    }
+    body = enrol(client, unit, "initial_education", [(holder, "梁志远")], 422, **extra)
+    assert body["errors"]["persons.0"] == (
+        "持有监理员证书的，请报名员升师升为专业监理工程师（手册 3.19），"
+        "不能报名专业监理工程师初始教育"
+    )
+    # the way the reason points to takes him
+    assert enrol(client, unit, "upgrade_education", [(holder, "梁志远")])["status"] == "机构初审中"
+
+
+def test_a_specialty_change_to_the_held_specialties_is_refused(app, client, login, world):
+    """梁志远's 监理员 reads 房屋建筑工程、市政公用工程: a change to exactly those changes nothing
+    and is not charged; a line whose specialties are not typed yet (the picker) is not judged."""
+    unit = login("unit")
+    n = seed(app, world.unit_id, "梁志远", "44010619820303345", [supervisor()])
+    key, held = "specialty_change", {"specialty_1": "房屋建筑工程", "specialty_2": "市政公用工程"}
+    unchanged = "报名的专业与现有证书的专业相同，无需办理专业变更"
+
+    def preview(**specialties) -> dict:
+        line = {"id_number": n, "name": "梁志远", **specialties}
+        reply = client.post(
+            f"/api/v1/processes/{key}/preview", headers=unit, json={"data": {"persons": [line]}}
+        )
+        assert reply.status_code == 200, reply.get_json()
+        return reply.get_json()
+
+    same = preview(**held)
+    assert same["items"][0]["eligible"] is False and same["items"][0]["reasons"] == [unchanged]
+    assert "support_fee" not in same["items"][0] and same["fee_total"] is None
+    assert listed(client, unit, world.unit_id, f"process={key}", n)["eligible"] is True
+    body = enrol(client, unit, key, [(n, "梁志远")], 422, **held)
+    assert body["errors"]["persons.0"] == unchanged
+
+    swapped = preview(specialty_1="市政公用工程", specialty_2="房屋建筑工程")
+    assert swapped["items"][0]["eligible"] is True and swapped["fee_total"] == "60.00"
+
+
 def test_three_education_forms_run_together_but_block_a_unit_change(app, client, login, world):
     unit = login("unit")
     # printed before the unit was renamed, so that a unit-name change has something to change

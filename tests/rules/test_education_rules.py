@@ -38,7 +38,8 @@ def junior(ct: str, age: int) -> tuple:
 
 
 def engineer(**facts) -> tuple:
-    return facts, {"certificate_type": "专业监理工程师"}
+    """专业监理工程师 for someone holding no certificate (a 监理员 holder upgrades instead)."""
+    return {"certificates": {}, **facts}, {"certificate_type": "专业监理工程师"}
 
 
 def too_old(ct: str, limit: int, age: int) -> str:
@@ -58,6 +59,18 @@ SWAPPED = {"specialty_1": "市政公用工程", "specialty_2": "房屋建筑工�
 DIFFERENT = (
     "已持有证书的专业为：房屋建筑工程、市政公用工程。"
     "双证的专业名称和顺序须一致，请按此顺序填写专业1、专业2"
+)
+
+SUPERVISOR_WITH_ENGINEER = (
+    "已持有专业监理工程师证书，不能再报名监理员初始教育"
+    "（一人最多持有两类证书：监理员+安全监理员，或专业监理工程师+安全监理员，手册 3.12）"
+)
+ENGINEER_WITH_SUPERVISOR = (
+    "持有监理员证书的，请报名员升师升为专业监理工程师（手册 3.19），不能报名专业监理工程师初始教育"
+)
+ENGINEER_WITH_EXPIRED_SUPERVISOR = (
+    "持有监理员证书（已过期）的，不能报名专业监理工程师初始教育"
+    "（监理员与专业监理工程师证书不能同时持有，手册 3.12）"
 )
 
 INITIAL = {
@@ -151,6 +164,54 @@ INITIAL = {
         {},
         {**SAFETY, "specialty_1": "房屋建筑工程"},
         [DIFFERENT],
+    ),
+    # FAQ 3.12: two types at most, 监理员+安全监理员 or 专业监理工程师+安全监理员; FAQ 3.19:
+    # a 监理员 becomes 专业监理工程师 through 员升师. Holding counts as 已持有 does (valid or
+    # expired; a cancelled or upgraded certificate is not held).
+    "监理员 while holding 专业监理工程师 and 安全监理员": (
+        {"certificates": {"专业监理工程师": cert(), "安全监理员": cert()}},
+        {},
+        [SUPERVISOR_WITH_ENGINEER],
+    ),
+    "监理员 while holding an expired 专业监理工程师": (
+        {"certificates": {"专业监理工程师": cert("expired", months=0)}},
+        {},
+        ["持有的专业监理工程师证书已过期，只能办理证书注销", SUPERVISOR_WITH_ENGINEER],
+    ),
+    "监理员 after the 监理员 was upgraded": (
+        {"certificates": {"监理员": cert("upgraded"), "专业监理工程师": cert()}},
+        {},
+        [SUPERVISOR_WITH_ENGINEER],
+    ),
+    "监理员 after a cancelled 专业监理工程师": (
+        {"certificates": {"专业监理工程师": cert("cancelled")}},
+        {},
+        [],
+    ),
+    "专业监理工程师 while holding 监理员": (
+        {},
+        {"certificate_type": "专业监理工程师"},
+        [ENGINEER_WITH_SUPERVISOR],
+    ),
+    "专业监理工程师 while holding 监理员 and 安全监理员": (
+        {"certificates": {"监理员": cert(), "安全监理员": cert()}},
+        {"certificate_type": "专业监理工程师"},
+        [ENGINEER_WITH_SUPERVISOR],
+    ),
+    "专业监理工程师 while holding an expired 监理员": (
+        ONLY_EXPIRED_JL,
+        {"certificate_type": "专业监理工程师"},
+        [EXPIRED_JL, ENGINEER_WITH_EXPIRED_SUPERVISOR],
+    ),
+    "专业监理工程师 after a cancelled 监理员": (
+        {"certificates": {"监理员": cert("cancelled"), "安全监理员": cert()}},
+        {"certificate_type": "专业监理工程师"},
+        [],
+    ),
+    "安全监理员 while holding 专业监理工程师": (
+        {"certificates": {"专业监理工程师": cert()}},
+        SAFETY,
+        [],
     ),
     "安全监理员, nothing held: any specialties": (
         {"certificates": {}},
@@ -349,6 +410,46 @@ SPECIALTY = {
 @pytest.mark.parametrize(("facts", "expected"), cases(SPECIALTY))
 def test_specialty_change_eligibility(reasons, facts, expected):
     assert reasons("specialty_change", facts) == expected
+
+
+# the line's 专业1/专业2 against the valid certificates (the all-clear 监理员: 房屋建筑工程、
+# 市政公用工程); a line without specialties is the persons picker's, judged before they are typed
+UNCHANGED = "报名的专业与现有证书的专业相同，无需办理专业变更"
+ONE_SPECIALTY = {"specialty_1": "房屋建筑工程"}
+
+SPECIALTY_LINES = {
+    "the held specialties": ({}, HELD_PAIR, [UNCHANGED]),
+    "the held specialties swapped": ({}, SWAPPED, []),
+    "the first held specialty alone (专业2 dropped)": ({}, ONE_SPECIALTY, []),
+    "another specialty": ({}, {"specialty_1": "机电安装工程"}, []),
+    "one held specialty, 专业2 left empty": (
+        {"certificates": {"监理员": cert()}},
+        {**ONE_SPECIALTY, "specialty_2": ""},
+        [UNCHANGED],
+    ),
+    "two certificates that agree": (
+        {"certificates": {"监理员": cert(), "安全监理员": cert()}},
+        ONE_SPECIALTY,
+        [UNCHANGED],
+    ),
+    "two certificates that disagree: the line syncs them": (
+        {"certificates": {"监理员": cert(), "安全监理员": {**cert(), **HELD_PAIR}}},
+        HELD_PAIR,
+        [],
+    ),
+    "a cancelled certificate's other specialties do not count": (
+        {"certificates": {"监理员": cert(), "专业监理工程师": {**cert("cancelled"), **SWAPPED}}},
+        ONE_SPECIALTY,
+        [UNCHANGED],
+    ),
+    "no valid certificate": ({"certificates": {}}, HELD_PAIR, [NO_VALID]),
+    "the picker's line, no specialties yet": ({}, {}, []),
+}
+
+
+@pytest.mark.parametrize(("facts", "person", "expected"), cases(SPECIALTY_LINES))
+def test_specialty_change_refuses_the_specialties_already_held(reasons, facts, person, expected):
+    assert reasons("specialty_change", facts, person) == expected
 
 
 # --- the numbers live in rules/ ----------------------------------------------------------
