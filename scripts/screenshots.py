@@ -9,6 +9,7 @@ drives Debian's Chromium with Playwright: the workbench at 1280 px, the QR pages
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import tempfile
 import threading
@@ -159,6 +160,7 @@ def pages(s: Shooter, app) -> None:
     page.locator("table.grid tbody a").first.click()
     s.shot(page, "association_review_page")
     s.shot(page, "association_cpd_batches", "/cpd-batches")
+    association_learning_pages(s, page)
     # --- finance: the voucher ----------------------------------------------------------------
     page.context.clear_cookies()
     s.login(page, "caiwu")
@@ -297,6 +299,22 @@ def unit_admin_pages(s: Shooter, page) -> None:
     page.once("dialog", lambda dialog: dialog.accept())  # 重置密码 asks first
     page.get_by_role("button", name="重置密码").first.click()
     s.shot(page, "unit_sub_account_one_time_password")
+
+
+def association_learning_pages(s: Shooter, page) -> None:
+    """学习进度 and 导入学习记录 (web/learning_records.py): every unit's learning, the import
+    page, one task's 登记成绩 and a refused result (nothing recorded); `page` is signed in as
+    the association."""
+    s.shot(page, "association_learning", "/learning-records")
+    s.shot(page, "association_learning_import", "/learning-records/import")
+    page.goto(s.base + "/learning-records?status=学习中")
+    record = page.get_by_role("link", name=re.compile("^登记成绩"))
+    if record.count():
+        record.first.click()
+        s.shot(page, "association_learning_record")
+        page.get_by_label("考试次数").fill("99")
+        page.get_by_role("button", name="登记").click()
+        s.shot(page, "association_learning_record_refused")
 
 
 def unit_business_pages(s: Shooter, page) -> None:

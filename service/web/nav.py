@@ -9,6 +9,7 @@ from flask import request, url_for
 
 from service.domain.actor import Actor
 from service.services.membership import accounts
+from service.services.workflow.scope import may_record_learning
 from service.web.pages import ctx, uow
 
 
@@ -198,6 +199,22 @@ def _secretariat_pages() -> Section:
     )
 
 
+def _learning_records(actor: Actor) -> list[Section]:
+    """学习进度 of every unit and 导入学习记录, for those who record learning results
+    (service/web/learning_records.py)."""
+    if not may_record_learning(actor):
+        return []
+    return [
+        Section(
+            "普通会员教育学习",
+            [
+                Item("学习进度", url_for("learning_records.index")),
+                Item("导入学习记录", url_for("learning_records.import_page")),
+            ],
+        )
+    ]
+
+
 def _feedback_submitter() -> Section:
     """系统问题 → 问题反馈 (service/web/feedback.py): 提交反馈 and 我的反馈."""
     return Section(
@@ -269,6 +286,7 @@ def _sections(actor: Actor) -> list[Section]:
         return [
             _queue("审核工作台"),
             *_finance_pages(actor),
+            *_learning_records(actor),
             *(
                 [cpd, Section("流程", [catalogue, process_map]), _feedback_handler()]
                 if actor.role == "association_reviewer"
@@ -285,6 +303,7 @@ def _sections(actor: Actor) -> list[Section]:
                 "流程运维",
                 [catalogue, process_map, Item("流程出错", url_for("operations.incidents_page"))],
             ),
+            *_learning_records(actor),
             cpd,
             _feedback_handler(),
             Section("业务", [forms, home, notices, jobs]),
