@@ -40,8 +40,9 @@ MAX_JSON_DEPTH = 32
 IDEMPOTENCY_KEY_LENGTH = 100  # the column's width
 SURROGATE = re.compile("[\ud800-\udfff]")
 NUL_MESSAGE = "不能包含空字符（\\u0000）"
-# the C0 control characters but tab, line feed and carriage return (XML 1.0 refuses them)
-CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+# the C0 control characters but tab, line feed and carriage return (XML 1.0 refuses them),
+# DEL and the C1 controls (U+0080–U+009F: a NEL, a CSI, invisible and printed as nothing)
+CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class PathInt(IntegerConverter):

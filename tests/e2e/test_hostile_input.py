@@ -110,7 +110,7 @@ def test_a_method_the_path_does_not_take_answers_405_with_allow(client, login):
     assert reply.get_json()["code"] == 405
 
 
-@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x0b", "\x1f"])
+@pytest.mark.parametrize("control", ["\x07", "\x1b", "\x0b", "\x1f", "\x7f", "\x85", "\x9b"])
 def test_a_control_character_in_any_text_answers_422_naming_the_field_and_saves_nothing(
     client, login, world, control
 ):
