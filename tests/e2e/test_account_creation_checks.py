@@ -66,6 +66,12 @@ def test_the_api_names_every_wrong_staff_field_at_once(client, world, login):
     )
     assert set(errors_of(reply)) == {"username", "name", "password", "agency_id"}
     assert "字母、数字、下划线或中文" in errors_of(reply)["username"]
+    assert errors_of(reply)["agency_id"] == "会员服务机构人员必须选择所属机构"
+    nowhere = {"username": "jigou9", "name": "张三", "password": "Jigou9-2026", "agency_id": 99999}
+    reply = client.post("/api/v1/staff", headers=admin, json={**nowhere, "role": "agency_reviewer"})
+    assert errors_of(reply) == {  # an agency was chosen: it does not exist
+        "agency_id": "所属机构不存在（编号 99999），请从会员服务机构列表中选择"
+    }
 
 
 @pytest.mark.parametrize(

@@ -536,10 +536,10 @@ def _staff_values(
     name = _text(errors, "name", name, "姓名", 200)
     if not is_staff_role(role):
         errors["role"] = "请选择角色：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)
-    if role == "agency_reviewer" and (
-        agency_id is None or uow.session.get(Agency, agency_id) is None
-    ):
+    if role == "agency_reviewer" and agency_id is None:
         errors["agency_id"] = "会员服务机构人员必须选择所属机构"
+    elif role == "agency_reviewer" and uow.session.get(Agency, agency_id) is None:
+        errors["agency_id"] = f"所属机构不存在（编号 {agency_id}），请从会员服务机构列表中选择"
     if errors:
         raise FormInvalid(errors)
     return name, role, agency_id if role == "agency_reviewer" else None
