@@ -24,7 +24,7 @@ from test_other_education_api import (
     supervisor,
 )
 
-from service.db.models import AuditRecord, ProcessInstance
+from service.db.models import Account, AuditRecord, Notification, ProcessInstance
 from service.engine import catalogue
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
@@ -85,6 +85,18 @@ def test_the_tenth_failure_ends_the_learning_frees_the_person_and_ends_the_form(
         ),
     )
     assert remarks == [f"罗建平（{n}）考试10次未通过，学习结束"]
+    told = in_db(  # the unit and the person are told (业务消息 learning_failed), once each
+        app,
+        lambda s: sorted(
+            (a.username, x.title)
+            for x, a in s.execute(
+                select(Notification, Account)
+                .join(Account, Account.id == Notification.account_id)
+                .where(Notification.kind == "learning_failed")
+            )
+        ),
+    )
+    assert told == sorted([(world.unit_name, "学习未通过：罗建平"), (n, "学习未通过：罗建平")])
 
     # the same result again changes nothing; a pass after it, or an 11th attempt, is refused
     assert record(client, login, [(n, "罗建平", 24, "未通过", 10)])["failed"] == 0

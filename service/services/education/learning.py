@@ -43,6 +43,7 @@ from service.services.workflow.learning_waits import (
     OPEN,
     PASSED,
 )
+from service.services.workflow.messages import recipients_of
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
 
@@ -307,11 +308,32 @@ def _deliver_results(ctx, uow, actor, instance_id, passed, failed, now, today) -
             for task in failed:
                 ending = f"考试{task.exam_attempts}次未通过，学习结束"
                 m.record(_learning_step(actor, task, "failed", ending))
+                _tell_failed(uow, m, task, now)
     except EngineError as exc:  # the diagram failed on a result: nothing of the import kept
         payloads = {**passes, **failures}
         raise incidents.record(
             ctx, uow, actor, exc, None, None, instance_id, incidents.LEARNING_STEP, payloads
         ) from exc
+
+
+def _tell_failed(uow: UnitOfWork, m: moving.Move, task: LearningTask, now) -> None:
+    """The person and the unit are told a learning ended 未通过 at the last attempt allowed
+    (业务消息 learning_failed): the person may enrol again, the unit decides whether to."""
+    m.messages.send(
+        uow.session,
+        "learning_failed",
+        recipients_of(uow.session, task.unit_id, [task.member_id] if task.member_id else []),
+        {
+            "business_key": m.row.business_key,
+            "process_name": m.defn.name,
+            "person": task.name,
+            "attempts": task.exam_attempts,
+        },
+        f"learning_failed:{task.id}",
+        now,
+        member_id=task.member_id,
+        unit_id=task.unit_id,
+    )
 
 
 def _learning_step(actor: Actor, task: LearningTask, decision: str, what: str) -> audit.Step:

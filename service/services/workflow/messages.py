@@ -38,6 +38,7 @@ KINDS = {
     "payment_confirmed": {"business_key", "process_name", "unit_name", "subject", "status"},
     "approved": {"business_key", "process_name", "unit_name", "subject", "status"},
     "learning_opened": {"business_key", "process_name", "person", "deadline"},
+    "learning_failed": {"business_key", "process_name", "person", "attempts"},
     "certificate_issued": {"person", "certificate_type", "certificate_number", "valid_until"},
     "learning_deadline": {
         "person",
