@@ -131,6 +131,14 @@ def _record(uow: UnitOfWork, defn: Definition, record: list[dict]) -> list[dict]
     return steps
 
 
+def latest_return(record: list[dict]) -> dict | None:
+    """The step of the approval record that returned the form (退回: who, when, at which
+    step, the reason) while that return stands: the form's last decision on a task. A form
+    resubmitted or approved since has none (as the list's 退回原因 column reads it)."""
+    decided = [r for r in record if r["action"] in ("complete", "return")]
+    return decided[-1] if decided and decided[-1]["action"] == "return" else None
+
+
 def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -> dict:
     """An application as its reader sees it: data, schemas, materials, bill, record, diagram."""
     view, inst = instances.instance_detail(ctx, uow, actor, instance_id)
@@ -161,6 +169,7 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
         schemas=display_schemas(defn),
         materials=_materials(uow, defn, view["data"]),
         approval_record=record,
+        returned=latest_return(record),
         diagram={"bpmn": defn.bpmn, "current": sorted(current), "done": sorted(done)},
         version=ctx.definitions.version_number(uow.session, row.definition_version_id),
     )
