@@ -3,7 +3,7 @@
 from marshmallow import ValidationError, fields, validates_schema
 
 from service.api.blueprint import Blueprint
-from service.api.common import actor, uow
+from service.api.common import actor, ctx, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime
 from service.services.membership import unit_admin, unit_information
@@ -116,5 +116,5 @@ def put_information(body, unit_id):
     """维护单位信息：工商信息和资质（住建监理资质、其他资质），整体替换"""
     with uow() as u:
         return unit_information.update_unit_information(
-            u, actor(), unit_id, body["registration"], body["qualifications"]
+            u, actor(), unit_id, body["registration"], body["qualifications"], today=ctx().today()
         )

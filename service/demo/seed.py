@@ -232,7 +232,7 @@ def load_demo(app) -> list[tuple[str, str, str]]:
             accounts.create_sub_account(uow, unit, unit.unit_id, "张敏", "13800138000", PASSWORD)
         with UnitOfWork(db.session) as uow:
             unit_information.update_unit_information(
-                uow, unit, unit.unit_id, UNIT_REGISTRATION, UNIT_QUALIFICATIONS
+                uow, unit, unit.unit_id, UNIT_REGISTRATION, UNIT_QUALIFICATIONS, today=ctx.today()
             )
         with UnitOfWork(db.session) as uow:  # a join application left half-filled (暂存)
             drafts.save_draft(ctx, uow, unit, "member_join", {"variant": "full", "name": "何家豪"})

@@ -117,7 +117,12 @@ def info(who):
     with uow() as u:
         profile = unit_admin.unit_profile(u, who)
     return render_template(
-        "unit/info.html", unit=profile, info=unit_information, edit=False, errors={}
+        "unit/info.html",
+        unit=profile,
+        info=unit_information,
+        edit=False,
+        errors={},
+        today=ctx().today(),
     )
 
 
@@ -144,7 +149,9 @@ def info_edit(who):
             rows.append({k: request.form.get(f"qualifications.{i}.{k}", "") for k in keys})
         try:
             with uow() as u:
-                unit_information.update_unit_information(u, who, profile["id"], registration, rows)
+                unit_information.update_unit_information(
+                    u, who, profile["id"], registration, rows, today=ctx().today(), drop_blank=True
+                )
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
             profile = {**profile, "registration": registration, "qualifications": rows}
@@ -159,6 +166,7 @@ def info_edit(who):
         info=unit_information,
         edit=True,
         errors=errors,
+        today=ctx().today(),
     )
     return html, 422 if errors else 200
 

@@ -40,12 +40,12 @@ def test_a_unit_keeps_its_registration_and_qualifications(client, login, world):
     saved = client.put(
         url,
         headers=login("unit"),
-        json={"registration": REGISTRATION, "qualifications": [*QUALIFICATIONS, {}]},
+        json={"registration": REGISTRATION, "qualifications": QUALIFICATIONS},
     )
     assert saved.status_code == 200, saved.get_json()
     body = saved.get_json()
     assert body["registration"] == REGISTRATION
-    assert body["qualifications"] == QUALIFICATIONS  # the empty row is dropped
+    assert body["qualifications"] == QUALIFICATIONS
     assert body["name"] == world.unit_name  # the name is not edited here
     assert client.get(url, headers=login("unit")).get_json()["qualifications"] == QUALIFICATIONS
 
@@ -121,3 +121,75 @@ def test_the_unit_maintains_it_on_its_page(app, world):
     html = text(page.get("/unit/info"))
     assert "单位信息已保存" in html
     assert "珠海市市场监督管理局" in html and "E144012345" in html and "甲级" in html
+
+
+EMPTY = "该条资质未填写任何内容：请填写「资质名称」等，或删除该条"
+
+
+def test_dates_not_yet_come_and_an_empty_qualification_are_refused_at_their_field(
+    client, login, world, pinned_clock
+):
+    """The business day is 2026-11-28: a licence founded or approved after it is a typing
+    mistake; a qualification with nothing in it is refused at its index, not dropped."""
+    url = f"{API}/units/{world.unit_id}/information"
+    client.put(url, headers=login("unit"), json={"registration": REGISTRATION})
+    wrong = client.put(
+        url,
+        headers=login("unit"),
+        json={
+            "registration": {
+                **REGISTRATION,
+                "founded_on": "2030-01-01",
+                "approved_on": "2030-02-01",
+            },
+            "qualifications": [{}, QUALIFICATIONS[0], {"category": "其他资质", "name": " "}],
+        },
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["errors"] == {
+        "registration.founded_on": "「企业成立时间」不能晚于今天",
+        "registration.approved_on": "「核准日期」不能晚于今天",
+        "qualifications.0": EMPTY,
+        "qualifications.2": EMPTY,
+    }
+    kept = client.get(url, headers=login("unit")).get_json()
+    assert kept["registration"] == REGISTRATION and kept["qualifications"] == []
+    today = client.put(
+        url,
+        headers=login("unit"),
+        json={"registration": {"founded_on": "2026-11-28", "approved_on": "2026-11-28"}},
+    )
+    assert today.status_code == 200, today.get_json()
+
+
+def test_an_expired_qualification_is_kept_and_marked_on_the_page(app, world, pinned_clock):
+    """A unit may record a qualification that has lapsed (its history); 单位信息 marks it
+    已过期, the valid ones not. The page refuses a founding date after today at its field."""
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    form = "/unit/info/edit"
+    data = {f"registration.{k}": str(v) for k, v in REGISTRATION.items()}
+    data.update({f"qualifications.0.{k}": v for k, v in QUALIFICATIONS[0].items()})
+    lapsed = {**QUALIFICATIONS[0], "name": "市政公用工程监理", "valid_until": "1999-01-01"}
+    data.update({f"qualifications.1.{k}": v for k, v in lapsed.items()})
+    data.update({"qualifications.2.category": "其他资质", "qualifications.2.name": ""})  # blank
+    late = page.post(
+        form,
+        data={**data, "registration.founded_on": "2030-01-01", "csrf_token": csrf(page, form)},
+    )
+    assert late.status_code == 422
+    shown = text(late)
+    assert 'id="f-registration-founded_on-error">「企业成立时间」不能晚于今天' in shown
+    assert 'href="#f-registration-founded_on"' in shown
+    assert 'max="2026-11-28"' in shown
+    good = page.post(form, data={**data, "csrf_token": csrf(page, form)})
+    assert good.status_code == 302, text(good)[:2000]
+    html = text(page.get("/unit/info"))
+    rows = {
+        name: row
+        for row in html.split("<tr>")
+        for name in ("房屋建筑工程监理", "市政公用工程监理")
+        if f"<td>{name}</td>" in row
+    }
+    assert "1999-01-01" in rows["市政公用工程监理"] and "已过期" in rows["市政公用工程监理"]
+    assert "2028-06-30" in rows["房屋建筑工程监理"] and "已过期" not in rows["房屋建筑工程监理"]

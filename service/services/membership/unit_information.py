@@ -4,7 +4,11 @@ business licence and the unit's qualifications (资质: 住建监理资质 and �
 The unit's name, credit code and agency are not edited here: the name changes through a
 reviewed 单位名称变更, the others through the secretariat. Every field is checked and each
 problem is reported on its own field (`registration.founded_on`,
-`qualifications.2.valid_until`); a refused change changes nothing.
+`qualifications.2.valid_until`); a refused change changes nothing. The dates of the
+licence (企业成立时间, 核准日期) cannot lie after today; a qualification's 有效期至 may be
+past (a unit may keep its history), and the page marks it 已过期. A qualification sent
+with nothing in it is refused at its index over the API; the page's own blank rows (rows
+offered to add one) are left out.
 """
 
 from __future__ import annotations
@@ -26,16 +30,17 @@ class Field:
     label: str
     kind: str = "text"  # text | date | count
     limit: int = 100
+    not_after_today: bool = False  # a date that cannot lie in the future (the licence's)
 
 
 # the 工商信息 block of the manual's 单位信息 screen, in its order
 REGISTRATION = (
     Field("former_name", "曾用名", limit=200),
-    Field("founded_on", "企业成立时间", "date"),
+    Field("founded_on", "企业成立时间", "date", not_after_today=True),
     Field("registered_capital", "注册资本", limit=50),
     Field("registration_status", "登记状态", limit=20),
     Field("registration_authority", "登记机关", limit=100),
-    Field("approved_on", "核准日期", "date"),
+    Field("approved_on", "核准日期", "date", not_after_today=True),
     Field("industry", "所属行业", limit=50),
     Field("staff_size", "人员规模", "count"),
     Field("address", "企业注册地址", limit=200),
@@ -52,15 +57,19 @@ QUALIFICATION = (
 MAX_QUALIFICATIONS = 30
 
 
-def _value(errors: dict, key: str, field: Field, raw):
+def _value(errors: dict, key: str, field: Field, raw, today: date):
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if field.kind == "date":
         try:
-            return date.fromisoformat(str(raw).strip()).isoformat()
+            day = date.fromisoformat(str(raw).strip())
         except ValueError:
             errors[key] = f"「{field.label}」应为日期，如 2013-03-05"
             return None
+        if field.not_after_today and day > today:
+            errors[key] = f"「{field.label}」不能晚于今天"
+            return None
+        return day.isoformat()
     if field.kind == "count":
         text = str(raw).strip()
         if not text.isdigit() or int(text) > 10_000_000:
@@ -77,7 +86,7 @@ def _value(errors: dict, key: str, field: Field, raw):
     return text
 
 
-def check_registration(data, errors: dict) -> dict:
+def check_registration(data, errors: dict, today: date) -> dict:
     """The 工商信息 as stored: known fields only, empty ones left out."""
     if data is None:
         return {}
@@ -89,7 +98,7 @@ def check_registration(data, errors: dict) -> dict:
         errors["registration"] = "工商信息中有不认识的字段：" + "、".join(unknown)
     checked = {}
     for field in REGISTRATION:
-        value = _value(errors, f"registration.{field.name}", field, data.get(field.name))
+        value = _value(errors, f"registration.{field.name}", field, data.get(field.name), today)
         if value is not None:
             checked[field.name] = value
     founded, approved = checked.get("founded_on"), checked.get("approved_on")
@@ -98,8 +107,9 @@ def check_registration(data, errors: dict) -> dict:
     return checked
 
 
-def check_qualifications(rows, errors: dict) -> list[dict]:
-    """The qualifications as stored: each with its category and name; empty rows dropped."""
+def check_qualifications(rows, errors: dict, today: date, drop_blank: bool = False) -> list[dict]:
+    """The qualifications as stored: each with its category and name. A row with nothing in
+    it is refused at its index, unless `drop_blank` (the page's blank rows to add one)."""
     if rows is None:
         return []
     if not isinstance(rows, list):
@@ -114,11 +124,17 @@ def check_qualifications(rows, errors: dict) -> list[dict]:
             errors[f"qualifications.{i}"] = "资质格式不正确"
             continue
         values = {
-            f.name: _value(errors, f"qualifications.{i}.{f.name}", f, row.get(f.name))
+            f.name: _value(errors, f"qualifications.{i}.{f.name}", f, row.get(f.name), today)
             for f in QUALIFICATION
         }
-        if not any(values.values()):
-            continue  # an empty row of the form
+        if not any(values.values()) and not any(
+            k.startswith(f"qualifications.{i}.") for k in errors
+        ):
+            if not drop_blank:
+                errors[f"qualifications.{i}"] = (
+                    "该条资质未填写任何内容：请填写「资质名称」等，或删除该条"
+                )
+            continue
         category = row.get("category")
         if category not in QUALIFICATION_CATEGORIES:
             errors[f"qualifications.{i}.category"] = "资质类别应为：" + "、".join(
@@ -130,14 +146,29 @@ def check_qualifications(rows, errors: dict) -> list[dict]:
     return checked
 
 
+def expired(qualification: dict, today: date) -> bool:
+    """Whether a qualification's 有效期至 has passed (kept, shown as 已过期)."""
+    until = qualification.get("valid_until")
+    return bool(until) and str(until) < today.isoformat()
+
+
 def update_unit_information(
-    uow: UnitOfWork, actor: Actor, unit_id: int, registration, qualifications
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    registration,
+    qualifications,
+    *,
+    today: date,
+    drop_blank: bool = False,
 ) -> dict:
-    """Replace the unit's 工商信息 and 资质 (its admins only); the unit profile after."""
+    """Replace the unit's 工商信息 and 资质 (its admins only); the unit profile after.
+    `today`: the business day the licence's dates may not lie after; `drop_blank`: leave the
+    page's blank qualification rows out instead of refusing them."""
     unit = own_unit(uow, actor, unit_id)
     errors: dict[str, str] = {}
-    checked_registration = check_registration(registration, errors)
-    checked_qualifications = check_qualifications(qualifications, errors)
+    checked_registration = check_registration(registration, errors, today)
+    checked_qualifications = check_qualifications(qualifications, errors, today, drop_blank)
     if errors:
         raise FormInvalid(errors)
     before = {"registration": unit.registration, "qualifications": unit.qualifications}
