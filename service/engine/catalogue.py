@@ -40,6 +40,7 @@ from service.engine.declarations import (
 from service.engine.formats import FORMAT_CHECKER, quick_validator
 from service.engine.formschema import (
     UnresolvableSchema,
+    birth_paths_of,
     dereference,
     file_paths_of,
     image_paths_of,
@@ -117,6 +118,7 @@ class UserTaskInfo:
     fields: dict = field(default_factory=dict)
     file_fields: frozenset = frozenset()
     past_fields: frozenset = frozenset()  # dates that may not be after today
+    birth_fields: frozenset = frozenset()  # dates that may not precede the person's birth
     mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     video_fields: frozenset = frozenset()  # the file fields whose x-accept takes a video
     image_fields: frozenset = frozenset()  # the file fields whose x-accept takes images alone
@@ -154,6 +156,7 @@ class Definition:
     start_fields: dict = field(default_factory=dict)
     start_file_fields: frozenset = frozenset()
     start_past_fields: frozenset = frozenset()  # dates that may not be after today
+    start_birth_fields: frozenset = frozenset()  # dates that may not precede the birth date
     start_mobile_fields: frozenset = frozenset()  # kept as their 11 digits
     start_video_fields: frozenset = frozenset()
     start_image_fields: frozenset = frozenset()
@@ -592,6 +595,7 @@ def _assemble(key: str, files: dict[str, str], parsed: _Parsed) -> Definition:
         start_fields=start_fields,
         start_file_fields=file_paths_of(tasks.start_form, registry),
         start_past_fields=past_paths_of(tasks.start_form, registry),
+        start_birth_fields=birth_paths_of(tasks.start_form, registry),
         start_mobile_fields=mobile_paths_of(tasks.start_form, registry),
         start_video_fields=file_paths_of(tasks.start_form, registry, VIDEO),
         start_image_fields=image_paths_of(tasks.start_form, registry),
@@ -781,6 +785,7 @@ def _with_forms(user_tasks: dict, resolved: dict, registry: Registry, parsed: _P
             fields=properties_of(resolved[name], None),
             file_fields=file_paths_of(info.form, registry),
             past_fields=past_paths_of(info.form, registry),
+            birth_fields=birth_paths_of(info.form, registry),
             mobile_fields=mobile_paths_of(info.form, registry),
             video_fields=file_paths_of(info.form, registry, VIDEO),
             image_fields=image_paths_of(info.form, registry),

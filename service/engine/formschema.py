@@ -97,6 +97,12 @@ def past_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     return paths_of(schema, registry, lambda node: node.get("x-not-after-today") is True)
 
 
+def birth_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every date field that may not precede its person's birth date
+    (`x-not-before-birth`: a graduation)."""
+    return paths_of(schema, registry, lambda node: node.get("x-not-before-birth") is True)
+
+
 def paths_of(
     schema: dict, registry: Registry | None, wanted: Callable[[dict], bool]
 ) -> frozenset[str]:

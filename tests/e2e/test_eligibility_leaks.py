@@ -90,5 +90,6 @@ def test_a_join_for_someone_who_is_a_member_elsewhere_does_not_say_so(app, clien
     assert "会员" not in body["message"].replace(APPLICANT_NOT_DISCLOSED, "")
     # what the form itself gives away (the age its ID number says) is still explained
     young = applicant_data(client, unit, make_resident_id("44010620100101123"))
+    young["education"] = {**young["education"], "graduated_on": "2025-07-01"}  # after the birth
     body = start_form(client, unit, "member_join", young, 422)
     assert any("18周岁" in r for r in body["errors"]["eligibility"]), body

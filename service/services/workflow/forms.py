@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import jsonschema_rs
@@ -215,6 +216,48 @@ def refuse_future_dates(data: dict, paths: frozenset, props: dict[str, dict], to
                 errors[field] = f"{_title(props, field.split('.'))}不能晚于今天"
     if errors:
         raise FormInvalid(errors)
+
+
+def refuse_dates_before_birth(
+    data: dict,
+    paths: frozenset,
+    props: dict[str, dict],
+    born: Callable[[dict], date | None],
+    root: dict | None = None,
+) -> None:
+    """Raise FormInvalid naming each date before the birth date of the person it belongs to,
+    in a field that may not precede it (its schema says `x-not-before-birth`: a graduation);
+    `paths` are those fields' (Definition.start_birth_fields, UserTaskInfo.birth_fields).
+    The person is the nearest object around the field naming an `id_number` (a line of a
+    persons list), else the form itself — `root` when given (a task's form read with the
+    application's data: its ID number); `born(person)` reads their birth date, None when
+    it cannot be known (then nothing is refused)."""
+    errors: dict[str, str] = {}
+    for path in sorted(paths):
+        for field, value in values_at(data, path):
+            try:
+                day = date.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                continue  # the schema's format check says so
+            if day is None:
+                continue
+            parts = field.split(".")
+            owner = _person_around(data, parts[:-1])
+            birth = born(root if owner is data and root is not None else owner)
+            if birth is not None and day < birth:
+                errors[field] = f"{_title(props, parts)}不能早于出生日期（{birth.isoformat()}）"
+    if errors:
+        raise FormInvalid(errors)
+
+
+def _person_around(data: dict, parts: list[str]) -> dict:
+    """The innermost object on the way to a field that names an `id_number`, else `data`."""
+    node, found = data, data
+    for part in parts:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, dict) and "id_number" in node:
+            found = node
+    return found
 
 
 def normalized_mobiles(data: dict, paths: frozenset) -> dict:

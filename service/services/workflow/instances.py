@@ -40,6 +40,7 @@ from service.services.workflow.definitions import Definitions
 from service.services.workflow.facts import FACT_KEYS, facts_for
 from service.services.workflow.forms import (
     normalized_mobiles,
+    refuse_dates_before_birth,
     refuse_future_dates,
     validate_form,
 )
@@ -151,17 +152,21 @@ def cleaned(defn: Definition, data: dict) -> dict:
     return persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
 
 
-def start_form_problems(defn: Definition, data: dict, today) -> dict[str, str]:
+def start_form_problems(defn: Definition, data: dict, today, births=None) -> dict[str, str]:
     """What is wrong with a start form's values, by field: the schema's refusals, dates after
-    today, the ID number — all of them, so that one send shows every mistake (the ID
-    number's was said only once the schema passed). A page whose uploads failed says these
-    as well. The values are checked as they will be kept (`cleaned`): an ID number or
-    mobile typed with full-width digits or spaces is not refused for it."""
+    today or before the person's birth, the ID number — all of them, so that one send shows
+    every mistake (the ID number's was said only once the schema passed). A page whose
+    uploads failed says these as well. The values are checked as they will be kept
+    (`cleaned`): an ID number or mobile typed with full-width digits or spaces is not
+    refused for it. `births` (persons.member_births) reads a birth date the form does not
+    give from the member's record."""
     data = cleaned(defn, data)
     start = defn.validators["start"], data, defn.registry, defn.start_fields
+    born = persons.birth_reader(today, births)
     checks = (
         lambda: validate_form(*start, defn.quick.get("start")),
         lambda: refuse_future_dates(data, defn.start_past_fields, defn.start_fields, today),
+        lambda: refuse_dates_before_birth(data, defn.start_birth_fields, defn.start_fields, born),
         lambda: persons.check_identity(data, today),
     )
     found: dict[str, str] = {}
@@ -194,7 +199,7 @@ def _start(
         member = uow.session.get(Member, actor.member_id)
         data.update(id_number=member.id_number, name=member.name)  # the member's own form
     today, now = ctx.today(), ctx.now()
-    problems = start_form_problems(defn, data, today)
+    problems = start_form_problems(defn, data, today, persons.member_births(uow.session, actor))
     if problems:
         raise FormInvalid(problems)
     payload = cleaned(defn, data)

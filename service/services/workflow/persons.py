@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
 from service.db.uow import Later, Reads, write
 from service.domain import disclosure
+from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, RuleFailed
 from service.domain.validation import InvalidValue, clean_code, clean_name, parse_id
 from service.services.workflow.facts import persons_on
+from service.services.workflow.scope import is_member, is_unit_admin
 
 SPECIALTY_FIELDS = ("specialty_1", "specialty_2")
 
@@ -100,6 +102,59 @@ def check_identity(data: dict, today: date) -> None:
         errors["gender"] = f"「性别」与证件号码中的性别（{found.gender}）不一致"
     if errors:
         raise FormInvalid(errors)
+
+
+def birth_reader(
+    today: date, lookup: Callable[[str], date | None] | None = None
+) -> Callable[[dict], date | None]:
+    """born(person): the birth date of a form's person (the form, or a line of its persons
+    list) for the dates that may not precede it (forms.refuse_dates_before_birth): the one a
+    resident ID or residence permit number gives (of the type the form names; a form naming
+    none, as a member's 信息变更, a number of either shape), else the form's 出生日期 (a
+    passport or a permit; not one after today, refused at its own field), else `lookup`'s
+    of that number (member_births: a member the caller may read); None when none tells."""
+
+    def born(person: dict) -> date | None:
+        number, kind = person.get("id_number"), person.get("id_type")
+        number = clean_code(number) if isinstance(number, str) else ""
+        if number:
+            kinds = (
+                (kind,) if isinstance(kind, str) and kind else ("resident_id", "residence_permit")
+            )
+            for each in kinds:
+                try:
+                    found = parse_id(each, number, today)
+                except InvalidValue:
+                    continue
+                if found.birth_date is not None:
+                    return found.birth_date
+        stated = person.get("birth_date")
+        if isinstance(stated, str):
+            try:
+                day = date.fromisoformat(stated)
+            except ValueError:
+                day = None
+            if day is not None and day <= today:  # a later one is refused at its own field
+                return day
+        return lookup(number) if lookup is not None and number else None
+
+    return born
+
+
+def member_births(session: Session, actor: Actor) -> Callable[[str], date | None] | None:
+    """The recorded birth date of a member by ID number, among those the caller reads
+    anyway — a member their own, a unit's admin its unit's members — so that a refused date
+    never tells anyone a birth date they could not read; None for anyone else (an applicant
+    through a join code, staff)."""
+    if is_member(actor) and actor.member_id is not None:
+        mine = Member.id == actor.member_id
+    elif is_unit_admin(actor) and actor.unit_id is not None:
+        mine = Member.unit_id == actor.unit_id
+    else:
+        return None
+    return lambda number: session.scalar(
+        select(Member.birth_date).where(Member.id_number == number, mine)
+    )
 
 
 def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:

@@ -26,6 +26,7 @@ from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import (
     normalized_mobiles,
+    refuse_dates_before_birth,
     refuse_future_dates,
     validate_form,
 )
@@ -563,6 +564,13 @@ def _act(
     payload = bills.receipt_checked(payload, info.bill, info.fields, today)
     bills.refuse_used(payload, info.bill, used_receipts)
     refuse_future_dates(payload, info.past_fields, info.fields, today)
+    refuse_dates_before_birth(
+        payload,
+        info.birth_fields,
+        info.fields,
+        persons.birth_reader(today, persons.member_births(uow.session, actor)),
+        root={**current, **payload},  # the application's person, when the form names none
+    )
     persons.check_lines(uow.session, payload)
     persons.check_identity(payload, today)
     used = files.check_references(
