@@ -70,7 +70,7 @@ def test_clashing_logins_stop_the_upgrade_with_their_names_and_change_nothing(bl
         ("UPDATE accounts SET username = 'abc_3' WHERE username = 'ABC'", {}),
         ("DELETE FROM accounts WHERE username = 'jigou1'", {}),
     )
-    upgrade(blank_url)
+    upgrade(blank_url, "0037")
     assert _state(blank_url) == ("0037", True)
     with pytest.raises(sa.exc.IntegrityError):
         _add(blank_url, "ADMIN")
