@@ -1,8 +1,20 @@
-"""What the browser tests share: signing in through the page."""
+"""What the browser tests share: signing in through the page, waiting for an image."""
 
 from __future__ import annotations
 
+import time
+
 from conftest import PASSWORD, Live
+
+
+def wait_until_decoded(image, seconds: float = 10) -> None:
+    """Wait until an <img> (a locator) has decoded, polled from here: Playwright's
+    wait_for_function evaluates its text with eval when it must wait, which our pages'
+    Content-Security-Policy refuses (an EvalError whenever the image was not ready at once)."""
+    deadline = time.monotonic() + seconds
+    while image.evaluate("img => img.naturalWidth") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert image.evaluate("img => img.naturalWidth") > 0, "the image was not decoded"
 
 
 def sign_in(page, live: Live, username: str, password: str = PASSWORD) -> None:

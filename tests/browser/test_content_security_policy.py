@@ -4,7 +4,7 @@ refuses any script the server did not send as a file (or, for the docs, by its h
 from __future__ import annotations
 
 import pytest
-from browsing import sign_in
+from browsing import sign_in, wait_until_decoded
 from conftest import png_bytes, token_headers
 from playwright.sync_api import expect
 
@@ -43,7 +43,7 @@ def test_the_phone_page_previews_a_photo_while_inline_scripts_are_refused(live, 
     preview = page.locator("#f-photo-preview")
     expect(preview).to_be_visible()  # our own script ran, and showed a blob: image
     assert preview.get_attribute("src").startswith("blob:")
-    page.wait_for_function("document.querySelector('#f-photo-preview').naturalWidth > 0")
+    wait_until_decoded(preview)  # the blob: image, under the same policy
     assert refused == []
     assert page.evaluate(INJECT) is False  # an injected inline script does not run
 

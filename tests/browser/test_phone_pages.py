@@ -10,7 +10,7 @@ import io
 import re
 
 import pytest
-from browsing import sign_in
+from browsing import sign_in, wait_until_decoded
 from conftest import PASSWORD, in_db, member_headers
 from PIL import Image
 from playwright.sync_api import expect
@@ -44,7 +44,7 @@ def test_a_portrait_photo_is_previewed_in_its_own_shape(live, contexts):
     page.get_by_label("个人照片").set_input_files(portrait_photo())
     preview = page.locator("#f-photo-preview")
     expect(preview).to_be_visible()
-    page.wait_for_function("document.querySelector('#f-photo-preview').naturalWidth > 0")
+    wait_until_decoded(preview)
     width, height = preview.evaluate(BOX)
     assert height <= 122 and width <= 162  # within its 160×120 frame (and a 1px border)
     assert abs(width / height - 300 / 400) < 0.05, (width, height)  # 3:4, as taken
