@@ -55,9 +55,9 @@ def file_paths_of(
     return paths_of(schema, registry, wanted)
 
 
-def image_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
-    """Paths of every uploaded-file field that takes images alone: its `x-accept` names
-    image types only (`image/*`, `image/png`, `.jpg`), a photo (个人照片, 身份证件人像面)."""
+def _one_kind(family: str, extensions: tuple[str, ...]) -> Callable[[dict], bool]:
+    """Whether a field is an uploaded file whose `x-accept` names types of one family
+    alone (`image/…` or those extensions)."""
 
     def wanted(node: dict) -> bool:
         accept = [a.strip().lower() for a in str(node.get("x-accept") or "").split(",")]
@@ -65,26 +65,22 @@ def image_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
         return (
             node.get("format") == "file-id"
             and bool(accept)
-            and all(a.startswith("image/") or a in (".jpg", ".jpeg", ".png") for a in accept)
+            and all(a.startswith(family + "/") or a in extensions for a in accept)
         )
 
-    return paths_of(schema, registry, wanted)
+    return wanted
+
+
+def image_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
+    """Paths of every uploaded-file field that takes images alone: its `x-accept` names
+    image types only (`image/*`, `image/png`, `.jpg`), a photo (个人照片, 身份证件人像面)."""
+    return paths_of(schema, registry, _one_kind("image", (".jpg", ".jpeg", ".png")))
 
 
 def video_only_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:
     """Paths of every uploaded-file field that takes videos alone: its `x-accept` names
     video types only (`video/*`, `video/mp4`, `.mp4`), a 视频证明."""
-
-    def wanted(node: dict) -> bool:
-        accept = [a.strip().lower() for a in str(node.get("x-accept") or "").split(",")]
-        accept = [a for a in accept if a]
-        return (
-            node.get("format") == "file-id"
-            and bool(accept)
-            and all(a.startswith("video/") or a in (".mp4", ".mov") for a in accept)
-        )
-
-    return paths_of(schema, registry, wanted)
+    return paths_of(schema, registry, _one_kind("video", (".mp4", ".mov")))
 
 
 def mobile_paths_of(schema: dict, registry: Registry | None) -> frozenset[str]:

@@ -422,41 +422,52 @@ def test_simultaneous_learning_passes_issue_one_certificate(any_app):
     assert passed == ["已通过"] and finished
 
 
+def _two_behind_a_lock(url: str, lock: str, params: dict, actions: list, kind: str = "") -> int:
+    """Run the two `actions` in threads while another transaction holds a lock (`lock`, its
+    `params`) until both wait on a lock (`kind`: of that wait event only, e.g. advisory; at
+    most 20 s); then release it and let them finish. How many waited (2 when they did)."""
+    holder = sa.create_engine(url)
+    watched = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    if kind:
+        watched += " AND wait_event = :kind"
+    try:
+        with holder.connect() as held, holder.connect() as look:
+            held.execute(sa.text(lock), params)
+            threads = [threading.Thread(target=action) for action in actions]
+            for t in threads:
+                t.start()
+            waiting = 0
+            for _ in range(400):
+                waiting = look.execute(sa.text(watched), {"kind": kind}).scalar_one()
+                look.rollback()
+                if waiting == 2:
+                    break
+                time.sleep(0.05)
+            held.rollback()  # released
+            for t in threads:
+                t.join(timeout=60)
+    finally:
+        holder.dispose()
+    return waiting
+
+
 def _behind_the_day_counter(app, url: str, first: dict, second: dict) -> list:
     """Two starts (POST bodies and headers `first`, `second`) that both pass their first
     checks, then wait on a lock: the day's form counter, locked here by another transaction
     until both wait (the second may wait on what the first holds, behind it); released
     together. Their replies (status, body), in the order given."""
-    holder = sa.create_engine(url)
     replies: list = [None, None]
 
     def start(i: int, call: dict) -> None:
         reply = app.test_client().post("/api/v1/processes/member_join/instances", **call)
         replies[i] = (reply.status_code, reply.get_json())
 
-    try:
-        with holder.connect() as lock, holder.connect() as look:
-            lock.execute(sa.text("SELECT last FROM form_counters FOR UPDATE"))
-            threads = [
-                threading.Thread(target=start, args=(i, call))
-                for i, call in enumerate((first, second))
-            ]
-            for t in threads:
-                t.start()
-            waiting = 0
-            for _ in range(400):  # both wait on a lock (at most 20 s)
-                waiting = look.execute(
-                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                ).scalar_one()
-                look.rollback()
-                if waiting == 2:
-                    break
-                time.sleep(0.05)
-            lock.rollback()  # released
-            for t in threads:
-                t.join(timeout=60)
-    finally:
-        holder.dispose()
+    waiting = _two_behind_a_lock(
+        url,
+        "SELECT last FROM form_counters FOR UPDATE",
+        {},
+        [lambda: start(0, first), lambda: start(1, second)],
+    )
     assert waiting == 2, "both starts should have waited on a lock"
     return replies
 
@@ -552,7 +563,6 @@ def test_simultaneous_confirmations_with_one_receipt_number_register_it_once(pg_
         forms.append(form)
     tasks = [open_task(client, finance, form["id"])["id"] for form in forms]
 
-    holder = sa.create_engine(pg_url)
     replies: list = [None, None]
 
     def confirm(i: int) -> None:
@@ -561,32 +571,13 @@ def test_simultaneous_confirmations_with_one_receipt_number_register_it_once(pg_
         )
         replies[i] = (reply.status_code, reply.get_json())
 
-    try:
-        with holder.connect() as lock, holder.connect() as look:
-            lock.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:number))"),
-                {"space": RECEIPT_LOCK_SPACE, "number": receipt["receipt_number"]},
-            )
-            threads = [threading.Thread(target=confirm, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            waiting = 0
-            for _ in range(400):  # both wait on the number's lock (at most 20 s)
-                waiting = look.execute(
-                    sa.text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
-                    )
-                ).scalar_one()
-                look.rollback()
-                if waiting == 2:
-                    break
-                time.sleep(0.05)
-            lock.rollback()  # released
-            for t in threads:
-                t.join(timeout=60)
-    finally:
-        holder.dispose()
+    waiting = _two_behind_a_lock(  # both wait on the number's lock
+        pg_url,
+        "SELECT pg_advisory_xact_lock(:space, hashtext(:number))",
+        {"space": RECEIPT_LOCK_SPACE, "number": receipt["receipt_number"]},
+        [lambda: confirm(0), lambda: confirm(1)],
+        "advisory",
+    )
     assert waiting == 2, ("both confirmations should have waited on the number", replies)
     assert sorted(status for status, _ in replies) == [200, 422], replies
     first = next(i for i, (status, _) in enumerate(replies) if status == 200)
