@@ -52,7 +52,10 @@ def reset_member(unit_id, member_id):
 
 @blp.route("/units/<int:unit_id>/accounts/<int:account_id>/password-reset", methods=["POST"])
 @blp.response(200, OneTimePasswordSchema)
-@blp.alt_response(403, description="单位主账号的密码由协会秘书处重置")
+@blp.alt_response(
+    403,
+    description="单位主账号的密码由协会秘书处重置；子账号的密码由单位主账号重置，子账号不能重置",
+)
 @blp.alt_response(404, description="单位或账号不存在，或不是本单位的子账号")
 def reset_sub_account(unit_id, account_id):
     """单位管理员重置本单位子账号的密码，新密码只显示一次"""

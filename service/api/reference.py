@@ -81,9 +81,10 @@ def create_staff(body):
 @blp.route("/units/<int:unit_id>/accounts", methods=["POST"])
 @blp.arguments(schemas.SubAccountRequest)
 @blp.response(201, schemas.CreatedSchema)
+@blp.alt_response(403, description="子账号由单位主账号管理：子账号不能新增子账号")
 @blp.alt_response(409, description="子账号已满三个")
 def create_sub_account(body, unit_id):
-    """新增单位子账号（登录名为手机号，最多3个）"""
+    """新增单位子账号（登录名为手机号，最多3个；由单位主账号或协会秘书处新增）"""
     with uow() as u:
         return accounts.create_sub_account(
             u, actor(), unit_id, body["name"], body["mobile"], body["password"]
