@@ -151,6 +151,16 @@ def test_the_form_page_shows_a_member_their_line_and_hides_the_others_files(
     assert a["id_number"] in page and "周建国" in page
     assert b["id_number"] not in page
     assert "何美玲" in page and mask_id_number(b["id_number"]) in page
+    # what the archive says beside each person (性别, 年龄, 最高学历, 是否首次): of their own
+    persons = page[page.index("报名人员（") : page.index("h-materials")]  # not the bill's lines
+    rows = {
+        name: re.sub(r"<[^>]+>|\s+", " ", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", persons, re.S)
+        for name in ("周建国", "何美玲")
+        if f">{name}<" in row
+    }
+    assert " 男 " in rows["周建国"] and " 是 " in rows["周建国"]
+    assert " 女 " not in rows["何美玲"] and " 是 " not in rows["何美玲"]
     for file_id in files_of(a):
         assert f"/files/{file_id}/view" in page
     for file_id in files_of(b):

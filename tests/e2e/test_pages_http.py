@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from conftest import (
@@ -24,7 +24,7 @@ from pypdf import PdfWriter
 from sqlalchemy import select
 
 from service.db.models import Account, AuditRecord, Member, UserTask
-from service.domain.validation import make_resident_id
+from service.domain.validation import age_on, make_resident_id
 from service.services.membership.roster import MemberSeed, add_member
 
 FAR_AWAY = date(2030, 6, 30)
@@ -445,42 +445,101 @@ def _second_agency_reviewer(session, world) -> None:
         )
 
 
+def _enrol(client, unit, numbers: dict[str, str]) -> dict:
+    """An 初始教育 form listing these persons (name -> ID number), each for 监理员."""
+    people = [
+        {
+            "id_number": number,
+            "name": name,
+            "certificate_type": "监理员",
+            "specialty_1": "房屋建筑工程",
+            "diploma": upload(client, unit),
+            "social_insurance": upload(client, unit),
+            "verification": upload(client, unit),
+        }
+        for name, number in numbers.items()
+    ]
+    data = {"persons": people, "pledge": upload(client, unit)}
+    return start(client, unit, "initial_education", data)
+
+
+def _person_rows(page: str, title: str = "报名人员") -> dict[str, list[str]]:
+    """The person table's header, and each row's cells by the person's name."""
+    table = page[page.index(f"{title}（") :]
+    table = table[: table.index("</table>")]
+    header = re.findall(r"<th>(.*?)</th>", table)
+    named = header.index("姓名")
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :], re.S):
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        rows[cells[named]] = cells
+    return {"header": header, **rows}
+
+
 def test_a_form_listing_several_persons_shows_them_as_a_table(app, client, world, login):
     unit = login("unit")
-    people = []
-    for name, prefix in (("周建国", "44010619800101123"), ("何美玲", "44010619850505234")):
-        number = make_resident_id(prefix)
-        in_db(
-            app,
-            lambda s, n=number, who=name: (
-                add_member(
-                    s, MemberSeed(who, n, world.unit_id, memberships={"普通会员": FAR_AWAY})
-                ),
-                s.commit(),
-            ),
+    numbers = {
+        "周建国": make_resident_id("44010619800101123"),  # a man (odd 17th digit)
+        "何美玲": make_resident_id("44010619850505234"),
+    }
+    education = {"周建国": {"level": "本科", "school": "华南理工大学"}, "何美玲": {"level": "大专"}}
+    for name, number in numbers.items():
+        seed = MemberSeed(
+            name,
+            number,
+            world.unit_id,
+            education=education[name],
+            memberships={"普通会员": FAR_AWAY},
         )
-        people.append(
-            {
-                "id_number": number,
-                "name": name,
-                "certificate_type": "监理员",
-                "specialty_1": "房屋建筑工程",
-                "diploma": upload(client, unit),
-                "social_insurance": upload(client, unit),
-                "verification": upload(client, unit),
-            }
-        )
-    view = start(
-        client,
-        unit,
-        "initial_education",
-        {"persons": people, "pledge": upload(client, unit)},
-    )
+        in_db(app, lambda s, seed=seed: (add_member(s, seed), s.commit()))
+    view = _enrol(client, unit, numbers)
     sign_in(client, "jigou")
     page = text(client.get(f"/workbench/tasks/{view['open_tasks'][0]['id']}"))
     assert "报名人员（2人）" in page
     assert "<th>报名证书类型</th>" in page and "何美玲" in page and "周建国" in page
     assert "第2行 最高学历证书" in page  # each person's materials, titled
+    # beside each ID number what the archive says (UI.md "Person tables")
+    rows = _person_rows(page)
+    at = rows["header"].index("证件号码")
+    assert rows["header"][at : at + 5] == ["证件号码", "性别", "年龄", "最高学历", "是否首次"]
+    today = date.today()
+    ages = {
+        name: {age_on(born, today - timedelta(days=1)), age_on(born, today + timedelta(days=1))}
+        for name, born in (("周建国", date(1980, 1, 1)), ("何美玲", date(1985, 5, 5)))
+    }
+    for name, gender, level in (("周建国", "男", "本科"), ("何美玲", "女", "大专")):
+        cells = rows[name]
+        assert cells[at] == numbers[name]
+        assert cells[at + 1] == gender and int(cells[at + 2]) in ages[name]
+        assert cells[at + 3 : at + 5] == [level, "是"]
+
+    # returned, withdrawn and enrolled again: the later form is not the person's first
+    step_task(client, login("agency"), view["id"], {"decision": "return", "remark": "材料不全"})
+    reply = client.post(f"/api/v1/instances/{view['id']}/withdraw", headers=unit, json={})
+    assert reply.status_code == 200, reply.get_json()
+    again = _enrol(client, unit, {"周建国": numbers["周建国"]})
+    rows = _person_rows(text(client.get(f"/workbench/tasks/{again['open_tasks'][0]['id']}")))
+    assert rows["周建国"][at + 4] == "否"
+    sign_in(client, world.logins["unit"])  # the withdrawn form, as its unit reads it
+    first = _person_rows(text(client.get(f"/forms/{view['id']}")))
+    assert first["周建国"][at + 4] == "是"
+
+
+def test_a_business_that_gives_no_certificate_has_no_first_time_column(app, client, world, login):
+    unit = login("unit")
+    number = make_resident_id("44010619800101123")
+    seed = MemberSeed("周建国", number, world.unit_id, memberships={"普通会员": FAR_AWAY})
+    in_db(app, lambda s: (add_member(s, seed), s.commit()))
+    line = {"id_number": number, "name": "周建国", "member_level": "普通会员"}
+    view = start(client, unit, "membership_renewal", {"persons": [line]})
+    sign_in(client, world.logins["unit"])
+    rows = _person_rows(text(client.get(f"/forms/{view['id']}")), "缴费人员")
+    at = rows["header"].index("证件号码")
+    assert rows["header"][at + 1 : at + 4] == ["性别", "年龄", "最高学历"]
+    assert "是否首次" not in rows["header"]
+    assert rows["周建国"][at + 1] == "男" and rows["周建国"][at + 3] == "本科"
 
 
 def test_a_member_supplies_id_photos_through_the_confirm_page(app, client, world, login):

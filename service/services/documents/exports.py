@@ -12,8 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import BinaryIO
 
-from sqlalchemy import Row, Select, case, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Row, Select, case, func, or_, select
 
 from service.db.models import (
     Bill,
@@ -39,6 +38,7 @@ from service.services.membership.members import (
 )
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import instances_query
+from service.services.workflow.persons import first_enrolment, gives_first_certificate
 from service.services.workflow.scope import is_unit_admin, lines_in_scope, sees_everything
 
 CHUNK = 500
@@ -312,19 +312,10 @@ def training_category(ctx: Context, process_key: str, certificate_type: str | No
     return defn.declarations.training_label(defn.name, certificate_type)
 
 
-# the passed learning that gives a person a certificate they do not hold yet (初始教育,
-# 员升师); a renewal or a specialty change is never a first time (`learning_effect`)
-FIRST_TIME_EFFECTS = ("issue_certificate", "upgrade_certificate")
-
-
 def _first_time_processes(ctx: Context, keys: list[str]) -> list[str]:
     """The enrolment processes whose forms may be a person's first (是否首次)."""
     current = ctx.definitions.current
-    return [
-        k
-        for k in keys
-        if k in current and current[k].declarations.learning_effect in FIRST_TIME_EFFECTS
-    ]
+    return [k for k in keys if k in current and gives_first_certificate(current[k])]
 
 
 def _held_specialty(column):
@@ -344,22 +335,6 @@ def _held_specialty(column):
         .order_by(case((Certificate.type == "安全监理员", 1), else_=0), Certificate.id)
         .limit(1)
         .scalar_subquery()
-    )
-
-
-def _first_enrolment(first_time: list[str]):
-    """True when the form's business gives a certificate not held yet and no earlier form
-    of the same kind lists this person for this certificate."""
-    earlier, earlier_form = aliased(InstancePerson), aliased(ProcessInstance)
-    same_type = func.coalesce(earlier.certificate_type, "") == func.coalesce(
-        InstancePerson.certificate_type, ""
-    )
-    return ProcessInstance.process_key.in_(first_time) & ~exists().where(
-        earlier.id_number == InstancePerson.id_number,
-        earlier.instance_id == earlier_form.id,
-        earlier_form.process_key == ProcessInstance.process_key,
-        earlier_form.id < ProcessInstance.id,
-        same_type,
     )
 
 
@@ -411,7 +386,7 @@ def export_enrolments(
             InstancePerson.id_number,
             InstancePerson.certificate_type,
             InstancePerson.line,
-            _first_enrolment(_first_time_processes(ctx, keys)).label("first"),
+            first_enrolment(_first_time_processes(ctx, keys)).label("first"),
             _held_specialty(Certificate.specialty_1).label("held_specialty_1"),
             _held_specialty(Certificate.specialty_2).label("held_specialty_2"),
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
 from service.db.uow import Later, Reads, write
@@ -14,6 +14,7 @@ from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, RuleFailed
 from service.domain.validation import InvalidValue, clean_code, clean_name, parse_id
+from service.engine import Definition
 from service.services.workflow.facts import persons_on
 from service.services.workflow.scope import is_member, is_unit_admin
 
@@ -308,3 +309,30 @@ def lock(reads: Reads, data: dict) -> Callable[[], dict[str, int | None]]:
         return dict
     answer = reads.add(_LOCK, {"numbers": numbers})
     return lambda: {**dict.fromkeys(numbers), **dict(answer.rows)}
+
+
+# the passed learning that gives a person a certificate they do not hold yet (初始教育,
+# 员升师); a renewal or a specialty change is never a first time (`learning_effect`)
+FIRST_TIME_EFFECTS = ("issue_certificate", "upgrade_certificate")
+
+
+def gives_first_certificate(defn: Definition) -> bool:
+    """Whether a form of this business may be a person's first (是否首次)."""
+    return defn.declarations.learning_effect in FIRST_TIME_EFFECTS
+
+
+def first_enrolment(first_time: list[str]) -> ColumnElement[bool]:
+    """True, for a form line (`InstancePerson` of a `ProcessInstance`), when the form's
+    business gives a certificate not held yet (one of `first_time`) and no earlier form of
+    the same kind lists this person for this certificate."""
+    earlier, earlier_form = aliased(InstancePerson), aliased(ProcessInstance)
+    same_type = func.coalesce(earlier.certificate_type, "") == func.coalesce(
+        InstancePerson.certificate_type, ""
+    )
+    return ProcessInstance.process_key.in_(first_time) & ~exists().where(
+        earlier.id_number == InstancePerson.id_number,
+        earlier.instance_id == earlier_form.id,
+        earlier_form.process_key == ProcessInstance.process_key,
+        earlier_form.id < ProcessInstance.id,
+        same_type,
+    )

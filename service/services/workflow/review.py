@@ -7,12 +7,16 @@ a task or form out of the caller's scope is NotFound.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from service.db.models import (
     Account,
     Agency,
     Incident,
+    InstancePerson,
+    Member,
     ProcessInstance,
     StoredFile,
     Unit,
@@ -22,10 +26,13 @@ from service.db.models import (
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.roles import ROLES
+from service.domain.validation import age_on
 from service.engine import Definition
 from service.engine.formschema import values_at
 from service.services.workflow import instances, tasks
 from service.services.workflow.context import Context
+from service.services.workflow.facts import persons_on
+from service.services.workflow.persons import first_enrolment, gives_first_certificate
 
 APPLICANT = "申请人"
 
@@ -168,12 +175,52 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
         agency_name=agency.name if agency else None,
         schemas=display_schemas(defn),
         materials=_materials(uow, defn, view["data"]),
+        people=_people(uow, defn, instance_id, ctx.today(), view["data"]),
+        enrolment=defn.declarations.learning_effect is not None,
         approval_record=record,
         returned=latest_return(record),
         diagram={"bpmn": defn.bpmn, "current": sorted(current), "done": sorted(done)},
         version=ctx.definitions.version_number(uow.session, row.definition_version_id),
     )
     return view
+
+
+def _people(
+    uow: UnitOfWork, defn: Definition, instance_id: int, today: date, data: dict
+) -> dict[str, dict]:
+    """What a reviewer reads beside each person a form lists (UI.md "Person tables"), by ID
+    number: 性别, 年龄 and 最高学历 from the unit's archive (None where it has none) and
+    是否首次, whether this form is the first of its business to enrol the person for its
+    certificate (as the 报名表 export says; only a business giving a certificate not held
+    yet can be a first time). Only the persons whose ID numbers the reader sees in `data`:
+    a member reading a colleague's line sees it masked, and nothing beside it."""
+    shown = {number for number, _ in persons_on(data)}
+    first = first_enrolment([defn.key] if gives_first_certificate(defn) else [])
+    rows = uow.session.execute(
+        select(
+            InstancePerson.id_number,
+            Member.gender,
+            Member.birth_date,
+            Member.education,
+            first.label("first"),
+        )
+        .select_from(InstancePerson)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .outerjoin(Member, Member.id_number == InstancePerson.id_number)
+        .where(InstancePerson.instance_id == instance_id)
+    )
+    people = {}
+    for number, gender, born, education, first_time in rows:
+        if number not in shown:
+            continue
+        level = education.get("level") if isinstance(education, dict) else None
+        people[number] = {
+            "gender": gender,
+            "age": age_on(born, today) if born is not None and born <= today else None,
+            "education": level,
+            "first": bool(first_time),
+        }
+    return people
 
 
 def _names(uow: UnitOfWork, account_ids) -> dict[int, str]:
