@@ -177,6 +177,7 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
         ).all()
         assert [(r.action, r.task_title) for r in trail if r.action == "system"] == [
             ("system", "核验入会资格"),
+            ("system", "重新核验入会资格"),  # what the unit approved at pre-review
             ("system", "确定申请级别、核定会费、计算会费合计"),
         ]
         assert [r.action for r in trail].count("complete") == 5
@@ -316,6 +317,37 @@ def test_the_short_form_is_completed_by_the_unit_at_pre_review(client, login, wo
         {"decision": "approve", "member_level": "普通会员", **rest},
     )
     assert done["status"] == "机构初审中"
+
+
+def test_the_units_pre_review_cannot_approve_another_person_in_the_applicants_place(
+    client, login, world
+):
+    """The unit may correct what the applicant typed at pre-review, ID number included, but
+    what it approves is checked as a start is: a member (or a minor) put in the applicant's
+    place is refused with the reason, and the form stays at pre-review, unchanged."""
+    member = start_join(client, login, name="李明")  # joins, and is a member from then on
+    approve_to_end(client, login, member["id"])
+    applicant = start_join(
+        client, login, name="王芳", id_number=make_resident_id("44010619900101152")
+    )
+    task = open_task(client, login("unit"), applicant["id"])
+    values = form_values(client, login("unit"), applicant["id"])
+    minor = make_resident_id("44010620100101151")
+    # graduated after the minor's birth (a date before it is refused at its field)
+    schooled = {**values["education"], "graduated_on": "2025-07-01"}
+    for swapped, reason in (
+        ({"name": "李明", "id_number": member["subject_id_number"]}, "已是"),
+        ({"id_number": minor, "education": schooled}, "18周岁"),
+    ):
+        sent = {**values, **swapped, "decision": "approve", "member_level": "普通会员"}
+        body = complete(client, login("unit"), task["id"], sent, 422)
+        assert any(reason in r for r in body["errors"]["eligibility"]), body
+    view = client.get(f"/api/v1/instances/{applicant['id']}", headers=login("unit")).get_json()
+    assert view["status"] == "单位预审中" and view["data"]["name"] == "王芳"
+    assert view["subject_id_number"] == applicant["subject_id_number"]
+    # the applicant's own details still pass
+    sent = {**values, "decision": "approve", "member_level": "普通会员"}
+    assert complete(client, login("unit"), task["id"], sent)["status"] == "机构初审中"
 
 
 @pytest.mark.parametrize(
