@@ -37,7 +37,12 @@ from service.engine.declarations import (
     check_required,
     read_declarations,
 )
-from service.engine.formats import FORMAT_CHECKER, quick_validator
+from service.engine.formats import (
+    FORMAT_CHECKER,
+    FormValidator,
+    PatternError,
+    quick_validator,
+)
 from service.engine.formschema import (
     UnresolvableSchema,
     birth_paths_of,
@@ -762,14 +767,14 @@ def _compile_forms(key: str, schemas: dict[str, dict], registry: Registry, files
     if problems:
         raise DefinitionError(problems)
     validators = {
-        task_id: Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+        task_id: FormValidator(schema, format_checker=FORMAT_CHECKER)
         for task_id, schema in resolved.items()
     }
     quick = {}
     for task_id, schema in resolved.items():
         try:
             quick[task_id] = quick_validator(schema)
-        except (ValueError, re.error):
+        except (ValueError, re.error, PatternError):
             pass
     return validators, quick, resolved
 

@@ -12,17 +12,26 @@ quick check may be stricter than jsonschema (a form is then checked twice) but m
 be more lenient. Two keywords would be, measured: jsonschema-rs matches a `pattern` with
 ECMA-262's classes (`\\S` matches "\\x1c", which Python's `re` counts as a space) and
 checks formats its own way ("20200101" is a date to it). Both are therefore checked by
-the same Python code jsonschema runs: `pattern` with `re.search`, `format` with
+the same Python code jsonschema runs: `pattern` with `pattern_search`, `format` with
 `FORMAT_CHECKER`. tests/unit/test_quick_forms.py holds every form of every definition
 against jsonschema's verdict on generated valid and broken forms.
+
+A `pattern` is a designer's regular expression run on what anybody sends, and a
+backtracking one such as `^(a+)+$` takes seconds, then hours, as the text grows by a few
+characters. Both checks therefore match with the `regex` module (the syntax of Python's
+`re`) under a time limit, `PATTERN_SECONDS` for one value: a value it cannot decide in time
+is refused (`PATTERN_TIMEOUT`, said to the person as a value too complex to check), and a
+request can never hold a server thread for longer than its values' limits.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from functools import lru_cache
 
 import jsonschema_rs
-from jsonschema import FormatChecker
+import regex
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 from service.domain.validation import mobile_problem, name_problem
 
@@ -44,14 +53,52 @@ def _is_file_id(value: object) -> bool:
     return not isinstance(value, str) or (len(value) == 32 and value.isalnum())
 
 
+PATTERN_SECONDS = 0.05  # a designer's pattern on one value: a sane one takes microseconds
+PATTERN_TIMEOUT = "pattern-timeout"  # the message of a value no pattern decided in time
+# a pattern that does not compile; the design's check compiled every pattern with `re`
+# already (jsonschema's "regex" format), and `regex` takes all that `re` takes
+PatternError = regex.error
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern)
+
+
+def pattern_search(pattern: str, text: str) -> bool | None:
+    """Whether `pattern` is found in `text` (as `re.search` finds it); None when the match
+    did not end within PATTERN_SECONDS."""
+    try:
+        return _compiled(pattern).search(text, timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        return None
+
+
+def _pattern(validator, pattern: str, instance: object, _schema: dict) -> Iterator[ValidationError]:
+    """jsonschema's `pattern` keyword, through `pattern_search`."""
+    if not validator.is_type(instance, "string"):
+        return
+    found = pattern_search(pattern, instance)
+    if found is None:
+        yield ValidationError(PATTERN_TIMEOUT)
+    elif not found:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# the forms' validator: JSON Schema 2020-12 with `pattern` matched under a time limit
+FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 class _Pattern:
-    """`pattern` as jsonschema checks it: Python's `re.search` on strings."""
+    """`pattern` as FormValidator checks it (`pattern_search`): a value not decided in
+    time is not valid here, and FormValidator then says so of its field."""
 
     def __init__(self, _parent: dict, value: str, _path: list) -> None:
-        self.regex = re.compile(value)
+        self.pattern = value
+        _compiled(value)  # a pattern that does not compile fails the quick check's making
 
     def validate(self, instance: object) -> None:
-        if isinstance(instance, str) and self.regex.search(instance) is None:
+        if isinstance(instance, str) and not pattern_search(self.pattern, instance):
             raise ValueError("pattern")
 
 

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
+from service.engine.formats import FormValidator
 from service.services.workflow import upload_checks
 
 MAX_ROWS = 200
@@ -119,7 +118,7 @@ def _types(schema: dict) -> list[str]:
 def _holds(condition: Any, values: dict) -> bool:
     if not isinstance(condition, dict):
         return bool(condition)
-    return Draft202012Validator(condition).is_valid(values)
+    return FormValidator(condition).is_valid(values)
 
 
 def _merge(old: dict, new: dict) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from jsonschema import Draft202012Validator
 from sqlalchemy import false, or_, select
 
 from service.db.models import Member, Unit
@@ -20,6 +19,7 @@ from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
 from service.domain.validation import clean_code, clean_name
 from service.engine import Definition
+from service.engine.formats import FormValidator
 from service.engine.helpers import money_total
 from service.services.workflow.context import Context
 from service.services.workflow.facts import person_records
@@ -60,7 +60,7 @@ def _check_lines(defn: Definition, lines: list) -> None:
     }
     wanted = [f for f in required if f != "name" and f not in files]
     schema = {"$id": defn.start_form.get("$id", ""), "type": "object", "properties": props}
-    validator = Draft202012Validator(schema, registry=defn.registry)
+    validator = FormValidator(schema, registry=defn.registry)
     errors: dict[str, str] = {}
     for i, line in enumerate(lines):
         if not isinstance(line, dict):

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from service.domain.errors import FormInvalid
 from service.domain.validation import InvalidValue, mobile_problem, name_problem, normalize_mobile
-from service.engine.formats import quickly_valid
+from service.engine.formats import PATTERN_TIMEOUT, quickly_valid
 from service.engine.formschema import properties_of, values_at
 
 _TYPE_NAMES = {
@@ -75,6 +75,9 @@ def _message(err, props, registry, root) -> tuple[str, str]:
     path = [str(p) for p in err.absolute_path]
     schema = err.schema if isinstance(err.schema, dict) else {}
     field = ".".join(path) or schema.get("x-error-field", "_form")
+    if err.validator == "pattern" and err.message == PATTERN_TIMEOUT:  # not its x-error
+        title = _title(props, path, root, registry) if path else "表单"
+        return field, f"{title}的内容过于复杂，无法核对格式，请简化后重新填写"
     if schema.get("x-error"):
         return schema.get("x-error-field", field), schema["x-error"]
     title = _title(props, path, root, registry) if path else "表单"
