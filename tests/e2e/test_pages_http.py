@@ -499,7 +499,7 @@ def test_a_form_listing_several_persons_shows_them_as_a_table(app, client, world
     page = text(client.get(f"/workbench/tasks/{view['open_tasks'][0]['id']}"))
     assert "报名人员（2人）" in page
     assert "<th>报名证书类型</th>" in page and "何美玲" in page and "周建国" in page
-    assert "第2行 最高学历证书" in page  # each person's materials, titled
+    assert "第2行 何美玲 最高学历证书" in page  # each person's materials, titled and named
     # beside each ID number what the archive says (UI.md "Person tables")
     rows = _person_rows(page)
     at = rows["header"].index("证件号码")

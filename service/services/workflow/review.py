@@ -42,8 +42,9 @@ def _label_map(defn: Definition, task_name: str | None) -> dict:
     return (info.fields.get("decision") or {}).get("x-labels", {}) if info else {}
 
 
-def _titled(schemas: list[dict], path: str) -> str:
-    """The title of the field at a data path (`persons.0.diploma` → 第1行「最高学历证书」)."""
+def _titled(schemas: list[dict], path: str, data: dict | None = None) -> str:
+    """The title of the field at a data path (`persons.0.diploma` → 第1行 最高学历证书), with
+    the name of the person on that row of `data` (第1行 周建国 最高学历证书)."""
     parts = path.split(".")
     title, row = parts[-1], None
     for schema in schemas:
@@ -57,7 +58,24 @@ def _titled(schemas: list[dict], path: str) -> str:
             break
     if len(parts) >= 3 and parts[-2].isdigit():
         row = int(parts[-2]) + 1
+        name = _row_name(data, parts[:-1])
+        if name:
+            return f"第{row}行 {name} {title}"
     return f"第{row}行 {title}" if row else title
+
+
+def _row_name(data: dict | None, parts: list[str]) -> str | None:
+    """The `name` of the row at a data path (`persons.0`), if it has one."""
+    node = data
+    for part in parts:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    name = node.get("name") if isinstance(node, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def _child(node: dict, part: str) -> dict | None:
@@ -104,7 +122,7 @@ def _materials(uow: UnitOfWork, defn: Definition, data: dict) -> list[dict]:
         result.append(
             {
                 "field": where,
-                "title": _titled(schemas, where),
+                "title": _titled(schemas, where, data),
                 "id": row.id,
                 "name": row.name,
                 "size": row.size,
