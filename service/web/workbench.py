@@ -71,9 +71,13 @@ def index(who):
 
 
 def _panel(c, u, who: Actor, scope: str, count_filters: dict) -> tuple[dict, dict]:
-    """The counts panel of a queue (`count_filters` narrowing it) and its tabs' totals."""
+    """The counts panel of a queue (`count_filters` narrowing it) and its tabs' totals: what
+    waits in each queue, whatever the search (a search finding nothing is not an empty
+    queue)."""
     counts = tasks.queue_counts(c, u, who, scope=SCOPES[scope], **count_filters)
-    tabs = {scope: counts["total"]}
+    narrowed = any(v not in (None, "") for v in count_filters.values())
+    whole = tasks.queue_counts(c, u, who, scope=SCOPES[scope]) if narrowed else counts
+    tabs = {scope: whole["total"]}
     if scope in ("todo", "mine"):
         other = "mine" if scope == "todo" else "todo"
         tabs[other] = tasks.queue_counts(c, u, who, scope=SCOPES[other])["total"]

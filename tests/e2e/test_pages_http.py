@@ -283,6 +283,10 @@ def test_a_refused_queue_query_still_counts_what_waits(client, world, login):
     assert re.search(r'<span>全部</span><span class="n">1</span>', html), html
     assert re.search(r'待办任务<span class="count">1</span>', html)
     assert "共 0 条" not in text(reply) and "未执行查询" in text(reply)
+    # a search that finds nothing: the panel counts what it found, the tab what waits
+    found_none = text(client.get("/workbench/todo?q=246X"))
+    assert re.search(r'<span>全部</span><span class="n">0</span>', found_none), found_none
+    assert re.search(r'待办任务<span class="count">1</span>', found_none)
 
 
 def test_after_a_decision_the_reviewer_goes_on_to_the_next_task_of_the_same_queue(
