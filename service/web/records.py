@@ -99,7 +99,9 @@ def _settle_options(who, app: dict) -> dict:
     roles = {t["role"] for t in app["open_tasks"]}
     return {
         "withdraw": who.role == "unit_admin" and (bool(stuck) or roles == {"unit_admin"}),
-        "terminate": scope.may_manage_accounts(who),
+        # not a form whose fee finance confirmed (incidents.terminate says why)
+        "terminate": scope.may_manage_accounts(who)
+        and not (app.get("bill") and app["bill"]["status"] == "confirmed"),
         "incidents": stuck,
     }
 

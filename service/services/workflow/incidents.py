@@ -435,7 +435,17 @@ def terminate(
         raise FormInvalid({"reason": "请填写终止原因"})
     if len(reason) > 200:
         raise FormInvalid({"reason": "终止原因不能超过200个字"})
-    return _end(ctx, uow, actor, _instance(uow, instance_id), TERMINATED, reason)
+    row = _instance(uow, instance_id)
+    paid = uow.session.scalar(
+        select(Bill.id).where(Bill.instance_id == row.id, Bill.status == "confirmed")
+    )
+    if paid is not None and not row.finished:
+        # an approved enrolment learning on, say: ending it would void what was paid for
+        raise Conflict(
+            f"该表单（{row.status}）的费用已经财务确认，不能终止；"
+            "终止会作废已缴费的业务，如确需处理，请先与财务核实退费"
+        )
+    return _end(ctx, uow, actor, row, TERMINATED, reason)
 
 
 def withdraw(
