@@ -117,6 +117,23 @@ def _integer(text: str):
     return _LONG_INTEGER if len(text) > _MAX_DIGITS else int(text)
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object naming one key twice: which value was meant is not for us to guess
+    (Python keeps the last, other parsers the first)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return found
+
+
 def _walk_json(document) -> dict[str, str]:
     """Field errors in a parsed JSON body: depth, text, integers (iteratively: no recursion)."""
     errors: dict[str, str] = {}
@@ -166,7 +183,13 @@ def _check_json() -> None:
     request.max_content_length = MAX_JSON_BYTES  # a body sent without its length, read capped
     raw = request.get_data(cache=True)
     try:
-        document = json.loads(raw, parse_int=_integer)
+        document = json.loads(raw, parse_int=_integer, object_pairs_hook=_object)
+    except _DuplicateKey as exc:
+        said = "（含无效字符）" if _text_problem(exc.key) else f"「{exc.key[:50]}」"
+        raise FormInvalid(
+            {"_request": f"同一对象中字段{said}出现了两次"},
+            f"请求体有误：同一对象中字段{said}出现了两次，请只保留一个",
+        ) from exc
     except RecursionError as exc:
         raise FormInvalid(
             {"_request": f"嵌套层数超过{MAX_JSON_DEPTH}层"}, f"请求体嵌套层数超过{MAX_JSON_DEPTH}层"

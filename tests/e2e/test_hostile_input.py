@@ -163,3 +163,21 @@ def test_a_page_form_with_a_control_character_answers_a_422_page_and_saves_nothi
     assert "不能包含控制字符（\\u0007）" in reply.get_data(as_text=True)
     listed = client.get("/feedback").get_data(as_text=True)
     assert "打印测试" not in listed
+
+
+def test_a_key_given_twice_in_one_object_answers_422_and_nothing_is_saved(client, login):
+    """Python keeps the last of two values for one key, another parser the first: which one
+    was meant is not guessed."""
+    admin = login("admin")
+    before = client.get("/api/v1/agencies", headers=admin).get_json()
+    body = '{"name": "测试机构B", "name": "测试机构C", "city": "广州"}'
+    reply = post_raw(client, "/api/v1/agencies", body, admin)
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {"_request": "同一对象中字段「name」出现了两次"}
+    assert client.get("/api/v1/agencies", headers=admin).get_json() == before
+    # nested, in a form's data, too
+    unit = login("unit")
+    text = json.dumps({"data": applicant_data(client, unit)})[:-2] + ', "mobile": "13800138000"}}'
+    reply = post_raw(client, "/api/v1/processes/member_join/instances", text, unit)
+    assert reply.status_code == 422 and "「mobile」出现了两次" in reply.get_json()["message"]
+    assert client.get("/api/v1/instances", headers=unit).get_json()["total"] == 0
