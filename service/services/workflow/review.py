@@ -194,6 +194,7 @@ def application(ctx: Context, uow: UnitOfWork, actor: Actor, instance_id: int) -
         schemas=display_schemas(defn),
         materials=_materials(uow, defn, view["data"]),
         people=_people(uow, defn, instance_id, ctx.today(), view["data"]),
+        before=_before(uow, defn, view["data"]) if not row.finished else {},
         enrolment=defn.declarations.learning_effect is not None,
         approval_record=record,
         returned=latest_return(record),
@@ -239,6 +240,45 @@ def _people(
             "first": bool(first_time),
         }
     return people
+
+
+# what a change form (its start form's object marked `"x-compare": "member"`) may change of
+# a member's archive, by the form's field name
+MEMBER_VALUES = {
+    "mobile": Member.mobile,
+    "address": Member.address,
+    "education": Member.education,
+    "title": Member.title,
+    "registration_number": Member.registration_number,
+    "photo": Member.photo_file_id,
+}
+
+
+def _before(uow: UnitOfWork, defn: Definition, data: dict) -> dict[str, object]:
+    """What a change form changes, as the member's archive holds it now, by the field's
+    data path (`changes.mobile`): each field of a start-form object marked `"x-compare":
+    "member"` that the form fills in, of the member its `id_number` names. Read while the
+    form is open (once approved, the archive holds the new values)."""
+    props = defn.start_fields
+    compared = [
+        name
+        for name, node in props.items()
+        if isinstance(node, dict) and node.get("x-compare") == "member"
+    ]
+    wanted = {
+        f"{name}.{key}": MEMBER_VALUES[key]
+        for name in compared
+        if isinstance(data.get(name), dict)
+        for key in data[name]
+        if key in MEMBER_VALUES
+    }
+    number = data.get("id_number")
+    if not wanted or not isinstance(number, str):
+        return {}
+    row = uow.session.execute(
+        select(*wanted.values()).where(Member.id_number == number.strip().upper())
+    ).first()
+    return dict(zip(wanted, row, strict=True)) if row is not None else {}
 
 
 def _names(uow: UnitOfWork, account_ids) -> dict[int, str]:
