@@ -153,6 +153,16 @@ def pages(s: Shooter, app) -> None:
     s.shot(page, "agency_search_unknown_filter", "/workbench/todo?colour=red")
     s.shot(page, "agency_forms", "/forms")
     s.shot(page, "help", "/help")
+    # a multi-person education form as its reviewer reads it (the archive's columns)
+    page.goto(base + "/forms?key=continuing_education")
+    page.locator("table.grid tbody a").first.click()
+    s.shot(page, "agency_education_form")
+    # the queue on a phone: 认领 / 查看 in sight at the row's end
+    phone = s.context(390, phone=True)
+    on_phone = phone.new_page()
+    s.login(on_phone, "jigou1")
+    s.shot(on_phone, "agency_todo_phone", "/workbench/todo", full=False)
+    phone.close()
     # --- the association: all agencies, filters ---------------------------------------------
     page.context.clear_cookies()
     s.login(page, "xiehui")

@@ -506,8 +506,15 @@ def test_a_form_listing_several_persons_shows_them_as_a_table(app, client, world
     assert "第2行 何美玲 最高学历证书" in page  # each person's materials, titled and named
     # beside each ID number what the archive says (UI.md "Person tables")
     rows = _person_rows(page)
-    at = rows["header"].index("证件号码")
-    assert rows["header"][at : at + 5] == ["证件号码", "性别", "年龄", "最高学历", "是否首次"]
+    at = rows["header"].index("姓名")  # the archive's columns follow the name
+    assert rows["header"][at - 1 : at + 5] == [
+        "证件号码",
+        "姓名",
+        "性别",
+        "年龄",
+        "最高学历",
+        "是否首次",
+    ]
     today = date.today()
     ages = {
         name: {age_on(born, today - timedelta(days=1)), age_on(born, today + timedelta(days=1))}
@@ -515,7 +522,7 @@ def test_a_form_listing_several_persons_shows_them_as_a_table(app, client, world
     }
     for name, gender, level in (("周建国", "男", "本科"), ("何美玲", "女", "大专")):
         cells = rows[name]
-        assert cells[at] == numbers[name]
+        assert cells[at - 1] == numbers[name]
         assert cells[at + 1] == gender and int(cells[at + 2]) in ages[name]
         assert cells[at + 3 : at + 5] == [level, "是"]
 
@@ -540,7 +547,7 @@ def test_a_business_that_gives_no_certificate_has_no_first_time_column(app, clie
     view = start(client, unit, "membership_renewal", {"persons": [line]})
     sign_in(client, world.logins["unit"])
     rows = _person_rows(text(client.get(f"/forms/{view['id']}")), "缴费人员")
-    at = rows["header"].index("证件号码")
+    at = rows["header"].index("姓名")
     assert rows["header"][at + 1 : at + 4] == ["性别", "年龄", "最高学历"]
     assert "是否首次" not in rows["header"]
     assert rows["周建国"][at + 1] == "男" and rows["周建国"][at + 3] == "本科"
