@@ -113,12 +113,18 @@ def create_admin(username: str, password: str, name: str) -> None:
     from service.services.membership import accounts
 
     app = _app()
-    with app.app_context(), UnitOfWork(database.session) as uow:
+    with app.app_context():
         try:
-            accounts.create_admin(uow, username, password, name)
-        except ServiceError as exc:
-            raise click.ClickException(f"{exc.message} {exc.errors or ''}") from exc
-    click.echo(f"已创建秘书处管理员 {username}")
+            with UnitOfWork(database.session) as uow:
+                created = accounts.create_admin(uow, username, password, name)
+        except ServiceError as exc:  # each field's reason on a line of its own
+            for reason in list((exc.errors or {}).values()) or [exc.message]:
+                click.echo(f"错误 {reason}", err=True)
+            sys.exit(1)
+        finally:
+            database.session.remove()
+            database.engine.dispose()  # a one-off run: its connections end with it
+    click.echo(f"已创建秘书处管理员 {created['username']}")
 
 
 @main.command("demo-data")

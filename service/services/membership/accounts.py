@@ -17,8 +17,15 @@ from service.db.models import Account, Agency, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
+from service.domain.passwords import password_problem
 from service.domain.roles import ROLES
-from service.domain.validation import InvalidValue, check_credit_code, clean_name, normalize_mobile
+from service.domain.validation import (
+    InvalidValue,
+    check_credit_code,
+    clean_name,
+    normalize_mobile,
+    staff_login_problem,
+)
 from service.services.membership import sessions
 from service.services.membership.credentials import check_password, hash_password
 from service.services.workflow import audit
@@ -77,6 +84,7 @@ def _insert(uow: UnitOfWork, row, field: str, message: str) -> None:
 
 
 LOGIN_TAKEN = "该登录名已被使用（登录名不区分大小写）"
+ADMIN_LOGIN_TAKEN = f"已有同名账号，{LOGIN_TAKEN}"
 
 
 def _insert_account(uow: UnitOfWork, account: Account) -> None:
@@ -295,17 +303,34 @@ def create_sub_account(
 
 def create_admin(uow: UnitOfWork, username: str, password: str, name: str = "") -> dict:
     """The first secretariat administrator (command line only), named as the pages show
-    the person (who replied, who claimed): `name`, or the role's name, not the login."""
-    check_password(password, username)
+    the person (who replied, who claimed): `name`, or the role's name, not the login.
+
+    The login obeys the rules of a staff login created over the API (POST /staff): trimmed
+    as sign-in trims it, then letters, digits, underscores or Chinese; a wrong login and a
+    wrong password are named at once (FormInvalid, one message a field)."""
+    login = username.strip()
+    errors: dict[str, str] = {}
+    problem = staff_login_problem(login) if login else "请填写登录名"
+    if problem is None and uow.session.scalar(
+        select(Account.id).where(func.lower(Account.username) == login.lower())
+    ):
+        problem = ADMIN_LOGIN_TAKEN
+    if problem:
+        errors["username"] = problem
+    why = password_problem(password, login)
+    if why:
+        errors["password"] = why
+    if errors:
+        raise FormInvalid(errors)
     account = Account(
-        username=username,
+        username=login,
         name=name.strip() or "秘书处管理员",
         role="secretariat_admin",
         password_hash=hash_password(password),
     )
     _insert_account(uow, account)
     uow.commit()
-    return {"id": account.id, "username": username}
+    return {"id": account.id, "username": login}
 
 
 def list_agencies(uow: UnitOfWork) -> list[dict]:

@@ -56,6 +56,7 @@ BUNDLE_NAMES = re.compile(
 TOP_FOLDERS = ("processes/", "rules/", "forms/")
 IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
 _DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+NO_PROCESSES = "没有任何流程文件（processes/*.bpmn）"
 
 
 def _problem(file: str, element: str | None, line: int | None, message: str) -> dict:
@@ -96,6 +97,8 @@ def check_folders(processes_dir, rules_dir, forms_dir) -> Checked:
     problems: list[dict] = []
     definitions: dict = {}
     templates: dict = {}
+    if not any(Path(processes_dir).glob("*.bpmn")):  # as a bundle without them is refused
+        return Checked([_problem("processes/", None, None, NO_PROCESSES)], definitions, templates)
     try:
         definitions = load_definitions(processes_dir, rules_dir, forms_dir)
     except DefinitionError as exc:
@@ -281,7 +284,7 @@ def unpack_bundle(content: bytes, dest: Path) -> list[str]:
         if len({n for n, _ in entries}) != len(entries):
             raise _refuse("同一文件出现了多次")
         if not any(n.startswith("processes/") for n, _ in entries):
-            raise _refuse("没有任何流程文件（processes/*.bpmn）")
+            raise _refuse(NO_PROCESSES)
         total = 0
         for name, info in entries:
             total += info.file_size
