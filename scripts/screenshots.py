@@ -161,7 +161,7 @@ def pages(s: Shooter, app) -> None:
     phone = s.context(390, phone=True)
     on_phone = phone.new_page()
     s.login(on_phone, "jigou1")
-    s.shot(on_phone, "agency_todo_phone", "/workbench/todo", full=False)
+    s.shot(on_phone, "agency_todo_phone", "/workbench/todo")
     phone.close()
     # --- the association: all agencies, filters ---------------------------------------------
     page.context.clear_cookies()

@@ -43,6 +43,9 @@ NUL_MESSAGE = "不能包含空字符（\\u0000）"
 # the C0 control characters but tab, line feed and carriage return (XML 1.0 refuses them),
 # DEL and the C1 controls (U+0080–U+009F: a NEL, a CSI, invisible and printed as nothing)
 CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# the bidirectional embeddings, overrides and isolates: a U+202E shows the text after it
+# backwards (an agency's name, an address), and no Chinese business text needs one
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class PathInt(IntegerConverter):
@@ -59,6 +62,9 @@ def _control_problem(value: str) -> str | None:
     found = CONTROL.search(value)
     if found:
         return f"不能包含控制字符（\\u{ord(found.group()):04x}），请删除后重新填写"
+    found = BIDI.search(value)
+    if found:
+        return f"不能包含文字方向控制字符（\\u{ord(found.group()):04x}），请删除后重新填写"
     return None
 
 

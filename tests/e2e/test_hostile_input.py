@@ -181,3 +181,18 @@ def test_a_key_given_twice_in_one_object_answers_422_and_nothing_is_saved(client
     reply = post_raw(client, "/api/v1/processes/member_join/instances", text, unit)
     assert reply.status_code == 422 and "「mobile」出现了两次" in reply.get_json()["message"]
     assert client.get("/api/v1/instances", headers=unit).get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u202a", "\u2067"])
+def test_a_text_direction_override_answers_422_naming_the_field_and_saves_nothing(
+    client, login, mark
+):
+    """A U+202E in an agency's name showed every list the rest of it backwards."""
+    admin = login("admin")
+    before = client.get("/api/v1/agencies", headers=admin).get_json()
+    body = {"name": f"测试{mark}机构", "city": "广州"}
+    reply = client.post("/api/v1/agencies", headers=admin, json=body)
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"name"}
+    assert f"文字方向控制字符（\\u{ord(mark):04x}）" in reply.get_json()["message"]
+    assert client.get("/api/v1/agencies", headers=admin).get_json() == before

@@ -116,7 +116,8 @@ def test_a_stated_gender_must_be_the_one_the_resident_id_gives(app, client, logi
     [
         ("name", "   ", "请填写「姓名」"),
         ("name", "\u3000 ", "请填写「姓名」"),  # a full-width space is a space too
-        ("name", "张\u202e三", "「姓名」不能包含控制字符或不可见字符"),  # right-to-left override
+        # a right-to-left override: refused in any text, before the form is read (guards)
+        ("name", "张\u202e三", "不能包含文字方向控制字符（\\u202e），请删除后重新填写"),
         ("name", "张\u200b三", "「姓名」不能包含控制字符或不可见字符"),  # zero-width space
         ("name", "张三😀", "「姓名」只能包含文字、间隔号和空格"),
         ("address", "   ", "请填写「通讯地址」"),
