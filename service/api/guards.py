@@ -222,6 +222,11 @@ def _check_query_names(contract) -> None:
     allowed = contract.query_names(request.endpoint or "", request.method)
     if allowed is None:
         return
+    # every documented parameter takes one value: ?page=1&page=2 is not read as page=1
+    repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
+    if repeated:
+        errors = {name: "查询参数只能给出一次" for name in repeated}
+        raise FormInvalid(errors, "请求参数有误：查询参数重复 " + "、".join(repeated))
     unknown = sorted(set(request.args) - allowed)
     if unknown:
         hint = "、".join(sorted(allowed)) if allowed else "无"

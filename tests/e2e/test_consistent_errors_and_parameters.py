@@ -74,6 +74,19 @@ def test_an_unknown_query_parameter_answers_422_naming_it(client, login):
         assert set(reply.get_json()["errors"]) == {name}, url
 
 
+def test_a_query_parameter_given_twice_answers_422_naming_it(client, login):
+    """?page=1&page=2 was read as page 1, whichever the caller meant."""
+    unit = login("unit")
+    for url, name in (
+        ("/api/v1/instances?page=1&page=2", "page"),
+        ("/api/v1/instances?q=张&status=审批完成&q=李", "q"),
+        ("/api/v1/public/certificates?number=JL1&number=JL2", "number"),
+    ):
+        reply = client.get(url, headers=unit)
+        assert reply.status_code == 422, (url, reply.get_json())
+        assert reply.get_json()["errors"] == {name: "查询参数只能给出一次"}, url
+
+
 def test_an_unknown_status_type_or_business_answers_422_instead_of_an_empty_list(
     client, login, world
 ):
