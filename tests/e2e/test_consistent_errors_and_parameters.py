@@ -98,7 +98,15 @@ def test_an_unknown_status_type_or_business_answers_422_instead_of_an_empty_list
         (f"/api/v1/units/{world.unit_id}/members?title=特级", "title"),
         ("/api/v1/enrolments/export.xlsx?status=已作废", "status"),
         ("/api/v1/instances?status=已作废", "status"),
+        ("/api/v1/drafts?key=no_such_business", "key"),
     ):
         reply = client.get(url, headers=unit)
         assert reply.status_code == 422, (url, reply.get_json())
         assert set(reply.get_json()["errors"]) == {name}, url
+    # an agency that does not exist is not one with nothing to count
+    for who in ("admin", "finance"):
+        reply = client.get("/api/v1/statistics?agency_id=999", headers=login(who))
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.get_json()["errors"] == {"agency_id": "服务机构 999 不存在"}
+    known = client.get(f"/api/v1/statistics?agency_id={world.agency_id}", headers=login("admin"))
+    assert known.status_code == 200, known.get_json()

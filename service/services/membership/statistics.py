@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from sqlalchemy import Select, and_, case, func, select, text
 from sqlalchemy.orm import Session
 
-from service.db.models import Certificate, Member, Membership
+from service.db.models import Agency, Certificate, Member, Membership
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
@@ -135,6 +135,8 @@ def summary(ctx: Context, uow: UnitOfWork, actor: Actor, agency_id: int | None =
     if agency_id is not None and not may_narrow_to_agency(actor):
         refused = "只有协会审核、协会财务和秘书处可以按机构统计"
         raise FormInvalid({"agency_id": refused}, refused)
+    if agency_id is not None and uow.session.get(Agency, agency_id) is None:
+        raise FormInvalid({"agency_id": f"服务机构 {agency_id} 不存在"})  # not all zeros
     scope, where = found
     today = ctx.today()
     key = (

@@ -221,6 +221,8 @@ def list_drafts(
     page_size: int = 20,
 ) -> dict:
     """The caller's drafts (a unit's: the unit's), last saved first."""
+    if key and key not in ctx.definitions.current:  # a mistake, not an empty list
+        raise FormInvalid({"key": f"没有名为 {key} 的业务类型"})
     stmt = select(Draft).where(*_scope(actor))
     if key:
         stmt = stmt.where(Draft.process_key == key)
