@@ -101,7 +101,13 @@ def join_submit(code):
         already = disclosure.APPLICANT_NOT_DISCLOSED in exc.reasons
         if already and _applied_here(code, data):  # back and send again: its own application
             return redirect(url_for("public.join_done", code=code, again=1))
-        return _join_page(code, data, dict(exc.errors or {}) or {"_form": exc.message}, 422)
+        errors = dict(exc.errors or {}) or {"_form": exc.message}
+        reasons = errors.pop("eligibility", None)
+        if isinstance(reasons, list) and reasons:
+            # the rules judge the person the ID number names: said at that field, where the
+            # applicant looks and types again (and above the form, as every error is)
+            errors["id_number"] = "；".join(r for r in reasons if isinstance(r, str))
+        return _join_page(code, data, errors, 422)
     except FormInvalid as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _join_page(code, data, errors, 422)

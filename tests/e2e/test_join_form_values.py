@@ -320,4 +320,8 @@ def test_the_join_page_sent_again_after_going_back_names_the_own_application(app
     assert stranger.status_code == 422
     html = stranger.get_data(as_text=True)
     assert "该证件号码目前不能申请入会" in html and business_key not in html
+    # said at the ID number's field, which is marked, not only above the form
+    at_field = re.search(r'<p class="error" id="f-id_number-error">([^<]*)</p>', html)
+    assert at_field and "该证件号码目前不能申请入会" in at_field[1], html
+    assert re.search(r'name="id_number"[^>]*aria-invalid="true"', html)
     assert in_db(app, lambda s: s.scalar(select(func.count()).select_from(ProcessInstance))) == 1
