@@ -455,7 +455,11 @@ class BillReceipt(Base):
     of its whole amount, named as the bill named its receipt ("电子发票、电子财政收据")."""
 
     __tablename__ = "bill_receipts"
-    __table_args__ = (sa.Index("ix_bill_receipts_receipt_date", "receipt_date"),)
+    __table_args__ = (
+        sa.Index("ix_bill_receipts_receipt_date", "receipt_date"),
+        # a number is one in any letter case (bills.number_is; migration 0039)
+        sa.Index("ix_bill_receipts_receipt_number_upper", sa.text("upper(receipt_number)")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     bill_id: Mapped[int] = mapped_column(sa.ForeignKey("bills.id"), index=True)
     receipt_type: Mapped[str] = mapped_column(sa.String(20))  # 票据名称

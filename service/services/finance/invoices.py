@@ -17,7 +17,12 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.validation import clean_code
 from service.services.documents.exports import ISSUED_TO, ISSUER, receipt_range
-from service.services.workflow.bills import added_membership, receipts_by_bill
+from service.services.workflow.bills import (
+    added_membership,
+    number_is,
+    receipt_or_form,
+    receipts_by_bill,
+)
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import is_unit_admin, records_in_scope
@@ -72,11 +77,7 @@ def list_invoices(
         *_scope(actor),
         *_unit_condition(unit, issued=True),
     ]
-    if q:
-        text = q.strip()
-        conditions.append(
-            or_(BillReceipt.receipt_number == text, ProcessInstance.business_key == text.upper())
-        )
+    conditions.extend(receipt_or_form(q))
     base = (
         select(BillReceipt, Bill, ProcessInstance, ISSUED_TO.label("unit_name"))
         .join(Bill, Bill.id == BillReceipt.bill_id)
@@ -163,7 +164,9 @@ def list_bills(
         conditions.append(
             or_(
                 ProcessInstance.business_key == text.upper(),
-                Bill.id.in_(select(BillReceipt.bill_id).where(BillReceipt.receipt_number == text)),
+                Bill.id.in_(
+                    select(BillReceipt.bill_id).where(number_is(BillReceipt.receipt_number, [text]))
+                ),
                 Unit.name.contains(text, autoescape=True),
             )
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -28,6 +28,7 @@ from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
 from service.domain.person_facts import ORDINARY, membership_until
 from service.engine import Definition
+from service.services.workflow.context import SHANGHAI
 
 # 电子财政收据 for membership fees, 电子发票 for education support fees (DOMAIN.md); a
 # support fee billed with a lapsed membership's fee takes both
@@ -85,16 +86,20 @@ def documents_of(kind: str, amount, membership) -> list[Document]:
     ]
 
 
-def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dict:
+def receipt_checked(
+    payload: dict, role: str | None, fields, today: date, submitted: datetime | None = None
+) -> dict:
     """The confirming step's form as it applies: a return keeps no receipt (the bill is
     unpaid again, and its next confirmation registers its own), so the form's receipt
     fields are emptied, a stale one included; an approval's receipts may be dated neither
     after today nor before `RECEIPT_EARLIEST` (a mistyped year, such as 0001, kept the
-    receipt out of every 开票记录 of its year)."""
+    receipt out of every 开票记录 of its year) nor before the Shanghai day the form was
+    `submitted` (naive UTC: its ProcessInstance.submitted_at), which its payment follows."""
     if role != "confirm":
         return payload
     if payload.get("decision") == "return":
         return {**payload, **{k: None for k in RECEIPT_FIELDS if k in fields}}
+    filed = (submitted + SHANGHAI).date() if submitted is not None else None
     wrong = {}
     for name in RECEIPT_DATES:
         issued = payload.get(name)
@@ -109,6 +114,8 @@ def receipt_checked(payload: dict, role: str | None, fields, today: date) -> dic
         elif day < RECEIPT_EARLIEST:
             earliest = RECEIPT_EARLIEST.isoformat()
             wrong[name] = f"开票日期不能早于 {earliest}，请核对年份"
+        elif filed is not None and day < filed:
+            wrong[name] = f"开票日期不能早于表单提交日期（{filed.isoformat()}）"
     if _same_number(payload):
         wrong[MEMBERSHIP + "receipt_number"] = (
             "电子财政收据与电子发票是两张票据，票据号码不能相同，请核对"
@@ -125,10 +132,24 @@ def _same_number(payload: dict) -> bool:
     numbers = [payload.get(prefix + "receipt_number") for prefix in ("", MEMBERSHIP)]
     if not all(isinstance(n, str) and n.strip() for n in numbers):
         return False
-    if numbers[0].strip() != numbers[1].strip():
+    if folded(numbers[0]) != folded(numbers[1]):
         return False
     codes = [payload.get(prefix + "receipt_code") for prefix in ("", MEMBERSHIP)]
-    return not (all(codes) and str(codes[0]).strip() != str(codes[1]).strip())
+    return not (all(codes) and folded(str(codes[0])) != folded(str(codes[1])))
+
+
+def folded(number: str) -> str:
+    """A receipt number (or 票据代码) as compared: without its outer spaces, in capitals.
+    `GDCZ2026000002` and `gdcz2026000002` are one document (a number is kept as typed)."""
+    return number.strip().upper()
+
+
+def number_is(column, numbers: list[str]):
+    """The condition that `column` holds one of the (typed) receipt `numbers` in any letter
+    case: as typed, or folded (SQL's upper() on both sides; SQLite folds ASCII letters only,
+    so the first term still finds a number with other letters as it was typed)."""
+    typed = sorted({n.strip() for n in numbers})
+    return or_(column.in_(typed), func.upper(column).in_(sorted({folded(n) for n in typed})))
 
 
 def _money(value) -> Decimal:
@@ -521,6 +542,20 @@ def bill_view(bill: Bill, receipts: list[dict] | None = None) -> dict:
 _RECEIPTS = BillReceipt.__table__.c
 
 
+def receipt_or_form(q: str | None) -> list:
+    """The conditions of a search of 开票记录 (its list and its export) by a document's 票号
+    or its form's number, either in any letter case: none for an empty search."""
+    if not q or not q.strip():
+        return []
+    typed = q.strip()
+    return [
+        or_(
+            number_is(_RECEIPTS.receipt_number, [typed]),
+            ProcessInstance.business_key == typed.upper(),
+        )
+    ]
+
+
 def typed_numbers(data: dict) -> list[str]:
     """The receipt numbers finance typed on a confirming form (its own and a membership
     fee's), as kept: without their outer spaces."""
@@ -540,7 +575,11 @@ def _used_statement():
         .join(Bill, Bill.id == _RECEIPTS.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .where(
-            _RECEIPTS.receipt_number.in_(bindparam("used_numbers", expanding=True)),
+            # as typed or in any letter case (as `number_is`; its values bound when it runs)
+            or_(
+                _RECEIPTS.receipt_number.in_(bindparam("used_numbers", expanding=True)),
+                func.upper(_RECEIPTS.receipt_number).in_(bindparam("used_folded", expanding=True)),
+            ),
             Bill.instance_id != other,
         )
         .order_by(ProcessInstance.business_key)
@@ -549,8 +588,9 @@ def _used_statement():
 
 _USED = _used_statement()  # built once: its values are bound when it runs
 RECEIPT_LOCK_SPACE = 0x6D72  # "mr": the advisory-lock key space of receipt numbers
-# PostgreSQL: a transaction-level advisory lock on each number (its hashtext), taken in the
-# keys' order (two forms typing the same two numbers never wait on each other crosswise)
+# PostgreSQL: a transaction-level advisory lock on each number, folded (its hashtext: `ABC`
+# and `abc` wait for each other), taken in the keys' order (two forms typing the same two
+# numbers never wait on each other crosswise)
 _LOCK_NUMBERS = text(
     "SELECT count(pg_advisory_xact_lock(:lock_space, k)) FROM"
     " (SELECT DISTINCT hashtext(n) AS k FROM unnest(CAST(:lock_numbers AS text[])) AS n"
@@ -567,17 +607,20 @@ def used_receipts(numbers: list[str], task_id: int, dialect: str) -> list[tuple]
     instant would each find it free. On PostgreSQL the read therefore waits first for a lock
     on each number, held until the transaction ends; it is a statement of its own, so the
     read's snapshot is taken after the wait and sees what the other confirmation committed.
-    SQLite has one writer at a time, and the claim before the read is a write."""
-    read = (_USED, {"used_numbers": numbers, "used_task_id": task_id})
+    SQLite has one writer at a time, and the claim before the read is a write. A number is
+    one in any letter case (`folded`): the read finds it so and the lock is keyed so."""
+    typed = sorted({n.strip() for n in numbers})
+    keys = sorted({folded(n) for n in typed})
+    read = (_USED, {"used_numbers": typed, "used_folded": keys, "used_task_id": task_id})
     if dialect != "postgresql":
         return [read]
-    return [(_LOCK_NUMBERS, {"lock_space": RECEIPT_LOCK_SPACE, "lock_numbers": numbers}), read]
+    return [(_LOCK_NUMBERS, {"lock_space": RECEIPT_LOCK_SPACE, "lock_numbers": keys}), read]
 
 
 def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:
     """FormInvalid naming each receipt number of an approval that another form's bill holds
-    already (`used`: `used_receipts`' rows), unless the two 票据代码 differ (a number is
-    unique within its code)."""
+    already (`used`: `used_receipts`' rows) in any letter case, unless the two 票据代码
+    differ (a number is unique within its code)."""
     if role != "confirm" or payload.get("decision") == "return" or not used:
         return
     wrong = {}
@@ -586,9 +629,9 @@ def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:
         if not isinstance(number, str) or not number.strip():
             continue
         for held, held_code, business_key in used:
-            if held != number.strip():
+            if held is None or folded(held) != folded(number):
                 continue
-            if code and held_code and str(code).strip() != held_code:
+            if code and held_code and folded(str(code)) != folded(held_code):
                 continue
             wrong[prefix + "receipt_number"] = (
                 f"票据号码 {held} 已登记在业务单 {business_key} 的缴费单上，请核对"
