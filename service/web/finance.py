@@ -54,8 +54,8 @@ def _invoices(listing: dict, errors: dict):
 @bp.route("/invoices/export.xlsx")
 @signed_in(FINANCE | {"unit_admin"})
 def export_invoices(who):
-    """导出开票记录 (开票记录.xlsx) with the list's dates and unit; a wrong filter is the list
-    again with the field's message."""
+    """导出开票记录 (开票记录.xlsx) with the list's filters (dates, unit, 票号 / 业务单号) in
+    its order, newest first; a wrong filter is the list again with the field's message."""
     filters, _paging, errors = lists.parse(request.args, INVOICE_FILTERS)
     if not errors:
         try:
@@ -66,7 +66,14 @@ def export_invoices(who):
                 unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
                 with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
                     exports.export_bills(
-                        ctx(), u, who, buf, receipt_from=start, receipt_to=end, unit_id=unit_id
+                        ctx(),
+                        u,
+                        who,
+                        buf,
+                        receipt_from=start,
+                        receipt_to=end,
+                        unit_id=unit_id,
+                        q=filters.get("q"),
                     )
                     buf.seek(0)
                     content = buf.read()

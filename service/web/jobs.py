@@ -85,7 +85,7 @@ def export_learning(who):
 @bp.route("/exports/invoices", methods=["POST"])
 @signed_in(INVOICES)
 def export_invoices(who):
-    """导出开票记录 with the list's dates and unit."""
+    """导出开票记录 with the list's filters: dates, unit and 票号 / 业务单号."""
     filters, _paging, errors = lists.parse(_form(), ("receipt_from", "receipt_to", "unit", "q"))
     if errors:
         _refused(errors, {"receipt_from": "开票日期", "receipt_to": "开票日期", "unit": "单位"})
@@ -95,7 +95,7 @@ def export_invoices(who):
             c, filters.get("receipt_from"), filters.get("receipt_to")
         )
         unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
-    params = {"receipt_from": start, "receipt_to": end, "unit_id": unit_id}
+    params = {"receipt_from": start, "receipt_to": end, "unit_id": unit_id, "q": filters.get("q")}
     return _start_or_send(who, "bill_export", params)
 
 

@@ -36,6 +36,7 @@ from service.services.membership.members import (
     archive_record,
     unit_in_scope,
 )
+from service.services.workflow.bills import receipt_or_form
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import instances_query
 from service.services.workflow.persons import first_enrolment, gives_first_certificate
@@ -229,10 +230,12 @@ def export_bills(
     receipt_to: date | None = None,
     unit_id: int | None = None,
     progress=None,
+    q: str | None = None,
 ) -> int:
-    """开票记录: the documents of confirmed bills whose receipt date is in the range, by
-    date, a row each (a bill with a support fee and a lapsed membership's fee has two: its
-    电子发票 and its 电子财政收据, each of its own amount); rows written."""
+    """开票记录: the documents of confirmed bills whose receipt date is in the range (and,
+    with `q`, of that 票号 or form number, as the list searches), newest first as the list
+    shows them, a row each (a bill with a support fee and a lapsed membership's fee has two:
+    its 电子发票 and its 电子财政收据, each of its own amount); rows written."""
     start, end = receipt_range(ctx, receipt_from, receipt_to)
     stmt = (
         select(
@@ -257,8 +260,9 @@ def export_bills(
             BillReceipt.receipt_date >= start,
             BillReceipt.receipt_date <= end,
             *_bill_scope(actor, unit_id),
+            *receipt_or_form(q),
         )
-        .order_by(BillReceipt.receipt_date, BillReceipt.id)
+        .order_by(BillReceipt.receipt_date.desc(), BillReceipt.id.desc())
     )
     names = _process_names(ctx)
     rows = (
