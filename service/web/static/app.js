@@ -180,10 +180,48 @@ function whenRead(fn) {
     }
   });
 
+  // A form whose chosen files together pass what the server takes in one request (many
+  // persons' photos) is not sent: the server would refuse it whole, and what was typed on
+  // the page would be lost with it. Said above the form, with the sizes.
+  var FIELDS_BYTES = 256 * 1024;  // the room the server leaves for the form's other fields
+
+  function chosenBytes(form) {
+    var total = 0;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+    });
+    return total;
+  }
+
+  function size(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + "MB" : Math.ceil(bytes / 1024) + "KB";
+  }
+
+  function tooLarge(form) {
+    var meta = document.querySelector("meta[name=form-max-bytes]");
+    var limit = meta ? parseInt(meta.getAttribute("content") || "0", 10) : 0;
+    var total = limit ? chosenBytes(form) : 0;
+    if (!limit || total <= limit - FIELDS_BYTES) { return false; }
+    var box = form.querySelector(".errorbox.too-large");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "errorbox too-large";
+      box.setAttribute("role", "alert");
+      box.setAttribute("tabindex", "-1");
+      form.insertBefore(box, form.firstChild);
+    }
+    box.textContent = "本次选择的文件合计约 " + size(total) + "，超过了一次提交的上限 " +
+      size(limit - FIELDS_BYTES) + "，表单未提交，已填写的内容仍在本页。" +
+      "请换用较小的照片或较短的视频（如手机拍摄时选择较低的分辨率），或减少本次的人员后分次提交。";
+    box.focus();
+    return true;
+  }
+
   // one submit per click: a second tap while the first is being sent does nothing
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.getAttribute("data-submitting") === "1") { event.preventDefault(); return; }
+    if (tooLarge(form)) { event.preventDefault(); return; }
     form.setAttribute("data-submitting", "1");
     window.setTimeout(function () { form.removeAttribute("data-submitting"); }, 8000);
   });
