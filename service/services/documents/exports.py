@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import BinaryIO
 
-from sqlalchemy import Row, Select, case, func, or_, select
+from sqlalchemy import Row, Select, func, select
 
 from service.db.models import (
     Bill,
@@ -39,7 +39,11 @@ from service.services.membership.members import (
 from service.services.workflow.bills import receipt_or_form
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.instances import instances_query
-from service.services.workflow.persons import first_enrolment, gives_first_certificate
+from service.services.workflow.persons import (
+    first_enrolment,
+    gives_first_certificate,
+    held_specialty,
+)
 from service.services.workflow.scope import is_unit_admin, lines_in_scope, sees_everything
 
 CHUNK = 500
@@ -322,26 +326,6 @@ def _first_time_processes(ctx: Context, keys: list[str]) -> list[str]:
     return [k for k in keys if k in current and gives_first_certificate(current[k])]
 
 
-def _held_specialty(column):
-    """The specialty on the person's current certificate the line is about (its type, or
-    any they hold when the line names none, a 监理员/专业监理工程师 one first): what a
-    continuing, upgrade or specialty-change line shows when it has no specialties itself."""
-    return (
-        select(column)
-        .where(
-            Certificate.member_id == InstancePerson.member_id,
-            Certificate.current(),
-            or_(
-                InstancePerson.certificate_type.is_(None),
-                Certificate.type == InstancePerson.certificate_type,
-            ),
-        )
-        .order_by(case((Certificate.type == "安全监理员", 1), else_=0), Certificate.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def _check_enrolment_filters(ctx: Context, process, submitted_from, submitted_to) -> list[str]:
     """The enrolment processes, after checking the filters against them."""
     keys = enrolment_processes(ctx)
@@ -391,8 +375,8 @@ def export_enrolments(
             InstancePerson.certificate_type,
             InstancePerson.line,
             first_enrolment(_first_time_processes(ctx, keys)).label("first"),
-            _held_specialty(Certificate.specialty_1).label("held_specialty_1"),
-            _held_specialty(Certificate.specialty_2).label("held_specialty_2"),
+            held_specialty(Certificate.specialty_1).label("held_specialty_1"),
+            held_specialty(Certificate.specialty_2).label("held_specialty_2"),
         )
         .select_from(InstancePerson)
         .join(forms, forms.c.id == InstancePerson.instance_id)

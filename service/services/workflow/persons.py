@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
-from service.db.models import InstancePerson, Member, ProcessInstance, Specialty
+from service.db.models import Certificate, InstancePerson, Member, ProcessInstance, Specialty
 from service.db.uow import Later, Reads, write
 from service.domain import disclosure
 from service.domain.actor import Actor
@@ -335,4 +346,24 @@ def first_enrolment(first_time: list[str]) -> ColumnElement[bool]:
         earlier_form.process_key == ProcessInstance.process_key,
         earlier_form.id < ProcessInstance.id,
         same_type,
+    )
+
+
+def held_specialty(column) -> ScalarSelect:
+    """The specialty on the person's current certificate the line is about (its type, or
+    any they hold when the line names none, a 监理员/专业监理工程师 one first): what a
+    continuing, upgrade or specialty-change line shows when it has no specialties itself."""
+    return (
+        select(column)
+        .where(
+            Certificate.member_id == InstancePerson.member_id,
+            Certificate.current(),
+            or_(
+                InstancePerson.certificate_type.is_(None),
+                Certificate.type == InstancePerson.certificate_type,
+            ),
+        )
+        .order_by(case((Certificate.type == "安全监理员", 1), else_=0), Certificate.id)
+        .limit(1)
+        .scalar_subquery()
     )

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from service.db.models import (
     Account,
     Agency,
+    Certificate,
     Incident,
     InstancePerson,
     Member,
@@ -32,7 +33,11 @@ from service.engine.formschema import values_at
 from service.services.workflow import instances, tasks
 from service.services.workflow.context import Context
 from service.services.workflow.facts import persons_on
-from service.services.workflow.persons import first_enrolment, gives_first_certificate
+from service.services.workflow.persons import (
+    first_enrolment,
+    gives_first_certificate,
+    held_specialty,
+)
 
 APPLICANT = "申请人"
 
@@ -210,9 +215,10 @@ def _people(
     """What a reviewer reads beside each person a form lists (UI.md "Person tables"), by ID
     number: 性别, 年龄 and 最高学历 from the unit's archive (None where it has none) and
     是否首次, whether this form is the first of its business to enrol the person for its
-    certificate (as the 报名表 export says; only a business giving a certificate not held
-    yet can be a first time). Only the persons whose ID numbers the reader sees in `data`:
-    a member reading a colleague's line sees it masked, and nothing beside it."""
+    certificate (as the 报名表 export says; only a business giving a certificate not held yet
+    can be a first time), and 现持证专业, the specialties of the current certificate the line
+    is about (any held, when it names no type). Only the persons whose ID numbers the reader
+    sees in `data`: a member reading a colleague's line sees it masked, nothing beside it."""
     shown = {number for number, _ in persons_on(data)}
     first = first_enrolment([defn.key] if gives_first_certificate(defn) else [])
     rows = uow.session.execute(
@@ -222,6 +228,8 @@ def _people(
             Member.birth_date,
             Member.education,
             first.label("first"),
+            held_specialty(Certificate.specialty_1),
+            held_specialty(Certificate.specialty_2),
         )
         .select_from(InstancePerson)
         .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
@@ -229,7 +237,7 @@ def _people(
         .where(InstancePerson.instance_id == instance_id)
     )
     people = {}
-    for number, gender, born, education, first_time in rows:
+    for number, gender, born, education, first_time, *held in rows:
         if number not in shown:
             continue
         level = education.get("level") if isinstance(education, dict) else None
@@ -238,6 +246,8 @@ def _people(
             "age": age_on(born, today) if born is not None and born <= today else None,
             "education": level,
             "first": bool(first_time),
+            # the specialties of the certificate the line is about (exports: 专业1, 专业2)
+            "held": "、".join(h for h in held if h) or None,
         }
     return people
 
