@@ -238,6 +238,57 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+# what a unit's full name (its main account's login, printed on certificates) may hold:
+# Chinese characters (the basic block, extension A, compatibility ideographs and the
+# supplementary planes' extensions), 〇, Latin letters and digits (half- and full-width),
+# the space between Latin words, and the punctuation of company names: parentheses, the
+# middle dot, full stop, ampersand, apostrophe, comma, enumeration comma and hyphens.
+# The forms match the same text (forms/unit_name_change/start.schema.json's `pattern`; a
+# unit test holds them equal): a regular expression Python's `re` and `regex` both read
+# (`\Z`: `$` would let a trailing newline through).
+UNIT_NAME_PATTERN = (
+    r"^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ〇\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    r"\U00020000-\U0003134f ()（）·・.．&＆'’,，、\-－‐—]+\Z"
+)
+_UNIT_NAME_RE = re.compile(UNIT_NAME_PATTERN)
+UNIT_NAME_CHARACTERS = "汉字、字母、数字、空格、括号和常用标点（· . & , 、 ' -）"
+
+
+def unit_name_problem(name: str) -> str | None:
+    """Return None when a unit's full name may be its login and be printed as it is, else
+    what is wrong with it (to follow the field's name: 「单位名称」只能包含…); emptiness and
+    outer spaces are the form's to check."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name) or not (
+        _BLANK_LETTERS.isdisjoint(name)
+    ):
+        return "不能包含控制字符或不可见字符"
+    if not _UNIT_NAME_RE.fullmatch(name):  # emoji, symbols, other scripts, other spaces
+        return "只能包含" + UNIT_NAME_CHARACTERS
+    return None
+
+
+# what a multi-line text (a textarea) may hold of the control characters: its line breaks
+# and tabs
+_LINE_CONTROLS = frozenset("\n\r\t")
+# control, format (the bidi controls U+202A–202E and U+2066–2069 reorder the text after
+# them, U+200B–200D and U+FEFF print as nothing), lone surrogate, line and paragraph
+# separator characters
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def invisible_problem(text: str, lines: bool = False) -> str | None:
+    """Return None when a free text shows as it reads, else what is wrong with it (to follow
+    the field's name: 「企业注册地址」不能包含…), naming the first character refused: control
+    and invisible characters, as name_problem refuses them in a name, but the line breaks
+    and tabs of a multi-line text (`lines`)."""
+    for ch in text:
+        if lines and ch in _LINE_CONTROLS:
+            continue
+        if unicodedata.category(ch) in _UNSEEN_CATEGORIES or ch in _BLANK_LETTERS:
+            return f"不能包含控制字符或不可见字符（U+{ord(ch):04X}），请删除后重新填写"
+    return None
+
+
 def age_on(birth_date: date, on: date) -> int:
     """Return the full years completed on ``on``; Feb 29 births age on Mar 1 in common years."""
     if on < birth_date:

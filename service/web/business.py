@@ -15,7 +15,14 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound, RuleFailed, StepFailed
+from service.domain.errors import (
+    Conflict,
+    FormInvalid,
+    NotFound,
+    RuleFailed,
+    ServiceError,
+    StepFailed,
+)
 from service.engine import Definition
 from service.services.membership import profile, records
 from service.services.workflow import drafts, eligibility, incidents, instances
@@ -300,7 +307,7 @@ def _draw(
         preview=preview,
         preview_rows=rows,
         charged="business_fee" in (defn.decisions or ()),
-        can_preview=bool(defn.eligibility_decision) and _many(defn),
+        can_preview=_can_preview(defn, own),
         token=token or uuid.uuid4().hex,
         picker_url=url_for("business.pick", key=defn.key),
         specialties=specialties,
@@ -342,16 +349,46 @@ def _posted(who: Actor, defn: Definition) -> tuple[dict, dict]:
     return data, upload_errors
 
 
+def _can_preview(defn: Definition, own: bool = False) -> bool:
+    """Whether the start form offers 预览: a unit's form listing persons, with their check."""
+    return bool(defn.eligibility_decision) and _many(defn) and not own
+
+
+# the start form's buttons (business/form.html), by their `action`
+ACTIONS = {
+    "preview": "预览",
+    "draft": "留存",
+    "draft_new": "另存为新的暂存表单",
+    "submit": "提交",
+}
+
+
+def _action(defn: Definition, own: bool = False) -> str:
+    """The button the start form was sent with, if the page offers it; a form sent without
+    one is 提交 (the page sends itself once a photo is scaled down, with no button). Any
+    other is refused (400) before anything is stored: the form is neither kept nor started."""
+    action = request.form.get("action", "submit")
+    offered = ["submit"] if own else ["draft", "draft_new", "submit"]
+    if _can_preview(defn, own):
+        offered.insert(0, "preview")
+    if action not in offered:
+        buttons = "、".join(f"“{ACTIONS[a]}”" for a in offered if a != "draft_new")
+        raise ServiceError(
+            f"本表单不支持该操作（只能{buttons}），未保存也未提交，请返回表单重新操作"
+        )
+    return action
+
+
 @bp.route("/<key>/form", methods=["POST"])
 @signed_in(ROLES)
 def submit(who, key):
-    """预览 (each person's check and fee) or 提交 (start the business)."""
+    """预览 (each person's check and fee), 留存 or 提交 (start the business)."""
     defn = _definition(key)
+    action = _action(defn)
     token = (request.form.get("idempotency_key") or "").strip()[:64] or None
     draft_id = _draft_id(request.form.get("draft_id"))
     version = _draft_id(request.form.get("draft_version"))
     data, upload_errors = _posted(who, defn)
-    action = request.form.get("action")
     if action == "draft_new":  # 另存为新的暂存表单: a stale page's data, kept apart
         return _keep_draft(who, defn, data, None, token)
     if action == "draft":  # 留存: kept as typed, checked at 提交
@@ -361,7 +398,7 @@ def submit(who, key):
         errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
         return _draw(defn, data, errors, status=422, token=token, **draft)
     c = ctx()
-    if request.form.get("action") == "preview" and defn.eligibility_decision and _many(defn):
+    if action == "preview":
         try:
             with uow() as u:
                 found = eligibility.preview(c, u, who, key, data)
@@ -430,6 +467,7 @@ def own_form(who, key):
 def submit_own(who, key):
     """提交 a member's own form: the person is the member, whatever the form says."""
     defn = _definition(key, "member")
+    _action(defn, own=True)
     token = (request.form.get("idempotency_key") or "").strip()[:64] or None
     data, upload_errors = _posted(who, defn)
     data.update(_own_person(who))

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from service.db.models import (
     Agency,
     Certificate,
     InstancePerson,
+    LearningTask,
     Member,
     Membership,
     ProcessInstance,
@@ -43,6 +44,8 @@ from service.domain.person_facts import (
 from service.domain.validation import age_on, clean_code, clean_name
 from service.services.membership.records import STATUS_LABELS
 from service.services.workflow.context import SHANGHAI, Context, day_after, day_start
+from service.services.workflow.learning_waits import OPEN as LEARNING_OPEN
+from service.services.workflow.messages import DONE
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import may_see_unit
 
@@ -156,47 +159,84 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
         conditions.append(Member.education["level"].as_string() == f.education)
     if f.status:
         conditions.append(Member.status == f.status)
-        if f.status == FREE:  # 自由态: no business in flight either
-            conditions.append(~exists().where(*_in_flight()))
+        if f.status == FREE:  # 自由态: no business in progress nor learning open either
+            conditions += [~exists().where(*_in_flight()), ~exists().where(*_learning())]
     if f.agency_id is not None:
         conditions.append(Member.agency_id == f.agency_id)
     return conditions
 
 
 FREE = "自由态"
-IN_BUSINESS = "{name}办理中"  # the archive's 状态 while a business of the person is unfinished
+IN_BUSINESS = "{name}办理中"  # the archive's 状态 while a form of the person is in progress
+LEARNING = "{name}学习中"  # ... or, none being, while the person's learning is open
+MORE = "{names}等{count}项"  # more businesses than NAMED at once
+NAMED = 2
+_KEYS = ","  # separates the process keys aggregated in one column
 
 
 def _in_flight() -> list[ColumnElement]:
-    """A person's unfinished form (the person listed on it), for a correlated query."""
+    """A person's form in progress (the person listed on it; under review, awaiting payment
+    or returned to the unit), for a correlated query. An approved education form stays
+    unfinished while its learning runs: that is learning (`_learning`), not a business."""
     return [
         InstancePerson.id_number == Member.id_number,
         ProcessInstance.id == InstancePerson.instance_id,
         ProcessInstance.finished.is_(False),
+        ProcessInstance.status != DONE,
     ]
 
 
+def _learning() -> list[ColumnElement]:
+    """A person's open learning (开课未学习, 学习中), for a correlated query."""
+    return [LearningTask.id_number == Member.id_number, LearningTask.status.in_(LEARNING_OPEN)]
+
+
 def in_business():
-    """The business (process key) of the person's latest unfinished form, or NULL: a scalar
-    subquery correlated to the Member of the enclosing query."""
+    """The businesses (process keys, comma-separated) of the person's forms in progress, or
+    NULL: a scalar subquery correlated to the Member of the enclosing query."""
     return (
-        select(ProcessInstance.process_key)
+        select(func.aggregate_strings(ProcessInstance.process_key, _KEYS))
         .select_from(InstancePerson)
         .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
         .where(*_in_flight())
-        .order_by(ProcessInstance.id.desc())
-        .limit(1)
         .scalar_subquery()
     )
 
 
-def person_status(status: str, business: str | None, names: dict[str, str] | None) -> str:
-    """A person's 状态 as the archive and 我的信息 show it: the member's own (自由态), or the
-    business it is in while one is unfinished (`business`, a process key, named by `names`:
-    process key -> business name; DOMAIN.md)."""
-    if not business:
-        return status
-    return IN_BUSINESS.format(name=(names or {}).get(business, business))
+def in_learning():
+    """The businesses (process keys, comma-separated) whose learning the person has open,
+    or NULL: a scalar subquery correlated to the Member of the enclosing query."""
+    return (
+        select(func.aggregate_strings(LearningTask.process_key, _KEYS))
+        .where(*_learning())
+        .scalar_subquery()
+    )
+
+
+def _business_names(keys: str, names: dict[str, str]) -> str:
+    """The businesses of `keys` (comma-separated), once each in the order of their keys (as
+    eligibility's 有办理中的表单 names them): all up to NAMED, else the first NAMED and how many."""
+    ordered = sorted(set(keys.split(_KEYS)))
+    named = "、".join(names.get(k, k) for k in ordered[:NAMED])
+    return named if len(ordered) <= NAMED else MORE.format(names=named, count=len(ordered))
+
+
+def person_status(
+    status: str,
+    business: str | None,
+    names: dict[str, str] | None,
+    learning: str | None = None,
+) -> str:
+    """A person's 状态 as the archive and 我的信息 show it (DOMAIN.md): the businesses it is
+    in while a form of it is in progress (`business`, process keys from `in_business`, named
+    by `names`: process key -> business name), else the learning it has open (`learning`,
+    from `in_learning`), else the member's own (自由态)."""
+    names = names or {}
+    if business:
+        return IN_BUSINESS.format(name=_business_names(business, names))
+    if learning:
+        return LEARNING.format(name=_business_names(learning, names))
+    return status
 
 
 def _columns() -> tuple[list, list[tuple]]:
@@ -212,6 +252,7 @@ def _columns() -> tuple[list, list[tuple]]:
         Member.title,
         Member.status,
         in_business().label("in_business"),
+        in_learning().label("in_learning"),
         Member.created_at,
         Unit.name.label("unit_name"),
         Agency.name.label("agency_name"),
@@ -284,8 +325,9 @@ def _graduated_on(education: dict) -> date | None:
 def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -> dict:
     """One archive row as plain values (the list's item; the export's row comes from it).
 
-    Its 状态 is the member's (自由态), or the business it is in while one is unfinished
-    (DOMAIN.md), named by `names` (process key -> business name)."""
+    Its 状态 is the member's (自由态), the businesses it is in while a form of it is in
+    progress, or the learning it has open (`person_status`), named by `names` (process key
+    -> business name)."""
     education = row.education if isinstance(row.education, dict) else {}
     ordinary, ordinary_until = _membership(row, ORDINARY, today)
     professional, professional_until = _membership(row, PROFESSIONAL, today)
@@ -305,7 +347,7 @@ def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -
         "joined_on": (row.created_at + SHANGHAI).date() if row.created_at else None,
         "unit_name": row.unit_name,
         "agency_name": row.agency_name,
-        "status": person_status(row.status, row.in_business, names),
+        "status": person_status(row.status, row.in_business, names, row.in_learning),
         "ordinary_membership": ordinary,
         "ordinary_valid_until": ordinary_until,
         "professional_membership": professional,

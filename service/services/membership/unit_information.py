@@ -4,7 +4,9 @@ business licence and the unit's qualifications (资质: 住建监理资质 and �
 The unit's name, credit code and agency are not edited here: the name changes through a
 reviewed 单位名称变更, the others through the secretariat. Every field is checked and each
 problem is reported on its own field (`registration.founded_on`,
-`qualifications.2.valid_until`); a refused change changes nothing. The dates of the
+`qualifications.2.valid_until`); a refused change changes nothing. Texts are kept without
+their surrounding spaces, and refused with control or invisible characters in them (a
+right-to-left override, a zero-width space; line breaks only in 经营范围). The dates of the
 licence (企业成立时间, 核准日期) cannot lie after today; a qualification's 有效期至 may be
 past (a unit may keep its history), and the page marks it 已过期. A qualification sent
 with nothing in it is refused at its index over the API; the page's own blank rows (rows
@@ -20,6 +22,7 @@ from service.db.models import utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
+from service.domain.validation import invisible_problem
 from service.services.membership.unit_admin import own_unit, unit_profile
 from service.services.workflow import audit
 
@@ -31,6 +34,7 @@ class Field:
     kind: str = "text"  # text | date | count
     limit: int = 100
     not_after_today: bool = False  # a date that cannot lie in the future (the licence's)
+    lines: bool = False  # a text of several lines (the page's textarea)
 
 
 # the 工商信息 block of the manual's 单位信息 screen, in its order
@@ -44,7 +48,7 @@ REGISTRATION = (
     Field("industry", "所属行业", limit=50),
     Field("staff_size", "人员规模", "count"),
     Field("address", "企业注册地址", limit=200),
-    Field("business_scope", "经营范围", limit=2000),
+    Field("business_scope", "经营范围", limit=2000, lines=True),
 )
 QUALIFICATION_CATEGORIES = ("住建监理资质", "其他资质")
 QUALIFICATION = (
@@ -82,6 +86,10 @@ def _value(errors: dict, key: str, field: Field, raw, today: date):
     text = raw.strip()
     if len(text) > field.limit:
         errors[key] = f"「{field.label}」不能超过{field.limit}个字"
+        return None
+    problem = invisible_problem(text, field.lines)
+    if problem:  # a right-to-left override would turn what the page shows after it around
+        errors[key] = f"「{field.label}」{problem}"
         return None
     return text
 

@@ -1,0 +1,104 @@
+"""单位人员档案's 状态 names the businesses really in progress for the person (a form under
+review, awaiting payment or returned), not the newest unfinished form: an approved education
+form stays unfinished while its learning runs, and that reads as learning."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from conftest import in_db
+from sqlalchemy import update
+from test_exports_api import by_header, workbook
+from test_other_education_api import approve, enrol, pay, seed, supervisor
+from test_pages_http import sign_in
+
+from service.db.models import LearningTask
+
+pytestmark = pytest.mark.usefixtures("pinned_clock")  # business day 2026-11-28
+
+UNIT = "广州珠江工程建设监理有限公司"
+
+
+def statuses(client, login, unit_id: int) -> dict[str, str]:
+    """Each member's 状态 in the archive (API), by name."""
+    reply = client.get(f"/api/v1/units/{unit_id}/members?page_size=50", headers=login("unit"))
+    assert reply.status_code == 200, reply.get_json()
+    return {i["name"]: i["status"] for i in reply.get_json()["items"]}
+
+
+def free(client, login, unit_id: int) -> set[str]:
+    reply = client.get(f"/api/v1/units/{unit_id}/members?status=自由态", headers=login("unit"))
+    assert reply.status_code == 200, reply.get_json()
+    return {i["name"] for i in reply.get_json()["items"]}
+
+
+def exported(client, login, unit_id: int) -> dict[str, str]:
+    reply = client.get(f"/api/v1/units/{unit_id}/members/export.xlsx", headers=login("unit"))
+    header, rows = workbook(reply, "单位人员档案导出表.xlsx")
+    return {r["姓名"].value: r["状态"].value for r in (by_header(header, row) for row in rows)}
+
+
+@pytest.fixture
+def zhou(app, client, login, world) -> str:
+    """周建国: his 普通会员继续教育 paid and waiting for finance (财务复核中), his newer
+    普通会员专业变更 approved (learning open)."""
+    unit = login("unit")
+    n = seed(app, world.unit_id, "周建国", "44010619800101123", [supervisor(date(2027, 2, 28))])
+    continuing = enrol(
+        client, unit, "continuing_education", [(n, "周建国")], certificate_type="监理员"
+    )
+    pay(app, client, login, continuing["id"], "60.00")
+    # the newer form (the one the archive named before) is approved: only learning is open
+    change = enrol(client, unit, "specialty_change", [(n, "周建国")], specialty_1="房屋建筑工程")
+    approve(app, client, login, change["id"], "60.00")
+    return n
+
+
+def test_the_business_in_progress_is_named_not_the_approved_one_learning(
+    app, client, login, world, zhou
+):
+    u = world.unit_id
+    assert statuses(client, login, u)["周建国"] == "普通会员继续教育办理中"
+    assert exported(client, login, u)["周建国"] == "普通会员继续教育办理中"
+    sign_in(client, UNIT)
+    page = client.get("/unit/members?q=周建国").get_data(as_text=True)
+    assert "普通会员继续教育办理中" in page and "普通会员专业变更办理中" not in page
+    header, rows = workbook(client.get("/unit/members/export.xlsx"), "单位人员档案导出表.xlsx")
+    assert [by_header(header, row)["状态"].value for row in rows] == ["普通会员继续教育办理中"]
+    assert "周建国" not in free(client, login, u)
+
+
+def test_an_approved_form_with_learning_open_reads_as_learning(app, client, login, world):
+    unit, u = login("unit"), world.unit_id
+    n = seed(app, u, "何美玲", "44010619820202234", [supervisor(date(2027, 2, 28))])
+    change = enrol(client, unit, "specialty_change", [(n, "何美玲")], specialty_1="房屋建筑工程")
+    assert statuses(client, login, u)["何美玲"] == "普通会员专业变更办理中"
+    approve(app, client, login, change["id"], "60.00")
+    assert statuses(client, login, u)["何美玲"] == "普通会员专业变更学习中"
+    assert exported(client, login, u)["何美玲"] == "普通会员专业变更学习中"
+    assert "何美玲" not in free(client, login, u)
+
+    # her learning passed while the form waits for others on it: free again
+    in_db(
+        app,
+        lambda s: (
+            s.execute(
+                update(LearningTask).where(LearningTask.id_number == n).values(status="已通过")
+            ),
+            s.commit(),
+        ),
+    )
+    assert statuses(client, login, u)["何美玲"] == "自由态"
+    assert "何美玲" in free(client, login, u)
+
+
+def test_several_businesses_in_progress_are_all_named(app, client, login, world):
+    unit, u = login("unit"), world.unit_id
+    n = seed(app, u, "曹国强", "44010619790909567", [supervisor(date(2027, 3, 31))])
+    me = [(n, "曹国强")]
+    enrol(client, unit, "continuing_education", me, certificate_type="监理员")
+    enrol(client, unit, "specialty_change", me, specialty_1="房屋建筑工程")
+    assert statuses(client, login, u)["曹国强"] == "普通会员继续教育、普通会员专业变更办理中"
+    enrol(client, unit, "upgrade_education", me)
+    assert statuses(client, login, u)["曹国强"] == "普通会员继续教育、普通会员专业变更等3项办理中"
