@@ -53,6 +53,9 @@ def test_the_api_names_every_wrong_unit_field_at_once_and_refuses_blank_names(
     duplicate = client.post("/api/v1/units", headers=admin, json=body)
     assert errors_of(duplicate) == {"credit_code": "该统一社会信用代码已注册"}
     assert in_db(app, lambda s: s.scalar(select(Unit.id).where(Unit.name == ""))) is None
+    # a name that becomes a login and is printed on certificates: as a 单位名称变更 checks it
+    emoji = client.post("/api/v1/units", headers=admin, json=unit_body(world, name="珠江😀监理"))
+    assert errors_of(emoji)["name"].startswith("单位名称只能包含")
     made = client.post("/api/v1/units", headers=admin, json=unit_body(world))
     assert made.status_code == 201, made.get_json()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import in_db
+from conftest import in_db, member_headers
 from sqlalchemy import update
 from test_exports_api import by_header, workbook
 from test_other_education_api import approve, enrol, pay, seed, supervisor
@@ -78,6 +78,11 @@ def test_an_approved_form_with_learning_open_reads_as_learning(app, client, logi
     assert statuses(client, login, u)["何美玲"] == "普通会员专业变更学习中"
     assert exported(client, login, u)["何美玲"] == "普通会员专业变更学习中"
     assert "何美玲" not in free(client, login, u)
+    # and 我的信息 says what the archive says
+    member = app.test_client()
+    member_headers(member, n)  # her password is now PASSWORD
+    sign_in(member, n)
+    assert "普通会员专业变更学习中" in member.get("/me").get_data(as_text=True)
 
     # her learning passed while the form waits for others on it: free again
     in_db(

@@ -26,6 +26,7 @@ from service.domain.validation import (
     check_credit_code,
     clean_code,
     staff_login_problem,
+    unit_name_problem,
 )
 from service.services.membership import accounts, passwords
 from service.services.membership.credentials import check_password, end_sessions
@@ -294,6 +295,8 @@ def _unit_values(
     (with the `errors` found before)."""
     errors = {} if errors is None else errors
     name = _text(errors, "name", name, "单位名称", 200)
+    if name and "name" not in errors and (problem := unit_name_problem(name)):
+        errors["name"] = f"单位名称{problem}"  # as a unit's own 单位名称变更 is checked
     code = ""
     try:
         code = check_credit_code(credit_code or "")

@@ -40,14 +40,14 @@ def my_record(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
     if not is_member(actor) or actor.member_id is None:
         raise NotFound("没有个人会员信息")
     found = uow.session.execute(
-        select(Member, Unit.name, Agency.name, members.in_business())
+        select(Member, Unit.name, Agency.name, members.in_business(), members.in_learning())
         .outerjoin(Unit, Unit.id == Member.unit_id)
         .outerjoin(Agency, Agency.id == Member.agency_id)
         .where(Member.id == actor.member_id)
     ).first()
     if found is None:
         raise NotFound("没有个人会员信息")
-    member, unit_name, agency_name, business = found
+    member, unit_name, agency_name, business, learning_open = found
     today = ctx.today()
     order = {ORDINARY: 0, PROFESSIONAL: 1}
     memberships = sorted(
@@ -77,7 +77,9 @@ def my_record(ctx: Context, uow: UnitOfWork, actor: Actor) -> dict:
             "title": member.title,
             "registration_number": member.registration_number,
             # as the unit's archive shows it: the business in flight (证书注销办理中) first
-            "status": members.person_status(member.status, business, ctx.definitions.names()),
+            "status": members.person_status(
+                member.status, business, ctx.definitions.names(), learning_open
+            ),
             "unit_name": unit_name,
             "agency_name": agency_name,
         },
