@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browsing import sign_in
+from conftest import in_db
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.postgres
@@ -108,3 +109,36 @@ def test_a_join_sent_again_after_going_back_names_the_own_form(live, contexts):
     page.reload()  # a fresh page: a new attempt token
     fill_and_send()
     expect(page.locator("#applied-before")).to_contain_text(f"您已提交过申请，单号 {form_number}")
+
+
+def test_留存_pressed_while_a_photo_is_scaled_down_saves_a_draft_and_submits_nothing(
+    live, contexts
+):
+    """The page holds a send until the photo is smaller, then sends it again: it sent it as
+    a 提交 whichever button had been pressed (a form made where a draft was wanted)."""
+    from test_phone_pages import camera_photo
+
+    from service.db.models import Draft, ProcessInstance
+
+    page = contexts().new_page()
+    sign_in(page, live, live.world.logins["unit"])
+    page.goto(live.url + FORM)
+    page.locator('input[name="name"]').fill("陈志强")
+    photo = {"name": "IMG_3001.jpg", "mimeType": "image/jpeg", "buffer": camera_photo()}
+    page.get_by_label("个人照片").set_input_files(photo)
+    held = page.evaluate(
+        """() => {
+            const photo = document.querySelector('input[name=photo]');
+            const busy = photo.hasAttribute('data-shrinking');
+            const buttons = [...document.querySelectorAll('button')];
+            buttons.find(b => b.textContent.trim() === '留存').click();
+            return busy;
+        }"""
+    )
+    assert held, "the photo was scaled down before 留存 was pressed: nothing was held"
+    expect(page.locator(".flashes")).to_contain_text("已留存")
+
+    def counted(session):
+        return session.query(Draft).count(), session.query(ProcessInstance).count()
+
+    assert in_db(live.app, counted) == (1, 0)

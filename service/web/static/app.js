@@ -93,8 +93,12 @@ function whenRead(fn) {
     if (!form || form.getAttribute("data-send-when-ready") !== "1") { return; }
     if (form.querySelector("input[data-shrinking]")) { return; }
     form.removeAttribute("data-send-when-ready");
+    var submitter = form.heldSubmitter;  // the button pressed (留存 is not 提交)
+    form.heldSubmitter = null;
     if (form.querySelector("input[type=file][aria-invalid=true]")) { return; }
-    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    if (form.requestSubmit) {
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    } else { form.submit(); }
   }
 
   document.addEventListener("submit", function (event) {
@@ -103,6 +107,7 @@ function whenRead(fn) {
       event.preventDefault();
       event.stopImmediatePropagation();
       form.setAttribute("data-send-when-ready", "1");
+      form.heldSubmitter = event.submitter || null;
     }
   }, true);
 
