@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.services.education import learning
-from service.services.workflow import incidents, instances, prefill, review, scope
+from service.services.workflow import drafts, incidents, instances, prefill, review, scope
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
 from service.web.pages import ctx, signed_in, uow
@@ -47,11 +47,16 @@ def index(who):
     # a withdrawn or terminated form is rare: its status is offered when there is one
     usual = [s for s in usual if s not in instances.ENDED_BY_PEOPLE]
     statuses = [s for s in statuses if s in summary["counts"] or s in usual]
+    drafts_held = None
+    if who.role == "unit_admin":  # a unit keeps its unsent start forms (暂存)
+        with uow() as u:
+            drafts_held = drafts.list_drafts(c, u, who, page_size=1)["total"]
     html = render_template(
         "records/index.html",
         listing=listing,
         join_list=picked is not None and _asks_levels(picked),
         summary=summary,
+        drafts_held=drafts_held,
         statuses=statuses,
         processes=sorted((k, d.name) for k, d in c.definitions.current.items()),
         filters=request.args,

@@ -123,6 +123,9 @@ def test_the_unit_keeps_and_finishes_a_draft_on_its_pages(app, world):
     draft_url = listed.split('href="/business/drafts/')[1].split('"')[0]
     opened = text(page.get(f"/business/drafts/{draft_url}"))
     assert 'value="陈志强"' in opened and 'name="draft_id"' in opened
+    # 我的业务's status panel counts it first (UI.md), linking to the drafts
+    panel = text(page.get("/forms"))
+    assert '<a href="/business/drafts"><span>暂存</span><span class="n">1</span></a>' in panel
 
     # 提交 a half-filled draft: the form again with its errors, the draft kept
     refused = page.post(
@@ -142,6 +145,7 @@ def test_the_unit_keeps_and_finishes_a_draft_on_its_pages(app, world):
     gone = page.post(f"/business/drafts/{draft_url}/delete", data={"csrf_token": token})
     assert gone.status_code == 302
     assert "暂无暂存表单" in text(page.get("/business/drafts"))
+    assert '<span>暂存</span><span class="n">0</span>' in text(page.get("/forms"))
     assert page.get(f"/business/drafts/{draft_url}").status_code == 404
     # 删除 again from a list left open: said so, back on the list
     again = page.post(f"/business/drafts/{draft_url}/delete", data={"csrf_token": token})
