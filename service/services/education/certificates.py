@@ -84,13 +84,38 @@ def _initial_passed(c: Change, task: LearningTask, line: dict, member: Member) -
     _issue(c, member, task.certificate_type, number, specialties)
 
 
+def _upgraded_into(c: Change, member: Member, cert_type: str) -> tuple[Certificate | None, ...]:
+    """The person's certificate of a type that an upgrade replaced (已升级), and the current
+    certificate that replaced it; (None, None) when there is none."""
+    old = c.session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.member_id == member.id,
+            Certificate.type == cert_type,
+            Certificate.status == "upgraded",
+        )
+        .order_by(Certificate.id.desc())
+    ).first()
+    if old is None or old.superseded_by is None:
+        return None, None
+    new = c.session.scalars(
+        select(Certificate).where(Certificate.number == old.superseded_by, Certificate.current())
+    ).first()
+    return (old, new) if new is not None else (None, None)
+
+
 def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
-    cert = _certificate(c, member, task.certificate_type)
+    renewed = cert = _certificate(c, member, task.certificate_type)
     if cert is None:
-        return
-    # the new period runs on from the old expiry (or from today if it lapsed meanwhile)
-    start = max(cert.valid_until + timedelta(days=1), c.today)
-    cert.valid_until, cert.renewed_on = _validity(c, start), c.today
+        # 延续 and 员升师 together (FAQ 3.7), the upgrade passed first: the renewal paid for
+        # on the 监理员 certificate goes to the engineer one that replaced it
+        renewed, cert = _upgraded_into(c, member, task.certificate_type)
+        if cert is None:
+            return
+    # the new period runs on from the old expiry (or from today if it lapsed meanwhile); a
+    # certificate already valid for longer keeps its own
+    start = max(renewed.valid_until + timedelta(days=1), c.today)
+    cert.valid_until, cert.renewed_on = max(cert.valid_until, _validity(c, start)), c.today
     cert.unit_name, cert.instance_id, cert.updated_at = c.unit_name(), c.row.id, c.now
 
 
@@ -103,7 +128,9 @@ def _upgrade_passed(c: Change, task: LearningTask, line: dict, member: Member) -
     # the 监理员 certificate ends as 已升级; an earlier (cancelled) engineer one stays too
     _supersede(c, _certificate(c, member, "专业监理工程师"), number, "cancelled")
     _supersede(c, old, number, "upgraded")
-    _issue(c, member, "专业监理工程师", number, specialties)
+    issued = _issue(c, member, "专业监理工程师", number, specialties)
+    # a 监理员 certificate renewed beyond the new one's term (延续 passed first) loses nothing
+    issued.valid_until = max(issued.valid_until, old.valid_until)
 
 
 def _specialty_passed(c: Change, task: LearningTask, line: dict, member: Member) -> None:
