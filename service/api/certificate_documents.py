@@ -53,6 +53,9 @@ class PublicCertificateSchema(Schema):
     specialty_1 = fields.String(allow_none=True, metadata={"description": "专业1"})
     specialty_2 = fields.String(allow_none=True, metadata={"description": "专业2"})
     first_issued_on = fields.Date(metadata={"description": "发证日期"})
+    renewed_on = fields.Date(
+        allow_none=True, metadata={"description": "最近延续日期（继续教育通过），未延续为空"}
+    )
     valid_until = fields.Date(metadata={"description": "有效期至"})
     unit_name = fields.String(metadata={"description": "证书上的工作单位"})
     status = fields.String(metadata={"description": "valid / expired / cancelled / upgraded"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pypdfium2 as pdfium
 import pytest
 from test_other_education_api import TODAY, approve, certificates, enrol, record, seed, supervisor
 
@@ -66,3 +67,28 @@ def test_an_upgrade_alone_still_takes_a_fresh_term(app, client, login, world):
     approve(app, client, login, upgrade["id"], "100.00")
     record(client, login, [(n, "冯建平", 8, "已通过", 1)])
     assert certificates(app, n)["专业监理工程师"]["valid_until"] == FRESH
+
+
+def test_a_renewal_is_shown_wherever_the_certificate_is_read(app, client, login, world):
+    """A renewed certificate read as one issued for six years: 发证日期 2024, 有效期至 2030."""
+    n = seed(app, world.unit_id, "蔡文华", "44010619800101123", [supervisor(date(2027, 2, 28))])
+    renewal = enrol(
+        client, login("unit"), "continuing_education", [(n, "蔡文华")], certificate_type="监理员"
+    )
+    approve(app, client, login, renewal["id"], "60.00")
+    record(client, login, [(n, "蔡文华", 24, "已通过", 1)])
+    number = certificates(app, n)["监理员"]["number"]
+
+    (found,) = client.get(
+        "/api/v1/public/certificates", query_string={"number": number}
+    ).get_json()["items"]
+    assert (found["renewed_on"], found["valid_until"]) == (TODAY.isoformat(), RENEWED.isoformat())
+    page = client.get("/lookup", query_string={"number": number}).get_data(as_text=True)
+    assert f"<tr><th>最近延续</th><td>{TODAY.isoformat()}</td></tr>" in page
+    pdf = client.get(f"/api/v1/public/certificates/{number}/document.pdf")
+    document = pdfium.PdfDocument(pdf.data)
+    try:
+        text = "".join(document[0].get_textpage().get_text_range().split())
+    finally:
+        document.close()
+    assert "有效期至：2030年02月28日（2026年11月28日延续）" in text

@@ -72,6 +72,7 @@ def public_facts(cert: Certificate, member: Member, today: date) -> dict:
         "specialty_1": cert.specialty_1,
         "specialty_2": cert.specialty_2,
         "first_issued_on": cert.first_issued_on,
+        "renewed_on": cert.renewed_on,  # the last 延续 (继续教育), if any
         "valid_until": cert.valid_until,
         "unit_name": cert.unit_name,
         "status": status,

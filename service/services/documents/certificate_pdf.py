@@ -64,6 +64,14 @@ def _specialties(facts: dict) -> str:
     return "、".join(names) or "—"
 
 
+def _valid_until(facts: dict) -> str:
+    """有效期至, with the last 延续 when there was one: a renewed certificate read as one
+    issued for six years."""
+    renewed = facts.get("renewed_on")
+    said = _day(facts["valid_until"])
+    return f"{said}（{_day(renewed)}延续）" if renewed else said
+
+
 def _fields(facts: dict) -> list[tuple[str, str]]:
     return [
         ("姓名", facts["name"]),
@@ -72,7 +80,7 @@ def _fields(facts: dict) -> list[tuple[str, str]]:
         ("专业", _specialties(facts)),
         ("证书编号", facts["number"]),
         ("发证日期", _day(facts["first_issued_on"])),
-        ("有效期至", _day(facts["valid_until"])),
+        ("有效期至", _valid_until(facts)),
         ("工作单位", facts["unit_name"]),
     ]
 
