@@ -15,7 +15,7 @@ import re
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import Account, Agency, Member, Unit, utcnow
+from service.db.models import Account, Agency, AuditRecord, Member, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Forbidden, FormInvalid, NotFound
@@ -435,12 +435,18 @@ def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在")
-    changed = released = 0
+    changed, released, switched = 0, 0, []
+    # enabling turns back on what the unit's 停用 turned off (its record names them), not a
+    # sub-account the main account or the secretariat had disabled on its own
+    again = _disabled_with_unit(uow, unit_id) if active else None
     for account in _unit_admins(uow, unit_id):
+        if active and again is not None and not account.is_main and account.id not in again:
+            continue
         if account.active != active:
             account.active = active
             end_sessions(account)
             changed += 1
+            switched.append(account.id)
         if not active:  # the unit's tasks they held go back to the unit's queue
             released += handover.release_held(uow.session, actor, account.id, utcnow())
     _log(
@@ -451,9 +457,27 @@ def set_unit_active(uow: UnitOfWork, actor: Actor, unit_id: int, active: bool) -
         name=unit.name,
         accounts=changed,
         released=released,
+        account_ids=switched,
     )
     uow.commit()
     return {"id": unit.id, "name": unit.name, "active": active, "accounts": changed}
+
+
+def _disabled_with_unit(uow: UnitOfWork, unit_id: int) -> set[int] | None:
+    """The accounts the unit's last 停用 turned off; None when its record does not say (one
+    written before it did: then every account comes back, as it used to)."""
+    detail = uow.session.scalar(
+        select(AuditRecord.detail)
+        .where(
+            AuditRecord.action == "unit_disable",
+            AuditRecord.instance_id.is_(None),
+            AuditRecord.detail["unit_id"].as_integer() == unit_id,
+        )
+        .order_by(AuditRecord.id.desc())
+        .limit(1)
+    )
+    ids = detail.get("account_ids") if isinstance(detail, dict) else None
+    return set(ids) if isinstance(ids, list) else None
 
 
 def reset_unit_password(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:

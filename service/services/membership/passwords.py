@@ -130,6 +130,8 @@ def _secretariat_target(uow: UnitOfWork, actor: Actor, account_id: int) -> Accou
 def reset_account_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
     """The secretariat resets any account's password: a unit's main account, staff."""
     account = _secretariat_target(uow, actor, account_id)
+    if account.id == actor.id:  # a session left open would take the account over
+        raise Conflict("不能重置当前登录账号的密码，请在“修改密码”中输入原密码后修改")
     return _reset(uow, actor, account, "secretariat")
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_a
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
+    Account,
     Agency,
     AuditRecord,
     Bill,
@@ -22,7 +23,7 @@ from service.db.search import LAST_FOUR, contains, last_four
 from service.db.uow import Later, Reads, UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
-from service.domain.errors import Forbidden, FormInvalid, NotFound, RuleFailed
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, RuleFailed
 from service.domain.validation import clean_code, clean_name
 from service.engine import Definition, EngineError, Instance, flow_order
 from service.services.workflow import (
@@ -152,6 +153,31 @@ def cleaned(defn: Definition, data: dict) -> dict:
     return persons.normalize(normalized_mobiles(data, defn.start_mobile_fields))
 
 
+# a member's unit the secretariat has disabled (停用: none of its administrators can sign
+# in) would never pre-review the member's form
+MEMBER_UNIT_DISABLED = (
+    "您所在单位的账号已停用，单位无法预审您的申请，暂不能办理；请与单位或协会联系"
+)
+
+
+def _refuse_for_a_member(uow: UnitOfWork, actor: Actor, defn: Definition, data: dict) -> None:
+    """A member applies for themself, through a unit that can act on it: another person's ID
+    number is refused (it was replaced by the member's own, silently)."""
+    if "persons" not in defn.start_fields:
+        given = data.get("id_number")
+        own = uow.session.scalar(select(Member.id_number).where(Member.id == actor.member_id))
+        if isinstance(given, str) and given.strip() and clean_code(given) != own:
+            raise FormInvalid({"id_number": "个人会员只能为本人办理，证件号码应为本人的"})
+    if actor.unit_id is not None:
+        admins = select(Account.id).where(
+            Account.unit_id == actor.unit_id,
+            Account.role == "unit_admin",
+            Account.active.is_(True),
+        )
+        if not uow.session.scalar(select(exists(admins))):
+            raise Conflict(MEMBER_UNIT_DISABLED)
+
+
 def start_form_problems(defn: Definition, data: dict, today, births=None) -> dict[str, str]:
     """What is wrong with a start form's values, by field: the schema's refusals, dates after
     today or before the person's birth, the ID number — all of them, so that one send shows
@@ -195,6 +221,8 @@ def _start(
         raise FormInvalid({"data": "data 应为 JSON 对象"})
     digest = _digest(data) if idempotency_key else None
     data = dict(data)
+    if is_member(actor):
+        _refuse_for_a_member(uow, actor, defn, data)
     if is_member(actor) and "persons" not in defn.start_fields:
         member = uow.session.get(Member, actor.member_id)
         data.update(id_number=member.id_number, name=member.name)  # the member's own form
