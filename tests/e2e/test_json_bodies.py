@@ -132,6 +132,12 @@ def test_an_integer_given_a_fraction_is_refused_not_cut(client, login, world):
     assert (
         client.patch(f"{API}/specialties/1", headers=admin, json={"sort": 2.0}).status_code == 200
     )
+    # an order past the dictionary's range is refused: the next one added takes the last + 1,
+    # which an int32 column could not hold after 2147483647
+    for sort in (0, 10000, 2147483647):
+        reply = client.patch(f"{API}/specialties/1", headers=admin, json={"sort": sort})
+        assert reply.status_code == 422, (sort, reply.get_json())
+        assert reply.get_json()["errors"] == {"sort": "排序应为1至9999之间的整数"}
     unit = login("unit")
     url = f"{API}/units/{world.unit_id}/members/export-jobs"
     refused = client.post(url, headers=unit, json={"age_min": 1.5})

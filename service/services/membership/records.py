@@ -132,6 +132,9 @@ def _log(uow: UnitOfWork, actor: Actor, action: str, remark: str, **detail) -> N
     audit.write(uow.session, audit.Step(actor, action, remark=remark, detail=detail), utcnow())
 
 
+MAX_SORT = 9999  # a specialty's place in the dictionary's order (the column is an int32)
+
+
 def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
     """Add a specialty to the dictionary (secretariat)."""
     _secretariat(actor)
@@ -199,6 +202,8 @@ def update_specialty(
     """Retire or reorder a specialty (certificates keep the name they carry); a change is
     one audit record, a request that changes nothing none."""
     _secretariat(actor)
+    if sort is not None and not 1 <= sort <= MAX_SORT:  # a new one takes the last + 1
+        raise FormInvalid({"sort": f"排序应为1至{MAX_SORT}之间的整数"})
     row = uow.session.get(Specialty, specialty_id)
     if row is None:
         raise NotFound("专业不存在")
