@@ -251,6 +251,10 @@ UNIT_NAME_PATTERN = (
     r"\U00020000-\U0003134f ()（）·・.．&＆'’,，、\-－‐—]+\Z"
 )
 _UNIT_NAME_RE = re.compile(UNIT_NAME_PATTERN)
+# something besides digits (an X, spaces): a name is the main account's login, and a login
+# of digits is a mobile's (a sub-account) or an ID number's (a member)
+UNIT_NAME_NOT_A_NUMBER = "[^0-9０-９Xx ]"
+_SOMETHING_BESIDES_DIGITS = re.compile(UNIT_NAME_NOT_A_NUMBER)
 UNIT_NAME_CHARACTERS = "汉字、字母、数字、空格、括号和常用标点（· . & , 、 ' -）"
 
 
@@ -264,6 +268,8 @@ def unit_name_problem(name: str) -> str | None:
         return "不能包含控制字符或不可见字符"
     if not _UNIT_NAME_RE.fullmatch(name):  # emoji, symbols, other scripts, other spaces
         return "只能包含" + UNIT_NAME_CHARACTERS
+    if not _SOMETHING_BESIDES_DIGITS.search(name):
+        return "不能只由数字组成（会与手机号、证件号码形式的登录名混淆）"
     return None
 
 

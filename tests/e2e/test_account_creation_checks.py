@@ -56,6 +56,9 @@ def test_the_api_names_every_wrong_unit_field_at_once_and_refuses_blank_names(
     # a name that becomes a login and is printed on certificates: as a 单位名称变更 checks it
     emoji = client.post("/api/v1/units", headers=admin, json=unit_body(world, name="珠江😀监理"))
     assert errors_of(emoji)["name"].startswith("单位名称只能包含")
+    for digits in ("13900000005", "44010619900101118X"):  # a login a mobile or ID would own
+        shaped = client.post("/api/v1/units", headers=admin, json=unit_body(world, name=digits))
+        assert errors_of(shaped)["name"].startswith("单位名称不能只由数字组成"), digits
     made = client.post("/api/v1/units", headers=admin, json=unit_body(world))
     assert made.status_code == 201, made.get_json()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.domain.validation import (
+    UNIT_NAME_NOT_A_NUMBER,
     UNIT_NAME_PATTERN,
     invisible_problem,
     unit_name_problem,
@@ -22,7 +23,8 @@ INVISIBLE = "不能包含控制字符或不可见字符"
 def test_the_rename_form_matches_the_same_characters_as_the_service():
     schema = json.loads((REPO / "forms/unit_name_change/start.schema.json").read_text("utf-8"))
     new_name = schema["$defs"]["form"]["properties"]["new_name"]
-    assert [sub["pattern"] for sub in new_name["allOf"]] == [UNIT_NAME_PATTERN]
+    patterns = [UNIT_NAME_PATTERN, UNIT_NAME_NOT_A_NUMBER]
+    assert [sub["pattern"] for sub in new_name["allOf"]] == patterns
     re.compile(UNIT_NAME_PATTERN)  # the designer's check compiles every pattern with `re`
 
 
@@ -77,3 +79,11 @@ def test_a_text_of_several_lines_keeps_its_line_breaks_and_what_shows():
     )
     assert invisible_problem("<script>alert(1)</script>地址😀") is None  # escaped where shown
     assert invisible_problem("工程\u202e监理", lines=True) is not None
+
+
+@pytest.mark.parametrize("name", ["13900000005", "44010619900101118X", "１３９ ０００"])
+def test_a_name_of_digits_alone_is_refused(name):
+    """It would be the main account's login, shaped as a mobile's or an ID number's."""
+    assert unit_name_problem(name) == "不能只由数字组成（会与手机号、证件号码形式的登录名混淆）"
+    assert re.search(UNIT_NAME_NOT_A_NUMBER, name) is None
+    assert unit_name_problem("12345监理") is None
