@@ -30,7 +30,8 @@ def claim_password(
     row = resolve(ctx, uow, code)
     if row.kind != "password":
         raise NotFound(INVALID)
-    guard.before(f"password-code:{row.id}")
+    # the code is locked, not the member's sign-in (their password still works)
+    guard.before(f"password-code:{row.id}", "身份证号输入错误次数过多，该二维码已暂时锁定")
     member = uow.session.get(Member, row.member_id)
     account = uow.session.scalars(
         select(Account).where(Account.member_id == row.member_id, Account.role == "member")

@@ -74,12 +74,13 @@ class SigninGuard:
         when = f"请{_wait_words(wait)}后（北京时间 {_clock_time(wait)} 之后）再试"
         return TooManyRequests(f"{message}，{when}", retry_after=wait)
 
-    def before(self, name: str) -> None:
-        """Reserve one attempt for `name` from this address; TooManyRequests when locked."""
+    def before(self, name: str, locked: str = "登录失败次数过多，该账号已暂时锁定") -> None:
+        """Reserve one attempt for `name` from this address; TooManyRequests when locked,
+        saying `locked` of what is (an account, by default)."""
         p = self.policy
         lock = self._key("lock", name)
         if self.storage.get(lock) > 0:
-            raise self._refuse(lock, "登录失败次数过多，该账号已暂时锁定", p.lockout)
+            raise self._refuse(lock, locked, p.lockout)
         address = self._key("address", self.address)
         if self.storage.incr(address, p.address_window) > p.address_failures:
             raise self._refuse(address, "该网络地址登录失败次数过多，已暂停登录", p.address_window)
@@ -88,7 +89,7 @@ class SigninGuard:
             if tries == p.attempts + 1:  # exactly one request sees this count: it locks
                 level = self.storage.incr(self._key("level", name), DAY)
                 self.storage.incr(lock, min(p.lockout * 2 ** (level - 1), p.lockout_max))
-            raise self._refuse(lock, "登录失败次数过多，该账号已暂时锁定", p.lockout)
+            raise self._refuse(lock, locked, p.lockout)
 
     def succeeded(self, name: str) -> None:
         """The password was right: the name's failures are forgotten, the address's place
