@@ -3,6 +3,7 @@ association's dictionary): add, reorder, retire and bring back, over HTTP on bot
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -52,6 +53,16 @@ def test_the_secretariat_adds_reorders_retires_and_restores_a_specialty(client, 
     post(client, f"/admin/specialties/{new_id}/disable", {}, "/admin/specialties")
     assert ("海洋工程", False) in [(r[1], r[2]) for r in rows(client)]
     assert "海洋工程" not in offered(client, login("unit"))
+    # a form sent with it anyway (a page left open) is told it was retired, not unknown
+    line = {"id_number": "440106198001011230", "name": "周建国", "certificate_type": "监理员"}
+    line["specialty_1"] = "海洋工程"
+    reply = client.post(
+        "/api/v1/processes/initial_education/preview",
+        headers=login("unit"),
+        json={"data": {"persons": [line]}},
+    )
+    said = json.dumps(reply.get_json(), ensure_ascii=False)
+    assert "专业“海洋工程”已停用，请选择其他专业" in said, said
     post(client, f"/admin/specialties/{new_id}/enable", {}, "/admin/specialties")
     assert "海洋工程" in offered(client, login("unit"))
 

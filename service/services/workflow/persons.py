@@ -80,15 +80,20 @@ def line_errors(session: Session, data: dict) -> dict[str, str]:
         seen.setdefault(n, i)
     wanted = {p.get(f) for p in persons for f in SPECIALTY_FIELDS if p.get(f)}
     if wanted:
-        known = set(
-            session.scalars(
-                select(Specialty.name).where(Specialty.name.in_(wanted), Specialty.active)
-            )
+        listed = dict(
+            session.execute(
+                select(Specialty.name, Specialty.active).where(Specialty.name.in_(wanted))
+            ).all()
         )
         for i, p in enumerate(persons):
             for f in SPECIALTY_FIELDS:
-                if p.get(f) and p[f] not in known:
-                    errors[f"persons.{i}.{f}"] = f"专业“{p[f]}”不在专业字典中"
+                if not p.get(f) or listed.get(p[f]):
+                    continue
+                errors[f"persons.{i}.{f}"] = (
+                    f"专业“{p[f]}”已停用，请选择其他专业"
+                    if p[f] in listed
+                    else f"专业“{p[f]}”不在专业字典中"
+                )
             if p.get("specialty_1") and p.get("specialty_1") == p.get("specialty_2"):
                 errors[f"persons.{i}.specialty_2"] = "专业2不能与专业1相同"
     return errors
