@@ -598,6 +598,29 @@ def pinned_clock(app):
     ctx.clock = saved
 
 
+def business_day(app) -> str:
+    """The app's business day (Asia/Shanghai) as ISO text, as its clock reads now (the real
+    day, or the pinned one): the date of a receipt finance registers today. A receipt may be
+    dated neither after today nor before the Shanghai day its form was submitted. `app`: the
+    Flask app, or a test client of it."""
+    app = getattr(app, "application", app)
+    return app.extensions["memberflow"].today().isoformat()
+
+
+@contextmanager
+def on_day(app, day: date):
+    """The app's clock at noon of business day `day` (Asia/Shanghai) inside the block, as it
+    was afterwards: a form submitted days before finance confirms its payment, so that its
+    receipt may be dated on a day of its own, between the two. `app`: as business_day's."""
+    ctx = getattr(app, "application", app).extensions["memberflow"]
+    saved = ctx.clock
+    ctx.clock = lambda: datetime(day.year, day.month, day.day, 4, 0, 0)
+    try:
+        yield
+    finally:
+        ctx.clock = saved
+
+
 def in_db(app, fn):
     """fn(session) inside the app, the session removed afterwards."""
     with app.app_context():

@@ -10,6 +10,7 @@ from browsing import assert_labelled, sign_in
 from conftest import (
     PASSWORD,
     applicant_data,
+    business_day,
     form_values,
     in_db,
     open_task,
@@ -184,7 +185,7 @@ def test_finance_views_the_voucher_then_confirms_the_payment(live, contexts):
     expect(page.locator(".errorbox")).to_contain_text("票据号码")
     expect(page.get_by_label("票据号码")).to_have_attribute("aria-invalid", "true")
     page.get_by_label("票据号码").fill("GDCZ2026000001")
-    page.get_by_label("开票日期").fill("2026-11-28")
+    page.get_by_label("开票日期").fill(business_day(live.app))  # not before the submission
     page.get_by_role("button", name="通过").click()
     expect(page.locator(".flash.success")).to_contain_text("当前状态：审批完成")
     assert status_of(live, case["id"]) == "审批完成"

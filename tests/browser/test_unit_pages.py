@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from browsing import assert_labelled, sign_in
-from conftest import in_db, png_bytes, step_task, token_headers, upload
+from conftest import business_day, in_db, png_bytes, step_task, token_headers, upload
 from conftest import start_form as start
 from playwright.sync_api import expect
 
@@ -18,8 +18,7 @@ APPROVE = {"decision": "approve", "remark": "同意"}
 FINANCE_APPROVE = {
     "decision": "approve",
     "receipt_number": "FP2026000123",
-    "receipt_date": "2026-11-28",
-}
+}  # dated at its use: the business day (not before the form's submission, nor after today)
 
 
 def member(live, unit_id: int, name: str, prefix: str) -> str:
@@ -118,7 +117,8 @@ def test_a_units_round_trip_enrol_return_resubmit_pay_and_learn(live, contexts):
     expect(page.locator(".page-head .badge")).to_have_text("财务复核中")
     expect(page.locator(".voucher img")).to_be_visible()
 
-    step_task(client, token_headers(client, "caiwu"), instance_id, FINANCE_APPROVE)
+    receipt = {**FINANCE_APPROVE, "receipt_date": business_day(live.app)}
+    step_task(client, token_headers(client, "caiwu"), instance_id, receipt)
     page.reload()
     expect(page.locator(".page-head .badge")).to_have_text("审批完成")
     learning = page.locator("section", has=page.locator("#h-learning"))

@@ -11,6 +11,7 @@ import json
 from conftest import (
     PASSWORD,
     applicant_data,
+    business_day,
     form_values,
     in_db,
     member_headers,
@@ -85,7 +86,7 @@ def test_an_approved_member_signs_in_only_with_a_random_password_the_unit_issued
     step_task(client, login("agency"), instance, {"decision": "approve"})
     step_task(client, login("association"), instance, {"decision": "approve"})
     step_task(client, login("unit"), instance, {"fee_voucher": upload(client, login("unit"))})
-    finance = {"decision": "approve", "receipt_number": "GDCZ1", "receipt_date": "2026-11-28"}
+    finance = {"decision": "approve", "receipt_number": "GDCZ1", "receipt_date": business_day(app)}
     step_task(client, login("finance"), instance, finance)
     member_id = in_db(app, lambda s: s.scalar(select(Member.id).where(Member.id_number == number)))
     stored = in_db(
@@ -330,3 +331,6 @@ def test_wrong_id_numbers_on_a_password_code_are_limited(app, client, login, wor
         assert client.post(url, json={"id_number": guess}).status_code == 422
     locked = client.post(url, json={"id_number": number})
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    # said of the code: the member's own sign-in is not locked
+    assert "该二维码已暂时锁定" in locked.get_json()["message"]
+    assert "账号" not in locked.get_json()["message"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from datetime import date, datetime, timedelta
 
+from conftest import business_day, upload
 from conftest import step_task as step
-from conftest import upload
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -20,8 +20,7 @@ FINANCE_APPROVE = {
     "decision": "approve",
     "remark": "已到账",
     "receipt_number": "FP2026000123",
-    "receipt_date": "2026-11-28",
-}
+}  # dated at its use: the business day (not before the form's submission, nor after today)
 
 
 def seed(app, unit_id: int, name: str, prefix: str, **kwargs) -> str:
@@ -158,7 +157,8 @@ def test_an_initial_education_enrolment_ends_in_certificates(app, client, login,
         )
         db.session.remove()
     step(client, unit, inst["id"], {"fee_voucher": upload(client, unit)})
-    done = step(client, login("finance"), inst["id"], FINANCE_APPROVE)
+    receipt = {**FINANCE_APPROVE, "receipt_date": business_day(app)}
+    done = step(client, login("finance"), inst["id"], receipt)
     assert done["status"] == "审批完成" and not done["finished"]
     with app.app_context():
         bill = db.session.scalars(select(Bill)).one()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from conftest import in_db, upload
+from conftest import business_day, in_db, upload
 from conftest import step_task as step
 from openpyxl import load_workbook
 from sqlalchemy import select, update
@@ -26,8 +26,7 @@ APPROVE = {"decision": "approve"}
 FINANCE_APPROVE = {
     "decision": "approve",
     "receipt_number": "0012345678",
-    "receipt_date": "2026-11-20",
-}
+}  # dated at its use: the business day (not before the form's submission, nor after today)
 ARCHIVE_HEADER = [
     "序号",
     "普通会员",
@@ -252,7 +251,8 @@ def enrolment(app, client, login, world) -> dict:
     step(client, login("agency"), inst["id"], APPROVE)
     step(client, login("association"), inst["id"], APPROVE)
     step(client, unit, inst["id"], {"fee_voucher": upload(client, unit)})
-    done = step(client, login("finance"), inst["id"], FINANCE_APPROVE)
+    receipt = {**FINANCE_APPROVE, "receipt_date": business_day(app)}  # 2026-11-28
+    done = step(client, login("finance"), inst["id"], receipt)
     assert done["status"] == "审批完成"
     return {"business_key": inst["business_key"], "a": a, "b": b}
 
@@ -282,7 +282,7 @@ def test_the_invoice_records_export_lists_confirmed_bills_by_receipt_date(
     header, rows = workbook(client.get(url, headers=login("unit")), "开票记录.xlsx")
     assert header == BILL_HEADER and len(rows) == 1  # default: 1 January to today
     bill = by_header(header, rows[0])
-    assert_date(bill["开票日期"], date(2026, 11, 20))
+    assert_date(bill["开票日期"], date(2026, 11, 28))
     assert bill["单位名称"].value == world.unit_name
     assert bill["开票机构"].value == "广东省建设监理协会"
     assert bill["票据名称"].value == "电子发票"
@@ -298,9 +298,9 @@ def test_the_invoice_records_export_lists_confirmed_bills_by_receipt_date(
     assert bill["缴款人"].value == world.unit_name and bill["缴费人员"].value == "张三等2人"
 
     for query, count in (
-        ("receipt_from=2026-11-20&receipt_to=2026-11-20", 1),
-        ("receipt_from=2026-11-21&receipt_to=2026-11-28", 0),
-        ("receipt_from=2026-01-01&receipt_to=2026-11-19", 0),
+        ("receipt_from=2026-11-28&receipt_to=2026-11-28", 1),
+        ("receipt_from=2026-11-29&receipt_to=2026-12-31", 0),
+        ("receipt_from=2026-01-01&receipt_to=2026-11-27", 0),
     ):
         _, rows = workbook(client.get(f"{url}?{query}", headers=login("unit")), "开票记录.xlsx")
         assert len(rows) == count, query

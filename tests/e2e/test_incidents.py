@@ -18,6 +18,7 @@ import pytest
 from conftest import (
     app_on_design,
     applicant_data,
+    business_day,
     form_values,
     in_db,
     open_task,
@@ -378,8 +379,7 @@ FINANCE_APPROVE = {
     "decision": "approve",
     "remark": "已到账",
     "receipt_number": "FP2026000456",
-    "receipt_date": "2026-11-28",
-}
+}  # dated at its use: the business day (not before the form's submission, nor after today)
 
 
 @pytest.fixture
@@ -407,7 +407,8 @@ def test_a_learning_import_that_fails_on_a_pass_keeps_nothing_and_is_an_incident
     app, client, heads, world = broken_learning
     inst, data = enrol(app, client, heads.__getitem__, world)
     step_task(client, heads["unit"], inst["id"], {"fee_voucher": upload(client, heads["unit"])})
-    done = step_task(client, heads["finance"], inst["id"], FINANCE_APPROVE)
+    receipt = {**FINANCE_APPROVE, "receipt_date": business_day(app)}
+    done = step_task(client, heads["finance"], inst["id"], receipt)
     assert done["status"] == "审批完成" and not done["finished"]
     [person] = data["persons"]
     record = {

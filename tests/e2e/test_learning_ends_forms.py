@@ -130,9 +130,10 @@ def enrolled(app, client, login, world, key: str, count: int, first: int = 0) ->
     extra = dict(line)
     if key == "initial_education":
         extra["verification"] = upload(client, unit)
+    # submitted on DAY_1 too: its receipt, dated DAY_1, is not before the form
+    app.extensions["memberflow"].clock = lambda: DAY_1
     inst = enrol(client, unit, key, people, **extra)
     total = f"{float(fee) * count:.2f}"
-    app.extensions["memberflow"].clock = lambda: DAY_1
     approve(app, client, login, inst["id"], total)
     return inst["id"], people
 
@@ -150,7 +151,7 @@ def test_one_person_passing_on_another_server_ends_the_form(
 ):
     instance_id, people = enrolled(app, client, login, world, key, 1)
     other = restart(DAY_2)
-    assert other.archive_status(world.unit_id, people[0][0]).endswith("办理中")
+    assert other.archive_status(world.unit_id, people[0][0]).endswith("学习中")
     assert other.passes(people)["passed"] == 1
     assert_ended(other, world, instance_id, people)
 
@@ -166,7 +167,8 @@ def test_several_people_passing_in_any_order_on_different_days_end_the_form(
     assert day_2.passes([third])["passed"] == 1
     form = day_2.form(instance_id)
     assert (form["finished"], form["status"]) == (False, "审批完成")
-    assert day_2.archive_status(world.unit_id, third[0]).endswith("办理中")
+    assert day_2.archive_status(world.unit_id, third[0]) == "自由态"  # passed: learning ended
+    assert day_2.archive_status(world.unit_id, first[0]).endswith("学习中")
     # weeks later, on yet another server, the other two pass together
     day_3 = restart(DAY_3)
     assert day_3.passes([first, second])["passed"] == 2
@@ -208,7 +210,9 @@ def test_resume_forms_finishes_the_forms_stuck_before_the_fix(
     assert old.passes(others[:1])["passed"] == 1
     form = old.form(stuck)
     assert (form["finished"], form["status"]) == (False, "审批完成")
-    assert old.archive_status(world.unit_id, people[0][0]) == "普通会员继续教育办理中"
+    # the person passed: nothing of the form is in progress for the person any more
+    assert old.archive_status(world.unit_id, people[0][0]) == "自由态"
+    assert old.archive_status(world.unit_id, others[1][0]) == "普通会员专业变更学习中"
 
     # a new process (the command) runs on the stuck form; the one still waiting for a
     # person's result is left as it is

@@ -11,6 +11,7 @@ import zxingcpp
 from conftest import (
     PASSWORD,
     applicant_data,
+    business_day,
     form_values,
     member_headers,
     open_task,
@@ -60,8 +61,7 @@ FINANCE_APPROVE = {
     "decision": "approve",
     "remark": "已到账",
     "receipt_number": "GD-CZ-2026-000123",
-    "receipt_date": "2026-11-28",
-}
+}  # dated at its use: the business day (not before the form's submission, nor after today)
 CHAIN = ["unit_pre_review", "agency_review", "association_review", "unit_pay", "finance_review"]
 
 
@@ -79,8 +79,10 @@ def approve_to_end(
             who, data = "unit", {**values, "decision": "approve", "member_level": level}
         elif name == "finance_review":
             # each form's own receipt number (one another form holds is refused)
+            # dated the business day: not before the form's submission, nor after today
             number = f"GD-CZ-2026-{instance_id:06d}"
-            who, data = "finance", {**FINANCE_APPROVE, "receipt_number": number}
+            receipt = {"receipt_number": number, "receipt_date": business_day(client)}
+            who, data = "finance", {**FINANCE_APPROVE, **receipt}
         else:
             who, data = REVIEWS[name], {"decision": "approve", "remark": "同意"}
         results.append(step(client, login, instance_id, who, data, name))

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conftest import (
     app_on_design,
     applicant_data,
+    business_day,
     design_copy,
     form_values,
     open_task,
@@ -30,7 +31,7 @@ from service.domain.validation import make_resident_id
 
 KEY = "member_join"
 AGENCY_RETURN = 'sourceRef="agency_gateway" targetRef="return_merge">\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "return"'  # noqa: E501
-RECEIPT = {"decision": "approve", "receipt_number": "R-7", "receipt_date": "2026-11-28"}
+RECEIPT = {"decision": "approve", "receipt_number": "R-7"}  # dated at its use: receipt(client)
 PEOPLE = ["44010619850315231", "44010219900620432", "44010319870101123", "44010419880202234"]
 
 
@@ -73,13 +74,21 @@ def submit(client, heads, n: int) -> int:
     return inst
 
 
+def receipt(client) -> dict:
+    """Finance's approval with its receipt, dated the business day: not before the form's
+    submission, nor after today."""
+    return {**RECEIPT, "receipt_date": business_day(client)}
+
+
 def finish(client, heads, inst: int, agency: bool = True) -> dict:
     """Approve the rest of the way: (agency,) association, payment, finance."""
     if agency:
         step_task(client, heads["agency"], inst, {"decision": "approve"})
     step_task(client, heads["association"], inst, {"decision": "approve"})
     step_task(client, heads["unit"], inst, {"fee_voucher": upload(client, heads["unit"])})
-    return step_task(client, heads["finance"], inst, {**RECEIPT, "receipt_number": f"R-{inst}"})
+    return step_task(
+        client, heads["finance"], inst, {**receipt(client), "receipt_number": f"R-{inst}"}
+    )
 
 
 @pytest.fixture
@@ -406,7 +415,7 @@ def test_a_form_waiting_to_pay_keeps_its_deadline_and_a_step_it_took_must_exist(
     assert moved.get_json()["status"] == "等待缴费"
     assert deadlines(new) == before  # the 30-day payment deadline did not start over
     step_task(client, heads["unit"], inst, {"fee_voucher": upload(client, heads["unit"])})
-    assert step_task(client, heads["finance"], inst, RECEIPT)["status"] == "审批完成"
+    assert step_task(client, heads["finance"], inst, receipt(client))["status"] == "审批完成"
 
 
 def test_the_person_submitting_again_after_the_fix_closes_the_incident(db_url, tmp_path):

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import form_values, in_db, open_task, upload
+from conftest import business_day, form_values, in_db, on_day, open_task, upload
 from conftest import start_form as start
 from conftest import step_task as step
 from openpyxl import Workbook
@@ -34,6 +34,7 @@ from service.services.workflow.bills import added_membership
 from service.services.workflow.timers import fire_due_timers
 
 TODAY = date(2026, 11, 28)
+SUBMITTED = date(2026, 11, 27)  # a form submitted the day before finance confirms it
 APPROVE = {"decision": "approve", "remark": "同意"}
 FINANCE_APPROVE = {
     "decision": "approve",
@@ -85,8 +86,10 @@ def enrol(client, headers, key, persons, expect=201, **extra) -> dict:
 def approve(app, client, login, instance_id, amount: str, receipts=FINANCE_APPROVE) -> None:
     """机构初审 → 协会初审 → 待缴费 (bill `amount`) → 财务复核: learning opens."""
     pay(app, client, login, instance_id, amount)
-    if receipts is FINANCE_APPROVE:  # each form's own number (another's is refused)
-        receipts = {**receipts, "receipt_number": f"FP2026{instance_id:06d}"}
+    if receipts is FINANCE_APPROVE:  # each form's own number (another's is refused), dated
+        # the business day: after the day the form was submitted, whatever the clock says
+        number = f"FP2026{instance_id:06d}"
+        receipts = {**receipts, "receipt_number": number, "receipt_date": business_day(app)}
     done = step(client, login("finance"), instance_id, receipts)
     assert (done["status"], done["finished"]) == ("审批完成", False)
 
@@ -184,12 +187,14 @@ def test_continuing_education_extends_the_certificate_from_its_old_expiry(
     assert renewed["renewed_on"] == TODAY
 
 
-# finance's two documents for a support fee billed with a lapsed membership's fee
+# finance's two documents for a support fee billed with a lapsed membership's fee, each of
+# its own date: the support fee's today, the membership fee's the day before, when its form
+# was submitted (on_day(app, SUBMITTED): a receipt is never dated before its form)
 BOTH_RECEIPTS = {
     **FINANCE_APPROVE,
     "receipt_code": "144032400110",
     "membership_receipt_number": "0000541188",
-    "membership_receipt_date": "2026-11-27",
+    "membership_receipt_date": SUBMITTED.isoformat(),
     "membership_receipt_code": "44070124",
     "membership_receipt_serial": "GD-FS-2026",
 }
@@ -199,7 +204,10 @@ def test_a_lapsed_membership_is_billed_and_renewed_before_learning_opens(app, cl
     unit = login("unit")
     certs = [supervisor(date(2027, 3, 31))]
     n = seed(app, world.unit_id, "叶子豪", "44010619830303890", certs, until=date(2026, 6, 30))
-    inst = enrol(client, unit, "continuing_education", [(n, "叶子豪")], certificate_type="监理员")
+    with on_day(app, SUBMITTED):
+        inst = enrol(
+            client, unit, "continuing_education", [(n, "叶子豪")], certificate_type="监理员"
+        )
     approve(app, client, login, inst["id"], "260.00", BOTH_RECEIPTS)
     # the support fee's 电子发票 and the membership fee's 电子财政收据: both are issued
     bill = in_db(app, lambda s: s.scalars(select(Bill).where(Bill.instance_id == inst["id"])).one())
@@ -240,7 +248,10 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     unit, finance = login("unit"), login("finance")
     certs = [supervisor(date(2027, 3, 31))]
     n = seed(app, world.unit_id, "罗建平", "44010619840404567", certs, until=date(2026, 6, 30))
-    inst = enrol(client, unit, "continuing_education", [(n, "罗建平")], certificate_type="监理员")
+    with on_day(app, SUBMITTED):
+        inst = enrol(
+            client, unit, "continuing_education", [(n, "罗建平")], certificate_type="监理员"
+        )
     pay(app, client, login, inst["id"], "260.00")
     task_id = open_task(client, finance, inst["id"])["id"]
     task = client.get(f"/api/v1/tasks/{task_id}", headers=finance).get_json()
@@ -311,11 +322,11 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     assert [
         (r["票据名称"], r["费用类型"], r["金额"], r["票号"], r["票据代码"], r["票据编码"])
         for r in got
-    ] == [
-        ("电子财政收据", "个人会员费", 200, "0000541188", "44070124", "GD-FS-2026"),
+    ] == [  # newest first, as the list shows them
         ("电子发票", "会员教育辅助费", 60, "FP2026000789", "144032400110", None),
+        ("电子财政收据", "个人会员费", 200, "0000541188", "44070124", "GD-FS-2026"),
     ]
-    assert [r["开票日期"].date() for r in got] == [date(2026, 11, 27), date(2026, 11, 28)]
+    assert [r["开票日期"].date() for r in got] == [date(2026, 11, 28), date(2026, 11, 27)]
 
     sign_in(client, "caiwu")
     page = client.get("/finance/invoices").get_data(as_text=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import nullcontext
 from datetime import date, datetime
 
 import pytest
-from conftest import PASSWORD, in_db, member_headers, png_bytes, upload
+from conftest import PASSWORD, in_db, member_headers, on_day, png_bytes, upload
 from conftest import step_task as step
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -35,7 +36,10 @@ def shown_once(client, path: str, data: dict, form: str | None = None):
 
 NEXT_YEAR = date(2027, 6, 30)
 APPROVE = {"decision": "approve"}
-RECEIPT = {"decision": "approve", "receipt_number": "0012345678", "receipt_date": "2026-11-20"}
+# the confirmed form's receipt is dated the day the form was submitted (a receipt is never
+# dated before its form), eight days before finance confirms it
+SUBMITTED = date(2026, 11, 20)
+RECEIPT = {"decision": "approve", "receipt_number": "0012345678", "receipt_date": f"{SUBMITTED}"}
 
 
 def text(reply) -> str:
@@ -76,7 +80,8 @@ def seed_member(app, unit_id: int, name: str, prefix: str, **kwargs) -> tuple[st
 
 
 def enrol(client, login, unit: str, reviewer: str, number: str, name: str, until: str) -> dict:
-    """An initial education of one person, walked to `until`: 待缴费, 财务复核中 or 审批完成."""
+    """An initial education of one person, walked to `until`: 待缴费, 财务复核中 or 审批完成
+    (submitted on SUBMITTED, the day its receipt is dated; the others today)."""
     headers = login(unit)
     person = {
         "id_number": number,
@@ -88,9 +93,10 @@ def enrol(client, login, unit: str, reviewer: str, number: str, name: str, until
         "verification": upload(client, headers),
     }
     data = {"pledge": upload(client, headers), "persons": [person]}
-    reply = client.post(
-        "/api/v1/processes/initial_education/instances", headers=headers, json={"data": data}
-    )
+    with on_day(client, SUBMITTED) if until == "审批完成" else nullcontext():
+        reply = client.post(
+            "/api/v1/processes/initial_education/instances", headers=headers, json={"data": data}
+        )
     assert reply.status_code == 201, reply.get_json()
     inst = reply.get_json()
     step(client, login(reviewer), inst["id"], APPROVE)

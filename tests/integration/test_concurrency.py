@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from conftest import (
     PASSWORD,
     applicant_data,
+    business_day,
     form_values,
     make_app,
     open_task,
@@ -382,11 +383,12 @@ def test_simultaneous_learning_passes_issue_one_certificate(any_app):
         headers=unit,
         json={"data": {"pledge": upload(client, unit), "persons": [line]}},
     ).get_json()
+    today = business_day(any_app)  # the receipt's date: not before the form's submission
     steps = [
         ("agency", {"decision": "approve"}),
         ("association", {"decision": "approve"}),
         ("unit", {"fee_voucher": upload(client, unit)}),
-        ("finance", {"decision": "approve", "receipt_number": "R1", "receipt_date": "2026-11-28"}),
+        ("finance", {"decision": "approve", "receipt_number": "R1", "receipt_date": today}),
     ]
     for who, data in steps:
         headers = token_headers(client, world.logins[who])

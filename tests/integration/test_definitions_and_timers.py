@@ -12,6 +12,7 @@ from conftest import (
     REPO,
     app_on_design,
     applicant_data,
+    business_day,
     form_values,
     open_task,
     seed_world,
@@ -27,7 +28,7 @@ from service.engine import DefinitionError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-RECEIPT = {"decision": "approve", "receipt_number": "R-1", "receipt_date": "2026-11-28"}
+RECEIPT = {"decision": "approve", "receipt_number": "R-1"}  # dated at its use: business_day
 
 
 def design_copy(tmp_path: Path) -> Path:
@@ -103,7 +104,8 @@ def test_an_instance_finishes_on_the_diagram_it_started_with(db_url, tmp_path):
     task = open_task(client, unit, old["id"])
     complete(client, unit, task["id"], {"fee_voucher": upload(client, unit)})
     task = open_task(client, finance, old["id"])
-    assert complete(client, finance, task["id"], RECEIPT)["status"] == "审批完成"
+    receipt = {**RECEIPT, "receipt_date": business_day(client)}  # not before the submission
+    assert complete(client, finance, task["id"], receipt)["status"] == "审批完成"
 
     # each form says its version; the versions list counts the forms on each
     shown = client.get(f"/api/v1/instances/{old['id']}", headers=association).get_json()

@@ -561,7 +561,7 @@ def _act(
     data = normalized_mobiles(data, info.mobile_fields) if isinstance(data, dict) else data
     data = persons.normalize(data) if isinstance(data, dict) and "persons" in data else data
     payload = _form_input(info, defn, current, data)
-    payload = bills.receipt_checked(payload, info.bill, info.fields, today)
+    payload = bills.receipt_checked(payload, info.bill, info.fields, today, inst_row.submitted_at)
     bills.refuse_used(payload, info.bill, used_receipts)
     refuse_future_dates(payload, info.past_fields, info.fields, today)
     refuse_dates_before_birth(
