@@ -7,19 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD, open_task, upload
+from conftest import open_task, upload
 from conftest import start_form as start
 from test_member_and_cpd_api import review_to_end, seed
+from test_pages_http import sign_in
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 EDUCATION = {"level": "本科", "school": "华南理工大学", "major": "土木工程"}
-
-
-def sign_in(client, username: str) -> None:
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data).status_code == 302
 
 
 def _shown(page: str) -> dict[str, str]:

@@ -8,17 +8,11 @@ import re
 from datetime import date
 
 import pytest
-from conftest import PASSWORD, open_task
+from conftest import open_task
 from test_other_education_api import enrol, seed, supervisor
+from test_pages_http import sign_in
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def sign_in(client, username: str) -> None:
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data).status_code == 302
 
 
 def _row(page: str, name: str) -> dict[str, str]:

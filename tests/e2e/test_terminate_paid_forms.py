@@ -4,24 +4,17 @@ approved enrolment whose learning runs on was ended, its learning voided, and it
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
-from conftest import PASSWORD, in_db
+from conftest import in_db
 from sqlalchemy import select
 from test_other_education_api import approve, enrol, seed, supervisor
+from test_pages_http import sign_in
 
 from service.db.models import Bill, LearningTask, ProcessInstance
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def sign_in(client, username: str) -> None:
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data).status_code == 302
 
 
 def _state(app, instance_id: int) -> tuple:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Account, ConfirmationCode, Member, ProcessInstance, StoredFile, Unit
+from service.db.models import ConfirmationCode, Member, ProcessInstance, StoredFile, Unit
 from service.db.uow import Reads, UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, Gone, NotFound
@@ -30,7 +30,7 @@ from service.services.workflow import audit, files, persons
 from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.effects import move_member
 from service.services.workflow.facts import person_records
-from service.services.workflow.scope import administers_unit, is_member
+from service.services.workflow.scope import administers_unit, is_member, unit_acts
 
 KINDS = {
     "transfer": "个人归属公司变更（调动）",
@@ -292,10 +292,7 @@ def _transfer(ctx: Context, session: Session, row: ConfirmationCode, member: Mem
     unit = session.get(Unit, row.unit_id)
     if member.unit_id == unit.id:
         raise Conflict(f"您已是“{unit.name}”的人员，无需变更单位")
-    admins = select(Account.id).where(
-        Account.unit_id == unit.id, Account.role == "unit_admin", Account.active.is_(True)
-    )
-    if not session.scalar(select(exists(admins))):  # 停用: as its join codes take nobody
+    if not unit_acts(session, unit.id):  # 停用: as its join codes take nobody
         raise Conflict(f"“{unit.name}”的账号已停用，暂不能调入该单位，请与该单位联系")
     _refuse_in_flight(ctx, session, member, "调动")
     move_member(session, member, unit)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import exists, select
 
-from service.db.models import Account, JoinCode, Unit
+from service.db.models import JoinCode, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, Gone, NotFound
 from service.services.documents import qr
 from service.services.workflow.context import SHANGHAI, Context
-from service.services.workflow.scope import administers_unit
+from service.services.workflow.scope import administers_unit, unit_acts
 
 VARIANTS = {"full": "完整版", "short": "简码版"}
 
@@ -86,7 +85,7 @@ def resolve(ctx: Context, uow: UnitOfWork, code: str) -> tuple[JoinCode, Unit]:
         raise NotFound("申请码无效，请向单位索取新的二维码")
     if row.expires_at <= ctx.now():
         raise Gone("申请码已过期，请向单位索取新的二维码")
-    if not _unit_acts(uow, row.unit_id):
+    if not unit_acts(uow.session, row.unit_id):
         raise Gone(UNIT_DISABLED)
     return row, uow.session.get(Unit, row.unit_id)
 
@@ -94,14 +93,6 @@ def resolve(ctx: Context, uow: UnitOfWork, code: str) -> tuple[JoinCode, Unit]:
 # a unit the secretariat has disabled (停用: every administrator's account) could never
 # pre-review an application: its codes take none
 UNIT_DISABLED = "该单位账号已停用，暂不能受理个人会员入会申请，请与单位联系"
-
-
-def _unit_acts(uow: UnitOfWork, unit_id: int) -> bool:
-    """Whether an administrator of the unit can sign in (and so pre-review)."""
-    admins = select(Account.id).where(
-        Account.unit_id == unit_id, Account.role == "unit_admin", Account.active.is_(True)
-    )
-    return uow.session.scalar(select(exists(admins))) or False
 
 
 def describe(ctx: Context, uow: UnitOfWork, code: str) -> dict:

@@ -9,7 +9,6 @@ from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_a
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import (
-    Account,
     Agency,
     AuditRecord,
     Bill,
@@ -52,6 +51,7 @@ from service.services.workflow.scope import (
     is_member,
     line_reader,
     may_start,
+    unit_acts,
 )
 
 RECORD_ACTIONS = ("start", "complete", "return", "withdraw", "terminate", "migrate", "retry")
@@ -168,14 +168,8 @@ def _refuse_for_a_member(uow: UnitOfWork, actor: Actor, defn: Definition, data: 
         own = uow.session.scalar(select(Member.id_number).where(Member.id == actor.member_id))
         if isinstance(given, str) and given.strip() and clean_code(given) != own:
             raise FormInvalid({"id_number": "个人会员只能为本人办理，证件号码应为本人的"})
-    if actor.unit_id is not None:
-        admins = select(Account.id).where(
-            Account.unit_id == actor.unit_id,
-            Account.role == "unit_admin",
-            Account.active.is_(True),
-        )
-        if not uow.session.scalar(select(exists(admins))):
-            raise Conflict(MEMBER_UNIT_DISABLED)
+    if actor.unit_id is not None and not unit_acts(uow.session, actor.unit_id):
+        raise Conflict(MEMBER_UNIT_DISABLED)
 
 
 def start_form_problems(defn: Definition, data: dict, today, births=None) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, select, union
+from sqlalchemy import Select, exists, false, select, union
 from sqlalchemy.orm import Session
 
 from service.db.models import Account, InstancePerson, Member, ProcessInstance, UserTask
@@ -176,6 +176,15 @@ def manages_sub_accounts(session: Session, actor: Actor, unit_id: int | None) ->
     if not administers_unit(actor, unit_id):
         return False
     return session.scalar(select(Account.sub_slot).where(Account.id == actor.id)) is None
+
+
+def unit_acts(session: Session, unit_id: int) -> bool:
+    """Whether an administrator of the unit can sign in, and so act for it (pre-review, take
+    people in): not a unit the secretariat has disabled (停用: every administrator's account)."""
+    admins = select(Account.id).where(
+        Account.unit_id == unit_id, Account.role == "unit_admin", Account.active.is_(True)
+    )
+    return session.scalar(select(exists(admins))) or False
 
 
 def reviews_agency(actor: Actor, agency_id: int | None) -> bool:
