@@ -68,6 +68,7 @@ def reset_sub_account(unit_id, account_id):
 @blp.response(200, OneTimePasswordSchema)
 @blp.alt_response(403, description="只有协会秘书处可以进行此操作")
 @blp.alt_response(404, description="账号不存在")
+@blp.alt_response(409, description="不能重置当前登录账号的密码（请用修改密码，须输入原密码）")
 def reset_account(account_id):
     """（秘书处）重置任一账号的密码，如单位主账号（凭盖章申请），新密码只显示一次"""
     who = actor()

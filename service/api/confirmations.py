@@ -115,7 +115,7 @@ def qr(code):
 @blp.route("/confirmations/<code>/confirm", methods=["POST"])
 @blp.arguments(ConfirmRequest)
 @blp.response(200, ConfirmationResultSchema)
-@blp.alt_response(409, description="已在该单位，或有在途业务")
+@blp.alt_response(409, description="已在该单位，有在途业务，或调入的单位已停用")
 @blp.alt_response(410, description="二维码已使用或已过期")
 @blp.alt_response(422, description="身份证照片或手机号码有误")
 def confirm(body, code):

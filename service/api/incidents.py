@@ -104,7 +104,7 @@ def close_incident(body, incident_id):
 @blp.route("/instances/<int:instance_id>/terminate", methods=["POST"])
 @blp.arguments(SettleRequest)
 @blp.response(200, SettledSchema)
-@blp.alt_response(409, description="表单已结束")
+@blp.alt_response(409, description="表单已结束，或其费用已经财务确认（不能终止）")
 @blp.alt_response(422, description="未填写终止原因")
 def terminate(body, instance_id):
     """终止表单（秘书处管理员）：结束表单、取消待办、作废未缴费的缴费单、处理其事故；人员可重新办理"""

@@ -22,6 +22,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1", description="业务
     422,
     description="表单或办理条件不符，errors 说明各字段或原因；Idempotency-Key 已用于另一次提交",
 )
+@blp.alt_response(409, description="个人会员所在单位已停用，单位无法预审")
 @blp.doc(parameters=[schemas.IDEMPOTENCY_KEY])
 def start(body, key):
     """发起业务（可带 Idempotency-Key 请求头，重复提交只创建一次）"""
