@@ -4,6 +4,8 @@ another tab is refused, says so, and gets its values back once signed in again."
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from browsing import sign_in
 from conftest import in_db
@@ -124,16 +126,21 @@ def test_留存_pressed_while_a_photo_is_scaled_down_saves_a_draft_and_submits_n
     sign_in(page, live, live.world.logins["unit"])
     page.goto(live.url + FORM)
     page.locator('input[name="name"]').fill("陈志强")
-    photo = {"name": "IMG_3001.jpg", "mimeType": "image/jpeg", "buffer": camera_photo()}
-    page.get_by_label("个人照片").set_input_files(photo)
+    # chosen and 留存 pressed in one turn of the page's script: the photo is still shrinking
     held = page.evaluate(
-        """() => {
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const list = new DataTransfer();
+            list.items.add(new File([bytes], 'IMG_3001.jpg', {type: 'image/jpeg'}));
             const photo = document.querySelector('input[name=photo]');
+            photo.files = list.files;
+            photo.dispatchEvent(new Event('change', {bubbles: true}));
             const busy = photo.hasAttribute('data-shrinking');
             const buttons = [...document.querySelectorAll('button')];
             buttons.find(b => b.textContent.trim() === '留存').click();
             return busy;
-        }"""
+        }""",
+        base64.b64encode(camera_photo()).decode(),
     )
     assert held, "the photo was scaled down before 留存 was pressed: nothing was held"
     expect(page.locator(".flashes")).to_contain_text("已留存")
