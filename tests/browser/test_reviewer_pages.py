@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from browsing import assert_labelled, sign_in
+from browsing import assert_labelled, sign_in, wait_until_decoded
 from conftest import (
     PASSWORD,
     applicant_data,
@@ -174,7 +174,7 @@ def test_finance_views_the_voucher_then_confirms_the_payment(live, contexts):
     viewer = opened.value
     image = viewer.get_by_role("img", name=re.compile(r"\.png$"))
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") > 0
+    wait_until_decoded(image)
     viewer.close()
     # the receipt's boxes say up front when they are required (the * cannot: 退回 needs none)
     for label in ("票据号码", "开票日期"):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import zxingcpp
-from browsing import assert_labelled, sign_in
+from browsing import assert_labelled, sign_in, wait_until_decoded
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -30,7 +30,7 @@ def test_a_join_code_print_view_shows_a_qr_that_decodes_to_the_join_page(live, c
     expect(sheet).to_contain_text("有效期至")
     qr = sheet.locator("img.qr")
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    wait_until_decoded(qr)  # visible is laid out, not yet decoded
     # what a phone's camera sees: the printed page, decoded
     shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("L")
     decoded = [found.text for found in zxingcpp.read_barcodes(shot)]
