@@ -16,7 +16,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage, storage_from_string
@@ -119,4 +119,5 @@ def signin_guard() -> SigninGuard:
         lockout=config.signin_lockout_seconds,
         address_failures=config.signin_address_failures,
     )
-    return SigninGuard(app_storage(), get_remote_address(), policy, config.secret_key)
+    address = get_remote_address() if has_request_context() else "local"  # a CLI, the seed
+    return SigninGuard(app_storage(), address, policy, config.secret_key)

@@ -47,7 +47,7 @@ def reset_member(unit_id, member_id):
     """单位为本单位个人会员重置密码（新会员的初始密码也由此发放），新密码只显示一次"""
     who = actor()
     with uow() as u:
-        return passwords.reset_member_password(u, who, unit_id, member_id), NO_STORE
+        return passwords.reset_member_password(u, who, unit_id, member_id, signin_guard()), NO_STORE
 
 
 @blp.route("/units/<int:unit_id>/accounts/<int:account_id>/password-reset", methods=["POST"])
@@ -61,7 +61,9 @@ def reset_sub_account(unit_id, account_id):
     """单位管理员重置本单位子账号的密码，新密码只显示一次"""
     who = actor()
     with uow() as u:
-        return passwords.reset_sub_account_password(u, who, unit_id, account_id), NO_STORE
+        return passwords.reset_sub_account_password(
+            u, who, unit_id, account_id, signin_guard()
+        ), NO_STORE
 
 
 @blp.route("/accounts/<int:account_id>/password-reset", methods=["POST"])
@@ -73,7 +75,7 @@ def reset_account(account_id):
     """（秘书处）重置任一账号的密码，如单位主账号（凭盖章申请），新密码只显示一次"""
     who = actor()
     with uow() as u:
-        return passwords.reset_account_password(u, who, account_id), NO_STORE
+        return passwords.reset_account_password(u, who, account_id, signin_guard()), NO_STORE
 
 
 @blp.route("/accounts/<int:account_id>/disable", methods=["POST"])

@@ -9,7 +9,7 @@ from service.api.blueprint import Blueprint
 from service.api.common import PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
 from service.httputil import send_stored
-from service.limits import limiter
+from service.limits import limiter, signin_guard
 from service.services.membership import unit_password_requests as requests_
 
 blp = Blueprint(
@@ -179,7 +179,7 @@ def form(request_id):
 def approve(request_id):
     """（秘书处）通过并重置单位主账号的密码：一次性密码只显示这一次，须告知联系人"""
     with uow() as u:
-        return requests_.approve_request(ctx(), u, actor(), request_id), NO_STORE
+        return requests_.approve_request(ctx(), u, actor(), request_id, signin_guard()), NO_STORE
 
 
 @blp.route("/<int:request_id>/refuse", methods=["POST"])

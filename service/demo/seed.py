@@ -17,6 +17,7 @@ from service.demo.business import load_business_demo, receipt_number
 from service.demo.images import sample_png
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
+from service.limits import signin_guard
 from service.services.membership import accounts, passwords, unit_information
 from service.services.schedules.scheduler import cpd_batch_job, reminders_job
 from service.services.workflow import drafts, files, instances, prefill, tasks
@@ -328,6 +329,8 @@ def _member_password(admin: Actor, id_number: str) -> None:
     issued by a reset, replaced by the member's own."""
     account = db.session.scalars(select(Account).where(Account.username == id_number)).one()
     with UnitOfWork(db.session) as uow:
-        one_time = passwords.reset_account_password(uow, admin, account.id)["password"]
+        one_time = passwords.reset_account_password(uow, admin, account.id, signin_guard())[
+            "password"
+        ]
     with UnitOfWork(db.session) as uow:
         passwords.change_own_password(uow, accounts.actor_of(account), one_time, PASSWORD, None)

@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from service.domain.errors import Conflict, FormInvalid
 from service.domain.roles import ROLES
 from service.httputil import send_stored
+from service.limits import signin_guard
 from service.services.membership import accounts, directory, records, unit_password_requests
 from service.web import lists
 from service.web.pages import back_to, ctx, show_once, signed_in, uow
@@ -224,7 +225,7 @@ def unit_active(who, unit_id, action):
 def unit_password(who, unit_id):
     """重置单位主账号的密码 (FAQ 3.9)."""
     with uow() as u:
-        issued = directory.reset_unit_password(u, who, unit_id)
+        issued = directory.reset_unit_password(u, who, unit_id, signin_guard())
     return _one_time(issued, f"已重置“{issued['name']}”的密码", url_for("secretariat.units"))
 
 
@@ -338,7 +339,7 @@ def _flash_handover(done: dict) -> None:
 def staff_password(who, account_id):
     """重置工作人员的密码."""
     with uow() as u:
-        issued = directory.reset_staff_password(u, who, account_id)
+        issued = directory.reset_staff_password(u, who, account_id, signin_guard())
     return _one_time(issued, f"已重置“{issued['username']}”的密码", url_for("secretariat.staff"))
 
 
@@ -437,7 +438,7 @@ def password_request_approve(who, request_id):
     """通过并重置: the main account's one-time password, shown once (post/redirect/get)."""
     try:
         with uow() as u:
-            done = unit_password_requests.approve_request(ctx(), u, who, request_id)
+            done = unit_password_requests.approve_request(ctx(), u, who, request_id, signin_guard())
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("secretariat.password_request", request_id=request_id))

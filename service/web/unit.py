@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
+from service.limits import signin_guard
 from service.services.documents import certificate_documents, exports
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.education import learning
@@ -360,7 +361,7 @@ def member(who, member_id):
 def member_password_reset(who, member_id):
     """重置密码 (FAQ 3.8), also a new member's first password: shown in this reply only."""
     with uow() as u:
-        issued = passwords.reset_member_password(u, who, _unit_id(who), member_id)
+        issued = passwords.reset_member_password(u, who, _unit_id(who), member_id, signin_guard())
     return show_once("unit", url_for("unit.member", member_id=member_id), issued=issued)
 
 
@@ -588,5 +589,7 @@ def account_state(who, account_id, action):
 def account_password_reset(who, account_id):
     """重置子账号密码: the new one-time password in this reply only."""
     with uow() as u:
-        issued = passwords.reset_sub_account_password(u, who, _unit_id(who), account_id)
+        issued = passwords.reset_sub_account_password(
+            u, who, _unit_id(who), account_id, signin_guard()
+        )
     return show_once("unit", url_for("unit.accounts_page"), issued=issued)

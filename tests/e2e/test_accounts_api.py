@@ -271,6 +271,61 @@ def test_wrong_passwords_lock_the_name_known_or_not_with_retry_after(client, wor
     assert sign_in(client, "xiehui", PASSWORD).status_code == 200  # others are not affected
 
 
+def lock_out(client, name: str) -> None:
+    """Five wrong passwords for `name`, from an address of its own (each address may fail
+    only 30 times in ten minutes, over all names)."""
+    body = {"username": name, "password": "wrong-password"}
+    address = {"REMOTE_ADDR": f"198.51.100.{sum(map(ord, name)) % 250 + 1}"}
+    for status in (401,) * 5 + (429,):
+        reply = client.post(f"{API}/auth/token", json=body, environ_base=address)
+        assert reply.status_code == status, reply.get_json()
+
+
+def test_a_new_password_issued_by_a_reset_signs_a_locked_out_person_in_at_once(
+    app, client, login, world
+):
+    """Locked out, the person asks whoever may reset: the new password works at once, not
+    after the lock runs out (the unit for its member and sub-account, the secretariat for a
+    main account or staff)."""
+    member_id, _account, number = roster_member(app, world.unit_id)
+    sub = client.post(
+        f"{API}/units/{world.unit_id}/accounts",
+        headers=login("unit"),
+        json={"name": "张敏", "mobile": "13800138000", "password": PASSWORD},
+    ).get_json()
+    main_id = in_db(
+        app, lambda s: s.scalar(select(Account.id).where(Account.username == world.unit_name))
+    )
+    staff_id = in_db(app, lambda s: s.scalar(select(Account.id).where(Account.username == "jigou")))
+    unit, admin = login("unit"), login("admin")
+    # the member's own claim of a password code (proven by the full ID number) does too
+    lock_out(client, number)
+    made = client.post(
+        f"{API}/units/{world.unit_id}/members/{member_id}/password-codes", headers=unit
+    )
+    assert made.status_code == 201, made.get_json()
+    code = made.get_json()["code"]
+    claimed = client.post(f"{API}/confirmations/{code}/password", json={"id_number": number})
+    assert claimed.status_code == 200, claimed.get_json()
+    assert sign_in(client, number, claimed.get_json()["password"]).status_code == 200
+    resets = {
+        number: f"{API}/units/{world.unit_id}/members/{member_id}/password-reset",
+        "13800138000": f"{API}/units/{world.unit_id}/accounts/{sub['id']}/password-reset",
+        world.unit_name: f"{API}/accounts/{main_id}/password-reset",
+        "jigou": f"{API}/accounts/{staff_id}/password-reset",
+    }
+    for name, url in resets.items():
+        lock_out(client, name)
+        reply = client.post(url, headers=admin if url.startswith(f"{API}/accounts") else unit)
+        assert reply.status_code == 200, reply.get_json()
+        signed = sign_in(client, name, reply.get_json()["password"])
+        assert signed.status_code == 200, (name, signed.get_json())
+    # a reset lifts the lock of the account reset, not of another name
+    lock_out(client, "xiehui")
+    client.post(f"{API}/accounts/{staff_id}/password-reset", headers=admin)
+    assert sign_in(client, "xiehui", PASSWORD).status_code == 429
+
+
 def test_a_success_forgets_earlier_failures(client, world):
     for _ in range(3):
         for _ in range(4):

@@ -30,6 +30,7 @@ from service.domain.validation import (
 )
 from service.services.membership import accounts, passwords
 from service.services.membership.credentials import check_password, end_sessions
+from service.services.membership.signin_limits import SigninGuard
 from service.services.workflow import audit, handover
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
@@ -480,7 +481,7 @@ def _disabled_with_unit(uow: UnitOfWork, unit_id: int) -> set[int] | None:
     return set(ids) if isinstance(ids, list) else None
 
 
-def reset_unit_password(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
+def reset_unit_password(uow: UnitOfWork, actor: Actor, unit_id: int, guard: SigninGuard) -> dict:
     """A new one-time password for the unit's main account (FAQ 3.9), answered once."""
     _secretariat(actor)
     main = uow.session.scalar(
@@ -488,7 +489,7 @@ def reset_unit_password(uow: UnitOfWork, actor: Actor, unit_id: int) -> dict:
     )
     if main is None:
         raise NotFound("单位不存在")
-    return passwords.reset_account_password(uow, actor, main)
+    return passwords.reset_account_password(uow, actor, main, guard)
 
 
 # --- staff -------------------------------------------------------------------------------
@@ -686,8 +687,10 @@ def _reviewers_of(agency_id) -> tuple:
     )
 
 
-def reset_staff_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
+def reset_staff_password(
+    uow: UnitOfWork, actor: Actor, account_id: int, guard: SigninGuard
+) -> dict:
     """A new one-time password for a staff account, answered once."""
     _secretariat(actor)
     _staff_account(uow, account_id)
-    return passwords.reset_account_password(uow, actor, account_id)
+    return passwords.reset_account_password(uow, actor, account_id, guard)

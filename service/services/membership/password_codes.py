@@ -53,4 +53,5 @@ def claim_password(
         "message": "请记下密码：它只显示这一次。用身份证号和该密码登录后须设置新密码。",
     }
     uow.commit()
+    guard.unlock(account.username.lower())  # a locked-out member signs in with it at once
     return reply

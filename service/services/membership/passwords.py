@@ -66,7 +66,7 @@ def change_own_password(
     return account
 
 
-def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str) -> dict:
+def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str, guard: SigninGuard) -> dict:
     password = issue_one_time_password(account)
     _audit(uow, actor, "password_reset", account, by=how)
     reply = {
@@ -79,6 +79,7 @@ def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str) -> dict:
         "message": ONCE,
     }
     uow.commit()
+    guard.unlock(account.username.lower())  # a locked-out person signs in with it at once
     return reply
 
 
@@ -87,7 +88,9 @@ def _unit_admin(actor: Actor, unit_id: int) -> None:
         raise NotFound("单位不存在")
 
 
-def reset_member_password(uow: UnitOfWork, actor: Actor, unit_id: int, member_id: int) -> dict:
+def reset_member_password(
+    uow: UnitOfWork, actor: Actor, unit_id: int, member_id: int, guard: SigninGuard
+) -> dict:
     """A unit admin issues a new one-time password to one of its members (also the first)."""
     _unit_admin(actor, unit_id)
     member = uow.session.get(Member, member_id)
@@ -98,11 +101,11 @@ def reset_member_password(uow: UnitOfWork, actor: Actor, unit_id: int, member_id
     ).first()
     if account is None:
         raise NotFound("该人员还没有会员账号（入会审批完成后开通）")
-    return _reset(uow, actor, account, "unit")
+    return _reset(uow, actor, account, "unit", guard)
 
 
 def reset_sub_account_password(
-    uow: UnitOfWork, actor: Actor, unit_id: int, account_id: int
+    uow: UnitOfWork, actor: Actor, unit_id: int, account_id: int, guard: SigninGuard
 ) -> dict:
     """The unit's main account (or the secretariat) resets a sub-account's password; a
     sub-account may not (`manages_sub_accounts`). The main account's is reset by the
@@ -115,7 +118,7 @@ def reset_sub_account_password(
         raise NotFound("该账号不存在或不是本单位的子账号")
     if account.sub_slot is None:
         raise Forbidden("单位主账号的密码由协会秘书处重置，请提交盖章的申请")
-    return _reset(uow, actor, account, "unit")
+    return _reset(uow, actor, account, "unit", guard)
 
 
 def _secretariat_target(uow: UnitOfWork, actor: Actor, account_id: int) -> Account:
@@ -127,12 +130,14 @@ def _secretariat_target(uow: UnitOfWork, actor: Actor, account_id: int) -> Accou
     return account
 
 
-def reset_account_password(uow: UnitOfWork, actor: Actor, account_id: int) -> dict:
+def reset_account_password(
+    uow: UnitOfWork, actor: Actor, account_id: int, guard: SigninGuard
+) -> dict:
     """The secretariat resets any account's password: a unit's main account, staff."""
     account = _secretariat_target(uow, actor, account_id)
     if account.id == actor.id:  # a session left open would take the account over
         raise Conflict("不能重置当前登录账号的密码，请在“修改密码”中输入原密码后修改")
-    return _reset(uow, actor, account, "secretariat")
+    return _reset(uow, actor, account, "secretariat", guard)
 
 
 def set_account_active(uow: UnitOfWork, actor: Actor, account_id: int, active: bool) -> dict:

@@ -11,7 +11,8 @@ limit allows.
   name for `lockout` seconds, doubled for each further lockout within a day (at most a
   day). The failures' window never outlasts the lock it leads to, so after a lockout the
   count starts afresh.
-  A successful sign-in clears the failures.
+  A successful sign-in clears the failures; so does a new password issued by someone who
+  may (a reset, a claimed password code), and it lifts the lock as well.
 - Per client address: at most `address_failures` failures within `address_window`
   seconds, over all names; a success gives its place back.
 
@@ -96,3 +97,10 @@ class SigninGuard:
         given back."""
         self.storage.clear(self._key("tries", name))
         self.storage.incr(self._key("address", self.address), self.policy.address_window, -1)
+
+    def unlock(self, name: str) -> None:
+        """`name` was given a new password by someone who may issue one (a reset, a claimed
+        password code): its lock and its failures are forgotten, so the person can sign in
+        with it at once. The day's lockout level stays: guessing on locks for longer."""
+        self.storage.clear(self._key("tries", name))
+        self.storage.clear(self._key("lock", name))

@@ -28,6 +28,7 @@ from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, TooLarge
 from service.domain.validation import InvalidValue, check_credit_code, normalize_mobile
 from service.services.membership import passwords
+from service.services.membership.signin_limits import SigninGuard
 from service.services.workflow import audit, files
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
@@ -315,7 +316,9 @@ def _settle(
     uow.session.expire(row)
 
 
-def approve_request(ctx: Context, uow: UnitOfWork, actor: Actor, request_id: int) -> dict:
+def approve_request(
+    ctx: Context, uow: UnitOfWork, actor: Actor, request_id: int, guard: SigninGuard
+) -> dict:
     """通过并重置: the unit's main account gets a one-time password (shown once, changed at
     the next sign-in, its sessions ended) and the request is 已重置 — one transaction with
     the audit records; then a plugged-in sender, if any, sends the password."""
@@ -336,7 +339,7 @@ def approve_request(ctx: Context, uow: UnitOfWork, actor: Actor, request_id: int
         ),
         ctx.now(),
     )
-    reset = passwords.reset_account_password(uow, actor, main.id)  # commits all of it
+    reset = passwords.reset_account_password(uow, actor, main.id, guard)  # commits all of it
     view = get_request(ctx, uow, actor, request_id)
     sent = False
     if _sender is not None:
