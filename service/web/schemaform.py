@@ -51,6 +51,9 @@ class Field:
     # (the applicant on the join page: `name`, `tel`, `street-address`); a unit or a reviewer
     # typing someone else's is never offered their own
     autocomplete: str | None = None
+    # a group that may be left out whole though some of its fields are starred: 最高学历 in
+    # an information change, say (the page says the stars hold only when it is filled)
+    optional_group: bool = False
 
     @property
     def label(self) -> str:
@@ -274,6 +277,7 @@ def build_fields(
             item.children = build_fields(
                 schema, value, errors, prefix=f"{name}.", only_known=only_known
             )
+            item.optional_group = not item.required and any(c.required for c in item.children)
         elif widget == "table":
             item.children = build_fields(schema["items"], {}, None, prefix=f"{name}.#.")
             lines = value if isinstance(value, list) else []

@@ -655,3 +655,27 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
     assert in_db(app, started) == [("member_info_change", "单位预审中", world.unit_id)]
     assert client.get("/business/continuing_education/mine").status_code == 404
     assert client.get("/business/member_info_change/form").status_code in (403, 404)
+
+
+def test_an_information_change_with_nothing_to_change_says_so_and_the_optional_group_says_so(
+    app, client, world
+):
+    """Nothing to change: the page asks for one change, not for 「变更内容」 (a group a person
+    cannot fill as such); 最高学历, which may be left out whole, says its stars hold only
+    when it is filled."""
+    number, _ = seed_member(app, world.unit_id, "林婉清", "44010619880808234")
+    member_headers(client, number)
+    sign_in(client, number)
+    page = text(client.get("/business/member_info_change/mine"))
+    assert page.count("选填：不填则整组留空") == 1  # 最高学历; 变更内容 itself is required
+    posted = client.post(
+        "/business/member_info_change/mine",
+        data={
+            "csrf_token": TOKEN.search(page).group(1),
+            "diploma_scan": (io.BytesIO(png_bytes()), "学历证书.png"),
+            "action": "submit",
+        },
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 422
+    assert "请至少填写一项要变更的信息" in text(posted) and "请填写「变更内容」" not in text(posted)

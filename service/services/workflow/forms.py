@@ -142,8 +142,19 @@ def _missing(props: dict[str, dict], path: list, root=None, registry=None) -> st
     """What to say of a required field that was not given: 请上传 a file, 请选择 one of a
     list of values (a select or radio buttons on the page), 请填写 the rest."""
     node = _node(props, path, root, registry)
+    if node.get("type") == "object" and (said := _empty_group(node)):
+        return said  # a group of which any one field will do: 请至少填写一项要变更的信息
     verb = "请上传" if _is_file(node) else "请选择" if "enum" in node else "请填写"
     return f"{verb}{_title(props, path, root, registry)}"
+
+
+def _empty_group(node: dict) -> str | None:
+    """What a group of fields that needs at least one of them filled (`minProperties` with
+    its `x-error`) says when none is: the same whether the group came empty or not at all."""
+    for part in (node, *(node.get("allOf") or [])):
+        if isinstance(part, dict) and part.get("minProperties") and part.get("x-error"):
+            return part["x-error"]
+    return None
 
 
 def _required_leaves(props: dict[str, dict], path: list, validator, registry) -> list[list]:
