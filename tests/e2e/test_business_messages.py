@@ -170,6 +170,9 @@ def test_a_join_application_tells_the_unit_by_notice_mail_and_sms(wired):
         (["admin@zhujiang.cn"], f"业务被退回：{key}"),
     ]
     assert "退回原因：学历验证报告不清晰" in inbox.messages[1][2]
+    assert inbox.messages[0][2].startswith(
+        f"{world.unit_name}提交的个人会员入会申请"
+    )  # the unit sent it
     [(auth, sms)] = Gateway.received
     assert auth == "Bearer gateway-secret" and sms["mobile"] == MOBILE
     assert sms["text"].startswith("【广东省建设监理协会】") and "学历验证报告不清晰" in sms["text"]

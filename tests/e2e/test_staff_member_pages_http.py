@@ -653,6 +653,14 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
         return [(r.process_key, r.status, r.unit_id) for r in row]
 
     assert in_db(app, started) == [("member_info_change", "单位预审中", world.unit_id)]
+    # the unit and the member are told who sent it: the member, not the unit
+    told = in_db(
+        app,
+        lambda s: {
+            n.body for n in s.scalars(select(Notification).where(Notification.kind == "submitted"))
+        },
+    )
+    assert len(told) == 1 and next(iter(told)).startswith("林婉清提交的个人会员信息变更"), told
     assert client.get("/business/continuing_education/mine").status_code == 404
     assert client.get("/business/member_info_change/form").status_code in (403, 404)
 

@@ -32,7 +32,8 @@ FILE = "rules/messages.json"
 CHANNELS = ("in_app", "email", "sms")
 # each kind of message and the fields the code fills in for it
 KINDS = {
-    "submitted": {"business_key", "process_name", "unit_name", "subject", "status"},
+    # submitter: who sent the form, the unit (its name) or a member themself (their name)
+    "submitted": {"business_key", "process_name", "unit_name", "submitter", "subject", "status"},
     "returned": {"business_key", "process_name", "unit_name", "subject", "status", "reason"},
     "bill_issued": {"business_key", "process_name", "unit_name", "subject", "status"},
     "payment_confirmed": {"business_key", "process_name", "unit_name", "subject", "status"},
@@ -339,7 +340,8 @@ def _move_recipients(
             members = select(member.id).where(member.id_number == number).scalar_subquery()
         units = Unit.__table__.c
         unit_name = select(units.name).where(units.id == unit).scalar_subquery()
-        _MOVE_QUERIES[shape] = _recipients(unit, members, unit_name)
+        account = Account.__table__.c
+        _MOVE_QUERIES[shape] = _recipients(unit, members, unit_name, account.role)
     params: dict = {}
     if unit_id is not None:
         params["move_unit_id"] = unit_id
@@ -426,10 +428,13 @@ def after_move(
     if not found:
         return
     recipients = sorted(_recipient(r) for r in found)  # by account
+    unit_name = found[0][4] or ""
+    by_member = any(r[0] == row.started_by and r[5] == "member" for r in found)
     values = {
         "business_key": row.business_key,
         "process_name": process_name,
-        "unit_name": found[0][4] or "",
+        "unit_name": unit_name,
+        "submitter": (row.subject_name or "个人会员") if by_member else unit_name,
         "subject": _subject(row, data),
         "status": after,
         "reason": reason or "见审批记录",
