@@ -110,6 +110,9 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
+            if key == "_schema":  # marshmallow's name for the body as a whole (`[]`, say)
+                flat.update(_flatten(value, prefix))
+                continue
             name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten(value, name))
     elif isinstance(messages, list):

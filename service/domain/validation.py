@@ -295,6 +295,30 @@ def invisible_problem(text: str, lines: bool = False) -> str | None:
     return None
 
 
+def shows_nothing(text: str) -> str | None:
+    """The first invisible character of a text made only of invisible characters and spaces
+    (a U+200B alone looks like an empty box yet passes a "not blank" check: a 票号, an
+    address); None for any other text, blank or not."""
+    first = None
+    for ch in text:
+        if unicodedata.category(ch) in _UNSEEN_CATEGORIES or ch in _BLANK_LETTERS:
+            first = first or ch
+        elif not ch.isspace():
+            return None
+    return first
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def iso_date(text: str) -> date:
+    """The date a YYYY-MM-DD text names; ValueError for anything else (Python's own
+    fromisoformat also reads 20130305 and the week date 2013-W10-1)."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+    return date.fromisoformat(text)
+
+
 def age_on(birth_date: date, on: date) -> int:
     """Return the full years completed on ``on``; Feb 29 births age on Mar 1 in common years."""
     if on < birth_date:

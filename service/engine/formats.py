@@ -33,7 +33,7 @@ import jsonschema_rs
 import regex
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from service.domain.validation import mobile_problem, name_problem
+from service.domain.validation import mobile_problem, name_problem, shows_nothing
 
 FORMAT_CHECKER = FormatChecker()
 
@@ -67,7 +67,11 @@ def _compiled(pattern: str) -> regex.Pattern:
 
 def pattern_search(pattern: str, text: str) -> bool | None:
     """Whether `pattern` is found in `text` (as `re.search` finds it); None when the match
-    did not end within PATTERN_SECONDS."""
+    did not end within PATTERN_SECONDS. A text that shows nothing (invisible characters and
+    spaces: a U+200B alone) is searched as the blank it looks like, so that a "not blank"
+    `\\S` refuses it as it refuses spaces."""
+    if shows_nothing(text):  # (read up to its first visible character: at once for most)
+        text = ""
     try:
         return _compiled(pattern).search(text, timeout=PATTERN_SECONDS) is not None
     except TimeoutError:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from service.domain.validation import iso_date
+
 PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
 MAX_ID = 2**31 - 1
@@ -55,7 +57,7 @@ def _int(name: str, value: str, low: int, high: int, errors: dict) -> int | None
 
 def _date(name: str, value: str, errors: dict) -> date | None:
     try:
-        return date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
         errors[name] = "应为有效日期（YYYY-MM-DD）"
         return None

@@ -196,3 +196,41 @@ def test_a_text_direction_override_answers_422_naming_the_field_and_saves_nothin
     assert set(reply.get_json()["errors"]) == {"name"}
     assert f"文字方向控制字符（\\u{ord(mark):04x}）" in reply.get_json()["message"]
     assert client.get("/api/v1/agencies", headers=admin).get_json() == before
+
+
+@pytest.mark.parametrize("unseen", ["\u200b", "\ufeff \u2060", "\u3164"])
+def test_a_text_of_invisible_characters_alone_is_as_blank_as_spaces(client, login, unseen):
+    """A U+200B looks like an empty box but passed a "not blank" pattern: an application
+    went on with no address, finance confirmed a bill with no 票号, feedback had no title."""
+    unit = login("unit")
+    data = applicant_data(client, unit)
+    data["address"] = unseen
+    data["education"]["school"] = unseen
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+    )
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {
+        "address": "请填写「通讯地址」",
+        "education.school": "请填写「毕业院校」",
+    }
+    assert client.get("/api/v1/instances", headers=unit).get_json()["total"] == 0
+    # a text that shows something besides keeps its invisible character
+    data["address"], data["education"]["school"] = f"广州{unseen}天河", f"{unseen}中山大学"
+    reply = client.post(
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
+    )
+    assert reply.status_code == 201, reply.get_json()
+    body = {"category": "其他", "title": unseen, "content": unseen}
+    reply = client.post("/api/v1/feedback", headers=unit, json=body)
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"title", "content"}
+
+
+def test_a_body_that_is_not_an_object_is_named_as_the_request_not_by_the_parser_s_key(
+    client, login, world
+):
+    reply = client.post(f"/api/v1/units/{world.unit_id}/join-codes", headers=login("unit"), json=[])
+    assert reply.status_code == 422, reply.get_json()
+    assert set(reply.get_json()["errors"]) == {"_request"}
+    assert "_schema" not in reply.get_json()["message"]

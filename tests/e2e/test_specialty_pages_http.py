@@ -76,6 +76,11 @@ def test_a_blank_or_taken_name_is_refused_at_its_field_and_changes_nothing(clien
     taken = post(client, "/admin/specialties", {"name": before[0][1]})
     assert taken.status_code == 422
     assert before[0][1] in field_error(text(taken), "name")
+    # the same name with an invisible character, or broken over two lines, looks the same
+    for look_alike in (before[0][1] + "\u200b", before[0][1][:2] + "\n" + before[0][1][2:]):
+        refused = post(client, "/admin/specialties", {"name": look_alike})
+        assert refused.status_code == 422
+        assert "不可见字符" in field_error(text(refused), "name")
     assert rows(client) == before
 
 

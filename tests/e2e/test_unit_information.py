@@ -59,7 +59,7 @@ def test_each_wrong_field_is_named_and_nothing_changes(client, login, world):
         json={
             "registration": {
                 **REGISTRATION,
-                "founded_on": "2013-02-30",
+                "founded_on": "2013-W10-1",  # a week date: Python's fromisoformat reads it
                 "staff_size": "很多",
                 "colour": "red",
             },

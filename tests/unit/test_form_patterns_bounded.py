@@ -69,3 +69,12 @@ def test_a_form_with_a_backtracking_pattern_refuses_the_value_at_its_field(desig
         "remark": "「审核意见」的内容过于复杂，无法核对格式，请简化后重新填写"
     }
     validate_form(validator, {"decision": "return", "remark": "aaaa"}, defn.registry, None, quick)
+
+
+@pytest.mark.parametrize("unseen", ["\u200b", "\ufeff", " \u2060 ", "\u3164", "\u115f\u1160"])
+def test_a_text_that_shows_nothing_is_as_blank_to_a_pattern_as_spaces(unseen):
+    """`\\S`, a form's "not blank", refuses a 票号 of a U+200B alone as it refuses spaces;
+    a text that shows something keeps its invisible characters."""
+    assert pattern_search(r"\S", unseen) is False
+    assert pattern_search(r"^$", unseen) is True
+    assert pattern_search(r"\S", f"{unseen}A1234") is True

@@ -30,6 +30,7 @@ from service.db.models import (
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, TooManyRequests
+from service.domain.validation import shows_nothing
 from service.services.schedules import notifications
 from service.services.workflow import files
 from service.services.workflow.context import Context
@@ -55,8 +56,8 @@ GONE = "问题反馈不存在"
 
 
 def _text(errors: dict, name: str, label: str, value, limit: int) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        errors[name] = f"请填写{label}"
+    if value is None or (isinstance(value, str) and (not value.strip() or shows_nothing(value))):
+        errors[name] = f"请填写{label}"  # (a U+200B alone looks as blank as spaces)
         return ""
     if not isinstance(value, str):
         errors[name] = f"{label}应为文本"

@@ -12,7 +12,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.person_facts import CertificateRecord, certificate_status
-from service.domain.validation import clean_code, clean_name
+from service.domain.validation import clean_code, clean_name, invisible_problem
 from service.services.workflow import audit
 from service.services.workflow.bills import bill_view, receipts_by_bill
 from service.services.workflow.context import Context
@@ -141,6 +141,8 @@ def add_specialty(uow: UnitOfWork, actor: Actor, name: str) -> dict:
     name = (name or "").strip()
     if not name or len(name) > 50:
         raise FormInvalid({"name": "专业名称应为1至50个字"})
+    if problem := invisible_problem(name):  # 房屋建筑工程 and 房屋建筑工程\u200b look the same
+        raise FormInvalid({"name": "专业名称" + problem})
     last = uow.session.scalar(select(func.max(Specialty.sort))) or 0
     row = Specialty(name=name, active=True, sort=last + 1)
     uow.session.add(row)

@@ -22,7 +22,7 @@ from service.db.models import utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid
-from service.domain.validation import invisible_problem
+from service.domain.validation import invisible_problem, iso_date
 from service.services.membership.unit_admin import own_unit, unit_profile
 from service.services.workflow import audit
 
@@ -66,7 +66,7 @@ def _value(errors: dict, key: str, field: Field, raw, today: date):
         return None
     if field.kind == "date":
         try:
-            day = date.fromisoformat(str(raw).strip())
+            day = iso_date(str(raw).strip())
         except ValueError:
             errors[key] = f"「{field.label}」应为日期，如 2013-03-05"
             return None

@@ -9,7 +9,13 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from service.domain.errors import FormInvalid
-from service.domain.validation import InvalidValue, mobile_problem, name_problem, normalize_mobile
+from service.domain.validation import (
+    InvalidValue,
+    mobile_problem,
+    name_problem,
+    normalize_mobile,
+    shows_nothing,
+)
 from service.engine.formats import PATTERN_TIMEOUT, quickly_valid
 from service.engine.formschema import properties_of, values_at
 
@@ -119,7 +125,10 @@ def _message(err, props, registry, root) -> tuple[str, str]:
             _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
         )
         return field, f"{title}应为{names}"
-    if err.validator == "minLength" or (err.validator == "pattern" and not err.instance.strip()):
+    blank = isinstance(err.instance, str) and (
+        not err.instance.strip() or shows_nothing(err.instance)
+    )
+    if err.validator == "minLength" or (err.validator == "pattern" and blank):
         return field, f"请填写{title}"
     if err.validator == "maxLength":
         return field, f"{title}不能超过{err.validator_value}个字"
