@@ -288,6 +288,7 @@ def _draw(
     own: bool = False,
     draft_version: int | None = None,
     notice: dict | None = None,
+    who: Actor | None = None,
 ):
     """The start form; `own`: a member's form for themself (no picker, no drafts). `notice`:
     why a stale page's 留存 or 提交 was refused ({message, form: the form the draft became}),
@@ -298,6 +299,7 @@ def _draw(
         rows = {item["index"]: item for item in preview["items"]}
     with uow() as u:  # the specialty dictionary, offered as the lines' suggestions
         specialties = [s["name"] for s in records.list_specialties(u)["items"]]
+        in_flight = instances.open_forms(ctx(), u, who) if own and who is not None else []
     html = render_template(
         "business/form.html",
         defn=defn,
@@ -314,6 +316,7 @@ def _draw(
         draft_id=draft_id,
         draft_version=draft_version,
         notice=notice,
+        in_flight=in_flight,
     )
     return html, status
 
@@ -458,8 +461,9 @@ def _own_person(who: Actor) -> dict:
 @bp.route("/<key>/mine")
 @signed_in({"member"})
 def own_form(who, key):
-    """A business a member starts for themself (个人会员信息变更: the unit pre-reviews it)."""
-    return _draw(_definition(key, "member"), _own_person(who), own=True)
+    """A business a member starts for themself (个人会员信息变更: the unit pre-reviews it);
+    the member's forms still in progress are named first (one may hold this one back)."""
+    return _draw(_definition(key, "member"), _own_person(who), own=True, who=who)
 
 
 @bp.route("/<key>/mine", methods=["POST"])
@@ -473,7 +477,7 @@ def submit_own(who, key):
     data.update(_own_person(who))
     if upload_errors:
         errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
-        return _draw(defn, data, errors, status=422, token=token, own=True)
+        return _draw(defn, data, errors, status=422, token=token, own=True, who=who)
     try:
         with uow() as u:
             view, created = instances.start_process(
@@ -481,10 +485,10 @@ def submit_own(who, key):
             )
     except (FormInvalid, RuleFailed) as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
-        return _draw(defn, data, errors, status=422, token=token, own=True)
+        return _draw(defn, data, errors, status=422, token=token, own=True, who=who)
     except StepFailed as exc:  # the diagram failed: no form made; the form as it was filled
         flash(exc.message.replace(incidents.KEEP_DRAFT, ""), "error")  # members keep no drafts
-        return _draw(defn, data, None, status=exc.status, token=token, own=True)
+        return _draw(defn, data, None, status=exc.status, token=token, own=True, who=who)
     return _started(view, created)
 
 

@@ -661,6 +661,11 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
         },
     )
     assert len(told) == 1 and next(iter(told)).startswith("林婉清提交的个人会员信息变更"), told
+    # the form page now names the form in progress before anything is filled in
+    again = text(client.get("/business/member_info_change/mine"))
+    [key] = in_db(app, lambda s: list(s.scalars(select(ProcessInstance.business_key))))
+    assert "您还有办理中的表单" in again and f"个人会员信息变更 {key}</a>（单位预审中）" in again
+    assert "您还有办理中的表单" not in page  # (none before the first)
     assert client.get("/business/continuing_education/mine").status_code == 404
     assert client.get("/business/member_info_change/form").status_code in (403, 404)
 

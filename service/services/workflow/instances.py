@@ -533,6 +533,28 @@ def instances_query(
     return stmt
 
 
+def open_forms(ctx: Context, uow: UnitOfWork, actor: Actor, limit: int = 5) -> list[dict]:
+    """The caller's forms still in progress, newest first (at most `limit`): what a member's
+    own start page names before anything is filled in, as the rules may refuse a second
+    form while one is open."""
+    stmt = (
+        instances_query(actor)
+        .where(ProcessInstance.finished.is_(False))
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit)
+    )
+    names = ctx.definitions.names()
+    return [
+        {
+            "id": r.id,
+            "business_key": r.business_key,
+            "status": r.status,
+            "process_name": names.get(r.process_key, r.process_key),
+        }
+        for r in uow.session.execute(stmt)
+    ]
+
+
 def _searched(q: str):
     """The ids of the forms `q` finds (see `_found`)."""
     return _found(select(ProcessInstance.id), q)
