@@ -65,7 +65,7 @@ def test_each_wrong_field_is_named_and_nothing_changes(client, login, world):
             },
             "qualifications": [
                 {"category": "随便", "name": "房屋建筑工程监理"},
-                {"category": "其他资质", "grade": "乙级", "valid_until": "明年"},
+                {"category": "其他资质", "grade": "乙级", "valid_until": "明年", "zz": 1},
             ],
         },
     )
@@ -75,6 +75,7 @@ def test_each_wrong_field_is_named_and_nothing_changes(client, login, world):
         "registration.founded_on": "「企业成立时间」应为日期，如 2013-03-05",
         "registration.staff_size": "「人员规模」应为不小于0的整数",
         "qualifications.0.category": "资质类别应为：住建监理资质、其他资质",
+        "qualifications.1": "资质中有不认识的字段：zz",
         "qualifications.1.valid_until": "「有效期至」应为日期，如 2013-03-05",
         "qualifications.1.name": "请填写「资质名称」",
     }

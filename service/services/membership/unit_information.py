@@ -131,6 +131,9 @@ def check_qualifications(rows, errors: dict, today: date, drop_blank: bool = Fal
         if not isinstance(row, dict):
             errors[f"qualifications.{i}"] = "资质格式不正确"
             continue
+        unknown = sorted(set(row) - {"category"} - {f.name for f in QUALIFICATION})
+        if unknown:  # as 工商信息's: not dropped unsaid
+            errors[f"qualifications.{i}"] = "资质中有不认识的字段：" + "、".join(unknown)
         values = {
             f.name: _value(errors, f"qualifications.{i}.{f.name}", f, row.get(f.name), today)
             for f in QUALIFICATION
