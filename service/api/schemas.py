@@ -460,7 +460,11 @@ class FileSchema(Schema):
 
 
 class FileUpload(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = fields.Raw(
+        required=True,
+        error_messages={"required": "请上传文件（multipart/form-data 的 file 部分）"},
+        metadata={"type": "string", "format": "binary"},
+    )
 
 
 class EligibilityQuery(PageArgs):

@@ -366,3 +366,14 @@ def test_an_upload_s_name_keeps_no_invisible_characters_or_folders(client, login
         reply = post_file(client, unit, png_bytes(), sent)
         assert reply.status_code == 201, reply.get_json()
         assert reply.get_json()["name"] == kept, sent
+
+
+def test_an_upload_without_its_file_part_asks_for_the_file(client, login):
+    reply = client.post(
+        "/api/v1/files",
+        headers=login("unit"),
+        data={"other": (io.BytesIO(b"x"), "a.png")},
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 422, reply.get_json()
+    assert reply.get_json()["errors"] == {"file": "请上传文件（multipart/form-data 的 file 部分）"}
