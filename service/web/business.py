@@ -398,7 +398,9 @@ def submit(who, key):
         return _keep_draft(who, defn, data, draft_id, token, version)
     draft = {"draft_id": draft_id, "draft_version": version}
     if upload_errors:  # with what else is wrong: one send shows every mistake
-        errors = {**instances.start_form_problems(defn, data, ctx().today()), **upload_errors}
+        with uow() as u:  # (the lines' specialties read from the dictionary)
+            problems = instances.start_form_problems(defn, data, ctx().today(), session=u.session)
+        errors = {**problems, **upload_errors}
         return _draw(defn, data, errors, status=422, token=token, **draft)
     c = ctx()
     if action == "preview":

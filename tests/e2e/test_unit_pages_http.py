@@ -173,6 +173,17 @@ def test_an_enrolment_is_previewed_with_its_fee_then_refused_at_the_field_then_s
     assert both.status_code == 422
     assert 'id="f-persons-0-diploma-error"' in text(both)
     assert re.search(r'id="f-persons-1-specialty_1-error">请填写', text(both))
+    # and a specialty not in the dictionary beside it, as the start says it (it came only
+    # after every file was right)
+    posted = lines([a, {**b, "specialty_1": "造船工程"}])
+    posted["persons.0.diploma"] = (io.BytesIO(b"not an image"), "diploma.png")
+    both = client.post(
+        f"{START}/form",
+        data={**posted, "csrf_token": token, "action": "submit", "idempotency_key": key},
+        content_type="multipart/form-data",
+    )
+    assert both.status_code == 422 and 'id="f-persons-0-diploma-error"' in text(both)
+    assert 'id="f-persons-1-specialty_1-error">专业“造船工程”不在专业字典中' in text(both)
 
     done = client.post(
         f"{START}/form",

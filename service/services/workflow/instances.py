@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import and_, bindparam, case, exists, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from service.db.models import (
     Agency,
@@ -172,14 +173,18 @@ def _refuse_for_a_member(uow: UnitOfWork, actor: Actor, defn: Definition, data: 
         raise Conflict(MEMBER_UNIT_DISABLED)
 
 
-def start_form_problems(defn: Definition, data: dict, today, births=None) -> dict[str, str]:
+def start_form_problems(
+    defn: Definition, data: dict, today, births=None, session: Session | None = None
+) -> dict[str, str]:
     """What is wrong with a start form's values, by field: the schema's refusals, dates after
     today or before the person's birth, the ID number — all of them, so that one send shows
     every mistake (the ID number's was said only once the schema passed). A page whose
     uploads failed says these as well. The values are checked as they will be kept
     (`cleaned`): an ID number or mobile typed with full-width digits or spaces is not
     refused for it. `births` (persons.member_births) reads a birth date the form does not
-    give from the member's record."""
+    give from the member's record. With a `session`, the persons' lines are checked as the
+    start checks them too (persons.line_errors: a specialty not in the dictionary, a person
+    twice), said at their fields as the start says them."""
     data = cleaned(defn, data)
     start = defn.validators["start"], data, defn.registry, defn.start_fields
     born = persons.birth_reader(today, births)
@@ -196,6 +201,10 @@ def start_form_problems(defn: Definition, data: dict, today, births=None) -> dic
         except FormInvalid as exc:
             for field, message in (exc.errors or {}).items():
                 found.setdefault(field, message)
+    lines = data.get("persons")
+    if session is not None and isinstance(lines, list) and all(isinstance(p, dict) for p in lines):
+        for field, message in persons.line_errors(session, data).items():
+            found.setdefault(field, message)
     return found
 
 
