@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from lxml import etree
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     TaskConverter,
@@ -463,6 +464,9 @@ def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
     line = getattr(exc, "line_number", None)
     at = _element_line(defn.bpmn, element)
     where = f"processes/{defn.key}.bpmn" + (f" 第{at}行" if at else "") + f" [{element}]"
+    flow = _failed_flow(defn.bpmn, element, str(exc))
+    if flow is not None:  # a gateway's condition: the flow that carries it, where to look
+        where += f" 顺序流 [{flow[0]}]" + (f" 第{flow[1]}行" if flow[1] else "") + " 的条件"
     where += f" 脚本第{line}行" if line else ""
     limit = _limit_behind(exc)
     if limit is not None:  # stopped by its budget: say so, plainly
@@ -472,6 +476,26 @@ def _wrap(defn: Definition, exc: SpiffWorkflowException) -> EngineError:
     return EngineError(
         f"流程执行出错：{where}：{runtime_error(getattr(exc, 'error_type', None), detail)}"
     )
+
+
+def _failed_flow(bpmn: str, element: str, message: str) -> tuple[str, int | None] | None:
+    """The sequence flow out of `element` whose condition is the expression SpiffWorkflow
+    says failed (its id and line; read only when a step has failed), or None."""
+    if "Error evaluating expression '" not in message:
+        return None
+    try:
+        root = etree.fromstring(bpmn.encode())
+    except etree.XMLSyntaxError:
+        return None
+    for flow in root.iter("{*}sequenceFlow"):
+        if flow.get("sourceRef") != element:
+            continue
+        condition = next(flow.iter("{*}conditionExpression"), None)
+        if condition is None:
+            continue
+        if f"Error evaluating expression '{(condition.text or '').strip()}'" in message:
+            return flow.get("id") or "?", flow.sourceline
+    return None
 
 
 def _element_line(bpmn: str, element: str) -> int | None:

@@ -125,6 +125,8 @@ def test_a_failing_step_is_an_incident_not_a_500(broken):
     # for the designer: the element's line in the file, the kind of failure in Chinese first
     cause = incident["message"]
     assert re.search(r"member_join\.bpmn 第\d+行 \[agency_gateway\]", cause), cause
+    # and the flow whose condition failed (a gateway has several)
+    assert re.search(r"顺序流 \[flow_agency_return\] 第\d+行 的条件", cause), cause
     assert cause.index("使用了未定义的名称") < cause.index("原文：") < cause.index("decison")
     assert client.get("/api/v1/incidents", headers=heads["unit"]).status_code == 404
 
