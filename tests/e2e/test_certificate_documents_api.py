@@ -126,11 +126,15 @@ def test_the_holder_downloads_a_pdf_whose_qr_code_leads_back_to_the_certificate(
     assert len(reader.pages[0].images) == 2  # the photo and the QR code
 
     base = app.extensions["memberflow"].config.public_base_url.rstrip("/")
-    url = f"{base}{LOOKUP}?number=JL2025000101"
+    url = f"{base}/lookup?number=JL2025000101"
     assert qr_texts(reply.data) == [url]
     target = urlsplit(url)
-    found = client.get(f"{target.path}?{target.query}")  # anyone, not signed in
-    assert found.status_code == 200, found.get_json()
+    # a phone's camera opens a page (not the API's JSON), anyone's, not signed in
+    found = client.get(f"{target.path}?{target.query}")
+    assert found.status_code == 200 and found.mimetype == "text/html"
+    page = found.get_data(as_text=True)
+    assert "JL2025000101" in page and "周建国" in page and masked in page
+    found = client.get(LOOKUP, query_string={"number": "JL2025000101"})  # and the API's reply
     [item] = found.get_json()["items"]
     assert (item["number"], item["name"], item["id_number_masked"]) == (
         "JL2025000101",

@@ -34,7 +34,9 @@ from service.services.workflow.context import Context
 from service.services.workflow.scope import administers_unit, is_member, sees_every_person
 from service.storage import BlobMissing
 
-LOOKUP_PATH = "/api/v1/public/certificates"
+# what a certificate's QR code opens: the public 证书查询 page, for a phone's camera (the
+# API's /api/v1/public/certificates answers the same facts as JSON, for programs)
+LOOKUP_PATH = "/lookup"
 MAX_BATCH = 500
 # the error page's heading for a certificate without an electronic one (not 409's 数据已变化)
 NO_DOCUMENT = "不能下载电子证"
