@@ -13,6 +13,7 @@ from conftest import start_form as start
 from conftest import step_task as step
 from openpyxl import Workbook
 from sqlalchemy import select, update
+from test_certificate_documents_api import pdf_text
 from test_exports_api import by_header, workbook
 from test_pages_http import sign_in
 
@@ -465,6 +466,15 @@ def test_an_upgraded_supervisor_certificate_stays_findable_as_upgraded(app, clie
     assert archived(client, unit, world.unit_id, n) == [("专业监理工程师", engineer[0], "valid")]
     pdf = client.get("/api/v1/public/certificates/JL2024000102/document.pdf")
     assert pdf.status_code == 409 and "已升级" in pdf.get_json()["message"]
+    # its unit still downloads it, marked 已升级 across the page (a printout read as valid)
+    old_id = in_db(
+        app,
+        lambda s: s.scalar(select(Certificate.id).where(Certificate.number == "JL2024000102")),
+    )
+    pdf = client.get(f"/api/v1/certificates/{old_id}/document.pdf", headers=unit)
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.data)
+    assert text.count("已升级") == 2, text  # across the page, and in its status line
 
 
 def test_a_second_certificate_is_enrolled_with_the_held_specialties(app, client, login, world):

@@ -187,14 +187,16 @@ def _footer(canvas: Canvas, facts: dict, font: str) -> None:
     canvas.drawString(80, 52, f"证书状态：{facts['status_label']}")
 
 
-def _expired_mark(canvas: Canvas, width: float, height: float, font: str) -> None:
-    """An expired certificate may still be downloaded, but says so across the page."""
+def _status_mark(canvas: Canvas, width: float, height: float, font: str, label: str) -> None:
+    """A certificate no longer in force (已过期, 已升级) may still be downloaded by its holder,
+    its unit and the association, but says so across the page: a printout of it must not
+    read as a valid certificate."""
     canvas.saveState()
     canvas.setFillColor(_RED)
     canvas.setFont(font, 48)
     canvas.translate(width - 220, height - 120)
     canvas.rotate(-18)
-    canvas.drawCentredString(0, 0, "已过期")
+    canvas.drawCentredString(0, 0, label)
     canvas.restoreState()
 
 
@@ -213,8 +215,8 @@ def render_pdf(doc: Document) -> bytes:
     _details(canvas, doc.facts, 210, height - 190, doc.font)
     _qr(canvas, doc.url, width - 200, 80, doc.font)
     _footer(canvas, doc.facts, doc.font)
-    if doc.facts["status"] == "expired":
-        _expired_mark(canvas, width, height, doc.font)
+    if doc.facts["status"] != "valid":
+        _status_mark(canvas, width, height, doc.font, doc.facts["status_label"])
     canvas.showPage()
     canvas.save()
     return buf.getvalue()
