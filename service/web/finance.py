@@ -63,7 +63,7 @@ def export_invoices(who):
                 start, end = invoices.receipt_range(
                     ctx(), filters.get("receipt_from"), filters.get("receipt_to")
                 )
-                unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
+                invoices.check_unit_filter(u, filters.get("unit"))
                 with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
                     exports.export_bills(
                         ctx(),
@@ -72,8 +72,8 @@ def export_invoices(who):
                         buf,
                         receipt_from=start,
                         receipt_to=end,
-                        unit_id=unit_id,
                         q=filters.get("q"),
+                        unit=filters.get("unit"),  # as the list reads it: a name then or now
                     )
                     buf.seek(0)
                     content = buf.read()

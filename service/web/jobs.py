@@ -89,13 +89,21 @@ def export_invoices(who):
     filters, _paging, errors = lists.parse(_form(), ("receipt_from", "receipt_to", "unit", "q"))
     if errors:
         _refused(errors, {"receipt_from": "开票日期", "receipt_to": "开票日期", "unit": "单位"})
-    c = ctx()
+    start, end = invoices.receipt_range(
+        ctx(), filters.get("receipt_from"), filters.get("receipt_to")
+    )
     with uow() as u:
-        start, end = invoices.receipt_range(
-            c, filters.get("receipt_from"), filters.get("receipt_to")
-        )
-        unit_id = invoices.unit_for_export(u, who, filters.get("unit"))
-    params = {"receipt_from": start, "receipt_to": end, "unit_id": unit_id, "q": filters.get("q")}
+        try:
+            invoices.check_unit_filter(u, filters.get("unit"))
+        except FormInvalid as exc:
+            _refused(exc.errors or {}, {"unit": "单位"})
+    # the unit as the list reads it: part of a name it had then or has now, or its credit code
+    params = {
+        "receipt_from": start,
+        "receipt_to": end,
+        "unit": filters.get("unit"),
+        "q": filters.get("q"),
+    }
     return _start_or_send(who, "bill_export", params)
 
 

@@ -360,6 +360,17 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
         if by_header(header, row)["业务单号"].value == inst["business_key"]
     }
     assert names == {world.unit_name}
+    # finance's 导出Excel of the list by the former name: the rows the list shows, not a
+    # refusal that no unit has that name
+    for unit_filter in (world.unit_name, "咨询集团"):
+        reply = client.get(f"/finance/invoices/export.xlsx?unit={unit_filter}")
+        header, rows = workbook(reply, "开票记录.xlsx")
+        mine = [r for r in rows if by_header(header, r)["业务单号"].value == inst["business_key"]]
+        assert len(mine) == 2, unit_filter
+    refused = client.get("/finance/invoices/export.xlsx?unit=不存在的单位")
+    assert refused.status_code == 422 and "没有名称包含“不存在的单位”的单位" in refused.get_data(
+        as_text=True
+    )
 
 
 def excel(rows) -> bytes:

@@ -392,9 +392,12 @@ def test_invoice_records_filter_by_dates_and_unit_and_export_with_chinese_header
     assert len(rows) == 2 and rows[1][2] == world.unit_name and rows[1][7] == "0012345678"
     none = client.get(f"/finance/invoices/export.xlsx?unit={world.other_unit_name}")
     assert len(list(load_workbook(io.BytesIO(none.data)).worksheets[0].values)) == 1
-    vague = client.get("/finance/invoices/export.xlsx?unit=监理有限公司")  # both units match
-    assert vague.status_code == 422
-    assert 'id="unit-error"' in text(vague) and "完整的单位名称" in text(vague)
+    # a filter both units match exports what the list shows for it: every unit's rows
+    vague = client.get("/finance/invoices/export.xlsx?unit=监理有限公司")
+    assert vague.status_code == 200
+    assert list(load_workbook(io.BytesIO(vague.data)).worksheets[0].values) == rows
+    unknown = client.get("/finance/invoices/export.xlsx?unit=无此单位")
+    assert unknown.status_code == 422 and 'id="unit-error"' in text(unknown)
 
 
 def test_finance_lists_are_for_finance_and_a_unit_sees_only_its_own_invoices(client, world, bills):

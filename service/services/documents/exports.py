@@ -28,6 +28,7 @@ from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
 from service.domain.person_facts import CERTIFICATE_TYPES
+from service.domain.validation import clean_code
 from service.services.documents.excel import Column, write_workbook
 from service.services.education import learning
 from service.services.membership.members import (
@@ -51,6 +52,21 @@ ISSUER = "广东省建设监理协会"
 # the name a document was issued to: the unit's then (bill_receipts.payer_name), or for a
 # document registered before that was kept (migration 0038) the unit's name now
 ISSUED_TO = func.coalesce(BillReceipt.payer_name, Unit.name)
+
+
+def unit_named(unit: str | None, issued: bool = False) -> list:
+    """The conditions of a unit filter: part of its name or its full credit code (`issued`:
+    of a document, by the name it was issued to as well: a unit renamed later is found by
+    either name). 开票记录's list and its export read the same."""
+    if not unit or not unit.strip():
+        return []
+    text = unit.strip()
+    found = Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))
+    if issued:
+        found = found | BillReceipt.payer_name.contains(text, autoescape=True)
+    return [found]
+
+
 ENROLMENT_GROUP = "enrolment"  # the processes whose BPMN declares export_group="enrolment"
 
 
@@ -235,9 +251,11 @@ def export_bills(
     unit_id: int | None = None,
     progress=None,
     q: str | None = None,
+    unit: str | None = None,
 ) -> int:
     """开票记录: the documents of confirmed bills whose receipt date is in the range (and,
-    with `q`, of that 票号 or form number, as the list searches), newest first as the list
+    with `q`, of that 票号 or form number, with `unit`, of a unit by its name then or now or
+    its credit code, as the list searches), newest first as the list
     shows them, a row each (a bill with a support fee and a lapsed membership's fee has two:
     its 电子发票 and its 电子财政收据, each of its own amount); rows written."""
     start, end = receipt_range(ctx, receipt_from, receipt_to)
@@ -265,6 +283,7 @@ def export_bills(
             BillReceipt.receipt_date <= end,
             *_bill_scope(actor, unit_id),
             *receipt_or_form(q),
+            *unit_named(unit, issued=True),
         )
         .order_by(BillReceipt.receipt_date.desc(), BillReceipt.id.desc())
     )

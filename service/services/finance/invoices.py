@@ -15,8 +15,7 @@ from service.db.models import Bill, BillReceipt, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
-from service.domain.validation import clean_code
-from service.services.documents.exports import ISSUED_TO, ISSUER, receipt_range
+from service.services.documents.exports import ISSUED_TO, ISSUER, receipt_range, unit_named
 from service.services.workflow.bills import (
     added_membership,
     number_is,
@@ -25,7 +24,7 @@ from service.services.workflow.bills import (
 )
 from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
-from service.services.workflow.scope import is_unit_admin, records_in_scope
+from service.services.workflow.scope import records_in_scope
 
 # a bill's states as finance names them; `paid` waits for finance to confirm it
 STATES = {"unpaid": "未缴费", "paid": "待确认", "confirmed": "已确认", "void": "已作废"}
@@ -36,18 +35,6 @@ def _scope(actor: Actor) -> list:
     if where is None:
         raise NotFound("没有可查看的缴费单")
     return where
-
-
-def _unit_condition(unit: str | None, issued: bool = False) -> list:
-    """A unit by part of its name or by its full credit code (`issued`: of a document, by
-    the name it was issued to as well)."""
-    if not unit:
-        return []
-    text = unit.strip()
-    found = Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))
-    if issued:
-        found = found | BillReceipt.payer_name.contains(text, autoescape=True)
-    return [found]
 
 
 def _names(ctx: Context) -> dict[str, str]:
@@ -75,7 +62,7 @@ def list_invoices(
         BillReceipt.receipt_date >= start,
         BillReceipt.receipt_date <= end,
         *_scope(actor),
-        *_unit_condition(unit, issued=True),
+        *unit_named(unit, issued=True),
     ]
     conditions.extend(receipt_or_form(q))
     base = (
@@ -127,22 +114,19 @@ def list_invoices(
     }
 
 
-def unit_for_export(uow: UnitOfWork, actor: Actor, unit: str | None) -> int | None:
-    """The one unit an export filter names (the export takes a single unit), or None for all;
-    FormInvalid on `unit` when no unit, or more than one, matches."""
+def check_unit_filter(uow: UnitOfWork, unit: str | None) -> None:
+    """FormInvalid on `unit` when no unit has, or had on a document, a name holding it (nor
+    that credit code): said before an export, which would otherwise be an empty file."""
     if not unit or not unit.strip():
-        return None
-    if is_unit_admin(actor):
-        return actor.unit_id
-    found = uow.session.execute(
-        select(Unit.id, Unit.name).where(*_unit_condition(unit)).order_by(Unit.id).limit(3)
-    ).all()
-    if not found:
+        return
+    text = unit.strip()
+    issued_to = BillReceipt.payer_name.contains(text, autoescape=True)
+    found = uow.session.scalar(select(Unit.id).where(*unit_named(text)).limit(1))
+    if (
+        found is None
+        and uow.session.scalar(select(BillReceipt.id).where(issued_to).limit(1)) is None
+    ):
         raise FormInvalid({"unit": f"没有名称包含“{unit.strip()}”的单位"})
-    exact = [row.id for row in found if row.name == unit.strip()]
-    if len(found) > 1 and not exact:
-        raise FormInvalid({"unit": "有多个单位符合，导出前请输入完整的单位名称或统一社会信用代码"})
-    return exact[0] if exact else found[0].id
 
 
 def list_bills(
