@@ -157,16 +157,21 @@ def list_archive(args, unit_id):
         )
 
 
+class ArchiveExportQuery(ArchiveFilterArgs):
+    sort = ArchiveQuery._declared_fields["sort"]
+
+
 @blp.route("/units/<int:unit_id>/members/export.xlsx")
-@blp.arguments(ArchiveFilterArgs, location="query")
+@blp.arguments(ArchiveExportQuery, location="query")
 @blp.response(200, **_XLSX_DOC)
 @blp.alt_response(422, description="筛选条件有误，errors 指明字段")
 def export_archive(args, unit_id):
     """导出单位人员档案（单位人员档案导出表.xlsx，筛选条件与列表相同）"""
     who = actor()
+    sort = args.pop("sort")
     with uow() as u:
         return _xlsx(
-            lambda f: exports.export_archive(ctx(), u, who, unit_id, _filters(args), f),
+            lambda f: exports.export_archive(ctx(), u, who, unit_id, _filters(args), f, sort=sort),
             "单位人员档案导出表.xlsx",
             "member-archive.xlsx",
         )

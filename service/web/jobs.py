@@ -66,10 +66,11 @@ def _start_or_send(who, kind: str, params: dict):
 @signed_in(UNIT)
 def export_archive(who):
     """导出单位人员档案 with the list's filters."""
-    filters, _paging, errors = unit._archive_filters(_form())
+    filters, paging, errors = unit._archive_filters(_form())
     if errors:
         _refused(errors, unit.ARCHIVE_LABELS)
-    return _start_or_send(who, "member_archive_export", {"unit_id": who.unit_id, **filters})
+    params = {"unit_id": who.unit_id, **filters, "sort": paging["sort"]}  # in the list's order
+    return _start_or_send(who, "member_archive_export", params)
 
 
 @bp.route("/exports/learning", methods=["POST"])

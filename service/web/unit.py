@@ -265,7 +265,7 @@ def confirm_code_print(who, code):
 def _archive_filters(args) -> tuple[dict, dict, dict]:
     """The archive's filters from the URL, checked field by field (errors name the field)."""
     filters, paging, errors = lists.parse(args, ARCHIVE_FILTERS)
-    paging["sort"] = filters.pop("sort", "archive")  # the list's order; the export keeps its own
+    paging["sort"] = filters.pop("sort", "archive")  # the list's order, and its export's
     if paging["sort"] not in members.ARCHIVE_SORTS:
         errors["sort"] = "应为 " + "、".join(members.ARCHIVE_SORTS.values()) + " 之一"
     for name in ("membership_expired", "has_certificates"):
@@ -332,7 +332,7 @@ def archive(who):
 @signed_in(UNIT)
 def archive_export(who):
     """单位人员档案导出表: the archive with the list's filters, as a workbook."""
-    filters, _paging, errors = _archive_filters(
+    filters, paging, errors = _archive_filters(
         MultiDict((k, v) for k, v in request.args.items(multi=True) if k not in ("page",))
     )
     if errors:
@@ -340,7 +340,13 @@ def archive_export(who):
     with uow() as u:
         return _xlsx(
             lambda f: exports.export_archive(
-                ctx(), u, who, _unit_id(who), members.ArchiveFilters(**filters), f
+                ctx(),
+                u,
+                who,
+                _unit_id(who),
+                members.ArchiveFilters(**filters),
+                f,
+                sort=paging["sort"],
             ),
             "单位人员档案导出表.xlsx",
             "member-archive.xlsx",

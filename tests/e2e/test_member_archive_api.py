@@ -331,3 +331,12 @@ def test_the_archive_sorts_by_joining_or_by_the_membership_that_ends_first(
     assert order("archive") == ["周建国", "何美玲", "冯老伯"]
     wrong = client.get(f"{url}&sort=age", headers=unit)
     assert wrong.status_code == 422 and "sort" in wrong.get_json()["errors"], wrong.get_json()
+    # the export in the list's order (the page's 导出 sends its sort), the API's and the page's
+    export = f"/api/v1/units/{world.unit_id}/members/export.xlsx"
+    for sort in ("joined", "ordinary_until"):
+        listed = order(sort) + order(sort, 2)
+        reply = client.get(f"{export}?sort={sort}", headers=unit)
+        sheet = load_workbook(BytesIO(reply.data)).worksheets[0]
+        column = [c.value for c in next(sheet.iter_rows(max_row=1))].index("姓名")
+        assert [r[column] for r in sheet.iter_rows(min_row=2, values_only=True)] == listed, sort
+    assert client.get(f"{export}?sort=age", headers=unit).status_code == 422

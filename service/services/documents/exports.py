@@ -33,6 +33,7 @@ from service.services.documents.excel import Column, write_workbook
 from service.services.education import learning
 from service.services.membership.members import (
     ArchiveFilters,
+    archive_order,
     archive_query,
     archive_record,
     unit_in_scope,
@@ -180,14 +181,17 @@ def export_archive(
     filters: ArchiveFilters,
     target: BinaryIO,
     progress=None,
+    sort: str = "archive",
 ) -> int:
-    """单位人员档案导出表: the archive list's rows (same filters) into `target`; rows written.
+    """单位人员档案导出表: the archive list's rows (same filters, same order: `sort`, one of
+    members.ARCHIVE_SORTS) into `target`; rows written.
 
     `progress` (a background job's) hears how many rows of how many are written.
     """
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
-    stmt = archive_query(unit_id, today, filters).order_by(Member.id)
+    stmt = archive_query(unit_id, today, filters)
+    stmt = stmt.order_by(*archive_order(stmt, sort))
     names = ctx.definitions.names()
     rows = (_archive_row(archive_record(row, today, names)) for row in _stream(uow, stmt))
     return write_workbook(

@@ -367,7 +367,8 @@ ARCHIVE_SORTS = {
 }
 
 
-def _archive_order(stmt: Select, sort: str) -> tuple:
+def archive_order(stmt: Select, sort: str) -> tuple:
+    """The ORDER BY of the archive in one of ARCHIVE_SORTS (its list and its export)."""
     if sort == "joined":
         return (Member.created_at.desc(), Member.id.desc())
     if sort in ("ordinary_until", "professional_until"):
@@ -393,7 +394,7 @@ def list_archive(
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
     stmt = archive_query(unit_id, today, filters)
-    total, rows = page_of(uow.session, stmt, _archive_order(stmt, sort), page, page_size)
+    total, rows = page_of(uow.session, stmt, archive_order(stmt, sort), page, page_size)
     names = ctx.definitions.names()
     items = [archive_record(row, today, names) for row in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}

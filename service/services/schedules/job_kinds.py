@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from service.domain.errors import NotFound
+from service.domain.errors import FormInvalid, NotFound
 from service.services.documents import certificate_documents, exports
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.education import learning
@@ -70,22 +70,25 @@ def _workbook(write: Callable, name: str) -> FileResult:
 ARCHIVE_DATES = ("joined_from", "joined_to")
 
 
-def _archive_filters(params: dict) -> tuple[int, members.ArchiveFilters]:
+def _archive_filters(params: dict) -> tuple[int, members.ArchiveFilters, str]:
     values = _dated(params, *ARCHIVE_DATES)
     unit_id = values.pop("unit_id")
-    return unit_id, members.ArchiveFilters(**values)
+    sort = values.pop("sort", None) or "archive"  # the list's order, as the page showed it
+    return unit_id, members.ArchiveFilters(**values), sort
 
 
 def _check_archive(ctx, uow, actor, params) -> None:
-    unit_id, filters = _archive_filters(params)
+    unit_id, filters, sort = _archive_filters(params)
     members.unit_in_scope(uow, actor, unit_id)
     filters.check()
+    if sort not in members.ARCHIVE_SORTS:
+        raise FormInvalid({"sort": "排序应为 " + "、".join(members.ARCHIVE_SORTS.values())})
 
 
 def _run_archive(ctx, uow, actor, params, _content, progress, _done) -> FileResult:
-    unit_id, filters = _archive_filters(params)
+    unit_id, filters, sort = _archive_filters(params)
     return _workbook(
-        lambda f: exports.export_archive(ctx, uow, actor, unit_id, filters, f, progress),
+        lambda f: exports.export_archive(ctx, uow, actor, unit_id, filters, f, progress, sort),
         "单位人员档案导出表.xlsx",
     )
 
