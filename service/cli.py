@@ -9,8 +9,34 @@ import click
 
 from service.config import load_config
 
+HELP_OPTION_HELP = "显示此帮助并退出"
 
-@click.group()
+
+class _ChineseHelpOption:
+    """Click's own --help option, described in Chinese like every other help text."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_HELP
+        return option
+
+
+class ChineseHelpCommand(_ChineseHelpOption, click.Command):
+    """A `memberflow` command whose --help option is described in Chinese."""
+
+
+class ChineseHelpGroup(_ChineseHelpOption, click.Group):
+    """A `memberflow` group: its commands and subgroups get the Chinese --help as well."""
+
+    command_class = ChineseHelpCommand
+    group_class = type  # a subgroup (`memberflow db`) is a ChineseHelpGroup too
+
+
+@click.group(
+    cls=ChineseHelpGroup,
+    help="memberflow 会员服务平台工作流服务。各命令的用法：memberflow <命令> --help。",
+)
 def main() -> None:
     """memberflow 会员服务平台工作流服务"""
 
@@ -43,20 +69,28 @@ def _app():
         sys.exit(1)
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@main.command(
+    help="提供网页和 API 服务：由 gunicorn 运行，各工作进程多线程"
+    "（--dev：改用 Flask 的开发服务器）。",
+    short_help="提供网页和 API 服务（gunicorn）。",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=5000, show_default=True, type=int, help="端口")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="gunicorn worker processes [default: MEMBERFLOW_WORKERS, 2].",
+    help="gunicorn 工作进程数（默认：MEMBERFLOW_WORKERS，未设置时为 2）",
 )
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    help="Threads per worker [default: MEMBERFLOW_THREADS, 8].",
+    help="每个工作进程的线程数（默认：MEMBERFLOW_THREADS，未设置时为 8）",
 )
-@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="用 Flask 的开发服务器代替 gunicorn（生产环境 MEMBERFLOW_ENV=production 不能使用）",
+)
 def serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
     """Serve the pages and the API: gunicorn with threaded workers (--dev: Flask's server)."""
     from service import server
@@ -82,12 +116,16 @@ def _sqlite_folder(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
-@main.group()
+@main.group(help="数据库结构命令。")
 def db() -> None:
     """Database schema commands."""
 
 
-@db.command("upgrade")
+@db.command(
+    "upgrade",
+    help="对所配置的数据库（MEMBERFLOW_DATABASE_URL）执行全部数据库迁移，升级到最新版本。",
+    short_help="把数据库升级到最新版本。",
+)
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
     from service.db.migrate import MigrationRefused, upgrade
@@ -101,9 +139,9 @@ def db_upgrade() -> None:
     click.echo("数据库已升级到最新版本")
 
 
-@main.command("create-admin")
-@click.option("--username", required=True)
-@click.option("--password", required=True)
+@main.command("create-admin", help="创建秘书处管理员账号。")
+@click.option("--username", required=True, help="登录名")
+@click.option("--password", required=True, help="密码")
 @click.option("--name", default="", help="显示的姓名（默认：秘书处管理员）")
 def create_admin(username: str, password: str, name: str) -> None:
     """Create a secretariat administrator account."""
@@ -127,11 +165,16 @@ def create_admin(username: str, password: str, name: str) -> None:
     click.echo(f"已创建秘书处管理员 {created['username']}")
 
 
-@main.command("demo-data")
+@main.command(
+    "demo-data",
+    help="向数据库填入一套贴近实际的演示数据，并列出各角色的登录名和密码。",
+    short_help="填入演示数据，列出各角色的登录名和密码。",
+)
 @click.option(
     "--reset",
     is_flag=True,
-    help="Start over: drop every table of the configured database, migrate, then fill it.",
+    help="从头开始：删除所配置数据库的全部表，执行数据库迁移后再填入"
+    "（生产环境 MEMBERFLOW_ENV=production 不能使用）",
 )
 def demo_data(reset: bool) -> None:
     """Fill the database with a realistic demo and print the logins."""
@@ -155,7 +198,11 @@ def demo_data(reset: bool) -> None:
         click.echo(f"{role:<12}{username:<32}{password}")
 
 
-@main.command("fire-timers")
+@main.command(
+    "fire-timers",
+    help="触发一次已到期的 BPMN 定时器（缴费期限和学习期限）。",
+    short_help="触发一次已到期的 BPMN 定时器。",
+)
 def fire_timers() -> None:
     """Fire the BPMN timers that are due (payment and learning deadlines), once."""
     from service.db import db as database
@@ -168,7 +215,12 @@ def fire_timers() -> None:
     click.echo(f"已触发 {fired} 个到期的定时事件")
 
 
-@main.command("resume-forms")
+@main.command(
+    "resume-forms",
+    help="继续办理卡住的表单：已没有可等待的事项却仍未结束（学习已通过，表单未办结）。"
+    "\n\n只处理这样的表单，其余表单不变；可随时再次运行。",
+    short_help="继续办理卡住的表单（学习已通过、表单未办结）。",
+)
 def resume_forms() -> None:
     """Run on the forms stuck with nothing to wait for (learning passed, form unfinished)."""
     from service.db import db as database
@@ -183,7 +235,11 @@ def resume_forms() -> None:
     click.echo(f"已继续办理 {len(moved)} 张表单" + (f"：{moved}" if moved else ""))
 
 
-@main.command("deliver-messages")
+@main.command(
+    "deliver-messages",
+    help="通过邮件和短信发送现在到期的业务消息（调度进程每分钟自动发送一次）。",
+    short_help="通过邮件和短信发送到期的业务消息。",
+)
 def deliver_messages() -> None:
     """Send the 业务消息 due now by email and SMS (the scheduler does this every minute)."""
     from service.db import db
@@ -200,9 +256,15 @@ def deliver_messages() -> None:
     )
 
 
-@main.command("import-legacy")
+@main.command(
+    "import-legacy",
+    help="导入旧平台的单位人员档案导出表 FILE（单位、个人会员、会籍、证书）。"
+    "\n\n全部导入或全不导入：只要有一行有误，就什么都不写入（退出码 1，列出每个有误的行）。"
+    "同一文件再次导入不会改变任何数据。",
+    short_help="导入旧平台的单位人员档案导出表。",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Only check every row and report; write nothing.")
+@click.option("--dry-run", is_flag=True, help="试导入：只检查每一行并报告结果，不写入任何数据")
 def import_legacy(file: str, dry_run: bool) -> None:
     """Import the old platform's 单位人员档案导出表 (units, members, memberships, certificates).
 
@@ -260,18 +322,23 @@ def import_legacy(file: str, dry_run: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(
+    help="在前台运行定时任务（定时器、注师继教周批次、到期提醒）。"
+    "\n\n每台服务器各启动一个：只有一个成为调度主节点并执行任务，其余待命，主节点停止时接替。"
+    "SIGTERM 或 Ctrl-C 可使其正常停止。",
+    short_help="在前台运行定时任务（每台服务器一个）。",
+)
 @click.option(
     "--tick",
     default=60,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Seconds between runs of the timers job (tests use 1).",
+    help="定时器任务（timers）每隔多少秒运行一次（测试中用 1）",
 )
 @click.option(
     "--retry",
     type=click.FloatRange(min=0.1),
-    help="Seconds between a follower's attempts to lead [default: MEMBERFLOW_SCHEDULER_RETRY, 5].",
+    help="待命的调度进程每隔多少秒尝试成为主节点（默认：MEMBERFLOW_SCHEDULER_RETRY，未设置时为 5）",
 )
 def scheduler(tick: int, retry: float | None) -> None:
     """Run the scheduled jobs in the foreground (timers, weekly CPD batch, reminders).
@@ -299,27 +366,34 @@ def scheduler(tick: int, retry: float | None) -> None:
     runner.run(stop)
 
 
-@main.command()
+@main.command(
+    help="在前台处理后台任务（数据较多的导出、电子证书批量下载、导入）。"
+    "\n\nPostgreSQL 上这是 procrastinate 的 worker：在服务器旁启动一个或多个；"
+    "处理某个任务的进程被终止后，该任务由另一个进程重新运行。"
+    "SQLite 上由网页服务器在自己的一个线程里处理后台任务；本命令不启动网页服务器，"
+    "运行同样的处理循环。收到 SIGTERM 或 Ctrl-C 时，完成当前任务后停止。",
+    short_help="在前台处理后台任务（导出、证书批量下载、导入）。",
+)
 @click.option(
     "--concurrency",
     default=1,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Jobs run at the same time by this worker (PostgreSQL).",
+    help="本处理程序同时运行的任务数（PostgreSQL）",
 )
 @click.option(
     "--heartbeat",
     default=10.0,
     show_default=True,
     type=click.FloatRange(min=0.1),
-    help="Seconds between this worker's heartbeats (PostgreSQL).",
+    help="本处理程序每隔多少秒发送一次心跳（PostgreSQL）",
 )
 @click.option(
     "--stalled-after",
     default=30.0,
     show_default=True,
     type=click.FloatRange(min=0.5),
-    help="Seconds without a heartbeat after which a running job is run again.",
+    help="运行中的任务超过多少秒没有心跳，就重新运行",
 )
 def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
     """Run background jobs (large exports, certificate zips, imports) in the foreground.
@@ -349,19 +423,25 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
     runner.run(stop)
 
 
-@main.command()
+@main.command(
+    help="检查 processes/、rules/ 和 forms/，不启动服务器。",
+)
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="Print the result as JSON (ok, problems with file/element/line/message, processes).",
+    help="以 JSON 输出结果（ok；problems，每项含 file/element/line/message；processes）",
 )
-@click.option("--walk", is_flag=True, help="Run every process in memory on sample data instead.")
+@click.option(
+    "--walk",
+    is_flag=True,
+    help="改为走查：在内存中用样例数据运行每个流程（每个网关出口和退回环路都力求走到）",
+)
 @click.option(
     "--from",
     "folder",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A folder holding processes/, rules/ and forms/ [default: the configured folders].",
+    help="含 processes/、rules/ 和 forms/ 的文件夹（默认：所配置的文件夹）",
 )
 def check(as_json: bool, walk: bool, folder: Path | None) -> None:
     """Validate processes/, rules/ and forms/ without starting the server."""

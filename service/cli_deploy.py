@@ -37,19 +37,24 @@ def _where(p: dict) -> str:
     return where + (f" [{p['element']}]" if p["element"] else "")
 
 
-@main.command()
+@main.command(
+    help="像 check 一样检查 processes/、rules/ 和 forms/，然后部署：运行中的服务器无需重启，"
+    "在 MEMBERFLOW_DEFINITIONS_RECHECK 秒内让新表单使用新版本，办理中的表单仍按原版本办理。"
+    "\n\n只要有一个问题，整个部署就被拒绝（退出码 1，列出每个问题），不记录任何内容。",
+    short_help="检查并部署流程文件，无需重启服务器。",
+)
 @click.option(
     "--from",
     "folder",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A folder holding processes/, rules/ and forms/ [default: the configured folders].",
+    help="含 processes/、rules/ 和 forms/ 的文件夹（默认：所配置的文件夹）",
 )
 @click.option(
     "--by",
     "deployed_by",
-    help="Who deploys, recorded with each new version [default: the system user].",
+    help="部署者，随每个新版本记录（默认：当前系统用户）",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result (or problems) as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果（或问题）")
 def deploy(folder: Path | None, deployed_by: str | None, as_json: bool) -> None:
     """Validate processes/, rules/ and forms/ as `check` does and deploy them: the running
     servers start new forms on the new versions within seconds, without a restart.
@@ -110,9 +115,13 @@ def deploy(folder: Path | None, deployed_by: str | None, as_json: bool) -> None:
         click.echo(f"提示 {notice}")
 
 
-@main.command()
+@main.command(
+    help="列出业务流程 KEY 的各个版本，最新的在前：版本号、内容哈希、部署时间、部署者、"
+    "办理中和已结束的表单数，以及新表单使用哪个版本。",
+    short_help="列出业务流程 KEY 的各个版本。",
+)
 @click.argument("key")
-@click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出各版本")
 def versions(key: str, as_json: bool) -> None:
     """List the versions of process KEY, newest first: number, content hash, deploy time,
     who deployed it, running and finished forms, and which one new forms start on."""

@@ -11,18 +11,35 @@ import click
 from service.cli import _app, main
 
 
-@main.command("migrate")
+@main.command(
+    "migrate",
+    help="把业务流程 KEY 办理中的表单从版本 A 迁移到版本 B"
+    "（版本号即 GET /processes/KEY/versions 列出的编号），分批进行，每批一个事务。"
+    "有表单未能迁移时退出码为 1。",
+    short_help="把业务流程 KEY 办理中的表单迁移到另一个版本。",
+)
 @click.argument("key")
-@click.option("--from", "from_version", type=click.IntRange(min=1), required=True)
-@click.option("--to", "to_version", type=click.IntRange(min=1), required=True)
-@click.option("--dry-run", is_flag=True, help="Only say which forms can move and why not.")
-@click.option("--batch", type=click.IntRange(min=1, max=5000), default=200, show_default=True)
+@click.option(
+    "--from", "from_version", type=click.IntRange(min=1), required=True, help="原版本号 A"
+)
+@click.option("--to", "to_version", type=click.IntRange(min=1), required=True, help="目标版本号 B")
+@click.option(
+    "--dry-run", is_flag=True, help="试迁移：只列出哪些表单可以迁移、不能迁移的原因，不写入"
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1, max=5000),
+    default=200,
+    show_default=True,
+    help="每批迁移的表单数（每批一个事务）",
+)
 @click.option(
     "--map",
     "mappings",
     multiple=True,
     metavar="OLD=NEW",
-    help="Map a user task of version A to the one of version B that replaces it (repeatable).",
+    help="任务映射：版本 A 的用户任务=版本 B 中接替它的用户任务，"
+    "如 association_review=association_check（可重复）",
 )
 def migrate(
     key: str, from_version: int, to_version: int, dry_run: bool, batch: int, mappings: tuple
