@@ -11,7 +11,7 @@ from conftest import start_form as start
 from playwright.sync_api import expect
 
 from service.domain.validation import make_resident_id
-from service.services.membership.roster import MemberSeed, add_member
+from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
 pytestmark = pytest.mark.postgres
 APPROVE = {"decision": "approve", "remark": "同意"}
@@ -160,3 +160,46 @@ def test_a_unit_opening_another_units_form_gets_the_404_page(live, contexts):
     expect(page.locator("body")).not_to_contain_text("林汕头")
     page.goto(live.url + "/forms")
     expect(page.locator("table.grid tbody")).not_to_contain_text(theirs["business_key"])
+
+
+def test_a_returned_cancellation_is_resubmitted_with_its_certificate_types_ticked(live, contexts):
+    """A returned 证书注销: 修改并重新提交 draws each line's 注销的证书类型 as boxes to tick (it
+    was a text box holding "['监理员']", refused as sent), and goes back to the association."""
+    number = make_resident_id("44010619790101123")
+
+    def add(session):
+        certificate = CertificateSeed("监理员", "JL2024000777", date(2028, 6, 30))
+        seed = MemberSeed("冯佩珊", number, live.world.unit_id, certificates=[certificate])
+        add_member(session, seed)
+        session.commit()
+
+    in_db(live.app, add)
+    client = live.client()
+    unit = token_headers(client, live.world.logins["unit"])
+    data = {
+        "cancellation_application": upload(client, unit),
+        "persons": [{"id_number": number, "name": "冯佩珊", "certificate_types": ["监理员"]}],
+    }
+    instance = start(client, unit, "certificate_cancellation", data)
+    step_task(
+        client,
+        token_headers(client, "xiehui"),
+        instance["id"],
+        {
+            "decision": "return",
+            "remark": "注销申请表未盖章",
+        },
+    )
+    page = contexts().new_page()
+    sign_in(page, live, live.world.logins["unit"])
+    page.goto(f"{live.url}/forms/{instance['id']}")
+    page.get_by_role("link", name="修改并重新提交").click()
+    boxes = page.locator("input[type=checkbox][name='persons.0.certificate_types']")
+    expect(boxes).to_have_count(3)
+    expect(page.get_by_role("checkbox", name="监理员", exact=True)).to_be_checked()
+    expect(page.get_by_role("checkbox", name="安全监理员")).not_to_be_checked()
+    page.locator("input[type=file][name=cancellation_application]").set_input_files(
+        scan("注销申请表（盖章）.png")
+    )
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash.success")).to_contain_text("当前状态：协会复核中")
