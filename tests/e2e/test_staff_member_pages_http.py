@@ -15,7 +15,14 @@ from conftest import step_task as step
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.db.models import Account, Certificate, Notification, ProcessInstance, Unit
+from service.db.models import (
+    Account,
+    Certificate,
+    Member,
+    Notification,
+    ProcessInstance,
+    Unit,
+)
 from service.domain.validation import make_credit_code, make_resident_id
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
@@ -148,9 +155,17 @@ def test_a_member_sees_their_record_certificates_and_learning_and_only_their_own
         certificates=[CertificateSeed("监理员", "JL-2024-0999", NEXT_YEAR)],
     )
     member_headers(client, bills["zhang"])
+
+    def lives_at(s):
+        member = s.scalars(select(Member).where(Member.id_number == bills["zhang"])).one()
+        member.address = "广州市天河区体育西路1号"
+        s.commit()
+
+    in_db(app, lives_at)
     sign_in(client, bills["zhang"])
     page = text(client.get("/me"))
     assert "我的信息" in page and "张三" in page and world.unit_name in page
+    assert "<dt>通讯地址</dt><dd>广州市天河区体育西路1号</dd>" in page  # an info change changes it
     assert "普通会员" in page and "2027-06-30" in page and "有效" in page
     assert "AQ-2024-0001" in page and "JL-2024-0999" not in page and "李四" not in page
     assert "监理员初始教育" in page and "0/" in page and "0/10" in page  # learning, attempts
