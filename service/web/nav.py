@@ -111,9 +111,11 @@ def _unit_menu(actor: Actor, home: Item, jobs: Item) -> list[Section]:
         Section(
             "人员管理",
             [
+                # the pre-reviews alone (as 首页 counts them): a member's join or own
+                # information change waiting for the unit, not its 上传缴费凭证 or 修改并重新提交
                 Item(
                     "个人会员申请预审",
-                    url_for("workbench.queue", scope="todo", key="member_join"),
+                    url_for("workbench.queue", scope="todo", task_name="unit_pre_review"),
                 ),
                 Item("单位人员档案", url_for("unit.archive")),
                 Item("入会二维码", url_for("unit.codes")),

@@ -99,6 +99,8 @@ def test_the_unit_menu_has_the_manuals_words(unit_client):
     assert places == sorted(places)
     for label in ("个人会员申请预审", "个人信息变更", "开票记录", "初始教育", "证书注销"):
         assert f">{label}</a>" in page, label
+    # 个人会员申请预审 lists the pre-reviews alone, as 首页 counts them
+    assert 'href="/workbench/todo?task_name=unit_pre_review">个人会员申请预审</a>' in page
 
 
 def test_the_unit_information_is_its_registration_agency_and_contacts(app, unit_client, world):
