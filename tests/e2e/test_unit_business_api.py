@@ -23,7 +23,15 @@ from sqlalchemy import select
 from test_account_pages_http import sign_in, text
 from test_learning_progress_member_units import NON_MEMBER, non_member_unit
 
-from service.db.models import Account, AuditRecord, Bill, Certificate, Member, Unit
+from service.db.models import (
+    Account,
+    AuditRecord,
+    Bill,
+    Certificate,
+    Member,
+    Notification,
+    Unit,
+)
 from service.domain.validation import make_resident_id
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
@@ -83,6 +91,14 @@ def test_an_approved_rename_renames_the_unit_and_its_login_and_keeps_the_former_
     assert started["status"] == "机构初审中"
     assert started["business_key"].startswith("DWGM")
     assert unit_row(app, world.unit_id)["name"] == OLD_NAME  # nothing before approval
+    # its notice names the unit where a person's form names the person (was: "，）")
+    told = in_db(
+        app,
+        lambda s: s.scalars(
+            select(Notification.body).where(Notification.kind == "submitted")
+        ).first(),
+    )
+    assert f"（单号 {started['business_key']}，{OLD_NAME}）" in told, told
 
     assert step(client, login("agency"), started["id"], APPROVE)["status"] == "协会复核中"
     done = step(client, login("association"), started["id"], APPROVE)

@@ -435,7 +435,8 @@ def after_move(
         "process_name": process_name,
         "unit_name": unit_name,
         "submitter": (row.subject_name or "个人会员") if by_member else unit_name,
-        "subject": _subject(row, data),
+        # a unit's own business names no person: the unit is what it is about
+        "subject": _subject(row, data) or unit_name,
         "status": after,
         "reason": reason or "见审批记录",
     }
