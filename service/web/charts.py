@@ -13,8 +13,18 @@ from markupsafe import Markup, escape
 PALETTE = ("#1d5fa7", "#f0a830", "#2e9e6a", "#c0392b", "#7b5ea7", "#6b7c8f")
 
 
-def _share(value: int, total: int) -> str:
-    return f"{value * 100 / total:.0f}%" if total else "0%"
+def _shares(values: list[int]) -> list[str]:
+    """Each value's whole percent of their total, adding up to 100% (the largest remainders
+    round up: 1, 6 and 1 read 13%, 75% and 12%, not 12%, 75% and 12%, which is 99%)."""
+    total = sum(values)
+    if not total:
+        return ["0%"] * len(values)
+    floors = [v * 100 // total for v in values]
+    short = 100 - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda i: -(values[i] * 100 % total))
+    for i in by_remainder[:short]:
+        floors[i] += 1
+    return [f"{p}%" for p in floors]
 
 
 def _arc(cx: float, cy: float, r: float, start: float, end: float) -> str:
@@ -27,6 +37,7 @@ def _arc(cx: float, cy: float, r: float, start: float, end: float) -> str:
 def donut(title: str, items: list[tuple[str, int]]) -> Markup:
     """Shares of a whole as a ring, with a legend of label, count and percent."""
     total = sum(v for _, v in items)
+    shares = _shares([v for _, v in items])
     cx = cy = 70
     radius, width = 52, 22
     parts = [
@@ -50,7 +61,7 @@ def donut(title: str, items: list[tuple[str, int]]) -> Markup:
             path = _arc(cx, cy, radius, angle, angle + sweep)
             parts.append(
                 f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}">'
-                f"<title>{escape(label)} {value}（{_share(value, total)}）</title></path>"
+                f"<title>{escape(label)} {value}（{shares[i]}）</title></path>"
             )
         angle += sweep
     parts.append(
@@ -63,7 +74,7 @@ def donut(title: str, items: list[tuple[str, int]]) -> Markup:
         parts.append(f'<rect x="160" y="{y - 10}" width="12" height="12" rx="2" fill="{colour}"/>')
         parts.append(
             f'<text x="180" y="{y}" font-size="12" fill="#1f2933">{escape(label)} '
-            f"{value}（{_share(value, total)}）</text>"
+            f"{value}（{shares[i]}）</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

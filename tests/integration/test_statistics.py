@@ -130,6 +130,16 @@ def test_the_charts_are_svg_with_titles_and_escaped_labels():
     assert root.tag == "svg" and root.get("role") == "img"
     assert root.findtext("title") == "证书<类型>"
     assert "<b>" not in str(donut) and "75%" in str(donut)
+    # the legend's shares add up to 100%: 1 : 6 : 1 is 13%, 75%, 12% (rounded each: 99%)
+    legend = [
+        t.text
+        for t in etree.fromstring(
+            str(
+                charts.donut("证书类型", [("安全监理员", 1), ("监理员", 6), ("专业监理工程师", 1)])
+            ).encode()
+        ).iter("{*}text")
+    ][1:]
+    assert legend == ["安全监理员 1（13%）", "监理员 6（75%）", "专业监理工程师 1（12%）"]
     whole = etree.fromstring(str(charts.donut("全部", [("甲", 5)])).encode())
     assert whole.findall("circle")[1].get("stroke") == charts.PALETTE[0]  # one full ring
     bars = charts.bars("近三年", ["2025", "2026"], ["甲", "乙"], [[1, 2], [0, 4]])
