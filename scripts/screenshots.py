@@ -261,6 +261,13 @@ def pages(s: Shooter, app) -> None:
     s.shot(page, "phone_lookup_rate_limited", "/lookup?number=NOPE")
     s.shot(page, "phone_faq", "/faq")  # the public 常见问题, signed out
     phone.close()
+    # a member on a phone: 我的信息 (empty tables), their own 个人会员信息变更
+    member = s.context(375, phone=True)
+    page = member.new_page()
+    s.login(page, make_resident_id("44010619910606912"))  # 冯佩珊（持证）
+    s.shot(page, "phone_member_me", "/me")
+    s.shot(page, "phone_member_info_change", "/business/member_info_change/mine")
+    member.close()
     docs = s.context()
     page = docs.new_page()
     s.shot(page, "api_docs", "/api/v1/docs", full=False)
