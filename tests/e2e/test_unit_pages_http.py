@@ -460,7 +460,7 @@ def test_the_menu_marks_the_one_item_of_the_page(client, app, world):
         ("/feedback/new", "问题反馈"),
         ("/feedback", "我的反馈"),
         ("/workbench/todo", "待办任务"),
-        ("/workbench/todo?key=member_join", "个人会员申请预审"),
+        ("/workbench/todo?task_name=unit_pre_review", "个人会员申请预审"),
     ]:
         reply = client.get(path)
         assert reply.status_code == 200, path
