@@ -392,6 +392,8 @@ def test_an_upgrade_turns_the_supervisor_certificate_into_an_engineer_one(
     inst = enrol(client, unit, "upgrade_education", [(n, "冯建平")])
     approve(app, client, login, inst["id"], "100.00")
     assert learning(app, n) == [("upgrade_education", "开课未学习", Decimal(8))]
+    types = in_db(app, lambda s: list(s.scalars(select(LearningTask.certificate_type))))
+    assert types == ["监理员"]  # the certificate the upgrade learns on (the form names none)
 
     short = excel([(n, "冯建平", 6, "已通过", 1)])
     reply = client.post(
@@ -551,6 +553,12 @@ def test_a_specialty_change_rewrites_every_valid_certificate(app, client, login,
     inst = enrol(client, unit, key, [(n, "韩丽萍")], **new)
     approve(app, client, login, inst["id"], "60.00")
     assert learning(app, n) == [(key, "开课未学习", Decimal(16))]
+    # the learning is on every valid certificate held: its 证书类型 and 培训类别 say so (the
+    # form names no type; the cancelled one is not among them)
+    [task] = client.get(f"/api/v1/learning-tasks?q={n}", headers=login("association")).get_json()[
+        "items"
+    ]
+    assert task["certificate_type"] == "安全监理员、监理员", task
     assert record(client, login, [(n, "韩丽萍", "16", "通过", 1)])["passed"] == 1
     held = {t: (c["status"], c["specialties"]) for t, c in certificates(app, n).items()}
     assert held == {

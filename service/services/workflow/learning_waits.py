@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import InstancePerson, LearningTask, ProcessInstance
+from service.db.models import Certificate, InstancePerson, LearningTask, ProcessInstance
 from service.db.uow import Later
 from service.domain.dates import zh_date
+from service.domain.person_facts import CERTIFICATE_TYPES
 from service.services.workflow.context import SHANGHAI
 from service.services.workflow.messages import Messages, recipients_of
 
@@ -68,6 +69,7 @@ def open_learning(
             )
         )
     }
+    held = _held_types(session, [p for p in persons.values() if not p.certificate_type])
     notices, outbox = [], []
     for n in new:
         person = persons.get(n)
@@ -98,7 +100,9 @@ def open_learning(
                 id_number=n,
                 name=person.name if person else "",
                 process_key=row.process_key,
-                certificate_type=person.certificate_type if person else None,
+                certificate_type=(person.certificate_type or held.get(person.member_id))
+                if person
+                else None,
                 required_hours=data.get("required_hours") or 0,
                 deadline=deadline,
                 opened_at=now,
@@ -110,6 +114,30 @@ def open_learning(
             messages.write(session, notices, outbox, now)
         else:
             messages.keep(later, notices, outbox, now)
+
+
+def _held_types(session: Session, persons: list[InstancePerson]) -> dict[int, str]:
+    """The certificate types each of these persons holds now (valid, current), by member,
+    as 培训类别 and 证书类型 name a learning that the form gives no type for: 员升师 learns on
+    the 监理员 certificate, 专业变更 on every certificate held (安全监理员、监理员)."""
+    members = [p.member_id for p in persons if p.member_id is not None]
+    if not members:
+        return {}
+    rows = session.execute(
+        select(Certificate.member_id, Certificate.type).where(
+            Certificate.member_id.in_(members),
+            Certificate.status == "valid",
+            Certificate.current(),
+        )
+    )
+    found: dict[int, set[str]] = {}
+    for member_id, kind in rows:
+        found.setdefault(member_id, set()).add(kind)
+    order = {kind: i for i, kind in enumerate(CERTIFICATE_TYPES)}
+    return {
+        member_id: "、".join(sorted(kinds, key=lambda k: order.get(k, len(order))))
+        for member_id, kinds in found.items()
+    }
 
 
 def expire(session: Session, row: ProcessInstance, id_number: str, now) -> None:
