@@ -76,7 +76,13 @@ def snapshot(app, instance_id: int) -> tuple:
 @pytest.mark.parametrize(
     ("mode", "where", "words"),
     [
-        pytest.param("count", "[mode_gateway]：表达式", "CPU 时间", id="endless condition"),
+        # a gateway's condition: the flow that carries it as well (the gateway has several)
+        pytest.param(
+            "count",
+            "[mode_gateway] 顺序流 [f_counted] 第45行 的条件：表达式",
+            "CPU 时间",
+            id="endless condition",
+        ),
         pytest.param("spin", "[run_script] 脚本第3行", "CPU 时间", id="endless loop"),
         pytest.param("huge", "[run_script] 脚本第6行", "生成的值过大", id="a gigabyte string"),
         pytest.param("grow", "[run_script] 脚本第9行", "内存", id="a list that grows without end"),
