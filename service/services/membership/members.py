@@ -367,15 +367,20 @@ ARCHIVE_SORTS = {
 }
 
 
+def check_archive_sort(sort: str) -> None:
+    """FormInvalid on `sort` unless it is one of ARCHIVE_SORTS."""
+    if sort not in ARCHIVE_SORTS:
+        raise FormInvalid({"sort": "排序应为 " + "、".join(ARCHIVE_SORTS.values())})
+
+
 def archive_order(stmt: Select, sort: str) -> tuple:
     """The ORDER BY of the archive in one of ARCHIVE_SORTS (its list and its export)."""
+    check_archive_sort(sort)
     if sort == "joined":
         return (Member.created_at.desc(), Member.id.desc())
     if sort in ("ordinary_until", "professional_until"):
         until = stmt.selected_columns[sort]
         return (until.is_(None), until, Member.id)
-    if sort != "archive":
-        raise FormInvalid({"sort": "排序应为 " + "、".join(ARCHIVE_SORTS.values())})
     return (Member.id,)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from service.domain.errors import FormInvalid, NotFound
+from service.domain.errors import NotFound
 from service.services.documents import certificate_documents, exports
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.education import learning
@@ -81,8 +81,7 @@ def _check_archive(ctx, uow, actor, params) -> None:
     unit_id, filters, sort = _archive_filters(params)
     members.unit_in_scope(uow, actor, unit_id)
     filters.check()
-    if sort not in members.ARCHIVE_SORTS:
-        raise FormInvalid({"sort": "排序应为 " + "、".join(members.ARCHIVE_SORTS.values())})
+    members.check_archive_sort(sort)
 
 
 def _run_archive(ctx, uow, actor, params, _content, progress, _done) -> FileResult:
