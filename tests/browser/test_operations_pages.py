@@ -71,18 +71,20 @@ def test_after_a_deploy_the_secretariat_moves_the_running_forms_from_the_pages(
     page.get_by_label("原版本").select_option("1")
     page.get_by_label("目标版本").select_option("2")
     page.get_by_role("button", name="试运行").click()
-    status = page.get_by_role("status")
-    assert "办理中 1 件，可迁移 1 件，不能迁移 0 件" in status.inner_text()
+    # each click loads a new page: wait on what the new page says, never read the old one
+    expect(page.get_by_role("status")).to_contain_text("办理中 1 件，可迁移 1 件，不能迁移 0 件")
     assert_labelled(page)
     page.get_by_label("原版本").select_option("1")
     page.get_by_label("目标版本").select_option("2")
     page.get_by_role("button", name="执行迁移").click()
-    assert "已迁移 1 件" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("已迁移 1 件")
     row = page.get_by_role("table", name="各表单能否迁移").locator("tbody tr").first
     assert "已迁移" in row.inner_text()
     row.get_by_role("link").click()
-    assert "机构审核中" in page.content()  # the form now shows version 2's label
-    assert "迁移流程版本" in page.get_by_role("region", name="审批记录").inner_text()
+    page.wait_for_url("**/forms/*")
+    # the form now shows version 2's label
+    expect(page.locator("body")).to_contain_text("机构审核中")
+    expect(page.get_by_role("region", name="审批记录")).to_contain_text("迁移流程版本")
     assert case["id"]
 
 
