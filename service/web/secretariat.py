@@ -5,6 +5,8 @@ redirect), and is not cached."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from service.domain.errors import Conflict, FormInvalid
@@ -174,15 +176,17 @@ def unit_edit(who, unit_id):
     """编辑单位: name (also its main login), credit code, agency, member or not."""
     with uow() as u:
         unit = directory.get_unit(u, who, unit_id)
-    values, errors = dict(unit), {}
+    values, errors, status = dict(unit), {}, 422
     if request.method == "POST":
         posted, errors = _unit_values()
         values.update(posted)
         try:
             with uow() as u:
-                saved = directory.update_unit(u, who, unit_id, **posted)
+                saved = directory.update_unit(u, who, unit_id, **posted, seen=_seen())
         except FormInvalid as exc:
             errors = {**(exc.errors or {}), **errors}
+        except Conflict as exc:  # changed since the page was shown: said; the page kept
+            errors, status = {"_form": exc.message, **(exc.errors or {})}, 409
         else:
             flash(f"已保存：{saved['name']}", "success")
             if saved["agency_id"] != unit["agency_id"]:
@@ -193,9 +197,24 @@ def unit_edit(who, unit_id):
         values=values,
         errors=errors,
         unit=unit,
+        seen=directory.unit_seen(unit),  # as it is now: a save after a refusal is deliberate
         agency_options=_agency_options(),
     )
-    return html, 422 if errors else 200
+    return html, status if errors else 200
+
+
+def _seen() -> dict | None:
+    """The values the edit page showed (a hidden field), for the save to compare."""
+    raw = request.form.get("seen")
+    if raw is None:
+        return None
+    try:
+        seen = json.loads(raw)
+    except ValueError:
+        seen = None
+    if not isinstance(seen, dict):
+        raise FormInvalid({"_form": "页面内容不完整，请刷新页面后重新编辑"})
+    return seen
 
 
 def _moved_text(moved: dict) -> str:

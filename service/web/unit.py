@@ -134,9 +134,11 @@ BLANK_QUALIFICATION_ROWS = 3
 @signed_in(UNIT)
 def info_edit(who):
     """维护单位信息: the 工商信息 fields and the qualification rows (blank rows to add)."""
-    errors: dict = {}
+    errors, status = {}, 422
     with uow() as u:
         profile = unit_admin.unit_profile(u, who)
+    # as it is now: a save after a refusal for a change made meanwhile is deliberate
+    seen = unit_information.fingerprint(profile["registration"], profile["qualifications"])
     if request.method == "POST":
         registration = {
             f.name: request.form.get(f"registration.{f.name}", "")
@@ -151,10 +153,20 @@ def info_edit(who):
         try:
             with uow() as u:
                 unit_information.update_unit_information(
-                    u, who, profile["id"], registration, rows, today=ctx().today(), drop_blank=True
+                    u,
+                    who,
+                    profile["id"],
+                    registration,
+                    rows,
+                    today=ctx().today(),
+                    drop_blank=True,
+                    seen=request.form.get("seen"),
                 )
         except FormInvalid as exc:
             errors = exc.errors or {"_form": exc.message}
+            profile = {**profile, "registration": registration, "qualifications": rows}
+        except Conflict as exc:  # the typed values kept, to check and save again
+            errors, status = {"_form": exc.message}, 409
             profile = {**profile, "registration": registration, "qualifications": rows}
         else:
             flash("单位信息已保存", "success")
@@ -167,9 +179,10 @@ def info_edit(who):
         info=unit_information,
         edit=True,
         errors=errors,
+        seen=seen,
         today=ctx().today(),
     )
-    return html, 422 if errors else 200
+    return html, status if errors else 200
 
 
 # --- codes --------------------------------------------------------------------------------

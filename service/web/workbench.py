@@ -157,6 +157,9 @@ def claim(who, task_id):
         flash(f"已认领：{number}（{task['title']}）", "success")
     except Conflict as exc:
         flash(_lost(task_id, who, exc), "error")
+    except NotFound:
+        flash(OUT_OF_SCOPE, "error")
+        return redirect(_list_url())
     return redirect(back_to(_list_url()))
 
 
@@ -171,6 +174,9 @@ def release(who, task_id):
         flash(f"已释放：{number}（{task['title']}），其他人可以认领", "success")
     except Conflict as exc:
         flash(_lost(task_id, who, exc), "error")
+    except NotFound:
+        flash(OUT_OF_SCOPE, "error")
+        return redirect(_list_url())
     return redirect(back_to(_list_url()))
 
 
@@ -186,6 +192,24 @@ def _lost(task_id: int, who: Actor, exc: Conflict) -> str:
     if task.get("claimed_by_name") and not task["mine"]:
         return f"该任务已被{task['claimed_by_name']}认领，您不能再认领或办理"
     return exc.message
+
+
+OUT_OF_SCOPE = (
+    "该任务已不在您的办理范围内（表单所属单位可能已转到其他会员服务机构），您不能再认领或办理"
+)
+
+
+def _unsent(remark) -> str:
+    """A remark typed but not kept, shown to copy."""
+    if isinstance(remark, str) and remark.strip():
+        return f"。您填写的意见未提交，可复制留用：{remark.strip()}"
+    return ""
+
+
+def _gone_from_scope(remark):
+    """The task left the reviewer's scope while the page was open: said, back to the list."""
+    flash(OUT_OF_SCOPE + _unsent(remark), "error")
+    return redirect(_list_url())
 
 
 def _diagram(app: dict) -> Markup:
@@ -234,8 +258,11 @@ def task_page(who, task_id):
 @signed_in(QUEUE_ROLES)
 def complete(who, task_id):
     """通过 / 退回 / 提交: complete the task, then on to the next one in the queue."""
-    with uow() as u:
-        task = tasks.get_task(ctx(), u, who, task_id)
+    try:
+        with uow() as u:
+            task = tasks.get_task(ctx(), u, who, task_id)
+    except NotFound:  # e.g. the unit moved to another agency while the page was open
+        return _gone_from_scope(request.form.get("remark"))
     # read as it was drawn: the boxes the application's values draw are read back too
     form = schemaform.build_form(task["form"], _filled(task["form"], task["instance"]["data"]))
     data, upload_errors = schemaform.read_form(
@@ -250,12 +277,10 @@ def complete(who, task_id):
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _render_task(who, task_id, data, errors, 422)
     except Conflict as exc:
-        lost = _lost(task_id, who, exc)
-        remark = data.get("remark") if isinstance(data, dict) else None
-        if isinstance(remark, str) and remark.strip():  # typed, not kept: shown to copy
-            lost += f"。您填写的意见未提交，可复制留用：{remark.strip()}"
-        flash(lost, "error")
+        flash(_lost(task_id, who, exc) + _unsent(data.get("remark")), "error")
         return redirect(url_for("workbench.task_page", task_id=task_id))
+    except NotFound:
+        return _gone_from_scope(data.get("remark"))
     except StepFailed as exc:  # the diagram failed: nothing kept; the page as it was filled
         flash(exc.message, "error")
         return _render_task(who, task_id, data, None, exc.status)

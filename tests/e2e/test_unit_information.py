@@ -4,6 +4,8 @@ API and pages, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+
 from test_account_pages_http import csrf, sign_in, text
 
 API = "/api/v1"
@@ -194,3 +196,38 @@ def test_an_expired_qualification_is_kept_and_marked_on_the_page(app, world, pin
     }
     assert "1999-01-01" in rows["市政公用工程监理"] and "已过期" in rows["市政公用工程监理"]
     assert "2028-06-30" in rows["房屋建筑工程监理"] and "已过期" not in rows["房屋建筑工程监理"]
+
+
+SEEN = re.compile(r'name="seen" value="([^"]+)"')
+
+
+def test_a_page_left_open_does_not_overwrite_what_another_account_saved_meanwhile(app, world):
+    """Two tabs (or two of the unit's accounts) edit at once: the second save is refused
+    with 409 and says so, its typed values kept; nothing of the first is lost. Saving again
+    from the refusal is deliberate and goes through."""
+    first, second = app.test_client(), app.test_client()
+    for page in (first, second):
+        sign_in(page, world.unit_name)
+    form = "/unit/info/edit"
+    opened = SEEN.search(text(second.get(form))).group(1)  # the second page is opened first
+    data = {f"registration.{k}": str(v) for k, v in REGISTRATION.items()}
+    data.update({f"qualifications.0.{k}": v for k, v in QUALIFICATIONS[0].items()})
+    token = csrf(first, form)
+    seen = SEEN.search(text(first.get(form))).group(1)
+    saved = first.post(form, data={**data, "seen": seen, "csrf_token": token})
+    assert saved.status_code == 302
+
+    late = {k: v for k, v in data.items() if not k.startswith("qualifications.")}
+    late["registration.staff_size"] = "240"  # no qualification: the second page had none
+    refused = second.post(form, data={**late, "seen": opened, "csrf_token": csrf(second, form)})
+    assert refused.status_code == 409
+    shown = text(refused)
+    assert "打开本页后，单位信息已被修改" in shown and 'value="240"' in shown
+    html = text(first.get("/unit/info"))
+    assert "E144012345" in html and "房屋建筑工程监理" in html  # the first save stands
+
+    again = SEEN.search(shown).group(1)
+    assert again != opened
+    kept = second.post(form, data={**late, "seen": again, "csrf_token": csrf(second, form)})
+    assert kept.status_code == 302
+    assert "E144012345" not in text(first.get("/unit/info"))  # the deliberate second save

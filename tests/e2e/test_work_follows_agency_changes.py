@@ -5,6 +5,7 @@ gives back the tasks they hold."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 
@@ -238,3 +239,72 @@ def test_after_a_move_a_members_own_form_goes_to_the_new_agency(app, client, wor
     assert agency == world.other_agency_id
     assert available(client, login("agency")) == []
     assert available(client, login("other_agency")) == [agency_task(app, inst["id"]).id]
+
+
+SEEN = re.compile(r'name="seen" value="([^"]+)"')
+
+
+def unit_page_values(app, world, **changes) -> dict:
+    unit = in_db(app, lambda s: s.get(Unit, world.unit_id))
+    values = {
+        "name": unit.name,
+        "credit_code": unit.credit_code,
+        "agency_id": str(unit.agency_id),
+        "member_unit": "1" if unit.member_unit else "0",
+    }
+    return {**values, **changes}
+
+
+def test_an_edit_page_left_open_does_not_undo_what_changed_since(app, world):
+    """The secretariat's 编辑单位 page opened before a change (here another secretary's
+    rename; a 单位名称变更 approved is the same) refuses to save over it: 409, each changed
+    field said with its value now, nothing saved. Saving again from that page is
+    deliberate and goes through."""
+    stale, other = admin_pages(app), admin_pages(app)
+    path = f"/admin/units/{world.unit_id}"
+    opened = SEEN.search(text(stale.get(path))).group(1)
+    renamed = post(other, path, unit_page_values(app, world, name="珠海新名称工程监理有限公司"))
+    assert renamed.status_code == 302
+
+    values = unit_page_values(app, world, name=world.unit_name, member_unit="0")
+    values["seen"] = html.unescape(opened)
+    refused = post(stale, path, values)
+    assert refused.status_code == 409
+    shown = text(refused)
+    assert "打开本页后，该单位的信息已被修改" in shown
+    assert "单位名称已被改为“珠海新名称工程监理有限公司”" in shown
+    unit = in_db(app, lambda s: s.get(Unit, world.unit_id))
+    assert (unit.name, unit.member_unit) == ("珠海新名称工程监理有限公司", True)
+
+    values["seen"] = html.unescape(SEEN.search(shown).group(1))
+    assert post(stale, path, values).status_code == 302
+    unit = in_db(app, lambda s: s.get(Unit, world.unit_id))
+    assert (unit.name, unit.member_unit) == (world.unit_name, False)
+
+
+def test_a_reviewer_whose_task_moved_away_is_told_and_keeps_the_remark(app, client, world, login):
+    """The unit moves to another agency while a reviewer of the old one has its task open:
+    their 通过 (or 认领) says the task is no longer theirs, gives the remark back to copy,
+    and returns them to the queue — not a bare 404."""
+    form = enrolment(app, client, login, world.unit_id, "张三", "44010619850303123")
+    task = agency_task(app, form).id
+    reviewer = app.test_client()
+    post(reviewer, "/login", {"username": "jigou", "password": PASSWORD}, "/login")
+    assert reviewer.get(f"/workbench/tasks/{task}").status_code == 200
+    assert (
+        post(reviewer, f"/workbench/tasks/{task}/claim", {}, "/workbench/todo").status_code == 302
+    )
+    token = TOKEN.search(text(reviewer.get(f"/workbench/tasks/{task}"))).group(1)
+
+    moved = unit_page_values(app, world, agency_id=str(world.other_agency_id))
+    assert post(admin_pages(app), f"/admin/units/{world.unit_id}", moved).status_code == 302
+
+    sent = {"decision": "approve", "remark": "手机号已核实", "csrf_token": token}
+    done = reviewer.post(f"/workbench/tasks/{task}", data=sent)
+    assert done.status_code == 302 and "/workbench/todo" in done.headers["Location"]
+    page = text(reviewer.get(done.headers["Location"]))
+    assert "该任务已不在您的办理范围内" in page and "可复制留用：手机号已核实" in page
+    claim = reviewer.post(f"/workbench/tasks/{task}/claim", data={"csrf_token": token})
+    assert claim.status_code == 302
+    assert "该任务已不在您的办理范围内" in text(reviewer.get(claim.headers["Location"]))
+    assert agency_task(app, form).claimed_by is None  # nothing done by the old agency

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from service.db.models import Account, Agency, AuditRecord, Member, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import Forbidden, FormInvalid, NotFound
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
 from service.domain.passwords import one_time_password
 from service.domain.roles import ROLES
 from service.domain.validation import (
@@ -371,13 +371,19 @@ def update_unit(
     credit_code: str | None,
     agency_id: int | None,
     member_unit: bool,
+    seen: dict | None = None,
 ) -> dict:
     """Change a unit's registration; a new name is also its main account's login.
-    (Certificates keep the name printed on them: that is the 证书变更 business.)"""
+    (Certificates keep the name printed on them: that is the 证书变更 business.) `seen`:
+    the values the page showed (UNIT_FIELDS); if any changed since (a 单位名称变更 approved,
+    another secretary's save, finance's confirmation), nothing is saved and the changed
+    fields are said with their values now — an edit page left open does not undo them."""
     _secretariat(actor)
-    unit = uow.session.get(Unit, unit_id)
+    unit = uow.session.get(Unit, unit_id, with_for_update=True)
     if unit is None:
         raise NotFound("单位不存在")
+    if seen is not None:
+        _refuse_if_changed(uow, unit, seen)
     name, code, agency_id = _unit_values(uow, name, credit_code, agency_id, unit_id)
     before = {
         "name": unit.name,
@@ -407,6 +413,38 @@ def update_unit(
     )
     uow.commit()
     return {**get_unit(uow, actor, unit_id), "moved": moved}
+
+
+UNIT_FIELDS = {
+    "name": "单位名称",
+    "credit_code": "统一社会信用代码",
+    "agency_id": "初审机构",
+    "member_unit": "单位类型",
+}
+
+
+def unit_seen(unit: dict) -> dict:
+    """What an edit page shows of a unit, sent back with its save (update_unit's `seen`)."""
+    return {field: unit[field] for field in UNIT_FIELDS}
+
+
+def _refuse_if_changed(uow: UnitOfWork, unit: Unit, seen: dict) -> None:
+    changed = {}
+    for field, label in UNIT_FIELDS.items():
+        now = getattr(unit, field)
+        if seen.get(field) != now:
+            if field == "agency_id":
+                agency = uow.session.get(Agency, now)
+                now = agency.name if agency else now
+            elif field == "member_unit":
+                now = "单位（会员）" if now else "单位（非会员）"
+            changed[field] = f"{label}已被改为“{now}”"
+    if changed:
+        raise Conflict(
+            "打开本页后，该单位的信息已被修改（如单位名称变更审批完成、其他人员已保存）："
+            "本页的修改尚未保存。请核对后再保存，再次保存将以本页内容为准。",
+            changed,
+        )
 
 
 def _move_unit(uow: UnitOfWork, actor: Actor, unit_id: int, old: int, new: int) -> dict:

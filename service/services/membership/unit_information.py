@@ -15,13 +15,15 @@ offered to add one) are left out.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
 from service.db.models import utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
-from service.domain.errors import FormInvalid
+from service.domain.errors import Conflict, FormInvalid
 from service.domain.validation import invisible_problem, iso_date
 from service.services.membership.unit_admin import own_unit, unit_profile
 from service.services.workflow import audit
@@ -157,6 +159,19 @@ def check_qualifications(rows, errors: dict, today: date, drop_blank: bool = Fal
     return checked
 
 
+CHANGED = (
+    "打开本页后，单位信息已被修改（可能是本单位的其他账号在另一页面保存）：本页的修改尚未保存。"
+    "请先在“单位信息”中查看最新内容；如仍要以本页内容为准，请核对后再次保存。"
+)
+
+
+def fingerprint(registration, qualifications) -> str:
+    """What an edit page showed of the unit's information, in short (its save's `seen`)."""
+    shown = {"registration": registration or {}, "qualifications": qualifications or []}
+    text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def expired(qualification: dict, today: date) -> bool:
     """Whether a qualification's 有效期至 has passed (kept, shown as 已过期)."""
     until = qualification.get("valid_until")
@@ -172,11 +187,18 @@ def update_unit_information(
     *,
     today: date,
     drop_blank: bool = False,
+    seen: str | None = None,
 ) -> dict:
     """Replace the unit's 工商信息 and 资质 (its admins only); the unit profile after.
     `today`: the business day the licence's dates may not lie after; `drop_blank`: leave the
-    page's blank qualification rows out instead of refusing them."""
+    page's blank qualification rows out instead of refusing them; `seen`: the `fingerprint`
+    of what the page showed — if another of the unit's accounts saved since, nothing is
+    saved (two tabs or two admins do not silently overwrite each other)."""
     unit = own_unit(uow, actor, unit_id)
+    if seen is not None:
+        uow.session.refresh(unit, with_for_update=True)
+        if seen != fingerprint(unit.registration, unit.qualifications):
+            raise Conflict(CHANGED)
     errors: dict[str, str] = {}
     checked_registration = check_registration(registration, errors, today)
     checked_qualifications = check_qualifications(qualifications, errors, today, drop_blank)
