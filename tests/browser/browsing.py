@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from conftest import PASSWORD, Live
 
@@ -18,12 +19,14 @@ def wait_until_decoded(image, seconds: float = 10) -> None:
 
 
 def sign_in(page, live: Live, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the sign-in page, as a person would."""
+    """Sign in through the sign-in page, as a person would; returns once the page signed in
+    to (a sign-in leaves /login) has loaded. Not wait_for_load_state alone: right after the
+    click it may answer for the sign-in page itself, loaded already."""
     page.goto(live.url + "/login")
     page.get_by_label("账号").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: urlsplit(url).path != "/login")
 
 
 UNLABELLED = """() => [...document.querySelectorAll(

@@ -5,6 +5,7 @@ passes (the new version listed), and reads the versions with their forms."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from browsing import assert_labelled, sign_in
 from conftest import PASSWORD, REPO
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from test_reviewer_pages import join_at_agency
 
@@ -65,8 +67,8 @@ def test_the_secretariat_offers_the_designer_role(live, contexts):
     options = page.get_by_label("角色").locator("option").all_inner_texts()
     assert "流程设计人员" in options
     page.get_by_role("link", name="流程目录").click()
-    assert page.get_by_role("table", name="流程目录").is_visible()
-    assert not page.get_by_role("link", name="部署流程").count()  # deploying is the designer's
+    expect(page.get_by_role("table", name="流程目录")).to_be_visible()
+    expect(page.get_by_role("link", name="部署流程")).to_have_count(0)  # the designer's
 
 
 def test_a_designer_deploys_a_zip_and_reads_the_versions(live, contexts, tmp_path):
@@ -78,7 +80,7 @@ def test_a_designer_deploys_a_zip_and_reads_the_versions(live, contexts, tmp_pat
     page = contexts().new_page()
     sign_in(page, live, "sheji")
     # a designer starts at the catalogue: every process, its current version and its forms
-    assert page.url.endswith("/processes/catalogue")
+    expect(page).to_have_url(re.compile(r"/processes/catalogue$"))
     catalogue = page.get_by_role("table", name="流程目录")
     row = catalogue.locator("tr", has_text="member_join")
     assert "第 1 版" in row.inner_text()
@@ -86,16 +88,18 @@ def test_a_designer_deploys_a_zip_and_reads_the_versions(live, contexts, tmp_pat
     assert_labelled(page)
 
     page.get_by_role("link", name="部署流程").first.click()
+    page.wait_for_url("**/processes/deploy")  # loaded, before reading its inputs
     assert_labelled(page)
     before = deployments(live)
     broken = design / "forms" / "member_join" / "agency_review.schema.json"
     saved = broken.read_text(encoding="utf-8")
     broken.unlink()
     upload(page, bundle(design))
-    assert page.get_by_role("alert").inner_text().startswith("部署未通过检查，未做任何更改")
+    # each upload loads a new page: wait on what the new page says, never read the old one
+    expect(page.get_by_role("alert")).to_have_text(re.compile("^部署未通过检查，未做任何更改"))
     problems = page.get_by_role("table", name="检查发现的问题")
-    assert "forms/member_join/agency_review.schema.json" in problems.inner_text()
-    assert "缺少该任务的表单文件" in problems.inner_text()
+    expect(problems).to_contain_text("forms/member_join/agency_review.schema.json")
+    expect(problems).to_contain_text("缺少该任务的表单文件")
     assert deployments(live) == before
 
     broken.write_text(saved, encoding="utf-8")
@@ -106,17 +110,22 @@ def test_a_designer_deploys_a_zip_and_reads_the_versions(live, contexts, tmp_pat
     upload(page, bundle(design))
     result = page.get_by_role("table", name="部署后的版本")
     changed = result.locator("tr", has_text="member_join")
-    assert "第 2 版" in changed.inner_text() and "新版本" in changed.inner_text()
-    assert "未变" in result.locator("tr", has_text="engineer_cpd").inner_text()
-    assert "sheji" in page.get_by_role("table", name="最近的部署").inner_text()
+    expect(changed).to_contain_text("第 2 版")
+    expect(changed).to_contain_text("新版本")
+    expect(result.locator("tr", has_text="engineer_cpd")).to_contain_text("未变")
+    # (the refused upload's page had this table too)
+    expect(page.get_by_role("table", name="最近的部署")).to_contain_text("sheji")
     assert deployments(live) == before + 1
 
     changed.get_by_role("link", name="第 2 版").click()
     rows = page.get_by_role("table", name="版本列表").locator("tbody tr")
-    assert rows.count() == 2
-    newest, oldest = rows.nth(0).inner_text(), rows.nth(1).inner_text()
-    assert "第 2 版" in newest and "当前版本" in newest and "sheji" in newest
-    assert "第 1 版" in oldest and "服务器启动" in oldest and "当前版本" not in oldest
+    expect(rows).to_have_count(2)
+    newest, oldest = rows.nth(0), rows.nth(1)
+    for text in ("第 2 版", "当前版本", "sheji"):
+        expect(newest).to_contain_text(text)
+    for text in ("第 1 版", "服务器启动"):
+        expect(oldest).to_contain_text(text)
+    expect(oldest).not_to_contain_text("当前版本")
 
     # no review work and no records: the queue and the secretariat's pages are not theirs
     for path in ("/workbench?scope=todo", "/admin/staff", "/home"):

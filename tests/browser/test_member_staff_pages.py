@@ -64,6 +64,7 @@ def test_the_secretariat_disables_a_reviewer_who_is_signed_out_at_the_next_page(
     admin.get_by_role("link", name="工作人员").click()
     admin.get_by_label("登录名 / 姓名").fill("jigou")
     admin.get_by_role("button", name="查询").click()
+    admin.wait_for_url(re.compile(r"[?&]q=jigou"))  # the list queried, loaded
     assert_labelled(admin)
     admin.once("dialog", lambda dialog: dialog.accept())  # 停用 asks first
     admin.get_by_role("button", name="停用 jigou", exact=True).click()

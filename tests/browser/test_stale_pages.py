@@ -5,6 +5,7 @@ another tab is refused, says so, and gets its values back once signed in again."
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from browsing import sign_in
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.postgres
 FORM = "/business/member_join/form"
+DRAFT = re.compile(r"/business/drafts/\d+$")  # a draft's page, opened by 继续填写
 
 
 def test_the_same_draft_in_two_tabs_is_never_overwritten_unseen(live, contexts):
@@ -23,6 +25,7 @@ def test_the_same_draft_in_two_tabs_is_never_overwritten_unseen(live, contexts):
     one.locator('input[name="name"]').fill("陈志强")
     one.get_by_role("button", name="留存").click()
     one.get_by_role("link", name="继续填写").first.click()
+    expect(one).to_have_url(DRAFT)  # its address, not the drafts list's it leaves
     two = context.new_page()
     two.goto(one.url)
     two.locator('input[name="name"]').fill("第二个标签页")
@@ -55,7 +58,7 @@ def test_a_form_sent_after_signing_out_elsewhere_gets_its_values_back(live, cont
     form.get_by_label("账号").fill(live.world.logins["unit"])
     form.get_by_label("密码").fill("secret123")
     form.get_by_role("button", name="登录").click()
-    assert form.url == live.url + FORM
+    expect(form).to_have_url(live.url + FORM)
     expect(form.locator("#restored-form")).to_be_visible()
     expect(form.locator('input[name="name"]')).to_have_value("冯佩珊")
 
@@ -68,6 +71,7 @@ def test_a_tab_open_on_a_deleted_draft_never_saves_over_a_newer_one(live, contex
     one.locator('input[name="name"]').fill("冯佩珊")
     one.get_by_role("button", name="留存").click()
     one.get_by_role("link", name="继续填写").first.click()
+    expect(one).to_have_url(DRAFT)  # the draft opened before the other tab deletes it
     two = context.new_page()
     two.goto(live.url + "/business/drafts")
     two.once("dialog", lambda dialog: dialog.accept())

@@ -47,6 +47,7 @@ def test_a_sub_account_is_added_reset_once_and_disabled(live, contexts):
     page = contexts().new_page()
     sign_in(page, live, live.world.logins["unit"])
     page.get_by_role("navigation", name="功能菜单").get_by_role("link", name="子账号管理").click()
+    page.wait_for_url("**/unit/accounts")  # loaded, before reading its inputs
     assert_labelled(page)
     page.get_by_label("姓名").fill("张敏")
     page.get_by_label("手机号（登录账号）").fill("13800138000")
