@@ -68,11 +68,13 @@ class SubmitDraftRequest(Schema):
 @blp.route("/processes/<key>/drafts", methods=["POST"])
 @blp.arguments(schemas.DataRequest)
 @blp.response(201, DraftSchema)
-@blp.alt_response(409, description="暂存表单已达50份")
+@blp.alt_response(409, description="暂存表单已达50份；或同一 Idempotency-Key 留存的表单已提交")
 def save(body, key):
-    """留存：把未填完的发起表单暂存（不校验内容，提交时才校验）"""
+    """留存：把未填完的发起表单暂存（不校验内容，提交时才校验）。带 Idempotency-Key
+    再次留存时（重复发送），更新该 Key 第一次留存的暂存表单，不会另存一份"""
+    key_header = request.headers.get("Idempotency-Key")
     with uow() as u:
-        return drafts.save_draft(ctx(), u, actor(), key, body["data"])
+        return drafts.save_draft(ctx(), u, actor(), key, body["data"], page_key=key_header)
 
 
 @blp.route("/drafts")

@@ -318,6 +318,8 @@ class Draft(Base):
     __tablename__ = "drafts"
     __table_args__ = (
         sa.Index("ix_drafts_scope", "unit_id", "owner_id", "updated_at"),
+        # a new form's page 留存 twice (Back, a double click) is one draft (migration 0040)
+        sa.Index("uq_drafts_page_key", "owner_id", "page_key", unique=True),
         # a page still open on a deleted draft never addresses a newer one (migration 0035)
         {"sqlite_autoincrement": True},
     )
@@ -336,6 +338,8 @@ class Draft(Base):
     # its submitter's idempotency key names, what a page still open on the draft is told
     submitted_by: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     submitted_key: Mapped[str | None] = mapped_column(sa.String(100))
+    # the key of the new form's page that made it (its Idempotency-Key), if it sent one
+    page_key: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class ProcessInstance(Base):

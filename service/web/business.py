@@ -521,14 +521,14 @@ def _keep_draft(
             if draft_id is not None:
                 drafts.update_draft(ctx(), u, who, draft_id, data, key=defn.key, version=version)
             else:
-                drafts.save_draft(ctx(), u, who, defn.key, data)
+                drafts.save_draft(ctx(), u, who, defn.key, data, page_key=token)
     except FormInvalid as exc:
         errors = dict(exc.errors or {}) or {"_form": exc.message}
         return _draw(
             defn, data, errors, status=422, token=token, draft_id=draft_id, draft_version=version
         )
-    except drafts.StaleDraft as exc:
-        return _stale(defn, data, token, draft_id, exc, "留存")
+    except drafts.StaleDraft as exc:  # (a new form's page names its draft by its key)
+        return _stale(defn, data, token, draft_id or exc.draft_id, exc, "留存")
     except NotFound as exc:
         if draft_id is None:
             raise
@@ -564,7 +564,7 @@ def _draft_gone(who: Actor, defn: Definition, data: dict, token, draft_id: int, 
     with uow() as u:
         form = drafts.submitted_form(u, who, draft_id)
     if form:
-        message = "该暂存表单已提交，表单编号："
+        message = "该暂存表单已提交，单号："
     else:
         message = f"{exc.message}。"
     notice = {

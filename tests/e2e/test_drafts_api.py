@@ -4,6 +4,8 @@ a refused submission keeps it. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+
 from conftest import PASSWORD, applicant_data, token_headers
 
 from service.services.workflow.drafts import MAX_DRAFTS
@@ -246,7 +248,7 @@ def test_a_draft_saved_meanwhile_or_submitted_is_not_overwritten(app, client, lo
     number = submitted.get_json()["business_key"]
     late = _keep(page, "member_join", {"name": "第一个标签页"}, draft, "4")
     assert late.status_code == 409
-    assert "该暂存表单已提交，表单编号：" in text(late) and number in text(late)
+    assert "该暂存表单已提交，单号：" in text(late) and number in text(late)
     assert 'value="第一个标签页"' in text(late) and "另存为新的暂存表单" in text(late)
     again = page.post(
         "/business/member_join/form",
@@ -317,3 +319,69 @@ def test_a_stale_api_write_never_overwrites_a_newer_draft(app, client, login, wo
     submitted = client.post(f"{path}/submit", headers=unit, json={"version": 2})
     assert submitted.status_code == 201, submitted.get_json()
     assert client.get(path, headers=unit).status_code == 404
+
+
+def test_a_new_forms_page_kept_twice_is_one_draft(app, client, login, world):
+    """Back on a new form's page and 留存 again (or a double click): the page's key names the
+    draft it made, which is saved again — never a second draft. Once that draft was
+    submitted, the page's 留存 is refused and names the form."""
+    from test_account_pages_http import csrf, sign_in, text
+
+    page = app.test_client()
+    sign_in(page, world.unit_name)
+    form = "/business/member_join/form"
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', text(page.get(form))).group(1)
+
+    def keep(name: str):
+        data = {"name": name, "action": "draft", "idempotency_key": key}
+        return page.post(form, data={**data, "csrf_token": csrf(page, form)})
+
+    assert keep("梁志远").status_code == 302
+    assert keep("梁志远").status_code == 302  # the same again
+    assert keep("梁志远改").status_code == 302  # Back, changed, 留存 again
+    [draft] = _draft_ids(page)
+    assert 'value="梁志远改"' in text(page.get(f"/business/drafts/{draft}"))
+
+    unit = login("unit")
+    full = applicant_data(client, unit)
+    put = client.put(f"{API}/drafts/{draft}", headers=unit, json={"data": full, "version": 3})
+    assert put.status_code == 200, put.get_json()  # version 3: made, then saved twice again
+    submitted = client.post(f"{API}/drafts/{draft}/submit", headers=unit, json={"version": 4})
+    assert submitted.status_code == 201, submitted.get_json()
+    late = keep("梁志远再改")
+    assert late.status_code == 409
+    shown = text(late)
+    assert "本页的内容已留存为暂存表单，并已提交" in shown
+    assert submitted.get_json()["business_key"] in shown and 'value="梁志远再改"' in shown
+    assert _draft_ids(page) == []
+
+
+def test_the_api_keeps_one_draft_per_idempotency_key(client, login, world):
+    unit = login("unit")
+    path = f"{API}/processes/member_join/drafts"
+    first = client.post(path, headers={**unit, "Idempotency-Key": "k-1"}, json={"data": {}})
+    again = client.post(
+        path, headers={**unit, "Idempotency-Key": "k-1"}, json={"data": {"name": "陈志强"}}
+    )
+    other = client.post(path, headers={**unit, "Idempotency-Key": "k-2"}, json={"data": {}})
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"] != other.get_json()["id"]
+    assert again.get_json()["version"] == 2 and again.get_json()["data"] == {"name": "陈志强"}
+    assert client.get(f"{API}/drafts", headers=unit).get_json()["total"] == 2
+
+    # a colleague saves that draft meanwhile: the key's send again is refused, says who
+    made = client.post(
+        f"{API}/units/{world.unit_id}/accounts",
+        headers=unit,
+        json={"name": "张敏", "mobile": "13800138000", "password": PASSWORD},
+    )
+    assert made.status_code == 201, made.get_json()
+    sub = token_headers(client, "13800138000")
+    draft = f"{API}/drafts/{first.get_json()['id']}"
+    newer = client.put(draft, headers=sub, json={"data": {"name": "张敏改"}, "version": 2})
+    assert newer.status_code == 200, newer.get_json()
+    late = client.post(
+        path, headers={**unit, "Idempotency-Key": "k-1"}, json={"data": {"name": "旧"}}
+    )
+    assert late.status_code == 409 and "由 张敏 再次留存" in late.get_json()["message"]
+    assert client.get(draft, headers=unit).get_json()["data"] == {"name": "张敏改"}

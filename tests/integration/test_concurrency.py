@@ -26,7 +26,7 @@ from conftest import (
 from sqlalchemy import func, select
 
 from service.db import db
-from service.db.models import Account, AuditRecord, Bill, ProcessInstance, UserTask
+from service.db.models import Account, AuditRecord, Bill, Draft, ProcessInstance, UserTask
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
@@ -585,7 +585,7 @@ def test_simultaneous_confirmations_with_one_receipt_number_register_it_once(pg_
     first = next(i for i, (status, _) in enumerate(replies) if status == 200)
     second = 1 - first
     assert replies[second][1]["errors"] == {
-        "receipt_number": "票据号码 CZ2026000321 已登记在业务单 "
+        "receipt_number": "票号 CZ2026000321 已登记在单号 "
         f"{forms[first]['business_key']} 的缴费单上，请核对"
     }, replies
     with pg_app.app_context():
@@ -623,4 +623,26 @@ def test_simultaneous_submits_of_one_draft_start_one_form_and_the_rest_find_it_g
     ), replies
     with any_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+        db.session.remove()
+
+
+def test_simultaneous_saves_of_one_new_forms_page_make_one_draft(any_app):
+    """Six 留存 of one new form's page at once (its Idempotency-Key): one draft is made and
+    every other send saves that draft again — never a second one."""
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = {**token_headers(client, world.logins["unit"]), "Idempotency-Key": "one-page"}
+
+    def save(i: int):
+        reply = any_app.test_client().post(
+            "/api/v1/processes/member_join/drafts", headers=unit, json={"data": {"name": f"人{i}"}}
+        )
+        return reply.status_code, reply.get_json()
+
+    replies = race(6, save)
+    assert [status for status, _ in replies] == [201] * 6, replies
+    assert len({body["id"] for _, body in replies}) == 1, replies
+    assert sorted(body["version"] for _, body in replies)[-1] == 6, replies
+    with any_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 1
         db.session.remove()

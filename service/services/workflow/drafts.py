@@ -10,7 +10,9 @@ naming the form it became): a refused submission keeps the draft.
 
 A page open on a draft carries its `version` and business: saving or submitting over a
 newer 留存 (another tab, a colleague) is refused with who saved it when (StaleDraft), and
-a page of another business never touches the draft.
+a page of another business never touches the draft. A new form's page carries a key
+(`page_key`): its 留存 sent again — a double click, or Back and 留存 again — is a 留存 again
+of the draft that page made, never a second draft.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import uuid
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service.db.models import Account, Draft, ProcessInstance
 from service.db.uow import UnitOfWork
@@ -46,6 +49,7 @@ class StaleDraft(Conflict):
             {"version": f"暂存表单现为第{version}版，请重新打开后再修改或提交"},
         )
         self.saved_by, self.saved_at, self.version = saved_by, saved_at, version
+        self.draft_id: int | None = None  # the draft, for a page that did not name it
 
 
 def _scope(actor: Actor) -> list:
@@ -138,9 +142,15 @@ def _own(
         message = f"暂存表单现为第{draft.version}版，请重新打开后再修改或提交"
         raise Conflict(f"版本号有误：{message}", {"version": message})
     if version is not None and draft.version != version:
-        who = uow.session.get(Account, draft.updated_by or draft.owner_id)
-        raise StaleDraft(who.name if who else "其他账号", draft.updated_at, draft.version)
+        raise _stale(uow, draft)
     return draft
+
+
+def _stale(uow: UnitOfWork, draft: Draft) -> StaleDraft:
+    who = uow.session.get(Account, draft.updated_by or draft.owner_id)
+    stale = StaleDraft(who.name if who else "其他账号", draft.updated_at, draft.version)
+    stale.draft_id = draft.id
+    return stale
 
 
 def submitted_form(uow: UnitOfWork, actor: Actor, draft_id: int) -> dict | None:
@@ -161,10 +171,17 @@ def submitted_form(uow: UnitOfWork, actor: Actor, draft_id: int) -> dict | None:
     return {"id": found.id, "business_key": found.business_key} if found else None
 
 
-def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> dict:
-    """留存: a new draft of business `key`."""
+def save_draft(
+    ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data, page_key: str | None = None
+) -> dict:
+    """留存: a new draft of business `key`. `page_key`: the page's own key (its
+    Idempotency-Key); the draft that key already made is saved again instead — if someone
+    else saved it since, StaleDraft says who (the page then carries its id and version)."""
     defn = _definition(ctx, actor, key)
     data = _checked(data)
+    page_key = (page_key or "").strip()[:64] or None
+    if page_key and (made := _made_by(uow, actor, page_key)) is not None:
+        return _again(ctx, uow, actor, made, key, data)
     held = uow.session.scalar(select(func.count()).select_from(Draft).where(*_scope(actor)))
     if held >= MAX_DRAFTS:
         raise Conflict(f"暂存表单已达{MAX_DRAFTS}份，请先提交或删除不需要的暂存表单")
@@ -178,12 +195,42 @@ def save_draft(ctx: Context, uow: UnitOfWork, actor: Actor, key: str, data) -> d
         created_at=now,
         updated_at=now,
         updated_by=actor.id,
+        page_key=page_key,
     )
-    uow.session.add(draft)
-    uow.session.flush()
+    try:
+        with uow.session.begin_nested():  # the same page's 留存 twice at once: one draft
+            uow.session.add(draft)
+    except IntegrityError:
+        made = _made_by(uow, actor, page_key) if page_key else None
+        if made is None:
+            raise
+        return _again(ctx, uow, actor, made, key, data)
     view = _view(ctx, draft, with_data=True)
     uow.commit()
     return view
+
+
+def _made_by(uow: UnitOfWork, actor: Actor, page_key: str) -> int | None:
+    return uow.session.scalar(
+        select(Draft.id).where(Draft.owner_id == actor.id, Draft.page_key == page_key)
+    )
+
+
+def _again(ctx: Context, uow: UnitOfWork, actor: Actor, made: int, key: str, data) -> dict:
+    """A new form's page saved again: the draft it made (held, then read), saved again as
+    the page last saw it — its own 留存, unless another account saved since."""
+    try:
+        draft = _own(uow, actor, made, lock=True, key=key)
+    except NotFound:
+        became = submitted_form(uow, actor, made)
+        if became is None:
+            raise
+        raise Conflict(
+            f"本页的内容已留存为暂存表单，并已提交（单号 {became['business_key']}），不能再留存"
+        ) from None
+    if draft.updated_by != actor.id:  # another's 留存 is one this page never saw
+        raise _stale(uow, draft)
+    return _saved_again(ctx, uow, actor, draft, data)
 
 
 def update_draft(
@@ -197,6 +244,10 @@ def update_draft(
 ) -> dict:
     """留存 again: the draft's data replaced (`key`, `version`: as the page showed it)."""
     draft = _own(uow, actor, draft_id, lock=True, key=key, version=version)
+    return _saved_again(ctx, uow, actor, draft, data)
+
+
+def _saved_again(ctx: Context, uow: UnitOfWork, actor: Actor, draft: Draft, data) -> dict:
     defn = _definition(ctx, actor, draft.process_key)
     draft.data = _checked(data)
     draft.summary = _summary(defn, draft.data)
