@@ -153,6 +153,8 @@ def reply(who, feedback_id):
             feedback.reply_feedback(ctx(), u, who, feedback_id, body)
     except FormInvalid as exc:
         return _detail(who, feedback_id, exc.errors or {"body": exc.message}, body)
+    except feedback.RepeatedReply as exc:
+        flash(exc.message, "info")
     except Conflict as exc:
         flash(exc.message, "error")
     else:

@@ -73,6 +73,15 @@ def test_a_unit_submits_the_secretariat_replies_and_the_unit_reads_it(app, world
     )
     assert answered.status_code == 302
     assert "已回复" in text(admin.get(detail_url))
+    # Back and 回复 again (or a double click): kept once, said so
+    again = admin.post(
+        f"/feedback/{feedback_id}/reply",
+        data={"body": "已核实，请重新查询。", "csrf_token": csrf(admin, detail_url)},
+    )
+    assert again.status_code == 302
+    shown = text(admin.get(detail_url))
+    assert "这条回复已于" in shown and "未重复发送" in shown
+    assert shown.count("已核实，请重新查询。") == 1
     closed = admin.post(
         f"/feedback/{feedback_id}/close", data={"csrf_token": csrf(admin, detail_url)}
     )

@@ -26,7 +26,15 @@ from conftest import (
 from sqlalchemy import func, select
 
 from service.db import db
-from service.db.models import Account, AuditRecord, Bill, Draft, ProcessInstance, UserTask
+from service.db.models import (
+    Account,
+    AuditRecord,
+    Bill,
+    Draft,
+    FeedbackReply,
+    ProcessInstance,
+    UserTask,
+)
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_resident_id
@@ -645,4 +653,30 @@ def test_simultaneous_saves_of_one_new_forms_page_make_one_draft(any_app):
     assert sorted(body["version"] for _, body in replies)[-1] == 6, replies
     with any_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Draft)) == 1
+        db.session.remove()
+
+
+def test_simultaneous_sends_of_one_reply_keep_it_once(any_app):
+    """One 回复 sent four times at once (a double click, Back and send): one reply, one
+    notice; the others are told it was sent (409)."""
+    world = seed_world(any_app)
+    client = any_app.test_client()
+    unit = token_headers(client, world.logins["unit"])
+    made = client.post(
+        "/api/v1/feedback",
+        headers=unit,
+        json={"category": "系统问题", "title": "找不到陈志强", "content": "查询不到"},
+    )
+    assert made.status_code == 201, made.get_json()
+    assoc = token_headers(client, world.logins["association"])
+    path = f"/api/v1/feedback/{made.get_json()['id']}/reply"
+
+    def reply(_i: int):
+        sent = any_app.test_client().post(path, headers=assoc, json={"body": "已核实。"})
+        return sent.status_code, sent.get_json()
+
+    replies = race(4, reply)
+    assert sorted(status for status, _ in replies) == [200, 409, 409, 409], replies
+    with any_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeedbackReply)) == 1
         db.session.remove()

@@ -33,7 +33,7 @@ from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, To
 from service.domain.validation import shows_nothing
 from service.services.schedules import notifications
 from service.services.workflow import files
-from service.services.workflow.context import Context
+from service.services.workflow.context import SHANGHAI, Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import (
     feedback_in_scope,
@@ -76,8 +76,18 @@ def _scope(actor: Actor) -> list:
 
 
 def _own(uow: UnitOfWork, actor: Actor, feedback_id: int, lock: bool = False) -> Feedback:
+    """The feedback in the actor's scope; `lock`: held until the transaction ends, so that
+    replies to it go one after the other (PostgreSQL: FOR UPDATE; SQLite, which has no row
+    locks: a write to the row first makes this transaction the one writer before it reads)."""
     stmt = select(Feedback).where(Feedback.id == feedback_id, *_scope(actor))
-    if lock:
+    if lock and uow.session.get_bind().dialect.name == "sqlite":
+        uow.session.execute(
+            update(Feedback)
+            .where(Feedback.id == feedback_id)
+            .values(id=Feedback.id)
+            .execution_options(synchronize_session=False)
+        )
+    elif lock:
         stmt = stmt.with_for_update()
     row = uow.session.scalars(stmt).first()
     if row is None:
@@ -352,6 +362,10 @@ def get_feedback(ctx: Context, uow: UnitOfWork, actor: Actor, feedback_id: int) 
     return _view(uow, actor, _own(uow, actor, feedback_id))
 
 
+class RepeatedReply(Conflict):
+    """The same reply again (Back and 回复, a double click): kept once, said so."""
+
+
 def reply_feedback(ctx: Context, uow: UnitOfWork, actor: Actor, feedback_id: int, body) -> dict:
     """回复: the reply kept with its author and time, the status 已回复, and the submitter
     told by a 系统通知 — all in one transaction."""
@@ -364,6 +378,16 @@ def reply_feedback(ctx: Context, uow: UnitOfWork, actor: Actor, feedback_id: int
         raise FormInvalid(errors)
     if row.status == CLOSED:
         raise Conflict("该问题反馈已关闭，不能再回复")
+    last = uow.session.scalars(
+        select(FeedbackReply)
+        .where(FeedbackReply.feedback_id == row.id)
+        .order_by(FeedbackReply.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and (last.author_id, last.body) == (actor.id, text):
+        raise RepeatedReply(
+            f"这条回复已于 {last.created_at + SHANGHAI:%Y-%m-%d %H:%M} 发出，未重复发送"
+        )
     account = uow.session.get(Account, actor.id)
     now = ctx.now()
     reply = FeedbackReply(
