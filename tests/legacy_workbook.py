@@ -53,7 +53,7 @@ def person(i: int, units: int = 1, agency: str = AGENCY, **cells) -> dict:
             "职称": ("无", "初级", "中级", "高级")[i % 4],
             "入会日期": date(2019, 3, 1),
             "所在工作单位": name,
-            "资料审核(初审机构)": agency,
+            "资料审核（初审机构）": agency,
             "统一社会信用代码": code,
             "单位会员": "是",
         }

@@ -36,7 +36,7 @@ class PasswordChangeRequest(Schema):
 @blp.route("/token", methods=["POST"])
 @blp.arguments(schemas.TokenRequest)
 @blp.response(200, SignedInSchema)
-@blp.alt_response(401, description="用户名或密码错误")
+@blp.alt_response(401, description="账号或密码错误")
 @blp.alt_response(429, description="失败次数过多，暂时锁定（Retry-After 给出秒数）")
 @blp.doc(security=[])
 def token(body):

@@ -14,6 +14,7 @@ from service.api.planned import Schema
 from service.db import db
 from service.db.uow import UnitOfWork, request_uow
 from service.domain.actor import Actor
+from service.domain.dates import DATE_EXAMPLE
 from service.domain.errors import Forbidden, ServiceError, Unauthorized
 from service.engine import EngineError
 from service.httputil import PAGE_ERRORS
@@ -64,14 +65,15 @@ def error_reply(status: int, message: str, errors: dict | None = None, title: st
     return jsonify(body), status
 
 
+UNKNOWN_FIELD = "不允许的字段"
 _MESSAGES = [
     (re.compile(r"^Missing data for required field\.$"), "必填项，请填写"),
-    (re.compile(r"^Unknown field\.$"), "不允许的字段"),
+    (re.compile(r"^Unknown field\.$"), UNKNOWN_FIELD),
     (re.compile(r"^Field may not be null\.$"), "不能为空"),
     (re.compile(r"^Not a valid integer\.$"), "应为整数"),
     (re.compile(r"^Not a valid string\.$"), "应为文本"),
     (re.compile(r"^Not a valid boolean\.$"), "应为 true 或 false"),
-    (re.compile(r"^Not a valid date\.$"), "应为有效日期（YYYY-MM-DD）"),
+    (re.compile(r"^Not a valid date\.$"), f"应为有效日期，如 {DATE_EXAMPLE}"),
     (re.compile(r"^Not a valid mapping type\.$"), "应为 JSON 对象"),
     (re.compile(r"^Must be one of: (.*)\.$"), r"须为以下之一：\1"),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"长度不能少于\1"),
@@ -96,6 +98,89 @@ _MESSAGES = [
     (re.compile(r"^Invalid JSON body\.$"), "请求体不是有效的 JSON"),
 ]
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# the Chinese name a 422's message gives a request field (its errors stay keyed by the
+# field's name, for programs); a schema field's own `metadata={"label": …}` wins, for a name
+# that means something else there (a person's `title` is 最高职称)
+LABELS = {
+    "account_id": "账号",
+    "active": "启用",
+    "address": "地址",
+    "after": "翻页游标 after",
+    "age_max": "年龄（止）",
+    "age_min": "年龄（起）",
+    "agency_id": "会员服务机构",
+    "body": "回复内容",
+    "business_key": "单号",
+    "category": "问题类型",
+    "certificate_type": "证书类型",
+    "city": "城市",
+    "completed_hours": "已完成学时",
+    "contact_mobile": "联系手机",
+    "contact_name": "联系人",
+    "content": "内容",
+    "credit_code": "统一社会信用代码",
+    "current_password": "当前密码",
+    "data": "表单数据",
+    "dry_run": "只检查",
+    "education": "学历",
+    "email": "邮箱",
+    "exam_attempts": "考试次数",
+    "exam_status": "考试状态",
+    "file": "文件",
+    "file_ids": "附件",
+    "from_version": "原版本号",
+    "has_certificates": "含有证书",
+    "id_back_file_id": "身份证国徽面照片",
+    "id_front_file_id": "身份证人像面照片",
+    "id_number": "身份证号",
+    "include_inactive": "含已停用",
+    "joined_from": "入会日期（起）",
+    "joined_to": "入会日期（止）",
+    "key": "业务类型",
+    "level": "会员类型",
+    "member_ids": "人员",
+    "member_unit": "会员单位",
+    "membership_expired": "会籍已过期",
+    "mobile": "手机号码",
+    "name": "姓名",
+    "new_password": "新密码",
+    "number": "证书编号",
+    "opened_from": "开始学习日期（起）",
+    "opened_to": "开始学习日期（止）",
+    "page": "页码",
+    "page_size": "每页条数",
+    "password": "密码",
+    "persons": "报名人员",
+    "phone": "电话",
+    "process": "业务类型",
+    "q": "查询内容",
+    "qq_group": "QQ工作群号",
+    "qualifications": "资质",
+    "read": "已读",
+    "reason": "原因",
+    "receipt_from": "开票日期（起）",
+    "receipt_to": "开票日期（止）",
+    "records": "学习记录",
+    "registration": "工商信息",
+    "renew": "重新生成",
+    "role": "角色",
+    "scope": "范围",
+    "sort": "排序",
+    "status": "状态",
+    "submitted_from": "提交日期（起）",
+    "submitted_to": "提交日期（止）",
+    "task_map": "任务映射",
+    "task_name": "办理环节",
+    "title": "标题",
+    "to_version": "目标版本号",
+    "unit_id": "单位",
+    "unit_name": "单位名称",
+    "username": "账号",
+    "variant": "版本",
+    "version": "版本号",
+    "website": "网址",
+    "year": "年份",
+}
 
 
 def _zh(message: str) -> str:
@@ -125,6 +210,56 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
     else:
         flat[prefix or "_request"] = _zh(str(messages))
     return flat
+
+
+def _field(schema, key: str):
+    """The field of `schema` a request names `key` (its data_key, else its name)."""
+    if schema is None:
+        return None
+    for name, field in schema.fields.items():
+        if (field.data_key or name) == key:
+            return field
+    return None
+
+
+def _inner(field):
+    """The schema a nested field's (or a list of nested's) own fields are in."""
+    field = getattr(field, "inner", field)
+    return getattr(field, "schema", None) if isinstance(field, fields.Nested) else None
+
+
+def field_label(path: str, schema=None) -> str | None:
+    """A request field's Chinese name (`records.0.name` → 学习记录第1条的姓名), None when
+    a part of it has none."""
+    said = ""
+    for part in path.split("."):
+        if part.isdigit():
+            said += f"第{int(part) + 1}条"
+            continue
+        field = _field(schema, part)
+        label = (field.metadata.get("label") if field is not None else None) or LABELS.get(part)
+        if label is None:
+            return None
+        said += f"的{label}" if said else label
+        schema = _inner(field)
+    return said or None
+
+
+def invalid_message(errors: dict[str, str], schema=None) -> str:
+    """A 422's sentence from its field errors: each field by its Chinese name (「账号」必填项，
+    请填写), an unknown one as sent (不允许的字段：bogus), a fault of the request as a whole
+    alone (请求体应为 JSON 对象)."""
+    if set(errors) == {"_request"}:
+        return errors["_request"]
+    said = []
+    for path, text in errors.items():
+        if path == "_request":
+            said.append(text)
+        elif text == UNKNOWN_FIELD:
+            said.append(f"{UNKNOWN_FIELD}：{path}")
+        else:
+            said.append(f"「{field_label(path, schema) or path}」{text}")
+    return "请求参数有误：" + "；".join(said)
 
 
 _HTTP_MESSAGES = {
@@ -174,7 +309,7 @@ def register_error_handlers(app) -> None:
         if status == 413:  # the limits as configured
             message = f"请求内容过大：上传的{ctx().config.upload_limits}；JSON 请求体不能超过1MB"
         if errors and status == 422:
-            message = "请求参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items())
+            message = invalid_message(errors, data.get("schema"))
         reply = make_response(error_reply(status, message, errors))
         for name, value in exc.get_headers():  # e.g. 405's Allow
             if name.lower() != "content-type":

@@ -31,7 +31,7 @@ import re
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from service.api.common import actor
+from service.api.common import actor, invalid_message
 from service.domain.errors import FormInvalid, NotFound, TooLarge, UnsupportedMediaType
 
 INT32_MAX = 2**31 - 1
@@ -105,9 +105,7 @@ def _check_fields() -> None:
         elif len(key) > IDEMPOTENCY_KEY_LENGTH:
             errors["Idempotency-Key"] = f"不能超过{IDEMPOTENCY_KEY_LENGTH}个字符"
     if errors:
-        raise FormInvalid(
-            errors, "请求参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items())
-        )
+        raise FormInvalid(errors, invalid_message(errors))
 
 
 class _LongInteger:
@@ -204,9 +202,7 @@ def _check_json() -> None:
         return  # not JSON: the view's parser answers 400 with its own message
     errors = {_form_path(k): v for k, v in _walk_json(document).items()}
     if errors:
-        raise FormInvalid(
-            errors, "请求参数有误：" + "；".join(f"{k} {v}" for k, v in errors.items())
-        )
+        raise FormInvalid(errors, invalid_message(errors))
 
 
 def _check_signed_in(contract) -> None:

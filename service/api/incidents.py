@@ -23,13 +23,13 @@ class IncidentQuery(PageArgs):
 
 class IncidentSchema(Schema):
     id = fields.Integer()
-    number = fields.String(metadata={"description": "事故编号，如 INC-20261201-0001"})
+    number = fields.String(metadata={"description": "出错编号，如 INC-20261201-0001"})
     process_key = fields.String()
     instance_id = fields.Integer(
         allow_none=True, metadata={"description": "出错的表单（发起时出错为 null）"}
     )
     business_key = fields.String(
-        allow_none=True, metadata={"description": "出错的表单的业务单号（发起时出错为 null）"}
+        allow_none=True, metadata={"description": "出错的表单的单号（发起时出错为 null）"}
     )
     task_name = fields.String(allow_none=True, metadata={"description": "出错时办理的任务"})
     task_title = fields.String(
@@ -79,14 +79,14 @@ class SettledSchema(Schema):
     business_key = fields.String()
     status = fields.String(metadata={"description": "已终止 / 已撤回"})
     finished = fields.Boolean()
-    incidents_closed = fields.List(fields.String(), metadata={"description": "随之处理的事故编号"})
+    incidents_closed = fields.List(fields.String(), metadata={"description": "随之处理的出错编号"})
 
 
 @blp.route("/incidents")
 @blp.arguments(IncidentQuery, location="query")
 @blp.response(200, IncidentPageSchema)
 def list_incidents(args):
-    """流程出错记录（秘书处管理员）：事故编号、出错的表单与任务、文件与元素、出现次数"""
+    """流程出错记录（秘书处管理员）：出错编号、出错的表单与任务、文件与元素、出现次数"""
     with uow() as u:
         return incidents.list_incidents(ctx(), u, actor(), **args)
 

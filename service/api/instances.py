@@ -42,7 +42,7 @@ def start(body, key):
 @blp.arguments(schemas.InstanceQuery, location="query")
 @blp.response(200, schemas.InstancePageSchema)
 def list_instances(args):
-    """我可见的业务表单，按状态、业务类型、姓名/证件号/表单编号、提交日期筛选"""
+    """我可见的业务表单，按状态、业务类型、姓名/证件号/单号、提交日期筛选"""
     with uow() as u:
         return instances.list_instances(ctx(), u, actor(), **args)
 

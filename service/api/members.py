@@ -48,7 +48,7 @@ class ArchiveFilterArgs(Schema):
     q = fields.String(metadata={"description": "姓名（包含）或身份证号（完整）"})
     title = fields.String(
         validate=validate.OneOf(["无", "初级", "中级", "高级"]),
-        metadata={"description": "最高职称：无 / 初级 / 中级 / 高级"},
+        metadata={"label": "最高职称", "description": "最高职称：无 / 初级 / 中级 / 高级"},
     )
     education = fields.String(
         validate=validate.OneOf(["中专", "大专", "本科", "硕士", "博士"]),

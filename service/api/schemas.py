@@ -109,7 +109,7 @@ class InstanceSchema(Schema):
     id = fields.Integer()
     process_key = fields.String()
     process_name = fields.String()
-    business_key = fields.String(metadata={"description": "表单编号，如 RH-20260402000001"})
+    business_key = fields.String(metadata={"description": "单号，如 RH-20260402000001"})
     status = fields.String(
         metadata={"description": "状态，如 单位预审中、机构初审中、审批完成、退回"}
     )
@@ -199,7 +199,7 @@ InstancePageSchema = page_schema(
 class InstanceFilters(Schema):
     key = fields.String(metadata={"description": "业务类型（流程 key）"})
     q = fields.String(
-        metadata={"description": "所列任一人员的姓名（部分即可）、完整身份证号或完整表单编号"}
+        metadata={"description": "所列任一人员的姓名（部分即可）、完整身份证号或完整单号"}
     )
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
     submitted_to = fields.Date(metadata={"description": "提交日期止（含）"})
@@ -227,9 +227,7 @@ class TaskFilters(Schema):
     key = fields.String(metadata={"description": "业务类型（流程 key）"})
     task_name = fields.String(metadata={"description": "办理环节（BPMN 中的任务 id）"})
     q = fields.String(
-        metadata={
-            "description": "姓名或单位名称（部分）、身份证号（完整或后四位）、表单编号（完整）"
-        }
+        metadata={"description": "姓名或单位名称（部分）、身份证号（完整或后四位）、单号（完整）"}
     )
     agency_id = Int32(metadata={"description": "会员服务机构（仅协会审核、协会财务、秘书处可用）"})
     submitted_from = fields.Date(metadata={"description": "提交日期起（含）"})
@@ -249,7 +247,7 @@ class TaskQuery(TaskFilters, PageArgs):
 
 class TaskInstanceSchema(Schema):
     id = fields.Integer()
-    business_key = fields.String(metadata={"description": "表单编号"})
+    business_key = fields.String(metadata={"description": "单号"})
     process_key = fields.String()
     process_name = fields.String()
     status = fields.String()
@@ -379,7 +377,9 @@ class JoinCodeSchema(Schema):
 
 
 class AgencyRequest(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=100), metadata={"label": "机构名称"}
+    )
     city = fields.String(required=True, validate=validate.Length(min=1, max=50))
     address = fields.String(
         load_default=None,
@@ -427,7 +427,9 @@ class AgencyDirectorySchema(Schema):
 
 
 class UnitRequest(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    name = fields.String(
+        required=True, validate=validate.Length(min=2, max=200), metadata={"label": "单位名称"}
+    )
     credit_code = fields.String(required=True)
     agency_id = Int32(required=True)
     member_unit = fields.Boolean(load_default=False)
@@ -530,7 +532,7 @@ class LearningRecordSchema(Schema):
         required=True, metadata={"description": "考试状态：未考试 / 未通过 / 已通过"}
     )
     exam_attempts = fields.Raw(required=True, metadata={"description": "考试次数（最多10次）"})
-    business_key = fields.String(metadata={"description": "表单编号（同一人有多个学习任务时必填）"})
+    business_key = fields.String(metadata={"description": "单号（同一人有多个学习任务时必填）"})
 
 
 class LearningRecordsRequest(Schema):
@@ -694,7 +696,7 @@ SpecialtyPageSchema = page_schema(SpecialtySchema, "SpecialtyPageSchema")
 
 
 class SpecialtyRequest(Schema):
-    name = fields.String(required=True, metadata={"description": "专业名称"})
+    name = fields.String(required=True, metadata={"label": "专业名称", "description": "专业名称"})
 
 
 class SpecialtyPatch(Schema):

@@ -30,7 +30,7 @@ def _numbered_in(number: str, year: int) -> str:
 
 
 # the demo unit's name before it was renamed: 邓丽华's certificates still carry it, so that
-# the unit's 证书变更(单位名称) has something to change
+# the unit's 证书变更（单位名称） has something to change
 FORMER_UNIT_NAME = "广州珠江建设监理有限公司"
 
 

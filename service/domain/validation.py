@@ -182,6 +182,8 @@ def id_problem(id_type: str, number: str, today: date | None = None) -> str | No
 def check_credit_code(code: str) -> str:
     """Return the normalized unified social credit code or raise InvalidValue."""
     normalized = clean_code(code)
+    if not normalized:  # an empty box: asked for, not described
+        raise InvalidValue("请填写统一社会信用代码")
     if len(normalized) != 18 or any(ch not in _CREDIT_ALPHABET for ch in normalized):
         raise InvalidValue(_CREDIT_FORMAT_MESSAGE)
     if _credit_check_char(normalized[:17]) != normalized[17]:

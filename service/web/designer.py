@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 from service.domain.errors import FormInvalid, NotFound, TooLarge
 from service.services.workflow import definitions as versions
 from service.services.workflow import deploy
-from service.services.workflow.scope import may_deploy, sees_process_maps
+from service.services.workflow.scope import may_deploy, sees_process_keys, sees_process_maps
 from service.web.pages import ctx, signed_in, uow
 
 bp = Blueprint("designer", __name__)
@@ -29,6 +29,7 @@ def catalogue(who):
         processes=processes,
         may_deploy=may_deploy(who),
         maps=sees_process_maps(who),
+        keys=sees_process_keys(who),
     )
 
 
@@ -38,7 +39,12 @@ def process_versions(who, key):
     """One process's versions, newest first: content hash, deploy time and who, counts."""
     with uow() as u:
         found = versions.list_versions(ctx(), u, who, key)
-    return render_template("designer/versions.html", found=found, maps=sees_process_maps(who))
+    return render_template(
+        "designer/versions.html",
+        found=found,
+        maps=sees_process_maps(who),
+        keys=sees_process_keys(who),
+    )
 
 
 @bp.route("/processes/deploy", methods=["GET", "POST"])
@@ -79,5 +85,6 @@ def deploy_page(who):
         history=history[:10],
         names={k: d.name for k, d in ctx().definitions.current.items()},
         recheck=ctx().definitions.recheck,
+        keys=sees_process_keys(who),
     )
     return html, status, NO_STORE

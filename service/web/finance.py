@@ -54,7 +54,7 @@ def _invoices(listing: dict, errors: dict):
 @bp.route("/invoices/export.xlsx")
 @signed_in(FINANCE | {"unit_admin"})
 def export_invoices(who):
-    """导出开票记录 (开票记录.xlsx) with the list's filters (dates, unit, 票号 / 业务单号) in
+    """导出开票记录 (开票记录.xlsx) with the list's filters (dates, unit, 票号 / 单号) in
     its order, newest first; a wrong filter is the list again with the field's message."""
     filters, _paging, errors = lists.parse(request.args, INVOICE_FILTERS)
     if not errors:

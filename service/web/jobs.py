@@ -86,7 +86,7 @@ def export_learning(who):
 @bp.route("/exports/invoices", methods=["POST"])
 @signed_in(INVOICES)
 def export_invoices(who):
-    """导出开票记录 with the list's filters: dates, unit and 票号 / 业务单号."""
+    """导出开票记录 with the list's filters: dates, unit and 票号 / 单号."""
     filters, _paging, errors = lists.parse(_form(), ("receipt_from", "receipt_to", "unit", "q"))
     if errors:
         _refused(errors, {"receipt_from": "开票日期", "receipt_to": "开票日期", "unit": "单位"})

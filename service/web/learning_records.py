@@ -11,8 +11,6 @@ page (service/web/jobs.py) shows its progress and, when it fails, the report per
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -25,12 +23,13 @@ from service.services.membership import learning_desk
 from service.services.schedules import jobs
 from service.services.workflow.scope import LEARNING_RECORDERS
 from service.web import lists, unit
+from service.web.assets import hours
 from service.web.pages import ctx, safe_next, signed_in, uow
 
 bp = Blueprint("learning_records", __name__, url_prefix="/learning-records")
 RECORDERS = LEARNING_RECORDERS
 DESK_ONLY = ("unit", "business_key")  # the unit page's filters (unit.LEARNING_FILTERS) and these
-LABELS = {**unit.LEARNING_LABELS, "unit": "单位", "business_key": "表单编号"}
+LABELS = {**unit.LEARNING_LABELS, "unit": "单位", "business_key": "单号"}
 PANEL_KEYS = ("q", "unit", "business_key", "mobile", "process", "year", "opened_from", "opened_to")
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -46,11 +45,6 @@ def _filters(args) -> tuple[dict, dict, dict]:
         elif value:
             filters[name] = value
     return filters, paging, errors
-
-
-def _hours(value: str) -> str:
-    """Hours as a person writes them: 24, 7.5."""
-    return f"{Decimal(value).normalize():f}"
 
 
 def _list_url() -> str:
@@ -115,7 +109,7 @@ def task(who, task_id):
     with uow() as u:
         found = learning_desk.get_task(ctx(), u, who, task_id)
     values = {
-        "completed_hours": _hours(found["completed_hours"]),
+        "completed_hours": hours(found["completed_hours"]),
         "exam_status": found["exam_status"],
         "exam_attempts": found["exam_attempts"],
     }
@@ -138,9 +132,9 @@ def record(who, task_id):
             found = learning_desk.get_task(ctx(), u, who, task_id)
         return _task_page(found, values, errors, 409 if isinstance(exc, Conflict) else 422)
     t = done["task"]
-    hours = f"{_hours(t['completed_hours'])}/{_hours(t['required_hours'])}"
+    done_of = f"{hours(t['completed_hours'])}/{hours(t['required_hours'])}"
     flash(
-        f"已登记{t['name']}（{t['business_key']}）的学习记录：已完成 {hours} 学时，"
+        f"已登记{t['name']}（{t['business_key']}）的学习记录：已完成 {done_of} 学时，"
         f"考试{t['exam_attempts']}次，学习状态 {t['status']}",
         "success",
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from service.domain.dates import DATE_EXAMPLE
 from service.domain.validation import iso_date
 
 PAGE_SIZES = (10, 20, 50, 100)
@@ -59,7 +60,7 @@ def _date(name: str, value: str, errors: dict) -> date | None:
     try:
         return iso_date(value)
     except ValueError:
-        errors[name] = "应为有效日期（YYYY-MM-DD）"
+        errors[name] = f"请输入有效日期，如 {DATE_EXAMPLE}"
         return None
 
 

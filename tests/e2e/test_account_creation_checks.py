@@ -118,6 +118,27 @@ def test_staff_logins_are_unique_whatever_their_letter_case(app, client, world, 
     assert errors_of(api) == {"username": "该登录名已被使用（登录名不区分大小写）"}
 
 
+def test_a_missing_role_is_asked_for_and_a_wrong_one_names_the_allowed_ids(app, client, login):
+    """The page's empty choice reads 请选择角色 (no role ids shown to a person); a program
+    sending a role no page offers is told the ids it may send."""
+    page = app.test_client()
+    token = TOKEN.search(page.get("/login").get_data(as_text=True)).group(1)
+    page.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    token = TOKEN.search(page.get("/admin/staff/new").get_data(as_text=True)).group(1)
+    form = {"username": "xinren", "name": "新人", "role": "", "csrf_token": token}
+    reply = page.post("/admin/staff/new", data=form)
+    assert reply.status_code == 422
+    shown = reply.get_data(as_text=True)
+    assert "请选择角色" in shown and "请选择角色：" not in shown
+    assert "agency_reviewer（" not in shown
+    api = client.post(
+        "/api/v1/staff",
+        headers=login("admin"),
+        json={"username": "xinren", "name": "新人", "password": PASSWORD, "role": "boss"},
+    )
+    assert errors_of(api)["role"].startswith("角色应为以下之一：agency_reviewer（会员服务机构）、")
+
+
 def test_a_join_whose_id_number_is_another_accounts_login_is_refused_at_approval(
     app, client, world, login
 ):

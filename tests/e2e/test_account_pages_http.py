@@ -74,6 +74,9 @@ def test_a_one_time_password_is_changed_first_then_the_person_goes_where_they_we
     mismatch = change(one_time, NEW_PASSWORD, "Zhujiang-2027")
     assert mismatch.status_code == 422 and "两次输入的新密码不一致" in text(mismatch)
     assert "当前密码不正确" in text(change("wrong-password", NEW_PASSWORD))
+    nothing = text(change("", ""))  # each empty box is asked for, not called wrong
+    assert "请填写当前密码" in nothing and "请填写新密码" in nothing
+    assert "当前密码不正确" not in nothing
     assert "身份证号" in text(change(one_time, number[:-1]))
     done = change(one_time, NEW_PASSWORD)
     assert done.status_code == 302 and done.headers["Location"] == f"/confirm/{code}"

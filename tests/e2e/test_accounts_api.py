@@ -217,7 +217,7 @@ def test_the_secretariat_resets_a_main_account_and_disables_and_enables_any_acco
     refused = sign_in(client, world.unit_name, NEW_PASSWORD)
     assert refused.status_code == 401 and "停用" in refused.get_json()["message"]
     assert sign_in(client, world.unit_name, "wrong-password").get_json()["message"] == (
-        "用户名或密码错误"
+        "账号或密码错误"
     )
     assert client.post(f"{url}/enable", headers=admin).get_json()["active"] is True
     assert client.get(f"{API}/instances", headers=unit).status_code == 401  # stays ended
@@ -261,7 +261,7 @@ def test_wrong_passwords_lock_the_name_known_or_not_with_retry_after(client, wor
     for name in ("jigou", "no-such-user"):
         for _ in range(5):
             reply = sign_in(client, name, "wrong-password")
-            assert reply.status_code == 401 and reply.get_json()["message"] == "用户名或密码错误"
+            assert reply.status_code == 401 and reply.get_json()["message"] == "账号或密码错误"
         locked = sign_in(client, name, PASSWORD)  # even the right password now waits
         assert locked.status_code == 429, locked.get_json()
         assert 0 < int(locked.headers["Retry-After"]) <= 900

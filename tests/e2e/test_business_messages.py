@@ -171,7 +171,7 @@ def test_a_join_application_tells_the_unit_by_notice_mail_and_sms(wired):
     ]
     assert "退回原因：学历验证报告不清晰" in inbox.messages[1][2]
     assert inbox.messages[0][2].startswith(
-        f"{world.unit_name}提交的个人会员入会申请"
+        f"{world.unit_name}已提交个人会员入会申请"
     )  # the unit sent it
     [(auth, sms)] = Gateway.received
     assert auth == "Bearer gateway-secret" and sms["mobile"] == MOBILE

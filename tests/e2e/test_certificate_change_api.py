@@ -264,7 +264,7 @@ def test_a_unit_change_that_changes_no_name_is_refused(app, client, login, world
         ),
     )
     lines = [{"id_number": same, "name": "陈伟强"}, {"id_number": mixed, "name": "何丽娟"}]
-    unchanged = "证书上的单位名称已是本单位现名称，无需办理证书变更(单位名称)"
+    unchanged = "证书上的单位名称已是本单位现名称，无需办理证书变更（单位名称）"
     for reason in ("new_employment", "unit_renamed"):
         reply = client.post(
             "/api/v1/processes/certificate_unit_change/preview",

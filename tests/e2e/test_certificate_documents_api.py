@@ -178,7 +178,7 @@ def test_a_cancelled_certificate_is_refused_and_an_expired_one_is_marked(app, cl
     assert expired.status_code == 200
     text = pdf_text(expired.data)
     assert text.count("已过期") == 2 and "2026年11月27日" in text  # across it, and its status
-    assert "照片" in text  # no photo on file: an empty frame marked 照片
+    assert "照片" not in text  # no photo on file: the frame stays blank, no word printed in it
     assert len(qr_texts(expired.data)) == 1
 
 

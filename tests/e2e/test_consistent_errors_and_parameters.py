@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from conftest import applicant_data, start_form, step_task
+from conftest import applicant_data, member_headers, start_form, step_task
 from test_education_api import seed
 from test_every_process_refuses_with_reasons import form_for
 
@@ -110,3 +110,46 @@ def test_an_unknown_status_type_or_business_answers_422_instead_of_an_empty_list
         assert reply.get_json()["errors"] == {"agency_id": "服务机构 999 不存在"}
     known = client.get(f"/api/v1/statistics?agency_id={world.agency_id}", headers=login("admin"))
     assert known.status_code == 200, known.get_json()
+
+
+def test_a_422_message_names_fields_in_chinese_and_keeps_the_errors_keyed_by_name(client, login):
+    """The sentence is for a person (「账号」, not username); `errors` stays keyed by the
+    field names programs send."""
+    empty = client.post("/api/v1/auth/token", json={})
+    assert empty.status_code == 422
+    body = empty.get_json()
+    assert body["errors"] == {"username": "必填项，请填写", "password": "必填项，请填写"}
+    assert body["message"] == "请求参数有误：「账号」必填项，请填写；「密码」必填项，请填写"
+    extra = client.post("/api/v1/auth/token", json={"username": "a", "password": "b", "bogus": 1})
+    assert extra.get_json()["errors"] == {"bogus": "不允许的字段"}
+    assert extra.get_json()["message"] == "请求参数有误：不允许的字段：bogus"
+    listed = client.post("/api/v1/auth/token", json=[1])
+    assert listed.get_json()["errors"] == {"_request": "请求体应为 JSON 对象"}
+    assert listed.get_json()["message"] == "请求体应为 JSON 对象"
+    scoped = client.get("/api/v1/tasks?scope=all", headers=login("association"))
+    assert set(scoped.get_json()["errors"]) == {"scope"}
+    assert scoped.get_json()["message"].startswith("请求参数有误：「范围」须为以下之一：")
+
+
+def test_every_request_field_has_a_chinese_name_for_the_message(app):
+    """A field added to a request schema gets a label (common.LABELS, or its own
+    `metadata={"label": …}`), else a 422 would name it as the program sends it."""
+    from service.api.common import field_label
+
+    unnamed = set()
+    for endpoint, view in app.view_functions.items():
+        for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+            schema = parameter["schema"]
+            for name, field in schema.fields.items():
+                if field.dump_only:
+                    continue
+                key = field.data_key or name
+                if field_label(key, schema) is None:
+                    unnamed.add(f"{endpoint}: {key}")
+    assert not unnamed, sorted(unnamed)
+
+
+def test_a_member_asking_for_statistics_gets_the_404_every_other_resource_gives(app, client, world):
+    number = seed(app, world.unit_id, "何丽华", "44010619880808123")
+    reply = client.get("/api/v1/statistics", headers=member_headers(client, number))
+    assert (reply.status_code, reply.get_json()["message"]) == (404, "请求的资源不存在")

@@ -1,4 +1,4 @@
-"""A registered engineer enrols in 专业会员(注师)继教 once until learning opens (manual
+"""A registered engineer enrols in 专业会员（注师）继教 once until learning opens (manual
 2.11.2.2): approved and waiting for the weekly batch, or reported in a batch whose learning has
 not been opened on the national platform yet, the person is refused with the same reason in
 the eligibility list, the preview and at submission (`cpd_enrolment`,
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("pinned_clock")
 DAY = timedelta(days=1)
 # approved Monday 2026-11-30 15:00 Shanghai, before Tuesday's cut-off
 APPROVED_AT = CUT_OFF - DAY
-WAITING = "已报名专业会员(注师)继教（2026-11-30审批完成），正等待每周上报开通学习，不能重复报名"
+WAITING = "已报名专业会员（注师）继教（2026-11-30审批完成），正等待每周上报开通学习，不能重复报名"
 REPORTED = "已列入注师继教上报名单（2026-11-30审批完成），尚未开通学习，不能重复报名"
 
 

@@ -45,7 +45,7 @@ ARCHIVE_HEADER = [
     "职称",
     "入会日期",
     "所在工作单位",
-    "资料审核(初审机构)",
+    "资料审核（初审机构）",
     "状态",
 ] + [
     f"{t}{h}"
@@ -146,7 +146,7 @@ def test_the_archive_export_has_the_manuals_columns_and_typed_cells(client, logi
     assert_date(zhang["毕业时间"], date(2010, 7, 1))
     assert_date(zhang["入会日期"], date(2025, 3, 28))
     assert zhang["所在工作单位"].value == world.unit_name
-    assert zhang["资料审核(初审机构)"].value == "广州市建设监理行业协会"
+    assert zhang["资料审核（初审机构）"].value == "广州市建设监理行业协会"
     assert zhang["状态"].value == "自由态"
     # a certificate number of digits stays text, with its leading zero
     assert_text(zhang["监理员证书编号"], "0440012345678901")
@@ -266,7 +266,7 @@ BILL_HEADER = [
     "票据名称",
     "票据代码",
     "票号",
-    "业务单号",
+    "单号",
     "业务类型",
     "费用类型",
     "金额",
@@ -287,7 +287,7 @@ def test_the_invoice_records_export_lists_confirmed_bills_by_receipt_date(
     assert bill["开票机构"].value == "广东省建设监理协会"
     assert bill["票据名称"].value == "电子发票"
     assert_text(bill["票号"], "0012345678")
-    assert_text(bill["业务单号"], enrolment["business_key"])
+    assert_text(bill["单号"], enrolment["business_key"])
     assert bill["业务类型"].value == "普通会员初始教育"
     assert bill["费用类型"].value == "会员教育辅助费"
     listed = client.get("/api/v1/bills?status=confirmed", headers=login("unit")).get_json()

@@ -43,8 +43,8 @@ def test_the_faq_is_read_without_signing_in_and_help_leads_there(client, world):
         "入会简码",
         "五官清晰",
         "学信网",
-        "离职",
-        "个人归属公司变更",
+        "点击“调出（离职二维码）”",  # the buttons the unit really has
+        "“获取个人变更单”中点击“显示个人变更单二维码”",
         "考试次数为10次",
         "单位账号密码重置",
         "普通会员",
@@ -53,6 +53,14 @@ def test_the_faq_is_read_without_signing_in_and_help_leads_there(client, world):
     assert 'href="/lookup"' in page and 'href="/unit-password-reset"' in page
     # nothing for a role: the reviewers' workbench help and the staff pages stay signed in
     assert "审核工作台" not in page and "认领" not in page and "已认领任务" not in page
+
+
+def test_the_faq_names_the_buttons_the_unit_sees_on_its_code_page(client, world):
+    faq = text(client.get("/faq"))
+    sign_in(client, world.logins["unit"])
+    codes = text(client.get("/unit/codes"))
+    for label in ("入会二维码", "获取个人变更单", "显示个人变更单二维码"):
+        assert label in codes and f"“{label}”" in faq, label
 
 
 def test_every_public_page_links_the_faq(client, world):

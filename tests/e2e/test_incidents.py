@@ -346,7 +346,7 @@ def test_a_retry_that_fails_again_is_counted_and_said_on_the_page(broken):
     )
     assert retried.status_code == 302 and retried.headers["Location"].endswith("/incidents")
     after = text(page.get("/incidents"))
-    assert f"事故编号 {number}" in after and "流程执行出错" in after
+    assert f"出错编号 {number}" in after and "流程执行出错" in after
     [again] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
     assert (again["number"], again["occurrences"], again["status"]) == (number, 2, "open")
     view = client.get(f"/api/v1/instances/{inst['id']}", headers=heads["agency"]).get_json()
@@ -367,7 +367,7 @@ def test_a_page_that_meets_a_failed_step_says_so(app):
     one (not as 数据已变化), its number said once in the message."""
     from service.web.errors import render_error
 
-    message = "流程执行出错，本次提交未保存（事故编号 INC-20261206-0001）：……"
+    message = "流程执行出错，本次提交未保存（出错编号 INC-20261206-0001）：……"
     with app.test_request_context("/forms/1"):
         html, status = render_error(409, message, {"incident": "INC-20261206-0001"})
         changed, _ = render_error(409, "该任务已被其他人认领", None)
@@ -425,7 +425,7 @@ def test_a_learning_import_that_fails_on_a_pass_keeps_nothing_and_is_an_incident
     )
     assert reply.status_code == 409, reply.get_json()
     number = reply.get_json()["errors"]["incident"]
-    assert f"事故编号 {number}" in reply.get_json()["message"]
+    assert f"出错编号 {number}" in reply.get_json()["message"]
     # nothing of the import kept: the learning task as it was, the form still learning
     [task] = client.get("/api/v1/learning-tasks", headers=heads["unit"]).get_json()["items"]
     assert (task["status"], float(task["completed_hours"])) == ("开课未学习", 0)
@@ -458,7 +458,7 @@ def test_a_learning_import_that_fails_on_a_pass_keeps_nothing_and_is_an_incident
         )
         assert started.status_code == 202, started.get_json()
         job = wait_for_job(client, heads["association"], started.get_json()["id"])
-    assert job["status"] == "failed" and f"事故编号 {number}" in job["error"], job
+    assert job["status"] == "failed" and f"出错编号 {number}" in job["error"], job
     [again] = client.get("/api/v1/incidents", headers=heads["admin"]).get_json()["items"]
     assert (again["number"], again["occurrences"]) == (number, 2)
     [task] = client.get("/api/v1/learning-tasks", headers=heads["unit"]).get_json()["items"]
@@ -611,7 +611,7 @@ def test_the_task_page_and_the_queue_say_the_form_is_stuck(broken):
     page = app.test_client()
     sign_in(page, "jigou")
     review = text(page.get(f"/workbench/tasks/{task['id']}"))
-    assert f"事故编号 {number}" in review and "重新提交本步骤" in review
+    assert f"出错编号 {number}" in review and "重新提交本步骤" in review
     queue = text(page.get("/workbench/todo"))
     row = queue.split(inst["business_key"])[1].split("</tr>")[0]
     assert "流程出错" in row

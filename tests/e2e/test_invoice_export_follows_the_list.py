@@ -44,11 +44,11 @@ def confirmed(app, client, login, world) -> dict[str, str]:
 
 
 def exported(reply) -> list[tuple]:
-    """The rows of an exported 开票记录 (header left out): (开票日期, 票号, 业务单号)."""
+    """The rows of an exported 开票记录 (header left out): (开票日期, 票号, 单号)."""
     assert reply.status_code == 200, reply.get_data(as_text=True)[:300]
     rows = list(load_workbook(io.BytesIO(reply.data)).worksheets[0].values)
     header = rows[0]
-    at = [header.index(name) for name in ("开票日期", "票号", "业务单号")]
+    at = [header.index(name) for name in ("开票日期", "票号", "单号")]
     return [(str(row[at[0]])[:10], row[at[1]], row[at[2]]) for row in rows[1:]]
 
 
@@ -58,7 +58,7 @@ def test_the_export_button_takes_the_search_box_and_the_lists_order(client, worl
     assert KEYS.findall(page) == [confirmed["SAME-777"]] and "共 1 条" in page
     # the export form carries the search, and says it exports what the list shows
     assert '<input type="hidden" name="q" value="same-777">' in page
-    assert "票号 / 业务单号" in page.split("导出Excel")[1].split("</form>")[0]
+    assert "票号 / 单号" in page.split("导出Excel")[1].split("</form>")[0]
     token = TOKEN.search(page).group(1)
 
     reply = client.post("/jobs/exports/invoices", data={"csrf_token": token, "q": "same-777"})

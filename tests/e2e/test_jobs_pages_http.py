@@ -119,6 +119,11 @@ def test_a_failed_job_page_says_why_and_offers_to_run_it_again(app, client, worl
         html = text(client.get(f"/jobs/{job_id}"))
         assert "任务失败：" in html and "不是有效的 Excel 文件（.xlsx），未导入任何记录" in html
         assert "上传的文件" in html and "学习记录.xlsx" in html
+        # the upload's field is named as the page names it; a failed job says just 失败
+        assert (
+            "<li>上传的文件：不是有效的 Excel 文件（.xlsx）</li>" in html and "file：" not in html
+        )
+        assert "正在准备" not in html
         assert f'action="/jobs/{job_id}/retry"' in html and "http-equiv" not in html
         token = TOKEN.search(html).group(1)
         again = client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token})

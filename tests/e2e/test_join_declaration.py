@@ -16,6 +16,7 @@ from service.db.models import ProcessInstance
 
 API = "/api/v1"
 WORDS = "申请人拥护本会章程、有自愿加入本会意愿、遵守职业道德，从事工程建设监理及相关服务业务"
+TICK = f"请勾选入会声明：{WORDS}"  # the same whether the box came unticked or not at all
 
 
 def _properties(node):
@@ -45,17 +46,18 @@ def test_a_join_without_the_declaration_is_refused_at_its_field(app, client, log
         refused = client.post(f"{API}/join-codes/{code}/applications", json={"data": body})
         assert refused.status_code == 422, refused.get_json()
         errors = refused.get_json()["errors"]
-        assert list(errors) == ["declaration"] and WORDS in errors["declaration"], errors
+        assert errors == {"declaration": TICK}, errors
         by_unit = client.post(
             f"{API}/processes/member_join/instances", headers=unit, json={"data": body}
         )
-        assert by_unit.status_code == 422 and "declaration" in by_unit.get_json()["errors"]
+        assert by_unit.status_code == 422 and by_unit.get_json()["errors"] == errors
     assert _count(app) == 0
 
     schema = client.get(f"{API}/processes/member_join", headers=unit).get_json()["start_form"]
     assert "declaration" in schema["required"]
     declared = [p["declaration"] for p in _properties(schema) if "declaration" in p]
     assert [d["title"] for d in declared] == [WORDS]
+    assert [d["description"] for d in declared] == ["请阅读并勾选入会声明后提交。"]
 
 
 def test_the_declaration_is_kept_with_the_form_and_shown_to_reviewers(app, client, login):

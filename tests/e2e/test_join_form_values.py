@@ -56,6 +56,12 @@ def test_a_birth_date_after_today_is_refused_at_the_field_for_a_document_without
     assert nothing_kept(app)
 
 
+def test_a_date_that_is_no_date_is_refused_with_an_example_not_a_pattern(app, client, login, world):
+    unit = login("unit")
+    data = applicant_data(client, unit, **passport(birth_date="1990-13-01"))
+    assert refused(client, unit, data) == {"birth_date": "「出生日期」应为有效日期，如 2026-12-07"}
+
+
 def test_the_unit_cannot_set_a_birth_date_after_today_at_pre_review(
     app, client, login, world, pinned_clock
 ):
@@ -325,3 +331,16 @@ def test_the_join_page_sent_again_after_going_back_names_the_own_application(app
     assert at_field and "该证件号码目前不能申请入会" in at_field[1], html
     assert re.search(r'name="id_number"[^>]*aria-invalid="true"', html)
     assert in_db(app, lambda s: s.scalar(select(func.count()).select_from(ProcessInstance))) == 1
+
+
+def test_finance_approving_without_a_receipt_date_is_asked_for_it_without_a_pattern(
+    app, client, login, world
+):
+    from test_member_join_api import FINANCE_APPROVE, complete, start_join
+
+    inst = start_join(client, login)
+    approve_to_end(client, login, inst["id"], stop_at="finance_review")
+    task = open_task(client, login("finance"), inst["id"])
+    data = {**FINANCE_APPROVE, "receipt_date": None}  # the page's empty box
+    body = complete(client, login("finance"), task["id"], data, expect=422)
+    assert body["errors"]["receipt_date"] == "复核通过时必须填写开票日期"

@@ -24,7 +24,7 @@ from service.services.documents.excel import XLSX_MIMETYPE
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
-HEADERS = ["身份证号", "姓名", "已完成学时", "考试状态", "考试次数", "表单编号"]
+HEADERS = ["身份证号", "姓名", "已完成学时", "考试状态", "考试次数", "单号"]
 TASK_LINK = re.compile(r'href="(/learning-records/tasks/(\d+)[^"]*)"')
 JOB_URL = re.compile(r"/jobs/(\d+)$")
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

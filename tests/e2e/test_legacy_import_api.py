@@ -53,7 +53,7 @@ def _bad_rows() -> list[dict]:
     return [
         person(1),
         person(2, **{"身份证号": _wrong_check_digit(person(2)["身份证号"])}),
-        person(3, **{"资料审核(初审机构)": "深圳市不存在协会"}),
+        person(3, **{"资料审核（初审机构）": "深圳市不存在协会"}),
         person(4, **{"普通会籍有效期": "2027-13-45"}),
         person(1),  # the first row again
         person(6, **{"统一社会信用代码": "91440101MA5ABCDE1X"}),
@@ -69,7 +69,7 @@ def test_a_dry_run_reports_every_row_and_writes_nothing(app, client, login):
     by_row = {r["row"]: r for r in report["rows"]}
     assert by_row[2]["valid"] and by_row[2]["action"] == "新增"
     assert by_row[3]["problems"] == [{"column": "身份证号", "reason": "身份证号码校验位不正确"}]
-    assert by_row[4]["problems"][0]["column"] == "资料审核(初审机构)"
+    assert by_row[4]["problems"][0]["column"] == "资料审核（初审机构）"
     assert "深圳市不存在协会" in by_row[4]["problems"][0]["reason"]
     assert by_row[5]["problems"][0]["column"] == "普通会籍有效期"
     assert "不是有效日期" in by_row[5]["problems"][0]["reason"]

@@ -41,12 +41,12 @@ def test_filter_and_pager_errors_name_their_field_on_every_list(app, world):
     assert refused(admin, "/admin/staff?state=off") == ["状态应为：正常 或 已停用"]
     reviewer = signed_in(app, "xiehui")
     assert refused(reviewer, "/workbench/todo?submitted_from=2026-13-01") == [
-        "提交日期（起）：应为有效日期（YYYY-MM-DD）"
+        "提交日期（起）：请输入有效日期，如 2026-12-07"
     ]
     # only YYYY-MM-DD: Python alone reads a week date or the digits run together as dates
     for other in ("2013-W10-1", "20130305"):
         assert refused(reviewer, f"/forms?submitted_from={other}") == [
-            "提交日期（起）：应为有效日期（YYYY-MM-DD）"
+            "提交日期（起）：请输入有效日期，如 2026-12-07"
         ]
 
 

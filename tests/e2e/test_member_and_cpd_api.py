@@ -197,7 +197,7 @@ def test_engineer_cpd_refuses_a_66_year_old_and_an_ordinary_member(app, client, 
         app, world.unit_id, "彭老师", TODAY.replace(year=TODAY.year - 66).strftime("%Y%m%d")
     )
     ordinary = seed(app, world.unit_id, "普通甲", "44010619900101357")
-    too_old = "专业会员(注师)继教的年龄不得超过65周岁（现为66周岁）"
+    too_old = "专业会员（注师）继教的年龄不得超过65周岁（现为66周岁）"
     not_pro = "该人员不是专业会员，须先成为专业会员"
 
     listed = client.get(

@@ -543,7 +543,7 @@ def test_authentication_errors(client, world, login):
     wrong = client.post(
         "/api/v1/auth/token", json={"username": world.unit_name, "password": "wrong-pass"}
     )
-    assert wrong.status_code == 401 and wrong.get_json()["message"] == "用户名或密码错误"
+    assert wrong.status_code == 401 and wrong.get_json()["message"] == "账号或密码错误"
     token = client.post(
         "/api/v1/auth/token", json={"username": world.unit_name, "password": PASSWORD}
     ).get_json()

@@ -281,7 +281,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
         {**BOTH_RECEIPTS, "membership_receipt_number": number, "membership_receipt_code": ""},
     ):
         body = step(client, finance, inst["id"], same, 422)
-        said = "电子财政收据与电子发票是两张票据，票据号码不能相同，请核对"
+        said = "电子财政收据与电子发票是两张票据，票号不能相同，请核对"
         assert body["errors"] == {"membership_receipt_number": said}, same
     # a return keeps no receipt: the unit resubmits and pays again, finance registers both
     returned = {**BOTH_RECEIPTS, "decision": "return", "remark": "凭证金额不符"}
@@ -318,7 +318,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     got = [
         {k: c.value for k, c in by_header(header, row).items()}
         for row in rows
-        if by_header(header, row)["业务单号"].value == inst["business_key"]
+        if by_header(header, row)["单号"].value == inst["business_key"]
     ]
     assert [
         (r["票据名称"], r["费用类型"], r["金额"], r["票号"], r["票据代码"], r["票据编码"])
@@ -357,7 +357,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     names = {
         by_header(header, row)["单位名称"].value
         for row in rows
-        if by_header(header, row)["业务单号"].value == inst["business_key"]
+        if by_header(header, row)["单号"].value == inst["business_key"]
     }
     assert names == {world.unit_name}
     # finance's 导出Excel of the list by the former name: the rows the list shows, not a
@@ -365,7 +365,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     for unit_filter in (world.unit_name, "咨询集团"):
         reply = client.get(f"/finance/invoices/export.xlsx?unit={unit_filter}")
         header, rows = workbook(reply, "开票记录.xlsx")
-        mine = [r for r in rows if by_header(header, r)["业务单号"].value == inst["business_key"]]
+        mine = [r for r in rows if by_header(header, r)["单号"].value == inst["business_key"]]
         assert len(mine) == 2, unit_filter
     refused = client.get("/finance/invoices/export.xlsx?unit=不存在的单位")
     assert refused.status_code == 422 and "没有名称包含“不存在的单位”的单位" in refused.get_data(
@@ -698,7 +698,7 @@ def test_a_person_learning_for_two_forms_is_told_apart_by_form_number(app, clien
     assert sorted(t[0] for t in learning(app, n)) == ["continuing_education", "specialty_change"]
 
     body = record(client, login, [(n, "沈一鸣", 24, "已通过", 1)], expect=422)
-    assert "表单编号" in fields(body)["records.0"]
+    assert "单号" in fields(body)["records.0"]
     row = dict(zip(RECORD, (n, "沈一鸣", 16, "已通过", 1), strict=True))
     reply = client.post(
         "/api/v1/learning-records",

@@ -80,8 +80,14 @@ def test_sign_in_never_sends_a_person_to_another_site(client, world, target):
 
 def test_a_wrong_password_is_told_in_chinese_and_sets_no_session(client, world):
     reply = sign_in(client, "jigou", "wrong-password", expect=401)
-    assert "用户名或密码错误" in text(reply)
+    assert "账号或密码错误" in text(reply)
     assert client.get("/workbench/todo").status_code == 302
+
+
+def test_the_top_bar_names_the_account_and_its_role_without_a_gap(client, world):
+    sign_in(client, world.logins["unit"])
+    html = text(client.get("/help"))
+    assert f'{world.unit_name}<span class="role">（单位管理员）</span>' in html
 
 
 def test_the_session_cookie_is_httponly_lax_and_secure_only_when_configured(
@@ -371,14 +377,14 @@ def test_from_my_claimed_tasks_the_next_task_is_my_next_claimed_one(client, worl
     assert "我的认领中已没有任务" in text(client.get("/workbench/mine"))
 
 
-def test_the_step_filter_names_a_step_by_every_title_it_has(client, world):
+def test_the_step_filter_gives_a_step_one_name_across_businesses(client, world):
     """association_review is 协会初审 in the join and 协会复核 or 协会审核 elsewhere: without a
-    business picked its one choice names them all (it lists them all); with one picked, the
-    choices are that business's steps by their own titles."""
+    business picked its one choice has one readable name (it lists them all); with one
+    picked, the choices are that business's steps by their own titles."""
     sign_in(client, "xiehui")
     html = client.get("/workbench/todo").get_data(as_text=True)
-    choice = re.search(r'<option value="association_review"[^>]*>([^<]+)</option>', html)[1]
-    assert set(choice.split("、")) == {"协会初审", "协会复核", "协会审核"}
+    choices = re.findall(r'<option value="association_review"[^>]*>([^<]+)</option>', html)
+    assert choices == ["协会审核（初审/复核）"]
     html = client.get("/workbench/todo?key=member_join").get_data(as_text=True)
     choice = re.search(r'<option value="association_review"[^>]*>([^<]+)</option>', html)[1]
     assert choice == "协会初审"
@@ -621,3 +627,23 @@ def test_the_top_search_box_is_offered_to_those_who_read_forms(client, world):
     client.post("/logout", data={"csrf_token": csrf(client, "/processes/catalogue")})
     sign_in(client, world.logins["unit"])
     assert 'class="topsearch"' in text(client.get("/home"))
+
+
+def test_process_keys_are_shown_to_designers_and_the_secretariat_only(app, client, world):
+    """A reviewer reads the catalogue by the processes' names; who deploys and migrates also
+    reads their keys. A version recorded at a server's start is deployed by the system."""
+    from test_deploy_api import designer_headers
+
+    designer_headers(client)
+    for who, shown in (("sheji", True), ("admin", True), (world.logins["association"], False)):
+        page = app.test_client()
+        sign_in(page, who)
+        catalogue = text(page.get("/processes/catalogue"))
+        assert "证书注销" in catalogue
+        assert ("<code>certificate_cancellation</code>" in catalogue) is shown, who
+        assert ("流程标识" in catalogue) is shown, who
+        listed = text(page.get("/processes/certificate_cancellation/versions"))
+        assert ("<code>certificate_cancellation</code>" in listed) is shown, who
+        assert (
+            "系统（服务器启动时）" in listed and '<td class="nowrap">服务器启动</td>' not in listed
+        )

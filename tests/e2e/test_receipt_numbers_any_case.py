@@ -53,7 +53,7 @@ def test_a_number_held_in_capitals_is_refused_in_small_letters_and_found_so(clie
     for typed in ("gdcz2026000002", "Gdcz2026000002 "):
         refused = step(client, finance, second["id"], {**RECEIPT, "receipt_number": typed}, 422)
         assert refused["errors"] == {
-            "receipt_number": "票据号码 GDCZ2026000002 已登记在业务单 "
+            "receipt_number": "票号 GDCZ2026000002 已登记在单号 "
             f"{first['business_key']} 的缴费单上，请核对"
         }
     # kept as typed: a number of its own in small letters registers

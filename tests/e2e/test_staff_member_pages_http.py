@@ -657,7 +657,7 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
             "id_number": other,  # not theirs: the form's person is the member
             "name": "李四",
             "changes.mobile": "13922334455",
-            "changes.title": "",  # 不填, as the browser sends the radio left there
+            "changes.title": "",  # 暂不选择, as the browser sends the radio left there
             "diploma_scan": (io.BytesIO(png_bytes()), "学历证书.png"),
             "action": "submit",
         },
@@ -679,7 +679,7 @@ def test_a_member_applies_for_an_information_change_from_their_own_pages(app, cl
             n.body for n in s.scalars(select(Notification).where(Notification.kind == "submitted"))
         },
     )
-    assert len(told) == 1 and next(iter(told)).startswith("林婉清提交的个人会员信息变更"), told
+    assert len(told) == 1 and next(iter(told)).startswith("林婉清已提交个人会员信息变更"), told
     # the form page now names the form in progress before anything is filled in
     again = text(client.get("/business/member_info_change/mine"))
     [key] = in_db(app, lambda s: list(s.scalars(select(ProcessInstance.business_key))))
@@ -700,9 +700,9 @@ def test_an_information_change_with_nothing_to_change_says_so_and_the_optional_g
     sign_in(client, number)
     page = text(client.get("/business/member_info_change/mine"))
     assert page.count("选填：不填则整组留空") == 1  # 最高学历; 变更内容 itself is required
-    # an optional choice (职称) can be taken back to 不填, chosen until then
+    # an optional choice (职称) can be taken back to 暂不选择, chosen until then
     raw = client.get("/business/member_info_change/mine").get_data(as_text=True)
-    assert re.search(r'name="changes\.title" value="" checked[^>]*> 不填', raw)
+    assert re.search(r'name="changes\.title" value="" checked[^>]*> 暂不选择', raw)
     posted = client.post(
         "/business/member_info_change/mine",
         data={

@@ -106,9 +106,11 @@ def test_the_unit_maintains_it_on_its_page(app, world):
     page = app.test_client()
     sign_in(page, world.unit_name)
     assert "尚未填写工商信息" in text(page.get("/unit/info"))
+    assert "<title>单位信息 - " in text(page.get("/unit/info"))
     form = "/unit/info/edit"
     shown = text(page.get(form))
     assert "工商信息" in shown and 'name="qualifications.2.name"' in shown
+    assert "<title>维护单位信息 - " in shown  # its own title, not the page it edits
     data = {f"registration.{k}": str(v) for k, v in REGISTRATION.items()}
     data.update({f"qualifications.0.{k}": v for k, v in QUALIFICATIONS[0].items()})
     data.update({"qualifications.1.category": "其他资质", "qualifications.1.name": ""})
@@ -118,6 +120,7 @@ def test_the_unit_maintains_it_on_its_page(app, world):
     )
     assert bad.status_code == 422
     assert "「核准日期」不能早于「企业成立时间」" in text(bad)
+    assert "<title>错误：维护单位信息 - " in text(bad)
     assert 'href="#f-registration-approved_on"' in text(bad)
     good = page.post(form, data={**data, "csrf_token": csrf(page, form)})
     assert good.status_code == 302

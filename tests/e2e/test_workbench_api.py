@@ -474,6 +474,10 @@ def test_the_secretariat_releases_a_claimed_task_and_the_release_is_audited(
     assert queue(client, admin, scope="claimed")["total"] == 0
     again = client.post(f"/api/v1/tasks/{task['id']}/release", headers=admin)
     assert again.status_code == 409 and "未被认领" in again.get_json()["message"]
+    # the reviewer whose claim was released is told so, not that the task does not exist
+    for path in ("release", "unclaim"):
+        late = client.post(f"/api/v1/tasks/{task['id']}/{path}", headers=association)
+        assert (late.status_code, late.get_json()["message"]) == (409, "该任务当前未被认领"), path
     # back in the queue: another association reviewer may take it now
     add_staff(app, "xiehui2", "协会审核员二", "association_reviewer")
     second = token_headers(client, "xiehui2")
@@ -561,7 +565,9 @@ def test_release_reassign_and_the_claimed_list_are_the_secretariats_alone(
         headers = login(who)
         for path, body in (("release", None), ("reassign", {"account_id": 1})):
             reply = client.post(f"/api/v1/tasks/{task['id']}/{path}", headers=headers, json=body)
-            assert reply.status_code == 404, (who, path, reply.get_json())
+            # the holder sees the task: told the secretariat releases it, not that it is gone
+            expected = 403 if (who, path) == ("association", "release") else 404
+            assert reply.status_code == expected, (who, path, reply.get_json())
         assert (
             client.get(f"/api/v1/tasks/{task['id']}/assignees", headers=headers).status_code == 404
         )

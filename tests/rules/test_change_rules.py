@@ -87,10 +87,10 @@ NOT_CONSENTED = (
     "该人员尚未同意调入本单位：请其用手机扫描本单位的个人变更单二维码确认后，再办理新单位入职"
 )
 RENAMED_EXPIRED = (
-    "普通会员会籍已过期（有效期至2025-12-31），单位名称变更须会籍在有效期内，请先缴纳个人会员会费"
+    "普通会员会籍已过期（有效期至2025-12-31），单位名称变更须会籍在有效期内，请先缴纳个人会员费"
 )
 
-SAME = "证书上的单位名称已是本单位现名称，无需办理证书变更(单位名称)"
+SAME = "证书上的单位名称已是本单位现名称，无需办理证书变更（单位名称）"
 
 UNIT_CHANGE = {
     # the person consented by scanning the unit's transfer code, and so belongs to it now
@@ -211,7 +211,7 @@ def test_certificate_cancellation_eligibility(reasons, facts, types, expected):
 CPD = {
     "all clear": ({}, []),
     "exactly 65": ({"age": 65}, []),
-    "66": ({"age": 66}, ["专业会员(注师)继教的年龄不得超过65周岁（现为66周岁）"]),
+    "66": ({"age": 66}, ["专业会员（注师）继教的年龄不得超过65周岁（现为66周岁）"]),
     "no birth date": ({"age": None}, ["会员记录中没有出生日期，无法核验年龄"]),
     "professional membership expired": (
         {"professional_membership": "expired"},
@@ -230,7 +230,7 @@ CPD = {
     "not in unit": ({"in_unit": False}, [NOT_IN_UNIT]),
     "enrolled, waiting for the weekly report": (
         {"cpd_enrolment": "awaiting_report", "cpd_enrolled_on": "2026-11-27"},
-        ["已报名专业会员(注师)继教（2026-11-27审批完成），正等待每周上报开通学习，不能重复报名"],
+        ["已报名专业会员（注师）继教（2026-11-27审批完成），正等待每周上报开通学习，不能重复报名"],
     ),
     "reported, learning not opened yet": (
         {"cpd_enrolment": "awaiting_opening", "cpd_enrolled_on": "2026-11-20"},
@@ -238,7 +238,7 @@ CPD = {
     ),
     "enrolled without a known day": (
         {"cpd_enrolment": "awaiting_report", "cpd_enrolled_on": None},
-        ["已报名专业会员(注师)继教，正等待每周上报开通学习，不能重复报名"],
+        ["已报名专业会员（注师）继教，正等待每周上报开通学习，不能重复报名"],
     ),
     "learning opened: may enrol again": ({"cpd_enrolment": "none"}, []),
 }

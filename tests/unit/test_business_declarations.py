@@ -116,7 +116,7 @@ def test_the_nine_business_types_declare_what_the_service_used_to_know_by_key(re
     label = {k: declared[k].training_label(repo_definitions[k].name, "监理员") for k in enrolment}
     assert label["initial_education"] == "监理员初始教育"
     assert label["upgrade_education"] == "员升师教育"
-    assert label["engineer_cpd"] == "专业会员(注师)继教"
+    assert label["engineer_cpd"] == "专业会员（注师）继教"
     assert declared["member_join"].blank_fields == ("birth_date",)
 
 

@@ -26,7 +26,7 @@ from service.services.membership.learning_desk import field_of
         ("考试状态为已通过时考试次数至少为1次", "exam_attempts"),
         ("考试次数不能少于已记录的3次（现为2次）", "exam_attempts"),
         ("罗建平的学习任务已过期", ""),
-        ("身份证号 440106197509096787 不在学习名单中（表单编号 JY-1）", ""),
+        ("身份证号 440106197509096787 不在学习名单中（单号 JY-1）", ""),
     ],
 )
 def test_each_refusal_is_shown_at_its_field(message, field):

@@ -95,8 +95,7 @@ def test_a_number_another_form_holds_is_refused_in_any_letter_case():
         with pytest.raises(FormInvalid) as caught:
             refuse_used(approval(receipt_number=typed), "confirm", held)
         assert caught.value.errors == {
-            "receipt_number": "票据号码 GDCZ2026000002 已登记在业务单 RH-20261128-0001 "
-            "的缴费单上，请核对"
+            "receipt_number": "票号 GDCZ2026000002 已登记在单号 RH-20261128-0001 的缴费单上，请核对"
         }
     # a number is unique within its 票据代码, whatever their letter case
     coded = [("GDCZ2026000002", "AB44", "RH-20261128-0001")]

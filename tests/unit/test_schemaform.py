@@ -67,7 +67,7 @@ def test_finance_is_asked_for_a_document_per_kind_of_fee_the_bill_carries():
     receipt = ["receipt_number", "receipt_date", "receipt_code", "receipt_serial"]
     alone = build_form(finance, {"membership_total": "0.00"})
     assert names(alone.fields) == [*receipt, "membership_total"]
-    assert by_key(alone.fields, "receipt_number").title == "电子发票号码（会员教育辅助费）"
+    assert by_key(alone.fields, "receipt_number").title == "电子发票票号（会员教育辅助费）"
     both = build_form(finance, {"membership_total": "200.00", "decision": "approve"})
     assert names(both.fields) == [
         *receipt,
@@ -75,7 +75,7 @@ def test_finance_is_asked_for_a_document_per_kind_of_fee_the_bill_carries():
         *(f"membership_{k}" for k in receipt),
     ]
     number = by_key(both.fields, "membership_receipt_number")
-    assert (number.title, number.required) == ("电子财政收据号码（个人会员费）", True)
+    assert (number.title, number.required) == ("电子财政收据票号（个人会员费）", True)
     assert by_key(both.fields, "membership_receipt_code").required is False
 
 

@@ -183,7 +183,8 @@ def test_valid_credit_codes_are_accepted_and_uppercased(code, expected):
         ("91350100M000100Y4", CREDIT_FORMAT_MESSAGE),
         ("91350100M000100Y433", CREDIT_FORMAT_MESSAGE),
         ("91350100-M000100Y4", CREDIT_FORMAT_MESSAGE),
-        ("", CREDIT_FORMAT_MESSAGE),
+        ("", "请填写统一社会信用代码"),
+        ("　 ", "请填写统一社会信用代码"),
     ],
 )
 def test_invalid_credit_codes_are_rejected_with_a_chinese_explanation(code, message):

@@ -138,15 +138,13 @@ def _heading(canvas: Canvas, width: float, height: float, font: str) -> None:
     canvas.drawCentredString(width / 2, height - 130, ISSUER)
 
 
-def _photo(canvas: Canvas, photo: Image.Image | None, x: float, y: float, font: str) -> None:
-    """The holder's photo in a 1-inch frame, or an empty frame marked 照片."""
+def _photo(canvas: Canvas, photo: Image.Image | None, x: float, y: float) -> None:
+    """The holder's photo in a 1-inch frame; without one the frame stays blank (a word
+    printed in it read as part of the certificate, and a photo may be pasted there)."""
     w, h = 96, 128
     canvas.setStrokeColor(_GREY)
     canvas.rect(x, y, w, h)
     if photo is None:
-        canvas.setFillColor(_GREY)
-        canvas.setFont(font, 14)
-        canvas.drawCentredString(x + w / 2, y + h / 2 - 5, "照片")
         return
     canvas.drawImage(ImageReader(photo), x, y, w, h, preserveAspectRatio=True, anchor="c")
 
@@ -211,7 +209,7 @@ def render_pdf(doc: Document) -> bytes:
     canvas.setCreator("memberflow")
     _frame(canvas, width, height)
     _heading(canvas, width, height, doc.font)
-    _photo(canvas, doc.photo, 80, height - 310, doc.font)
+    _photo(canvas, doc.photo, 80, height - 310)
     _details(canvas, doc.facts, 210, height - 190, doc.font)
     _qr(canvas, doc.url, width - 200, 80, doc.font)
     _footer(canvas, doc.facts, doc.font)

@@ -1,7 +1,7 @@
 """学习记录导入模板: an empty workbook with the learning import's header row, as
-`learning.read_workbook` reads it (its required columns, then the optional 表单编号).
+`learning.read_workbook` reads it (its required columns, then the optional 单号).
 
-Only the header: the first sheet, row 1. The 身份证号 and 表单编号 columns are formatted as
+Only the header: the first sheet, row 1. The 身份证号 and 单号 columns are formatted as
 text, so that an ID number typed or pasted below is kept as typed (as a number Excel would
 show it as 4.40106E+17 and the import refuses it); 考试状态 offers its three values.
 """
@@ -18,8 +18,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from service.services.education import learning
 
 TEMPLATE_NAME = "学习记录导入模板.xlsx"
-TEXT_COLUMNS = ("身份证号", "表单编号")
-WIDTHS = {"身份证号": 22, "姓名": 12, "表单编号": 22}
+TEXT_COLUMNS = ("身份证号", "单号")
+WIDTHS = {"身份证号": 22, "姓名": 12, "单号": 22}
 EXAM_STATUSES = ("未考试", "未通过", "已通过")
 LAST_ROW = learning.MAX_ROWS + 1
 

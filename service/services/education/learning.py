@@ -55,7 +55,7 @@ EXAM_STATUSES = {
     "通过": "已通过",
     "考试通过": "已通过",
 }
-# the learning platform's export: these columns must be present (表单编号 is optional)
+# the learning platform's export: these columns must be present (单号 is optional)
 COLUMNS = {
     "身份证号": "id_number",
     "姓名": "name",
@@ -63,7 +63,9 @@ COLUMNS = {
     "考试状态": "exam_status",
     "考试次数": "exam_attempts",
 }
-OPTIONAL_COLUMNS = {"表单编号": "business_key"}
+OPTIONAL_COLUMNS = {"单号": "business_key"}
+# a column's former name, still read in files made from the earlier template
+FORMER_NAMES = {"表单编号": "单号"}
 MAX_ROWS = 20000
 IMPORT_LIMITS = Limits(max_rows=MAX_ROWS)
 
@@ -83,10 +85,14 @@ def read_workbook(content: bytes, limits: Limits = IMPORT_LIMITS) -> list[tuple[
             + "、".join(missing)
             + f"，未导入任何记录；{HEADER_IN_ROW_1}",
         )
+    header = list(table.header)
+    for former, name in FORMER_NAMES.items():
+        if former in header and name not in header:
+            header[header.index(former)] = name
     index = {
-        field: table.header.index(col)
+        field: header.index(col)
         for col, field in {**COLUMNS, **OPTIONAL_COLUMNS}.items()
-        if col in table.header
+        if col in header
     }
     return [
         (f"第{number}行", {field: values[i] for field, i in index.items()})
@@ -154,9 +160,9 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
     options = [(t, k) for t, k in candidates.get(n, []) if not key or k == key]
     open_options = [(t, k) for t, k in options if t.status in OPEN]
     if not options:
-        return None, f"身份证号 {n} 不在学习名单中" + (f"（表单编号 {key}）" if key else "")
+        return None, f"身份证号 {n} 不在学习名单中" + (f"（单号 {key}）" if key else "")
     if len(open_options) > 1:
-        return None, f"身份证号 {n} 有多个未完成的学习任务，请在“表单编号”列注明"
+        return None, f"身份证号 {n} 有多个未完成的学习任务，请在“单号”列注明"
     task, _ = (open_options or options)[-1]
     if (task.id, n) in seen:
         return None, f"身份证号 {n} 在本批记录中重复"
@@ -377,7 +383,7 @@ def learning_query(
     name or ID number, the learner's mobile, status; and the kind of training.
     """
     if opened_from and opened_to and opened_from > opened_to:
-        raise FormInvalid({"opened_from": "开始学习日期起不能晚于日期止"})
+        raise FormInvalid({"opened_from": "开始学习日期（起）不能晚于开始学习日期（止）"})
     where = records_in_scope(actor, LearningTask.unit_id, LearningTask.member_id)
     if where is None:
         raise NotFound("没有可查看的学习任务")

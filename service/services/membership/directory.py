@@ -600,8 +600,10 @@ def _staff_values(
     uow: UnitOfWork, name: str | None, role: str | None, agency_id: int | None, errors: dict
 ) -> tuple[str, str, int | None]:
     name = _text(errors, "name", name, "姓名", 200)
-    if not is_staff_role(role):
-        errors["role"] = "请选择角色：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)
+    if not role:  # the pages' empty choice (a person reads 请选择角色 and picks one)
+        errors["role"] = "请选择角色"
+    elif not is_staff_role(role):  # a value no page offers: a program sent it, name the ids
+        errors["role"] = "角色应为以下之一：" + "、".join(f"{r}（{ROLES[r]}）" for r in STAFF_ROLES)
     if role == "agency_reviewer" and agency_id is None:
         errors["agency_id"] = "会员服务机构人员必须选择所属机构"
     elif role == "agency_reviewer" and uow.session.get(Agency, agency_id) is None:

@@ -23,10 +23,10 @@ from service.domain.validation import (
     parse_id,
 )
 
-AGENCY_COLUMN = "资料审核(初审机构)"
+AGENCY_COLUMN = "资料审核（初审机构）"
 REQUIRED = ("姓名", "身份证号", "所在工作单位", "统一社会信用代码")
 # a header the old platform may have spelled differently -> the export's own name
-ALIASES = {"初审机构": AGENCY_COLUMN, "资料审核（初审机构）": AGENCY_COLUMN}
+ALIASES = {"初审机构": AGENCY_COLUMN, "资料审核(初审机构)": AGENCY_COLUMN}
 LEVEL_COLUMNS = {
     ORDINARY: ("普通会员", "普通会籍有效期"),
     PROFESSIONAL: ("专业会员", "专业会籍有效期"),

@@ -51,6 +51,9 @@ def change_own_password(
     account = uow.session.get(Account, actor.id)
     if account is None:
         raise NotFound("账号不存在")
+    if not current:  # nothing typed: asked for (not a wrong password, nor a sign-in attempt)
+        empty = {"current_password": "请填写当前密码"}
+        raise FormInvalid(empty if new else {**empty, "new_password": "请填写新密码"})
     if guard is not None:
         guard.before(account.username)
     if not password_matches(account.password_hash, current):

@@ -27,7 +27,7 @@ from service.services.membership import sessions
 from service.services.membership.credentials import end_sessions, password_matches
 from service.services.membership.signin_limits import SigninGuard
 
-BAD_CREDENTIALS = "用户名或密码错误"
+BAD_CREDENTIALS = "账号或密码错误"
 
 
 @dataclass(frozen=True)

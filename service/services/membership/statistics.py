@@ -131,7 +131,7 @@ def summary(ctx: Context, uow: UnitOfWork, actor: Actor, agency_id: int | None =
     as counted at most `statistics_ttl_seconds` ago (`counted_at` says when)."""
     found = member_scope(actor, agency_id)
     if found is None:
-        raise NotFound("统计不存在")
+        raise NotFound("请求的资源不存在")  # a member has no statistics: as any other 404
     if agency_id is not None and not may_narrow_to_agency(actor):
         refused = "只有协会审核、协会财务和秘书处可以按机构统计"
         raise FormInvalid({"agency_id": refused}, refused)

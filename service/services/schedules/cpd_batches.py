@@ -46,7 +46,7 @@ REPORT_COLUMNS = (
     Column("单位名称", "text", 34),
     Column("手机号码", "text", 14),
     Column("注册号", "text", 16),
-    Column("表单编号", "text", 22),
+    Column("单号", "text", 22),
     Column("完成时间", "datetime", 20),
     Column("学习平台账号", "text", 21),
     Column("初始密码", "text", 10),

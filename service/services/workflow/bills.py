@@ -118,7 +118,7 @@ def receipt_checked(
             wrong[name] = f"开票日期不能早于表单提交日期（{filed.isoformat()}）"
     if _same_number(payload):
         wrong[MEMBERSHIP + "receipt_number"] = (
-            "电子财政收据与电子发票是两张票据，票据号码不能相同，请核对"
+            "电子财政收据与电子发票是两张票据，票号不能相同，请核对"
         )
     if wrong:
         raise FormInvalid(wrong)
@@ -634,7 +634,7 @@ def refuse_used(payload: dict, role: str | None, used: list[tuple]) -> None:
             if code and held_code and folded(str(code)) != folded(held_code):
                 continue
             wrong[prefix + "receipt_number"] = (
-                f"票据号码 {held} 已登记在业务单 {business_key} 的缴费单上，请核对"
+                f"票号 {held} 已登记在单号 {business_key} 的缴费单上，请核对"
             )
             break
     if wrong:

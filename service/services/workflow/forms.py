@@ -8,6 +8,7 @@ from datetime import date
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 
+from service.domain.dates import DATE_EXAMPLE
 from service.domain.errors import FormInvalid
 from service.domain.validation import (
     InvalidValue,
@@ -115,7 +116,7 @@ def _message(err, props, registry, root) -> tuple[str, str]:
         if err.validator_value == "person-name":
             return field, f"{title}{name_problem(str(err.instance)) or '填写有误'}"
         if err.validator_value == "date":
-            return field, f"{title}应为有效日期，格式 YYYY-MM-DD"
+            return field, f"{title}应为有效日期，如 {DATE_EXAMPLE}"
         if err.validator_value == "file-id":
             return field, f"{title}应为上传文件后得到的文件编号"
         return field, f"{title}格式不正确"
@@ -149,10 +150,14 @@ def _is_file(node: dict) -> bool:
 
 def _missing(props: dict[str, dict], path: list, root=None, registry=None) -> str:
     """What to say of a required field that was not given: 请上传 a file, 请选择 one of a
-    list of values (a select or radio buttons on the page), 请填写 the rest."""
+    list of values (a select or radio buttons on the page), 请勾选 a box that must be ticked
+    (its `x-error` when it has one), 请填写 the rest."""
     node = _node(props, path, root, registry)
     if node.get("type") == "object" and (said := _empty_group(node)):
         return said  # a group of which any one field will do: 请至少填写一项要变更的信息
+    if node.get("type") == "boolean" and node.get("const") is True:
+        # a box to tick (入会声明): the same words whether it came unticked or not at all
+        return node.get("x-error") or f"请勾选{_title(props, path, root, registry)}"
     verb = "请上传" if _is_file(node) else "请选择" if "enum" in node else "请填写"
     return f"{verb}{_title(props, path, root, registry)}"
 

@@ -120,12 +120,12 @@ def record(
     # in English) is the designers', on the incident (流程出错, GET /incidents)
     if instance_id is None:  # a start: no form exists, there is nothing to withdraw
         return StepFailed(
-            f"流程执行出错，本次提交未保存，表单未创建（事故编号 {number}）。此问题已记录，"
+            f"流程执行出错，本次提交未保存，表单未创建（出错编号 {number}）。此问题已记录，"
             f"流程设计人员将修复，修复后请重新提交{KEEP_DRAFT}。",
             number,
         )
     return StepFailed(
-        f"流程执行出错，本次提交未保存（事故编号 {number}）。此问题已记录，流程设计人员将修复，"
+        f"流程执行出错，本次提交未保存（出错编号 {number}）。此问题已记录，流程设计人员将修复，"
         "修复后请重新提交；如需放弃该表单，可由单位撤回或由协会秘书处终止。",
         number,
     )

@@ -53,6 +53,10 @@ DEFINITION_READERS = SEES_EVERYTHING | DESIGNERS
 INCIDENT_READERS = ADMINISTRATORS | DESIGNERS
 """Who lists the incidents (流程出错); settling a stuck form stays with the secretariat."""
 
+PROCESS_KEY_READERS = ADMINISTRATORS | DESIGNERS
+"""Who is shown a process's key (certificate_cancellation) beside its Chinese name: the people
+who deploy, migrate and name processes in files and API calls; a reviewer reads the name."""
+
 MIGRATORS = ADMINISTRATORS | DESIGNERS
 """Who moves running instances to another version of their process (migration plans),
 retries an incident's failed step once it is fixed and closes an incident by hand: the
@@ -86,6 +90,11 @@ def sees_everything(actor: Actor) -> bool:
 def sees_process_maps(actor: Actor) -> bool:
     """Whether the actor reads the heat map of a process (see `PROCESS_MAP_READERS`)."""
     return actor.role in PROCESS_MAP_READERS
+
+
+def sees_process_keys(actor: Actor) -> bool:
+    """Whether the pages show the actor process keys (see `PROCESS_KEY_READERS`)."""
+    return actor.role in PROCESS_KEY_READERS
 
 
 def sees_definitions(actor: Actor) -> bool:

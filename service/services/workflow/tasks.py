@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.db.models import Account, AuditRecord, Incident, ProcessInstance, UserTask
 from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
-from service.domain.errors import Conflict, FormInvalid, NotFound
+from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, ServiceError
 from service.engine import EngineError, Instance, TaskNotReady
 from service.services.workflow import audit, bills, files, incidents, moving, persons, queue
 from service.services.workflow.context import Context
@@ -39,6 +39,8 @@ from service.services.workflow.scope import (
     task_scope,
     tasks_in_scope,
 )
+
+NOT_CLAIMED = "该任务当前未被认领"
 
 
 def _task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
@@ -181,7 +183,7 @@ def unclaim_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> d
         raise (
             _why_not(row, actor)
             if row.claimed_by is not None or row.state != "open"
-            else Conflict("该任务未被认领")
+            else Conflict(NOT_CLAIMED)
         )
     inst = uow.session.get(ProcessInstance, row.instance_id)
     audit.write(uow.session, audit.Step(actor, "unclaim", task=row), ctx.now(), inst)
@@ -200,6 +202,19 @@ def _managed_task(uow: UnitOfWork, actor: Actor, task_id: int) -> UserTask:
     return row
 
 
+def _not_managed(uow: UnitOfWork, actor: Actor, task_id: int) -> ServiceError:
+    """Why someone who does not manage the queue may not release a task: a task outside
+    their scope does not exist (404); one they see is said as it is — done, or held by
+    nobody (a reviewer whose claim the secretariat released meanwhile), else theirs to
+    give back with 放回 (unclaim), or another's only the secretariat takes back (403)."""
+    row = _task(uow, actor, task_id)  # NotFound outside the scope
+    if row.state != "open" or row.claimed_by is None:
+        return _not_held(row)
+    if row.claimed_by == actor.id:
+        return Forbidden("收回任务仅限秘书处管理员；放回本人认领的任务请使用“放回”（unclaim）")
+    return Forbidden("收回任务仅限秘书处管理员")
+
+
 def _held_view(uow: UnitOfWork, row: UserTask) -> dict:
     view = task_brief(row)
     holder = uow.session.get(Account, row.claimed_by) if row.claimed_by else None
@@ -209,6 +224,8 @@ def _held_view(uow: UnitOfWork, row: UserTask) -> dict:
 
 def release_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     """The secretariat puts a task someone holds back in the queue."""
+    if not manages_queue(actor):
+        raise _not_managed(uow, actor, task_id)
     row = _managed_task(uow, actor, task_id)
     holder = row.claimed_by
     if row.state != "open" or holder is None:
@@ -302,7 +319,7 @@ def ended_note(session, row: UserTask) -> str:
 def _not_held(row: UserTask) -> Conflict:
     if row.state != "open":
         return _closed(row)
-    return Conflict("该任务未被认领")
+    return Conflict(NOT_CLAIMED)
 
 
 def _audit_hold(uow: UnitOfWork, actor: Actor, row: UserTask, action: str, now, detail) -> None:
