@@ -7,6 +7,8 @@ Losing a race shows a message on the page, never an error page.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
@@ -52,16 +54,28 @@ def _choices(who: Actor) -> dict:
         with uow() as u:
             agencies = accounts.list_agencies(u)
     processes = [p for p in processes if p["tasks"]]
-    # without a business type a step is its id in every business: named by all its titles
-    # (association_review is 协会初审 in one diagram, 协会复核 in another), as it filters
+    # without a business type a step is its id in every business, as it filters: one name
+    # for it, though the diagrams may title it differently
     titles: dict[str, list[str]] = {}
     for p in processes:
         for t in p["tasks"]:
             titles.setdefault(t["id"], [])
             if t["title"] not in titles[t["id"]]:
                 titles[t["id"]].append(t["title"])
-    steps = [{"id": k, "title": "、".join(v)} for k, v in titles.items()]
+    steps = [{"id": k, "title": _step_title(k, v)} for k, v in titles.items()]
     return {"processes": processes, "steps": steps, "agencies": agencies}
+
+
+# a step the diagrams title differently, named once for the 环节 filter of all businesses:
+# association_review is 协会初审 in some, 协会复核 in others, 协会审核 in one
+SHARED_STEP_TITLES = {"association_review": "协会审核（初审/复核）"}
+
+
+def _step_title(step: str, titles: list[str]) -> str:
+    """The 环节 filter's name of a step across businesses: its title when all diagrams agree."""
+    if len(titles) == 1:
+        return titles[0]
+    return SHARED_STEP_TITLES.get(step) or "/".join(titles)
 
 
 @bp.route("/")
@@ -146,6 +160,14 @@ def _list_url(scope: str | None = None) -> str:
     return url_for("workbench.queue", scope=scope)
 
 
+def _at_row(url: str, task_id: int) -> str:
+    """A list to return to, at the task's row (#task-12: app.js gives it the focus, where
+    the reviewer was); the task's own page stays as it is."""
+    if "#" in url or urlsplit(url).path == url_for("workbench.task_page", task_id=task_id):
+        return url
+    return f"{url}#task-{task_id}"
+
+
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @signed_in(QUEUE_ROLES)
 def claim(who, task_id):
@@ -160,7 +182,7 @@ def claim(who, task_id):
     except NotFound:
         flash(OUT_OF_SCOPE, "error")
         return redirect(_list_url())
-    return redirect(back_to(_list_url()))
+    return redirect(_at_row(back_to(_list_url()), task_id))
 
 
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
@@ -177,7 +199,7 @@ def release(who, task_id):
     except NotFound:
         flash(OUT_OF_SCOPE, "error")
         return redirect(_list_url())
-    return redirect(back_to(_list_url()))
+    return redirect(_at_row(back_to(_list_url()), task_id))
 
 
 def _lost(task_id: int, who: Actor, exc: Conflict) -> str:

@@ -86,3 +86,16 @@ def test_a_member_takes_the_initial_password_from_the_qr_page_and_signs_in_with_
     change_password(page, one_time)
     expect(page.locator(".flash.info")).to_contain_text("密码已修改")
     assert page.goto(f"{live.url}/initial-password/{code}").status == 410  # shown once
+
+
+def test_a_refused_sign_in_puts_the_focus_on_what_went_wrong(live, contexts):
+    page = contexts().new_page()
+    page.goto(live.url + "/login")
+    expect(page.get_by_label("账号")).to_be_focused()  # autofocus, when nothing went wrong
+    page.get_by_label("账号").fill(live.world.logins["unit"])
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    box = page.locator(".errorbox")
+    expect(box).to_have_attribute("role", "alert")
+    expect(box).to_be_focused()
+    expect(page).to_have_title(re.compile("^错误：登录"))

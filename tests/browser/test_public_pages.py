@@ -51,6 +51,9 @@ def test_an_applicant_on_a_phone_applies_with_photos_and_gets_a_form_number(live
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator(".card").first).to_contain_text(live.world.unit_name)
     expect(page.locator(".card").first).to_contain_text("简码版")
+    # the steps are a list that says which one this page is
+    expect(page.locator("ol.steps > li")).to_have_count(3)
+    expect(page.locator('ol.steps > li[aria-current="step"]')).to_have_text("③ 填写资料并提交")
     expect(page.get_by_label("通讯地址")).to_have_count(0)  # the unit fills it in later
     assert_labelled(page)
     assert accessibility_problems(page) == []  # WCAG 2 A/AA by axe-core
@@ -112,6 +115,18 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     page.get_by_role("button", name="提交").click()
     summary = page.locator(".errorbox")
     expect(summary).to_contain_text("姓名")
+    # the summary has the focus (a screen reader reads it) and the title says 错误
+    expect(summary).to_be_focused()
+    expect(page).to_have_title(re.compile("^错误："))
+    # each of its links leads to a field, a group of choices too (职称), which takes the focus
+    targets = summary.locator("a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href').slice(1))"
+    )
+    assert "f-title" in targets, targets
+    for target in targets:
+        expect(page.locator(f"#{target}")).to_have_count(1)
+    summary.get_by_role("link", name=re.compile("职称")).click()
+    expect(page.locator("fieldset#f-title")).to_be_focused()
     expect(page.get_by_label("手机号码")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-mobile-error")).to_be_visible()
     expect(page.locator("#f-photo ~ .current-file")).to_contain_text("已上传")

@@ -83,16 +83,33 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
         return ctx.measureText(box.placeholder).width <= inner;
     }"""
     assert page.get_by_label("关键字").evaluate(hint_fits)
+    # choosing a page size does not reload the page (WCAG 3.2.2): its 确定 does
+    page.get_by_label("每页条数", exact=True).select_option("50")
+    page.wait_for_timeout(300)
+    expect(page).not_to_have_url(re.compile("page_size"))
+    page.get_by_role("button", name="确定每页条数").click()
+    expect(page).to_have_url(re.compile(r"page_size=50"))
+    expect(page.get_by_label("每页条数", exact=True)).to_have_value("50")
+    # a table's frame is a (named) Tab stop only when it scrolls sideways
+    frame = page.locator(".table-scroll")
+    scrolls = frame.evaluate("f => f.scrollWidth > f.clientWidth")
+    assert frame.get_attribute("tabindex") == ("0" if scrolls else None)
+    if scrolls:
+        expect(frame).to_have_attribute("aria-label", "待办任务（可横向滚动）")
     page.get_by_label("关键字").fill(case["id_number"][-4:])
     page.get_by_role("button", name="查询").click()
     rows = page.locator("table.grid tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(case["business_key"])
     rows.first.get_by_role("button", name="认领").click()
-    # the message names the form claimed, not only its step
-    expect(page.locator(".flash.success")).to_contain_text(
+    # the message names the form claimed, not only its step; it is announced (a status)
+    expect(page.get_by_role("status")).to_contain_text(
         f"已认领：{case['business_key']}（机构初审）"
     )
+    # back at the row claimed, which has the focus (not the top of the page)
+    task_id = rows.first.get_attribute("id").removeprefix("task-")
+    expect(page).to_have_url(re.compile(rf"#task-{task_id}$"))
+    expect(rows.first).to_be_focused()
     expect(rows.first).to_contain_text("我")
     rows.first.get_by_role("link", name="办理").click()
     expect(page.locator("h1")).to_contain_text("机构初审")
@@ -124,6 +141,8 @@ def test_a_reviewers_day_search_claim_return_then_the_chain_goes_on(live, contex
     page.get_by_role("button", name="退回").click()
     expect(page.locator(".flash.success")).to_contain_text(f"已退回：{case['business_key']}")
     expect(page.locator(".flash.info")).to_contain_text("当前队列已没有待办任务")
+    # the page's messages have the focus: a screen reader reads 已退回 on arrival
+    expect(page.locator(".flashes")).to_be_focused()
     assert status_of(live, case["id"]) == "退回"
 
     unit_page = contexts().new_page()
@@ -177,14 +196,17 @@ def test_finance_views_the_voucher_then_confirms_the_payment(live, contexts):
     wait_until_decoded(image)
     viewer.close()
     # the receipt's boxes say up front when they are required (the * cannot: 退回 needs none)
-    for label in ("票据号码", "开票日期"):
+    for label in ("票号", "开票日期"):
         expect(page.get_by_label(label)).to_have_accessible_description(
             re.compile("复核通过时必填")
         )
     page.get_by_role("button", name="通过").click()  # without the receipt: refused in place
-    expect(page.locator(".errorbox")).to_contain_text("票据号码")
-    expect(page.get_by_label("票据号码")).to_have_attribute("aria-invalid", "true")
-    page.get_by_label("票据号码").fill("GDCZ2026000001")
+    expect(page.locator(".errorbox")).to_contain_text("票号")
+    # the summary has the focus, and the title says the page is an error
+    expect(page.locator(".errorbox")).to_be_focused()
+    expect(page).to_have_title(re.compile("^错误："))
+    expect(page.get_by_label("票号")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("票号").fill("GDCZ2026000001")
     page.get_by_label("开票日期").fill(business_day(live.app))  # not before the submission
     page.get_by_role("button", name="通过").click()
     expect(page.locator(".flash.success")).to_contain_text("当前状态：审批完成")
@@ -226,6 +248,9 @@ def test_two_reviewers_race_to_claim_one_task_and_the_loser_is_told_who_won(live
     )
     assert len(claims) == 1
     loser = pages[0] if "已被" in pages[0].locator(".flash").inner_text() else pages[1]
+    # a refusal is announced as an alert, not a status
+    expect(loser.locator(".flashes [role=alert]")).to_contain_text("该任务已被")
+    expect(loser.locator(".flashes [role=status]")).to_have_count(0)
     task_id = in_db(
         live.app, lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open"))
     )
@@ -363,7 +388,7 @@ def test_finance_registers_an_invoice_and_a_fiscal_receipt_for_a_bill_with_both_
     form = page.locator("form", has=page.get_by_role("button", name="通过"))
     expect(form).to_contain_text("其中补缴个人会员费（元）")
     expect(form).to_contain_text("200.00")
-    invoice, fiscal = "电子发票号码（会员教育辅助费）", "电子财政收据号码（个人会员费）"
+    invoice, fiscal = "电子发票票号（会员教育辅助费）", "电子财政收据票号（个人会员费）"
     for label in (invoice, "电子发票开票日期", fiscal, "电子财政收据开票日期"):
         expect(box(page, label)).to_have_accessible_description(re.compile("复核通过时必填"))
     for kind in ("电子发票", "电子财政收据"):  # 票据代码 and 票据编码: optional

@@ -297,7 +297,7 @@ def test_each_business_opens_its_start_form_and_only_for_units(client, app, worl
         "普通会员初始教育",
         "员升师",
         "证书注销",
-        "专业会员(注师)继教",
+        "专业会员（注师）继教",
         "个人会员入会申请",
     ):
         assert name in index
@@ -362,7 +362,7 @@ def test_my_business_filters_and_another_units_form_is_a_404(client, app, world)
     )
     assert first["business_key"] in dated
     bad = client.get("/forms?submitted_from=2026-13-01")
-    assert bad.status_code == 422 and "应为有效日期" in text(bad)
+    assert bad.status_code == 422 and "请输入有效日期，如 2026-12-07" in text(bad)
     assert "机构初审中" in text(client.get("/forms?status=机构初审中"))
 
     other = in_db(
@@ -435,6 +435,10 @@ def test_the_units_home_counts_its_forms_and_shows_its_notices(client, app, worl
     assert "业务已提交" in home
     assert "退回待修改" in home and "待缴费" in home and "个人会员申请预审" in home
     assert "证书类型" in home  # the statistics cards stay
+    # each statistics table is named by its card's heading; no header cell is empty
+    for heading in ("h-by-type", "h-types", "h-years", "h-holders", "h-ages"):
+        assert re.search(f'<table[^>]* aria-labelledby="{heading}"', home), heading
+    assert "<th></th>" not in home and "<th>类别</th><th>人数</th>" in home
     links = re.findall(r'href="(/(?:forms|workbench/todo)\?[^"]+)"', home)
     assert len(links) >= 5 and any("task_name=unit_pre_review" in x for x in links), links
     for link in links:

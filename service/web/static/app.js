@@ -1,6 +1,7 @@
 // memberflow pages work without this script; it only helps: an upload is checked for its
 // size and type before it is sent (the server checks again), a phone's photo is scaled down
-// before it is sent (a photo field's data-shrink), and a chosen image is previewed.
+// before it is sent (a photo field's data-shrink), and a chosen image is previewed. A select
+// never sends its form by itself (WCAG 3.2.2): its form has a button to press.
 
 // run `fn` once the page is read (at once when it already is)
 function whenRead(fn) {
@@ -180,9 +181,6 @@ function whenRead(fn) {
     if (target && target.matches && target.matches("input[type=file][data-max-bytes]")) {
       check(target);
     }
-    if (target && target.matches && target.matches("select[data-autosubmit]")) {
-      target.form.submit();
-    }
   });
 
   // A form whose chosen files together pass what the server takes in one request (many
@@ -321,15 +319,29 @@ document.addEventListener("submit", (event) => {
 })();
 
 // a start form's table of persons wider than its frame says so above it: a required column
-// may lie beyond the right edge (and under the 移除 column kept in sight there)
+// may lie beyond the right edge (and under the 移除 column kept in sight there). A field
+// focused there scrolls clear of that column: the frame's scroll-padding (app.css) does it
+// for a box, not for a file picker, which Chromium scrolls to no further than in sight
 (function () {
   "use strict";
+
+  function clear(frame, event) {
+    var row = event.target.closest && event.target.closest("tr");
+    var drop = row && row.querySelector("td.drop");
+    if (!drop || drop.contains(event.target)) { return; }
+    var under = event.target.getBoundingClientRect().right - drop.getBoundingClientRect().left;
+    if (under > 0) { frame.scrollLeft += under; }
+  }
+
   whenRead(function () {
     Array.prototype.forEach.call(document.querySelectorAll(".lines-scroll"), function (frame) {
       var hint = frame.previousElementSibling;
       if (hint && hint.classList.contains("scroll-hint") && frame.scrollWidth > frame.clientWidth) {
         hint.hidden = false;
       }
+      frame.addEventListener("focusin", function (event) {
+        window.requestAnimationFrame(function () { clear(frame, event); });
+      });
     });
   });
 })();
@@ -424,5 +436,95 @@ document.addEventListener("submit", (event) => {
     if (location.pathname === "/login" || location.pathname === "/password") { return; }
     store.removeItem(KEPT);
     if (kept.page === here) { restore(kept); }
+  });
+})();
+
+// where attention goes once a page is read (a screen reader, a keyboard): the summary of what
+// a refused form got wrong; else what the address's #fragment names, when it takes focus (the
+// row of a task just claimed, #task-12); else the messages of the last action (已退回：…).
+// The messages are put in again a moment after the page loaded: a live region (role=alert,
+// role=status) announces what changes in it, not what the page arrived with.
+(function () {
+  "use strict";
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+  function named() {
+    if (location.hash.length < 2) { return null; }
+    var el;
+    try { el = document.getElementById(decodeURIComponent(location.hash.slice(1))); } catch (e) { return null; }
+    return el && el.matches(FOCUSABLE) ? el : null;
+  }
+
+  function announceAgain(flashes) {
+    var lists = Array.prototype.map.call(flashes.querySelectorAll("[role=alert], [role=status]"),
+      function (list) {
+        var items = Array.prototype.slice.call(list.children);
+        items.forEach(function (item) { list.removeChild(item); });
+        return { list: list, items: items };
+      });
+    window.setTimeout(function () {
+      lists.forEach(function (one) {
+        one.items.forEach(function (item) { one.list.appendChild(item); });
+      });
+    }, 100);
+  }
+
+  whenRead(function () {
+    var flashes = document.querySelector(".flashes");
+    if (flashes) { announceAgain(flashes); }
+    var target = document.querySelector('.errorbox[tabindex="-1"]') || named() ||
+      (document.querySelector("[autofocus]") ? null : flashes);
+    if (target) { target.focus(); }
+  });
+})();
+
+// a table wider than its frame (.table-scroll) scrolls sideways: the frame is then a named
+// stop of the Tab key (a keyboard scrolls it with the arrow keys), and only then; looked at
+// again when the window changes size (a phone turned)
+(function () {
+  "use strict";
+
+  function nameOf(frame) {
+    var table = frame.querySelector("table");
+    var name = table && table.getAttribute("aria-label");
+    var by = table && table.getAttribute("aria-labelledby");
+    if (!name && by) {
+      name = by.split(/\s+/).map(function (id) {
+        var el = document.getElementById(id);
+        return el ? el.textContent.trim() : "";
+      }).join(" ").trim();
+    }
+    if (!name && table && table.caption) { name = table.caption.textContent.trim(); }
+    if (!name) {
+      var part = frame.closest("section, fieldset");
+      var head = part && part.querySelector("h2, h3, legend");
+      name = head ? head.textContent.trim() : "表格";
+    }
+    return name.replace(/\s+/g, " ") + "（可横向滚动）";
+  }
+
+  function mark(frame) {
+    if (frame.scrollWidth > frame.clientWidth) {
+      frame.setAttribute("tabindex", "0");
+      frame.setAttribute("role", "region");
+      frame.setAttribute("aria-label", nameOf(frame));
+    } else {
+      frame.removeAttribute("tabindex");
+      frame.removeAttribute("role");
+      frame.removeAttribute("aria-label");
+    }
+  }
+
+  function markAll() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), mark);
+  }
+
+  whenRead(function () {
+    markAll();
+    var pending = 0;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(markAll, 150);
+    });
   });
 })();
