@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response, request, url_for
 from service.domain.masking import mask_id_number
 from service.domain.roles import ROLES
 from service.services.workflow.context import SHANGHAI
+from service.services.workflow.definitions import STARTED
 from service.web import lists, nav
 from service.web.pages import ctx, page_actor
 
@@ -75,6 +76,24 @@ def money(value) -> str:
         return str(value or "")
 
 
+def hours(value) -> str:
+    """Learning hours as a person writes them: 16, 7.5 (never 16.0); the one formatter of
+    every page that shows hours (the 学习进度.xlsx export writes them the same way)."""
+    try:
+        number = Decimal(str(value)).normalize()
+    except (InvalidOperation, ValueError):
+        return str(value or "")
+    return f"{number:f}" if number.is_finite() else str(value)
+
+
+def deployer(deployed_by: str | None) -> str:
+    """Who deployed a version, as the designer's pages say it: a person's login, or the
+    system when a server started on new files (stored as `definitions.STARTED`)."""
+    if not deployed_by:
+        return "—"
+    return "系统（服务器启动时）" if deployed_by == STARTED else deployed_by
+
+
 def file_size(size: int | None) -> str:
     if not size:
         return ""
@@ -104,11 +123,17 @@ def install(app: Flask) -> None:
         local_date=local_date,
         waited=waited,
         money=money,
+        hours=hours,
         file_size=file_size,
         masked=mask_id_number,
     )
     # a video field's upload limit, for the forms' macros (service/web/templates/_macros.html)
     max_video_bytes = app.extensions["memberflow"].config.max_video_bytes
+
+    def this_page() -> str:
+        """This page's address with its query (a list's filters and page): what a link to a
+        detail page carries as `next`, for the detail's back link to return to."""
+        return request.full_path.rstrip("?")
 
     def today_iso() -> str:
         """The business day (the app's clock), for a date box that may not go past it."""
@@ -117,8 +142,10 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
         role_label=ROLES.get,
+        deployer=deployer,
         max_video_bytes=max_video_bytes,
         today_iso=today_iso,
+        this_page=this_page,
         query_labels=lists.LABELS,
     )
     app.jinja_env.trim_blocks = True

@@ -247,8 +247,8 @@ def _start_values(who: Actor, defn: Definition, args) -> tuple[dict, dict]:
             )
     except FormInvalid as exc:
         raise _BackToPicker(next(iter((exc.errors or {}).values()), exc.message)) from exc
-    by_id = {item["member_id"]: item for item in found["items"]}
-    people = [by_id[i] for i in picked if i in by_id]
+    chosen_ids = set(picked)  # the lines in the picker's (the archive's) order, not ticks'
+    people = [item for item in found["items"] if item["member_id"] in chosen_ids]
     if not people:
         raise _BackToPicker("所选人员不在本单位，请重新选择")
     values: dict = {k: v for k, v in chosen.items() if k in defn.start_fields}
@@ -259,6 +259,8 @@ def _start_values(who: Actor, defn: Definition, args) -> tuple[dict, dict]:
             line = {"id_number": p["id_number"], "name": p["name"]}
             if "certificate_type" in props and chosen.get("certificate_type"):
                 line["certificate_type"] = chosen["certificate_type"]
+            if "member_level" in props and p.get("member_level"):  # the one level held
+                line["member_level"] = p["member_level"]
             lines.append(line)
             if not p["eligible"]:
                 errors[f"persons.{i}"] = "；".join(p["reasons"])
@@ -575,6 +577,20 @@ def _draft_gone(who: Actor, defn: Definition, data: dict, token, draft_id: int, 
     return _draw(defn, data, status=409, token=token, notice=notice)
 
 
+NO_PERSONS = "（未填写人员）"  # drafts.py's summary of a draft naming nobody
+
+
+def _draft_row(draft: dict) -> dict:
+    """A draft as the list shows it: a business of the unit itself (单位名称变更, 单位会员入会:
+    its rules read the unit, it lists no persons) is never said to lack persons; its summary
+    (the new name, where there is one) or —."""
+    defn = ctx().definitions.current.get(draft["process_key"])
+    personless = defn is not None and defn.declarations.facts == "unit"
+    if personless and draft["summary"] in (NO_PERSONS, ""):
+        return {**draft, "summary": "—"}
+    return draft
+
+
 @bp.route("/drafts")
 @signed_in(ROLES)
 def drafts_page(who):
@@ -584,6 +600,7 @@ def drafts_page(who):
     if not errors:
         with uow() as u:
             listing = drafts.list_drafts(ctx(), u, who, **paging)
+        listing["items"] = [_draft_row(d) for d in listing["items"]]
     html = render_template(
         "business/drafts.html",
         listing=listing,

@@ -15,7 +15,7 @@ from service.services.education import learning
 from service.services.workflow import drafts, incidents, instances, prefill, review, scope
 from service.web import lists, schemaform
 from service.web.diagram import render_svg
-from service.web.pages import ctx, signed_in, uow
+from service.web.pages import ctx, safe_next, signed_in, uow
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
 FILTERS = ("status", "key", "q", "submitted_from", "submitted_to")
@@ -88,6 +88,8 @@ def detail(who, instance_id):
         app=app,
         fields=schemaform.view_fields(app["schemas"], data),
         diagram=Markup(render_svg(d["bpmn"], d["current"], d["done"], app["process_name"])),
+        # the list it was opened from, its filters and page kept
+        back=safe_next(request.args.get("next"), url_for("forms.index")),
         my_tasks=[t for t in app["open_tasks"] if t["role"] == who.role and who.role in OWN_TASKS],
         learning_tasks=learning_tasks,
         settle=_settle_options(who, app),

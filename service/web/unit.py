@@ -34,7 +34,7 @@ from service.services.membership import (
     unit_information,
 )
 from service.web import lists
-from service.web.pages import ctx, show_once, signed_in, uow
+from service.web.pages import ctx, safe_next, show_once, signed_in, uow
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
 UNIT = frozenset({"unit_admin"})
@@ -67,8 +67,8 @@ ARCHIVE_LABELS = {
     "certificate_type": "证书类型",
     "age_min": "年龄",
     "age_max": "年龄",
-    "joined_from": "入会时间",
-    "joined_to": "入会时间",
+    "joined_from": "入会日期（起）",
+    "joined_to": "入会日期（止）",
     "title": "职称",
     "education": "学历",
     "status": "状态",
@@ -83,8 +83,8 @@ LEARNING_LABELS = {
     "status": "学习状态",
     "process": "培训类别",
     "year": "年份",
-    "opened_from": "开始学习日期",
-    "opened_to": "开始学习日期",
+    "opened_from": "开始学习日期（起）",
+    "opened_to": "开始学习日期（止）",
 }
 PERSON_CODES = ("resignation", "id_photos", "password")
 
@@ -372,7 +372,8 @@ def member(who, member_id):
     """One member: the archive row, the account, 重置密码 and the person's codes."""
     with uow() as u:
         record = unit_admin.member_record(ctx(), u, who, _unit_id(who), member_id)
-    return render_template("unit/member.html", m=record)
+    back = safe_next(request.args.get("next"), "")  # the list it was opened from, filters kept
+    return render_template("unit/member.html", m=record, back=back)
 
 
 @bp.route("/members/<int:member_id>/password-reset", methods=["POST"])
@@ -464,7 +465,7 @@ def _learning_filters(args) -> tuple[dict, dict, dict]:
             errors["year"] = "年份应为2000至2100之间的整数"
     if not errors and filters.get("opened_from") and filters.get("opened_to"):
         if filters["opened_from"] > filters["opened_to"]:
-            errors["opened_from"] = "开始学习日期起不能晚于日期止"
+            errors["opened_from"] = "开始学习日期（起）不能晚于开始学习日期（止）"
     return filters, paging, errors
 
 

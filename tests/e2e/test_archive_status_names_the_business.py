@@ -107,3 +107,58 @@ def test_several_businesses_in_progress_are_all_named(app, client, login, world)
     assert statuses(client, login, u)["曹国强"] == "普通会员继续教育、普通会员专业变更办理中"
     enrol(client, unit, "upgrade_education", me)
     assert statuses(client, login, u)["曹国强"] == "普通会员继续教育、普通会员专业变更等3项办理中"
+
+
+def filtered(client, login, unit_id: int, status: str) -> set[str]:
+    reply = client.get(
+        f"/api/v1/units/{unit_id}/members", query_string={"status": status}, headers=login("unit")
+    )
+    assert reply.status_code == 200, reply.get_json()
+    return {i["name"] for i in reply.get_json()["items"]}
+
+
+def test_the_status_filter_finds_each_status_as_shown_or_in_part(app, client, login, world):
+    """The 状态 filter reads what the 状态 column shows: the whole status or a part of it
+    (办理中, 学习中, a business's name) finds exactly the people it is shown for."""
+    unit, u = login("unit"), world.unit_id
+    busy = seed(app, u, "曹国强", "44010619790909567", [supervisor(date(2027, 3, 31))])
+    both = [(busy, "曹国强")]
+    enrol(client, unit, "continuing_education", both, certificate_type="监理员")
+    enrol(client, unit, "specialty_change", both, specialty_1="房屋建筑工程")
+    learner = seed(
+        app,
+        u,
+        "何美玲",
+        "44010619820202234",
+        [supervisor(date(2027, 2, 28), number="JL2024000002")],
+    )
+    change = enrol(
+        client, unit, "specialty_change", [(learner, "何美玲")], specialty_1="房屋建筑工程"
+    )
+    approve(app, client, login, change["id"], "60.00")
+    seed(app, u, "林小梅", "44010619830303345", [supervisor(number="JL2024000003")])  # at rest
+    shown = statuses(client, login, u)
+    assert shown["曹国强"] == "普通会员继续教育、普通会员专业变更办理中"
+    assert shown["何美玲"] == "普通会员专业变更学习中"
+    resting = {name for name, status in shown.items() if status == "自由态"}
+    assert resting and not resting & {"曹国强", "何美玲"}
+
+    for typed in (shown["曹国强"], shown["何美玲"], "自由态"):
+        assert filtered(client, login, u, typed) == {
+            name for name, status in shown.items() if status == typed
+        }, typed
+    assert filtered(client, login, u, "办理中") == {"曹国强"}
+    assert filtered(client, login, u, "学习中") == {"何美玲"}
+    assert filtered(client, login, u, "专业变更") == {"曹国强", "何美玲"}
+    assert filtered(client, login, u, "继续教育办理中") == {"曹国强"}
+    assert filtered(client, login, u, "普通会员继续教育学习中") == set()
+    assert filtered(client, login, u, "自由") == resting
+    assert filtered(client, login, u, "没有这种状态") == set()
+    # the page's 状态 box and the export read it the same way
+    sign_in(client, UNIT)
+    page = client.get("/unit/members?status=学习中").get_data(as_text=True)
+    assert "何美玲" in page and "曹国强" not in page
+    header, rows = workbook(
+        client.get("/unit/members/export.xlsx?status=办理中"), "单位人员档案导出表.xlsx"
+    )
+    assert [by_header(header, row)["姓名"].value for row in rows] == ["曹国强"]

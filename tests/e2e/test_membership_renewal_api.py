@@ -518,9 +518,43 @@ def test_a_receipt_number_another_form_s_bill_holds_is_refused(app, client, logi
     for typed in (RECEIPT, coded, {**coded, "receipt_number": " CZ2026000321 "}):
         refused = step(client, finance, second["id"], typed, expect=422)
         assert refused["errors"] == {
-            "receipt_number": f"票据号码 CZ2026000321 已登记在业务单 {first['business_key']} "
+            "receipt_number": f"票号 CZ2026000321 已登记在单号 {first['business_key']} "
             "的缴费单上，请核对"
         }, typed
         assert bill(app, second["id"])["status"] == "paid"
     other_code = {**RECEIPT, "receipt_code": "44060123"}
     assert step(client, finance, second["id"], other_code)["status"] == "审批完成"
+
+
+def test_the_form_lists_the_picked_in_archive_order_with_an_only_level_filled(app, client, world):
+    """Persons ticked in any order are listed as the picker (the archive) lists them; a
+    person holding one level has it filled in (nothing to choose), one holding both not."""
+    from test_unit_pages_http import sign_in, text
+
+    one = seed(app, world.unit_id, "罗文杰", "44050719820303345", {"普通会员": date(2026, 6, 30)})
+    both = seed(
+        app,
+        world.unit_id,
+        "李文华",
+        "44050719830404456",
+        {"普通会员": date(2026, 6, 30), "专业会员": date(2026, 6, 30)},
+    )
+    ids = in_db(
+        app,
+        lambda s: dict(
+            s.execute(
+                select(Member.id_number, Member.id).where(Member.unit_id == world.unit_id)
+            ).all()
+        ),
+    )
+    sign_in(client, world.logins["unit"])
+    page = text(
+        client.get(f"/business/membership_renewal/form?member={ids[both]}&member={ids[one]}")
+    )
+    assert page.index(f'value="{one}"') < page.index(f'value="{both}"')
+    first, second = (
+        re.search(rf'name="persons\.{i}\.member_level".*?</select>', page, re.S).group(0)
+        for i in (0, 1)
+    )
+    assert re.search(r'<option value="普通会员"[^>]*selected', first), first
+    assert "selected" not in second.replace('value="" selected', ""), second

@@ -257,11 +257,13 @@ def test_the_archive_lists_the_units_members_with_the_manuals_filters(app, unit_
     ):
         assert f"<th>{column}</th>" in page
     assert len(rows(page)) == 3 and "吴海" not in page and "JL2026000001" in page
+    # the filter is named as its column: 入会日期, from and to as the other lists write them
+    assert 'for="joined_from">入会日期（起）</label>' in page and "入会时间" not in page
 
     def names(query: dict) -> list[str]:
         reply = unit_client.get("/unit/members", query_string=query)
         assert reply.status_code == 200, text(reply)[:400]
-        found = re.findall(r'/unit/members/\d+">([^<]+)</a></td>', text(reply))
+        found = re.findall(r'/unit/members/\d+(?:\?next=[^"]*)?">([^<]+)</a></td>', text(reply))
         return sorted(n for n in found if n != "查看")
 
     assert names({"q": "周"}) == ["周建国"]
@@ -279,7 +281,7 @@ def test_the_archive_page_sorts_by_the_membership_that_ends_first(app, unit_clie
     seed(app, world.unit_id, "李晓红", "44010619950505234", memberships={"普通会员": LAST_YEAR})
     reply = unit_client.get("/unit/members", query_string={"sort": "ordinary_until"})
     assert reply.status_code == 200, text(reply)[:400]
-    found = re.findall(r'/unit/members/\d+">([^<]+)</a></td>', text(reply))
+    found = re.findall(r'/unit/members/\d+(?:\?next=[^"]*)?">([^<]+)</a></td>', text(reply))
     assert [n for n in found if n != "查看"] == ["李晓红", "周建国"]
     assert '<option value="ordinary_until" selected>' in text(reply)
     wrong = unit_client.get("/unit/members", query_string={"sort": "age"})
@@ -293,7 +295,7 @@ def test_the_archive_page_sorts_by_the_membership_that_ends_first(app, unit_clie
         ({"age_min": "60", "age_max": "30"}, "年龄区间的下限不能大于上限"),
         ({"has_certificates": "maybe"}, "应为“是”或“否”"),
         ({"title": "特级"}, "应为 无、初级、中级、高级 之一"),
-        ({"joined_from": "2026-13-01"}, "应为有效日期"),
+        ({"joined_from": "2026-13-01"}, "请输入有效日期"),
         ({"colour": "red"}, "不支持的查询条件「colour」"),
     ],
 )
@@ -554,6 +556,7 @@ def test_learning_progress_is_filtered_and_exported(app, client, world):
                     process_key=key,
                     certificate_type="监理员",
                     required_hours=Decimal(24),
+                    completed_hours=Decimal("0") if name == "周建国" else Decimal("7.5"),
                     status=status,
                 )
             )
@@ -563,6 +566,13 @@ def test_learning_progress_is_filtered_and_exported(app, client, world):
     sign_in(client, world.logins["unit"])
     page = text(client.get("/unit/learning"))
     assert "监理员继续教育" in page and "监理员初始教育" in page
+    # whole hours without decimals, as the association's pages and the export write them
+    detail = text(client.get(f"/forms/{inst['id']}"))
+    for shown in (page, detail):
+        assert "0/24" in shown and "7.5/24" in shown and ".0/" not in shown
+    # the date pair's boxes are named as the other lists name theirs: 提交日期（起）
+    assert 'for="opened_from">开始学习日期（起）</label>' in page
+    assert 'for="opened_to">开始学习日期（止）</label>' in page
     # the status panel counts each status under the other filters, as the other lists do
     panel = dict(re.findall(r'<span>(\S+?)</span><span class="n">(\d+)</span>', page))
     assert panel == {

@@ -122,7 +122,7 @@ ARCHIVE_COLUMNS = [
     Column("职称", width=8),
     Column("入会日期", "date", 12),
     Column("所在工作单位", width=28),
-    Column("资料审核(初审机构)", width=24),
+    Column("资料审核（初审机构）", width=24),
     Column("状态", width=12),
 ] + [
     Column(f"{cert_type}{header}", kind, width)
@@ -190,9 +190,9 @@ def export_archive(
     """
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
-    stmt = archive_query(unit_id, today, filters)
-    stmt = stmt.order_by(*archive_order(stmt, sort))
     names = ctx.definitions.names()
+    stmt = archive_query(unit_id, today, filters, names)
+    stmt = stmt.order_by(*archive_order(stmt, sort))
     rows = (_archive_row(archive_record(row, today, names)) for row in _stream(uow, stmt))
     return write_workbook(
         target, "单位人员档案", ARCHIVE_COLUMNS, _reporting(uow, stmt, rows, progress)
@@ -209,7 +209,7 @@ BILL_COLUMNS = [
     Column("票据名称", width=14),
     Column("票据代码", width=16),
     Column("票号", width=20),
-    Column("业务单号", width=20),
+    Column("单号", width=20),
     Column("业务类型", width=20),
     Column("费用类型", width=14),
     Column("金额", "money", 12),

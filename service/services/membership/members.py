@@ -11,6 +11,7 @@ a membership's `valid_from` is rewritten at every renewal, so it is not a join d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -92,7 +93,7 @@ class ArchiveFilters:
         if None not in (self.age_min, self.age_max) and self.age_min > self.age_max:
             errors["age_min"] = "年龄区间的下限不能大于上限"
         if None not in (self.joined_from, self.joined_to) and self.joined_from > self.joined_to:
-            errors["joined_from"] = "入会时间的开始日期不能晚于结束日期"
+            errors["joined_from"] = "入会日期（起）不能晚于入会日期（止）"
         if errors:
             raise FormInvalid(errors)
 
@@ -157,16 +158,50 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
         conditions.append(Member.title == f.title)
     if f.education:
         conditions.append(Member.education["level"].as_string() == f.education)
-    if f.status:
-        conditions.append(Member.status == f.status)
-        if f.status == FREE:  # 自由态: no business in progress nor learning open either
-            conditions += [~exists().where(*_in_flight()), ~exists().where(*_learning())]
     if f.agency_id is not None:
         conditions.append(Member.agency_id == f.agency_id)
     return conditions
 
 
 FREE = "自由态"
+_BUSY = ("办理中", "办理")  # the tail of a status, typed whole or in part: 办理中 ...
+_STUDYING = ("学习中", "学习")  # ... or 学习中
+_MORE_TAIL = re.compile(r"等\d*项?$")
+
+
+def _status_condition(typed: str, names: dict[str, str]) -> ColumnElement:
+    """People whose 状态 as the archive shows it (`person_status`) contains `typed`: 自由态
+    (the member's own, nothing in progress), 「A、B办理中」 (each named business has a form
+    of the person in progress), 「A学习中」 (no form in progress, A's learning open), or a
+    part of one of these (办理中, 学习中, a business's name or part of it)."""
+    typed = typed.strip()
+    busy, studying = exists().where(*_in_flight()), exists().where(*_learning())
+    shown = [and_(Member.status.contains(typed, autoescape=True), ~busy, ~studying)]
+    kinds = {"business": True, "learning": True}
+    named = typed
+    for tail in _BUSY:
+        if named.endswith(tail):
+            named, kinds = named[: -len(tail)], {"business": True, "learning": False}
+            break
+    else:
+        for tail in _STUDYING:
+            if named.endswith(tail):
+                named, kinds = named[: -len(tail)], {"business": False, "learning": True}
+                break
+    parts = [p for p in _MORE_TAIL.sub("", named).split("、") if p] or [""]
+    keys = [[k for k, name in names.items() if part in name] for part in parts]
+    if all(keys):
+        in_each = [
+            exists().where(*_in_flight(), ProcessInstance.process_key.in_(ks)) for ks in keys
+        ]
+        learning = [exists().where(*_learning(), LearningTask.process_key.in_(ks)) for ks in keys]
+        if kinds["business"]:
+            shown.append(and_(*in_each))
+        if kinds["learning"]:
+            shown.append(and_(~busy, *learning))
+    return or_(*shown)
+
+
 IN_BUSINESS = "{name}办理中"  # the archive's 状态 while a form of the person is in progress
 LEARNING = "{name}学习中"  # ... or, none being, while the person's learning is open
 MORE = "{names}等{count}项"  # more businesses than NAMED at once
@@ -269,8 +304,11 @@ def _columns() -> tuple[list, list[tuple]]:
     return columns, joins
 
 
-def archive_query(unit_id: int, today: date, filters: ArchiveFilters) -> Select:
-    """The unit's archive rows that pass `filters` (checked first), unordered."""
+def archive_query(
+    unit_id: int, today: date, filters: ArchiveFilters, names: dict[str, str] | None = None
+) -> Select:
+    """The unit's archive rows that pass `filters` (checked first), unordered. `names`: the
+    businesses' names by process key, which the 状态 filter reads a typed status by."""
     filters.check()
     columns, joins = _columns()
     stmt = (
@@ -286,6 +324,7 @@ def archive_query(unit_id: int, today: date, filters: ArchiveFilters) -> Select:
         *_membership_conditions(filters, today),
         *_certificate_conditions(filters),
         *_person_conditions(filters, today),
+        *([_status_condition(filters.status, names or {})] if filters.status else []),
     )
 
 
@@ -398,8 +437,8 @@ def list_archive(
     in one of ARCHIVE_SORTS."""
     unit_in_scope(uow, actor, unit_id)
     today = ctx.today()
-    stmt = archive_query(unit_id, today, filters)
-    total, rows = page_of(uow.session, stmt, archive_order(stmt, sort), page, page_size)
     names = ctx.definitions.names()
+    stmt = archive_query(unit_id, today, filters, names)
+    total, rows = page_of(uow.session, stmt, archive_order(stmt, sort), page, page_size)
     items = [archive_record(row, today, names) for row in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}

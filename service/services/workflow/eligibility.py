@@ -16,7 +16,12 @@ from service.db.uow import UnitOfWork
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, NotFound
-from service.domain.person_facts import CERTIFICATE_TYPES, person_facts
+from service.domain.person_facts import (
+    CERTIFICATE_TYPES,
+    ORDINARY,
+    PROFESSIONAL,
+    person_facts,
+)
 from service.domain.validation import clean_code, clean_name
 from service.engine import Definition
 from service.engine.formats import FormValidator
@@ -125,6 +130,19 @@ def _shown(answer: dict, facts: dict) -> dict:
     }
 
 
+def _only_level(facts: dict) -> str | None:
+    """The one membership level a person holds (valid or lapsed, not cancelled), if one."""
+    held = [
+        level
+        for level, key in (
+            (ORDINARY, "ordinary_membership"),
+            (PROFESSIONAL, "professional_membership"),
+        )
+        if facts.get(key) in ("valid", "expired")
+    ]
+    return held[0] if len(held) == 1 else None
+
+
 def unit_eligibility(
     ctx: Context,
     uow: UnitOfWork,
@@ -184,7 +202,10 @@ def unit_eligibility(
             line["certificate_types"] = [certificate_type] if certificate_type else held
         context = _context(defn, form, line, facts, unit, today, names)
         answer = _shown(_judge(defn, context, now), facts)
-        items.append({"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer})
+        item = {"member_id": m.id, "id_number": m.id_number, "name": m.name, **answer}
+        if "member_level" in props and disclosure.employs(facts) and (only := _only_level(facts)):
+            item["member_level"] = only  # the line's 会员级别 needs no choosing
+        items.append(item)
     return {
         "process": defn.key,
         "process_name": defn.name,

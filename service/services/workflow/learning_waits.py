@@ -14,7 +14,7 @@ from service.db.uow import Later
 from service.domain.dates import zh_date
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.services.workflow.context import SHANGHAI
-from service.services.workflow.messages import Messages, recipients_of
+from service.services.workflow.messages import Messages, names_in_short, recipients_of
 
 LEARNING_MESSAGE = "learning_passed"
 # the person failed the exam as many times as the policy allows (max_exam_attempts)
@@ -42,8 +42,10 @@ def open_learning(
     later: Later | None = None,
 ) -> None:
     """A wait for a person's learning result opens that person's learning task, once, and
-    tells the person and the unit (业务消息 learning_opened): the messages written in one
-    statement, now or kept in `later` for the COMMIT (after the move's own, kept before)."""
+    tells the person (业务消息 learning_opened) and the unit — one message for all the
+    persons opened at once, as the bill's names them (a 24-person form is one notice, not
+    24): the messages written in one statement, now or kept in `later` for the COMMIT
+    (after the move's own, kept before)."""
     waits = {
         ev["correlation"]: ev
         for ev in events
@@ -75,19 +77,14 @@ def open_learning(
         person = persons.get(n)
         data = waits[n].get("data") or {}
         deadline = _deadline(deadlines.get(n))
-        if messages is not None:
+        if messages is not None and person is not None and person.member_id is not None:
             more = messages.rows(
                 "learning_opened",
-                recipients_of(session, row.unit_id, [person.member_id] if person else []),
-                {
-                    "business_key": row.business_key,
-                    "process_name": process_name,
-                    "person": person.name if person else n,
-                    "deadline": zh_date(deadline) if deadline else "学习期限",
-                },
+                recipients_of(session, None, [person.member_id]),
+                _opened(row, process_name, person.name, deadline),
                 f"learning_opened:{row.id}:{n}",
                 now,
-                member_id=person.member_id if person else None,
+                member_id=person.member_id,
                 unit_id=row.unit_id,
             )
             notices += more[0]
@@ -109,11 +106,36 @@ def open_learning(
                 updated_at=now,
             )
         )
+    if messages is not None and row.unit_id is not None:  # the unit: once for them all
+        names = [persons[n].name if n in persons else n for n in new]
+        ends = [d for d in (_deadline(deadlines.get(n)) for n in new) if d]
+        alone = persons.get(new[0]) if len(new) == 1 else None
+        more = messages.rows(
+            "learning_opened",
+            recipients_of(session, row.unit_id, []),
+            _opened(row, process_name, names_in_short(names), min(ends) if ends else None),
+            f"learning_opened:{row.id}:{new[0]}:unit",
+            now,
+            member_id=alone.member_id if alone else None,
+            unit_id=row.unit_id,
+        )
+        notices += more[0]
+        outbox += more[1]
     if messages is not None:
         if later is None:
             messages.write(session, notices, outbox, now)
         else:
             messages.keep(later, notices, outbox, now)
+
+
+def _opened(row: ProcessInstance, process_name: str, person: str, deadline) -> dict:
+    """The fields of a learning_opened message about `person` (one name, or several)."""
+    return {
+        "business_key": row.business_key,
+        "process_name": process_name,
+        "person": person,
+        "deadline": zh_date(deadline) if deadline else "学习期限",
+    }
 
 
 def _held_types(session: Session, persons: list[InstancePerson]) -> dict[int, str]:

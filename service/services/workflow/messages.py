@@ -383,10 +383,16 @@ def queue_recipients_by_number(reads: Reads, unit_id: int | None, id_number: str
 def _subject(row: ProcessInstance, data: dict) -> str:
     persons = data.get("persons")
     if isinstance(persons, list) and persons:
-        names = [str(p.get("name")) for p in persons if isinstance(p, dict) and p.get("name")]
-        shown = "、".join(names[:3])
-        return f"{shown}等{len(names)}人" if len(names) > 3 else shown
+        return names_in_short(
+            [str(p.get("name")) for p in persons if isinstance(p, dict) and p.get("name")]
+        )
     return row.subject_name or ""
+
+
+def names_in_short(names: list[str]) -> str:
+    """Persons as one message names them: up to three, else the first three and how many."""
+    shown = "、".join(names[:3])
+    return f"{shown}等{len(names)}人" if len(names) > 3 else shown
 
 
 def after_move(
