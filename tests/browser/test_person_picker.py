@@ -65,6 +65,8 @@ def test_a_unit_selects_a_page_then_every_match_and_the_picks_carry_over(live, c
     open_picker(page, live)
     eligible = page.locator(".pick-col:not(.ineligible)")
     expect(eligible.get_by_role("checkbox")).to_have_count(50)
+    # the columns count this page's persons, and say so (the list has three pages)
+    expect(eligible.locator("legend")).to_have_text("可以办理（本页 50人）")
 
     # 全选本页: the page's eligible persons ticked, the ineligible one not among them
     page.get_by_role("button", name="全选本页").click()
@@ -76,6 +78,7 @@ def test_a_unit_selects_a_page_then_every_match_and_the_picks_carry_over(live, c
     page.get_by_label("姓名 / 身份证号（或后四位）").fill("周员工11")  # 11, 110…119
     page.get_by_role("button", name="查询").click()
     expect(eligible.get_by_role("checkbox")).to_have_count(11)
+    expect(eligible.locator("legend")).to_have_text("可以办理（11人）")  # one page: all of them
     expect(page.get_by_role("button", name="全选筛选结果")).to_have_count(0)
     expect(page.locator(".pick-foot")).to_contain_text("已选 50 人")
 

@@ -615,6 +615,22 @@ def test_a_page_past_the_end_of_a_list_says_so(client, world, login):
     assert "第 99 页已超出列表末尾（共 1 条），请翻回前面的页" in page
     assert "没有符合条件的业务表单" not in page
     assert "没有符合条件的业务表单" in text(client.get("/forms?q=无此人"))
+    # the pager does not say 第 99 / 1 页: how many pages there are, 〈 to the last one
+    pager = page[page.index('<nav class="pager"') :]
+    assert "第 99 / 1 页" not in pager and "<span>共 1 页</span>" in pager
+    assert 'href="?page=1&amp;page_size=20" aria-label="最后一页"' in pager
+    assert 'name="page" min="1" max="1" value="1"' in pager
+
+
+def test_a_page_size_the_box_does_not_offer_is_shown_as_it_is(client, world, login):
+    """page_size=7 in the address lists 7 a page: the box says 7条/页, not 10条/页."""
+    unit = login("unit")
+    start(client, unit, "member_join", applicant_data(client, unit))
+    sign_in(client, world.logins["unit"])
+    pager = text(client.get("/forms?page_size=7"))
+    pager = pager[pager.index('<nav class="pager"') :]
+    assert '<option value="7" selected>7条/页</option>' in pager
+    assert pager.count(" selected>") == 1
 
 
 def test_the_top_search_box_is_offered_to_those_who_read_forms(client, world):
