@@ -16,11 +16,14 @@ from werkzeug.datastructures import MultiDict
 
 from service import worker
 from service.domain.errors import FormInvalid, Gone
+from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
+from service.services.documents import certificate_documents
 from service.services.finance import invoices
+from service.services.membership import records
 from service.services.schedules import jobs
 from service.web import lists, unit
-from service.web.pages import ctx, signed_in, uow
+from service.web.pages import back_to, ctx, signed_in, uow
 
 bp = Blueprint("job_pages", __name__, url_prefix="/jobs")
 UNIT = frozenset({"unit_admin"})
@@ -111,13 +114,38 @@ def export_invoices(who):
 @bp.route("/certificates", methods=["POST"])
 @signed_in(UNIT)
 def certificates(who):
-    """批量下载证书: the ticked members (or this page's) in one zip."""
-    field = "page_member_ids" if request.form.get("scope") == "page" else "member_ids"
-    ids = unit._member_ids(request.form.getlist(field))
+    """批量下载证书: the ticked members (or this page's, or every page's the list's filters
+    find) in one zip."""
+    scope = request.form.get("scope")
+    if scope == "all":
+        found = _all_found(who)
+        if isinstance(found, str):
+            flash(found, "error")
+            return redirect(back_to(url_for("unit.certificates")))
+        ids = found
+    else:
+        ids = unit._member_ids(
+            request.form.getlist("page_member_ids" if scope == "page" else "member_ids")
+        )
     if not ids:
         flash("请先勾选要下载证书的人员", "error")
-        return redirect(url_for("unit.certificates"))
+        return redirect(back_to(url_for("unit.certificates")))
     return _start_or_send(who, "certificate_zip", {"unit_id": who.unit_id, "member_ids": ids})
+
+
+def _all_found(who) -> list[int] | str:
+    """The members 电子证书 finds with the filters the page sent, or why not (too many)."""
+    kind = request.form.get("certificate_type") or None
+    if kind not in (None, *CERTIFICATE_TYPES):
+        return "证书类型有误，请刷新页面后重试"
+    with uow() as u:
+        ids = records.certificate_member_ids(u, who, kind, request.form.get("q") or None)
+    if len(ids) > certificate_documents.MAX_BATCH:
+        return (
+            f"筛选结果共{len(ids)}人，超过每次最多{certificate_documents.MAX_BATCH}人："
+            "请按证书类型或姓名缩小范围后分批下载"
+        )
+    return ids
 
 
 @bp.route("")

@@ -18,6 +18,7 @@ from test_pages_http import csrf, sign_in, text
 
 from service.db.models import Account, AuditRecord, Certificate, LearningTask, Member
 from service.domain.validation import make_resident_id
+from service.services.documents import certificate_documents
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.membership.roster import CertificateSeed, MemberSeed, add_member
 
@@ -490,7 +491,7 @@ def test_another_units_sub_account_is_the_404_page(app, client, world):
 # --- certificates ----------------------------------------------------------------------------
 
 
-def test_certificates_download_one_pdf_or_several_in_one_zip(app, unit_client, world):
+def test_certificates_download_one_pdf_or_several_in_one_zip(app, unit_client, world, monkeypatch):
     a = seed(
         app,
         world.unit_id,
@@ -530,6 +531,19 @@ def test_certificates_download_one_pdf_or_several_in_one_zip(app, unit_client, w
     assert "请先勾选" in text(unit_client.get(none.headers["Location"]))
     forged = post(unit_client, "/unit/certificates/download", {"member_ids": ["1x"]})
     assert forged.status_code == 422
+
+    # 下载全部筛选结果的证书: every page's persons the filters find, not only this page's
+    assert "下载全部筛选结果的证书" in text(unit_client.get("/unit/certificates?page_size=1"))
+    assert "下载全部筛选结果的证书" not in page  # one page: 下载本页全部证书 is the same
+    found = post(unit_client, "/jobs/certificates", {"scope": "all", "certificate_type": "监理员"})
+    assert found.status_code == 200 and found.mimetype == "application/zip"
+    assert zipfile.ZipFile(io.BytesIO(found.data)).namelist() == ["周建国_监理员_JL2026000001.pdf"]
+    every = post(unit_client, "/jobs/certificates", {"scope": "all"})
+    assert len(zipfile.ZipFile(io.BytesIO(every.data)).namelist()) == 2
+    monkeypatch.setattr(certificate_documents, "MAX_BATCH", 1)
+    over = post(unit_client, "/jobs/certificates", {"scope": "all", "next": "/unit/certificates"})
+    assert over.status_code == 302
+    assert "筛选结果共2人，超过每次最多1人" in text(unit_client.get(over.headers["Location"]))
 
 
 # --- 学习进度 ---------------------------------------------------------------------------------

@@ -22,17 +22,11 @@ from service.services.workflow.scope import may_edit_dictionaries, records_in_sc
 STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销", "upgraded": "已升级"}
 
 
-def list_certificates(
-    ctx: Context,
-    uow: UnitOfWork,
-    actor: Actor,
-    certificate_type: str | None = None,
-    q: str | None = None,
-    page: int = 1,
-    page_size: int = 20,
-) -> dict:
-    """Certificates the caller may see (a unit: its members'; a member: own), by number."""
-    stmt = select(Certificate, Member).join(Member, Member.id == Certificate.member_id)
+def _certificates(actor: Actor, stmt, certificate_type: str | None, q: str | None):
+    """`stmt` over the certificates the caller may see (a unit: its members'; a member:
+    own), of `certificate_type`, found by `q`: a name, an ID number (whole or its last four)
+    or a certificate number."""
+    stmt = stmt.select_from(Certificate).join(Member, Member.id == Certificate.member_id)
     where = records_in_scope(actor, Member.unit_id, Member.id)
     if where is None:
         raise NotFound("没有可查看的证书")
@@ -48,6 +42,30 @@ def list_certificates(
             # kept with lower-case letters or spaces is still found as it was typed
             | Certificate.number.in_(sorted({code, q}))
         )
+    return stmt
+
+
+def certificate_member_ids(
+    uow: UnitOfWork, actor: Actor, certificate_type: str | None = None, q: str | None = None
+) -> list[int]:
+    """The members whose certificates 电子证书 lists with these filters (every page), for
+    批量下载 of all of them; in the list's order."""
+    stmt = _certificates(actor, select(Member.id, func.min(Certificate.id)), certificate_type, q)
+    rows = uow.session.execute(stmt.group_by(Member.id).order_by(func.min(Certificate.id)))
+    return [member_id for member_id, _first in rows]
+
+
+def list_certificates(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    certificate_type: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict:
+    """Certificates the caller may see (a unit: its members'; a member: own), by number."""
+    stmt = _certificates(actor, select(Certificate, Member), certificate_type, q)
     total, rows = page_of(uow.session, stmt, Certificate.id, page, page_size)
     today = ctx.today()
     items = []
