@@ -315,6 +315,7 @@ def import_legacy(file: str, dry_run: bool) -> None:
         click.echo(
             f"  {label}：新增{c[f'{what}_created']}，更新{c[f'{what}_updated']}，"
             f"无变化{c[f'{what}_unchanged']}"
+            + (f"，保留本平台较新记录{c[f'{what}_kept']}" if c.get(f"{what}_kept") else "")
         )
     for where, reason in result["errors"].items():
         click.echo(f"  {where}：{reason}")

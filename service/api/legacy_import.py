@@ -44,6 +44,12 @@ class RowSchema(Schema):
         allow_none=True, metadata={"description": "新增 / 更新 / 无变化（有误的行为空）"}
     )
     problems = fields.List(fields.Nested(ProblemSchema))
+    notes = fields.List(
+        fields.String(),
+        metadata={
+            "description": "表中会籍或证书未被采用的说明：本平台的记录较新（已续期或已注销）时保留"
+        },
+    )
 
 
 class LegacyImportSchema(Schema):
@@ -58,7 +64,8 @@ class LegacyImportSchema(Schema):
         values=fields.Integer(),
         metadata={
             "description": "units/members/memberships/certificates 各自的 "
-            "_created（新增）、_updated（更新）、_unchanged（无变化）数"
+            "_created（新增）、_updated（更新）、_unchanged（无变化）数；会籍和证书另有 "
+            "_kept：本平台的记录较新（已续期或已注销），未按表中内容修改"
         },
     )
     errors = fields.Dict(

@@ -364,7 +364,13 @@ def test_a_rerun_never_takes_back_a_cancellation_made_on_the_new_platform(app, c
 
     in_db(app, cancel)
     counts = _post(client, headers, workbook([person(1)])).get_json()["counts"]
-    assert (counts["certificates_unchanged"], counts["certificates_updated"]) == (1, 0)
+    # kept, and counted apart from 无变化: the row said something the platform did not take
+    assert (counts["certificates_kept"], counts["certificates_updated"]) == (1, 0)
+    assert counts["certificates_unchanged"] == 0
+    report = _post(client, headers, workbook([person(1)]), dry_run=True).get_json()
+    [row] = report["rows"]
+    assert row["action"] == "无变化"
+    assert row["notes"] == ["监理员证书在本平台已注销，未按表中内容恢复"]
     status = in_db(
         app,
         lambda s: s.scalar(select(Certificate.status).where(Certificate.number == "JLY00000001")),
@@ -398,3 +404,21 @@ def test_an_imported_membership_starts_its_levels_term_before_its_end(app, clien
     later = {**row, "专业会籍有效期": date(2028, 6, 30)}
     assert _post(client, headers, workbook([later])).status_code == 200
     assert in_db(app, terms)["专业会员"] == (date(2026, 6, 30), date(2028, 6, 30))
+
+
+def test_an_earlier_date_in_the_file_is_reported_as_kept_not_as_no_change(client, login):
+    """Re-importing a row whose 监理员有效期 is earlier than the platform's (renewed since):
+    the platform's date stays, and the report says so — not 无变化 as if nothing differed."""
+    headers = login("admin")
+    assert _post(client, headers, workbook([person(2)])).status_code == 200  # until 2028-03-01
+    earlier = person(2, **{"监理员有效期": date(2027, 3, 20), "普通会籍有效期": date(2026, 1, 1)})
+    report = _post(client, headers, workbook([earlier]), dry_run=True).get_json()
+    assert report["counts"]["certificates_kept"] == 1
+    assert report["counts"]["memberships_kept"] == 1
+    [row] = report["rows"]
+    assert row["notes"] == [
+        "普通会员会籍在本平台的有效期（2027-03-01）晚于表中的，保留本平台记录",
+        "监理员证书在本平台的有效期（2028-03-01）晚于表中的，保留本平台记录",
+    ]
+    same = _post(client, headers, workbook([person(2)]), dry_run=True).get_json()
+    assert same["rows"][0]["notes"] == [] and same["rows"][0]["action"] == "无变化"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from itertools import islice
 
 from sqlalchemy import text
@@ -65,6 +66,7 @@ LIMITS = Limits(
     seconds=90.0,
 )
 ACTIONS = {"created": "新增", "updated": "更新", "unchanged": "无变化"}
+KINDS = ("created", "updated", "unchanged", "kept")  # kept: the platform's newer record stays
 _LOCK_KEY = 0x4C454741  # one import writes at a time (PostgreSQL advisory lock)
 
 
@@ -93,10 +95,11 @@ class _Import(FileState):
                 self._refuse(row)
                 continue
             self.valid += 1
+            self.notes: list[str] = []
             action = self._plan_member(row, found, plan)
             self.counts[f"members_{action}"] += 1
             if self.report is not None:
-                self.report.append(self._line(row, action))
+                self.report.append({**self._line(row, action), "notes": self.notes})
         if writing:
             self.writer.write(plan)
 
@@ -119,6 +122,7 @@ class _Import(FileState):
             "valid": action is not None,
             "action": ACTIONS.get(action or ""),
             "problems": [{"column": c, "reason": r} for c, r in row.problems],
+            "notes": [],
         }
 
     def _plan_member(self, row: LegacyRow, found: dict, plan: Plan) -> str:
@@ -136,10 +140,16 @@ class _Import(FileState):
         for level, values in row.memberships.items():
             stored = found["memberships"].get((member.id, level))
             outcome = membership_change(stored, values, self.today, self.term)
+            if outcome[0] == "kept":
+                gone = stored.cancelled_on is not None
+                self.notes.append(_kept(f"{level}会籍", stored.valid_until, gone))
             touched |= self._count("memberships", outcome, plan, member.id, level, values)
         for cert_type, values in row.certificates.items():
             stored = found["certificates"].get((member.id, cert_type))
             outcome = certificate_change(stored, values, self.today)
+            if outcome[0] == "kept":
+                gone = stored.status == "cancelled"
+                self.notes.append(_kept(f"{cert_type}证书", stored.valid_until, gone))
             touched |= self._count(
                 "certificates", outcome, plan, member.id, cert_type, values, unit
             )
@@ -152,7 +162,14 @@ class _Import(FileState):
             getattr(plan, f"new_{what}").append((member_id, key, values, unit))
         elif kind == "updated":
             getattr(plan, f"{what}_updates").append(record)
-        return kind != "unchanged"
+        return kind not in ("unchanged", "kept")
+
+
+def _kept(what: str, until: date, cancelled: bool) -> str:
+    """Why a row's membership or certificate was not taken: the platform's is newer."""
+    if cancelled:
+        return f"{what}在本平台已注销，未按表中内容恢复"
+    return f"{what}在本平台的有效期（{until.isoformat()}）晚于表中的，保留本平台记录"
 
 
 def _chunks(rows: Iterable, size: int) -> Iterator[list]:
@@ -250,7 +267,7 @@ def _result(run: _Import, dry_run: bool, total: int, content: bytes, file_name: 
     counts = {
         f"{what}_{kind}": run.counts[f"{what}_{kind}"]
         for what in ("units", "members", "memberships", "certificates")
-        for kind in ("created", "updated", "unchanged")
+        for kind in KINDS
     }
     result = {
         "dry_run": dry_run,

@@ -193,10 +193,10 @@ def membership_change(
     until, cancelled = values
     if stored is None:
         return "created", None
-    if stored.cancelled_on is not None or stored.valid_until > until:
-        return "unchanged", None  # cancelled or renewed on the new platform since
-    if stored.valid_until == until and not cancelled:
+    if stored.valid_until == until and bool(stored.cancelled_on) == cancelled:
         return "unchanged", None
+    if stored.cancelled_on is not None or stored.valid_until > until:
+        return "kept", None  # cancelled or renewed on the new platform since: said, not taken
     return "updated", {
         "id": stored.id,
         "valid_until": until,
@@ -209,11 +209,11 @@ def certificate_change(stored: Certificate | None, values, today: date) -> tuple
     number, sp1, sp2, until, cancelled = values
     if stored is None:
         return "created", None
-    if stored.status == "cancelled" or stored.valid_until > until:
-        return "unchanged", None
     now = (stored.number, stored.specialty_1, stored.specialty_2, stored.valid_until)
-    if now == (number, sp1, sp2, until) and not cancelled:
+    if now == (number, sp1, sp2, until) and (stored.status == "cancelled") == cancelled:
         return "unchanged", None
+    if stored.status == "cancelled" or stored.valid_until > until:
+        return "kept", None  # cancelled or renewed on the new platform since: said, not taken
     change = {
         "id": stored.id,
         "number": number,
