@@ -437,13 +437,30 @@ class _Reader:
             count = min(int(self.form.get(f"{f.name}__rows", "0")), MAX_ROWS)
         except ValueError:
             count = 0
+        shared = self.shared_files(f)
         lines = []
         for i in range(max(count, 0)):
             columns = [_renamed(c, f"{f.name}.#.", f"{f.name}.{i}.") for c in f.children]
             line = self.fields(columns)
             if line:
-                lines.append(line)
+                # a file given once for the whole column, where the row has none of its own
+                lines.append({**shared, **line} if shared else line)
         return lines if lines or count else _MISSING
+
+    def shared_files(self, f: Field) -> dict:
+        """The files uploaded for every row of table `f` at once (`<table>.all.<column>`,
+        e.g. one 本单位社保证明 for 24 persons), stored once each: {column: file id}."""
+        shared = {}
+        for c in f.children:
+            if c.widget != "file":
+                continue
+            column = replace(c, name=shared_name(f.name, c.key))
+            value = self.file(column)
+            if column.name in self.errors:  # said above the form: name it as for everyone
+                self.errors[column.name] = f"所有人员共用的文件：{self.errors[column.name]}"
+            if value is not _MISSING:
+                shared[c.key] = value
+        return shared
 
     def fields(self, fields: list[Field]) -> dict:
         data = {}
@@ -478,6 +495,11 @@ class UploadRefused(Exception):
         if isinstance(cause, upload_checks.WrongType) and f.accept:
             return cause.said_for(upload_checks.accepted_types(f.accept))
         return self.message
+
+
+def shared_name(table: str, column: str) -> str:
+    """The field of a file given once for every row of a table's column."""
+    return f"{table}.all.{column}"
 
 
 def _renamed(f: Field, old: str, new: str) -> Field:

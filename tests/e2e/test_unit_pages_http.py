@@ -523,3 +523,63 @@ def test_the_specialty_hint_shows_only_on_a_form_with_a_specialty_column(client,
     )
     assert "周建国" in without and 'list="specialty-names"' not in without
     assert hint not in without and "重新选择人员" in without
+
+
+def test_a_file_given_once_serves_every_person_without_their_own(client, app, world):
+    """所有人员共用的材料: one 本单位社保证明 uploaded once is each person's who has none of
+    their own (a row's own file stays), stored once; a refused shared file is said above
+    the form and nothing starts."""
+    from conftest import in_db as read
+
+    from service.db.models import StoredFile
+
+    a, b, _old = three_persons(app, world)
+    sign_in(client, world.logins["unit"])
+    opened = text(
+        client.get(f"{START}/form?certificate_type=监理员&member={a['id']}&member={b['id']}")
+    )
+    assert 'name="persons.all.social_insurance"' in opened and "所有人员共用的材料" in opened
+    assert 'name="persons.all.id_number"' not in opened  # files only
+    single = text(client.get(f"{START}/form?certificate_type=监理员&member={a['id']}"))
+    assert "所有人员共用的材料" not in single  # one person: nothing to share
+
+    posted = lines([a, b])
+    del posted["persons.0.social_insurance"], posted["persons.1.social_insurance"]
+    own = (io.BytesIO(png_bytes()), "own.png")
+    posted["persons.1.social_insurance"] = own  # b has their own
+    bad = {**posted, "persons.all.social_insurance": (io.BytesIO(b"not an image"), "all.png")}
+    token = TOKEN.search(opened).group(1)
+    refused = client.post(
+        f"{START}/form",
+        data={**bad, "csrf_token": token, "action": "submit"},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "所有人员共用的文件：" in text(refused)
+    assert read(app, lambda s: s.scalar(select(ProcessInstance.id))) is None
+
+    posted = lines([a, b])
+    del posted["persons.0.social_insurance"], posted["persons.1.social_insurance"]
+    posted["persons.1.social_insurance"] = (io.BytesIO(png_bytes()), "own.png")
+    posted["persons.all.social_insurance"] = (io.BytesIO(png_bytes()), "shared.png")
+    done = client.post(
+        f"{START}/form",
+        data={
+            **posted,
+            "csrf_token": TOKEN.search(opened).group(1),
+            "action": "submit",
+            "idempotency_key": IDEMPOTENCY.search(opened).group(1),
+        },
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 302, text(done)[:2000]
+    made = int(done.headers["Location"].rsplit("/", 1)[1])
+    unit = token_headers(client, world.logins["unit"])
+    data = client.get(f"/api/v1/instances/{made}", headers=unit).get_json()["data"]
+    files = [p["social_insurance"] for p in data["persons"]]
+    names = read(
+        app,
+        lambda s: {
+            f.id: f.name for f in s.scalars(select(StoredFile).where(StoredFile.id.in_(files)))
+        },
+    )
+    assert [names[f] for f in files] == ["shared.png", "own.png"]
