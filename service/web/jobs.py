@@ -138,6 +138,8 @@ def _all_found(who) -> list[int] | str:
     kind = request.form.get("certificate_type") or None
     if kind not in (None, *CERTIFICATE_TYPES):
         return "证书类型有误，请刷新页面后重试"
+    if len(request.form.get("q") or "") > lists.MAX_TEXT:
+        return f"查询内容过长：最多{lists.MAX_TEXT}个字"
     with uow() as u:
         ids = records.certificate_member_ids(u, who, kind, request.form.get("q") or None)
     if len(ids) > certificate_documents.MAX_BATCH:

@@ -64,6 +64,9 @@ def _date(name: str, value: str, errors: dict) -> date | None:
         return None
 
 
+MAX_TEXT = 200  # a text filter: a unit's full name (at most 200) is the longest typed
+
+
 def parse(
     args, names: tuple[str, ...], ids: tuple[str, ...] = (), cursor: bool = False
 ) -> tuple[dict, dict, dict]:
@@ -85,6 +88,8 @@ def parse(
             filters[name] = _int(name, value, 1, MAX_ID, errors)
         elif name.endswith(("_from", "_to")):
             filters[name] = _date(name, value, errors)
+        elif len(value) > MAX_TEXT:
+            errors[name] = f"查询内容过长：最多{MAX_TEXT}个字"
         else:
             filters[name] = value
     paging = {"page": 1, "page_size": 20}

@@ -50,8 +50,12 @@ def page_actor() -> Actor | None:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A redirect target on this site only (no scheme, no host, no `//`)."""
-    if not target:
+    """A redirect target (or a back link) on this site only: a path, no scheme, no host, no
+    `//`, no backslash (browsers read `/\\evil.com` as another host) and no control
+    character (a line break cannot go into a Location header)."""
+    if not target or len(target) > 2000:
+        return default
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -209,8 +209,8 @@ def _seen() -> dict | None:
     if raw is None:
         return None
     try:
-        seen = json.loads(raw)
-    except ValueError:
+        seen = json.loads(raw) if len(raw) <= 10_000 else None  # a page sends a few fields
+    except (ValueError, RecursionError):
         seen = None
     if not isinstance(seen, dict):
         raise FormInvalid({"_form": "页面内容不完整，请刷新页面后重新编辑"})

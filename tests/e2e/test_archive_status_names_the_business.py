@@ -154,6 +154,8 @@ def test_the_status_filter_finds_each_status_as_shown_or_in_part(app, client, lo
     assert filtered(client, login, u, "普通会员继续教育学习中") == set()
     assert filtered(client, login, u, "自由") == resting
     assert filtered(client, login, u, "没有这种状态") == set()
+    for nothing in ("、", "、、", "等", "等3项"):  # parts of no status shown here
+        assert filtered(client, login, u, nothing) == set(), nothing
     # the page's 状态 box and the export read it the same way
     sign_in(client, UNIT)
     page = client.get("/unit/members?status=学习中").get_data(as_text=True)

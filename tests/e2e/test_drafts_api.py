@@ -385,3 +385,19 @@ def test_the_api_keeps_one_draft_per_idempotency_key(client, login, world):
     )
     assert late.status_code == 409 and "由 张敏 再次留存" in late.get_json()["message"]
     assert client.get(draft, headers=unit).get_json()["data"] == {"name": "张敏改"}
+
+    # keys alike in their first 64 characters are two pages, not one
+    long_ids = [
+        client.post(
+            path, headers={**unit, "Idempotency-Key": "a" * 64 + tail}, json={"data": {}}
+        ).get_json()["id"]
+        for tail in ("X", "Y")
+    ]
+    assert long_ids[0] != long_ids[1]
+    # a key of a member_join page sent for another business: said so, nothing touched
+    other = client.post(
+        f"{API}/processes/unit_name_change/drafts",
+        headers={**unit, "Idempotency-Key": "k-2"},
+        json={"data": {"new_name": "别的"}},
+    )
+    assert other.status_code == 409 and "已用于另一种业务" in other.get_json()["message"]

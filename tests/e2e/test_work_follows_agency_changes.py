@@ -276,6 +276,9 @@ def test_an_edit_page_left_open_does_not_undo_what_changed_since(app, world):
     unit = in_db(app, lambda s: s.get(Unit, world.unit_id))
     assert (unit.name, unit.member_unit) == ("珠海新名称工程监理有限公司", True)
 
+    for broken in ("[" * 100_000 + "]" * 100_000, "{", '"a"', "x" * 20_000):  # never a 500
+        refused = post(stale, path, {**values, "seen": broken})
+        assert refused.status_code == 422 and "页面内容不完整" in text(refused)
     values["seen"] = html.unescape(SEEN.search(shown).group(1))
     assert post(stale, path, values).status_code == 302
     unit = in_db(app, lambda s: s.get(Unit, world.unit_id))

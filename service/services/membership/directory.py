@@ -15,6 +15,7 @@ import re
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from service.db.locks import hold_row
 from service.db.models import Account, Agency, AuditRecord, Member, Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
@@ -379,7 +380,8 @@ def update_unit(
     another secretary's save, finance's confirmation), nothing is saved and the changed
     fields are said with their values now — an edit page left open does not undo them."""
     _secretariat(actor)
-    unit = uow.session.get(Unit, unit_id, with_for_update=True)
+    hold_row(uow.session, Unit, unit_id)  # two saves of one unit go one after the other
+    unit = uow.session.get(Unit, unit_id, populate_existing=True)
     if unit is None:
         raise NotFound("单位不存在")
     if seen is not None:

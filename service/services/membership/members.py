@@ -188,8 +188,10 @@ def _status_condition(typed: str, names: dict[str, str]) -> ColumnElement:
             if named.endswith(tail):
                 named, kinds = named[: -len(tail)], {"business": False, "learning": True}
                 break
-    parts = [p for p in _MORE_TAIL.sub("", named).split("、") if p] or [""]
-    keys = [[k for k, name in names.items() if part in name] for part in parts]
+    parts = [p for p in _MORE_TAIL.sub("", named).split("、") if p]
+    if named and not parts:  # only 、 or 等N项: names no business, matches no status
+        return or_(*shown)
+    keys = [[k for k, name in names.items() if part in name] for part in parts or [""]]
     if all(keys):
         in_each = [
             exists().where(*_in_flight(), ProcessInstance.process_key.in_(ks)) for ks in keys

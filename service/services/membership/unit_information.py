@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from service.db.models import utcnow
+from service.db.locks import hold_row
+from service.db.models import Unit, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid
@@ -196,7 +197,8 @@ def update_unit_information(
     saved (two tabs or two admins do not silently overwrite each other)."""
     unit = own_unit(uow, actor, unit_id)
     if seen is not None:
-        uow.session.refresh(unit, with_for_update=True)
+        hold_row(uow.session, Unit, unit.id)  # two saves go one after the other: then compare
+        uow.session.refresh(unit)
         if seen != fingerprint(unit.registration, unit.qualifications):
             raise Conflict(CHANGED)
     errors: dict[str, str] = {}

@@ -17,6 +17,7 @@ of the draft that page made, never a second draft.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -179,7 +180,7 @@ def save_draft(
     else saved it since, StaleDraft says who (the page then carries its id and version)."""
     defn = _definition(ctx, actor, key)
     data = _checked(data)
-    page_key = (page_key or "").strip()[:64] or None
+    page_key = _page_key(page_key)
     if page_key and (made := _made_by(uow, actor, page_key)) is not None:
         return _again(ctx, uow, actor, made, key, data)
     held = uow.session.scalar(select(func.count()).select_from(Draft).where(*_scope(actor)))
@@ -210,6 +211,15 @@ def save_draft(
     return view
 
 
+def _page_key(key: str | None) -> str | None:
+    """A page's key as kept (64 characters): a longer one by its digest, never cut short
+    (two keys alike in their first 64 characters are two pages)."""
+    key = (key or "").strip()
+    if len(key) > 64:
+        return hashlib.sha256(key.encode()).hexdigest()
+    return key or None
+
+
 def _made_by(uow: UnitOfWork, actor: Actor, page_key: str) -> int | None:
     return uow.session.scalar(
         select(Draft.id).where(Draft.owner_id == actor.id, Draft.page_key == page_key)
@@ -219,6 +229,9 @@ def _made_by(uow: UnitOfWork, actor: Actor, page_key: str) -> int | None:
 def _again(ctx: Context, uow: UnitOfWork, actor: Actor, made: int, key: str, data) -> dict:
     """A new form's page saved again: the draft it made (held, then read), saved again as
     the page last saw it — its own 留存, unless another account saved since."""
+    business = uow.session.scalar(select(Draft.process_key).where(Draft.id == made))
+    if business is not None and business != key:  # a key sent again for another business
+        raise Conflict("该 Idempotency-Key 已用于另一种业务的暂存表单，请为新的表单使用新的 Key")
     try:
         draft = _own(uow, actor, made, lock=True, key=key)
     except NotFound:
