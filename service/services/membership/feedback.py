@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from service.db.locks import hold_row
 from service.db.models import (
     Account,
     Feedback,
@@ -76,20 +77,12 @@ def _scope(actor: Actor) -> list:
 
 
 def _own(uow: UnitOfWork, actor: Actor, feedback_id: int, lock: bool = False) -> Feedback:
-    """The feedback in the actor's scope; `lock`: held until the transaction ends, so that
-    replies to it go one after the other (PostgreSQL: FOR UPDATE; SQLite, which has no row
-    locks: a write to the row first makes this transaction the one writer before it reads)."""
+    """The feedback in the actor's scope; `lock`: held until the transaction ends
+    (`hold_row`, on SQLite too), so that replies to it go one after the other."""
+    if lock:
+        hold_row(uow.session, Feedback, feedback_id)
     stmt = select(Feedback).where(Feedback.id == feedback_id, *_scope(actor))
-    if lock and uow.session.get_bind().dialect.name == "sqlite":
-        uow.session.execute(
-            update(Feedback)
-            .where(Feedback.id == feedback_id)
-            .values(id=Feedback.id)
-            .execution_options(synchronize_session=False)
-        )
-    elif lock:
-        stmt = stmt.with_for_update()
-    row = uow.session.scalars(stmt).first()
+    row = uow.session.scalars(stmt.execution_options(populate_existing=True)).first()
     if row is None:
         raise NotFound(GONE)
     return row
@@ -162,12 +155,7 @@ def daily_limit(ctx: Context) -> int:
 def _check_rate(ctx: Context, uow: UnitOfWork, actor: Actor) -> None:
     """At most `daily_limit` submissions per account in any 24 hours; the account's row is
     locked first, so simultaneous submissions count one by one."""
-    uow.session.execute(
-        update(Account)
-        .where(Account.id == actor.id)
-        .values(id=Account.id)
-        .execution_options(synchronize_session=False)
-    )
+    hold_row(uow.session, Account, actor.id)
     since = ctx.now() - WINDOW
     count, oldest = uow.session.execute(
         select(func.count(Feedback.id), func.min(Feedback.created_at)).where(

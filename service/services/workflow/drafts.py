@@ -24,6 +24,7 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from service.db.locks import hold_row
 from service.db.models import Account, Draft, ProcessInstance
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
@@ -122,21 +123,13 @@ def _own(
     """The actor's draft `draft_id`; with `key`, only a draft of that business (a page of
     another business never touches it); with `version`, only as the page showed it.
 
-    `lock`: the draft's row is held until the transaction ends, so that simultaneous
-    submits of one draft go one after the other and the later ones find it submitted.
-    PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks but one writer at a time: a
-    write to the row first makes this transaction that writer before anything is read."""
+    `lock`: the draft's row is held until the transaction ends (`hold_row`, on SQLite
+    too), so that simultaneous submits of one draft go one after the other and the later
+    ones find it submitted."""
+    if lock:
+        hold_row(uow.session, Draft, draft_id)
     stmt = select(Draft).where(Draft.id == draft_id, *_scope(actor))
-    if lock and uow.session.get_bind().dialect.name == "sqlite":
-        uow.session.execute(
-            update(Draft)
-            .where(Draft.id == draft_id)
-            .values(id=Draft.id)
-            .execution_options(synchronize_session=False)
-        )
-    elif lock:
-        stmt = stmt.with_for_update()
-    draft = uow.session.scalars(stmt).first()
+    draft = uow.session.scalars(stmt.execution_options(populate_existing=True)).first()
     if draft is None or (key is not None and draft.process_key != key):
         raise NotFound(GONE)
     if version is not None and version > draft.version:  # a version it never had

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
 
+from service.db.locks import hold_row
 from service.db.models import (
     Bill,
     FeedbackFile,
@@ -85,12 +86,7 @@ def _check_join_quota(
 
     The code's row is locked first, so simultaneous uploads through it count one by one.
     """
-    uow.session.execute(
-        update(JoinCode)
-        .where(JoinCode.id == join_code_id)
-        .values(id=JoinCode.id)
-        .execution_options(synchronize_session=False)
-    )
+    hold_row(uow.session, JoinCode, join_code_id)
     held = (
         select(StoredFile.sha256, sa.func.max(StoredFile.size).label("size"))
         .where(
