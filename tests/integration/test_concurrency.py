@@ -3,7 +3,9 @@ form numbers, one application per person and sub-accounts on PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -683,27 +685,33 @@ def test_simultaneous_sends_of_one_reply_keep_it_once(any_app):
         db.session.remove()
 
 
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SEEN = re.compile(r'name="seen" value="([^"]+)"')
+
+
+def _edit_pages(app, username: str, path: str, n: int) -> list[tuple]:
+    """`n` edit pages at `path`, each in its own signed-in session: (client, its CSRF token,
+    the `seen` the page carries), as a person's browser holds them before saving."""
+    pages = []
+    for _ in range(n):
+        page = app.test_client()
+        login = CSRF.search(page.get("/login").get_data(as_text=True)).group(1)
+        signed = page.post(
+            "/login", data={"username": username, "password": PASSWORD, "csrf_token": login}
+        )
+        assert signed.status_code == 302
+        shown = page.get(path).get_data(as_text=True)
+        pages.append((page, CSRF.search(shown).group(1), html.unescape(SEEN.search(shown)[1])))
+    return pages
+
+
 def test_simultaneous_saves_of_pages_showing_the_same_unit_keep_exactly_one(any_app):
     """Six 编辑单位 pages opened on the same unit save different names at once: one save
     wins, the five others are refused (409) as saved over a change — none is lost unseen.
     On SQLite too, which ignores FOR UPDATE: the row is held by a write first."""
-    import html as markup
-    import re as regex
-
     world = seed_world(any_app)
     path = f"/admin/units/{world.unit_id}"
-    token = regex.compile(r'name="csrf_token" value="([^"]+)"')
-    seen = regex.compile(r'name="seen" value="([^"]+)"')
-    pages = []
-    for _ in range(6):
-        page = any_app.test_client()
-        login = token.search(page.get("/login").get_data(as_text=True)).group(1)
-        signed = page.post(
-            "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": login}
-        )
-        assert signed.status_code == 302
-        shown = page.get(path).get_data(as_text=True)
-        pages.append((page, token.search(shown).group(1), markup.unescape(seen.search(shown)[1])))
+    pages = _edit_pages(any_app, "admin", path, 6)
     with any_app.app_context():
         unit = db.session.get(Unit, world.unit_id)
         code, agency = unit.credit_code, unit.agency_id
@@ -731,23 +739,8 @@ def test_simultaneous_saves_of_pages_showing_the_same_unit_keep_exactly_one(any_
 
 def test_simultaneous_saves_of_the_units_information_keep_exactly_one(any_app):
     """Four 维护单位信息 pages of one unit save at once: one wins, three are refused (409)."""
-    import html as markup
-    import re as regex
-
     world = seed_world(any_app)
-    token = regex.compile(r'name="csrf_token" value="([^"]+)"')
-    seen = regex.compile(r'name="seen" value="([^"]+)"')
-    pages = []
-    for _ in range(4):
-        page = any_app.test_client()
-        login = token.search(page.get("/login").get_data(as_text=True)).group(1)
-        signed = page.post(
-            "/login",
-            data={"username": world.logins["unit"], "password": PASSWORD, "csrf_token": login},
-        )
-        assert signed.status_code == 302
-        shown = page.get("/unit/info/edit").get_data(as_text=True)
-        pages.append((page, token.search(shown).group(1), markup.unescape(seen.search(shown)[1])))
+    pages = _edit_pages(any_app, world.logins["unit"], "/unit/info/edit", 4)
 
     def save(i: int):
         page, csrf, shown = pages[i]
