@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from service.api.blueprint import Blueprint
 from service.api.common import Int32, actor, ctx, uow
 from service.api.planned import Schema
+from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
@@ -26,6 +27,13 @@ class BatchDownloadRequest(Schema):
             error=f"请选择1至{certificate_documents.MAX_BATCH}名人员",
         ),
         metadata={"description": "勾选的本单位人员编号（个人会员 id），最多500人"},
+    )
+    certificate_type = fields.String(
+        load_default=None,
+        validate=validate.OneOf(
+            CERTIFICATE_TYPES, error="证书类型应为 " + "、".join(CERTIFICATE_TYPES)
+        ),
+        metadata={"description": "只下载这一类证书（不填：所选人员的全部有效证书）"},
     )
 
 
@@ -99,7 +107,7 @@ def download(body, unit_id):
     who = actor()
     with uow() as u:
         name, spool = certificate_documents.unit_certificates_zip(
-            ctx(), u, who, unit_id, body["member_ids"]
+            ctx(), u, who, unit_id, body["member_ids"], certificate_type=body["certificate_type"]
         )
     size = spool.seek(0, io.SEEK_END)
     spool.seek(0)

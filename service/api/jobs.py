@@ -118,7 +118,10 @@ def export_learning(body):
 @blp.alt_response(422, description="人员不属于本单位、未选择或超过500人、均无有效证书")
 def download_certificates(body, unit_id):
     """后台打包所选人员的有效电子证书（zip）"""
-    return _start("certificate_zip", {"unit_id": unit_id, "member_ids": body["member_ids"]})
+    params = {"unit_id": unit_id, "member_ids": body["member_ids"]}
+    if body["certificate_type"]:
+        params["certificate_type"] = body["certificate_type"]
+    return _start("certificate_zip", params)
 
 
 @blp.route("/learning-records/import-jobs", methods=["POST"])

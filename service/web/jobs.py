@@ -117,8 +117,13 @@ def certificates(who):
     """批量下载证书: the ticked members (or this page's, or every page's the list's filters
     find) in one zip."""
     scope = request.form.get("scope")
+    # a list filtered by 证书类型 downloads that type alone, whichever button
+    kind = request.form.get("certificate_type") or None
+    if kind not in (None, *CERTIFICATE_TYPES):
+        flash("证书类型有误，请刷新页面后重试", "error")
+        return redirect(back_to(url_for("unit.certificates")))
     if scope == "all":
-        found = _all_found(who)
+        found = _all_found(who, kind)
         if isinstance(found, str):
             flash(found, "error")
             return redirect(back_to(url_for("unit.certificates")))
@@ -130,14 +135,14 @@ def certificates(who):
     if not ids:
         flash("请先勾选要下载证书的人员", "error")
         return redirect(back_to(url_for("unit.certificates")))
-    return _start_or_send(who, "certificate_zip", {"unit_id": who.unit_id, "member_ids": ids})
+    params = {"unit_id": who.unit_id, "member_ids": ids}
+    if kind:
+        params["certificate_type"] = kind
+    return _start_or_send(who, "certificate_zip", params)
 
 
-def _all_found(who) -> list[int] | str:
+def _all_found(who, kind: str | None) -> list[int] | str:
     """The members 电子证书 finds with the filters the page sent, or why not (too many)."""
-    kind = request.form.get("certificate_type") or None
-    if kind not in (None, *CERTIFICATE_TYPES):
-        return "证书类型有误，请刷新页面后重试"
     if len(request.form.get("q") or "") > lists.MAX_TEXT:
         return f"查询内容过长：最多{lists.MAX_TEXT}个字"
     with uow() as u:

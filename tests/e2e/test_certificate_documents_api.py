@@ -6,7 +6,7 @@ import io
 import zipfile
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import zxingcpp
@@ -228,6 +228,44 @@ def test_a_unit_downloads_one_zip_of_its_members_valid_certificates(app, client,
     only_valid = batch(client, login("unit"), world.unit_id, [double])
     names = zipfile.ZipFile(io.BytesIO(only_valid.data)).namelist()
     assert "说明.txt" not in names and len(names) == 2
+
+
+def test_a_batch_of_one_certificate_type_holds_that_type_alone(app, client, login, world):
+    # 电子证书 filtered by 证书类型: its downloads hold the certificates the list shows
+    both, _ = seed(
+        app,
+        world.unit_id,
+        "周建国",
+        "44010619800101123",
+        cert("监理员", "JL2025000001"),
+        cert("安全监理员", "AQ2025000001"),
+    )
+    other, other_id = seed(
+        app, world.unit_id, "陈志强", "44010619850315231", cert("专业监理工程师", "ZJ2025000001")
+    )
+    unit = login("unit")
+    url = f"/api/v1/units/{world.unit_id}/certificates/download"
+    reply = client.post(
+        url,
+        headers=unit,
+        json={"member_ids": [both, other], "certificate_type": "监理员"},
+        buffered=True,
+    )
+    assert reply.status_code == 200, reply.get_json()
+    assert "_监理员电子证书_" in unquote(reply.headers["Content-Disposition"])
+    archive = zipfile.ZipFile(io.BytesIO(reply.data))
+    assert archive.namelist() == ["周建国_监理员_JL2025000001.pdf", "说明.txt"]
+    note = archive.read("说明.txt").decode("utf-8")
+    assert f"陈志强（{'*' * 14}{other_id[-4:]}）：没有监理员证书" in note
+    assert "共选择 2 人，下载有效证书 1 本" in note
+
+    none = client.post(
+        url, headers=unit, json={"member_ids": [other], "certificate_type": "安全监理员"}
+    )
+    assert none.status_code == 422
+    assert "都没有有效安全监理员证书" in none.get_json()["errors"]["member_ids"]
+    bad = client.post(url, headers=unit, json={"member_ids": [both], "certificate_type": "总监"})
+    assert bad.status_code == 422 and "证书类型" in bad.get_json()["errors"]["certificate_type"]
 
 
 def test_a_batch_is_refused_whole_for_strangers_empty_or_oversized_selections(

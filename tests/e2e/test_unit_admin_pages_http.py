@@ -540,6 +540,41 @@ def test_certificates_download_one_pdf_or_several_in_one_zip(app, unit_client, w
     assert zipfile.ZipFile(io.BytesIO(found.data)).namelist() == ["周建国_监理员_JL2026000001.pdf"]
     every = post(unit_client, "/jobs/certificates", {"scope": "all"})
     assert len(zipfile.ZipFile(io.BytesIO(every.data)).namelist()) == 2
+    # a list filtered by 证书类型 downloads that type alone, whichever button: 周建国's
+    # 安全监理员 certificate stays out of the 监理员 list's zip
+
+    def another(session):
+        session.add(
+            Certificate(
+                member_id=a,
+                type="安全监理员",
+                number="AQ2026000003",
+                first_issued_on=date(2025, 1, 1),
+                valid_until=NEXT_YEAR,
+                unit_name=world.unit_name,
+            )
+        )
+        session.commit()
+
+    in_db(app, another)
+    for scope in ("all", "page", "ticked"):
+        typed = post(
+            unit_client,
+            "/jobs/certificates",
+            {
+                "scope": scope,
+                "certificate_type": "监理员",
+                "page_member_ids": [str(a)],
+                "member_ids": [str(a)],
+            },
+        )
+        assert typed.status_code == 200, (scope, typed.status_code)
+        assert zipfile.ZipFile(io.BytesIO(typed.data)).namelist() == [
+            "周建国_监理员_JL2026000001.pdf"
+        ], scope
+    wrong = post(unit_client, "/jobs/certificates", {"scope": "page", "certificate_type": "总监"})
+    assert wrong.status_code == 302
+    assert "证书类型有误" in text(unit_client.get(wrong.headers["Location"]))
     monkeypatch.setattr(certificate_documents, "MAX_BATCH", 1)
     over = post(unit_client, "/jobs/certificates", {"scope": "all", "next": "/unit/certificates"})
     assert over.status_code == 302

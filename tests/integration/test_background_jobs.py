@@ -271,3 +271,11 @@ def test_a_certificate_zip_runs_as_a_job_certificate_by_certificate(app, client,
         n for n in names if "JL2026000000" in n or "JL2026000001" in n
     )
     assert len([n for n in names if n.endswith(".pdf")]) == 2 and "说明.txt" in names
+    # of one certificate type alone (the list's filter): none of them holds a 安全监理员 one
+    typed = client.post(
+        f"/api/v1/units/{world.unit_id}/certificates/download-jobs",
+        headers=unit,
+        json={"member_ids": ids, "certificate_type": "安全监理员"},
+    )
+    assert typed.status_code == 422
+    assert "都没有有效安全监理员证书" in typed.get_json()["errors"]["member_ids"]

@@ -170,9 +170,14 @@ def _unit_members(uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[
     return [by_id[i] for i in wanted]
 
 
-def _certificates_of(uow: UnitOfWork, members: list[Member]) -> dict[int, list[Certificate]]:
+def _certificates_of(
+    uow: UnitOfWork, members: list[Member], certificate_type: str | None = None
+) -> dict[int, list[Certificate]]:
+    """Each member's current certificates (of that type alone, when one is named)."""
     held: dict[int, list[Certificate]] = {m.id: [] for m in members}
     stmt = select(Certificate).where(Certificate.member_id.in_(list(held)), Certificate.current())
+    if certificate_type is not None:
+        stmt = stmt.where(Certificate.type == certificate_type)
     for cert in uow.session.scalars(stmt):
         held[cert.member_id].append(cert)
     for certs in held.values():
@@ -196,13 +201,15 @@ def _note(today: date, members: int, written: int, skipped: list[str]) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _selection(members: list[Member], held: dict, today: date) -> tuple[list, list[str]]:
+def _selection(
+    members: list[Member], held: dict, today: date, certificate_type: str | None = None
+) -> tuple[list, list[str]]:
     """The (certificate, member) pairs to download, and why anything else is left out."""
     chosen, skipped = [], []
     for member in members:
         who = f"{member.name}（{mask_id_number(member.id_number)}）"
         if not held[member.id]:
-            skipped.append(f"{who}：没有培训证书")
+            skipped.append(f"{who}：没有{certificate_type or '培训'}证书")
         for cert in held[member.id]:
             status = _status(cert, today)
             if status == "valid":
@@ -212,14 +219,30 @@ def _selection(members: list[Member], held: dict, today: date) -> tuple[list, li
     return chosen, skipped
 
 
+def _none_valid(certificate_type: str | None) -> FormInvalid:
+    return FormInvalid({"member_ids": f"所选人员都没有有效{certificate_type or ''}证书，无法下载"})
+
+
+def _checked_type(certificate_type: str | None) -> str | None:
+    if certificate_type is not None and certificate_type not in CERTIFICATE_TYPES:
+        raise FormInvalid({"certificate_type": "证书类型应为 " + "、".join(CERTIFICATE_TYPES)})
+    return certificate_type
+
+
 def check_batch(
-    ctx: Context, uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int]
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    unit_id: int,
+    member_ids: list[int],
+    certificate_type: str | None = None,
 ) -> int:
     """How many certificates a unit's batch would hold; 404 or 422 as the zip would answer."""
+    kind = _checked_type(certificate_type)
     members = _unit_members(uow, actor, unit_id, member_ids)
-    chosen, _ = _selection(members, _certificates_of(uow, members), ctx.today())
+    chosen, _ = _selection(members, _certificates_of(uow, members, kind), ctx.today(), kind)
     if not chosen:
-        raise FormInvalid({"member_ids": "所选人员都没有有效证书，无法下载"})
+        raise _none_valid(kind)
     return len(chosen)
 
 
@@ -230,18 +253,21 @@ def unit_certificates_zip(
     unit_id: int,
     member_ids: list[int],
     progress=None,
+    certificate_type: str | None = None,
 ) -> tuple[str, tempfile.SpooledTemporaryFile]:
-    """One zip of the valid certificates of the selected members, for that unit's admins.
+    """One zip of the valid certificates of the selected members, for that unit's admins
+    (of one type alone when `certificate_type` names it: the list was filtered by it).
 
     Returns the zip's file name and a SpooledTemporaryFile positioned at 0. Expired and
     cancelled certificates and members without certificates are listed in 说明.txt.
     `progress` (a background job's) hears how many certificates of how many are drawn.
     """
+    kind = _checked_type(certificate_type)
     members = _unit_members(uow, actor, unit_id, member_ids)
     today = ctx.today()
-    chosen, skipped = _selection(members, _certificates_of(uow, members), today)
+    chosen, skipped = _selection(members, _certificates_of(uow, members, kind), today, kind)
     if not chosen:
-        raise FormInvalid({"member_ids": "所选人员都没有有效证书，无法下载"})
+        raise _none_valid(kind)
     drawn = chosen if progress is None else progress.track(chosen, len(chosen))
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -252,7 +278,7 @@ def unit_certificates_zip(
             archive.writestr("说明.txt", _note(today, len(members), len(chosen), skipped))
     spool.seek(0)
     unit = uow.session.get(Unit, unit_id)
-    return f"{_UNSAFE.sub('', unit.name)}_电子证书_{today:%Y%m%d}.zip", spool
+    return f"{_UNSAFE.sub('', unit.name)}_{kind or ''}电子证书_{today:%Y%m%d}.zip", spool
 
 
 # --- public lookup --------------------------------------------------------------------------

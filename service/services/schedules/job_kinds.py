@@ -154,12 +154,20 @@ def _run_learning(ctx, uow, actor, params, _content, progress, _done) -> FileRes
 
 
 def _check_certificates(ctx, uow, actor, params) -> None:
-    certificate_documents.check_batch(ctx, uow, actor, params["unit_id"], params["member_ids"])
+    certificate_documents.check_batch(
+        ctx, uow, actor, params["unit_id"], params["member_ids"], params.get("certificate_type")
+    )
 
 
 def _run_certificates(ctx, uow, actor, params, _content, progress, _done) -> FileResult:
     name, spool = certificate_documents.unit_certificates_zip(
-        ctx, uow, actor, params["unit_id"], params["member_ids"], progress
+        ctx,
+        uow,
+        actor,
+        params["unit_id"],
+        params["member_ids"],
+        progress,
+        params.get("certificate_type"),  # the list's filter (a job queued before: none)
     )
     with spool:
         content = spool.read()
