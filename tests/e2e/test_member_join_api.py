@@ -186,15 +186,38 @@ def test_a_join_application_through_a_join_code_becomes_a_member(app, client, lo
         db.session.remove()
 
 
-def test_a_member_cannot_join_twice(client, login, world):
+def test_a_member_joins_again_for_the_other_level_alone(app, client, login, world):
+    """A 普通会员 of the unit may join for 专业会员 too (manual §3.2, FAQ 3.20), not for the
+    level held; one holding both levels cannot join at all."""
     inst = start_join(client, login)
     approve_to_end(client, login, inst["id"])
-    data = applicant_data(client, login("unit"))
+    again = start_join(client, login)
+    assert again["status"] == "单位预审中"
+    unit = login("unit")
+    task = open_task(client, unit, again["id"])
+    values = {**form_values(client, unit, again["id"]), "decision": "approve"}
+    both = {"member_level": "专业会员", "member_levels": ["普通会员", "专业会员"]}
+    for chosen in ({"member_level": "普通会员"}, both):
+        refused = complete(client, unit, task["id"], {**values, **chosen}, expect=422)
+        assert refused["errors"]["eligibility"] == [
+            "申请人已是本协会普通会员，不能重复申请该级别；请只申请其他会员级别"
+        ]
+    assert open_task(client, unit, again["id"])["id"] == task["id"]  # nothing moved
+    approve_to_end(client, login, again["id"], level="专业会员")
+    id_number = applicant_data(client, unit)["id_number"]
+    with app.app_context():
+        held = db.session.scalars(
+            select(Membership.level).join(Member).where(Member.id_number == id_number)
+        ).all()
+    assert sorted(held) == ["专业会员", "普通会员"]
+    data = applicant_data(client, unit)
     reply = client.post(
-        "/api/v1/processes/member_join/instances", headers=login("unit"), json={"data": data}
+        "/api/v1/processes/member_join/instances", headers=unit, json={"data": data}
     )
     assert reply.status_code == 422
-    assert any("已是" in r for r in reply.get_json()["errors"]["eligibility"])
+    assert reply.get_json()["errors"]["eligibility"] == [
+        "申请人已是本协会普通会员、专业会员，不能重复申请入会"
+    ]
 
 
 def test_a_person_whose_membership_was_cancelled_may_join_again(app, client, login, world):

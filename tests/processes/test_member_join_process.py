@@ -54,6 +54,8 @@ def start_data(**overrides) -> dict:
         "mobile": "13800138000",
         "submitted_on": "2026-11-28",
         "is_member": False,
+        "held_levels": [],
+        "member_elsewhere": False,
         "join_in_flight": False,
     }
     data.update(overrides)
@@ -209,16 +211,36 @@ def test_an_under_age_applicant_is_refused_with_the_age_rule(defn):
     assert "现为16周岁" in reason
 
 
-def test_an_existing_member_is_refused(defn):
-    inst = restored(defn, Instance.start(defn, start_data(is_member=True)))
-    assert assert_ineligible(inst, "已是") == ["申请人已是本协会个人会员，不能重复申请入会"]
+def test_a_member_of_both_levels_is_refused(defn):
+    held = start_data(is_member=True, held_levels=["普通会员", "专业会员"])
+    inst = restored(defn, Instance.start(defn, held))
+    assert assert_ineligible(inst, "已是") == [
+        "申请人已是本协会普通会员、专业会员，不能重复申请入会"
+    ]
+
+
+def test_a_member_of_one_level_joins_for_the_other_alone(defn):
+    # a 专业会员 (registered-engineer CPD) needs 普通会员 for certificates (FAQ 3.20)
+    held = start_data(is_member=True, held_levels=["专业会员"])
+    inst = restored(defn, Instance.start(defn, held))
+    assert [t.name for t in inst.ready_tasks()] == ["unit_pre_review"]
+    task = ready(inst, "unit_pre_review")
+    inst.complete(task.id, {**pre_review_approve(), "member_levels": ["普通会员", "专业会员"]})
+    assert inst.data["failure_reasons"] == [
+        "申请人已是本协会专业会员，不能重复申请该级别；请只申请其他会员级别"
+    ]
+    again = restored(defn, Instance.start(defn, held))
+    task = ready(again, "unit_pre_review")
+    again.complete(task.id, {**pre_review_approve(), "member_level": "普通会员"})
+    assert again.data["failure_reasons"] == [] and again.status == "机构初审中"
 
 
 def test_a_resubmission_that_makes_the_applicant_ineligible_ends_the_application(defn):
     inst = Instance.start(defn, start_data())
     inst = walk(defn, inst, HAPPY_PATH[:1])
     inst = step(defn, inst, "agency_review", give_back("agency_review"))
-    inst = step(defn, inst, "unit_resubmit", {"is_member": True, "member_level": "普通会员"})
+    held = {"is_member": True, "held_levels": ["普通会员"], "member_level": "普通会员"}
+    inst = step(defn, inst, "unit_resubmit", held)
     assert_ineligible(inst, "已是", end="recheck_ineligible_end")
     assert inst.ready_tasks() == []
 

@@ -51,32 +51,50 @@ def adult(age: int | None = 30) -> dict:
 
 
 INVALID_ID = {"valid": False, "problem": BAD_CHECK_CHAR, "age": None}
+BOTH = ["普通会员", "专业会员"]
 
-# (applicant, is_member, join_in_flight, one text fragment per expected reason, in rule order)
+# (applicant, held_applied — the levels applied for already held —, join_in_flight, one text
+# fragment per expected reason, in rule order)
 ELIGIBILITY_CASES = {
-    "valid adult of 30": (adult(30), False, False, []),
-    "exactly 18": (adult(18), False, False, ["18周岁"]),
-    "17": (adult(17), False, False, ["18周岁"]),
-    "19": (adult(19), False, False, []),
-    "exactly 65": (adult(65), False, False, []),
-    "66": (adult(66), False, False, ["65周岁"]),
-    "invalid id": (INVALID_ID, False, False, [BAD_CHECK_CHAR]),
-    "already a member": (adult(), True, False, ["已是"]),
-    "join in flight": (adult(), False, True, ["正在办理"]),
-    "66 and already a member": (adult(66), True, False, ["65周岁", "已是"]),
-    "every person rule at once": (adult(66), True, True, ["65周岁", "已是", "正在办理"]),
+    "valid adult of 30": (adult(30), [], False, []),
+    "exactly 18": (adult(18), [], False, ["18周岁"]),
+    "17": (adult(17), [], False, ["18周岁"]),
+    "19": (adult(19), [], False, []),
+    "exactly 65": (adult(65), [], False, []),
+    "66": (adult(66), [], False, ["65周岁"]),
+    "invalid id": (INVALID_ID, [], False, [BAD_CHECK_CHAR]),
+    "already both levels": (
+        adult(),
+        BOTH,
+        False,
+        ["已是本协会普通会员、专业会员，不能重复申请入会"],
+    ),
+    "already the level applied for": (
+        adult(),
+        ["专业会员"],
+        False,
+        ["已是本协会专业会员，不能重复申请该级别"],
+    ),
+    "join in flight": (adult(), [], True, ["正在办理"]),
+    "66 and already a member": (adult(66), BOTH, False, ["65周岁", "已是"]),
+    "every person rule at once": (adult(66), BOTH, True, ["65周岁", "已是", "正在办理"]),
 }
 
 
 @pytest.mark.parametrize(
-    ("applicant", "is_member", "join_in_flight", "expected"),
+    ("applicant", "held_applied", "join_in_flight", "expected"),
     list(ELIGIBILITY_CASES.values()),
     ids=list(ELIGIBILITY_CASES),
 )
 def test_eligibility_table_gives_one_reason_per_rule_broken(
-    eligibility, applicant, is_member, join_in_flight, expected
+    eligibility, applicant, held_applied, join_in_flight, expected
 ):
-    data = {"applicant": applicant, "is_member": is_member, "join_in_flight": join_in_flight}
+    data = {
+        "applicant": applicant,
+        "held_applied": held_applied,
+        "member_elsewhere": False,
+        "join_in_flight": join_in_flight,
+    }
     result = decide(eligibility, data)
     reasons = result.get("failure_reasons", [])
     assert len(reasons) == len(expected), reasons
@@ -85,19 +103,34 @@ def test_eligibility_table_gives_one_reason_per_rule_broken(
 
 
 def test_eligibility_table_collects_nothing_for_an_eligible_applicant(eligibility):
-    data = {"applicant": adult(30), "is_member": False, "join_in_flight": False}
+    data = {
+        "applicant": adult(30),
+        "held_applied": [],
+        "member_elsewhere": False,
+        "join_in_flight": False,
+    }
     assert decide(eligibility, data) == {}
 
 
 @pytest.mark.parametrize("age", [17, 18, 66])
 def test_age_reasons_state_the_applicants_actual_age(eligibility, age):
-    data = {"applicant": adult(age), "is_member": False, "join_in_flight": False}
+    data = {
+        "applicant": adult(age),
+        "held_applied": [],
+        "member_elsewhere": False,
+        "join_in_flight": False,
+    }
     [reason] = decide(eligibility, data)["failure_reasons"]
     assert f"现为{age}周岁" in reason
 
 
 def test_an_invalid_id_gives_only_the_id_problem_and_no_age_rule(eligibility):
-    data = {"applicant": INVALID_ID, "is_member": False, "join_in_flight": False}
+    data = {
+        "applicant": INVALID_ID,
+        "held_applied": [],
+        "member_elsewhere": False,
+        "join_in_flight": False,
+    }
     reasons = decide(eligibility, data)["failure_reasons"]
     assert reasons == [f"证件号码无效：{BAD_CHECK_CHAR}"]
     assert not any("周岁" in reason for reason in reasons)
@@ -278,3 +311,16 @@ def test_the_loader_calls_a_syntax_error_a_syntax_error(design):
     [problem] = [p for p in load_problems(design) if p.element == "check_eligibility"]
     assert problem.message.startswith("语法错误（第"), problem.message
     assert "不被允许" not in problem.message
+
+
+def test_a_member_of_another_unit_is_refused_whatever_level_is_applied_for(eligibility):
+    # a join through another unit would move the person there: 调入 comes first
+    data = {
+        "applicant": adult(30),
+        "held_applied": ["普通会员"],
+        "member_elsewhere": True,
+        "join_in_flight": False,
+    }
+    assert decide(eligibility, data)["failure_reasons"] == [
+        "申请人已是本协会普通会员，不能重复申请入会"
+    ]

@@ -35,6 +35,8 @@ def _join_instance(name: str = "张三") -> tuple[object, Instance]:
             "mobile": "13800138000",
             "submitted_on": "2026-11-28",
             "is_member": False,
+            "held_levels": [],
+            "member_elsewhere": False,
             "join_in_flight": False,
         },
     )

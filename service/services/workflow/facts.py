@@ -30,6 +30,8 @@ from service.db.uow import Reads
 from service.domain.person_facts import (
     CPD_AWAITING_OPENING,
     CPD_AWAITING_REPORT,
+    ORDINARY,
+    PROFESSIONAL,
     CertificateRecord,
     CpdEnrolmentRecord,
     MembershipRecord,
@@ -39,6 +41,7 @@ from service.domain.person_facts import (
 from service.engine import Definition
 
 OPEN_LEARNING = ("开课未学习", "学习中")
+LEVELS = (ORDINARY, PROFESSIONAL)  # the membership levels, in their order
 SHANGHAI = timedelta(hours=8)  # a stored (naive UTC) time's day in Asia/Shanghai
 
 
@@ -69,6 +72,10 @@ def _applicant(
         "is_member": bool(row[0]),
         "join_in_flight": bool(row[1]),
         "records_here": (not row[0] or bool(row[2])) and (not row[1] or bool(row[3])),
+        # the levels held now: a join through the member's own unit may add the other one
+        # (manual §3.2, FAQ 3.20); a member of another unit moves by 调入 first
+        "held_levels": [level for level, held in zip(LEVELS, row[4:], strict=True) if held],
+        "member_elsewhere": bool(row[0]) and not row[2],
     }
 
 
@@ -106,7 +113,8 @@ def _applicant_query(has_instance: bool, has_unit: bool) -> Select:
     # found in the unit's own records (its member, its join): the unit may be told so
     member_here = is_member.where(Member.unit_id == unit_id)
     join_here = in_flight.where(ProcessInstance.unit_id == unit_id)
-    query = select(is_member, in_flight, member_here, join_here)
+    held = [is_member.where(Membership.level == level) for level in LEVELS]
+    query = select(is_member, in_flight, member_here, join_here, *held)
     _APPLICANT_QUERIES[(has_instance, has_unit)] = query
     return query
 
@@ -381,6 +389,8 @@ FACTS: dict[str, Facts] = {"applicant": _applicant, "persons": _persons, "unit":
 FACT_KEYS = frozenset(
     {
         "is_member",
+        "held_levels",
+        "member_elsewhere",
         "join_in_flight",
         "records_here",
         "person_facts",

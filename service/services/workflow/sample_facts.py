@@ -62,7 +62,13 @@ def _persons(data: dict, today: date) -> dict:
 
 
 def _applicant(data: dict, today: date) -> dict:
-    return {"is_member": False, "join_in_flight": False, "records_here": True}
+    return {
+        "is_member": False,
+        "held_levels": [],
+        "member_elsewhere": False,
+        "join_in_flight": False,
+        "records_here": True,
+    }
 
 
 def _unit(data: dict, today: date) -> dict:
