@@ -375,10 +375,7 @@ def reassign(who, task_id):
             except (FormInvalid, Conflict) as exc:
                 error = (exc.errors or {}).get("account_id") or exc.message
     with uow() as u:
+        task = tasks.claimed_task(ctx(), u, who, task_id)
         people = tasks.assignees(ctx(), u, who, task_id)
-        listing = tasks.list_tasks(ctx(), u, who, scope="claimed", page=1, page_size=200)
-    task = next((t for t in listing["items"] if t["id"] == task_id), None)
-    if task is None:
-        raise NotFound("该任务不存在或已不在认领中")
     html = render_template("workbench/reassign.html", task=task, people=people, error=error)
     return html, 422 if error else 200

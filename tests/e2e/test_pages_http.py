@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -408,11 +409,13 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
     task_id = in_db(app, lambda s: s.scalar(select(UserTask.id).where(UserTask.state == "open")))
     client.post(f"/api/v1/tasks/{task_id}/claim", headers=login("agency"))
     in_db(app, lambda s: _second_agency_reviewer(s, world))
+    in_db(app, lambda s: _claimed_before(s, task_id, 200))  # its page is read by its id
     sign_in(client, "admin")
     listing = text(client.get("/workbench/claimed"))
     assert view["business_key"] in listing and "广州初审员" in listing
     form = text(client.get(f"/workbench/tasks/{task_id}/reassign"))
     assert "广州初审员乙（jigou2）" in form and "汕头初审员" not in form
+    assert view["business_key"] in form and "机构初审" in form
     token = csrf(client, "/workbench/claimed")
     refused = client.post(
         f"/workbench/tasks/{task_id}/reassign", data={"account_id": "x", "csrf_token": token}
@@ -429,6 +432,8 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
     assert in_db(app, lambda s: s.get(UserTask, task_id).claimed_by) is None
     released = text(client.get("/workbench/claimed"))
     assert f"已释放：{view['business_key']}（机构初审）" in released
+    gone = client.get(f"/workbench/tasks/{task_id}/reassign")
+    assert gone.status_code == 404 and "已不在认领中" in text(gone)
     actions = in_db(
         app,
         lambda s: s.scalars(
@@ -436,6 +441,18 @@ def test_the_secretariat_releases_and_reassigns_a_claimed_task_from_its_pages(
         ).all(),
     )
     assert actions[-2:] == ["reassign", "release"]
+
+
+def _claimed_before(session, task_id: int, count: int) -> None:
+    """`count` copies of a claimed task, each claimed earlier: a long 已认领 list before it."""
+    task = session.get(UserTask, task_id)
+    columns = [c.key for c in UserTask.__table__.columns if c.key not in ("id", "engine_task_id")]
+    for n in range(count):
+        copy = UserTask(**{c: getattr(task, c) for c in columns})
+        copy.engine_task_id = str(uuid.uuid4())
+        copy.created_at = task.created_at - timedelta(minutes=n + 1)
+        session.add(copy)
+    session.commit()
 
 
 def _second_agency_reviewer(session, world) -> None:

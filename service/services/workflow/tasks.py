@@ -276,6 +276,23 @@ def reassign_task(
     return _commit_view(uow, row)
 
 
+def claimed_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
+    """A claimed open task as the secretariat's 改派 page shows it (its holder, its form):
+    the one task by its id, however many others are claimed."""
+    row = _managed_task(uow, actor, task_id)
+    if row.state != "open" or row.claimed_by is None:
+        raise NotFound("该任务不存在或已不在认领中")
+    view = _held_view(uow, row)
+    inst = uow.session.get(ProcessInstance, row.instance_id)
+    defn = ctx.definitions.current.get(inst.process_key)
+    view["instance"] = {
+        "id": inst.id,
+        "business_key": inst.business_key,
+        "process_name": defn.name if defn else inst.process_key,
+    }
+    return view
+
+
 def assignees(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> list[dict]:
     """The active accounts that may hold a task: whom the secretariat may reassign it to."""
     row = _managed_task(uow, actor, task_id)
