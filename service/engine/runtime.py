@@ -777,6 +777,24 @@ class Instance:
             self._steps()
         return fired
 
+    def move_timers_of(self, dues: dict[str, str]) -> list[str]:
+        """Give the timers that wait beside the given correlation values, not fired yet, the
+        due time given for each (an ISO timestamp); the correlation values whose timer moved.
+        (A learning deadline that follows the person's renewed membership.)"""
+        moved = []
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            timers = [
+                ev
+                for ev in getattr(definition, "event_definitions", None) or [definition]
+                if isinstance(ev, TimerEventDefinition)
+            ]
+            correlation = self._correlation(task) if timers else None
+            if correlation in dues and not task.internal_data.get("event_fired"):
+                task.internal_data["event_value"] = dues[correlation]
+                moved.append(correlation)
+        return moved
+
     def merge_ended_instances(self) -> int:
         """Merge every ended instance of a multi-instance task that has not heard of it,
         then run on; how many were merged.

@@ -340,15 +340,17 @@ def on_complete(
     policy: dict,
     later: Later | None = None,
     read: Read | None = None,
-) -> None:
+) -> list[int]:
     """What completing a task with a `bill` role ("pay" or "confirm") does to the form's
     bill (if it has one): paid, or a payment returned, in one UPDATE, kept in `later` for
     the COMMIT when given; confirmed, in one UPDATE, with its documents (`receipts_of`),
     and the memberships it pays for renewed. When the bill was `read` with the claim and
     pays for no membership, nothing in the request reads its confirmation again: kept in
-    `later` too; otherwise it is written at once, RETURNING what was not read."""
+    `later` too; otherwise it is written at once, RETURNING what was not read.
+
+    Returns the members whose 普通会籍 the confirmation renewed (`renew_memberships`)."""
     if role is None:
-        return
+        return []
     if role == "pay" or payload.get("decision") == "return":
         params = {"bill_instance_id": row.id, "bill_now": now, "bill_status": "unpaid"}
         if role == "pay":
@@ -356,7 +358,7 @@ def on_complete(
                 bill_status="paid", bill_paid_at=now, bill_voucher=payload.get("fee_voucher")
             )
         write(session, _PAID if role == "pay" else _UNPAID, params, later)
-        return
+        return []
     receipt = payload.get("receipt_date")
     params = {
         "bill_instance_id": row.id,
@@ -368,7 +370,7 @@ def on_complete(
     }
     if read is not None:
         if read.lines is None:  # the form has no bill
-            return
+            return []
         renewing = _renewing(read.lines)
         write(session, _CONFIRMED, params, None if renewing else later)
     else:
@@ -385,13 +387,14 @@ def on_complete(
             params,
         ).first()
         if found is None:
-            return
+            return []
         read = Read.of(tuple(found))
         renewing = _renewing(read.lines)
     write(session, _DROP_RECEIPTS, {"bill_id": read.id}, later)
     write(session, _ADD_RECEIPT, receipts_of(read, payload, today), later)
-    if renewing:
-        renew_memberships(session, row, renewing, today, policy)
+    if not renewing:
+        return []
+    return renew_memberships(session, row, renewing, today, policy)
 
 
 def receipts_of(bill: Read, payload: dict, today: date) -> list[dict]:
@@ -428,7 +431,7 @@ def _renewing(bill_lines: list) -> list[dict]:
 
 def renew_memberships(
     session: Session, row: ProcessInstance, lines: list[dict], today: date, policy: dict
-) -> None:
+) -> list[int]:
     """The memberships paid for on the bill (`lines`: its `_renewing` lines), renewed when
     finance confirms it.
 
@@ -441,9 +444,11 @@ def renew_memberships(
       stays, the membership never broke);
     - expired or cancelled: runs again from today (to the same day, term years later);
     - none of that level yet: a new membership from today.
+
+    Returns the members whose 普通会籍 was renewed (their learning deadlines follow it).
     """
     if not lines:
-        return
+        return []
     term = policy.get("membership_validity_years", 1)
     ids = sorted({x["id_number"] for x in lines})
     members = {
@@ -455,11 +460,14 @@ def renew_memberships(
             select(Membership).where(Membership.member_id.in_([m.id for m in members.values()]))
         )
     }
+    renewed = set()
     for line in lines:
         member = members.get(line["id_number"])
         if member is None:
             continue
         level = line.get("member_level") or ORDINARY
+        if level == ORDINARY:
+            renewed.add(member.id)
         ms = held.get((member.id, level))
         if ms is None:
             ms = Membership(
@@ -481,6 +489,7 @@ def renew_memberships(
                 None,
             )
             ms.instance_id = row.id
+    return sorted(renewed)
 
 
 def added_membership(bill: Bill) -> str | None:

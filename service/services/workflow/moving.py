@@ -88,6 +88,9 @@ class Move:
     # PostgreSQL, a new row with `defer`: not inserted yet, its INSERT goes first with the
     # COMMIT (its id drawn from its sequence beforehand)
     insert_row: bool = False
+    # the members whose 普通会籍 the move's confirmed bill renewed: their open learning
+    # elsewhere follows it (timers.follow_renewed_memberships)
+    renewed_members: list[int] = field(default_factory=list)
 
     def complete(self, engine_task_id: str, data: dict[str, Any]) -> None:
         """Complete a ready task and run the engine on (TaskNotReady if it is not ready)."""

@@ -21,7 +21,16 @@ from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, ServiceError
 from service.engine import EngineError, Instance, TaskNotReady
-from service.services.workflow import audit, bills, files, incidents, moving, persons, queue
+from service.services.workflow import (
+    audit,
+    bills,
+    files,
+    incidents,
+    moving,
+    persons,
+    queue,
+    timers,
+)
 from service.services.workflow.context import Context
 from service.services.workflow.facts import facts_for
 from service.services.workflow.forms import (
@@ -541,6 +550,8 @@ def complete_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, dat
         files.link_to_instance(uow, used, m.row.id, m.row.unit_id, m.later)
         if row.stuck:
             incidents.close_succeeded(uow.session, instance_id, task_name, actor, now, m.later)
+        if m.renewed_members:  # in this transaction, before the COMMIT the save goes with
+            timers.follow_renewed_memberships(ctx, uow, m.renewed_members, instance_id, now, today)
         uow.session.flush()
         view = {
             "id": m.row.id,
@@ -622,7 +633,7 @@ def _act(
     persons_sent = "persons" in payload or "id_number" in payload
     lines_before = persons.lines_of(current) if persons_sent else None
     # a confirmed payment may renew memberships: before the facts the next rules read
-    bills.on_complete(
+    m.renewed_members = bills.on_complete(
         uow.session, inst_row, info.bill, payload, actor, now, today, defn.policy, m.later, bill
     )
     facts = {}

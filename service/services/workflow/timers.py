@@ -6,12 +6,17 @@ the engine state of instances that are not due.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.db.models import WaitingEvent
+from service.db.models import LearningTask, Membership, WaitingEvent
 from service.db.uow import UnitOfWork
+from service.domain.person_facts import ORDINARY
 from service.engine import EngineError
+from service.engine.helpers import end_of_day
 from service.services.workflow import audit, incidents, learning_waits, moving
 from service.services.workflow.context import Context
 
@@ -61,3 +66,68 @@ def _expire_ended_learning(m: moving.Move, fired: list[dict]) -> None:
     for ev in fired:
         if ev.get("correlation") and ev["correlation"] not in still_waiting:
             learning_waits.expire(m.session, m.row, ev["correlation"], m.now)
+
+
+def follow_renewed_memberships(
+    ctx: Context,
+    uow: UnitOfWork,
+    member_ids: list[int],
+    renewing_instance_id: int,
+    now: datetime,
+    today: date,
+) -> int:
+    """Learning still open whose deadline a renewed 普通会籍 now outlasts: its deadline, the
+    timer of the form that opened it and the learning task, follow the membership to its new
+    end (FAQ 3.18: learning may be finished while the membership is valid). In the renewing
+    request's transaction; the renewing form itself opens its learning with the new end.
+    How many persons' deadlines moved."""
+    rows = uow.session.execute(
+        select(
+            LearningTask.id,
+            LearningTask.instance_id,
+            LearningTask.id_number,
+            Membership.valid_until,
+        )
+        .join(
+            Membership,
+            and_(
+                Membership.member_id == LearningTask.member_id,
+                Membership.level == ORDINARY,
+                Membership.cancelled_on.is_(None),
+            ),
+        )
+        .where(
+            LearningTask.member_id.in_(member_ids),
+            LearningTask.status.in_(learning_waits.OPEN),
+            LearningTask.deadline < Membership.valid_until,
+            LearningTask.instance_id != renewing_instance_id,
+        )
+        .order_by(LearningTask.instance_id, LearningTask.id)
+    ).all()
+    by_instance: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_instance[row.instance_id].append(row)
+    moved_total = 0
+    for instance_id, items in by_instance.items():
+        until = {r.id_number: r.valid_until for r in items}
+        with moving.move(ctx, uow, instance_id, now, today, has_waiting_rows=True) as m:
+            moved = m.inst.move_timers_of(
+                {number: end_of_day(day.isoformat()) for number, day in until.items()}
+            )
+            if moved:
+                m.record(
+                    audit.Step(
+                        audit.SYSTEM,
+                        "deadline",
+                        detail={"moved": {n: until[n].isoformat() for n in moved}},
+                    )
+                )
+        for r in items:
+            if r.id_number in moved:
+                uow.session.execute(
+                    update(LearningTask)
+                    .where(LearningTask.id == r.id)
+                    .values(deadline=r.valid_until, updated_at=now)
+                )
+        moved_total += len(moved)
+    return moved_total
