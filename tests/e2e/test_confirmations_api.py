@@ -288,15 +288,19 @@ def test_bad_id_photo_bodies_name_the_field_and_change_nothing(app, client, logi
 
 def test_an_expired_code_answers_410(app, client, login, world):
     n, member_id = seed(app, world.other_unit_id, "龚海峰", "44010619920303891")
-    code = transfer_code(client, login("unit"), world.unit_id)["code"]
-    app.extensions["memberflow"].clock = lambda: datetime(2027, 11, 28, 4, 0, 1)
+    made = transfer_code(client, login("unit"), world.unit_id)  # at 12:00 in Beijing
+    code = made["code"]
+    assert made["expires_on"] == "2027-11-28"
+    # it works the whole of the day it says, not only to the hour it was made: the next
+    # day in Beijing (16:00 UTC) it has expired
+    app.extensions["memberflow"].clock = lambda: datetime(2027, 11, 28, 16, 0, 0)
     expired = "二维码已过期，请向单位索取新的二维码"
     assert confirm(client, as_member(client, n), code, expect=410)["message"] == expired
     assert client.get(f"{API}/confirmations/{code}").get_json()["message"] == expired
     assert client.get(f"{API}/confirmations/{code}/qr.png").status_code == 410
     assert state(app, member_id)["unit_id"] == world.other_unit_id
-    app.extensions["memberflow"].clock = lambda: datetime(2027, 11, 28, 3, 59, 59)
-    confirm(client, as_member(client, n), code)  # a second before the expiry it still works
+    app.extensions["memberflow"].clock = lambda: datetime(2027, 11, 28, 15, 59, 58)
+    confirm(client, as_member(client, n), code)  # at 23:59:58 that day it still works
 
 
 def test_a_forged_code_is_not_found(app, client, login, world):

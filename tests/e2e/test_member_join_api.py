@@ -657,6 +657,13 @@ def test_join_codes_expire_and_cannot_be_forged(client, login, world, app):
     assert bad_variant.status_code == 422
     ctx = app.extensions["memberflow"]
     real_clock = ctx.clock
+    # 有效期至 that day: it works to that day's last second in Beijing (15:59:59 UTC)
+    last = __import__("datetime").date.fromisoformat(code["expires_on"])
+    ctx.clock = lambda: __import__("datetime").datetime(last.year, last.month, last.day, 15, 59)
+    try:
+        assert client.get(f"/api/v1/join-codes/{code['code']}").status_code == 200
+    finally:
+        ctx.clock = real_clock
     ctx.clock = lambda: real_clock() + __import__("datetime").timedelta(days=366)
     try:
         expired = client.get(f"/api/v1/join-codes/{code['code']}")

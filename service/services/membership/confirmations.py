@@ -12,7 +12,7 @@ flight. A password code is claimed without signing in (see password_codes).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
@@ -163,8 +163,10 @@ def create_code(
         kind=kind,
         unit_id=unit_id,
         member_id=member.id if member else None,
-        expires_at=now
-        + timedelta(days=PASSWORD_CODE_DAYS if kind == "password" else validity_days(ctx)),
+        # to the end of the day it says
+        expires_at=ctx.valid_through(
+            PASSWORD_CODE_DAYS if kind == "password" else validity_days(ctx)
+        ),
         created_by=actor.id,
         created_at=now,
     )

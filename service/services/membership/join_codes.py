@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from service.db.models import JoinCode, Unit
@@ -63,7 +61,7 @@ def create_join_code(
         unit_id=unit_id,
         variant=variant,
         created_by=actor.id,
-        expires_at=ctx.now() + timedelta(days=days),
+        expires_at=ctx.valid_through(days),  # to the end of the day it says
         created_at=ctx.now(),
     )
     uow.session.add(row)

@@ -49,6 +49,11 @@ class Context:
         """Today's date in Asia/Shanghai, the association's business day."""
         return (self.clock() + SHANGHAI).date()
 
+    def valid_through(self, days: int) -> datetime:
+        """The last second (naive UTC) of the Shanghai day `days` days after today: a code
+        printed "有效期至" that day works the whole of it, whatever hour it was made."""
+        return day_after(self.today() + timedelta(days=days)) - timedelta(seconds=1)
+
     def policy(self, name: str, default=None):
         """A parameter of rules/policy.json, which every definition shares."""
         for defn in self.definitions.current.values():
