@@ -10,7 +10,7 @@ from service.engine.catalogue import (
     load_definitions,
 )
 from service.engine.migrate import Migration, Obstacle, migrate_state
-from service.engine.runtime import EngineError, Instance, ReadyTask, TaskNotReady
+from service.engine.runtime import RETURN_DEPTH, EngineError, Instance, ReadyTask, TaskNotReady
 from service.engine.scripting import ScriptRejected
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Migration",
     "Obstacle",
     "Problem",
+    "RETURN_DEPTH",
     "ReadyTask",
     "ScriptRejected",
     "TaskNotReady",

@@ -93,6 +93,12 @@ def _state_dict(text: str) -> dict:
 # the depth below which SpiffWorkflow's task iterator never stops descending (its
 # max_depth is 1000; its depth count never exceeds a task's distance from the root)
 _WALK_DEPTH = 990
+# The task tree grows with every step taken, and a loop (returned, resubmitted, returned…)
+# makes it deeper each time round. A task below the iterator's max_depth is never found:
+# the instance would stop with nothing to do. A move that takes a task that deep is refused
+# (`complete`); the service refuses a return well before (`depth`, RETURN_DEPTH), leaving
+# room for the steps forward to the end.
+RETURN_DEPTH = 800
 
 
 class _Workflow(BpmnWorkflow):
@@ -131,6 +137,19 @@ class _Workflow(BpmnWorkflow):
             return super().get_tasks(first_task, **kwargs)
         found = _walk(self, kwargs.get("state", TaskState.ANY_MASK), kwargs.get("manual"))
         return super().get_tasks(**kwargs) if found is None else found
+
+
+def _tree_depth(task: Task) -> int:
+    """A task's distance from the top workflow's root, as SpiffWorkflow's iterator counts it:
+    a sub-process's root one below the task that started it."""
+    depth = 0
+    while True:
+        depth += task.depth
+        parent_id = getattr(task.workflow, "parent_task_id", None)
+        if parent_id is None:
+            return depth
+        task = task.workflow.top_workflow.get_task_from_id(parent_id)
+        depth += 1
 
 
 def _walk(workflow: BpmnWorkflow, state: int, manual: bool | None) -> list[Task] | None:
@@ -598,6 +617,17 @@ class Instance:
         finally:
             REQUEST_FACTS.reset(token)
         self._steps()
+        if self.depth() >= _WALK_DEPTH:
+            raise EngineError(
+                f"流程“{self.defn.name}”的环节记录已达流程引擎的上限（任务树深度"
+                f"{_WALK_DEPTH}），无法继续流转：该表单往复退回次数过多，请终止后重新申请"
+            )
+
+    def depth(self) -> int:
+        """How deep in the task tree (as SpiffWorkflow's iterator counts, through
+        sub-processes) the deepest task ready or waiting is; 0 when none is."""
+        tasks = [*self._ready(), *self._waiting_tasks()]
+        return max((_tree_depth(t) for t in tasks), default=0)
 
     def passed_steps(self) -> set[str]:
         """The diagram's elements this instance has passed through: the ids of the top

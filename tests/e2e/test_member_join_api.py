@@ -845,3 +845,28 @@ def test_instances_are_filtered_by_status_name_and_date(client, login, world):
     assert bad.status_code == 422
     summary = client.get("/api/v1/instances/summary", headers=unit).get_json()
     assert summary["counts"] == {"单位预审中": 1, "机构初审中": 1} and summary["total"] == 2
+
+
+def test_a_form_returned_too_often_is_not_returned_again_but_may_go_on(
+    client, login, world, monkeypatch
+):
+    """Every return makes the engine's task tree deeper, up to a depth where it could no
+    longer find the form's next step: well before, a return is refused (409), nothing
+    changes, and the form can still be approved to its end."""
+    from service.services.workflow import tasks
+
+    monkeypatch.setattr(tasks, "RETURN_DEPTH", 32)  # 9 deep at the first return; 7 a round
+    inst = start_join(client, login)
+    approve_to_end(client, login, inst["id"], stop_at="agency_review")
+    back = {"decision": "return", "remark": "请补充材料"}
+    for _round in range(4):
+        step(client, login, inst["id"], "agency", back, "agency_review")
+        values = form_values(client, login("unit"), inst["id"])
+        step(client, login, inst["id"], "unit", {**values, "member_level": "普通会员"})
+    task = open_task(client, login("agency"), inst["id"])
+    refused = complete(client, login("agency"), task["id"], back, 409)
+    assert "往复退回多次" in refused["message"]
+    assert open_task(client, login("agency"), inst["id"])["id"] == task["id"]
+    approve_to_end(client, login, inst["id"], from_task="agency_review")
+    view = client.get(f"/api/v1/instances/{inst['id']}", headers=login("association")).get_json()
+    assert view["status"] == "审批完成"

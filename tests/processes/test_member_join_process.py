@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from service.domain.validation import make_resident_id
-from service.engine import Instance, TaskNotReady, build_definition, load_definitions
+from service.engine import (
+    EngineError,
+    Instance,
+    TaskNotReady,
+    build_definition,
+    load_definitions,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BPMN_NAME = "processes/member_join.bpmn"
@@ -309,3 +315,24 @@ def test_an_instance_keeps_running_on_its_own_definition_version(defn):
     new_inst = walk(new_defn, new_inst, [("agency_review", "机构审核中", APPROVE)])
     new_inst = walk(new_defn, new_inst, HAPPY_PATH[2:])
     assert_approved(new_inst)
+
+
+def test_a_form_returned_too_often_stops_with_a_reason_before_its_next_step_is_lost(defn):
+    """Each return and resubmission makes the task tree deeper; SpiffWorkflow's iterator
+    finds no task below depth 1000, so the form would wait for nothing, silently. The move
+    that takes it that deep is refused instead, and the form as it was still has its step."""
+    inst = Instance.start(defn, start_data())
+    inst.complete(ready(inst, "unit_pre_review").id, pre_review_approve())
+    for _round in range(400):
+        saved = inst.dumps()
+        try:
+            inst.complete(ready(inst, "agency_review").id, give_back("agency_review"))
+            inst.complete(ready(inst, "unit_resubmit").id, {"member_level": "普通会员"})
+        except EngineError as exc:
+            assert "往复退回次数过多" in str(exc)
+            break
+    else:
+        pytest.fail("never refused")
+    kept = Instance.load(defn, saved)
+    assert [t.name for t in kept.ready_tasks()] == ["agency_review"]
+    assert kept.depth() < 990

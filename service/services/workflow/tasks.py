@@ -20,7 +20,7 @@ from service.db.models import Account, AuditRecord, Incident, ProcessInstance, U
 from service.db.uow import Reads, UnitOfWork, loaded
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, ServiceError
-from service.engine import EngineError, Instance, TaskNotReady
+from service.engine import RETURN_DEPTH, EngineError, Instance, TaskNotReady
 from service.services.workflow import (
     audit,
     bills,
@@ -651,6 +651,11 @@ def _act(
             instance_id=inst_row.id,
             unit_id=inst_row.unit_id,
             names=names,
+        )
+    if payload.get("decision") == "return" and inst.depth() > RETURN_DEPTH:
+        raise Conflict(  # before the engine could no longer find the form's next step
+            "该表单已往复退回多次，流程记录接近上限，不能再退回；"
+            "请审核通过，或由秘书处终止本表单后重新申请"
         )
     try:
         m.complete(row.engine_task_id, {**payload, **facts})
