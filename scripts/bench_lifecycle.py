@@ -213,6 +213,8 @@ def engine_lifecycle(defn, states: list[str] | None = None) -> None:
             mobile="13800138000",
             submitted_on="2026-11-28",
             is_member=False,
+            held_levels=[],
+            member_elsewhere=False,
             join_in_flight=False,
         ),
     )

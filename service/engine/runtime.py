@@ -617,11 +617,17 @@ class Instance:
         finally:
             REQUEST_FACTS.reset(token)
         self._steps()
-        if self.depth() >= _WALK_DEPTH:
+        # a tree of fewer tasks cannot be that deep: most moves skip the walk up
+        if self._task_count() >= _WALK_DEPTH and self.depth() >= _WALK_DEPTH:
             raise EngineError(
                 f"流程“{self.defn.name}”的环节记录已达流程引擎的上限（任务树深度"
                 f"{_WALK_DEPTH}），无法继续流转：该表单往复退回次数过多，请终止后重新申请"
             )
+
+    def _task_count(self) -> int:
+        """The tasks of the workflow and its sub-processes."""
+        workflow = self.workflow
+        return len(workflow.tasks) + sum(len(w.tasks) for w in workflow.subprocesses.values())
 
     def depth(self) -> int:
         """How deep in the task tree (as SpiffWorkflow's iterator counts, through
