@@ -185,7 +185,14 @@ def child(url: str, workdir: str, unit_id: int, runs: int) -> dict:
     from service.services.membership import accounts
     from service.services.membership.members import ArchiveFilters
 
-    app = create_app(load_config(database_url=url, instance_dir=Path(workdir), secret_key="bench"))
+    app = create_app(
+        load_config(
+            database_url=url,
+            instance_dir=Path(workdir),
+            secret_key="bench",
+            job_sync_rows=10**9,  # the synchronous GET under measure: past 1000 rows a 409
+        )
+    )
     rss_app = _rss_mb()
     ctx = app.extensions["memberflow"]
     with app.app_context():

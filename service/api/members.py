@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 
-from flask import Response
+from flask import Response, url_for
 from marshmallow import fields, validate
 
 from service.api import schemas
 from service.api.blueprint import Blueprint
 from service.api.common import Int32, PageArgs, actor, ctx, page_schema, uow
 from service.api.planned import Schema
+from service.domain.errors import Conflict
 from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
 from service.services.documents import exports
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.membership import members
+from service.services.schedules import jobs
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1", description="单位人员档案与 Excel 导出")
 
@@ -132,16 +135,44 @@ def _filters(args: dict) -> members.ArchiveFilters:
     return members.ArchiveFilters(**args)
 
 
-def _xlsx(write: Callable, filename: str, ascii_name: str) -> Response:
-    """Send the workbook `write(file)` produces, named for download (RFC 5987 filename*)."""
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
-        write(buf)
-        buf.seek(0)
-        content = buf.read()
-    return attachment(content, XLSX_MIMETYPE, filename, ascii_name)
+def _xlsx(write: Callable, filename: str, ascii_name: str, job_path: str) -> Response:
+    """Send the workbook `write(file, progress)` produces, named for download (RFC 5987
+    filename*), streamed from its spool with its length.
+
+    Up to MEMBERFLOW_JOB_SYNC_ROWS rows, as the pages' export buttons (service/web/jobs.py):
+    a larger export is refused (409) on its count, before a row is written, naming the POST
+    that runs it as a background job (`job_path`).
+    """
+    limit = ctx().config.job_sync_rows
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        write(spool, jobs._Bounded(limit))  # run_now's bound, the row counted as one
+    except jobs.TooLong as exc:
+        spool.close()
+        raise Conflict(_too_large(exc.args[0], limit, job_path)) from None
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.seek(0, io.SEEK_END)
+    spool.seek(0)
+    reply = attachment(spool, XLSX_MIMETYPE, filename, ascii_name)  # closed once sent
+    reply.content_length = size
+    return reply
+
+
+def _too_large(rows: int, limit: int, job_path: str) -> str:
+    return (
+        f"导出结果共{rows}行，超过直接下载的上限（{max(limit, 0)}行），未生成文件。"
+        f"请改用后台导出：POST {job_path}（筛选条件相同，放在 JSON 请求体中），"
+        "再用 GET /api/v1/jobs/{id} 查看进度，完成后用 GET /api/v1/jobs/{id}/result 下载结果"
+    )
 
 
 _XLSX_DOC = {"content_type": XLSX_MIMETYPE, "description": "Excel 文件（.xlsx）"}
+_TOO_LARGE = (
+    "导出行数超过直接下载的上限（MEMBERFLOW_JOB_SYNC_ROWS，默认1000行），未生成文件；"
+    "message 指明改用的后台导出（POST …/export-jobs，筛选条件相同）"
+)
 
 
 @blp.route("/units/<int:unit_id>/members")
@@ -165,15 +196,19 @@ class ArchiveExportQuery(ArchiveFilterArgs):
 @blp.arguments(ArchiveExportQuery, location="query")
 @blp.response(200, **_XLSX_DOC)
 @blp.alt_response(422, description="筛选条件有误，errors 指明字段")
+@blp.alt_response(409, description=_TOO_LARGE)
 def export_archive(args, unit_id):
     """导出单位人员档案（单位人员档案导出表.xlsx，筛选条件与列表相同）"""
     who = actor()
     sort = args.pop("sort")
     with uow() as u:
         return _xlsx(
-            lambda f: exports.export_archive(ctx(), u, who, unit_id, _filters(args), f, sort=sort),
+            lambda f, bound: exports.export_archive(
+                ctx(), u, who, unit_id, _filters(args), f, progress=bound, sort=sort
+            ),
             "单位人员档案导出表.xlsx",
             "member-archive.xlsx",
+            url_for("jobs.export_archive", unit_id=unit_id),
         )
 
 
@@ -181,14 +216,16 @@ def export_archive(args, unit_id):
 @blp.arguments(BillExportQuery, location="query")
 @blp.response(200, **_XLSX_DOC)
 @blp.alt_response(422, description="开票日期起晚于开票日期止")
+@blp.alt_response(409, description=_TOO_LARGE)
 def export_bills(args):
     """导出开票记录（财务已确认的缴费单，按开票日期区间）"""
     who = actor()
     with uow() as u:
         return _xlsx(
-            lambda f: exports.export_bills(ctx(), u, who, f, **args),
+            lambda f, bound: exports.export_bills(ctx(), u, who, f, progress=bound, **args),
             "开票记录.xlsx",
             "invoice-records.xlsx",
+            url_for("jobs.export_bills"),
         )
 
 
@@ -196,26 +233,30 @@ def export_bills(args):
 @blp.arguments(EnrolmentExportQuery, location="query")
 @blp.response(200, **_XLSX_DOC)
 @blp.alt_response(422, description="业务类型或提交日期区间有误")
+@blp.alt_response(409, description=_TOO_LARGE)
 def export_enrolments(args):
     """导出教育报名表（每名报名人员一行）"""
     who = actor()
     with uow() as u:
         return _xlsx(
-            lambda f: exports.export_enrolments(ctx(), u, who, f, **args),
+            lambda f, bound: exports.export_enrolments(ctx(), u, who, f, progress=bound, **args),
             "报名表.xlsx",
             "enrolments.xlsx",
+            url_for("jobs.export_enrolments"),
         )
 
 
 @blp.route("/learning-tasks/export.xlsx")
 @blp.arguments(LearningExportQuery, location="query")
 @blp.response(200, **_XLSX_DOC)
+@blp.alt_response(409, description=_TOO_LARGE)
 def export_learning(args):
     """导出学习进度（筛选条件与学习任务列表相同）"""
     who = actor()
     with uow() as u:
         return _xlsx(
-            lambda f: exports.export_learning(ctx(), u, who, f, **args),
+            lambda f, bound: exports.export_learning(ctx(), u, who, f, progress=bound, **args),
             "学习进度.xlsx",
             "learning-progress.xlsx",
+            url_for("jobs.export_learning"),
         )

@@ -22,20 +22,13 @@ from service.services.documents import certificate_documents
 from service.services.finance import invoices
 from service.services.membership import records
 from service.services.schedules import jobs
-from service.web import lists, unit
+from service.web import job_start, lists, unit
+from service.web.job_start import start_or_send
 from service.web.pages import back_to, ctx, signed_in, uow
 
 bp = Blueprint("job_pages", __name__, url_prefix="/jobs")
 UNIT = frozenset({"unit_admin"})
 INVOICES = frozenset({"finance_reviewer", "unit_admin"})
-FALLBACK = {
-    "member_archive_export": "member-archive.xlsx",
-    "bill_export": "invoice-records.xlsx",
-    "enrolment_export": "enrolments.xlsx",
-    "learning_export": "learning-progress.xlsx",
-    "certificate_zip": "certificates.zip",
-    "learning_import": "learning-import.xlsx",
-}
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -48,23 +41,6 @@ def _refused(errors: dict, labels: dict):
     raise FormInvalid(named, "筛选条件有误，未导出")
 
 
-def _send(outcome, kind: str):
-    return attachment(outcome.content, outcome.content_type, outcome.name, FALLBACK[kind])
-
-
-def _start_or_send(who, kind: str, params: dict):
-    """The file at once when it is small; else a job, and its page."""
-    c = ctx()
-    with uow() as u:
-        try:
-            return _send(jobs.run_now(c, u, who, kind, params, c.config.job_sync_rows), kind)
-        except jobs.TooLong:
-            u.rollback()
-        job = jobs.submit(c, u, who, kind, params)
-    worker.wake(current_app)
-    return redirect(url_for("job_pages.detail", job_id=job["id"]))
-
-
 @bp.route("/exports/archive", methods=["POST"])
 @signed_in(UNIT)
 def export_archive(who):
@@ -73,7 +49,7 @@ def export_archive(who):
     if errors:
         _refused(errors, unit.ARCHIVE_LABELS)
     params = {"unit_id": who.unit_id, **filters, "sort": paging["sort"]}  # in the list's order
-    return _start_or_send(who, "member_archive_export", params)
+    return start_or_send(who, "member_archive_export", params)
 
 
 @bp.route("/exports/learning", methods=["POST"])
@@ -83,7 +59,7 @@ def export_learning(who):
     filters, _paging, errors = unit._learning_filters(_form())
     if errors:
         _refused(errors, unit.LEARNING_LABELS)
-    return _start_or_send(who, "learning_export", filters)
+    return start_or_send(who, "learning_export", filters)
 
 
 @bp.route("/exports/invoices", methods=["POST"])
@@ -108,7 +84,7 @@ def export_invoices(who):
         "unit": filters.get("unit"),
         "q": filters.get("q"),
     }
-    return _start_or_send(who, "bill_export", params)
+    return start_or_send(who, "bill_export", params)
 
 
 @bp.route("/certificates", methods=["POST"])
@@ -138,7 +114,7 @@ def certificates(who):
     params = {"unit_id": who.unit_id, "member_ids": ids}
     if kind:
         params["certificate_type"] = kind
-    return _start_or_send(who, "certificate_zip", params)
+    return start_or_send(who, "certificate_zip", params)
 
 
 def _all_found(who, kind: str | None) -> list[int] | str:
@@ -216,7 +192,7 @@ def download(who, job_id):
         except Gone as exc:
             return _detail(jobs.get_job(c, u, who, job_id), 410, exc.message)
         kind = jobs.get_job(c, u, who, job_id)["kind"]
-    return attachment(blob.read(), meta["content_type"], meta["name"], FALLBACK[kind])
+    return attachment(blob.read(), meta["content_type"], meta["name"], job_start.FALLBACK[kind])
 
 
 @bp.route("/<int:job_id>/retry", methods=["POST"])

@@ -11,8 +11,6 @@ never cached); reloading the page later shows it no more.
 from __future__ import annotations
 
 import io
-import tempfile
-from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -22,7 +20,6 @@ from service.domain.person_facts import CERTIFICATE_TYPES
 from service.httputil import attachment
 from service.limits import signin_guard
 from service.services.documents import certificate_documents, exports
-from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.education import learning
 from service.services.membership import (
     confirmations,
@@ -34,12 +31,12 @@ from service.services.membership import (
     unit_information,
 )
 from service.web import lists
+from service.web.job_start import start_or_send
 from service.web.pages import ctx, safe_next, show_once, signed_in, uow
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
 UNIT = frozenset({"unit_admin"})
 NO_STORE = {"Cache-Control": "no-store"}
-SPOOL_BYTES = 8 * 1024 * 1024
 
 TITLES = ("无", "初级", "中级", "高级")
 EDUCATIONS = ("中专", "大专", "本科", "硕士", "博士")
@@ -97,15 +94,6 @@ def _refuse_export(errors: dict, labels: dict):
     """An export with a wrong filter: a 422 page naming each filter, nothing exported."""
     named = {k: f"{labels[k]}：{v}" if k in labels else v for k, v in errors.items()}
     raise FormInvalid(named, "筛选条件有误，未导出")
-
-
-def _xlsx(write: Callable, filename: str, ascii_name: str):
-    """The workbook `write(file)` produces, as a download."""
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
-        write(buf)
-        buf.seek(0)
-        content = buf.read()
-    return attachment(content, XLSX_MIMETYPE, filename, ascii_name)
 
 
 # --- 单位信息 ---------------------------------------------------------------------------------
@@ -344,26 +332,18 @@ def archive(who):
 @bp.route("/members/export.xlsx")
 @signed_in(UNIT)
 def archive_export(who):
-    """单位人员档案导出表: the archive with the list's filters, as a workbook."""
+    """单位人员档案导出表: the archive with the list's filters, as a workbook.
+
+    The page's button posts to /jobs/exports/archive; this address stays for links kept from
+    before and does the same: small at once, large as a background job (never a long request).
+    """
     filters, paging, errors = _archive_filters(
         MultiDict((k, v) for k, v in request.args.items(multi=True) if k not in ("page",))
     )
     if errors:
         _refuse_export(errors, ARCHIVE_LABELS)
-    with uow() as u:
-        return _xlsx(
-            lambda f: exports.export_archive(
-                ctx(),
-                u,
-                who,
-                _unit_id(who),
-                members.ArchiveFilters(**filters),
-                f,
-                sort=paging["sort"],
-            ),
-            "单位人员档案导出表.xlsx",
-            "member-archive.xlsx",
-        )
+    params = {"unit_id": _unit_id(who), **filters, "sort": paging["sort"]}  # the list's order
+    return start_or_send(who, "member_archive_export", params)
 
 
 @bp.route("/members/<int:member_id>")
@@ -507,18 +487,17 @@ def learning_progress(who):
 @bp.route("/learning/export.xlsx")
 @signed_in(UNIT)
 def learning_export(who):
-    """学习进度 as a workbook, with the list's filters."""
+    """学习进度 as a workbook, with the list's filters.
+
+    The page's button posts to /jobs/exports/learning; this address stays for links kept from
+    before and does the same: small at once, large as a background job (never a long request).
+    """
     filters, _paging, errors = _learning_filters(
         MultiDict((k, v) for k, v in request.args.items(multi=True) if k != "page")
     )
     if errors:
         _refuse_export(errors, LEARNING_LABELS)
-    with uow() as u:
-        return _xlsx(
-            lambda f: exports.export_learning(ctx(), u, who, f, **filters),
-            "学习进度.xlsx",
-            "learning-progress.xlsx",
-        )
+    return start_or_send(who, "learning_export", filters)
 
 
 # --- 子账号 ---------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ def workbook(reply, filename: str):
     assert disposition.startswith("attachment;")
     assert f"filename*=UTF-8''{quote(filename)}" in disposition
     ws = load_workbook(io.BytesIO(reply.data)).worksheets[0]
+    reply.close()  # a streamed file: closed once read, as a WSGI server closes it
     rows = list(ws.iter_rows())
     return [c.value for c in rows[0]], rows[1:]
 

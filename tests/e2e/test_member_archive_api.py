@@ -203,7 +203,9 @@ def test_the_archive_export_and_certificates_find_a_person_by_the_last_four(
     assert names(client, unit, u, f"q={feng[-4:].lower()}") == {"冯老伯"}
     assert names(client, unit, u, f"q={zhou[-5:]}") == set()  # not a last four
     assert names(client, unit, u, "q=" + people["别单位"][-4:]) == set()  # another unit's
-    export = client.get(f"/api/v1/units/{u}/members/export.xlsx?q={zhou[-4:]}", headers=unit)
+    export = client.get(
+        f"/api/v1/units/{u}/members/export.xlsx?q={zhou[-4:]}", headers=unit, buffered=True
+    )  # a streamed file, read and closed as a WSGI server does
     assert export.status_code == 200
     rows = list(load_workbook(BytesIO(export.data)).active.iter_rows(min_row=2, values_only=True))
     assert [r[3] for r in rows] == ["周建国"]
@@ -335,7 +337,7 @@ def test_the_archive_sorts_by_joining_or_by_the_membership_that_ends_first(
     export = f"/api/v1/units/{world.unit_id}/members/export.xlsx"
     for sort in ("joined", "ordinary_until"):
         listed = order(sort) + order(sort, 2)
-        reply = client.get(f"{export}?sort={sort}", headers=unit)
+        reply = client.get(f"{export}?sort={sort}", headers=unit, buffered=True)  # streamed
         sheet = load_workbook(BytesIO(reply.data)).worksheets[0]
         column = [c.value for c in next(sheet.iter_rows(max_row=1))].index("姓名")
         assert [r[column] for r in sheet.iter_rows(min_row=2, values_only=True)] == listed, sort

@@ -111,7 +111,9 @@ def test_a_member_reads_their_own_line_of_a_shared_form_and_the_others_by_name(
         assert status(client, f"/api/v1/files/{file_id}", member) == 200
 
     # the 报名表 export of the member's forms: their own line only
-    exported = client.get("/api/v1/enrolments/export.xlsx", headers=member)
+    exported = client.get(
+        "/api/v1/enrolments/export.xlsx", headers=member, buffered=True
+    )  # a streamed file, read and closed as a WSGI server does
     assert exported.status_code == 200
     sheet = load_workbook(io.BytesIO(exported.data)).worksheets[0]
     cells = {str(c.value) for row in sheet.iter_rows() for c in row}
