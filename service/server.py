@@ -4,11 +4,20 @@ server with `--dev`.
 The app is built once in the master before the workers fork (so a broken definition or
 setting stops the start with its message, not once per worker); each worker then drops
 the database connections it inherited and opens its own.
+
+Logging: memberflow's own records from INFO, everything else's from WARNING, each line with
+its time, process id, level and logger (`configure_logging`), beside gunicorn's. The access
+log never holds what a person typed into a search or lookup: the values of the query
+parameters that may carry a name, an ID number or a mobile number are written `***`, and
+so is anything in the address that looks like an ID or mobile number (`redact_uri`).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+import re
+from urllib.parse import quote, unquote_plus
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -72,6 +81,99 @@ def tune_collector() -> int:
     return gc.get_freeze_count()
 
 
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # as gunicorn's own lines
+
+
+def configure_logging(stream=None) -> None:
+    """Log memberflow's records from INFO (jobs done, workers started, deployments followed,
+    errors with their 出错编号) and other libraries' from WARNING to standard error, each line
+    with time, pid, level and logger. Left as it is when the process configured logging
+    already (a handler on the root logger), apart from memberflow's level. `stream`:
+    standard error unless given."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, LOG_DATE_FORMAT))
+        root.addHandler(handler)
+        if root.level == logging.NOTSET:
+            root.setLevel(logging.WARNING)
+    logging.getLogger("memberflow").setLevel(logging.INFO)
+
+
+# query parameters whose values the access log never holds: what people type into the
+# lookup and search boxes (a name, an ID number or its last digits, a mobile number…)
+SENSITIVE_PARAMETERS = frozenset(
+    {"q", "id_number", "name", "number", "mobile", "phone", "email", "password", "token"}
+)
+REDACTED = "***"
+# an ID number (18 characters, or the 15 digits of the first generation) or a mobile
+# number anywhere else in an address: the path, another parameter, a `next` link
+_PERSONAL = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15}|1[3-9][0-9]{9})(?![0-9])")
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` (a request's path and query, or a whole URL such as a Referer) as the access
+    log may hold it: sensitive parameters' values `***`, ID-number-like and mobile-number-
+    like values `***` wherever they are, a link in a parameter (`next=/forms?q=…`) likewise.
+    Anything else is left as sent, byte for byte."""
+    path, mark, query = uri.partition("?")
+    if _PERSONAL.search(path):
+        path = _PERSONAL.sub(REDACTED, path)
+    return f"{path}?{redact_query(query)}" if mark else path
+
+
+def redact_query(query: str) -> str:
+    """A query string (without its `?`) as `redact_uri` leaves it."""
+    pairs = []
+    for pair in query.split("&"):
+        key, equals, value = pair.partition("=")
+        if value:
+            if unquote_plus(key).strip().lower() in SENSITIVE_PARAMETERS:
+                value = REDACTED
+            else:
+                value = _redact_value(value)
+        pairs.append(key + equals + value)
+    return "&".join(pairs)
+
+
+def _redact_value(raw: str) -> str:
+    """A parameter's value (as sent, percent-encoded) with what `redact_uri` hides hidden."""
+    text = unquote_plus(raw)
+    if "?" in text and text.startswith(("/", "http://", "https://")):  # a link
+        inner = redact_uri(text)
+        return raw if inner == text else quote(inner, safe="*")
+    if _PERSONAL.search(text):
+        return REDACTED
+    return raw
+
+
+def mask_personal(text: str) -> str:
+    """`text` with ID-number-like and mobile-number-like values written `***`."""
+    return _PERSONAL.sub(REDACTED, text) if _PERSONAL.search(text) else text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log line, traceback included, with ID-number- and mobile-number-like values written
+    `***`: a database's error may quote the values of a row (PostgreSQL's DETAIL)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_personal(super().format(record))
+
+
+class _RedactAddresses(logging.Filter):
+    """gunicorn's error log names a failed request by its address (`Error handling request
+    /lookup?…`): written as the access log writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_uri(a) if isinstance(a, str) and a.startswith("/") else a
+                for a in record.args
+            )
+        return True
+
+
 class AccessLogger(Logger):
     """gunicorn's logger, writing an access line in gunicorn's default format from the nine
     values that format names.
@@ -80,7 +182,27 @@ class AccessLogger(Logger):
     variable a value the format could name (escaping each), whatever the format names:
     about 2 % of a request's CPU (py-spy under bench_throughput.py, 5 December 2026). The
     line is the same (`tests/unit/test_access_log.py` compares the two loggers' lines); any
-    other format (`access_log_format`) goes to gunicorn's own."""
+    other format (`access_log_format`) goes to gunicorn's own. Either way the request line
+    and the referrer are written as `redact_uri` leaves them."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, _RedactAddresses) for f in self.error_log.filters):
+            self.error_log.addFilter(_RedactAddresses())
+        for handler in self.error_log.handlers:
+            if getattr(handler, "_gunicorn", False) and handler.formatter is not None:
+                handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """gunicorn's values for another format, the address ones redacted."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "f", "{referer}i", "{raw_uri}e", "{http_referer}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact_uri(atoms[key])
+        for key in ("q", "{query_string}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact_query(atoms[key])
+        return atoms
 
     def access(self, resp, req, environ, request_time) -> None:
         enabled = getattr(self, "access_log_enabled", None)  # gunicorn 27 and newer
@@ -98,10 +220,13 @@ class AccessLogger(Logger):
             "l": "-",
             "u": self._get_user(environ) or "-",
             "t": self.now(),
-            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "r": (
+                f"{environ['REQUEST_METHOD']} {redact_uri(environ['RAW_URI'])} "
+                f"{environ['SERVER_PROTOCOL']}"
+            ),
             "s": status,
             "b": "-" if sent is None else str(sent),
-            "f": environ.get("HTTP_REFERER", "-"),
+            "f": redact_uri(environ.get("HTTP_REFERER", "-")),
             "a": environ.get("HTTP_USER_AGENT", "-"),
         }
         for key, value in values.items():  # as gunicorn escapes them
@@ -132,6 +257,7 @@ class _Gunicorn(BaseApplication):
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     """Serve `app` with gunicorn's threaded workers until SIGTERM/SIGINT."""
+    configure_logging()
     _forget_connections(app, close=True)  # the master serves no requests: it keeps no connection
     frozen = tune_collector()
     options = {
@@ -165,7 +291,15 @@ class _Handler(WSGIRequestHandler):
     def version_string(self) -> str:
         return SERVER_NAME
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The request's line, its address as `redact_uri` leaves it."""
+        path = getattr(self, "path", None)
+        if isinstance(path, str):
+            self.path = redact_uri(path)
+        super().log_request(code, size)
+
 
 def run_dev(app: Flask, host: str, port: int) -> None:
     """Flask's development server (threaded), for `memberflow serve --dev` only."""
+    configure_logging()
     app.run(host=host, port=port, threaded=True, request_handler=_Handler)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
+from datetime import datetime
 from http import HTTPStatus
 
-from flask import current_app, g, jsonify, make_response, request
+import sqlalchemy as sa
+from flask import Response, current_app, g, jsonify, make_response, request
+from flask import session as page_session
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -275,6 +279,96 @@ _HTTP_MESSAGES = {
 }
 
 
+DB_UNAVAILABLE = "数据库暂时无法连接，请稍后重试"
+ERROR_ID_HEADER = "X-Error-Id"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (the connection was refused or
+    lost, or none came free in time), rather than that a statement failed: a connection
+    that could not be made has no statement; one lost midway is invalidated."""
+    if isinstance(exc, sa.exc.TimeoutError):  # the pool: no connection came free in time
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        made = exc.statement is not None
+        return exc.connection_invalidated or (isinstance(exc, sa.exc.OperationalError) and not made)
+    return False
+
+
+def database_ping() -> None:
+    """A trivial query in this request's transaction: raises what the database raises."""
+    uow().session.execute(sa.select(1))
+
+
+def error_number() -> str:
+    """The reference of one unhandled error, shown to the person who met it and logged with
+    it: the day and six random hex digits (E20261207-3F9A2C)."""
+    return f"E{datetime.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _account_id() -> int | None:
+    """The account of the request as far as it is known without the database: the API's
+    caller once its token was read, the pages' person (signed session cookie)."""
+    for key in ("actor", "page_actor"):
+        who = g.get(key)
+        if who is not None and who.id is not None:
+            return who.id
+    if not request.path.startswith("/api/"):
+        account_id = page_session.get("account_id")
+        if isinstance(account_id, int):
+            return account_id
+    return None
+
+
+def _where() -> str:
+    """What the log says of the request: method, path (never the query string, which may
+    hold an ID number) and account id."""
+    account = _account_id()
+    return f"{request.method} {request.path} account={'-' if account is None else account}"
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
+
+
+def _hide_parameters(exc: BaseException) -> None:
+    """A statement's values stay out of the log (a password hash, an ID number…): every
+    SQLAlchemy error in the chain prints its SQL without them."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.exc.StatementError):
+            exc.hide_parameters = True
+        exc = exc.__cause__ or exc.__context__
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone: nothing left to undo
+        log.warning("rollback failed after an error: %s", _where())
+
+
+def _reply_safely(status: int, message: str) -> Response:
+    """The error's reply; should the error page fail too (it may read the database), the
+    message alone as text rather than a second traceback."""
+    try:
+        return make_response(error_reply(status, message))
+    except Exception as exc:  # noqa: BLE001 - answer anyway
+        log.error("the error page failed: %s: %s", _where(), _first_line(exc))
+        return Response(message, status, mimetype="text/plain; charset=utf-8")
+
+
+def database_unavailable(exc: BaseException) -> Response:
+    """503 with 数据库暂时无法连接 (JSON for the API, the error page for pages), logged in
+    one line: an outage is not a bug, and its traceback would be the same every request."""
+    _rollback()
+    log.error("database unreachable: %s: %s", _where(), _first_line(exc))
+    return _reply_safely(503, DB_UNAVAILABLE)
+
+
 def register_error_handlers(app) -> None:
     """Every error leaves as JSON {code, status, message, errors?} with a Chinese message."""
 
@@ -318,9 +412,22 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        db.session.rollback()
-        log.exception("unhandled error")
-        return error_reply(500, "服务器内部错误，请稍后重试或联系管理员")
+        if database_unreachable(exc):
+            return database_unavailable(exc)
+        _rollback()
+        _hide_parameters(exc)
+        # one record: the number the person is shown, the request, the account, the traceback
+        number = error_number()
+        log.error(
+            "unhandled error %s: %s",
+            number,
+            _where(),
+            exc_info=exc,
+            extra={"error_id": number, "account_id": _account_id()},
+        )
+        reply = _reply_safely(500, f"服务器内部错误，请稍后重试或联系管理员（出错编号 {number}）")
+        reply.headers[ERROR_ID_HEADER] = number
+        return reply
 
 
 class PageSchema(Schema):

@@ -1,16 +1,33 @@
-"""注师继教周批次与系统通知: the weekly CPD batches and their reports; notices."""
+"""注师继教周批次与系统通知: the weekly CPD batches and their reports; notices; the outbox
+of 业务消息; and the readiness check operators' monitors call (GET /health)."""
 
+from flask import make_response
 from marshmallow import fields
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.blueprint import Blueprint
-from service.api.common import PageArgs, actor, ctx, page_schema, uow
+from service.api.common import (
+    PageArgs,
+    actor,
+    ctx,
+    database_ping,
+    database_unavailable,
+    page_schema,
+    uow,
+)
 from service.api.planned import Schema
-from service.api.schemas import UtcDateTime
+from service.api.schemas import ErrorSchema, UtcDateTime
 from service.httputil import attachment
+from service.limits import limiter
 from service.services.documents.excel import XLSX_MIMETYPE
 from service.services.schedules import cpd_batches, notifications, outbox
 
-blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="注师继教周批次与系统通知")
+blp = Blueprint(
+    "schedules",
+    __name__,
+    url_prefix="/api/v1",
+    description="注师继教周批次、系统通知、业务消息发件箱与服务就绪检查",
+)
 
 
 class CpdBatchSchema(Schema):
@@ -178,3 +195,28 @@ def retry_outbox(message_id):
     """重新发送一条发送失败或结果未知的消息"""
     with uow() as u:
         return outbox.retry(ctx(), u, actor(), message_id)
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"description": "ok：服务可用，数据库可以连接"})
+
+
+@blp.route("/health")
+@blp.response(200, HealthSchema)
+@blp.alt_response(
+    503, schema=ErrorSchema, description="数据库暂时无法连接：服务未就绪（message 说明原因）"
+)
+@blp.doc(security=[])
+@limiter.exempt
+def health():
+    """（公开）服务就绪检查：数据库可以连接时返回 {"status": "ok"}
+
+    每次查询一次数据库；数据库无法连接时返回 503（message 说明原因）。无需登录，
+    不计入访问频率限制，供负载均衡和监控调用。
+    """
+    try:
+        with uow():
+            database_ping()
+    except SQLAlchemyError as exc:
+        return make_response(database_unavailable(exc))
+    return {"status": "ok"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 
 from service.db import db
 from service.limits import limiter
@@ -22,12 +22,16 @@ HEADINGS = {
     422: "填写有误",
     429: "操作过于频繁",
     500: "系统出错了",
+    503: "系统暂时无法使用",
 }
 ADVICE = {
     404: "您打开的页面不存在，或者您无权查看。请检查地址，或从菜单重新进入。",
     429: "为保护数据安全，短时间内的请求次数有限制，请稍等一分钟后再试。",
     500: "请稍后重试；如果一直出现，请联系协会秘书处。",
+    503: "请稍等片刻后刷新页面；如果一直出现，请联系协会秘书处。",
 }
+# a 500 that has a number (出错编号): what to tell the secretariat
+NUMBERED_ADVICE = "请稍后重试；如果一直出现，请联系协会秘书处，并告知上面的出错编号。"
 # the phone pages have no menu: what a person who scanned a code or looks up a certificate
 # can do instead
 PUBLIC_ADVICE = {
@@ -56,10 +60,14 @@ def render_error(status: int, message: str, errors: dict | None = None, title: s
     """The error page for a page request (the API answers JSON instead), headed by the
     error's own `title` when it has one, else by its status's heading."""
     db.session.rollback()
+    if status == 503:  # the database cannot be reached: the page is drawn without the menu
+        g.setdefault("page_actor", None)
     if status == 404 and message in ("请求的资源不存在",):
         message = "页面不存在或您无权查看"
     public = _public()
     advice = (PUBLIC_ADVICE if public else {}).get(status) or ADVICE.get(status)
+    if status == 500 and "出错编号" in message:
+        advice = NUMBERED_ADVICE
     if status == 429:
         message = _rate_message(message)
         if "秒后再试" in message:  # the message says when already

@@ -10,12 +10,20 @@ Messages are written into `outbox_messages` with the change that causes them (se
   MEMBERFLOW_OUTBOX_ATTEMPTS (8) attempts, then `failed`;
 - a message left `sending` for ten minutes (the process died mid-send) is marked
   `unknown` and not sent again by itself: nobody gets a message twice. Operators list the
-  failed and unknown ones (secretariat, GET /api/v1/outbox) and send one again on purpose.
+  failed and unknown ones (secretariat, GET /api/v1/outbox) and send one again on purpose;
+- a channel whose address is written wrongly (MEMBERFLOW_SMTP_URL's port `25x`, an SMS URL
+  without `http://`) fails that channel's messages with the reason, like a server that does
+  not answer (retried, so they go once the address is corrected); the other channel's are
+  sent. Any other error of ours while sending fails that message alone, logged: nothing is
+  left `sending` by an exception, and what a batch claimed but did not reach (the database
+  went away, the process is stopping) is given back as `pending`.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import logging
 import smtplib
 import ssl
 import urllib.error
@@ -34,6 +42,8 @@ from service.services.workflow.context import Context
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import may_manage_accounts
 
+log = logging.getLogger("memberflow.outbox")
+
 STALE = timedelta(minutes=10)
 FIRST_WAIT, LONGEST_WAIT = 60, 3600
 SIGNATURE = "【广东省建设监理协会】"
@@ -51,10 +61,93 @@ class DeliveryError(Exception):
     """A channel refused or could not take a message; the text says why (kept, shortened)."""
 
 
+SMTP_FORM = "smtp://[用户名:密码@]主机:端口?from=发件地址&starttls=1"
+SMS_FORM = "http(s)://主机[:端口]/路径"
+
+
+def _port_written(url: str) -> str | None:
+    """The port as written after the host; None when the address may not be read that far
+    safely: a `/`, `?` or `#` left unencoded in a password ends the host part early, and
+    what would be read as the port is part of the password (never said)."""
+    rest = url.partition("://")[2]
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, after = rest[:cut], rest[cut:]
+    at = after.find("@")
+    if "@" not in netloc and at >= 0 and not 0 <= after.find("=") < at:
+        return None  # user:pass@ after the cut: the "port" is a piece of the password
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host.partition("]")[2]
+    return host.partition(":")[2] or None
+
+
+def _address_problem(url: str, variable: str, schemes: tuple[str, ...], form: str) -> str | None:
+    """What is wrong with the URL of a channel, in a sentence naming the setting; None when
+    it can be used. The text never repeats a password written in the URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, 0
+    if parts is None or port == 0:
+        written = _port_written(url.strip())
+        what = (
+            f"端口「{written}」不是 1–65535 之间的数字"
+            if written
+            else "地址无法解析（用户名、密码中的 / ? # @ 须写成 %2F %3F %23 %40）"
+        )
+        return f"{variable} 配置有误：{what}，应为 {form}"
+    if parts.scheme.lower() not in schemes:
+        want = " 或 ".join(f"{s}://" for s in schemes)
+        return f"{variable} 配置有误：地址应以 {want} 开头，应为 {form}"
+    if not parts.hostname:
+        return f"{variable} 配置有误：缺少主机名，应为 {form}"
+    return None
+
+
+def smtp_url_problem(url: str) -> str | None:
+    """Why MEMBERFLOW_SMTP_URL cannot be used (smtp://[user:password@]host:port
+    ?from=address&starttls=1), or None."""
+    problem = _address_problem(url, "MEMBERFLOW_SMTP_URL", ("smtp",), SMTP_FORM)
+    if problem:
+        return problem
+    query = parse_qs(urlsplit(url.strip()).query)
+    sender = (query.get("from") or [None])[0]
+    if sender is not None and "@" not in sender:
+        return f"MEMBERFLOW_SMTP_URL 配置有误：发件地址 from=「{sender}」不是邮箱地址"
+    starttls = (query.get("starttls") or ["0"])[0].lower()
+    if starttls not in ("0", "1", "true", "false"):
+        return f"MEMBERFLOW_SMTP_URL 配置有误：starttls=「{starttls}」应为 1 或 0"
+    return None
+
+
+def sms_url_problem(url: str) -> str | None:
+    """Why MEMBERFLOW_SMS_URL cannot be used (http:// or https://, a host), or None."""
+    return _address_problem(url, "MEMBERFLOW_SMS_URL", ("http", "https"), SMS_FORM)
+
+
+def channel_problems(config) -> dict[str, str]:
+    """Per channel, why its messages cannot be sent now: not configured, or configured with
+    an address that cannot be used."""
+    problems = {}
+    if not config.smtp_url:
+        problems["email"] = "未配置邮件服务器（MEMBERFLOW_SMTP_URL）"
+    elif problem := smtp_url_problem(config.smtp_url):
+        problems["email"] = problem
+    if not config.sms_url:
+        problems["sms"] = "未配置短信网关（MEMBERFLOW_SMS_URL）"
+    elif problem := sms_url_problem(config.sms_url):
+        problems["sms"] = problem
+    return problems
+
+
 def send_email(smtp_url: str, to: str, subject: str, body: str, timeout: float = 15) -> None:
     """Send one message through the SMTP server of `smtp_url`
     (smtp://[user:password@]host:port?from=address&starttls=1)."""
-    parts = urlsplit(smtp_url)
+    problem = smtp_url_problem(smtp_url)
+    if problem:
+        raise DeliveryError(problem)
+    parts = urlsplit(smtp_url.strip())
     query = parse_qs(parts.query)
     sender = (query.get("from") or [f"noreply@{parts.hostname}"])[0]
     message = EmailMessage()
@@ -62,7 +155,7 @@ def send_email(smtp_url: str, to: str, subject: str, body: str, timeout: float =
     message.set_content(body)
     try:
         with smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout) as server:
-            if (query.get("starttls") or ["0"])[0] in ("1", "true"):
+            if (query.get("starttls") or ["0"])[0].lower() in ("1", "true"):
                 server.starttls(context=ssl.create_default_context())
             if parts.username:
                 server.login(unquote(parts.username), unquote(parts.password or ""))
@@ -73,8 +166,11 @@ def send_email(smtp_url: str, to: str, subject: str, body: str, timeout: float =
 
 def send_sms(url: str, token: str | None, mobile: str, text: str, timeout: float = 15) -> None:
     """POST one SMS to the gateway: JSON {"mobile", "text"}, bearer `token`; 2xx is sent."""
+    problem = sms_url_problem(url)
+    if problem:
+        raise DeliveryError(problem)
     body = json.dumps({"mobile": mobile, "text": SIGNATURE + text}, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, method="POST")
+    request = urllib.request.Request(url.strip(), data=body, method="POST")
     request.add_header("Content-Type", "application/json; charset=utf-8")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -85,17 +181,17 @@ def send_sms(url: str, token: str | None, mobile: str, text: str, timeout: float
         raise DeliveryError(f"短信网关返回 {exc.code}") from exc
     except (OSError, urllib.error.URLError) as exc:
         raise DeliveryError(f"短信网关无法连接：{exc}") from exc
+    except http.client.HTTPException as exc:  # an answer that is not HTTP
+        raise DeliveryError(f"短信网关的应答无法识别：{type(exc).__name__}: {exc}") from exc
 
 
-def _send(ctx: Context, message: OutboxMessage) -> None:
+def _send(ctx: Context, message: OutboxMessage, problems: dict[str, str]) -> None:
     config = ctx.config
+    if message.channel in problems:
+        raise DeliveryError(problems[message.channel])
     if message.channel == "email":
-        if not config.smtp_url:
-            raise DeliveryError("未配置邮件服务器（MEMBERFLOW_SMTP_URL）")
         send_email(config.smtp_url, message.address, message.title, message.body)
     elif message.channel == "sms":
-        if not config.sms_url:
-            raise DeliveryError("未配置短信网关（MEMBERFLOW_SMS_URL）")
         send_sms(config.sms_url, config.sms_token, message.address, message.body)
     else:
         raise DeliveryError(f"不认识的渠道 {message.channel}")
@@ -131,6 +227,25 @@ def _claim(ctx: Context, uow: UnitOfWork, now: datetime, limit: int) -> list[int
     return ids
 
 
+def _give_back(uow: UnitOfWork, ids: list[int]) -> None:
+    """Messages claimed but not tried (the batch stopped before them): `pending` again, their
+    claim's attempt not counted. When the database cannot take it, they are reported
+    `unknown` after ten minutes as before."""
+    if not ids:
+        return
+    try:
+        uow.session.rollback()
+        uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+            .values(status="pending", attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+    except Exception:  # noqa: BLE001 - the error that stopped the batch is the one raised
+        log.exception("%d claimed messages could not be given back as pending", len(ids))
+
+
 def deliver(ctx: Context, uow: UnitOfWork, limit: int = 200) -> dict:
     """Send the messages due now; counts of sent, retried, failed and unknown."""
     now = ctx.now()
@@ -142,23 +257,48 @@ def deliver(ctx: Context, uow: UnitOfWork, limit: int = 200) -> dict:
     ).rowcount
     uow.commit()
     counts = {"sent": 0, "retry": 0, "failed": 0, "unknown": stale}
-    for message_id in _claim(ctx, uow, now, limit):
-        message = uow.session.get(OutboxMessage, message_id)
+    problems = channel_problems(ctx.config)
+    said: set[str] = set()
+    claimed = _claim(ctx, uow, now, limit)
+    for n, message_id in enumerate(claimed):
+        tried = False
         try:
-            _send(ctx, message)
-        except DeliveryError as exc:
-            message.last_error = str(exc)[:500]
-            if message.attempts >= ctx.config.outbox_attempts:
-                message.status = "failed"
-                counts["failed"] += 1
+            message = uow.session.get(OutboxMessage, message_id)
+            if message.channel in problems and message.channel not in said:
+                said.add(message.channel)  # once a batch, for the operator
+                log.error(
+                    "outbox: %s messages not sent: %s", message.channel, problems[message.channel]
+                )
+            tried = True
+            try:
+                _send(ctx, message, problems)
+            except DeliveryError as exc:
+                reason = str(exc)
+            except Exception as exc:  # noqa: BLE001 - our fault fails this message, not the batch
+                log.exception(
+                    "outbox message %s (%s) could not be sent", message.id, message.channel
+                )
+                reason = f"发送时出错：{type(exc).__name__}: {exc}"
             else:
-                message.status = "pending"
-                message.next_attempt_at = ctx.now() + _wait(message.attempts)
-                counts["retry"] += 1
-        else:
-            message.status, message.sent_at, message.last_error = "sent", ctx.now(), None
-            counts["sent"] += 1
-        uow.commit()  # each message's outcome on its own: a crash loses at most one
+                reason = None
+            if reason is None:
+                message.status, message.sent_at, message.last_error = "sent", ctx.now(), None
+                counts["sent"] += 1
+            else:
+                message.last_error = reason[:500]
+                if message.attempts >= ctx.config.outbox_attempts:
+                    message.status = "failed"
+                    counts["failed"] += 1
+                else:
+                    message.status = "pending"
+                    message.next_attempt_at = ctx.now() + _wait(message.attempts)
+                    counts["retry"] += 1
+            uow.commit()  # each message's outcome on its own: a crash loses at most one
+        except BaseException:
+            # the message being sent stays `sending` (whether it went is not known: reported
+            # `unknown` later, never sent twice); those not reached are given back
+            _give_back(uow, claimed[n + 1 :] if tried else claimed[n:])
+            raise
     return counts
 
 
