@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union_all
 
 from service.db.models import Bill, BillReceipt, ProcessInstance, Unit
 from service.db.uow import UnitOfWork
@@ -19,11 +19,10 @@ from service.services.documents.exports import ISSUED_TO, ISSUER, receipt_range,
 from service.services.workflow.bills import (
     added_membership,
     number_is,
-    receipt_or_form,
     receipts_by_bill,
 )
 from service.services.workflow.context import Context
-from service.services.workflow.paging import page_of
+from service.services.workflow.paging import rows_of_page
 from service.services.workflow.scope import records_in_scope
 
 # a bill's states as finance names them; `paid` waits for finance to confirm it
@@ -64,44 +63,61 @@ def list_invoices(
         *_scope(actor),
         *unit_named(unit, issued=True),
     ]
-    conditions.extend(receipt_or_form(q))
-    base = (
-        select(BillReceipt, Bill, ProcessInstance, ISSUED_TO.label("unit_name"))
+    conditions.extend(_documents_found(q))
+    # the total and the amount in one pass over the documents and their bills, the units
+    # joined only for the unit filter, which reads them (a bill has one unit)
+    counted = (
+        select(func.count(), func.coalesce(func.sum(BillReceipt.amount), 0))
+        .select_from(BillReceipt)
         .join(Bill, Bill.id == BillReceipt.bill_id)
-        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
-        .outerjoin(Unit, Unit.id == Bill.unit_id)
-        .where(*conditions)
     )
-    newest = base.order_by(BillReceipt.receipt_date.desc())
-    total, rows = page_of(uow.session, newest, BillReceipt.id.desc(), page, page_size)
-    amount = uow.session.scalar(
-        select(func.coalesce(func.sum(BillReceipt.amount), 0))
+    if unit and unit.strip():
+        counted = counted.outerjoin(Unit, Unit.id == Bill.unit_id)
+    total, amount = uow.session.execute(counted.where(*conditions)).one()
+    shown = (
+        select(
+            BillReceipt.receipt_date,
+            BillReceipt.receipt_serial,
+            BillReceipt.receipt_type,
+            BillReceipt.receipt_code,
+            BillReceipt.receipt_number,
+            BillReceipt.fee_kind,
+            BillReceipt.amount,
+            Bill.id.label("bill_id"),
+            Bill.instance_id,
+            ProcessInstance.business_key,
+            ProcessInstance.process_key,
+            ProcessInstance.subject_name,
+            ISSUED_TO.label("unit_name"),
+        )
         .select_from(BillReceipt)
         .join(Bill, Bill.id == BillReceipt.bill_id)
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .outerjoin(Unit, Unit.id == Bill.unit_id)
         .where(*conditions)
+        .order_by(BillReceipt.receipt_date.desc())
     )
+    rows = rows_of_page(uow.session, shown, BillReceipt.id.desc(), page, page_size)
     names = _names(ctx)
     items = [
         {
-            "bill_id": bill.id,
-            "instance_id": inst.id,
-            "receipt_date": receipt.receipt_date,
-            "unit_name": unit_name,
+            "bill_id": r.bill_id,
+            "instance_id": r.instance_id,
+            "receipt_date": r.receipt_date,
+            "unit_name": r.unit_name,
             "issuer": ISSUER,
-            "receipt_serial": receipt.receipt_serial,
-            "receipt_type": receipt.receipt_type,
-            "receipt_code": receipt.receipt_code,
-            "receipt_number": receipt.receipt_number,
-            "business_key": inst.business_key,
-            "process_name": names.get(inst.process_key, inst.process_key),
-            "kind": receipt.fee_kind,
-            "amount": f"{receipt.amount:.2f}",
-            "payer": unit_name or inst.subject_name,
-            "persons": inst.subject_name,
+            "receipt_serial": r.receipt_serial,
+            "receipt_type": r.receipt_type,
+            "receipt_code": r.receipt_code,
+            "receipt_number": r.receipt_number,
+            "business_key": r.business_key,
+            "process_name": names.get(r.process_key, r.process_key),
+            "kind": r.fee_kind,
+            "amount": f"{r.amount:.2f}",
+            "payer": r.unit_name or r.subject_name,
+            "persons": r.subject_name,
         }
-        for receipt, bill, inst, unit_name in rows
+        for r in rows
     ]
     return {
         "items": items,
@@ -112,6 +128,24 @@ def list_invoices(
         "receipt_to": end,
         "amount": f"{Decimal(str(amount)):.2f}",
     }
+
+
+def _documents_found(q: str | None) -> list:
+    """The search of `bills.receipt_or_form` (the export's): a document's 票号 or its form's
+    number, either in any letter case; none for an empty search. As the documents each
+    finds by its own index, so that a search reads the few documents it names, not every
+    document of the range joined to its form."""
+    if not q or not q.strip():
+        return []
+    typed = q.strip()
+    by_number = select(BillReceipt.id).where(number_is(BillReceipt.receipt_number, [typed]))
+    of_form = (
+        select(BillReceipt.id)
+        .join(Bill, Bill.id == BillReceipt.bill_id)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .where(ProcessInstance.business_key == typed.upper())
+    )
+    return [BillReceipt.id.in_(union_all(by_number, of_form))]
 
 
 def check_unit_filter(uow: UnitOfWork, unit: str | None) -> None:
@@ -144,46 +178,47 @@ def list_bills(
         raise FormInvalid({"status": "缴费状态应为：" + "、".join(STATES.values())})
     conditions = list(_scope(actor))
     if q:
-        text = q.strip()
-        conditions.append(
-            or_(
-                ProcessInstance.business_key == text.upper(),
-                Bill.id.in_(
-                    select(BillReceipt.bill_id).where(number_is(BillReceipt.receipt_number, [text]))
-                ),
-                Unit.name.contains(text, autoescape=True),
-            )
-        )
-    joined = (
-        select(Bill.status, func.count())
-        .select_from(Bill)
-        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
-        .outerjoin(Unit, Unit.id == Bill.unit_id)
-        .where(*conditions)
-        .group_by(Bill.status)
-    )
+        conditions.append(Bill.id.in_(_bills_found(q.strip())))
+    # each state's count, over the bills alone, and the total from them
+    by_state = select(Bill.status, func.count()).select_from(Bill).where(*conditions)
     counts = {state: 0 for state in STATES}
-    counts.update({state: n for state, n in uow.session.execute(joined)})
+    counts.update(uow.session.execute(by_state.group_by(Bill.status)).all())
+    total = counts.get(status, 0) if status else sum(counts.values())
     stmt = (
-        select(Bill, ProcessInstance, Unit.name.label("unit_name"))
+        select(
+            Bill.id,
+            Bill.instance_id,
+            Bill.kind,
+            Bill.amount,
+            Bill.membership_amount,
+            Bill.status,
+            Bill.created_at,
+            Bill.paid_at,
+            Bill.confirmed_at,
+            Bill.receipt_type,
+            Bill.receipt_number,
+            ProcessInstance.business_key,
+            ProcessInstance.process_key,
+            ProcessInstance.subject_name,
+            Unit.name.label("unit_name"),
+        )
         .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
         .outerjoin(Unit, Unit.id == Bill.unit_id)
         .where(*conditions)
     )
     if status:
         stmt = stmt.where(Bill.status == status)
-    total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
+    rows = rows_of_page(uow.session, stmt, Bill.id.desc(), page, page_size).all()
     names = _names(ctx)
-    rows = rows.all()
-    receipts = receipts_by_bill(uow.session, [bill.id for bill, _inst, _unit in rows])
+    receipts = receipts_by_bill(uow.session, [bill.id for bill in rows])
     items = [
         {
             "bill_id": bill.id,
-            "instance_id": inst.id,
-            "business_key": inst.business_key,
-            "process_name": names.get(inst.process_key, inst.process_key),
-            "unit_name": unit_name,
-            "persons": inst.subject_name,
+            "instance_id": bill.instance_id,
+            "business_key": bill.business_key,
+            "process_name": names.get(bill.process_key, bill.process_key),
+            "unit_name": bill.unit_name,
+            "persons": bill.subject_name,
             "kind": bill.kind,
             "amount": f"{bill.amount:.2f}",
             "added_membership": added_membership(bill),
@@ -196,7 +231,7 @@ def list_bills(
             "receipt_number": _numbers(receipts.get(bill.id)) or bill.receipt_number,
             "receipts": receipts.get(bill.id, []),
         }
-        for bill, inst, unit_name in rows
+        for bill in rows
     ]
     return {
         "items": items,
@@ -206,6 +241,21 @@ def list_bills(
         "counts": counts,
         "all": sum(counts.values()),
     }
+
+
+def _bills_found(text: str):
+    """The bills a search of the list finds: by its form's number, one of its documents'
+    票号 (either in any letter case) or part of its unit's name, each part by its own index
+    (a bill has its form, and one unit)."""
+    return union_all(
+        select(Bill.id)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .where(ProcessInstance.business_key == text.upper()),
+        select(BillReceipt.bill_id).where(number_is(BillReceipt.receipt_number, [text])),
+        select(Bill.id)
+        .join(Unit, Unit.id == Bill.unit_id)
+        .where(Unit.name.contains(text, autoescape=True)),
+    )
 
 
 def _numbers(receipts: list[dict] | None) -> str | None:

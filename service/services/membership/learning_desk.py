@@ -20,7 +20,7 @@ from service.domain.validation import clean_code
 from service.services.education import learning
 from service.services.workflow.context import Context
 from service.services.workflow.learning_waits import OPEN, PASSED
-from service.services.workflow.paging import page_of
+from service.services.workflow.paging import rows_of_page
 from service.services.workflow.scope import may_record_learning
 
 RESULT_FIELDS = ("completed_hours", "exam_status", "exam_attempts")
@@ -39,23 +39,40 @@ def _recorder(actor: Actor) -> None:
         raise NotFound("页面不存在或您无权查看")
 
 
-def _query(actor: Actor, unit: str | None = None, business_key: str | None = None, **filters):
+def _found(actor: Actor, unit: str | None = None, business_key: str | None = None, **filters):
+    """The tasks the filters find: learning_tasks alone, a unit or form filter a subquery
+    (every task has its form; one without a unit is found by no unit filter)."""
+    stmt: Select = learning.learning_query(actor, **filters)
+    if unit and unit.strip():
+        text = unit.strip()
+        named = Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))
+        stmt = stmt.where(LearningTask.unit_id.in_(select(Unit.id).where(named)))
+    if business_key and clean_code(business_key):
+        number = clean_code(business_key)
+        forms = select(ProcessInstance.id).where(
+            ProcessInstance.business_key.contains(number, autoescape=True)
+        )
+        stmt = stmt.where(LearningTask.instance_id.in_(forms))
+    return stmt
+
+
+def _query(actor: Actor, **filters) -> Select:
     """The tasks the filters find, each with its unit's name and its form's number."""
-    stmt: Select = (
-        learning.learning_query(actor, **filters)
+    return (
+        _found(actor, **filters)
         .add_columns(Unit.name, ProcessInstance.business_key)
         .outerjoin(Unit, Unit.id == LearningTask.unit_id)
         .join(ProcessInstance, ProcessInstance.id == LearningTask.instance_id)
     )
-    if unit and unit.strip():
-        text = unit.strip()
-        stmt = stmt.where(
-            Unit.name.contains(text, autoescape=True) | (Unit.credit_code == clean_code(text))
-        )
-    if business_key and clean_code(business_key):
-        number = clean_code(business_key)
-        stmt = stmt.where(ProcessInstance.business_key.contains(number, autoescape=True))
-    return stmt
+
+
+def _counts(uow: UnitOfWork, actor: Actor, filters: dict) -> dict[str, int]:
+    """How many tasks `filters` find by status, their status filter left out."""
+    found = _found(actor, **{k: v for k, v in filters.items() if k != "status"}).subquery()
+    rows = uow.session.execute(
+        select(found.c.status, func.count()).select_from(found).group_by(found.c.status)
+    )
+    return dict(rows.all())
 
 
 def exam_status(task: LearningTask) -> str:
@@ -80,24 +97,24 @@ def _view(task: LearningTask, unit_name: str | None, business_key: str) -> dict:
 def list_tasks(
     ctx: Context, uow: UnitOfWork, actor: Actor, page: int = 1, page_size: int = 20, **filters
 ) -> dict:
-    """Every unit's learning tasks the filters find, newest first, a page of them."""
+    """Every unit's learning tasks the filters find, newest first, a page of them; with how
+    many the filters find by status, the status filter left out (`counts`: the panel), of
+    which the total is the status filtered for, or the sum."""
     _recorder(actor)
-    total, rows = page_of(
+    counts = _counts(uow, actor, filters)
+    status = filters.get("status")
+    total = counts.get(status, 0) if status else sum(counts.values())
+    rows = rows_of_page(
         uow.session, _query(actor, **filters), LearningTask.id.desc(), page, page_size
     )
     items = [_view(task, unit_name, key) for task, unit_name, key in rows]
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    return {"items": items, "total": total, "page": page, "page_size": page_size, "counts": counts}
 
 
 def count_tasks(ctx: Context, uow: UnitOfWork, actor: Actor, **filters) -> dict[str, int]:
     """How many tasks the filters find by status, the status filter left out (the panel)."""
     _recorder(actor)
-    filters.pop("status", None)
-    found = _query(actor, **filters).subquery()
-    rows = uow.session.execute(
-        select(found.c.status, func.count()).select_from(found).group_by(found.c.status)
-    )
-    return dict(rows.all())
+    return _counts(uow, actor, filters)
 
 
 def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:

@@ -16,7 +16,7 @@ from service.domain.validation import clean_code, clean_name, invisible_problem
 from service.services.workflow import audit
 from service.services.workflow.bills import bill_view, receipts_by_bill
 from service.services.workflow.context import Context
-from service.services.workflow.paging import page_of
+from service.services.workflow.paging import page_of, rows_of_page
 from service.services.workflow.scope import may_edit_dictionaries, records_in_scope
 
 STATUS_LABELS = {"valid": "有效", "expired": "已过期", "cancelled": "已注销", "upgraded": "已升级"}
@@ -103,25 +103,28 @@ def list_bills(
     page_size: int = 20,
 ) -> dict:
     """Bills the caller may see (a unit: its own; association and finance: all)."""
-    stmt = select(Bill, ProcessInstance).join(
-        ProcessInstance, ProcessInstance.id == Bill.instance_id
-    )
     where = records_in_scope(actor, Bill.unit_id)
     if where is None:
         raise NotFound("没有可查看的缴费单")
-    stmt = stmt.where(*where)
     if status:
-        stmt = stmt.where(Bill.status == status)
-    total, rows = page_of(uow.session, stmt, Bill.id.desc(), page, page_size)
-    rows = rows.all()
-    receipts = receipts_by_bill(uow.session, [bill.id for bill, _inst in rows])
+        where = [*where, Bill.status == status]
+    # counted without the forms (every bill has its form); the page's rows read from each
+    # form its number and process alone, never its engine state
+    total = uow.session.scalar(select(func.count()).select_from(Bill).where(*where))
+    stmt = (
+        select(Bill, ProcessInstance.business_key, ProcessInstance.process_key)
+        .join(ProcessInstance, ProcessInstance.id == Bill.instance_id)
+        .where(*where)
+    )
+    rows = rows_of_page(uow.session, stmt, Bill.id.desc(), page, page_size).all()
+    receipts = receipts_by_bill(uow.session, [bill.id for bill, _key, _process in rows])
     items = [
         {
             **bill_view(bill, receipts.get(bill.id)),
-            "business_key": inst.business_key,
-            "process_key": inst.process_key,
+            "business_key": business_key,
+            "process_key": process_key,
         }
-        for bill, inst in rows
+        for bill, business_key, process_key in rows
     ]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 

@@ -356,8 +356,19 @@ def deployed_keys(session: Session) -> set[str]:
 def _current_id(ctx, session: Session, key: str) -> int | None:
     """The version new instances of `key` start on, as the database says (a deploy through
     another host counts at once, before this worker's next check)."""
-    found = current_version_id(session, key)
+    return _current_in(ctx, _newest(session), key)
+
+
+def _current_in(ctx, newest: DefinitionDeployment | None, key: str) -> int | None:
+    """The version of `key` the deployment `newest` names, else this worker's."""
+    found = _named_by(newest, key)
     return found if found is not None else ctx.definitions.latest(key)[0]
+
+
+def _named_by(deployment: DefinitionDeployment | None, key: str) -> int | None:
+    if deployment is not None and key in deployment.versions:
+        return int(deployment.versions[key])
+    return None
 
 
 def list_versions(ctx, uow, actor, key: str) -> dict:
@@ -373,67 +384,85 @@ def list_versions(ctx, uow, actor, key: str) -> dict:
 
 def current_version_id(session: Session, key: str) -> int | None:
     """The version of `key` the newest deployment names (None: none names it)."""
-    newest = _newest(session)
-    if newest is not None and key in newest.versions:
-        return int(newest.versions[key])
-    return None
+    return _named_by(_newest(session), key)
 
 
 def version_items(session: Session, key: str, current_id: int | None) -> list[dict]:
     """The versions of `key`, newest first, each with its running and finished counts."""
+    return _versions_of(session, [key], {key: current_id})[key]
+
+
+def _versions_of(
+    session: Session, keys: list[str], current: dict[str, int | None]
+) -> dict[str, list[dict]]:
+    """The versions of each of `keys`, newest first, each with its running and finished
+    counts and whether it is `current`'s: two queries whatever the number of keys."""
     counts = {
-        (version_id, finished): n
-        for version_id, finished, n in session.execute(
+        (key, version_id, finished): n
+        for key, version_id, finished, n in session.execute(
             select(
+                ProcessInstance.process_key,
                 ProcessInstance.definition_version_id,
                 ProcessInstance.finished,
                 func.count(ProcessInstance.id),
             )
-            .where(ProcessInstance.process_key == key)
-            .group_by(ProcessInstance.definition_version_id, ProcessInstance.finished)
+            .where(ProcessInstance.process_key.in_(keys))
+            .group_by(
+                ProcessInstance.process_key,
+                ProcessInstance.definition_version_id,
+                ProcessInstance.finished,
+            )
         )
     }
     rows = session.execute(
         select(
+            DefinitionVersion.process_key,
             DefinitionVersion.id,
             DefinitionVersion.number,
             DefinitionVersion.digest,
             DefinitionVersion.created_at,
             DefinitionVersion.deployed_by,
         )
-        .where(DefinitionVersion.process_key == key)
-        .order_by(DefinitionVersion.number.desc())
+        .where(DefinitionVersion.process_key.in_(keys))
+        .order_by(DefinitionVersion.process_key, DefinitionVersion.number.desc())
     )
-    return [
-        {
-            "number": number,
-            "digest": digest,
-            "deployed_at": created_at,
-            "deployed_by": deployed_by,
-            "current": version_id == current_id,
-            "running": counts.get((version_id, False), 0),
-            "finished": counts.get((version_id, True), 0),
-        }
-        for version_id, number, digest, created_at, deployed_by in rows
-    ]
+    found: dict[str, list[dict]] = {key: [] for key in keys}
+    for key, version_id, number, digest, created_at, deployed_by in rows:
+        found[key].append(
+            {
+                "number": number,
+                "digest": digest,
+                "deployed_at": created_at,
+                "deployed_by": deployed_by,
+                "current": version_id == current[key],
+                "running": counts.get((key, version_id, False), 0),
+                "finished": counts.get((key, version_id, True), 0),
+            }
+        )
+    return found
 
 
 def catalogue(ctx, uow, actor) -> list[dict]:
-    """流程目录: each current process with its versions (newest first) and their counts."""
+    """流程目录: each current process with its versions (newest first) and their counts:
+    three queries (the newest deployment, the counts, the versions) for every process."""
     if not sees_definitions(actor):
         raise NotFound("没有该功能")
+    definitions = ctx.definitions.current
+    keys = sorted(definitions, key=lambda k: definitions[k].name)
+    newest = _newest(uow.session)
+    versions = _versions_of(uow.session, keys, {k: _current_in(ctx, newest, k) for k in keys})
     found = []
-    for key in sorted(ctx.definitions.current, key=lambda k: ctx.definitions.current[k].name):
-        versions = list_versions(ctx, uow, actor, key)
-        current = next((v for v in versions["items"] if v["current"]), None)
+    for key in keys:
+        items = versions[key]
+        current = next((v for v in items if v["current"]), None)
         found.append(
             {
                 "key": key,
-                "name": versions["process_name"],
+                "name": definitions[key].name,
                 "current": current["number"] if current else None,
-                "running": sum(v["running"] for v in versions["items"]),
-                "finished": sum(v["finished"] for v in versions["items"]),
-                "versions": versions["items"],
+                "running": sum(v["running"] for v in items),
+                "finished": sum(v["finished"] for v in items),
+                "versions": items,
             }
         )
     return found

@@ -28,10 +28,24 @@ BAD_CURSOR = "翻页游标 after 无效：请原样使用上一页返回的 next
 def page_of(session: Session, stmt: Select, order, page: int, page_size: int) -> tuple[int, Result]:
     """The total number of rows of `stmt`, and the rows of page `page` in `order` (a column
     or a tuple of them)."""
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return count_of(session, stmt), rows_of_page(session, stmt, order, page, page_size)
+
+
+def count_of(session: Session, stmt: Select) -> int:
+    """The number of rows of `stmt`, counted without its ORDER BY: sorting every row the
+    count reads changes nothing but its cost, and keeps PostgreSQL from flattening the
+    subquery (an ORDER BY under a LIMIT or a DISTINCT ON chooses the rows: kept there)."""
+    limited = (stmt._limit_clause, stmt._offset_clause, stmt._fetch_clause) != (None, None, None)
+    if not limited and not stmt._distinct:
+        stmt = stmt.order_by(None)
+    return session.scalar(select(func.count()).select_from(stmt.subquery()))
+
+
+def rows_of_page(session: Session, stmt: Select, order, page: int, page_size: int) -> Result:
+    """The rows of page `page` of `stmt` in its own order then `order` (a column or a tuple
+    of them): for a list that knows its total otherwise (from counts it shows besides)."""
     keys = order if isinstance(order, tuple) else (order,)
-    rows = session.execute(stmt.order_by(*keys).limit(page_size).offset((page - 1) * page_size))
-    return total, rows
+    return session.execute(stmt.order_by(*keys).limit(page_size).offset((page - 1) * page_size))
 
 
 @dataclass(frozen=True)
