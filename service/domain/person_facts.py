@@ -6,9 +6,10 @@ mean for a business type is decided by its DMN table, not here.
 
 from __future__ import annotations
 
+from calendar import isleap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 
 from service.domain.validation import age_on
 
@@ -72,10 +73,25 @@ class PersonRecord:
     cpd_enrolments: list[CpdEnrolmentRecord] = field(default_factory=list)
 
 
+def _out_of_range(year: int) -> date | None:
+    """date.max or date.min for a year past either end of the calendar, else None: an old
+    platform's placeholder (9999-12-31 "never expires", 0001-01-01 "empty") must not turn
+    arithmetic on it into a server error."""
+    if year > MAXYEAR:
+        return date.max
+    if year < MINYEAR:
+        return date.min
+    return None
+
+
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has fewer days)."""
+    """The same day `months` later (the month's last day when it has fewer days; date.max or
+    date.min past the calendar's end)."""
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    clamped = _out_of_range(year)
+    if clamped is not None:
+        return clamped
     for candidate in (day.day, 30, 29, 28):
         try:
             return date(year, month, min(day.day, candidate))
@@ -85,11 +101,33 @@ def add_months(day: date, months: int) -> date:
 
 
 def years_later(start: date, years: int) -> date:
-    """The same day `years` later (28 February for 29 February)."""
+    """The same day `years` later (28 February for 29 February, as ages count it; date.max
+    or date.min past the calendar's end)."""
+    clamped = _out_of_range(start.year + years)
+    if clamped is not None:
+        return clamped
     try:
         return start.replace(year=start.year + years)
     except ValueError:
         return start.replace(year=start.year + years, day=28)
+
+
+def term_end(start: date, years: int) -> date:
+    """The last day of a term of `years` from `start` (a certificate's validity): the day
+    before the same date `years` later. From 29 February that date is 1 March in a common
+    year, so the term ends 28 February, as from 1 March, a day after one from 28 February."""
+    year = start.year + years
+    clamped = _out_of_range(year)
+    if clamped is not None:
+        return clamped
+    if (start.month, start.day) == (2, 29) and not isleap(year):
+        return date(year, 2, 28)
+    return start.replace(year=year) - timedelta(days=1)
+
+
+def next_day(day: date) -> date:
+    """The next day; date.max (9999-12-31, an old platform's "never expires") stays itself."""
+    return day if day == date.max else day + timedelta(days=1)
 
 
 def membership_years(term, level: str) -> int:

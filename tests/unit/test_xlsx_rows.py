@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
-from hostile_xlsx import MAIN, row, shared_strings_bomb, sheet, xlsx
+from hostile_xlsx import MAIN, PARTS, row, shared_strings_bomb, sheet, xlsx
 from openpyxl import Workbook
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from service.domain.errors import FormInvalid, TooLarge
 from service.services.documents.excel_import import Limits, read_table
@@ -93,3 +95,46 @@ def test_a_cell_too_long_is_refused_inline_or_shared():
         with pytest.raises(FormInvalid) as refused:
             list(stream_first_sheet(content).rows)
     assert refused.value.message == "Excel 文件第3行单元格内容超过1000个字符，未导入任何记录"
+
+
+def _dated(epoch=None) -> bytes:
+    wb = Workbook()
+    if epoch is not None:
+        wb.epoch = epoch
+    ws = wb.active
+    ws.append(["有效期", "人数"])
+    ws.append([date(2028, 2, 29), 46823])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_workbook_in_the_1904_date_system_reads_the_dates_it_shows():
+    """Older Mac Excel counts serials from 1904-01-01 (<workbookPr date1904="1"/>): read from
+    1899-12-30 instead, every date came out 4 years and a day early."""
+    content = _dated(CALENDAR_MAC_1904)
+    assert b'date1904="1"' in zipfile.ZipFile(io.BytesIO(content)).read("xl/workbook.xml")
+    for made in (content, _dated()):
+        assert list(stream_first_sheet(made).rows) == [(2, (date(2028, 2, 29), 46823))]
+    assert read_table(content).rows[0][1][0] == datetime(2028, 2, 29)  # as openpyxl reads it
+
+
+@pytest.mark.parametrize("format_id", [*range(27, 37), *range(50, 59)])
+def test_a_date_in_one_of_excels_builtin_chinese_formats_reads_as_a_date(format_id):
+    """Excel in a Chinese locale saves 年月日 dates by a built-in format id (31 is
+    yyyy"年"m"月"d"日") with no format code in styles.xml."""
+    styles = (
+        f'<styleSheet xmlns="{MAIN}"><cellXfs count="2"><xf numFmtId="0"/>'
+        f'<xf numFmtId="{format_id}"/></cellXfs></styleSheet>'
+    )
+    rels = PARTS["xl/_rels/workbook.xml.rels"].replace(
+        "</Relationships>",
+        '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/styles" Target="styles.xml"/></Relationships>',
+    )
+    rows = '<row r="2"><c r="A2" s="1"><v>46823</v></c><c r="B2"><v>46823</v></c></row>'
+    content = xlsx(
+        sheet(rows, header=["有效期", "人数"]),
+        {"xl/styles.xml": styles, "xl/_rels/workbook.xml.rels": rels},
+    )
+    assert list(stream_first_sheet(content).rows) == [(2, (date(2028, 3, 11), 46823))]

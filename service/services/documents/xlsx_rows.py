@@ -7,7 +7,8 @@ columns and the list grows with the file. This reader takes the same precautions
 parsing) and then streams the sheet's XML once through expat, yielding each row as it
 ends, so memory holds one chunk and one row (and the shared strings, bounded by the
 limits). Its own CPU time is bounded by `limits.seconds`; the caller's work between rows
-is not counted. Dates are real dates where the cell's number format is a date format.
+is not counted. Dates are real dates where the cell's number format is a date format, counted
+in the workbook's own date system (1900, or 1904 as older Mac Excel saves).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ _CHUNK = 64 * 1024
 _ROW, _CELL, _VALUE, _TEXT = (f"{_MAIN} {n}" for n in ("row", "c", "v", "t"))
 _SI, _PHONETIC = f"{_MAIN} si", f"{_MAIN} rPh"
 _EPOCH = datetime(1899, 12, 30)
+_EPOCH_1904 = datetime(1904, 1, 1)  # older Mac Excel's date system (<workbookPr date1904>)
+# Excel's built-in East Asian date formats (年月日 in a Chinese locale): a workbook names them
+# by id only, and openpyxl's BUILTIN_FORMATS does not hold them
+_LOCALE_DATE_FORMATS = {*range(27, 37), *range(50, 59)}
 
 
 @dataclass
@@ -89,9 +94,19 @@ def _date_styles(archive: zipfile.ZipFile, path: str | None) -> set[int]:
     xfs = root.find(f"{{{_MAIN}}}cellXfs")
     found = set()
     for index, xf in enumerate(xfs if xfs is not None else []):
-        if is_date_format(formats.get(int(xf.get("numFmtId", "0")), "")):
+        format_id = int(xf.get("numFmtId", "0"))
+        code = formats.get(format_id)
+        if is_date_format(code or "") or (code is None and format_id in _LOCALE_DATE_FORMATS):
             found.add(index)
     return found
+
+
+def _epoch(book: ElementTree.Element) -> datetime:
+    """Day 0 of the workbook's date serials: 1904-01-01 where it says date1904, else Excel's
+    1899-12-30."""
+    props = book.find(f"{{{_MAIN}}}workbookPr")
+    flag = props.get("date1904", "") if props is not None else ""
+    return _EPOCH_1904 if flag.strip().lower() in ("1", "true") else _EPOCH
 
 
 def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
@@ -130,8 +145,11 @@ def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
 class _RowParser:
     """expat handlers that turn <row> elements into value tuples, collected in `ready`."""
 
-    def __init__(self, shared: list[str], date_styles: set[int], limits: Limits):
+    def __init__(
+        self, shared: list[str], date_styles: set[int], limits: Limits, epoch: datetime = _EPOCH
+    ):
         self.shared, self.date_styles, self.limits = shared, date_styles, limits
+        self.epoch = epoch
         self.ready: list[tuple[int, dict[int, object]]] = []
         self.row: dict[int, object] | None = None
         self.row_number = 0
@@ -200,7 +218,7 @@ class _RowParser:
             raise _not_xlsx() from None
         if self.cell_style in self.date_styles:
             try:
-                return (_EPOCH + timedelta(days=number)).date()
+                return (self.epoch + timedelta(days=number)).date()
             except OverflowError:
                 return text
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
@@ -226,6 +244,7 @@ def stream_first_sheet(content: bytes, limits: Limits = LIMITS) -> Sheet:
         by_type = {kind: path for kind, path in rels.values()}
         shared = _shared_strings(archive, by_type.get("sharedStrings"))
         date_styles = _date_styles(archive, by_type.get("styles"))
+        epoch = _epoch(book)
         stream = archive.open(sheet_path)
     except ServiceError:
         raise
@@ -234,7 +253,7 @@ def stream_first_sheet(content: bytes, limits: Limits = LIMITS) -> Sheet:
     rows = _rows(
         archive,
         stream,
-        _RowParser(shared, date_styles, limits),
+        _RowParser(shared, date_styles, limits, epoch),
         limits,
         deadline - time.thread_time(),
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import Certificate, LearningTask, Member
 from service.domain.dates import zh_date
-from service.domain.person_facts import years_later
+from service.domain.person_facts import next_day, term_end
 from service.services.workflow.effects import Change
 from service.services.workflow.messages import recipients_of
 from service.services.workflow.numbers import next_number
@@ -37,7 +37,9 @@ def _certificate(c: Change, member: Member, cert_type: str) -> Certificate | Non
 
 
 def _validity(c: Change, start: date) -> date:
-    return years_later(start, c.years("certificate_validity_years", 3)) - timedelta(days=1)
+    """The last day of a certificate issued or renewed on `start`: the day before the same date
+    its term's years later (`term_end`: from 29 February, 28 February as from 1 March)."""
+    return term_end(start, c.years("certificate_validity_years", 3))
 
 
 def _supersede(c: Change, old: Certificate | None, number: str, status: str) -> None:
@@ -114,7 +116,7 @@ def _continuing_passed(c: Change, task: LearningTask, line: dict, member: Member
             return
     # the new period runs on from the old expiry (or from today if it lapsed meanwhile); a
     # certificate already valid for longer keeps its own
-    start = max(renewed.valid_until + timedelta(days=1), c.today)
+    start = max(next_day(renewed.valid_until), c.today)
     cert.valid_until, cert.renewed_on = max(cert.valid_until, _validity(c, start)), c.today
     cert.unit_name, cert.instance_id, cert.updated_at = c.unit_name(), c.row.id, c.now
 

@@ -38,6 +38,10 @@ HELD = {"有效", "已过期", "是", "普通会员", "专业会员"}
 NOT_HELD = {"否", "无", "未入会"}
 CANCELLED = "已注销"
 CERT_STATES = {"有效": False, "已过期": False, CANCELLED: True}
+# the dates a row may carry: an old platform writes 0001-01-01 for "empty" and 9999-12-31 for
+# "never expires", neither a real date (both would break date arithmetic later); a validity
+# runs to 2099 at most, 毕业时间 and 入会日期 to today and not before the birth date
+EARLIEST, LATEST = date(1900, 1, 1), date(2099, 12, 31)
 _DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
@@ -106,8 +110,8 @@ def _date(value) -> date | None:
 class _Reader:
     """Reads one row's cells by column name, recording each problem once."""
 
-    def __init__(self, index: dict[str, int], values: tuple, row: LegacyRow):
-        self.index, self.values, self.row = index, values, row
+    def __init__(self, index: dict[str, int], values: tuple, row: LegacyRow, today: date):
+        self.index, self.values, self.row, self.today = index, values, row, today
 
     def raw(self, column: str):
         i = self.index.get(column)
@@ -122,14 +126,29 @@ class _Reader:
             return ""
         return value
 
-    def date(self, column: str) -> date | None:
+    def date(self, column: str, by_today: bool = False, birth: date | None = None) -> date | None:
+        """The cell as a date from EARLIEST to LATEST (to today `by_today`), not before `birth`
+        (the row's birth date, when known); None with a problem when it is not."""
         try:
-            return _date(self.raw(column))
+            value = _date(self.raw(column))
         except ValueError:
             self.problem(
                 column, f"“{_text(self.raw(column))}”不是有效日期（应为 2027-01-01 这样的日期）"
             )
             return None
+        if value is None:
+            return None
+        latest = self.today if by_today else LATEST
+        if value < EARLIEST:
+            bound = f"不能早于{EARLIEST.isoformat()}"
+        elif birth is not None and value < birth:
+            bound = f"不能早于出生日期{birth.isoformat()}"
+        elif value > latest:
+            bound = "不能晚于今天" if by_today else f"不能晚于{LATEST.isoformat()}"
+        else:
+            return value
+        self.problem(column, f"{column}{bound}（表中为“{value.isoformat()}”）")
+        return None
 
     def choice(self, column: str, allowed) -> str:
         value = _text(self.raw(column))
@@ -145,7 +164,7 @@ class _Reader:
 def read_row(number: int, values: tuple, index: dict[str, int], today: date) -> LegacyRow:
     """One data row, checked on its own (cross-row and database checks come later)."""
     row = LegacyRow(number)
-    r = _Reader(index, values, row)
+    r = _Reader(index, values, row, today)
     row.name = clean_name(r.text("姓名", 50, required=True))
     _person(r, row, today)
     row.unit_name = r.text("所在工作单位", 200, required=True)
@@ -188,15 +207,13 @@ def _person(r: _Reader, row: LegacyRow, today: date) -> None:
             r.problem("手机号", exc.message)
     level = r.choice("学历", EDUCATIONS)
     school, major = r.text("毕业院校", 100), r.text("所学专业", 100)
-    graduated = r.date("毕业时间")
+    graduated = r.date("毕业时间", by_today=True, birth=row.birth_date)
     parts = {"level": level, "school": school, "major": major}
     row.education = {k: v for k, v in parts.items() if v}
     if graduated:
         row.education["graduated_on"] = graduated.isoformat()
     row.title = r.choice("职称", TITLES) or None
-    row.joined_on = r.date("入会日期")
-    if row.joined_on and row.joined_on > today:
-        r.problem("入会日期", "入会日期不能晚于今天")
+    row.joined_on = r.date("入会日期", by_today=True, birth=row.birth_date)
 
 
 def _membership(r: _Reader, row: LegacyRow, level: str, held_column: str, until_column: str):
