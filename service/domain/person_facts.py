@@ -195,6 +195,10 @@ def cpd_enrolment(records: Iterable[CpdEnrolmentRecord]) -> tuple[str, str | Non
     return latest.state, latest.completed_on.isoformat()
 
 
+# 专业类别 as the forms give it (forms/common.schema.json): what the education rules read
+MAJOR_CATEGORIES = ("工程建设类", "工程经济类", "其他")
+
+
 def major_category(education: dict | None) -> str | None:
     if not education:
         return None

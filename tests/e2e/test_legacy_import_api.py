@@ -422,3 +422,32 @@ def test_an_earlier_date_in_the_file_is_reported_as_kept_not_as_no_change(client
     ]
     same = _post(client, headers, workbook([person(2)]), dry_run=True).get_json()
     assert same["rows"][0]["notes"] == [] and same["rows"][0]["action"] == "无变化"
+
+
+def test_the_major_category_is_imported_for_the_education_rules(app, client, login):
+    """专业类别 (工程建设类…) is what 员升师 and 专业监理工程师's education rules read: the
+    import takes it, the archive export gives it back, and a value the forms do not offer
+    is refused naming the column. A workbook without the column imports as before."""
+    rows = [person(1, **{"专业类别": "工程建设类"}), person(2, **{"专业类别": "土木类"})]
+    report = _post(client, login("admin"), workbook(rows), dry_run=True).get_json()
+    by_row = {r["row"]: r for r in report["rows"]}
+    assert by_row[3]["problems"] == [
+        {
+            "column": "专业类别",
+            "reason": "专业类别应为工程建设类、工程经济类、其他之一，不能是“土木类”",
+        }
+    ]
+    done = _post(client, login("admin"), workbook([rows[0], person(2)]))
+    assert done.status_code == 200, done.get_json()
+    education = in_db(
+        app,
+        lambda s: dict(
+            s.execute(
+                select(Member.id_number, Member.education).where(
+                    Member.id_number.in_([person(1)["身份证号"], person(2)["身份证号"]])
+                )
+            ).all()
+        ),
+    )
+    assert education[person(1)["身份证号"]]["major_category"] == "工程建设类"
+    assert "major_category" not in education[person(2)["身份证号"]]

@@ -118,6 +118,7 @@ ARCHIVE_COLUMNS = [
     Column("学历", width=8),
     Column("毕业院校", width=18),
     Column("所学专业", width=16),
+    Column("专业类别", width=12),  # beside the manual's columns: the education rules read it
     Column("毕业时间", "date", 12),
     Column("职称", width=8),
     Column("入会日期", "date", 12),
@@ -163,6 +164,7 @@ def _archive_row(record: dict) -> tuple:
         r["education_level"],
         r["school"],
         r["major"],
+        r["major_category"],
         r["graduated_on"],
         r["title"],
         r["joined_on"],

@@ -12,7 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from service.domain.person_facts import CERTIFICATE_TYPES, ORDINARY, PROFESSIONAL
+from service.domain.person_facts import (
+    CERTIFICATE_TYPES,
+    MAJOR_CATEGORIES,
+    ORDINARY,
+    PROFESSIONAL,
+)
 from service.domain.validation import (
     ID_NUMBER_CELL_IS_NUMBER,
     InvalidValue,
@@ -207,8 +212,10 @@ def _person(r: _Reader, row: LegacyRow, today: date) -> None:
             r.problem("手机号", exc.message)
     level = r.choice("学历", EDUCATIONS)
     school, major = r.text("毕业院校", 100), r.text("所学专业", 100)
+    # what 员升师 and 专业监理工程师's education read (an old workbook has no such column)
+    category = r.choice("专业类别", MAJOR_CATEGORIES)
     graduated = r.date("毕业时间", by_today=True, birth=row.birth_date)
-    parts = {"level": level, "school": school, "major": major}
+    parts = {"level": level, "school": school, "major": major, "major_category": category}
     row.education = {k: v for k, v in parts.items() if v}
     if graduated:
         row.education["graduated_on"] = graduated.isoformat()

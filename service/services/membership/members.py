@@ -383,6 +383,7 @@ def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -
         "education_level": education.get("level"),
         "school": education.get("school"),
         "major": education.get("major"),
+        "major_category": education.get("major_category"),
         "graduated_on": _graduated_on(education),
         "title": row.title or NO_TITLE,
         "joined_on": (row.created_at + SHANGHAI).date() if row.created_at else None,
