@@ -182,3 +182,42 @@ def test_waiting_timers_are_indexed_rows_kept_in_step_with_the_engine(db_url, tm
     assert complete(client, unit, task["id"], {})["status"] == "审批完成"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WaitingEvent)) == 0
+
+
+@pytest.mark.parametrize("lost", ["one file", "the whole folder"])
+def test_a_start_up_on_folders_lacking_a_business_type_deploys_nothing(db_url, tmp_path, lost):
+    """A wrong MEMBERFLOW_PROCESSES_DIR, or a .bpmn file missing, is no deployment: every
+    server keeps running the newest one (as a deploy that would remove a business type is
+    refused), instead of following an empty or shrunken set."""
+    from service.db.models import DefinitionDeployment
+
+    first = app_on(db_url, tmp_path / "a", design_copy(tmp_path / "a"))
+    client = first.test_client()
+    world = seed_world(first)
+    unit = token_headers(client, world.logins["unit"])
+
+    def keys() -> set[str]:
+        reply = client.get("/api/v1/processes", headers=unit)
+        assert reply.status_code == 200, reply.get_json()
+        return {p["key"] for p in reply.get_json()}
+
+    before = keys()
+    assert "member_join" in before
+    with first.app_context():
+        deployments = db.session.scalar(select(func.count()).select_from(DefinitionDeployment))
+        db.session.remove()
+    shrunk = design_copy(tmp_path / "b")
+    if lost == "one file":
+        (shrunk / "processes" / "member_join.bpmn").unlink()
+    else:
+        shutil.rmtree(shrunk / "processes")
+        (shrunk / "processes").mkdir()
+    second = app_on(db_url, tmp_path / "b", shrunk)
+    with second.app_context():
+        after = db.session.scalar(select(func.count()).select_from(DefinitionDeployment))
+        db.session.remove()
+    assert after == deployments
+    assert keys() == before  # the first server, following the newest deployment
+    other = second.test_client()
+    listed = other.get("/api/v1/processes", headers=token_headers(other, world.logins["unit"]))
+    assert {p["key"] for p in listed.get_json()} == before

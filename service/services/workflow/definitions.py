@@ -126,7 +126,17 @@ class Definitions:
             .where(DefinitionDeployment.bundle_digest == digest)
             .limit(1)
         )
-        if seen is None:
+        # files that lack a business type deployed (a wrong MEMBERFLOW_PROCESSES_DIR, a
+        # file missing) are no deployment: the newest keeps running, here and everywhere,
+        # as a deploy that would remove a business type is refused
+        missing = sorted(deployed_keys(session) - set(state.definitions)) if seen is None else []
+        if missing or not state.definitions:
+            log.warning(
+                "启动时读到的流程文件缺少已部署的业务流程（%s），未作为新部署记录；"
+                "继续运行最新的部署。请检查 MEMBERFLOW_PROCESSES_DIR",
+                "、".join(missing) or "没有任何流程",
+            )
+        elif seen is None:
             session.add(
                 DefinitionDeployment(
                     versions=ids,
