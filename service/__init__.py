@@ -7,7 +7,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask
 
-from service.config import Config, ConfigError, load_config
+from service.config import Config, ConfigError, load_config, shown_url
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -32,6 +32,89 @@ def engine_options(url: str) -> dict:
         "pool_recycle": 1800,
         "connect_args": {"prepare_threshold": 0},
     }
+
+
+def _alive(dbapi_conn, _record, _proxy) -> None:
+    """The pool's `checkout` event on PostgreSQL: a connection the server has closed while it
+    lay in the pool (a restart, pg_terminate_backend, an idle timeout) is replaced before the
+    request uses it, instead of failing the request.
+
+    No round trip (`pool_pre_ping` would add one to every request): the server sends an idle
+    connection nothing, until it closes it with its farewell (FATAL: terminating connection…)
+    and the end of the stream. So a socket with something to read, looked at without waiting
+    (one poll system call: a few microseconds), is a connection the server has ended; the
+    pool drops it on DisconnectionError and hands out a new one. (The odd asynchronous
+    message that is not a farewell costs a needless reconnection, nothing more.) A connection
+    that dies while in use still fails that request; SQLAlchemy then invalidates the whole
+    pool (a disconnect's default), so that older connections are replaced at their checkout."""
+    import select
+
+    if dbapi_conn.closed:
+        raise sa.exc.DisconnectionError("connection closed")
+    poll = select.poll()
+    poll.register(dbapi_conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+    if poll.poll(0):
+        raise sa.exc.DisconnectionError("the server ended this idle connection")
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver's error message on one line (psycopg's spans several)."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
+
+
+def _check_schema(engine: sa.Engine, url: str) -> None:
+    """Start only on a database at this code's schema revision: one query (the Alembic
+    version), at start-up only. A database never upgraded, at an older revision or at one
+    this code does not know (newer code ran its migrations) stops the start with what to do,
+    instead of requests failing later with 500 on a table or column that is not there."""
+    from service.db.migrate import code_revisions
+
+    where = f"MEMBERFLOW_DATABASE_URL={shown_url(url)}"
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise ConfigError(f"无法连接数据库（{where}）：{_one_line(exc)}") from exc
+    try:
+        with conn:
+            found = set(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    except sa.exc.DBAPIError as exc:
+        if "alembic_version" in str(exc.orig) and not exc.connection_invalidated:
+            raise ConfigError(
+                f"数据库尚未初始化（{where} 中没有数据库结构），请先运行 memberflow db upgrade"
+            ) from exc
+        raise ConfigError(f"无法读取数据库的版本（{where}）：{_one_line(exc)}") from exc
+    known, heads = code_revisions()
+    if found == heads:
+        return
+    shown, wanted = "、".join(sorted(found)) or "（空）", "、".join(sorted(heads))
+    if found - known:
+        raise ConfigError(
+            f"数据库版本为 {shown}，比本程序新（本程序最高为 {wanted}）：数据库已由较新版本的"
+            f"程序升级，请运行与之相符的程序版本（{where}）"
+        )
+    raise ConfigError(
+        f"数据库版本为 {shown}，本程序需要 {wanted}：请先运行 memberflow db upgrade（{where}）"
+    )
+
+
+def _check_files_folder(config: Config) -> None:
+    """The local files folder exists (made if need be) and takes a file, checked at start-up
+    rather than at the first upload."""
+    if config.storage != "local":
+        return
+    from service.storage.local import LocalStorage
+
+    LocalStorage(config.files_dir).check_writable()
+
+
+def _check_certificate_font(config: Config) -> None:
+    """The configured certificate font loads (registered once, as a certificate would)."""
+    if not config.certificate_font:
+        return
+    from service.services.documents.certificate_pdf import check_font
+
+    check_font(config.certificate_font)
 
 
 def _reads_only_on_get(app: Flask) -> None:
@@ -87,6 +170,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     config = config or load_config()
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    _check_files_folder(config)
+    _check_certificate_font(config)
     definitions = Definitions.from_folders(config)
     # static files are the pages' own (service/web/static), served by their blueprint
     app = Flask(__name__, instance_path=str(config.instance_dir.resolve()), static_folder=None)
@@ -105,14 +190,16 @@ def create_app(config: Config | None = None) -> Flask:
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
         else:  # a transaction's BEGIN goes with its first statement
             sa.event.listen(db.engine, "do_connect", begin.connect)
+            sa.event.listen(db.engine, "checkout", _alive)
         db.engine.dispose()  # connections made before are made again, through the hook
+        _check_schema(db.engine, config.database_url)
         sessions.install(db.engine, config.session_recheck_seconds)
         try:
             definitions.sync(db.session)
         except sa.exc.SQLAlchemyError as exc:
             raise ConfigError(
                 "数据库尚未初始化或无法连接，请先运行 memberflow db upgrade"
-                f"（{type(exc).__name__}）"
+                f"（MEMBERFLOW_DATABASE_URL={shown_url(config.database_url)}：{_one_line(exc)}）"
             ) from exc
         finally:
             db.session.remove()

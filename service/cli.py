@@ -52,14 +52,29 @@ def _config(**overrides):
         sys.exit(1)
 
 
+def _database_failed(exc: Exception, database_url: str) -> None:
+    """A database that cannot be reached or used, said on one line naming the setting; exit 1."""
+    from service.config import shown_url
+
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    click.echo(
+        f"错误 无法使用数据库（MEMBERFLOW_DATABASE_URL={shown_url(database_url)}）：{reason}",
+        err=True,
+    )
+    sys.exit(1)
+
+
 def _app():
     """The app, or a clear message and exit 1 (no traceback) when it cannot start."""
+    import sqlalchemy as sa
+
     from service import create_app
     from service.config import ConfigError
     from service.engine import DefinitionError
 
+    config = _config()
     try:
-        return create_app()
+        return create_app(config)
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(f"错误 {problem}", err=True)
@@ -67,6 +82,38 @@ def _app():
     except ConfigError as exc:
         click.echo(f"错误 {exc}", err=True)
         sys.exit(1)
+    except (sa.exc.OperationalError, sa.exc.ArgumentError) as exc:  # at start-up
+        _database_failed(exc, config.database_url)
+
+
+def _port(_ctx, _param, value: int) -> int:
+    if not 0 < value < 65536:
+        raise click.BadParameter(f"端口应为 1 到 65535 之间的整数，当前为 {value}")
+    return value
+
+
+def _stop_on_signals():
+    """An Event set by SIGTERM and SIGINT (Ctrl-C), for a loop that waits on it.
+
+    The signal handler only writes a byte to a pipe; a thread reading the pipe sets the
+    Event. Setting it in the handler itself could hang the process for good: the handler
+    runs in the main thread between two bytecodes, possibly while that thread is inside the
+    Event's own `wait()` holding the Event's lock, which `set()` then waits for."""
+    import os
+    import signal
+    import threading
+
+    stop = threading.Event()
+    read_end, write_end = os.pipe()
+
+    def watch() -> None:
+        os.read(read_end, 1)
+        stop.set()
+
+    threading.Thread(target=watch, name="memberflow-stop", daemon=True).start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: os.write(write_end, b"\0"))
+    return stop
 
 
 @main.command(
@@ -75,7 +122,7 @@ def _app():
     short_help="提供网页和 API 服务（gunicorn）。",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
-@click.option("--port", default=5000, show_default=True, type=int, help="端口")
+@click.option("--port", default=5000, show_default=True, type=int, callback=_port, help="端口")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -109,11 +156,19 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
 
 
 def _sqlite_folder(database_url: str) -> None:
-    """Create the folder of an SQLite database file."""
+    """Create the folder of an SQLite database file (or say on one line why it cannot be)."""
     if database_url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database_url.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            click.echo(
+                f"错误 无法创建 SQLite 数据库所在的文件夹 {folder}（{exc.strerror or exc}）："
+                "请检查 MEMBERFLOW_DATABASE_URL（未设置时为 MEMBERFLOW_INSTANCE_DIR 下的 "
+                "memberflow.sqlite3）",
+                err=True,
+            )
+            sys.exit(1)
 
 
 @main.group(help="数据库结构命令。")
@@ -128,20 +183,52 @@ def db() -> None:
 )
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
-    from service.db.migrate import MigrationRefused, upgrade
-
     config = _config()
     _sqlite_folder(config.database_url)
-    try:
-        upgrade(config.database_url)
-    except MigrationRefused as exc:
-        raise click.ClickException(str(exc)) from exc
+    _upgrade(config.database_url)
     click.echo("数据库已升级到最新版本")
 
 
-@main.command("create-admin", help="创建秘书处管理员账号。")
+def _upgrade(database_url: str) -> None:
+    """Run the migrations; a refused one or an unreachable database said on one line."""
+    import sqlalchemy as sa
+    from alembic.util import CommandError
+
+    from service.config import shown_url
+    from service.db.migrate import MigrationRefused, upgrade
+
+    try:
+        upgrade(database_url)
+    except MigrationRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    except sa.exc.OperationalError as exc:
+        _database_failed(exc, database_url)
+    except CommandError as exc:  # e.g. a revision this code does not know: a newer code's
+        click.echo(
+            f"错误 数据库无法升级（MEMBERFLOW_DATABASE_URL={shown_url(database_url)}）：{exc}"
+            "（数据库可能已由较新版本的程序升级）",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.command(
+    "create-admin",
+    help="创建秘书处管理员账号。"
+    "\n\n密码不写在命令行上（命令行会留在 shell 历史中，运行时 ps 也看得到）：不给 --password 时"
+    "从终端输入两次（不回显），或在脚本中由环境变量 MEMBERFLOW_ADMIN_PASSWORD 给出。",
+    short_help="创建秘书处管理员账号。",
+)
 @click.option("--username", required=True, help="登录名")
-@click.option("--password", required=True, help="密码")
+@click.option(
+    "--password",
+    envvar="MEMBERFLOW_ADMIN_PASSWORD",
+    show_envvar=True,
+    prompt="密码",
+    hide_input=True,
+    confirmation_prompt="再次输入密码",
+    help="密码（不建议写在命令行上：省略时从终端输入，或用环境变量）",
+)
 @click.option("--name", default="", help="显示的姓名（默认：秘书处管理员）")
 def create_admin(username: str, password: str, name: str) -> None:
     """Create a secretariat administrator account."""
@@ -174,28 +261,75 @@ def create_admin(username: str, password: str, name: str) -> None:
     "--reset",
     is_flag=True,
     help="从头开始：删除所配置数据库的全部表，执行数据库迁移后再填入"
-    "（生产环境 MEMBERFLOW_ENV=production 不能使用）",
+    "（生产环境 MEMBERFLOW_ENV=production 不能使用；"
+    "数据库不是实例文件夹下的 SQLite 文件时先要求确认）",
 )
-def demo_data(reset: bool) -> None:
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="与 --reset 同用：不再询问，直接删除所配置数据库的全部表（供脚本使用）",
+)
+def demo_data(reset: bool, yes: bool) -> None:
     """Fill the database with a realistic demo and print the logins."""
+    import sqlalchemy as sa
+
     from service.demo.seed import load_demo
 
+    config = _config()
+    if config.production:  # demo accounts share one published password
+        click.echo(
+            "错误 生产环境（MEMBERFLOW_ENV=production）不能填入演示数据（演示账号的密码是公开的）",
+            err=True,
+        )
+        sys.exit(1)
     if reset:
-        from service.db.migrate import drop_everything, upgrade
+        from service.db.migrate import drop_everything
 
-        config = _config()
-        if config.production:
-            click.echo("错误 生产环境（MEMBERFLOW_ENV=production）不能重置演示数据", err=True)
-            sys.exit(1)
+        if not (yes or _instance_sqlite(config)):
+            _confirm_reset(config.database_url)
         _sqlite_folder(config.database_url)
-        drop_everything(config.database_url)
-        upgrade(config.database_url)
+        try:
+            drop_everything(config.database_url)
+        except sa.exc.OperationalError as exc:
+            _database_failed(exc, config.database_url)
+        _upgrade(config.database_url)
     app = _app()
     with app.app_context():
         logins = load_demo(app)
     click.echo(f"{'角色':<12}{'登录名':<32}密码")
     for role, username, password in logins:
         click.echo(f"{role:<12}{username:<32}{password}")
+
+
+def _instance_sqlite(config) -> bool:
+    """Whether the database is an SQLite file inside the instance folder (the demo's own,
+    which `scripts/demo` starts afresh without asking)."""
+    import sqlalchemy as sa
+
+    url = sa.make_url(config.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    return Path(url.database).resolve().is_relative_to(Path(config.instance_dir).resolve())
+
+
+def _confirm_reset(database_url: str) -> None:
+    """Ask before dropping every table of a database that is not the demo's own file."""
+    from service.config import shown_url
+
+    shown = shown_url(database_url)
+    question = (
+        f"将删除数据库 {shown} 中的全部表和数据（MEMBERFLOW_DATABASE_URL），"
+        "再填入演示数据。确定吗？"
+    )
+    try:
+        confirmed = click.confirm(question, default=False, err=True)
+    except click.Abort:  # no answer (stdin closed: a script)
+        confirmed = False
+    if not confirmed:
+        click.echo(
+            f"错误 未确认，数据库 {shown} 未做任何改动（脚本中确需重置时加 --yes）", err=True
+        )
+        sys.exit(1)
 
 
 @main.command(
@@ -348,8 +482,6 @@ def scheduler(tick: int, retry: float | None) -> None:
     SIGTERM or Ctrl-C stops it cleanly.
     """
     import logging
-    import signal
-    import threading
 
     from service.services.schedules.scheduler import SchedulerRunner
 
@@ -361,10 +493,7 @@ def scheduler(tick: int, retry: float | None) -> None:
     except ValueError as exc:
         click.echo(f"错误 调度设置有误：{exc}", err=True)
         sys.exit(1)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    runner.run(stop)
+    runner.run(_stop_on_signals())
 
 
 @main.command(
@@ -405,8 +534,6 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
     SIGTERM or Ctrl-C stops it after the running job.
     """
     import logging
-    import signal
-    import threading
 
     from service.worker import LocalWorker, QueueWorker
 
@@ -418,10 +545,7 @@ def worker(concurrency: int, heartbeat: float, stalled_after: float) -> None:
         runner = LocalWorker(app, stale=stalled_after)
     else:
         runner = QueueWorker(app, concurrency, heartbeat, stalled_after)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    runner.run(stop)
+    runner.run(_stop_on_signals())
 
 
 @main.command(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
@@ -98,11 +101,18 @@ def _secret_key(instance_dir: Path, production: bool) -> str:
     if key:
         return key
     path = instance_dir / "secret_key"
-    if not path.exists():
-        instance_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            instance_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"MEMBERFLOW_INSTANCE_DIR 所指的文件夹 {instance_dir} 无法创建或写入"
+            f"（{exc.strerror or exc}），无法生成开发用密钥 {path.name}："
+            "请把 MEMBERFLOW_INSTANCE_DIR 设为可写的文件夹，或设置 MEMBERFLOW_SECRET_KEY"
+        ) from exc
 
 
 def _environment(env) -> bool:
@@ -128,6 +138,79 @@ def _count(env, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _seconds(env, name: str, default: float, minimum: float) -> float:
+    """A number of seconds (a fraction allowed), at least `minimum`."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} 应为不小于 {minimum} 的秒数，当前为 {raw!r}")
+    return value
+
+
+def _rate(env, name: str, default: str) -> str:
+    """A rate limit as flask-limiter reads it ("20 per minute", "5/second;100/hour")."""
+    from limits import parse_many
+
+    value = env.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} 不是有效的频率限制，应形如 “20 per minute” 或 “5/second;100/hour”"
+            f"（单位：second、minute、hour、day、month、year），当前为 {value!r}"
+        ) from None
+    return value
+
+
+def _ratelimit_storage(value: str) -> str:
+    """memory:// (the database) or a `limits` storage URL whose scheme `limits` knows."""
+    from limits.storage import SCHEMES
+
+    scheme = urlsplit(value).scheme
+    if scheme == "memory":
+        return value
+    if scheme in SCHEMES and not scheme.startswith("async+") and scheme != "memberflow":
+        return value
+    raise ConfigError(
+        "MEMBERFLOW_RATELIMIT_STORAGE 应为 memory://（计数存于数据库）或 limits 支持的存储地址"
+        "（如 redis://主机:端口、rediss://、redis+sentinel://、memcached://），"
+        f"当前为 {shown_url(value)!r}"
+    )
+
+
+def shown_url(url: str) -> str:
+    """A URL as a message may print it: its password hidden."""
+    return re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+
+
+DATABASE_DRIVERS = {("postgresql", "psycopg"), ("sqlite", "pysqlite")}
+
+
+def _database_url(value: str) -> str:
+    """PostgreSQL through psycopg (3) or SQLite: the two databases the service runs on."""
+    import sqlalchemy as sa
+
+    try:
+        url = sa.make_url(value)
+        kind = (url.get_backend_name(), url.get_driver_name())
+    except Exception:  # noqa: BLE001 - unparsable, or a dialect SQLAlchemy does not know
+        kind = None
+    if kind in DATABASE_DRIVERS:
+        return value
+    hint = ""
+    if value.startswith("postgres:") or (kind and kind[0] == "postgresql"):
+        hint = "（PostgreSQL 请写作 postgresql+psycopg://…）"
+    raise ConfigError(
+        "MEMBERFLOW_DATABASE_URL 应为 postgresql+psycopg://用户@主机:端口/数据库名 或 "
+        f"sqlite:///文件路径{hint}，当前为 {shown_url(value)!r}"
+    )
+
+
 def _storage(value: str) -> str:
     if value == "local" or (value.startswith("s3://") and value[5:].split("/")[0]):
         return value
@@ -149,14 +232,18 @@ def load_config(**overrides) -> Config:
         forms_dir=Path(env.get("MEMBERFLOW_FORMS_DIR", REPO_ROOT / "forms")),
         instance_dir=instance_dir,
         public_base_url=env.get("MEMBERFLOW_PUBLIC_URL", "http://127.0.0.1:5000"),
-        token_ttl_seconds=int(env.get("MEMBERFLOW_TOKEN_TTL", 8 * 3600)),
-        join_upload_rate=env.get("MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
-        lookup_rate=env.get("MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
+        # a token must outlive a page's use: under a minute, everyone is signed out at once
+        token_ttl_seconds=_count(env, "MEMBERFLOW_TOKEN_TTL", 8 * 3600, minimum=60),
+        join_upload_rate=_rate(env, "MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
+        lookup_rate=_rate(env, "MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
         certificate_font=env.get("MEMBERFLOW_CERTIFICATE_FONT") or None,
-        ratelimit_storage=env.get("MEMBERFLOW_RATELIMIT_STORAGE", "memory://"),
-        signin_attempts=int(env.get("MEMBERFLOW_SIGNIN_ATTEMPTS", 5)),
-        signin_lockout_seconds=int(env.get("MEMBERFLOW_SIGNIN_LOCKOUT", 900)),
-        signin_address_failures=int(env.get("MEMBERFLOW_SIGNIN_ADDRESS_FAILURES", 30)),
+        ratelimit_storage=_ratelimit_storage(
+            env.get("MEMBERFLOW_RATELIMIT_STORAGE") or "memory://"
+        ),
+        # 0 attempts would lock every name at its first (right) password
+        signin_attempts=_count(env, "MEMBERFLOW_SIGNIN_ATTEMPTS", 5, minimum=1),
+        signin_lockout_seconds=_count(env, "MEMBERFLOW_SIGNIN_LOCKOUT", 900, minimum=1),
+        signin_address_failures=_count(env, "MEMBERFLOW_SIGNIN_ADDRESS_FAILURES", 30, minimum=1),
         secure_cookies=env.get(
             "MEMBERFLOW_SECURE_COOKIES",
             "1" if env.get("MEMBERFLOW_PUBLIC_URL", "").startswith("https://") else "0",
@@ -164,7 +251,8 @@ def load_config(**overrides) -> Config:
         in ("1", "true", "yes"),
         cpd_cutoff=env.get("MEMBERFLOW_CPD_CUTOFF", "TUE 15:00"),
         reminder_time=env.get("MEMBERFLOW_REMINDER_TIME", "08:00"),
-        scheduler_retry_seconds=float(env.get("MEMBERFLOW_SCHEDULER_RETRY", 5)),
+        # as `memberflow scheduler --retry`: a waiting scheduler must not spin
+        scheduler_retry_seconds=_seconds(env, "MEMBERFLOW_SCHEDULER_RETRY", 5.0, minimum=0.1),
         production=production,
         storage=_storage(env.get("MEMBERFLOW_STORAGE", "local")),
         s3_endpoint_url=env.get("MEMBERFLOW_S3_ENDPOINT_URL") or None,
@@ -187,6 +275,7 @@ def load_config(**overrides) -> Config:
         outbox_attempts=_count(env, "MEMBERFLOW_OUTBOX_ATTEMPTS", 8, minimum=1),
     )
     values.update(overrides)
+    values["database_url"] = _database_url(values["database_url"])
     font = values.get("certificate_font")
     if font and not Path(font).is_file():
         raise ConfigError(f"MEMBERFLOW_CERTIFICATE_FONT 指向的字体文件不存在：{font}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from service.config import Config
-from service.domain.errors import NotFound
+from service.domain.errors import NotFound, ServiceError
 
 
 class BlobMissing(NotFound):
@@ -21,6 +21,32 @@ class BlobMissing(NotFound):
     def __init__(self, key: str):
         super().__init__("文件内容已丢失，请重新上传该材料")
         self.key = key
+
+
+class StorageFull(ServiceError):
+    """The file could not be kept: the storage's disk (or quota) is full. Nothing was kept;
+    the request may be sent again once an operator has made room."""
+
+    status = 507
+
+    def __init__(self) -> None:
+        super().__init__(
+            "服务器存储空间不足，文件未能保存：请稍后重试；如果一直出现，请联系协会秘书处",
+            title="存储空间不足",
+        )
+
+
+class StorageUnavailable(ServiceError):
+    """The file could not be kept: the storage cannot be written now (its folder missing or
+    read-only, a failing disk). Nothing was kept."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "服务器存储暂时无法写入，文件未能保存：请稍后重试；如果一直出现，请联系协会秘书处",
+            title="文件未能保存",
+        )
 
 
 class Storage(Protocol):

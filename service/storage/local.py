@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
 import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from service.storage import BlobMissing
+from service.config import ConfigError
+from service.storage import BlobMissing, StorageFull, StorageUnavailable
+
+log = logging.getLogger("memberflow.storage")
+FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class LocalStorage:
@@ -20,12 +27,41 @@ class LocalStorage:
         """Where the bytes with this hash live."""
         return self.root / key[:2] / key
 
+    def check_writable(self) -> None:
+        """The folder exists (made if need be) and takes a file: checked at start-up, so that
+        a wrong MEMBERFLOW_FILES_DIR stops the start instead of failing every upload."""
+        probe = self.root / f".write-check-{uuid.uuid4().hex}.tmp"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"MEMBERFLOW_FILES_DIR 所指的文件夹 {self.root} 无法创建或写入"
+                f"（{exc.strerror or exc}）：请设为本服务可写的文件夹"
+            ) from exc
+
     def put(self, key: str, content: bytes) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(content)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file
+        except OSError as exc:
+            # a partial file (a full disk stops the write half way) must not stay behind
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            full = exc.errno in FULL
+            log.error(
+                "%s：无法写入上传的文件 %s（%s），%d 字节未保存 (MEMBERFLOW_FILES_DIR=%s)",
+                "存储空间不足 (disk full)" if full else "存储无法写入 (storage write failed)",
+                path,
+                exc.strerror or exc,
+                len(content),
+                self.root,
+            )
+            raise (StorageFull() if full else StorageUnavailable()) from exc
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -10,6 +10,7 @@ any Chinese font shows blanks). The QR code carries the public lookup address.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -26,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from service.services.documents.qr import qr_image
 
+log = logging.getLogger("memberflow.documents")
 ISSUER = "广东省建设监理协会"
 FONT = "STSong-Light"
 _RED, _INK, _GREY = HexColor("#a4161a"), HexColor("#222222"), HexColor("#888888")
@@ -53,6 +55,32 @@ def font_for(path: str | None = None) -> str:
         return name
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     return FONT
+
+
+def check_font(path: str) -> None:
+    """Load the configured font now (start-up), as a certificate would: a file reportlab
+    cannot embed (PostScript/CFF outlines, as in Noto CJK's .ttc and .otf files, or no font
+    at all) stops the start with what to set, instead of every certificate failing."""
+    from reportlab.pdfbase.ttfonts import TTFError
+
+    from service.config import ConfigError
+
+    try:
+        name = font_for(path)
+    except (TTFError, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"MEMBERFLOW_CERTIFICATE_FONT 不是可用的 TrueType 字体：{path}（{exc}）。"
+            "需要 TrueType 轮廓的 .ttf 文件（或其 .ttc 合集，如 wqy-microhei.ttc）；"
+            "PostScript/CFF 轮廓的字体（如 NotoSansCJK-Regular.ttc、.otf）不能嵌入 PDF"
+        ) from exc
+    face = getattr(pdfmetrics.getFont(name), "face", None)
+    glyphs = getattr(face, "charToGlyph", None) or {}
+    if glyphs and not all(ord(ch) in glyphs for ch in ISSUER):
+        log.warning(
+            "MEMBERFLOW_CERTIFICATE_FONT=%s 不含汉字（如“%s”）：电子证上的中文将无法显示",
+            path,
+            ISSUER,
+        )
 
 
 def _day(value: date | None) -> str:
