@@ -142,6 +142,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
     """Serve the pages and the API: gunicorn with threaded workers (--dev: Flask's server)."""
     from service import server
 
+    server.configure_logging()  # the start-up's own lines (a deployment followed) are kept
     app = _app()
     config = app.extensions["memberflow"].config
     if dev:
