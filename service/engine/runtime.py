@@ -791,20 +791,21 @@ class Instance:
             self._steps()
         return delivered
 
+    def _timers_beside(self):
+        """(task, correlation value) of each waiting task with a timer among its events."""
+        for task in self._waiting_tasks():
+            definition = task.task_spec.event_definition
+            events = getattr(definition, "event_definitions", None) or [definition]
+            if any(isinstance(ev, TimerEventDefinition) for ev in events):
+                yield task, self._correlation(task)
+
     def fire_timers_of(self, correlations: set[str]) -> list[str]:
         """Fire now, whatever their due time, the timers that wait beside the given
         correlation values, and run on; the correlation values whose timer fired. (A
         learning that ended before its deadline on a diagram version that has no other way
         to end it.)"""
         fired = []
-        for task in self._waiting_tasks():
-            definition = task.task_spec.event_definition
-            timers = [
-                ev
-                for ev in getattr(definition, "event_definitions", None) or [definition]
-                if isinstance(ev, TimerEventDefinition)
-            ]
-            correlation = self._correlation(task) if timers else None
+        for task, correlation in self._timers_beside():
             if correlation in correlations and correlation not in fired:
                 task.internal_data["event_fired"] = True
                 fired.append(correlation)
@@ -818,14 +819,7 @@ class Instance:
         due time given for each (an ISO timestamp); the correlation values whose timer moved.
         (A learning deadline that follows the person's renewed membership.)"""
         moved = []
-        for task in self._waiting_tasks():
-            definition = task.task_spec.event_definition
-            timers = [
-                ev
-                for ev in getattr(definition, "event_definitions", None) or [definition]
-                if isinstance(ev, TimerEventDefinition)
-            ]
-            correlation = self._correlation(task) if timers else None
+        for task, correlation in self._timers_beside():
             if correlation in dues and not task.internal_data.get("event_fired"):
                 task.internal_data["event_value"] = dues[correlation]
                 moved.append(correlation)
