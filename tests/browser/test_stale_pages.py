@@ -24,6 +24,7 @@ def test_the_same_draft_in_two_tabs_is_never_overwritten_unseen(live, contexts):
     one.goto(live.url + FORM)
     one.locator('input[name="name"]').fill("陈志强")
     one.get_by_role("button", name="留存").click()
+    expect(one.locator(".flashes")).to_contain_text("已留存")  # the drafts list, loaded
     one.get_by_role("link", name="继续填写").first.click()
     expect(one).to_have_url(DRAFT)  # its address, not the drafts list's it leaves
     two = context.new_page()
