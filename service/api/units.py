@@ -1,11 +1,13 @@
 """单位信息: a unit's own registration data, 工商信息 and qualifications (its admins)."""
 
+from flask import request
 from marshmallow import ValidationError, fields, validates_schema
 
 from service.api.blueprint import Blueprint
 from service.api.common import actor, ctx, uow
 from service.api.planned import Schema
 from service.api.schemas import UtcDateTime
+from service.domain.errors import PreconditionFailed
 from service.services.membership import unit_admin, unit_information
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1", description="单位信息（单位管理员）")
@@ -94,27 +96,67 @@ class UnitInformationSchema(Schema):
     qualifications = fields.List(fields.Nested(QualificationSchema))
 
 
+STALE = (
+    "单位信息已被修改（可能是本单位的其他账号刚保存过），与 If-Match 所给的版本不符，本次未保存；"
+    "请重新读取单位信息（GET，其 ETag 为当前版本），核对后再提交"
+)
+
+
+def _version(profile: dict) -> str:
+    """The profile's version: the fingerprint a page's save sends back as `seen`."""
+    return unit_information.fingerprint(profile["registration"], profile["qualifications"])
+
+
+def _with_version(profile: dict):
+    return profile, 200, {"ETag": f'"{_version(profile)}"'}
+
+
+def _if_match() -> str | None:
+    """The version the caller last read (`If-Match`), or None when it gave none or `*`."""
+    if not request.headers.get("If-Match") or request.if_match.star_tag:
+        return None
+    tags = request.if_match.as_set()
+    return next(iter(tags)) if len(tags) == 1 else "|".join(sorted(tags))  # several: none fit
+
+
 @blp.route("/units/<int:unit_id>/information", methods=["GET"])
 @blp.response(200, UnitInformationSchema)
 @blp.alt_response(404, description="单位不存在（或不是调用者的单位）")
 def get_information(unit_id):
-    """单位信息：登记信息、初审机构、联系人、工商信息和资质"""
+    """单位信息：登记信息、初审机构、联系人、工商信息和资质
+
+    回复头 `ETag` 是工商信息和资质的当前版本；修改时把它放进 `If-Match`，
+    可避免覆盖别人在此期间保存的修改。"""
     who = actor()
     with uow() as u:
         unit_admin.own_unit(u, who, unit_id)
-        return unit_admin.unit_profile(u, who)
+        return _with_version(unit_admin.unit_profile(u, who))
 
 
 @blp.route("/units/<int:unit_id>/information", methods=["PUT"])
 @blp.arguments(UnitInformationRequest)
 @blp.response(200, UnitInformationSchema)
 @blp.alt_response(404, description="单位不存在（或不是调用者的单位）")
+@blp.alt_response(412, description="If-Match 所给版本已过时：单位信息在读取后已被修改，本次未保存")
 @blp.alt_response(
     422, description="填写有误：errors 以 registration.字段 或 qualifications.序号.字段 指明"
 )
 def put_information(body, unit_id):
-    """维护单位信息：工商信息和资质（住建监理资质、其他资质），整体替换"""
+    """维护单位信息：工商信息和资质（住建监理资质、其他资质），整体替换
+
+    带上 `If-Match`（读取时的 `ETag`）时，若单位信息在此期间已被修改，回复 412，什么也不保存；
+    不带则直接替换。回复头 `ETag` 是保存后的版本。"""
     with uow() as u:
-        return unit_information.update_unit_information(
-            u, actor(), unit_id, body["registration"], body["qualifications"], today=ctx().today()
-        )
+        try:
+            profile = unit_information.update_unit_information(
+                u,
+                actor(),
+                unit_id,
+                body["registration"],
+                body["qualifications"],
+                today=ctx().today(),
+                seen=_if_match(),
+            )
+        except unit_information.StaleInformation as exc:
+            raise PreconditionFailed(STALE) from exc
+        return _with_version(profile)

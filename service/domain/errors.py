@@ -44,6 +44,12 @@ class Conflict(ServiceError):
     status = 409
 
 
+class PreconditionFailed(ServiceError):
+    """The caller's `If-Match` names a version the record has moved past (nothing saved)."""
+
+    status = 412
+
+
 class Gone(ServiceError):
     """A code that was valid once has expired or been used."""
 

@@ -234,3 +234,49 @@ def test_a_page_left_open_does_not_overwrite_what_another_account_saved_meanwhil
     kept = second.post(form, data={**late, "seen": again, "csrf_token": csrf(second, form)})
     assert kept.status_code == 302
     assert "E144012345" not in text(first.get("/unit/info"))  # the deliberate second save
+
+
+def test_the_api_refuses_a_put_whose_if_match_is_stale_and_saves_nothing(client, login, world):
+    url = f"{API}/units/{world.unit_id}/information"
+    read = client.get(url, headers=login("unit"))
+    seen = read.headers["ETag"]
+    assert seen.startswith('"') and seen.endswith('"')
+    # another of the unit's accounts saves meanwhile (no If-Match: a plain replacement)
+    other = client.put(url, headers=login("unit"), json={"registration": REGISTRATION})
+    assert other.status_code == 200
+    now = other.headers["ETag"]
+    assert now != seen and client.get(url, headers=login("unit")).headers["ETag"] == now
+    stale = client.put(
+        url,
+        headers={**login("unit"), "If-Match": seen},
+        json={"registration": {"industry": "建筑业"}, "qualifications": QUALIFICATIONS},
+    )
+    assert stale.status_code == 412, stale.get_json()
+    assert "If-Match" in stale.get_json()["message"] and "未保存" in stale.get_json()["message"]
+    kept = client.get(url, headers=login("unit")).get_json()
+    assert kept["registration"] == REGISTRATION and kept["qualifications"] == []
+    # a weak tag never matches (RFC 9110: If-Match compares strongly)
+    weak = client.put(
+        url, headers={**login("unit"), "If-Match": f"W/{now}"}, json={"qualifications": []}
+    )
+    assert weak.status_code == 412
+    # the current version, or *, saves
+    fresh = client.put(
+        url,
+        headers={**login("unit"), "If-Match": now},
+        json={"registration": REGISTRATION, "qualifications": QUALIFICATIONS},
+    )
+    assert fresh.status_code == 200, fresh.get_json()
+    assert fresh.get_json()["qualifications"] == QUALIFICATIONS
+    assert fresh.headers["ETag"] not in (now, seen)
+    star = client.put(url, headers={**login("unit"), "If-Match": "*"}, json={"registration": {}})
+    assert star.status_code == 200
+    # another unit learns nothing from a stale tag: its scope is checked first (404)
+    assert (
+        client.put(
+            f"{API}/units/{world.other_unit_id}/information",
+            headers={**login("unit"), "If-Match": seen},
+            json={"registration": {}},
+        ).status_code
+        == 404
+    )

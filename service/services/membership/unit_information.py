@@ -166,6 +166,10 @@ CHANGED = (
 )
 
 
+class StaleInformation(Conflict):
+    """The unit's information changed since the page (or the API's `If-Match`) saw it."""
+
+
 def fingerprint(registration, qualifications) -> str:
     """What an edit page showed of the unit's information, in short (its save's `seen`)."""
     shown = {"registration": registration or {}, "qualifications": qualifications or []}
@@ -200,7 +204,7 @@ def update_unit_information(
         hold_row(uow.session, Unit, unit.id)  # two saves go one after the other: then compare
         uow.session.refresh(unit)
         if seen != fingerprint(unit.registration, unit.qualifications):
-            raise Conflict(CHANGED)
+            raise StaleInformation(CHANGED)
     errors: dict[str, str] = {}
     checked_registration = check_registration(registration, errors, today)
     checked_qualifications = check_qualifications(qualifications, errors, today, drop_blank)
