@@ -369,6 +369,8 @@ class ProcessInstance(Base):
         # the name search, part of a name, where no listed person holds the form's name:
         # trigrams (pg_trgm) on PostgreSQL alone (the persons' names have their own)
         trigram_index("ix_process_instances_unlisted_name_trgm", "subject_name", UNLISTED_NAME),
+        # 学习进度's 申请单号 box: a number containing what was typed (migration 0041)
+        trigram_index("ix_process_instances_business_key_trgm", "business_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(sa.String(60))
