@@ -302,7 +302,7 @@ def _names(uow: UnitOfWork, account_ids) -> dict[int, str]:
 
 def task_review(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
     """The 审核 page: the task with its form, and the application it belongs to."""
-    task = tasks.get_task(ctx, uow, actor, task_id)
+    task = tasks.get_task(ctx, uow, actor, task_id, with_data=False)  # the application's
     row = uow.session.get(UserTask, task_id)
     names = _names(uow, [row.claimed_by, row.completed_by])
     task.update(
@@ -321,4 +321,6 @@ def task_review(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> di
     # the form is stuck on a failed step: this one (a submission that was not kept), or other
     task["incidents"] = [n for n, name in found if name == row.task_name]
     task["other_incidents"] = [n for n, name in found if name != row.task_name]
-    return {"task": task, "application": application(ctx, uow, actor, task["instance"]["id"])}
+    app = application(ctx, uow, actor, task["instance"]["id"])
+    task["instance"]["data"] = app["data"]  # the state read once, as this reader may see it
+    return {"task": task, "application": app}

@@ -120,8 +120,12 @@ def queue_counts(
     return queue.counts(ctx, uow.session, actor, f)
 
 
-def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
-    """A task with its form schema and the instance data the form shows."""
+def get_task(
+    ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int, *, with_data: bool = True
+) -> dict:
+    """A task with its form schema and the instance data the form shows (`with_data`
+    False: without the data, for a caller that reads the instance itself — the engine
+    state is loaded once)."""
     row = _task(uow, actor, task_id)
     inst_row = uow.session.get(ProcessInstance, row.instance_id)
     defn = ctx.definitions.version(uow.session, inst_row.definition_version_id)
@@ -134,9 +138,10 @@ def get_task(ctx: Context, uow: UnitOfWork, actor: Actor, task_id: int) -> dict:
             "id": inst_row.id,
             "business_key": inst_row.business_key,
             "status": inst_row.status,
-            "data": public_data(Instance.load(defn, inst_row.state).data),
         },
     )
+    if with_data:
+        view["instance"]["data"] = public_data(Instance.load(defn, inst_row.state).data)
     return view
 
 
