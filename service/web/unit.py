@@ -11,8 +11,9 @@ never cached); reloading the page later shows it no more.
 from __future__ import annotations
 
 import io
+import secrets
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import MultiDict
 
 from service.domain.errors import Conflict, FormInvalid, NotFound
@@ -325,6 +326,7 @@ def archive(who):
         educations=EDUCATIONS,
         page_sizes=lists.PAGE_SIZES,
         pages=lists.page_count(listing),
+        max_passwords=passwords.MAX_BATCH,
     )
     return html, 422 if errors else 200
 
@@ -363,6 +365,58 @@ def member_password_reset(who, member_id):
     with uow() as u:
         issued = passwords.reset_member_password(u, who, _unit_id(who), member_id, signin_guard())
     return show_once("unit", url_for("unit.member", member_id=member_id), issued=issued)
+
+
+INITIAL_PASSWORDS_KEY = "initial_passwords"  # the confirmation's one-use token, in the session
+
+
+def _back_to_archive() -> str:
+    return safe_next(request.form.get("next"), url_for("unit.archive"))
+
+
+@bp.route("/members/initial-passwords/confirm", methods=["POST"])
+@signed_in(UNIT)
+def initial_passwords_confirm(who):
+    """批量生成初始密码, step 1: whom it goes to, to confirm (nothing changed yet)."""
+    back = _back_to_archive()
+    try:
+        ids = _member_ids(request.form.getlist("member_ids"))
+        with uow() as u:
+            people = passwords.preview_member_passwords(u, who, _unit_id(who), ids)
+    except FormInvalid as exc:
+        flash(exc.errors.get("member_ids", exc.message), "error")
+        return redirect(back)
+    token = secrets.token_urlsafe(12)
+    session[INITIAL_PASSWORDS_KEY] = token
+    html = render_template(
+        "unit/initial_passwords_confirm.html", people=people, token=token, back=back
+    )
+    return html, 200, NO_STORE
+
+
+@bp.route("/members/initial-passwords", methods=["POST"])
+@signed_in(UNIT)
+def initial_passwords(who):
+    """批量生成初始密码, step 2: all reset in one transaction and shown in this reply only
+    (never stored, never cached); sending it again (reload) resets nothing."""
+    back = _back_to_archive()
+    token = request.form.get("token") or ""
+    if not token or session.pop(INITIAL_PASSWORDS_KEY, None) != token:
+        flash(
+            "这批初始密码已经生成（只显示一次）或确认已失效；如需重新生成，请重新勾选人员", "error"
+        )
+        return redirect(back)
+    try:
+        ids = _member_ids(request.form.getlist("member_ids"))
+        with uow() as u:
+            issued = passwords.reset_member_passwords(u, who, _unit_id(who), ids, signin_guard())
+    except FormInvalid as exc:
+        flash(exc.errors.get("member_ids", exc.message), "error")
+        return redirect(back)
+    html = render_template(
+        "unit/initial_passwords.html", issued=issued, message=passwords.ONCE, back=back
+    )
+    return html, 200, NO_STORE
 
 
 # --- certificates ------------------------------------------------------------------------------

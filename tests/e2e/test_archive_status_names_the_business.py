@@ -164,3 +164,52 @@ def test_the_status_filter_finds_each_status_as_shown_or_in_part(app, client, lo
         client.get("/unit/members/export.xlsx?status=办理中"), "单位人员档案导出表.xlsx"
     )
     assert [by_header(header, row)["姓名"].value for row in rows] == ["曹国强"]
+
+
+def test_the_status_filter_finds_more_businesses_than_named_by_what_is_shown(
+    app, client, login, world
+):
+    """「A、B等3项办理中」 shows more businesses than it names: 等3项办理中, 等3项, 3项 … typed
+    alone find the people it is shown for, and no one shown another count."""
+    unit, u = login("unit"), world.unit_id
+    three = seed(app, u, "曹国强", "44010619790909567", [supervisor(date(2027, 3, 31))])
+    two = seed(
+        app,
+        u,
+        "何美玲",
+        "44010619820202234",
+        [supervisor(date(2027, 3, 31), number="JL2024000002")],
+    )
+    for key, extra in (
+        ("continuing_education", {"certificate_type": "监理员"}),
+        ("specialty_change", {"specialty_1": "房屋建筑工程"}),
+    ):
+        enrol(client, unit, key, [(three, "曹国强"), (two, "何美玲")], **extra)
+    enrol(client, unit, "upgrade_education", [(three, "曹国强")])
+    shown = statuses(client, login, u)
+    assert shown["曹国强"] == "普通会员继续教育、普通会员专业变更等3项办理中"
+    assert shown["何美玲"] == "普通会员继续教育、普通会员专业变更办理中"
+
+    for typed in (
+        "等3项办理中",
+        "等3项",
+        "等3",
+        "等",
+        "3项办理中",
+        "项办理中",
+        "3项",
+        "3",
+        "专业变更等3项办理中",
+        "普通会员专业变更等3",
+        "等3项办",
+        shown["曹国强"],
+    ):
+        assert typed in shown["曹国强"] and typed not in shown["何美玲"], typed
+        assert filtered(client, login, u, typed) == {"曹国强"}, typed
+    for typed in ("等2项办理中", "等4项", "等3项学习中", "等项", "等3项中", "变更3项"):
+        assert filtered(client, login, u, typed) == set(), typed
+    assert filtered(client, login, u, "办理中") == {"曹国强", "何美玲"}
+    # the page's 状态 box reads it the same way
+    sign_in(client, UNIT)
+    page = client.get("/unit/members?status=等3项办理中").get_data(as_text=True)
+    assert "曹国强" in page and "何美玲" not in page

@@ -15,10 +15,22 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from service.db.models import (
+    Account,
     Agency,
     Certificate,
     InstancePerson,
@@ -164,43 +176,89 @@ def _person_conditions(f: ArchiveFilters, today: date) -> list[ColumnElement]:
 
 
 FREE = "自由态"
-_BUSY = ("办理中", "办理")  # the tail of a status, typed whole or in part: 办理中 ...
-_STUDYING = ("学习中", "学习")  # ... or 学习中
-_MORE_TAIL = re.compile(r"等\d*项?$")
+_BUSY_TAIL, _STUDYING_TAIL = "办理中", "学习中"  # the tail of a status: A办理中, A学习中
+# the end of the names as typed (`rest`): the names shown, then a part of 「等N项」 (MORE)
+_MORE_PART = re.compile(r"^(?P<names>.*?)(?P<deng>等?)(?P<n>\d*)(?P<xiang>项?)$")
+
+
+def _names_condition(
+    rest: str, names: dict[str, str], kind: list[ColumnElement], key
+) -> ColumnElement | None:
+    """`rest` (a part of the names shown, 、-separated) read as the businesses of `kind` the
+    person is in, each part within one of their names; None when it names no business."""
+    parts = [p for p in rest.split("、") if p]
+    if rest and not parts:  # only 、: names no business
+        return None
+    keys = [[k for k, name in names.items() if part in name] for part in parts or [""]]
+    if not all(keys):
+        return None
+    return and_(*(exists().where(*kind, key.in_(ks)) for ks in keys))
+
+
+def _more_condition(rest: str, tail: bool, count) -> tuple[str, ColumnElement] | None:
+    """`rest` ending in a part of 「等N项」, N being `count` (the businesses the person is
+    in, more than NAMED): the names before it and the condition on N; None when it cannot.
+    `tail`: the status's tail follows the typed text, so the part reaches 项."""
+    found = _MORE_PART.match(rest)
+    names, deng, n, xiang = found["names"], found["deng"], found["n"], found["xiang"]
+    if not deng + n + xiang or (names and not deng) or (tail and not xiang):
+        return None
+    text = cast(count, String)
+    if deng and xiang:  # 等3项: exactly
+        number = count == int(n) if n else None
+    elif deng:  # 等, 等1: the number starts with it
+        number = text.like(f"{n}%")
+    elif xiang:  # 项, 3项: ends with it
+        number = text.like(f"%{n}")
+    else:  # 1: within it
+        number = text.like(f"%{n}%")
+    if number is None:  # 等项 is shown nowhere
+        return None
+    return names, and_(count > NAMED, number)
+
+
+def _shown_of_kind(
+    typed: str, names: dict[str, str], tail: str, kind: list[ColumnElement], key, count
+) -> list[ColumnElement]:
+    """People shown 「names[等N项]tail」 (`kind`: the correlated conditions of one of their
+    businesses, `key` its process key, `count` how many businesses) containing `typed`."""
+    if typed in tail:  # 办理中, 理中 ...: everyone shown with this tail
+        return [exists().where(*kind)]
+    found = []
+    for cut in range(len(tail), -1, -1):  # `typed` ends with the first `cut` chars of the tail
+        if cut and not typed.endswith(tail[:cut]):
+            continue
+        rest = typed[: len(typed) - cut]
+        only_names = _names_condition(rest, names, kind, key)
+        if only_names is not None:
+            found.append(only_names)
+        more = _more_condition(rest, cut > 0, count) if rest else None
+        if more is not None:
+            before, number = more
+            named = _names_condition(before, names, kind, key)
+            if named is not None:
+                found.append(and_(named, number))
+    return found
 
 
 def _status_condition(typed: str, names: dict[str, str]) -> ColumnElement:
     """People whose 状态 as the archive shows it (`person_status`) contains `typed`: 自由态
     (the member's own, nothing in progress), 「A、B办理中」 (each named business has a form
-    of the person in progress), 「A学习中」 (no form in progress, A's learning open), or a
-    part of one of these (办理中, 学习中, a business's name or part of it)."""
+    of the person in progress), 「A、B等3项办理中」 (three businesses), 「A学习中」 (no form
+    in progress, A's learning open), or a part of one of these (办理中, 等3项, a business's
+    name or part of it). A part naming a business finds the people in it, named or not."""
     typed = typed.strip()
     busy, studying = exists().where(*_in_flight()), exists().where(*_learning())
     shown = [and_(Member.status.contains(typed, autoescape=True), ~busy, ~studying)]
-    kinds = {"business": True, "learning": True}
-    named = typed
-    for tail in _BUSY:
-        if named.endswith(tail):
-            named, kinds = named[: -len(tail)], {"business": True, "learning": False}
-            break
-    else:
-        for tail in _STUDYING:
-            if named.endswith(tail):
-                named, kinds = named[: -len(tail)], {"business": False, "learning": True}
-                break
-    parts = [p for p in _MORE_TAIL.sub("", named).split("、") if p]
-    if named and not parts:  # only 、 or 等N项: names no business, matches no status
-        return or_(*shown)
-    keys = [[k for k, name in names.items() if part in name] for part in parts or [""]]
-    if all(keys):
-        in_each = [
-            exists().where(*_in_flight(), ProcessInstance.process_key.in_(ks)) for ks in keys
-        ]
-        learning = [exists().where(*_learning(), LearningTask.process_key.in_(ks)) for ks in keys]
-        if kinds["business"]:
-            shown.append(and_(*in_each))
-        if kinds["learning"]:
-            shown.append(and_(~busy, *learning))
+    shown += _shown_of_kind(
+        typed, names, _BUSY_TAIL, _in_flight(), ProcessInstance.process_key, _business_count()
+    )
+    shown += [
+        and_(~busy, found)
+        for found in _shown_of_kind(
+            typed, names, _STUDYING_TAIL, _learning(), LearningTask.process_key, _learning_count()
+        )
+    ]
     return or_(*shown)
 
 
@@ -250,6 +308,32 @@ def in_learning():
     )
 
 
+def _business_count():
+    """How many businesses (distinct process keys) the person has forms in progress of."""
+    return (
+        select(func.count(ProcessInstance.process_key.distinct()))
+        .select_from(InstancePerson)
+        .join(ProcessInstance, ProcessInstance.id == InstancePerson.instance_id)
+        .where(*_in_flight())
+        .scalar_subquery()
+    )
+
+
+def _learning_count():
+    """How many businesses (distinct process keys) the person has learning open for."""
+    return (
+        select(func.count(LearningTask.process_key.distinct()))
+        .where(*_learning())
+        .scalar_subquery()
+    )
+
+
+def has_account():
+    """Whether the person has a member account (to sign in with, to reset the password of):
+    correlated to the Member of the enclosing query."""
+    return exists().where(Account.member_id == Member.id, Account.role == "member")
+
+
 def _business_names(keys: str, names: dict[str, str]) -> str:
     """The businesses of `keys` (comma-separated), once each in the order of their keys (as
     eligibility's 有办理中的表单 names them): all up to NAMED, else the first NAMED and how many."""
@@ -290,6 +374,7 @@ def _columns() -> tuple[list, list[tuple]]:
         Member.status,
         in_business().label("in_business"),
         in_learning().label("in_learning"),
+        has_account().label("has_account"),
         Member.created_at,
         Unit.name.label("unit_name"),
         Agency.name.label("agency_name"),
@@ -390,6 +475,7 @@ def archive_record(row: Row, today: date, names: dict[str, str] | None = None) -
         "unit_name": row.unit_name,
         "agency_name": row.agency_name,
         "status": person_status(row.status, row.in_business, names, row.in_learning),
+        "has_account": bool(row.has_account),
         "ordinary_membership": ordinary,
         "ordinary_valid_until": ordinary_until,
         "professional_membership": professional,

@@ -69,10 +69,11 @@ def change_own_password(
     return account
 
 
-def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str, guard: SigninGuard) -> dict:
+def _issue(uow: UnitOfWork, actor: Actor, account: Account, how: str, **extra) -> dict:
+    """A new one-time password for `account`, audited; the caller commits."""
     password = issue_one_time_password(account)
-    _audit(uow, actor, "password_reset", account, by=how)
-    reply = {
+    _audit(uow, actor, "password_reset", account, by=how, **extra)
+    return {
         "account_id": account.id,
         "username": account.username,
         "name": account.name,
@@ -81,6 +82,10 @@ def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str, guard: Sig
         "active": account.active,  # a disabled account's password signs no one in
         "message": ONCE,
     }
+
+
+def _reset(uow: UnitOfWork, actor: Actor, account: Account, how: str, guard: SigninGuard) -> dict:
+    reply = _issue(uow, actor, account, how)
     uow.commit()
     guard.unlock(account.username.lower())  # a locked-out person signs in with it at once
     return reply
@@ -105,6 +110,77 @@ def reset_member_password(
     if account is None:
         raise NotFound("该人员还没有会员账号（入会审批完成后开通）")
     return _reset(uow, actor, account, "unit", guard)
+
+
+MAX_BATCH = 200  # people in one batch of initial passwords (a page of the archive is ≤ 100)
+
+
+def _member_accounts(
+    uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int]
+) -> list[tuple[Member, Account]]:
+    """Each of `member_ids` (once, in order) with its member account; FormInvalid, naming
+    whom it can, when one is not of the unit or has no account yet."""
+    _unit_admin(actor, unit_id)
+    ids = list(dict.fromkeys(member_ids))
+    if not ids:
+        raise FormInvalid({"member_ids": "请先勾选要生成初始密码的人员"})
+    if len(ids) > MAX_BATCH:
+        raise FormInvalid(
+            {"member_ids": f"每次最多为{MAX_BATCH}人生成初始密码，已选{len(ids)}人，请分批办理"}
+        )
+    people = {
+        m.id: m
+        for m in uow.session.scalars(
+            select(Member).where(Member.id.in_(ids), Member.unit_id == unit_id)
+        )
+    }
+    accounts: dict[int, Account] = {}
+    for account in uow.session.scalars(
+        select(Account)
+        .where(Account.member_id.in_(list(people)), Account.role == "member")
+        .order_by(Account.id)
+    ):
+        accounts.setdefault(account.member_id, account)
+    problems = []
+    strangers = [i for i in ids if i not in people]  # another unit's: not named (scope)
+    if strangers:
+        problems.append(f"{len(strangers)}人不存在或已不是本单位人员")
+    without = [people[i] for i in ids if i in people and i not in accounts]
+    if without:
+        named = "、".join(f"{m.name}（{m.id_number}）" for m in without)
+        problems.append(f"{named}还没有会员账号（入会审批完成后开通）")
+    if problems:
+        message = "所选人员中" + "；".join(problems) + "。请取消勾选后重试，未生成任何密码"
+        raise FormInvalid({"member_ids": message}, message)
+    return [(people[i], accounts[i]) for i in ids]
+
+
+def preview_member_passwords(
+    uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int]
+) -> list[dict]:
+    """Whom a batch of initial passwords would go to (the confirmation), refused as the
+    batch itself would be; changes nothing."""
+    return [
+        {"member_id": m.id, "name": m.name, "username": a.username, "active": a.active}
+        for m, a in _member_accounts(uow, actor, unit_id, member_ids)
+    ]
+
+
+def reset_member_passwords(
+    uow: UnitOfWork, actor: Actor, unit_id: int, member_ids: list[int], guard: SigninGuard
+) -> list[dict]:
+    """批量生成初始密码: a unit admin (or the secretariat) issues a one-time password to each
+    of its members in `member_ids` (≤ MAX_BATCH), all in one transaction, each audited as one
+    reset: all or, when one is refused, none. The passwords, to be shown this once."""
+    targets = _member_accounts(uow, actor, unit_id, member_ids)
+    issued = [
+        {**_issue(uow, actor, account, "unit", batch=len(targets)), "member_id": member.id}
+        for member, account in targets
+    ]
+    uow.commit()
+    for _member, account in targets:
+        guard.unlock(account.username.lower())
+    return issued
 
 
 def reset_sub_account_password(

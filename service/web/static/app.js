@@ -528,3 +528,92 @@ document.addEventListener("submit", (event) => {
     });
   });
 })();
+
+// a page's 打印 button (data-print, hidden until this script shows it; without the script the
+// page says to use the browser's print): prints the page, its print styles hiding the menus
+(function () {
+  whenRead(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.print(); });
+    });
+  });
+})();
+
+// ticks that carry between a list's pages (a form with data-picks: 电子证书's 下载所选人员的证书):
+// the ids ticked (its checkboxes name="member_ids" form=its id) are kept in this tab's
+// sessionStorage under the form's data-picks key (the list's filters), restored on each page,
+// counted (已选 N 人, 清除选择) and sent as hidden member_ids for the ticks on other pages; at
+// most data-picks-max. Without the script (or storage), this page's ticks are sent alone.
+(function () {
+  function storage() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+
+  function setUp(form) {
+    var store = storage();
+    if (!store || !form.id) { return; }
+    var key = "memberflow.picks." + form.getAttribute("data-picks");
+    var most = parseInt(form.getAttribute("data-picks-max") || "0", 10);
+    var boxes = Array.prototype.slice.call(
+      document.querySelectorAll('input[type=checkbox][name=member_ids][form="' + form.id + '"]'));
+    var kept = form.querySelector("[data-picks-kept]");
+    var shown = form.querySelector("[data-picks-shown]");
+    var count = form.querySelector("[data-picks-count]");
+    var picked = [];
+    try { picked = JSON.parse(store.getItem(key) || "[]"); } catch (e) { picked = []; }
+    if (!Array.isArray(picked)) { picked = []; }
+    picked = picked.filter(function (v) { return /^\d+$/.test(String(v)); }).map(String);
+
+    function onThisPage(id) {
+      return boxes.some(function (b) { return b.value === id; });
+    }
+
+    function draw() {
+      try { store.setItem(key, JSON.stringify(picked)); } catch (e) { /* full: this page only */ }
+      boxes.forEach(function (b) { b.checked = picked.indexOf(b.value) !== -1; });
+      kept.textContent = "";
+      picked.forEach(function (id) {
+        if (onThisPage(id)) { return; }  // a ticked box sends it
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "member_ids";
+        input.value = id;
+        kept.appendChild(input);
+      });
+      count.textContent = "已选 " + picked.length + " 人" +
+        (most && picked.length >= most ? "（已达每次上限 " + most + " 人）" : "");
+      shown.hidden = false;
+    }
+
+    // a box ticked before the script ran (the browser restores ticks on going back) counts too
+    boxes.forEach(function (b) {
+      if (b.checked && picked.indexOf(b.value) === -1) { picked.push(b.value); }
+    });
+    boxes.forEach(function (b) {
+      b.addEventListener("change", function () {
+        var at = picked.indexOf(b.value);
+        if (b.checked && at === -1) {
+          if (most && picked.length >= most) {
+            b.checked = false;
+            window.alert("每次最多下载 " + most + " 人的证书，请先下载已选的人员或清除选择。");
+            return;
+          }
+          picked.push(b.value);
+        } else if (!b.checked && at !== -1) {
+          picked.splice(at, 1);
+        }
+        draw();
+      });
+    });
+    form.querySelector("[data-picks-clear]").addEventListener("click", function () {
+      picked = [];
+      draw();
+    });
+    draw();
+  }
+
+  whenRead(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-picks]"), setUp);
+  });
+})();
