@@ -9,9 +9,12 @@ which is what marshmallow makes of them — so the reply is marshmallow's, value
 (`tests/unit/test_planned_dump.py` compares the two for every reply schema).
 
 A schema with dump hooks or its own `get_attribute`, and a value that is not a dict, are
-dumped by marshmallow itself. Loading is marshmallow's, but for one check before it: an
+dumped by marshmallow itself. Loading is marshmallow's, but for checks before it: an
 Integer field given a number with a fraction (1.5) is refused, where marshmallow would take
-int(1.5), that is 1.
+int(1.5), that is 1; and a JSON body's schema (`strict_json`, set by the API's blueprint)
+takes only JSON's own types: an Integer a number (not "12", not true), a Boolean true or
+false (not "yes", 1 or "on"), in nested objects and lists too. A query string's values are
+all text, so the same schema class stays lenient there.
 """
 
 from __future__ import annotations
@@ -43,21 +46,66 @@ def _formatter(field: fields.Field) -> Callable[[Any, str, Any], Any]:
     return own
 
 
+INTEGER = "应为整数"
+BOOLEAN = "应为 true 或 false"
+
+
+def _wrong_value(field: fields.Field, value: Any, strict: bool) -> Any:
+    """What is wrong with `value` for `field` (a message, or a dict of them for a nested
+    object or a list), None when nothing is; `strict`: the value came in a JSON body."""
+    if value is None:
+        return None  # marshmallow's: allowed or 不能为空
+    if isinstance(field, fields.Integer):
+        if isinstance(value, float):
+            return None if value.is_integer() else INTEGER
+        if strict and (isinstance(value, bool) or not isinstance(value, int)):
+            return INTEGER
+        return None
+    if not strict:
+        return None
+    if isinstance(field, fields.Boolean):
+        return None if isinstance(value, bool) else BOOLEAN
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return _wrong_items(value, lambda item: _wrong_value(field.inner, item, strict))
+    if isinstance(field, fields.Nested):
+        if not field.many:
+            return _wrong_fields(field.schema, value, strict)
+        if isinstance(value, list):
+            return _wrong_items(value, lambda item: _wrong_fields(field.schema, item, strict))
+    return None
+
+
+def _wrong_items(items: list, wrong_with: Callable[[Any], Any]) -> dict:
+    """index → what is wrong with that item of a list, for the items something is."""
+    return {index: said for index, item in enumerate(items) if (said := wrong_with(item))}
+
+
+def _wrong_fields(schema: marshmallow.Schema, data: Any, strict: bool) -> dict:
+    """field key → what is wrong with its value, for the fields of `schema` in `data`."""
+    if not isinstance(data, dict):
+        return {}  # not an object: marshmallow says so
+    wrong = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if key in data:
+            said = _wrong_value(field, data[key], strict)
+            if said:
+                wrong[key] = said
+    return wrong
+
+
 class Schema(marshmallow.Schema):
     """A reply's schema: marshmallow's, with a planned `dump` (see the module)."""
 
+    # True on the instance that parses a JSON body (the API's blueprint sets it): its
+    # numbers and booleans must be JSON's own; a query string's are text, parsed leniently
+    strict_json = False
+
     @marshmallow.pre_load
-    def _whole_numbers(self, data, **_kwargs):
-        """An Integer field given 1.5 is refused ("1" from a query string and 2.0 stay)."""
-        if not isinstance(data, dict):
-            return data
-        wrong = {}
-        for name, field in self.load_fields.items():
-            key = field.data_key or name
-            value = data.get(key)
-            if isinstance(field, fields.Integer) and isinstance(value, float):
-                if not value.is_integer():
-                    wrong[key] = "应为整数"
+    def _json_types(self, data, **_kwargs):
+        """An Integer field given 1.5 is refused ("1" from a query string and 2.0 stay); in a
+        JSON body an Integer takes only a number and a Boolean only true or false."""
+        wrong = _wrong_fields(self, data, self.strict_json)
         if wrong:
             raise marshmallow.ValidationError(wrong)
         return data
