@@ -43,6 +43,9 @@ _SIMPLE_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _CREDIT_FORMAT_MESSAGE = "统一社会信用代码应为18位，由数字和大写字母组成（不含I、O、Z、S、V）"
+# characters 3–8 are the registering authority's administrative division code (GB/T 2260);
+# its first two are a province's, or 10 for the central authorities (100000)
+_CREDIT_REGION_MESSAGE = "统一社会信用代码第3–8位（登记管理机关行政区划码）不正确"
 
 _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_SEPARATORS_RE = re.compile(r"[\s\-]")
@@ -179,6 +182,11 @@ def id_problem(id_type: str, number: str, today: date | None = None) -> str | No
     return None
 
 
+def _credit_region_known(first_two: str) -> bool:
+    """Whether a credit code's characters 3–4 begin a division code: a province's or 10."""
+    return first_two.isdigit() and (first_two == "10" or int(first_two) in _PROVINCE_CODES)
+
+
 def check_credit_code(code: str) -> str:
     """Return the normalized unified social credit code or raise InvalidValue."""
     normalized = clean_code(code)
@@ -186,6 +194,8 @@ def check_credit_code(code: str) -> str:
         raise InvalidValue("请填写统一社会信用代码")
     if len(normalized) != 18 or any(ch not in _CREDIT_ALPHABET for ch in normalized):
         raise InvalidValue(_CREDIT_FORMAT_MESSAGE)
+    if not _credit_region_known(normalized[2:4]):  # before the check character: says where
+        raise InvalidValue(_CREDIT_REGION_MESSAGE)
     if _credit_check_char(normalized[:17]) != normalized[17]:
         raise InvalidValue("统一社会信用代码校验位不正确")
     return normalized
