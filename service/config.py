@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
@@ -217,6 +217,81 @@ def _storage(value: str) -> str:
     raise ConfigError(f"MEMBERFLOW_STORAGE 只能是 local 或 s3://存储桶/前缀，当前为 {value!r}")
 
 
+SMTP_FORM = "smtp://[用户名:密码@]主机:端口?from=发件地址&starttls=1"
+SMS_FORM = "http(s)://主机[:端口]/路径"
+
+
+def _port_written(url: str) -> str | None:
+    """The port as written after the host; None when the address may not be read that far
+    safely: a `/`, `?` or `#` left unencoded in a password ends the host part early, and
+    what would be read as the port is part of the password (never said)."""
+    rest = url.partition("://")[2]
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, after = rest[:cut], rest[cut:]
+    at = after.find("@")
+    if "@" not in netloc and at >= 0 and not 0 <= after.find("=") < at:
+        return None  # user:pass@ after the cut: the "port" is a piece of the password
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host.partition("]")[2]
+    return host.partition(":")[2] or None
+
+
+def _address_problem(url: str, variable: str, schemes: tuple[str, ...], form: str) -> str | None:
+    """What is wrong with the URL of a channel, in a sentence naming the setting; None when
+    it can be used. The text never repeats a password written in the URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, 0
+    if parts is None or port == 0:
+        written = _port_written(url.strip())
+        what = (
+            f"端口「{written}」不是 1–65535 之间的数字"
+            if written
+            else "地址无法解析（用户名、密码中的 / ? # @ 须写成 %2F %3F %23 %40）"
+        )
+        return f"{variable} 配置有误：{what}，应为 {form}"
+    if parts.scheme.lower() not in schemes:
+        want = " 或 ".join(f"{s}://" for s in schemes)
+        return f"{variable} 配置有误：地址应以 {want} 开头，应为 {form}"
+    if not parts.hostname:
+        return f"{variable} 配置有误：缺少主机名，应为 {form}"
+    return None
+
+
+def smtp_url_problem(url: str) -> str | None:
+    """Why MEMBERFLOW_SMTP_URL cannot be used (smtp://[user:password@]host:port
+    ?from=address&starttls=1), or None."""
+    problem = _address_problem(url, "MEMBERFLOW_SMTP_URL", ("smtp",), SMTP_FORM)
+    if problem:
+        return problem
+    query = parse_qs(urlsplit(url.strip()).query)
+    sender = (query.get("from") or [None])[0]
+    if sender is not None and "@" not in sender:
+        return f"MEMBERFLOW_SMTP_URL 配置有误：发件地址 from=「{sender}」不是邮箱地址"
+    starttls = (query.get("starttls") or ["0"])[0].lower()
+    if starttls not in ("0", "1", "true", "false"):
+        return f"MEMBERFLOW_SMTP_URL 配置有误：starttls=「{starttls}」应为 1 或 0"
+    return None
+
+
+def sms_url_problem(url: str) -> str | None:
+    """Why MEMBERFLOW_SMS_URL cannot be used (http:// or https://, a host), or None."""
+    return _address_problem(url, "MEMBERFLOW_SMS_URL", ("http", "https"), SMS_FORM)
+
+
+def _channel_url(env, name: str, problem) -> str | None:
+    """A message channel's address (unset: that channel is off), refused at the start when
+    the outbox could not send through it (the same reading, `smtp_url_problem` /
+    `sms_url_problem`): else every message of the channel would fail, found only later."""
+    value = env.get(name) or None
+    if value is not None and (said := problem(value)):
+        raise ConfigError(said)
+    return value
+
+
 def load_config(**overrides) -> Config:
     """Read the environment; keyword arguments win (tests pass their own)."""
     env = os.environ
@@ -269,8 +344,8 @@ def load_config(**overrides) -> Config:
         statistics_ttl_seconds=_count(env, "MEMBERFLOW_STATISTICS_TTL", 300),
         session_recheck_seconds=_count(env, "MEMBERFLOW_SESSION_RECHECK", 5),
         definitions_recheck_seconds=_count(env, "MEMBERFLOW_DEFINITIONS_RECHECK", 2),
-        smtp_url=env.get("MEMBERFLOW_SMTP_URL") or None,
-        sms_url=env.get("MEMBERFLOW_SMS_URL") or None,
+        smtp_url=_channel_url(env, "MEMBERFLOW_SMTP_URL", smtp_url_problem),
+        sms_url=_channel_url(env, "MEMBERFLOW_SMS_URL", sms_url_problem),
         sms_token=env.get("MEMBERFLOW_SMS_TOKEN") or None,
         outbox_attempts=_count(env, "MEMBERFLOW_OUTBOX_ATTEMPTS", 8, minimum=1),
     )
