@@ -48,7 +48,7 @@ def agency_directory():
 @blp.arguments(schemas.UnitRequest)
 @blp.response(201, schemas.CreatedSchema)
 def create_unit(body):
-    """新增单位及其主账号（登录名为单位全称）"""
+    """新增单位及其主账号（登录名为单位全称；默认首次登录须修改密码）"""
     with uow() as u:
         return directory.create_unit(
             u,
@@ -58,6 +58,7 @@ def create_unit(body):
             body["agency_id"],
             body["member_unit"],
             body["password"],
+            must_change_password=body["must_change_password"],
         )
 
 
@@ -65,7 +66,7 @@ def create_unit(body):
 @blp.arguments(schemas.StaffRequest)
 @blp.response(201, schemas.CreatedSchema)
 def create_staff(body):
-    """新增协会、机构或财务工作人员账号"""
+    """新增协会、机构或财务工作人员账号（默认首次登录须修改密码）"""
     with uow() as u:
         return directory.create_staff(
             u,
@@ -75,6 +76,7 @@ def create_staff(body):
             body["role"],
             body["agency_id"],
             body["password"],
+            must_change_password=body["must_change_password"],
         )
 
 

@@ -426,6 +426,14 @@ class AgencyDirectorySchema(Schema):
     total = fields.Integer()
 
 
+# the password is chosen by the secretariat, not the account's owner: as on the pages, the
+# owner replaces it at the first sign-in unless the request says otherwise
+MUST_CHANGE_PASSWORD = {
+    "description": "首次登录时须修改密码（默认 true：密码由秘书处设定而非账号本人，"
+    "与页面上新增账号时的一次性密码相同）；false：账号本人可直接使用该密码"
+}
+
+
 class UnitRequest(Schema):
     name = fields.String(
         required=True, validate=validate.Length(min=2, max=200), metadata={"label": "单位名称"}
@@ -434,6 +442,7 @@ class UnitRequest(Schema):
     agency_id = Int32(required=True)
     member_unit = fields.Boolean(load_default=False)
     password = fields.String(required=True)
+    must_change_password = fields.Boolean(load_default=True, metadata=MUST_CHANGE_PASSWORD)
 
 
 class StaffRequest(Schema):
@@ -442,6 +451,7 @@ class StaffRequest(Schema):
     password = fields.String(required=True)
     role = fields.String(required=True)
     agency_id = Int32(load_default=None, allow_none=True)
+    must_change_password = fields.Boolean(load_default=True, metadata=MUST_CHANGE_PASSWORD)
 
 
 class SubAccountRequest(Schema):

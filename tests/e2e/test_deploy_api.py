@@ -81,7 +81,13 @@ def designer_headers(client) -> dict:
     made = client.post(
         "/api/v1/staff",
         headers=admin,
-        json={"username": "sheji", "name": "流程设计员", "password": PASSWORD, "role": "designer"},
+        json={
+            "username": "sheji",
+            "name": "流程设计员",
+            "password": PASSWORD,
+            "role": "designer",
+            "must_change_password": False,
+        },
     )
     assert made.status_code == 201, made.get_json()
     return token_headers(client, "sheji")

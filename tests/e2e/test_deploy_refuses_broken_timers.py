@@ -62,7 +62,13 @@ def test_a_bundle_with_a_broken_timer_is_refused_by_the_api_and_the_command(
     made = client.post(
         "/api/v1/staff",
         headers=admin,
-        json={"username": "sheji", "name": "流程设计员", "password": PASSWORD, "role": "designer"},
+        json={
+            "username": "sheji",
+            "name": "流程设计员",
+            "password": PASSWORD,
+            "role": "designer",
+            "must_change_password": False,
+        },
     )
     assert made.status_code == 201, made.get_json()
     designer = token_headers(client, "sheji")

@@ -106,7 +106,7 @@ def test_each_creation_over_the_api_is_one_record_naming_what_was_made(app, clie
     assert "非会员单位" in record.remark and "主账号" in record.remark
     assert record.detail["unit_id"] == unit["id"]
     assert record.detail["account_id"] == account_id(app, name)
-    assert record.detail["must_change_password"] is False
+    assert record.detail["must_change_password"] is True  # chosen by the secretariat
 
     mark = last_id(app)
     staff = created(

@@ -94,7 +94,13 @@ def test_a_deploy_through_one_host_is_what_the_other_starts_new_forms_on(db_url,
     made = a.post(
         "/api/v1/staff",
         headers=admin,
-        json={"username": "sheji", "name": "流程设计员", "password": PASSWORD, "role": "designer"},
+        json={
+            "username": "sheji",
+            "name": "流程设计员",
+            "password": PASSWORD,
+            "role": "designer",
+            "must_change_password": False,
+        },
     )
     assert made.status_code == 201, made.get_json()
     designer = token_headers(a, "sheji")

@@ -186,6 +186,11 @@ def create_unit(
     }
 
 
+def staff_agency_problem(role: str) -> str:
+    """Why an agency given to a staff account of `role` (not agency_reviewer) is refused."""
+    return f"角色为“{ROLES[role]}”时所属机构请留空（只有会员服务机构人员属于某个机构）"
+
+
 def create_staff(
     uow: UnitOfWork,
     actor: Actor,
@@ -208,6 +213,8 @@ def create_staff(
         agency = uow.session.get(Agency, agency_id) if agency_id is not None else None
         if agency is None:
             raise FormInvalid({"agency_id": "会员服务机构人员必须指定所属机构"})
+    elif agency_id is not None:  # refused, not dropped: the caller meant something by it
+        raise FormInvalid({"agency_id": staff_agency_problem(role)})
     check_password(password, username.strip())
     account = Account(
         username=username.strip(),

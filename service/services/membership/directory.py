@@ -336,10 +336,12 @@ def create_unit(
     agency_id: int | None,
     member_unit: bool,
     password: str | None = None,
+    must_change_password: bool = True,
 ) -> dict:
     """A unit and its main account (login = the unit's full name); each field that is wrong
-    or taken is named, all at once. The pages give it a one-time password, answered once and
-    changed at the first sign-in; the API gives it the `password` its caller chose."""
+    or taken is named, all at once. The pages give it a one-time password, answered once; the
+    API gives it the `password` its caller chose. Either way someone other than the owner
+    chose it, so it is changed at the first sign-in unless `must_change_password` is False."""
     if not may_manage_accounts(actor):
         raise Forbidden("当前账号无权进行此操作")
     errors: dict[str, str] = {}
@@ -350,7 +352,14 @@ def create_unit(
     if one_time:
         password = one_time_password()
     unit = accounts.create_unit(
-        uow, actor, name, code, agency_id, member_unit, password, must_change_password=one_time
+        uow,
+        actor,
+        name,
+        code,
+        agency_id,
+        member_unit,
+        password,
+        must_change_password=one_time or must_change_password,
     )  # one transaction with its audit record `unit_create` (never the password)
     if not one_time:
         return unit
@@ -629,9 +638,11 @@ def create_staff(
     role: str | None,
     agency_id: int | None,
     password: str | None = None,
+    must_change_password: bool = True,
 ) -> dict:
     """A staff account with a one-time password answered once (the pages), or the
-    `password` its caller chose (the API); every wrong field is named at once."""
+    `password` its caller chose (the API), changed at the first sign-in unless
+    `must_change_password` is False; every wrong field is named at once."""
     if not may_manage_accounts(actor):
         raise Forbidden("当前账号无权进行此操作")
     errors: dict[str, str] = {}
@@ -644,12 +655,21 @@ def create_staff(
             errors["username"] = "该登录名已被使用（登录名不区分大小写）"
     if password is not None:
         _password_problem(errors, password, login)
+    if agency_id is not None and is_staff_role(role or "") and role != "agency_reviewer":
+        errors["agency_id"] = accounts.staff_agency_problem(role)  # refused, not dropped
     name, role, agency_id = _staff_values(uow, name, role, agency_id, errors)
     one_time = password is None
     if one_time:
         password = one_time_password()
     created = accounts.create_staff(
-        uow, actor, login, name, password, role, agency_id, must_change_password=one_time
+        uow,
+        actor,
+        login,
+        name,
+        password,
+        role,
+        agency_id,
+        must_change_password=one_time or must_change_password,
     )  # one transaction with its audit record `staff_create` (never the password)
     if not one_time:
         return created
