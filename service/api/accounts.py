@@ -1,9 +1,9 @@
 """Password resets (FAQ 3.8, 3.9), disabling accounts, and the initial-password QR code."""
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from service.api.blueprint import Blueprint
-from service.api.common import actor, ctx, uow
+from service.api.common import Int32, actor, ctx, uow
 from service.api.confirmations import ConfirmationCodeSchema
 from service.api.planned import Schema
 from service.limits import signin_guard
@@ -48,6 +48,41 @@ def reset_member(unit_id, member_id):
     who = actor()
     with uow() as u:
         return passwords.reset_member_password(u, who, unit_id, member_id, signin_guard()), NO_STORE
+
+
+class BatchResetRequest(Schema):
+    member_ids = fields.List(
+        Int32(strict=True, min=1),
+        required=True,
+        validate=validate.Length(min=1, max=passwords.MAX_BATCH),
+        metadata={"description": f"本单位人员的 id，最多 {passwords.MAX_BATCH} 人"},
+    )
+
+
+class BatchOneTimePasswordSchema(OneTimePasswordSchema):
+    member_id = fields.Integer()
+
+
+class BatchResetSchema(Schema):
+    items = fields.List(fields.Nested(BatchOneTimePasswordSchema))
+
+
+@blp.route("/units/<int:unit_id>/members/password-resets", methods=["POST"])
+@blp.arguments(BatchResetRequest)
+@blp.response(200, BatchResetSchema)
+@blp.alt_response(404, description="单位不存在（或不是调用者的单位）")
+@blp.alt_response(
+    422,
+    description="有人员不是本单位人员或尚无会员账号（点名），或超过上限：未生成任何密码",
+)
+def reset_members(body, unit_id):
+    """批量生成初始密码：一次为本单位多名个人会员发放一次性密码（全部或全不），只显示一次"""
+    who = actor()
+    with uow() as u:
+        items = passwords.reset_member_passwords(
+            u, who, unit_id, body["member_ids"], signin_guard()
+        )
+    return {"items": items}, NO_STORE
 
 
 @blp.route("/units/<int:unit_id>/accounts/<int:account_id>/password-reset", methods=["POST"])

@@ -210,3 +210,39 @@ def test_the_archive_refuses_a_batch_with_someone_without_an_account(app, client
     assert nothing.status_code == 302
     assert "请先勾选要生成初始密码的人员" in text(client.get("/unit/members"))
     assert resets(app) == 0
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def test_the_api_issues_a_batch_once_and_refuses_one_wrong_id_whole(app, client, login, world):
+    u = world.unit_id
+    ids = [seed(app, u, "周建国", "44010619800101123"), seed(app, u, "何美玲", "44010619850505234")]
+    stranger = seed(app, world.other_unit_id, "林小梅", "44010619830303345")
+    url = f"{API}/units/{u}/members/password-resets"
+    before, audited = accounts_of(app, ids), resets(app)
+
+    refused = client.post(url, headers=login("unit"), json={"member_ids": [ids[0], stranger]})
+    assert refused.status_code == 422, refused.get_json()
+    assert "1人不存在或已不是本单位人员" in refused.get_json()["message"]
+    for wrong in ({"member_ids": []}, {"member_ids": ["12"]}, {"member_ids": [0]}, {}):
+        assert client.post(url, headers=login("unit"), json=wrong).status_code == 422, wrong
+    other = client.post(
+        f"{API}/units/{u}/members/password-resets",
+        headers=login("other_unit"),
+        json={"member_ids": ids},
+    )
+    assert other.status_code == 404
+    assert accounts_of(app, ids) == before and resets(app) == audited  # nothing changed
+
+    issued = client.post(url, headers=login("unit"), json={"member_ids": ids})
+    assert issued.status_code == 200, issued.get_json()
+    assert issued.headers["Cache-Control"] == "no-store"
+    items = issued.get_json()["items"]
+    assert [(i["member_id"], i["name"]) for i in items] == [(ids[0], "周建国"), (ids[1], "何美玲")]
+    for item in items:
+        new = client.post(
+            f"{API}/auth/token", json={"username": item["username"], "password": item["password"]}
+        )
+        assert new.status_code == 200
+    assert resets(app) == audited + 2
