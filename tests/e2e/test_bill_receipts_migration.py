@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from conftest import in_db, on_day, step_task
-from test_exports_api import by_header, workbook
+from test_exports_api import by_header, invoice_workbook
 from test_other_education_api import BOTH_RECEIPTS, SUBMITTED, enrol, pay, seed, supervisor
 from test_pages_http import sign_in
 
@@ -60,7 +60,7 @@ def test_a_bill_confirmed_with_one_receipt_keeps_it_as_one_document(
         "FP2026000789",
     )
     assert str(issued)[:10] == "2026-11-28" and code is None
-    header, rows = workbook(client.get("/api/v1/bills/export.xlsx", headers=unit), "开票记录.xlsx")
+    header, rows, _ = invoice_workbook(client.get("/api/v1/bills/export.xlsx", headers=unit))
     (row,) = [{k: c.value for k, c in by_header(header, r).items()} for r in rows]
     assert (row["票据名称"], row["费用类型"], row["金额"], row["票号"]) == (
         "电子发票、电子财政收据",

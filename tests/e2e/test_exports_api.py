@@ -81,6 +81,14 @@ def workbook(reply, filename: str):
     return [c.value for c in rows[0]], rows[1:]
 
 
+def invoice_workbook(reply):
+    """开票记录.xlsx: (header values, data rows as cells, its last row 合计 as values)."""
+    header, rows = workbook(reply, "开票记录.xlsx")
+    *rows, total = rows
+    assert total[0].value == "合计", [c.value for c in total]
+    return header, rows, [c.value for c in total]
+
+
 def by_header(header: list, row) -> dict:
     return dict(zip(header, row, strict=True))
 
@@ -281,7 +289,8 @@ def test_the_invoice_records_export_lists_confirmed_bills_by_receipt_date(
     client, login, world, enrolment
 ):
     url = "/api/v1/bills/export.xlsx"
-    header, rows = workbook(client.get(url, headers=login("unit")), "开票记录.xlsx")
+    reply = client.get(url, headers=login("unit"))
+    header, rows, _total = invoice_workbook(reply)
     assert header == BILL_HEADER and len(rows) == 1  # default: 1 January to today
     bill = by_header(header, rows[0])
     assert_date(bill["开票日期"], date(2026, 11, 28))
@@ -304,16 +313,16 @@ def test_the_invoice_records_export_lists_confirmed_bills_by_receipt_date(
         ("receipt_from=2026-11-29&receipt_to=2026-12-31", 0),
         ("receipt_from=2026-01-01&receipt_to=2026-11-27", 0),
     ):
-        _, rows = workbook(client.get(f"{url}?{query}", headers=login("unit")), "开票记录.xlsx")
+        _, rows, _ = invoice_workbook(client.get(f"{url}?{query}", headers=login("unit")))
         assert len(rows) == count, query
-    _, rows = workbook(client.get(url, headers=login("other_unit")), "开票记录.xlsx")
+    _, rows, _ = invoice_workbook(client.get(url, headers=login("other_unit")))
     assert rows == []
     for who, query, count in (
         ("finance", "", 1),
         ("association", f"unit_id={world.unit_id}", 1),
         ("finance", f"unit_id={world.other_unit_id}", 0),
     ):
-        _, rows = workbook(client.get(f"{url}?{query}", headers=login(who)), "开票记录.xlsx")
+        _, rows, _ = invoice_workbook(client.get(f"{url}?{query}", headers=login(who)))
         assert len(rows) == count, (who, query)
 
 

@@ -14,7 +14,7 @@ from conftest import step_task as step
 from openpyxl import Workbook
 from sqlalchemy import select, update
 from test_certificate_documents_api import pdf_text
-from test_exports_api import by_header, workbook
+from test_exports_api import by_header, invoice_workbook
 from test_pages_http import sign_in
 
 from service.db import db
@@ -314,7 +314,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
             "receipt_serial": "GD-FS-2026",
         },
     ]
-    header, rows = workbook(client.get("/api/v1/bills/export.xlsx", headers=unit), "开票记录.xlsx")
+    header, rows, _ = invoice_workbook(client.get("/api/v1/bills/export.xlsx", headers=unit))
     got = [
         {k: c.value for k, c in by_header(header, row).items()}
         for row in rows
@@ -353,7 +353,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
         rows = [r for r in page.split("<tr>") if inst["business_key"] in r]
         assert len(rows) == 2, unit_filter
         assert all(world.unit_name in r and renamed not in r for r in rows), rows
-    header, rows = workbook(client.get("/api/v1/bills/export.xlsx", headers=unit), "开票记录.xlsx")
+    header, rows, _ = invoice_workbook(client.get("/api/v1/bills/export.xlsx", headers=unit))
     names = {
         by_header(header, row)["单位名称"].value
         for row in rows
@@ -364,7 +364,7 @@ def test_a_support_fee_and_a_lapsed_membership_fee_get_a_document_each(app, clie
     # refusal that no unit has that name
     for unit_filter in (world.unit_name, "咨询集团"):
         reply = client.get(f"/finance/invoices/export.xlsx?unit={unit_filter}")
-        header, rows = workbook(reply, "开票记录.xlsx")
+        header, rows, _ = invoice_workbook(reply)
         mine = [r for r in rows if by_header(header, r)["单号"].value == inst["business_key"]]
         assert len(mine) == 2, unit_filter
     refused = client.get("/finance/invoices/export.xlsx?unit=不存在的单位")

@@ -404,9 +404,11 @@ def test_invoice_records_filter_by_dates_and_unit_and_export_with_chinese_header
         "票据代码",
         "票号",
     )
-    assert len(rows) == 2 and rows[1][2] == world.unit_name and rows[1][7] == "0012345678"
+    assert len(rows) == 3 and rows[1][2] == world.unit_name and rows[1][7] == "0012345678"
+    assert rows[2][:2] == ("合计", "共 1 条")
     none = client.get(f"/finance/invoices/export.xlsx?unit={world.other_unit_name}")
-    assert len(list(load_workbook(io.BytesIO(none.data)).worksheets[0].values)) == 1
+    none_rows = list(load_workbook(io.BytesIO(none.data)).worksheets[0].values)
+    assert len(none_rows) == 2 and none_rows[1][:2] == ("合计", "共 0 条")
     # a filter both units match exports what the list shows for it: every unit's rows
     vague = client.get("/finance/invoices/export.xlsx?unit=监理有限公司")
     assert vague.status_code == 200

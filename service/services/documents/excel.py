@@ -6,6 +6,10 @@ read as a number (ID numbers, certificate numbers, form numbers) also get the "@
 format, so Excel never shows an ID number in scientific notation. Date columns are real
 Excel dates; everything else is written as it is, but text is text in any column, and
 without the control characters an xlsx file cannot hold (stored before input refused them).
+
+A sheet of money (开票记录) may end with a bold 合计 row: the number of rows and the sum of
+each money column, added up while the rows stream out and written as plain values, never
+as a formula (a sheet with no formula cannot be made to run one).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MONEY_FORMAT = "#,##0.00"
+TOTAL_LABEL = "合计"
 
 
 @dataclass(frozen=True)
@@ -90,16 +95,45 @@ def _cell(ws, value, column: Column, styles: dict):
     return cell
 
 
+def _amount(value) -> Decimal | None:
+    """A money cell's value as a number to add up; None for an empty cell or a text (written
+    as text, see `_cell`: Excel's own SUM leaves it out too)."""
+    if value is None or isinstance(value, str | bool):
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _totals_row(ws, columns: Sequence[Column], count: int, sums: dict[int, Decimal]) -> list:
+    """The 合计 row, bold: 合计 and 共 N 条 in the first two columns that hold no money, each
+    money column's sum in its own format."""
+    labels = iter((TOTAL_LABEL, f"共 {count} 条"))
+    bold = Font(bold=True)
+    cells = []
+    for index in range(len(columns)):
+        cell = WriteOnlyCell(ws)
+        if index in sums:
+            cell.number_format = MONEY_FORMAT
+            cell.value = sums[index]
+        else:
+            cell.value = next(labels, None)
+        cell.font = bold
+        cells.append(cell)
+    return cells
+
+
 def write_workbook(
     target,
     title: str,
     columns: Sequence[Column],
     rows: Iterable[Sequence],
     numbered: bool = True,
+    totals: bool = False,
 ) -> int:
     """Write one sheet (header row, then `rows`) to a path or binary file; rows written.
 
     With `numbered`, a first column 序号 counts the rows from 1, as the manual's lists do.
+    With `totals`, a last bold row 合计 gives the number of rows and each money column's sum
+    (not counted in the rows written).
     """
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
@@ -117,20 +151,32 @@ def write_workbook(
         header.append(cell)
     ws.append(header)
     styles = _styles(ws)
+    sums = {i: Decimal("0.00") for i, c in enumerate(all_columns) if c.kind == "money"}
     count = 0
     for row in rows:
         count += 1
         values = ([count] if numbered else []) + list(row)
         ws.append([_cell(ws, v, c, styles) for v, c in zip(values, all_columns, strict=True)])
+        if totals:
+            for index in sums:
+                amount = _amount(values[index])
+                if amount is not None:
+                    sums[index] += amount
+    if totals:
+        ws.append(_totals_row(ws, all_columns, count, sums))
     wb.save(target)
     return count
 
 
 def workbook_bytes(
-    title: str, columns: Sequence[Column], rows: Iterable[Sequence], numbered: bool = True
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence],
+    numbered: bool = True,
+    totals: bool = False,
 ) -> bytes:
     """The workbook as bytes (spooled to disk past 8 MB while it is written)."""
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buf:
-        write_workbook(buf, title, columns, rows, numbered)
+        write_workbook(buf, title, columns, rows, numbered, totals)
         buf.seek(0)
         return buf.read()

@@ -263,7 +263,8 @@ def export_bills(
     with `q`, of that 票号 or form number, with `unit`, of a unit by its name then or now or
     its credit code, as the list searches), newest first as the list
     shows them, a row each (a bill with a support fee and a lapsed membership's fee has two:
-    its 电子发票 and its 电子财政收据, each of its own amount); rows written."""
+    its 电子发票 and its 电子财政收据, each of its own amount), then a 合计 row (the number of
+    rows and their amount, as the list's 合计 says); rows written."""
     start, end = receipt_range(ctx, receipt_from, receipt_to)
     stmt = (
         select(
@@ -312,7 +313,9 @@ def export_bills(
         )
         for r in _stream(uow, stmt)
     )
-    return write_workbook(target, "开票记录", BILL_COLUMNS, _reporting(uow, stmt, rows, progress))
+    return write_workbook(
+        target, "开票记录", BILL_COLUMNS, _reporting(uow, stmt, rows, progress), totals=True
+    )
 
 
 def _process_names(ctx: Context) -> dict[str, str]:
