@@ -270,8 +270,8 @@ def test_bad_templates_are_named_with_their_kind():
         "business_key、process_name、reason、status、subject、unit_name",
         "rules/messages.json:2 [returned]: body 使用了未在 fields 中列出的占位符 ['reson']",
         "rules/messages.json:14 [birthday]: 未知的消息种类，可用：submitted、returned、"
-        "bill_issued、payment_confirmed、approved、learning_opened、learning_failed、certificate_issued、"
-        "learning_deadline、task_digest",
+        "bill_issued、payment_confirmed、approved、membership_ended、learning_opened、learning_failed、"
+        "certificate_issued、learning_deadline、task_digest",
     ]
 
 

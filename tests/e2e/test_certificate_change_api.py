@@ -340,6 +340,35 @@ def test_cancelling_the_only_certificate_cancels_the_membership(app, client, log
     assert ordinary_membership(app, double)[2] is None
 
 
+def test_the_person_and_the_unit_are_told_when_a_cancellation_ends_the_membership(
+    client, login, world
+):
+    unit = login("unit")
+    lines = only_and_double(app=client.application, unit_id=world.unit_id)
+    (only, *_), (double, *_) = lines
+    done = approve_cancellation(client, login, cancellation(client, unit, lines))
+
+    # 郑海涛 held only the 监理员 certificate: the cancellation took the membership, and the
+    # person is told so (the form's 审批完成 goes to the unit, whose form it is)
+    member = client.get("/api/v1/notifications", headers=member_headers(client, only))
+    (ended,) = member.get_json()["items"]
+    assert ended["kind"] == "membership_ended"
+    assert ended["title"] == "证书已注销，普通会员会籍同时终止：郑海涛"
+    for text in ("郑海涛的监理员证书已注销", done["business_key"], "普通会员会籍同时终止"):
+        assert text in ended["body"], text
+    # the unit hears it too, after 审批完成 (newest first); 刘晓红 still holds 监理员 and
+    # keeps the membership: nothing is said of her
+    listed = client.get("/api/v1/notifications", headers=unit).get_json()["items"]
+    assert [(n["kind"], n["body"]) for n in listed][:2] == [
+        ("membership_ended", ended["body"]),
+        ("approved", listed[1]["body"]),
+    ]
+    assert done["business_key"] in listed[1]["body"]
+    assert not any("刘晓红" in n["body"] for n in listed if n["kind"] == "membership_ended")
+    kept = client.get("/api/v1/notifications", headers=member_headers(client, double))
+    assert kept.get_json()["items"] == []
+
+
 EXPIRED_ONLY_CANCELS = [
     ("initial_education", "安全监理员"),
     ("continuing_education", "监理员"),

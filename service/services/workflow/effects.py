@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, bindparam, literal, select, update
@@ -23,11 +23,11 @@ from service.db.models import (
 from service.db.uow import Later, Reads, insert_statement, write
 from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
-from service.domain.person_facts import membership_until
+from service.domain.person_facts import CERTIFICATE_TYPES, membership_until
 from service.engine import Definition
 from service.services.workflow import audit
 from service.services.workflow.facts import name_taken
-from service.services.workflow.messages import Recipients, queue_recipients_by_number
+from service.services.workflow.messages import Note, Recipients, queue_recipients_by_number
 
 
 @dataclass
@@ -45,6 +45,8 @@ class Change:
     records: list[dict] | None = None
     # the recipients of the move's messages, when the effect read them with its own writes
     recipients: Recipients | None = None
+    # what the effect did to a person that the approval's message does not say (业务消息)
+    notes: list[Note] = field(default_factory=list)
 
     def record(self, step: audit.Step) -> None:
         """Append a step to the form's audit trail: after the move's own records, with its
@@ -313,16 +315,18 @@ def _cancellation_approved(c: Change) -> None:
                 select(Certificate).where(Certificate.member_id == member.id, Certificate.current())
             )
         )
+        cancelled = set()
         for cert in certs:
             if cert.type in cancelling and cert.status != "cancelled":
                 cert.status, cert.cancelled_on = "cancelled", c.today
                 cert.updated_at, cert.instance_id = c.now, c.row.id
+                cancelled.add(cert.type)
         remaining = [cert.type for cert in certs if cert.status != "cancelled"]
         outcome = c.defn.decisions.evaluate(
             "certificate_cancellation_membership", {"remaining_types": remaining}, c.now
         )
         if outcome.get("cancels_membership"):
-            c.session.execute(
+            ended = c.session.execute(
                 update(Membership)
                 .where(
                     Membership.member_id == member.id,
@@ -331,6 +335,22 @@ def _cancellation_approved(c: Change) -> None:
                 )
                 .values(cancelled_on=c.today)
             )
+            if ended.rowcount:  # a membership there was ended: the person and unit are told
+                c.notes.append(_membership_ended(c, member, cancelled or cancelling))
+
+
+def _membership_ended(c: Change, member: Member, types: set[str]) -> Note:
+    """membership_ended: the certificates cancelled took the person's 普通会员 membership."""
+    values = {
+        "business_key": c.row.business_key,
+        "process_name": c.defn.name,
+        "unit_name": c.unit_name(),
+        "person": member.name,
+        "certificate_types": "、".join(t for t in CERTIFICATE_TYPES if t in types)
+        or "、".join(sorted(types)),
+    }
+    dedupe = f"membership_ended:{c.row.id}:{member.id}"
+    return Note("membership_ended", member.id, member.unit_id, values, dedupe)
 
 
 def _cpd_approved(c: Change) -> None:
@@ -437,14 +457,15 @@ def apply_effects(
     now: datetime,
     later: Later | None = None,
     records: list[dict] | None = None,
-) -> Recipients | None:
+) -> Change | None:
     """Apply the records change the end event reached declares, if it declares one; the
     writes nothing in the request reads again may be kept in `later` for the COMMIT, and
     its audit records appended to `records`, the move's own, to go with its save. The
-    recipients of the move's messages, when the effect read them with its writes."""
+    change applied (None: none), with the recipients of the move's messages when the effect
+    read them with its writes, and the messages it asks for (`notes`)."""
     name = defn.declarations.effects.get(end_event or "")
     if name is None:
         return None
     change = Change(session, inst, data, defn, today, now, later, records)
     EFFECTS[name](change)
-    return change.recipients
+    return change

@@ -8,9 +8,11 @@ into the outbox (`outbox_messages`), delivered afterwards with retries by
 `services/schedules/outbox.py`. A channel without a configured server writes nothing.
 
 Which moves speak: a form submitted, returned (with the reason), its bill issued, its
-payment confirmed and the form approved; learning opened, a certificate issued, a learning
-deadline near; and a daily digest of each reviewer's pool. Other status changes (one
-review passing to the next) are the queue's business, not a message.
+payment confirmed and the form approved; what an approval's effect did to a person that the
+approval does not say (a cancellation ending the 普通会员 membership: `Note`, `tell`);
+learning opened, a certificate issued, a learning deadline near; and a daily digest of each
+reviewer's pool. Other status changes (one review passing to the next) are the queue's
+business, not a message.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ KINDS = {
     "bill_issued": {"business_key", "process_name", "unit_name", "subject", "status"},
     "payment_confirmed": {"business_key", "process_name", "unit_name", "subject", "status"},
     "approved": {"business_key", "process_name", "unit_name", "subject", "status"},
+    # a 证书注销 approved that left the person no certificate: the 普通会员 membership ended
+    "membership_ended": {
+        "business_key",
+        "process_name",
+        "unit_name",
+        "person",
+        "certificate_types",
+    },
     "learning_opened": {"business_key", "process_name", "person", "deadline"},
     "learning_failed": {"business_key", "process_name", "person", "attempts"},
     "certificate_issued": {"person", "certificate_type", "certificate_number", "valid_until"},
@@ -457,6 +467,48 @@ def after_move(
             now,
             member_id=row.member_id,
             unit_id=row.unit_id,
+        )
+        notices += more[0]
+        outbox += more[1]
+    if later is None:
+        messages.write(session, notices, outbox, now)
+    else:
+        messages.keep(later, notices, outbox, now)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A message an approval's effect asks for about one member, to the member and the
+    admins of the member's unit; sent after the move's own (`tell`)."""
+
+    kind: str
+    member_id: int
+    unit_id: int | None
+    values: dict
+    dedupe: str
+
+
+def tell(
+    messages: Messages | None,
+    session: Session,
+    notes: list[Note],
+    now: datetime,
+    later: Later | None = None,
+) -> None:
+    """The messages of a move's effects (`notes`), after the move's own (审批完成 first, then
+    what it meant for each person): written now, or kept in `later` for the COMMIT."""
+    if messages is None or not notes:
+        return
+    notices, outbox = [], []
+    for note in notes:
+        more = messages.rows(
+            note.kind,
+            recipients_of(session, note.unit_id, [note.member_id]),
+            note.values,
+            note.dedupe,
+            now,
+            member_id=note.member_id,
+            unit_id=note.unit_id,
         )
         notices += more[0]
         outbox += more[1]

@@ -45,6 +45,7 @@ from service.services.workflow.messages import (
     Recipients,
     after_move,
     load_templates,
+    tell,
 )
 
 
@@ -127,12 +128,13 @@ class Move:
         kept = self.defer and dialect.name == "postgresql"
         if kept and self.later is None:
             self.later = Later(dialect)
+        notes = []  # the messages a finish's effects ask for, after the move's own
         if inst.finished:
             if not kept:
                 audit.insert(session, records)
                 records = []
             row.finished_at = now
-            told = apply_effects(
+            change = apply_effects(
                 session,
                 row,
                 inst.end_event,
@@ -143,8 +145,9 @@ class Move:
                 self.later,
                 records if kept else None,
             )
-            if told is not None:  # read by the effect, for the form as it left it
-                self.recipients = told
+            if change is not None and change.recipients is not None:
+                self.recipients = change.recipients  # read by the effect, for the form as it is
+            notes = change.notes if change is not None else []
             if defn.end_bills.get(inst.end_event or "") == "void":
                 bills.void_bill(session, row, now)
         self.open_rows, self.pending = _sync_tasks(
@@ -155,8 +158,9 @@ class Move:
             if info is not None and info.bill == "pay" and task.engine_task_id not in self.before:
                 bills.open_bill(session, row, defn, inst.data, now, self.later)
         events = _sync_waiting(session, row, inst, self.had_waiting, now, self.later)
-        # the move's own messages first (缴费已确认, 审批完成), then what it opened (学习已开通):
-        # a list of messages, newest first, reads them in the order they happened
+        # the move's own messages first (缴费已确认, 审批完成), then what its effects did to each
+        # person (会籍终止), then what it opened (学习已开通): a list of messages, newest first,
+        # reads them in the order they happened
         after_move(
             self.messages,
             session,
@@ -170,6 +174,7 @@ class Move:
             self.later,
             self.recipients,
         )
+        tell(self.messages, session, notes, now, self.later)
         learning_waits.open_learning(
             session, row, events, now, self.messages, defn.name, self.later
         )
