@@ -205,6 +205,37 @@ def test_bad_replies_and_missing_feedback(client, login, world):
     assert client.post(f"{API}/999999/close", headers=assoc).status_code == 404
 
 
+FIRST_REPLY = "已核实。 证书编号已更正，请重新查询 A1。"
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        "已核实。 证书编号\u200b已更正，请重新查询 A1。",  # a zero-width space
+        "\ufeff已核实。 证书编号已更正\u200c，请重新\u200d查询 A1。\u2060",
+        "已核实。\u3000\u3000证书编号已更正，请重新查询 A1。\n",  # other spaces, more of them
+        "已核实。\t证书编号已更正，请重新查询\u00a0Ａ１。",  # a tab, a no-break space, full width
+    ],
+)
+def test_a_reply_looking_the_same_as_the_last_is_not_sent_twice(client, login, world, again):
+    made = submit(client, login("unit"))
+    assoc = login("association")
+    url = f"{API}/{made['id']}/reply"
+    assert client.post(url, headers=assoc, json={"body": FIRST_REPLY}).status_code == 200
+    repeated = client.post(url, headers=assoc, json={"body": again})
+    assert repeated.status_code == 409, repeated.get_json()
+    assert "未重复发送" in repeated.get_json()["message"]
+    view = client.get(f"{API}/{made['id']}", headers=assoc).get_json()
+    assert [r["body"] for r in view["replies"]] == [FIRST_REPLY]
+    told = client.get("/api/v1/notifications", headers=login("unit")).get_json()["items"]
+    assert len([n for n in told if n["kind"] == "feedback_reply"]) == 1
+    # a reply that reads differently is a new one
+    other = client.post(
+        url, headers=assoc, json={"body": "已核实。证书编号已更正，请重新查询 A2。"}
+    )
+    assert other.status_code == 200 and other.get_json()["reply_count"] == 2
+
+
 def test_another_units_upload_cannot_be_attached(client, login, world):
     theirs = upload(client, login("other_unit"))
     bad = submit(client, login("unit"), expect=422, file_ids=[theirs])

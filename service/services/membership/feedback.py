@@ -13,6 +13,7 @@ else `DAILY_LIMIT`), so the association's inbox cannot be flooded.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -354,6 +355,16 @@ class RepeatedReply(Conflict):
     """The same reply again (Back and 回复, a double click): kept once, said so."""
 
 
+def _as_read(text: str) -> str:
+    """A reply as a reader sees it, to tell a repeated one: NFKC (a full-width letter or
+    space is the narrow one), without the characters that print as nothing (U+200B, U+FEFF
+    …, as `shows_nothing` finds them), each run of whitespace one space."""
+    shown = (
+        ch for ch in unicodedata.normalize("NFKC", text) if ch.isspace() or not shows_nothing(ch)
+    )
+    return " ".join("".join(shown).split())
+
+
 def reply_feedback(ctx: Context, uow: UnitOfWork, actor: Actor, feedback_id: int, body) -> dict:
     """回复: the reply kept with its author and time, the status 已回复, and the submitter
     told by a 系统通知 — all in one transaction."""
@@ -372,7 +383,7 @@ def reply_feedback(ctx: Context, uow: UnitOfWork, actor: Actor, feedback_id: int
         .order_by(FeedbackReply.id.desc())
         .limit(1)
     ).first()
-    if last is not None and (last.author_id, last.body) == (actor.id, text):
+    if last is not None and (last.author_id, _as_read(last.body)) == (actor.id, _as_read(text)):
         raise RepeatedReply(
             f"这条回复已于 {last.created_at + SHANGHAI:%Y-%m-%d %H:%M} 发出，未重复发送"
         )
