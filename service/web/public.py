@@ -12,7 +12,16 @@ import hashlib
 import hmac
 import uuid
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from service.domain import disclosure
 from service.domain.errors import (
@@ -27,7 +36,12 @@ from service.domain.validation import clean_code
 from service.httputil import attachment
 from service.limits import limiter
 from service.services.documents import certificate_documents
-from service.services.membership import confirmations, join_codes, unit_password_requests
+from service.services.membership import (
+    confirmations,
+    join_check,
+    join_codes,
+    unit_password_requests,
+)
 from service.services.workflow import incidents, instances
 from service.web import schemaform
 from service.web.pages import ctx, page_actor, store_uploads, uow
@@ -64,6 +78,18 @@ def _join_page(code: str, values=None, errors=None, status: int = 200):
 def join(code):
     """扫码入会: the unit, the form variant and the applicant's form."""
     return _join_page(code)
+
+
+@bp.route("/join/<code>/check", methods=["POST"])
+@limiter.limit(_join_rate)
+def join_check_id(code):
+    """The ID number's check as it is typed (app.js, before the uploads): what the join
+    rules say of the document, as JSON {"problem": the reasons or null}. The page works
+    without it; the submission checks again."""
+    values = {name: request.form.get(name, "") for name in join_check.FIELDS}
+    with uow() as u:
+        problems = join_check.applicant_problems(ctx(), u, code, values)
+    return jsonify(problem="；".join(problems) or None)
 
 
 @bp.route("/join/<code>", methods=["POST"])

@@ -18,7 +18,7 @@ from conftest import (
     token_headers,
 )
 from playwright.sync_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from service.db.models import JoinCode, Member, ProcessInstance
 from service.domain.validation import make_resident_id
@@ -131,6 +131,40 @@ def test_a_join_form_with_mistakes_says_what_and_where_and_keeps_the_uploads(liv
     expect(page.locator("#f-mobile-error")).to_be_visible()
     expect(page.locator("#f-photo ~ .current-file")).to_contain_text("已上传")
     assert accessibility_problems(page) == []  # the full form, with its errors shown
+
+
+def test_the_join_form_says_the_age_refusal_once_the_id_number_is_typed(live, contexts):
+    """Before any photo or material is chosen: the join rules judge the number as it is
+    typed (rules/member_join_eligibility.dmn: older than 18, at most 65), said at the field."""
+    page = contexts(PHONE, phone=True).new_page()
+    page.goto(f"{live.url}/join/{join_code(live, 'full')}")
+    page.get_by_label("证件类型").select_option(label="居民身份证")
+    number = page.get_by_label("证件号码")
+    number.fill(make_resident_id("44010619500101123"))  # whole at 18 characters: asked then
+    said = page.locator("#f-id_number-check")
+    expect(said).to_contain_text("不符合入会条件：申请人年龄不得超过65周岁")
+    expect(number).to_have_attribute("aria-invalid", "true")
+    assert "f-id_number-check" in number.get_attribute("aria-describedby")
+    assert page.get_by_label("个人照片").evaluate("e => e.files.length") == 0  # nothing yet
+    assert accessibility_problems(page) == []
+
+    # a number cut short is said to be one once the field is left; a whole one of a person
+    # old enough takes the refusal away
+    number.fill(make_resident_id("44010619850315123")[:17])
+    number.press("Tab")
+    expect(said).to_contain_text("不符合入会条件：证件号码无效")
+    number.fill(make_resident_id("44010619850315123"))
+    page.get_by_label("手机号码").focus()
+    expect(said).to_have_count(0)
+    assert number.get_attribute("aria-invalid") is None
+    # a passport's holder: judged once the birth date is entered
+    page.get_by_label("证件类型").select_option(label="护照")
+    number.fill("E12345678")
+    page.get_by_label("出生日期").fill(f"{date.today().year - 17}-01-01")
+    page.get_by_label("手机号码").focus()
+    expect(said).to_contain_text("申请人提交申请当日年龄须大于18周岁（现为")
+    count = select(func.count()).select_from(ProcessInstance)
+    assert in_db(live.app, lambda s: s.scalar(count)) == 0  # nothing was sent
 
 
 def test_an_applicant_without_a_diploma_report_sends_a_video_instead(live, contexts):

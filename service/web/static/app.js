@@ -617,3 +617,82 @@ document.addEventListener("submit", (event) => {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-picks]"), setUp);
   });
 })();
+
+// The join page (data-applicant-check on its form): as soon as the ID number is typed (or
+// its type or the birth date changed), the join rules are asked what they say of the
+// document — the age on it above all — and the answer is shown under the number, before
+// the photos and materials are chosen and sent. Without this script the submission says it.
+(function () {
+  "use strict";
+  var FIELDS = ["id_type", "id_number", "birth_date"];
+  var asked = 0;  // only the latest question's answer is shown
+
+  function show(form, problem) {
+    var input = form.elements.id_number;
+    if (!input) { return; }
+    var id = input.id + "-check";
+    var note = document.getElementById(id);
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (d) {
+      return d && d !== id;
+    });
+    if (!problem) {
+      if (note) { note.remove(); }
+      if (!document.getElementById(input.id + "-error")) { input.removeAttribute("aria-invalid"); }
+    } else {
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "error applicant-check";
+        note.id = id;
+        note.setAttribute("role", "alert");
+        var after = document.getElementById(input.id + "-error") || input;
+        after.insertAdjacentElement("afterend", note);
+      }
+      note.textContent = "不符合入会条件：" + problem;
+      input.setAttribute("aria-invalid", "true");
+      described.push(id);
+    }
+    if (described.length) {
+      input.setAttribute("aria-describedby", described.join(" "));
+    } else {
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  function check(form) {
+    var number = form.elements.id_number;
+    if (!window.fetch || !number) { return; }
+    var mine = ++asked;
+    if (!number.value.trim()) { show(form, null); return; }
+    var body = new FormData();
+    body.append("csrf_token", form.elements.csrf_token ? form.elements.csrf_token.value : "");
+    FIELDS.forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) { body.append(name, field.value); }
+    });
+    fetch(form.getAttribute("data-applicant-check"), {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    })
+      .then(function (reply) { return reply.ok ? reply.json() : Promise.reject(reply.status); })
+      .then(function (answer) { if (mine === asked) { show(form, answer.problem); } })
+      .catch(function () {});  // no answer: the submission checks
+  }
+
+  function watched(target) {
+    var form = target && target.form;
+    return form && form.hasAttribute("data-applicant-check") &&
+      FIELDS.indexOf(target.name) !== -1 ? form : null;
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = watched(event.target);
+    if (form) { check(form); }
+  });
+  // a resident ID number is whole at 18 characters: asked then, before the field is left
+  document.addEventListener("input", function (event) {
+    var form = watched(event.target);
+    if (form && event.target.name === "id_number" && event.target.value.trim().length === 18) {
+      check(form);
+    }
+  });
+})();
