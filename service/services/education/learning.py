@@ -12,6 +12,7 @@ learning task (the BPMN timer fires in workflow/timers.py).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -220,9 +221,15 @@ def _contradiction(task: LearningTask, hours: Decimal, status: str, attempts: in
 
 
 def record_results(
-    ctx: Context, uow: UnitOfWork, actor: Actor, records: list[tuple[str, dict]]
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    records: list[tuple[str, dict]],
+    before_commit: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Apply a batch of learning results, all or nothing; a per-row report on refusal."""
+    """Apply a batch of learning results, all or nothing; a per-row report on refusal.
+    `before_commit(outcome)` runs inside the transaction, just before it commits (a
+    background job's end goes with the import: its status and its summary at once)."""
     if not records:
         raise FormInvalid({"records": "没有可导入的学习记录"})
     max_attempts = _max_attempts(ctx)
@@ -269,6 +276,8 @@ def record_results(
         "passed": sum(len(p) for p, _ in ended.values()),
         "failed": sum(len(f) for _, f in ended.values()),
     }
+    if before_commit is not None:
+        before_commit(result)
     uow.commit()
     return result
 

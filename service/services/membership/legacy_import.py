@@ -193,13 +193,14 @@ def import_workbook(
     dry_run: bool = False,
     row_report: bool = False,
     progress=None,
-    before_commit: Callable[[int], None] | None = None,
+    before_commit: Callable[[int, dict], None] | None = None,
 ) -> dict:
     """Import (or with `dry_run`, only check) a workbook; the report, or FormInvalid (422)
     listing the invalid rows, with nothing written. Only the secretariat (403).
 
-    `progress` (a background job's) hears of each chunk; `before_commit(rows)` runs inside
-    the import's transaction, just before it commits (a job marks itself done there).
+    `progress` (a background job's) hears of each chunk; `before_commit(rows, report)` runs
+    inside the import's transaction, just before it commits (a job marks itself done there,
+    with the report as its summary).
     """
     check_operator(actor)
     sheet = stream_first_sheet(content, LIMITS)
@@ -258,7 +259,7 @@ def import_workbook(
         ctx.now(),
     )
     if before_commit is not None:
-        before_commit(total)
+        before_commit(total, result)
     uow.commit()
     return result
 

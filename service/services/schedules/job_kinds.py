@@ -3,8 +3,9 @@
 `check(ctx, uow, actor, params)` runs in the request: scope (404) and parameters (422)
 are refused at once. `run(ctx, uow, actor, params, content, progress, done)` runs in a
 worker as the job's owner: it reports rows through `progress`, and returns a FileResult
-(kept for a day for download) or a Summary. Work that writes (the import) calls `done(rows)`
-before its own commit, so its changes and the job's end are one transaction. Parameters
+(kept for a day for download) or a Summary. Work that writes (the import) calls
+`done(rows, summary)` before its own commit, so its changes and the job's end — its status
+and its summary — are one transaction. Parameters
 are JSON (dates as ISO text).
 """
 
@@ -185,8 +186,9 @@ def _check_import(ctx, uow, actor, params) -> None:
 def _run_import(ctx, uow, actor, params, content, progress, done) -> Summary:
     records = learning.read_workbook(content)
     progress.start(len(records))
-    done(len(records))  # commits with the import below, or not at all
-    outcome = learning.record_results(ctx, uow, actor, records)
+    # the job's end (its status and summary) commits with the import, or not at all
+    before_commit = lambda outcome: done(len(records), outcome)  # noqa: E731
+    outcome = learning.record_results(ctx, uow, actor, records, before_commit)
     return Summary(outcome, len(records))
 
 

@@ -431,7 +431,9 @@ def run(
         try:
             owner = _owner(uow, job)
             content = ctx.storage.read(job.input_key) if job.input_key else None
-            done = lambda rows: _finish_within(ctx, uow, job_id, token, rows)  # noqa: E731
+            done = lambda rows, summary: _finish_within(  # noqa: E731
+                ctx, uow, job_id, token, rows, summary
+            )
             outcome = KINDS[job.kind].run(ctx, uow, owner, job.params, content, progress, done)
         except ServiceError as exc:
             uow.rollback()
@@ -448,13 +450,22 @@ def run(
     return "succeeded"
 
 
-def _finish_within(ctx: Context, uow: UnitOfWork, job_id: int, token: str, rows: int) -> None:
-    """Mark the job done inside the work's own transaction (work that writes: the import),
-    so its writes and the job's end commit together; only its summary follows."""
+def _finish_within(
+    ctx: Context, uow: UnitOfWork, job_id: int, token: str, rows: int, summary: dict
+) -> None:
+    """Mark the job done, with its summary, inside the work's own transaction (work that
+    writes: the import), so its writes and the job's end commit together: no one reads a
+    job succeeded without what it did (its page said nothing of it, between two commits)."""
     uow.session.execute(
         update(Job)
         .where(Job.id == job_id, Job.token == token, Job.status == RUNNING)
-        .values(status=SUCCEEDED, rows_done=rows, rows_total=rows, finished_at=ctx.now())
+        .values(
+            status=SUCCEEDED,
+            summary=summary,
+            rows_done=rows,
+            rows_total=rows,
+            finished_at=ctx.now(),
+        )
         .execution_options(synchronize_session=False)
     )
 
