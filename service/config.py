@@ -37,6 +37,8 @@ class Config:
     join_upload_rate: str = "30 per minute"
     lookup_rate: str = "20 per minute"
     certificate_font: str | None = None  # a TrueType file embedded in certificate PDFs
+    # TrueType files for the characters certificate_font (or STSong-Light) lacks, in order
+    certificate_fallback_fonts: tuple[str, ...] = ()
     ratelimit_storage: str = "memory://"  # memory:// means the database (limits.open_storage)
     signin_attempts: int = 5  # failed sign-ins per login name before it locks
     signin_lockout_seconds: int = 900  # the first lockout; each further one within a day doubles
@@ -211,6 +213,43 @@ def _database_url(value: str) -> str:
     )
 
 
+# Debian's fonts-hanazono (CJK Extensions B–F: HanaMinB; the BMP and Extension A: HanaMinA)
+# and fonts-babelstone-han (part of Extensions G and H), all TrueType outlines reportlab embeds
+CERTIFICATE_FALLBACK_FONTS = (
+    "/usr/share/fonts/truetype/hanazono/HanaMinB.ttf",
+    "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf",
+    "/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf",
+)
+
+
+def _fallback_fonts(env) -> tuple[str, ...]:
+    """MEMBERFLOW_CERTIFICATE_FALLBACK_FONTS, paths separated by os.pathsep (set and empty:
+    none); unset, those of Debian's that are installed."""
+    value = env.get("MEMBERFLOW_CERTIFICATE_FALLBACK_FONTS")
+    if value is None:
+        return tuple(p for p in CERTIFICATE_FALLBACK_FONTS if Path(p).is_file())
+    return tuple(p for p in value.split(os.pathsep) if p)
+
+
+def _check_fallback_font(path: str) -> None:
+    """The file exists and holds TrueType outlines (a PostScript/CFF font, which reportlab
+    refuses, would only show when a rare character needs it)."""
+    name = "MEMBERFLOW_CERTIFICATE_FALLBACK_FONTS"
+    if not Path(path).is_file():
+        raise ConfigError(f"{name} 中的字体文件不存在：{path}")
+    with open(path, "rb") as file:
+        tag = file.read(4)
+        if tag == b"ttcf":  # a collection: its first font, the one reportlab reads
+            file.seek(12)
+            file.seek(int.from_bytes(file.read(4), "big"))
+            tag = file.read(4)
+    if tag not in (b"\x00\x01\x00\x00", b"true"):
+        raise ConfigError(
+            f"{name} 中的 {path} 不是 TrueType 字体：需要 TrueType 轮廓的 .ttf 文件（如 "
+            "fonts-hanazono 的 HanaMinB.ttf）；PostScript/CFF 轮廓的字体（.otf）不能嵌入 PDF"
+        )
+
+
 def _storage(value: str) -> str:
     if value == "local" or (value.startswith("s3://") and value[5:].split("/")[0]):
         return value
@@ -312,6 +351,7 @@ def load_config(**overrides) -> Config:
         join_upload_rate=_rate(env, "MEMBERFLOW_JOIN_RATE_LIMIT", "30 per minute"),
         lookup_rate=_rate(env, "MEMBERFLOW_LOOKUP_RATE_LIMIT", "20 per minute"),
         certificate_font=env.get("MEMBERFLOW_CERTIFICATE_FONT") or None,
+        certificate_fallback_fonts=_fallback_fonts(env),
         ratelimit_storage=_ratelimit_storage(
             env.get("MEMBERFLOW_RATELIMIT_STORAGE") or "memory://"
         ),
@@ -354,6 +394,8 @@ def load_config(**overrides) -> Config:
     font = values.get("certificate_font")
     if font and not Path(font).is_file():
         raise ConfigError(f"MEMBERFLOW_CERTIFICATE_FONT 指向的字体文件不存在：{font}")
+    for path in values.get("certificate_fallback_fonts", ()):
+        _check_fallback_font(path)
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(Path(values["instance_dir"]), production)
     return Config(**values)
