@@ -13,7 +13,7 @@ from service.domain.masking import mask_id_number
 from service.domain.roles import ROLES
 from service.services.workflow.context import SHANGHAI
 from service.services.workflow.definitions import STARTED
-from service.web import lists, nav
+from service.web import lists, nav, schemaform
 from service.web.pages import ctx, page_actor
 
 STATIC = Path(__file__).parent / "static"
@@ -147,6 +147,7 @@ def install(app: Flask) -> None:
         today_iso=today_iso,
         this_page=this_page,
         query_labels=lists.LABELS,
+        limit_attributes=schemaform.limit_attributes,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

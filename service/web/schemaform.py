@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from markupsafe import Markup
+
 from service.engine.formats import FormValidator
 from service.services.workflow import upload_checks
 
@@ -22,6 +24,39 @@ MAX_ROWS = 200
 TEXTAREA_LENGTH = 200
 RADIO_OPTIONS = 4
 FILE_ACCEPT = "image/jpeg,image/png,application/pdf"
+# text fields typed as codes (an ID number, a receipt's number): letters and digits only
+CODE_KEYS = frozenset(
+    {
+        "id_number",
+        "registration_number",
+        "receipt_code",
+        "receipt_number",
+        "membership_receipt_code",
+        "membership_receipt_number",
+    }
+)
+# A box's `maxlength` counts UTF-16 code units, and a character outside the BMP (𠮷, U+20BB7,
+# found in names and addresses) takes two of them: a box limited to a schema's `maxLength`
+# would cut a name the server takes (it counts characters) as it is typed, and say nothing.
+# A free-text box takes twice as many, and app.js says at the field when what was typed is
+# over the limit in characters (data-max-chars); the server refuses it with the field's name.
+UNITS_PER_CHARACTER = 2
+
+
+def box_limit(characters: int, code: bool = False) -> int:
+    """The `maxlength` of a box that takes `characters` characters: a code's letters and digits
+    are one UTF-16 unit each; any other text may be two units a character."""
+    return characters if code else characters * UNITS_PER_CHARACTER
+
+
+def limit_attributes(characters: int | None, code: bool = False) -> Markup:
+    """` maxlength="…" data-max-chars="…"` for a box taking `characters` characters (nothing
+    when there is no limit): the browser never cuts short what the server would take."""
+    if not characters:
+        return Markup("")
+    if code:
+        return Markup(' maxlength="%d"') % characters
+    return Markup(' maxlength="%d" data-max-chars="%d"') % (box_limit(characters), characters)
 
 
 @dataclass
@@ -54,6 +89,16 @@ class Field:
     # a group that may be left out whole though some of its fields are starred: 最高学历 in
     # an information change, say (the page says the stars hold only when it is filled)
     optional_group: bool = False
+
+    @property
+    def is_code(self) -> bool:
+        """Typed as a code: capitals, never corrected, one UTF-16 unit a character."""
+        return self.key in CODE_KEYS
+
+    @property
+    def limit(self) -> Markup:
+        """The box's length attributes (`limit_attributes`)."""
+        return limit_attributes(self.max_length, self.is_code)
 
     @property
     def label(self) -> str:

@@ -696,3 +696,54 @@ document.addEventListener("submit", (event) => {
     }
   });
 })();
+
+// A text box with data-max-chars: its maxlength is twice that (the browser counts UTF-16
+// units, and 𠮷 is two of them: schemaform.limit_attributes), so nothing a person may send is
+// cut as it is typed or pasted. What is over the limit in characters (code points, as the
+// server counts) is said at the field as it is typed; the server refuses it, naming the field.
+(function () {
+  "use strict";
+
+  function characters(text) {
+    return Array.from(text).length;  // code points: 𠮷 is one, as the server counts it
+  }
+
+  function said(input, message) {
+    var id = input.id + "-length";
+    var note = document.getElementById(id);
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (d) {
+      return d && d !== id;
+    });
+    if (!message) {
+      if (note) { note.remove(); }
+      if (!document.getElementById(input.id + "-error")) { input.removeAttribute("aria-invalid"); }
+    } else {
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "error length-check";
+        note.id = id;
+        note.setAttribute("role", "alert");
+        var after = document.getElementById(input.id + "-error") || input;
+        after.insertAdjacentElement("afterend", note);
+      }
+      if (note.textContent !== message) { note.textContent = message; }
+      input.setAttribute("aria-invalid", "true");
+      described.push(id);
+    }
+    if (described.length) {
+      input.setAttribute("aria-describedby", described.join(" "));
+    } else {
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input || !input.id || !input.hasAttribute || !input.hasAttribute("data-max-chars")) {
+      return;
+    }
+    var limit = parseInt(input.getAttribute("data-max-chars"), 10);
+    var typed = characters(input.value);
+    said(input, limit && typed > limit ? "最多 " + limit + " 个字，已输入 " + typed + " 个" : null);
+  });
+})();
