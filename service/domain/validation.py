@@ -101,6 +101,18 @@ def clean_name(name: object) -> str:
     return out
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters (code points, as a database's varchar(n) counts
+    them): cut, it ends in "…", and a character keeps the marks after it (a variation
+    selector, an accent) or goes with them."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    while end > 0 and unicodedata.category(text[end])[0] == "M":
+        end -= 1
+    return text[:end] + "…"
+
+
 def mobile_term(mobile: object) -> str:
     """A mobile typed into a search box as it is stored (its 11 digits), or cleaned text."""
     try:
@@ -236,15 +248,40 @@ def mobile_problem(mobile: str) -> str | None:
 _NAME_PUNCTUATION = frozenset("·・•．.'’-‐－")
 # letters by their category that print as nothing: the Hangul fillers
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+# CJK ideograph blocks newer than the Unicode of this Python's `unicodedata` (3.11 carries
+# 14.0, where they are unassigned): Ext I (Unicode 15.1) and Ext H (15.0). Their characters
+# are letters (Lo), and name lists hold many of them.
+_NEWER_IDEOGRAPHS = ((0x2EBF0, 0x2EE5F), (0x31350, 0x323AF))
+# the private-use area (U+E000–U+F8FF, planes 15 and 16): some ID-card and public-security
+# systems encode rare characters there; the code point means nothing outside that system
+PRIVATE_USE_PROBLEM = (
+    "含有无法通用显示的字符（U+{code}，私用区编码，常见于生僻字的旧编码），"
+    "请改用标准汉字（Unicode 编码）填写；如无法输入，请联系协会秘书处"
+)
+
+
+def _category(ch: str) -> str:
+    """The character's Unicode general category, the newer CJK blocks read as letters."""
+    code = ord(ch)
+    if any(low <= code <= high for low, high in _NEWER_IDEOGRAPHS):
+        return "Lo"
+    return unicodedata.category(ch)
+
+
+def _private_use_problem(text: str) -> str | None:
+    private = next((ch for ch in text if unicodedata.category(ch) == "Co"), None)
+    return PRIVATE_USE_PROBLEM.format(code=f"{ord(private):04X}") if private else None
 
 
 def name_problem(name: str) -> str | None:
     """Return None when a person's name may be printed as it is, else what is wrong with it
     (to follow the field's name: 「姓名」不能包含…); emptiness is the form's to check."""
-    kinds = {unicodedata.category(ch) for ch in name if ch not in _NAME_PUNCTUATION}
+    kinds = {_category(ch) for ch in name if ch not in _NAME_PUNCTUATION}
     # U+202E reverses the text after it, U+200B is invisible
     if kinds & {"Cc", "Cf"} or not _BLANK_LETTERS.isdisjoint(name):
         return "不能包含控制字符或不可见字符"
+    if "Co" in kinds:
+        return _private_use_problem(name)
     if any(kind[0] not in "LMN" and kind != "Zs" for kind in kinds):  # emoji, symbols
         return "只能包含文字、间隔号和空格"
     return None
@@ -260,7 +297,7 @@ def name_problem(name: str) -> str | None:
 # (`\Z`: `$` would let a trailing newline through).
 UNIT_NAME_PATTERN = (
     r"^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ〇\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    r"\U00020000-\U0003134f ()（）·・.．&＆'’,，、\-－‐—]+\Z"
+    r"\U00020000-\U000323af ()（）·・.．&＆'’,，、\-－‐—]+\Z"
 )
 _UNIT_NAME_RE = re.compile(UNIT_NAME_PATTERN)
 # something besides digits (an X, spaces): a name is the main account's login, and a login
@@ -278,6 +315,8 @@ def unit_name_problem(name: str) -> str | None:
         _BLANK_LETTERS.isdisjoint(name)
     ):
         return "不能包含控制字符或不可见字符"
+    if problem := _private_use_problem(name):
+        return problem
     if not _UNIT_NAME_RE.fullmatch(name):  # emoji, symbols, other scripts, other spaces
         return "只能包含" + UNIT_NAME_CHARACTERS
     if not _SOMETHING_BESIDES_DIGITS.search(name):

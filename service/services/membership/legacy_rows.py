@@ -24,8 +24,10 @@ from service.domain.validation import (
     check_credit_code,
     clean_code,
     clean_name,
+    name_problem,
     normalize_mobile,
     parse_id,
+    unit_name_problem,
 )
 
 AGENCY_COLUMN = "资料审核（初审机构）"
@@ -171,8 +173,14 @@ def read_row(number: int, values: tuple, index: dict[str, int], today: date) -> 
     row = LegacyRow(number)
     r = _Reader(index, values, row, today)
     row.name = clean_name(r.text("姓名", 50, required=True))
+    # the forms' rules: a person or unit imported with a name they refuse could never be
+    # put on a form (the name comes from the archive, no form may correct it)
+    if row.name and (problem := name_problem(row.name)):
+        r.problem("姓名", f"姓名{problem}")
     _person(r, row, today)
     row.unit_name = r.text("所在工作单位", 200, required=True)
+    if row.unit_name and (problem := unit_name_problem(row.unit_name)):
+        r.problem("所在工作单位", f"所在工作单位{problem}")
     code = _text(r.raw("统一社会信用代码"))
     if not code:
         r.problem("统一社会信用代码", "请填写单位的统一社会信用代码")

@@ -24,7 +24,7 @@ from service.db.uow import Later, Reads, write
 from service.domain import disclosure
 from service.domain.actor import Actor
 from service.domain.errors import FormInvalid, RuleFailed
-from service.domain.validation import InvalidValue, clean_code, clean_name, parse_id
+from service.domain.validation import InvalidValue, clean_code, clean_name, parse_id, shorten
 from service.engine import Definition
 from service.services.workflow.facts import persons_on
 from service.services.workflow.scope import is_member, is_unit_admin
@@ -208,15 +208,23 @@ def refuse_ineligible(data: dict, request_facts: dict | None = None) -> None:
         raise RuleFailed(disclosure.applicant_reasons(reasons, data))
 
 
+# what the list shows a form under (process_instances.subject_name is a varchar(50))
+SUBJECT_NAME_LENGTH = ProcessInstance.__table__.c.subject_name.type.length
+
+
 def subject_of(data: dict) -> tuple[str | None, str | None, int]:
     """The name and ID number a form is listed under, and how many persons it has (a one-
     person form: one; a unit's own business, naming nobody: none)."""
     persons = persons_on(data)
     if not persons:
-        return data.get("name"), data.get("id_number"), 1 if data.get("id_number") else 0
-    n, name = persons[0]
-    label = name if len(persons) == 1 else f"{name}等{len(persons)}人"
-    return label, n, len(persons)
+        n, name, count = data.get("id_number"), data.get("name"), 1 if data.get("id_number") else 0
+    else:
+        (n, name), count = persons[0], len(persons)
+    if not isinstance(name, str):
+        return name, n, count
+    # a name at its limit (50) with 等2人 would not fit: the name is cut, never the count
+    more = f"等{count}人" if count > 1 else ""
+    return shorten(name, SUBJECT_NAME_LENGTH - len(more)) + more, n, count
 
 
 def lines_of(data: dict) -> list[dict]:
