@@ -289,7 +289,7 @@ def unit_admin_pages(s: Shooter, page) -> None:
     s.shot(page, "unit_archive", "/unit/members")
     s.shot(page, "unit_archive_filter_error", "/unit/members?age_min=老&title=特级")
     page.goto(s.base + "/unit/members")
-    page.locator("table.grid tbody tr td:nth-child(4) a").first.click()
+    page.locator("table.grid tbody tr a[href^='/unit/members/']").first.click()
     s.shot(page, "unit_member")
     page.get_by_role("button", name="补充证件照").click()
     s.shot(page, "unit_id_photo_code")

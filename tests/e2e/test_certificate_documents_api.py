@@ -542,3 +542,23 @@ def test_a_photo_without_a_plain_background_is_printed_as_it_was(app, client, lo
     strong += [c.point(lambda v: 255 if v < 60 else 0) for c in (g, b)]
     red = ImageChops.multiply(ImageChops.multiply(*strong[:2]), strong[2]).histogram()[255]
     assert red < printed.size[0] * printed.size[1] // 50  # no red painted in
+
+
+def test_a_rare_character_in_the_holder_s_name_prints_in_the_served_certificate(
+    app, client, login, world
+):
+    """The service passes its fallback fonts to the PDF (the default: the Debian fonts
+    scripts/_browser.sh installs): 𠮷 (Extension B) is drawn, not left blank."""
+    import pypdfium2 as pdfium
+
+    if not app.extensions["memberflow"].config.certificate_fallback_fonts:
+        pytest.skip("!!!!!!!! no fallback font installed (fonts-hanazono) !!!!!!!!")
+    seed(app, world.unit_id, "陈𠮷䶮", "44010619800101123", cert("监理员", "JL2025000181"))
+    reply = document(client, login("unit"), certificate_id(app, "JL2025000181"))
+    assert reply.status_code == 200
+    pdf = pdfium.PdfDocument(reply.data)
+    try:
+        text = pdf[0].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    assert "陈𠮷䶮" in "".join(text.split())

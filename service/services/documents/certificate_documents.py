@@ -20,13 +20,13 @@ from urllib.parse import urlencode
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from service.db.models import Certificate, Member, StoredFile, Unit
+from service.db.models import Certificate, Job, Member, StoredFile, Unit
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, FormInvalid, NotFound
 from service.domain.masking import mask_id_number
 from service.domain.person_facts import CERTIFICATE_TYPES, CertificateRecord, certificate_status
-from service.domain.validation import clean_code, clean_name
+from service.domain.validation import clean_code, clean_name, shorten
 from service.services.documents.certificate_pdf import Document, font_for, render_pdf
 from service.services.documents.photo import red_background, upright_rgb
 from service.services.membership.records import STATUS_LABELS
@@ -41,6 +41,8 @@ MAX_BATCH = 500
 # the error page's heading for a certificate without an electronic one (not 409's 数据已变化)
 NO_DOCUMENT = "不能下载电子证"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+# a unit's zip, made by a background job, is named in jobs.result_name (a varchar(200))
+ZIP_NAME_LENGTH = Job.__table__.c.result_name.type.length
 _TYPE_ORDER = {t: i for i, t in enumerate(CERTIFICATE_TYPES)}
 
 
@@ -109,6 +111,7 @@ def _document(ctx: Context, uow: UnitOfWork, cert: Certificate, member: Member) 
         lookup_url(ctx, cert.number),
         _load_photo(ctx, uow, member.photo_file_id),
         font_for(ctx.config.certificate_font),
+        ctx.config.certificate_fallback_fonts,  # for the characters it lacks (𠮷 …)
     )
 
 
@@ -278,7 +281,9 @@ def unit_certificates_zip(
             archive.writestr("说明.txt", _note(today, len(members), len(chosen), skipped))
     spool.seek(0)
     unit = uow.session.get(Unit, unit_id)
-    return f"{_UNSAFE.sub('', unit.name)}_{kind or ''}电子证书_{today:%Y%m%d}.zip", spool
+    # a unit's name near its 200 characters is cut, never what tells two zips apart
+    tail = f"_{kind or ''}电子证书_{today:%Y%m%d}.zip"
+    return shorten(_UNSAFE.sub("", unit.name), ZIP_NAME_LENGTH - len(tail)) + tail, spool
 
 
 # --- public lookup --------------------------------------------------------------------------

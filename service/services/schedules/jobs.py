@@ -60,6 +60,10 @@ UNEXPECTED = (
     "请点击“重新执行”再试；如果仍然失败，请联系协会秘书处。"
 )
 
+RESULT_NOT_SAVED = (
+    "后台任务已处理完毕，但保存结果文件时出错，未产生可下载的结果。"
+    "请点击“重新执行”再试；如果仍然失败，请联系协会秘书处。"
+)
 
 # --- starting a job -------------------------------------------------------------------------
 
@@ -445,7 +449,15 @@ def run(
             _fail(ctx, uow, job_id, token, UNEXPECTED, None)
             return "failed"
     uow.rollback()
-    _succeed(ctx, uow, job_id, token, outcome, progress)
+    try:
+        _succeed(ctx, uow, job_id, token, outcome, progress)
+    except Exception:  # a result the database or the storage refuses: the job failed
+        log.exception("后台任务 %s 的结果保存失败 (job result not saved)", job_id)
+        uow.rollback()
+        _fail(ctx, uow, job_id, token, RESULT_NOT_SAVED, None)
+        if isinstance(outcome, FileResult):
+            _forget_result(ctx, uow, outcome.content)
+        return "failed"
     log.info("后台任务 %s（%s）已完成 (job done)", job_id, job.kind)
     return "succeeded"
 
@@ -493,6 +505,16 @@ def _succeed(ctx: Context, uow: UnitOfWork, job_id: int, token: str, outcome, pr
         .execution_options(synchronize_session=False)
     )
     uow.commit()
+
+
+def _forget_result(ctx: Context, uow: UnitOfWork, content: bytes) -> None:
+    """Delete a result's blob stored before its row was refused (when nothing refers to it)."""
+    try:
+        _drop_blob_if_unused(ctx, uow, hashlib.sha256(content).hexdigest())
+        uow.commit()
+    except Exception as exc:  # the job has failed already; a blob left is only space
+        uow.rollback()
+        log.warning("后台任务结果文件未能删除 (result blob not deleted): %s", exc)
 
 
 def _fail(ctx, uow, job_id: int, token: str, message: str, errors: dict | None) -> None:
