@@ -457,16 +457,27 @@ def after_move(
         "reason": reason or "见审批记录",
     }
     # a form returned again after a resubmission is a new message: the version tells them apart
-    notices, outbox = [], []
-    for kind in kinds:
-        more = messages.rows(
+    letters = (
+        (
             kind,
             recipients,
             values,
             f"{kind}:{row.id}:{row.version or 0}",
-            now,
-            member_id=row.member_id,
-            unit_id=row.unit_id,
+            row.member_id,
+            row.unit_id,
+        )
+        for kind in kinds
+    )
+    _send(messages, session, letters, now, later)
+
+
+def _send(messages: Messages, session: Session, letters, now: datetime, later: Later | None):
+    """Each letter — (kind, recipients, values, dedupe key, member id, unit id) — as its
+    notices and outbox rows: written now, or kept in `later` for the COMMIT."""
+    notices, outbox = [], []
+    for kind, recipients, values, dedupe, member_id, unit_id in letters:
+        more = messages.rows(
+            kind, recipients, values, dedupe, now, member_id=member_id, unit_id=unit_id
         )
         notices += more[0]
         outbox += more[1]
@@ -499,20 +510,15 @@ def tell(
     what it meant for each person): written now, or kept in `later` for the COMMIT."""
     if messages is None or not notes:
         return
-    notices, outbox = [], []
-    for note in notes:
-        more = messages.rows(
-            note.kind,
-            recipients_of(session, note.unit_id, [note.member_id]),
-            note.values,
-            note.dedupe,
-            now,
-            member_id=note.member_id,
-            unit_id=note.unit_id,
+    letters = (
+        (
+            n.kind,
+            recipients_of(session, n.unit_id, [n.member_id]),
+            n.values,
+            n.dedupe,
+            n.member_id,
+            n.unit_id,
         )
-        notices += more[0]
-        outbox += more[1]
-    if later is None:
-        messages.write(session, notices, outbox, now)
-    else:
-        messages.keep(later, notices, outbox, now)
+        for n in notes
+    )
+    _send(messages, session, letters, now, later)

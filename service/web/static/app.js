@@ -12,6 +12,39 @@ function whenRead(fn) {
     fn();
   }
 }
+
+// a live note under a field (`input`), id `<field>-<suffix>`, after the server's own -error
+// note when there is one: `message` shows it (role alert, aria-invalid, aria-describedby),
+// none takes it away (aria-invalid stays while the server's error is on the page)
+function noteAtField(input, suffix, className, message) {
+  "use strict";
+  var id = input.id + "-" + suffix;
+  var note = document.getElementById(id);
+  var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (d) {
+    return d && d !== id;
+  });
+  if (!message) {
+    if (note) { note.remove(); }
+    if (!document.getElementById(input.id + "-error")) { input.removeAttribute("aria-invalid"); }
+  } else {
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error " + className;
+      note.id = id;
+      note.setAttribute("role", "alert");
+      var after = document.getElementById(input.id + "-error") || input;
+      after.insertAdjacentElement("afterend", note);
+    }
+    if (note.textContent !== message) { note.textContent = message; }
+    input.setAttribute("aria-invalid", "true");
+    described.push(id);
+  }
+  if (described.length) {
+    input.setAttribute("aria-describedby", described.join(" "));
+  } else {
+    input.removeAttribute("aria-describedby");
+  }
+}
 (function () {
   "use strict";
 
@@ -630,32 +663,7 @@ document.addEventListener("submit", (event) => {
   function show(form, problem) {
     var input = form.elements.id_number;
     if (!input) { return; }
-    var id = input.id + "-check";
-    var note = document.getElementById(id);
-    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (d) {
-      return d && d !== id;
-    });
-    if (!problem) {
-      if (note) { note.remove(); }
-      if (!document.getElementById(input.id + "-error")) { input.removeAttribute("aria-invalid"); }
-    } else {
-      if (!note) {
-        note = document.createElement("p");
-        note.className = "error applicant-check";
-        note.id = id;
-        note.setAttribute("role", "alert");
-        var after = document.getElementById(input.id + "-error") || input;
-        after.insertAdjacentElement("afterend", note);
-      }
-      note.textContent = "不符合入会条件：" + problem;
-      input.setAttribute("aria-invalid", "true");
-      described.push(id);
-    }
-    if (described.length) {
-      input.setAttribute("aria-describedby", described.join(" "));
-    } else {
-      input.removeAttribute("aria-describedby");
-    }
+    noteAtField(input, "check", "applicant-check", problem ? "不符合入会条件：" + problem : null);
   }
 
   function check(form) {
@@ -709,32 +717,7 @@ document.addEventListener("submit", (event) => {
   }
 
   function said(input, message) {
-    var id = input.id + "-length";
-    var note = document.getElementById(id);
-    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (d) {
-      return d && d !== id;
-    });
-    if (!message) {
-      if (note) { note.remove(); }
-      if (!document.getElementById(input.id + "-error")) { input.removeAttribute("aria-invalid"); }
-    } else {
-      if (!note) {
-        note = document.createElement("p");
-        note.className = "error length-check";
-        note.id = id;
-        note.setAttribute("role", "alert");
-        var after = document.getElementById(input.id + "-error") || input;
-        after.insertAdjacentElement("afterend", note);
-      }
-      if (note.textContent !== message) { note.textContent = message; }
-      input.setAttribute("aria-invalid", "true");
-      described.push(id);
-    }
-    if (described.length) {
-      input.setAttribute("aria-describedby", described.join(" "));
-    } else {
-      input.removeAttribute("aria-describedby");
-    }
+    noteAtField(input, "length", "length-check", message);
   }
 
   document.addEventListener("input", function (event) {
