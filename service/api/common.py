@@ -146,6 +146,7 @@ LABELS = {
     "member_unit": "会员单位",
     "membership_expired": "会籍已过期",
     "mobile": "手机号码",
+    "must_change_password": "首次登录须修改密码",
     "name": "姓名",
     "new_password": "新密码",
     "number": "证书编号",

@@ -58,14 +58,14 @@ def plan(conn, sql: str) -> str:
     return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_the_name_search_the_service_writes_can_use_the_trigram_indexes(pg_url):
+def test_the_name_search_the_service_writes_can_use_the_trigram_indexes(fresh_statistics):
     """With a sequential scan ruled out, PostgreSQL answers the search by the persons'
     trigram index, and a form's own name by the partial one (once the index of every
     form's missing ID number, which an empty table makes cheaper, is gone too); were the
     LIKE spelt so that they cannot serve it, or the condition so that it does not imply
     the partial index's, it could not."""
     stmt = instances_query(Actor(1, "协会审核员", "association_reviewer"), q="王建国")
-    engine = sa.create_engine(pg_url)
+    engine = sa.create_engine(fresh_statistics)
     try:
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         with engine.connect() as conn:
