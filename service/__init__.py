@@ -161,6 +161,7 @@ def create_app(config: Config | None = None) -> Flask:
     from service import headers, worker
     from service.api import register_api
     from service.db import begin, db
+    from service.httputil import LazyRule
     from service.limits import limiter
     from service.services.membership import sessions
     from service.services.workflow import deploy
@@ -175,6 +176,7 @@ def create_app(config: Config | None = None) -> Flask:
     definitions = Definitions.from_folders(config)
     # static files are the pages' own (service/web/static), served by their blueprint
     app = Flask(__name__, instance_path=str(config.instance_dir.resolve()), static_folder=None)
+    app.url_rule_class = LazyRule  # URL builders compiled at their first use
     app.config.update(
         SECRET_KEY=config.secret_key,
         SQLALCHEMY_DATABASE_URI=config.database_url,
