@@ -211,9 +211,28 @@ class Definitions:
         return result
 
     def _record_all(self, session: Session, definitions: dict, deployed_by: str):
+        """Each definition's version id, recording those never seen (one query when every
+        one was recorded before, as at most start-ups); and the keys given a new version."""
         ids: dict[str, int] = {}
         created: list[str] = []
+        digests = {defn.digest for defn in definitions.values()}
+        recorded = {
+            (key, digest): version_id
+            for version_id, key, digest in session.execute(
+                select(
+                    DefinitionVersion.id, DefinitionVersion.process_key, DefinitionVersion.digest
+                ).where(
+                    DefinitionVersion.process_key.in_(list(definitions)),
+                    DefinitionVersion.digest.in_(list(digests)),
+                )
+            )
+        }
         for key, defn in sorted(definitions.items()):
+            version_id = recorded.get((key, defn.digest))
+            if version_id is not None:
+                ids[key] = version_id
+                self._by_version.setdefault(version_id, defn)
+                continue
             row, new = self._record(session, key, defn, deployed_by)
             ids[key] = row.id
             self._by_version.setdefault(row.id, defn)
