@@ -227,18 +227,47 @@ class Definitions:
                 )
             )
         }
+        unseen = {k: d for k, d in definitions.items() if (k, d.digest) not in recorded}
+        rows = self._record_new(session, unseen, deployed_by) if unseen else {}
         for key, defn in sorted(definitions.items()):
             version_id = recorded.get((key, defn.digest))
-            if version_id is not None:
-                ids[key] = version_id
-                self._by_version.setdefault(version_id, defn)
-                continue
-            row, new = self._record(session, key, defn, deployed_by)
-            ids[key] = row.id
-            self._by_version.setdefault(row.id, defn)
-            if new:
-                created.append(key)
+            if version_id is None:
+                row, new = rows.get(key) or self._record(session, key, defn, deployed_by)
+                version_id = row.id
+                if new:
+                    created.append(key)
+            ids[key] = version_id
+            self._by_version.setdefault(version_id, defn)
         return ids, created
+
+    @staticmethod
+    def _record_new(session: Session, unseen: dict[str, Definition], deployed_by: str) -> dict:
+        """Number and insert the versions of every unseen definition at once (one INSERT);
+        nothing when another server recorded one of them at the same moment (the caller then
+        records them one by one, each retrying)."""
+        last = dict(
+            session.execute(
+                select(DefinitionVersion.process_key, func.max(DefinitionVersion.number))
+                .where(DefinitionVersion.process_key.in_(list(unseen)))
+                .group_by(DefinitionVersion.process_key)
+            ).all()
+        )
+        rows = {
+            key: DefinitionVersion(
+                process_key=key,
+                number=(last.get(key) or 0) + 1,
+                digest=defn.digest,
+                files=defn.files,
+                deployed_by=deployed_by,
+            )
+            for key, defn in sorted(unseen.items())
+        }
+        try:
+            with session.begin_nested():
+                session.add_all(rows.values())
+        except IntegrityError:
+            return {}
+        return {key: (row, True) for key, row in rows.items()}
 
     def _record(self, session: Session, key: str, defn: Definition, deployed_by: str):
         for _ in range(5):  # two servers numbering two new versions at once: one retries
