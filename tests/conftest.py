@@ -27,6 +27,7 @@ from service.db.models import Base
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.validation import make_credit_code, make_resident_id
+from service.engine import catalogue
 from service.services.membership import accounts, credentials, sessions
 
 # Argon2id at its smallest cost in this process: the same algorithm through the same code,
@@ -273,6 +274,13 @@ def design_copy(root: Path, key: str = "member_join", edit=None) -> Path:
     if edit is not None:
         edit(root)
     return root
+
+
+def parse_anew(monkeypatch) -> None:
+    """Apps made from now on parse their diagrams anew, as a new process does (the
+    process-wide caches of parsed definitions and of folders read start empty)."""
+    monkeypatch.setattr(catalogue, "_BUILT", {})
+    monkeypatch.setattr(catalogue, "_LOADED", {})
 
 
 def app_on_design(url: str, tmp_path: Path, root: Path, **settings):

@@ -12,9 +12,8 @@ import json
 import subprocess
 import sys
 
+from conftest import REPO, make_app
 from werkzeug.routing import Map, Rule
-
-from tests.conftest import REPO, make_app
 
 FRESH = """
 import json, sys

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import REPO, in_db, make_app, token_headers
+from conftest import REPO, in_db, make_app, parse_anew, token_headers
 from lxml import etree
 from sqlalchemy import select
 from test_other_education_api import (
@@ -25,7 +25,6 @@ from test_other_education_api import (
 )
 
 from service.db.models import Account, AuditRecord, Notification, ProcessInstance
-from service.engine import catalogue
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
@@ -186,7 +185,7 @@ def test_a_form_on_a_diagram_without_the_failure_path_ends_by_the_deadline_path(
 
     # the fixed service (the diagram with the failure's path is the newest version) records
     # the tenth failure for the form still on the old version
-    monkeypatch.setattr(catalogue, "_BUILT", {})
+    parse_anew(monkeypatch)
     new = make_app(db_url, tmp_path)
     new.extensions["memberflow"].clock = app.extensions["memberflow"].clock
     new_client = new.test_client()

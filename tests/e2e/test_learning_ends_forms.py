@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 import pytest
 from click.testing import CliRunner
-from conftest import in_db, make_app, token_headers, upload
+from conftest import in_db, make_app, parse_anew, token_headers, upload
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy import select
 from test_other_education_api import approve, enrol, seed, supervisor
@@ -108,7 +108,7 @@ def restart(db_url, tmp_path, monkeypatch):
     """restart(clock) -> a new server on the same database, its diagrams parsed anew."""
 
     def _restart(clock: datetime) -> Server:
-        monkeypatch.setattr(catalogue, "_BUILT", {})
+        parse_anew(monkeypatch)
         return Server(make_app(db_url, tmp_path), clock)
 
     return _restart
@@ -216,7 +216,7 @@ def test_resume_forms_finishes_the_forms_stuck_before_the_fix(
 
     # a new process (the command) runs on the stuck form; the one still waiting for a
     # person's result is left as it is
-    monkeypatch.setattr(catalogue, "_BUILT", {})
+    parse_anew(monkeypatch)
     monkeypatch.setenv("MEMBERFLOW_DATABASE_URL", db_url)
     monkeypatch.setenv("MEMBERFLOW_INSTANCE_DIR", str(tmp_path))
     result = CliRunner().invoke(cli, ["resume-forms"])

@@ -7,10 +7,10 @@ first, it records them one by one instead (each numbering retried), as before.""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from conftest import make_app, race
 
 from service.db import db
 from service.db.models import DefinitionDeployment, DefinitionVersion
-from tests.conftest import make_app, race
 
 
 def _rows(app) -> tuple[list, list]:
