@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import swagger_ui_bundle
 from apispec import APISpec
 from flask import Blueprint, Flask
 from flask_smorest import Api
+from flask_smorest.spec import openapi_cli
 
 from service.api import (
     accounts,
@@ -86,23 +89,47 @@ MODULES = (
     jobs,
 )
 
-# The OpenAPI document and its contract, built by the first app of the process and shared
-# by every later one: they are a constant of the code (the blueprints above and the
-# settings `register_api` writes), never of an app's configuration, and read only once
-# built. Describing the 180-odd operations took about 170 ms, half of the rest of an app's
-# start-up. Two apps built at once may both build it; each is whole.
-_document: tuple[APISpec, ContractPlugin] | None = None
+
+@dataclass(frozen=True)
+class Document:
+    """The OpenAPI document and the contract the guards read from it."""
+
+    spec: APISpec
+    contract: ContractPlugin
+
+
+# The document, built by the first app of the process and shared by every later one: it is
+# a constant of the code (the blueprints above and the settings `register_api` writes),
+# never of an app's configuration, and read only once built. Describing the 180-odd
+# operations took about 170 ms, a third of an app's start-up. Two apps built at once may
+# both build it; each is whole.
+_document: Document | None = None
 
 
 class ServiceApi(Api):
-    """flask-smorest's Api with our error schema ({code, status, message, errors})."""
+    """flask-smorest's Api with our error schema ({code, status, message, errors}); given a
+    document built before, it describes nothing again."""
 
     ERROR_SCHEMA = ErrorSchema
 
-    def add_routes(self, blp) -> None:
-        """Register a blueprint's views without describing them again (`_document`)."""
-        self._app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = self
-        self._app.register_blueprint(blp)
+    def __init__(self, app: Flask, document: Document | None, contract: ContractPlugin):
+        self._document = document
+        super().__init__(app, spec_kwargs={"extra_plugins": [contract]})
+
+    def _init_spec(self, **kwargs) -> None:
+        if self._document is None:
+            super()._init_spec(**kwargs)
+        else:  # what flask-smorest's leaves besides the document: its command group
+            self.spec = self._document.spec
+            self._app.cli.add_command(openapi_cli)
+
+    def add(self, blp) -> None:
+        """Register a blueprint; describe its views unless the document has them."""
+        if self._document is None:
+            self.register_blueprint(blp)
+        else:
+            self._app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = self
+            self._app.register_blueprint(blp)
 
 
 def register_api(app: Flask) -> None:
@@ -133,15 +160,12 @@ def register_api(app: Flask) -> None:
         )
     )
     global _document
-    contract = ContractPlugin()
-    api = ServiceApi(app, spec_kwargs={"extra_plugins": [contract]})
-    if _document is None:
-        for module in MODULES:
-            api.register_blueprint(module.blp)
-        _document = api.spec, contract
-    else:
-        api.spec, contract = _document
-        for module in MODULES:
-            api.add_routes(module.blp)
+    shared = _document
+    contract = shared.contract if shared else ContractPlugin()
+    api = ServiceApi(app, shared, contract)
+    for module in MODULES:
+        api.add(module.blp)
+    if shared is None:
+        _document = Document(api.spec, contract)
     register_error_handlers(app)
     register_guards(app, contract)

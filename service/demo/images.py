@@ -43,8 +43,10 @@ def _font(size: int):
     return ImageFont.load_default(), False
 
 
+@lru_cache(maxsize=16)
 def sample_png(kind: str) -> bytes:
-    """A PNG that looks like the material `kind` (or a colour the older demo used)."""
+    """A PNG that looks like the material `kind` (or a colour the older demo used); drawn
+    once per process (each took ~25 ms, and the demo uploads hundreds)."""
     kind = COLOURS.get(kind, kind if kind in KINDS else "document")
     title_zh, title_en, size, paper = KINDS[kind]
     image = Image.new("RGB", size, paper)

@@ -52,6 +52,7 @@ class PageSessions(SecureCookieSessionInterface):
 def register_web(app: Flask) -> None:
     """Attach the pages, their session settings, CSRF protection and error pages."""
     config = app.extensions["memberflow"].config
+    app.jinja_options = {**app.jinja_options, **assets.JINJA_OPTIONS}  # before its first use
     app.config.update(
         SESSION_COOKIE_NAME="memberflow_session",
         SESSION_COOKIE_HTTPONLY=True,
