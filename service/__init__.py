@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from service.config import Config, ConfigError, load_config, shown_url
+from service.db.search import register_login_key
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -17,6 +18,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    register_login_key(dbapi_conn)
 
 
 def engine_options(url: str) -> dict:

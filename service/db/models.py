@@ -159,6 +159,11 @@ class Account(Base):
         # logins are unique whatever their letter case (migration 0037): two requests at
         # once cannot make both `Abc` and `abc`
         sa.Index("uq_accounts_username_lower", sa.text("lower(username)"), unique=True),
+        # a login typed in other widths (half-width brackets, full-width letters) finds its
+        # account by this key on PostgreSQL (migration 0042; `search.login_key`)
+        sa.Index("ix_accounts_login_key", sa.text("lower(normalize(username, NFKC))")).ddl_if(
+            dialect="postgresql"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(200), unique=True)

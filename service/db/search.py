@@ -20,6 +20,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
 
+from service.domain import validation
+
 TRIGRAM = 3  # pg_trgm reads a LIKE's text in runs of three characters
 LAST_FOUR = re.compile(r"[0-9X]{4}")  # what a search of an ID number's last four looks like
 
@@ -104,3 +106,37 @@ def among_few(column, values):
     """`column` is one of the values `values` (a one-column select) gives, each looked up by
     an index on the column on PostgreSQL: for a few values (see `_among_few`)."""
     return _among_few(column, values.scalar_subquery())
+
+
+class login_key(FunctionElement):  # noqa: N801 (a SQL function, as SQLAlchemy's)
+    """A login's key, as `validation.login_key` makes it: the same login whatever its width
+    and letter case. PostgreSQL: lower(normalize(…, NFKC)), which the expression index
+    ix_accounts_login_key holds; SQLite: the Python function itself, which every connection
+    of ours registers (`register_login_key`)."""
+
+    name = "login_key"
+    type = String()
+    inherit_cache = True
+
+
+@compiles(login_key)
+def _login_key_anywhere(element: login_key, compiler, **kw) -> str:
+    return f"{SQLITE_LOGIN_KEY}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(login_key, "postgresql")
+def _login_key_on_postgresql(element: login_key, compiler, **kw) -> str:
+    return f"lower(normalize({compiler.process(element.clauses, **kw)}, NFKC))"
+
+
+SQLITE_LOGIN_KEY = "mf_login_key"
+
+
+def register_login_key(dbapi_conn) -> None:
+    """Give a SQLite connection the function `login_key` compiles to there."""
+    dbapi_conn.create_function(
+        SQLITE_LOGIN_KEY,
+        1,
+        lambda text: None if text is None else validation.login_key(text),
+        deterministic=True,
+    )

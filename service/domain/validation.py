@@ -135,6 +135,14 @@ def login_name(username: object) -> str:
         return text
 
 
+def login_key(username: str) -> str:
+    """What a login is one with whatever its width and letter case: NFKC (full-width
+    letters, digits and brackets as their ASCII forms, a compatibility ideograph as its
+    unified one), then lower case. A unit's name typed with half-width brackets on a phone
+    is the name the secretariat entered with full-width ones."""
+    return unicodedata.normalize("NFKC", username).lower()
+
+
 def _resident_check_char(prefix17: str) -> str:
     """Return the GB 11643 check character for 17 ASCII digits."""
     total = sum(int(digit) * weight for digit, weight in zip(prefix17, _ID_WEIGHTS, strict=True))

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, or_, select
+from sqlalchemy.orm import Session
 
+from service.db import search
 from service.db.models import Account, RevokedToken, utcnow
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Unauthorized
-from service.domain.validation import login_name
+from service.domain.validation import login_key, login_name
 from service.services.membership import sessions
 from service.services.membership.credentials import end_sessions, password_matches
 from service.services.membership.signin_limits import SigninGuard
@@ -53,17 +55,34 @@ def check_credentials(uow: UnitOfWork, guard: SigninGuard, username: str, passwo
     """The account whose name and password these are; Unauthorized (or TooManyRequests from
     the limiter) otherwise. An unknown name costs the same time and the same attempts."""
     username = login_name(username)  # an ID number or mobile typed full-width or spaced
-    # a login is one whatever its letter case (as uq_accounts_username_lower keeps it), and
-    # so are its attempts
-    guard.before(username.lower())
-    same = func.lower(Account.username) == func.lower(username)
-    account = uow.session.scalars(select(Account).where(same)).first()
+    # a login is one whatever its letter case and width, and so are its attempts: every
+    # spelling of a name draws on one allowance
+    key = login_key(username)
+    guard.before(key)
+    account = account_signing_in(uow.session, username)
     if not password_matches(account.password_hash if account else None, password):
         raise Unauthorized(BAD_CREDENTIALS)
-    guard.succeeded(username.lower())
+    guard.succeeded(key)
     if not account.active:
         raise Unauthorized(disabled_message(account))
     return account
+
+
+def account_signing_in(session: Session, username: str) -> Account | None:
+    """The account a typed login names: the one whose login it is whatever the letter case
+    (as uq_accounts_username_lower keeps logins apart), else the one login that is the same
+    whatever the width too (`login_key`: （集团） typed as (集团), ＡＢＣ as ABC). None when
+    none is, or when two accounts' logins differ only in width and neither is the one typed:
+    a sign-in never guesses between them. One statement; on PostgreSQL each condition is
+    answered by its index."""
+    same = func.lower(Account.username) == func.lower(username)
+    alike = search.login_key(Account.username) == search.login_key(literal(username))
+    found = session.execute(
+        select(Account, same.label("same")).where(or_(same, alike)).order_by(same.desc()).limit(2)
+    ).all()
+    if not found or (len(found) > 1 and not found[0].same):
+        return None
+    return found[0].Account
 
 
 def disabled_message(account: Account) -> str:
