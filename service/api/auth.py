@@ -40,7 +40,7 @@ class PasswordChangeRequest(Schema):
 @blp.alt_response(429, description="失败次数过多，暂时锁定（Retry-After 给出秒数）")
 @blp.doc(security=[])
 def token(body):
-    """登录，取得访问令牌（Bearer）；登录名不区分大小写，各种大小写的失败次数合并计算"""
+    """登录，取得访问令牌（Bearer）；登录名不区分大小写和全角/半角（单位名称中的（）与()视为相同），各种写法的失败次数合并计算"""
     c = ctx().config
     with uow() as u:
         return signin.sign_in(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import String, func, literal, literal_column, or_
+from sqlalchemy import String, func, literal, literal_column, or_, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
@@ -140,3 +140,29 @@ def register_login_key(dbapi_conn) -> None:
         lambda text: None if text is None else validation.login_key(text),
         deterministic=True,
     )
+
+
+def same_login(column, login: str):
+    """`column` (a login, or a unit's name: its main account's login) is `login` whatever
+    its letter case and width (`login_key`)."""
+    return login_key(column) == login_key(literal(login, String))
+
+
+LOGIN_LOCK_SPACE = 0x6D6C  # "ml": the advisory-lock key space of logins
+
+
+def hold_login(session, login: str) -> None:
+    """Serialize, until the transaction ends, everything that makes or renames to a login
+    alike to `login` (`same_login`): two secretaries creating 某（集团） and 某(集团) at once
+    wait for each other, and the second's check, a statement of its own after the wait,
+    sees the first's. PostgreSQL: a transaction-level advisory lock on the key's hash (a
+    unique index decides exact and letter-case twins anyway); SQLite has one writer at a
+    time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:space, "
+                "hashtext(lower(normalize(CAST(:login AS text), NFKC))))"
+            ),
+            {"space": LOGIN_LOCK_SPACE, "login": login},
+        )

@@ -47,9 +47,12 @@ def test_the_recipients_indexes_come_and_go(blank_url):
     upgrade(blank_url, "0024")
     assert account_indexes(blank_url) == after
     upgrade(blank_url)
+    dialect = sa.make_url(blank_url).get_backend_name()
     assert account_indexes(blank_url) == {
-        i.name for i in Base.metadata.tables["accounts"].indexes if i.name.startswith("ix_")
-    }  # as the models declare them
+        i.name
+        for i in Base.metadata.tables["accounts"].indexes
+        if i.name.startswith("ix_") and (i._ddl_if.dialect if i._ddl_if else dialect) == dialect
+    }  # as the models declare them for this database
 
 
 @pytest.fixture

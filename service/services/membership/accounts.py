@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import Account, Agency, Unit, utcnow
+from service.db.search import hold_login, same_login
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -318,10 +319,10 @@ def create_admin(uow: UnitOfWork, username: str, password: str, name: str = "") 
     login = username.strip()
     errors: dict[str, str] = {}
     problem = staff_login_problem(login) if login else "请填写登录名"
-    if problem is None and uow.session.scalar(
-        select(Account.id).where(func.lower(Account.username) == login.lower())
-    ):
-        problem = ADMIN_LOGIN_TAKEN
+    if problem is None:
+        hold_login(uow.session, login)
+        if uow.session.scalar(select(Account.id).where(same_login(Account.username, login))):
+            problem = ADMIN_LOGIN_TAKEN
     if problem:
         errors["username"] = problem
     why = password_problem(password, login)

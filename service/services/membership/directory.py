@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.db.locks import hold_row
 from service.db.models import Account, Agency, AuditRecord, Member, Unit, utcnow
+from service.db.search import hold_login, same_login
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound
@@ -315,13 +316,15 @@ def _unit_values(
 def _unit_free(uow: UnitOfWork, name: str, code: str, unit_id: int | None, errors: dict) -> None:
     """Field errors for a name or credit code another unit (or login) already has."""
     if name and "name" not in errors:
-        by_name = uow.session.scalar(select(Unit.id).where(Unit.name == name))
-        login = uow.session.execute(
-            select(Account.unit_id, Account.is_main).where(_same_login(name))
-        ).first()
-        own_login = login is not None and login.is_main and login.unit_id == unit_id
-        if (by_name is not None and by_name != unit_id) or (login is not None and not own_login):
-            errors["name"] = "该单位名称已注册（或已被用作登录名）"
+        hold_login(uow.session, name)  # a name alike created meanwhile is seen below
+        other_unit = select(Unit.name).where(same_login(Unit.name, name))
+        if unit_id is not None:
+            other_unit = other_unit.where(Unit.id != unit_id)
+        own_main = and_(Account.is_main.is_(True), Account.unit_id == unit_id)
+        login = select(Account.username).where(_same_login(name), not_(own_main))
+        taken = uow.session.scalar(other_unit.union_all(login).limit(1))
+        if taken is not None:
+            errors["name"] = "该单位名称已注册（或已被用作登录名）" + _alike(taken, name)
     if code and "credit_code" not in errors:
         by_code = uow.session.scalar(select(Unit.id).where(Unit.credit_code == code))
         if by_code is not None and by_code != unit_id:
@@ -625,9 +628,15 @@ def _staff_values(
 
 
 def _same_login(login: str):
-    """An account whose login is `login` but for letter case: logins are unique so (one
-    could not tell JIGOU1 from jigou1 when reading them)."""
-    return func.lower(Account.username) == login.lower()
+    """An account whose login is `login` but for letter case or width: logins are unique so
+    (one could not tell JIGOU1 from jigou1, or 某（集团） from 某(集团), when reading them,
+    and a sign-in takes either for the other)."""
+    return same_login(Account.username, login)
+
+
+def _alike(found: str, typed: str) -> str:
+    """What a taken-name message adds when the name taken is spelt otherwise than typed."""
+    return "" if found.lower() == typed.lower() else f"（已有“{found}”，仅全角/半角不同）"
 
 
 def create_staff(
@@ -651,8 +660,11 @@ def create_staff(
         problem = staff_login_problem(login)
         if problem:
             errors["username"] = problem
-        elif uow.session.scalar(select(Account.id).where(_same_login(login))):
-            errors["username"] = "该登录名已被使用（登录名不区分大小写）"
+        else:
+            hold_login(uow.session, login)  # a login alike created meanwhile is seen below
+            taken = uow.session.scalar(select(Account.username).where(_same_login(login)))
+            if taken is not None:
+                errors["username"] = "该登录名已被使用（登录名不区分大小写）" + _alike(taken, login)
     if password is not None:
         _password_problem(errors, password, login)
     if agency_id is not None and is_staff_role(role or "") and role != "agency_reviewer":

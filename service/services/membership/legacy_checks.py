@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import String, literal, select
 
 from service.db.models import Account, Agency, Certificate, Member, Membership, Specialty, Unit
+from service.db.search import login_key as sql_login_key
 from service.db.uow import UnitOfWork
+from service.domain.validation import login_key
 from service.services.membership.legacy_rows import AGENCY_COLUMN, LegacyRow
 
 
@@ -61,21 +63,22 @@ class FileState:
             self.units[unit.credit_code] = LegacyUnit(
                 unit.id, unit.name, unit.agency_id, True, 0, unit.member_unit
             )
-            self.unit_names.setdefault(unit.name, unit.credit_code)
+            self.unit_names.setdefault(login_key(unit.name), unit.credit_code)
         new_names = {
             r.unit_name for r in rows if r.credit_code in codes and r.credit_code not in self.units
         }
-        if new_names:
+        if new_names:  # names alike but for letter case and width are one (a sign-in's)
+            keys = [sql_login_key(literal(name, String)) for name in sorted(new_names)]
             taken = self.session.execute(
-                select(Unit.name, Unit.credit_code).where(Unit.name.in_(new_names))
+                select(Unit.name, Unit.credit_code).where(sql_login_key(Unit.name).in_(keys))
             ).all()
             for name, code in taken:
-                self.unit_names.setdefault(name, code)
+                self.unit_names.setdefault(login_key(name), code)
             logins = self.session.scalars(
-                select(Account.username).where(Account.username.in_(new_names))
+                select(Account.username).where(sql_login_key(Account.username).in_(keys))
             )
             for name in logins:
-                self.unit_names.setdefault(name, "")  # a login of that name: not free
+                self.unit_names.setdefault(login_key(name), "")  # a login of that name: not free
 
     def _check_in_file(self, row: LegacyRow) -> None:
         if row.id_number:
@@ -102,7 +105,7 @@ class FileState:
     def _check_unit(self, row: LegacyRow, agency_id: int) -> None:
         unit = self.units.get(row.credit_code)
         if unit is None:
-            holder = self.unit_names.get(row.unit_name)
+            holder = self.unit_names.get(login_key(row.unit_name))
             if holder is not None:
                 where = f"统一社会信用代码为{holder}的单位" if holder else "其他账号的登录名"
                 row.problems.append(("所在工作单位", f"单位名称“{row.unit_name}”已是{where}"))
@@ -112,11 +115,12 @@ class FileState:
             unit = LegacyUnit(
                 None, row.unit_name, agency_id, False, row.number, bool(row.member_unit)
             )
-            self.units[row.credit_code], self.unit_names[row.unit_name] = unit, row.credit_code
+            self.units[row.credit_code] = unit
+            self.unit_names[login_key(row.unit_name)] = row.credit_code
             self.counts["units_created"] += 1
             return
         where = "系统中" if unit.existing else f"第{unit.first_row}行"
-        if unit.name != row.unit_name:
+        if login_key(unit.name) != login_key(row.unit_name):  # the same name in other brackets
             row.problems.append(
                 (
                     "所在工作单位",

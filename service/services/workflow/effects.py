@@ -20,6 +20,7 @@ from service.db.models import (
     ProcessInstance,
     Unit,
 )
+from service.db.search import hold_login
 from service.db.uow import Later, Reads, insert_statement, write
 from service.domain.errors import Conflict
 from service.domain.passwords import UNUSABLE
@@ -390,6 +391,7 @@ def _rename_unit(c: Change) -> None:
     new_name = str(c.data.get("new_name") or "").strip()
     if unit is None or not new_name or new_name == unit.name:
         return
+    hold_login(c.session, new_name)  # a unit created meanwhile with a name alike is seen
     if name_taken(c.session, new_name, unit.id):  # taken since the unit submitted the form
         raise Conflict(
             f"新单位名称“{new_name}”已被其他单位使用（或已被用作登录名），不能通过，请退回单位修改"

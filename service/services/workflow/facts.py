@@ -26,6 +26,7 @@ from service.db.models import (
     Unit,
     UserTask,
 )
+from service.db.search import same_login
 from service.db.uow import Reads
 from service.domain.person_facts import (
     CPD_AWAITING_OPENING,
@@ -320,10 +321,11 @@ def unit_membership(unit: Unit, today: date) -> str:
 
 def name_taken(session: Session, name: str, unit_id: int | None) -> bool:
     """Whether another unit has this name, or an account other than this unit's main
-    account signs in with it (a unit's main login is its full name)."""
-    other_unit = exists().where(Unit.name == name, Unit.id != unit_id)
+    account signs in with it (a unit's main login is its full name); a name is one
+    whatever its letter case and width (search.same_login), as a sign-in takes it."""
+    other_unit = exists().where(same_login(Unit.name, name), Unit.id != unit_id)
     own_main = and_(Account.is_main.is_(True), Account.unit_id == unit_id)
-    login = exists().where(Account.username == name, not_(own_main))
+    login = exists().where(same_login(Account.username, name), not_(own_main))
     return bool(session.execute(select(other_unit | login)).scalar())
 
 
