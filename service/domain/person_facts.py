@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 
-from service.domain.validation import age_on
+from service.domain.validation import age_on, name_key
 
 CERTIFICATE_TYPES = ("安全监理员", "监理员", "专业监理工程师")
 ORDINARY, PROFESSIONAL = "普通会员", "专业会员"
@@ -256,7 +256,7 @@ def person_facts(
         }
     return {
         "known": True,
-        "name_matches": name is None or (record.name or "") == name.strip(),
+        "name_matches": name is None or name_key(record.name or "") == name_key(name),
         "in_unit": unit_id is not None and record.unit_id == unit_id,
         "age": age_on(record.birth_date, today) if record.birth_date else None,
         "ordinary_membership": membership_status(record.memberships, ORDINARY, today),

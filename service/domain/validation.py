@@ -101,6 +101,24 @@ def clean_name(name: object) -> str:
     return out
 
 
+# the dots typed between the parts of a name (阿卜杜·热合曼): the ID card's U+00B7, and what
+# input methods and old systems put there instead (katakana ・, bullet •, hyphenation point
+# ‧, dot operators, Greek ano teleia, Hangul ㆍ, a full stop, full-width or not: read after
+# NFKC, which makes ．a full stop and ･ a katakana dot)
+_NAME_DOTS = str.maketrans(
+    dict.fromkeys("\u30fb\u2022\u2027\u2219\u22c5\u0387\u318d\u2e31.", "\u00b7")
+)
+
+
+def name_key(name: object) -> str:
+    """A person's name as compared with another record's (the archive's, a learning
+    list's): kept as typed, but one whatever its spaces (`clean_name`), its compatibility
+    ideographs (李 U+F9E1 is 李), its width (ＬＩ is LI), the dot between its parts and the
+    case of its Latin letters."""
+    text = unicodedata.normalize("NFKC", name if isinstance(name, str) else "")
+    return clean_name(text.translate(_NAME_DOTS)).casefold()
+
+
 def shorten(text: str, limit: int) -> str:
     """`text` in at most `limit` characters (code points, as a database's varchar(n) counts
     them): cut, it ends in "…", and a character keeps the marks after it (a variation

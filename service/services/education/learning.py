@@ -29,6 +29,7 @@ from service.domain.validation import (
     clean_code,
     clean_name,
     mobile_term,
+    name_key,
 )
 from service.engine import EngineError
 from service.services.documents.excel_import import HEADER_IN_ROW_1, Limits, read_table
@@ -169,7 +170,7 @@ def _check(label: str, record: dict, candidates, seen: set, max_attempts: int):
         return None, f"身份证号 {n} 在本批记录中重复"
     seen.add((task.id, n))
     name = clean_name(str(record.get("name") or ""))
-    if name != clean_name(task.name):
+    if name_key(name) != name_key(task.name):  # 李 typed as U+F9E1, ・ for ·: the same name
         return None, f"姓名“{name}”与身份证号 {n} 的学员“{task.name}”不符"
     hours = _hours(record.get("completed_hours"))
     if hours is None:
