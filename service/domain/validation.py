@@ -286,6 +286,11 @@ PRIVATE_USE_PROBLEM = (
 )
 
 
+# a text without private-use characters, as the rename form matches it first (so that its
+# message says why, not "只能包含…"): the BMP's area and planes 15 and 16
+NO_PRIVATE_USE = r"^[^\ue000-\uf8ff\U000f0000-\U0010ffff]*\Z"
+
+
 def _category(ch: str) -> str:
     """The character's Unicode general category, the newer CJK blocks read as letters."""
     code = ord(ch)

@@ -134,3 +134,29 @@ def test_the_legacy_import_takes_names_alike_in_width_as_one(app, client, world,
     assert by_row[4]["valid"], by_row[4]
     assert by_row[5]["problems"][0]["column"] == "所在工作单位", by_row[5]
     assert f"已是统一社会信用代码为{unit_of(8)[1]}的单位" in by_row[5]["problems"][0]["reason"]
+
+
+@CLOCK
+def test_a_rename_to_a_name_with_a_private_use_character_says_why(client, login, world):
+    unit = login("unit")
+    for ch in ("\ue000", "\U000f0001"):  # a rare character's old code, BMP and plane 15
+        reply = client.post(
+            "/api/v1/processes/unit_name_change/instances",
+            headers=unit,
+            json={
+                "data": {
+                    "new_name": f"广州{ch}工程监理有限公司",
+                    "business_licence": upload(client, unit),
+                }
+            },
+        )
+        assert reply.status_code == 422, reply.get_json()
+        assert "私用区编码" in reply.get_json()["errors"]["new_name"], reply.get_json()
+    emoji = client.post(
+        "/api/v1/processes/unit_name_change/instances",
+        headers=unit,
+        json={
+            "data": {"new_name": "广州😀工程监理有限公司", "business_licence": upload(client, unit)}
+        },
+    )
+    assert emoji.get_json()["errors"]["new_name"].startswith("新单位名称只能包含")

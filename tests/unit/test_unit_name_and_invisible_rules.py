@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.domain.validation import (
+    NO_PRIVATE_USE,
     UNIT_NAME_NOT_A_NUMBER,
     UNIT_NAME_PATTERN,
     invisible_problem,
@@ -23,9 +24,17 @@ INVISIBLE = "不能包含控制字符或不可见字符"
 def test_the_rename_form_matches_the_same_characters_as_the_service():
     schema = json.loads((REPO / "forms/unit_name_change/start.schema.json").read_text("utf-8"))
     new_name = schema["$defs"]["form"]["properties"]["new_name"]
-    patterns = [UNIT_NAME_PATTERN, UNIT_NAME_NOT_A_NUMBER]
+    patterns = [NO_PRIVATE_USE, UNIT_NAME_PATTERN, UNIT_NAME_NOT_A_NUMBER]
     assert [sub["pattern"] for sub in new_name["allOf"]] == patterns
-    re.compile(UNIT_NAME_PATTERN)  # the designer's check compiles every pattern with `re`
+    for pattern in patterns:  # the designer's check compiles every pattern with `re`
+        re.compile(pattern)
+    # the first refuses what unit_name_problem calls private use, and nothing else
+    private = re.compile(NO_PRIVATE_USE)
+    for ch in ("\ue000", "\uf8ff", "\U000f0000", "\U0010fffd"):
+        assert private.search(f"广州{ch}监理") is None
+        assert "私用区" in unit_name_problem(f"广州{ch}监理")
+    for ch in ("\ud7ff", "\uf900", "\U00020000", "\U000e0100"):
+        assert private.search(f"广州{ch}监理") is not None
 
 
 @pytest.mark.parametrize(
