@@ -23,6 +23,9 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import AccessLogFormat
 from gunicorn.glogging import Logger
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.util import write_nonblock
+from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.serving import WSGIRequestHandler
 
 from service.headers import SERVER_NAME
@@ -46,6 +49,58 @@ def _one_server_header(wsgi_app):
         return wsgi_app(environ, start)
 
     return app
+
+
+# what gunicorn refuses before the app sees a request, and a person can cause (a long search
+# in the address, a browser's cookies grown too large): said in Chinese, as the app would
+_REFUSED_EARLY = (
+    (
+        LimitRequestLine,
+        "414 URI Too Long",
+        "请求地址过长",
+        "这个地址超过了服务器可处理的长度（约 4,000 个字符），通常是搜索或筛选的内容过多。"
+        "请缩短搜索内容后重试，或返回首页重新进入。",
+    ),
+    (
+        LimitRequestHeaders,
+        "431 Request Header Fields Too Large",
+        "请求头过大",
+        "浏览器发送的信息（如 Cookie）过多，服务器无法处理。请清除本站的 Cookie 后重新登录。",
+    ),
+)
+
+
+def refusal_page(status: str, title: str, text: str) -> bytes:
+    """A whole HTTP response (the connection closed after it): a small page in Chinese."""
+    body = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title></head><body><h1>{title}</h1><p>{text}</p>"
+        '<p><a href="/">返回首页</a></p></body></html>'
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class Worker(ThreadWorker):
+    """gunicorn's threaded worker, answering in Chinese the requests it refuses before the app
+    sees them that a person can cause (`_REFUSED_EARLY`); every other refusal is gunicorn's
+    own. The refusal is logged as gunicorn logs it."""
+
+    def handle_error(self, req, client, addr, exc):
+        said = next((said for kind, *said in _REFUSED_EARLY if isinstance(exc, kind)), None)
+        if said is None:
+            return super().handle_error(req, client, addr, exc)
+        ip = (addr or ("", -1))[0]
+        self.log.warning("Invalid request from ip=%s: %s", ip, exc)
+        try:
+            write_nonblock(client, refusal_page(*said))
+        except Exception:  # noqa: BLE001 (the client is gone: nothing to tell it)
+            self.log.debug("Failed to send error message.")
+        return None
 
 
 def _forget_connections(app: Flask, close: bool) -> None:
@@ -264,7 +319,7 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "service.server.Worker",  # gthread, refusing in Chinese
         # connections inherited from the master are its own; each worker opens its own
         "post_fork": lambda _server, _worker: _forget_connections(app, close=False),
         "when_ready": lambda server: server.log.info(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -44,7 +45,7 @@ def test_serve_runs_gunicorn_with_the_configured_threaded_workers(sqlite_env, tm
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert len(server.workers_when(2)) == 2  # --workers wins over MEMBERFLOW_WORKERS
         log = server.output()
-        assert "Using worker: gthread" in log and "development server" not in log
+        assert "Using worker: service.server.Worker" in log and "development server" not in log
         # the master froze what it built before the workers forked, and tuned the collector
         frozen = re.search(
             r"Garbage collector: (\d+) objects frozen; young generation "
@@ -52,6 +53,44 @@ def test_serve_runs_gunicorn_with_the_configured_threaded_workers(sqlite_env, tm
             log,
         )
         assert frozen and int(frozen[1]) > 100_000, log
+        assert server.stop() == 0
+    finally:
+        server.reap()
+
+
+def raw(url: str, request: bytes) -> bytes:
+    """What the server answers to `request`, sent as it is, until it closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_what_gunicorn_refuses_before_the_app_a_person_reads_in_chinese(sqlite_env, tmp_path):
+    """An address over gunicorn's 4,094 characters (a long search) is a 414 and headers too
+    large (a browser's cookies) a 431, each a page in Chinese saying what to do, where
+    gunicorn wrote English; a request no browser sends stays gunicorn's 400."""
+    server = start(sqlite_env, tmp_path, "gunicorn", "--workers", "1")
+    try:
+        long = "/records?q=" + "张" * 100 + "a" * 5000
+        answer = raw(server.url, f"GET {long} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 414 URI Too Long\r\n"), head
+        assert b"Content-Type: text/html; charset=utf-8" in head
+        page = body.decode()
+        assert "<title>请求地址过长</title>" in page and "请缩短搜索内容后重试" in page
+        cookie = b"Cookie: session=" + b"x" * 9000 + b"\r\n"
+        answer = raw(server.url, b"GET /login HTTP/1.1\r\nHost: x\r\n" + cookie + b"\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), head
+        assert "请清除本站的 Cookie 后重新登录" in body.decode()
+        garbage = raw(server.url, b"NOT HTTP AT ALL\r\n\r\n")
+        assert garbage.startswith(b"HTTP/1.1 400 Bad Request"), garbage[:100]
+        status, _, _ = get(server.url + "/login")  # the worker serves on
+        assert status == 200
         assert server.stop() == 0
     finally:
         server.reap()
