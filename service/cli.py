@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,8 +13,46 @@ from service.config import load_config
 HELP_OPTION_HELP = "显示此帮助并退出"
 
 
+# Click's headings and notes, as the help shows them in Chinese
+_HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+_USAGE_PIECES = {"[OPTIONS]": "[选项]", "COMMAND [ARGS]...": "命令 [参数]..."}
+_NOTE = re.compile(r"\[([^\[\]]*)\]$")  # [default: 60; required] at a help text's end
+_NOTE_WORDS = (("default: ", "默认："), ("env var: ", "环境变量："), ("required", "必填"))
+
+
+def _chinese_note(text: str) -> str:
+    def words(found: re.Match) -> str:
+        note = found.group(1)
+        for english, chinese in _NOTE_WORDS:
+            note = note.replace(english, chinese)
+        return f"[{note}]"
+
+    return _NOTE.sub(words, text)
+
+
+class ChineseFormatter(click.HelpFormatter):
+    """Click's help page with its own words in Chinese: 用法：, 选项：, 命令：, [默认：…]."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)}：\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(name, _chinese_note(text)) for name, text in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+class ChineseContext(click.Context):
+    formatter_class = ChineseFormatter
+
+
 class _ChineseHelpOption:
-    """Click's own --help option, described in Chinese like every other help text."""
+    """Click's own --help option, described in Chinese like every other help text, and its
+    help page's own words in Chinese (ChineseFormatter)."""
+
+    context_class = ChineseContext
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
@@ -21,16 +60,120 @@ class _ChineseHelpOption:
             option.help = HELP_OPTION_HELP
         return option
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_USAGE_PIECES.get(piece, piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class TwicePromptedOption(click.Option):
+    """An option asked twice at the terminal (a password), saying in Chinese when the two
+    differ (Click's prompt says it in English) and asking again."""
+
+    def prompt_for_value(self, ctx: click.Context):
+        while True:
+            value = click.prompt(self.prompt, hide_input=self.hide_input, err=True)
+            again = click.prompt(self.confirmation_prompt, hide_input=self.hide_input, err=True)
+            if value == again:
+                return self.process_value(ctx, value)
+            click.echo("错误 两次输入的不一致，请重新输入", err=True)
+
 
 class ChineseHelpCommand(_ChineseHelpOption, click.Command):
     """A `memberflow` command whose --help option is described in Chinese."""
 
 
+class Refusal(click.ClickException):
+    """Click's refusal of a command line (an unknown option, a missing or wrong value), said
+    in Chinese: the usage, where to find help, and `错误 …` as the commands say their own
+    errors."""
+
+    def __init__(self, refused: click.ClickException) -> None:
+        super().__init__(refused.format_message())
+        self.refused, self.exit_code = refused, refused.exit_code
+
+    def show(self, file=None) -> None:
+        refused = self.refused
+        ctx = getattr(refused, "ctx", None)
+        if isinstance(refused, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            click.echo(refused.format_message(), err=True)  # a group alone: its help page
+            return
+        if isinstance(refused, click.UsageError) and ctx is not None:
+            click.echo(f"{ctx.get_usage()}\n帮助：{ctx.command_path} --help\n", err=True)
+        click.echo(f"错误 {said_in_chinese(refused)}", err=True)
+
+
 class ChineseHelpGroup(_ChineseHelpOption, click.Group):
-    """A `memberflow` group: its commands and subgroups get the Chinese --help as well."""
+    """A `memberflow` group: its commands and subgroups get the Chinese --help as well, and a
+    command line Click refuses is said in Chinese (`Refusal`); so is an interrupted prompt."""
 
     command_class = ChineseHelpCommand
     group_class = type  # a subgroup (`memberflow db`) is a ChineseHelpGroup too
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except Refusal:
+            raise
+        except click.ClickException as exc:
+            raise Refusal(exc) from exc
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Refusal:
+            raise
+        except click.ClickException as exc:
+            raise Refusal(exc) from exc
+        except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+            click.echo("\n已取消", err=True)  # Ctrl-C, or the input ended at a prompt
+            sys.exit(1)
+
+
+# Click's English of a wrong value (its types' messages), in Chinese; a message of ours is
+# Chinese already and stays as it is
+_VALUE_MESSAGES = (
+    (r"'?(.*?)'? is not a valid (?:integer|integer range)\.", "“{0}”不是有效的整数"),
+    (r"'?(.*?)'? is not a valid (?:float|float range)\.", "“{0}”不是有效的数字"),
+    (r"(.*) is not in the range (.*)\.", "{0} 不在允许的范围（{1}）内"),
+    (r"'?(.*?)'? is not one of (.*)\.", "“{0}”不是可选的值（{1}）之一"),
+    (r"(File|Directory|Path) '(.*)' does not exist\.", "{0}“{1}”不存在"),
+    (r"(File|Directory|Path) '(.*)' is a file\.", "{0}“{1}”是文件，应为目录"),
+    (r"(File|Directory|Path) '(.*)' is a directory\.", "{0}“{1}”是目录，应为文件"),
+    (r"(File|Directory|Path) '(.*)' is not readable\.", "{0}“{1}”不可读"),
+    (r"(File|Directory|Path) '(.*)' is not writable\.", "{0}“{1}”不可写"),
+    (r"Option '(.*)' requires an argument\.", "选项 {0} 需要一个值"),
+    (r"Option '(.*)' requires (\d+) arguments\.", "选项 {0} 需要 {1} 个值"),
+    (r"Option '(.*)' does not take a value\.", "选项 {0} 不接受值"),
+    (r"No such command '(.*)'\.", "没有命令“{0}”"),
+    (r"Got unexpected extra arguments? \((.*)\)", "多余的参数：{0}"),
+    (r"Missing command\.", "缺少命令"),
+)
+_PATH_KINDS = {"File": "文件", "Directory": "目录", "Path": "路径"}
+
+
+def _chinese_value_message(message: str) -> str:
+    for pattern, chinese in _VALUE_MESSAGES:
+        if found := re.fullmatch(pattern, message):
+            return chinese.format(*(_PATH_KINDS.get(g, g) for g in found.groups()))
+    return message
+
+
+def said_in_chinese(refused: click.ClickException) -> str:
+    """What Click refused, in Chinese."""
+    param = getattr(refused, "param", None)
+    ctx = getattr(refused, "ctx", None)
+    kind = "选项" if isinstance(param, click.Option) else "参数"
+    hint = getattr(refused, "param_hint", None) or (param.get_error_hint(ctx) if param else "")
+    if isinstance(refused, click.NoSuchOption):
+        also = "、".join(refused.possibilities or ())
+        return f"没有选项 {refused.option_name}" + (f"（是否要用 {also}？）" if also else "")
+    if isinstance(refused, click.MissingParameter):
+        return f"缺少{kind} {hint}".rstrip()
+    if isinstance(refused, click.BadParameter):
+        said = _chinese_value_message(refused.message)
+        return f"{kind} {hint} 的值无效：{said}" if hint else f"值无效：{said}"
+    if isinstance(refused, click.FileError):
+        return f"无法打开文件“{refused.ui_filename}”：{refused.message}"
+    return _chinese_value_message(refused.message)
 
 
 @click.group(
@@ -228,6 +371,7 @@ def _upgrade(database_url: str) -> None:
     prompt="密码",
     hide_input=True,
     confirmation_prompt="再次输入密码",
+    cls=TwicePromptedOption,
     help="密码（不建议写在命令行上：省略时从终端输入，或用环境变量）",
 )
 @click.option("--name", default="", help="显示的姓名（默认：秘书处管理员）")

@@ -1,12 +1,13 @@
 """Every `memberflow … --help` reads in Chinese: the operators and process designers read it.
 
 Each command and subcommand, found by walking the `memberflow` group, is asked for its help.
-With Click's headings (Usage:, Options:, Commands:), the usage line and the option names and
+With the headings (用法：, 选项：, 命令：, which Click writes in English without
+`ChineseFormatter`), the usage line and the option names and
 metavars taken away, what is left — the command's description, each listed command's short
 help and each option's help, Click's own --help included — must hold Chinese and no English
 phrase (three English words in a row): an English docstring that merely names a Chinese term
 ("Send the 业务消息 due now …") is still English. Identifiers stay as they are (MEMBERFLOW_…,
-processes/, --dev, gunicorn), as do Click's bracketed notes ([default: …], [required]).
+processes/, --dev, gunicorn), as do the bracketed notes ([默认：…], [必填], [x>=1]).
 
 The second half shows the check fails: on a command written in English, and on a plain Click
 command whose --help still says "Show this message and exit.".
@@ -24,8 +25,9 @@ from service.cli import ChineseHelpGroup, main
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ENGLISH_PHRASE = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-]*){2,}")
-CLICK_NOTE = re.compile(r"\s*\[[^\[\]]*\]\s*$")  # [default: 60; x>=1], [required]
-HEADINGS = ("Usage:", "Options:", "Commands:")
+CLICK_NOTE = re.compile(r"\s*\[[^\[\]]*\]\s*$")  # [默认：60; x>=1], [必填]
+HEADINGS = ("用法：", "选项：", "命令：")
+ENGLISH_HEADINGS = {"Usage:": "用法：", "Options:": "选项：", "Commands:": "命令："}
 
 
 def _walk(group: click.Group, path: tuple[str, ...] = ()):
@@ -42,14 +44,15 @@ COMMANDS = list(_walk(main))
 
 
 def _sections(output: str) -> dict[str, list[str]]:
-    """The help's lines by section: "description" (after the usage), "Options:", "Commands:"."""
+    """The help's lines by section: "description" (after the usage), "选项：", "命令："."""
     lines = output.splitlines()
-    assert lines and lines[0].startswith("Usage:"), output
-    sections: dict[str, list[str]] = {"description": [], "Options:": [], "Commands:": []}
+    assert lines and lines[0].startswith(("用法：", "Usage:")), output
+    sections: dict[str, list[str]] = {"description": [], "选项：": [], "命令：": []}
     current = None
     for line in lines[1:]:
-        if line.strip() in HEADINGS:
-            current = line.strip()
+        heading = ENGLISH_HEADINGS.get(line.strip(), line.strip())
+        if heading in HEADINGS:
+            current = heading
         elif current is None and not line.strip():
             current = "description"  # the usage (maybe wrapped) ends at the first blank line
         elif current is not None:
@@ -93,22 +96,27 @@ def _problems(command: click.Command, output: str) -> list[str]:
     sections = _sections(output)
     if why := _not_chinese(" ".join(line.strip() for line in sections["description"])):
         problems.append(f"命令说明{why}")
-    options = _rows(sections["Options:"])
+    options = _rows(sections["选项："])
     expected = [p.opts[0] for p in command.params if isinstance(p, click.Option) and not p.hidden]
     for opt in [*expected, "--help"]:
         if opt not in options:
-            problems.append(f"{opt} 未列在 Options 中")
+            problems.append(f"{opt} 未列在选项中")
         elif why := _not_chinese(options[opt]):
             problems.append(f"{opt} 的说明{why}")
     if isinstance(command, click.Group):
-        listed = _rows(sections["Commands:"])
+        listed = _rows(sections["命令："])
         for name, sub in command.commands.items():
             if sub.hidden:
                 continue
             if name not in listed:
-                problems.append(f"子命令 {name} 未列在 Commands 中")
+                problems.append(f"子命令 {name} 未列在命令中")
             elif why := _not_chinese(listed[name]):
                 problems.append(f"子命令 {name} 的简要说明{why}")
+    english = [line.strip() for line in output.splitlines() if line.strip() in ENGLISH_HEADINGS]
+    if output.startswith("Usage:"):
+        english.insert(0, "Usage:")
+    if english:
+        problems.append(f"标题仍是 Click 的英文：{'、'.join(dict.fromkeys(english))}")
     return problems
 
 
@@ -168,3 +176,4 @@ def test_the_check_finds_clicks_english_help_option():
     problems = _problems(group.commands["plain"], result.output)
     assert problems[0] == "--help 仍是 Click 的英文说明 Show this message and exit"
     assert "--help 的说明没有中文：'Show this message and exit.'" in problems
+    assert problems[-1] == "标题仍是 Click 的英文：Usage:、Options:"
