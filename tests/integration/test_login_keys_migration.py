@@ -7,39 +7,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import command
+from test_recipients_indexes import account_indexes as indexes
+from test_recipients_indexes import declared_account_indexes
 
 from service.db.migrate import alembic_config, upgrade
-from service.db.models import Account
 from service.services.membership.signin import account_signing_in
 
 INDEX = "ix_accounts_login_key"
-
-
-def indexes(url: str) -> set[str]:
-    """The names of the accounts table's ix_ indexes, as the database has them."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'accounts'"
-            else:
-                sql = (
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'accounts'"
-                )
-            return {name for (name,) in conn.exec_driver_sql(sql) if name.startswith("ix_")}
-    finally:
-        engine.dispose()
-
-
-def declared(postgres: bool) -> set[str]:
-    """The accounts table's ix_ indexes the models declare for the database (some on
-    PostgreSQL alone)."""
-    dialect = "postgresql" if postgres else "sqlite"
-    return {
-        i.name
-        for i in Account.__table__.indexes
-        if i.name.startswith("ix_") and (i._ddl_if.dialect if i._ddl_if else dialect) == dialect
-    }
 
 
 def test_the_logins_get_a_key_index_on_postgresql(blank_url):
@@ -49,7 +23,7 @@ def test_the_logins_get_a_key_index_on_postgresql(blank_url):
     assert INDEX not in before
     upgrade(blank_url)
     after = indexes(blank_url)
-    assert after == declared(postgres)
+    assert after == declared_account_indexes("postgresql" if postgres else "sqlite")
     assert (INDEX in after) == postgres
     command.downgrade(alembic_config(blank_url), "0041")
     assert indexes(blank_url) == before
