@@ -75,7 +75,10 @@ def refusal_page(status: str, title: str, text: str) -> bytes:
     body = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head><body><h1>{title}</h1><p>{text}</p>"
+        f"<title>{title}</title><style>body{{font-family:system-ui,sans-serif;"
+        "max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.7;color:#222}"
+        "h1{font-size:1.4rem;color:#a61b1b}a{color:#1a56a6}</style></head>"
+        f"<body><h1>{title}</h1><p>{text}</p>"
         '<p><a href="/">返回首页</a></p></body></html>'
     ).encode()
     head = (
