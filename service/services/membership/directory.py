@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.db.locks import hold_row
@@ -34,6 +34,7 @@ from service.services.membership import accounts, passwords
 from service.services.membership.credentials import check_password, end_sessions
 from service.services.membership.signin_limits import SigninGuard
 from service.services.workflow import audit, handover
+from service.services.workflow.facts import taken_name
 from service.services.workflow.paging import page_of
 from service.services.workflow.scope import STAFF_ROLES, is_staff_role, may_manage_accounts
 
@@ -317,12 +318,7 @@ def _unit_free(uow: UnitOfWork, name: str, code: str, unit_id: int | None, error
     """Field errors for a name or credit code another unit (or login) already has."""
     if name and "name" not in errors:
         hold_login(uow.session, name)  # a name alike created meanwhile is seen below
-        other_unit = select(Unit.name).where(same_login(Unit.name, name))
-        if unit_id is not None:
-            other_unit = other_unit.where(Unit.id != unit_id)
-        own_main = and_(Account.is_main.is_(True), Account.unit_id == unit_id)
-        login = select(Account.username).where(_same_login(name), not_(own_main))
-        taken = uow.session.scalar(other_unit.union_all(login).limit(1))
+        taken = taken_name(uow.session, name, unit_id)
         if taken is not None:
             errors["name"] = "该单位名称已注册（或已被用作登录名）" + _alike(taken, name)
     if code and "credit_code" not in errors:

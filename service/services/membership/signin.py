@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, literal, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.db import search
 from service.db.models import Account, RevokedToken, utcnow
+from service.db.search import same_login
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Unauthorized
@@ -76,7 +76,7 @@ def account_signing_in(session: Session, username: str) -> Account | None:
     a sign-in never guesses between them. One statement; on PostgreSQL each condition is
     answered by its index."""
     same = func.lower(Account.username) == func.lower(username)
-    alike = search.login_key(Account.username) == search.login_key(literal(username))
+    alike = same_login(Account.username, username)
     found = session.execute(
         select(Account, same.label("same")).where(or_(same, alike)).order_by(same.desc()).limit(2)
     ).all()

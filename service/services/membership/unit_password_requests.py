@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.db.models import Account, StoredFile, Unit, UnitPasswordRequest
-from service.db.search import login_key
+from service.db.search import same_login
 from service.db.uow import UnitOfWork
 from service.domain.actor import Actor
 from service.domain.errors import Conflict, Forbidden, FormInvalid, NotFound, TooLarge
@@ -141,7 +141,7 @@ def submit_request(
     if errors:
         raise FormInvalid(errors, "申请信息有误：" + "；".join(errors.values()))
     # the name as the unit signs in with it: whatever the width of its brackets or letters
-    same_name = login_key(Unit.name) == login_key(literal(values["unit_name"]))
+    same_name = same_login(Unit.name, values["unit_name"])
     unit = uow.session.scalars(
         select(Unit).where(same_name, Unit.credit_code == values["credit_code"])
     ).first()

@@ -319,14 +319,20 @@ def unit_membership(unit: Unit, today: date) -> str:
     return "none"
 
 
-def name_taken(session: Session, name: str, unit_id: int | None) -> bool:
-    """Whether another unit has this name, or an account other than this unit's main
-    account signs in with it (a unit's main login is its full name); a name is one
-    whatever its letter case and width (search.same_login), as a sign-in takes it."""
-    other_unit = exists().where(same_login(Unit.name, name), Unit.id != unit_id)
+def taken_name(session: Session, name: str, unit_id: int | None) -> str | None:
+    """The spelling in which another unit has this name, or an account other than this
+    unit's main account signs in with it (a unit's main login is its full name); None when
+    the name is free. A name is one whatever its letter case and width (search.same_login),
+    as a sign-in takes it."""
+    other_unit = select(Unit.name).where(same_login(Unit.name, name), Unit.id != unit_id)
     own_main = and_(Account.is_main.is_(True), Account.unit_id == unit_id)
-    login = exists().where(same_login(Account.username, name), not_(own_main))
-    return bool(session.execute(select(other_unit | login)).scalar())
+    login = select(Account.username).where(same_login(Account.username, name), not_(own_main))
+    return session.scalar(other_unit.union_all(login).limit(1))
+
+
+def name_taken(session: Session, name: str, unit_id: int | None) -> bool:
+    """Whether another unit or login has this name (`taken_name`)."""
+    return taken_name(session, name, unit_id) is not None
 
 
 def _unit(
